@@ -1,0 +1,1 @@
+"""Shared machinery for the department simulators (ledger, faults, admin API, runner)."""

@@ -1,0 +1,1 @@
+"""Tax Authority simulator: a modern REST API (clearance checks, taxpayer register)."""

@@ -1,0 +1,1 @@
+"""Tests of the department simulators, each run as a real subprocess."""
