@@ -84,6 +84,11 @@ class FaultInjector:
                 return False
             return self._rng.random() < rate
 
+    def roll_half(self) -> bool:
+        """Draw a fair coin from the seeded RNG."""
+        with self._lock:
+            return self._rng.random() < 0.5
+
 
 def load_faults_file(path: str | None) -> dict[str, Any]:
     """Read a faults JSON file (empty config when no path)."""

@@ -1,0 +1,1 @@
+"""Local Administration simulator: legacy SOAP service plus nightly batch file exchange."""

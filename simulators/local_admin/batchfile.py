@@ -1,0 +1,74 @@
+"""Checksummed CSV files of the batch exchange (``#sha256=<hex>`` trailer line)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+from pathlib import Path
+
+REQUEST_HEADER = [
+    "idempotency_key",
+    "operation",
+    "registration_number",
+    "parcel_id",
+    "activity",
+    "new_address",
+]
+RESPONSE_HEADER = ["idempotency_key", "status", "reference", "message"]
+
+
+class ChecksumError(ValueError):
+    """The file's checksum trailer is missing or wrong."""
+
+
+def render_csv(header: list[str], rows: list[dict[str, str]]) -> bytes:
+    """Render a header and rows as UTF-8 CSV bytes (no trailer)."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=header, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def with_trailer(body: bytes) -> bytes:
+    """Append the ``#sha256=`` line over all preceding bytes."""
+    return body + f"#sha256={hashlib.sha256(body).hexdigest()}\n".encode()
+
+
+def split_trailer(data: bytes) -> bytes:
+    """Verify the checksum trailer and return the bytes it covers."""
+    stripped = data[:-1] if data.endswith(b"\n") else data
+    idx = stripped.rfind(b"\n")
+    body, trailer = stripped[: idx + 1], stripped[idx + 1 :].strip()
+    if not trailer.startswith(b"#sha256="):
+        raise ChecksumError("missing #sha256= trailer line")
+    expected = trailer.removeprefix(b"#sha256=").decode("ascii", "replace").lower()
+    if hashlib.sha256(body).hexdigest() != expected:
+        raise ChecksumError("sha256 checksum mismatch")
+    return body
+
+
+def parse_csv(data: bytes, header: list[str]) -> list[dict[str, str]]:
+    """Verify and parse a checksummed CSV file with the given header."""
+    body = split_trailer(data).decode("utf-8")
+    reader = csv.DictReader(io.StringIO(body))
+    if reader.fieldnames != header:
+        raise ValueError(f"unexpected header {reader.fieldnames}")
+    rows = []
+    for row in reader:
+        if None in row or any(v is None for v in row.values()):
+            raise ValueError(f"row {reader.line_num} has the wrong number of fields")
+        rows.append({k: v for k, v in row.items() if k is not None})
+    return rows
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``path`` via ``path.tmp`` then rename, so readers never see a partial file."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(path)
