@@ -1,0 +1,1 @@
+"""Environment Department simulator: outsourced screening with signed async callbacks."""
