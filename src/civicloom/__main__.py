@@ -1,0 +1,5 @@
+"""Allow `python -m civicloom`."""
+
+from civicloom.cli import main
+
+main()

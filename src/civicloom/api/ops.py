@@ -1,0 +1,54 @@
+"""Operational endpoints: liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from civicloom.web import ContainerDep
+
+ops_router = APIRouter(include_in_schema=False)
+
+
+@ops_router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+async def _check_broker(url: str) -> None:
+    import aio_pika
+
+    connection = await aio_pika.connect(url, timeout=3)
+    await connection.close()
+
+
+@ops_router.get("/readyz")
+async def readyz(container: ContainerDep) -> JSONResponse:
+    """The database (and the broker, when configured) answer; 503 names what does not."""
+    checks: dict[str, str] = {}
+    try:
+        await asyncio.wait_for(container.database.ping(), timeout=5)
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"unavailable: {type(exc).__name__}"
+    if container.settings.amqp_url:
+        try:
+            await asyncio.wait_for(_check_broker(container.settings.amqp_url), timeout=5)
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"unavailable: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "not-ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )
+
+
+@ops_router.get("/metrics")
+async def metrics(container: ContainerDep) -> Response:
+    """Prometheus exposition of this process's metrics."""
+    return Response(generate_latest(container.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,68 @@
+"""``/api/v1``: services and applications."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Response
+
+from civicloom.api.schemas import ApplicationCreate, ApplicationOut, Problem, ServiceOut
+from civicloom.applications import SubmitApplication, get_application, submit_application
+from civicloom.catalogue import list_current_blueprints
+from civicloom.web import ContainerDep, CurrentPrincipal
+
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {"application/problem+json": {}}}
+    for code in (400, 401, 404, 409, 413, 422)
+}
+
+api_v1_router = APIRouter(prefix="/api/v1", tags=["v1"], responses=_PROBLEMS)
+
+
+@api_v1_router.get("/services", response_model=list[ServiceOut])
+async def list_services(container: ContainerDep) -> list[ServiceOut]:
+    """The published services citizens can apply for."""
+    async with container.uow() as uow:
+        published = await list_current_blueprints(uow.session)
+    return [
+        ServiceOut(
+            id=p.blueprint.id,
+            version=p.blueprint.version,
+            title={"en": p.blueprint.title.en, "zh-Hans": p.blueprint.title.zh_hans},
+            owner=p.blueprint.owner,
+            form_schema=p.blueprint.form.json_schema,
+        )
+        for p in published
+    ]
+
+
+@api_v1_router.post("/applications", status_code=201, response_model=ApplicationOut)
+async def create_application(
+    body: ApplicationCreate,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200, min_length=8)] = None,
+) -> ApplicationOut:
+    """Submit an application; with ``Idempotency-Key`` a retry returns the first result."""
+    view, created = await submit_application(
+        container.uow(),
+        container.clock,
+        principal,
+        SubmitApplication(service_id=body.service, data=body.data, idempotency_key=idempotency_key),
+    )
+    if created:
+        container.metrics.applications_submitted.labels(view.service_id).inc()
+    else:
+        response.status_code = 200
+    response.headers["Location"] = f"/api/v1/applications/{view.id}"
+    return ApplicationOut.of(view)
+
+
+@api_v1_router.get("/applications/{application_id}", response_model=ApplicationOut)
+async def read_application(
+    application_id: str, container: ContainerDep, principal: CurrentPrincipal
+) -> ApplicationOut:
+    """One of the caller's own applications."""
+    view = await get_application(container.uow(), container.clock, principal, application_id)
+    return ApplicationOut.of(view)

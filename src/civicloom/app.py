@@ -1,0 +1,44 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from civicloom import __version__
+from civicloom.api import api_v1_router, ops_router
+from civicloom.runtime import Container
+from civicloom.web import install_error_handlers, install_middleware
+
+
+def create_app(container: Container) -> FastAPI:
+    """Build the web application around a container; nothing connects until the first request."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await container.database.dispose()
+
+    app = FastAPI(
+        title="civicloom",
+        version=__version__,
+        summary="One application, many departments: the public API of civicloom.",
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.container = container
+    install_error_handlers(app)
+    install_middleware(app, container.metrics, container.settings.max_body_bytes)
+    app.include_router(ops_router)
+    app.include_router(api_v1_router)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/api/v1/docs")
+
+    return app

@@ -1,0 +1,148 @@
+"""Use cases on applications: each opens the unit of work, writes audit and outbox, commits once."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from civicloom.applications.domain import ApplicationState, ApplicationView, SubmitApplication
+from civicloom.applications.tables import ApplicationRow
+from civicloom.audit import AuditRecord, append_audit
+from civicloom.catalogue import get_current_blueprint, validate_form_data
+from civicloom.db import UnitOfWork
+from civicloom.kernel import (
+    Clock,
+    Conflict,
+    FieldError,
+    NotFound,
+    Principal,
+    ValidationFailed,
+    canonical_json,
+    new_id,
+    new_reference,
+    sha256_hex,
+)
+from civicloom.outbox import CloudEvent, enqueue_event
+
+EVENT_SOURCE = "urn:civicloom:applications"
+
+
+def _view(row: ApplicationRow) -> ApplicationView:
+    return ApplicationView(
+        id=row.id,
+        reference=row.reference,
+        service_id=row.service_id,
+        blueprint_version=row.blueprint_version,
+        blueprint_version_id=row.blueprint_version_id,
+        state=ApplicationState(row.state),
+        data=row.data,
+        submitted_at=row.submitted_at,
+        updated_at=row.updated_at,
+    )
+
+
+async def submit_application(
+    uow: UnitOfWork, clock: Clock, applicant: Principal, command: SubmitApplication
+) -> tuple[ApplicationView, bool]:
+    """Validate against the current blueprint, store, audit and announce a new application.
+
+    With an idempotency key, a replay of the same request returns the first result
+    (``created`` False) and a reuse with a different body is a conflict.
+    """
+    request_hash = sha256_hex(canonical_json({"service": command.service_id, "data": command.data}))
+    async with uow:
+        session = uow.session
+        if command.idempotency_key:
+            earlier = await session.scalar(
+                select(ApplicationRow).where(
+                    ApplicationRow.applicant_id == applicant.subject,
+                    ApplicationRow.idempotency_key == command.idempotency_key,
+                )
+            )
+            if earlier is not None:
+                if earlier.request_hash != request_hash:
+                    raise Conflict(
+                        "this Idempotency-Key was already used for a different request"
+                    )
+                return _view(earlier), False
+        published = await get_current_blueprint(session, command.service_id)
+        if published is None:
+            raise ValidationFailed(
+                [FieldError("service", "known-service", f"no published service {command.service_id!r}")]
+            )
+        blueprint = published.blueprint
+        validate_form_data(blueprint, command.data)
+        now = clock.now()
+        row = ApplicationRow(
+            id=new_id(),
+            reference=new_reference(blueprint.reference_prefix, now),
+            service_id=blueprint.id,
+            blueprint_version_id=published.version_id,
+            blueprint_version=blueprint.version,
+            applicant_id=applicant.subject,
+            state=ApplicationState.SUBMITTED.value,
+            data=command.data,
+            idempotency_key=command.idempotency_key,
+            request_hash=request_hash,
+            submitted_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        await session.flush()
+        await enqueue_event(
+            session,
+            CloudEvent(
+                type="civicloom.application.submitted",
+                source=EVENT_SOURCE,
+                subject=row.id,
+                time=now,
+                data={
+                    "application_id": row.id,
+                    "reference": row.reference,
+                    "service": row.service_id,
+                    "blueprint_version": row.blueprint_version,
+                },
+            ),
+            key=f"application.submitted:{row.id}",
+        )
+        await append_audit(
+            session,
+            AuditRecord(
+                actor=applicant.audit_name,
+                action="application.submitted",
+                subject_type="application",
+                subject_id=row.id,
+                occurred_at=now,
+                department=blueprint.owner,
+                purpose="apply for service",
+                fields=tuple(sorted(command.data)),
+                details={"service": blueprint.id, "blueprint_version": blueprint.version},
+            ),
+        )
+        view = _view(row)
+        await uow.commit()
+    return view, True
+
+
+async def get_application(
+    uow: UnitOfWork, clock: Clock, reader: Principal, application_id: str
+) -> ApplicationView:
+    """The applicant's own application; anyone else gets NotFound. The read is audited."""
+    async with uow:
+        row = await uow.session.get(ApplicationRow, application_id)
+        if row is None or row.applicant_id != reader.subject:
+            raise NotFound(f"no application {application_id!r} for this applicant")
+        view = _view(row)
+        await append_audit(
+            uow.session,
+            AuditRecord(
+                actor=reader.audit_name,
+                action="application.read",
+                subject_type="application",
+                subject_id=row.id,
+                occurred_at=clock.now(),
+                purpose="applicant views own application",
+                fields=tuple(sorted(row.data)),
+            ),
+        )
+        await uow.commit()
+    return view

@@ -1,0 +1,96 @@
+"""Publishing blueprint versions and finding the one an application uses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from civicloom.catalogue.domain import Blueprint, BlueprintStatus, PublishedBlueprint
+from civicloom.catalogue.tables import BlueprintVersionRow
+from civicloom.departments import DepartmentRow
+from civicloom.kernel import Conflict, FieldError, ValidationFailed, new_id
+
+
+def _to_domain(row: BlueprintVersionRow) -> PublishedBlueprint:
+    return PublishedBlueprint(
+        version_id=row.id,
+        status=BlueprintStatus(row.status),
+        content_hash=row.content_hash,
+        blueprint=Blueprint.model_validate(row.document),
+    )
+
+
+async def publish_blueprint(
+    session: AsyncSession, blueprint: Blueprint, now: datetime
+) -> tuple[PublishedBlueprint, bool]:
+    """Publish a version; republishing identical content is a no-op, changed content a conflict.
+
+    Returns the stored version and whether it was newly published.
+    """
+    if await session.get(DepartmentRow, blueprint.owner) is None:
+        raise ValidationFailed(
+            [FieldError("owner", "known-department", f"unknown department {blueprint.owner!r}")]
+        )
+    digest = blueprint.content_hash()
+    existing = await session.scalar(
+        select(BlueprintVersionRow).where(
+            BlueprintVersionRow.service_id == blueprint.id,
+            BlueprintVersionRow.version == blueprint.version,
+        )
+    )
+    if existing is not None:
+        if existing.content_hash != digest:
+            raise Conflict(
+                f"{blueprint.id} version {blueprint.version} is published and immutable; "
+                "raise the version number to change it"
+            )
+        return _to_domain(existing), False
+    row = BlueprintVersionRow(
+        id=new_id(),
+        service_id=blueprint.id,
+        version=blueprint.version,
+        status=BlueprintStatus.PUBLISHED.value,
+        owner_department=blueprint.owner,
+        content_hash=digest,
+        document=blueprint.document(),
+        created_at=now,
+        published_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return _to_domain(row), True
+
+
+async def get_current_blueprint(session: AsyncSession, service_id: str) -> PublishedBlueprint | None:
+    """The newest published version of a service, which new applications start on."""
+    row = await session.scalar(
+        select(BlueprintVersionRow)
+        .where(
+            BlueprintVersionRow.service_id == service_id,
+            BlueprintVersionRow.status == BlueprintStatus.PUBLISHED.value,
+        )
+        .order_by(BlueprintVersionRow.version.desc())
+        .limit(1)
+    )
+    return None if row is None else _to_domain(row)
+
+
+async def get_blueprint_version(session: AsyncSession, version_id: str) -> PublishedBlueprint | None:
+    """A specific stored version (the one an application is pinned to)."""
+    row = await session.get(BlueprintVersionRow, version_id)
+    return None if row is None else _to_domain(row)
+
+
+async def list_current_blueprints(session: AsyncSession) -> list[PublishedBlueprint]:
+    """The newest published version of every service."""
+    rows = await session.scalars(
+        select(BlueprintVersionRow)
+        .where(BlueprintVersionRow.status == BlueprintStatus.PUBLISHED.value)
+        .order_by(BlueprintVersionRow.service_id, BlueprintVersionRow.version.desc())
+    )
+    latest: dict[str, PublishedBlueprint] = {}
+    for row in rows:
+        latest.setdefault(row.service_id, _to_domain(row))
+    return list(latest.values())

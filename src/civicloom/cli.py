@@ -1,0 +1,170 @@
+"""``civicloom`` command line (Typer + Rich)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from civicloom.settings import PROJECT_ROOT, get_settings, settings_reference
+
+console = Console()
+app = typer.Typer(help="civicloom: one application, many departments.", no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True, pretty_exceptions_enable=False)
+demo_app = typer.Typer(help="The demo world (../shared/DEMO.md).", no_args_is_help=True, pretty_exceptions_enable=False)
+docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(docs_app, name="docs")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default: settings).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: settings).")] = None,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+) -> None:
+    """Serve the API and web UI with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "civicloom.bootstrap:uvicorn_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def worker(
+    worker_id: Annotated[str | None, typer.Option(help="Name in heartbeats and leases.")] = None,
+) -> None:
+    """Run a worker: claims due work from the database until interrupted."""
+    import signal
+
+    from civicloom.bootstrap import build_worker
+
+    async def main() -> None:
+        w = build_worker(worker_id=worker_id)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, w.stop)
+        await w.run()
+
+    asyncio.run(main())
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Migrate the configured database to the newest (or given) revision."""
+    from civicloom.db.migrate import upgrade
+
+    settings = get_settings()
+    with console.status(f"migrating to {revision}…"):
+        upgrade(settings.migrations_dir, settings.effective_database_url, revision)
+    console.print(f"[green]database at {revision}[/green]")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
+    """Migrate the configured database down to a revision (``base`` empties it)."""
+    from civicloom.db.migrate import downgrade
+
+    settings = get_settings()
+    downgrade(settings.migrations_dir, settings.effective_database_url, revision)
+    console.print(f"[yellow]database at {revision}[/yellow]")
+
+
+@db_app.command("revision")
+def db_revision(
+    message: Annotated[str, typer.Option("-m", help="What the migration does.")],
+    number: Annotated[str, typer.Option(help="Sequential id, e.g. 0002.")],
+) -> None:
+    """Autogenerate a numbered migration from the difference between tables and database."""
+    from alembic import command
+
+    from civicloom.db.migrate import alembic_config
+
+    settings = get_settings()
+    cfg = alembic_config(settings.migrations_dir, settings.effective_database_url)
+    command.revision(cfg, message=message, autogenerate=True, rev_id=number)
+
+
+@demo_app.command("load")
+def demo_load() -> None:
+    """Register the demo departments and publish the demo blueprints (idempotent)."""
+    from civicloom.bootstrap import build_container
+    from civicloom.demo import load_demo
+
+    async def main() -> None:
+        container = build_container()
+        try:
+            report = await load_demo(container, progress=console.print)
+        finally:
+            await container.database.dispose()
+        console.print(
+            f"[green]demo loaded:[/green] {report.departments} departments, "
+            f"{report.blueprints_published} blueprint version(s) newly published, "
+            f"{report.blueprints_total} in all"
+        )
+
+    asyncio.run(main())
+
+
+@app.command()
+def run(
+    with_simulators: Annotated[bool, typer.Option(help="Start the department simulators.")] = True,
+) -> None:
+    """Start the API, a worker and the department simulators as one supervised group."""
+    from civicloom.supervisor import run_group
+
+    raise typer.Exit(run_group(get_settings(), with_simulators=with_simulators, console=console))
+
+
+@docs_app.command("settings")
+def docs_settings(
+    output: Annotated[Path, typer.Option(help="Where to write it.")] = PROJECT_ROOT
+    / "docs/reference/settings.md",
+) -> None:
+    """Regenerate docs/reference/settings.md from the Settings class."""
+    output.write_text(settings_reference(), encoding="utf-8")
+    console.print(f"wrote {output}")
+
+
+@docs_app.command("openapi")
+def docs_openapi(
+    output: Annotated[Path, typer.Option(help="Where to write it.")] = PROJECT_ROOT
+    / "docs/reference/openapi.json",
+) -> None:
+    """Regenerate the committed OpenAPI document of the public API."""
+    import json
+
+    from civicloom.bootstrap import build_app
+
+    document = build_app().openapi()
+    output.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    console.print(f"wrote {output}")
+
+
+@app.command("settings")
+def show_settings() -> None:
+    """Show the effective settings (secrets hidden)."""
+    settings = get_settings()
+    table = Table("setting", "value")
+    for name, value in settings.model_dump().items():
+        table.add_row(name, "***" if "secret" in name else str(value))
+    console.print(table)
+
+
+def main() -> None:
+    """Entry point of the ``civicloom`` script."""
+    app()

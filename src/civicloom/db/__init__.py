@@ -1,0 +1,8 @@
+"""Database engine, metadata and the unit of work."""
+
+from civicloom.db.engine import Database, is_postgresql
+from civicloom.db.uow import UnitOfWork
+from civicloom.db.metadata import Base, metadata
+from civicloom.db.types import JSONValue, UTCDateTime
+
+__all__ = ["Base", "Database", "JSONValue", "UTCDateTime", "UnitOfWork", "is_postgresql", "metadata"]

@@ -1,0 +1,42 @@
+"""Demo personas (../shared/DEMO.md) for the clearly marked dev login of the embedded profile."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from civicloom.kernel import Principal
+
+
+class Persona(BaseModel):
+    """A demo person with the roles they hold."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]{1,40}$")
+    name: str
+    roles: list[str]
+    department: str | None = None
+    description: str = ""
+
+
+@lru_cache(maxsize=4)
+def load_personas(blueprints_dir: Path) -> dict[str, Persona]:
+    """The personas file, keyed by id."""
+    raw = yaml.safe_load((blueprints_dir / "demo" / "personas.yaml").read_text(encoding="utf-8"))
+    personas = [Persona.model_validate(p) for p in raw["personas"]]
+    return {p.id: p for p in personas}
+
+
+def principal_for_persona(persona: Persona) -> Principal:
+    """The principal a dev login as this persona acts as."""
+    return Principal(
+        subject=persona.id,
+        display_name=persona.name,
+        roles=frozenset(persona.roles),
+        department=persona.department,
+        authenticated_by="dev-login",
+    )

@@ -1,0 +1,30 @@
+"""Pure building blocks shared by every module: ids, clocks and domain errors. No I/O."""
+
+from civicloom.kernel.clock import Clock, FixedClock, SystemClock
+from civicloom.kernel.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    NotFound,
+    PayloadTooLarge,
+    ValidationFailed,
+)
+from civicloom.kernel.ids import canonical_json, new_id, new_reference, sha256_hex
+from civicloom.kernel.principal import Principal
+
+__all__ = [
+    "Clock",
+    "Conflict",
+    "DomainError",
+    "FieldError",
+    "FixedClock",
+    "NotFound",
+    "PayloadTooLarge",
+    "Principal",
+    "SystemClock",
+    "ValidationFailed",
+    "canonical_json",
+    "new_id",
+    "new_reference",
+    "sha256_hex",
+]

@@ -1,0 +1,119 @@
+"""Writing to the outbox inside a transaction, and claiming due messages for dispatch."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from civicloom.outbox.domain import CloudEvent, OutboxMessage
+from civicloom.outbox.tables import OutboxRow
+
+MAX_ATTEMPTS = 12
+
+
+async def enqueue_event(session: AsyncSession, event: CloudEvent, key: str) -> None:
+    """Add an event to the caller's transaction; ``key`` makes a repeated enqueue a no-op."""
+    exists = await session.scalar(select(OutboxRow.id).where(OutboxRow.key == key))
+    if exists is not None:
+        return
+    session.add(
+        OutboxRow(
+            topic=event.type,
+            key=key,
+            payload=event.to_dict(),
+            created_at=event.time,
+            available_at=event.time,
+            attempts=0,
+        )
+    )
+
+
+async def claim_due(
+    session: AsyncSession, worker_id: str, now: datetime, limit: int, lease: timedelta
+) -> list[OutboxMessage]:
+    """Lease up to ``limit`` due messages to this worker (SKIP LOCKED on PostgreSQL).
+
+    A lease that expired (its worker died) makes the message due again.
+    """
+    due = (
+        select(OutboxRow)
+        .where(
+            OutboxRow.dispatched_at.is_(None),
+            OutboxRow.dead_at.is_(None),
+            OutboxRow.available_at <= now,
+            or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
+        )
+        .order_by(OutboxRow.id)
+        .limit(limit)
+    )
+    if session.bind.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    rows = list(await session.scalars(due))
+    for row in rows:
+        row.claimed_by = worker_id
+        row.claimed_until = now + lease
+        row.attempts += 1
+    await session.flush()
+    return [
+        OutboxMessage(
+            id=row.id,
+            topic=row.topic,
+            key=row.key,
+            payload=row.payload,
+            attempts=row.attempts,
+            created_at=row.created_at,
+        )
+        for row in rows
+    ]
+
+
+async def mark_dispatched(session: AsyncSession, message_id: int, worker_id: str, now: datetime) -> None:
+    """Record a successful delivery (only by the worker that holds the lease)."""
+    await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == message_id, OutboxRow.claimed_by == worker_id)
+        .values(dispatched_at=now, claimed_until=None, last_error=None)
+    )
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential back-off with full jitter, capped at ten minutes."""
+    ceiling = min(600.0, 0.5 * 2 ** min(attempts, 20))
+    return timedelta(seconds=random.uniform(0.1, ceiling))  # noqa: S311 - jitter, not crypto
+
+
+async def mark_failed(
+    session: AsyncSession, message: OutboxMessage, worker_id: str, now: datetime, error: str
+) -> bool:
+    """Schedule a retry, or dead-letter after too many attempts; returns True if dead."""
+    dead = message.attempts >= MAX_ATTEMPTS
+    await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == message.id, OutboxRow.claimed_by == worker_id)
+        .values(
+            claimed_until=None,
+            available_at=now + retry_delay(message.attempts),
+            last_error=error[:2000],
+            dead_at=now if dead else None,
+        )
+    )
+    return dead
+
+
+async def oldest_pending_age(session: AsyncSession, now: datetime) -> float:
+    """Seconds since the oldest undispatched, live message was written (0 if none)."""
+    oldest = await session.scalar(
+        select(func.min(OutboxRow.created_at)).where(
+            OutboxRow.dispatched_at.is_(None), OutboxRow.dead_at.is_(None)
+        )
+    )
+    if oldest is None:
+        return 0.0
+    if oldest.tzinfo is None:  # func.min bypasses the column type on SQLite
+        from datetime import UTC
+
+        oldest = datetime.fromisoformat(str(oldest)).replace(tzinfo=UTC)
+    return max(0.0, (now - oldest).total_seconds())

@@ -1,0 +1,27 @@
+"""Every table of the platform, imported in one place for Alembic and tests."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+from civicloom.applications import ApplicationRow
+from civicloom.audit import AuditEntryRow
+from civicloom.catalogue import BlueprintVersionRow
+from civicloom.db import metadata
+from civicloom.departments import DepartmentRow
+from civicloom.outbox import OutboxRow
+from civicloom.worker import WorkerHeartbeatRow
+
+TABLES = (
+    ApplicationRow,
+    AuditEntryRow,
+    BlueprintVersionRow,
+    DepartmentRow,
+    OutboxRow,
+    WorkerHeartbeatRow,
+)
+
+
+def target_metadata() -> MetaData:
+    """The metadata Alembic compares migrations against."""
+    return metadata

@@ -1,0 +1,191 @@
+"""Typed settings: the only place where environment variables are read.
+
+Every field carries a description; ``civicloom docs settings`` turns them into
+``docs/reference/settings.md``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PLACEHOLDER_SECRET = "change-me-dev-only-secret"  # noqa: S105 - refused outside dev/test
+
+
+class Profile(StrEnum):
+    """How the platform is being run."""
+
+    EMBEDDED = "embedded"
+    PRODUCTION = "production"
+    TEST = "test"
+
+
+class OtelExporter(StrEnum):
+    """Where OpenTelemetry spans go."""
+
+    NONE = "none"
+    CONSOLE = "console"
+    OTLP = "otlp"
+
+
+class ConfigurationError(ValueError):
+    """The settings are unsafe or inconsistent for the chosen profile."""
+
+
+class Settings(BaseSettings):
+    """All configuration of a civicloom process (API, worker, CLI)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CIVICLOOM_", env_file=None, extra="ignore", validate_default=True
+    )
+
+    profile: Profile = Field(
+        Profile.EMBEDDED,
+        description="`embedded` (SQLite, local simulators, dev login), `production` or `test`.",
+    )
+    var_dir: Path = Field(
+        PROJECT_ROOT / "var",
+        description="Directory for the embedded database, uploaded files and local mail.",
+    )
+    database_url: str = Field(
+        "",
+        description=(
+            "SQLAlchemy async URL, e.g. `postgresql+asyncpg://user@host/db`. "
+            "Empty means the embedded SQLite file `<var_dir>/civicloom.db`."
+        ),
+    )
+    db_pool_size: int = Field(10, ge=1, description="Connections kept per process (PostgreSQL).")
+    secret_key: SecretStr = Field(
+        SecretStr(PLACEHOLDER_SECRET),
+        description="Signs sessions and tokens. Must be set to a random value in production.",
+    )
+    dev_login: bool | None = Field(
+        None,
+        description=(
+            "Allow the demo-persona login. Defaults to on in `embedded`/`test`, off in "
+            "`production`, where turning it on refuses to start."
+        ),
+    )
+    amqp_url: str = Field(
+        "",
+        description=(
+            "RabbitMQ URL, e.g. `amqp://guest:guest@127.0.0.1:5672/`. Empty: events stay in "
+            "the outbox log and the labour office is reached over REST."
+        ),
+    )
+    events_exchange: str = Field(
+        "civicloom.events", description="RabbitMQ topic exchange for CloudEvents."
+    )
+    host: str = Field("127.0.0.1", description="Address the API binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the API binds to.")
+    public_url: str = Field(
+        "",
+        description="Base URL citizens use (links in mail, QR codes). Default http://host:port.",
+    )
+    blueprints_dir: Path = Field(
+        PROJECT_ROOT / "blueprints",
+        description="Departments, service blueprints, decision models and demo data.",
+    )
+    migrations_dir: Path = Field(
+        PROJECT_ROOT / "migrations", description="Alembic migration scripts."
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest JSON request body accepted (bytes)."
+    )
+    log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
+    log_json: bool = Field(
+        True, description="JSON log lines (true) or human-readable console lines (false)."
+    )
+    otel_exporter: OtelExporter = Field(
+        OtelExporter.NONE, description="OpenTelemetry span exporter: none, console or otlp."
+    )
+    otel_endpoint: str = Field(
+        "", description="OTLP/HTTP traces endpoint, e.g. `http://collector:4318/v1/traces`."
+    )
+    worker_poll_seconds: float = Field(
+        0.5, gt=0, description="How often an idle worker looks for due work."
+    )
+    worker_batch_size: int = Field(50, ge=1, description="Outbox rows a worker claims at once.")
+    worker_lease_seconds: float = Field(
+        30.0, gt=0, description="How long a claim lasts before another worker may take it over."
+    )
+    simulator_base_port: int = Field(
+        8101,
+        ge=1,
+        le=65000,
+        description="First port for the department simulators started by `civicloom run`.",
+    )
+
+    @model_validator(mode="after")
+    def _defaults_and_safety(self) -> Self:
+        if self.dev_login is None:
+            self.dev_login = self.profile is not Profile.PRODUCTION
+        if self.profile is Profile.PRODUCTION:
+            problems = []
+            if self.dev_login:
+                problems.append("dev_login must be off in production")
+            if self.secret_key.get_secret_value() == PLACEHOLDER_SECRET:
+                problems.append("secret_key is the development placeholder")
+            elif len(self.secret_key.get_secret_value()) < 32:
+                problems.append("secret_key must be at least 32 characters")
+            if not self.database_url or self.database_url.startswith("sqlite"):
+                problems.append("production needs PostgreSQL (database_url), not SQLite")
+            if problems:
+                raise ConfigurationError("refusing to start: " + "; ".join(problems))
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, with the embedded SQLite default filled in."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.var_dir / 'civicloom.db'}"
+
+    @property
+    def effective_public_url(self) -> str:
+        """The public base URL, defaulting to the bind address."""
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def dev_login_enabled(self) -> bool:
+        """Whether the demo-persona login is available."""
+        return bool(self.dev_login)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings from the environment, read once per process."""
+    return Settings()
+
+
+def settings_reference() -> str:
+    """Markdown reference of every setting, generated from the field descriptions."""
+    lines = [
+        "# Settings reference",
+        "",
+        "Generated by `civicloom docs settings` from `src/civicloom/settings.py`; do not edit.",
+        "Every setting is read from an environment variable with the `CIVICLOOM_` prefix.",
+        "",
+        "| variable | default | description |",
+        "| --- | --- | --- |",
+    ]
+    for name, info in Settings.model_fields.items():
+        default = info.default
+        if isinstance(default, SecretStr):
+            shown = "*(placeholder; must be set outside dev)*"
+        elif isinstance(default, Path):
+            shown = f"`{default.relative_to(PROJECT_ROOT)}` (in the project)"
+        elif default is None:
+            shown = "*(by profile)*"
+        elif default == "":
+            shown = "*(empty)*"
+        else:
+            shown = f"`{getattr(default, 'value', default)}`"
+        lines.append(f"| `CIVICLOOM_{name.upper()}` | {shown} | {info.description} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,171 @@
+"""``civicloom run``: the API, a worker and the department simulators as one supervised group.
+
+Children that die are restarted with back-off; Ctrl-C (SIGINT) or SIGTERM stops them all,
+politely first (SIGTERM), then firmly (SIGKILL) after a grace period.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from types import FrameType
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from civicloom.identity import load_personas
+from civicloom.settings import Settings
+
+SIMULATORS = ("local_admin", "tax", "environment", "labour")
+GRACE_SECONDS = 8.0
+MAX_RESTARTS = 5
+
+
+@dataclass
+class Child:
+    """One supervised process."""
+
+    name: str
+    argv: list[str]
+    health_url: str | None
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    restarts: list[float] = field(default_factory=list)
+
+    def start(self) -> None:
+        """Start (or restart) the process."""
+        self.process = subprocess.Popen(self.argv, env={**os.environ, **self.env})  # noqa: S603
+
+    def alive(self) -> bool:
+        """Whether the process is running."""
+        return self.process is not None and self.process.poll() is None
+
+
+def simulator_urls(settings: Settings) -> dict[str, str]:
+    """Where ``civicloom run`` starts each department simulator."""
+    return {
+        name: f"http://127.0.0.1:{settings.simulator_base_port + i}"
+        for i, name in enumerate(SIMULATORS)
+    }
+
+
+def _children(settings: Settings, with_simulators: bool) -> list[Child]:
+    python = sys.executable
+    api_url = f"http://{settings.host}:{settings.port}"
+    children = [
+        Child("api", [python, "-m", "civicloom", "serve"], f"{api_url}/readyz"),
+        Child("worker", [python, "-m", "civicloom", "worker"], None),
+    ]
+    if not with_simulators or importlib.util.find_spec("simulators") is None:
+        return children
+    sim_dir = settings.var_dir / "simulators"
+    for name, url in simulator_urls(settings).items():
+        if importlib.util.find_spec(f"simulators.{name}") is None:
+            continue
+        port = url.rsplit(":", 1)[1]
+        argv = [python, "-m", f"simulators.{name}", "--host", "127.0.0.1", "--port", port,
+                "--data-dir", str(sim_dir / name)]
+        children.append(Child(f"sim:{name}", argv, f"{url}/_sim/health",
+                              env={"SIM_ENVIRONMENT_CALLBACK_SECRET": "embedded-callback-secret",
+                                   "SIM_LABOUR_AMQP_URL": settings.amqp_url}))
+    return children
+
+
+def _wait_ready(children: list[Child], timeout: float) -> list[str]:
+    deadline = time.monotonic() + timeout
+    pending = {c.name: c.health_url for c in children if c.health_url}
+    while pending and time.monotonic() < deadline:
+        for name, url in list(pending.items()):
+            try:
+                if url and httpx.get(url, timeout=1.0).status_code == 200:
+                    del pending[name]
+            except httpx.HTTPError:
+                pass
+        if pending:
+            time.sleep(0.2)
+    return sorted(pending)
+
+
+def _print_banner(console: Console, settings: Settings, children: list[Child]) -> None:
+    base = settings.effective_public_url
+    table = Table(title="civicloom is running", show_header=True)
+    table.add_column("what")
+    table.add_column("where")
+    table.add_row("API docs", f"{base}/api/v1/docs")
+    table.add_row("Services (API)", f"{base}/api/v1/services")
+    table.add_row("Readiness", f"{base}/readyz")
+    table.add_row("Metrics", f"{base}/metrics")
+    for name, url in simulator_urls(settings).items():
+        if any(c.name == f"sim:{name}" for c in children):
+            table.add_row(f"Simulator: {name}", f"{url}/_sim/health")
+    console.print(table)
+    logins = Table(title="Demo logins (embedded profile only: DEV LOGIN)", show_header=True)
+    logins.add_column("persona")
+    logins.add_column("role")
+    logins.add_column("API token")
+    for persona in load_personas(settings.blueprints_dir).values():
+        logins.add_row(persona.name, persona.description, f"Bearer dev:{persona.id}")
+    console.print(logins)
+    console.print("Press Ctrl-C to stop everything.")
+
+
+def _stop_all(children: list[Child]) -> None:
+    for child in children:
+        if child.alive():
+            assert child.process is not None
+            child.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + GRACE_SECONDS
+    for child in children:
+        if child.process is None:
+            continue
+        try:
+            child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.process.kill()
+            child.process.wait()
+
+
+def run_group(settings: Settings, with_simulators: bool, console: Console) -> int:
+    """Start everything, keep it running, stop it all on Ctrl-C; returns the exit code."""
+    stopping = False
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    children = _children(settings, with_simulators)
+    for child in children:
+        child.start()
+    not_ready = _wait_ready(children, timeout=60)
+    if not_ready:
+        console.print(f"[red]not ready after 60 s: {', '.join(not_ready)}[/red]")
+        _stop_all(children)
+        return 1
+    _print_banner(console, settings, children)
+    code = 0
+    while not stopping:
+        for child in children:
+            if child.alive() or stopping:
+                continue
+            now = time.monotonic()
+            child.restarts = [t for t in child.restarts if now - t < 60] + [now]
+            if len(child.restarts) > MAX_RESTARTS:
+                console.print(f"[red]{child.name} keeps failing; stopping the group[/red]")
+                stopping, code = True, 1
+                break
+            console.print(f"[yellow]{child.name} exited; restarting[/yellow]")
+            time.sleep(min(5.0, 0.5 * 2 ** len(child.restarts)))
+            child.start()
+        time.sleep(0.2)
+    console.print("stopping…")
+    _stop_all(children)
+    console.print("stopped.")
+    return code

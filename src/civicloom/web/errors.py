@@ -1,0 +1,134 @@
+"""RFC 9457 problem+json for every error, each with a stable ``type``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from civicloom.kernel import DomainError, ValidationFailed
+from civicloom.observability import get_logger
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = get_logger(__name__)
+
+# slug -> (title, explanation); served at /problems/<slug> so every `type` resolves.
+PROBLEM_TYPES: dict[str, tuple[str, str]] = {
+    "validation-error": (
+        "Your request has invalid fields",
+        "One or more fields broke a rule. `errors` lists each field, the rule and a message.",
+    ),
+    "malformed-json": ("Malformed JSON", "The body is not valid JSON."),
+    "payload-too-large": ("Request body too large", "The body exceeds the size limit."),
+    "not-found": ("Not found", "The resource does not exist or is not visible to you."),
+    "conflict": ("Conflict", "The request conflicts with the current state."),
+    "unauthenticated": ("Authentication required", "Send valid credentials."),
+    "forbidden": ("Forbidden", "You are authenticated but may not do this."),
+    "method-not-allowed": ("Method not allowed", "This resource does not accept that method."),
+    "unsupported-media-type": ("Unsupported media type", "Send application/json."),
+    "internal-error": ("Internal error", "Something failed on our side; it has been logged."),
+    "http-error": ("HTTP error", "The request could not be served."),
+}
+_STATUS_SLUGS = {
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+}
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    slug: str,
+    detail: str,
+    title: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    """Build a problem+json response for ``slug``."""
+    body: dict[str, Any] = {
+        "type": f"/problems/{slug}",
+        "title": title or PROBLEM_TYPES.get(slug, PROBLEM_TYPES["http-error"])[0],
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        body["request_id"] = request_id
+    if extra:
+        body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        where, parts = parts[0], parts[1:]
+        if where != "body":
+            parts = [f"{where}:{'.'.join(parts)}"] if parts else [where]
+    return ".".join(parts) or "body"
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    extra = None
+    if isinstance(exc, ValidationFailed):
+        extra = {
+            "errors": [{"field": e.field, "rule": e.rule, "message": e.message} for e in exc.errors]
+        }
+    return problem_response(request, exc.status, exc.slug, exc.detail, exc.title, extra)
+
+
+async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        ctx = errors[0].get("ctx", {})
+        return problem_response(
+            request,
+            400,
+            "malformed-json",
+            f"the body is not valid JSON: {ctx.get('error', 'parse error')}",
+        )
+    items = [
+        {"field": _loc_to_field(e["loc"]), "rule": e["type"], "message": e["msg"]} for e in errors
+    ]
+    return problem_response(
+        request, 422, "validation-error", f"{len(items)} field(s) are invalid", extra={"errors": items}
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    slug = _STATUS_SLUGS.get(exc.status_code, "http-error")
+    response = problem_response(request, exc.status_code, slug, str(exc.detail))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled_error", path=request.url.path, exc_info=exc)
+    return problem_response(request, 500, "internal-error", "an unexpected error occurred")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the problem+json handlers and the /problems/<slug> documentation route."""
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+    @app.get("/problems/{slug}", include_in_schema=False)
+    async def problem_type(slug: str, request: Request) -> JSONResponse:
+        if slug not in PROBLEM_TYPES:
+            return problem_response(request, 404, "not-found", f"no problem type {slug!r}")
+        title, explanation = PROBLEM_TYPES[slug]
+        return JSONResponse({"type": f"/problems/{slug}", "title": title, "description": explanation})

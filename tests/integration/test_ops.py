@@ -1,0 +1,71 @@
+"""Health, readiness, metrics, request ids and problem types."""
+
+from __future__ import annotations
+
+import httpx
+
+from civicloom.app import create_app
+from civicloom.bootstrap import build_container
+from civicloom.settings import Profile, Settings
+from tests.conftest import AMQP_URL
+
+
+async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok"}
+
+
+async def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: object) -> None:
+    settings = Settings(
+        profile=Profile.TEST, database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none"
+    )
+    app = create_app(build_container(settings))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        response = await c.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["database"].startswith("unavailable")
+
+
+async def test_readyz_checks_the_broker_when_configured(settings: Settings) -> None:
+    good = create_app(build_container(settings.model_copy(update={"amqp_url": AMQP_URL})))
+    bad = create_app(
+        build_container(settings.model_copy(update={"amqp_url": "amqp://guest:guest@127.0.0.1:1/"}))
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=good), base_url="http://t") as c:
+        ok = await c.get("/readyz")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=bad), base_url="http://t") as c:
+        down = await c.get("/readyz")
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["checks"]["broker"] == "ok"
+    assert down.status_code == 503
+    assert down.json()["checks"]["broker"].startswith("unavailable")
+
+
+async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClient) -> None:
+    await client.get("/api/v1/applications/abc", headers={"Authorization": "Bearer dev:alice"})
+    text = (await client.get("/metrics")).text
+    assert "civicloom_http_requests_total" in text
+    assert 'route="/api/v1/applications/{application_id}"' in text
+    assert "civicloom_http_request_duration_seconds_bucket" in text
+
+
+async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient) -> None:
+    given = await client.get("/healthz", headers={"X-Request-ID": "req-12345678"})
+    assert given.headers["x-request-id"] == "req-12345678"
+    generated = await client.get("/healthz", headers={"X-Request-ID": "bad id!"})
+    assert generated.headers["x-request-id"] != "bad id!"
+    assert len(generated.headers["x-request-id"]) == 36
+
+
+async def test_problem_types_resolve(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/nowhere")
+    assert missing.status_code == 404
+    problem_type = missing.json()["type"]
+    described = await client.get(problem_type)
+    assert described.status_code == 200
+    assert described.json()["title"] == "Not found"
+    wrong_method = await client.put("/healthz")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["type"] == "/problems/method-not-allowed"
