@@ -1,0 +1,1 @@
+"""Labour Office simulator: AMQP request/reply (RabbitMQ) plus a REST twin."""
