@@ -7,6 +7,7 @@ import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -32,7 +33,7 @@ async def rabbitmq_available() -> bool:
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimProcess]:
+def broker_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimProcess]:
     """A labour simulator consuming prefixed queues on the real RabbitMQ."""
     if not asyncio.run(rabbitmq_available()):
         message = f"RabbitMQ not reachable at {AMQP_URL}"
@@ -52,6 +53,12 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimProcess]:
 
 
 @pytest.fixture
+def sim(broker_sim: SimProcess, cleanup_broker: None) -> SimProcess:
+    """The broker-backed simulator, with topology cleanup registered."""
+    return broker_sim
+
+
+@pytest.fixture
 async def channel(sim: SimProcess) -> AsyncIterator[AbstractChannel]:
     """A channel on a fresh connection to a reset simulator."""
     sim.reset()
@@ -61,11 +68,11 @@ async def channel(sim: SimProcess) -> AsyncIterator[AbstractChannel]:
     await connection.close()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def cleanup_broker(sim: SimProcess) -> Iterator[None]:
+@pytest.fixture(scope="module")
+def cleanup_broker(broker_sim: SimProcess) -> Iterator[None]:
     """Remove the prefixed topology after the module."""
     yield
-    sim.stop()
+    broker_sim.stop()
 
     async def drop() -> None:
         connection = await aio_pika.connect(AMQP_URL)
@@ -219,3 +226,19 @@ def test_rest_twin_shares_ledger(sim: SimProcess) -> None:
     assert httpx.post(url, json=small, headers={"Idempotency-Key": "rest-3"}).status_code == 503
     assert sim.ledger_entry("rest-3") is None
     sim.set_faults()
+
+
+def test_rest_only_without_amqp(tmp_path: Path) -> None:
+    """Without --amqp-url only the REST twin runs (embedded profile); no broker needed."""
+    proc = start_sim("labour", tmp_path, env={"SIM_LABOUR_AMQP_URL": ""})
+    try:
+        assert httpx.get(f"{proc.url}/_sim/amqp").json()["enabled"] is False
+        resp = httpx.post(
+            f"{proc.url}/api/v1/employers",
+            json={**EMPLOYER, "staff_count": 11},
+            headers={"Idempotency-Key": "embedded-1"},
+        )
+        assert resp.json()["review_required"] is True
+        assert httpx.get(f"{proc.url}/api/v1/employers/BR-2021-000666").status_code == 200
+    finally:
+        proc.stop()
