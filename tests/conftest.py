@@ -85,7 +85,7 @@ def database_url(
     url = str(request.getfixturevalue("postgres_database"))
     names = ", ".join(t.__tablename__ for t in TABLES)
     with psycopg.connect(_libpq_url(url), autocommit=True) as conn:
-        conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")  # type: ignore[arg-type]
+        conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
     return url
 
 
@@ -127,6 +127,6 @@ def as_persona(persona: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def project_root() -> Iterator[Path]:
+def project_root() -> Path:
     """The repository root."""
-    yield Path(__file__).resolve().parents[1]
+    return Path(__file__).resolve().parents[1]

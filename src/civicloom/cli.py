@@ -13,10 +13,20 @@ from rich.table import Table
 from civicloom.settings import PROJECT_ROOT, get_settings, settings_reference
 
 console = Console()
-app = typer.Typer(help="civicloom: one application, many departments.", no_args_is_help=True, pretty_exceptions_enable=False)
-db_app = typer.Typer(help="Database migrations.", no_args_is_help=True, pretty_exceptions_enable=False)
-demo_app = typer.Typer(help="The demo world (../shared/DEMO.md).", no_args_is_help=True, pretty_exceptions_enable=False)
-docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="civicloom: one application, many departments.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(
+    help="Database migrations.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+demo_app = typer.Typer(
+    help="The demo world (../shared/DEMO.md).", no_args_is_help=True, pretty_exceptions_enable=False
+)
+docs_app = typer.Typer(
+    help="Generated documentation.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(docs_app, name="docs")

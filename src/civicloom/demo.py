@@ -32,6 +32,7 @@ async def load_demo(container: Container, progress: Callable[[str], object] = pr
         for blueprint in blueprints:
             _, created = await publish_blueprint(uow.session, blueprint, now)
             published += int(created)
-            progress(f"blueprint {blueprint.id} v{blueprint.version}: {'published' if created else 'unchanged'}")
+            state = "published" if created else "unchanged"
+            progress(f"blueprint {blueprint.id} v{blueprint.version}: {state}")
         await uow.commit()
     return DemoReport(len(departments), published, len(blueprints))

@@ -69,11 +69,28 @@ def _children(settings: Settings, with_simulators: bool) -> list[Child]:
         if importlib.util.find_spec(f"simulators.{name}") is None:
             continue
         port = url.rsplit(":", 1)[1]
-        argv = [python, "-m", f"simulators.{name}", "--host", "127.0.0.1", "--port", port,
-                "--data-dir", str(sim_dir / name)]
-        children.append(Child(f"sim:{name}", argv, f"{url}/_sim/health",
-                              env={"SIM_ENVIRONMENT_CALLBACK_SECRET": "embedded-callback-secret",
-                                   "SIM_LABOUR_AMQP_URL": settings.amqp_url}))
+        argv = [
+            python,
+            "-m",
+            f"simulators.{name}",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--data-dir",
+            str(sim_dir / name),
+        ]
+        children.append(
+            Child(
+                f"sim:{name}",
+                argv,
+                f"{url}/_sim/health",
+                env={
+                    "SIM_ENVIRONMENT_CALLBACK_SECRET": "embedded-callback-secret",
+                    "SIM_LABOUR_AMQP_URL": settings.amqp_url,
+                },
+            )
+        )
     return children
 
 

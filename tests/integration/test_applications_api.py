@@ -69,7 +69,8 @@ async def test_submit_and_read_back(client: httpx.AsyncClient, container: Contai
     assert events[0].payload["specversion"] == "1.0"
     assert events[0].payload["subject"] == created["id"]
     assert actions == ["application.submitted", "application.read"]
-    assert chain.valid and chain.entries == 2
+    assert chain.valid
+    assert chain.entries == 2
 
 
 async def test_others_cannot_read_an_application(client: httpx.AsyncClient) -> None:
@@ -109,7 +110,11 @@ async def test_idempotent_replay_and_conflicting_reuse(
         (restaurant(contact_email=None), "data.contact_email", "type"),
         (restaurant(unexpected="x"), "data", "additionalProperties"),
         (restaurant(staff_count=-1), "data.staff_count", "minimum"),
-        ({"service": "open-a-restaurant", "data": {"seating": 3}}, "data.business_name", "required"),
+        (
+            {"service": "open-a-restaurant", "data": {"seating": 3}},
+            "data.business_name",
+            "required",
+        ),
         ({"service": "open-a-restaurant"}, "data", "missing"),
         ({"service": "open-a-bakery", "data": {}}, "service", "known-service"),
         ({"service": "open-a-restaurant", "data": [1, 2]}, "data", "dict_type"),
@@ -148,7 +153,9 @@ async def test_oversize_body_is_413(client: httpx.AsyncClient, container: Contai
     assert await counts(container) == (0, 0, 0)
 
 
-async def test_chunked_oversize_body_is_413(client: httpx.AsyncClient, container: Container) -> None:
+async def test_chunked_oversize_body_is_413(
+    client: httpx.AsyncClient, container: Container
+) -> None:
     async def chunks() -> Any:
         for _ in range(100):
             yield b"x" * 1024

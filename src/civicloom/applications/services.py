@@ -60,14 +60,16 @@ async def submit_application(
             )
             if earlier is not None:
                 if earlier.request_hash != request_hash:
-                    raise Conflict(
-                        "this Idempotency-Key was already used for a different request"
-                    )
+                    raise Conflict("this Idempotency-Key was already used for a different request")
                 return _view(earlier), False
         published = await get_current_blueprint(session, command.service_id)
         if published is None:
             raise ValidationFailed(
-                [FieldError("service", "known-service", f"no published service {command.service_id!r}")]
+                [
+                    FieldError(
+                        "service", "known-service", f"no published service {command.service_id!r}"
+                    )
+                ]
             )
         blueprint = published.blueprint
         validate_form_data(blueprint, command.data)

@@ -4,4 +4,11 @@ from civicloom.audit.domain import AuditRecord, chain_hash
 from civicloom.audit.services import ChainReport, append_audit, verify_chain
 from civicloom.audit.tables import AuditEntryRow
 
-__all__ = ["AuditEntryRow", "AuditRecord", "ChainReport", "append_audit", "chain_hash", "verify_chain"]
+__all__ = [
+    "AuditEntryRow",
+    "AuditRecord",
+    "ChainReport",
+    "append_audit",
+    "chain_hash",
+    "verify_chain",
+]

@@ -21,7 +21,7 @@ async def append_audit(session: AsyncSession, record: AuditRecord) -> AuditEntry
     chain never forks; call this last in the use case so the lock is held only until commit.
     SQLite already has a single writer.
     """
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK_KEY})
     last = await session.scalar(
         select(AuditEntryRow.hash).order_by(AuditEntryRow.seq.desc()).limit(1)

@@ -7,8 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from civicloom.departments import LocalisedText
-from civicloom.kernel import canonical_json, sha256_hex
+from civicloom.kernel import LocalisedText, canonical_json, sha256_hex
 
 
 class BlueprintStatus(StrEnum):

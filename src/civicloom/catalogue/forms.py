@@ -23,9 +23,7 @@ def _field_path(error: SchemaError, prefix: str) -> str:
 
 def validate_form_data(blueprint: Blueprint, data: Any, prefix: str = "data") -> None:
     """Raise ValidationFailed naming every field that breaks the form schema, and its rule."""
-    validator = Draft202012Validator(
-        blueprint.form.json_schema, format_checker=FormatChecker()
-    )
+    validator = Draft202012Validator(blueprint.form.json_schema, format_checker=FormatChecker())
     errors = [
         FieldError(field=_field_path(e, prefix), rule=str(e.validator), message=e.message)
         for e in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))

@@ -21,9 +21,7 @@ def load_blueprint_file(path: Path) -> Blueprint:
         return Blueprint.model_validate(raw)
     except ValidationError as exc:
         errors = [
-            FieldError(
-                f"{path}:{'.'.join(str(p) for p in err['loc'])}", err["type"], err["msg"]
-            )
+            FieldError(f"{path}:{'.'.join(str(p) for p in err['loc'])}", err["type"], err["msg"])
             for err in exc.errors()
         ]
         raise ValidationFailed(errors, f"{path} is not a valid blueprint") from exc

@@ -63,7 +63,9 @@ async def publish_blueprint(
     return _to_domain(row), True
 
 
-async def get_current_blueprint(session: AsyncSession, service_id: str) -> PublishedBlueprint | None:
+async def get_current_blueprint(
+    session: AsyncSession, service_id: str
+) -> PublishedBlueprint | None:
     """The newest published version of a service, which new applications start on."""
     row = await session.scalar(
         select(BlueprintVersionRow)
@@ -77,7 +79,9 @@ async def get_current_blueprint(session: AsyncSession, service_id: str) -> Publi
     return None if row is None else _to_domain(row)
 
 
-async def get_blueprint_version(session: AsyncSession, version_id: str) -> PublishedBlueprint | None:
+async def get_blueprint_version(
+    session: AsyncSession, version_id: str
+) -> PublishedBlueprint | None:
     """A specific stored version (the one an application is pinned to)."""
     row = await session.get(BlueprintVersionRow, version_id)
     return None if row is None else _to_domain(row)

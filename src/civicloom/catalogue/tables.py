@@ -15,7 +15,9 @@ class BlueprintVersionRow(Base):
     """One version of a service blueprint; published versions never change."""
 
     __tablename__ = "blueprint_versions"
-    __table_args__ = (UniqueConstraint("service_id", "version", name="uq_blueprint_service_version"),)
+    __table_args__ = (
+        UniqueConstraint("service_id", "version", name="uq_blueprint_service_version"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     service_id: Mapped[str] = mapped_column(String(100), index=True)

@@ -1,8 +1,16 @@
 """Database engine, metadata and the unit of work."""
 
 from civicloom.db.engine import Database, is_postgresql
-from civicloom.db.uow import UnitOfWork
 from civicloom.db.metadata import Base, metadata
 from civicloom.db.types import JSONValue, UTCDateTime
+from civicloom.db.uow import UnitOfWork
 
-__all__ = ["Base", "Database", "JSONValue", "UTCDateTime", "UnitOfWork", "is_postgresql", "metadata"]
+__all__ = [
+    "Base",
+    "Database",
+    "JSONValue",
+    "UTCDateTime",
+    "UnitOfWork",
+    "is_postgresql",
+    "metadata",
+]

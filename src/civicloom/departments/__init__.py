@@ -1,14 +1,39 @@
 """Departments: who owns which systems, rules and data."""
 
-from civicloom.departments.domain import Department, LocalisedText
+from civicloom.departments.domain import Department
 from civicloom.departments.loader import load_departments
+from civicloom.departments.ports import (
+    CallOutcome,
+    CapabilityCall,
+    CapabilityGateway,
+    CapabilityResult,
+    Connector,
+    ConnectorError,
+    ContractViolation,
+    ExternalCompletion,
+    HealthReport,
+    PermanentError,
+    TransientError,
+)
 from civicloom.departments.services import list_departments, sync_departments
 from civicloom.departments.tables import DepartmentRow
+from civicloom.kernel import LocalisedText
 
 __all__ = [
+    "CallOutcome",
+    "CapabilityCall",
+    "CapabilityGateway",
+    "CapabilityResult",
+    "Connector",
+    "ConnectorError",
+    "ContractViolation",
     "Department",
     "DepartmentRow",
+    "ExternalCompletion",
+    "HealthReport",
     "LocalisedText",
+    "PermanentError",
+    "TransientError",
     "list_departments",
     "load_departments",
     "sync_departments",

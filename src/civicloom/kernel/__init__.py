@@ -11,6 +11,7 @@ from civicloom.kernel.errors import (
 )
 from civicloom.kernel.ids import canonical_json, new_id, new_reference, sha256_hex
 from civicloom.kernel.principal import Principal
+from civicloom.kernel.text import LocalisedText
 
 __all__ = [
     "Clock",
@@ -18,6 +19,7 @@ __all__ = [
     "DomainError",
     "FieldError",
     "FixedClock",
+    "LocalisedText",
     "NotFound",
     "PayloadTooLarge",
     "Principal",

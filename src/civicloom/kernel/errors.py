@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class FieldError:
-    """One problem with one input field: where it is, which rule it broke, and a readable message."""
+    """One problem with one input field: where, which rule, and a readable message."""
 
     field: str
     rule: str
@@ -35,7 +35,7 @@ class NotFound(DomainError):
 
 
 class Conflict(DomainError):
-    """The request conflicts with the current state (e.g. an idempotency key reused with a different body)."""
+    """The request conflicts with the current state, e.g. an idempotency key reused."""
 
     slug = "conflict"
     title = "Conflict with the current state"

@@ -49,7 +49,7 @@ async def claim_due(
         .order_by(OutboxRow.id)
         .limit(limit)
     )
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     rows = list(await session.scalars(due))
     for row in rows:
@@ -70,7 +70,9 @@ async def claim_due(
     ]
 
 
-async def mark_dispatched(session: AsyncSession, message_id: int, worker_id: str, now: datetime) -> None:
+async def mark_dispatched(
+    session: AsyncSession, message_id: int, worker_id: str, now: datetime
+) -> None:
     """Record a successful delivery (only by the worker that holds the lease)."""
     await session.execute(
         update(OutboxRow)
@@ -82,7 +84,7 @@ async def mark_dispatched(session: AsyncSession, message_id: int, worker_id: str
 def retry_delay(attempts: int) -> timedelta:
     """Exponential back-off with full jitter, capped at ten minutes."""
     ceiling = min(600.0, 0.5 * 2 ** min(attempts, 20))
-    return timedelta(seconds=random.uniform(0.1, ceiling))  # noqa: S311 - jitter, not crypto
+    return timedelta(seconds=random.uniform(0.1, ceiling))
 
 
 async def mark_failed(

@@ -101,7 +101,11 @@ async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
         {"field": _loc_to_field(e["loc"]), "rule": e["type"], "message": e["msg"]} for e in errors
     ]
     return problem_response(
-        request, 422, "validation-error", f"{len(items)} field(s) are invalid", extra={"errors": items}
+        request,
+        422,
+        "validation-error",
+        f"{len(items)} field(s) are invalid",
+        extra={"errors": items},
     )
 
 
@@ -131,4 +135,6 @@ def install_error_handlers(app: FastAPI) -> None:
         if slug not in PROBLEM_TYPES:
             return problem_response(request, 404, "not-found", f"no problem type {slug!r}")
         title, explanation = PROBLEM_TYPES[slug]
-        return JSONResponse({"type": f"/problems/{slug}", "title": title, "description": explanation})
+        return JSONResponse(
+            {"type": f"/problems/{slug}", "title": title, "description": explanation}
+        )

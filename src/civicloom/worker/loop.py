@@ -7,6 +7,7 @@ heartbeat; the case engine adds its step handlers here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 from datetime import timedelta
@@ -31,7 +32,9 @@ log = get_logger(__name__)
 class Worker:
     """One worker process: many can run against one PostgreSQL; SQLite has a single writer."""
 
-    def __init__(self, container: Container, publisher: Publisher, worker_id: str | None = None) -> None:
+    def __init__(
+        self, container: Container, publisher: Publisher, worker_id: str | None = None
+    ) -> None:
         self.container = container
         self.publisher = publisher
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
@@ -63,11 +66,19 @@ class Worker:
             await self.publisher.publish(message)
         except Exception as exc:
             async with self.container.uow() as uow:
-                dead = await mark_failed(uow.session, message, self.worker_id, clock.now(), repr(exc))
+                dead = await mark_failed(
+                    uow.session, message, self.worker_id, clock.now(), repr(exc)
+                )
                 await uow.commit()
             metrics.outbox_dispatched.labels(message.topic, "dead" if dead else "retry").inc()
-            log.warning("outbox_dispatch_failed", message_id=message.id, topic=message.topic,
-                        attempts=message.attempts, dead=dead, error=type(exc).__name__)
+            log.warning(
+                "outbox_dispatch_failed",
+                message_id=message.id,
+                topic=message.topic,
+                attempts=message.attempts,
+                dead=dead,
+                error=type(exc).__name__,
+            )
             return
         async with self.container.uow() as uow:
             await mark_dispatched(uow.session, message.id, self.worker_id, clock.now())
@@ -80,8 +91,15 @@ class Worker:
         async with self.container.uow() as uow:
             row = await uow.session.get(WorkerHeartbeatRow, self.worker_id)
             if row is None:
-                uow.session.add(WorkerHeartbeatRow(worker_id=self.worker_id, host=socket.gethostname(),
-                                                   pid=os.getpid(), started_at=now, seen_at=now))
+                uow.session.add(
+                    WorkerHeartbeatRow(
+                        worker_id=self.worker_id,
+                        host=socket.gethostname(),
+                        pid=os.getpid(),
+                        started_at=now,
+                        seen_at=now,
+                    )
+                )
             else:
                 row.seen_at = now
             lag = await oldest_pending_age(uow.session, now)
@@ -107,10 +125,10 @@ class Worker:
                     handled = 0
                     await asyncio.sleep(min(5.0, settings.worker_poll_seconds * 4))
                 if handled == 0:
-                    try:
-                        await asyncio.wait_for(self._stop.wait(), timeout=settings.worker_poll_seconds)
-                    except TimeoutError:
-                        pass
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            self._stop.wait(), timeout=settings.worker_poll_seconds
+                        )
         finally:
             async with self.container.uow() as uow:
                 await uow.session.execute(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import aio_pika
+from aio_pika.abc import AbstractExchange, AbstractRobustConnection
+
 from civicloom.observability import get_logger
 from civicloom.outbox import OutboxMessage
 
@@ -15,8 +18,12 @@ class LogPublisher:
 
     async def publish(self, message: OutboxMessage) -> None:
         """Log the event's type and ids."""
-        log.info("event_published", topic=message.topic, event_id=message.payload.get("id"),
-                 subject=message.payload.get("subject"))
+        log.info(
+            "event_published",
+            topic=message.topic,
+            event_id=message.payload.get("id"),
+            subject=message.payload.get("subject"),
+        )
 
     async def close(self) -> None:
         """Nothing to close."""
@@ -28,15 +35,13 @@ class AmqpPublisher:
     def __init__(self, url: str, exchange: str) -> None:
         self._url = url
         self._exchange_name = exchange
-        self._connection: object | None = None
-        self._exchange: object | None = None
+        self._connection: AbstractRobustConnection | None = None
+        self._exchange: AbstractExchange | None = None
 
-    async def _ensure(self) -> object:
-        import aio_pika
-
+    async def _ensure(self) -> AbstractExchange:
         if self._exchange is None:
             self._connection = await aio_pika.connect_robust(self._url, timeout=5)
-            channel = await self._connection.channel(publisher_confirms=True)  # type: ignore[attr-defined]
+            channel = await self._connection.channel(publisher_confirms=True)
             self._exchange = await channel.declare_exchange(
                 self._exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
             )
@@ -44,10 +49,8 @@ class AmqpPublisher:
 
     async def publish(self, message: OutboxMessage) -> None:
         """Publish one event; the broker's confirm is awaited before the row is marked sent."""
-        import aio_pika
-
         exchange = await self._ensure()
-        await exchange.publish(  # type: ignore[attr-defined]
+        await exchange.publish(
             aio_pika.Message(
                 body=json.dumps(message.payload).encode(),
                 content_type="application/cloudevents+json",
@@ -60,4 +63,4 @@ class AmqpPublisher:
     async def close(self) -> None:
         """Close the connection."""
         if self._connection is not None:
-            await self._connection.close()  # type: ignore[attr-defined]
+            await self._connection.close()

@@ -1,0 +1,1 @@
+"""Department connectors: one plugin per kind of external system."""

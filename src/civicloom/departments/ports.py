@@ -1,0 +1,103 @@
+"""The port between the case engine and department systems: capabilities behind connectors.
+
+The engine only ever sees this module. Connector plugins (``civicloom.connectors``) implement
+``Connector``; ``bootstrap`` builds them from each department's definition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class CallOutcome(StrEnum):
+    """What a department system did with a capability call."""
+
+    COMPLETED = "completed"  # answered now; ``output`` holds the result
+    ACCEPTED = "accepted"  # will answer later (callback, batch file); the engine waits
+
+
+@dataclass(frozen=True)
+class CapabilityCall:
+    """One call of a department capability, as the engine issues it."""
+
+    department: str
+    capability: str  # e.g. "tax.clearance_check"
+    input: dict[str, Any]
+    idempotency_key: str  # application id + task id + attempt family; never changes on retry
+    traceparent: str | None = None
+    callback_url: str | None = None  # where an asynchronous system answers
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class CapabilityResult:
+    """The answer (or acceptance) of a capability call; ``output`` matches its output schema."""
+
+    outcome: CallOutcome
+    output: dict[str, Any] = field(default_factory=dict)
+    external_reference: str | None = None
+
+
+@dataclass(frozen=True)
+class ExternalCompletion:
+    """A late answer to an ACCEPTED call (a verified callback, a matched batch response)."""
+
+    idempotency_key: str
+    output: dict[str, Any]
+    received_from: str  # department id
+
+
+class ConnectorError(Exception):
+    """Base of connector failures."""
+
+
+class TransientError(ConnectorError):
+    """Worth retrying later: connection refused, timeout, 5xx, breaker open."""
+
+
+class PermanentError(ConnectorError):
+    """Retrying will not help: 4xx, unknown capability, a response breaking its contract."""
+
+
+class ContractViolation(PermanentError):
+    """The department answered with data that breaks the capability's output schema."""
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """Result of a connector's ``check()`` probe."""
+
+    department: str
+    kind: str
+    healthy: bool
+    detail: str
+    latency_ms: float
+
+
+class Connector(Protocol):
+    """A plugin that reaches one department system over one protocol."""
+
+    kind: str
+
+    async def call(self, call: CapabilityCall) -> CapabilityResult:
+        """Invoke a capability; raise TransientError or PermanentError on failure."""
+        ...
+
+    async def check(self) -> HealthReport:
+        """Probe the system (no side effects)."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class CapabilityGateway(Protocol):
+    """What the engine calls: routes a capability to its department's connector and validates
+    input and output against the capability's declared JSON Schemas."""
+
+    async def call(self, call: CapabilityCall) -> CapabilityResult:
+        """Validate, call the department's connector, validate the output."""
+        ...

@@ -1,0 +1,1 @@
+"""Decision models owned by departments (GoRules JDM, evaluated by zen-engine)."""
