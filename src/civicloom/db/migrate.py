@@ -7,6 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
 
 
 def alembic_config(migrations_dir: Path, database_url: str) -> Config:
@@ -18,8 +19,15 @@ def alembic_config(migrations_dir: Path, database_url: str) -> Config:
     return config
 
 
+def _ensure_sqlite_directory(database_url: str) -> None:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(str(url.database)).parent.mkdir(parents=True, exist_ok=True)
+
+
 def upgrade(migrations_dir: Path, database_url: str, revision: str = "head") -> None:
     """Migrate the database up to ``revision``."""
+    _ensure_sqlite_directory(database_url)
     command.upgrade(alembic_config(migrations_dir, database_url), revision)
 
 

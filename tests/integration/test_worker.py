@@ -1,0 +1,144 @@
+"""The worker relays the outbox: real RabbitMQ delivery, lease take-over, retries."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import aio_pika
+from sqlalchemy import select
+
+from civicloom.kernel import FixedClock
+from civicloom.outbox import CloudEvent, OutboxMessage, OutboxRow, claim_due, enqueue_event
+from civicloom.runtime import Container
+from civicloom.worker import AmqpPublisher, Worker
+from tests.conftest import AMQP_URL, unavailable
+
+T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+
+async def _enqueue(container: Container, n: int) -> None:
+    async with container.uow() as uow:
+        for i in range(n):
+            event = CloudEvent(
+                type="civicloom.test.happened",
+                source="urn:test",
+                subject=f"s{i}",
+                time=T0,
+                data={"i": i},
+            )
+            await enqueue_event(uow.session, event, key=f"test:{i}")
+        # the same key twice is one message
+        await enqueue_event(uow.session, event, key=f"test:{n - 1}")
+        await uow.commit()
+
+
+class FailingPublisher:
+    """A publisher whose broker is down."""
+
+    async def publish(self, message: OutboxMessage) -> None:
+        raise ConnectionError("broker down")
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_events_reach_rabbitmq_exactly_once(container: Container) -> None:
+    exchange_name = f"civicloom.test.{uuid.uuid4().hex[:8]}"
+    try:
+        connection = await aio_pika.connect(AMQP_URL, timeout=5)
+    except (OSError, aio_pika.exceptions.AMQPConnectionError) as exc:
+        unavailable("RabbitMQ", exc)
+        raise
+    async with connection:
+        channel = await connection.channel()
+        exchange = await channel.declare_exchange(
+            exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        queue = await channel.declare_queue(exclusive=True)
+        await queue.bind(exchange, routing_key="civicloom.#")
+        await _enqueue(container, 3)
+        container.clock = FixedClock(T0 + timedelta(seconds=1))
+        worker = Worker(container, AmqpPublisher(AMQP_URL, exchange_name), worker_id="w1")
+        assert await worker.run_once() == 3
+        assert await worker.run_once() == 0
+        await worker.publisher.close()
+
+        received = []
+        for _ in range(3):
+            message = await queue.get(timeout=5, fail=True)
+            assert message is not None
+            await message.ack()
+            received.append(json.loads(message.body))
+        assert sorted(e["data"]["i"] for e in received) == [0, 1, 2]
+        assert all(e["specversion"] == "1.0" for e in received)
+        assert await queue.get(timeout=1, fail=False) is None
+        await exchange.delete()
+
+    async with container.uow() as uow:
+        rows = list(await uow.session.scalars(select(OutboxRow)))
+    assert all(r.dispatched_at is not None for r in rows)
+
+
+async def test_expired_lease_is_taken_over(container: Container) -> None:
+    await _enqueue(container, 1)
+    lease = timedelta(seconds=30)
+    async with container.uow() as uow:
+        first = await claim_due(uow.session, "dead-worker", T0, 10, lease)
+        await uow.commit()
+    assert len(first) == 1
+    async with container.uow() as uow:
+        assert await claim_due(uow.session, "w2", T0 + timedelta(seconds=5), 10, lease) == []
+        await uow.commit()
+    async with container.uow() as uow:
+        again = await claim_due(uow.session, "w2", T0 + timedelta(seconds=31), 10, lease)
+        await uow.commit()
+    assert [m.id for m in again] == [first[0].id]
+    assert again[0].attempts == 2
+
+
+async def test_failed_delivery_is_retried_later_not_lost(container: Container) -> None:
+    await _enqueue(container, 1)
+    clock = FixedClock(T0)
+    container.clock = clock
+    worker = Worker(container, FailingPublisher(), worker_id="w1")
+    assert await worker.run_once() == 1
+    assert await worker.run_once() == 0  # backed off: not due yet
+    async with container.uow() as uow:
+        row = (await uow.session.scalars(select(OutboxRow))).one()
+    assert row.dispatched_at is None
+    assert row.dead_at is None
+    assert row.last_error is not None
+    assert "broker down" in row.last_error
+    assert row.available_at > T0
+    clock.advance(timedelta(minutes=11))
+    assert await worker.run_once() == 1  # due again
+
+
+async def test_worker_loop_heartbeats_and_stops(container: Container) -> None:
+    worker = Worker(container, FailingPublisher(), worker_id="loop-worker")
+    task = asyncio.create_task(worker.run())
+    from civicloom.worker import WorkerHeartbeatRow
+
+    deadline = asyncio.get_running_loop().time() + 10
+    seen = False
+    while asyncio.get_running_loop().time() < deadline and not seen:
+        async with container.uow() as uow:
+            seen = await uow.session.get(WorkerHeartbeatRow, "loop-worker") is not None
+        if not seen:
+            await asyncio.sleep(0.05)
+    assert seen
+    worker.stop()
+    await asyncio.wait_for(task, timeout=10)
+    container.database.engine.sync_engine.dispose()  # worker disposed the pool on exit
+    async with container.uow() as uow:
+        assert await uow.session.get(WorkerHeartbeatRow, "loop-worker") is None
+
+
+async def test_nothing_due_means_nothing_claimed(container: Container) -> None:
+    await _enqueue(container, 2)
+    container.clock = FixedClock(T0 - timedelta(seconds=1))  # written "in the future"
+    worker = Worker(container, FailingPublisher(), worker_id="idle")
+    assert await worker.run_once() == 0
