@@ -22,7 +22,7 @@ def main() -> int:
     for script in scripts:
         print(f"\n=== {script.name} ===", flush=True)
         started = time.monotonic()
-        proc = subprocess.run(  # noqa: S603
+        proc = subprocess.run(
             [sys.executable, str(script)], capture_output=True, text=True, check=False
         )
         print(proc.stdout, end="")
