@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from civicloom.catalogue import cli as catalogue_cli
+from civicloom.rules import cli as rules_cli
 from civicloom.settings import PROJECT_ROOT, get_settings, settings_reference
 
 console = Console()
@@ -30,6 +32,8 @@ docs_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(docs_app, name="docs")
+app.add_typer(catalogue_cli.app, name="blueprint")
+app.add_typer(rules_cli.app, name="rules")
 
 
 @app.command()

@@ -10,6 +10,7 @@ from civicloom.catalogue import BlueprintVersionRow
 from civicloom.db import metadata
 from civicloom.departments import DepartmentRow
 from civicloom.outbox import OutboxRow
+from civicloom.rules import RuleEvaluationRow
 from civicloom.worker import WorkerHeartbeatRow
 
 TABLES = (
@@ -18,6 +19,7 @@ TABLES = (
     BlueprintVersionRow,
     DepartmentRow,
     OutboxRow,
+    RuleEvaluationRow,
     WorkerHeartbeatRow,
 )
 

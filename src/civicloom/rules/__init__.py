@@ -1,1 +1,58 @@
 """Decision models owned by departments (GoRules JDM, evaluated by zen-engine)."""
+
+from civicloom.rules.book import RuleBook, default_rulebook, evaluate
+from civicloom.rules.domain import (
+    CaseResult,
+    Decision,
+    DecisionModel,
+    ModelMetadata,
+    ModelRef,
+    ModelStatus,
+    RuleFired,
+    TestCase,
+    TestReport,
+)
+from civicloom.rules.engine import CompiledModel, ModelError, run_tests
+from civicloom.rules.loader import load_model_file, load_models, model_files
+from civicloom.rules.publishing import ModelTestsFailed, PublishResult, publish_model, retire_model
+from civicloom.rules.services import (
+    RecordedDecision,
+    list_decisions,
+    record_decision,
+    recorded_evaluations,
+)
+from civicloom.rules.tables import RuleEvaluationRow
+from civicloom.rules.whatif import ChangedOutcome, WhatIfReport, replay
+
+__all__ = [
+    "CaseResult",
+    "ChangedOutcome",
+    "CompiledModel",
+    "Decision",
+    "DecisionModel",
+    "ModelError",
+    "ModelMetadata",
+    "ModelRef",
+    "ModelStatus",
+    "ModelTestsFailed",
+    "PublishResult",
+    "RecordedDecision",
+    "RuleBook",
+    "RuleEvaluationRow",
+    "RuleFired",
+    "TestCase",
+    "TestReport",
+    "WhatIfReport",
+    "default_rulebook",
+    "evaluate",
+    "list_decisions",
+    "load_model_file",
+    "load_models",
+    "model_files",
+    "publish_model",
+    "record_decision",
+    "recorded_evaluations",
+    "replay",
+    "retire_model",
+    "run_tests",
+]
