@@ -121,6 +121,31 @@ class Settings(BaseSettings):
         le=65000,
         description="First port for the department simulators started by `civicloom run`.",
     )
+    connector_base_urls: dict[str, str] = Field(
+        {},
+        description=(
+            "Base URL of each department system by department id, as JSON, e.g. "
+            '`{"tax": "https://tax.example/api"}`. Departments not listed use their simulator.'
+        ),
+    )
+    connector_secrets: dict[str, SecretStr] = Field(
+        {},
+        description=(
+            "Named connector secrets (API keys, tokens, callback HMAC keys) as JSON, referenced by "
+            'name from department files, e.g. `{"environment.callback": "..."}`.'
+        ),
+    )
+    callback_tolerance_seconds: int = Field(
+        300,
+        ge=1,
+        description="How far a signed callback's timestamp may be from now before it is refused.",
+    )
+    breaker_failure_threshold: int = Field(
+        5, ge=1, description="Consecutive transient failures that open a department's breaker."
+    )
+    breaker_reset_seconds: float = Field(
+        30.0, gt=0, description="How long a department's breaker stays open before a trial call."
+    )
 
     @model_validator(mode="after")
     def _defaults_and_safety(self) -> Self:

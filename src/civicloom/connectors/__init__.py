@@ -1,1 +1,46 @@
-"""Department connectors: one plugin per kind of external system."""
+"""Department connectors: one plugin per kind of external system, behind a capability gateway.
+
+Build with ``build_connectors(departments, settings, simulator_urls)``; the engine calls
+``ConnectorGateway(registry).call(CapabilityCall(...))``.
+"""
+
+from civicloom.connectors.amqp import AmqpConnector
+from civicloom.connectors.breaker import BreakerSnapshot, BreakerState, CircuitBreaker
+from civicloom.connectors.callback import (
+    CallbackConnector,
+    CallbackRejected,
+    CallbackVerifier,
+    VerifiedCallback,
+    sign_callback,
+    verify_callback,
+)
+from civicloom.connectors.domain import CapabilitySpec, ConnectorSpec, DepartmentIntegration
+from civicloom.connectors.filedrop import FileDropConnector
+from civicloom.connectors.gateway import BreakerOpen, ConnectorGateway
+from civicloom.connectors.registry import PLUGINS, ConnectorRegistry, build_connectors
+from civicloom.connectors.rest import RestConnector
+from civicloom.connectors.soap import SoapConnector
+
+__all__ = [
+    "PLUGINS",
+    "AmqpConnector",
+    "BreakerOpen",
+    "BreakerSnapshot",
+    "BreakerState",
+    "CallbackConnector",
+    "CallbackRejected",
+    "CallbackVerifier",
+    "CapabilitySpec",
+    "CircuitBreaker",
+    "ConnectorGateway",
+    "ConnectorRegistry",
+    "ConnectorSpec",
+    "DepartmentIntegration",
+    "FileDropConnector",
+    "RestConnector",
+    "SoapConnector",
+    "VerifiedCallback",
+    "build_connectors",
+    "sign_callback",
+    "verify_callback",
+]
