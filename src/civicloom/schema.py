@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from civicloom.applications import ApplicationRow
+from civicloom.applications import ApplicationRow, DeadLetterRow, TaskRow, TimelineRow
 from civicloom.audit import AuditEntryRow
 from civicloom.catalogue import BlueprintVersionRow
 from civicloom.db import metadata
@@ -15,6 +15,9 @@ from civicloom.worker import WorkerHeartbeatRow
 
 TABLES = (
     ApplicationRow,
+    TaskRow,
+    TimelineRow,
+    DeadLetterRow,
     AuditEntryRow,
     BlueprintVersionRow,
     DepartmentRow,

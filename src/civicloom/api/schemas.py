@@ -68,3 +68,107 @@ class Problem(BaseModel):
     instance: str
     request_id: str | None = None
     errors: list[dict[str, str]] | None = None
+
+
+class StepStatusOut(BaseModel):
+    """One department step on the status page."""
+
+    step: str
+    kind: str
+    department: str | None
+    state: str
+    expected_by: datetime | None
+    completed_at: datetime | None
+    escalated: bool
+
+
+class TimelineEntryOut(BaseModel):
+    """One line of the application's timeline."""
+
+    at: datetime
+    event: str
+    step: str | None
+    department: str | None
+    message: str
+
+
+class ApplicationStatusOut(BaseModel):
+    """The application, every department's step, the overall deadline and the timeline."""
+
+    application: ApplicationOut
+    deadline_at: datetime | None
+    outcome_reason: str | None
+    steps: list[StepStatusOut]
+    timeline: list[TimelineEntryOut]
+
+
+class InformationAnswer(BaseModel):
+    """The applicant's answer to a request for more information."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer: str = Field(min_length=1, max_length=5000)
+
+
+class TaskOut(BaseModel):
+    """A human task in a department's work queue."""
+
+    id: str
+    application_id: str
+    application_reference: str
+    service: str
+    step: str
+    department: str | None
+    role: str | None
+    state: str
+    assignee: str | None
+    sla_due_at: datetime | None
+    sla: str
+    escalated: bool
+
+
+class TaskDetailOut(TaskOut):
+    """A task with the application data the officer's department may see."""
+
+    data: dict[str, Any]
+    output: dict[str, Any] | None
+
+
+class DecisionIn(BaseModel):
+    """An officer's decision on a review task."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: str = Field(pattern="^(approve|reject)$")
+    reason: str | None = Field(default=None, max_length=5000)
+
+
+class InformationRequestIn(BaseModel):
+    """An officer's request for more information."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    message: str = Field(min_length=1, max_length=5000)
+
+
+class AssignIn(BaseModel):
+    """A supervisor's assignment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    assignee: str = Field(min_length=1, max_length=200)
+
+
+class DeadLetterOut(BaseModel):
+    """A department call that failed for good."""
+
+    id: str
+    application_id: str
+    task_id: str
+    department: str | None
+    capability: str | None
+    attempts: int
+    error: str
+    payload_summary: dict[str, Any]
+    created_at: datetime
+    resolution: str | None

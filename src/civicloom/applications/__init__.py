@@ -1,14 +1,80 @@
-"""Applications: one applicant's instance of a service, and (later) its case engine."""
+"""Applications and the case engine that runs them across departments."""
 
-from civicloom.applications.domain import ApplicationState, ApplicationView, SubmitApplication
-from civicloom.applications.services import get_application, submit_application
-from civicloom.applications.tables import ApplicationRow
+from civicloom.applications.casework import (
+    Forbidden,
+    TaskFilter,
+    answer_information_request,
+    assign_task,
+    claim_task,
+    count_open_tasks,
+    decide_task,
+    list_dead_letters,
+    list_officer_tasks,
+    read_officer_task,
+    request_information,
+    resolve_dead_letter,
+    visible_data,
+    withdraw_application,
+)
+from civicloom.applications.domain import (
+    ApplicationState,
+    ApplicationStatus,
+    ApplicationView,
+    OfficerDecision,
+    StepStatus,
+    SubmitApplication,
+    TaskState,
+    TimelineEntry,
+)
+from civicloom.applications.engine import NOTIFY_CHANNEL
+from civicloom.applications.execution import (
+    ClaimedStep,
+    StepHandler,
+    StepRunner,
+    complete_external_step,
+)
+from civicloom.applications.graph import StepGraph, StepSpec, step_graph
+from civicloom.applications.services import application_status, get_application, submit_application
+from civicloom.applications.sla import sweep_slas
+from civicloom.applications.tables import ApplicationRow, DeadLetterRow, TaskRow, TimelineRow
 
 __all__ = [
+    "NOTIFY_CHANNEL",
     "ApplicationRow",
     "ApplicationState",
+    "ApplicationStatus",
     "ApplicationView",
+    "ClaimedStep",
+    "DeadLetterRow",
+    "Forbidden",
+    "OfficerDecision",
+    "StepGraph",
+    "StepHandler",
+    "StepRunner",
+    "StepSpec",
+    "StepStatus",
     "SubmitApplication",
+    "TaskFilter",
+    "TaskRow",
+    "TaskState",
+    "TimelineEntry",
+    "TimelineRow",
+    "answer_information_request",
+    "application_status",
+    "assign_task",
+    "claim_task",
+    "complete_external_step",
+    "count_open_tasks",
+    "decide_task",
     "get_application",
+    "list_dead_letters",
+    "list_officer_tasks",
+    "read_officer_task",
+    "request_information",
+    "resolve_dead_letter",
+    "step_graph",
     "submit_application",
+    "sweep_slas",
+    "visible_data",
+    "withdraw_application",
 ]

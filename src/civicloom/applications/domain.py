@@ -1,8 +1,8 @@
-"""Application entities and commands."""
+"""Application and task entities, states and commands."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -17,7 +17,62 @@ class ApplicationState(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+    FAILED = "failed"
+
+    @property
+    def is_final(self) -> bool:
+        """No further transitions happen in a final state."""
+        return self in FINAL_APPLICATION_STATES
+
+
+FINAL_APPLICATION_STATES = frozenset(
+    {
+        ApplicationState.APPROVED,
+        ApplicationState.REJECTED,
+        ApplicationState.WITHDRAWN,
+        ApplicationState.FAILED,
+    }
+)
+
+
+class TaskState(StrEnum):
+    """Where one step of an application is."""
+
+    WAITING = "waiting"  # its predecessors have not finished
+    READY = "ready"  # due for a worker
+    RUNNING = "running"  # leased by a worker
+    AWAITING_EXTERNAL = "awaiting_external"  # a department (or payment provider) answers later
+    AWAITING_OFFICER = "awaiting_officer"
+    AWAITING_APPLICANT = "awaiting_applicant"
     COMPLETED = "completed"
+    SKIPPED = "skipped"  # its condition was false
+    FAILED = "failed"  # dead-lettered; an operator re-drives or abandons
+    CANCELLED = "cancelled"  # the application ended first
+
+    @property
+    def is_terminal(self) -> bool:
+        """The step will not change again (unless re-driven)."""
+        return self in (TaskState.COMPLETED, TaskState.SKIPPED, TaskState.CANCELLED)
+
+
+OPEN_TASK_STATES = frozenset(
+    {
+        TaskState.WAITING,
+        TaskState.READY,
+        TaskState.RUNNING,
+        TaskState.AWAITING_EXTERNAL,
+        TaskState.AWAITING_OFFICER,
+        TaskState.AWAITING_APPLICANT,
+        TaskState.FAILED,
+    }
+)
+
+
+class OfficerDecision(StrEnum):
+    """What an officer decides on a review task."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
 
 
 @dataclass(frozen=True)
@@ -42,3 +97,38 @@ class ApplicationView:
     data: dict[str, Any]
     submitted_at: datetime
     updated_at: datetime
+    deadline_at: datetime | None = None
+    outcome_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class StepStatus:
+    """One department step as the applicant's status page shows it."""
+
+    step_id: str
+    kind: str
+    department: str | None
+    state: TaskState
+    expected_by: datetime | None
+    completed_at: datetime | None
+    escalated: bool
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of the application's timeline."""
+
+    at: datetime
+    event: str
+    step_id: str | None
+    department: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class ApplicationStatus:
+    """The application with every step's state and the timeline: the portal's status page."""
+
+    application: ApplicationView
+    steps: list[StepStatus] = field(default_factory=list)
+    timeline: list[TimelineEntry] = field(default_factory=list)

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from civicloom.applications.domain import ApplicationState, ApplicationView, SubmitApplication
-from civicloom.applications.tables import ApplicationRow
+from civicloom.applications.domain import (
+    ApplicationState,
+    ApplicationStatus,
+    ApplicationView,
+    StepStatus,
+    SubmitApplication,
+    TaskState,
+    TimelineEntry,
+)
+from civicloom.applications.engine import start_case
+from civicloom.applications.tables import ApplicationRow, TaskRow, TimelineRow
 from civicloom.audit import AuditRecord, append_audit
 from civicloom.catalogue import get_current_blueprint, validate_form_data
 from civicloom.db import UnitOfWork
@@ -37,6 +46,8 @@ def _view(row: ApplicationRow) -> ApplicationView:
         data=row.data,
         submitted_at=row.submitted_at,
         updated_at=row.updated_at,
+        deadline_at=row.deadline_at,
+        outcome_reason=row.outcome_reason,
     )
 
 
@@ -90,6 +101,7 @@ async def submit_application(
         )
         session.add(row)
         await session.flush()
+        await start_case(session, row, blueprint, now)
         await enqueue_event(
             session,
             CloudEvent(
@@ -148,3 +160,68 @@ async def get_application(
         )
         await uow.commit()
     return view
+
+
+async def application_status(
+    uow: UnitOfWork, clock: Clock, reader: Principal, application_id: str
+) -> ApplicationStatus:
+    """The applicant's status page: every department's step and the timeline (two cheap queries)."""
+    async with uow:
+        row = await uow.session.get(ApplicationRow, application_id)
+        if row is None or row.applicant_id != reader.subject:
+            raise NotFound(f"no application {application_id!r} for this applicant")
+        tasks = list(
+            await uow.session.scalars(
+                select(TaskRow)
+                .where(TaskRow.application_id == row.id)
+                .order_by(TaskRow.created_at, TaskRow.step_id)
+            )
+        )
+        entries = list(
+            await uow.session.scalars(
+                select(TimelineRow)
+                .where(
+                    TimelineRow.application_id == row.id, TimelineRow.visible_to_applicant.is_(True)
+                )
+                .order_by(TimelineRow.id)
+            )
+        )
+        await append_audit(
+            uow.session,
+            AuditRecord(
+                actor=reader.audit_name,
+                action="application.read",
+                subject_type="application",
+                subject_id=row.id,
+                occurred_at=clock.now(),
+                purpose="applicant views status",
+                fields=tuple(sorted(row.data)),
+            ),
+        )
+        view = _view(row)
+        await uow.commit()
+    return ApplicationStatus(
+        application=view,
+        steps=[
+            StepStatus(
+                step_id=t.step_id,
+                kind=t.kind,
+                department=t.department,
+                state=TaskState(t.state),
+                expected_by=t.sla_due_at,
+                completed_at=t.completed_at,
+                escalated=t.escalated,
+            )
+            for t in tasks
+        ],
+        timeline=[
+            TimelineEntry(
+                at=e.at,
+                event=e.event,
+                step_id=e.step_id,
+                department=e.department,
+                message=e.message,
+            )
+            for e in entries
+        ],
+    )

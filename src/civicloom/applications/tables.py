@@ -1,11 +1,20 @@
-"""Application table."""
+"""Tables of applications and their case state: tasks, timeline, dead letters."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from civicloom.db import Base, JSONValue, UTCDateTime
@@ -31,3 +40,80 @@ class ApplicationRow(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class TaskRow(Base):
+    """One step instance of an application: its state is the case engine's state."""
+
+    __tablename__ = "application_tasks"
+    __table_args__ = (
+        UniqueConstraint("application_id", "step_id", name="uq_application_tasks_step"),
+        Index("ix_application_tasks_due", "state", "due_at"),
+        Index("ix_application_tasks_queue", "department", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    step_id: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(30))
+    department: Mapped[str | None] = mapped_column(String(50))
+    role: Mapped[str | None] = mapped_column(String(100))
+    capability: Mapped[str | None] = mapped_column(String(100))
+    retry_policy: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
+    state: Mapped[str] = mapped_column(String(30))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    input: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    assignee: Mapped[str | None] = mapped_column(String(200), index=True)
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TimelineRow(Base):
+    """An entry of the one timeline an applicant sees across all departments."""
+
+    __tablename__ = "application_timeline"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    event: Mapped[str] = mapped_column(String(60))
+    step_id: Mapped[str | None] = mapped_column(String(100))
+    department: Mapped[str | None] = mapped_column(String(50))
+    message: Mapped[str] = mapped_column(Text)
+    visible_to_applicant: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class DeadLetterRow(Base):
+    """A department call that failed for good, waiting for an operator to re-drive or abandon."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("application_tasks.id"), index=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    department: Mapped[str | None] = mapped_column(String(50), index=True)
+    capability: Mapped[str | None] = mapped_column(String(100))
+    attempts: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str] = mapped_column(Text)
+    payload_summary: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution: Mapped[str | None] = mapped_column(String(20))
+    resolved_by: Mapped[str | None] = mapped_column(String(200))

@@ -1,6 +1,7 @@
 """Departments: who owns which systems, rules and data."""
 
 from civicloom.departments.domain import Department
+from civicloom.departments.inprocess import CapabilityFunction, InProcessGateway
 from civicloom.departments.loader import load_departments
 from civicloom.departments.ports import (
     CallOutcome,
@@ -10,6 +11,7 @@ from civicloom.departments.ports import (
     Connector,
     ConnectorError,
     ContractViolation,
+    DepartmentUnavailable,
     ExternalCompletion,
     HealthReport,
     PermanentError,
@@ -22,6 +24,7 @@ from civicloom.kernel import LocalisedText
 __all__ = [
     "CallOutcome",
     "CapabilityCall",
+    "CapabilityFunction",
     "CapabilityGateway",
     "CapabilityResult",
     "Connector",
@@ -29,8 +32,10 @@ __all__ = [
     "ContractViolation",
     "Department",
     "DepartmentRow",
+    "DepartmentUnavailable",
     "ExternalCompletion",
     "HealthReport",
+    "InProcessGateway",
     "LocalisedText",
     "PermanentError",
     "TransientError",

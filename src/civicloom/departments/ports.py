@@ -57,6 +57,10 @@ class TransientError(ConnectorError):
     """Worth retrying later: connection refused, timeout, 5xx, breaker open."""
 
 
+class DepartmentUnavailable(TransientError):
+    """The department's circuit breaker is open: try later, and do not count it as an attempt."""
+
+
 class PermanentError(ConnectorError):
     """Retrying will not help: 4xx, unknown capability, a response breaking its contract."""
 

@@ -12,6 +12,7 @@ from civicloom.kernel.errors import (
 from civicloom.kernel.ids import canonical_json, new_id, new_reference, sha256_hex
 from civicloom.kernel.principal import Principal
 from civicloom.kernel.text import LocalisedText
+from civicloom.kernel.workdays import add_working_days, working_days_between
 
 __all__ = [
     "Clock",
@@ -25,8 +26,10 @@ __all__ = [
     "Principal",
     "SystemClock",
     "ValidationFailed",
+    "add_working_days",
     "canonical_json",
     "new_id",
     "new_reference",
     "sha256_hex",
+    "working_days_between",
 ]

@@ -1,7 +1,9 @@
 """The worker loop for ``civicloom worker``: claims due work from the database and carries it out.
 
-Today the worker relays the outbox (CloudEvents to RabbitMQ or the log) and keeps a
-heartbeat; the case engine adds its step handlers here.
+Each cycle: run due case-engine steps, collect late department answers (batch files),
+relay the outbox, and now and then sweep SLAs and write a heartbeat. On PostgreSQL the
+loop sleeps on ``LISTEN civicloom_work`` and wakes on ``NOTIFY``; the poll interval is the
+fallback (and the only mechanism on SQLite).
 """
 
 from __future__ import annotations
@@ -10,10 +12,21 @@ import asyncio
 import contextlib
 import os
 import socket
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
+import asyncpg
 from sqlalchemy import delete
+from sqlalchemy.engine import make_url
 
+from civicloom.applications import (
+    NOTIFY_CHANNEL,
+    StepRunner,
+    complete_external_step,
+    sweep_slas,
+)
+from civicloom.departments import ExternalCompletion
 from civicloom.observability import get_logger
 from civicloom.outbox import (
     OutboxMessage,
@@ -28,24 +41,50 @@ from civicloom.worker.tables import WorkerHeartbeatRow
 
 log = get_logger(__name__)
 
+CompletionSource = Callable[[], Awaitable[Sequence[ExternalCompletion]]]
+HEARTBEAT_SECONDS = 5.0
+SLA_SWEEP_SECONDS = 30.0
+
 
 class Worker:
     """One worker process: many can run against one PostgreSQL; SQLite has a single writer."""
 
     def __init__(
-        self, container: Container, publisher: Publisher, worker_id: str | None = None
+        self,
+        container: Container,
+        publisher: Publisher,
+        worker_id: str | None = None,
+        runner: StepRunner | None = None,
+        completion_sources: Sequence[CompletionSource] = (),
     ) -> None:
         self.container = container
         self.publisher = publisher
+        self.runner = runner
+        self.completion_sources = list(completion_sources)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._listener: Any = None
 
     def stop(self) -> None:
         """Ask the loop to finish its current batch and exit."""
         self._stop.set()
+        self._wake.set()
 
     async def run_once(self) -> int:
-        """Claim and dispatch one batch of due outbox messages; returns how many were handled."""
+        """One cycle of every kind of work; returns how many items were handled."""
+        handled = 0
+        if self.runner is not None:
+            handled += await self.runner.run_once(self.worker_id)
+        for source in self.completion_sources:
+            for completion in await source():
+                await complete_external_step(self.container, completion)
+                handled += 1
+        handled += await self.relay_outbox()
+        return handled
+
+    async def relay_outbox(self) -> int:
+        """Claim and dispatch one batch of due outbox messages."""
         settings, clock = self.container.settings, self.container.clock
         async with self.container.uow() as uow:
             messages = await claim_due(
@@ -106,35 +145,66 @@ class Worker:
             await uow.commit()
         self.container.metrics.outbox_lag.set(lag)
 
+    async def _listen(self) -> None:
+        """Subscribe to NOTIFY on PostgreSQL (best effort: polling still works without it)."""
+        if not self.container.database.is_postgresql or self._listener is not None:
+            return
+        url = make_url(self.container.database.url).set(drivername="postgresql")
+        try:
+            conn = await asyncpg.connect(url.render_as_string(hide_password=False), timeout=5)
+            await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+            self._listener = conn
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("listen_unavailable", error=type(exc).__name__)
+
+    async def _close_listener(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+            self._listener = None
+
     async def run(self) -> None:
-        """Loop until stopped: heartbeat, claim, dispatch; poll when idle."""
+        """Loop until stopped."""
         settings = self.container.settings
         log.info("worker_started", worker_id=self.worker_id)
-        beat_every = 5.0
         loop = asyncio.get_running_loop()
-        last_beat = 0.0
+        last_beat = last_sweep = -1e9
         try:
             while not self._stop.is_set():
-                if loop.time() - last_beat >= beat_every:
-                    await self.heartbeat()
-                    last_beat = loop.time()
+                if self._listener is not None and self._listener.is_closed():
+                    self._listener = None
+                await self._listen()
                 try:
+                    if loop.time() - last_beat >= HEARTBEAT_SECONDS:
+                        await self.heartbeat()
+                        last_beat = loop.time()
+                    if loop.time() - last_sweep >= SLA_SWEEP_SECONDS:
+                        await sweep_slas(self.container.uow(), self.container.clock.now())
+                        last_sweep = loop.time()
+                    self._wake.clear()
                     handled = await self.run_once()
                 except Exception as exc:  # database restarts etc.: log, back off, carry on
-                    log.warning("worker_cycle_failed", error=type(exc).__name__)
+                    log.warning(
+                        "worker_cycle_failed", error=type(exc).__name__, detail=str(exc)[:200]
+                    )
+                    await self._close_listener()
                     handled = 0
                     await asyncio.sleep(min(5.0, settings.worker_poll_seconds * 4))
                 if handled == 0:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(
-                            self._stop.wait(), timeout=settings.worker_poll_seconds
+                            self._wake.wait(), timeout=settings.worker_poll_seconds
                         )
         finally:
-            async with self.container.uow() as uow:
-                await uow.session.execute(
-                    delete(WorkerHeartbeatRow).where(WorkerHeartbeatRow.worker_id == self.worker_id)
-                )
-                await uow.commit()
+            await self._close_listener()
+            with contextlib.suppress(Exception):
+                async with self.container.uow() as uow:
+                    await uow.session.execute(
+                        delete(WorkerHeartbeatRow).where(
+                            WorkerHeartbeatRow.worker_id == self.worker_id
+                        )
+                    )
+                    await uow.commit()
             await self.publisher.close()
             await self.container.database.dispose()
             log.info("worker_stopped", worker_id=self.worker_id)

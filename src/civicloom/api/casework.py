@@ -1,0 +1,286 @@
+"""``/api/v1``: applicant actions, officer work queues and the operator's dead letters."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from civicloom.api.schemas import (
+    ApplicationOut,
+    ApplicationStatusOut,
+    AssignIn,
+    DeadLetterOut,
+    DecisionIn,
+    InformationAnswer,
+    InformationRequestIn,
+    Problem,
+    StepStatusOut,
+    TaskDetailOut,
+    TaskOut,
+    TimelineEntryOut,
+)
+from civicloom.applications import (
+    ApplicationRow,
+    DeadLetterRow,
+    OfficerDecision,
+    TaskFilter,
+    TaskRow,
+    answer_information_request,
+    application_status,
+    assign_task,
+    claim_task,
+    decide_task,
+    list_dead_letters,
+    list_officer_tasks,
+    read_officer_task,
+    request_information,
+    resolve_dead_letter,
+    withdraw_application,
+)
+from civicloom.web import ContainerDep, CurrentPrincipal
+
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {"application/problem+json": {}}}
+    for code in (401, 403, 404, 409, 422)
+}
+casework_router = APIRouter(prefix="/api/v1", responses=_PROBLEMS)
+DUE_SOON = timedelta(days=2)
+
+
+def _sla(task: TaskRow, now: datetime) -> str:
+    if task.sla_due_at is None:
+        return "none"
+    if task.sla_due_at < now:
+        return "breached"
+    return "due_soon" if task.sla_due_at - now <= DUE_SOON else "on_track"
+
+
+def _task_out(task: TaskRow, app: ApplicationRow, now: datetime) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "application_id": app.id,
+        "application_reference": app.reference,
+        "service": app.service_id,
+        "step": task.step_id,
+        "department": task.department,
+        "role": task.role,
+        "state": task.state,
+        "assignee": task.assignee,
+        "sla_due_at": task.sla_due_at,
+        "sla": _sla(task, now),
+        "escalated": task.escalated,
+    }
+
+
+@casework_router.get(
+    "/applications/{application_id}/status",
+    tags=["applications"],
+    response_model=ApplicationStatusOut,
+)
+async def read_status(
+    application_id: str, container: ContainerDep, principal: CurrentPrincipal
+) -> ApplicationStatusOut:
+    """Every department's step, its state and expected date, the deadline and the timeline."""
+    status = await application_status(container.uow(), container.clock, principal, application_id)
+    return ApplicationStatusOut(
+        application=ApplicationOut.of(status.application),
+        deadline_at=status.application.deadline_at,
+        outcome_reason=status.application.outcome_reason,
+        steps=[
+            StepStatusOut(
+                step=s.step_id,
+                kind=s.kind,
+                department=s.department,
+                state=s.state.value,
+                expected_by=s.expected_by,
+                completed_at=s.completed_at,
+                escalated=s.escalated,
+            )
+            for s in status.steps
+        ],
+        timeline=[
+            TimelineEntryOut(
+                at=e.at, event=e.event, step=e.step_id, department=e.department, message=e.message
+            )
+            for e in status.timeline
+        ],
+    )
+
+
+@casework_router.post(
+    "/applications/{application_id}/withdrawal", tags=["applications"], status_code=204
+)
+async def withdraw(
+    application_id: str, container: ContainerDep, principal: CurrentPrincipal
+) -> None:
+    """Withdraw an application that is still running."""
+    await withdraw_application(container.uow(), container.clock, principal, application_id)
+
+
+@casework_router.post(
+    "/applications/{application_id}/information", tags=["applications"], status_code=204
+)
+async def answer(
+    application_id: str,
+    body: InformationAnswer,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+) -> None:
+    """Answer a request for more information."""
+    await answer_information_request(
+        container.uow(), container.clock, principal, application_id, body.answer
+    )
+
+
+@casework_router.get("/tasks", tags=["tasks"], response_model=list[TaskOut])
+async def work_queue(
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    service: str | None = None,
+    state: str | None = None,
+    sla: Annotated[str | None, Query(pattern="^(on_track|breached)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    """The officer's department's open tasks, soonest due first."""
+    rows = await list_officer_tasks(
+        container.uow(),
+        container.clock,
+        principal,
+        TaskFilter(service=service, state=state, sla=sla, limit=limit, offset=offset),
+    )
+    now = container.clock.now()
+    return [_task_out(t, a, now) for t, a in rows]
+
+
+@casework_router.get("/tasks/{task_id}", tags=["tasks"], response_model=TaskDetailOut)
+async def read_task(
+    task_id: str, container: ContainerDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """A task with the application data the officer's department is entitled to."""
+    task, app, data = await read_officer_task(container.uow(), container.clock, principal, task_id)
+    return {**_task_out(task, app, container.clock.now()), "data": data, "output": task.output}
+
+
+@casework_router.post("/tasks/{task_id}/claim", tags=["tasks"], response_model=TaskOut)
+async def claim(
+    task_id: str, container: ContainerDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """Take a task."""
+    task = await claim_task(container.uow(), container.clock, principal, task_id)
+    return await _reload(container, task)
+
+
+@casework_router.post("/tasks/{task_id}/release", tags=["tasks"], response_model=TaskOut)
+async def release(
+    task_id: str, container: ContainerDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """Give a task back to the queue."""
+    task = await claim_task(container.uow(), container.clock, principal, task_id, release=True)
+    return await _reload(container, task)
+
+
+@casework_router.post("/tasks/{task_id}/assignment", tags=["tasks"], response_model=TaskOut)
+async def assign(
+    task_id: str, body: AssignIn, container: ContainerDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """A supervisor assigns (or reassigns) a task."""
+    task = await assign_task(container.uow(), container.clock, principal, task_id, body.assignee)
+    return await _reload(container, task)
+
+
+@casework_router.post("/tasks/{task_id}/decision", tags=["tasks"], response_model=TaskOut)
+async def decide(
+    task_id: str, body: DecisionIn, container: ContainerDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """Approve or reject (with a reason the applicant will read)."""
+    task = await decide_task(
+        container.uow(),
+        container.clock,
+        principal,
+        task_id,
+        OfficerDecision(body.decision),
+        body.reason,
+    )
+    return await _reload(container, task)
+
+
+@casework_router.post(
+    "/tasks/{task_id}/information-requests", tags=["tasks"], response_model=TaskOut
+)
+async def ask(
+    task_id: str, body: InformationRequestIn, container: ContainerDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """Ask the applicant for more information."""
+    task = await request_information(
+        container.uow(), container.clock, principal, task_id, body.message
+    )
+    return await _reload(container, task)
+
+
+async def _reload(container: ContainerDep, task: TaskRow) -> dict[str, Any]:
+    async with container.uow() as uow:
+        app = await uow.session.get(ApplicationRow, task.application_id)
+        fresh = await uow.session.get(TaskRow, task.id)
+    assert app is not None
+    assert fresh is not None
+    return _task_out(fresh, app, container.clock.now())
+
+
+def _letter(row: DeadLetterRow) -> DeadLetterOut:
+    return DeadLetterOut(
+        id=row.id,
+        application_id=row.application_id,
+        task_id=row.task_id,
+        department=row.department,
+        capability=row.capability,
+        attempts=row.attempts,
+        error=row.error,
+        payload_summary=row.payload_summary,
+        created_at=row.created_at,
+        resolution=row.resolution,
+    )
+
+
+@casework_router.get(
+    "/operations/dead-letters", tags=["operations"], response_model=list[DeadLetterOut]
+)
+async def dead_letters(
+    container: ContainerDep, principal: CurrentPrincipal, include_resolved: bool = False
+) -> list[DeadLetterOut]:
+    """Department calls that failed for good."""
+    return [
+        _letter(r) for r in await list_dead_letters(container.uow(), principal, include_resolved)
+    ]
+
+
+@casework_router.post(
+    "/operations/dead-letters/{dead_letter_id}/redrive",
+    tags=["operations"],
+    response_model=DeadLetterOut,
+)
+async def redrive(
+    dead_letter_id: str, container: ContainerDep, principal: CurrentPrincipal
+) -> DeadLetterOut:
+    """Try the call again (same idempotency key)."""
+    return _letter(
+        await resolve_dead_letter(container.uow(), container.clock, principal, dead_letter_id, True)
+    )
+
+
+@casework_router.post(
+    "/operations/dead-letters/{dead_letter_id}/abandon",
+    tags=["operations"],
+    response_model=DeadLetterOut,
+)
+async def abandon(
+    dead_letter_id: str, container: ContainerDep, principal: CurrentPrincipal
+) -> DeadLetterOut:
+    """Stop trying; the application fails with an explanation."""
+    return _letter(
+        await resolve_dead_letter(
+            container.uow(), container.clock, principal, dead_letter_id, False
+        )
+    )

@@ -1,0 +1,428 @@
+"""Use cases of people working a case: officers, supervisors, applicants and operators."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from civicloom.applications.domain import (
+    ApplicationState,
+    OfficerDecision,
+    TaskState,
+)
+from civicloom.applications.engine import (
+    CaseContext,
+    add_timeline,
+    audit,
+    emit,
+    finish_case,
+    load_case,
+    wake_workers,
+)
+from civicloom.applications.execution import complete_step
+from civicloom.applications.tables import ApplicationRow, DeadLetterRow, TaskRow
+from civicloom.catalogue import Blueprint
+from civicloom.db import UnitOfWork
+from civicloom.kernel import (
+    Clock,
+    Conflict,
+    DomainError,
+    FieldError,
+    NotFound,
+    Principal,
+    ValidationFailed,
+)
+
+
+class Forbidden(DomainError):
+    """Authenticated, but this role may not do that."""
+
+    slug = "forbidden"
+    title = "Forbidden"
+    status = 403
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """Work-queue filters for an officer."""
+
+    service: str | None = None
+    state: str | None = None
+    sla: str | None = None  # on_track | due_soon | breached
+    limit: int = 50
+    offset: int = 0
+
+
+def _is_officer_of(principal: Principal, department: str | None) -> bool:
+    return (
+        department is not None
+        and principal.department == department
+        and bool({"officer", "supervisor"} & principal.roles)
+    )
+
+
+def visible_data(
+    blueprint: Blueprint, department: str | None, data: dict[str, Any]
+) -> dict[str, Any]:
+    """The application fields a department is entitled to see (the blueprint's data-sharing
+    declarations: ``x-visible-to`` per field; the owning department always sees its fields)."""
+    properties: dict[str, Any] = blueprint.form.json_schema.get("properties", {})
+    shown = {}
+    for name, value in data.items():
+        spec = properties.get(name, {})
+        allowed = set(spec.get("x-visible-to", [])) | {spec.get("x-owner", blueprint.owner)}
+        if department in allowed:
+            shown[name] = value
+    return shown
+
+
+async def _officer_case(
+    uow: UnitOfWork, principal: Principal, task_id: str
+) -> tuple[CaseContext, TaskRow]:
+    task = await uow.session.get(TaskRow, task_id)
+    if task is None or not _is_officer_of(principal, task.department):
+        raise NotFound(f"no task {task_id!r} in your department")
+    case = await load_case(uow.session, task.application_id, lock=True)
+    return case, case.tasks[task.step_id]
+
+
+def officer_queue_query(
+    principal: Principal, flt: TaskFilter, now: datetime
+) -> Select[TaskRow, ApplicationRow]:
+    """The officer's department's open human tasks, soonest due first (one query)."""
+    query = (
+        select(TaskRow, ApplicationRow)
+        .join(ApplicationRow, ApplicationRow.id == TaskRow.application_id)
+        .where(TaskRow.department == principal.department)
+        .where(
+            TaskRow.state.in_(
+                [TaskState.AWAITING_OFFICER.value, TaskState.AWAITING_APPLICANT.value]
+            )
+        )
+    )
+    if flt.service:
+        query = query.where(ApplicationRow.service_id == flt.service)
+    if flt.state:
+        query = query.where(TaskRow.state == flt.state)
+    if flt.sla == "breached":
+        query = query.where(TaskRow.sla_due_at < now)
+    elif flt.sla == "on_track":
+        query = query.where((TaskRow.sla_due_at.is_(None)) | (TaskRow.sla_due_at >= now))
+    return (
+        query.order_by(TaskRow.sla_due_at.is_(None), TaskRow.sla_due_at, TaskRow.id)
+        .limit(flt.limit)
+        .offset(flt.offset)
+    )
+
+
+async def list_officer_tasks(
+    uow: UnitOfWork, clock: Clock, principal: Principal, flt: TaskFilter
+) -> list[tuple[TaskRow, ApplicationRow]]:
+    """The work queue."""
+    if not principal.department or not {"officer", "supervisor"} & principal.roles:
+        raise Forbidden("only officers have a work queue")
+    async with uow:
+        result = await uow.session.execute(officer_queue_query(principal, flt, clock.now()))
+        return [(task, app) for task, app in result]
+
+
+async def read_officer_task(
+    uow: UnitOfWork, clock: Clock, principal: Principal, task_id: str
+) -> tuple[TaskRow, ApplicationRow, dict[str, Any]]:
+    """A task with only the data the officer's department may see; the read is audited."""
+    async with uow:
+        case, task = await _officer_case(uow, principal, task_id)
+        data = visible_data(case.blueprint, principal.department, case.app.data)
+        await audit(
+            uow.session,
+            principal.audit_name,
+            "application.read",
+            case.app,
+            clock.now(),
+            principal.department,
+            {"fields": sorted(data), "purpose": f"review {task.step_id}"},
+        )
+        await uow.commit()
+    return task, case.app, data
+
+
+async def claim_task(
+    uow: UnitOfWork, clock: Clock, principal: Principal, task_id: str, release: bool = False
+) -> TaskRow:
+    """Take a task (or give it back)."""
+    async with uow:
+        case, task = await _officer_case(uow, principal, task_id)
+        now = clock.now()
+        if release:
+            if task.assignee != principal.subject:
+                raise Conflict("you can only release a task you hold")
+            task.assignee = None
+        else:
+            if task.assignee not in (None, principal.subject):
+                raise Conflict("another officer holds this task")
+            task.assignee = principal.subject
+        task.updated_at = now
+        await audit(
+            uow.session,
+            principal.audit_name,
+            "task.released" if release else "task.claimed",
+            case.app,
+            now,
+            task.department,
+            {"task": task.id},
+        )
+        await uow.commit()
+    return task
+
+
+async def assign_task(
+    uow: UnitOfWork, clock: Clock, principal: Principal, task_id: str, assignee: str
+) -> TaskRow:
+    """A supervisor (re)assigns a task to an officer of the same department."""
+    if "supervisor" not in principal.roles:
+        raise Forbidden("only a supervisor can assign tasks")
+    async with uow:
+        case, task = await _officer_case(uow, principal, task_id)
+        now = clock.now()
+        previous, task.assignee, task.updated_at = task.assignee, assignee, now
+        await audit(
+            uow.session,
+            principal.audit_name,
+            "task.assigned",
+            case.app,
+            now,
+            task.department,
+            {"task": task.id, "from": previous, "to": assignee},
+        )
+        await uow.commit()
+    return task
+
+
+async def decide_task(
+    uow: UnitOfWork,
+    clock: Clock,
+    principal: Principal,
+    task_id: str,
+    decision: OfficerDecision,
+    reason: str | None,
+) -> TaskRow:
+    """Approve or reject on a review task; a rejection needs a reason the applicant will read."""
+    if decision is OfficerDecision.REJECT and not (reason and reason.strip()):
+        raise ValidationFailed(
+            [FieldError("reason", "required", "say why, in words the applicant will read")]
+        )
+    async with uow:
+        case, task = await _officer_case(uow, principal, task_id)
+        if task.state != TaskState.AWAITING_OFFICER.value:
+            raise Conflict(f"the task is {task.state}, not awaiting an officer")
+        now = clock.now()
+        await audit(
+            uow.session,
+            principal.audit_name,
+            f"task.{decision.value}d",
+            case.app,
+            now,
+            task.department,
+            {"task": task.id, "reason": reason},
+        )
+        if decision is OfficerDecision.APPROVE:
+            await complete_step(
+                uow.session,
+                case,
+                task,
+                {"decision": "approved", "by": principal.subject, "reason": reason},
+                now,
+            )
+        else:
+            task.output = {"decision": "rejected", "by": principal.subject, "reason": reason}
+            await finish_case(
+                uow.session, case, ApplicationState.REJECTED, reason, now, principal.audit_name
+            )
+        await uow.commit()
+    return task
+
+
+async def request_information(
+    uow: UnitOfWork, clock: Clock, principal: Principal, task_id: str, message: str
+) -> TaskRow:
+    """Ask the applicant for more information; the case waits for their answer."""
+    if not message.strip():
+        raise ValidationFailed([FieldError("message", "required", "say what you need")])
+    async with uow:
+        case, task = await _officer_case(uow, principal, task_id)
+        if task.state != TaskState.AWAITING_OFFICER.value:
+            raise Conflict(f"the task is {task.state}, not awaiting an officer")
+        now = clock.now()
+        task.state, task.updated_at = TaskState.AWAITING_APPLICANT.value, now
+        requests = list((task.output or {}).get("requests", []))
+        requests.append({"at": now.isoformat(), "by": principal.subject, "message": message})
+        task.output = {**(task.output or {}), "requests": requests}
+        case.app.state, case.app.updated_at = ApplicationState.AWAITING_APPLICANT.value, now
+        add_timeline(uow.session, case.app, now, "information.requested", message, task)
+        await emit(
+            uow.session,
+            case.app,
+            now,
+            "information.requested",
+            {"task_id": task.id, "department": task.department},
+            key=f"info.requested:{task.id}:{len(requests)}",
+        )
+        await audit(
+            uow.session,
+            principal.audit_name,
+            "information.requested",
+            case.app,
+            now,
+            task.department,
+            {"task": task.id},
+        )
+        await uow.commit()
+    return task
+
+
+async def _applicant_case(
+    uow: UnitOfWork, applicant: Principal, application_id: str
+) -> CaseContext:
+    app = await uow.session.get(ApplicationRow, application_id)
+    if app is None or app.applicant_id != applicant.subject:
+        raise NotFound(f"no application {application_id!r} for this applicant")
+    return await load_case(uow.session, application_id, lock=True)
+
+
+async def answer_information_request(
+    uow: UnitOfWork, clock: Clock, applicant: Principal, application_id: str, answer: str
+) -> None:
+    """The applicant answers; the waiting steps resume."""
+    if not answer.strip():
+        raise ValidationFailed([FieldError("answer", "required", "write your answer")])
+    async with uow:
+        case = await _applicant_case(uow, applicant, application_id)
+        waiting = [t for t in case.tasks.values() if t.state == TaskState.AWAITING_APPLICANT.value]
+        if not waiting:
+            raise Conflict("nothing is waiting for your answer")
+        now = clock.now()
+        case.app.state, case.app.updated_at = ApplicationState.IN_PROGRESS.value, now
+        add_timeline(
+            uow.session, case.app, now, "information.provided", "You sent more information"
+        )
+        for task in waiting:
+            answers = list((task.output or {}).get("answers", []))
+            answers.append({"at": now.isoformat(), "answer": answer})
+            task.output = {**(task.output or {}), "answers": answers}
+            if task.kind == "applicant_action":
+                await complete_step(uow.session, case, task, task.output, now)
+            else:
+                task.state, task.updated_at = TaskState.AWAITING_OFFICER.value, now
+        await emit(
+            uow.session,
+            case.app,
+            now,
+            "information.provided",
+            {},
+            key=f"info.provided:{case.app.id}:{now.isoformat()}",
+        )
+        await audit(uow.session, applicant.audit_name, "information.provided", case.app, now)
+        await uow.commit()
+
+
+async def withdraw_application(
+    uow: UnitOfWork, clock: Clock, applicant: Principal, application_id: str
+) -> None:
+    """The applicant withdraws; every open step is cancelled."""
+    async with uow:
+        case = await _applicant_case(uow, applicant, application_id)
+        if ApplicationState(case.app.state).is_final:
+            raise Conflict(f"the application is already {case.app.state}")
+        await finish_case(
+            uow.session,
+            case,
+            ApplicationState.WITHDRAWN,
+            "withdrawn by the applicant",
+            clock.now(),
+            applicant.audit_name,
+        )
+        await uow.commit()
+
+
+async def list_dead_letters(
+    uow: UnitOfWork, principal: Principal, include_resolved: bool = False
+) -> list[DeadLetterRow]:
+    """The operator's dead-letter list."""
+    if "operator" not in principal.roles:
+        raise Forbidden("only operators see dead letters")
+    async with uow:
+        query = select(DeadLetterRow).order_by(DeadLetterRow.created_at.desc())
+        if not include_resolved:
+            query = query.where(DeadLetterRow.resolved_at.is_(None))
+        return list(await uow.session.scalars(query))
+
+
+async def resolve_dead_letter(
+    uow: UnitOfWork, clock: Clock, principal: Principal, dead_letter_id: str, redrive: bool
+) -> DeadLetterRow:
+    """Re-drive (again, same idempotency key) or abandon (the application fails) a dead letter."""
+    if "operator" not in principal.roles:
+        raise Forbidden("only operators resolve dead letters")
+    async with uow:
+        letter = await uow.session.get(DeadLetterRow, dead_letter_id)
+        if letter is None:
+            raise NotFound(f"no dead letter {dead_letter_id!r}")
+        if letter.resolved_at is not None:
+            raise Conflict(f"already {letter.resolution}")
+        case = await load_case(uow.session, letter.application_id, lock=True)
+        task = next(t for t in case.tasks.values() if t.id == letter.task_id)
+        now = clock.now()
+        letter.resolved_at, letter.resolved_by = now, principal.subject
+        letter.resolution = "redriven" if redrive else "abandoned"
+        if redrive:
+            task.state, task.attempts, task.due_at, task.updated_at = (
+                TaskState.READY.value,
+                0,
+                now,
+                now,
+            )
+            add_timeline(
+                uow.session, case.app, now, "step.retried", f"{task.department}: trying again", task
+            )
+            await wake_workers(uow.session)
+        else:
+            await finish_case(
+                uow.session,
+                case,
+                ApplicationState.FAILED,
+                f"{task.department} could not process {task.step_id}",
+                now,
+                principal.audit_name,
+            )
+        await audit(
+            uow.session,
+            principal.audit_name,
+            f"dead_letter.{letter.resolution}",
+            case.app,
+            now,
+            task.department,
+            {"dead_letter": letter.id, "task": task.id},
+        )
+        await uow.commit()
+    return letter
+
+
+async def count_open_tasks(uow: UnitOfWork, department: str) -> int:
+    """Open human tasks of a department (for workload views)."""
+    async with uow:
+        return int(
+            await uow.session.scalar(
+                select(func.count())
+                .select_from(TaskRow)
+                .where(
+                    TaskRow.department == department,
+                    TaskRow.state.in_(
+                        [TaskState.AWAITING_OFFICER.value, TaskState.AWAITING_APPLICANT.value]
+                    ),
+                )
+            )
+            or 0
+        )

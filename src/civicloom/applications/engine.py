@@ -1,0 +1,317 @@
+"""Case engine transitions. Each function runs inside the caller's transaction and writes the
+state change together with its timeline entry, audit entry and outbox rows."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from civicloom.applications.domain import ApplicationState, TaskState
+from civicloom.applications.graph import StepGraph, StepSpec, condition_holds, resolve, step_graph
+from civicloom.applications.tables import ApplicationRow, TaskRow, TimelineRow
+from civicloom.audit import AuditRecord, append_audit
+from civicloom.catalogue import Blueprint, get_blueprint_version
+from civicloom.kernel import add_working_days, new_id
+from civicloom.outbox import CloudEvent, enqueue_event
+
+EVENT_SOURCE = "urn:civicloom:applications"
+NOTIFY_CHANNEL = "civicloom_work"
+ENGINE_ACTOR = "system:case-engine"
+_AUTO_KINDS = frozenset({"automated", "timer", "issue_document", "payment"})
+
+
+class CaseContext:
+    """An application, its pinned blueprint's graph and all its tasks, loaded once."""
+
+    def __init__(self, app: ApplicationRow, blueprint: Blueprint, tasks: list[TaskRow]) -> None:
+        self.app = app
+        self.blueprint = blueprint
+        self.graph: StepGraph = step_graph(blueprint)
+        self.tasks = {t.step_id: t for t in tasks}
+
+    def expression_context(self) -> dict[str, Any]:
+        """What step inputs and conditions may refer to."""
+        return {
+            "data": self.app.data,
+            "steps": {
+                sid: {"state": t.state, "output": t.output or {}} for sid, t in self.tasks.items()
+            },
+        }
+
+
+async def load_case(session: AsyncSession, application_id: str, lock: bool = False) -> CaseContext:
+    """Load an application with its blueprint version and tasks (row-locked on PostgreSQL)."""
+    query = select(ApplicationRow).where(ApplicationRow.id == application_id)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    app = (await session.scalars(query)).one()
+    published = await get_blueprint_version(session, app.blueprint_version_id)
+    assert published is not None, "an application's blueprint version is never deleted"
+    tasks = list(await session.scalars(select(TaskRow).where(TaskRow.application_id == app.id)))
+    return CaseContext(app, published.blueprint, tasks)
+
+
+def add_timeline(
+    session: AsyncSession,
+    app: ApplicationRow,
+    now: datetime,
+    event: str,
+    message: str,
+    task: TaskRow | None = None,
+    visible: bool = True,
+) -> None:
+    """Append a timeline entry."""
+    session.add(
+        TimelineRow(
+            application_id=app.id,
+            at=now,
+            event=event,
+            step_id=task.step_id if task else None,
+            department=task.department if task else None,
+            message=message,
+            visible_to_applicant=visible,
+        )
+    )
+
+
+async def emit(
+    session: AsyncSession,
+    app: ApplicationRow,
+    now: datetime,
+    event_type: str,
+    data: dict[str, Any],
+    key: str,
+) -> None:
+    """Write a CloudEvent about the application to the outbox."""
+    await enqueue_event(
+        session,
+        CloudEvent(
+            type=f"civicloom.{event_type}",
+            source=EVENT_SOURCE,
+            subject=app.id,
+            time=now,
+            data={"application_id": app.id, "reference": app.reference, **data},
+        ),
+        key=key,
+    )
+
+
+async def audit(
+    session: AsyncSession,
+    actor: str,
+    action: str,
+    app: ApplicationRow,
+    now: datetime,
+    department: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append an audit entry about the application."""
+    await append_audit(
+        session,
+        AuditRecord(
+            actor=actor,
+            action=action,
+            subject_type="application",
+            subject_id=app.id,
+            occurred_at=now,
+            department=department,
+            details=details or {},
+        ),
+    )
+
+
+async def wake_workers(session: AsyncSession) -> None:
+    """On PostgreSQL, wake listening workers when this transaction commits."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')"))
+
+
+def _sla_due(spec: StepSpec, now: datetime) -> datetime | None:
+    if spec.sla_seconds is not None:
+        return now + timedelta(seconds=spec.sla_seconds)
+    if spec.sla_working_days is not None:
+        return add_working_days(now, spec.sla_working_days)
+    return None
+
+
+async def start_case(
+    session: AsyncSession, app: ApplicationRow, blueprint: Blueprint, now: datetime
+) -> None:
+    """Create a task per step, start the roots, set the legal deadline."""
+    graph = step_graph(blueprint)
+    days = (blueprint.model_extra or {}).get("legal_deadline_working_days")
+    if days:
+        app.deadline_at = add_working_days(now, int(days))
+    tasks = []
+    for spec in graph.steps.values():
+        task = TaskRow(
+            id=new_id(),
+            application_id=app.id,
+            step_id=spec.id,
+            kind=spec.kind,
+            department=spec.department,
+            role=spec.role,
+            capability=spec.capability,
+            retry_policy={
+                "max_attempts": spec.retry.max_attempts,
+                "initial_seconds": spec.retry.initial_seconds,
+                "max_seconds": spec.retry.max_seconds,
+            },
+            state=TaskState.WAITING.value,
+            attempts=0,
+            idempotency_key=f"{app.id}:{spec.id}",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(task)
+        tasks.append(task)
+    await session.flush()
+    case = CaseContext(app, blueprint, tasks)
+    if not graph.steps:
+        return
+    app.state = ApplicationState.IN_PROGRESS.value
+    for spec in graph.roots():
+        await activate(session, case, case.tasks[spec.id], now)
+    await wake_workers(session)
+
+
+async def activate(session: AsyncSession, case: CaseContext, task: TaskRow, now: datetime) -> None:
+    """A step whose predecessors are done: skip it, queue it, or hand it to a person."""
+    spec = case.graph.steps[task.step_id]
+    ctx = case.expression_context()
+    if not condition_holds(spec.when, ctx):
+        task.state, task.completed_at, task.updated_at = TaskState.SKIPPED.value, now, now
+        add_timeline(
+            session, case.app, now, "step.skipped", f"{spec.id}: not needed", task, visible=False
+        )
+        await after_step(session, case, task, now)
+        return
+    task.input = resolve(spec.input, ctx)
+    task.sla_due_at = _sla_due(spec, now)
+    task.activated_at = now
+    task.updated_at = now
+    if spec.kind in _AUTO_KINDS:
+        task.state = TaskState.READY.value
+        delay = float(spec.raw.get("delay_seconds", 0)) if spec.kind == "timer" else 0.0
+        task.due_at = now + timedelta(seconds=delay)
+    elif spec.kind == "notify":
+        # The notification itself leaves through the outbox; the step is done once it is queued.
+        await emit(
+            session,
+            case.app,
+            now,
+            "notification.requested",
+            {
+                "template": spec.raw.get("template"),
+                "event": spec.raw.get("event", spec.id),
+                "recipient": case.app.applicant_id,
+                "step": spec.id,
+            },
+            key=f"notify:{task.id}",
+        )
+        task.state, task.completed_at = TaskState.COMPLETED.value, now
+        await after_step(session, case, task, now)
+    elif spec.kind == "officer_review":
+        task.state = TaskState.AWAITING_OFFICER.value
+        add_timeline(
+            session,
+            case.app,
+            now,
+            "step.review",
+            f"{spec.department}: with an officer for review",
+            task,
+        )
+        await emit(
+            session,
+            case.app,
+            now,
+            "task.created",
+            {"task_id": task.id, "step": spec.id, "department": spec.department, "role": spec.role},
+            key=f"task.created:{task.id}",
+        )
+    elif spec.kind == "applicant_action":
+        task.state = TaskState.AWAITING_APPLICANT.value
+        case.app.state = ApplicationState.AWAITING_APPLICANT.value
+        add_timeline(
+            session,
+            case.app,
+            now,
+            "applicant.action",
+            str(spec.raw.get("message", "Your action is needed")),
+            task,
+        )
+    else:
+        raise ValueError(f"unknown step kind {spec.kind!r}")
+
+
+async def after_step(
+    session: AsyncSession, case: CaseContext, task: TaskRow, now: datetime
+) -> None:
+    """After a step finished: reject if its rule says so, start successors, or decide the case."""
+    app = case.app
+    if ApplicationState(app.state).is_final:
+        return
+    spec = case.graph.steps[task.step_id]
+    if (
+        task.state == TaskState.COMPLETED.value
+        and spec.reject_when
+        and condition_holds(spec.reject_when, case.expression_context())
+    ):
+        reason = str(spec.raw.get("reject_reason", f"{spec.id} did not allow the application"))
+        await finish_case(session, case, ApplicationState.REJECTED, reason, now, actor=ENGINE_ACTOR)
+        return
+    done = {sid for sid, t in case.tasks.items() if TaskState(t.state).is_terminal}
+    for successor in case.graph.successors(task.step_id):
+        succ_task = case.tasks[successor.id]
+        if succ_task.state == TaskState.WAITING.value and set(successor.after) <= done:
+            await activate(session, case, succ_task, now)
+    done = {sid for sid, t in case.tasks.items() if TaskState(t.state).is_terminal}
+    if done == set(case.tasks):
+        await finish_case(session, case, ApplicationState.APPROVED, None, now, actor=ENGINE_ACTOR)
+    elif app.state == ApplicationState.AWAITING_APPLICANT.value and not any(
+        t.state == TaskState.AWAITING_APPLICANT.value for t in case.tasks.values()
+    ):
+        app.state = ApplicationState.IN_PROGRESS.value
+    await wake_workers(session)
+
+
+async def finish_case(
+    session: AsyncSession,
+    case: CaseContext,
+    outcome: ApplicationState,
+    reason: str | None,
+    now: datetime,
+    actor: str,
+) -> None:
+    """Decide the application; every open step is cancelled."""
+    app = case.app
+    for t in case.tasks.values():
+        if not TaskState(t.state).is_terminal:
+            t.state, t.updated_at, t.lease_owner, t.lease_until = (
+                TaskState.CANCELLED.value,
+                now,
+                None,
+                None,
+            )
+    app.state, app.decided_at, app.updated_at, app.outcome_reason = outcome.value, now, now, reason
+    messages = {
+        ApplicationState.APPROVED: "Your application has been approved",
+        ApplicationState.REJECTED: f"Your application was refused: {reason}",
+        ApplicationState.WITHDRAWN: "You withdrew your application",
+        ApplicationState.FAILED: f"Your application could not be completed: {reason}",
+    }
+    add_timeline(session, app, now, f"application.{outcome.value}", messages[outcome])
+    await emit(
+        session,
+        app,
+        now,
+        f"application.{outcome.value}",
+        {"reason": reason},
+        key=f"application.{outcome.value}:{app.id}",
+    )
+    await audit(
+        session, actor, f"application.{outcome.value}", app, now, details={"reason": reason}
+    )

@@ -1,0 +1,352 @@
+"""The worker side of the case engine: lease due steps, run them, record the result."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from civicloom.applications.domain import ApplicationState, TaskState
+from civicloom.applications.engine import (
+    add_timeline,
+    after_step,
+    audit,
+    emit,
+    load_case,
+)
+from civicloom.applications.graph import RetryPolicy
+from civicloom.applications.tables import DeadLetterRow, TaskRow
+from civicloom.departments import (
+    CallOutcome,
+    CapabilityCall,
+    CapabilityGateway,
+    CapabilityResult,
+    DepartmentUnavailable,
+    ExternalCompletion,
+    PermanentError,
+    TransientError,
+)
+from civicloom.kernel import new_id
+from civicloom.observability import get_logger
+from civicloom.runtime import Container
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ClaimedStep:
+    """A leased step with everything needed to run it outside a transaction."""
+
+    task_id: str
+    application_id: str
+    step_id: str
+    kind: str
+    department: str | None
+    capability: str | None
+    input: dict[str, Any]
+    idempotency_key: str
+    attempts: int
+    retry: RetryPolicy
+
+
+StepHandler = Callable[[ClaimedStep], Awaitable[CapabilityResult]]
+
+
+async def claim_steps(
+    session: AsyncSession, worker_id: str, now: datetime, limit: int, lease: timedelta
+) -> list[TaskRow]:
+    """Lease due steps (and steps whose worker died) to this worker."""
+    query = (
+        select(TaskRow)
+        .where(
+            or_(
+                and_(TaskRow.state == TaskState.READY.value, TaskRow.due_at <= now),
+                and_(TaskRow.state == TaskState.RUNNING.value, TaskRow.lease_until < now),
+            )
+        )
+        .order_by(TaskRow.due_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list(await session.scalars(query))
+    for row in rows:
+        row.state, row.lease_owner, row.lease_until = (
+            TaskState.RUNNING.value,
+            worker_id,
+            now + lease,
+        )
+        row.attempts += 1
+        row.started_at = row.started_at or now
+        row.updated_at = now
+    await session.flush()
+    return rows
+
+
+def backoff(policy: RetryPolicy, attempts: int) -> timedelta:
+    """Exponential back-off with full jitter."""
+    ceiling = min(policy.max_seconds, policy.initial_seconds * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+class StepRunner:
+    """Runs leased steps: capabilities through the gateway, other kinds through handlers."""
+
+    def __init__(
+        self,
+        container: Container,
+        gateway: CapabilityGateway | None,
+        handlers: dict[str, StepHandler] | None = None,
+        callback_url: Callable[[str], str] | None = None,
+    ) -> None:
+        self.container = container
+        self.gateway = gateway
+        self.handlers = dict(handlers or {})
+        self.callback_url = callback_url
+        self.handlers.setdefault("timer", _complete_now)
+
+    async def run_once(self, worker_id: str) -> int:
+        """Claim one batch, run it, record results; returns how many steps were handled."""
+        settings, clock = self.container.settings, self.container.clock
+        async with self.container.uow() as uow:
+            rows = await claim_steps(
+                uow.session,
+                worker_id,
+                clock.now(),
+                settings.worker_batch_size,
+                timedelta(seconds=settings.worker_lease_seconds),
+            )
+            claimed = [self._claimed(uow.session, r) for r in rows]
+            await uow.commit()
+        if not claimed:
+            return 0
+        if self.container.database.is_postgresql:
+            await asyncio.gather(*(self._run(worker_id, c) for c in claimed))
+        else:  # one writer on SQLite: finish steps one after another
+            for c in claimed:
+                await self._run(worker_id, c)
+        return len(claimed)
+
+    def _claimed(self, session: AsyncSession, row: TaskRow) -> ClaimedStep:
+        return ClaimedStep(
+            task_id=row.id,
+            application_id=row.application_id,
+            step_id=row.step_id,
+            kind=row.kind,
+            department=row.department,
+            capability=row.capability,
+            input=row.input or {},
+            idempotency_key=row.idempotency_key,
+            attempts=row.attempts,
+            retry=_retry_of(row),
+        )
+
+    async def _execute(self, step: ClaimedStep) -> CapabilityResult:
+        handler = self.handlers.get(step.kind)
+        if handler is not None:
+            return await handler(step)
+        if step.kind != "automated":
+            raise PermanentError(f"no handler is configured for {step.kind!r} steps")
+        if self.gateway is None or step.department is None or step.capability is None:
+            raise PermanentError("automated step without a department capability gateway")
+        return await self.gateway.call(
+            CapabilityCall(
+                department=step.department,
+                capability=step.capability,
+                input=step.input,
+                idempotency_key=step.idempotency_key,
+                callback_url=self.callback_url(step.department) if self.callback_url else None,
+            )
+        )
+
+    async def _run(self, worker_id: str, step: ClaimedStep) -> None:
+        try:
+            result = await self._execute(step)
+        except DepartmentUnavailable as exc:
+            await self._record_failure(worker_id, step, str(exc), permanent=False, counts=False)
+        except TransientError as exc:
+            await self._record_failure(worker_id, step, str(exc), permanent=False)
+        except PermanentError as exc:
+            await self._record_failure(worker_id, step, str(exc), permanent=True)
+        except Exception as exc:  # a bug or an unexpected library error: never lose the step
+            log.exception("step_crashed", task_id=step.task_id, step=step.step_id)
+            await self._record_failure(
+                worker_id, step, f"{type(exc).__name__}: {exc}", permanent=False
+            )
+        else:
+            await self._record_result(worker_id, step, result)
+
+    async def _record_result(
+        self, worker_id: str, step: ClaimedStep, result: CapabilityResult
+    ) -> None:
+        now = self.container.clock.now()
+        async with self.container.uow() as uow:
+            case = await load_case(uow.session, step.application_id, lock=True)
+            task = case.tasks[step.step_id]
+            if task.state != TaskState.RUNNING.value or task.lease_owner != worker_id:
+                return  # lease lost, or a callback completed it already: nothing to do
+            task.lease_owner, task.lease_until, task.updated_at = None, None, now
+            task.last_error = None
+            if result.outcome is CallOutcome.ACCEPTED:
+                task.state = TaskState.AWAITING_EXTERNAL.value
+                task.output = {"external_reference": result.external_reference, **result.output}
+                add_timeline(
+                    uow.session,
+                    case.app,
+                    now,
+                    "step.waiting",
+                    f"{task.department}: request received, waiting for their answer",
+                    task,
+                )
+            else:
+                await complete_step(uow.session, case, task, result.output, now)
+            await uow.commit()
+
+    async def _record_failure(
+        self, worker_id: str, step: ClaimedStep, error: str, permanent: bool, counts: bool = True
+    ) -> None:
+        now = self.container.clock.now()
+        async with self.container.uow() as uow:
+            case = await load_case(uow.session, step.application_id, lock=True)
+            task = case.tasks[step.step_id]
+            if task.state != TaskState.RUNNING.value or task.lease_owner != worker_id:
+                return
+            task.lease_owner, task.lease_until, task.updated_at = None, None, now
+            task.last_error = error[:2000]
+            if not counts:
+                task.attempts = max(0, task.attempts - 1)
+            if permanent or task.attempts >= step.retry.max_attempts:
+                await dead_letter(uow.session, case, task, step, error, now)
+            else:
+                task.state = TaskState.READY.value
+                task.due_at = now + backoff(step.retry, task.attempts)
+            await uow.commit()
+        log.warning(
+            "step_failed",
+            task_id=step.task_id,
+            step=step.step_id,
+            department=step.department,
+            permanent=permanent,
+            attempts=step.attempts,
+        )
+
+
+async def complete_step(
+    session: AsyncSession, case: Any, task: TaskRow, output: dict[str, Any], now: datetime
+) -> None:
+    """Record a step's result and move the case on."""
+    task.state, task.output, task.completed_at, task.updated_at = (
+        TaskState.COMPLETED.value,
+        output,
+        now,
+        now,
+    )
+    add_timeline(
+        session,
+        case.app,
+        now,
+        "step.completed",
+        f"{task.department or 'platform'}: {task.step_id} done",
+        task,
+    )
+    await audit(
+        session,
+        "system:case-engine",
+        "step.completed",
+        case.app,
+        now,
+        task.department,
+        {"step": task.step_id, "attempts": task.attempts},
+    )
+    await after_step(session, case, task, now)
+
+
+async def dead_letter(
+    session: AsyncSession, case: Any, task: TaskRow, step: ClaimedStep, error: str, now: datetime
+) -> None:
+    """Park a step that keeps failing where an operator can re-drive or abandon it."""
+    task.state = TaskState.FAILED.value
+    session.add(
+        DeadLetterRow(
+            id=new_id(),
+            task_id=task.id,
+            application_id=task.application_id,
+            department=task.department,
+            capability=step.capability,
+            attempts=task.attempts,
+            error=error[:4000],
+            payload_summary={
+                "step": task.step_id,
+                "input_fields": sorted((task.input or {}).keys()),
+            },
+            created_at=now,
+        )
+    )
+    add_timeline(
+        session,
+        case.app,
+        now,
+        "step.delayed",
+        f"{task.department}: delayed; our team is looking into it",
+        task,
+    )
+    await emit(
+        session,
+        case.app,
+        now,
+        "task.dead_lettered",
+        {"task_id": task.id, "step": task.step_id, "department": task.department},
+        key=f"task.dead_lettered:{task.id}:{task.attempts}",
+    )
+    await audit(
+        session,
+        "system:case-engine",
+        "step.dead_lettered",
+        case.app,
+        now,
+        task.department,
+        {"step": task.step_id, "attempts": task.attempts},
+    )
+
+
+async def complete_external_step(container: Container, completion: ExternalCompletion) -> bool:
+    """A department answered an accepted call (callback, batch file, payment): finish the step.
+
+    Returns False for a duplicate or late answer to a step that already finished.
+    """
+    now = container.clock.now()
+    async with container.uow() as uow:
+        task = await uow.session.scalar(
+            select(TaskRow).where(TaskRow.idempotency_key == completion.idempotency_key)
+        )
+        if task is None:
+            return False
+        case = await load_case(uow.session, task.application_id, lock=True)
+        task = case.tasks[task.step_id]
+        if task.state not in (TaskState.AWAITING_EXTERNAL.value, TaskState.RUNNING.value):
+            return False
+        if ApplicationState(case.app.state).is_final:
+            return False
+        task.lease_owner, task.lease_until = None, None
+        await complete_step(uow.session, case, task, completion.output, now)
+        await uow.commit()
+    return True
+
+
+async def _complete_now(step: ClaimedStep) -> CapabilityResult:
+    return CapabilityResult(outcome=CallOutcome.COMPLETED, output={})
+
+
+def _retry_of(row: TaskRow) -> RetryPolicy:
+    policy = row.retry_policy or {}
+    return RetryPolicy(
+        max_attempts=int(policy.get("max_attempts", 8)),
+        initial_seconds=float(policy.get("initial_seconds", 1.0)),
+        max_seconds=float(policy.get("max_seconds", 300.0)),
+    )
