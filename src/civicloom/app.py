@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from civicloom import __version__
 from civicloom.api import api_v1_router, casework_router, ops_router
+from civicloom.connectors import callbacks_router
 from civicloom.runtime import Container
 from civicloom.web import install_error_handlers, install_middleware
 
@@ -36,6 +37,7 @@ def create_app(container: Container) -> FastAPI:
     install_middleware(app, container.metrics, container.settings.max_body_bytes)
     app.include_router(ops_router)
     app.include_router(api_v1_router)
+    app.include_router(callbacks_router)
     app.include_router(casework_router)
 
     @app.get("/", include_in_schema=False)

@@ -7,6 +7,7 @@ from sqlalchemy import MetaData
 from civicloom.applications import ApplicationRow, DeadLetterRow, TaskRow, TimelineRow
 from civicloom.audit import AuditEntryRow
 from civicloom.catalogue import BlueprintVersionRow
+from civicloom.connectors import ConnectorCallbackRow
 from civicloom.db import metadata
 from civicloom.departments import DepartmentRow
 from civicloom.outbox import OutboxRow
@@ -20,6 +21,7 @@ TABLES = (
     DeadLetterRow,
     AuditEntryRow,
     BlueprintVersionRow,
+    ConnectorCallbackRow,
     DepartmentRow,
     OutboxRow,
     RuleEvaluationRow,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from opentelemetry import propagate
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from civicloom.connectors.domain import CapabilitySpec, ConnectorSpec
 from civicloom.departments import CapabilityCall, HealthReport, PermanentError
@@ -64,8 +64,8 @@ class ConnectorContext:
         if not name:
             return None
         found = self.settings.connector_secrets.get(name)
-        if found is not None:
-            return found.get_secret_value()
+        if found is not None:  # SecretStr, or str when settings were copied without validation
+            return found.get_secret_value() if isinstance(found, SecretStr) else str(found)
         if self.settings.profile is not Profile.PRODUCTION and name in DEV_SECRETS:
             return DEV_SECRETS[name]
         raise ValidationFailed(

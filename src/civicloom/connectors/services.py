@@ -1,0 +1,92 @@
+"""Receiving a signed callback: verify, refuse replays, hand each answer over exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from civicloom.connectors.callback import CallbackRejected, CallbackVerifier
+from civicloom.connectors.tables import ConnectorCallbackRow
+from civicloom.db import UnitOfWork
+from civicloom.departments import ContractViolation, ExternalCompletion
+from civicloom.kernel import Clock
+from civicloom.observability import get_logger
+
+log = get_logger("civicloom.connectors.callbacks")
+CompletionHandler = Callable[[ExternalCompletion], Awaitable[None]]
+CompletionCheck = Callable[[str, ExternalCompletion], None]
+
+
+class CallbackResult(StrEnum):
+    """What happened to a verified callback."""
+
+    ACCEPTED = "accepted"  # handed to the engine
+    DUPLICATE = "duplicate"  # the request was already answered; acknowledged, not handed over
+
+
+async def receive_callback(
+    uow: UnitOfWork,
+    clock: Clock,
+    verifier: CallbackVerifier,
+    headers: Mapping[str, str],
+    raw_body: bytes,
+    handler: CompletionHandler,
+    check: CompletionCheck | None = None,
+) -> CallbackResult:
+    """Verify a callback, refuse a replay, validate it, hand a first answer to the engine.
+
+    The handler (the engine's ``complete_external_step``) must itself be idempotent: the
+    seen-set is written after it returns, so a crash in between repeats the hand-over rather
+    than losing the answer.
+    """
+    now = clock.now()
+    try:
+        verified = verifier.verify(headers, raw_body, now)
+    except CallbackRejected as exc:
+        log.warning("callback_rejected", department=verifier.department, reason=exc.reason)
+        raise
+    completion = verified.completion
+    async with uow:
+        if await uow.session.get(ConnectorCallbackRow, verified.signature) is not None:
+            log.warning("callback_rejected", department=verifier.department, reason="replay")
+            raise CallbackRejected("replay", "this callback was already received")
+        answered = await uow.session.scalar(
+            select(ConnectorCallbackRow.signature)
+            .where(ConnectorCallbackRow.department == verifier.department)
+            .where(ConnectorCallbackRow.idempotency_key == completion.idempotency_key)
+            .limit(1)
+        )
+    result = CallbackResult.DUPLICATE if answered else CallbackResult.ACCEPTED
+    if result is CallbackResult.ACCEPTED:
+        if check is not None and verifier.capability:
+            try:
+                check(verifier.capability, completion)
+            except ContractViolation as exc:
+                raise CallbackRejected("contract", str(exc)) from exc
+        await handler(completion)
+    async with uow:
+        uow.session.add(
+            ConnectorCallbackRow(
+                signature=verified.signature,
+                department=verifier.department,
+                idempotency_key=completion.idempotency_key,
+                signed_at=datetime.fromtimestamp(verified.timestamp, UTC),
+                received_at=now,
+                outcome=result.value,
+            )
+        )
+        try:
+            await uow.commit()
+        except IntegrityError as exc:  # the same delivery raced itself
+            raise CallbackRejected("replay", "this callback was already received") from exc
+    log.info(
+        "callback_received",
+        department=verifier.department,
+        idempotency_key=completion.idempotency_key,
+        result=result.value,
+    )
+    return result
