@@ -5,14 +5,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import RedirectResponse
 
 from civicloom import __version__
 from civicloom.api import api_v1_router, casework_router, ops_router
 from civicloom.connectors import callbacks_router
 from civicloom.runtime import Container
-from civicloom.web import install_error_handlers, install_middleware
+from civicloom.web import (
+    CsrfCookieMiddleware,
+    auth_router,
+    enforce_route_policy,
+    install_error_handlers,
+    install_middleware,
+)
 
 
 def create_app(container: Container) -> FastAPI:
@@ -31,12 +37,15 @@ def create_app(container: Container) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
+        dependencies=[Depends(enforce_route_policy)],
     )
     app.state.container = container
     install_error_handlers(app)
     install_middleware(app, container.metrics, container.settings.max_body_bytes)
+    app.add_middleware(CsrfCookieMiddleware, secure=container.settings.session_cookie_secure)
     app.include_router(ops_router)
     app.include_router(api_v1_router)
+    app.include_router(auth_router)
     app.include_router(callbacks_router)
     app.include_router(casework_router)
 

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from civicloom.catalogue import cli as catalogue_cli
 from civicloom.rules import cli as rules_cli
+from civicloom.identity import cli as identity_cli
 from civicloom.settings import PROJECT_ROOT, get_settings, settings_reference
 
 console = Console()
@@ -32,6 +33,7 @@ docs_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(docs_app, name="docs")
+app.add_typer(identity_cli.app, name="apikeys")
 app.add_typer(catalogue_cli.app, name="blueprint")
 app.add_typer(rules_cli.app, name="rules")
 

@@ -10,11 +10,14 @@ from civicloom.catalogue import BlueprintVersionRow
 from civicloom.connectors import ConnectorCallbackRow
 from civicloom.db import metadata
 from civicloom.departments import DepartmentRow
+from civicloom.identity import ApiClientRow, SessionRow
 from civicloom.outbox import OutboxRow
 from civicloom.rules import RuleEvaluationRow
 from civicloom.worker import WorkerHeartbeatRow
 
 TABLES = (
+    ApiClientRow,
+    SessionRow,
     ApplicationRow,
     TaskRow,
     TimelineRow,

@@ -121,6 +121,36 @@ class Settings(BaseSettings):
         le=65000,
         description="First port for the department simulators started by `civicloom run`.",
     )
+    session_idle_minutes: int = Field(
+        30, ge=1, le=1440, description="A browser session ends after this many idle minutes."
+    )
+    session_absolute_hours: int = Field(
+        12, ge=1, le=168, description="A browser session ends this many hours after login."
+    )
+    oidc_citizen_issuer: str = Field(
+        "", description="Issuer URL of the citizens' OpenID provider (national eID). Empty: off."
+    )
+    oidc_citizen_client_id: str = Field("", description="Our client id at the citizens' provider.")
+    oidc_citizen_client_secret: SecretStr = Field(
+        SecretStr(""), description="Our client secret at the citizens' provider."
+    )
+    oidc_staff_issuer: str = Field(
+        "", description="Issuer URL of the staff OpenID provider (departmental IdP). Empty: off."
+    )
+    oidc_staff_client_id: str = Field("", description="Our client id at the staff provider.")
+    oidc_staff_client_secret: SecretStr = Field(
+        SecretStr(""), description="Our client secret at the staff provider."
+    )
+    oidc_staff_scope: str = Field(
+        "openid profile roles",
+        description="Scopes asked of the staff provider; must yield `roles` and `department`.",
+    )
+    login_rate_per_minute: int = Field(
+        10, ge=1, description="Login attempts allowed per client address and minute."
+    )
+    submission_rate_per_minute: int = Field(
+        30, ge=1, description="Application submissions allowed per caller and minute."
+    )
     connector_base_urls: dict[str, str] = Field(
         {},
         description=(
@@ -176,6 +206,11 @@ class Settings(BaseSettings):
     def effective_public_url(self) -> str:
         """The public base URL, defaulting to the bind address."""
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def session_cookie_secure(self) -> bool:
+        """Cookies are Secure in production and whenever the public URL is https."""
+        return self.profile is Profile.PRODUCTION or self.effective_public_url.startswith("https:")
 
     @property
     def dev_login_enabled(self) -> bool:

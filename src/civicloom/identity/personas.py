@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from civicloom.identity.domain import ScopedPrincipal
 from civicloom.kernel import Principal
 
 
@@ -21,6 +22,9 @@ class Persona(BaseModel):
     roles: list[str]
     department: str | None = None
     description: str = ""
+    mandates: list[str] = Field(
+        default_factory=list, description="Business registration numbers the persona acts for."
+    )
 
 
 @lru_cache(maxsize=4)
@@ -33,10 +37,11 @@ def load_personas(blueprints_dir: Path) -> dict[str, Persona]:
 
 def principal_for_persona(persona: Persona) -> Principal:
     """The principal a dev login as this persona acts as."""
-    return Principal(
+    return ScopedPrincipal(
         subject=persona.id,
         display_name=persona.name,
         roles=frozenset(persona.roles),
         department=persona.department,
         authenticated_by="dev-login",
+        mandates=frozenset(persona.mandates),
     )

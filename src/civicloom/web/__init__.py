@@ -1,14 +1,39 @@
-"""Shared web plumbing: dependencies, problem+json errors and middleware."""
+"""Shared web plumbing: dependencies, guards, sessions, CSRF, problem+json errors, middleware."""
 
-from civicloom.web.deps import ContainerDep, CurrentPrincipal, get_container
+from civicloom.web.auth_routes import auth_router
+from civicloom.web.csrf import CsrfCookieMiddleware, csrf_input, csrf_token, verify_csrf
+from civicloom.web.deps import (
+    ContainerDep,
+    CurrentPrincipal,
+    OptionalPrincipal,
+    authenticated,
+    enforce_route_policy,
+    get_container,
+    policy_for_route,
+    public_route,
+    require_department,
+    require_roles,
+)
 from civicloom.web.errors import install_error_handlers, problem_response
 from civicloom.web.middleware import install_middleware
 
 __all__ = [
     "ContainerDep",
+    "CsrfCookieMiddleware",
     "CurrentPrincipal",
+    "OptionalPrincipal",
+    "auth_router",
+    "authenticated",
+    "csrf_input",
+    "csrf_token",
+    "enforce_route_policy",
     "get_container",
     "install_error_handlers",
     "install_middleware",
+    "policy_for_route",
     "problem_response",
+    "public_route",
+    "require_department",
+    "require_roles",
+    "verify_csrf",
 ]

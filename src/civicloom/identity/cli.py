@@ -1,0 +1,113 @@
+"""``civicloom apikeys``: create, list, rotate and revoke machine clients' API keys."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from civicloom.db import Database, UnitOfWork
+from civicloom.identity.apikeys import (
+    IssuedKey,
+    create_api_key,
+    list_api_keys,
+    revoke_api_key,
+    rotate_api_key,
+)
+from civicloom.kernel import DomainError, SystemClock
+from civicloom.settings import get_settings
+
+T = TypeVar("T")
+console = Console()
+app = typer.Typer(
+    help="API keys of machine clients (department systems, integrators).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def _run(use_case: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+    settings = get_settings()
+
+    async def main() -> T:
+        database = Database(settings.effective_database_url, 1)
+        try:
+            return await use_case(UnitOfWork(database))
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as exc:
+        console.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(1) from exc
+
+
+def _show_key(issued: IssuedKey) -> None:
+    console.print(f"[green]API key for {issued.client.name} ({issued.client.department})[/green]")
+    console.print("Shown once; store it now. It cannot be recovered, only rotated:")
+    console.print(issued.key, markup=False, highlight=False)
+
+
+@app.command("create")
+def create(
+    name: Annotated[str, typer.Option(help="Who uses the key, e.g. 'Tax case system'.")],
+    department: Annotated[str, typer.Option(help="Department id the key acts for.")],
+    scope: Annotated[list[str], typer.Option(help="Scope such as applications:read; repeat.")],
+    expires_in_days: Annotated[int, typer.Option(help="Days until the key expires.")] = 90,
+) -> None:
+    """Create a key; it is printed once."""
+    issued = _run(
+        lambda uow: create_api_key(
+            uow,
+            SystemClock(),
+            name=name,
+            department=department,
+            scopes=scope,
+            expires_in_days=expires_in_days,
+        )
+    )
+    _show_key(issued)
+
+
+@app.command("list")
+def list_keys() -> None:
+    """List keys (prefix, department, scopes, expiry; never secrets)."""
+    clients = _run(list_api_keys)
+    table = Table("prefix", "name", "department", "scopes", "expires", "revoked", "last used")
+    for c in clients:
+        table.add_row(
+            c.prefix,
+            c.name,
+            c.department,
+            " ".join(c.scopes),
+            c.expires_at.isoformat(timespec="minutes"),
+            c.revoked_at.isoformat(timespec="minutes") if c.revoked_at else "",
+            c.last_used_at.isoformat(timespec="minutes") if c.last_used_at else "",
+        )
+    console.print(table)
+
+
+@app.command("revoke")
+def revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix.")]) -> None:
+    """Revoke a key at once."""
+    client = _run(lambda uow: revoke_api_key(uow, SystemClock(), prefix))
+    console.print(f"[yellow]revoked {client.prefix}[/yellow]")
+
+
+@app.command("rotate")
+def rotate(
+    prefix: Annotated[str, typer.Argument(help="The key's prefix.")],
+    grace_hours: Annotated[int, typer.Option(help="Hours the old key keeps working.")] = 24,
+) -> None:
+    """Issue a successor key; the old one keeps working for the grace period."""
+    from datetime import timedelta
+
+    issued = _run(
+        lambda uow: rotate_api_key(uow, SystemClock(), prefix, grace=timedelta(hours=grace_hours))
+    )
+    _show_key(issued)

@@ -1,0 +1,87 @@
+"""Who may call which route: declared policies and the rule that evaluates them.
+
+Every route of the application has exactly one policy: either a guard on the route itself
+(``civicloom.web.require_roles(...)``, ``public_route()``, ``authenticated()``) or an entry in
+``ROUTE_POLICIES`` below for routes declared before guards existed. The authorization matrix
+test (tests/integration/identity/test_authorization_matrix.py) fails for a route with none.
+See docs/how-to/protect-a-route.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from civicloom.identity.domain import APPLICANT_ROLES, Role, has_any_role, scopes_of
+from civicloom.kernel import Principal
+
+
+class Access(StrEnum):
+    """The outcome of evaluating a policy for one caller."""
+
+    ALLOW = "allow"
+    UNAUTHENTICATED = "unauthenticated"
+    DENY = "deny"
+
+
+@dataclass(frozen=True)
+class RoutePolicy:
+    """Who may call a route.
+
+    ``public``: no authentication at all. Otherwise the caller must be authenticated and, when
+    ``roles`` is non-empty, hold one of them. Machine clients (API keys) are allowed only when
+    ``scope`` is set and their key holds it. ``conceal`` answers a denial with 404 instead of
+    403, for routes where existence itself must not leak. ``owner_scoped`` says the route further
+    restricts each object to the principals entitled to it (a non-entitled caller gets 404).
+    ``rate_limit`` names a bucket (``login`` or ``submission``).
+    """
+
+    public: bool = False
+    roles: frozenset[str] = frozenset()
+    scope: str | None = None
+    conceal: bool = False
+    owner_scoped: bool = False
+    rate_limit: str | None = None
+
+    def evaluate(self, principal: Principal | None) -> Access:
+        """Allow, or say why not."""
+        if self.public:
+            return Access.ALLOW
+        if principal is None:
+            return Access.UNAUTHENTICATED
+        if Role.MACHINE_CLIENT.value in principal.roles:
+            allowed = self.scope is not None and self.scope in scopes_of(principal)
+            return Access.ALLOW if allowed else Access.DENY
+        if self.roles and not has_any_role(principal, self.roles):
+            return Access.DENY
+        return Access.ALLOW
+
+    @property
+    def denial_status(self) -> int:
+        """HTTP status of a denial for an authenticated caller."""
+        return 404 if self.conceal else 403
+
+
+PUBLIC = RoutePolicy(public=True)
+ANY_AUTHENTICATED = RoutePolicy()
+
+
+# Routes declared by modules written before route guards existed, keyed by (method, path
+# template). Prefer a guard on the route itself for new routes.
+ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
+    ("GET", "/"): PUBLIC,
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
+    ("GET", "/problems/{slug}"): PUBLIC,
+    ("GET", "/api/v1/openapi.json"): PUBLIC,
+    ("GET", "/api/v1/docs"): PUBLIC,
+    ("GET", "/api/v1/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/api/v1/services"): PUBLIC,
+    ("POST", "/api/v1/applications"): RoutePolicy(
+        roles=APPLICANT_ROLES, scope="applications:write", rate_limit="submission"
+    ),
+    ("GET", "/api/v1/applications/{application_id}"): RoutePolicy(
+        roles=APPLICANT_ROLES, scope="applications:read", conceal=True, owner_scoped=True
+    ),
+}

@@ -1,0 +1,182 @@
+"""Browser sessions kept server-side: start (with rotation), resolve (timeouts), end."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete
+
+from civicloom.audit import AuditRecord, append_audit
+from civicloom.db import UnitOfWork
+from civicloom.identity.domain import ScopedPrincipal, mandates_of
+from civicloom.identity.tables import SessionRow
+from civicloom.kernel import Clock, Principal, sha256_hex
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    """Idle and absolute lifetimes; ``touch_every`` limits last-seen writes to one a minute."""
+
+    idle: timedelta
+    absolute: timedelta
+    touch_every: timedelta = timedelta(seconds=60)
+
+
+def _session_id(token: str) -> str:
+    # Only the hash is stored: a leaked table does not yield usable cookies.
+    return sha256_hex(token)
+
+
+def _principal(row: SessionRow) -> ScopedPrincipal:
+    return ScopedPrincipal(
+        subject=row.subject,
+        display_name=row.display_name,
+        roles=frozenset(row.roles),
+        department=row.department,
+        authenticated_by=row.authenticated_by,
+        mandates=frozenset(row.mandates),
+    )
+
+
+async def start_session(
+    uow: UnitOfWork,
+    clock: Clock,
+    principal: Principal,
+    policy: SessionPolicy,
+    *,
+    id_token: str | None = None,
+    replaces: str | None = None,
+) -> str:
+    """Log the principal in: a fresh session token (any earlier session of this browser ends)."""
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    async with uow:
+        if replaces:
+            await uow.session.execute(
+                delete(SessionRow).where(SessionRow.id == _session_id(replaces))
+            )
+        uow.session.add(
+            SessionRow(
+                id=_session_id(token),
+                subject=principal.subject,
+                display_name=principal.display_name,
+                roles=sorted(principal.roles),
+                department=principal.department,
+                mandates=sorted(mandates_of(principal)),
+                authenticated_by=principal.authenticated_by,
+                id_token=id_token,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + policy.absolute,
+            )
+        )
+        await append_audit(
+            uow.session,
+            AuditRecord(
+                actor=principal.audit_name,
+                action="identity.login",
+                subject_type="principal",
+                subject_id=principal.subject,
+                occurred_at=now,
+                department=principal.department,
+                purpose="sign in",
+                details={"method": principal.authenticated_by},
+            ),
+        )
+        await uow.commit()
+    return token
+
+
+async def resolve_session(
+    uow: UnitOfWork, clock: Clock, token: str, policy: SessionPolicy
+) -> ScopedPrincipal | None:
+    """The principal of a live session, or None if unknown, idle too long or past its end."""
+    now = clock.now()
+    async with uow:
+        row = await uow.session.get(SessionRow, _session_id(token))
+        if row is None:
+            return None
+        if now >= row.expires_at or now - row.last_seen_at >= policy.idle:
+            await uow.session.delete(row)
+            await uow.commit()
+            return None
+        principal = _principal(row)
+        if now - row.last_seen_at >= policy.touch_every:
+            row.last_seen_at = now
+            await uow.commit()
+    return principal
+
+
+@dataclass(frozen=True)
+class EndedSession:
+    """What logout needs to continue at the identity provider."""
+
+    authenticated_by: str
+    id_token: str | None
+
+
+async def end_session(uow: UnitOfWork, clock: Clock, token: str) -> EndedSession | None:
+    """Log out: delete the session and audit it (None if there was no live session)."""
+    async with uow:
+        row = await uow.session.get(SessionRow, _session_id(token))
+        if row is None:
+            return None
+        id_token = row.id_token
+        principal = _principal(row)
+        await uow.session.delete(row)
+        await append_audit(
+            uow.session,
+            AuditRecord(
+                actor=principal.audit_name,
+                action="identity.logout",
+                subject_type="principal",
+                subject_id=principal.subject,
+                occurred_at=clock.now(),
+                department=principal.department,
+                purpose="sign out",
+            ),
+        )
+        await uow.commit()
+    return EndedSession(authenticated_by=principal.authenticated_by, id_token=id_token)
+
+
+async def record_failed_login(
+    uow: UnitOfWork, clock: Clock, *, method: str, reason: str, claimed: str | None = None
+) -> None:
+    """Audit a refused login (the reason is a rule name, never a token or a password)."""
+    async with uow:
+        await append_audit(
+            uow.session,
+            AuditRecord(
+                actor=f"{method}:{claimed or 'anonymous'}",
+                action="identity.login_failed",
+                subject_type="principal",
+                subject_id=claimed or "anonymous",
+                occurred_at=clock.now(),
+                purpose="sign in",
+                details={"method": method, "reason": reason},
+            ),
+        )
+        await uow.commit()
+
+
+async def record_denial(
+    uow: UnitOfWork, clock: Clock, principal: Principal, *, method: str, route: str
+) -> None:
+    """Audit a refused request of an authenticated principal."""
+    async with uow:
+        await append_audit(
+            uow.session,
+            AuditRecord(
+                actor=principal.audit_name,
+                action="identity.access_denied",
+                subject_type="route",
+                subject_id=f"{method} {route}"[:100],
+                occurred_at=clock.now(),
+                department=principal.department,
+                details={"roles": sorted(principal.roles)},
+            ),
+        )
+        await uow.commit()

@@ -1,0 +1,255 @@
+"""Sign-in and sign-out pages: OpenID Connect login and callback, the dev login, logout."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import DictLoader, Environment, select_autoescape
+
+from civicloom.identity import (
+    OidcError,
+    TooManyRequests,
+    end_session,
+    load_personas,
+    mandates_of,
+    principal_for_persona,
+    principal_from_login,
+    record_failed_login,
+    start_session,
+)
+from civicloom.kernel import FieldError, NotFound, ValidationFailed
+from civicloom.web.csrf import csrf_input, verify_csrf
+from civicloom.web.deps import (
+    ContainerDep,
+    CurrentPrincipal,
+    Unauthenticated,
+    authenticated,
+    client_address,
+    public_route,
+)
+from civicloom.web.session import (
+    AUDIENCES,
+    OIDC_COOKIE,
+    SESSION_COOKIE,
+    clear_session_cookie,
+    identity_runtime,
+    session_policy,
+    set_session_cookie,
+)
+
+_TEMPLATES = {
+    "base.html": """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ title }} – civicloom</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><main id="main">{% block main %}{% endblock %}</main></body></html>""",
+    "dev_login.html": """{% extends "base.html" %}{% block main %}
+<div role="alert" class="dev-login-banner"
+ style="border:6px solid #d4351c;background:#fff3cd;padding:1em;font-weight:bold">
+DEVELOPMENT LOGIN — demo personas. Never available in production.</div>
+<h1>Sign in as a demo persona</h1>
+<ul>{% for p in personas %}<li>
+<form method="post" action="/auth/dev-login">{{ csrf_input(request) }}
+<input type="hidden" name="persona" value="{{ p.id }}">
+<input type="hidden" name="next" value="{{ next }}">
+<button type="submit" data-persona="{{ p.id }}">Sign in as {{ p.name }}</button>
+<span>{{ p.description }}</span></form></li>{% endfor %}</ul>
+{% endblock %}""",
+    "signed_in.html": """{% extends "base.html" %}{% block main %}
+<h1>Signed in</h1><p>You are signed in as <strong id="who">{{ name }}</strong>.</p>
+<form method="post" action="/auth/logout">{{ csrf_input(request) }}
+<button type="submit">Sign out</button></form>{% endblock %}""",
+}
+_jinja = Environment(loader=DictLoader(_TEMPLATES), autoescape=select_autoescape(default=True))
+_jinja.globals["csrf_input"] = csrf_input
+
+auth_router = APIRouter(prefix="/auth", include_in_schema=False)
+
+
+def safe_next(value: str | None) -> str:
+    """Only same-site relative paths are followed after login (no open redirect)."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/auth/signed-in"
+
+
+def _render(request: Request, template: str, **context: Any) -> HTMLResponse:
+    html = _jinja.get_template(template).render(request=request, **context)
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+@auth_router.get("/login", dependencies=[public_route(rate_limit="login")])
+async def login(
+    request: Request,
+    container: ContainerDep,
+    audience: Annotated[str, Query(pattern="^(citizen|staff)$")] = "citizen",
+    next: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    """Send the browser to the audience's identity provider (or to the dev login)."""
+    runtime = identity_runtime(request)
+    party = runtime.relying_parties.get(audience)
+    if party is None:
+        if container.settings.dev_login_enabled:
+            return RedirectResponse(f"/auth/dev-login?next={safe_next(next)}", status_code=303)
+        raise NotFound(f"no identity provider is configured for {audience}")
+    begun = await party.begin()
+    transaction = runtime.dump_transaction(
+        {
+            "audience": audience,
+            "state": begun.state,
+            "nonce": begun.nonce,
+            "verifier": begun.code_verifier,
+            "next": safe_next(next),
+        }
+    )
+    response = RedirectResponse(begun.url, status_code=303)
+    response.set_cookie(
+        OIDC_COOKIE,
+        transaction,
+        max_age=600,
+        path="/auth/callback",
+        httponly=True,
+        samesite="lax",
+        secure=container.settings.session_cookie_secure,
+    )
+    return response
+
+
+@auth_router.get("/callback/{audience}", dependencies=[public_route(rate_limit="login")])
+async def callback(
+    audience: str,
+    request: Request,
+    container: ContainerDep,
+    code: Annotated[str | None, Query(max_length=2000)] = None,
+    state: Annotated[str | None, Query(max_length=500)] = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """Complete an OpenID Connect login: check state, redeem code, validate the ID token."""
+    runtime = identity_runtime(request)
+    party = runtime.relying_parties.get(audience) if audience in AUDIENCES else None
+    if party is None:
+        raise NotFound(f"no identity provider is configured for {audience!r}")
+    transaction = runtime.load_transaction(request.cookies.get(OIDC_COOKIE, ""))
+    try:
+        if error:
+            raise OidcError("provider-error", error[:50])
+        if transaction is None or transaction.get("audience") != audience:
+            raise OidcError("no-login-in-progress")
+        if not code or not state:
+            raise OidcError("missing-code-or-state")
+        result = await party.complete(
+            code=code,
+            returned_state=state,
+            expected_state=str(transaction["state"]),
+            nonce=str(transaction["nonce"]),
+            code_verifier=str(transaction["verifier"]),
+        )
+        principal = principal_from_login(party.config, result)
+    except OidcError as exc:
+        await record_failed_login(
+            container.uow(), container.clock, method=f"oidc-{audience}", reason=exc.reason
+        )
+        raise Unauthenticated(f"the login was refused ({exc.reason})") from exc
+    token = await start_session(
+        container.uow(),
+        container.clock,
+        principal,
+        session_policy(container.settings),
+        id_token=result.id_token,
+        replaces=request.cookies.get(SESSION_COOKIE),
+    )
+    response = RedirectResponse(safe_next(str(transaction.get("next"))), status_code=303)
+    set_session_cookie(response, token, container.settings)
+    response.delete_cookie(OIDC_COOKIE, path="/auth/callback")
+    return response
+
+
+@auth_router.get("/dev-login", dependencies=[public_route()])
+async def dev_login_page(
+    request: Request,
+    container: ContainerDep,
+    next: Annotated[str | None, Query(max_length=500)] = None,
+) -> HTMLResponse:
+    """The clearly marked persona picker (embedded and test profiles only)."""
+    if not container.settings.dev_login_enabled:
+        raise NotFound("the development login is off")
+    personas = load_personas(container.settings.blueprints_dir).values()
+    return _render(
+        request,
+        "dev_login.html",
+        title="Development login",
+        personas=personas,
+        next=safe_next(next),
+    )
+
+
+@auth_router.post("/dev-login", dependencies=[public_route()])
+async def dev_login(
+    request: Request,
+    container: ContainerDep,
+    persona: Annotated[str, Form(max_length=50)],
+    next: Annotated[str | None, Form(max_length=500)] = None,
+) -> RedirectResponse:
+    """Sign in as a demo persona: a new session (any earlier one of this browser ends)."""
+    if not container.settings.dev_login_enabled:
+        raise NotFound("the development login is off")
+    await verify_csrf(request)
+    runtime = identity_runtime(request)
+    wait = runtime.rate_limiter.take("login", f"{client_address(request)}|{persona}")
+    if wait:
+        raise TooManyRequests(f"too many sign-in attempts; retry in {wait} s", wait)
+    found = load_personas(container.settings.blueprints_dir).get(persona)
+    if found is None:
+        await record_failed_login(
+            container.uow(), container.clock, method="dev-login", reason="unknown-persona"
+        )
+        raise ValidationFailed([FieldError("persona", "known-persona", "no such demo persona")])
+    principal = principal_for_persona(found)
+    token = await start_session(
+        container.uow(),
+        container.clock,
+        principal,
+        session_policy(container.settings),
+        replaces=request.cookies.get(SESSION_COOKIE),
+    )
+    response = RedirectResponse(safe_next(next), status_code=303)
+    set_session_cookie(response, token, container.settings)
+    return response
+
+
+@auth_router.get("/signed-in", dependencies=[authenticated()])
+async def signed_in(request: Request, principal: CurrentPrincipal) -> HTMLResponse:
+    """A plain landing page after sign-in, until the portal provides one."""
+    return _render(request, "signed_in.html", title="Signed in", name=principal.display_name)
+
+
+@auth_router.get("/me", dependencies=[authenticated()])
+async def me(principal: CurrentPrincipal) -> dict[str, Any]:
+    """Who the caller is: subject, roles, department and business mandates."""
+    return {
+        "subject": principal.subject,
+        "display_name": principal.display_name,
+        "roles": sorted(principal.roles),
+        "department": principal.department,
+        "mandates": sorted(mandates_of(principal)),
+        "authenticated_by": principal.authenticated_by,
+    }
+
+
+@auth_router.post("/logout", dependencies=[public_route()])
+async def logout(request: Request, container: ContainerDep) -> RedirectResponse:
+    """End the session here and, for OIDC sessions, at the identity provider too."""
+    await verify_csrf(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    ended = await end_session(container.uow(), container.clock, token) if token else None
+    target = "/"
+    if ended is not None and ended.id_token:
+        audience = ended.authenticated_by.removeprefix("oidc-")
+        party = identity_runtime(request).relying_parties.get(audience)
+        if party is not None:
+            back = container.settings.effective_public_url.rstrip("/") + "/"
+            target = await party.logout_url(ended.id_token, back) or "/"
+    response = RedirectResponse(target, status_code=303)
+    clear_session_cookie(response, container.settings)
+    return response

@@ -1,0 +1,1 @@
+"""A real OpenID provider (npm ``oidc-provider``) run as a separate process by the tests."""

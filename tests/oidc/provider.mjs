@@ -1,0 +1,71 @@
+// A real OpenID provider for the tests: npm `oidc-provider` with one confidential client.
+//
+//   OIDC_CLIENT='{"client_id":"civicloom","client_secret":"...","redirect_uris":[...],
+//                 "post_logout_redirect_uris":[...]}' node tests/oidc/provider.mjs
+//
+// Listens on 127.0.0.1 and a free port, then prints "PORT <n>" on stdout. The built-in
+// development interaction accepts any login and password; the login becomes the subject.
+// Logins listed in OIDC_ACCOUNTS ('{"tariq": {"name": "...", "roles": [...],
+// "department": "tax"}}') get those claims. Consent is granted automatically (first party).
+import http from 'node:http';
+import Provider from 'oidc-provider';
+
+const client = JSON.parse(process.env.OIDC_CLIENT ?? '{}');
+const accounts = JSON.parse(process.env.OIDC_ACCOUNTS ?? '{}');
+
+const server = http.createServer();
+server.listen(0, '127.0.0.1', () => {
+  const { port } = server.address();
+  const issuer = `http://127.0.0.1:${port}`;
+  const provider = new Provider(issuer, {
+    clients: [{
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      ...client,
+    }],
+    pkce: { required: () => true },
+    cookies: { keys: ['civicloom-test-provider-cookie-key'] },
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'preferred_username'],
+      roles: ['roles', 'department'],
+    },
+    features: {
+      devInteractions: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
+    },
+    ttl: { IdToken: 300, AccessToken: 300, AuthorizationCode: 60, Session: 3600, Interaction: 600, Grant: 3600 },
+    async loadExistingGrant(ctx) {
+      const grant = new ctx.oidc.provider.Grant({
+        clientId: ctx.oidc.client.clientId,
+        accountId: ctx.oidc.session.accountId,
+      });
+      grant.addOIDCScope(ctx.oidc.params.scope ?? 'openid');
+      await grant.save();
+      return grant;
+    },
+    async findAccount(ctx, id) {
+      const extra = accounts[id] ?? {};
+      return {
+        accountId: id,
+        async claims() {
+          return {
+            sub: id,
+            name: extra.name ?? `Test ${id}`,
+            preferred_username: id,
+            ...(extra.roles ? { roles: extra.roles } : {}),
+            ...(extra.department ? { department: extra.department } : {}),
+          };
+        },
+      };
+    },
+  });
+  provider.on('server_error', (ctx, err) => { console.error('server_error', err); });
+  server.on('request', provider.callback());
+  console.log(`PORT ${port}`);
+});
+
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  process.on(signal, () => server.close(() => process.exit(0)));
+}
