@@ -23,13 +23,23 @@ ENGINE_ACTOR = "system:case-engine"
 _AUTO_KINDS = frozenset({"automated", "timer", "issue_document", "payment"})
 
 
+# Published blueprint versions never change, so their parsed form and graph can be kept.
+_PINNED: dict[str, tuple[Blueprint, StepGraph]] = {}
+
+
 class CaseContext:
     """An application, its pinned blueprint's graph and all its tasks, loaded once."""
 
-    def __init__(self, app: ApplicationRow, blueprint: Blueprint, tasks: list[TaskRow]) -> None:
+    def __init__(
+        self,
+        app: ApplicationRow,
+        blueprint: Blueprint,
+        tasks: list[TaskRow],
+        graph: StepGraph | None = None,
+    ) -> None:
         self.app = app
         self.blueprint = blueprint
-        self.graph: StepGraph = step_graph(blueprint)
+        self.graph: StepGraph = graph or step_graph(blueprint)
         self.tasks = {t.step_id: t for t in tasks}
 
     def expression_context(self) -> dict[str, Any]:
@@ -42,16 +52,43 @@ class CaseContext:
         }
 
 
-async def load_case(session: AsyncSession, application_id: str, lock: bool = False) -> CaseContext:
-    """Load an application with its blueprint version and tasks (row-locked on PostgreSQL)."""
-    query = select(ApplicationRow).where(ApplicationRow.id == application_id)
+async def _pinned(session: AsyncSession, version_id: str) -> tuple[Blueprint, StepGraph]:
+    cached = _PINNED.get(version_id)
+    if cached is None:
+        published = await get_blueprint_version(session, version_id)
+        assert published is not None, "an application's blueprint version is never deleted"
+        cached = (published.blueprint, step_graph(published.blueprint))
+        _PINNED[version_id] = cached
+    return cached
+
+
+async def load_cases(
+    session: AsyncSession, application_ids: list[str], lock: bool = False
+) -> dict[str, CaseContext]:
+    """Load applications with their blueprints and tasks in two queries.
+
+    With ``lock`` the application rows are locked (PostgreSQL) in id order, so concurrent
+    workers finishing sibling steps of one application serialise without deadlocks.
+    """
+    ids = sorted(set(application_ids))
+    query = select(ApplicationRow).where(ApplicationRow.id.in_(ids)).order_by(ApplicationRow.id)
     if lock and session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
-    app = (await session.scalars(query)).one()
-    published = await get_blueprint_version(session, app.blueprint_version_id)
-    assert published is not None, "an application's blueprint version is never deleted"
-    tasks = list(await session.scalars(select(TaskRow).where(TaskRow.application_id == app.id)))
-    return CaseContext(app, published.blueprint, tasks)
+    apps = list(await session.scalars(query))
+    tasks_by_app: dict[str, list[TaskRow]] = {a.id: [] for a in apps}
+    for task in await session.scalars(select(TaskRow).where(TaskRow.application_id.in_(ids))):
+        tasks_by_app[task.application_id].append(task)
+    cases = {}
+    for app in apps:
+        blueprint, graph = await _pinned(session, app.blueprint_version_id)
+        cases[app.id] = CaseContext(app, blueprint, tasks_by_app[app.id], graph)
+    return cases
+
+
+async def load_case(session: AsyncSession, application_id: str, lock: bool = False) -> CaseContext:
+    """Load one application with its blueprint version and tasks (row-locked on PostgreSQL)."""
+    cases = await load_cases(session, [application_id], lock)
+    return cases[application_id]
 
 
 def add_timeline(

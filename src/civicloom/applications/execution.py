@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -14,11 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications.domain import ApplicationState, TaskState
 from civicloom.applications.engine import (
+    CaseContext,
     add_timeline,
     after_step,
     audit,
     emit,
     load_case,
+    load_cases,
 )
 from civicloom.applications.graph import RetryPolicy
 from civicloom.applications.tables import DeadLetterRow, TaskRow
@@ -56,6 +59,18 @@ class ClaimedStep:
 
 
 StepHandler = Callable[[ClaimedStep], Awaitable[CapabilityResult]]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A step that did not succeed this time."""
+
+    error: str
+    permanent: bool
+    counts: bool = True  # False when the department's breaker was open: not an attempt
+
+
+Outcome = CapabilityResult | Failure
 
 
 async def claim_steps(
@@ -127,10 +142,17 @@ class StepRunner:
         if not claimed:
             return 0
         if self.container.database.is_postgresql:
-            await asyncio.gather(*(self._run(worker_id, c) for c in claimed))
-        else:  # one writer on SQLite: finish steps one after another
-            for c in claimed:
-                await self._run(worker_id, c)
+            outcomes = await asyncio.gather(*(self._outcome(c) for c in claimed))
+        else:  # SQLite: the calls still run, one after another, beside the single writer
+            outcomes = [await self._outcome(c) for c in claimed]
+        try:
+            await self._record(worker_id, list(zip(claimed, outcomes, strict=True)))
+        except Exception:
+            # One bad outcome must not hold the others hostage: record them one by one.
+            log.exception("batch_record_failed", size=len(claimed))
+            for pair in zip(claimed, outcomes, strict=True):
+                with contextlib.suppress(Exception):
+                    await self._record(worker_id, [pair])
         return len(claimed)
 
     def _claimed(self, session: AsyncSession, row: TaskRow) -> ClaimedStep:
@@ -165,80 +187,84 @@ class StepRunner:
             )
         )
 
-    async def _run(self, worker_id: str, step: ClaimedStep) -> None:
+    async def _outcome(self, step: ClaimedStep) -> Outcome:
+        """Run a step; never raises: failures become outcomes to record."""
         try:
-            result = await self._execute(step)
+            return await self._execute(step)
         except DepartmentUnavailable as exc:
-            await self._record_failure(worker_id, step, str(exc), permanent=False, counts=False)
+            return Failure(str(exc), permanent=False, counts=False)
         except TransientError as exc:
-            await self._record_failure(worker_id, step, str(exc), permanent=False)
+            return Failure(str(exc), permanent=False)
         except PermanentError as exc:
-            await self._record_failure(worker_id, step, str(exc), permanent=True)
+            return Failure(str(exc), permanent=True)
         except Exception as exc:  # a bug or an unexpected library error: never lose the step
             log.exception("step_crashed", task_id=step.task_id, step=step.step_id)
-            await self._record_failure(
-                worker_id, step, f"{type(exc).__name__}: {exc}", permanent=False
-            )
-        else:
-            await self._record_result(worker_id, step, result)
+            return Failure(f"{type(exc).__name__}: {exc}", permanent=False)
 
-    async def _record_result(
-        self, worker_id: str, step: ClaimedStep, result: CapabilityResult
-    ) -> None:
+    async def _record(self, worker_id: str, batch: list[tuple[ClaimedStep, Outcome]]) -> None:
+        """Record a batch of outcomes in one transaction (applications locked in id order)."""
         now = self.container.clock.now()
         async with self.container.uow() as uow:
-            case = await load_case(uow.session, step.application_id, lock=True)
-            task = case.tasks[step.step_id]
-            if task.state != TaskState.RUNNING.value or task.lease_owner != worker_id:
-                return  # lease lost, or a callback completed it already: nothing to do
-            task.lease_owner, task.lease_until, task.updated_at = None, None, now
-            task.last_error = None
-            if result.outcome is CallOutcome.ACCEPTED:
-                task.state = TaskState.AWAITING_EXTERNAL.value
-                task.output = {"external_reference": result.external_reference, **result.output}
-                add_timeline(
-                    uow.session,
-                    case.app,
-                    now,
-                    "step.waiting",
-                    f"{task.department}: request received, waiting for their answer",
-                    task,
-                )
-            else:
-                await complete_step(uow.session, case, task, result.output, now)
+            cases = await load_cases(
+                uow.session, [step.application_id for step, _ in batch], lock=True
+            )
+            for step, outcome in batch:
+                case = cases[step.application_id]
+                task = case.tasks[step.step_id]
+                if task.state != TaskState.RUNNING.value or task.lease_owner != worker_id:
+                    continue  # lease lost, or a callback completed it already: nothing to do
+                task.lease_owner, task.lease_until, task.updated_at = None, None, now
+                if isinstance(outcome, Failure):
+                    await self._record_failure(uow.session, case, task, step, outcome, now)
+                elif outcome.outcome is CallOutcome.ACCEPTED:
+                    task.last_error = None
+                    task.state = TaskState.AWAITING_EXTERNAL.value
+                    task.output = {
+                        "external_reference": outcome.external_reference,
+                        **outcome.output,
+                    }
+                    add_timeline(
+                        uow.session,
+                        case.app,
+                        now,
+                        "step.waiting",
+                        f"{task.department}: request received, waiting for their answer",
+                        task,
+                    )
+                else:
+                    task.last_error = None
+                    await complete_step(uow.session, case, task, outcome.output, now)
             await uow.commit()
 
     async def _record_failure(
-        self, worker_id: str, step: ClaimedStep, error: str, permanent: bool, counts: bool = True
+        self,
+        session: AsyncSession,
+        case: CaseContext,
+        task: TaskRow,
+        step: ClaimedStep,
+        failure: Failure,
+        now: datetime,
     ) -> None:
-        now = self.container.clock.now()
-        async with self.container.uow() as uow:
-            case = await load_case(uow.session, step.application_id, lock=True)
-            task = case.tasks[step.step_id]
-            if task.state != TaskState.RUNNING.value or task.lease_owner != worker_id:
-                return
-            task.lease_owner, task.lease_until, task.updated_at = None, None, now
-            task.last_error = error[:2000]
-            if not counts:
-                task.attempts = max(0, task.attempts - 1)
-            if permanent or task.attempts >= step.retry.max_attempts:
-                await dead_letter(uow.session, case, task, step, error, now)
-            else:
-                task.state = TaskState.READY.value
-                task.due_at = now + backoff(step.retry, task.attempts)
-            await uow.commit()
+        task.last_error = failure.error[:2000]
+        if not failure.counts:
+            task.attempts = max(0, task.attempts - 1)
+        if failure.permanent or task.attempts >= step.retry.max_attempts:
+            await dead_letter(session, case, task, step, failure.error, now)
+        else:
+            task.state = TaskState.READY.value
+            task.due_at = now + backoff(step.retry, task.attempts)
         log.warning(
             "step_failed",
             task_id=step.task_id,
             step=step.step_id,
             department=step.department,
-            permanent=permanent,
-            attempts=step.attempts,
+            permanent=failure.permanent,
+            attempts=task.attempts,
         )
 
 
 async def complete_step(
-    session: AsyncSession, case: Any, task: TaskRow, output: dict[str, Any], now: datetime
+    session: AsyncSession, case: CaseContext, task: TaskRow, output: dict[str, Any], now: datetime
 ) -> None:
     """Record a step's result and move the case on."""
     task.state, task.output, task.completed_at, task.updated_at = (
@@ -268,7 +294,12 @@ async def complete_step(
 
 
 async def dead_letter(
-    session: AsyncSession, case: Any, task: TaskRow, step: ClaimedStep, error: str, now: datetime
+    session: AsyncSession,
+    case: CaseContext,
+    task: TaskRow,
+    step: ClaimedStep,
+    error: str,
+    now: datetime,
 ) -> None:
     """Park a step that keeps failing where an operator can re-drive or abandon it."""
     task.state = TaskState.FAILED.value
