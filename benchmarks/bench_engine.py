@@ -59,14 +59,14 @@ def libpq(url: str) -> str:
 def create_database(name: str) -> str:
     """Create a scratch PostgreSQL database and return its SQLAlchemy URL."""
     with psycopg.connect(libpq(ADMIN_URL), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+        conn.execute(f'CREATE DATABASE "{name}"')
     return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
 def drop_database(name: str) -> None:
     """Drop a scratch database."""
     with psycopg.connect(libpq(ADMIN_URL), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def pgbench_tps() -> float:
