@@ -1,26 +1,64 @@
-"""Service blueprints: loading, versions and form validation."""
+"""Service blueprints: format, loading, validation, step graph, diagrams and versions."""
 
+from civicloom.catalogue.calendar import HolidayCalendar, load_calendar
+from civicloom.catalogue.context import Capability, CatalogueContext
+from civicloom.catalogue.diagram import mermaid, svg
 from civicloom.catalogue.domain import Blueprint, BlueprintStatus, PublishedBlueprint
 from civicloom.catalogue.forms import validate_form_data
+from civicloom.catalogue.graph import StepGraph, step_graph
 from civicloom.catalogue.loader import load_blueprint_file, load_blueprints
 from civicloom.catalogue.services import (
     get_blueprint_version,
     get_current_blueprint,
     list_current_blueprints,
     publish_blueprint,
+    retire_blueprint,
+)
+from civicloom.catalogue.spec import (
+    DecisionCall,
+    RetryPolicy,
+    ServiceSpec,
+    Sla,
+    Step,
+    StepKind,
+    blueprint_json_schema,
 )
 from civicloom.catalogue.tables import BlueprintVersionRow
+from civicloom.catalogue.validation import (
+    Problem,
+    validate_blueprint_file,
+    validate_blueprint_text,
+)
 
 __all__ = [
     "Blueprint",
     "BlueprintStatus",
     "BlueprintVersionRow",
+    "Capability",
+    "CatalogueContext",
+    "DecisionCall",
+    "HolidayCalendar",
+    "Problem",
     "PublishedBlueprint",
+    "RetryPolicy",
+    "ServiceSpec",
+    "Sla",
+    "Step",
+    "StepGraph",
+    "StepKind",
+    "blueprint_json_schema",
     "get_blueprint_version",
     "get_current_blueprint",
     "list_current_blueprints",
     "load_blueprint_file",
     "load_blueprints",
+    "load_calendar",
+    "mermaid",
     "publish_blueprint",
+    "retire_blueprint",
+    "step_graph",
+    "svg",
+    "validate_blueprint_file",
+    "validate_blueprint_text",
     "validate_form_data",
 ]

@@ -2,22 +2,198 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
 
 import typer
+import yaml
 from rich.console import Console
+from rich.table import Table
 
-from civicloom.catalogue.domain import Blueprint
+from civicloom.catalogue.context import CatalogueContext
+from civicloom.catalogue.diagram import mermaid, svg
+from civicloom.catalogue.loader import load_blueprint_file
+from civicloom.catalogue.services import (
+    list_current_blueprints,
+    publish_blueprint,
+    retire_blueprint,
+)
+from civicloom.catalogue.spec import ServiceSpec, blueprint_json_schema
+from civicloom.catalogue.validation import validate_blueprint_file
+from civicloom.db import Database, UnitOfWork
+from civicloom.kernel import DomainError
+from civicloom.settings import get_settings
 
 console = Console()
 app = typer.Typer(
-    help="Service blueprints: validate, schema, diagram, publish, list.",
+    help="Service blueprints: validate, schema, diagram, publish, retire, list.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+BlueprintsDir = Annotated[
+    Path | None, typer.Option(help="Blueprints directory (default: settings).")
+]
+
+
+def _dir(blueprints_dir: Path | None) -> Path:
+    return blueprints_dir or get_settings().blueprints_dir
+
+
+def _blueprint_path(root: Path, target: str) -> Path:
+    """A file path as given, or ``services/<id>/blueprint.yaml``."""
+    path = Path(target)
+    return (
+        path if path.suffix in (".yaml", ".yml") else root / "services" / target / "blueprint.yaml"
+    )
+
+
+def _fail(exc: DomainError) -> typer.Exit:
+    console.print(f"[red]{exc.detail}[/red]")
+    for err in getattr(exc, "errors", []):
+        console.print(f"  {err.field}: [bold]{err.rule}[/bold] {err.message}")
+    return typer.Exit(1)
+
+
+@app.command("validate")
+def validate(
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Blueprint files; all if none.")
+    ] = None,
+    blueprints_dir: BlueprintsDir = None,
+) -> None:
+    """Report every problem with file, line and path (exit 1 if any)."""
+    root = _dir(blueprints_dir)
+    try:
+        context = CatalogueContext.from_directory(root)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    paths = files or sorted((root / "services").glob("*/blueprint.yaml"))
+    total = 0
+    for path in paths:
+        problems = validate_blueprint_file(path, context)
+        total += len(problems)
+        if problems:
+            for problem in problems:
+                console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+        else:
+            console.print(f"[green]{path}: valid[/green]")
+    if total:
+        console.print(f"[red]{total} problem(s)[/red]")
+        raise typer.Exit(1)
 
 
 @app.command("schema")
-def schema() -> None:
-    """Print the JSON Schema of the blueprint format."""
-    print(json.dumps(Blueprint.model_json_schema(by_alias=True), indent=2, ensure_ascii=False))
+def schema(output: Annotated[Path | None, typer.Option(help="Write to a file.")] = None) -> None:
+    """Print (or write) the published JSON Schema of the blueprint format."""
+    text = json.dumps(blueprint_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if output:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}")
+    else:
+        print(text, end="")
+
+
+@app.command("diagram")
+def diagram(
+    target: Annotated[str, typer.Argument(help="Service id or blueprint file.")],
+    fmt: Annotated[str, typer.Option("--format", help="svg or mermaid.")] = "svg",
+    locale: Annotated[str, typer.Option(help="en or zh-Hans.")] = "en",
+    output: Annotated[Path | None, typer.Option(help="Write to a file.")] = None,
+    blueprints_dir: BlueprintsDir = None,
+) -> None:
+    """Render the journey as department swimlanes (SVG, or Mermaid text)."""
+    root = _dir(blueprints_dir)
+    path = _blueprint_path(root, target)
+    spec = ServiceSpec.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    context = CatalogueContext.from_directory(root)
+    names = {d.id: d.name.get(locale) for d in context.departments.values()}
+    if fmt not in ("svg", "mermaid"):
+        raise typer.BadParameter("--format is svg or mermaid")
+    text = svg(spec, names, locale) if fmt == "svg" else mermaid(spec, names, locale)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}")
+    else:
+        print(text, end="")
+
+
+@app.command("publish")
+def publish(
+    target: Annotated[str, typer.Argument(help="Service id or blueprint file.")],
+    blueprints_dir: BlueprintsDir = None,
+) -> None:
+    """Validate, then publish the version (immutable; republishing unchanged is a no-op)."""
+    root = _dir(blueprints_dir)
+    path = _blueprint_path(root, target)
+    problems = validate_blueprint_file(path, CatalogueContext.from_directory(root))
+    if problems:
+        for problem in problems:
+            console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+        console.print(f"[red]not published: {len(problems)} problem(s)[/red]")
+        raise typer.Exit(1)
+
+    async def main() -> str:
+        database = Database(get_settings().effective_database_url)
+        try:
+            async with UnitOfWork(database) as uow:
+                published, created = await publish_blueprint(
+                    uow.session, load_blueprint_file(path), datetime.now(UTC)
+                )
+                await uow.commit()
+        finally:
+            await database.dispose()
+        state = "published" if created else "already published (unchanged)"
+        bp = published.blueprint
+        return f"{bp.id} v{bp.version} {state} ({published.content_hash})"
+
+    try:
+        console.print(f"[green]{asyncio.run(main())}[/green]")
+    except DomainError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command("retire")
+def retire(
+    service: Annotated[str, typer.Argument(help="Service id.")],
+    version: Annotated[int, typer.Argument(help="Version to retire.")],
+) -> None:
+    """Retire a published version (applications already on it continue)."""
+
+    async def main() -> None:
+        database = Database(get_settings().effective_database_url)
+        try:
+            async with UnitOfWork(database) as uow:
+                await retire_blueprint(uow.session, service, version)
+                await uow.commit()
+        finally:
+            await database.dispose()
+
+    try:
+        asyncio.run(main())
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    console.print(f"[yellow]{service} v{version} retired[/yellow]")
+
+
+@app.command("list")
+def list_blueprints() -> None:
+    """The current published version of every service."""
+
+    async def main() -> Table:
+        database = Database(get_settings().effective_database_url)
+        table = Table("service", "version", "owner", "status", "content hash")
+        try:
+            async with database.session() as session:
+                for p in await list_current_blueprints(session):
+                    bp = p.blueprint
+                    table.add_row(
+                        bp.id, str(bp.version), bp.owner, p.status.value, p.content_hash[:16]
+                    )
+        finally:
+            await database.dispose()
+        return table
+
+    console.print(asyncio.run(main()))

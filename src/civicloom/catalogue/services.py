@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from civicloom.catalogue.domain import Blueprint, BlueprintStatus, PublishedBlueprint
 from civicloom.catalogue.tables import BlueprintVersionRow
 from civicloom.departments import DepartmentRow
-from civicloom.kernel import Conflict, FieldError, ValidationFailed, new_id
+from civicloom.kernel import Conflict, FieldError, NotFound, ValidationFailed, new_id
 
 
 def _to_domain(row: BlueprintVersionRow) -> PublishedBlueprint:
@@ -98,3 +98,23 @@ async def list_current_blueprints(session: AsyncSession) -> list[PublishedBluepr
     for row in rows:
         latest.setdefault(row.service_id, _to_domain(row))
     return list(latest.values())
+
+
+async def retire_blueprint(
+    session: AsyncSession, service_id: str, version: int
+) -> PublishedBlueprint:
+    """Retire a published version: running applications keep it; new ones cannot start on it."""
+    row = await session.scalar(
+        select(BlueprintVersionRow).where(
+            BlueprintVersionRow.service_id == service_id, BlueprintVersionRow.version == version
+        )
+    )
+    if row is None:
+        raise NotFound(f"no version {version} of service {service_id!r}")
+    if row.status != BlueprintStatus.PUBLISHED.value:
+        raise Conflict(
+            f"{service_id} version {version} is {row.status}; only published versions retire"
+        )
+    row.status = BlueprintStatus.RETIRED.value
+    await session.flush()
+    return _to_domain(row)

@@ -1,0 +1,331 @@
+"""``civicloom blueprint validate``: every problem of a blueprint, with file, line and path."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+import zen
+from pydantic import ValidationError
+
+from civicloom.catalogue.context import CatalogueContext
+from civicloom.catalogue.formcheck import check_form
+from civicloom.catalogue.graph import StepGraph
+from civicloom.catalogue.spec import ServiceSpec, Step, StepKind
+from civicloom.catalogue.yamlpos import YamlLines, parse_path
+from civicloom.kernel import NotFound
+from civicloom.rules import DecisionModel, ModelStatus
+
+_DOLLAR_REF = re.compile(r"^\$\.(data|steps|decisions)((?:\.[A-Za-z0-9_-]+)+)$")
+_EXPR_REF = re.compile(r"(?<![\w.'\"])(data|steps|decisions)((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
+_ENDING_KINDS = {StepKind.NOTIFY, StepKind.ISSUE_DOCUMENT}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a blueprint: where (file, line, path), which rule, and why."""
+
+    file: str
+    line: int
+    path: str
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.path}: {self.message} [{self.rule}]"
+
+
+class Checker:
+    """Collects problems for one blueprint document."""
+
+    def __init__(self, file: str, text: str, context: CatalogueContext) -> None:
+        self.file = file
+        self.lines = YamlLines(text)
+        self.context = context
+        self.problems: list[Problem] = []
+
+    def report(self, path: str, rule: str, message: str) -> None:
+        """Record a problem at a path of the document."""
+        self.problems.append(
+            Problem(self.file, self.lines.line(parse_path(path)), path, rule, message)
+        )
+
+    # -- references -------------------------------------------------------------------------
+    def model(self, ref: str, path: str) -> DecisionModel | None:
+        """The published model a blueprint refers to, or a problem."""
+        try:
+            model = self.context.rulebook.resolve(ref, include_drafts=True)
+        except NotFound as exc:
+            self.report(path, "unknown-model", exc.detail)
+            return None
+        if model.metadata.status is not ModelStatus.PUBLISHED and "@" not in ref:
+            self.report(path, "unpublished-model", f"{ref} has no published version")
+        return model
+
+    def check_ref(
+        self,
+        spec: ServiceSpec,
+        graph: StepGraph,
+        kind: str,
+        names: list[str],
+        known: frozenset[str],
+        path: str,
+    ) -> None:
+        """Check one ``data.…``/``steps.…``/``decisions.…`` reference."""
+        text = ".".join([kind, *names])
+        if not names:
+            self.report(path, "bad-reference", f"{text!r} names nothing")
+            return
+        if kind == "data":
+            if names[0] not in (spec.form.json_schema.get("properties") or {}):
+                self.report(path, "unknown-field", f"{text!r}: the form has no field {names[0]!r}")
+            return
+        target = names[0]
+        if kind == "decisions" and target == "fees":
+            model = self.model(spec.fees.model, "fees.model") if spec.fees else None
+            if spec.fees is None:
+                self.report(path, "unknown-decision", f"{text!r}: the blueprint declares no fees")
+            elif model and len(names) > 1 and names[1] not in model.output_fields():
+                self.report(
+                    path, "unknown-output", f"{text!r}: {model.ref.key} has no output {names[1]!r}"
+                )
+            return
+        step = graph.steps.get(target)
+        if step is None:
+            self.report(path, "unknown-step", f"{text!r}: there is no step {target!r}")
+            return
+        if target not in known:
+            self.report(
+                path, "not-yet-known", f"{text!r}: step {target!r} has not finished at this point"
+            )
+        if kind == "steps":
+            if len(names) > 1 and names[1] != "output":
+                self.report(path, "bad-reference", f"{text!r}: use steps.{target}.output.<field>")
+            cap = self.context.capabilities.get(step.capability or "")
+            if cap and len(names) > 2 and names[2] not in cap.output_fields():
+                self.report(
+                    path, "unknown-output", f"{text!r}: {cap.id} has no output {names[2]!r}"
+                )
+            return
+        if step.decision is None:
+            self.report(path, "unknown-decision", f"{text!r}: step {target!r} evaluates no model")
+            return
+        model = self.model(step.decision.model, f"{path}")
+        if model and len(names) > 1 and names[1] not in model.output_fields():
+            self.report(
+                path, "unknown-output", f"{text!r}: {model.ref.key} has no output {names[1]!r}"
+            )
+
+    def check_inputs(
+        self, spec: ServiceSpec, graph: StepGraph, value: Any, known: frozenset[str], path: str
+    ) -> None:
+        """Check every ``$.…`` reference inside an input mapping."""
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                self.check_inputs(spec, graph, sub, known, f"{path}.{key}")
+        elif isinstance(value, list):
+            for i, sub in enumerate(value):
+                self.check_inputs(spec, graph, sub, known, f"{path}[{i}]")
+        elif isinstance(value, str) and value.startswith("$."):
+            match = _DOLLAR_REF.match(value)
+            if match is None:
+                self.report(
+                    path, "bad-reference", f"{value!r}: refer to $.data, $.steps or $.decisions"
+                )
+                return
+            names = match.group(2).lstrip(".").split(".")
+            self.check_ref(spec, graph, match.group(1), names, known, path)
+
+    def check_condition(
+        self, spec: ServiceSpec, graph: StepGraph, expression: str, known: frozenset[str], path: str
+    ) -> None:
+        """Syntax of a zen expression, and each reference in it."""
+        invalid = zen.validate_expression(expression)
+        if invalid:
+            self.report(
+                path, "bad-expression", f"{expression!r}: {invalid['type']} {invalid['source']}"
+            )
+            return
+        for match in _EXPR_REF.finditer(expression):
+            names = match.group(2).lstrip(".").split(".")
+            self.check_ref(spec, graph, match.group(1), names, known, path)
+
+    def check_template(self, template: str, path: str) -> None:
+        """Both language files exist and parse as Jinja."""
+        env = jinja2.Environment(autoescape=True)
+        for file in self.context.template_files(template):
+            if not file.exists():
+                self.report(
+                    path,
+                    "missing-template",
+                    f"template file {file.name} of {template!r} is missing",
+                )
+                continue
+            try:
+                env.parse(file.read_text(encoding="utf-8"))
+            except jinja2.TemplateSyntaxError as exc:
+                self.report(path, "bad-template", f"{file.name} line {exc.lineno}: {exc.message}")
+
+    # -- steps and graph ---------------------------------------------------------------------
+    def check_step(self, spec: ServiceSpec, graph: StepGraph, i: int, step: Step) -> None:
+        """Department, capability, role, template and references of one step."""
+        path = f"steps[{i}]"
+        dept = self.context.departments.get(step.department or "")
+        needs_dept = step.kind in (StepKind.AUTOMATED, StepKind.OFFICER_REVIEW, StepKind.PAYMENT)
+        if step.department and dept is None:
+            self.report(
+                f"{path}.department", "unknown-department", f"no department {step.department!r}"
+            )
+        elif needs_dept and not step.department:
+            self.report(
+                path, "department-required", f"a {step.kind.value} step names its department"
+            )
+        if step.kind is StepKind.AUTOMATED:
+            cap = self.context.capabilities.get(step.capability or "")
+            if not step.capability:
+                self.report(path, "capability-required", "an automated step calls a capability")
+            elif cap is None:
+                self.report(
+                    f"{path}.capability",
+                    "unknown-capability",
+                    f"no department declares {step.capability!r}",
+                )
+            elif cap.department != step.department:
+                self.report(
+                    f"{path}.capability",
+                    "capability-department",
+                    f"{cap.id} belongs to {cap.department}, not {step.department}",
+                )
+            else:
+                required = set(cap.input_schema.get("required") or [])
+                if missing := sorted(required - set(step.input)):
+                    self.report(
+                        f"{path}.input", "missing-input", f"{cap.id} needs {', '.join(missing)}"
+                    )
+        if step.kind is StepKind.OFFICER_REVIEW:
+            if not step.role:
+                self.report(path, "role-required", "an officer review names the role that does it")
+            elif dept is not None and step.role not in dept.roles:
+                self.report(f"{path}.role", "unknown-role", f"{dept.id} has no role {step.role!r}")
+        if step.kind in (StepKind.NOTIFY, StepKind.APPLICANT_ACTION) and not step.template:
+            self.report(path, "template-required", f"a {step.kind.value} step names its template")
+        if step.kind is StepKind.TIMER and step.duration is None:
+            self.report(path, "duration-required", "a timer step declares its duration")
+        if step.kind is StepKind.PAYMENT and spec.fees is None:
+            self.report(path, "fees-required", "a payment step needs the blueprint's fees model")
+        if step.kind is StepKind.ISSUE_DOCUMENT and not (step.template or spec.outputs.certificate):
+            self.report(
+                path, "template-required", "issue_document needs outputs.certificate or a template"
+            )
+        if step.template:
+            self.check_template(step.template, f"{path}.template")
+        before = graph.ancestors(step.id)
+        self.check_inputs(spec, graph, step.input, before, f"{path}.input")
+        if step.when:
+            self.check_condition(spec, graph, step.when, before, f"{path}.when")
+        after_self = before | {step.id}
+        if step.decision:
+            self.model(step.decision.model, f"{path}.decision.model")
+            self.check_inputs(
+                spec, graph, step.decision.input, after_self, f"{path}.decision.input"
+            )
+        if step.reject_when:
+            self.check_condition(spec, graph, step.reject_when, after_self, f"{path}.reject_when")
+
+    def check_graph(self, spec: ServiceSpec, graph: StepGraph) -> None:
+        """Unique ids, known predecessors, no cycles, nothing unreachable, no dead ends."""
+        index = {s.id: i for i, s in enumerate(spec.steps)}
+        seen: set[str] = set()
+        for i, step in enumerate(spec.steps):
+            if step.id in seen:
+                self.report(
+                    f"steps[{i}].id", "duplicate-step", f"step id {step.id!r} is used twice"
+                )
+            seen.add(step.id)
+            for j, dep in enumerate(step.after):
+                if dep not in graph.steps:
+                    self.report(
+                        f"steps[{i}].after[{j}]", "unknown-step", f"there is no step {dep!r}"
+                    )
+                elif dep == step.id:
+                    self.report(f"steps[{i}].after[{j}]", "cycle", f"{step.id!r} waits for itself")
+        for cycle in graph.cycles():
+            if len(cycle) > 2:
+                self.report(
+                    f"steps[{index[cycle[0]]}].after",
+                    "cycle",
+                    "steps wait for each other: " + " → ".join(cycle),
+                )
+        if not graph.roots():
+            self.report(
+                "steps", "no-start", "no step starts on submission (every step has 'after')"
+            )
+        ordered = set(graph.topological_order())
+        for sid, i in index.items():
+            if sid not in ordered:
+                self.report(
+                    f"steps[{i}]",
+                    "unreachable",
+                    f"step {sid!r} can never start (it waits on a cycle or an unknown step)",
+                )
+        for sid in graph.leaves():
+            step = graph.steps[sid]
+            if step.kind not in _ENDING_KINDS and not step.end:
+                self.report(
+                    f"steps[{index[sid]}]", "dead-end",
+                    f"nothing follows {step.kind.value} step {sid!r}: its result is never used "
+                    "(add a following step, or mark it 'end: true')",
+                )  # fmt: skip
+
+    # -- the rest ----------------------------------------------------------------------------
+    def check(self, spec: ServiceSpec) -> None:
+        """Every check on a structurally valid blueprint."""
+        graph = StepGraph({s.id: s for s in spec.steps})
+        if spec.owner not in self.context.departments:
+            self.report("owner", "unknown-department", f"no department {spec.owner!r}")
+        if not self.context.calendar_path(spec.calendar).exists():
+            self.report("calendar", "unknown-calendar", f"no holiday calendar {spec.calendar!r}")
+        self.check_graph(spec, graph)
+        for i, step in enumerate(spec.steps):
+            self.check_step(spec, graph, i, step)
+        if spec.fees:
+            self.model(spec.fees.model, "fees.model")
+            self.check_inputs(spec, graph, spec.fees.input, frozenset(graph.steps), "fees.input")
+        for i, note in enumerate(spec.notifications):
+            self.check_template(note.template, f"notifications[{i}].template")
+        if spec.outputs.certificate:
+            self.check_template(spec.outputs.certificate.template, "outputs.certificate.template")
+        check_form(self, spec, graph)
+
+
+def validate_blueprint_text(text: str, file: str, context: CatalogueContext) -> list[Problem]:
+    """All problems of one blueprint document (an empty list means it is valid)."""
+    checker = Checker(file, text, context)
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        return [Problem(file, line, "", "yaml", str(exc).splitlines()[0])]
+    try:
+        spec = ServiceSpec.model_validate(raw)
+    except ValidationError as exc:
+        for err in exc.errors():
+            path = ""
+            for part in err["loc"]:
+                path += (
+                    f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+                )
+            checker.report(path, err["type"], err["msg"])
+        return checker.problems
+    checker.check(spec)
+    return checker.problems
+
+
+def validate_blueprint_file(path: Path, context: CatalogueContext) -> list[Problem]:
+    """All problems of one blueprint file."""
+    return validate_blueprint_text(path.read_text(encoding="utf-8"), str(path), context)
