@@ -11,9 +11,11 @@ from rich.console import Console
 from rich.table import Table
 
 from civicloom.catalogue import cli as catalogue_cli
+from civicloom.connectors import cli as connectors_cli
 from civicloom.rules import cli as rules_cli
 from civicloom.identity import cli as identity_cli
 from civicloom.settings import PROJECT_ROOT, get_settings, settings_reference
+from civicloom.supervisor import simulator_urls
 
 console = Console()
 app = typer.Typer(
@@ -35,6 +37,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(docs_app, name="docs")
 app.add_typer(identity_cli.app, name="apikeys")
 app.add_typer(catalogue_cli.app, name="blueprint")
+app.add_typer(connectors_cli.build_app(simulator_urls), name="departments")
 app.add_typer(rules_cli.app, name="rules")
 
 

@@ -17,6 +17,7 @@ from civicloom.departments import (
     CapabilityCall,
     CapabilityResult,
     ContractViolation,
+    DepartmentUnavailable,
     ExternalCompletion,
     HealthReport,
     PermanentError,
@@ -27,7 +28,7 @@ from civicloom.observability import get_logger
 log = get_logger("civicloom.connectors.gateway")
 
 
-class BreakerOpen(TransientError):
+class BreakerOpen(DepartmentUnavailable):
     """The department's circuit breaker is open: the call was not attempted."""
 
 
