@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse
 from civicloom import __version__
 from civicloom.api import api_v1_router, casework_router, ops_router
 from civicloom.connectors import callbacks_router
+from civicloom.documents import documents_router
 from civicloom.runtime import Container
 from civicloom.web import (
     CsrfCookieMiddleware,
@@ -45,6 +46,7 @@ def create_app(container: Container) -> FastAPI:
     app.add_middleware(CsrfCookieMiddleware, secure=container.settings.session_cookie_secure)
     app.include_router(ops_router)
     app.include_router(api_v1_router)
+    app.include_router(documents_router)
     app.include_router(auth_router)
     app.include_router(callbacks_router)
     app.include_router(casework_router)

@@ -10,7 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from civicloom.audit import cli as audit_cli
 from civicloom.catalogue import cli as catalogue_cli
+from civicloom.documents import cli as documents_cli
 from civicloom.connectors import cli as connectors_cli
 from civicloom.rules import cli as rules_cli
 from civicloom.identity import cli as identity_cli
@@ -35,6 +37,10 @@ docs_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(docs_app, name="docs")
+app.add_typer(audit_cli.app, name="audit")
+app.add_typer(audit_cli.keys_app, name="keys")
+app.add_typer(documents_cli.documents_app, name="documents")
+app.command("verify")(documents_cli.verify)
 app.add_typer(identity_cli.app, name="apikeys")
 app.add_typer(catalogue_cli.app, name="blueprint")
 app.add_typer(connectors_cli.build_app(simulator_urls), name="departments")

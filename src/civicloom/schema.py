@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from civicloom.applications import ApplicationRow, DeadLetterRow, TaskRow, TimelineRow
-from civicloom.audit import AuditEntryRow
+from civicloom.audit import AuditEntryRow, AuditSealRow
 from civicloom.catalogue import BlueprintVersionRow
 from civicloom.connectors import ConnectorCallbackRow
 from civicloom.db import metadata
 from civicloom.departments import DepartmentRow
+from civicloom.documents import DocumentRow, LicenceRow
 from civicloom.identity import ApiClientRow, SessionRow
 from civicloom.outbox import OutboxRow
 from civicloom.rules import RuleEvaluationRow
@@ -23,6 +24,9 @@ TABLES = (
     TimelineRow,
     DeadLetterRow,
     AuditEntryRow,
+    AuditSealRow,
+    DocumentRow,
+    LicenceRow,
     BlueprintVersionRow,
     ConnectorCallbackRow,
     DepartmentRow,

@@ -176,6 +176,38 @@ class Settings(BaseSettings):
     breaker_reset_seconds: float = Field(
         30.0, gt=0, description="How long a department's breaker stays open before a trial call."
     )
+    keys_dir: Path | None = Field(
+        None,
+        description=(
+            "Directory of the Ed25519 keys that sign licences and audit seals (`civicloom keys "
+            "generate`). Empty: `<var_dir>/keys`, created on first use in embedded/test; "
+            "production refuses to start without it."
+        ),
+    )
+    document_storage: str = Field(
+        "local",
+        pattern="^(local|s3)$",
+        description="Where documents are stored: `local` (`<var_dir>/documents`) or `s3`.",
+    )
+    document_max_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=1024,
+        description="Largest document upload accepted when the blueprint does not say (bytes).",
+    )
+    document_retention_days: int = Field(
+        365,
+        ge=1,
+        description="How long a document is kept when its blueprint type declares no retention.",
+    )
+    s3_endpoint_url: str = Field(
+        "", description="S3-compatible endpoint, e.g. `https://s3.eu-west-1.amazonaws.com`."
+    )
+    s3_bucket: str = Field("", description="Bucket for documents when `document_storage=s3`.")
+    s3_region: str = Field("us-east-1", description="Region of the S3 bucket.")
+    s3_access_key_id: str = Field("", description="S3 access key id (empty: boto3's defaults).")
+    s3_secret_access_key: SecretStr = Field(
+        SecretStr(""), description="S3 secret access key (empty: boto3's defaults)."
+    )
 
     @model_validator(mode="after")
     def _defaults_and_safety(self) -> Self:
@@ -191,6 +223,10 @@ class Settings(BaseSettings):
                 problems.append("secret_key must be at least 32 characters")
             if not self.database_url or self.database_url.startswith("sqlite"):
                 problems.append("production needs PostgreSQL (database_url), not SQLite")
+            if self.keys_dir is None:
+                problems.append("production needs keys_dir (the signing keys' directory)")
+            if self.document_storage == "s3" and not self.s3_bucket:
+                problems.append("document_storage=s3 needs s3_bucket")
             if problems:
                 raise ConfigurationError("refusing to start: " + "; ".join(problems))
         return self
@@ -201,6 +237,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.var_dir / 'civicloom.db'}"
+
+    @property
+    def effective_keys_dir(self) -> Path:
+        """Where the signing keys are: ``keys_dir`` or ``<var_dir>/keys``."""
+        return self.keys_dir or self.var_dir / "keys"
 
     @property
     def effective_public_url(self) -> str:

@@ -1,14 +1,66 @@
-"""Append-only, hash-chained audit entries written in the same transaction as the change."""
+"""Append-only audit: one hash chain per subject, written in the same transaction as the change,
+sealed periodically into a signed Merkle root; verification names the entry tampered with."""
 
-from civicloom.audit.domain import AuditRecord, chain_hash
-from civicloom.audit.services import ChainReport, append_audit, verify_chain
-from civicloom.audit.tables import AuditEntryRow
+from civicloom.audit.domain import (
+    GENESIS_HASH,
+    AuditRecord,
+    ChainHead,
+    chain_hash,
+    chain_key,
+    merkle_proof,
+    merkle_root,
+    verify_merkle_proof,
+)
+from civicloom.audit.roles import APPEND_ONLY_TABLES, app_role_statements
+from civicloom.audit.seals import export_audit, seal_audit
+from civicloom.audit.services import DataUse, append_audit, data_use_for_subject, record_of
+from civicloom.audit.signing import (
+    Keyring,
+    KeysMissing,
+    PublicKeySet,
+    SignatureInvalid,
+    generate_key,
+    load_or_create_keyring,
+    load_public_keys,
+)
+from civicloom.audit.tables import AuditEntryRow, AuditSealRow
+from civicloom.audit.verification import (
+    AuditProblem,
+    AuditReport,
+    ChainReport,
+    verify_audit,
+    verify_chain,
+)
 
 __all__ = [
+    "APPEND_ONLY_TABLES",
+    "GENESIS_HASH",
     "AuditEntryRow",
+    "AuditProblem",
     "AuditRecord",
+    "AuditReport",
+    "AuditSealRow",
+    "ChainHead",
     "ChainReport",
+    "DataUse",
+    "Keyring",
+    "KeysMissing",
+    "PublicKeySet",
+    "SignatureInvalid",
+    "app_role_statements",
     "append_audit",
     "chain_hash",
+    "chain_key",
+    "data_use_for_subject",
+    "export_audit",
+    "generate_key",
+    "load_or_create_keyring",
+    "load_public_keys",
+    "merkle_proof",
+    "merkle_root",
+    "record_of",
+    "seal_audit",
+    "verify_audit",
     "verify_chain",
+    "verify_merkle_proof",
 ]

@@ -1,8 +1,11 @@
-"""Appending to and verifying the audit chain."""
+"""Appending to the audit chains, and reading the data-use log of a citizen."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,24 +13,43 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from civicloom.audit.domain import GENESIS_HASH, AuditRecord, chain_hash
 from civicloom.audit.tables import AuditEntryRow
 
-# Any constant works; it only has to be the same for every writer of the chain.
-_AUDIT_LOCK_KEY = 0x43_49_56_41  # "CIVA"
+# Appenders hold this lock shared, a seal holds it exclusively: a seal then sees every
+# entry whose sequence number it covers (PostgreSQL allocates sequence values before commit).
+SEAL_LOCK_KEY = 0x43_49_56_53  # "CIVS"
+
+
+def chain_lock_key(chain: str) -> int:
+    """A signed 64-bit advisory lock key for one chain."""
+    digest = hashlib.sha256(f"civicloom.audit:{chain}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 async def append_audit(session: AsyncSession, record: AuditRecord) -> AuditEntryRow:
-    """Add an entry to the chain inside the caller's transaction.
+    """Add an entry to its subject's chain inside the caller's transaction.
 
-    On PostgreSQL a transaction-scoped advisory lock orders concurrent writers so the
-    chain never forks; call this last in the use case so the lock is held only until commit.
-    SQLite already has a single writer.
+    On PostgreSQL a transaction-scoped advisory lock per chain orders concurrent writers of the
+    same application, so its chain never forks (writers of other applications do not wait);
+    call this last in the use case so the lock is held only until commit. SQLite has a single
+    writer, and the unique (chain, position) constraint refuses a fork on any backend.
     """
+    chain = record.chain
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK_KEY})
-    last = await session.scalar(
-        select(AuditEntryRow.hash).order_by(AuditEntryRow.seq.desc()).limit(1)
-    )
-    previous = last or GENESIS_HASH
+        await session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": SEAL_LOCK_KEY})
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:k)"), {"k": chain_lock_key(chain)}
+        )
+    last = (
+        await session.execute(
+            select(AuditEntryRow.position, AuditEntryRow.hash)
+            .where(AuditEntryRow.chain == chain)
+            .order_by(AuditEntryRow.position.desc())
+            .limit(1)
+        )
+    ).first()
+    position, previous = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
     row = AuditEntryRow(
+        chain=chain,
+        position=position,
         occurred_at=record.occurred_at,
         actor=record.actor,
         action=record.action,
@@ -45,34 +67,60 @@ async def append_audit(session: AsyncSession, record: AuditRecord) -> AuditEntry
     return row
 
 
+def record_of(row: AuditEntryRow) -> AuditRecord:
+    """The record an entry row stores."""
+    return AuditRecord(
+        actor=row.actor,
+        action=row.action,
+        subject_type=row.subject_type,
+        subject_id=row.subject_id,
+        occurred_at=row.occurred_at,
+        department=row.department,
+        purpose=row.purpose,
+        fields=tuple(row.fields),
+        details=row.details,
+    )
+
+
 @dataclass(frozen=True)
-class ChainReport:
-    """Result of checking the whole chain."""
+class DataUse:
+    """One read of a citizen's personal data: who, which department, which fields, why."""
 
-    entries: int
-    valid: bool
-    first_bad_seq: int | None = None
+    occurred_at: datetime
+    actor: str
+    department: str | None
+    application_id: str
+    fields: tuple[str, ...]
+    purpose: str | None
+    action: str
 
 
-async def verify_chain(session: AsyncSession) -> ChainReport:
-    """Recompute every hash in order; report the first entry that does not match."""
-    previous = GENESIS_HASH
-    count = 0
-    result = await session.stream_scalars(select(AuditEntryRow).order_by(AuditEntryRow.seq))
-    async for row in result:
-        count += 1
-        record = AuditRecord(
-            actor=row.actor,
-            action=row.action,
-            subject_type=row.subject_type,
-            subject_id=row.subject_id,
-            occurred_at=row.occurred_at,
-            department=row.department,
-            purpose=row.purpose,
-            fields=tuple(row.fields),
-            details=row.details,
+async def data_use_for_subject(
+    session: AsyncSession, application_ids: Sequence[str], limit: int = 500
+) -> list[DataUse]:
+    """Every read of personal data in the given applications (the citizen's), newest first."""
+    if not application_ids:
+        return []
+    rows = await session.scalars(
+        select(AuditEntryRow)
+        .where(
+            AuditEntryRow.subject_type == "application",
+            AuditEntryRow.subject_id.in_(list(application_ids)),
+            AuditEntryRow.action.like("%.read"),
         )
-        if row.prev_hash != previous or row.hash != chain_hash(previous, record):
-            return ChainReport(entries=count, valid=False, first_bad_seq=row.seq)
-        previous = row.hash
-    return ChainReport(entries=count, valid=True)
+        .order_by(AuditEntryRow.occurred_at.desc(), AuditEntryRow.seq.desc())
+        .limit(limit)
+    )
+    return [
+        DataUse(
+            occurred_at=row.occurred_at,
+            actor=row.actor,
+            department=row.department,
+            application_id=row.subject_id,
+            fields=tuple(row.fields),
+            purpose=row.purpose,
+            action=row.action,
+        )
+        for row in rows
+        if row.fields
+    ]

@@ -1,0 +1,26 @@
+"""PostgreSQL privileges: the application's role may insert and read audit rows, never change them.
+
+Migrations run as the schema owner; the API and workers connect as a separate login role set
+up with these statements (``civicloom audit restrict-role <role>``). See docs/how-to/audit.md.
+"""
+
+from __future__ import annotations
+
+import re
+
+APPEND_ONLY_TABLES = ("audit_entries", "audit_seals")
+_ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def app_role_statements(role: str) -> list[str]:
+    """SQL that grants the app role normal access to every table but append-only audit tables."""
+    if not _ROLE.match(role):
+        raise ValueError(f"not a plain PostgreSQL role name: {role!r}")
+    tables = ", ".join(APPEND_ONLY_TABLES)
+    return [
+        f'GRANT USAGE ON SCHEMA public TO "{role}"',
+        f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{role}"',
+        f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"',
+        f'REVOKE UPDATE, DELETE, TRUNCATE ON {tables} FROM "{role}"',
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON {tables} FROM PUBLIC",
+    ]

@@ -1,0 +1,65 @@
+"""Documents: safe uploads, storage (local or S3), retention, signed licences and verification."""
+
+from civicloom.documents.api import documents_router
+from civicloom.documents.domain import (
+    DocumentRef,
+    DocumentTypeRule,
+    LicenceRef,
+    LicenceStatus,
+    LicenceVerification,
+    Validity,
+    rules_from_blueprint,
+    sanitise_filename,
+)
+from civicloom.documents.inspection import inspect_file
+from civicloom.documents.licences import (
+    issue_licence,
+    revoke_licence,
+    verify_licence,
+    verify_token,
+    verify_token_offline,
+)
+from civicloom.documents.pdf import extract_token
+from civicloom.documents.ports import DocumentStore
+from civicloom.documents.runtime import DocumentsRuntime, build_documents_runtime
+from civicloom.documents.services import (
+    PurgedDocument,
+    Upload,
+    data_use_of_citizen,
+    purge_expired_documents,
+    receive_upload,
+    store_document,
+    upload_document,
+)
+from civicloom.documents.tables import DocumentRow, LicenceRow
+
+__all__ = [
+    "DocumentRef",
+    "DocumentRow",
+    "DocumentStore",
+    "DocumentTypeRule",
+    "DocumentsRuntime",
+    "LicenceRef",
+    "LicenceRow",
+    "LicenceStatus",
+    "LicenceVerification",
+    "PurgedDocument",
+    "Upload",
+    "Validity",
+    "build_documents_runtime",
+    "data_use_of_citizen",
+    "documents_router",
+    "extract_token",
+    "inspect_file",
+    "issue_licence",
+    "purge_expired_documents",
+    "receive_upload",
+    "revoke_licence",
+    "rules_from_blueprint",
+    "sanitise_filename",
+    "store_document",
+    "upload_document",
+    "verify_licence",
+    "verify_token",
+    "verify_token_offline",
+]

@@ -1,0 +1,278 @@
+"""HTTP: documents of an application, licence PDFs, public verification, JWKS and data use."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+
+from civicloom.documents.domain import LicenceStatus
+from civicloom.documents.licences import licence_pdf, revoke_licence, verify_licence, verify_token
+from civicloom.documents.multipart import StreamingForm
+from civicloom.documents.runtime import DocumentsRuntime, build_documents_runtime
+from civicloom.documents.schemas import (
+    DataUseOut,
+    DocumentOut,
+    RevocationIn,
+    TokenIn,
+    VerificationOut,
+)
+from civicloom.documents.services import (
+    Upload,
+    check_applicant,
+    data_use_of_citizen,
+    list_documents,
+    read_document,
+    upload_document,
+)
+from civicloom.identity import APPLICANT_ROLES, STAFF_ROLES
+from civicloom.kernel import FieldError, NotFound, PayloadTooLarge, ValidationFailed
+from civicloom.web import (
+    ContainerDep,
+    CurrentPrincipal,
+    authenticated,
+    get_container,
+    public_route,
+    require_roles,
+)
+
+_MULTIPART_OVERHEAD = 64 * 1024
+documents_router = APIRouter(tags=["documents"])
+_APPLICANT = require_roles(*sorted(APPLICANT_ROLES), conceal=True, owner_scoped=True)
+
+
+def documents_runtime(request: Request) -> DocumentsRuntime:
+    """The process's documents runtime, built on first use from the container's settings."""
+    runtime = getattr(request.app.state, "documents_runtime", None)
+    if runtime is None:
+        runtime = build_documents_runtime(get_container(request).settings)
+        request.app.state.documents_runtime = runtime
+    assert isinstance(runtime, DocumentsRuntime)
+    return runtime
+
+
+@documents_router.post(
+    "/api/v1/applications/{application_id}/documents",
+    status_code=201,
+    response_model=DocumentOut,
+    dependencies=[_APPLICANT],
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["document_type", "file"],
+                        "properties": {
+                            "document_type": {"type": "string"},
+                            "file": {"type": "string", "format": "binary"},
+                        },
+                    }
+                }
+            }
+        }
+    },
+)
+async def upload(
+    application_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> DocumentOut:
+    """Upload a document (multipart ``document_type`` then ``file``), size-limited as it streams."""
+    runtime = documents_runtime(request)
+    await check_applicant(container.uow(), principal, application_id)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > runtime.max_bytes + _MULTIPART_OVERHEAD:
+        raise PayloadTooLarge(f"the body is larger than {runtime.max_bytes} bytes")
+    form = StreamingForm(request.headers.get("content-type", ""), request.stream().__aiter__())
+    await form.open_file()
+    document_type = form.fields.get("document_type") or request.query_params.get("document_type")
+    if not document_type:
+        raise ValidationFailed(
+            [FieldError("document_type", "required", "say which document this is")]
+        )
+    ref = await upload_document(
+        container.uow(),
+        runtime,
+        container.clock,
+        principal,
+        application_id,
+        document_type,
+        Upload(form.filename or "", form.file_chunks()),
+    )
+    return DocumentOut.of(ref)
+
+
+@documents_router.get(
+    "/api/v1/applications/{application_id}/documents",
+    response_model=list[DocumentOut],
+    dependencies=[_APPLICANT],
+)
+async def list_application_documents(
+    application_id: str, container: ContainerDep, principal: CurrentPrincipal
+) -> list[DocumentOut]:
+    """The documents held for one of the caller's applications."""
+    refs = await list_documents(container.uow(), principal, application_id)
+    return [DocumentOut.of(r) for r in refs]
+
+
+@documents_router.get(
+    "/api/v1/applications/{application_id}/documents/{document_id}",
+    dependencies=[_APPLICANT],
+    response_class=Response,
+)
+async def download_document(
+    application_id: str,
+    document_id: str,
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """The document's bytes (always as an attachment, never rendered inline)."""
+    ref, content = await read_document(
+        container.uow(),
+        documents_runtime(request),
+        container.clock,
+        principal,
+        application_id,
+        document_id,
+    )
+    return _attachment(content, ref.media_type, ref.filename)
+
+
+def _attachment(content: bytes, media_type: str, filename: str) -> Response:
+    from urllib.parse import quote
+
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
+
+
+@documents_router.get(
+    "/api/v1/licences/{licence_id}.pdf", dependencies=[authenticated()], response_class=Response
+)
+async def download_licence(
+    licence_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> Response:
+    """The licence PDF, for its holder or the issuing department."""
+    content = await licence_pdf(container.uow(), documents_runtime(request), principal, licence_id)
+    return _attachment(content, "application/pdf", f"licence-{licence_id}.pdf")
+
+
+@documents_router.get(
+    "/api/v1/licences/{licence_id}/verification",
+    response_model=VerificationOut,
+    dependencies=[public_route()],
+)
+async def licence_verification(
+    licence_id: str, request: Request, container: ContainerDep
+) -> VerificationOut:
+    """Public: is this licence valid, expired, revoked or forged?"""
+    result = await verify_licence(
+        container.uow(), documents_runtime(request), container.clock.now(), licence_id
+    )
+    return VerificationOut.of(result)
+
+
+@documents_router.post(
+    "/api/v1/licences/verification", response_model=VerificationOut, dependencies=[public_route()]
+)
+async def token_verification(
+    body: TokenIn, request: Request, container: ContainerDep
+) -> VerificationOut:
+    """Public: verify a licence token (e.g. scanned or copied from a PDF)."""
+    result = await verify_token(
+        container.uow(), documents_runtime(request), container.clock.now(), body.token
+    )
+    return VerificationOut.of(result)
+
+
+@documents_router.post(
+    "/api/v1/licences/{licence_id}/revocation",
+    status_code=204,
+    dependencies=[require_roles(*sorted(STAFF_ROLES))],
+)
+async def revoke(
+    licence_id: str, body: RevocationIn, container: ContainerDep, principal: CurrentPrincipal
+) -> Response:
+    """Revoke a licence (staff of the issuing department only)."""
+    await revoke_licence(container.uow(), container.clock, principal, licence_id, body.reason)
+    return Response(status_code=204)
+
+
+@documents_router.get("/.well-known/jwks.json", dependencies=[public_route()])
+async def jwks(request: Request) -> dict[str, Any]:
+    """Public keys that verify licences and audit seals (old keys stay after rotation)."""
+    return documents_runtime(request).public_keys().to_jwks()
+
+
+@documents_router.get(
+    "/api/v1/me/data-use",
+    response_model=list[DataUseOut],
+    dependencies=[require_roles(*sorted(APPLICANT_ROLES))],
+)
+async def data_use(container: ContainerDep, principal: CurrentPrincipal) -> list[DataUseOut]:
+    """Who used my data: every read of my personal data, by which department and why."""
+    return [DataUseOut.of(u) for u in await data_use_of_citizen(container.uow(), principal)]
+
+
+_VERDICT = {
+    LicenceStatus.VALID: "This licence is valid",
+    LicenceStatus.EXPIRED: "This licence has expired",
+    LicenceStatus.NOT_YET_VALID: "This licence is not yet in force",
+    LicenceStatus.REVOKED: "This licence has been revoked",
+    LicenceStatus.FORGED: "This licence is not genuine",
+}
+
+
+@documents_router.get(
+    "/verify/{licence_id}",
+    response_class=HTMLResponse,
+    dependencies=[public_route()],
+    include_in_schema=False,
+)
+async def verification_page(
+    licence_id: str, request: Request, container: ContainerDep
+) -> HTMLResponse:
+    """The public page the licence's QR code opens."""
+    try:
+        result = VerificationOut.of(
+            await verify_licence(
+                container.uow(), documents_runtime(request), container.clock.now(), licence_id
+            )
+        )
+        heading, status = _VERDICT[LicenceStatus(result.status)], 200
+    except NotFound:
+        result, heading, status = None, "No licence with this number was issued", 404
+    rows = ""
+    if result is not None and result.status != LicenceStatus.FORGED.value:
+        facts = [
+            ("Licence number", result.licence_id),
+            ("Holder", (result.holder or {}).get("name")),
+            ("Activity", result.activity),
+            ("Premises", result.premises),
+            ("Valid from", result.valid_from.date().isoformat() if result.valid_from else None),
+            ("Valid until", result.valid_until.date().isoformat() if result.valid_until else None),
+            ("Issued by", result.issuing_department),
+        ]
+        rows = "".join(
+            f"<tr><th scope='row'>{html.escape(k)}</th><td>{html.escape(str(v or '-'))}</td></tr>"
+            for k, v in facts
+        )
+    body = (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(heading)} – civicloom licence check</title></head><body><main>"
+        f"<h1 data-status='{html.escape(result.status if result else 'unknown')}'>"
+        f"{html.escape(heading)}</h1>"
+        f"<p>{html.escape(result.reason if result else 'Treat the document as forged.')}</p>"
+        f"<table><caption>Licence {html.escape(licence_id)}</caption>{rows}</table>"
+        "</main></body></html>"
+    )
+    return HTMLResponse(body, status_code=status)

@@ -1,0 +1,215 @@
+"""Licences: issue (signed PDF), revoke, and verify online or offline."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from civicloom.applications import ApplicationRow
+from civicloom.audit import AuditRecord, PublicKeySet, SignatureInvalid, append_audit
+from civicloom.db import UnitOfWork
+from civicloom.documents.domain import (
+    LICENCE_TYPE,
+    PDF,
+    LicenceRef,
+    LicenceStatus,
+    LicenceVerification,
+    Validity,
+    assess_claims,
+)
+from civicloom.documents.pdf import render_licence_pdf
+from civicloom.documents.runtime import DocumentsRuntime
+from civicloom.documents.services import ReceivedFile, save_document
+from civicloom.documents.tables import DocumentRow, LicenceRow
+from civicloom.identity import STAFF_ROLES, Forbidden, has_any_role
+from civicloom.kernel import (
+    Clock,
+    Conflict,
+    FieldError,
+    NotFound,
+    Principal,
+    ValidationFailed,
+    new_reference,
+    sha256_hex,
+)
+
+LICENCE_TOKEN_TYPE = "civicloom-licence+jwt"  # noqa: S105 - a JOSE type, not a secret
+
+
+async def issue_licence(
+    session: AsyncSession,
+    runtime: DocumentsRuntime,
+    now: datetime,
+    *,
+    application_id: str,
+    holder: dict[str, Any],
+    activity: str,
+    premises: str,
+    validity: Validity,
+    issuing_department: str,
+    actor: str,
+) -> LicenceRef:
+    """Sign the licence, render its PDF into storage, record it and audit it (caller commits)."""
+    if validity.valid_until <= validity.valid_from:
+        raise ValidationFailed(
+            [FieldError("validity", "order", "the licence must end after it starts")]
+        )
+    keyring = runtime.keyring()
+    licence_id = new_reference("LIC", now)
+    claims: dict[str, Any] = {
+        "typ": "civicloom-licence",
+        "jti": licence_id,
+        "iss": runtime.public_url,
+        "iat": int(now.timestamp()),
+        "nbf": int(validity.valid_from.timestamp()),
+        "exp": int(validity.valid_until.timestamp()),
+        "holder": holder,
+        "activity": activity,
+        "premises": premises,
+        "dept": issuing_department,
+        "kid": keyring.kid,
+    }
+    token = keyring.sign(claims, typ=LICENCE_TOKEN_TYPE)
+    url = f"{runtime.public_url}/verify/{licence_id}"
+    pdf = render_licence_pdf(claims, token, url)
+    received = ReceivedFile(
+        f"licence-{licence_id}.pdf", PDF, len(pdf), sha256_hex(pdf), io.BytesIO(pdf)
+    )
+    document = await save_document(
+        session,
+        runtime.store,
+        received,
+        application_id=application_id,
+        document_type=LICENCE_TYPE,
+        retain_until=validity.valid_until + timedelta(days=runtime.retention_days),
+        actor=actor,
+        now=now,
+    )
+    session.add(
+        LicenceRow(
+            id=licence_id,
+            application_id=application_id,
+            holder=holder,
+            activity=activity,
+            premises=premises,
+            issuing_department=issuing_department,
+            valid_from=validity.valid_from,
+            valid_until=validity.valid_until,
+            kid=keyring.kid,
+            token=token,
+            document_id=document.id,
+            issued_at=now,
+        )
+    )
+    await session.flush()
+    await append_audit(
+        session,
+        AuditRecord(
+            actor=actor,
+            action="licence.issued",
+            subject_type="application",
+            subject_id=application_id,
+            occurred_at=now,
+            department=issuing_department,
+            purpose="issue licence",
+            details={"licence_id": licence_id, "kid": keyring.kid, "document_id": document.id},
+        ),
+    )
+    return LicenceRef(licence_id, application_id, document.id, token, url, validity)
+
+
+async def revoke_licence(
+    uow: UnitOfWork, clock: Clock, principal: Principal, licence_id: str, reason: str
+) -> None:
+    """Staff of the issuing department revoke a licence; anyone else is refused."""
+    async with uow:
+        row = await uow.session.get(LicenceRow, licence_id)
+        if row is None:
+            raise NotFound(f"no licence {licence_id!r}")
+        if principal.department != row.issuing_department or not has_any_role(
+            principal, STAFF_ROLES
+        ):
+            raise Forbidden("only the issuing department can revoke this licence")
+        if row.revoked_at is not None:
+            raise Conflict("this licence is already revoked")
+        now = clock.now()
+        row.revoked_at, row.revoked_by, row.revocation_reason = now, principal.audit_name, reason
+        await append_audit(
+            uow.session,
+            AuditRecord(
+                actor=principal.audit_name,
+                action="licence.revoked",
+                subject_type="application",
+                subject_id=row.application_id,
+                occurred_at=now,
+                department=row.issuing_department,
+                purpose="revoke licence",
+                details={"licence_id": licence_id, "reason": reason},
+            ),
+        )
+        await uow.commit()
+
+
+def verify_token_offline(token: str, keys: PublicKeySet, now: datetime) -> LicenceVerification:
+    """Signature and validity only, with published keys: revocation is not known offline."""
+    try:
+        _, claims = keys.verify(token)
+    except SignatureInvalid as exc:
+        return LicenceVerification(LicenceStatus.FORGED, f"forged or altered: {exc}", None, False)
+    return assess_claims(claims, now, revoked=None)
+
+
+async def verify_token(
+    uow: UnitOfWork, runtime: DocumentsRuntime, now: datetime, token: str
+) -> LicenceVerification:
+    """Signature, validity and revocation: a genuine token must also be one we issued."""
+    offline = verify_token_offline(token, runtime.public_keys(), now)
+    if offline.claims is None:
+        return offline
+    async with uow:
+        row = await uow.session.get(LicenceRow, str(offline.claims.get("jti")))
+    if row is None or row.token != token:
+        return LicenceVerification(LicenceStatus.FORGED, "no such licence was issued")
+    return assess_claims(offline.claims, now, revoked=row.revoked_at is not None)
+
+
+async def verify_licence(
+    uow: UnitOfWork, runtime: DocumentsRuntime, now: datetime, licence_id: str
+) -> LicenceVerification:
+    """What the public verification page says about a licence number."""
+    async with uow:
+        row = await uow.session.get(LicenceRow, licence_id)
+    if row is None:
+        raise NotFound(f"no licence {licence_id!r} was issued: treat the document as forged")
+    return await verify_token(uow, runtime, now, row.token)
+
+
+async def licence_pdf(
+    uow: UnitOfWork, runtime: DocumentsRuntime, principal: Principal, licence_id: str
+) -> bytes:
+    """The licence PDF, for its holder (the applicant) or staff of the issuing department."""
+    async with uow:
+        row = await uow.session.get(LicenceRow, licence_id)
+        application = await uow.session.get(ApplicationRow, row.application_id) if row else None
+        document = await uow.session.get(DocumentRow, row.document_id) if row else None
+    if row is None or application is None or document is None:
+        raise NotFound(f"no licence {licence_id!r}")
+    applicant = application.applicant_id == principal.subject
+    staff = principal.department == row.issuing_department and has_any_role(principal, STAFF_ROLES)
+    if not (applicant or staff):
+        raise NotFound(f"no licence {licence_id!r}")
+    return await runtime.store.get(document.storage_key)
+
+
+async def licences_of_application(uow: UnitOfWork, application_id: str) -> list[str]:
+    """Ids of the licences issued for an application."""
+    async with uow:
+        return list(
+            await uow.session.scalars(
+                select(LicenceRow.id).where(LicenceRow.application_id == application_id)
+            )
+        )

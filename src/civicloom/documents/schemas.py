@@ -1,0 +1,101 @@
+"""API contract of documents, licences, verification and the data-use log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from civicloom.audit import DataUse
+from civicloom.documents.domain import DocumentRef, LicenceVerification
+
+
+class DocumentOut(BaseModel):
+    """A stored document's metadata."""
+
+    id: str
+    application_id: str
+    document_type: str
+    filename: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+    uploaded_at: datetime
+    retain_until: datetime
+
+    @classmethod
+    def of(cls, ref: DocumentRef) -> DocumentOut:
+        """Map the domain reference."""
+        return cls(**ref.__dict__)
+
+
+class VerificationOut(BaseModel):
+    """What verification says: valid, expired, not_yet_valid, revoked or forged."""
+
+    status: str
+    reason: str
+    licence_id: str | None = None
+    holder: dict[str, Any] | None = None
+    activity: str | None = None
+    premises: str | None = None
+    issuing_department: str | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    key_id: str | None = None
+    revocation_checked: bool
+
+    @classmethod
+    def of(cls, result: LicenceVerification) -> VerificationOut:
+        """Map the domain result (claims only when genuinely signed)."""
+        claims = result.claims or {}
+
+        def stamp(key: str) -> datetime | None:
+            return datetime.fromtimestamp(int(claims[key]), UTC) if key in claims else None
+
+        return cls(
+            status=result.status.value,
+            reason=result.reason,
+            licence_id=claims.get("jti"),
+            holder=claims.get("holder"),
+            activity=claims.get("activity"),
+            premises=claims.get("premises"),
+            issuing_department=claims.get("dept"),
+            valid_from=stamp("nbf"),
+            valid_until=stamp("exp"),
+            key_id=claims.get("kid"),
+            revocation_checked=result.revocation_checked,
+        )
+
+
+class TokenIn(BaseModel):
+    """A licence token to verify."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=10, max_length=8000, description="The compact JWS of a licence.")
+
+
+class RevocationIn(BaseModel):
+    """Why a licence is revoked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class DataUseOut(BaseModel):
+    """One read of the citizen's personal data."""
+
+    occurred_at: datetime
+    actor: str
+    department: str | None
+    application_id: str
+    fields: list[str]
+    purpose: str | None
+    action: str
+
+    @classmethod
+    def of(cls, use: DataUse) -> DataUseOut:
+        """Map the audit view."""
+        return cls(**{**use.__dict__, "fields": list(use.fields)})

@@ -1,0 +1,384 @@
+"""Document use cases: receive an upload safely, store it, list, read and purge."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import BinaryIO, cast
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from civicloom.applications import ApplicationRow
+from civicloom.audit import AuditRecord, DataUse, append_audit, data_use_for_subject
+from civicloom.catalogue import get_blueprint_version
+from civicloom.db import UnitOfWork
+from civicloom.documents.domain import (
+    DocumentRef,
+    DocumentTypeRule,
+    check_type_name,
+    default_rule,
+    rules_from_blueprint,
+    sanitise_filename,
+)
+from civicloom.documents.inspection import inspect_file
+from civicloom.documents.ports import DocumentStore
+from civicloom.documents.runtime import DocumentsRuntime
+from civicloom.documents.tables import DocumentRow
+from civicloom.kernel import (
+    Clock,
+    FieldError,
+    NotFound,
+    PayloadTooLarge,
+    Principal,
+    ValidationFailed,
+    new_id,
+)
+from civicloom.observability import get_logger
+
+log = get_logger(__name__)
+_SPOOL_IN_MEMORY = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An upload as it arrives: the client's file name and a stream of byte chunks."""
+
+    filename: str
+    chunks: AsyncIterator[bytes]
+
+
+@dataclass
+class ReceivedFile:
+    """An upload read to the end, within its limit, sniffed and hashed (not yet stored)."""
+
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    content: BinaryIO
+
+    def close(self) -> None:
+        """Discard the spooled bytes."""
+        self.content.close()
+
+
+async def receive_upload(upload: Upload, rule: DocumentTypeRule) -> ReceivedFile:
+    """Spool the stream up to the rule's size limit, then sniff and check the content.
+
+    Nothing is stored: a refused file only ever existed in a temporary spool, which is closed.
+    """
+    filename = sanitise_filename(upload.filename)
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115 - closed below
+    digest, size = hashlib.sha256(), 0
+    try:
+        async for chunk in upload.chunks:
+            size += len(chunk)
+            if size > rule.max_bytes:
+                raise PayloadTooLarge(
+                    f"the file is larger than {rule.max_bytes} bytes allowed for {rule.type!r}"
+                )
+            digest.update(chunk)
+            spool.write(chunk)
+        media_type = await asyncio.to_thread(inspect_file, cast(BinaryIO, spool), rule.media_types)
+    except BaseException:
+        spool.close()
+        raise
+    return ReceivedFile(filename, media_type, size, digest.hexdigest(), cast(BinaryIO, spool))
+
+
+def _ref(row: DocumentRow) -> DocumentRef:
+    return DocumentRef(
+        id=row.id,
+        application_id=row.application_id,
+        document_type=row.document_type,
+        filename=row.filename,
+        media_type=row.media_type,
+        size_bytes=row.size_bytes,
+        sha256=row.sha256,
+        uploaded_at=row.uploaded_at,
+        retain_until=row.retain_until,
+    )
+
+
+async def save_document(
+    session: AsyncSession,
+    store: DocumentStore,
+    received: ReceivedFile,
+    *,
+    application_id: str,
+    document_type: str,
+    retain_until: datetime,
+    actor: str,
+    now: datetime,
+) -> DocumentRef:
+    """Put the bytes in the store and record the document and its audit entry (caller commits)."""
+    document_id = new_id()
+    key = f"applications/{application_id}/{document_id}"
+    await store.put(key, received.content, received.media_type)
+    try:
+        row = DocumentRow(
+            id=document_id,
+            application_id=application_id,
+            document_type=document_type,
+            filename=received.filename,
+            media_type=received.media_type,
+            size_bytes=received.size,
+            sha256=received.sha256,
+            storage=store.name,
+            storage_key=key,
+            uploaded_by=actor,
+            uploaded_at=now,
+            retain_until=retain_until,
+        )
+        session.add(row)
+        await session.flush()
+        await append_audit(
+            session,
+            AuditRecord(
+                actor=actor,
+                action="document.stored",
+                subject_type="application",
+                subject_id=application_id,
+                occurred_at=now,
+                purpose="application document",
+                details={
+                    "document_id": document_id,
+                    "document_type": document_type,
+                    "sha256": received.sha256,
+                    "size_bytes": received.size,
+                    "media_type": received.media_type,
+                },
+            ),
+        )
+    except BaseException:
+        await store.delete(key)
+        raise
+    return _ref(row)
+
+
+async def store_document(
+    session: AsyncSession,
+    store: DocumentStore,
+    *,
+    application_id: str,
+    upload: Upload,
+    rule: DocumentTypeRule,
+    actor: str,
+    now: datetime,
+) -> DocumentRef:
+    """Receive, check and store a document inside the caller's transaction (for the engine)."""
+    received = await receive_upload(upload, rule)
+    try:
+        return await save_document(
+            session,
+            store,
+            received,
+            application_id=application_id,
+            document_type=rule.type,
+            retain_until=now + timedelta(days=rule.retention_days),
+            actor=actor,
+            now=now,
+        )
+    finally:
+        received.close()
+
+
+async def _own_application(
+    session: AsyncSession, principal: Principal, application_id: str
+) -> ApplicationRow:
+    row = await session.get(ApplicationRow, application_id)
+    if row is None or row.applicant_id != principal.subject:
+        raise NotFound(f"no application {application_id!r} for this applicant")
+    return row
+
+
+async def check_applicant(uow: UnitOfWork, principal: Principal, application_id: str) -> None:
+    """NotFound unless the application is the caller's (before any byte of a body is read)."""
+    async with uow:
+        await _own_application(uow.session, principal, application_id)
+
+
+async def document_rule(
+    session: AsyncSession,
+    runtime: DocumentsRuntime,
+    application: ApplicationRow,
+    document_type: str,
+) -> DocumentTypeRule:
+    """The rule of a document type in the application's blueprint version (or the default)."""
+    check_type_name(document_type)
+    published = await get_blueprint_version(session, application.blueprint_version_id)
+    section = published.blueprint.document().get("documents") if published else None
+    rules = rules_from_blueprint(section, runtime.max_bytes, runtime.retention_days)
+    if not rules:
+        return default_rule(document_type, runtime.max_bytes, runtime.retention_days)
+    if document_type not in rules:
+        known = ", ".join(sorted(rules))
+        raise ValidationFailed(
+            [FieldError("document_type", "known-type", f"this service accepts: {known}")]
+        )
+    return rules[document_type]
+
+
+async def upload_document(
+    uow: UnitOfWork,
+    runtime: DocumentsRuntime,
+    clock: Clock,
+    principal: Principal,
+    application_id: str,
+    document_type: str,
+    upload: Upload,
+) -> DocumentRef:
+    """An applicant adds a document to their application.
+
+    Authorisation and the blueprint's rule come first; the body is then streamed without a
+    transaction open, and only a file that passed every check is stored and recorded.
+    """
+    async with uow:
+        application = await _own_application(uow.session, principal, application_id)
+        rule = await document_rule(uow.session, runtime, application, document_type)
+    received = await receive_upload(upload, rule)
+    try:
+        async with uow:
+            now = clock.now()
+            ref = await save_document(
+                uow.session,
+                runtime.store,
+                received,
+                application_id=application_id,
+                document_type=rule.type,
+                retain_until=now + timedelta(days=rule.retention_days),
+                actor=principal.audit_name,
+                now=now,
+            )
+            try:
+                await uow.commit()
+            except BaseException:
+                await runtime.store.delete(f"applications/{application_id}/{ref.id}")
+                raise
+    finally:
+        received.close()
+    return ref
+
+
+async def list_documents(
+    uow: UnitOfWork, principal: Principal, application_id: str
+) -> list[DocumentRef]:
+    """The documents still held for one of the caller's applications."""
+    async with uow:
+        await _own_application(uow.session, principal, application_id)
+        rows = await uow.session.scalars(
+            select(DocumentRow)
+            .where(DocumentRow.application_id == application_id, DocumentRow.purged_at.is_(None))
+            .order_by(DocumentRow.uploaded_at)
+        )
+        return [_ref(r) for r in rows]
+
+
+async def read_document(
+    uow: UnitOfWork,
+    runtime: DocumentsRuntime,
+    clock: Clock,
+    principal: Principal,
+    application_id: str,
+    document_id: str,
+) -> tuple[DocumentRef, bytes]:
+    """Download one of the caller's documents; the read is audited."""
+    async with uow:
+        await _own_application(uow.session, principal, application_id)
+        row = await uow.session.get(DocumentRow, document_id)
+        if row is None or row.application_id != application_id or row.purged_at is not None:
+            raise NotFound(f"no document {document_id!r} in this application")
+        content = await runtime.store.get(row.storage_key)
+        await append_audit(
+            uow.session,
+            AuditRecord(
+                actor=principal.audit_name,
+                action="document.read",
+                subject_type="application",
+                subject_id=application_id,
+                occurred_at=clock.now(),
+                purpose="applicant downloads own document",
+                fields=(f"document:{row.document_type}",),
+                details={"document_id": row.id},
+            ),
+        )
+        ref = _ref(row)
+        await uow.commit()
+    return ref, content
+
+
+@dataclass(frozen=True)
+class PurgedDocument:
+    """What the purge removed (ids and hashes only)."""
+
+    id: str
+    application_id: str
+    document_type: str
+    sha256: str
+    size_bytes: int
+
+
+async def purge_expired_documents(
+    uow: UnitOfWork, store: DocumentStore, clock: Clock, dry_run: bool = False, limit: int = 500
+) -> list[PurgedDocument]:
+    """Delete the bytes of documents past their retention; keep a tombstone row and audit it."""
+    async with uow:
+        now = clock.now()
+        rows = list(
+            await uow.session.scalars(
+                select(DocumentRow)
+                .where(DocumentRow.retain_until <= now, DocumentRow.purged_at.is_(None))
+                .order_by(DocumentRow.retain_until)
+                .limit(limit)
+            )
+        )
+        purged = [
+            PurgedDocument(r.id, r.application_id, r.document_type, r.sha256, r.size_bytes)
+            for r in rows
+        ]
+        if dry_run:
+            return purged
+        for row in rows:
+            await store.delete(row.storage_key)
+            row.purged_at = now
+            await append_audit(
+                uow.session,
+                AuditRecord(
+                    actor="system:retention",
+                    action="document.purged",
+                    subject_type="application",
+                    subject_id=row.application_id,
+                    occurred_at=now,
+                    purpose="retention period ended",
+                    details={
+                        "document_id": row.id,
+                        "document_type": row.document_type,
+                        "sha256": row.sha256,
+                    },
+                ),
+            )
+            log.info(
+                "document_purged",
+                document_id=row.id,
+                application_id=row.application_id,
+                document_type=row.document_type,
+                retain_until=row.retain_until.isoformat(),
+            )
+        await uow.commit()
+    return purged
+
+
+async def data_use_of_citizen(uow: UnitOfWork, principal: Principal) -> list[DataUse]:
+    """ "Who used my data": every read of personal data in the caller's applications."""
+    async with uow:
+        ids = list(
+            await uow.session.scalars(
+                select(ApplicationRow.id).where(ApplicationRow.applicant_id == principal.subject)
+            )
+        )
+        return await data_use_for_subject(uow.session, ids)
