@@ -1,0 +1,66 @@
+"""PostgreSQL: the application's own role can append audit rows but never change or delete them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from civicloom.audit import app_role_statements
+
+pytestmark = pytest.mark.postgres
+
+INSERT = (
+    "INSERT INTO audit_entries (chain, position, occurred_at, actor, action, subject_type,"
+    " subject_id, fields, details, prev_hash, hash) VALUES ('application:r', %s, now(), 'a',"
+    " 'x.read', 'application', 'r', '[]', '{}', %s, %s)"
+)
+
+
+def _libpq(url: str, user: str | None = None) -> str:
+    parsed = make_url(url).set(drivername="postgresql")
+    if user is not None:
+        parsed = parsed.set(username=user, password=None)
+    return parsed.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def app_role(postgres_database: str) -> Iterator[str]:
+    """A separate login role set up the way production should be (``audit restrict-role``)."""
+    role = f"civicloom_app_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(_libpq(postgres_database), autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN')
+        for statement in app_role_statements(role):
+            admin.execute(statement)
+        admin.execute("DELETE FROM audit_entries WHERE chain = 'application:r'")
+    yield role
+    with psycopg.connect(_libpq(postgres_database), autocommit=True) as admin:
+        admin.execute("DELETE FROM audit_entries WHERE chain = 'application:r'")
+        admin.execute(f'DROP OWNED BY "{role}"')
+        admin.execute(f'DROP ROLE "{role}"')
+
+
+def test_app_role_appends_but_cannot_rewrite_history(postgres_database: str, app_role: str) -> None:
+    with psycopg.connect(_libpq(postgres_database, app_role), autocommit=True) as app:
+        app.execute(INSERT, (1, "0" * 64, "a" * 64))
+        assert app.execute("SELECT count(*) FROM audit_entries").fetchone() is not None
+        for statement in (
+            "UPDATE audit_entries SET purpose = 'x'",
+            "DELETE FROM audit_entries",
+            "TRUNCATE audit_entries",
+            "UPDATE audit_seals SET root = 'x'",
+            "DELETE FROM audit_seals",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                app.execute(statement)
+        # Everything else stays usable by the application.
+        app.execute("UPDATE departments SET updated_at = updated_at WHERE false")
+        app.execute("DELETE FROM outbox_messages WHERE false")
+
+
+def test_role_names_are_validated() -> None:
+    with pytest.raises(ValueError, match="role name"):
+        app_role_statements('x"; DROP TABLE audit_entries; --')
