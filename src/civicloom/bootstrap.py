@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from fastapi import FastAPI
 
 from civicloom.app import create_app
+from civicloom.applications import StepRunner, complete_external_step
+from civicloom.connectors import ConnectorGateway, ConnectorRegistry, build_connectors
 from civicloom.db import Database
+from civicloom.departments import load_departments
 from civicloom.kernel import SystemClock
 from civicloom.observability import METRICS, configure_logging, configure_tracing
 from civicloom.outbox import Publisher
@@ -27,9 +32,31 @@ def build_container(settings: Settings | None = None, service_name: str = "civic
     )
 
 
+def build_registry(settings: Settings) -> ConnectorRegistry:
+    """Every department's connectors, from ``blueprints/departments`` (nothing connects yet)."""
+    return build_connectors(
+        load_departments(settings.blueprints_dir), settings, settings.simulator_urls()
+    )
+
+
+def build_gateway(settings: Settings, registry: ConnectorRegistry) -> ConnectorGateway:
+    """The capability gateway the engine calls, with a breaker per department."""
+    return ConnectorGateway(
+        registry,
+        failure_threshold=settings.breaker_failure_threshold,
+        reset_seconds=settings.breaker_reset_seconds,
+    )
+
+
 def build_app(settings: Settings | None = None) -> FastAPI:
     """The web application for ``civicloom serve`` and tests."""
-    return create_app(build_container(settings, "civicloom-api"))
+    container = build_container(settings, "civicloom-api")
+    app = create_app(container)
+    registry = build_registry(container.settings)
+    app.state.callback_verifiers = registry.callback_verifiers()
+    app.state.capability_gateway = build_gateway(container.settings, registry)
+    app.state.external_completions = partial(complete_external_step, container)
+    return app
 
 
 def build_publisher(settings: Settings) -> Publisher:
@@ -39,10 +66,28 @@ def build_publisher(settings: Settings) -> Publisher:
     return LogPublisher()
 
 
+def callback_url_for(settings: Settings, department: str) -> str:
+    """Where an asynchronous department answers (the platform's signed-callback endpoint)."""
+    return f"{settings.effective_public_url}/api/v1/callbacks/{department}"
+
+
 def build_worker(settings: Settings | None = None, worker_id: str | None = None) -> Worker:
-    """A worker process's main object."""
+    """A worker process's main object: the case engine's steps, batch files, the outbox."""
     container = build_container(settings, "civicloom-worker")
-    return Worker(container, build_publisher(container.settings), worker_id=worker_id)
+    registry = build_registry(container.settings)
+    runner = StepRunner(
+        container,
+        build_gateway(container.settings, registry),
+        callback_url=partial(callback_url_for, container.settings),
+    )
+    return Worker(
+        container,
+        build_publisher(container.settings),
+        worker_id=worker_id,
+        runner=runner,
+        completion_sources=[exchange.poll for exchange in registry.file_exchanges()],
+        resources=[registry.close],
+    )
 
 
 def uvicorn_app() -> FastAPI:

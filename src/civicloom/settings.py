@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SIMULATORS = ("local_admin", "tax", "environment", "labour")
 PLACEHOLDER_SECRET = "change-me-dev-only-secret"  # noqa: S105 - refused outside dev/test
 
 
@@ -252,6 +253,13 @@ class Settings(BaseSettings):
     def session_cookie_secure(self) -> bool:
         """Cookies are Secure in production and whenever the public URL is https."""
         return self.profile is Profile.PRODUCTION or self.effective_public_url.startswith("https:")
+
+    def simulator_urls(self) -> dict[str, str]:
+        """Where ``civicloom run`` starts each department simulator (embedded profile)."""
+        return {
+            name: f"http://127.0.0.1:{self.simulator_base_port + i}"
+            for i, name in enumerate(SIMULATORS)
+        }
 
     @property
     def dev_login_enabled(self) -> bool:

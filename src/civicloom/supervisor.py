@@ -7,12 +7,14 @@ politely first (SIGTERM), then firmly (SIGKILL) after a grace period.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from secrets import token_urlsafe
 from types import FrameType
 
 import httpx
@@ -22,7 +24,6 @@ from rich.table import Table
 from civicloom.identity import load_personas
 from civicloom.settings import Settings
 
-SIMULATORS = ("local_admin", "tax", "environment", "labour")
 GRACE_SECONDS = 8.0
 MAX_RESTARTS = 5
 
@@ -49,18 +50,27 @@ class Child:
 
 def simulator_urls(settings: Settings) -> dict[str, str]:
     """Where ``civicloom run`` starts each department simulator."""
-    return {
-        name: f"http://127.0.0.1:{settings.simulator_base_port + i}"
-        for i, name in enumerate(SIMULATORS)
-    }
+    return settings.simulator_urls()
+
+
+def _platform_env(settings: Settings) -> dict[str, str]:
+    """Connector secrets shared by the platform and the simulators of this group.
+
+    A callback secret the operator did not configure is generated for this run only.
+    """
+    secrets = {k: v.get_secret_value() for k, v in settings.connector_secrets.items()}
+    secrets.setdefault("environment.callback", token_urlsafe(32))
+    return {"CIVICLOOM_CONNECTOR_SECRETS": json.dumps(secrets)}
 
 
 def _children(settings: Settings, with_simulators: bool) -> list[Child]:
     python = sys.executable
     api_url = f"http://{settings.host}:{settings.port}"
+    env = _platform_env(settings)
+    secret = json.loads(env["CIVICLOOM_CONNECTOR_SECRETS"])["environment.callback"]
     children = [
-        Child("api", [python, "-m", "civicloom", "serve"], f"{api_url}/readyz"),
-        Child("worker", [python, "-m", "civicloom", "worker"], None),
+        Child("api", [python, "-m", "civicloom", "serve"], f"{api_url}/readyz", env=env),
+        Child("worker", [python, "-m", "civicloom", "worker"], None, env=env),
     ]
     if not with_simulators or importlib.util.find_spec("simulators") is None:
         return children
@@ -86,7 +96,7 @@ def _children(settings: Settings, with_simulators: bool) -> list[Child]:
                 argv,
                 f"{url}/_sim/health",
                 env={
-                    "SIM_ENVIRONMENT_CALLBACK_SECRET": "embedded-callback-secret",
+                    "SIM_ENVIRONMENT_CALLBACK_SECRET": secret,
                     "SIM_LABOUR_AMQP_URL": settings.amqp_url,
                 },
             )

@@ -59,7 +59,7 @@ async def test_submit_and_read_back(client: httpx.AsyncClient, container: Contai
     response = await client.post("/api/v1/applications", json=restaurant(), headers=ALICE)
     assert response.status_code == 201, response.text
     created = response.json()
-    assert created["state"] == "submitted"
+    assert created["state"] == "in_progress"  # the engine started its steps
     assert created["reference"].startswith("RST-")
     assert created["blueprint_version"] == 1
     assert response.headers["location"] == f"/api/v1/applications/{created['id']}"
@@ -79,9 +79,10 @@ async def test_submit_and_read_back(client: httpx.AsyncClient, container: Contai
     assert [e.topic for e in events] == ["civicloom.application.submitted"]
     assert events[0].payload["specversion"] == "1.0"
     assert events[0].payload["subject"] == created["id"]
-    assert actions == ["application.submitted", "application.read"]
+    # the fee decided by local-admin's model, the submission, then Alice's read
+    assert actions == ["decision.recorded", "application.submitted", "application.read"]
     assert chain.valid
-    assert chain.entries == 4  # two blueprints published by the demo load, then these two
+    assert chain.entries == 5  # two blueprints published by the demo load, then these three
 
 
 async def test_others_cannot_read_an_application(client: httpx.AsyncClient) -> None:
@@ -110,7 +111,7 @@ async def test_idempotent_replay_and_conflicting_reuse(
     other = await client.post("/api/v1/applications", json=restaurant(seating=90), headers=headers)
     assert other.status_code == 409
     assert other.json()["type"] == "/problems/conflict"
-    assert await counts(container) == (1, 1, 1)
+    assert await counts(container) == (1, 1, 2)  # fee decision + submission audited once
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from civicloom.supervisor import SIMULATORS
+from civicloom.settings import SIMULATORS
 
 
 def _free_port_block(size: int) -> int:

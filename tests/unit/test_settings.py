@@ -35,6 +35,7 @@ def test_production_refuses_unsafe_settings(overrides: dict[str, object], messag
         "profile": "production",
         "secret_key": STRONG,
         "database_url": "postgresql+asyncpg://civicloom@db/civicloom",
+        "keys_dir": "/etc/civicloom/keys",
         **overrides,
     }
     with pytest.raises(ValidationError, match=message):
@@ -47,6 +48,7 @@ def test_production_with_safe_settings_starts() -> None:
             "profile": "production",
             "secret_key": STRONG,
             "database_url": "postgresql+asyncpg://civicloom@db/civicloom",
+            "keys_dir": "/etc/civicloom/keys",
         }
     )
     assert not s.dev_login_enabled

@@ -33,7 +33,6 @@ from civicloom.applications.execution import (
     StepRunner,
     complete_external_step,
 )
-from civicloom.applications.graph import StepGraph, StepSpec, step_graph
 from civicloom.applications.services import application_status, get_application, submit_application
 from civicloom.applications.sla import sweep_slas
 from civicloom.applications.tables import ApplicationRow, DeadLetterRow, TaskRow, TimelineRow
@@ -48,10 +47,8 @@ __all__ = [
     "DeadLetterRow",
     "Forbidden",
     "OfficerDecision",
-    "StepGraph",
     "StepHandler",
     "StepRunner",
-    "StepSpec",
     "StepStatus",
     "SubmitApplication",
     "TaskFilter",
@@ -72,7 +69,6 @@ __all__ = [
     "read_officer_task",
     "request_information",
     "resolve_dead_letter",
-    "step_graph",
     "submit_application",
     "sweep_slas",
     "visible_data",

@@ -10,17 +10,26 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications.domain import ApplicationState, TaskState
-from civicloom.applications.graph import StepGraph, StepSpec, condition_holds, resolve, step_graph
+from civicloom.applications.graph import condition_holds, resolve, retry_policy
 from civicloom.applications.tables import ApplicationRow, TaskRow, TimelineRow
 from civicloom.audit import AuditRecord, append_audit
-from civicloom.catalogue import Blueprint, get_blueprint_version
+from civicloom.catalogue import (
+    Blueprint,
+    DecisionCall,
+    Sla,
+    Step,
+    StepGraph,
+    get_blueprint_version,
+    step_graph,
+)
 from civicloom.kernel import add_working_days, new_id
 from civicloom.outbox import CloudEvent, enqueue_event
+from civicloom.rules import Decision, evaluate, record_decision
 
 EVENT_SOURCE = "urn:civicloom:applications"
 NOTIFY_CHANNEL = "civicloom_work"
 ENGINE_ACTOR = "system:case-engine"
-_AUTO_KINDS = frozenset({"automated", "timer", "issue_document", "payment"})
+_AUTO_KINDS = frozenset({"automated", "timer", "issue_document"})
 
 
 # Published blueprint versions never change, so their parsed form and graph can be kept.
@@ -49,7 +58,39 @@ class CaseContext:
             "steps": {
                 sid: {"state": t.state, "output": t.output or {}} for sid, t in self.tasks.items()
             },
+            "decisions": dict(self.app.decisions or {}),
         }
+
+
+def evaluate_declared(declaration: DecisionCall, context: dict[str, Any]) -> Decision:
+    """Evaluate a blueprint's decision declaration (``{model, input}``) over a case context.
+
+    Pure: raises ``ModelError`` before anything is written if the model cannot decide.
+    """
+    return evaluate(declaration.model, resolve(declaration.input, context))
+
+
+async def keep_decision(
+    session: AsyncSession, case: CaseContext, key: str, decision: Decision, now: datetime
+) -> None:
+    """Record a decision about the application (model version, inputs, rules fired) and make
+    its output available to conditions as ``decisions.<key>``."""
+    await record_decision(session, case.app.id, key, decision, now)
+    case.app.decisions = {**(case.app.decisions or {}), key: decision.output}
+    await audit(
+        session,
+        ENGINE_ACTOR,
+        "decision.recorded",
+        case.app,
+        now,
+        decision.department,
+        {
+            "purpose": key,
+            "model": decision.model,
+            "version": decision.version,
+            "rules": [r.as_json() for r in decision.rules],
+        },
+    )
 
 
 async def _pinned(session: AsyncSession, version_id: str) -> tuple[Blueprint, StepGraph]:
@@ -166,11 +207,17 @@ async def wake_workers(session: AsyncSession) -> None:
         await session.execute(text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')"))
 
 
-def _sla_due(spec: StepSpec, now: datetime) -> datetime | None:
-    if spec.sla_seconds is not None:
-        return now + timedelta(seconds=spec.sla_seconds)
-    if spec.sla_working_days is not None:
-        return add_working_days(now, spec.sla_working_days)
+def _title(step: Step, fallback: str) -> str:
+    return step.title.en if step.title else fallback
+
+
+def _after_duration(sla: Sla | None, now: datetime) -> datetime | None:
+    if sla is None:
+        return None
+    if sla.seconds is not None:
+        return now + timedelta(seconds=sla.seconds)
+    if sla.working_days is not None:
+        return add_working_days(now, sla.working_days)
     return None
 
 
@@ -192,11 +239,7 @@ async def start_case(
             department=spec.department,
             role=spec.role,
             capability=spec.capability,
-            retry_policy={
-                "max_attempts": spec.retry.max_attempts,
-                "initial_seconds": spec.retry.initial_seconds,
-                "max_seconds": spec.retry.max_seconds,
-            },
+            retry_policy=retry_policy(spec),
             state=TaskState.WAITING.value,
             attempts=0,
             idempotency_key=f"{app.id}:{spec.id}",
@@ -210,8 +253,12 @@ async def start_case(
     if not graph.steps:
         return
     app.state = ApplicationState.IN_PROGRESS.value
-    for spec in graph.roots():
-        await activate(session, case, case.tasks[spec.id], now)
+    fees = (blueprint.model_extra or {}).get("fees")
+    if fees:
+        decision = evaluate_declared(DecisionCall.model_validate(fees), case.expression_context())
+        await keep_decision(session, case, "fees", decision, now)
+    for step_id in graph.roots():
+        await activate(session, case, case.tasks[step_id], now)
     await wake_workers(session)
 
 
@@ -227,13 +274,13 @@ async def activate(session: AsyncSession, case: CaseContext, task: TaskRow, now:
         await after_step(session, case, task, now)
         return
     task.input = resolve(spec.input, ctx)
-    task.sla_due_at = _sla_due(spec, now)
+    task.sla_due_at = _after_duration(spec.sla, now)
     task.activated_at = now
     task.updated_at = now
     if spec.kind in _AUTO_KINDS:
         task.state = TaskState.READY.value
-        delay = float(spec.raw.get("delay_seconds", 0)) if spec.kind == "timer" else 0.0
-        task.due_at = now + timedelta(seconds=delay)
+        wake = _after_duration(spec.duration, now) if spec.kind == "timer" else None
+        task.due_at = wake or now
     elif spec.kind == "notify":
         # The notification itself leaves through the outbox; the step is done once it is queued.
         await emit(
@@ -242,8 +289,8 @@ async def activate(session: AsyncSession, case: CaseContext, task: TaskRow, now:
             now,
             "notification.requested",
             {
-                "template": spec.raw.get("template"),
-                "event": spec.raw.get("event", spec.id),
+                "template": spec.template,
+                "event": spec.id,
                 "recipient": case.app.applicant_id,
                 "step": spec.id,
             },
@@ -269,6 +316,32 @@ async def activate(session: AsyncSession, case: CaseContext, task: TaskRow, now:
             {"task_id": task.id, "step": spec.id, "department": spec.department, "role": spec.role},
             key=f"task.created:{task.id}",
         )
+    elif spec.kind == "payment":
+        # The payments service completes this step when the provider confirms the payment.
+        task.state = TaskState.AWAITING_EXTERNAL.value
+        amount = (task.input or {}).get("amount")
+        currency = (task.input or {}).get("currency", "")
+        add_timeline(
+            session,
+            case.app,
+            now,
+            "payment.requested",
+            f"Pay the fee of {amount} {currency}".strip(),
+            task,
+        )
+        await emit(
+            session,
+            case.app,
+            now,
+            "payment.requested",
+            {
+                "task_id": task.id,
+                "amount": amount,
+                "currency": currency,
+                "payment_key": task.idempotency_key,
+            },
+            key=f"payment.requested:{task.id}",
+        )
     elif spec.kind == "applicant_action":
         task.state = TaskState.AWAITING_APPLICANT.value
         case.app.state = ApplicationState.AWAITING_APPLICANT.value
@@ -277,7 +350,7 @@ async def activate(session: AsyncSession, case: CaseContext, task: TaskRow, now:
             case.app,
             now,
             "applicant.action",
-            str(spec.raw.get("message", "Your action is needed")),
+            _title(spec, "Your action is needed"),
             task,
         )
     else:
@@ -297,12 +370,13 @@ async def after_step(
         and spec.reject_when
         and condition_holds(spec.reject_when, case.expression_context())
     ):
-        reason = str(spec.raw.get("reject_reason", f"{spec.id} did not allow the application"))
+        reason = f"{_title(spec, spec.id)} did not allow the application"
         await finish_case(session, case, ApplicationState.REJECTED, reason, now, actor=ENGINE_ACTOR)
         return
     done = {sid for sid, t in case.tasks.items() if TaskState(t.state).is_terminal}
-    for successor in case.graph.successors(task.step_id):
-        succ_task = case.tasks[successor.id]
+    for successor_id in sorted(case.graph.dependents.get(task.step_id, ())):
+        successor = case.graph.steps[successor_id]
+        succ_task = case.tasks[successor_id]
         if succ_task.state == TaskState.WAITING.value and set(successor.after) <= done:
             await activate(session, case, succ_task, now)
     done = {sid for sid, t in case.tasks.items() if TaskState(t.state).is_terminal}

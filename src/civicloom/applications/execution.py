@@ -20,11 +20,13 @@ from civicloom.applications.engine import (
     after_step,
     audit,
     emit,
+    evaluate_declared,
+    keep_decision,
     load_case,
     load_cases,
 )
-from civicloom.applications.graph import RetryPolicy
 from civicloom.applications.tables import DeadLetterRow, TaskRow
+from civicloom.catalogue import RetryPolicy
 from civicloom.departments import (
     CallOutcome,
     CapabilityCall,
@@ -37,6 +39,7 @@ from civicloom.departments import (
 )
 from civicloom.kernel import new_id
 from civicloom.observability import get_logger
+from civicloom.rules import ModelError
 from civicloom.runtime import Container
 
 log = get_logger(__name__)
@@ -233,7 +236,11 @@ class StepRunner:
                     )
                 else:
                     task.last_error = None
-                    await complete_step(uow.session, case, task, outcome.output, now)
+                    try:
+                        await complete_step(uow.session, case, task, outcome.output, now)
+                    except ModelError as exc:
+                        failure = Failure(f"decision model failed: {exc}", permanent=True)
+                        await self._record_failure(uow.session, case, task, step, failure, now)
             await uow.commit()
 
     async def _record_failure(
@@ -266,13 +273,25 @@ class StepRunner:
 async def complete_step(
     session: AsyncSession, case: CaseContext, task: TaskRow, output: dict[str, Any], now: datetime
 ) -> None:
-    """Record a step's result and move the case on."""
+    """Record a step's result, evaluate the step's decision model if it has one, move on.
+
+    The model is evaluated before anything changes, so a model that cannot decide
+    (``ModelError``) leaves the step as it was for the caller to dead-letter.
+    """
+    declaration = case.graph.steps[task.step_id].decision
+    decision = None
+    if declaration is not None:
+        context = case.expression_context()
+        context["steps"][task.step_id] = {"state": TaskState.COMPLETED.value, "output": output}
+        decision = evaluate_declared(declaration, context)
     task.state, task.output, task.completed_at, task.updated_at = (
         TaskState.COMPLETED.value,
         output,
         now,
         now,
     )
+    if decision is not None:
+        await keep_decision(session, case, task.step_id, decision, now)
     add_timeline(
         session,
         case.app,

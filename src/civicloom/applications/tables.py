@@ -43,6 +43,7 @@ class ApplicationRow(Base):
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome_reason: Mapped[str | None] = mapped_column(Text)
+    decisions: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
 
 
 class TaskRow(Base):

@@ -56,11 +56,13 @@ class Worker:
         worker_id: str | None = None,
         runner: StepRunner | None = None,
         completion_sources: Sequence[CompletionSource] = (),
+        resources: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self.container = container
         self.publisher = publisher
         self.runner = runner
         self.completion_sources = list(completion_sources)
+        self.resources = list(resources)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
@@ -206,5 +208,8 @@ class Worker:
                     )
                     await uow.commit()
             await self.publisher.close()
+            for close in self.resources:
+                with contextlib.suppress(Exception):
+                    await close()
             await self.container.database.dispose()
             log.info("worker_stopped", worker_id=self.worker_id)

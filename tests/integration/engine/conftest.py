@@ -105,7 +105,7 @@ def engine_blueprint(
             "capability": "local-admin.zoning_check",
             "input": {"parcel_id": "$.data.parcel_id"},
             "reject_when": "steps.zoning.output.allowed == false",
-            "reject_reason": "the premises are not zoned for a restaurant",
+            "title": {"en": "Zoning check", "zh-Hans": "分区核查"},
             "retry": {"max_attempts": 3, "initial_seconds": 1, "max_seconds": 2},
         },
         {

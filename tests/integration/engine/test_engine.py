@@ -122,7 +122,7 @@ async def test_rejection_rule_cancels_the_rest(engine: Engine) -> None:
     s = await states(engine, app_id)
     assert s["review"] == "cancelled"
     status = await application_status(engine.container.uow(), engine.clock, ALICE, app_id)
-    assert status.application.outcome_reason == "the premises are not zoned for a restaurant"
+    assert status.application.outcome_reason == "Zoning check did not allow the application"
 
 
 async def test_officer_rejection_needs_a_reason(engine: Engine) -> None:
@@ -184,7 +184,7 @@ async def test_withdrawal_cancels_open_steps_and_is_final(engine: Engine) -> Non
 
 async def test_running_applications_stay_on_their_blueprint_version(engine: Engine) -> None:
     old_app = await engine.submit()
-    extra = [{"id": "extra", "kind": "timer", "after": ["notify"], "delay_seconds": 1}]
+    extra = [{"id": "extra", "kind": "timer", "after": ["notify"], "duration": {"seconds": 1}}]
     await engine.publish(engine_blueprint(version=2, extra_steps=extra))
     new_app = await engine.submit()
     assert "extra" not in await states(engine, old_app)
@@ -282,7 +282,9 @@ async def test_accepted_calls_wait_for_the_department_to_answer(engine: Engine) 
 
 
 async def test_timers_wait_until_due(engine: Engine) -> None:
-    extra = [{"id": "cooling-off", "kind": "timer", "after": ["notify"], "delay_seconds": 600}]
+    extra = [
+        {"id": "cooling_off", "kind": "timer", "after": ["notify"], "duration": {"seconds": 600}}
+    ]
     await engine.publish(engine_blueprint(version=2, extra_steps=extra))
     app_id = await engine.submit()
     await engine.drain()
@@ -294,7 +296,7 @@ async def test_timers_wait_until_due(engine: Engine) -> None:
         OfficerDecision.APPROVE,
         None,
     )
-    assert (await states(engine, app_id))["cooling-off"] == "ready"
+    assert (await states(engine, app_id))["cooling_off"] == "ready"
     assert await engine.drain() == 0
     later(engine, 601)
     assert await engine.drain() == 1
