@@ -33,10 +33,14 @@ class RoutePolicy:
     ``scope`` is set and their key holds it. ``conceal`` answers a denial with 404 instead of
     403, for routes where existence itself must not leak. ``owner_scoped`` says the route further
     restricts each object to the principals entitled to it (a non-entitled caller gets 404).
-    ``rate_limit`` names a bucket (``login`` or ``submission``).
+    ``rate_limit`` names a bucket (``login`` or ``submission``). ``signed`` marks a public route
+    whose handler authenticates the request itself by a signature (department callbacks).
+    ``machines`` lets every machine client in, whatever its scopes (e.g. "who am I").
     """
 
     public: bool = False
+    signed: bool = False
+    machines: bool = False
     roles: frozenset[str] = frozenset()
     scope: str | None = None
     conceal: bool = False
@@ -50,7 +54,9 @@ class RoutePolicy:
         if principal is None:
             return Access.UNAUTHENTICATED
         if Role.MACHINE_CLIENT.value in principal.roles:
-            allowed = self.scope is not None and self.scope in scopes_of(principal)
+            allowed = self.machines or (
+                self.scope is not None and self.scope in scopes_of(principal)
+            )
             return Access.ALLOW if allowed else Access.DENY
         if self.roles and not has_any_role(principal, self.roles):
             return Access.DENY
@@ -63,7 +69,20 @@ class RoutePolicy:
 
 
 PUBLIC = RoutePolicy(public=True)
+SIGNED = RoutePolicy(public=True, signed=True)
 ANY_AUTHENTICATED = RoutePolicy()
+OFFICERS = frozenset({Role.OFFICER.value, Role.SUPERVISOR.value})
+OPERATORS = frozenset({Role.OPERATOR.value})
+
+
+def _applicant(scope: str) -> RoutePolicy:
+    # Someone else's application answers 404 whatever the caller's roles: existence must not leak.
+    return RoutePolicy(roles=APPLICANT_ROLES, scope=scope, conceal=True, owner_scoped=True)
+
+
+def _officer(scope: str, roles: frozenset[str] = OFFICERS) -> RoutePolicy:
+    # Tasks of another department answer 404 (the case engine checks the department).
+    return RoutePolicy(roles=roles, scope=scope, owner_scoped=True)
 
 
 # Routes declared by modules written before route guards existed, keyed by (method, path
@@ -76,12 +95,30 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/problems/{slug}"): PUBLIC,
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", "/api/v1/docs"): PUBLIC,
-    ("GET", "/api/v1/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
     ("GET", "/api/v1/services"): PUBLIC,
     ("POST", "/api/v1/applications"): RoutePolicy(
         roles=APPLICANT_ROLES, scope="applications:write", rate_limit="submission"
     ),
-    ("GET", "/api/v1/applications/{application_id}"): RoutePolicy(
-        roles=APPLICANT_ROLES, scope="applications:read", conceal=True, owner_scoped=True
+    ("GET", "/api/v1/applications/{application_id}"): _applicant("applications:read"),
+    ("GET", "/api/v1/applications/{application_id}/status"): _applicant("applications:read"),
+    ("POST", "/api/v1/applications/{application_id}/withdrawal"): _applicant("applications:write"),
+    ("POST", "/api/v1/applications/{application_id}/information"): _applicant("applications:write"),
+    ("POST", "/api/v1/callbacks/{department}"): SIGNED,
+    ("GET", "/api/v1/tasks"): RoutePolicy(roles=OFFICERS, scope="tasks:read"),
+    ("GET", "/api/v1/tasks/{task_id}"): _officer("tasks:read"),
+    ("POST", "/api/v1/tasks/{task_id}/claim"): _officer("tasks:write"),
+    ("POST", "/api/v1/tasks/{task_id}/release"): _officer("tasks:write"),
+    ("POST", "/api/v1/tasks/{task_id}/decision"): _officer("tasks:write"),
+    ("POST", "/api/v1/tasks/{task_id}/information-requests"): _officer("tasks:write"),
+    ("POST", "/api/v1/tasks/{task_id}/assignment"): _officer(
+        "tasks:assign", frozenset({Role.SUPERVISOR.value})
+    ),
+    ("GET", "/api/v1/operations/dead-letters"): RoutePolicy(roles=OPERATORS),
+    ("POST", "/api/v1/operations/dead-letters/{dead_letter_id}/redrive"): RoutePolicy(
+        roles=OPERATORS
+    ),
+    ("POST", "/api/v1/operations/dead-letters/{dead_letter_id}/abandon"): RoutePolicy(
+        roles=OPERATORS
     ),
 }

@@ -224,7 +224,7 @@ async def signed_in(request: Request, principal: CurrentPrincipal) -> HTMLRespon
     return _render(request, "signed_in.html", title="Signed in", name=principal.display_name)
 
 
-@auth_router.get("/me", dependencies=[authenticated()])
+@auth_router.get("/me", dependencies=[authenticated(machines=True)])
 async def me(principal: CurrentPrincipal) -> dict[str, Any]:
     """Who the caller is: subject, roles, department and business mandates."""
     return {

@@ -65,7 +65,8 @@ async def verify_csrf(request: Request) -> None:
         form = await request.form()
         field = form.get(CSRF_FIELD)
         sent = field if isinstance(field, str) else ""
-    if not cookie or not sent or not hmac.compare_digest(sent, sign_csrf(_secret_key(request), cookie)):
+    expected = sign_csrf(_secret_key(request), cookie)
+    if not cookie or not sent or not hmac.compare_digest(sent, expected):
         raise Forbidden("the form's CSRF token is missing or invalid; reload the page and retry")
 
 

@@ -173,9 +173,11 @@ def require_roles(
     return Depends(Guard(policy))
 
 
-def authenticated(scope: str | None = None) -> Any:
+def authenticated(scope: str | None = None, machines: bool = False) -> Any:
     """``dependencies=[authenticated()]``: anyone signed in (machine clients need ``scope``)."""
-    return Depends(Guard(RoutePolicy(scope=scope) if scope else ANY_AUTHENTICATED))
+    if scope is None and not machines:
+        return Depends(Guard(ANY_AUTHENTICATED))
+    return Depends(Guard(RoutePolicy(scope=scope, machines=machines)))
 
 
 def public_route(rate_limit: str | None = None) -> Any:
