@@ -8,15 +8,22 @@ from fastapi import FastAPI
 
 from civicloom.app import create_app
 from civicloom.applications import StepRunner, complete_external_step
+from civicloom.audit import seal_audit
 from civicloom.connectors import ConnectorGateway, ConnectorRegistry, build_connectors
 from civicloom.db import Database
 from civicloom.departments import load_departments
+from civicloom.documents import (
+    DocumentsRuntime,
+    build_documents_runtime,
+    licence_step_handler,
+    purge_expired_documents,
+)
 from civicloom.kernel import SystemClock
 from civicloom.observability import METRICS, configure_logging, configure_tracing
 from civicloom.outbox import Publisher
 from civicloom.runtime import Container
 from civicloom.settings import Settings, get_settings
-from civicloom.worker import AmqpPublisher, LogPublisher, Worker
+from civicloom.worker import AmqpPublisher, LogPublisher, PeriodicJob, Worker
 
 
 def build_container(settings: Settings | None = None, service_name: str = "civicloom") -> Container:
@@ -71,13 +78,34 @@ def callback_url_for(settings: Settings, department: str) -> str:
     return f"{settings.effective_public_url}/api/v1/callbacks/{department}"
 
 
+def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[PeriodicJob]:
+    settings = container.settings
+
+    async def seal() -> object:
+        async with container.uow() as uow:
+            sealed = await seal_audit(uow.session, container.clock.now(), documents.keyring())
+            await uow.commit()
+        return sealed
+
+    async def purge() -> object:
+        return await purge_expired_documents(container.uow(), documents.store, container.clock)
+
+    return [
+        PeriodicJob("audit-seal", settings.audit_seal_seconds, seal),
+        PeriodicJob("document-purge", settings.document_purge_seconds, purge),
+    ]
+
+
 def build_worker(settings: Settings | None = None, worker_id: str | None = None) -> Worker:
-    """A worker process's main object: the case engine's steps, batch files, the outbox."""
+    """A worker process's main object: the case engine's steps, batch files, the outbox, and
+    the periodic audit seals and retention purges."""
     container = build_container(settings, "civicloom-worker")
     registry = build_registry(container.settings)
+    documents = build_documents_runtime(container.settings)
     runner = StepRunner(
         container,
         build_gateway(container.settings, registry),
+        handlers={"issue_document": licence_step_handler(container, documents)},
         callback_url=partial(callback_url_for, container.settings),
     )
     return Worker(
@@ -87,6 +115,7 @@ def build_worker(settings: Settings | None = None, worker_id: str | None = None)
         runner=runner,
         completion_sources=[exchange.poll for exchange in registry.file_exchanges()],
         resources=[registry.close],
+        periodic=_periodic_jobs(container, documents),
     )
 
 

@@ -12,10 +12,10 @@ from rich.table import Table
 
 from civicloom.audit import cli as audit_cli
 from civicloom.catalogue import cli as catalogue_cli
-from civicloom.documents import cli as documents_cli
 from civicloom.connectors import cli as connectors_cli
-from civicloom.rules import cli as rules_cli
+from civicloom.documents import cli as documents_cli
 from civicloom.identity import cli as identity_cli
+from civicloom.rules import cli as rules_cli
 from civicloom.settings import PROJECT_ROOT, get_settings, settings_reference
 from civicloom.supervisor import simulator_urls
 

@@ -116,6 +116,12 @@ class Settings(BaseSettings):
     worker_lease_seconds: float = Field(
         30.0, gt=0, description="How long a claim lasts before another worker may take it over."
     )
+    audit_seal_seconds: float = Field(
+        300.0, gt=0, description="How often a worker seals the audit chains (signed Merkle root)."
+    )
+    document_purge_seconds: float = Field(
+        86_400.0, gt=0, description="How often a worker purges documents past their retention."
+    )
     simulator_base_port: int = Field(
         8101,
         ge=1,

@@ -12,6 +12,7 @@ from civicloom.documents.domain import (
     sanitise_filename,
 )
 from civicloom.documents.inspection import inspect_file
+from civicloom.documents.issuing import licence_step_handler
 from civicloom.documents.licences import (
     issue_licence,
     revoke_licence,
@@ -52,6 +53,7 @@ __all__ = [
     "extract_token",
     "inspect_file",
     "issue_licence",
+    "licence_step_handler",
     "purge_expired_documents",
     "receive_upload",
     "revoke_licence",

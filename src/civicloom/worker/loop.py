@@ -13,6 +13,7 @@ import contextlib
 import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -42,6 +43,20 @@ from civicloom.worker.tables import WorkerHeartbeatRow
 log = get_logger(__name__)
 
 CompletionSource = Callable[[], Awaitable[Sequence[ExternalCompletion]]]
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """Work a worker does every ``every_seconds`` (SLA sweeps, audit seals, retention purges).
+
+    Jobs must be safe when several workers run them at about the same time.
+    """
+
+    name: str
+    every_seconds: float
+    run: Callable[[], Awaitable[object]]
+
+
 HEARTBEAT_SECONDS = 5.0
 SLA_SWEEP_SECONDS = 30.0
 
@@ -57,12 +72,15 @@ class Worker:
         runner: StepRunner | None = None,
         completion_sources: Sequence[CompletionSource] = (),
         resources: Sequence[Callable[[], Awaitable[None]]] = (),
+        periodic: Sequence[PeriodicJob] = (),
     ) -> None:
         self.container = container
         self.publisher = publisher
         self.runner = runner
         self.completion_sources = list(completion_sources)
         self.resources = list(resources)
+        self.periodic = [PeriodicJob("sla-sweep", SLA_SWEEP_SECONDS, self._sweep_slas), *periodic]
+        self._last_run: dict[str, float] = {}
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
@@ -147,6 +165,19 @@ class Worker:
             await uow.commit()
         self.container.metrics.outbox_lag.set(lag)
 
+    async def _sweep_slas(self) -> object:
+        return await sweep_slas(self.container.uow(), self.container.clock.now())
+
+    async def _run_periodic(self, now: float) -> None:
+        for job in self.periodic:
+            if now - self._last_run.get(job.name, -1e18) < job.every_seconds:
+                continue
+            self._last_run[job.name] = now
+            try:
+                await job.run()
+            except Exception as exc:  # one failing job must not stop the others
+                log.warning("periodic_job_failed", job=job.name, error=type(exc).__name__)
+
     async def _listen(self) -> None:
         """Subscribe to NOTIFY on PostgreSQL (best effort: polling still works without it)."""
         if not self.container.database.is_postgresql or self._listener is not None:
@@ -170,7 +201,7 @@ class Worker:
         settings = self.container.settings
         log.info("worker_started", worker_id=self.worker_id)
         loop = asyncio.get_running_loop()
-        last_beat = last_sweep = -1e9
+        last_beat = -1e9
         try:
             while not self._stop.is_set():
                 if self._listener is not None and self._listener.is_closed():
@@ -180,9 +211,7 @@ class Worker:
                     if loop.time() - last_beat >= HEARTBEAT_SECONDS:
                         await self.heartbeat()
                         last_beat = loop.time()
-                    if loop.time() - last_sweep >= SLA_SWEEP_SECONDS:
-                        await sweep_slas(self.container.uow(), self.container.clock.now())
-                        last_sweep = loop.time()
+                    await self._run_periodic(loop.time())
                     self._wake.clear()
                     handled = await self.run_once()
                 except Exception as exc:  # database restarts etc.: log, back off, carry on

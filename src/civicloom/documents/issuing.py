@@ -1,0 +1,70 @@
+"""The case engine's ``issue_document`` step: issue the application's licence, exactly once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from civicloom.applications import ApplicationRow, ClaimedStep, StepHandler
+from civicloom.catalogue import get_blueprint_version
+from civicloom.departments import CallOutcome, CapabilityResult, PermanentError
+from civicloom.documents.domain import Validity
+from civicloom.documents.licences import issue_licence
+from civicloom.documents.runtime import DocumentsRuntime
+from civicloom.documents.tables import LicenceRow
+from civicloom.runtime import Container
+
+DEFAULT_VALID_YEARS = 1
+
+
+def _output(row_id: str, runtime: DocumentsRuntime) -> dict[str, Any]:
+    return {"licence_id": row_id, "verification_url": f"{runtime.public_url}/verify/{row_id}"}
+
+
+def licence_step_handler(container: Container, runtime: DocumentsRuntime) -> StepHandler:
+    """A step handler that issues the licence declared in the blueprint's ``outputs.certificate``.
+
+    A retry after a crash finds the licence already issued for the application and returns it,
+    so the applicant never gets two licences for one application.
+    """
+
+    async def issue(step: ClaimedStep) -> CapabilityResult:
+        async with container.uow() as uow:
+            session = uow.session
+            existing = await session.scalar(
+                select(LicenceRow.id).where(LicenceRow.application_id == step.application_id)
+            )
+            if existing is not None:
+                return CapabilityResult(CallOutcome.COMPLETED, _output(existing, runtime))
+            app = await session.get(ApplicationRow, step.application_id)
+            if app is None:
+                raise PermanentError(f"application {step.application_id} is gone")
+            published = await get_blueprint_version(session, app.blueprint_version_id)
+            assert published is not None
+            outputs = (published.blueprint.model_extra or {}).get("outputs") or {}
+            certificate = outputs.get("certificate") or {}
+            title = (certificate.get("title") or {}).get("en") or published.blueprint.title.en
+            years = int(certificate.get("valid_years") or DEFAULT_VALID_YEARS)
+            data = app.data
+            now = container.clock.now()
+            licence = await issue_licence(
+                session,
+                runtime,
+                now,
+                application_id=app.id,
+                holder={
+                    "name": data.get("business_name") or app.applicant_id,
+                    "registration_number": data.get("business_registration_number"),
+                },
+                activity=title,
+                premises=str(data.get("premises_address") or data.get("new_address") or ""),
+                validity=Validity(now, now + timedelta(days=365 * years)),
+                issuing_department=step.department or published.blueprint.owner,
+                actor="system:case-engine",
+            )
+            await uow.commit()
+        return CapabilityResult(CallOutcome.COMPLETED, _output(licence.id, runtime))
+
+    return issue
