@@ -10,7 +10,7 @@ RUN_STAMP := $(VENV)/.run-installed
 DEV_STAMP := $(VENV)/.dev-installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: help run install install-dev assets test test-fast lint fmt bench docs clean db demo lock
+.PHONY: help run install install-dev assets translations test test-fast lint fmt bench docs clean db demo lock
 
 help: ## Show this help
 	@echo "civicloom — make targets:"
@@ -34,9 +34,12 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-install: $(RUN_STAMP) $(NPM_STAMP) ## Install the platform and front-end assets into .venv and node_modules
+install: $(RUN_STAMP) $(NPM_STAMP) translations ## Install the platform and front-end assets into .venv and node_modules
 
-install-dev: $(DEV_STAMP) $(NPM_STAMP) ## Install everything needed for tests and lint
+translations: $(RUN_STAMP) ## Compile the UI's Babel catalogues (src/civicloom/translations/*/LC_MESSAGES/*.mo)
+	$(BIN)/pybabel compile -d src/civicloom/translations -D messages
+
+install-dev: $(DEV_STAMP) $(NPM_STAMP) translations ## Install everything needed for tests and lint
 
 assets: $(NPM_STAMP) ## Install front-end assets (GOV.UK Frontend, htmx)
 

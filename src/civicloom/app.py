@@ -19,6 +19,7 @@ from civicloom.web import (
     enforce_route_policy,
     install_error_handlers,
     install_middleware,
+    install_web_ui,
 )
 
 
@@ -50,6 +51,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(callbacks_router)
     app.include_router(casework_router)
+    install_web_ui(app)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

@@ -93,6 +93,8 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,
     ("GET", "/problems/{slug}"): PUBLIC,
+    ("GET", "/assets"): PUBLIC,  # GOV.UK Frontend CSS/JS (static mount)
+    ("GET", "/static"): PUBLIC,  # our CSS/JS and htmx (static mount)
     ("GET", "/api/v1/openapi.json"): PUBLIC,
     ("GET", "/api/v1/docs"): PUBLIC,
     ("GET", "/docs/oauth2-redirect"): PUBLIC,

@@ -16,12 +16,22 @@ from civicloom.web.deps import (
 )
 from civicloom.web.errors import install_error_handlers, problem_response
 from civicloom.web.middleware import install_middleware
+from civicloom.web.templating import (
+    LOCALES,
+    Templates,
+    install_web_ui,
+    localise,
+    negotiate_locale,
+    safe_local_path,
+)
 
 __all__ = [
+    "LOCALES",
     "ContainerDep",
     "CsrfCookieMiddleware",
     "CurrentPrincipal",
     "OptionalPrincipal",
+    "Templates",
     "auth_router",
     "authenticated",
     "csrf_input",
@@ -30,10 +40,14 @@ __all__ = [
     "get_container",
     "install_error_handlers",
     "install_middleware",
+    "install_web_ui",
+    "localise",
+    "negotiate_locale",
     "policy_for_route",
     "problem_response",
     "public_route",
     "require_department",
     "require_roles",
+    "safe_local_path",
     "verify_csrf",
 ]
