@@ -12,6 +12,7 @@ from civicloom import __version__
 from civicloom.api import api_v1_router, casework_router, ops_router
 from civicloom.connectors import callbacks_router
 from civicloom.documents import documents_router
+from civicloom.payments import p2g_router, payments_router
 from civicloom.runtime import Container
 from civicloom.web import (
     CsrfCookieMiddleware,
@@ -51,6 +52,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(callbacks_router)
     app.include_router(casework_router)
+    app.include_router(payments_router)
+    app.include_router(p2g_router)
     install_web_ui(app)
 
     @app.get("/", include_in_schema=False)

@@ -13,6 +13,7 @@ from civicloom.departments import DepartmentRow
 from civicloom.documents import DocumentRow, LicenceRow
 from civicloom.identity import ApiClientRow, SessionRow
 from civicloom.outbox import OutboxRow
+from civicloom.payments import PaymentRow, PaymentWebhookRow, ReconciliationRow, RefundRow
 from civicloom.rules import RuleEvaluationRow
 from civicloom.worker import WorkerHeartbeatRow
 
@@ -33,6 +34,10 @@ TABLES = (
     OutboxRow,
     RuleEvaluationRow,
     WorkerHeartbeatRow,
+    PaymentRow,
+    RefundRow,
+    PaymentWebhookRow,
+    ReconciliationRow,
 )
 
 

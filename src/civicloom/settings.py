@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SIMULATORS = ("local_admin", "tax", "environment", "labour")
+SIMULATORS = ("local_admin", "tax", "environment", "labour", "payments", "sms")
 PLACEHOLDER_SECRET = "change-me-dev-only-secret"  # noqa: S105 - refused outside dev/test
 
 
@@ -214,6 +214,37 @@ class Settings(BaseSettings):
     s3_access_key_id: str = Field("", description="S3 access key id (empty: boto3's defaults).")
     s3_secret_access_key: SecretStr = Field(
         SecretStr(""), description="S3 secret access key (empty: boto3's defaults)."
+    )
+
+    payments_provider_url: str = Field(
+        "",
+        description="Base URL of the payment provider (sandbox API). Empty: the payment simulator.",
+    )
+    payments_webhook_secret: SecretStr = Field(
+        SecretStr(PLACEHOLDER_SECRET),
+        description=(
+            "HMAC secret of the payment provider's signed webhooks; payments refuse the "
+            "placeholder in production."
+        ),
+    )
+    smtp_host: str = Field(
+        "",
+        description=(
+            "SMTP server for outgoing mail. Empty: mail is caught in `<var_dir>/mail` and shown "
+            "at `/dev/mail` (embedded/test only)."
+        ),
+    )
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP server port.")
+    smtp_starttls: bool = Field(False, description="Upgrade SMTP connections with STARTTLS.")
+    mail_from: str = Field(
+        "civicloom <no-reply@civicloom.example>", description="Sender of outgoing mail."
+    )
+    sms_provider_url: str = Field(
+        "", description="Base URL of the SMS provider's HTTP API. Empty: the SMS simulator."
+    )
+    notification_rate_per_minute: dict[str, int] = Field(
+        {"email": 600, "sms": 60},
+        description="Deliveries per minute allowed per provider (`email`, `sms`), as JSON.",
     )
 
     @model_validator(mode="after")

@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from civicloom.identity import load_personas
-from civicloom.settings import Settings
+from civicloom.settings import PLACEHOLDER_SECRET, Profile, Settings
 
 GRACE_SECONDS = 8.0
 MAX_RESTARTS = 5
@@ -60,7 +60,12 @@ def _platform_env(settings: Settings) -> dict[str, str]:
     """
     secrets = {k: v.get_secret_value() for k, v in settings.connector_secrets.items()}
     secrets.setdefault("environment.callback", token_urlsafe(32))
-    return {"CIVICLOOM_CONNECTOR_SECRETS": json.dumps(secrets)}
+    env = {"CIVICLOOM_CONNECTOR_SECRETS": json.dumps(secrets)}
+    payments = settings.payments_webhook_secret.get_secret_value()
+    env["CIVICLOOM_PAYMENTS_WEBHOOK_SECRET"] = (
+        token_urlsafe(32) if payments == PLACEHOLDER_SECRET else payments
+    )
+    return env
 
 
 def _children(settings: Settings, with_simulators: bool) -> list[Child]:
@@ -98,6 +103,7 @@ def _children(settings: Settings, with_simulators: bool) -> list[Child]:
                 env={
                     "SIM_ENVIRONMENT_CALLBACK_SECRET": secret,
                     "SIM_LABOUR_AMQP_URL": settings.amqp_url,
+                    "SIM_PAYMENTS_WEBHOOK_SECRET": env["CIVICLOOM_PAYMENTS_WEBHOOK_SECRET"],
                 },
             )
         )
@@ -128,6 +134,8 @@ def _print_banner(console: Console, settings: Settings, children: list[Child]) -
     table.add_row("Services (API)", f"{base}/api/v1/services")
     table.add_row("Readiness", f"{base}/readyz")
     table.add_row("Metrics", f"{base}/metrics")
+    if not settings.smtp_host and settings.profile is not Profile.PRODUCTION:
+        table.add_row("Mail viewer (caught mail)", f"{base}/dev/mail")
     for name, url in simulator_urls(settings).items():
         if any(c.name == f"sim:{name}" for c in children):
             table.add_row(f"Simulator: {name}", f"{url}/_sim/health")

@@ -1,0 +1,1 @@
+"""Payment provider simulator: idempotent intents, a hosted payment page, signed webhooks."""

@@ -1,0 +1,1 @@
+"""SMS provider simulator: an HTTP API that accepts text messages and records them."""

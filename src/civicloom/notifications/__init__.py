@@ -1,0 +1,1 @@
+"""Notifications: channels, templates and delivery through the outbox."""

@@ -1,0 +1,47 @@
+"""Payments: fees from decision models, intents at a provider, webhooks, refunds, reconciliation."""
+
+from civicloom.payments.api import payments_router
+from civicloom.payments.domain import (
+    PaymentState,
+    ReconciliationReport,
+    WebhookEvent,
+    format_minor,
+    parse_settlement,
+    reconcile,
+    to_minor,
+)
+from civicloom.payments.govstack import p2g_router
+from civicloom.payments.ports import PaymentProvider
+from civicloom.payments.reconciliation import reconcile_settlement
+from civicloom.payments.refunds import refund_payment
+from civicloom.payments.runtime import build_provider
+from civicloom.payments.services import create_payment, get_payment, handle_webhook
+from civicloom.payments.tables import (
+    PaymentRow,
+    PaymentWebhookRow,
+    ReconciliationRow,
+    RefundRow,
+)
+
+__all__ = [
+    "PaymentProvider",
+    "PaymentRow",
+    "PaymentState",
+    "PaymentWebhookRow",
+    "ReconciliationReport",
+    "ReconciliationRow",
+    "RefundRow",
+    "WebhookEvent",
+    "build_provider",
+    "create_payment",
+    "format_minor",
+    "get_payment",
+    "handle_webhook",
+    "p2g_router",
+    "parse_settlement",
+    "payments_router",
+    "reconcile",
+    "reconcile_settlement",
+    "refund_payment",
+    "to_minor",
+]

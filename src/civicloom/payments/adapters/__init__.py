@@ -1,0 +1,5 @@
+"""Payment provider adapters."""
+
+from civicloom.payments.adapters.sandbox import SandboxProvider
+
+__all__ = ["SandboxProvider"]

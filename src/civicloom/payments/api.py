@@ -1,0 +1,229 @@
+"""HTTP: payment intents, provider webhooks, refunds, receipts and reconciliation."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse
+
+from civicloom.identity import APPLICANT_ROLES
+from civicloom.kernel import DomainError, FieldError, ValidationFailed
+from civicloom.payments.ports import PaymentProvider
+from civicloom.payments.reconciliation import (
+    findings_csv,
+    get_reconciliation,
+    reconcile_settlement,
+)
+from civicloom.payments.refunds import receipt_html, refund_payment
+from civicloom.payments.runtime import build_provider
+from civicloom.payments.schemas import (
+    PROBLEMS,
+    PaymentCreate,
+    PaymentOut,
+    ReconciliationOut,
+    RefundCreate,
+    RefundOut,
+)
+from civicloom.payments.services import (
+    create_payment,
+    get_payment,
+    handle_webhook,
+    list_payments,
+)
+from civicloom.web import ContainerDep, CurrentPrincipal, get_container, public_route, require_roles
+
+payments_router = APIRouter(tags=["payments"], responses=PROBLEMS)
+_PAYER = require_roles(
+    *sorted(APPLICANT_ROLES), scope="payments:write", conceal=True, owner_scoped=True
+)
+_READER = require_roles(
+    *sorted(APPLICANT_ROLES),
+    "officer",
+    "supervisor",
+    "operator",
+    "auditor",
+    scope="payments:read",
+    conceal=True,
+)
+_REFUNDER = require_roles("officer", "supervisor", "operator", scope="payments:refund")
+_RECONCILER = require_roles("operator", scope="payments:reconcile")
+IdempotencyKey = Annotated[str | None, Header(max_length=200)]
+
+
+class WebhookSignatureInvalid(DomainError):
+    """A webhook whose signature or timestamp could not be verified (nothing was changed)."""
+
+    slug = "webhook-signature"
+    title = "Webhook signature not valid"
+    status = 400
+
+
+def payment_provider(request: Request) -> PaymentProvider:
+    """The process's payment provider, built on first use (tests may set their own)."""
+    provider = getattr(request.app.state, "payment_provider", None)
+    if provider is None:
+        provider = build_provider(get_container(request).settings)
+        request.app.state.payment_provider = provider
+    assert provider is not None
+    return provider
+
+
+def _key(value: str | None) -> str:
+    if not value or len(value) < 8:
+        raise ValidationFailed(
+            [FieldError("Idempotency-Key", "required", "send an Idempotency-Key header (8+ chars)")]
+        )
+    return value
+
+
+@payments_router.post(
+    "/api/v1/applications/{application_id}/payments",
+    status_code=201,
+    response_model=PaymentOut,
+    dependencies=[_PAYER],
+)
+async def start_payment(
+    application_id: str,
+    body: PaymentCreate,
+    request: Request,
+    response: Response,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> PaymentOut:
+    """Start paying the fee due: answers the provider's hosted page as ``next_url``."""
+    view, created = await create_payment(
+        container,
+        payment_provider(request),
+        principal,
+        application_id,
+        _key(idempotency_key),
+        body.return_url,
+    )
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/api/v1/payments/{view.id}"
+    return PaymentOut.of(view)
+
+
+@payments_router.get(
+    "/api/v1/applications/{application_id}/payments",
+    response_model=list[PaymentOut],
+    dependencies=[_PAYER],
+)
+async def application_payments(
+    application_id: str, container: ContainerDep, principal: CurrentPrincipal
+) -> list[PaymentOut]:
+    """The payments of one of the caller's applications."""
+    views = await list_payments(container, principal, application_id)
+    return [PaymentOut.of(v) for v in views]
+
+
+@payments_router.get(
+    "/api/v1/payments/{payment_id}", response_model=PaymentOut, dependencies=[_READER]
+)
+async def read_payment(
+    payment_id: str, container: ContainerDep, principal: CurrentPrincipal
+) -> PaymentOut:
+    """One payment."""
+    return PaymentOut.of(await get_payment(container, principal, payment_id))
+
+
+@payments_router.get(
+    "/api/v1/payments/{payment_id}/receipt", response_class=HTMLResponse, dependencies=[_READER]
+)
+async def payment_receipt(
+    payment_id: str, container: ContainerDep, principal: CurrentPrincipal
+) -> HTMLResponse:
+    """A printable receipt of a paid fee."""
+    return HTMLResponse(await receipt_html(container, principal, payment_id))
+
+
+@payments_router.post(
+    "/api/v1/payments/{payment_id}/refunds",
+    status_code=201,
+    response_model=RefundOut,
+    dependencies=[_REFUNDER],
+)
+async def refund(
+    payment_id: str,
+    body: RefundCreate,
+    request: Request,
+    response: Response,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> RefundOut:
+    """Refund part or all of a paid fee; never more than was paid, never twice."""
+    view, created = await refund_payment(
+        container,
+        payment_provider(request),
+        principal,
+        payment_id,
+        _key(idempotency_key),
+        body.amount,
+        body.reason,
+    )
+    response.status_code = 201 if created else 200
+    return RefundOut.of(view)
+
+
+@payments_router.post("/api/v1/payments/webhooks/{provider}", dependencies=[public_route()])
+async def provider_webhook(
+    provider: str, request: Request, container: ContainerDep
+) -> dict[str, str]:
+    """A signed provider webhook (the handler verifies the signature; duplicates are no-ops)."""
+    chosen = payment_provider(request)
+    if provider != chosen.name:
+        raise WebhookSignatureInvalid(f"unknown payment provider {provider!r}")
+    body = await request.body()
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    try:
+        fresh = await handle_webhook(container, chosen, headers, body)
+    except DomainError as exc:
+        if exc.status == 401:
+            raise WebhookSignatureInvalid(exc.detail) from exc
+        raise
+    return {"status": "processed" if fresh else "duplicate"}
+
+
+@payments_router.post(
+    "/api/v1/payments/reconciliations",
+    status_code=201,
+    response_model=ReconciliationOut,
+    dependencies=[_RECONCILER],
+)
+async def reconcile(
+    request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> ReconciliationOut:
+    """Import a provider settlement file (CSV body) and report what does not match."""
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationFailed([FieldError("file", "utf-8", "the file must be UTF-8")]) from None
+    provider = payment_provider(request).name
+    return ReconciliationOut.of(await reconcile_settlement(container, principal, provider, text))
+
+
+@payments_router.get(
+    "/api/v1/payments/reconciliations/{reconciliation_id}",
+    response_model=ReconciliationOut,
+    dependencies=[_RECONCILER],
+)
+async def read_reconciliation(reconciliation_id: str, container: ContainerDep) -> ReconciliationOut:
+    """One reconciliation run with its findings."""
+    return ReconciliationOut.of(await get_reconciliation(container, reconciliation_id))
+
+
+@payments_router.get(
+    "/api/v1/payments/reconciliations/{reconciliation_id}/findings.csv",
+    response_class=PlainTextResponse,
+    dependencies=[_RECONCILER],
+)
+async def reconciliation_findings_csv(
+    reconciliation_id: str, container: ContainerDep
+) -> PlainTextResponse:
+    """A run's findings as CSV."""
+    view = await get_reconciliation(container, reconciliation_id)
+    return PlainTextResponse(findings_csv(view), media_type="text/csv")

@@ -1,0 +1,98 @@
+"""The payments API contract (separate from the tables)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from civicloom.payments.reconciliation import ReconciliationView
+from civicloom.payments.refunds import RefundView
+from civicloom.payments.services import PaymentView
+
+class PaymentProblem(BaseModel):
+    """RFC 9457 problem details, as every error of the payments API is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    request_id: str | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"model": PaymentProblem, "content": {"application/problem+json": {}}}
+    for code in (400, 401, 403, 404, 409, 422, 503)
+}
+
+
+class PaymentCreate(BaseModel):
+    """Start paying the fee that is due; the payer comes back to ``return_url``."""
+
+    return_url: str = Field(min_length=1, max_length=2000, pattern=r"^(https?://|/)")
+
+
+class PaymentOut(BaseModel):
+    """A payment; follow ``next_url`` to the provider's hosted payment page while pending."""
+
+    id: str
+    application_id: str
+    state: str
+    amount: str
+    currency: str
+    refunded: str
+    provider: str
+    provider_reference: str | None
+    next_url: str | None
+    fee_evaluation_id: str | None = Field(description="The recorded fee decision (rule trace).")
+    created_at: datetime
+    paid_at: datetime | None
+
+    @classmethod
+    def of(cls, view: PaymentView) -> PaymentOut:
+        """From the service view."""
+        return cls(**view.__dict__)
+
+
+class RefundCreate(BaseModel):
+    """Refund part or all of a paid fee."""
+
+    amount: str = Field(pattern=r"^[0-9]+(\.[0-9]{1,2})?$", description="e.g. 100.00")
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class RefundOut(BaseModel):
+    """A refund."""
+
+    id: str
+    payment_id: str
+    amount: str
+    reason: str
+    provider_reference: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, view: RefundView) -> RefundOut:
+        """From the service view."""
+        return cls(**view.__dict__)
+
+
+class ReconciliationOut(BaseModel):
+    """A reconciliation run with every finding."""
+
+    id: str
+    provider: str
+    matched: int
+    unmatched: int
+    missing: int
+    mismatched: int
+    findings: list[dict[str, str]]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, view: ReconciliationView) -> ReconciliationOut:
+        """From the service view."""
+        return cls(**view.__dict__)

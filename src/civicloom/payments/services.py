@@ -1,0 +1,401 @@
+"""Payment use cases: intents, provider webhooks, refunds, receipts.
+
+Each opens a unit of work, changes state, writes its audit entry, timeline entry and outbox
+event, and commits once. Provider calls happen outside transactions, keyed so a retry never
+charges or refunds twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from civicloom.applications import (
+    ApplicationRow,
+    TaskRow,
+    TaskState,
+    TimelineRow,
+    complete_external_step,
+)
+from civicloom.audit import AuditRecord, append_audit
+from civicloom.departments import ExternalCompletion
+from civicloom.kernel import (
+    Conflict,
+    DomainError,
+    FieldError,
+    NotFound,
+    Principal,
+    ValidationFailed,
+    canonical_json,
+    new_id,
+    sha256_hex,
+)
+from civicloom.observability import get_logger
+from civicloom.outbox import CloudEvent, enqueue_event
+from civicloom.payments.domain import PaymentState, WebhookEvent, format_minor, to_minor
+from civicloom.payments.ports import PaymentProvider
+from civicloom.payments.tables import PaymentRow, PaymentWebhookRow
+from civicloom.rules import list_decisions
+from civicloom.runtime import Container
+
+log = get_logger(__name__)
+EVENT_SOURCE = "urn:civicloom:payments"
+ACTOR = "system:payments"
+
+
+class ProviderError(DomainError):
+    """The payment provider could not be reached; nothing was charged, try again."""
+
+    slug = "provider-unavailable"
+    title = "The payment provider is unavailable"
+    status = 503
+
+
+class WebhookUnauthenticated(DomainError):
+    """A provider webhook whose signature could not be verified."""
+
+    slug = "unauthenticated"
+    title = "Webhook signature not valid"
+    status = 401
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    """A payment as the API shows it."""
+
+    id: str
+    application_id: str
+    state: str
+    amount: str
+    currency: str
+    refunded: str
+    provider: str
+    provider_reference: str | None
+    next_url: str | None
+    fee_evaluation_id: str | None
+    created_at: datetime
+    paid_at: datetime | None
+
+
+def view_of(row: PaymentRow) -> PaymentView:
+    """The API view of a payment row."""
+    return PaymentView(
+        id=row.id,
+        application_id=row.application_id,
+        state=row.state,
+        amount=format_minor(row.amount_minor),
+        currency=row.currency,
+        refunded=format_minor(row.refunded_minor),
+        provider=row.provider,
+        provider_reference=row.provider_reference,
+        next_url=row.next_url if row.state == PaymentState.PENDING.value else None,
+        fee_evaluation_id=row.fee_evaluation_id,
+        created_at=row.created_at,
+        paid_at=row.paid_at,
+    )
+
+
+async def record(
+    session: AsyncSession,
+    app: ApplicationRow,
+    now: datetime,
+    event: str,
+    message: str,
+    actor: str,
+    data: dict[str, Any],
+    department: str | None = None,
+) -> None:
+    """Timeline entry, audit entry and outbox event of one payment change, in one go."""
+    session.add(
+        TimelineRow(
+            application_id=app.id,
+            at=now,
+            event=event,
+            step_id="payment",
+            department=department,
+            message=message,
+            visible_to_applicant=True,
+        )
+    )
+    await append_audit(
+        session,
+        AuditRecord(
+            actor=actor,
+            action=event,
+            subject_type="application",
+            subject_id=app.id,
+            occurred_at=now,
+            department=department,
+            details=data,
+        ),
+    )
+    await enqueue_event(
+        session,
+        CloudEvent(
+            type=f"civicloom.{event}",
+            source=EVENT_SOURCE,
+            subject=app.id,
+            time=now,
+            data={"application_id": app.id, "reference": app.reference, **data},
+        ),
+        key=f"{event}:{data.get('payment_id')}:{data.get('refund_id', '')}",
+    )
+
+
+async def _due_payment_task(session: AsyncSession, application_id: str) -> TaskRow:
+    task = await session.scalar(
+        select(TaskRow).where(
+            TaskRow.application_id == application_id,
+            TaskRow.kind == "payment",
+            TaskRow.state == TaskState.AWAITING_EXTERNAL.value,
+        )
+    )
+    if task is None:
+        raise Conflict("no payment is due on this application")
+    return task
+
+
+async def create_payment(
+    container: Container,
+    provider: PaymentProvider,
+    principal: Principal,
+    application_id: str,
+    idempotency_key: str,
+    return_url: str,
+) -> tuple[PaymentView, bool]:
+    """Start paying an application's fee: an intent at the provider, keyed by Idempotency-Key.
+
+    A retry with the same key and body returns the same payment; another body is refused.
+    """
+    now = container.clock.now()
+    request_hash = sha256_hex(canonical_json({"return_url": return_url}))
+    created = False
+    async with container.uow() as uow:
+        session = uow.session
+        app = await session.get(ApplicationRow, application_id)
+        if app is None or app.applicant_id != principal.subject:
+            raise NotFound("no such application for this caller")
+        row = await session.scalar(
+            select(PaymentRow).where(
+                PaymentRow.payer_id == principal.subject,
+                PaymentRow.idempotency_key == idempotency_key,
+            )
+        )
+        if row is not None and row.request_hash != request_hash:
+            raise ValidationFailed(
+                [FieldError("Idempotency-Key", "reused", "this key was used with another body")]
+            )
+        if row is None:
+            task = await _due_payment_task(session, application_id)
+            paid = await session.scalar(
+                select(PaymentRow.id).where(
+                    PaymentRow.payment_key == task.idempotency_key,
+                    PaymentRow.state == PaymentState.SUCCEEDED.value,
+                )
+            )
+            if paid is not None:
+                raise Conflict("this fee has already been paid")
+            inputs = task.input or {}
+            fees = [d for d in await list_decisions(session, app.id) if d.purpose == "fees"]
+            row = PaymentRow(
+                id=new_id(),
+                application_id=app.id,
+                payment_key=task.idempotency_key,
+                payer_id=principal.subject,
+                idempotency_key=idempotency_key,
+                request_hash=request_hash,
+                provider=provider.name,
+                amount_minor=to_minor(inputs.get("amount"), "amount"),
+                currency=str(inputs.get("currency") or "EUR").upper(),
+                refunded_minor=0,
+                state=PaymentState.PENDING.value,
+                fee_evaluation_id=fees[-1].id if fees else None,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            await append_audit(
+                session,
+                AuditRecord(
+                    actor=principal.audit_name,
+                    action="payment.intent_created",
+                    subject_type="application",
+                    subject_id=app.id,
+                    occurred_at=now,
+                    department=task.department,
+                    details={"payment_id": row.id, "amount_minor": row.amount_minor},
+                ),
+            )
+            await uow.commit()
+            created = True
+        payment_id, reference = row.id, app.reference
+        amount_minor, currency, has_ref = row.amount_minor, row.currency, row.provider_reference
+    if has_ref is None:
+        # The provider is keyed by our payment id: a retry after a lost answer is no new charge.
+        webhook_url = (
+            f"{container.settings.effective_public_url}/api/v1/payments/webhooks/{provider.name}"
+        )
+        try:
+            intent = await provider.create_intent(
+                payment_id, amount_minor, currency, f"Fee for {reference}", return_url, webhook_url
+            )
+        except ValidationFailed:
+            raise
+        except Exception as exc:
+            log.warning("payment_provider_unavailable", error=type(exc).__name__)
+            raise ProviderError("the payment provider is unavailable; try again") from exc
+        async with container.uow() as uow:
+            stored = await uow.session.get(PaymentRow, payment_id)
+            assert stored is not None
+            stored.provider_reference, stored.next_url = intent.provider_reference, intent.next_url
+            stored.updated_at = container.clock.now()
+            await uow.commit()
+    return await get_payment(container, principal, payment_id), created
+
+
+async def get_payment(container: Container, principal: Principal, payment_id: str) -> PaymentView:
+    """One payment, for its payer, the department's staff, operators and auditors."""
+    async with container.uow() as uow:
+        row = await uow.session.get(PaymentRow, payment_id)
+        if row is None or not _may_see(principal, row):
+            raise NotFound("no such payment for this caller")
+        return view_of(row)
+
+
+async def list_payments(
+    container: Container, principal: Principal, application_id: str
+) -> list[PaymentView]:
+    """The payments of one of the caller's applications (404 for anyone else's)."""
+    async with container.uow() as uow:
+        app = await uow.session.get(ApplicationRow, application_id)
+        if app is None or app.applicant_id != principal.subject:
+            raise NotFound("no such application for this caller")
+        rows = await uow.session.scalars(
+            select(PaymentRow)
+            .where(PaymentRow.application_id == application_id)
+            .order_by(PaymentRow.created_at)
+        )
+        return [view_of(r) for r in rows if _may_see(principal, r)]
+
+
+def _may_see(principal: Principal, row: PaymentRow) -> bool:
+    staff = {"officer", "supervisor", "operator", "auditor", "machine-client"}
+    return row.payer_id == principal.subject or bool(staff & set(principal.roles))
+
+
+async def handle_webhook(
+    container: Container, provider: PaymentProvider, headers: dict[str, str], body: bytes
+) -> bool:
+    """A signed provider webhook: settle the payment once, then finish the payment step.
+
+    Returns False for a webhook already handled (a duplicate changes nothing).
+    """
+    try:
+        event = provider.verify_webhook(headers, body)
+    except Exception as exc:
+        raise WebhookUnauthenticated(f"webhook refused: {exc}") from exc
+    now = container.clock.now()
+    fresh = True
+    async with container.uow() as uow:
+        session = uow.session
+        seen = await session.scalar(
+            select(PaymentWebhookRow.id).where(
+                PaymentWebhookRow.provider == provider.name,
+                PaymentWebhookRow.event_id == event.event_id,
+            )
+        )
+        row = await session.scalar(
+            select(PaymentRow).where(PaymentRow.provider_reference == event.provider_reference)
+        )
+        if row is None:
+            raise NotFound("no payment with this provider reference")
+        if seen is not None:
+            fresh = False
+        else:
+            session.add(
+                PaymentWebhookRow(
+                    provider=provider.name,
+                    event_id=event.event_id,
+                    type=event.type,
+                    provider_reference=event.provider_reference,
+                    received_at=now,
+                )
+            )
+            await _settle(session, row, event, now)
+            try:
+                await uow.commit()
+            except IntegrityError:  # the same event, handled concurrently by another request
+                fresh = False
+        state, payment_key = row.state, row.payment_key
+        output = {
+            "payment_id": row.id,
+            "amount": format_minor(row.amount_minor),
+            "currency": row.currency,
+        }
+    if state == PaymentState.SUCCEEDED.value:
+        # Idempotent: a crash before this line is repaired by the provider's next delivery.
+        await complete_external_step(
+            container,
+            ExternalCompletion(
+                idempotency_key=payment_key, output=output, received_from="payments"
+            ),
+        )
+    return fresh
+
+
+async def _settle(
+    session: AsyncSession, row: PaymentRow, event: WebhookEvent, now: datetime
+) -> None:
+    target = event.state
+    if target is None or row.state != PaymentState.PENDING.value:
+        return
+    app = await session.get(ApplicationRow, row.application_id)
+    assert app is not None
+    if target is PaymentState.SUCCEEDED and (
+        event.amount_minor != row.amount_minor or event.currency != row.currency
+    ):
+        log.warning("payment_amount_mismatch", payment_id=row.id)
+        return  # never accept a different amount as payment of the fee; reconciliation shows it
+    row.state, row.updated_at = target.value, now
+    amount = f"{format_minor(row.amount_minor)} {row.currency}"
+    data = {
+        "payment_id": row.id,
+        "amount": format_minor(row.amount_minor),
+        "currency": row.currency,
+    }
+    if target is PaymentState.SUCCEEDED:
+        row.paid_at = now
+        await record(
+            session,
+            app,
+            now,
+            "payment.received",
+            f"We received your payment of {amount}",
+            ACTOR,
+            data,
+        )
+    elif target is PaymentState.DECLINED:
+        await record(
+            session,
+            app,
+            now,
+            "payment.declined",
+            f"Your payment of {amount} was declined; you can try again",
+            ACTOR,
+            data,
+        )
+    else:
+        await record(
+            session,
+            app,
+            now,
+            "payment.abandoned",
+            "The payment was cancelled; you can try again",
+            ACTOR,
+            data,
+        )
