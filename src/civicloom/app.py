@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
-from fastapi.responses import RedirectResponse
 
 from civicloom import __version__
 from civicloom.api import api_v1_router, casework_router, ops_router
 from civicloom.connectors import callbacks_router
 from civicloom.documents import documents_router
 from civicloom.payments import p2g_router, payments_router
+from civicloom.portal import portal_router
 from civicloom.runtime import Container
 from civicloom.web import (
     CsrfCookieMiddleware,
@@ -55,9 +55,6 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(payments_router)
     app.include_router(p2g_router)
     install_web_ui(app)
-
-    @app.get("/", include_in_schema=False)
-    async def root() -> RedirectResponse:
-        return RedirectResponse("/api/v1/docs")
+    app.include_router(portal_router)
 
     return app

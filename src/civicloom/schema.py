@@ -12,8 +12,10 @@ from civicloom.db import metadata
 from civicloom.departments import DepartmentRow
 from civicloom.documents import DocumentRow, LicenceRow
 from civicloom.identity import ApiClientRow, SessionRow
+from civicloom.notifications import DeliveryRow, PreferenceRow
 from civicloom.outbox import OutboxRow
 from civicloom.payments import PaymentRow, PaymentWebhookRow, ReconciliationRow, RefundRow
+from civicloom.portal import DraftRow
 from civicloom.rules import RuleEvaluationRow
 from civicloom.worker import WorkerHeartbeatRow
 
@@ -38,6 +40,9 @@ TABLES = (
     RefundRow,
     PaymentWebhookRow,
     ReconciliationRow,
+    DraftRow,
+    DeliveryRow,
+    PreferenceRow,
 )
 
 

@@ -88,7 +88,6 @@ def _officer(scope: str, roles: frozenset[str] = OFFICERS) -> RoutePolicy:
 # Routes declared by modules written before route guards existed, keyed by (method, path
 # template). Prefer a guard on the route itself for new routes.
 ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
-    ("GET", "/"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/metrics"): PUBLIC,

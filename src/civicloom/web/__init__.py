@@ -22,7 +22,9 @@ from civicloom.web.templating import (
     install_web_ui,
     localise,
     negotiate_locale,
+    page_roles,
     safe_local_path,
+    translations_for,
 )
 
 __all__ = [
@@ -43,11 +45,13 @@ __all__ = [
     "install_web_ui",
     "localise",
     "negotiate_locale",
+    "page_roles",
     "policy_for_route",
     "problem_response",
     "public_route",
     "require_department",
     "require_roles",
     "safe_local_path",
+    "translations_for",
     "verify_csrf",
 ]

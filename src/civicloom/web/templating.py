@@ -22,7 +22,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 from babel.support import NullTranslations, Translations
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import (
@@ -36,11 +36,12 @@ from jinja2 import (
 )
 from starlette.staticfiles import StaticFiles
 
+from civicloom.identity import RoutePolicy
 from civicloom.kernel import LocalisedText
 from civicloom.observability import get_logger
 from civicloom.settings import PROJECT_ROOT
 from civicloom.web.csrf import csrf_input, csrf_token
-from civicloom.web.deps import public_route
+from civicloom.web.deps import Guard, Unauthenticated, enforce, public_route
 
 log = get_logger(__name__)
 
@@ -273,3 +274,26 @@ def install_web_ui(app: FastAPI, node_modules: Path = NODE_MODULES) -> None:
         name="static",
     )
     app.include_router(language_router)
+
+
+class _PageGuard(Guard):
+    """A route guard for pages: a browser that is not signed in is sent to sign in and back.
+
+    Other clients (no ``text/html`` in ``Accept``) get the usual 401 problem.
+    """
+
+    async def __call__(self, request: Request) -> None:
+        """Enforce the policy; redirect a signed-out browser to the sign-in page."""
+        try:
+            await enforce(self.policy, request)
+        except Unauthenticated:
+            if "text/html" not in request.headers.get("accept", ""):
+                raise
+            target = f"/auth/login?next={quote(_current_path(request), safe='')}"
+            raise HTTPException(303, "sign in first", headers={"Location": target}) from None
+
+
+def page_roles(*roles: str, conceal: bool = False, owner_scoped: bool = False) -> Any:
+    """``dependencies=[page_roles("citizen", ...)]``: like ``require_roles`` for HTML pages."""
+    policy = RoutePolicy(roles=frozenset(roles), conceal=conceal, owner_scoped=owner_scoped)
+    return Depends(_PageGuard(policy))

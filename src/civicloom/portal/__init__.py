@@ -1,0 +1,45 @@
+"""The citizen portal: find a service, apply once, follow every department on one page."""
+
+from fastapi import APIRouter
+
+from civicloom.portal.account import account_router
+from civicloom.portal.apply import apply_router
+from civicloom.portal.forms import FormField, FormPage, form_pages, parse_page
+from civicloom.portal.queries import ApplicationSummary, application_page, my_applications
+from civicloom.portal.services import (
+    Draft,
+    apply_prefill,
+    discard_draft,
+    get_draft,
+    list_drafts,
+    prefill_plans,
+    save_answers,
+    start_draft,
+    submit_draft,
+)
+from civicloom.portal.tables import DraftRow
+
+portal_router = APIRouter(include_in_schema=False)
+portal_router.include_router(apply_router)
+portal_router.include_router(account_router)
+
+__all__ = [
+    "ApplicationSummary",
+    "Draft",
+    "DraftRow",
+    "FormField",
+    "FormPage",
+    "application_page",
+    "apply_prefill",
+    "discard_draft",
+    "form_pages",
+    "get_draft",
+    "list_drafts",
+    "my_applications",
+    "parse_page",
+    "portal_router",
+    "prefill_plans",
+    "save_answers",
+    "start_draft",
+    "submit_draft",
+]

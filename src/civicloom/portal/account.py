@@ -1,0 +1,241 @@
+"""Pages after sending: my applications, the application page (one timeline across
+departments), documents, answering a request for information, withdrawing, data use."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import UploadFile
+
+from civicloom.applications import answer_information_request, withdraw_application
+from civicloom.documents import (
+    DocumentsRuntime,
+    Upload,
+    build_documents_runtime,
+    data_use_of_citizen,
+    rules_from_blueprint,
+    upload_document,
+)
+from civicloom.kernel import Conflict, DomainError, ValidationFailed
+from civicloom.portal.common import APPLICANT_PAGE, OWN_OBJECT_PAGE, gettext, page, see_other
+from civicloom.portal.queries import (
+    ApplicationPage,
+    application_page,
+    check_owner,
+    department_names,
+    my_applications,
+)
+from civicloom.portal.services import list_drafts
+from civicloom.web import ContainerDep, CurrentPrincipal, OptionalPrincipal, public_route
+
+account_router = APIRouter(include_in_schema=False)
+UPLOAD_CHUNK = 64 * 1024
+
+
+def documents_runtime(request: Request) -> DocumentsRuntime:
+    """The process's documents runtime (shared with the documents API), built on first use."""
+    runtime = getattr(request.app.state, "documents_runtime", None)
+    if runtime is None:
+        runtime = build_documents_runtime(request.app.state.container.settings)
+        request.app.state.documents_runtime = runtime
+    assert isinstance(runtime, DocumentsRuntime)
+    return runtime
+
+
+@account_router.get("/applications", dependencies=[APPLICANT_PAGE])
+async def applications(
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    saved: Annotated[str | None, Query(max_length=40)] = None,
+) -> HTMLResponse:
+    """My applications and my unsent drafts."""
+    sent = await my_applications(container.uow(), principal)
+    drafts = await list_drafts(container.uow(), principal)
+    return page(
+        request,
+        "portal/applications.html",
+        principal,
+        applications=sent,
+        drafts=drafts,
+        saved=saved,
+    )
+
+
+async def _application(
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    application_id: str,
+    status_code: int = 200,
+    **context: object,
+) -> HTMLResponse:
+    view: ApplicationPage = await application_page(
+        container.uow, container.clock, principal, application_id
+    )
+    runtime = documents_runtime(request)
+    rules = rules_from_blueprint(
+        view.blueprint.document().get("documents"), runtime.max_bytes, runtime.retention_days
+    )
+    steps = {s.get("id"): s for s in view.blueprint.document().get("steps", [])}
+    return page(
+        request,
+        "portal/application.html",
+        principal,
+        status_code=status_code,
+        app=view.status.application,
+        view=view,
+        steps=steps,
+        document_specs=view.blueprint.document().get("documents", []),
+        rules=rules,
+        **context,
+    )
+
+
+@account_router.get("/applications/{application_id}", dependencies=[OWN_OBJECT_PAGE])
+async def application(
+    application_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> HTMLResponse:
+    """One application: every department's step, its state and expected date, the timeline."""
+    return await _application(request, container, principal, application_id)
+
+
+@account_router.get("/applications/{application_id}/confirmation", dependencies=[OWN_OBJECT_PAGE])
+async def confirmation(
+    application_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> HTMLResponse:
+    """Application sent: the reference number and what happens next."""
+    view = await application_page(container.uow, container.clock, principal, application_id)
+    return page(
+        request, "portal/confirmation.html", principal, app=view.status.application, view=view
+    )
+
+
+async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(UPLOAD_CHUNK):
+        yield chunk
+
+
+@account_router.post("/applications/{application_id}/documents", dependencies=[OWN_OBJECT_PAGE])
+async def add_document(
+    application_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> Response:
+    """Upload a document from a plain HTML form; a refused file is explained next to the field."""
+    _ = gettext(request)
+    runtime = documents_runtime(request)
+    form = await request.form(max_files=1, max_fields=5)
+    document_type = str(form.get("document_type") or "")
+    file = form.get("file")
+    error = None
+    if not isinstance(file, UploadFile) or not file.filename:
+        error = _("Select a file to upload")
+    else:
+        try:
+            await upload_document(
+                container.uow(),
+                runtime,
+                container.clock,
+                principal,
+                application_id,
+                document_type,
+                Upload(file.filename, _chunks(file)),
+            )
+        except ValidationFailed as failed:
+            error = "; ".join(e.message for e in failed.errors)
+        except DomainError as failed:
+            if failed.status not in (413, 415, 422, 400):
+                raise
+            error = failed.detail
+        finally:
+            await file.close()
+    if error:
+        errors = {"file": error}
+        return await _application(
+            request,
+            container,
+            principal,
+            application_id,
+            status_code=400,
+            errors=errors,
+            error_document_type=document_type,
+            error_summary=[{"text": error, "href": f"#file-{document_type or 'upload'}"}],
+        )
+    return see_other(f"/applications/{application_id}?uploaded={document_type}#documents")
+
+
+@account_router.post("/applications/{application_id}/information", dependencies=[OWN_OBJECT_PAGE])
+async def answer(
+    application_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> Response:
+    """Answer a department's request for more information."""
+    _ = gettext(request)
+    form = await request.form()
+    text = str(form.get("answer") or "")
+    if not text.strip() or len(text) > 5000:
+        message = (
+            _("Enter your answer")
+            if not text.strip()
+            else _("Your answer must be 5000 characters or fewer")
+        )
+        return await _application(
+            request,
+            container,
+            principal,
+            application_id,
+            status_code=400,
+            errors={"answer": message},
+            error_summary=[{"text": message, "href": "#answer"}],
+        )
+    await answer_information_request(
+        container.uow(), container.clock, principal, application_id, text
+    )
+    return see_other(f"/applications/{application_id}?answered=1")
+
+
+@account_router.get("/applications/{application_id}/withdraw", dependencies=[OWN_OBJECT_PAGE])
+async def withdraw_page(
+    application_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> HTMLResponse:
+    """Ask before withdrawing."""
+    view = await application_page(container.uow, container.clock, principal, application_id)
+    return page(request, "portal/withdraw.html", principal, app=view.status.application, view=view)
+
+
+@account_router.post("/applications/{application_id}/withdraw", dependencies=[OWN_OBJECT_PAGE])
+async def withdraw(
+    application_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> Response:
+    """Withdraw the application: every department stops working on it."""
+    await check_owner(container.uow(), principal, application_id)
+    form = await request.form()
+    if form.get("confirm") != "yes":
+        return see_other(f"/applications/{application_id}")
+    with contextlib.suppress(Conflict):  # already final (a second click): the page says so
+        await withdraw_application(container.uow(), container.clock, principal, application_id)
+    return see_other(f"/applications/{application_id}")
+
+
+@account_router.get("/data-use", dependencies=[APPLICANT_PAGE])
+async def data_use(
+    request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> HTMLResponse:
+    """Who used my data: every read of my personal data, by whom and why."""
+    uses = await data_use_of_citizen(container.uow(), principal)
+    names = await department_names(container.uow())
+    return page(request, "portal/data_use.html", principal, uses=uses, departments=names)
+
+
+@account_router.get("/inbox", dependencies=[APPLICANT_PAGE])
+async def inbox(request: Request, principal: CurrentPrincipal) -> HTMLResponse:
+    """Messages about my applications (the notifications module fills this when it lands)."""
+    return page(request, "portal/inbox.html", principal, messages=[])
+
+
+@account_router.get("/accessibility", dependencies=[public_route()])
+async def accessibility(request: Request, principal: OptionalPrincipal) -> HTMLResponse:
+    """The accessibility statement."""
+    return page(request, "portal/accessibility.html", principal)
