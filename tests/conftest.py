@@ -50,13 +50,15 @@ def postgres_database() -> Iterator[str]:
         unavailable("PostgreSQL", exc)
         raise
     admin.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
     url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     try:
         upgrade(Settings().migrations_dir, url)
         yield url
     finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        # A fresh connection: a durability test may have restarted PostgreSQL meanwhile.
+        with psycopg.connect(_libpq_url(POSTGRES_ADMIN_URL), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

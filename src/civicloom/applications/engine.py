@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -221,6 +222,14 @@ def _after_duration(sla: Sla | None, now: datetime) -> datetime | None:
     return None
 
 
+def current_traceparent() -> str | None:
+    """The W3C traceparent of the current span (the submission's), kept so every step of the
+    case continues the same trace when a worker runs it later."""
+    carrier: dict[str, str] = {}
+    TraceContextTextMapPropagator().inject(carrier)
+    return carrier.get("traceparent")
+
+
 async def start_case(
     session: AsyncSession, app: ApplicationRow, blueprint: Blueprint, now: datetime
 ) -> None:
@@ -243,6 +252,7 @@ async def start_case(
             state=TaskState.WAITING.value,
             attempts=0,
             idempotency_key=f"{app.id}:{spec.id}",
+            traceparent=current_traceparent(),
             created_at=now,
             updated_at=now,
         )

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
+from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,11 +41,13 @@ from civicloom.departments import (
     TransientError,
 )
 from civicloom.kernel import new_id
-from civicloom.observability import get_logger
+from civicloom.observability import get_logger, get_tracer
 from civicloom.rules import ModelError
 from civicloom.runtime import Container
 
 log = get_logger(__name__)
+_TRACER = get_tracer("civicloom.engine")
+_PROPAGATOR = TraceContextTextMapPropagator()
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ class ClaimedStep:
     idempotency_key: str
     attempts: int
     retry: RetryPolicy
+    traceparent: str | None = None
 
 
 StepHandler = Callable[[ClaimedStep], Awaitable[CapabilityResult]]
@@ -170,6 +176,7 @@ class StepRunner:
             idempotency_key=row.idempotency_key,
             attempts=row.attempts,
             retry=_retry_of(row),
+            traceparent=row.traceparent,
         )
 
     async def _execute(self, step: ClaimedStep) -> CapabilityResult:
@@ -186,12 +193,39 @@ class StepRunner:
                 capability=step.capability,
                 input=step.input,
                 idempotency_key=step.idempotency_key,
+                traceparent=_traceparent_now(),
                 callback_url=self.callback_url(step.department) if self.callback_url else None,
             )
         )
 
     async def _outcome(self, step: ClaimedStep) -> Outcome:
-        """Run a step; never raises: failures become outcomes to record."""
+        """Run a step in its case's trace, with its ids bound to the logs; never raises."""
+        parent = _PROPAGATOR.extract({"traceparent": step.traceparent} if step.traceparent else {})
+        with (
+            structlog.contextvars.bound_contextvars(
+                application_id=step.application_id,
+                task_id=step.task_id,
+                step=step.step_id,
+                department=step.department,
+            ),
+            _TRACER.start_as_current_span(
+                f"step {step.step_id}",
+                context=parent,
+                kind=trace.SpanKind.CLIENT,
+                attributes={
+                    "civicloom.application_id": step.application_id,
+                    "civicloom.department": step.department or "",
+                    "civicloom.capability": step.capability or "",
+                    "civicloom.attempt": step.attempts,
+                },
+            ) as span,
+        ):
+            outcome = await self._attempt(step)
+            if isinstance(outcome, Failure):
+                span.set_status(trace.StatusCode.ERROR, outcome.error[:200])
+            return outcome
+
+    async def _attempt(self, step: ClaimedStep) -> Outcome:
         try:
             return await self._execute(step)
         except DepartmentUnavailable as exc:
@@ -391,6 +425,12 @@ async def complete_external_step(container: Container, completion: ExternalCompl
 
 async def _complete_now(step: ClaimedStep) -> CapabilityResult:
     return CapabilityResult(outcome=CallOutcome.COMPLETED, output={})
+
+
+def _traceparent_now() -> str | None:
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier)
+    return carrier.get("traceparent")
 
 
 def _retry_of(row: TaskRow) -> RetryPolicy:

@@ -70,6 +70,7 @@ class TaskRow(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(200))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    traceparent: Mapped[str | None] = mapped_column(String(60))
     input: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
     output: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
     last_error: Mapped[str | None] = mapped_column(Text)

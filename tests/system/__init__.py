@@ -1,0 +1,1 @@
+"""System tests: the platform as real processes against real department simulators."""
