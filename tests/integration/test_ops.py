@@ -69,3 +69,24 @@ async def test_problem_types_resolve(client: httpx.AsyncClient) -> None:
     wrong_method = await client.put("/healthz")
     assert wrong_method.status_code == 405
     assert wrong_method.json()["type"] == "/problems/method-not-allowed"
+
+
+async def test_rate_limited_requests_say_when_to_retry() -> None:
+    from fastapi import FastAPI
+
+    from civicloom.identity.domain import TooManyRequests
+    from civicloom.web import install_error_handlers
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/limited")
+    async def limited() -> None:
+        raise TooManyRequests("slow down", retry_after=7)
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        response = await c.get("/limited")
+        described = await c.get(response.json()["type"])
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "7"
+    assert described.status_code == 200

@@ -29,6 +29,10 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
     "forbidden": ("Forbidden", "You are authenticated but may not do this."),
     "method-not-allowed": ("Method not allowed", "This resource does not accept that method."),
     "unsupported-media-type": ("Unsupported media type", "Send application/json."),
+    "too-many-requests": (
+        "Too many requests",
+        "You made too many attempts in a short time; wait before trying again.",
+    ),
     "internal-error": ("Internal error", "Something failed on our side; it has been logged."),
     "http-error": ("HTTP error", "The request could not be served."),
 }
@@ -40,6 +44,7 @@ _STATUS_SLUGS = {
     409: "conflict",
     413: "payload-too-large",
     415: "unsupported-media-type",
+    429: "too-many-requests",
 }
 
 
@@ -83,7 +88,11 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
         extra = {
             "errors": [{"field": e.field, "rule": e.rule, "message": e.message} for e in exc.errors]
         }
-    return problem_response(request, exc.status, exc.slug, exc.detail, exc.title, extra)
+    response = problem_response(request, exc.status, exc.slug, exc.detail, exc.title, extra)
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(retry_after, int | float):
+        response.headers["Retry-After"] = str(max(1, int(retry_after)))
+    return response
 
 
 async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
