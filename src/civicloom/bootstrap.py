@@ -19,6 +19,7 @@ from civicloom.documents import (
     purge_expired_documents,
 )
 from civicloom.kernel import SystemClock
+from civicloom.notifications import build_dispatcher
 from civicloom.observability import METRICS, configure_logging, configure_tracing
 from civicloom.outbox import Publisher
 from civicloom.runtime import Container
@@ -116,6 +117,7 @@ def build_worker(settings: Settings | None = None, worker_id: str | None = None)
         completion_sources=[exchange.poll for exchange in registry.file_exchanges()],
         resources=[registry.close],
         periodic=_periodic_jobs(container, documents),
+        subscribers=[build_dispatcher(container)],
     )
 
 

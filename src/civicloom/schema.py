@@ -12,6 +12,7 @@ from civicloom.db import metadata
 from civicloom.departments import DepartmentRow
 from civicloom.documents import DocumentRow, LicenceRow
 from civicloom.identity import ApiClientRow, SessionRow
+from civicloom.notifications import DeliveryRow, PreferenceRow
 from civicloom.outbox import OutboxRow
 from civicloom.payments import PaymentRow, PaymentWebhookRow, ReconciliationRow, RefundRow
 from civicloom.portal import DraftRow
@@ -40,6 +41,8 @@ TABLES = (
     PaymentWebhookRow,
     ReconciliationRow,
     DraftRow,
+    DeliveryRow,
+    PreferenceRow,
 )
 
 

@@ -1,1 +1,45 @@
-"""Notifications: channels, templates and delivery through the outbox."""
+"""Notifications: channels, templates per language, delivery through the outbox."""
+
+from civicloom.notifications.adapters import (
+    HttpSmsChannel,
+    MailDropChannel,
+    SmtpChannel,
+    build_email,
+)
+from civicloom.notifications.api import notifications_router
+from civicloom.notifications.domain import (
+    DELIVER_TOPIC,
+    ChannelKind,
+    DeliveryStatus,
+    RateLimiter,
+    Recipient,
+    RenderedMessage,
+)
+from civicloom.notifications.govstack import messaging_router
+from civicloom.notifications.runtime import build_channels, build_dispatcher
+from civicloom.notifications.services import NotificationDispatcher, deliver, plan_notifications
+from civicloom.notifications.tables import DeliveryRow, PreferenceRow
+from civicloom.notifications.templates import TemplateLibrary
+
+__all__ = [
+    "DELIVER_TOPIC",
+    "ChannelKind",
+    "DeliveryRow",
+    "DeliveryStatus",
+    "HttpSmsChannel",
+    "MailDropChannel",
+    "NotificationDispatcher",
+    "PreferenceRow",
+    "RateLimiter",
+    "Recipient",
+    "RenderedMessage",
+    "SmtpChannel",
+    "TemplateLibrary",
+    "build_channels",
+    "build_dispatcher",
+    "build_email",
+    "deliver",
+    "messaging_router",
+    "notifications_router",
+    "plan_notifications",
+]

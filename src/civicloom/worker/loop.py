@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.engine import make_url
 
 from civicloom.applications import (
@@ -31,6 +31,7 @@ from civicloom.departments import ExternalCompletion
 from civicloom.observability import get_logger
 from civicloom.outbox import (
     OutboxMessage,
+    OutboxRow,
     Publisher,
     claim_due,
     mark_dispatched,
@@ -41,6 +42,10 @@ from civicloom.runtime import Container
 from civicloom.worker.tables import WorkerHeartbeatRow
 
 log = get_logger(__name__)
+# In-process work (e.g. notification deliveries): handed to subscribers, never published.
+INTERNAL_PREFIX = "internal."
+# Called with each dispatched message after publishing; may answer seconds to wait and retry.
+Subscriber = Callable[[OutboxMessage], Awaitable[float | None]]
 
 CompletionSource = Callable[[], Awaitable[Sequence[ExternalCompletion]]]
 
@@ -73,8 +78,10 @@ class Worker:
         completion_sources: Sequence[CompletionSource] = (),
         resources: Sequence[Callable[[], Awaitable[None]]] = (),
         periodic: Sequence[PeriodicJob] = (),
+        subscribers: Sequence[Subscriber] = (),
     ) -> None:
         self.container = container
+        self.subscribers = list(subscribers)
         self.publisher = publisher
         self.runner = runner
         self.completion_sources = list(completion_sources)
@@ -121,8 +128,13 @@ class Worker:
 
     async def _dispatch(self, message: OutboxMessage) -> None:
         clock, metrics = self.container.clock, self.container.metrics
+        delay: float | None = None
         try:
-            await self.publisher.publish(message)
+            if not message.topic.startswith(INTERNAL_PREFIX):
+                await self.publisher.publish(message)
+            for subscriber in self.subscribers:
+                wanted = await subscriber(message)
+                delay = max(delay or 0.0, wanted or 0.0) or None
         except Exception as exc:
             async with self.container.uow() as uow:
                 dead = await mark_failed(
@@ -138,6 +150,19 @@ class Worker:
                 dead=dead,
                 error=type(exc).__name__,
             )
+            return
+        if delay:  # a subscriber is rate-limited: try again later, not counted as an attempt
+            async with self.container.uow() as uow:
+                await uow.session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.id == message.id, OutboxRow.claimed_by == self.worker_id)
+                    .values(
+                        claimed_until=None,
+                        available_at=clock.now() + timedelta(seconds=delay),
+                        attempts=OutboxRow.attempts - 1,
+                    )
+                )
+                await uow.commit()
             return
         async with self.container.uow() as uow:
             await mark_dispatched(uow.session, message.id, self.worker_id, clock.now())

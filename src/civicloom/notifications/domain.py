@@ -1,0 +1,118 @@
+"""Notifications domain: which event sends what to whom, over which channel. Pure."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ChannelKind(StrEnum):
+    """How a message reaches a person."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    PORTAL = "portal"  # the citizen's inbox in the portal
+
+
+class DeliveryStatus(StrEnum):
+    """Where one delivery stands."""
+
+    QUEUED = "queued"  # an outbox row will send it
+    RETRYING = "retrying"  # the last attempt failed; the outbox retries with back-off
+    SENT = "sent"  # the provider accepted it
+    DELIVERED = "delivered"  # in the portal inbox (no provider involved)
+    FAILED = "failed"  # given up (dead-lettered outbox row)
+
+
+# CloudEvent types from the engine and payments → the blueprint's notification event names.
+APPLICANT_EVENTS: dict[str, str] = {
+    "civicloom.application.submitted": "submitted",
+    "civicloom.information.requested": "information_requested",
+    "civicloom.payment.requested": "payment_requested",
+    "civicloom.payment.received": "payment_received",
+    "civicloom.application.approved": "approved",
+    "civicloom.application.rejected": "refused",
+    "civicloom.licence.issued": "issued",
+}
+# Sent when the blueprint declares nothing for the event.
+DEFAULT_TEMPLATES: dict[str, str] = {
+    "information_requested": "common/information-requested",
+    "payment_received": "common/payment-received",
+    "approved": "common/approved",
+    "refused": "common/refused",
+}
+# Officer-facing events: template, and the roles of the department that receive it.
+OFFICER_EVENTS: dict[str, tuple[str, frozenset[str]]] = {
+    "civicloom.task.sla_reminder": ("common/sla-reminder", frozenset({"officer"})),
+    "civicloom.task.escalated": ("common/escalated", frozenset({"supervisor"})),
+}
+DELIVER_TOPIC = "internal.notification.deliver"
+DEFAULT_CHANNELS = (ChannelKind.EMAIL, ChannelKind.PORTAL)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A person to notify, with their addresses, language and preferred channels."""
+
+    subject: str
+    email: str | None = None
+    phone: str | None = None
+    locale: str = "en"
+    channels: tuple[ChannelKind, ...] = DEFAULT_CHANNELS
+
+    def address(self, channel: ChannelKind) -> str | None:
+        """Where this channel reaches the person (None: it cannot)."""
+        if channel is ChannelKind.EMAIL:
+            return self.email
+        if channel is ChannelKind.SMS:
+            return self.phone
+        return self.subject
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A snapshot of one delivery, handed to a channel."""
+
+    id: str
+    address: str
+    subject: str
+    body_text: str
+    body_html: str
+    locale: str
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """A template rendered for one person: subject, plain text and HTML bodies."""
+
+    template: str
+    version: str  # the template source's content hash: which text exactly was sent
+    locale: str
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass
+class RateLimiter:
+    """A token bucket per provider: at most ``per_minute`` sends, then a wait is answered."""
+
+    per_minute: dict[str, int]
+    _tokens: dict[str, float] = field(default_factory=dict)
+    _stamp: dict[str, float] = field(default_factory=dict)
+
+    def take(self, provider: str, now: float | None = None) -> float:
+        """Take a token; returns 0 if allowed, else the seconds to wait."""
+        rate = self.per_minute.get(provider)
+        if not rate:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        tokens = self._tokens.get(provider, float(rate))
+        tokens = min(float(rate), tokens + (now - self._stamp.get(provider, now)) * rate / 60.0)
+        self._stamp[provider] = now
+        if tokens >= 1.0:
+            self._tokens[provider] = tokens - 1.0
+            return 0.0
+        self._tokens[provider] = tokens
+        return (1.0 - tokens) * 60.0 / rate

@@ -1,0 +1,89 @@
+"""A person's notification preferences and their portal inbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from civicloom.kernel import FieldError, Principal, ValidationFailed
+from civicloom.notifications.domain import ChannelKind, DeliveryStatus
+from civicloom.notifications.recipients import recipient_for
+from civicloom.notifications.tables import DeliveryRow, PreferenceRow
+from civicloom.runtime import Container
+
+LOCALES = ("en", "zh-Hans")
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """Where and in which language a person wants to hear from the platform."""
+
+    email: str | None
+    phone: str | None
+    locale: str
+    channels: list[str]
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """A message in the portal inbox."""
+
+    id: str
+    application_id: str | None
+    subject: str
+    body: str
+    at: datetime
+
+
+async def read_preferences(container: Container, principal: Principal) -> Preferences:
+    """The caller's effective preferences (stored, or from the directory)."""
+    async with container.uow() as uow:
+        r = await recipient_for(uow.session, container.settings.blueprints_dir, principal.subject)
+    return Preferences(r.email, r.phone, r.locale, [c.value for c in r.channels])
+
+
+async def set_preferences(
+    container: Container, principal: Principal, wanted: Preferences
+) -> Preferences:
+    """Store the caller's preferences (checked: a channel needs its address)."""
+    errors = []
+    if wanted.locale not in LOCALES:
+        errors.append(FieldError("locale", "enum", f"one of {', '.join(LOCALES)}"))
+    known = {c.value for c in ChannelKind}
+    if not wanted.channels or any(c not in known for c in wanted.channels):
+        errors.append(FieldError("channels", "enum", f"one or more of {', '.join(known)}"))
+    if ChannelKind.SMS.value in wanted.channels and not wanted.phone:
+        errors.append(FieldError("phone", "required", "SMS needs a phone number"))
+    if ChannelKind.EMAIL.value in wanted.channels and not wanted.email:
+        errors.append(FieldError("email", "required", "email needs an address"))
+    if errors:
+        raise ValidationFailed(errors)
+    async with container.uow() as uow:
+        row = await uow.session.get(PreferenceRow, principal.subject)
+        if row is None:
+            row = PreferenceRow(subject=principal.subject)
+            uow.session.add(row)
+        row.email, row.phone, row.locale = wanted.email, wanted.phone, wanted.locale
+        row.channels, row.updated_at = list(wanted.channels), container.clock.now()
+        await uow.commit()
+    return wanted
+
+
+async def inbox(container: Container, principal: Principal, limit: int = 50) -> list[InboxItem]:
+    """The caller's portal messages, newest first."""
+    async with container.uow() as uow:
+        rows = await uow.session.scalars(
+            select(DeliveryRow)
+            .where(
+                DeliveryRow.recipient_id == principal.subject,
+                DeliveryRow.channel == ChannelKind.PORTAL.value,
+                DeliveryRow.status == DeliveryStatus.DELIVERED.value,
+            )
+            .order_by(DeliveryRow.created_at.desc())
+            .limit(limit)
+        )
+        return [
+            InboxItem(r.id, r.application_id, r.subject, r.body_text, r.created_at) for r in rows
+        ]

@@ -1,0 +1,235 @@
+"""Notification use cases: plan the messages an event calls for, deliver one message.
+
+Planning runs when the worker hands over an engine event: it renders each person's message in
+their language and writes one delivery row per channel plus an outbox row that sends it, in
+one transaction. Delivering is that outbox row's work: a failed channel is retried with
+back-off by the outbox and never blocks the application.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from civicloom.applications import ApplicationRow
+from civicloom.catalogue import get_blueprint_version
+from civicloom.kernel import new_id
+from civicloom.notifications.domain import (
+    APPLICANT_EVENTS,
+    DEFAULT_TEMPLATES,
+    DELIVER_TOPIC,
+    OFFICER_EVENTS,
+    ChannelKind,
+    DeliveryStatus,
+    Outgoing,
+    RateLimiter,
+    Recipient,
+    RenderedMessage,
+)
+from civicloom.notifications.ports import Channel
+from civicloom.notifications.recipients import officers_for, recipient_for
+from civicloom.notifications.tables import DeliveryRow
+from civicloom.notifications.templates import TemplateLibrary
+from civicloom.observability import get_logger
+from civicloom.outbox import CloudEvent, OutboxMessage, enqueue_event
+from civicloom.runtime import Container
+
+log = get_logger(__name__)
+EVENT_SOURCE = "urn:civicloom:notifications"
+
+
+async def add_delivery(
+    session: AsyncSession,
+    container: Container,
+    source_key: str,
+    recipient: Recipient,
+    channel: ChannelKind,
+    rendered: RenderedMessage,
+    application_id: str | None = None,
+    batch_id: str | None = None,
+) -> DeliveryRow | None:
+    """One delivery (and the outbox row that sends it), at most once per source and channel."""
+    address = recipient.address(channel)
+    if not address:
+        return None
+    exists = await session.scalar(
+        select(DeliveryRow.id).where(
+            DeliveryRow.source_key == source_key,
+            DeliveryRow.recipient_id == recipient.subject,
+            DeliveryRow.channel == channel.value,
+        )
+    )
+    if exists is not None:
+        return None
+    now = container.clock.now()
+    portal = channel is ChannelKind.PORTAL
+    row = DeliveryRow(
+        id=new_id(),
+        source_key=source_key,
+        batch_id=batch_id,
+        application_id=application_id,
+        recipient_id=recipient.subject,
+        channel=channel.value,
+        address=address,
+        template=rendered.template,
+        template_version=rendered.version,
+        locale=rendered.locale,
+        subject=rendered.subject,
+        body_text=rendered.text,
+        body_html=rendered.html,
+        status=(DeliveryStatus.DELIVERED if portal else DeliveryStatus.QUEUED).value,
+        attempts=0,
+        created_at=now,
+        sent_at=now if portal else None,
+    )
+    session.add(row)
+    if not portal:
+        await enqueue_event(
+            session,
+            CloudEvent(
+                type=DELIVER_TOPIC,
+                source=EVENT_SOURCE,
+                subject=row.id,
+                time=now,
+                data={"delivery_id": row.id, "channel": channel.value},
+            ),
+            key=f"deliver:{row.id}",
+        )
+    return row
+
+
+def template_context(
+    container: Container, app: ApplicationRow, data: dict[str, Any], legal_days: Any
+) -> dict[str, Any]:
+    """What templates may use: the application, its decisions and the event's data."""
+    base = container.settings.effective_public_url.rstrip("/")
+    decisions = dict(app.decisions or {})
+    fee = decisions.get("fees") or {}
+    return {
+        **data,
+        "reference": app.reference,
+        "data": dict(app.data or {}),
+        "status_url": f"{base}/applications/{app.id}",
+        "payment_url": f"{base}/applications/{app.id}/pay",
+        "fee": fee,
+        "fee_explanation": fee.get("band", ""),
+        "deadline": app.deadline_at.date().isoformat() if app.deadline_at else "",
+        "legal_deadline_working_days": legal_days or "",
+    }
+
+
+async def plan_notifications(
+    container: Container, library: TemplateLibrary, event: dict[str, Any]
+) -> int:
+    """Deliveries for one engine event (none if it calls for no notification)."""
+    kind = str(event.get("type", ""))
+    if kind not in APPLICANT_EVENTS and kind not in OFFICER_EVENTS:
+        return 0
+    data = dict(event.get("data") or {})
+    blueprints = container.settings.blueprints_dir
+    planned = 0
+    async with container.uow() as uow:
+        session = uow.session
+        app = await session.get(ApplicationRow, str(data.get("application_id", "")))
+        if app is None:
+            return 0
+        published = await get_blueprint_version(session, app.blueprint_version_id)
+        blueprint = published.blueprint if published else None
+        allowed = {c.value for c in ChannelKind}
+        if kind in APPLICANT_EVENTS:
+            name = APPLICANT_EVENTS[kind]
+            extra = (blueprint.model_extra or {}) if blueprint else {}
+            declared = {str(n.get("event")): n for n in extra.get("notifications") or []}
+            spec = declared.get(name)
+            template = str(spec["template"]) if spec else DEFAULT_TEMPLATES.get(name)
+            if spec is not None:
+                portal = spec.get("channels") or ["email", "portal"]
+                allowed = {*portal, ChannelKind.SMS.value}
+            recipients = [await recipient_for(session, blueprints, app.applicant_id, app.data)]
+        else:
+            template, roles = OFFICER_EVENTS[kind]
+            recipients = await officers_for(session, blueprints, data.get("department"), roles)
+        if not template or not library.exists(template):
+            return 0
+        extra = (blueprint.model_extra or {}) if blueprint else {}
+        context = template_context(container, app, data, extra.get("legal_deadline_working_days"))
+        for person in recipients:
+            rendered = library.render(template, person.locale, context)
+            for channel in person.channels:
+                if channel.value not in allowed:
+                    continue
+                row = await add_delivery(
+                    session, container, str(event.get("id")), person, channel, rendered, app.id
+                )
+                planned += row is not None
+        await uow.commit()
+    return planned
+
+
+async def deliver(
+    container: Container, channels: Mapping[str, Channel], limiter: RateLimiter, delivery_id: str
+) -> float | None:
+    """Send one delivery. Returns seconds to wait when the provider's rate limit is reached;
+    raises when the channel fails (the outbox retries with back-off)."""
+    async with container.uow() as uow:
+        row = await uow.session.get(DeliveryRow, delivery_id)
+        if row is None or row.status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED):
+            return None
+        outgoing = Outgoing(
+            row.id, row.address, row.subject, row.body_text, row.body_html, row.locale
+        )
+        channel = channels[row.channel]
+    wait = limiter.take(channel.provider)
+    if wait:
+        return wait
+    try:
+        provider_id = await channel.send(outgoing)
+    except Exception as exc:
+        async with container.uow() as uow:
+            failed = await uow.session.get(DeliveryRow, delivery_id)
+            assert failed is not None
+            failed.status = DeliveryStatus.RETRYING.value
+            failed.attempts += 1
+            failed.last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
+            await uow.commit()
+        log.warning("notification_failed", delivery_id=delivery_id, error=type(exc).__name__)
+        raise
+    async with container.uow() as uow:
+        sent = await uow.session.get(DeliveryRow, delivery_id)
+        assert sent is not None
+        sent.status, sent.attempts = DeliveryStatus.SENT.value, sent.attempts + 1
+        sent.sent_at, sent.provider_message_id = container.clock.now(), provider_id
+        sent.last_error = None
+        await uow.commit()
+    log.info("notification_sent", delivery_id=delivery_id, channel=outgoing_channel(row))
+    return None
+
+
+def outgoing_channel(row: DeliveryRow) -> str:
+    """The channel of a delivery (for logs: never the address or the text)."""
+    return row.channel
+
+
+class NotificationDispatcher:
+    """The worker's subscriber: plans deliveries for engine events and sends deliveries."""
+
+    def __init__(
+        self,
+        container: Container,
+        library: TemplateLibrary,
+        channels: Mapping[str, Channel],
+        limiter: RateLimiter,
+    ) -> None:
+        self.container, self.library = container, library
+        self.channels, self.limiter = channels, limiter
+
+    async def __call__(self, message: OutboxMessage) -> float | None:
+        """Handle one dispatched outbox message; a float asks to try again that much later."""
+        if message.topic == DELIVER_TOPIC:
+            delivery_id = str(message.payload.get("data", {}).get("delivery_id", ""))
+            return await deliver(self.container, self.channels, self.limiter, delivery_id)
+        await plan_notifications(self.container, self.library, message.payload)
+        return None
