@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from civicloom.applications import ApplicationRow, ApplicationStatus, application_status
 from civicloom.catalogue import Blueprint, BlueprintVersionRow, get_blueprint_version
@@ -14,6 +15,8 @@ from civicloom.db import UnitOfWork
 from civicloom.departments import DepartmentRow
 from civicloom.documents import DocumentRow, LicenceRow
 from civicloom.kernel import Clock, LocalisedText, NotFound, Principal
+
+READ_ATTEMPTS = 3
 
 
 def _name(row: DepartmentRow) -> LocalisedText:
@@ -75,7 +78,15 @@ async def application_page(
     uow_factory: Any, clock: Clock, principal: Principal, application_id: str
 ) -> ApplicationPage:
     """The applicant's view of one application (NotFound for anyone else's)."""
-    status = await application_status(uow_factory(), clock, principal, application_id)
+    for attempt in range(READ_ATTEMPTS):
+        try:
+            status = await application_status(uow_factory(), clock, principal, application_id)
+            break
+        except IntegrityError:
+            # The audited read raced a worker appending to the same audit chain (seen on
+            # SQLite); the read has no other effect, so reading again is safe.
+            if attempt == READ_ATTEMPTS - 1:
+                raise
     uow: UnitOfWork = uow_factory()
     async with uow:
         session = uow.session
