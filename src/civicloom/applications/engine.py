@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications.domain import ApplicationState, TaskState
@@ -23,6 +23,7 @@ from civicloom.catalogue import (
     get_blueprint_version,
     step_graph,
 )
+from civicloom.db import notify_on_commit
 from civicloom.kernel import add_working_days, new_id
 from civicloom.outbox import CloudEvent, enqueue_event
 from civicloom.rules import Decision, evaluate, record_decision
@@ -203,9 +204,8 @@ async def audit(
 
 
 async def wake_workers(session: AsyncSession) -> None:
-    """On PostgreSQL, wake listening workers when this transaction commits."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')"))
+    """Wake listening workers when this transaction commits (one NOTIFY per transaction)."""
+    notify_on_commit(session, NOTIFY_CHANNEL)
 
 
 def _title(step: Step, fallback: str) -> str:
@@ -269,7 +269,6 @@ async def start_case(
         await keep_decision(session, case, "fees", decision, now)
     for step_id in graph.roots():
         await activate(session, case, case.tasks[step_id], now)
-    await wake_workers(session)
 
 
 async def activate(session: AsyncSession, case: CaseContext, task: TaskRow, now: datetime) -> None:
@@ -291,6 +290,7 @@ async def activate(session: AsyncSession, case: CaseContext, task: TaskRow, now:
         task.state = TaskState.READY.value
         wake = _after_duration(spec.duration, now) if spec.kind == "timer" else None
         task.due_at = wake or now
+        await wake_workers(session)
     elif spec.kind == "notify":
         # The notification itself leaves through the outbox; the step is done once it is queued.
         await emit(
@@ -396,7 +396,6 @@ async def after_step(
         t.state == TaskState.AWAITING_APPLICANT.value for t in case.tasks.values()
     ):
         app.state = ApplicationState.IN_PROGRESS.value
-    await wake_workers(session)
 
 
 async def finish_case(

@@ -24,6 +24,20 @@ def chain_lock_key(chain: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+_HEADS = "civicloom.audit.chain_heads"
+
+
+def _heads(session: AsyncSession) -> dict[str, tuple[int, str]]:
+    """Chain heads already locked and read in the session's current transaction."""
+    transaction = session.sync_session.get_transaction()
+    cached = session.info.get(_HEADS)
+    if cached is None or cached[0] is not transaction:
+        cached = (transaction, {})
+        session.info[_HEADS] = cached
+    heads: dict[str, tuple[int, str]] = cached[1]
+    return heads
+
+
 async def append_audit(session: AsyncSession, record: AuditRecord) -> AuditEntryRow:
     """Add an entry to its subject's chain inside the caller's transaction.
 
@@ -31,25 +45,32 @@ async def append_audit(session: AsyncSession, record: AuditRecord) -> AuditEntry
     same application, so its chain never forks (writers of other applications do not wait);
     call this last in the use case so the lock is held only until commit. SQLite has a single
     writer, and the unique (chain, position) constraint refuses a fork on any backend.
+
+    The chain's head is locked and read once per transaction; further entries of the same
+    chain in that transaction follow on from it, and rows are inserted with the next flush.
     """
     chain = record.chain
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": SEAL_LOCK_KEY})
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(:k)"), {"k": chain_lock_key(chain)}
-        )
-    last = (
-        await session.execute(
-            select(AuditEntryRow.position, AuditEntryRow.hash)
-            .where(AuditEntryRow.chain == chain)
-            .order_by(AuditEntryRow.position.desc())
-            .limit(1)
-        )
-    ).first()
-    position, previous = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    heads = _heads(session)
+    if chain not in heads:
+        if session.get_bind().dialect.name == "postgresql":
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock_shared(:seal), pg_advisory_xact_lock(:chain)"),
+                {"seal": SEAL_LOCK_KEY, "chain": chain_lock_key(chain)},
+            )
+        last = (
+            await session.execute(
+                select(AuditEntryRow.position, AuditEntryRow.hash)
+                .where(AuditEntryRow.chain == chain)
+                .order_by(AuditEntryRow.position.desc())
+                .limit(1)
+                .execution_options(autoflush=False)
+            )
+        ).first()
+        heads[chain] = (last[0], last[1]) if last else (0, GENESIS_HASH)
+    position, previous = heads[chain]
     row = AuditEntryRow(
         chain=chain,
-        position=position,
+        position=position + 1,
         occurred_at=record.occurred_at,
         actor=record.actor,
         action=record.action,
@@ -62,8 +83,8 @@ async def append_audit(session: AsyncSession, record: AuditRecord) -> AuditEntry
         prev_hash=previous,
         hash=chain_hash(previous, record),
     )
+    heads[chain] = (row.position, row.hash)
     session.add(row)
-    await session.flush()
     return row
 
 

@@ -3,7 +3,7 @@
 from civicloom.db.engine import Database, is_postgresql
 from civicloom.db.metadata import Base, metadata
 from civicloom.db.types import JSONValue, UTCDateTime
-from civicloom.db.uow import UnitOfWork
+from civicloom.db.uow import UnitOfWork, notify_on_commit
 
 __all__ = [
     "Base",
@@ -13,4 +13,5 @@ __all__ = [
     "UnitOfWork",
     "is_postgresql",
     "metadata",
+    "notify_on_commit",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.db.engine import Database
@@ -42,11 +43,25 @@ class UnitOfWork:
         assert self._session is not None
         # close() rolls back anything uncommitted; unlike rollback() it leaves loaded objects
         # readable (detached) after the block.
+        self._session.info.pop(_NOTIFY, None)
         try:
             await self._session.close()
         finally:
             self._session = None
 
     async def commit(self) -> None:
-        """Commit the transaction."""
+        """Commit the transaction (sending the notifications it asked for, on PostgreSQL)."""
+        channels = self.session.info.pop(_NOTIFY, set())
+        if channels and self.is_postgresql:
+            for channel in sorted(channels):
+                await self.session.execute(text("SELECT pg_notify(:c, '')"), {"c": channel})
         await self.session.commit()
+
+
+_NOTIFY = "civicloom.notify_on_commit"
+
+
+def notify_on_commit(session: AsyncSession, channel: str) -> None:
+    """Ask for a PostgreSQL NOTIFY on ``channel`` when the unit of work commits (once, however
+    often it is asked); nothing happens on SQLite or if the transaction rolls back."""
+    session.info.setdefault(_NOTIFY, set()).add(channel)

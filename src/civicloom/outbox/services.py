@@ -6,6 +6,8 @@ import random
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.outbox.domain import CloudEvent, OutboxMessage
@@ -15,12 +17,16 @@ MAX_ATTEMPTS = 12
 
 
 async def enqueue_event(session: AsyncSession, event: CloudEvent, key: str) -> None:
-    """Add an event to the caller's transaction; ``key`` makes a repeated enqueue a no-op."""
-    exists = await session.scalar(select(OutboxRow.id).where(OutboxRow.key == key))
-    if exists is not None:
-        return
-    session.add(
-        OutboxRow(
+    """Add an event to the caller's transaction; ``key`` makes a repeated enqueue a no-op.
+
+    One ``INSERT … ON CONFLICT (key) DO NOTHING``: no read first, and no failed transaction
+    when the key is already there.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(OutboxRow)
+        .values(
             topic=event.type,
             key=key,
             payload=event.to_dict(),
@@ -28,6 +34,7 @@ async def enqueue_event(session: AsyncSession, event: CloudEvent, key: str) -> N
             available_at=event.time,
             attempts=0,
         )
+        .on_conflict_do_nothing(index_elements=["key"])
     )
 
 

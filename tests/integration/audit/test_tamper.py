@@ -51,8 +51,8 @@ async def populate(container: Container) -> dict[tuple[str, int], int]:
         for app in APPS:
             async with container.uow() as uow:
                 row = await append_audit(uow.session, record(app, n))
-                seqs[(app, n)] = row.seq
                 await uow.commit()
+                seqs[(app, n)] = row.seq
     return seqs
 
 
