@@ -21,6 +21,7 @@ from civicloom.documents import (
     upload_document,
 )
 from civicloom.kernel import Conflict, DomainError, ValidationFailed
+from civicloom.payments import PaymentProvider, build_provider, create_payment
 from civicloom.portal.common import APPLICANT_PAGE, OWN_OBJECT_PAGE, gettext, page, see_other
 from civicloom.portal.queries import (
     ApplicationPage,
@@ -92,6 +93,7 @@ async def _application(
         steps=steps,
         document_specs=view.blueprint.document().get("documents", []),
         rules=rules,
+        payments_enabled=True,
         **context,
     )
 
@@ -194,6 +196,51 @@ async def answer(
         container.uow(), container.clock, principal, application_id, text
     )
     return see_other(f"/applications/{application_id}?answered=1")
+
+
+def payment_provider(request: Request) -> PaymentProvider:
+    """The process's payment provider (shared with the payments API), built on first use."""
+    provider = getattr(request.app.state, "payment_provider", None)
+    if provider is None:
+        provider = build_provider(request.app.state.container.settings)
+        request.app.state.payment_provider = provider
+    assert provider is not None
+    return provider
+
+
+@account_router.post("/applications/{application_id}/payment", dependencies=[OWN_OBJECT_PAGE])
+async def pay(
+    application_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> Response:
+    """Pay the fee: off to the provider's hosted page, which sends the applicant back here."""
+    _ = gettext(request)
+    await check_owner(container.uow(), principal, application_id)
+    back = f"{container.settings.effective_public_url.rstrip('/')}/applications/{application_id}"
+    try:
+        payment, _created = await create_payment(
+            container,
+            payment_provider(request),
+            principal,
+            application_id,
+            idempotency_key=f"portal-payment:{application_id}",  # a second click: same payment
+            return_url=f"{back}?paid=1",
+        )
+    except DomainError as failed:
+        if failed.status >= 500 or failed.status in (401, 403, 404):
+            message = _("Payment is not available right now. Try again in a few minutes.")
+        else:
+            message = failed.detail
+        return await _application(
+            request,
+            container,
+            principal,
+            application_id,
+            status_code=503 if failed.status >= 500 else 409,
+            error_summary=[{"text": message, "href": "#fee"}],
+        )
+    if not payment.next_url:
+        return see_other(f"/applications/{application_id}?paid=1")
+    return see_other(payment.next_url)
 
 
 @account_router.get("/applications/{application_id}/withdraw", dependencies=[OWN_OBJECT_PAGE])

@@ -252,3 +252,14 @@ async def test_once_only_prefill_after_consent(
             )
         )
     assert reads == ["register.read"]
+
+
+async def test_pay_explains_when_the_provider_is_down(client: httpx.AsyncClient) -> None:
+    draft = await start(client)
+    await fill(client, draft)
+    application_id = await submit(client, draft)
+    response = await client.post(f"/applications/{application_id}/payment", headers=ALICE)
+    assert response.status_code in (409, 503)
+    assert "There is a problem" in response.text
+    stranger = await client.post(f"/applications/{application_id}/payment", headers=BOB)
+    assert stranger.status_code == 404
