@@ -11,6 +11,7 @@ from civicloom.payments.reconciliation import ReconciliationView
 from civicloom.payments.refunds import RefundView
 from civicloom.payments.services import PaymentView
 
+
 class PaymentProblem(BaseModel):
     """RFC 9457 problem details, as every error of the payments API is answered."""
 
