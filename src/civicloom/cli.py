@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,6 +16,7 @@ from civicloom.catalogue import cli as catalogue_cli
 from civicloom.connectors import cli as connectors_cli
 from civicloom.documents import cli as documents_cli
 from civicloom.identity import cli as identity_cli
+from civicloom.kpis import cli as kpis_cli
 from civicloom.rules import cli as rules_cli
 from civicloom.settings import PROJECT_ROOT, get_settings, settings_reference
 from civicloom.supervisor import simulator_urls
@@ -45,6 +47,15 @@ app.add_typer(identity_cli.app, name="apikeys")
 app.add_typer(catalogue_cli.app, name="blueprint")
 app.add_typer(connectors_cli.build_app(simulator_urls), name="departments")
 app.add_typer(rules_cli.app, name="rules")
+
+
+def _bootstrap() -> Any:
+    """The composition root, imported only by the commands that run something."""
+    return importlib.import_module("civicloom.bootstrap")
+
+
+app.add_typer(kpis_cli.build_app(_bootstrap), name="kpi")
+demo_app.command("loadgen")(kpis_cli.loadgen_command(_bootstrap))
 
 
 @app.command()

@@ -1,0 +1,237 @@
+"""Operational metrics read from the database at scrape time, and connector call timings.
+
+Prometheus collectors are synchronous, so the collector reads through a small synchronous
+engine on the same database (sqlite3 or psycopg): a handful of grouped queries per scrape,
+whichever process (API or worker) answers ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from civicloom.applications import ApplicationRow, DeadLetterRow, TaskRow
+from civicloom.departments import CapabilityCall, CapabilityGateway, CapabilityResult
+from civicloom.observability import get_logger
+from civicloom.outbox import OutboxRow
+
+log = get_logger(__name__)
+QUEUED = ("ready", "running", "awaiting_external", "awaiting_officer", "awaiting_applicant")
+OPEN = (*QUEUED, "waiting", "failed")
+
+
+def sync_url(url: str) -> str:
+    """The synchronous driver's URL for the platform's async database URL."""
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite"):
+        return parsed.set(drivername="sqlite").render_as_string(hide_password=False)
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class OperationalCollector(Collector):
+    """Applications by state, task queues per department, SLA breaches, connector errors
+    (retries and dead letters) and outbox lag, straight from the database."""
+
+    def __init__(self, database_url: str) -> None:
+        self._engine: Engine | None = None
+        self.database_url = database_url
+
+    def use(self, database_url: str) -> None:
+        """Point at another database (a new app in the same process, e.g. in tests)."""
+        if database_url != self.database_url:
+            self.close()
+            self.database_url = database_url
+
+    def close(self) -> None:
+        """Drop the connection pool."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def _db(self) -> Engine:
+        if self._engine is None:
+            self._engine = create_engine(sync_url(self.database_url), poolclass=NullPool)
+        return self._engine
+
+    def describe(self) -> list[Metric]:
+        """No metrics at registration: nothing may connect before the first scrape."""
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        """Read the figures now; a database that does not answer yields no samples."""
+        try:
+            yield from self._collect(datetime.now(UTC))
+        except Exception as exc:
+            log.warning("operational_metrics_unavailable", error=type(exc).__name__)
+
+    def _collect(self, now: datetime) -> Iterator[Metric]:
+        with self._db().connect() as conn:
+            apps = conn.execute(
+                select(ApplicationRow.service_id, ApplicationRow.state, func.count()).group_by(
+                    ApplicationRow.service_id, ApplicationRow.state
+                )
+            ).all()
+            queue = conn.execute(
+                select(
+                    TaskRow.department,
+                    TaskRow.state,
+                    func.count(),
+                    func.min(func.coalesce(TaskRow.activated_at, TaskRow.created_at)),
+                )
+                .where(TaskRow.state.in_(QUEUED))
+                .group_by(TaskRow.department, TaskRow.state)
+            ).all()
+            breached = conn.execute(
+                select(TaskRow.department, func.count())
+                .where(TaskRow.state.in_(OPEN), TaskRow.sla_due_at < now)
+                .group_by(TaskRow.department)
+            ).all()
+            late = conn.execute(
+                select(TaskRow.department, func.count())
+                .where(TaskRow.state == "completed", TaskRow.completed_at > TaskRow.sla_due_at)
+                .group_by(TaskRow.department)
+            ).all()
+            retries = conn.execute(
+                select(TaskRow.department, func.sum(TaskRow.attempts - 1))
+                .where(TaskRow.kind == "automated", TaskRow.attempts > 1)
+                .group_by(TaskRow.department)
+            ).all()
+            dead = conn.execute(
+                select(DeadLetterRow.department, func.count())
+                .where(DeadLetterRow.resolved_at.is_(None))
+                .group_by(DeadLetterRow.department)
+            ).all()
+            pending, oldest = conn.execute(
+                select(func.count(), func.min(OutboxRow.created_at)).where(
+                    OutboxRow.dispatched_at.is_(None), OutboxRow.dead_at.is_(None)
+                )
+            ).one()
+
+        g = GaugeMetricFamily(
+            "civicloom_applications",
+            "Applications by service and state.",
+            labels=["service", "state"],
+        )
+        for service, state, n in apps:
+            g.add_metric([service, state], n)
+        yield g
+        depth = GaugeMetricFamily(
+            "civicloom_task_queue_depth",
+            "Open tasks per department and state.",
+            labels=["department", "state"],
+        )
+        age = GaugeMetricFamily(
+            "civicloom_task_queue_oldest_age_seconds",
+            "Age of the oldest open task per department and state (since it was activated).",
+            labels=["department", "state"],
+        )
+        for dept, state, n, first in queue:
+            depth.add_metric([dept or "platform", state], n)
+            if first is not None:
+                age.add_metric([dept or "platform", state], (now - _aware(first)).total_seconds())
+        yield depth
+        yield age
+        for name, doc, rows in (
+            ("civicloom_sla_breached_open_tasks", "Open tasks past their SLA due date.", breached),
+            (
+                "civicloom_sla_breaches",
+                "Completed tasks that finished after their SLA due date.",
+                late,
+            ),
+            (
+                "civicloom_connector_retries",
+                "Department calls that had to be retried (attempts beyond the first).",
+                retries,
+            ),
+            ("civicloom_dead_letters", "Unresolved dead-lettered department calls.", dead),
+        ):
+            family = GaugeMetricFamily(name, doc, labels=["department"])
+            for dept, n in rows:
+                family.add_metric([dept or "platform"], float(n or 0))
+            yield family
+        yield GaugeMetricFamily(
+            "civicloom_outbox_pending", "Outbox messages not dispatched yet.", value=pending
+        )
+        yield GaugeMetricFamily(
+            "civicloom_outbox_oldest_pending_age_seconds",
+            "Age of the oldest undispatched outbox message (outbox lag).",
+            value=(now - _aware(oldest)).total_seconds() if oldest is not None else 0.0,
+        )
+
+
+_COLLECTORS: dict[int, OperationalCollector] = {}
+
+
+def register_operational_metrics(registry: CollectorRegistry, database_url: str) -> None:
+    """Register the collector once per registry (later calls re-point it)."""
+    existing = _COLLECTORS.get(id(registry))
+    if existing is not None:
+        existing.use(database_url)
+        return
+    collector = OperationalCollector(database_url)
+    registry.register(collector)
+    _COLLECTORS[id(registry)] = collector
+
+
+_CALL_METRICS: dict[int, tuple[Histogram, Counter]] = {}
+
+
+def _call_metrics(registry: CollectorRegistry) -> tuple[Histogram, Counter]:
+    if id(registry) not in _CALL_METRICS:
+        _CALL_METRICS[id(registry)] = (
+            Histogram(
+                "civicloom_connector_call_duration_seconds",
+                "Department capability calls made by this process, by outcome.",
+                ["department", "capability", "outcome"],
+                registry=registry,
+                buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            ),
+            Counter(
+                "civicloom_connector_errors_total",
+                "Department capability calls that failed, by error class.",
+                ["department", "capability", "error"],
+                registry=registry,
+            ),
+        )
+    return _CALL_METRICS[id(registry)]
+
+
+class InstrumentedGateway:
+    """A capability gateway that times every call and counts failures (same behaviour)."""
+
+    def __init__(self, inner: CapabilityGateway, registry: CollectorRegistry) -> None:
+        self.inner = inner
+        self.latency, self.errors = _call_metrics(registry)
+
+    async def call(self, call: CapabilityCall) -> CapabilityResult:
+        """Call through, recording latency and errors."""
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            result = await self.inner.call(call)
+            outcome = result.outcome.value
+            return result
+        except Exception as exc:
+            self.errors.labels(call.department, call.capability, type(exc).__name__).inc()
+            raise
+        finally:
+            self.latency.labels(call.department, call.capability, outcome).observe(
+                time.perf_counter() - started
+            )
+
+    def __getattr__(self, name: str) -> Any:
+        # breaker_states, check_all, validate_completion… stay those of the wrapped gateway.
+        return getattr(self.inner, name)

@@ -1,0 +1,171 @@
+"""Use cases: read one service's records for a period and report its KPIs (read-only)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+
+from civicloom.applications import ApplicationRow, TaskRow, TimelineRow
+from civicloom.catalogue import get_current_blueprint, list_current_blueprints
+from civicloom.db import UnitOfWork
+from civicloom.documents import DocumentRow
+from civicloom.kernel import Clock, FieldError, NotFound, ValidationFailed
+from civicloom.kpis.compute import (
+    AppRecord,
+    Records,
+    ServiceFacts,
+    TaskRecord,
+    build_report,
+    sharing_of,
+)
+from civicloom.kpis.config import KpiConfig
+from civicloom.kpis.domain import Baseline, KpiReport
+from civicloom.portal import DraftRow
+from civicloom.rules import RuleEvaluationRow
+
+DEFAULT_DAYS = 90
+MAX_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class Period:
+    """Submission dates ``[start, end)``, from calendar days (both inclusive) in UTC."""
+
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def of_days(cls, first: date, last: date) -> Period:
+        """From the first to the last day, both included."""
+        if last < first:
+            raise ValidationFailed([FieldError("to", "after-from", "'to' is before 'from'")])
+        if (last - first).days > MAX_DAYS:
+            raise ValidationFailed(
+                [FieldError("to", "max-period", f"a period is at most {MAX_DAYS} days")]
+            )
+        start = datetime.combine(first, time(), tzinfo=UTC)
+        return cls(start, datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC))
+
+
+def parse_period(clock: Clock, start: str | None, end: str | None) -> Period:
+    """``from``/``to`` as ISO dates (``YYYY-MM-DD``); defaults: the last 90 days to today."""
+    today = clock.now().astimezone(UTC).date()
+
+    def day(value: str | None, name: str, default: date) -> date:
+        if value in (None, ""):
+            return default
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            raise ValidationFailed(
+                [FieldError(name, "iso-date", f"'{name}' must be a date like 2027-03-01")]
+            ) from None
+
+    last = day(end, "to", today)
+    first = day(start, "from", last - timedelta(days=DEFAULT_DAYS - 1))
+    return Period.of_days(first, last)
+
+
+async def list_kpi_services(uow: UnitOfWork) -> list[tuple[str, dict[str, str]]]:
+    """Published services that declare a baseline: ``(id, title)``."""
+    async with uow:
+        published = await list_current_blueprints(uow.session)
+    out = []
+    for p in published:
+        document = p.blueprint.document()
+        if document.get("baseline"):
+            out.append((p.blueprint.id, dict(document.get("title") or {})))
+    return sorted(out)
+
+
+async def service_kpis(
+    uow: UnitOfWork, clock: Clock, config: KpiConfig, service: str, period: Period
+) -> KpiReport:
+    """Every KPI of a published service for applications submitted in the period."""
+    async with uow:
+        session = uow.session
+        published = await get_current_blueprint(session, service)
+        if published is None:
+            raise NotFound(f"no published service {service!r}")
+        document = published.blueprint.document()
+        facts = ServiceFacts(
+            service=service,
+            title=dict(document.get("title") or {}),
+            baseline=Baseline.from_document(document.get("baseline")),
+            sharing=sharing_of(document),
+            step_roles={
+                str(s["id"]): str(s["role"]) for s in document.get("steps", []) if s.get("role")
+            },
+            model=config.model_for(service),
+            costs=config.costs,
+        )
+        in_period = (
+            select(ApplicationRow.id)
+            .where(ApplicationRow.service_id == service)
+            .where(ApplicationRow.submitted_at >= period.start)
+            .where(ApplicationRow.submitted_at < period.end)
+        )
+        apps = [
+            AppRecord(a.id, a.state, a.submitted_at, a.decided_at, frozenset(a.data or {}))
+            for a in await session.scalars(
+                select(ApplicationRow).where(ApplicationRow.id.in_(in_period))
+            )
+        ]
+        task_rows = await session.execute(
+            select(
+                TaskRow.application_id,
+                TaskRow.step_id,
+                TaskRow.kind,
+                TaskRow.department,
+                TaskRow.state,
+                TaskRow.activated_at,
+                TaskRow.completed_at,
+                TaskRow.sla_due_at,
+            ).where(TaskRow.application_id.in_(in_period))
+        )
+        records = Records(apps=apps, tasks=[TaskRecord(*row) for row in task_rows])
+        for app_id, prefilled in await session.execute(
+            select(DraftRow.application_id, DraftRow.prefilled).where(
+                DraftRow.application_id.in_(in_period)
+            )
+        ):
+            records.prefilled[str(app_id)] = {
+                name: str(source.get("department", ""))
+                for name, source in (prefilled or {}).items()
+            }
+        records.documents = Counter(
+            dict(
+                (str(k), int(v))
+                for k, v in await session.execute(
+                    select(DocumentRow.application_id, func.count())
+                    .where(DocumentRow.application_id.in_(in_period))
+                    .where(DocumentRow.uploaded_by.not_like("system:%"))  # not issued licences
+                    .group_by(DocumentRow.application_id)
+                )
+            )
+        )
+        records.answers = Counter(
+            dict(
+                (str(k), int(v))
+                for k, v in await session.execute(
+                    select(TimelineRow.application_id, func.count())
+                    .where(TimelineRow.application_id.in_(in_period))
+                    .where(TimelineRow.event == "information.provided")
+                    .group_by(TimelineRow.application_id)
+                )
+            )
+        )
+        records.decisions = Counter(
+            dict(
+                (str(k), int(v))
+                for k, v in await session.execute(
+                    select(RuleEvaluationRow.department, func.count())
+                    .where(RuleEvaluationRow.application_id.in_(in_period))
+                    .group_by(RuleEvaluationRow.department)
+                )
+            )
+        )
+    return build_report(facts, records, period.start, period.end, clock.now())

@@ -1,0 +1,212 @@
+"""KPI pages: the back-office dashboard with CSV export and the public performance page."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
+
+from civicloom.kernel import NotFound, ValidationFailed
+from civicloom.kpis.charts import Bar, bar_chart
+from civicloom.kpis.config import KpiConfig, load_kpi_config
+from civicloom.kpis.domain import DAY, HOUR, KpiReport
+from civicloom.kpis.services import Period, list_kpi_services, parse_period, service_kpis
+from civicloom.runtime import Container
+from civicloom.web import (
+    ContainerDep,
+    CurrentPrincipal,
+    OptionalPrincipal,
+    Templates,
+    localise,
+    negotiate_locale,
+    page_roles,
+    public_route,
+    require_roles,
+)
+
+KPI_ROLES = ("service-owner", "supervisor", "operator", "auditor")
+templates = Templates([Path(__file__).parent / "templates"])
+kpis_router = APIRouter(include_in_schema=False)
+DateParam = Annotated[str | None, Query(alias="from", max_length=10)]
+ToParam = Annotated[str | None, Query(alias="to", max_length=10)]
+ServiceParam = Annotated[str | None, Query(max_length=100, pattern=r"^[a-z][a-z0-9-]{1,60}$")]
+
+
+def _config(container: Container) -> KpiConfig:
+    return load_kpi_config(container.settings.blueprints_dir)
+
+
+def _hours(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds / HOUR:.1f} h"
+
+
+def _pct(share: float | None) -> str:
+    return "–" if share is None else f"{share:.0%}"
+
+
+def _days(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds / DAY:.1f} days"
+
+
+HELPERS: dict[str, Any] = {"hours": _hours, "pct": _pct, "days": _days}
+
+
+def charts(report: KpiReport) -> dict[str, Any]:
+    """The dashboard's charts (each also shown as a table by the template)."""
+    time_bars = [
+        Bar(f"{d} p50", dist.p50 or 0.0, _hours(dist.p50), 0)
+        for d, dist in report.per_department.items()
+    ] + [
+        Bar(f"{d} p90", dist.p90 or 0.0, _hours(dist.p90), 1)
+        for d, dist in report.per_department.items()
+    ]
+    sla_bars = [
+        Bar(d, (share or 0.0) * 100, "–" if share is None else f"{share:.0%}", 2)
+        for d, share in report.department_sla().items()
+    ]
+    reuse_bars = [Bar(r.source, float(r.total), str(r.total), 3) for r in report.reuse]
+    effort = []
+    if report.baseline is not None:
+        b, a = report.baseline, report.after
+        for label, before, after in (
+            ("forms", b.applications, a.get("forms")),
+            ("visits", b.visits, a.get("visits")),
+            ("paper documents", b.paper_documents, 0.0),
+            ("fields typed", b.form_fields, a.get("fields_typed")),
+            ("days", b.average_days, a.get("days_to_licence")),
+        ):
+            effort.append(Bar(f"{label}: before", float(before), f"{before:g}", 1))
+            shown = "–" if after is None else f"{after:.1f}"
+            effort.append(Bar(f"{label}: now", float(after or 0.0), shown, 0))
+    return {
+        "time": bar_chart(
+            "Time per department step",
+            "Median (p50) and 90th percentile (p90) hours from a step starting to finishing, "
+            "per department.",
+            time_bars,
+        ),
+        "sla": bar_chart(
+            "SLA compliance per department",
+            "Share of steps finished by their SLA due date.",
+            sla_bars,
+        ),
+        "reuse": bar_chart(
+            "Fields not asked again, by source department",
+            "Fields prefilled from registers plus fields typed once and shared.",
+            reuse_bars,
+        ),
+        "effort": bar_chart(
+            "Citizen effort before and now",
+            "The service owner's baseline against the mean measured per decided application.",
+            effort,
+        ),
+    }
+
+
+@kpis_router.get("/backoffice/kpis", dependencies=[page_roles(*KPI_ROLES)])
+async def dashboard(
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    service: ServiceParam = None,
+    start: DateParam = None,
+    end: ToParam = None,
+) -> HTMLResponse:
+    """The KPI dashboard of one service and period, with charts, tables and CSV export."""
+    services = await list_kpi_services(container.uow())
+    chosen = service or (services[0][0] if services else None)
+    context: dict[str, Any] = {
+        "title": "Service performance",
+        "signed_in_as": principal.display_name,
+        "services": services,
+        "chosen": chosen,
+        "start": start or "",
+        "end": end or "",
+        **HELPERS,
+    }
+    try:
+        period = parse_period(container.clock, start, end)
+    except ValidationFailed as exc:
+        errors = [{"text": e.message, "href": f"#{e.field}"} for e in exc.errors]
+        return templates.render(
+            request, "kpis/dashboard.html", status_code=400, error_summary=errors, **context
+        )
+    report = None
+    if chosen is not None:
+        report = await service_kpis(
+            container.uow(), container.clock, _config(container), chosen, period
+        )
+    context.update(
+        start=period.start.date().isoformat(),
+        end=(period.end - timedelta(days=1)).date().isoformat(),
+        report=report,
+        charts=charts(report) if report else None,
+        service_title=localise(report.title, negotiate_locale(request)) if report else "",
+    )
+    return templates.render(request, "kpis/dashboard.html", **context)
+
+
+@kpis_router.get("/backoffice/kpis.csv", dependencies=[require_roles(*KPI_ROLES)])
+async def dashboard_csv(
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    service: Annotated[str, Query(max_length=100, pattern=r"^[a-z][a-z0-9-]{1,60}$")],
+    start: DateParam = None,
+    end: ToParam = None,
+) -> Response:
+    """The dashboard's figures as CSV (``section,key,department,value``)."""
+    period = parse_period(container.clock, start, end)
+    report = await service_kpis(
+        container.uow(), container.clock, _config(container), service, period
+    )
+    return Response(
+        to_csv(report),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="kpis-{service}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def to_csv(report: KpiReport) -> str:
+    """The report's rows as CSV with a header line."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["section", "key", "department", "value"])
+    writer.writerows(report.rows())
+    return buffer.getvalue()
+
+
+@kpis_router.get("/performance/{service}", dependencies=[public_route()])
+async def performance(
+    service: str, request: Request, container: ContainerDep, principal: OptionalPrincipal
+) -> HTMLResponse:
+    """The public performance page of a service: headline figures over the last 90 days."""
+    period: Period = parse_period(container.clock, None, None)
+    try:
+        report = await service_kpis(
+            container.uow(), container.clock, _config(container), service, period
+        )
+    except NotFound:
+        return templates.render(
+            request,
+            "kpis/not_found.html",
+            status_code=404,
+            title="Page not found",
+            signed_in_as=principal.display_name if principal else None,
+        )
+    return templates.render(
+        request,
+        "kpis/performance.html",
+        title=f"{localise(report.title, negotiate_locale(request))}: performance",
+        service_title=localise(report.title, negotiate_locale(request)),
+        report=report,
+        signed_in_as=principal.display_name if principal else None,
+        **HELPERS,
+    )
