@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 
 from civicloom import __version__
 from civicloom.api import api_v1_router, casework_router, ops_router
+from civicloom.backoffice import backoffice_router
 from civicloom.connectors import callbacks_router
 from civicloom.documents import documents_router
 from civicloom.kpis import kpis_router, register_operational_metrics
@@ -61,6 +62,7 @@ def create_app(container: Container) -> FastAPI:
     install_web_ui(app)
     app.include_router(portal_router)
     app.include_router(kpis_router)
+    app.include_router(backoffice_router)
     register_operational_metrics(
         container.metrics.registry, container.settings.effective_database_url
     )

@@ -6,6 +6,7 @@ from sqlalchemy import MetaData
 
 from civicloom.applications import ApplicationRow, DeadLetterRow, TaskRow, TimelineRow
 from civicloom.audit import AuditEntryRow, AuditSealRow
+from civicloom.backoffice import CaseNoteRow, InspectionAppointmentRow
 from civicloom.catalogue import BlueprintVersionRow
 from civicloom.connectors import ConnectorCallbackRow
 from civicloom.db import metadata
@@ -43,6 +44,8 @@ TABLES = (
     DraftRow,
     DeliveryRow,
     PreferenceRow,
+    CaseNoteRow,
+    InspectionAppointmentRow,
 )
 
 

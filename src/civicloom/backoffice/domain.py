@@ -1,0 +1,75 @@
+"""Back-office value objects and pure rules: SLA states, who may see which document type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from civicloom.kernel import Principal
+
+NOTE_MAX_CHARS = 4000
+DUE_SOON = timedelta(days=2)  # same threshold as the API's ``sla`` field
+STAFF_ROLES_OF_QUEUE = frozenset({"officer", "supervisor"})
+
+
+class SlaState(StrEnum):
+    """How a task stands against its service-level deadline."""
+
+    ON_TRACK = "on_track"
+    DUE_SOON = "due_soon"
+    BREACHED = "breached"
+    NONE = "none"
+
+
+def sla_state(sla_due_at: datetime | None, now: datetime) -> SlaState:
+    """On track, due soon (within two days) or breached."""
+    if sla_due_at is None:
+        return SlaState.NONE
+    if sla_due_at < now:
+        return SlaState.BREACHED
+    return SlaState.DUE_SOON if sla_due_at - now <= DUE_SOON else SlaState.ON_TRACK
+
+
+def is_department_staff(principal: Principal, department: str | None) -> bool:
+    """An officer or supervisor of exactly this department."""
+    return (
+        department is not None
+        and principal.department == department
+        and bool(STAFF_ROLES_OF_QUEUE & principal.roles)
+    )
+
+
+def visible_document_types(blueprint: Any, department: str | None) -> frozenset[str]:
+    """Document types a department may open: the blueprint's ``documents[].visible_to`` plus
+    every type for the owning department (it collects them)."""
+    if blueprint is None or department is None:
+        return frozenset()
+    owner = getattr(blueprint, "owner", None)
+    specs = blueprint.document().get("documents") or []
+    return frozenset(
+        str(spec["type"])
+        for spec in specs
+        if department == owner or department in (spec.get("visible_to") or [])
+    )
+
+
+@dataclass(frozen=True)
+class InspectionPlan:
+    """What an officer enters to schedule an inspection."""
+
+    planned_on: date
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Work-queue filters and the page wanted (pages are 1-based)."""
+
+    service: str | None = None
+    state: str | None = None
+    sla: SlaState | None = None
+    mine: bool = False
+    page: int = 1
+    per_page: int = 25

@@ -1,0 +1,347 @@
+"""Officer pages: the work queue, the task page and every action on a task."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from civicloom.applications import (
+    OfficerDecision,
+    assign_task,
+    claim_task,
+    decide_task,
+    request_information,
+)
+from civicloom.backoffice.common import (
+    OFFICER_PAGE,
+    STAFF_PAGE,
+    TASK_PAGE,
+    error_list,
+    field_errors,
+    form_fields,
+    gettext,
+    nav,
+    page,
+    see_other,
+)
+from civicloom.backoffice.domain import InspectionPlan, QueueFilter, SlaState, sla_state
+from civicloom.backoffice.queries import services_in_queue, task_page, work_queue
+from civicloom.backoffice.services import (
+    add_case_note,
+    default_inspection_date,
+    read_task_document,
+    schedule_inspection,
+)
+from civicloom.documents import DocumentsRuntime, build_documents_runtime
+from civicloom.identity import load_personas
+from civicloom.kernel import Conflict, FieldError, Principal, ValidationFailed
+from civicloom.web import ContainerDep, CurrentPrincipal, page_roles
+
+officer_router = APIRouter(include_in_schema=False)
+SUPERVISOR_TASK = page_roles("supervisor", owner_scoped=True)
+INLINE_TYPES = ("application/pdf", "image/png", "image/jpeg", "text/plain")
+
+
+@officer_router.get("/backoffice", dependencies=[STAFF_PAGE])
+async def home(request: Request, principal: CurrentPrincipal) -> RedirectResponse:
+    """Send each person to the first page of their role."""
+    items = nav(request, principal)
+    return see_other(items[0]["href"] if items else "/")
+
+
+@officer_router.get("/backoffice/tasks", dependencies=[OFFICER_PAGE])
+async def queue(
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    service: Annotated[str | None, Query(max_length=100)] = None,
+    state: Annotated[str | None, Query(pattern="^(|awaiting_officer|awaiting_applicant)$")] = None,
+    sla: Annotated[str | None, Query(pattern="^(|on_track|due_soon|breached)$")] = None,
+    mine: bool = False,
+    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    """The department's work queue: filters, SLA badges, soonest due first, paged."""
+    flt = QueueFilter(
+        service=service or None,
+        state=state or None,
+        sla=SlaState(sla) if sla else None,
+        mine=mine,
+        page=page_number,
+    )
+    result = await work_queue(container.uow(), container.clock, principal, flt)
+    now = container.clock.now()
+    return page(
+        request,
+        "backoffice/queue.html",
+        principal,
+        result=result,
+        flt=flt,
+        services=await services_in_queue(container.uow(), principal),
+        sla_of=lambda task: sla_state(task.sla_due_at, now).value,
+        query=_query_string(flt),
+    )
+
+
+def _query_string(flt: QueueFilter) -> str:
+    parts = [
+        f"{name}={value}"
+        for name, value in (
+            ("service", flt.service),
+            ("state", flt.state),
+            ("sla", flt.sla.value if flt.sla else None),
+            ("mine", "true" if flt.mine else None),
+        )
+        if value
+    ]
+    return "&".join(parts)
+
+
+def documents_runtime(request: Request) -> DocumentsRuntime:
+    """The process's documents runtime (shared with the documents API), built on first use."""
+    runtime = getattr(request.app.state, "documents_runtime", None)
+    if runtime is None:
+        runtime = build_documents_runtime(request.app.state.container.settings)
+        request.app.state.documents_runtime = runtime
+    assert isinstance(runtime, DocumentsRuntime)
+    return runtime
+
+
+def team_of(container: ContainerDep, principal: Principal) -> list[dict[str, str]]:
+    """Officers a supervisor can assign to: the department's staff (demo personas)."""
+    people = load_personas(container.settings.blueprints_dir).values()
+    return [
+        {"value": p.id, "text": p.name}
+        for p in people
+        if p.department == principal.department and {"officer", "supervisor"} & set(p.roles)
+    ]
+
+
+async def render_task(
+    request: Request,
+    container: ContainerDep,
+    principal: Principal,
+    task_id: str,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The task page (also re-rendered with errors after a refused action)."""
+    view = await task_page(container.uow, container.clock, principal, task_id)
+    now = container.clock.now()
+    errors = errors or {}
+    document = view.blueprint.document() if view.blueprint else {}
+    steps = {s.get("id"): s for s in document.get("steps", [])}
+    return page(
+        request,
+        "backoffice/task.html",
+        principal,
+        status_code=status_code,
+        view=view,
+        sla=sla_state(view.task.sla_due_at, now).value,
+        steps=steps,
+        errors=errors,
+        error_summary=error_list(errors) if errors else None,
+        values=values or {},
+        default_date=default_inspection_date(now.date()).isoformat(),
+        team=team_of(container, principal) if "supervisor" in principal.roles else [],
+        done=request.query_params.get("done"),
+    )
+
+
+@officer_router.get("/backoffice/tasks/{task_id}", dependencies=[TASK_PAGE])
+async def task(
+    task_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> HTMLResponse:
+    """One task: the department's fields, documents, rule trace, notes, history, actions."""
+    return await render_task(request, container, principal, task_id)
+
+
+async def _act(
+    request: Request,
+    container: ContainerDep,
+    principal: Principal,
+    task_id: str,
+    action: Any,
+    done: str,
+    values: dict[str, str] | None = None,
+) -> Response:
+    """Run an action; on success redirect back, on refusal re-render the page with the reason."""
+    try:
+        await action()
+    except ValidationFailed as failed:
+        return await render_task(
+            request, container, principal, task_id, 422, field_errors(failed), values
+        )
+    except Conflict as conflict:
+        return await render_task(
+            request, container, principal, task_id, 409, {"action": conflict.detail}, values
+        )
+    return see_other(f"/backoffice/tasks/{task_id}?done={done}")
+
+
+@officer_router.post("/backoffice/tasks/{task_id}/claim", dependencies=[TASK_PAGE])
+async def claim(
+    task_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> Response:
+    """Take the task."""
+
+    async def run() -> None:
+        await claim_task(container.uow(), container.clock, principal, task_id)
+
+    return await _act(request, container, principal, task_id, run, "claimed")
+
+
+@officer_router.post("/backoffice/tasks/{task_id}/release", dependencies=[TASK_PAGE])
+async def release(
+    task_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> Response:
+    """Give the task back to the queue."""
+
+    async def run() -> None:
+        await claim_task(container.uow(), container.clock, principal, task_id, release=True)
+
+    return await _act(request, container, principal, task_id, run, "released")
+
+
+@officer_router.post("/backoffice/tasks/{task_id}/assignment", dependencies=[SUPERVISOR_TASK])
+async def assign(
+    task_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> Response:
+    """A supervisor assigns (or reassigns) the task to an officer of the department."""
+    values = await form_fields(request, "assignee", "next")
+    team = {m["value"] for m in team_of(container, principal)}
+
+    async def run() -> None:
+        if values["assignee"] not in team:
+            raise ValidationFailed(
+                [FieldError("assignee", "team-member", gettext(request)("Choose an officer"))]
+            )
+        await assign_task(container.uow(), container.clock, principal, task_id, values["assignee"])
+
+    response = await _act(request, container, principal, task_id, run, "assigned", values)
+    if values["next"] == "supervision" and response.status_code == 303:
+        return see_other("/backoffice/supervision?done=assigned")
+    return response
+
+
+@officer_router.post("/backoffice/tasks/{task_id}/decision", dependencies=[TASK_PAGE])
+async def decide(
+    task_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> Response:
+    """Approve, or reject with a reason the applicant will read."""
+    values = await form_fields(request, "decision", "reason")
+    _ = gettext(request)
+
+    async def run() -> None:
+        if values["decision"] not in ("approve", "reject"):
+            raise ValidationFailed(
+                [FieldError("decision", "one-of", _("Select approve or reject"))]
+            )
+        if values["decision"] == "reject" and not values["reason"].strip():
+            raise ValidationFailed(
+                [FieldError("reason", "required", _("Say why, in words the applicant will read"))]
+            )
+        await decide_task(
+            container.uow(),
+            container.clock,
+            principal,
+            task_id,
+            OfficerDecision(values["decision"]),
+            values["reason"].strip() or None,
+        )
+
+    return await _act(request, container, principal, task_id, run, values["decision"], values)
+
+
+@officer_router.post("/backoffice/tasks/{task_id}/information-request", dependencies=[TASK_PAGE])
+async def ask(
+    task_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> Response:
+    """Ask the applicant for more information."""
+    values = await form_fields(request, "message")
+    _ = gettext(request)
+
+    async def run() -> None:
+        if not values["message"].strip():
+            raise ValidationFailed([FieldError("message", "required", _("Say what you need"))])
+        await request_information(
+            container.uow(), container.clock, principal, task_id, values["message"].strip()
+        )
+
+    return await _act(request, container, principal, task_id, run, "asked", values)
+
+
+@officer_router.post("/backoffice/tasks/{task_id}/notes", dependencies=[TASK_PAGE])
+async def note(
+    task_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> Response:
+    """Add an internal note."""
+    values = await form_fields(request, "note")
+    _ = gettext(request)
+
+    async def run() -> None:
+        if not values["note"].strip():
+            raise ValidationFailed([FieldError("note", "required", _("Write the note"))])
+        await add_case_note(container.uow(), container.clock, principal, task_id, values["note"])
+
+    return await _act(request, container, principal, task_id, run, "noted", values)
+
+
+@officer_router.post("/backoffice/tasks/{task_id}/inspections", dependencies=[TASK_PAGE])
+async def inspect(
+    task_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> Response:
+    """Schedule a premises inspection (the applicant sees the date on their timeline)."""
+    values = await form_fields(request, "planned_on", "inspection_note")
+    _ = gettext(request)
+
+    async def run() -> None:
+        try:
+            planned = date.fromisoformat(values["planned_on"])
+        except ValueError:
+            raise ValidationFailed(
+                [FieldError("planned_on", "date", _("Enter the date as YYYY-MM-DD"))]
+            ) from None
+        await schedule_inspection(
+            container.uow(),
+            container.clock,
+            principal,
+            task_id,
+            InspectionPlan(planned, values["inspection_note"] or None),
+        )
+
+    return await _act(request, container, principal, task_id, run, "scheduled", values)
+
+
+@officer_router.get("/backoffice/tasks/{task_id}/documents/{document_id}", dependencies=[TASK_PAGE])
+async def document(
+    task_id: str,
+    document_id: str,
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """View a document in the browser (sandboxed; PDFs and images inline, others downloaded)."""
+    row, content = await read_task_document(
+        container.uow(),
+        documents_runtime(request),
+        container.clock,
+        principal,
+        task_id,
+        document_id,
+    )
+    disposition = "inline" if row.media_type in INLINE_TYPES else "attachment"
+    return Response(
+        content,
+        media_type=row.media_type,
+        headers={
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(row.filename)}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
+            "Cache-Control": "no-store",
+        },
+    )

@@ -1,0 +1,270 @@
+"""Pages of supervisors, service owners, operators and auditors."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import yaml
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+
+from civicloom.applications import resolve_dead_letter
+from civicloom.backoffice.common import (
+    AUDITOR_PAGE,
+    OPERATOR_PAGE,
+    OWNER_PAGE,
+    SUPERVISOR_PAGE,
+    error_list,
+    field_errors,
+    page,
+    see_other,
+)
+from civicloom.backoffice.domain import sla_state
+from civicloom.backoffice.officer import team_of
+from civicloom.backoffice.oversight import (
+    AuditQuery,
+    blueprint_versions,
+    export_search,
+    model_versions,
+    operator_status,
+    search_audit,
+    verify_audit_trail,
+)
+from civicloom.backoffice.queries import attention_tasks, team_workload
+from civicloom.catalogue import CatalogueContext, ServiceSpec, svg
+from civicloom.kernel import Conflict, NotFound, ValidationFailed
+from civicloom.rules import RuleBook, recorded_evaluations, replay
+from civicloom.web import ContainerDep, CurrentPrincipal, negotiate_locale
+
+roles_router = APIRouter(include_in_schema=False)
+
+
+@roles_router.get("/backoffice/supervision", dependencies=[SUPERVISOR_PAGE])
+async def supervision(
+    request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> HTMLResponse:
+    """Escalated and breached tasks, reassignment, and the team's workload."""
+    now = container.clock.now()
+    return page(
+        request,
+        "backoffice/supervision.html",
+        principal,
+        rows=await attention_tasks(container.uow(), container.clock, principal),
+        workload=await team_workload(container.uow(), container.clock, principal),
+        team=team_of(container, principal),
+        sla_of=lambda task: sla_state(task.sla_due_at, now).value,
+        done=request.query_params.get("done"),
+    )
+
+
+def _rulebook(container: ContainerDep) -> RuleBook:
+    return RuleBook.from_directory(container.settings.blueprints_dir / "rules")
+
+
+@roles_router.get("/backoffice/services", dependencies=[OWNER_PAGE])
+async def services(
+    request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> HTMLResponse:
+    """Blueprint versions, decision-model versions and their test results."""
+    return page(
+        request,
+        "backoffice/services.html",
+        principal,
+        versions=await blueprint_versions(container.uow(), principal),
+        models=model_versions(_rulebook(container), principal),
+    )
+
+
+@roles_router.get("/backoffice/services/{service_id}/versions/{version}", dependencies=[OWNER_PAGE])
+async def journey(
+    service_id: str,
+    version: int,
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+) -> HTMLResponse:
+    """One blueprint version and its journey as department swimlanes."""
+    rows = [
+        r
+        for r in await blueprint_versions(container.uow(), principal)
+        if r.service_id == service_id and r.version == version
+    ]
+    if not rows:
+        raise NotFound(f"no version {version} of {service_id!r} for your department")
+    row = rows[0]
+    locale = negotiate_locale(request)
+    context = CatalogueContext.from_directory(container.settings.blueprints_dir)
+    names = {d.id: d.name.get(locale) for d in context.departments.values()}
+    spec = ServiceSpec.model_validate(row.document)
+    return page(
+        request,
+        "backoffice/journey.html",
+        principal,
+        row=row,
+        diagram=svg(spec, names, locale),
+        source=yaml.safe_dump(row.document, allow_unicode=True, sort_keys=False),
+    )
+
+
+@roles_router.get("/backoffice/rules/what-if", dependencies=[OWNER_PAGE])
+async def what_if(
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    model: Annotated[str, Query(max_length=120)],
+    version: Annotated[int, Query(ge=0, le=100_000)],
+) -> HTMLResponse:
+    """Replay a model version over the recorded inputs of past applications."""
+    candidates = [
+        m.model
+        for m in model_versions(_rulebook(container), principal)
+        if m.model.ref.key == model and m.model.version == version
+    ]
+    if not candidates:
+        raise NotFound(f"no version {version} of decision model {model!r} for your department")
+    async with container.uow() as uow:
+        records = await recorded_evaluations(uow.session, model)
+    return page(
+        request, "backoffice/what_if.html", principal, report=replay(candidates[0], records)
+    )
+
+
+@roles_router.get("/backoffice/operations", dependencies=[OPERATOR_PAGE])
+async def operations(
+    request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> HTMLResponse:
+    """Connector health, breakers, outbox lag, worker heartbeats and dead letters."""
+    gateway = getattr(request.app.state, "capability_gateway", None)
+    status = await operator_status(container.uow, container.clock, principal, gateway)
+    return page(
+        request,
+        "backoffice/operations.html",
+        principal,
+        status=status,
+        now=container.clock.now(),
+        done=request.query_params.get("done"),
+        error=request.query_params.get("error"),
+    )
+
+
+async def _resolve(
+    container: ContainerDep, principal: CurrentPrincipal, letter_id: str, redrive: bool
+) -> Response:
+    done = "redriven" if redrive else "abandoned"
+    try:
+        await resolve_dead_letter(container.uow(), container.clock, principal, letter_id, redrive)
+    except Conflict:
+        return see_other("/backoffice/operations?error=resolved")
+    return see_other(f"/backoffice/operations?done={done}")
+
+
+@roles_router.post(
+    "/backoffice/operations/dead-letters/{dead_letter_id}/redrive", dependencies=[OPERATOR_PAGE]
+)
+async def redrive(
+    dead_letter_id: str, container: ContainerDep, principal: CurrentPrincipal
+) -> Response:
+    """Try the department call again, with the same idempotency key."""
+    return await _resolve(container, principal, dead_letter_id, True)
+
+
+@roles_router.post(
+    "/backoffice/operations/dead-letters/{dead_letter_id}/abandon", dependencies=[OPERATOR_PAGE]
+)
+async def abandon(
+    dead_letter_id: str, container: ContainerDep, principal: CurrentPrincipal
+) -> Response:
+    """Stop trying; the application fails with an explanation."""
+    return await _resolve(container, principal, dead_letter_id, False)
+
+
+def _audit_query(
+    application: str | None,
+    person: str | None,
+    officer: str | None,
+    department: str | None,
+    since: date | None,
+    until: date | None,
+    reads: bool,
+) -> AuditQuery:
+    return AuditQuery(
+        application=(application or "").strip() or None,
+        person=(person or "").strip() or None,
+        officer=(officer or "").strip() or None,
+        department=(department or "").strip() or None,
+        since=since,
+        until=until,
+        reads_only=reads,
+    )
+
+
+Text = Annotated[str | None, Query(max_length=200)]
+
+
+@roles_router.get("/backoffice/audit", dependencies=[AUDITOR_PAGE])
+async def audit_search(
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    application: Text = None,
+    person: Text = None,
+    officer: Text = None,
+    department: Text = None,
+    since: Annotated[date | None, Query()] = None,
+    until: Annotated[date | None, Query()] = None,
+    reads: bool = False,
+) -> HTMLResponse:
+    """Search the audit trail by application, person, officer, department and time."""
+    q = _audit_query(application, person, officer, department, since, until, reads)
+    errors: dict[str, str] = {}
+    results = None
+    if not q.empty:
+        try:
+            results = await search_audit(container.uow(), principal, q)
+        except ValidationFailed as failed:
+            errors = field_errors(failed)
+    return page(
+        request,
+        "backoffice/audit.html",
+        principal,
+        status_code=422 if errors else 200,
+        q=q,
+        results=results,
+        errors=errors,
+        error_summary=error_list(errors) if errors else None,
+        export_query=request.url.query,
+    )
+
+
+@roles_router.get("/backoffice/audit/export.jsonl", dependencies=[AUDITOR_PAGE])
+async def audit_export(
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    application: Text = None,
+    person: Text = None,
+    officer: Text = None,
+    department: Text = None,
+    since: Annotated[date | None, Query()] = None,
+    until: Annotated[date | None, Query()] = None,
+    reads: bool = False,
+) -> StreamingResponse:
+    """The search as JSON Lines (one application alone: its chain with seals and proofs)."""
+    q = _audit_query(application, person, officer, department, since, until, reads)
+    q.validate()
+    return StreamingResponse(
+        export_search(container.uow, principal, q),
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": "attachment; filename=audit-export.jsonl"},
+    )
+
+
+@roles_router.get("/backoffice/audit/verification", dependencies=[AUDITOR_PAGE])
+async def audit_verification(
+    request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> HTMLResponse:
+    """Recompute every chain and check every seal now."""
+    report = await verify_audit_trail(
+        container.uow(), principal, container.settings.effective_keys_dir
+    )
+    return page(request, "backoffice/verification.html", principal, report=report)

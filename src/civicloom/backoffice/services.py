@@ -1,0 +1,218 @@
+"""Back-office use cases: internal notes, planned inspections and officers' document reads.
+
+Each opens the unit of work, checks the officer's department, changes state, appends its audit
+entry (and timeline entry / outbox event where the applicant is concerned) and commits once.
+Every other action (claim, decide, request information, assign, re-drive) is the case engine's
+own use case in ``civicloom.applications``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from civicloom.applications import ApplicationRow, TaskRow, TaskState
+from civicloom.applications.engine import add_timeline
+from civicloom.audit import AuditRecord, append_audit
+from civicloom.backoffice.domain import (
+    NOTE_MAX_CHARS,
+    InspectionPlan,
+    is_department_staff,
+    visible_document_types,
+)
+from civicloom.backoffice.tables import CaseNoteRow, InspectionAppointmentRow
+from civicloom.catalogue import get_blueprint_version
+from civicloom.db import UnitOfWork
+from civicloom.documents import DocumentRow, DocumentsRuntime
+from civicloom.kernel import (
+    Clock,
+    Conflict,
+    FieldError,
+    NotFound,
+    Principal,
+    ValidationFailed,
+    new_id,
+)
+from civicloom.outbox import CloudEvent, enqueue_event
+
+INSPECTION_HORIZON = timedelta(days=365)
+EVENT_SOURCE = "urn:civicloom:backoffice"
+
+
+async def _staff_task(
+    uow: UnitOfWork, principal: Principal, task_id: str
+) -> tuple[TaskRow, ApplicationRow]:
+    """The task and its application, or NotFound for anyone outside the task's department."""
+    task = await uow.session.get(TaskRow, task_id)
+    if task is None or not is_department_staff(principal, task.department):
+        raise NotFound(f"no task {task_id!r} in your department")
+    app = await uow.session.get(ApplicationRow, task.application_id)
+    assert app is not None, "a task always belongs to an application"
+    return task, app
+
+
+def _check_note(body: str, field: str) -> str:
+    text = body.strip()
+    if not text:
+        raise ValidationFailed([FieldError(field, "required", "write the note")])
+    if len(text) > NOTE_MAX_CHARS:
+        raise ValidationFailed(
+            [FieldError(field, "max-length", f"keep it under {NOTE_MAX_CHARS} characters")]
+        )
+    return text
+
+
+async def add_case_note(
+    uow: UnitOfWork, clock: Clock, principal: Principal, task_id: str, body: str
+) -> CaseNoteRow:
+    """Add an internal note to a task (the department's staff read it; the applicant never)."""
+    text = _check_note(body, "note")
+    async with uow:
+        task, app = await _staff_task(uow, principal, task_id)
+        now = clock.now()
+        note = CaseNoteRow(
+            id=new_id(),
+            application_id=app.id,
+            task_id=task.id,
+            department=task.department or "",
+            author=principal.subject,
+            author_name=principal.display_name,
+            body=text,
+            created_at=now,
+        )
+        uow.session.add(note)
+        await append_audit(
+            uow.session,
+            AuditRecord(
+                actor=principal.audit_name,
+                action="note.added",
+                subject_type="application",
+                subject_id=app.id,
+                occurred_at=now,
+                department=task.department,
+                details={"task": task.id, "note": note.id},
+            ),
+        )
+        await uow.commit()
+    return note
+
+
+async def schedule_inspection(
+    uow: UnitOfWork, clock: Clock, principal: Principal, task_id: str, plan: InspectionPlan
+) -> InspectionAppointmentRow:
+    """Plan a premises inspection for a review task; the applicant sees the date on the timeline."""
+    note = _check_note(plan.note, "inspection_note") if plan.note and plan.note.strip() else None
+    async with uow:
+        task, app = await _staff_task(uow, principal, task_id)
+        now = clock.now()
+        today = now.date()
+        if plan.planned_on < today:
+            raise ValidationFailed(
+                [FieldError("planned_on", "not-in-past", "choose today or a later date")]
+            )
+        if plan.planned_on > today + INSPECTION_HORIZON:
+            raise ValidationFailed(
+                [FieldError("planned_on", "within-a-year", "choose a date within a year")]
+            )
+        if task.state != TaskState.AWAITING_OFFICER.value:
+            raise Conflict(f"the task is {task.state}, not awaiting an officer")
+        appointment = InspectionAppointmentRow(
+            id=new_id(),
+            application_id=app.id,
+            task_id=task.id,
+            department=task.department or "",
+            planned_on=plan.planned_on,
+            inspector=principal.subject,
+            note=note,
+            created_at=now,
+        )
+        uow.session.add(appointment)
+        add_timeline(
+            uow.session,
+            app,
+            now,
+            "inspection.scheduled",
+            f"An inspection of the premises is planned for {plan.planned_on.isoformat()}",
+            task,
+        )
+        await enqueue_event(
+            uow.session,
+            CloudEvent(
+                type="civicloom.inspection.scheduled",
+                source=EVENT_SOURCE,
+                subject=app.id,
+                time=now,
+                data={
+                    "application_id": app.id,
+                    "reference": app.reference,
+                    "task_id": task.id,
+                    "department": task.department,
+                    "planned_on": plan.planned_on.isoformat(),
+                },
+            ),
+            key=f"inspection.scheduled:{appointment.id}",
+        )
+        await append_audit(
+            uow.session,
+            AuditRecord(
+                actor=principal.audit_name,
+                action="inspection.scheduled",
+                subject_type="application",
+                subject_id=app.id,
+                occurred_at=now,
+                department=task.department,
+                details={
+                    "task": task.id,
+                    "appointment": appointment.id,
+                    "planned_on": plan.planned_on.isoformat(),
+                },
+            ),
+        )
+        await uow.commit()
+    return appointment
+
+
+async def read_task_document(
+    uow: UnitOfWork,
+    runtime: DocumentsRuntime,
+    clock: Clock,
+    principal: Principal,
+    task_id: str,
+    document_id: str,
+) -> tuple[DocumentRow, bytes]:
+    """An officer opens a document of the task's application, if the blueprint shares that
+    document type with the department; the read is audited (who, which document, why)."""
+    async with uow:
+        task, app = await _staff_task(uow, principal, task_id)
+        row = await uow.session.get(DocumentRow, document_id)
+        published = await get_blueprint_version(uow.session, app.blueprint_version_id)
+        blueprint = published.blueprint if published else None
+        allowed = visible_document_types(blueprint, task.department)
+        if (
+            row is None
+            or row.application_id != app.id
+            or row.purged_at is not None
+            or row.document_type not in allowed
+        ):
+            raise NotFound(f"no document {document_id!r} for this task")
+        content = await runtime.store.get(row.storage_key)
+        await append_audit(
+            uow.session,
+            AuditRecord(
+                actor=principal.audit_name,
+                action="document.read",
+                subject_type="application",
+                subject_id=app.id,
+                occurred_at=clock.now(),
+                department=task.department,
+                purpose=f"review {task.step_id}",
+                fields=(f"document:{row.document_type}",),
+                details={"document_id": row.id, "task": task.id},
+            ),
+        )
+        await uow.commit()
+    return row, content
+
+
+def default_inspection_date(today: date) -> date:
+    """A suggestion for the date field: a week from today."""
+    return today + timedelta(days=7)

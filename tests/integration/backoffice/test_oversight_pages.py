@@ -1,0 +1,150 @@
+"""Supervisor, operator, auditor and service-owner pages over the real ASGI stack."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+from sqlalchemy import select
+
+from civicloom.applications import DeadLetterRow, StepRunner
+from civicloom.runtime import Container
+from tests.conftest import as_persona
+from tests.integration.backoffice.world import Departments, drain, overdue, submit, task_of
+
+
+async def test_grace_sees_and_reassigns_a_breached_task(
+    container: Container, runner: StepRunner, client: httpx.AsyncClient
+) -> None:
+    app_id = await submit(container, "grace-1")
+    await drain(runner)
+    task = await task_of(container, app_id, "licensing_review")
+    assert task.state == "awaiting_officer"
+    grace = as_persona("grace")
+
+    calm = await client.get("/backoffice/supervision", headers=grace)
+    assert calm.status_code == 200
+    assert f'data-task="{task.id}"' not in calm.text
+    await overdue(container, task.id)
+    page = await client.get("/backoffice/supervision", headers=grace)
+    assert f'data-task="{task.id}"' in page.text
+    assert "Breached" in page.text
+
+    moved = await client.post(
+        f"/backoffice/tasks/{task.id}/assignment",
+        data={"assignee": "olivia", "next": "supervision"},
+        headers=grace,
+    )
+    assert moved.status_code == 303
+    assert moved.headers["location"] == "/backoffice/supervision?done=assigned"
+    assert (await task_of(container, app_id, "licensing_review")).assignee == "olivia"
+    workload = await client.get("/backoffice/supervision", headers=grace)
+    assert "olivia" in workload.text
+
+    stranger = await client.post(
+        f"/backoffice/tasks/{task.id}/assignment",
+        data={"assignee": "mallory"},
+        headers=grace,
+    )
+    assert stranger.status_code == 422
+    officer = await client.post(
+        f"/backoffice/tasks/{task.id}/assignment",
+        data={"assignee": "grace"},
+        headers=as_persona("olivia"),
+    )
+    assert officer.status_code == 403  # only supervisors assign
+    assert (await task_of(container, app_id, "licensing_review")).assignee == "olivia"
+
+
+async def test_priya_redrives_a_dead_letter_after_the_department_recovers(
+    container: Container,
+    departments: Departments,
+    runner: StepRunner,
+    client: httpx.AsyncClient,
+) -> None:
+    departments.down.add("tax.clearance_check")
+    app_id = await submit(container, "priya-1")
+    await drain(runner)
+    assert (await task_of(container, app_id, "tax")).state == "failed"
+    priya = as_persona("priya")
+    page = await client.get("/backoffice/operations", headers=priya)
+    assert page.status_code == 200
+    assert "tax.clearance_check" in page.text
+    async with container.uow() as uow:
+        letter = await uow.session.scalar(select(DeadLetterRow))
+    assert letter is not None
+
+    departments.down.clear()
+    redriven = await client.post(
+        f"/backoffice/operations/dead-letters/{letter.id}/redrive", headers=priya
+    )
+    assert redriven.status_code == 303
+    await drain(runner)
+    assert (await task_of(container, app_id, "tax")).state == "completed"
+    twice = await client.post(
+        f"/backoffice/operations/dead-letters/{letter.id}/redrive", headers=priya
+    )
+    assert twice.headers["location"].endswith("error=resolved")
+    after = await client.get("/backoffice/operations", headers=priya)
+    assert f'data-dead-letter="{letter.id}"' not in after.text
+
+
+async def test_ada_finds_every_access_to_alices_data(
+    container: Container, runner: StepRunner, client: httpx.AsyncClient
+) -> None:
+    app_id = await submit(container, "ada-1", seating=60)
+    await drain(runner)
+    inspection = await task_of(container, app_id, "inspection")
+    review = await task_of(container, app_id, "licensing_review")
+    assert (
+        await client.get(f"/backoffice/tasks/{inspection.id}", headers=as_persona("elena"))
+    ).status_code == 200
+    ada = as_persona("ada")
+
+    found = await client.get("/backoffice/audit?person=alice&reads=true", headers=ada)
+    assert found.status_code == 200
+    assert "dev-login:elena" in found.text
+    assert 'data-action="application.read"' in found.text
+    assert review.id  # the licensing review waits for the inspection; nobody else read
+    exported = await client.get(
+        "/backoffice/audit/export.jsonl?person=alice&reads=true", headers=ada
+    )
+    lines = [json.loads(line) for line in exported.text.splitlines()]
+    assert lines
+    assert all(line["action"].endswith(".read") for line in lines)
+    assert {line["actor"] for line in lines} >= {"dev-login:elena"}
+
+    chain = await client.get(f"/backoffice/audit/export.jsonl?application={app_id}", headers=ada)
+    kinds = {json.loads(line)["type"] for line in chain.text.splitlines()}
+    assert "entry" in kinds
+    bad = await client.get("/backoffice/audit?since=2027-01-02&until=2027-01-01", headers=ada)
+    assert bad.status_code == 422
+    assert 'href="#until"' in bad.text
+    verified = await client.get("/backoffice/audit/verification", headers=ada)
+    assert "The audit trail is intact" in verified.text
+    assert (
+        await client.get("/backoffice/audit?person=alice", headers=as_persona("elena"))
+    ).status_code == 403
+
+
+async def test_sam_sees_versions_the_journey_tests_and_what_if(
+    container: Container, runner: StepRunner, client: httpx.AsyncClient
+) -> None:
+    await submit(container, "sam-1")
+    await drain(runner)
+    sam = as_persona("sam")
+    page = await client.get("/backoffice/services", headers=sam)
+    assert page.status_code == 200
+    assert "/backoffice/services/open-a-restaurant/versions/1" in page.text
+    assert "local-admin/licence-fee" in page.text
+    assert "environment/inspection-routing" not in page.text  # another department's model
+    journey = await client.get("/backoffice/services/open-a-restaurant/versions/1", headers=sam)
+    assert journey.status_code == 200
+    assert "<svg" in journey.text
+    what_if = await client.get(
+        "/backoffice/rules/what-if?model=local-admin/zoning-eligibility&version=1", headers=sam
+    )
+    assert what_if.status_code == 200
+    assert 'id="changed">0<' in what_if.text
+    missing = await client.get("/backoffice/rules/what-if?model=tax/nothing&version=1", headers=sam)
+    assert missing.status_code == 404

@@ -1,0 +1,111 @@
+"""Demo data for back-office tests: Open a restaurant driven through the real case engine with
+in-process department answers (switchable, so a department can be down and come back)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from civicloom.applications import StepRunner, SubmitApplication, TaskRow, submit_application
+from civicloom.departments import CapabilityCall, InProcessGateway, PermanentError
+from civicloom.identity import load_personas, principal_for_persona
+from civicloom.kernel import Principal
+from civicloom.runtime import Container
+
+
+def persona(container: Container, name: str) -> Principal:
+    """A demo persona's principal."""
+    return principal_for_persona(load_personas(container.settings.blueprints_dir)[name])
+
+
+@dataclass
+class Departments:
+    """The four departments' answers for Golden Dragon Kitchen; ``down`` capabilities fail."""
+
+    down: set[str] = field(default_factory=set)
+    calls: list[str] = field(default_factory=list)
+
+    def gateway(self) -> InProcessGateway:
+        def answer(capability: str, output: dict[str, Any]) -> Any:
+            async def call(_: CapabilityCall) -> dict[str, Any]:
+                self.calls.append(capability)
+                if capability in self.down:
+                    raise PermanentError(f"{capability}: the department system refused the call")
+                return output
+
+            return call
+
+        answers: dict[str, dict[str, Any]] = {
+            "local-admin.business_lookup": {
+                "name": "Golden Dragon Kitchen Ltd",
+                "status": "active",
+                "director_name": "Alice Chen",
+                "registered_address": "12 Harbour Street, Riverton",
+            },
+            "local-admin.zoning_check": {"zone": "commercial", "allowed": True},
+            "tax.clearance_check": {"status": "cleared"},
+            "environment.screening": {"outcome": "cleared"},
+            "labour.register_employer": {"status": "registered", "employer_id": "EMP-1"},
+            "local-admin.register_activity": {"status": "registered"},
+        }
+        return InProcessGateway({cap: answer(cap, out) for cap, out in answers.items()})
+
+
+def restaurant_data(**overrides: Any) -> dict[str, Any]:
+    """Golden Dragon Kitchen's answers (``seating`` > 50 makes the environment inspect)."""
+    data: dict[str, Any] = {
+        "business_registration_number": "BR-2019-004211",
+        "business_name": "Golden Dragon Kitchen Ltd",
+        "director_name": "Alice Chen",
+        "parcel_id": "P-0042-117",
+        "premises_address": "12 Harbour Street",
+        "seating": 40,
+        "grease_trap": True,
+        "staff_count": 8,
+        "cuisine": "chinese",
+        "opening_date": "2027-03-01",
+        "contact_email": "alice@example.org",
+    }
+    data.update(overrides)
+    return data
+
+
+async def submit(container: Container, key: str, **overrides: Any) -> str:
+    """Alice applies to open a restaurant; returns the application id."""
+    view, _ = await submit_application(
+        container.uow(),
+        container.clock,
+        persona(container, "alice"),
+        SubmitApplication("open-a-restaurant", restaurant_data(**overrides), key),
+    )
+    return view.id
+
+
+async def drain(runner: StepRunner, rounds: int = 60) -> None:
+    """Run the case engine until nothing is due."""
+    for _ in range(rounds):
+        if not await runner.run_once("backoffice-test"):
+            return
+    raise AssertionError("the engine did not settle")
+
+
+async def task_of(container: Container, application_id: str, step: str) -> TaskRow:
+    """The task of one step of an application."""
+    async with container.uow() as uow:
+        task = await uow.session.scalar(
+            select(TaskRow).where(TaskRow.application_id == application_id, TaskRow.step_id == step)
+        )
+    assert task is not None, f"no {step} task"
+    return task
+
+
+async def overdue(container: Container, task_id: str, by: timedelta = timedelta(days=1)) -> None:
+    """Test set-up only: move a task's SLA deadline into the past (as time passing would)."""
+    async with container.uow() as uow:
+        task = await uow.session.get(TaskRow, task_id)
+        assert task is not None
+        task.sla_due_at = container.clock.now() - by
+        await uow.commit()
