@@ -33,7 +33,7 @@ from civicloom.backoffice.oversight import (
 )
 from civicloom.backoffice.queries import attention_tasks, team_workload
 from civicloom.catalogue import CatalogueContext, ServiceSpec, svg
-from civicloom.kernel import Conflict, NotFound, ValidationFailed
+from civicloom.kernel import Conflict, FieldError, NotFound, ValidationFailed
 from civicloom.rules import RuleBook, recorded_evaluations, replay
 from civicloom.web import ContainerDep, CurrentPrincipal, negotiate_locale
 
@@ -184,22 +184,45 @@ def _audit_query(
     person: str | None,
     officer: str | None,
     department: str | None,
-    since: date | None,
-    until: date | None,
+    since: str | None,
+    until: str | None,
     reads: bool,
 ) -> AuditQuery:
+    """The search from the form's fields (raises ValidationFailed naming a bad date)."""
+    errors: list[FieldError] = []
+    days: dict[str, date | None] = {}
+    for name, value in (("since", since), ("until", until)):
+        try:
+            days[name] = _day(value, name)
+        except ValidationFailed as failed:
+            errors.extend(failed.errors)
+    if errors:
+        raise ValidationFailed(errors)
     return AuditQuery(
         application=(application or "").strip() or None,
         person=(person or "").strip() or None,
         officer=(officer or "").strip() or None,
         department=(department or "").strip() or None,
-        since=since,
-        until=until,
+        since=days["since"],
+        until=days["until"],
         reads_only=reads,
     )
 
 
 Text = Annotated[str | None, Query(max_length=200)]
+DateText = Annotated[str | None, Query(max_length=10)]
+
+
+def _day(value: str | None, field: str) -> date | None:
+    """A date field of the search form; empty means no limit."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(
+            [FieldError(field, "date", "enter the date as YYYY-MM-DD")]
+        ) from None
 
 
 @roles_router.get("/backoffice/audit", dependencies=[AUDITOR_PAGE])
@@ -211,19 +234,20 @@ async def audit_search(
     person: Text = None,
     officer: Text = None,
     department: Text = None,
-    since: Annotated[date | None, Query()] = None,
-    until: Annotated[date | None, Query()] = None,
+    since: DateText = None,
+    until: DateText = None,
     reads: bool = False,
 ) -> HTMLResponse:
     """Search the audit trail by application, person, officer, department and time."""
-    q = _audit_query(application, person, officer, department, since, until, reads)
     errors: dict[str, str] = {}
     results = None
-    if not q.empty:
-        try:
+    try:
+        q = _audit_query(application, person, officer, department, since, until, reads)
+        if not q.empty:
             results = await search_audit(container.uow(), principal, q)
-        except ValidationFailed as failed:
-            errors = field_errors(failed)
+    except ValidationFailed as failed:
+        errors = field_errors(failed)
+        q = AuditQuery(application=application, person=person, officer=officer)
     return page(
         request,
         "backoffice/audit.html",
@@ -245,8 +269,8 @@ async def audit_export(
     person: Text = None,
     officer: Text = None,
     department: Text = None,
-    since: Annotated[date | None, Query()] = None,
-    until: Annotated[date | None, Query()] = None,
+    since: DateText = None,
+    until: DateText = None,
     reads: bool = False,
 ) -> StreamingResponse:
     """The search as JSON Lines (one application alone: its chain with seals and proofs)."""

@@ -120,6 +120,11 @@ async def test_ada_finds_every_access_to_alices_data(
     bad = await client.get("/backoffice/audit?since=2027-01-02&until=2027-01-01", headers=ada)
     assert bad.status_code == 422
     assert 'href="#until"' in bad.text
+    blank = await client.get("/backoffice/audit?person=alice&since=&until=", headers=ada)
+    assert blank.status_code == 200  # an empty date field means no limit
+    garbled = await client.get("/backoffice/audit?person=alice&since=yesterday", headers=ada)
+    assert garbled.status_code == 422
+    assert 'href="#since"' in garbled.text
     verified = await client.get("/backoffice/audit/verification", headers=ada)
     assert "The audit trail is intact" in verified.text
     assert (
