@@ -148,7 +148,9 @@ async def _loadgen(
         if clock is not None:
             runner.gateway = demo_gateway(clock, seed)
         mode = "department simulators via connectors" if reachable else "in-process departments"
-        console.print(f"loadgen: {count} application(s) of {SERVICE} through {mode}")
+        console.print(
+            f"loadgen: {count} application(s) of {SERVICE} through {mode}", soft_wrap=True
+        )
         result = await run_loadgen(
             container,
             runner.gateway,

@@ -8,6 +8,7 @@ from civicloom.applications import StepRunner
 from civicloom.documents import build_documents_runtime, licence_step_handler
 from civicloom.kpis import LoadReport, SimulatedClock, demo_gateway, run_loadgen
 from civicloom.runtime import Container
+from tests.system.platform import platform
 
 LOAD = 12
 
@@ -38,3 +39,6 @@ async def generate(container: Container, count: int = LOAD, seed: int = 7) -> Lo
 async def loaded(container: Container) -> LoadReport:
     """The load generator's report, after it finished."""
     return await generate(container)
+
+
+__all__ = ["generate", "loaded", "platform"]
