@@ -19,6 +19,7 @@ from civicloom.documents import (
     purge_expired_documents,
 )
 from civicloom.kernel import SystemClock
+from civicloom.kpis import InstrumentedGateway
 from civicloom.notifications import build_dispatcher
 from civicloom.observability import METRICS, configure_logging, configure_tracing
 from civicloom.outbox import Publisher
@@ -103,9 +104,10 @@ def build_worker(settings: Settings | None = None, worker_id: str | None = None)
     container = build_container(settings, "civicloom-worker")
     registry = build_registry(container.settings)
     documents = build_documents_runtime(container.settings)
+    gateway = build_gateway(container.settings, registry)
     runner = StepRunner(
         container,
-        build_gateway(container.settings, registry),
+        InstrumentedGateway(gateway, container.metrics.registry),
         handlers={"issue_document": licence_step_handler(container, documents)},
         callback_url=partial(callback_url_for, container.settings),
     )
