@@ -38,6 +38,11 @@ def nav(request: Request, principal: Principal) -> list[dict[str, Any]]:
         ("/backoffice/services", _("Services and rules"), {"service-owner"}),
         ("/backoffice/operations", _("Operations"), {"operator"}),
         ("/backoffice/audit", _("Audit"), {"auditor"}),
+        (
+            "/backoffice/kpis",
+            _("Performance"),
+            {"service-owner", "supervisor", "operator", "auditor"},
+        ),
     ]
     return [
         {"href": href, "text": text, "active": path.startswith(href)}

@@ -30,7 +30,7 @@ from civicloom.outbox import OutboxRow, oldest_pending_age
 from civicloom.rules import DecisionModel, RuleBook, TestReport, run_tests
 
 # The worker module sits above this one in the layers; its heartbeat table is read as plain
-# columns (read-only) rather than importing ``civicloom.worker`` (ADR 0018).
+# columns (read-only) rather than importing ``civicloom.worker`` (ADR 0020).
 _HEARTBEATS = table(
     "worker_heartbeats",
     column("worker_id", String),
