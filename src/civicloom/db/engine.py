@@ -23,6 +23,9 @@ def is_postgresql(url: str) -> bool:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling is switched off so that ``_begin_immediate`` can
+    # start every transaction itself (SQLAlchemy's documented pysqlite/aiosqlite recipe).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers run beside the single writer; busy_timeout makes writers queue, not fail.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -30,6 +33,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _begin_immediate(conn: Any) -> None:
+    # One writer at a time on SQLite: a transaction takes the write lock when it starts, so two
+    # processes (API and worker) never both read a chain head and then both append after it.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -48,6 +57,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if not self.is_postgresql:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "begin", _begin_immediate)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager

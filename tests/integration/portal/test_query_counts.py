@@ -26,7 +26,9 @@ def counting(container: Container) -> Iterator[list[str]]:
     statements: list[str] = []
 
     def record(*args: object) -> None:
-        statements.append(str(args[2]))
+        statement = str(args[2])
+        if not statement.startswith("BEGIN"):  # transaction control, not a query
+            statements.append(statement)
 
     engine = container.database.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
