@@ -16,6 +16,7 @@ from civicloom.notifications.domain import (
     RenderedMessage,
 )
 from civicloom.notifications.govstack import messaging_router
+from civicloom.notifications.preferences import InboxItem, inbox
 from civicloom.notifications.runtime import build_channels, build_dispatcher
 from civicloom.notifications.services import NotificationDispatcher, deliver, plan_notifications
 from civicloom.notifications.tables import DeliveryRow, PreferenceRow
@@ -27,6 +28,7 @@ __all__ = [
     "DeliveryRow",
     "DeliveryStatus",
     "HttpSmsChannel",
+    "InboxItem",
     "MailDropChannel",
     "NotificationDispatcher",
     "PreferenceRow",
@@ -39,6 +41,7 @@ __all__ = [
     "build_dispatcher",
     "build_email",
     "deliver",
+    "inbox",
     "messaging_router",
     "notifications_router",
     "plan_notifications",

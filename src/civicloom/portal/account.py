@@ -4,7 +4,9 @@ departments), documents, answering a request for information, withdrawing, data 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -20,7 +22,8 @@ from civicloom.documents import (
     rules_from_blueprint,
     upload_document,
 )
-from civicloom.kernel import Conflict, DomainError, ValidationFailed
+from civicloom.kernel import Conflict, DomainError, Principal, ValidationFailed
+from civicloom.notifications import inbox as portal_inbox
 from civicloom.payments import PaymentProvider, build_provider, create_payment
 from civicloom.portal.common import APPLICANT_PAGE, OWN_OBJECT_PAGE, gettext, page, see_other
 from civicloom.portal.queries import (
@@ -35,6 +38,8 @@ from civicloom.web import ContainerDep, CurrentPrincipal, OptionalPrincipal, pub
 
 account_router = APIRouter(include_in_schema=False)
 UPLOAD_CHUNK = 64 * 1024
+INBOX_SEEN_COOKIE = "civicloom_inbox_seen"  # "<subject digest>.<newest message seen, µs>"
+INBOX_SEEN_MAX_AGE = 400 * 24 * 3600
 
 
 def documents_runtime(request: Request) -> DocumentsRuntime:
@@ -276,10 +281,40 @@ async def data_use(
     return page(request, "portal/data_use.html", principal, uses=uses, departments=names)
 
 
+def _seen_marker(principal: Principal) -> str:
+    return hashlib.sha256(principal.subject.encode()).hexdigest()[:16]
+
+
+def _last_seen(request: Request, principal: Principal) -> datetime | None:
+    """When this person last opened the inbox in this browser (None: never)."""
+    owner, _sep, stamp = request.cookies.get(INBOX_SEEN_COOKIE, "").partition(".")
+    if owner != _seen_marker(principal) or not stamp.isdigit():
+        return None
+    return datetime.fromtimestamp(int(stamp) / 1_000_000, UTC)
+
+
 @account_router.get("/inbox", dependencies=[APPLICANT_PAGE])
-async def inbox(request: Request, principal: CurrentPrincipal) -> HTMLResponse:
-    """Messages about my applications (the notifications module fills this when it lands)."""
-    return page(request, "portal/inbox.html", principal, messages=[])
+async def inbox(
+    request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> HTMLResponse:
+    """Messages about my applications, newest first; those since my last visit marked new."""
+    messages = await portal_inbox(container, principal)
+    seen = _last_seen(request, principal)
+    unread = {m.id for m in messages if seen is None or m.at.astimezone(UTC) > seen}
+    response = page(request, "portal/inbox.html", principal, messages=messages, unread=unread)
+    if messages:
+        newest = max(m.at.astimezone(UTC) for m in messages)
+        micros = int(newest.timestamp() * 1_000_000)
+        response.set_cookie(
+            INBOX_SEEN_COOKIE,
+            f"{_seen_marker(principal)}.{micros}",
+            max_age=INBOX_SEEN_MAX_AGE,
+            path="/inbox",
+            httponly=True,
+            samesite="lax",
+            secure=container.settings.session_cookie_secure,
+        )
+    return response
 
 
 @account_router.get("/accessibility", dependencies=[public_route()])
