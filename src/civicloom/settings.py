@@ -116,6 +116,15 @@ class Settings(BaseSettings):
     worker_lease_seconds: float = Field(
         30.0, gt=0, description="How long a claim lasts before another worker may take it over."
     )
+    worker_metrics_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description=(
+            "Port on which a worker serves its own Prometheus metrics (connector latency and "
+            "errors, outbox dispatches); 0 turns it off."
+        ),
+    )
     audit_seal_seconds: float = Field(
         300.0, gt=0, description="How often a worker seals the audit chains (signed Merkle root)."
     )

@@ -68,6 +68,11 @@ def _platform_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def _worker_metrics_port(settings: Settings) -> int:
+    """The worker's own metrics port: as configured, or the one after the API's."""
+    return settings.worker_metrics_port or settings.port + 1
+
+
 def _children(settings: Settings, with_simulators: bool) -> list[Child]:
     python = sys.executable
     api_url = f"http://{settings.host}:{settings.port}"
@@ -75,7 +80,12 @@ def _children(settings: Settings, with_simulators: bool) -> list[Child]:
     secret = json.loads(env["CIVICLOOM_CONNECTOR_SECRETS"])["environment.callback"]
     children = [
         Child("api", [python, "-m", "civicloom", "serve"], f"{api_url}/readyz", env=env),
-        Child("worker", [python, "-m", "civicloom", "worker"], None, env=env),
+        Child(
+            "worker",
+            [python, "-m", "civicloom", "worker"],
+            None,
+            env={**env, "CIVICLOOM_WORKER_METRICS_PORT": str(_worker_metrics_port(settings))},
+        ),
     ]
     if not with_simulators or importlib.util.find_spec("simulators") is None:
         return children
@@ -133,7 +143,10 @@ def _print_banner(console: Console, settings: Settings, children: list[Child]) -
     table.add_row("API docs", f"{base}/api/v1/docs")
     table.add_row("Services (API)", f"{base}/api/v1/services")
     table.add_row("Readiness", f"{base}/readyz")
-    table.add_row("Metrics", f"{base}/metrics")
+    table.add_row("Metrics (API)", f"{base}/metrics")
+    table.add_row(
+        "Metrics (worker)", f"http://{settings.host}:{_worker_metrics_port(settings)}/metrics"
+    )
     if not settings.smtp_host and settings.profile is not Profile.PRODUCTION:
         table.add_row("Mail viewer (caught mail)", f"{base}/dev/mail")
     for name, url in simulator_urls(settings).items():

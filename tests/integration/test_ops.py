@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
+import pytest
 
 from civicloom.app import create_app
 from civicloom.bootstrap import build_container
@@ -90,3 +93,27 @@ async def test_rate_limited_requests_say_when_to_retry() -> None:
     assert response.status_code == 429
     assert response.headers["retry-after"] == "7"
     assert described.status_code == 200
+
+
+async def test_each_request_is_logged_with_its_trace_id(
+    client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    await client.get(
+        "/api/v1/applications/some-id?email=alice@example.org",
+        headers={
+            "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01",
+            "Authorization": "Bearer dev:alice",
+        },
+    )
+    lines = [
+        json.loads(line)
+        for line in capsys.readouterr().err.splitlines()
+        if line.startswith("{") and '"http_request"' in line
+    ]
+    assert lines, "no request log line"
+    line = lines[-1]
+    assert line["trace_id"] == trace_id
+    assert line["route"] == "/api/v1/applications/{application_id}"
+    assert line["status"] == 404
+    assert "alice@example.org" not in json.dumps(line)

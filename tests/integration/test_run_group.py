@@ -50,7 +50,7 @@ def _wait_for(url: str, deadline: float) -> httpx.Response:
 
 
 def test_run_starts_the_group_and_ctrl_c_stops_it(tmp_path: Path) -> None:
-    base = _free_port_block(len(SIMULATORS) + 1)
+    base = _free_port_block(len(SIMULATORS) + 2)  # simulators, API, worker metrics
     api_port = base + len(SIMULATORS)
     env = {
         **os.environ,
@@ -77,6 +77,8 @@ def test_run_starts_the_group_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         for i, name in enumerate(SIMULATORS):
             health = _wait_for(f"http://127.0.0.1:{base + i}/_sim/health", deadline)
             assert health.json()["status"] == "ok", name
+        worker_metrics = _wait_for(f"http://127.0.0.1:{api_port + 1}/metrics", deadline)
+        assert "civicloom_outbox_lag_seconds" in worker_metrics.text
         services = httpx.get(f"http://127.0.0.1:{api_port}/api/v1/services", timeout=5).json()
         assert {s["id"] for s in services} == {"open-a-restaurant", "change-of-business-address"}
     finally:
@@ -87,6 +89,6 @@ def test_run_starts_the_group_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     assert "Bearer dev:alice" in output
     assert "stopped." in output
     # Nothing is left listening.
-    for port in [api_port, *range(base, base + len(SIMULATORS))]:
+    for port in [api_port, api_port + 1, *range(base, base + len(SIMULATORS))]:
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open"

@@ -142,3 +142,32 @@ async def test_nothing_due_means_nothing_claimed(container: Container) -> None:
     container.clock = FixedClock(T0 - timedelta(seconds=1))  # written "in the future"
     worker = Worker(container, FailingPublisher(), worker_id="idle")
     assert await worker.run_once() == 0
+
+
+async def test_a_worker_serves_its_own_metrics(container: Container) -> None:
+    import socket
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    container.settings = container.settings.model_copy(update={"worker_metrics_port": port})
+    worker = Worker(container, FailingPublisher(), worker_id="metrics-worker")
+    task = asyncio.create_task(worker.run())
+    try:
+        deadline = asyncio.get_running_loop().time() + 10
+        text = ""
+        async with httpx.AsyncClient() as client:
+            while asyncio.get_running_loop().time() < deadline:
+                try:
+                    text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+        assert "civicloom_outbox_lag_seconds" in text
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, timeout=10)
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # closed with the worker

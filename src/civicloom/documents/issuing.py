@@ -14,6 +14,7 @@ from civicloom.documents.domain import Validity
 from civicloom.documents.licences import issue_licence
 from civicloom.documents.runtime import DocumentsRuntime
 from civicloom.documents.tables import LicenceRow
+from civicloom.outbox import CloudEvent, enqueue_event
 from civicloom.runtime import Container
 
 DEFAULT_VALID_YEARS = 1
@@ -63,6 +64,23 @@ def licence_step_handler(container: Container, runtime: DocumentsRuntime) -> Ste
                 validity=Validity(now, now + timedelta(days=365 * years)),
                 issuing_department=step.department or published.blueprint.owner,
                 actor="system:case-engine",
+            )
+            await enqueue_event(
+                session,
+                CloudEvent(
+                    type="civicloom.licence.issued",
+                    source="urn:civicloom:documents",
+                    subject=app.id,
+                    time=now,
+                    data={
+                        "application_id": app.id,
+                        "reference": app.reference,
+                        "licence_number": licence.id,
+                        "document_url": f"{runtime.public_url}/api/v1/licences/{licence.id}.pdf",
+                        "verification_url": licence.verification_url,
+                    },
+                ),
+                key=f"licence.issued:{licence.id}",
             )
             await uow.commit()
         return CapabilityResult(CallOutcome.COMPLETED, _output(licence.id, runtime))

@@ -15,11 +15,12 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicloom.kernel import new_id
-from civicloom.observability import Metrics, get_tracer
+from civicloom.observability import Metrics, get_logger, get_tracer
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _propagator = TraceContextTextMapPropagator()
 _tracer = get_tracer("civicloom.web")
+_log = get_logger("civicloom.http")
 
 
 class PlatformMiddleware:
@@ -120,6 +121,15 @@ class PlatformMiddleware:
                 span.set_attribute("http.response.status_code", status)
                 route = _route_template(scope)
                 span.update_name(f"{method} {route}")
+                # One line per request, inside the span so it carries the trace id; the route
+                # template, never the raw path or query (they can hold personal data).
+                _log.info(
+                    "http_request",
+                    method=method,
+                    route=route,
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                )
         finally:
             otel_context.detach(token)
             route = _route_template(scope)

@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
+from prometheus_client import start_http_server
 from sqlalchemy import delete, update
 from sqlalchemy.engine import make_url
 
@@ -64,6 +65,15 @@ class PeriodicJob:
 
 HEARTBEAT_SECONDS = 5.0
 SLA_SWEEP_SECONDS = 30.0
+
+
+def _closer(server: Any, thread: Any) -> Callable[[], Awaitable[None]]:
+    async def close() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return close
 
 
 class Worker:
@@ -225,6 +235,13 @@ class Worker:
         """Loop until stopped."""
         settings = self.container.settings
         log.info("worker_started", worker_id=self.worker_id)
+        if settings.worker_metrics_port:
+            server, thread = start_http_server(
+                settings.worker_metrics_port,
+                addr=settings.host,
+                registry=self.container.metrics.registry,
+            )
+            self.resources.append(_closer(server, thread))
         loop = asyncio.get_running_loop()
         last_beat = -1e9
         try:
