@@ -15,7 +15,6 @@ from civicloom.api.schemas import (
     DecisionIn,
     InformationAnswer,
     InformationRequestIn,
-    Problem,
     StepStatusOut,
     TaskDetailOut,
     TaskOut,
@@ -39,7 +38,7 @@ from civicloom.applications import (
     resolve_dead_letter,
     withdraw_application,
 )
-from civicloom.web import ContainerDep, CurrentPrincipal
+from civicloom.web import ContainerDep, CurrentPrincipal, Problem
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}

@@ -58,18 +58,6 @@ class ServiceOut(BaseModel):
     form_schema: dict[str, Any]
 
 
-class Problem(BaseModel):
-    """RFC 9457 problem details."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str
-    request_id: str | None = None
-    errors: list[dict[str, str]] | None = None
-
-
 class StepStatusOut(BaseModel):
     """One department step on the status page."""
 

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Response
 
-from civicloom.api.schemas import ApplicationCreate, ApplicationOut, Problem, ServiceOut
+from civicloom.api.schemas import ApplicationCreate, ApplicationOut, ServiceOut
 from civicloom.applications import SubmitApplication, get_application, submit_application
 from civicloom.catalogue import list_current_blueprints
-from civicloom.web import ContainerDep, CurrentPrincipal
+from civicloom.web import ContainerDep, CurrentPrincipal, Problem
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}

@@ -34,12 +34,15 @@ from civicloom.web import (
     CurrentPrincipal,
     authenticated,
     get_container,
+    problem_responses,
     public_route,
     require_roles,
 )
 
 _MULTIPART_OVERHEAD = 64 * 1024
-documents_router = APIRouter(tags=["documents"])
+documents_router = APIRouter(
+    tags=["documents"], responses=problem_responses(400, 401, 403, 404, 409, 413, 422)
+)
 _APPLICANT = require_roles(*sorted(APPLICANT_ROLES), conceal=True, owner_scoped=True)
 
 

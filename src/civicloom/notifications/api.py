@@ -20,9 +20,17 @@ from civicloom.notifications.preferences import (
     set_preferences,
 )
 from civicloom.notifications.runtime import mail_catcher_enabled
-from civicloom.web import ContainerDep, CurrentPrincipal, authenticated, public_route
+from civicloom.web import (
+    ContainerDep,
+    CurrentPrincipal,
+    authenticated,
+    problem_responses,
+    public_route,
+)
 
-notifications_router = APIRouter(tags=["notifications"])
+notifications_router = APIRouter(
+    tags=["notifications"], responses=problem_responses(400, 401, 403, 404, 422)
+)
 
 
 class PreferencesIn(BaseModel):

@@ -14,7 +14,12 @@ from civicloom.web.deps import (
     require_department,
     require_roles,
 )
-from civicloom.web.errors import install_error_handlers, problem_response
+from civicloom.web.errors import (
+    Problem,
+    install_error_handlers,
+    problem_response,
+    problem_responses,
+)
 from civicloom.web.middleware import install_middleware
 from civicloom.web.templating import (
     LOCALES,
@@ -33,6 +38,7 @@ __all__ = [
     "CsrfCookieMiddleware",
     "CurrentPrincipal",
     "OptionalPrincipal",
+    "Problem",
     "Templates",
     "auth_router",
     "authenticated",
@@ -48,6 +54,7 @@ __all__ = [
     "page_roles",
     "policy_for_route",
     "problem_response",
+    "problem_responses",
     "public_route",
     "require_department",
     "require_roles",
