@@ -17,6 +17,7 @@ from civicloom.notifications import DeliveryRow, PreferenceRow
 from civicloom.outbox import OutboxRow
 from civicloom.payments import PaymentRow, PaymentWebhookRow, ReconciliationRow, RefundRow
 from civicloom.portal import DraftRow
+from civicloom.registries import AgreementRow, ConsentRow, DataUseRow, RepresentationRow
 from civicloom.rules import RuleEvaluationRow
 from civicloom.worker import WorkerHeartbeatRow
 
@@ -46,6 +47,10 @@ TABLES = (
     PreferenceRow,
     CaseNoteRow,
     InspectionAppointmentRow,
+    AgreementRow,
+    ConsentRow,
+    DataUseRow,
+    RepresentationRow,
 )
 
 

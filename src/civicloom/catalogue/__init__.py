@@ -1,5 +1,11 @@
 """Service blueprints: format, loading, validation, step graph, diagrams and versions."""
 
+from civicloom.catalogue.agreements import (
+    Approval,
+    DataSharingAgreement,
+    agreement_for,
+    load_agreements,
+)
 from civicloom.catalogue.calendar import HolidayCalendar, load_calendar
 from civicloom.catalogue.context import Capability, CatalogueContext
 from civicloom.catalogue.diagram import mermaid, svg
@@ -31,11 +37,13 @@ from civicloom.catalogue.validation import (
 )
 
 __all__ = [
+    "Approval",
     "Blueprint",
     "BlueprintStatus",
     "BlueprintVersionRow",
     "Capability",
     "CatalogueContext",
+    "DataSharingAgreement",
     "DecisionCall",
     "HolidayCalendar",
     "Problem",
@@ -46,10 +54,12 @@ __all__ = [
     "Step",
     "StepGraph",
     "StepKind",
+    "agreement_for",
     "blueprint_json_schema",
     "get_blueprint_version",
     "get_current_blueprint",
     "list_current_blueprints",
+    "load_agreements",
     "load_blueprint_file",
     "load_blueprints",
     "load_calendar",

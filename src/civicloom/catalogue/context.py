@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from civicloom.catalogue.agreements import DataSharingAgreement, load_agreements
 from civicloom.departments import Department, load_departments
 from civicloom.rules import RuleBook
 
@@ -36,6 +37,7 @@ class CatalogueContext:
     capabilities: dict[str, Capability]
     rulebook: RuleBook
     blueprints_dir: Path
+    agreements: tuple[DataSharingAgreement, ...] = ()
 
     @classmethod
     def from_directory(
@@ -55,7 +57,8 @@ class CatalogueContext:
                 )
                 capabilities[cap.id] = cap
         book = rulebook or RuleBook.from_directory(blueprints_dir / "rules")
-        return cls(departments, capabilities, book, blueprints_dir)
+        agreements = load_agreements(blueprints_dir)
+        return cls(departments, capabilities, book, blueprints_dir, agreements)
 
     def template_files(self, template: str) -> list[Path]:
         """The files a template id resolves to: one per language."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from civicloom.catalogue.agreements import agreement_for
 from civicloom.catalogue.graph import StepGraph
 from civicloom.catalogue.spec import ServiceSpec
 
@@ -19,6 +21,10 @@ def field_meta(spec: ServiceSpec, name: str) -> dict[str, Any]:
     prop = (spec.form.json_schema.get("properties") or {}).get(name) or {}
     ui = ((spec.form.ui.get("fields") or {}).get(name)) or {}
     return {k: v for k, v in {**ui, **prop}.items() if str(k).startswith("x-")}
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
 
 
 def _data_refs(value: Any, path: str) -> list[tuple[str, str]]:
@@ -96,6 +102,13 @@ def check_form(checker: Checker, spec: ServiceSpec, graph: StepGraph) -> None:
                     f"{base}.{name}.x-prefill.path",
                     "unknown-output",
                     f"{cap.id} has no output {out!r}",
+                )
+            elif agreement_for(ctx.agreements, cap.id, spec.owner, out, _today()) is None:
+                checker.report(
+                    f"{base}.{name}.x-prefill",
+                    "no-prefill-agreement",
+                    f"no data-sharing agreement in force lets {spec.owner} read {out!r} from "
+                    f"{cap.id} (add it to an agreement in blueprints/agreements)",
                 )
     for p, page in enumerate(spec.form.ui.get("pages") or []):
         for f, name in enumerate(page.get("fields") or []):

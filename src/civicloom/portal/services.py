@@ -6,18 +6,27 @@ once; submission goes through ``civicloom.applications.submit_application``.
 
 from __future__ import annotations
 
+import functools
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from civicloom.applications import ApplicationView, SubmitApplication, submit_application
 from civicloom.audit import AuditRecord, append_audit
-from civicloom.catalogue import Blueprint, get_blueprint_version, get_current_blueprint
+from civicloom.catalogue import (
+    Blueprint,
+    DataSharingAgreement,
+    get_blueprint_version,
+    get_current_blueprint,
+    load_agreements,
+)
 from civicloom.db import UnitOfWork
-from civicloom.departments import CallOutcome, CapabilityCall, CapabilityGateway
-from civicloom.identity import mandates_of
+from civicloom.departments import CapabilityGateway
 from civicloom.kernel import (
     Clock,
     Conflict,
@@ -29,6 +38,15 @@ from civicloom.kernel import (
 )
 from civicloom.observability import get_logger
 from civicloom.portal.tables import DraftRow
+from civicloom.registries import (
+    GrantConsent,
+    RegisterRead,
+    link_data_use,
+    plan_reads,
+    read_registers,
+    record_consent,
+)
+from civicloom.settings import get_settings
 
 log = get_logger(__name__)
 
@@ -142,55 +160,34 @@ async def list_drafts(uow: UnitOfWork, principal: Principal) -> list[DraftRow]:
         return list(rows)
 
 
-@dataclass(frozen=True)
-class PrefillPlan:
-    """What the government already holds for this form: one register call per capability."""
+PrefillPlan = RegisterRead  # one register look-up the form asks for (civicloom.registries)
 
-    capability: str
-    department: str
-    input: dict[str, Any]
-    fields: dict[str, str]  # form field -> path in the register's answer
-    keys: dict[str, Any]  # form fields the input itself answers (e.g. the registration number)
+
+@functools.cache
+def _agreements_in(blueprints_dir: Path) -> tuple[DataSharingAgreement, ...]:
+    return load_agreements(blueprints_dir)
+
+
+def current_agreements(blueprints_dir: Path | None = None) -> tuple[DataSharingAgreement, ...]:
+    """The data-sharing agreements in ``blueprints/agreements`` (read once per directory)."""
+    return _agreements_in(blueprints_dir or get_settings().blueprints_dir)
 
 
 def prefill_plans(
-    blueprint: Blueprint, principal: Principal, data: dict[str, Any]
+    blueprint: Blueprint,
+    principal: Principal,
+    data: dict[str, Any],
+    agreements: Sequence[DataSharingAgreement] | None = None,
+    now: datetime | None = None,
 ) -> list[PrefillPlan]:
-    """Register look-ups the blueprint declares (``x-prefill``) whose input we can supply.
-
-    A look-up's input is what the blueprint's own step calling the same capability sends;
-    ``$.data.<field>`` references come from the answers so far or, for a business the
-    applicant represents, from their mandate.
-    """
-    properties: dict[str, Any] = blueprint.form.json_schema.get("properties", {})
-    steps: list[dict[str, Any]] = blueprint.document().get("steps", [])
-    wanted: dict[str, dict[str, str]] = {}
-    for name, prop in properties.items():
-        spec = prop.get("x-prefill") or {}
-        if spec.get("capability"):
-            wanted.setdefault(spec["capability"], {})[name] = str(spec.get("path", name))
-    mandates = sorted(mandates_of(principal))
-    plans = []
-    for capability, fields in wanted.items():
-        step = next((s for s in steps if s.get("capability") == capability), None)
-        if step is None:
-            continue
-        call_input: dict[str, Any] = {}
-        keys: dict[str, Any] = {}
-        for key, ref in (step.get("input") or {}).items():
-            if isinstance(ref, str) and ref.startswith("$.data."):
-                name = ref.removeprefix("$.data.")
-                value = data.get(name) or (mandates[0] if len(mandates) == 1 else None)
-                if value is None:
-                    break
-                call_input[key], keys[name] = value, value
-            else:
-                call_input[key] = ref
-        else:
-            plans.append(
-                PrefillPlan(capability, str(step.get("department")), call_input, fields, keys)
-            )
-    return plans
+    """Register look-ups the blueprint declares that an agreement in force covers."""
+    return plan_reads(
+        blueprint,
+        principal,
+        data,
+        current_agreements() if agreements is None else agreements,
+        now or datetime.now(UTC),
+    )
 
 
 async def apply_prefill(
@@ -200,51 +197,46 @@ async def apply_prefill(
     principal: Principal,
     draft_id: str,
     consent: bool,
+    agreements: Sequence[DataSharingAgreement] | None = None,
 ) -> int:
-    """Record the applicant's consent and, when given, fill answers from the registers.
+    """Record the applicant's answer and, under consent and agreement, fill from the registers.
 
-    Returns how many answers were filled. Each register read is audited as a read of the
-    applicant's data with its purpose; a register that does not answer fills nothing.
+    ``consent`` records a consent covering the agreements the form relies on; the reads then
+    check the stored consents (so a revoked one stops further reads). Each read is a data-use
+    entry and an audited ``register.read``; returns how many answers were filled.
     """
-    draft = await get_draft(uow, principal, draft_id)
-    filled: dict[str, Any] = {}
-    sources: dict[str, Any] = {}
-    reads: list[PrefillPlan] = []
-    if consent:
-        for plan in prefill_plans(draft.blueprint, principal, draft.data):
-            try:
-                result = await gateway.call(
-                    CapabilityCall(
-                        department=plan.department,
-                        capability=plan.capability,
-                        input=plan.input,
-                        idempotency_key=f"prefill:{draft.id}:{plan.capability}",
-                    )
-                )
-            except Exception as exc:  # a register that is down must not stop the form
-                log.warning(
-                    "prefill_unavailable", capability=plan.capability, error=type(exc).__name__
-                )
-                continue
-            if result.outcome is not CallOutcome.COMPLETED:
-                continue
-            reads.append(plan)
-            for name, value in plan.keys.items():
-                filled[name] = value
-                sources[name] = {"department": plan.department, "kind": "mandate"}
-            for name, path in plan.fields.items():
-                value = result.output.get(path)
-                if value not in (None, ""):
-                    filled[name] = value
-                    sources[name] = {"department": plan.department, "kind": "register"}
+    terms = current_agreements() if agreements is None else tuple(agreements)
+    by_id = {a.id: a for a in terms}
     async with uow:
         row = await _row(uow, principal, draft_id)
+        if row.application_id:
+            raise Conflict("this application was already sent")
+        draft = await _draft(uow, row)
         now = clock.now()
+        plans = plan_reads(draft.blueprint, principal, draft.data, terms, now)
+        needing = [p for p in plans if p.consent_required and p.agreement in by_id]
+        purposes = sorted({by_id[str(p.agreement)].purpose.en for p in needing})
+        if consent and needing:
+            await record_consent(
+                uow.session,
+                now,
+                principal,
+                GrantConsent(
+                    service_id=row.service_id,
+                    purpose="; ".join(purposes),
+                    agreements=tuple(by_id[str(p.agreement)] for p in needing),
+                    fields=tuple(f for p in needing for f in p.fields.values()),
+                    draft_id=row.id,
+                ),
+            )
+        result = await read_registers(
+            uow.session, gateway, principal, draft_id=row.id, plans=plans, agreements=terms, now=now
+        )
         row.prefill_consent = "given" if consent else "declined"
-        row.data = {**row.data, **filled}
-        row.prefilled = sources
+        row.data = {**row.data, **result.filled}
+        row.prefilled = {**row.prefilled, **result.sources}
         row.updated_at = now
-        for plan in reads:
+        for plan in result.reads:
             await append_audit(
                 uow.session,
                 AuditRecord(
@@ -254,13 +246,17 @@ async def apply_prefill(
                     subject_id=row.id,
                     occurred_at=now,
                     department=plan.department,
-                    purpose="prefill the applicant's form with their consent (once-only)",
+                    purpose="prefill the applicant's form (once-only)",
                     fields=tuple(sorted(plan.fields)),
-                    details={"capability": plan.capability, "service": row.service_id},
+                    details={
+                        "capability": plan.capability,
+                        "service": row.service_id,
+                        "agreement": plan.agreement,
+                    },
                 ),
             )
         await uow.commit()
-    return len(filled)
+    return len(result.filled)
 
 
 async def submit_draft(
@@ -281,6 +277,8 @@ async def submit_draft(
     uow = uow_factory()
     async with uow:
         row = await _row(uow, principal, draft_id)
+        if row.application_id is None:
+            await link_data_use(uow.session, principal, draft_id, view.id)
         row.application_id, row.updated_at = view.id, clock.now()
         await uow.commit()
     return view

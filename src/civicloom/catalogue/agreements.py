@@ -1,0 +1,88 @@
+"""Data-sharing agreements as data (``blueprints/agreements/*.yaml``): the format and loader.
+
+The catalogue reads them because blueprints are validated against them ("prefill only fields
+an agreement covers"); ``civicloom.registries`` stores them with their approval and enforces
+them at run time (ADR 0022).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from civicloom.kernel import LocalisedText
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class Approval(_Strict):
+    """Who in the owning department approved the agreement, and when."""
+
+    by: str = Field(min_length=2, description="Name or role of the approving officer.")
+    department: str = Field(description="Must be the register's owning department.")
+    at: date
+
+
+class DataSharingAgreement(_Strict):
+    """Which department may read which fields of which register, why, and on what basis."""
+
+    id: str = Field(pattern=r"^DSA-[0-9]{4}-[0-9]{3}$")
+    title: LocalisedText
+    capability: str = Field(alias="register", description="The capability reading the register.")
+    owner: str = Field(description="Department that owns the register.")
+    reader: str = Field(description="Department allowed to read.")
+    fields: tuple[str, ...] = Field(min_length=1, description="Register fields covered.")
+    purpose: LocalisedText
+    legal_basis: str = Field(min_length=3)
+    consent: Literal["required", "not-required"] = "required"
+    valid_from: date
+    valid_until: date | None = None
+    approved: Approval | None = None
+
+    @property
+    def consent_required(self) -> bool:
+        """Whether the subject must consent (otherwise the legal basis is shown instead)."""
+        return self.consent == "required"
+
+    def in_force(self, on: date) -> bool:
+        """Approved by the owner and valid on ``on``."""
+        return (
+            self.approved is not None
+            and self.approved.department == self.owner
+            and self.valid_from <= on
+            and (self.valid_until is None or on <= self.valid_until)
+        )
+
+    def covers(self, register: str, reader: str, field: str, on: date) -> bool:
+        """Whether ``reader`` may read ``field`` from ``register`` under this agreement."""
+        top = field.split(".", 1)[0]
+        return (
+            self.capability == register
+            and self.reader == reader
+            and top in self.fields
+            and self.in_force(on)
+        )
+
+
+def load_agreements(blueprints_dir: Path) -> tuple[DataSharingAgreement, ...]:
+    """Every agreement under ``blueprints/agreements`` (ValueError names a broken file)."""
+    found: list[DataSharingAgreement] = []
+    for path in sorted((blueprints_dir / "agreements").glob("*.yaml")):
+        try:
+            found.append(DataSharingAgreement.model_validate(yaml.safe_load(path.read_text())))
+        except Exception as exc:
+            raise ValueError(f"{path}: {exc}") from exc
+    return tuple(found)
+
+
+def agreement_for(
+    agreements: tuple[DataSharingAgreement, ...], register: str, reader: str, field: str, on: date
+) -> DataSharingAgreement | None:
+    """The agreement in force that lets ``reader`` read ``field`` from ``register``, if any."""
+    return next((a for a in agreements if a.covers(register, reader, field, on)), None)

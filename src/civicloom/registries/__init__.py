@@ -1,0 +1,51 @@
+"""Registries: once-only reuse of data the departments' registers hold, under data-sharing
+agreements and the subject's consent, with every reuse recorded (ADR 0022)."""
+
+from civicloom.registries.domain import (
+    BUSINESS_REGISTER,
+    Consent,
+    RegisterRead,
+    Representation,
+    representation_from_register,
+)
+from civicloom.registries.prefill import PrefillResult, plan_reads, read_registers
+from civicloom.registries.services import (
+    CONSENT_VALIDITY,
+    DataUse,
+    GrantConsent,
+    active_consent,
+    data_use_of_subject,
+    grant_consent,
+    link_data_use,
+    list_consents,
+    record_consent,
+    revoke_consent,
+    sync_agreements,
+)
+from civicloom.registries.tables import AgreementRow, ConsentRow, DataUseRow, RepresentationRow
+
+__all__ = [
+    "BUSINESS_REGISTER",
+    "CONSENT_VALIDITY",
+    "AgreementRow",
+    "Consent",
+    "ConsentRow",
+    "DataUse",
+    "DataUseRow",
+    "GrantConsent",
+    "PrefillResult",
+    "RegisterRead",
+    "Representation",
+    "RepresentationRow",
+    "active_consent",
+    "data_use_of_subject",
+    "grant_consent",
+    "link_data_use",
+    "list_consents",
+    "plan_reads",
+    "read_registers",
+    "record_consent",
+    "representation_from_register",
+    "revoke_consent",
+    "sync_agreements",
+]

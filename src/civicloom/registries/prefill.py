@@ -1,0 +1,207 @@
+"""Once-only prefill: plan the register reads a form asks for, and read them under agreement,
+consent and verified representation (the X-Road way: ask the source, never copy it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from civicloom.catalogue import Blueprint, DataSharingAgreement, agreement_for
+from civicloom.departments import CallOutcome, CapabilityCall, CapabilityGateway
+from civicloom.identity import mandates_of
+from civicloom.kernel import Principal
+from civicloom.observability import get_logger
+from civicloom.registries.domain import (
+    BUSINESS_REGISTER,
+    RegisterRead,
+    Representation,
+    representation_from_register,
+)
+from civicloom.registries.services import (
+    active_consent,
+    cached_representation,
+    record_data_use,
+    record_representation,
+)
+
+log = get_logger(__name__)
+REGISTRATION_FIELD = "business_registration_number"
+
+
+def plan_reads(
+    blueprint: Blueprint,
+    principal: Principal,
+    data: dict[str, Any],
+    agreements: Sequence[DataSharingAgreement],
+    on: datetime,
+) -> list[RegisterRead]:
+    """Register look-ups the blueprint declares (``x-prefill``) whose input we can supply.
+
+    The input is the ``x-prefill.input`` or, failing that, what the blueprint's own step calling
+    the capability sends; ``$.data.<field>`` comes from the answers or the applicant's single
+    mandate. A field no agreement in force covers is kept out (``refused``): the service owner
+    reads only what an agreement lets it read.
+    """
+    properties: dict[str, Any] = blueprint.form.json_schema.get("properties", {})
+    steps: list[dict[str, Any]] = blueprint.document().get("steps", [])
+    wanted: dict[str, dict[str, str]] = {}
+    inputs: dict[str, dict[str, Any]] = {}
+    for name, prop in properties.items():
+        spec = prop.get("x-prefill") or {}
+        if spec.get("capability"):
+            wanted.setdefault(spec["capability"], {})[name] = str(spec.get("path", name))
+            if spec.get("input"):
+                inputs.setdefault(spec["capability"], dict(spec["input"]))
+    mandates = sorted(mandates_of(principal))
+    agreements = tuple(agreements)
+    plans = []
+    for capability, fields in wanted.items():
+        step = next((s for s in steps if s.get("capability") == capability), None)
+        declared = inputs.get(capability) or (step or {}).get("input")
+        if not declared:
+            continue
+        call_input: dict[str, Any] = {}
+        keys: dict[str, Any] = {}
+        for key, ref in declared.items():
+            if isinstance(ref, str) and ref.startswith("$.data."):
+                name = ref.removeprefix("$.data.")
+                value = data.get(name) or (mandates[0] if len(mandates) == 1 else None)
+                if value is None:
+                    break
+                call_input[key], keys[name] = value, value
+            else:
+                call_input[key] = ref
+        else:
+            covered: dict[str, str] = {}
+            refused: list[str] = []
+            chosen: DataSharingAgreement | None = None
+            for name, path in fields.items():
+                found = agreement_for(agreements, capability, blueprint.owner, path, on.date())
+                if found is None or (chosen is not None and found.id != chosen.id):
+                    refused.append(name)
+                else:
+                    chosen, covered[name] = found, path
+            if chosen is None:
+                log.warning("prefill_refused", capability=capability, fields=sorted(refused))
+                continue
+            plans.append(
+                RegisterRead(
+                    capability=capability,
+                    department=chosen.owner,
+                    input=call_input,
+                    fields=covered,
+                    keys=keys,
+                    agreement=chosen.id,
+                    consent_required=chosen.consent_required,
+                    refused=tuple(sorted(refused)),
+                )
+            )
+    plans.sort(key=lambda p: p.capability != BUSINESS_REGISTER)  # representation first
+    return plans
+
+
+@dataclass
+class PrefillResult:
+    """What the registers answered: values, their sources, and the reads made."""
+
+    filled: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, dict[str, str]] = field(default_factory=dict)
+    reads: list[RegisterRead] = field(default_factory=list)
+    representation: Representation | None = None
+
+
+async def _call(
+    gateway: CapabilityGateway, plan: RegisterRead, draft_id: str
+) -> dict[str, Any] | None:
+    try:
+        result = await gateway.call(
+            CapabilityCall(
+                department=plan.department,
+                capability=plan.capability,
+                input=plan.input,
+                idempotency_key=f"prefill:{draft_id}:{plan.capability}",
+            )
+        )
+    except Exception as exc:  # a register that is down must not stop the form
+        log.warning("prefill_unavailable", capability=plan.capability, error=type(exc).__name__)
+        return None
+    return dict(result.output) if result.outcome is CallOutcome.COMPLETED else None
+
+
+async def read_registers(
+    session: AsyncSession,
+    gateway: CapabilityGateway,
+    principal: Principal,
+    *,
+    draft_id: str,
+    plans: Sequence[RegisterRead],
+    agreements: Sequence[DataSharingAgreement],
+    now: datetime,
+) -> PrefillResult:
+    """Read each planned register the applicant consented to (or the law allows), after the
+    business register confirms they represent the business; record every read.
+
+    Runs inside the caller's transaction: consent is checked in the same transaction as the
+    read is recorded, so a revoked consent stops the next read.
+    """
+    by_id = {a.id: a for a in agreements}
+    out = PrefillResult()
+    number = next((p.keys[REGISTRATION_FIELD] for p in plans if REGISTRATION_FIELD in p.keys), None)
+    if number is not None:
+        out.representation = await cached_representation(
+            session, principal.subject, str(number), draft_id
+        )
+    for plan in plans:
+        business = plan.capability == BUSINESS_REGISTER
+        agreement = by_id.get(plan.agreement or "")
+        if agreement is None or not agreement.in_force(now.date()):
+            continue  # refused at run time as at validation
+        consent_id = None
+        if agreement.consent_required:
+            consent = await active_consent(session, principal.subject, agreement.id, now)
+            if consent is None:
+                continue  # without consent nothing is read
+            consent_id = consent.id
+        if out.representation is Representation.REFUSED:
+            break
+        if number is not None and out.representation is None and not business:
+            continue  # representation is judged on the business register first
+        answer = await _call(gateway, plan, draft_id)
+        if answer is None:
+            continue
+        if business and number is not None and out.representation is None:
+            out.representation = representation_from_register(
+                principal.subject,
+                principal.display_name,
+                str(number) in mandates_of(principal),
+                answer,
+            )
+            await record_representation(
+                session, principal, str(number), draft_id, out.representation, now
+            )
+        await record_data_use(
+            session,
+            principal,
+            draft_id=draft_id,
+            agreement=agreement,
+            consent_id=consent_id,
+            fields=list(plan.fields.values()),
+            now=now,
+        )
+        if out.representation is Representation.REFUSED:
+            break  # the read is recorded; nothing of someone else's business is filled
+        out.reads.append(plan)
+        for name, value in plan.keys.items():
+            out.filled[name] = value
+            out.sources[name] = {"department": plan.department, "kind": "mandate"}
+        for name, path in plan.fields.items():
+            value = answer.get(path)
+            if value not in (None, ""):
+                out.filled[name] = value
+                out.sources[name] = {"department": plan.department, "kind": "register"}
+    return out

@@ -1,0 +1,132 @@
+"""Once-only on SQLite and PostgreSQL: nothing is read without consent, revoking stops further
+reads, every read is a data-use entry, and only the register's director acts for a business."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from civicloom.audit import AuditEntryRow
+from civicloom.departments import CapabilityCall, InProcessGateway
+from civicloom.identity import ScopedPrincipal
+from civicloom.portal import apply_prefill, get_draft, save_answers, start_draft
+from civicloom.registries import (
+    ConsentRow,
+    DataUseRow,
+    RepresentationRow,
+    data_use_of_subject,
+    list_consents,
+    revoke_consent,
+)
+from civicloom.runtime import Container
+
+SERVICE = "open-a-restaurant"
+ALICE = ScopedPrincipal(
+    subject="alice",
+    display_name="Alice Chen",
+    roles=frozenset({"citizen", "business-representative"}),
+    mandates=frozenset({"BR-2019-004211"}),
+)
+BOB = ScopedPrincipal(subject="bob", display_name="Bob Martins", roles=frozenset({"citizen"}))
+
+
+def registers(calls: list[str]) -> InProcessGateway:
+    """The two registers as the simulators answer for Golden Dragon Kitchen Ltd."""
+
+    async def business(call: CapabilityCall) -> dict[str, Any]:
+        calls.append(call.capability)
+        return {
+            "name": "Golden Dragon Kitchen Ltd",
+            "status": "active",
+            "director_name": "Alice Chen",
+            "director_person_id": "alice",
+            "registered_address": "8 Lantern Lane, Riverton",
+        }
+
+    async def taxpayer(call: CapabilityCall) -> dict[str, Any]:
+        calls.append(call.capability)
+        return {
+            "registration_number": call.input["registration_number"],
+            "tax_id": "TIN-0042-7781",
+            "name": "Golden Dragon Kitchen Ltd",
+            "standing": "good",
+        }
+
+    return InProcessGateway(
+        {"local-admin.business_lookup": business, "tax.taxpayer_lookup": taxpayer}
+    )
+
+
+async def test_consent_then_reads_then_revocation_stops_them(container: Container) -> None:
+    uow, clock = container.uow, container.clock
+    calls: list[str] = []
+    gateway = registers(calls)
+    declined = await start_draft(uow(), clock, ALICE, SERVICE)
+    assert await apply_prefill(uow(), clock, gateway, ALICE, declined.id, consent=False) == 0
+    assert calls == []  # without consent nothing is read
+    assert await list_consents(uow(), ALICE) == []
+
+    draft = await start_draft(uow(), clock, ALICE, SERVICE)
+    filled = await apply_prefill(uow(), clock, gateway, ALICE, draft.id, consent=True)
+    assert calls == ["local-admin.business_lookup", "tax.taxpayer_lookup"]
+    after = await get_draft(uow(), ALICE, draft.id)
+    assert after.data == {
+        "business_registration_number": "BR-2019-004211",
+        "business_name": "Golden Dragon Kitchen Ltd",
+        "director_name": "Alice Chen",
+        "premises_address": "8 Lantern Lane, Riverton",
+        "tax_id": "TIN-0042-7781",
+    }
+    assert filled == 5
+    assert after.prefilled["tax_id"] == {"department": "tax", "kind": "register"}
+    (consent,) = await list_consents(uow(), ALICE)
+    assert consent.agreements == ("DSA-2025-101", "DSA-2025-102")
+    assert consent.departments == ("local-admin", "tax")
+    assert "tax_id" in consent.fields
+    assert consent.revoked_at is None
+    uses = await data_use_of_subject(uow(), ALICE)
+    assert sorted((u.owner, u.agreement_id, u.consent_id) for u in uses) == [
+        ("local-admin", "DSA-2025-101", consent.id),
+        ("tax", "DSA-2025-102", consent.id),
+    ]
+
+    revoked = await revoke_consent(uow(), clock, ALICE, consent.id)
+    assert revoked.revoked_at is not None
+    calls.clear()
+    await apply_prefill(uow(), clock, gateway, ALICE, draft.id, consent=False)
+    again = await start_draft(uow(), clock, ALICE, SERVICE)
+    await apply_prefill(uow(), clock, gateway, ALICE, again.id, consent=False)
+    assert calls == []  # after revocation nothing more is read
+    assert len(await data_use_of_subject(uow(), ALICE)) == 2
+    async with uow() as u:
+        actions = list(
+            await u.session.scalars(
+                select(AuditEntryRow.action).where(AuditEntryRow.subject_id == consent.id)
+            )
+        )
+    assert actions == ["consent.granted", "consent.revoked"]
+
+
+async def test_bob_cannot_act_for_alices_business(container: Container) -> None:
+    uow, clock = container.uow, container.clock
+    calls: list[str] = []
+    gateway = registers(calls)
+    draft = await start_draft(uow(), clock, BOB, SERVICE)
+    await apply_prefill(uow(), clock, gateway, BOB, draft.id, consent=True)
+    assert calls == []  # Bob has no business: nothing to look up
+    await save_answers(
+        uow(), clock, BOB, draft.id, {"business_registration_number": "BR-2019-004211"}
+    )
+    await apply_prefill(uow(), clock, gateway, BOB, draft.id, consent=True)
+    assert calls == ["local-admin.business_lookup"]  # the register names Alice: stop there
+    after = await get_draft(uow(), BOB, draft.id)
+    assert "business_name" not in after.data
+    assert "tax_id" not in after.data
+    async with uow() as u:
+        (row,) = list(await u.session.scalars(select(RepresentationRow)))
+        consents = list(await u.session.scalars(select(ConsentRow)))
+        uses = list(await u.session.scalars(select(DataUseRow)))
+    assert (row.subject, row.outcome) == ("bob", "refused")
+    assert len(consents) == 1
+    assert len(uses) == 1
