@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from civicloom.portal.account import account_router
 from civicloom.portal.apply import apply_router
+from civicloom.portal.eligibility import Outcome, Precheck, eligibility_router, precheck_of
 from civicloom.portal.forms import FormField, FormPage, form_pages, parse_page
 from civicloom.portal.queries import ApplicationSummary, application_page, my_applications
 from civicloom.portal.services import (
@@ -22,6 +23,7 @@ from civicloom.portal.tables import DraftRow
 portal_router = APIRouter(include_in_schema=False)
 portal_router.include_router(apply_router)
 portal_router.include_router(account_router)
+portal_router.include_router(eligibility_router)
 
 __all__ = [
     "ApplicationSummary",
@@ -29,6 +31,8 @@ __all__ = [
     "DraftRow",
     "FormField",
     "FormPage",
+    "Outcome",
+    "Precheck",
     "application_page",
     "apply_prefill",
     "discard_draft",
@@ -38,6 +42,7 @@ __all__ = [
     "my_applications",
     "parse_page",
     "portal_router",
+    "precheck_of",
     "prefill_plans",
     "save_answers",
     "start_draft",

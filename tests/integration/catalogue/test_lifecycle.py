@@ -44,15 +44,15 @@ async def test_published_versions_are_immutable_and_retirable(container: Contain
         with pytest.raises(Conflict, match="immutable"):
             await publish_blueprint(uow.session, changed, now)
     async with container.uow() as uow:
-        retired = await retire_blueprint(uow.session, "open-a-restaurant", 1)
+        retired = await retire_blueprint(uow.session, "open-a-restaurant", blueprint.version)
         await uow.commit()
     assert retired.status is BlueprintStatus.RETIRED
     async with container.uow() as uow:
         assert await get_current_blueprint(uow.session, "open-a-restaurant") is None
         pinned = await get_blueprint_version(uow.session, retired.version_id)
         assert pinned is not None
-        assert pinned.blueprint.version == 1
+        assert pinned.blueprint.version == blueprint.version
         with pytest.raises(Conflict, match="only published versions retire"):
-            await retire_blueprint(uow.session, "open-a-restaurant", 1)
+            await retire_blueprint(uow.session, "open-a-restaurant", blueprint.version)
         with pytest.raises(NotFound):
             await retire_blueprint(uow.session, "open-a-restaurant", 9)
