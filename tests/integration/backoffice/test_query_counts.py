@@ -3,36 +3,17 @@ tasks (an N+1 query fails here, not for an officer)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import httpx
-from sqlalchemy import event
 
 from civicloom.applications import StepRunner
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.backoffice.world import drain, submit
+from tests.querycount import counting
 
 # Statements per page view, whatever the number of tasks. Raise only with a reason.
 QUEUE_MAX = 3  # count, page, services for the filter
 SUPERVISION_MAX = 2  # attention list, workload
-
-
-@contextmanager
-def counting(container: Container) -> Iterator[list[str]]:
-    """Collect every SQL statement the app sends while the block runs."""
-    statements: list[str] = []
-
-    def record(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    engine = container.database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def views(client: httpx.AsyncClient, container: Container) -> tuple[int, int]:

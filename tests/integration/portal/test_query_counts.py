@@ -3,39 +3,18 @@ applications (an N+1 query fails here, not for a citizen)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import httpx
-from sqlalchemy import event
 
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.test_applications_api import restaurant
+from tests.querycount import counting
 
 ALICE = as_persona("alice")
 # Baselines (statements per page view, whatever the number of applications). Raise them only
 # with a reason in the commit message.
 MY_APPLICATIONS_MAX = 2
 STATUS_PAGE_MAX = 12  # PostgreSQL; SQLite needs 10
-
-
-@contextmanager
-def counting(container: Container) -> Iterator[list[str]]:
-    """Collect every SQL statement the app sends while the block runs."""
-    statements: list[str] = []
-
-    def record(*args: object) -> None:
-        statement = str(args[2])
-        if not statement.startswith("BEGIN"):  # transaction control, not a query
-            statements.append(statement)
-
-    engine = container.database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def apply(client: httpx.AsyncClient, times: int) -> list[str]:
