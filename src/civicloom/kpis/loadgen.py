@@ -168,8 +168,10 @@ def applicant(i: int, rng: random.Random) -> tuple[ScopedPrincipal, dict[str, An
     """A business representative and the answers they type (the rest is prefilled)."""
     number = ARREARS if rng.random() < 0.05 else f"BR-2020-{rng.randint(1, 300):06d}"
     seating = rng.choice([20, 30, 40, 45, 60, 80, 120])
+    # the business register's director applies: once-only prefill checks representation there
+    director = "person-rusty" if number == ARREARS else f"person-{number[-6:]}"
     who = ScopedPrincipal(
-        subject=f"loadgen-{i:05d}",
+        subject=director,
         display_name=f"Applicant {i}",
         roles=frozenset({"citizen", "business-representative"}),
         authenticated_by="loadgen",

@@ -23,6 +23,7 @@ from civicloom.portal.queries import department_names
 from civicloom.portal.services import (
     Draft,
     apply_prefill,
+    current_agreements,
     discard_draft,
     get_draft,
     prefill_plans,
@@ -30,6 +31,7 @@ from civicloom.portal.services import (
     start_draft,
     submit_draft,
 )
+from civicloom.registries import list_consents, revoke_consent
 from civicloom.rules import evaluate
 from civicloom.web import (
     ContainerDep,
@@ -116,7 +118,8 @@ async def start(
 ) -> Response:
     """Begin an application (a draft saved as you go)."""
     draft = await start_draft(container.uow(), container.clock, principal, service_id)
-    if capability_gateway(request) and prefill_plans(draft.blueprint, principal, draft.data):
+    plans = prefill_plans(draft.blueprint, principal, draft.data, _agreements(container))
+    if capability_gateway(request) and plans:
         return see_other(f"/drafts/{draft.id}/prefill")
     first = form_pages(draft.blueprint, "en")[0].id
     return see_other(f"/drafts/{draft.id}/pages/{first}")
@@ -133,10 +136,45 @@ async def prefill_page(
     """Ask before using what the government already holds (once-only)."""
     draft = await get_draft(container.uow(), principal, draft_id)
     names = await department_names(container.uow())
-    plans = prefill_plans(draft.blueprint, principal, draft.data)
+    plans = prefill_plans(draft.blueprint, principal, draft.data, _agreements(container))
     return page(
-        request, "portal/prefill.html", principal, draft=draft, plans=plans, departments=names
+        request,
+        "portal/prefill.html",
+        principal,
+        draft=draft,
+        plans=plans,
+        departments=names,
+        agreements={a.id: a for a in _agreements(container)},
     )
+
+
+def _agreements(container: Any) -> Any:
+    return current_agreements(container.settings.blueprints_dir)
+
+
+@apply_router.get("/consents", dependencies=[APPLICANT_PAGE])
+async def consents_page(
+    request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> HTMLResponse:
+    """Your consents: what you let us read, from whom and why; revoke any of them."""
+    consents = await list_consents(container.uow(), principal)
+    names = await department_names(container.uow())
+    return page(
+        request,
+        "portal/consents.html",
+        principal,
+        consents=consents,
+        departments=names,
+        now=container.clock.now(),
+        agreements={a.id: a for a in _agreements(container)},
+    )
+
+
+@apply_router.post("/consents/{consent_id}/revoke", dependencies=[OWN_OBJECT_PAGE])
+async def revoke(consent_id: str, container: ContainerDep, principal: CurrentPrincipal) -> Response:
+    """Revoke a consent: nothing more is read under it (audited)."""
+    await revoke_consent(container.uow(), container.clock, principal, consent_id)
+    return see_other("/consents?revoked=1")
 
 
 @apply_router.post("/drafts/{draft_id}/prefill", dependencies=[OWN_OBJECT_PAGE])
@@ -157,15 +195,22 @@ async def prefill(
             principal,
             status_code=400,
             draft=draft,
-            plans=prefill_plans(draft.blueprint, principal, draft.data),
+            plans=prefill_plans(draft.blueprint, principal, draft.data, _agreements(container)),
             departments=names,
+            agreements={a.id: a for a in _agreements(container)},
             errors=errors,
             error_summary=error_list(errors, {"consent": "consent"}),
         )
     gateway = capability_gateway(request)
     if gateway is not None:
         await apply_prefill(
-            container.uow(), container.clock, gateway, principal, draft_id, consent == "yes"
+            container.uow(),
+            container.clock,
+            gateway,
+            principal,
+            draft_id,
+            consent == "yes",
+            _agreements(container),
         )
     return see_other(f"/drafts/{draft_id}/pages/{_first_page(draft)}")
 

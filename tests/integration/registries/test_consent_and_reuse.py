@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 
 from civicloom.audit import AuditEntryRow
@@ -20,6 +21,7 @@ from civicloom.registries import (
     revoke_consent,
 )
 from civicloom.runtime import Container
+from tests.conftest import as_persona
 
 SERVICE = "open-a-restaurant"
 ALICE = ScopedPrincipal(
@@ -130,3 +132,32 @@ async def test_bob_cannot_act_for_alices_business(container: Container) -> None:
     assert (row.subject, row.outcome) == ("bob", "refused")
     assert len(consents) == 1
     assert len(uses) == 1
+
+
+async def test_consent_pages_show_why_and_revoke(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    calls: list[str] = []
+    app = client._transport.app  # type: ignore[attr-defined]
+    app.state.capability_gateway = registers(calls)
+    alice = {**as_persona("alice"), "Accept": "text/html"}
+    start = await client.post("/services/open-a-restaurant/apply", headers=alice)
+    target = start.headers["location"]
+    ask = await client.get(target, headers=alice)
+    assert ask.status_code == 200
+    assert 'data-agreement="DSA-2025-102"' in ask.text
+    assert "Tax Administration Act 2011, s. 88" in ask.text  # the basis is shown
+    assert calls == []
+    await client.post(target, data={"consent": "yes"}, headers=alice)
+    assert calls == ["local-admin.business_lookup", "tax.taxpayer_lookup"]
+    listing = await client.get("/consents", headers=alice)
+    (consent,) = await list_consents(container.uow(), ALICE)
+    assert f'data-consent="{consent.id}"' in listing.text
+    assert "Revoke" in listing.text
+    bob = {**as_persona("bob"), "Accept": "text/html"}
+    assert (await client.post(f"/consents/{consent.id}/revoke", headers=bob)).status_code == 404
+    done = await client.post(f"/consents/{consent.id}/revoke", headers=alice)
+    assert done.status_code == 303
+    (after,) = await list_consents(container.uow(), ALICE)
+    assert after.revoked_at is not None
+    assert "Revoked" in (await client.get("/consents", headers=alice)).text
