@@ -1,19 +1,19 @@
 """Alice opens a restaurant in Chromium: sign in, prefill, form, check, send, upload, follow the
 four departments, answer a request for information, pay, download and verify the licence —
 in English at desktop width and in Chinese at 375 px, with axe-core on every portal page.
-Officer actions go through the case-work API; the payment provider's confirmation completes
-the payment step through the engine's external-completion use case."""
+Officer actions go through the case-work API; the fee is paid on the payment simulator's hosted
+page (a real process), whose signed webhook completes the payment step."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from playwright.async_api import Browser, FilePayload, Page, async_playwright
+from pydantic import SecretStr
 
-from civicloom.applications import complete_external_step
-from civicloom.departments import ExternalCompletion
 from civicloom.settings import Settings
 from tests.browser.portal.site import (
     CHROMIUM,
@@ -23,6 +23,7 @@ from tests.browser.portal.site import (
     poll,
     running_site,
 )
+from tests.simulators.harness import SimProcess, start_sim
 from tests.unit.documents import samples
 
 pytestmark = pytest.mark.browser
@@ -44,10 +45,31 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+WEBHOOK_SECRET = "browser-test-webhook-secret"
+
+
+@pytest.fixture(scope="module")
+def payment_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimProcess]:
+    """The payment provider simulator as a real process, with its hosted payment page."""
+    workdir: Path = tmp_path_factory.mktemp("payments-sim")
+    sim = start_sim("payments", workdir, env={"SIM_PAYMENTS_WEBHOOK_SECRET": WEBHOOK_SECRET})
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
 @pytest.fixture
-async def site(settings: Settings) -> AsyncIterator[Site]:
+async def site(settings: Settings, payment_sim: SimProcess) -> AsyncIterator[Site]:
     """The portal served over HTTP with the case engine working in the background."""
-    async with running_site(settings) as running:
+    payment_sim.reset()
+    wired = settings.model_copy(
+        update={
+            "payments_provider_url": payment_sim.url,
+            "payments_webhook_secret": SecretStr(WEBHOOK_SECRET),
+        }
+    )
+    async with running_site(wired) as running:
         yield running
 
 
@@ -110,7 +132,7 @@ async def step_state(page: Page, step: str) -> str | None:
     ids=["en-desktop", "zh-mobile"],
 )
 async def test_open_a_restaurant(
-    site: Site, browser: Browser, locale: str, viewport: dict[str, int]
+    site: Site, browser: Browser, payment_sim: SimProcess, locale: str, viewport: dict[str, int]
 ) -> None:
     text = TEXT[locale]
     context = await browser.new_context(
@@ -196,15 +218,20 @@ async def test_open_a_restaurant(
     await poll(payment_due, "the payment step")
     assert "400.00" in await page.inner_text("#fee")
     await check_accessibility(page, visited)
-    paid = await complete_external_step(
-        site.container,
-        ExternalCompletion(
-            idempotency_key=f"{application_id}:payment",
-            output={"status": "paid", "amount": "400", "currency": "EUR"},
-            received_from="payments",
-        ),
-    )
-    assert paid
+    # Pay on the provider's hosted page and come back.
+    await page.click("form[action$='/payment'] button")
+    await page.wait_for_url(f"{payment_sim.url}/pay/**")
+    assert "400.00 EUR" in await page.inner_text("main")
+    await page.click("button[value=success]")
+    await page.wait_for_url(f"**/applications/{application_id}?paid=1**")
+    assert "status=succeeded" in page.url
+    await check_accessibility(page, visited)
+
+    async def payment_done() -> bool:
+        return await step_state(page, "payment") == "completed"
+
+    await poll(payment_done, "the provider's webhook completing the payment step")
+    assert await page.locator("[data-payment-done]").count() == 1
 
     async def licence_ready() -> bool:
         await page.reload()
