@@ -105,6 +105,11 @@ def _children(settings: Settings, with_simulators: bool) -> list[Child]:
             "--data-dir",
             str(sim_dir / name),
         ]
+        if name == "local_admin":
+            # The nightly batch exchange, shared with the platform's file-exchange connector.
+            exchange = settings.var_dir / "exchange" / "local-admin"
+            exchange.mkdir(parents=True, exist_ok=True)
+            argv += ["--exchange-dir", str(exchange)]
         children.append(
             Child(
                 f"sim:{name}",

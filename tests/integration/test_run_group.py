@@ -77,6 +77,8 @@ def test_run_starts_the_group_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         for i, name in enumerate(SIMULATORS):
             health = _wait_for(f"http://127.0.0.1:{base + i}/_sim/health", deadline)
             assert health.json()["status"] == "ok", name
+        # The legacy batch exchange is shared by the platform and the local-admin simulator.
+        assert (tmp_path / "var" / "exchange" / "local-admin").is_dir()
         worker_metrics = _wait_for(f"http://127.0.0.1:{api_port + 1}/metrics", deadline)
         assert "civicloom_outbox_lag_seconds" in worker_metrics.text
         services = httpx.get(f"http://127.0.0.1:{api_port}/api/v1/services", timeout=5).json()
