@@ -6,8 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from civicloom.audit import AuditRecord, append_audit
-from civicloom.catalogue import load_blueprints, publish_blueprint
+from civicloom.catalogue import load_agreements, load_blueprints, publish_blueprint
 from civicloom.departments import load_departments, sync_departments
+from civicloom.registries import sync_agreements
 from civicloom.runtime import Container
 
 
@@ -21,7 +22,8 @@ class DemoReport:
 
 
 async def load_demo(container: Container, progress: Callable[[str], object] = print) -> DemoReport:
-    """Register departments and publish blueprints in one transaction (safe to repeat)."""
+    """Register departments, publish blueprints and store the data-sharing agreements (safe to
+    repeat: unchanged definitions are left alone)."""
     blueprints_dir = container.settings.blueprints_dir
     departments = load_departments(blueprints_dir)
     blueprints = load_blueprints(blueprints_dir)
@@ -53,4 +55,7 @@ async def load_demo(container: Container, progress: Callable[[str], object] = pr
             state = "published" if created else "unchanged"
             progress(f"blueprint {blueprint.id} v{blueprint.version}: {state}")
         await uow.commit()
+    agreements = load_agreements(blueprints_dir)
+    changed = await sync_agreements(container.uow(), container.clock, agreements)
+    progress(f"data-sharing agreements: {len(agreements)} ({changed} new or changed)")
     return DemoReport(len(departments), published, len(blueprints))
