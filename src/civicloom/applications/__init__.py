@@ -13,7 +13,6 @@ from civicloom.applications.casework import (
     read_officer_task,
     request_information,
     resolve_dead_letter,
-    visible_data,
     withdraw_application,
 )
 from civicloom.applications.domain import (
@@ -71,6 +70,5 @@ __all__ = [
     "resolve_dead_letter",
     "submit_application",
     "sweep_slas",
-    "visible_data",
     "withdraw_application",
 ]

@@ -24,8 +24,8 @@ from civicloom.applications.engine import (
 )
 from civicloom.applications.execution import complete_step
 from civicloom.applications.tables import ApplicationRow, DeadLetterRow, TaskRow
-from civicloom.catalogue import Blueprint
 from civicloom.db import UnitOfWork
+from civicloom.identity import visible_fields
 from civicloom.kernel import (
     Clock,
     Conflict,
@@ -62,21 +62,6 @@ def _is_officer_of(principal: Principal, department: str | None) -> bool:
         and principal.department == department
         and bool({"officer", "supervisor"} & principal.roles)
     )
-
-
-def visible_data(
-    blueprint: Blueprint, department: str | None, data: dict[str, Any]
-) -> dict[str, Any]:
-    """The application fields a department is entitled to see (the blueprint's data-sharing
-    declarations: ``x-visible-to`` per field; the owning department always sees its fields)."""
-    properties: dict[str, Any] = blueprint.form.json_schema.get("properties", {})
-    shown = {}
-    for name, value in data.items():
-        spec = properties.get(name, {})
-        allowed = set(spec.get("x-visible-to", [])) | {spec.get("x-owner", blueprint.owner)}
-        if department in allowed:
-            shown[name] = value
-    return shown
 
 
 async def _officer_case(
@@ -135,7 +120,7 @@ async def read_officer_task(
     """A task with only the data the officer's department may see; the read is audited."""
     async with uow:
         case, task = await _officer_case(uow, principal, task_id)
-        data = visible_data(case.blueprint, principal.department, case.app.data)
+        data = visible_fields(principal, case.blueprint, case.app.data)
         await audit(
             uow.session,
             principal.audit_name,
