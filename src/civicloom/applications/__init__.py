@@ -1,5 +1,6 @@
 """Applications and the case engine that runs them across departments."""
 
+from civicloom.applications.case import NOTIFY_CHANNEL
 from civicloom.applications.casework import (
     Forbidden,
     TaskFilter,
@@ -8,13 +9,12 @@ from civicloom.applications.casework import (
     claim_task,
     count_open_tasks,
     decide_task,
-    list_dead_letters,
     list_officer_tasks,
     read_officer_task,
     request_information,
-    resolve_dead_letter,
     withdraw_application,
 )
+from civicloom.applications.completion import complete_external_step
 from civicloom.applications.domain import (
     ApplicationState,
     ApplicationStatus,
@@ -25,13 +25,8 @@ from civicloom.applications.domain import (
     TaskState,
     TimelineEntry,
 )
-from civicloom.applications.engine import NOTIFY_CHANNEL
-from civicloom.applications.execution import (
-    ClaimedStep,
-    StepHandler,
-    StepRunner,
-    complete_external_step,
-)
+from civicloom.applications.execution import ClaimedStep, StepHandler, StepRunner
+from civicloom.applications.operations import list_dead_letters, resolve_dead_letter
 from civicloom.applications.services import application_status, get_application, submit_application
 from civicloom.applications.sla import sweep_slas
 from civicloom.applications.tables import ApplicationRow, DeadLetterRow, TaskRow, TimelineRow

@@ -8,22 +8,21 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
+from civicloom.applications.case import (
+    CaseContext,
+    add_timeline,
+    audit,
+    emit,
+    load_case,
+)
+from civicloom.applications.completion import complete_step
 from civicloom.applications.domain import (
     ApplicationState,
     OfficerDecision,
     TaskState,
 )
-from civicloom.applications.engine import (
-    CaseContext,
-    add_timeline,
-    audit,
-    emit,
-    finish_case,
-    load_case,
-    wake_workers,
-)
-from civicloom.applications.execution import complete_step
-from civicloom.applications.tables import ApplicationRow, DeadLetterRow, TaskRow
+from civicloom.applications.engine import finish_case
+from civicloom.applications.tables import ApplicationRow, TaskRow
 from civicloom.db import UnitOfWork
 from civicloom.identity import visible_fields
 from civicloom.kernel import (
@@ -330,69 +329,6 @@ async def withdraw_application(
             applicant.audit_name,
         )
         await uow.commit()
-
-
-async def list_dead_letters(
-    uow: UnitOfWork, principal: Principal, include_resolved: bool = False
-) -> list[DeadLetterRow]:
-    """The operator's dead-letter list."""
-    if "operator" not in principal.roles:
-        raise Forbidden("only operators see dead letters")
-    async with uow:
-        query = select(DeadLetterRow).order_by(DeadLetterRow.created_at.desc())
-        if not include_resolved:
-            query = query.where(DeadLetterRow.resolved_at.is_(None))
-        return list(await uow.session.scalars(query))
-
-
-async def resolve_dead_letter(
-    uow: UnitOfWork, clock: Clock, principal: Principal, dead_letter_id: str, redrive: bool
-) -> DeadLetterRow:
-    """Re-drive (again, same idempotency key) or abandon (the application fails) a dead letter."""
-    if "operator" not in principal.roles:
-        raise Forbidden("only operators resolve dead letters")
-    async with uow:
-        letter = await uow.session.get(DeadLetterRow, dead_letter_id)
-        if letter is None:
-            raise NotFound(f"no dead letter {dead_letter_id!r}")
-        if letter.resolved_at is not None:
-            raise Conflict(f"already {letter.resolution}")
-        case = await load_case(uow.session, letter.application_id, lock=True)
-        task = next(t for t in case.tasks.values() if t.id == letter.task_id)
-        now = clock.now()
-        letter.resolved_at, letter.resolved_by = now, principal.subject
-        letter.resolution = "redriven" if redrive else "abandoned"
-        if redrive:
-            task.state, task.attempts, task.due_at, task.updated_at = (
-                TaskState.READY.value,
-                0,
-                now,
-                now,
-            )
-            add_timeline(
-                uow.session, case.app, now, "step.retried", f"{task.department}: trying again", task
-            )
-            await wake_workers(uow.session)
-        else:
-            await finish_case(
-                uow.session,
-                case,
-                ApplicationState.FAILED,
-                f"{task.department} could not process {task.step_id}",
-                now,
-                principal.audit_name,
-            )
-        await audit(
-            uow.session,
-            principal.audit_name,
-            f"dead_letter.{letter.resolution}",
-            case.app,
-            now,
-            task.department,
-            {"dead_letter": letter.id, "task": task.id},
-        )
-        await uow.commit()
-    return letter
 
 
 async def count_open_tasks(uow: UnitOfWork, department: str) -> int:

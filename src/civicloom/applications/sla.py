@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from civicloom.applications.case import add_timeline, audit, emit
 from civicloom.applications.domain import TaskState
-from civicloom.applications.engine import add_timeline, audit, emit
 from civicloom.applications.tables import ApplicationRow, TaskRow
 from civicloom.db import UnitOfWork
 
