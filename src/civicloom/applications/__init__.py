@@ -1,6 +1,6 @@
 """Applications and the case engine that runs them across departments."""
 
-from civicloom.applications.case import NOTIFY_CHANNEL
+from civicloom.applications.case import NOTIFY_CHANNEL, add_timeline
 from civicloom.applications.casework import (
     Forbidden,
     TaskFilter,
@@ -50,6 +50,7 @@ __all__ = [
     "TaskState",
     "TimelineEntry",
     "TimelineRow",
+    "add_timeline",
     "answer_information_request",
     "application_status",
     "assign_task",

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from civicloom.applications import ApplicationRow, TaskRow, TaskState
-from civicloom.applications.case import add_timeline
+from civicloom.applications import ApplicationRow, TaskRow, TaskState, add_timeline
 from civicloom.audit import AuditRecord, append_audit
 from civicloom.backoffice.domain import (
     NOTE_MAX_CHARS,
