@@ -12,7 +12,7 @@ from civicloom.audit.domain import (
     verify_merkle_proof,
 )
 from civicloom.audit.roles import APPEND_ONLY_TABLES, app_role_statements
-from civicloom.audit.seals import export_audit, seal_audit
+from civicloom.audit.seals import entry_line, export_audit, seal_audit
 from civicloom.audit.services import DataUse, append_audit, data_use_for_subject, record_of
 from civicloom.audit.signing import (
     Keyring,
@@ -56,6 +56,7 @@ __all__ = [
     "chain_hash",
     "chain_key",
     "data_use_for_subject",
+    "entry_line",
     "export_audit",
     "generate_key",
     "load_or_create_keyring",

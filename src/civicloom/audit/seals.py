@@ -71,7 +71,8 @@ async def seal_audit(session: AsyncSession, now: datetime, keyring: Keyring) -> 
     return seal
 
 
-def _entry_line(row: AuditEntryRow) -> dict[str, Any]:
+def entry_line(row: AuditEntryRow) -> dict[str, Any]:
+    """One entry in the JSON Lines export shape."""
     return {
         "type": "entry",
         "seq": row.seq,
@@ -103,7 +104,7 @@ async def export_audit(
     if chain is not None:
         query = query.where(AuditEntryRow.chain == chain)
     async for row in await session.stream_scalars(query):
-        yield _entry_line(row)
+        yield entry_line(row)
     seals = list(await session.scalars(select(AuditSealRow).order_by(AuditSealRow.id)))
     for seal in seals:
         yield {

@@ -18,6 +18,7 @@ from civicloom.audit import (
     AuditReport,
     KeysMissing,
     chain_key,
+    entry_line,
     export_audit,
     load_public_keys,
     verify_audit,
@@ -220,27 +221,6 @@ async def search_audit(uow: UnitOfWork, principal: Principal, q: AuditQuery) -> 
     return AuditResults(rows[:AUDIT_PAGE], len(rows) > AUDIT_PAGE, refs)
 
 
-def entry_json(row: AuditEntryRow) -> dict[str, Any]:
-    """One exported entry (the audit module's JSON Lines shape)."""
-    return {
-        "type": "entry",
-        "seq": row.seq,
-        "chain": row.chain,
-        "position": row.position,
-        "occurred_at": row.occurred_at.isoformat(),
-        "actor": row.actor,
-        "action": row.action,
-        "subject_type": row.subject_type,
-        "subject_id": row.subject_id,
-        "department": row.department,
-        "purpose": row.purpose,
-        "fields": row.fields,
-        "details": row.details,
-        "prev_hash": row.prev_hash,
-        "hash": row.hash,
-    }
-
-
 async def export_search(
     uow_factory: Any, principal: Principal, q: AuditQuery
 ) -> AsyncIterator[str]:
@@ -269,7 +249,7 @@ async def export_search(
             return
         query = _audit_select(q).order_by(AuditEntryRow.seq)
         async for row in await session.stream_scalars(query):
-            yield json.dumps(entry_json(row), sort_keys=True) + "\n"
+            yield json.dumps(entry_line(row), sort_keys=True) + "\n"
 
 
 async def verify_audit_trail(uow: UnitOfWork, principal: Principal, keys_dir: Path) -> AuditReport:
