@@ -53,6 +53,13 @@ class LocalAdminRegistry:
             out["parcel_id"] = changed["parcel_id"]
         return out
 
+    def lookup_parcel(self, parcel_id: str) -> dict[str, Any]:
+        """Return a parcel's id, zone and address from the land-parcel register, or not_found."""
+        parcel = self.parcels.get(parcel_id)
+        if parcel is None:
+            raise RegistryError("not_found", f"parcel {parcel_id} not found")
+        return {"parcel_id": parcel_id, "zone": parcel["zone"], "address": parcel["address"]}
+
     def check_zoning(self, parcel_id: str, activity: str) -> dict[str, Any]:
         """Return zone, allowed and reason for an activity on a parcel."""
         parcel = self.parcels.get(parcel_id)

@@ -49,6 +49,15 @@ class ZoningResult(ComplexModel):  # type: ignore[misc]
     reason = Unicode
 
 
+class ParcelInfo(ComplexModel):  # type: ignore[misc]
+    """Result of LookupParcel: the land-parcel register's entry."""
+
+    __namespace__ = TNS
+    parcel_id = Unicode
+    zone = Unicode
+    address = Unicode
+
+
 def _state(ctx: Any) -> SoapState:
     state: SoapState = ctx.udc
     return state
@@ -106,6 +115,20 @@ class LocalAdminService(ServiceBase):  # type: ignore[misc]
         if malformed:
             return ZoningResult(zone=result["zone"])
         return ZoningResult(**result)
+
+    @rpc(Required, _returns=ParcelInfo)  # type: ignore[untyped-decorator]
+    def LookupParcel(ctx: Any, parcel_id: str) -> ParcelInfo:  # noqa: N802, N805
+        """Look up a parcel in the land-parcel register (a read, logged)."""
+        state = _state(ctx)
+        malformed = _gate(state)
+        try:
+            parcel = state.registry.lookup_parcel(parcel_id)
+        except RegistryError as exc:
+            raise _business_fault(exc) from exc
+        log.info("LookupParcel parcel=%s", parcel_id)
+        if malformed:
+            return ParcelInfo(parcel_id=parcel["parcel_id"])
+        return ParcelInfo(**parcel)
 
     @rpc(Required, Required, Required, Required, _returns=Unicode)  # type: ignore[untyped-decorator]
     def RegisterActivity(  # noqa: N802

@@ -61,7 +61,7 @@ async def test_submit_and_read_back(client: httpx.AsyncClient, container: Contai
     created = response.json()
     assert created["state"] == "in_progress"  # the engine started its steps
     assert created["reference"].startswith("RST-")
-    assert created["blueprint_version"] == 2  # the demo blueprint's current version
+    assert created["blueprint_version"] == 3  # the demo blueprint's current version
     assert response.headers["location"] == f"/api/v1/applications/{created['id']}"
 
     read = await client.get(f"/api/v1/applications/{created['id']}", headers=ALICE)
@@ -82,8 +82,8 @@ async def test_submit_and_read_back(client: httpx.AsyncClient, container: Contai
     # the fee decided by local-admin's model, the submission, then Alice's read
     assert actions == ["decision.recorded", "application.submitted", "application.read"]
     assert chain.valid
-    # the demo load published two blueprints and stored two data-sharing agreements
-    assert chain.entries == 7
+    # the demo load published two blueprints and stored three data-sharing agreements
+    assert chain.entries == 8
 
 
 async def test_others_cannot_read_an_application(client: httpx.AsyncClient) -> None:

@@ -63,6 +63,20 @@ def test_soap_lookup_and_zoning(soap: zeep.Client, sim: SimProcess) -> None:
     assert "NotFound" in str(err.value.code)
 
 
+def test_soap_parcel_lookup(soap: zeep.Client, sim: SimProcess) -> None:
+    """The land-parcel register answers a parcel's zone and address; unknown is NotFound."""
+    sim.reset()
+    parcel = soap.service.LookupParcel(parcel_id="P-0042-117")
+    assert (parcel.parcel_id, parcel.zone, parcel.address) == (
+        "P-0042-117",
+        "commercial",
+        "117 Market Street, Riverton",
+    )
+    with pytest.raises(Fault) as err:
+        soap.service.LookupParcel("P-9999-999")
+    assert "NotFound" in str(err.value.code)
+
+
 def test_soap_idempotent_effects(soap: zeep.Client, sim: SimProcess) -> None:
     """RegisterActivity twice with one key applies once; refusals are not applied."""
     sim.reset()

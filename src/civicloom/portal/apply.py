@@ -18,7 +18,15 @@ from civicloom.portal.common import (
     page,
     see_other,
 )
-from civicloom.portal.forms import FormPage, display_value, form_pages, page_errors, parse_page
+from civicloom.portal.consent import asked_questions, consent_view
+from civicloom.portal.forms import (
+    FormPage,
+    display_value,
+    form_pages,
+    page_errors,
+    parse_field,
+    parse_page,
+)
 from civicloom.portal.queries import department_names
 from civicloom.portal.services import (
     Draft,
@@ -119,7 +127,7 @@ async def start(
     """Begin an application (a draft saved as you go)."""
     draft = await start_draft(container.uow(), container.clock, principal, service_id)
     plans = prefill_plans(draft.blueprint, principal, draft.data, _agreements(container))
-    if capability_gateway(request) and plans:
+    if capability_gateway(request) and any(not p.needs for p in plans):
         return see_other(f"/drafts/{draft.id}/prefill")
     first = form_pages(draft.blueprint, "en")[0].id
     return see_other(f"/drafts/{draft.id}/pages/{first}")
@@ -135,17 +143,7 @@ async def prefill_page(
 ) -> HTMLResponse:
     """Ask before using what the government already holds (once-only)."""
     draft = await get_draft(container.uow(), principal, draft_id)
-    names = await department_names(container.uow())
-    plans = prefill_plans(draft.blueprint, principal, draft.data, _agreements(container))
-    return page(
-        request,
-        "portal/prefill.html",
-        principal,
-        draft=draft,
-        plans=plans,
-        departments=names,
-        agreements={a.id: a for a in _agreements(container)},
-    )
+    return await consent_view(request, container, principal, draft, {}, {})
 
 
 def _agreements(container: Any) -> Any:
@@ -181,26 +179,30 @@ async def revoke(consent_id: str, container: ContainerDep, principal: CurrentPri
 async def prefill(
     draft_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
 ) -> Response:
-    """Record the consent; fill the answers from the registers when it is given."""
+    """Record the consent (and what the registers are asked by); fill from them when given."""
+    _ = gettext(request)
     form = await request.form()
+    raw = {k: form.get(k) for k in form}
     consent = form.get("consent")
     draft = await get_draft(container.uow(), principal, draft_id)
+    plans = prefill_plans(draft.blueprint, principal, draft.data, _agreements(container))
+    asked = asked_questions(draft, plans, negotiate_locale(request))
+    given: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for field_ in asked.fields if consent == "yes" else ():
+        value, error = parse_field(field_, raw, _)
+        if error:
+            errors[field_.name] = error
+        elif value is not None:
+            given[field_.name] = value
+    try:
+        validate_form_data(draft.blueprint, {**draft.data, **given})
+    except ValidationFailed as failed:
+        errors = {**page_errors(asked, failed.errors, _, include_required=False), **errors}
     if consent not in ("yes", "no"):
-        names = await department_names(container.uow())
-        _ = gettext(request)
         errors = {"consent": _("Select yes if we may use the information we already hold")}
-        return page(
-            request,
-            "portal/prefill.html",
-            principal,
-            status_code=400,
-            draft=draft,
-            plans=prefill_plans(draft.blueprint, principal, draft.data, _agreements(container)),
-            departments=names,
-            agreements={a.id: a for a in _agreements(container)},
-            errors=errors,
-            error_summary=error_list(errors, {"consent": "consent"}),
-        )
+    if errors:
+        return await consent_view(request, container, principal, draft, errors, raw)
     gateway = capability_gateway(request)
     if gateway is not None:
         await apply_prefill(
@@ -211,6 +213,7 @@ async def prefill(
             draft_id,
             consent == "yes",
             _agreements(container),
+            answers=given,
         )
     return see_other(f"/drafts/{draft_id}/pages/{_first_page(draft)}")
 

@@ -198,12 +198,15 @@ async def apply_prefill(
     draft_id: str,
     consent: bool,
     agreements: Sequence[DataSharingAgreement] | None = None,
+    answers: dict[str, Any] | None = None,
 ) -> int:
     """Record the applicant's answer and, under consent and agreement, fill from the registers.
 
     ``consent`` records a consent covering the agreements the form relies on; the reads then
-    check the stored consents (so a revoked one stops further reads). Each read is a data-use
-    entry and an audited ``register.read``; returns how many answers were filled.
+    check the stored consents (so a revoked one stops further reads). ``answers`` are what the
+    consent page asked (a plan's ``needs``, e.g. the parcel id); they are kept as the
+    applicant's own. Each read is a data-use entry and an audited ``register.read``; returns
+    how many answers were filled.
     """
     terms = current_agreements() if agreements is None else tuple(agreements)
     by_id = {a.id: a for a in terms}
@@ -213,8 +216,15 @@ async def apply_prefill(
             raise Conflict("this application was already sent")
         draft = await _draft(uow, row)
         now = clock.now()
-        plans = plan_reads(draft.blueprint, principal, draft.data, terms, now)
-        needing = [p for p in plans if p.consent_required and p.agreement in by_id]
+        asked = {
+            n
+            for p in plan_reads(draft.blueprint, principal, draft.data, terms, now)
+            for n in p.needs
+        }
+        given = {k: v for k, v in (answers or {}).items() if k in asked and v not in (None, "")}
+        data = {**draft.data, **given}
+        plans = plan_reads(draft.blueprint, principal, data, terms, now)
+        needing = [p for p in plans if p.consent_required and p.agreement in by_id and not p.needs]
         purposes = sorted({by_id[str(p.agreement)].purpose.en for p in needing})
         if consent and needing:
             await record_consent(
@@ -233,7 +243,7 @@ async def apply_prefill(
             uow.session, gateway, principal, draft_id=row.id, plans=plans, agreements=terms, now=now
         )
         row.prefill_consent = "given" if consent else "declined"
-        row.data = {**row.data, **result.filled}
+        row.data = {**row.data, **given, **result.filled}
         row.prefilled = {**row.prefilled, **result.sources}
         row.updated_at = now
         for plan in result.reads:

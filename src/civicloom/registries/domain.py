@@ -71,3 +71,4 @@ class RegisterRead:
     agreement: str | None  # the covering agreement's id
     consent_required: bool = True
     refused: tuple[str, ...] = field(default=())  # form fields no agreement covers
+    needs: tuple[str, ...] = field(default=())  # form fields to ask first (x-prefill ``ask``)

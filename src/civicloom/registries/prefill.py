@@ -51,12 +51,14 @@ def plan_reads(
     steps: list[dict[str, Any]] = blueprint.document().get("steps", [])
     wanted: dict[str, dict[str, str]] = {}
     inputs: dict[str, dict[str, Any]] = {}
+    asks: dict[str, set[str]] = {}
     for name, prop in properties.items():
         spec = prop.get("x-prefill") or {}
         if spec.get("capability"):
             wanted.setdefault(spec["capability"], {})[name] = str(spec.get("path", name))
             if spec.get("input"):
                 inputs.setdefault(spec["capability"], dict(spec["input"]))
+            asks.setdefault(spec["capability"], set()).update(spec.get("ask") or ())
     mandates = sorted(mandates_of(principal))
     agreements = tuple(agreements)
     plans = []
@@ -65,44 +67,64 @@ def plan_reads(
         declared = inputs.get(capability) or (step or {}).get("input")
         if not declared:
             continue
-        call_input: dict[str, Any] = {}
-        keys: dict[str, Any] = {}
-        for key, ref in declared.items():
-            if isinstance(ref, str) and ref.startswith("$.data."):
-                name = ref.removeprefix("$.data.")
-                value = data.get(name) or (mandates[0] if len(mandates) == 1 else None)
-                if value is None:
-                    break
-                call_input[key], keys[name] = value, value
+        resolved = _resolve(declared, data, mandates, asks.get(capability, set()))
+        if resolved is None:
+            continue
+        call_input, keys, needs = resolved
+        covered: dict[str, str] = {}
+        refused: list[str] = []
+        chosen: DataSharingAgreement | None = None
+        for name, path in fields.items():
+            found = agreement_for(agreements, capability, blueprint.owner, path, on.date())
+            if found is None or (chosen is not None and found.id != chosen.id):
+                refused.append(name)
             else:
-                call_input[key] = ref
-        else:
-            covered: dict[str, str] = {}
-            refused: list[str] = []
-            chosen: DataSharingAgreement | None = None
-            for name, path in fields.items():
-                found = agreement_for(agreements, capability, blueprint.owner, path, on.date())
-                if found is None or (chosen is not None and found.id != chosen.id):
-                    refused.append(name)
-                else:
-                    chosen, covered[name] = found, path
-            if chosen is None:
-                log.warning("prefill_refused", capability=capability, fields=sorted(refused))
-                continue
-            plans.append(
-                RegisterRead(
-                    capability=capability,
-                    department=chosen.owner,
-                    input=call_input,
-                    fields=covered,
-                    keys=keys,
-                    agreement=chosen.id,
-                    consent_required=chosen.consent_required,
-                    refused=tuple(sorted(refused)),
-                )
+                chosen, covered[name] = found, path
+        if chosen is None:
+            log.warning("prefill_refused", capability=capability, fields=sorted(refused))
+            continue
+        plans.append(
+            RegisterRead(
+                capability=capability,
+                department=chosen.owner,
+                input=call_input,
+                fields=covered,
+                keys=keys,
+                agreement=chosen.id,
+                consent_required=chosen.consent_required,
+                refused=tuple(sorted(refused)),
+                needs=needs,
             )
+        )
     plans.sort(key=lambda p: p.capability != BUSINESS_REGISTER)  # representation first
     return plans
+
+
+def _resolve(
+    declared: dict[str, Any], data: dict[str, Any], mandates: list[str], ask: set[str]
+) -> tuple[dict[str, Any], dict[str, Any], tuple[str, ...]] | None:
+    """The call's input from the answers (or the single mandate); None when it cannot be had.
+
+    An unanswered field the x-prefill ``ask``s for is a need (asked on the consent page)."""
+    call_input: dict[str, Any] = {}
+    keys: dict[str, Any] = {}
+    needs: list[str] = []
+    for key, ref in declared.items():
+        if not (isinstance(ref, str) and ref.startswith("$.data.")):
+            call_input[key] = ref
+            continue
+        name = ref.removeprefix("$.data.")
+        single = mandates[0] if len(mandates) == 1 and name == REGISTRATION_FIELD else None
+        value = data.get(name) or single
+        if value is None and name not in ask:
+            return None
+        if value is None:
+            needs.append(name)
+        elif name in ask:
+            call_input[key] = value  # the applicant's own answer: not a filled field
+        else:
+            call_input[key], keys[name] = value, value
+    return call_input, keys, tuple(needs)
 
 
 @dataclass
@@ -157,6 +179,8 @@ async def read_registers(
             session, principal.subject, str(number), draft_id
         )
     for plan in plans:
+        if plan.needs:
+            continue  # the applicant did not give what the register is asked by
         business = plan.capability == BUSINESS_REGISTER
         agreement = by_id.get(plan.agreement or "")
         if agreement is None or not agreement.in_force(now.date()):

@@ -55,8 +55,20 @@ def registers(calls: list[str]) -> InProcessGateway:
             "standing": "good",
         }
 
+    async def parcel(call: CapabilityCall) -> dict[str, Any]:
+        calls.append(call.capability)
+        return {
+            "parcel_id": call.input["parcel_id"],
+            "zone": "commercial",
+            "address": "117 Market Street, Riverton",
+        }
+
     return InProcessGateway(
-        {"local-admin.business_lookup": business, "tax.taxpayer_lookup": taxpayer}
+        {
+            "local-admin.business_lookup": business,
+            "tax.taxpayer_lookup": taxpayer,
+            "local-admin.parcel_lookup": parcel,
+        }
     )
 
 
@@ -70,26 +82,37 @@ async def test_consent_then_reads_then_revocation_stops_them(container: Containe
     assert await list_consents(uow(), ALICE) == []
 
     draft = await start_draft(uow(), clock, ALICE, SERVICE)
-    filled = await apply_prefill(uow(), clock, gateway, ALICE, draft.id, consent=True)
-    assert calls == ["local-admin.business_lookup", "tax.taxpayer_lookup"]
+    answers = {"parcel_id": "P-0042-117", "seating": 40}  # only what a register is asked by
+    filled = await apply_prefill(
+        uow(), clock, gateway, ALICE, draft.id, consent=True, answers=answers
+    )
+    assert calls == [
+        "local-admin.business_lookup",
+        "tax.taxpayer_lookup",
+        "local-admin.parcel_lookup",
+    ]
     after = await get_draft(uow(), ALICE, draft.id)
     assert after.data == {
         "business_registration_number": "BR-2019-004211",
         "business_name": "Golden Dragon Kitchen Ltd",
         "director_name": "Alice Chen",
-        "premises_address": "8 Lantern Lane, Riverton",
+        "parcel_id": "P-0042-117",
+        "premises_address": "117 Market Street, Riverton",
         "tax_id": "TIN-0042-7781",
     }
-    assert filled == 5
+    assert filled == 5  # the parcel id is the applicant's own answer, not filled
     assert after.prefilled["tax_id"] == {"department": "tax", "kind": "register"}
+    assert after.prefilled["premises_address"] == {"department": "local-admin", "kind": "register"}
+    assert "parcel_id" not in after.prefilled
     (consent,) = await list_consents(uow(), ALICE)
-    assert consent.agreements == ("DSA-2025-101", "DSA-2025-102")
+    assert consent.agreements == ("DSA-2025-101", "DSA-2025-102", "DSA-2025-103")
     assert consent.departments == ("local-admin", "tax")
-    assert "tax_id" in consent.fields
+    assert {"tax_id", "address"} <= set(consent.fields)
     assert consent.revoked_at is None
     uses = await data_use_of_subject(uow(), ALICE)
     assert sorted((u.owner, u.agreement_id, u.consent_id) for u in uses) == [
         ("local-admin", "DSA-2025-101", consent.id),
+        ("local-admin", "DSA-2025-103", consent.id),
         ("tax", "DSA-2025-102", consent.id),
     ]
 
@@ -100,7 +123,7 @@ async def test_consent_then_reads_then_revocation_stops_them(container: Containe
     again = await start_draft(uow(), clock, ALICE, SERVICE)
     await apply_prefill(uow(), clock, gateway, ALICE, again.id, consent=False)
     assert calls == []  # after revocation nothing more is read
-    assert len(await data_use_of_subject(uow(), ALICE)) == 2
+    assert len(await data_use_of_subject(uow(), ALICE)) == 3
     async with uow() as u:
         actions = list(
             await u.session.scalars(

@@ -32,7 +32,7 @@ NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
 def test_demo_agreements_are_approved_by_the_register_owner() -> None:
     agreements = load_agreements(ROOT)
-    assert {a.id for a in agreements} == {"DSA-2025-101", "DSA-2025-102"}
+    assert {a.id for a in agreements} == {"DSA-2025-101", "DSA-2025-102", "DSA-2025-103"}
     for a in agreements:
         assert a.approved is not None
         assert a.approved.department == a.owner
@@ -73,16 +73,34 @@ def test_run_time_plans_read_only_covered_fields() -> None:
     (restaurant,) = [b for b in load_blueprints(ROOT) if b.id == "open-a-restaurant"]
     agreements = load_agreements(ROOT)
     plans = {p.capability: p for p in plan_reads(restaurant, ALICE, {}, agreements, NOW)}
-    assert list(plans) == ["local-admin.business_lookup", "tax.taxpayer_lookup"]
+    assert list(plans) == [
+        "local-admin.business_lookup",
+        "tax.taxpayer_lookup",
+        "local-admin.parcel_lookup",
+    ]
     business = plans["local-admin.business_lookup"]
     assert business.input == {"registration_number": "BR-2019-004211"}
-    assert set(business.fields) == {"business_name", "director_name", "premises_address"}
+    assert set(business.fields) == {"business_name", "director_name"}
     assert plans["tax.taxpayer_lookup"].fields == {"tax_id": "tax_id"}
+    # the land-parcel register is asked by the parcel id: the applicant gives it first
+    parcel = plans["local-admin.parcel_lookup"]
+    assert (parcel.needs, parcel.fields, parcel.keys) == (
+        ("parcel_id",),
+        {"premises_address": "address"},
+        {},
+    )
+    answered = plan_reads(restaurant, ALICE, {"parcel_id": "P-0042-117"}, agreements, NOW)
+    (parcel,) = [p for p in answered if p.capability == "local-admin.parcel_lookup"]
+    assert (parcel.needs, parcel.input, parcel.agreement) == (
+        (),
+        {"parcel_id": "P-0042-117"},
+        "DSA-2025-103",
+    )
+    # a mandate answers only the registration number, never another field (the parcel id)
+    assert "parcel_id" not in parcel.keys
     # an agreement that no longer lists the director's name: that field is refused at run time
     narrowed = tuple(
-        a.model_copy(update={"fields": ("name", "registered_address")})
-        if a.id == "DSA-2025-101"
-        else a
+        a.model_copy(update={"fields": ("name",)}) if a.id == "DSA-2025-101" else a
         for a in agreements
     )
     plans = {p.capability: p for p in plan_reads(restaurant, ALICE, {}, narrowed, NOW)}
