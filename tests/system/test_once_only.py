@@ -26,7 +26,7 @@ PARCEL = "P-0042-117"  # commercial, "117 Market Street, Riverton" in the land-p
 
 def _rows(platform: Platform, sql: str, *args: Any) -> list[tuple[Any, ...]]:
     with psycopg.connect(_libpq(platform.database_url)) as conn:
-        return list(conn.execute(sql, args).fetchall())  # type: ignore[arg-type]
+        return list(conn.execute(sql, args).fetchall())
 
 
 def _uses(platform: Platform, subject: str) -> list[tuple[str, str]]:
