@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,6 +28,7 @@ from civicloom.web import (
     page_roles,
     public_route,
     require_roles,
+    translations_for,
 )
 
 KPI_ROLES = ("service-owner", "supervisor", "operator", "auditor")
@@ -56,8 +58,13 @@ def _days(seconds: float | None) -> str:
 HELPERS: dict[str, Any] = {"hours": _hours, "pct": _pct, "days": _days}
 
 
-def charts(report: KpiReport) -> dict[str, Any]:
-    """The dashboard's charts (each also shown as a table by the template)."""
+def _same(text: str) -> str:
+    return text
+
+
+def charts(report: KpiReport, _: Callable[[str], str] = _same) -> dict[str, Any]:
+    """The dashboard's charts (each also shown as a table by the template), in the page's
+    language (``_`` is the locale's gettext)."""
     time_bars = [
         Bar(f"{d} p50", dist.p50 or 0.0, _hours(dist.p50), 0)
         for d, dist in report.per_department.items()
@@ -74,35 +81,37 @@ def charts(report: KpiReport) -> dict[str, Any]:
     if report.baseline is not None:
         b, a = report.baseline, report.after
         for label, before, after in (
-            ("forms", b.applications, a.get("forms")),
-            ("visits", b.visits, a.get("visits")),
-            ("paper documents", b.paper_documents, 0.0),
-            ("fields typed", b.form_fields, a.get("fields_typed")),
-            ("days", b.average_days, a.get("days_to_licence")),
+            (_("forms"), b.applications, a.get("forms")),
+            (_("visits"), b.visits, a.get("visits")),
+            (_("paper documents"), b.paper_documents, 0.0),
+            (_("fields typed"), b.form_fields, a.get("fields_typed")),
+            (_("days"), b.average_days, a.get("days_to_licence")),
         ):
-            effort.append(Bar(f"{label}: before", float(before), f"{before:g}", 1))
+            effort.append(Bar(f"{label}: {_('before')}", float(before), f"{before:g}", 1))
             shown = "–" if after is None else f"{after:.1f}"
-            effort.append(Bar(f"{label}: now", float(after or 0.0), shown, 0))
+            effort.append(Bar(f"{label}: {_('now')}", float(after or 0.0), shown, 0))
     return {
         "time": bar_chart(
-            "Time per department step",
-            "Median (p50) and 90th percentile (p90) hours from a step starting to finishing, "
-            "per department.",
+            _("Time per department step"),
+            _(
+                "Median (p50) and 90th percentile (p90) hours from a step starting to "
+                "finishing, per department."
+            ),
             time_bars,
         ),
         "sla": bar_chart(
-            "SLA compliance per department",
-            "Share of steps finished by their SLA due date.",
+            _("SLA compliance per department"),
+            _("Share of steps finished by their SLA due date."),
             sla_bars,
         ),
         "reuse": bar_chart(
-            "Fields not asked again, by source department",
-            "Fields prefilled from registers plus fields typed once and shared.",
+            _("Fields not asked again, by source department"),
+            _("Fields prefilled from registers plus fields typed once and shared."),
             reuse_bars,
         ),
         "effort": bar_chart(
-            "Citizen effort before and now",
-            "The service owner's baseline against the mean measured per decided application.",
+            _("Citizen effort before and now"),
+            _("The service owner's baseline against the mean measured per decided application."),
             effort,
         ),
     }
@@ -145,7 +154,9 @@ async def dashboard(
         start=period.start.date().isoformat(),
         end=(period.end - timedelta(days=1)).date().isoformat(),
         report=report,
-        charts=charts(report) if report else None,
+        charts=charts(report, translations_for(negotiate_locale(request)).gettext)
+        if report
+        else None,
         service_title=localise(report.title, negotiate_locale(request)) if report else "",
     )
     return templates.render(request, "kpis/dashboard.html", **context)

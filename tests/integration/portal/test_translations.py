@@ -38,6 +38,9 @@ async def test_kpi_dashboard_in_chinese(client: httpx.AsyncClient) -> None:
     assert page.status_code == 200
     assert "服务时限达标率" in page.text
     assert "数据来源部门" in page.text or "跨部门复用的数据" in page.text
+    # The charts' own captions come from Python and follow the page's language too.
+    assert "市民办事负担：过去与现在" in page.text
+    assert "Citizen effort before and now" not in page.text
 
 
 async def test_back_office_queue_in_chinese(client: httpx.AsyncClient) -> None:
