@@ -14,7 +14,8 @@ from playwright.async_api import Browser, async_playwright
 
 from civicloom.settings import Settings
 from tests.browser.backoffice.site import BackOffice, running_back_office, sign_in
-from tests.browser.portal.site import CHROMIUM, CHROMIUM_ARGS, check_accessibility, poll
+from tests.browser.portal.site import CHROMIUM_ARGS, check_accessibility, poll
+from tests.browser.serving import CHROMIUM
 from tests.integration.backoffice.world import submit, task_of
 from tests.unit.documents import samples
 

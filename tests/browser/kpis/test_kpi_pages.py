@@ -18,7 +18,8 @@ from civicloom.app import create_app
 from civicloom.bootstrap import build_container
 from civicloom.demo import load_demo
 from civicloom.settings import Settings
-from tests.browser.portal.site import CHROMIUM, CHROMIUM_ARGS, check_accessibility
+from tests.browser.portal.site import CHROMIUM_ARGS, check_accessibility
+from tests.browser.serving import CHROMIUM
 from tests.conftest import unavailable
 from tests.integration.kpis.conftest import generate
 

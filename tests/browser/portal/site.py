@@ -6,28 +6,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import shutil
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-import uvicorn
 from playwright.async_api import Page
 
-from civicloom.app import create_app
-from civicloom.applications import StepRunner
-from civicloom.bootstrap import build_container
-from civicloom.demo import load_demo
+from civicloom.applications import StepHandler
 from civicloom.departments import CapabilityCall, InProcessGateway
 from civicloom.documents import build_documents_runtime, licence_step_handler
 from civicloom.runtime import Container
 from civicloom.settings import PROJECT_ROOT, Settings
-from tests.conftest import unavailable
+from tests.browser.serving import serve_with_engine
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -84,54 +76,16 @@ class Site:
     container: Container
 
 
-async def _wait_until_up(base: str) -> None:
-    deadline = time.monotonic() + 15
-    async with httpx.AsyncClient() as http:
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if (await http.get(f"{base}/healthz")).status_code == 200:
-                    return
-            assert time.monotonic() < deadline, "the app did not start"
-            await asyncio.sleep(0.05)
-
-
-async def _work(runner: StepRunner, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        if not await runner.run_once("browser-test"):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.05)
-
-
 @contextlib.asynccontextmanager
 async def running_site(settings: Settings) -> AsyncIterator[Site]:
-    """Serve the app and run the case engine until the test ends."""
-    if shutil.which(CHROMIUM) is None:
-        unavailable("Chromium", FileNotFoundError(CHROMIUM))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    container = build_container(settings.model_copy(update={"public_url": base}))
-    await load_demo(container, progress=lambda _: None)
-    app = create_app(container)
-    gateway = departments()
-    app.state.capability_gateway = gateway
-    documents = build_documents_runtime(container.settings)
-    runner = StepRunner(
-        container, gateway, handlers={"issue_document": licence_step_handler(container, documents)}
-    )
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on"))
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    stop = asyncio.Event()
-    working = asyncio.create_task(_work(runner, stop))
-    try:
-        await _wait_until_up(base)
-        yield Site(base=base, container=container)
-    finally:
-        stop.set()
-        await working
-        server.should_exit = True
-        await serving
-        sock.close()
+    """Serve the app and run the case engine (licences included) until the test ends."""
+
+    def handlers(container: Container) -> dict[str, StepHandler]:
+        documents = build_documents_runtime(container.settings)
+        return {"issue_document": licence_step_handler(container, documents)}
+
+    async with serve_with_engine(settings, departments(), handlers) as served:
+        yield Site(base=served.base, container=served.container)
 
 
 async def check_accessibility(page: Page, visited: list[str]) -> None:

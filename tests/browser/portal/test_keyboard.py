@@ -10,12 +10,12 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from civicloom.settings import Settings
 from tests.browser.portal.site import (
-    CHROMIUM,
     CHROMIUM_ARGS,
     Site,
     check_accessibility,
     running_site,
 )
+from tests.browser.serving import CHROMIUM
 
 pytestmark = pytest.mark.browser
 MAX_TABS = 60

@@ -21,12 +21,12 @@ from civicloom.departments import CapabilityCall, InProcessGateway
 from civicloom.settings import PROJECT_ROOT, Settings
 from tests.browser.portal import site as harness
 from tests.browser.portal.site import (
-    CHROMIUM,
     CHROMIUM_ARGS,
     Site,
     check_accessibility,
     running_site,
 )
+from tests.browser.serving import CHROMIUM
 
 pytestmark = pytest.mark.browser
 

@@ -16,13 +16,13 @@ from pydantic import SecretStr
 
 from civicloom.settings import Settings
 from tests.browser.portal.site import (
-    CHROMIUM,
     CHROMIUM_ARGS,
     Site,
     check_accessibility,
     poll,
     running_site,
 )
+from tests.browser.serving import CHROMIUM
 from tests.simulators.harness import SimProcess, start_sim
 from tests.unit.documents import samples
 
