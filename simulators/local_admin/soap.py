@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +85,19 @@ def _business_fault(exc: RegistryError) -> Fault:
     return Fault(faultcode=kind, faultstring=exc.message)
 
 
+def _apply(
+    state: SoapState, key: str, capability: str, effect: Callable[[], dict[str, Any]]
+) -> str:
+    """Apply an effect once per idempotency key (a replay returns the stored reference)."""
+    try:
+        response, replayed = state.ledger.execute(key, capability, effect)
+    except RegistryError as exc:
+        raise _business_fault(exc) from exc
+    log.info("%s key=%s replayed=%s", capability, key, replayed)
+    reference: str = response["reference"]
+    return reference
+
+
 class LocalAdminService(ServiceBase):  # type: ignore[misc]
     """Business register and land-use operations of the Local Administration."""
 
@@ -142,19 +156,14 @@ class LocalAdminService(ServiceBase):  # type: ignore[misc]
         state = _state(ctx)
         if _gate(state):
             return None
-        try:
-            response, replayed = state.ledger.execute(
-                idempotency_key,
-                "local_admin.register_activity",
-                lambda: state.registry.register_activity(
-                    idempotency_key, registration_number, parcel_id, activity
-                ),
-            )
-        except RegistryError as exc:
-            raise _business_fault(exc) from exc
-        log.info("RegisterActivity key=%s replayed=%s", idempotency_key, replayed)
-        ref: str = response["reference"]
-        return ref
+        return _apply(
+            state,
+            idempotency_key,
+            "local_admin.register_activity",
+            lambda: state.registry.register_activity(
+                idempotency_key, registration_number, parcel_id, activity
+            ),
+        )
 
     @rpc(Required, Required, Required, Required, _returns=Unicode)  # type: ignore[untyped-decorator]
     def UpdateBusinessAddress(  # noqa: N802
@@ -168,19 +177,14 @@ class LocalAdminService(ServiceBase):  # type: ignore[misc]
         state = _state(ctx)
         if _gate(state):
             return None
-        try:
-            response, replayed = state.ledger.execute(
-                idempotency_key,
-                "local_admin.update_address",
-                lambda: state.registry.update_address(
-                    idempotency_key, registration_number, parcel_id, new_address
-                ),
-            )
-        except RegistryError as exc:
-            raise _business_fault(exc) from exc
-        log.info("UpdateBusinessAddress key=%s replayed=%s", idempotency_key, replayed)
-        ref: str = response["reference"]
-        return ref
+        return _apply(
+            state,
+            idempotency_key,
+            "local_admin.update_address",
+            lambda: state.registry.update_address(
+                idempotency_key, registration_number, parcel_id, new_address
+            ),
+        )
 
 
 def build_wsgi(state: SoapState) -> WsgiApplication:
