@@ -15,6 +15,7 @@ from civicloom.outbox import CloudEvent, OutboxMessage, OutboxRow, claim_due, en
 from civicloom.runtime import Container
 from civicloom.worker import AmqpPublisher, Worker
 from tests.conftest import AMQP_URL, unavailable
+from tests.wiring import reconfigure
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
@@ -152,7 +153,7 @@ async def test_a_worker_serves_its_own_metrics(container: Container) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
-    container.settings = container.settings.model_copy(update={"worker_metrics_port": port})
+    reconfigure(container, container.settings.model_copy(update={"worker_metrics_port": port}))
     worker = Worker(container, FailingPublisher(), worker_id="metrics-worker")
     task = asyncio.create_task(worker.run())
     try:

@@ -5,7 +5,6 @@ Build with ``build_connectors(departments, settings, simulator_urls)``; the engi
 """
 
 from civicloom.connectors.amqp import AmqpConnector
-from civicloom.connectors.api import callbacks_router
 from civicloom.connectors.breaker import BreakerSnapshot, BreakerState, CircuitBreaker
 from civicloom.connectors.callback import (
     CallbackConnector,
@@ -20,11 +19,18 @@ from civicloom.connectors.filedrop import FileDropConnector
 from civicloom.connectors.gateway import BreakerOpen, ConnectorGateway
 from civicloom.connectors.registry import PLUGINS, ConnectorRegistry, build_connectors
 from civicloom.connectors.rest import RestConnector
-from civicloom.connectors.services import CallbackResult, receive_callback
+from civicloom.connectors.services import (
+    CALLBACK_VERIFIERS,
+    COMPLETION_HANDLER,
+    CallbackResult,
+    receive_callback,
+)
 from civicloom.connectors.soap import SoapConnector
 from civicloom.connectors.tables import ConnectorCallbackRow
 
 __all__ = [
+    "CALLBACK_VERIFIERS",
+    "COMPLETION_HANDLER",
     "PLUGINS",
     "AmqpConnector",
     "BreakerOpen",
@@ -46,7 +52,6 @@ __all__ = [
     "SoapConnector",
     "VerifiedCallback",
     "build_connectors",
-    "callbacks_router",
     "receive_callback",
     "sign_callback",
     "verify_callback",

@@ -4,6 +4,7 @@ from civicloom.departments.domain import Department
 from civicloom.departments.inprocess import CapabilityFunction, InProcessGateway
 from civicloom.departments.loader import load_departments
 from civicloom.departments.ports import (
+    CAPABILITY_GATEWAY,
     CallOutcome,
     CapabilityCall,
     CapabilityGateway,
@@ -22,6 +23,7 @@ from civicloom.departments.tables import DepartmentRow
 from civicloom.kernel import LocalisedText
 
 __all__ = [
+    "CAPABILITY_GATEWAY",
     "CallOutcome",
     "CapabilityCall",
     "CapabilityFunction",

@@ -1,6 +1,6 @@
 """Documents: safe uploads, storage (local or S3), retention, signed licences and verification."""
 
-from civicloom.documents.api import documents_router
+from civicloom.documents.api import DocumentsRuntimeDep, documents_router
 from civicloom.documents.domain import (
     DocumentRef,
     DocumentTypeRule,
@@ -22,7 +22,7 @@ from civicloom.documents.licences import (
 )
 from civicloom.documents.pdf import extract_token
 from civicloom.documents.ports import DocumentStore
-from civicloom.documents.runtime import DocumentsRuntime, build_documents_runtime
+from civicloom.documents.runtime import DOCUMENTS_RUNTIME, DocumentsRuntime, build_documents_runtime
 from civicloom.documents.services import (
     PurgedDocument,
     Upload,
@@ -35,11 +35,13 @@ from civicloom.documents.services import (
 from civicloom.documents.tables import DocumentRow, LicenceRow
 
 __all__ = [
+    "DOCUMENTS_RUNTIME",
     "DocumentRef",
     "DocumentRow",
     "DocumentStore",
     "DocumentTypeRule",
     "DocumentsRuntime",
+    "DocumentsRuntimeDep",
     "LicenceRef",
     "LicenceRow",
     "LicenceStatus",

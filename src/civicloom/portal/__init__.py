@@ -10,6 +10,7 @@ from civicloom.portal.queries import ApplicationSummary, application_page, my_ap
 from civicloom.portal.services import (
     Draft,
     apply_prefill,
+    current_agreements,
     discard_draft,
     get_draft,
     list_drafts,
@@ -35,6 +36,7 @@ __all__ = [
     "Precheck",
     "application_page",
     "apply_prefill",
+    "current_agreements",
     "discard_draft",
     "form_pages",
     "get_draft",

@@ -22,7 +22,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from civicloom.catalogue import Blueprint, list_current_blueprints
 from civicloom.departments import CallOutcome, CapabilityCall, CapabilityGateway
 from civicloom.kernel import FieldError, NotFound
-from civicloom.portal.common import capability_gateway, error_list, gettext, page
+from civicloom.portal.common import error_list, gettext, page
 from civicloom.portal.forms import (
     FormField,
     form_pages,
@@ -31,7 +31,13 @@ from civicloom.portal.forms import (
     schema_message,
 )
 from civicloom.rules import Decision, evaluate
-from civicloom.web import ContainerDep, OptionalPrincipal, negotiate_locale, public_route
+from civicloom.web import (
+    ContainerDep,
+    GatewayDep,
+    OptionalPrincipal,
+    negotiate_locale,
+    public_route,
+)
 
 log = structlog.get_logger(__name__)
 eligibility_router = APIRouter(include_in_schema=False)
@@ -229,7 +235,11 @@ async def service_blueprint(container: Any, service_id: str) -> Blueprint:
 
 @eligibility_router.get("/services/{service_id}/eligibility", dependencies=[public_route()])
 async def eligibility(
-    service_id: str, request: Request, container: ContainerDep, principal: OptionalPrincipal
+    gateway: GatewayDep,
+    service_id: str,
+    request: Request,
+    container: ContainerDep,
+    principal: OptionalPrincipal,
 ) -> HTMLResponse:
     """Check before applying: a few questions, the departments' rules, the outcome and why."""
     _ = gettext(request)
@@ -246,7 +256,7 @@ async def eligibility(
     if submitted:
         answers, errors = check_answers(precheck, form, _)
         if not errors:
-            outcomes = await run_precheck(blueprint, precheck, answers, capability_gateway(request))
+            outcomes = await run_precheck(blueprint, precheck, answers, gateway)
     ids = {q.name: q.input_id for q in precheck.questions}
     return page(
         request,

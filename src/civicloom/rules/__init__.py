@@ -1,6 +1,6 @@
 """Decision models owned by departments (GoRules JDM, evaluated by zen-engine)."""
 
-from civicloom.rules.book import RuleBook, default_rulebook, evaluate
+from civicloom.rules.book import RULE_BOOK, RuleBook, default_rulebook, evaluate, rulebook_in
 from civicloom.rules.domain import (
     CaseResult,
     Decision,
@@ -25,6 +25,7 @@ from civicloom.rules.tables import RuleEvaluationRow
 from civicloom.rules.whatif import ChangedOutcome, WhatIfReport, replay
 
 __all__ = [
+    "RULE_BOOK",
     "CaseResult",
     "ChangedOutcome",
     "CompiledModel",
@@ -54,5 +55,6 @@ __all__ = [
     "recorded_evaluations",
     "replay",
     "retire_model",
+    "rulebook_in",
     "run_tests",
 ]
