@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from civicloom.audit import AuditRecord, append_audit
+from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.catalogue import load_agreements, load_blueprints, publish_blueprint
 from civicloom.departments import load_departments, sync_departments
 from civicloom.registries import sync_agreements
@@ -40,7 +40,7 @@ async def load_demo(container: Container, progress: Callable[[str], object] = pr
                     uow.session,
                     AuditRecord(
                         actor="system:demo-load",
-                        action="blueprint.published",
+                        action=AuditAction.BLUEPRINT_PUBLISHED,
                         subject_type="blueprint",
                         subject_id=stored.version_id,
                         occurred_at=now,

@@ -1,6 +1,7 @@
 """Append-only audit: one hash chain per subject, written in the same transaction as the change,
 sealed periodically into a signed Merkle root; verification names the entry tampered with."""
 
+from civicloom.audit.actions import PERSONAL_DATA_READS, AuditAction
 from civicloom.audit.domain import (
     GENESIS_HASH,
     AuditRecord,
@@ -37,6 +38,8 @@ from civicloom.audit.verification import (
 __all__ = [
     "APPEND_ONLY_TABLES",
     "GENESIS_HASH",
+    "PERSONAL_DATA_READS",
+    "AuditAction",
     "AuditEntryRow",
     "AuditProblem",
     "AuditRecord",
