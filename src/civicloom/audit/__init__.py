@@ -14,7 +14,13 @@ from civicloom.audit.domain import (
 )
 from civicloom.audit.roles import APPEND_ONLY_TABLES, app_role_statements
 from civicloom.audit.seals import entry_line, export_audit, seal_audit
-from civicloom.audit.services import DataUse, append_audit, data_use_for_subject, record_of
+from civicloom.audit.services import (
+    DataUse,
+    append_audit,
+    cli_actor,
+    data_use_for_subject,
+    record_of,
+)
 from civicloom.audit.signing import (
     Keyring,
     KeysMissing,
@@ -58,6 +64,7 @@ __all__ = [
     "b64url_decode",
     "chain_hash",
     "chain_key",
+    "cli_actor",
     "data_use_for_subject",
     "entry_line",
     "export_audit",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -100,6 +101,11 @@ def stored_action(text: str) -> AuditAction:
         return AuditAction(text)
     except ValueError:
         return cast(AuditAction, text)
+
+
+def cli_actor() -> str:
+    """The actor a command-line change is recorded under: ``cli:<operating-system user>``."""
+    return f"cli:{getpass.getuser()}"
 
 
 def record_of(row: AuditEntryRow) -> AuditRecord:
