@@ -6,7 +6,6 @@ from civicloom.applications.case import (
     CaseIdentity,
     EventNote,
     TimelineNote,
-    add_timeline,
     record_case_change,
 )
 from civicloom.applications.casework import (
@@ -71,7 +70,6 @@ __all__ = [
     "TimelineEntry",
     "TimelineNote",
     "TimelineRow",
-    "add_timeline",
     "answer_information_request",
     "application_status",
     "assign_task",
