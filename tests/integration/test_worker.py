@@ -11,7 +11,14 @@ import aio_pika
 from sqlalchemy import select
 
 from civicloom.kernel import FixedClock
-from civicloom.outbox import CloudEvent, OutboxMessage, OutboxRow, claim_due, enqueue_event
+from civicloom.outbox import (
+    CloudEvent,
+    EventType,
+    OutboxMessage,
+    OutboxRow,
+    claim_due,
+    enqueue_event,
+)
 from civicloom.runtime import Container
 from civicloom.worker import AmqpPublisher, Worker
 from tests.conftest import AMQP_URL, unavailable
@@ -24,7 +31,7 @@ async def _enqueue(container: Container, n: int) -> None:
     async with container.uow() as uow:
         for i in range(n):
             event = CloudEvent(
-                type="civicloom.test.happened",
+                type=EventType.TASK_CREATED,
                 source="urn:test",
                 subject=f"s{i}",
                 time=T0,

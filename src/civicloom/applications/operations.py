@@ -9,6 +9,7 @@ from civicloom.applications.casework import Forbidden
 from civicloom.applications.domain import ApplicationState, TaskState
 from civicloom.applications.engine import finish_case
 from civicloom.applications.tables import DeadLetterRow
+from civicloom.audit import AuditAction
 from civicloom.db import UnitOfWork
 from civicloom.kernel import Clock, Conflict, NotFound, Principal
 
@@ -66,7 +67,7 @@ async def resolve_dead_letter(
         await audit(
             uow.session,
             principal.audit_name,
-            f"dead_letter.{letter.resolution}",
+            (AuditAction.DEAD_LETTER_REDRIVEN if redrive else AuditAction.DEAD_LETTER_ABANDONED),
             case.app,
             now,
             task.department,

@@ -14,6 +14,7 @@ from sqlalchemy import String, column, func, or_, select, table
 
 from civicloom.applications import ApplicationRow, DeadLetterRow, Forbidden, list_dead_letters
 from civicloom.audit import (
+    PERSONAL_DATA_READS,
     AuditEntryRow,
     AuditReport,
     KeysMissing,
@@ -195,7 +196,7 @@ def _audit_select(q: AuditQuery) -> Any:
         end = datetime.combine(q.until + timedelta(days=1), time(), UTC)
         query = query.where(AuditEntryRow.occurred_at < end)
     if q.reads_only:
-        query = query.where(AuditEntryRow.action.like("%.read"))
+        query = query.where(AuditEntryRow.action.in_(sorted(a.value for a in PERSONAL_DATA_READS)))
     return query
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from civicloom.applications import ApplicationView, SubmitApplication, submit_application
-from civicloom.audit import AuditRecord, append_audit
+from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.catalogue import (
     Blueprint,
     DataSharingAgreement,
@@ -250,7 +250,7 @@ async def apply_prefill(
                 uow.session,
                 AuditRecord(
                     actor=principal.audit_name,
-                    action="register.read",
+                    action=AuditAction.REGISTER_READ,
                     subject_type="draft",
                     subject_id=row.id,
                     occurred_at=now,

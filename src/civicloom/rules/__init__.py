@@ -14,7 +14,14 @@ from civicloom.rules.domain import (
 )
 from civicloom.rules.engine import CompiledModel, ModelError, run_tests
 from civicloom.rules.loader import load_model_file, load_models, model_files
-from civicloom.rules.publishing import ModelTestsFailed, PublishResult, publish_model, retire_model
+from civicloom.rules.publishing import (
+    ModelTestsFailed,
+    PublishResult,
+    publish_decision_model,
+    publish_model,
+    retire_decision_model,
+    retire_model,
+)
 from civicloom.rules.services import (
     RecordedDecision,
     list_decisions,
@@ -50,10 +57,12 @@ __all__ = [
     "load_model_file",
     "load_models",
     "model_files",
+    "publish_decision_model",
     "publish_model",
     "record_decision",
     "recorded_evaluations",
     "replay",
+    "retire_decision_model",
     "retire_model",
     "rulebook_in",
     "run_tests",

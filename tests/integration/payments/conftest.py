@@ -116,7 +116,9 @@ async def live(container: Container, payment_sim: SimProcess) -> AsyncIterator[L
         ),
     )
     async with container.uow() as uow:
-        await publish_blueprint(uow.session, pay_blueprint(), container.clock.now())
+        await publish_blueprint(
+            uow.session, pay_blueprint(), container.clock.now(), actor="test:setup"
+        )
         await uow.commit()
     app = create_app(container)
     server = uvicorn.Server(
