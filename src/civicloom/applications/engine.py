@@ -17,13 +17,14 @@ from civicloom.applications.case import (
     wake_workers,
 )
 from civicloom.applications.domain import ApplicationState, TaskState
-from civicloom.applications.graph import condition_holds, resolve, retry_policy
+from civicloom.applications.graph import condition_holds, retry_policy
 from civicloom.applications.tables import ApplicationRow, TaskRow
 from civicloom.catalogue import (
     Blueprint,
     DecisionCall,
     Sla,
     Step,
+    resolve,
     step_graph,
 )
 from civicloom.kernel import add_working_days, new_id

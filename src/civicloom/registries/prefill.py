@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from civicloom.catalogue import Blueprint, DataSharingAgreement, agreement_for
+from civicloom.catalogue import Blueprint, DataSharingAgreement, agreement_for, data_ref
 from civicloom.departments import CallOutcome, CapabilityCall, CapabilityGateway
 from civicloom.identity import mandates_of
 from civicloom.kernel import Principal
@@ -110,10 +110,11 @@ def _resolve(
     keys: dict[str, Any] = {}
     needs: list[str] = []
     for key, ref in declared.items():
-        if not (isinstance(ref, str) and ref.startswith("$.data.")):
+        parsed = data_ref(ref)
+        if parsed is None or parsed.field is None:
             call_input[key] = ref
             continue
-        name = ref.removeprefix("$.data.")
+        name = parsed.field
         single = mandates[0] if len(mandates) == 1 and name == REGISTRATION_FIELD else None
         value = data.get(name) or single
         if value is None and name not in ask:
