@@ -17,7 +17,11 @@ from civicloom.departments.ports import (
     PermanentError,
     TransientError,
 )
-from civicloom.departments.services import list_departments, sync_departments
+from civicloom.departments.services import (
+    list_departments,
+    register_departments,
+    sync_departments,
+)
 from civicloom.departments.tables import DepartmentRow
 from civicloom.kernel import LocalisedText
 
@@ -41,5 +45,6 @@ __all__ = [
     "TransientError",
     "list_departments",
     "load_departments",
+    "register_departments",
     "sync_departments",
 ]

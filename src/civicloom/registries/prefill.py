@@ -17,7 +17,6 @@ from civicloom.identity import mandates_of
 from civicloom.kernel import Principal
 from civicloom.observability import get_logger
 from civicloom.registries.domain import (
-    BUSINESS_REGISTER,
     RegisterRead,
     Representation,
     representation_from_register,
@@ -96,7 +95,8 @@ def plan_reads(
                 needs=needs,
             )
         )
-    plans.sort(key=lambda p: p.capability != BUSINESS_REGISTER)  # representation first
+    verifying = {a.id for a in agreements if a.verifies_representation}
+    plans.sort(key=lambda p: p.agreement not in verifying)  # representation first
     return plans
 
 
@@ -182,8 +182,8 @@ async def read_registers(
     for plan in plans:
         if plan.needs:
             continue  # the applicant did not give what the register is asked by
-        business = plan.capability == BUSINESS_REGISTER
         agreement = by_id.get(plan.agreement or "")
+        business = agreement is not None and agreement.verifies_representation
         if agreement is None or not agreement.in_force(now.date()):
             continue  # refused at run time as at validation
         consent_id = None
@@ -207,7 +207,13 @@ async def read_registers(
                 answer,
             )
             await record_representation(
-                session, principal, str(number), draft_id, out.representation, now
+                session,
+                principal,
+                str(number),
+                draft_id,
+                out.representation,
+                now,
+                department=plan.department,
             )
         await record_data_use(
             session,
