@@ -6,6 +6,7 @@ Build with ``build_connectors(departments, settings, simulator_urls)``; the engi
 
 from civicloom.connectors.amqp import AmqpConnector
 from civicloom.connectors.api import callbacks_router
+from civicloom.connectors.base import dev_secret
 from civicloom.connectors.breaker import BreakerSnapshot, BreakerState, CircuitBreaker
 from civicloom.connectors.callback import (
     CallbackConnector,
@@ -47,6 +48,7 @@ __all__ = [
     "VerifiedCallback",
     "build_connectors",
     "callbacks_router",
+    "dev_secret",
     "receive_callback",
     "sign_callback",
     "verify_callback",
