@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from civicloom.catalogue.agreements import agreement_for
 from civicloom.catalogue.graph import StepGraph
-from civicloom.catalogue.refs import Ref, refs_in
+from civicloom.catalogue.refs import Ref, RefError, refs_in
 from civicloom.catalogue.spec import ServiceSpec
 
 if TYPE_CHECKING:
@@ -28,6 +28,21 @@ def _today() -> date:
 def _data_refs(value: Any, path: str) -> list[tuple[str, str]]:
     """(field, path) for every well-formed ``$.data.<field>`` inside a value."""
     return [(r.field, where) for where, r in refs_in(value, path) if isinstance(r, Ref) and r.field]
+
+
+def _check_prefill_input(checker: Checker, props: Any, value: Any, path: str) -> None:
+    """A register is asked with the applicant's answers only: ``$.data.<known field>``."""
+    for where, ref in refs_in(value, f"{path}.x-prefill.input"):
+        if isinstance(ref, RefError):
+            checker.report(where, "bad-reference", str(ref))
+        elif ref.field is None:
+            checker.report(
+                where, "bad-reference", f"{ref.text!r}: a prefill input refers to $.data only"
+            )
+        elif ref.field not in props:
+            checker.report(
+                where, "unknown-field", f"{ref.text!r}: the form has no field {ref.field!r}"
+            )
 
 
 def _shown(spec: ServiceSpec, checker: Checker) -> dict[tuple[str, str], str]:
@@ -79,6 +94,8 @@ def check_form(checker: Checker, spec: ServiceSpec, graph: StepGraph) -> None:
                     f"no department {dept!r}",
                 )
         prefill = meta.get("x-prefill")
+        if isinstance(prefill, dict):
+            _check_prefill_input(checker, props, prefill.get("input"), f"{base}.{name}")
         if prefill is not None:
             cap_id = prefill.get("capability") if isinstance(prefill, dict) else None
             cap = ctx.capabilities.get(str(cap_id))

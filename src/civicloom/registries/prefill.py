@@ -11,7 +11,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from civicloom.catalogue import Blueprint, DataSharingAgreement, agreement_for, data_ref
+from civicloom.catalogue import (
+    Blueprint,
+    DataSharingAgreement,
+    agreement_for,
+    data_ref,
+    is_ref,
+)
 from civicloom.departments import CallOutcome, CapabilityCall, CapabilityGateway
 from civicloom.identity import mandates_of
 from civicloom.kernel import Principal
@@ -110,10 +116,12 @@ def _resolve(
     keys: dict[str, Any] = {}
     needs: list[str] = []
     for key, ref in declared.items():
+        if not is_ref(ref):
+            call_input[key] = ref  # a constant
+            continue
         parsed = data_ref(ref)
         if parsed is None or parsed.field is None:
-            call_input[key] = ref
-            continue
+            return None  # a step's output or a decision: not known before the application
         name = parsed.field
         single = mandates[0] if len(mandates) == 1 and name == REGISTRATION_FIELD else None
         value = data.get(name) or single
