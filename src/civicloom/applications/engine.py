@@ -21,7 +21,7 @@ from civicloom.applications.case import (
     wake_workers,
 )
 from civicloom.applications.domain import ApplicationState, TaskState
-from civicloom.applications.graph import condition_holds, resolve, retry_policy
+from civicloom.applications.graph import condition_holds, retry_policy
 from civicloom.applications.tables import ApplicationRow, TaskRow
 from civicloom.audit import AuditAction
 from civicloom.catalogue import (
@@ -29,6 +29,7 @@ from civicloom.catalogue import (
     DecisionCall,
     Sla,
     Step,
+    resolve,
     step_graph,
 )
 from civicloom.kernel import add_working_days, new_id

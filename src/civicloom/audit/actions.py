@@ -54,6 +54,7 @@ class AuditAction(StrEnum):
     CONSENT_GRANTED = "consent.granted"
     CONSENT_REVOKED = "consent.revoked"
     AGREEMENT_LOADED = "agreement.loaded"
+    DEPARTMENT_REGISTERED = "department.registered"
     REPRESENTATION_VERIFIED = "representation.verified"
     REPRESENTATION_MANDATE = "representation.mandate"
     REPRESENTATION_REFUSED = "representation.refused"

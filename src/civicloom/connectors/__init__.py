@@ -5,6 +5,7 @@ Build with ``build_connectors(departments, settings, simulator_urls)``; the engi
 """
 
 from civicloom.connectors.amqp import AmqpConnector
+from civicloom.connectors.base import dev_secret
 from civicloom.connectors.breaker import BreakerSnapshot, BreakerState, CircuitBreaker
 from civicloom.connectors.callback import (
     CallbackConnector,
@@ -52,6 +53,7 @@ __all__ = [
     "SoapConnector",
     "VerifiedCallback",
     "build_connectors",
+    "dev_secret",
     "receive_callback",
     "sign_callback",
     "verify_callback",

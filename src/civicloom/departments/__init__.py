@@ -18,7 +18,11 @@ from civicloom.departments.ports import (
     PermanentError,
     TransientError,
 )
-from civicloom.departments.services import list_departments, sync_departments
+from civicloom.departments.services import (
+    list_departments,
+    register_departments,
+    sync_departments,
+)
 from civicloom.departments.tables import DepartmentRow
 from civicloom.kernel import LocalisedText
 
@@ -43,5 +47,6 @@ __all__ = [
     "TransientError",
     "list_departments",
     "load_departments",
+    "register_departments",
     "sync_departments",
 ]

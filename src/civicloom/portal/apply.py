@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from civicloom.catalogue import Blueprint, list_current_blueprints, validate_form_data
+from civicloom.catalogue import Blueprint, data_ref, list_current_blueprints, validate_form_data
 from civicloom.kernel import Conflict, NotFound, ValidationFailed
 from civicloom.portal.common import (
     APPLICANT_PAGE,
@@ -323,9 +323,10 @@ def estimated_fee(blueprint: Blueprint, data: dict[str, Any]) -> dict[str, Any] 
     if not fees:
         return None
     inputs: dict[str, Any] = {}
-    for key, ref in (fees.get("input") or {}).items():
-        inputs[key] = data.get(ref.removeprefix("$.data.")) if isinstance(ref, str) else ref
-        if isinstance(ref, str) and ref.startswith("$.data.") and inputs[key] is None:
+    for key, value in (fees.get("input") or {}).items():
+        ref = data_ref(value)
+        inputs[key] = ref.resolve({"data": data}) if ref else value
+        if ref is not None and inputs[key] is None:
             return None
     try:
         return dict(evaluate(fees["model"], inputs).output)

@@ -2,7 +2,6 @@
 agreements and the subject's consent, with every reuse recorded (ADR 0022)."""
 
 from civicloom.registries.domain import (
-    BUSINESS_REGISTER,
     Consent,
     RegisterRead,
     Representation,
@@ -25,7 +24,6 @@ from civicloom.registries.services import (
 from civicloom.registries.tables import AgreementRow, ConsentRow, DataUseRow, RepresentationRow
 
 __all__ = [
-    "BUSINESS_REGISTER",
     "CONSENT_VALIDITY",
     "AgreementRow",
     "Consent",

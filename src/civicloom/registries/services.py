@@ -18,7 +18,7 @@ from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.catalogue import DataSharingAgreement
 from civicloom.db import UnitOfWork
 from civicloom.kernel import Clock, NotFound, Principal, canonical_json, new_id, sha256_hex
-from civicloom.registries.domain import BUSINESS_REGISTER, Consent, Representation
+from civicloom.registries.domain import Consent, Representation
 from civicloom.registries.tables import (
     AgreementRow,
     ConsentRow,
@@ -335,8 +335,9 @@ async def record_representation(
     context_id: str,
     outcome: Representation,
     now: datetime,
+    department: str,
 ) -> None:
-    """Keep the register's verdict with the time it was read (audited)."""
+    """Keep the register's verdict with the time it was read (audited, as the register owner's)."""
     session.add(
         RepresentationRow(
             id=new_id(),
@@ -355,7 +356,7 @@ async def record_representation(
             subject_type="draft",
             subject_id=context_id,
             occurred_at=now,
-            department=BUSINESS_REGISTER.split(".", 1)[0],
+            department=department,
             details={"registration_number": registration_number},
         ),
     )
