@@ -41,7 +41,12 @@ from civicloom.applications.refs import (
     find_task,
     find_waiting_task,
 )
-from civicloom.applications.services import application_status, get_application, submit_application
+from civicloom.applications.services import (
+    application_status,
+    get_application,
+    submit_application,
+    submit_in,
+)
 from civicloom.applications.sla import sweep_slas
 from civicloom.applications.tables import ApplicationRow, DeadLetterRow, TaskRow, TimelineRow
 
@@ -88,6 +93,7 @@ __all__ = [
     "request_information",
     "resolve_dead_letter",
     "submit_application",
+    "submit_in",
     "sweep_slas",
     "withdraw_application",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications.domain import (
     ApplicationState,
@@ -59,82 +60,85 @@ async def submit_application(
     With an idempotency key, a replay of the same request returns the first result
     (``created`` False) and a reuse with a different body is a conflict.
     """
-    request_hash = sha256_hex(canonical_json({"service": command.service_id, "data": command.data}))
     async with uow:
-        session = uow.session
-        if command.idempotency_key:
-            earlier = await session.scalar(
-                select(ApplicationRow).where(
-                    ApplicationRow.applicant_id == applicant.subject,
-                    ApplicationRow.idempotency_key == command.idempotency_key,
-                )
-            )
-            if earlier is not None:
-                if earlier.request_hash != request_hash:
-                    raise Conflict("this Idempotency-Key was already used for a different request")
-                return _view(earlier), False
-        published = await get_current_blueprint(session, command.service_id)
-        if published is None:
-            raise ValidationFailed(
-                [
-                    FieldError(
-                        "service", "known-service", f"no published service {command.service_id!r}"
-                    )
-                ]
-            )
-        blueprint = published.blueprint
-        validate_form_data(blueprint, command.data)
-        now = clock.now()
-        row = ApplicationRow(
-            id=new_id(),
-            reference=new_reference(blueprint.reference_prefix, now),
-            service_id=blueprint.id,
-            blueprint_version_id=published.version_id,
-            blueprint_version=blueprint.version,
-            applicant_id=applicant.subject,
-            state=ApplicationState.SUBMITTED.value,
-            data=command.data,
-            idempotency_key=command.idempotency_key,
-            request_hash=request_hash,
-            submitted_at=now,
-            updated_at=now,
-        )
-        session.add(row)
-        await session.flush()
-        await start_case(session, row, blueprint, now)
-        await enqueue_event(
-            session,
-            CloudEvent(
-                type=EventType.APPLICATION_SUBMITTED,
-                source=EVENT_SOURCE,
-                subject=row.id,
-                time=now,
-                data={
-                    "application_id": row.id,
-                    "reference": row.reference,
-                    "service": row.service_id,
-                    "blueprint_version": row.blueprint_version,
-                },
-            ),
-            key=f"application.submitted:{row.id}",
-        )
-        await append_audit(
-            session,
-            AuditRecord(
-                actor=applicant.audit_name,
-                action=AuditAction.APPLICATION_SUBMITTED,
-                subject_type="application",
-                subject_id=row.id,
-                occurred_at=now,
-                department=blueprint.owner,
-                purpose="apply for service",
-                fields=tuple(sorted(command.data)),
-                details={"service": blueprint.id, "blueprint_version": blueprint.version},
-            ),
-        )
-        view = _view(row)
+        view, created = await submit_in(uow.session, clock, applicant, command)
         await uow.commit()
-    return view, True
+    return view, created
+
+
+async def submit_in(
+    session: AsyncSession, clock: Clock, applicant: Principal, command: SubmitApplication
+) -> tuple[ApplicationView, bool]:
+    """``submit_application`` inside the caller's transaction (the caller commits once), for a
+    user action that does more than submit (the portal links its draft in the same commit)."""
+    request_hash = sha256_hex(canonical_json({"service": command.service_id, "data": command.data}))
+    if command.idempotency_key:
+        earlier = await session.scalar(
+            select(ApplicationRow).where(
+                ApplicationRow.applicant_id == applicant.subject,
+                ApplicationRow.idempotency_key == command.idempotency_key,
+            )
+        )
+        if earlier is not None:
+            if earlier.request_hash != request_hash:
+                raise Conflict("this Idempotency-Key was already used for a different request")
+            return _view(earlier), False
+    published = await get_current_blueprint(session, command.service_id)
+    if published is None:
+        raise ValidationFailed(
+            [FieldError("service", "known-service", f"no published service {command.service_id!r}")]
+        )
+    blueprint = published.blueprint
+    validate_form_data(blueprint, command.data)
+    now = clock.now()
+    row = ApplicationRow(
+        id=new_id(),
+        reference=new_reference(blueprint.reference_prefix, now),
+        service_id=blueprint.id,
+        blueprint_version_id=published.version_id,
+        blueprint_version=blueprint.version,
+        applicant_id=applicant.subject,
+        state=ApplicationState.SUBMITTED.value,
+        data=command.data,
+        idempotency_key=command.idempotency_key,
+        request_hash=request_hash,
+        submitted_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    await start_case(session, row, blueprint, now)
+    await enqueue_event(
+        session,
+        CloudEvent(
+            type=EventType.APPLICATION_SUBMITTED,
+            source=EVENT_SOURCE,
+            subject=row.id,
+            time=now,
+            data={
+                "application_id": row.id,
+                "reference": row.reference,
+                "service": row.service_id,
+                "blueprint_version": row.blueprint_version,
+            },
+        ),
+        key=f"application.submitted:{row.id}",
+    )
+    await append_audit(
+        session,
+        AuditRecord(
+            actor=applicant.audit_name,
+            action=AuditAction.APPLICATION_SUBMITTED,
+            subject_type="application",
+            subject_id=row.id,
+            occurred_at=now,
+            department=blueprint.owner,
+            purpose="apply for service",
+            fields=tuple(sorted(command.data)),
+            details={"service": blueprint.id, "blueprint_version": blueprint.version},
+        ),
+    )
+    return _view(row), True
 
 
 async def get_application(

@@ -1,7 +1,7 @@
 """Portal use cases: drafts (save and resume), once-only prefill, submitting a draft.
 
 Each use case opens the unit of work, changes state, appends its audit entry and commits
-once; submission goes through ``civicloom.applications.submit_application``.
+once; submission goes through ``civicloom.applications.submit_in``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from civicloom.applications import ApplicationView, SubmitApplication, submit_application
+from civicloom.applications import ApplicationView, SubmitApplication, submit_in
 from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.catalogue import (
     Blueprint,
@@ -271,21 +271,25 @@ async def apply_prefill(
 async def submit_draft(
     uow_factory: Any, clock: Clock, principal: Principal, draft_id: str
 ) -> ApplicationView:
-    """Send the draft as an application (idempotent: a second click returns the first one)."""
-    draft = await get_draft(uow_factory(), principal, draft_id)
-    if draft.blueprint.form.json_schema and not draft.data:
-        raise ValidationFailed([FieldError("data", "required", "answer the questions first")])
-    view, _ = await submit_application(
-        uow_factory(),
-        clock,
-        principal,
-        SubmitApplication(
-            service_id=draft.service_id, data=draft.data, idempotency_key=draft.idempotency_key
-        ),
-    )
+    """Send the draft as an application (idempotent: a second click returns the first one).
+
+    One transaction: the application, its audit entry and events, the draft's link to it and
+    the data-use entries' link commit together or not at all.
+    """
     uow = uow_factory()
     async with uow:
         row = await _row(uow, principal, draft_id)
+        draft = await _draft(uow, row)
+        if draft.blueprint.form.json_schema and not draft.data:
+            raise ValidationFailed([FieldError("data", "required", "answer the questions first")])
+        view, _ = await submit_in(
+            uow.session,
+            clock,
+            principal,
+            SubmitApplication(
+                service_id=draft.service_id, data=draft.data, idempotency_key=draft.idempotency_key
+            ),
+        )
         if row.application_id is None:
             await link_data_use(uow.session, principal, draft_id, view.id)
         row.application_id, row.updated_at = view.id, clock.now()
