@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from civicloom.applications import ApplicationRow, TaskRow, TaskState, add_timeline
+from civicloom.applications import TaskState, add_timeline
+from civicloom.applications.tables import ApplicationRow, TaskRow
 from civicloom.audit import AuditRecord, append_audit
 from civicloom.backoffice.domain import (
     NOTE_MAX_CHARS,
@@ -21,7 +22,8 @@ from civicloom.backoffice.domain import (
 from civicloom.backoffice.tables import CaseNoteRow, InspectionAppointmentRow
 from civicloom.catalogue import get_blueprint_version
 from civicloom.db import UnitOfWork
-from civicloom.documents import DocumentRow, DocumentsRuntime
+from civicloom.documents import DocumentsRuntime
+from civicloom.documents.tables import DocumentRow
 from civicloom.kernel import (
     Clock,
     Conflict,

@@ -9,13 +9,20 @@ from civicloom.catalogue.agreements import (
 from civicloom.catalogue.calendar import HolidayCalendar, load_calendar
 from civicloom.catalogue.context import Capability, CatalogueContext
 from civicloom.catalogue.diagram import mermaid, svg
-from civicloom.catalogue.domain import Blueprint, BlueprintStatus, PublishedBlueprint
+from civicloom.catalogue.domain import (
+    Blueprint,
+    BlueprintStatus,
+    BlueprintVersionView,
+    PublishedBlueprint,
+)
 from civicloom.catalogue.forms import validate_form_data
 from civicloom.catalogue.graph import StepGraph, step_graph
 from civicloom.catalogue.loader import load_blueprint_file, load_blueprints
 from civicloom.catalogue.services import (
+    blueprint_title_of,
     get_blueprint_version,
     get_current_blueprint,
+    list_blueprint_versions,
     list_current_blueprints,
     publish_blueprint,
     retire_blueprint,
@@ -29,7 +36,6 @@ from civicloom.catalogue.spec import (
     StepKind,
     blueprint_json_schema,
 )
-from civicloom.catalogue.tables import BlueprintVersionRow
 from civicloom.catalogue.validation import (
     Problem,
     validate_blueprint_file,
@@ -40,7 +46,7 @@ __all__ = [
     "Approval",
     "Blueprint",
     "BlueprintStatus",
-    "BlueprintVersionRow",
+    "BlueprintVersionView",
     "Capability",
     "CatalogueContext",
     "DataSharingAgreement",
@@ -56,8 +62,10 @@ __all__ = [
     "StepKind",
     "agreement_for",
     "blueprint_json_schema",
+    "blueprint_title_of",
     "get_blueprint_version",
     "get_current_blueprint",
+    "list_blueprint_versions",
     "list_current_blueprints",
     "load_agreements",
     "load_blueprint_file",

@@ -22,7 +22,6 @@ from civicloom.connectors.registry import PLUGINS, ConnectorRegistry, build_conn
 from civicloom.connectors.rest import RestConnector
 from civicloom.connectors.services import CallbackResult, receive_callback
 from civicloom.connectors.soap import SoapConnector
-from civicloom.connectors.tables import ConnectorCallbackRow
 
 __all__ = [
     "PLUGINS",
@@ -36,7 +35,6 @@ __all__ = [
     "CallbackVerifier",
     "CapabilitySpec",
     "CircuitBreaker",
-    "ConnectorCallbackRow",
     "ConnectorGateway",
     "ConnectorRegistry",
     "ConnectorSpec",

@@ -17,8 +17,12 @@ from civicloom.departments.ports import (
     PermanentError,
     TransientError,
 )
-from civicloom.departments.services import list_departments, sync_departments
-from civicloom.departments.tables import DepartmentRow
+from civicloom.departments.services import (
+    department_exists,
+    department_names,
+    list_departments,
+    sync_departments,
+)
 from civicloom.kernel import LocalisedText
 
 __all__ = [
@@ -31,7 +35,6 @@ __all__ = [
     "ConnectorError",
     "ContractViolation",
     "Department",
-    "DepartmentRow",
     "DepartmentUnavailable",
     "ExternalCompletion",
     "HealthReport",
@@ -39,6 +42,8 @@ __all__ = [
     "LocalisedText",
     "PermanentError",
     "TransientError",
+    "department_exists",
+    "department_names",
     "list_departments",
     "load_departments",
     "sync_departments",

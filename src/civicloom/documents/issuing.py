@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from civicloom.applications import ApplicationRow, ClaimedStep, StepHandler
+from civicloom.applications import ClaimedStep, StepHandler
+from civicloom.applications.tables import ApplicationRow
 from civicloom.catalogue import get_blueprint_version
 from civicloom.departments import CallOutcome, CapabilityResult, PermanentError
 from civicloom.documents.domain import Validity

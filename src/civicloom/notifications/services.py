@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from civicloom.applications import ApplicationRow
+from civicloom.applications import ApplicationRecord, find_application
 from civicloom.catalogue import get_blueprint_version
 from civicloom.kernel import new_id
 from civicloom.notifications.domain import (
@@ -102,7 +102,7 @@ async def add_delivery(
 
 
 def template_context(
-    container: Container, app: ApplicationRow, data: dict[str, Any], legal_days: Any
+    container: Container, app: ApplicationRecord, data: dict[str, Any], legal_days: Any
 ) -> dict[str, Any]:
     """What templates may use: the application, its decisions and the event's data."""
     base = container.settings.effective_public_url.rstrip("/")
@@ -133,7 +133,7 @@ async def plan_notifications(
     planned = 0
     async with container.uow() as uow:
         session = uow.session
-        app = await session.get(ApplicationRow, str(data.get("application_id", "")))
+        app = await find_application(session, str(data.get("application_id", "")))
         if app is None:
             return 0
         published = await get_blueprint_version(session, app.blueprint_version_id)

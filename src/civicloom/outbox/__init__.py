@@ -1,6 +1,6 @@
 """Transactional outbox: anything that leaves the process is first a row in the same transaction."""
 
-from civicloom.outbox.domain import CloudEvent, OutboxMessage
+from civicloom.outbox.domain import CloudEvent, OutboxBacklog, OutboxMessage
 from civicloom.outbox.ports import Publisher
 from civicloom.outbox.services import (
     claim_due,
@@ -8,17 +8,22 @@ from civicloom.outbox.services import (
     mark_dispatched,
     mark_failed,
     oldest_pending_age,
+    outbox_backlog,
+    pending_backlog,
+    postpone,
 )
-from civicloom.outbox.tables import OutboxRow
 
 __all__ = [
     "CloudEvent",
+    "OutboxBacklog",
     "OutboxMessage",
-    "OutboxRow",
     "Publisher",
     "claim_due",
     "enqueue_event",
     "mark_dispatched",
     "mark_failed",
     "oldest_pending_age",
+    "outbox_backlog",
+    "pending_backlog",
+    "postpone",
 ]

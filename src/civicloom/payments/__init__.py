@@ -16,21 +16,11 @@ from civicloom.payments.reconciliation import reconcile_settlement
 from civicloom.payments.refunds import refund_payment
 from civicloom.payments.runtime import build_provider
 from civicloom.payments.services import create_payment, get_payment, handle_webhook
-from civicloom.payments.tables import (
-    PaymentRow,
-    PaymentWebhookRow,
-    ReconciliationRow,
-    RefundRow,
-)
 
 __all__ = [
     "PaymentProvider",
-    "PaymentRow",
     "PaymentState",
-    "PaymentWebhookRow",
     "ReconciliationReport",
-    "ReconciliationRow",
-    "RefundRow",
     "WebhookEvent",
     "build_provider",
     "create_payment",

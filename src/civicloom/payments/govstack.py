@@ -14,12 +14,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from civicloom.applications import (
-    ApplicationRow,
-    TaskRow,
-    TaskState,
-    complete_external_step,
-)
+from civicloom.applications import TaskState, complete_external_step
+from civicloom.applications.tables import ApplicationRow, TaskRow
 from civicloom.departments import ExternalCompletion
 from civicloom.identity import authenticate_api_key
 from civicloom.kernel import Principal, new_id

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from civicloom.applications import ApplicationRow
+from civicloom.applications.tables import ApplicationRow
 from civicloom.kernel import FieldError, NotFound, Principal, ValidationFailed, new_id
 from civicloom.observability import get_logger
 from civicloom.payments.domain import PaymentState, format_minor, to_minor

@@ -15,13 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from civicloom.applications import (
-    ApplicationRow,
-    TaskRow,
-    TaskState,
-    TimelineRow,
-    complete_external_step,
-)
+from civicloom.applications import TaskState, complete_external_step
+from civicloom.applications.tables import ApplicationRow, TaskRow, TimelineRow
 from civicloom.audit import AuditRecord, append_audit
 from civicloom.departments import ExternalCompletion
 from civicloom.kernel import (

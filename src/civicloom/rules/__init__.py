@@ -17,11 +17,11 @@ from civicloom.rules.loader import load_model_file, load_models, model_files
 from civicloom.rules.publishing import ModelTestsFailed, PublishResult, publish_model, retire_model
 from civicloom.rules.services import (
     RecordedDecision,
+    decisions_per_department,
     list_decisions,
     record_decision,
     recorded_evaluations,
 )
-from civicloom.rules.tables import RuleEvaluationRow
 from civicloom.rules.whatif import ChangedOutcome, WhatIfReport, replay
 
 __all__ = [
@@ -38,11 +38,11 @@ __all__ = [
     "PublishResult",
     "RecordedDecision",
     "RuleBook",
-    "RuleEvaluationRow",
     "RuleFired",
     "TestCase",
     "TestReport",
     "WhatIfReport",
+    "decisions_per_department",
     "default_rulebook",
     "evaluate",
     "list_decisions",
