@@ -58,11 +58,12 @@ test: install-dev ## Run the whole test suite (PostgreSQL and RabbitMQ required 
 test-fast: install-dev ## Unit tests only
 	$(BIN)/pytest -q tests/unit
 
-lint: install-dev ## ruff (lint + format check), mypy --strict, import-linter contracts
+lint: install-dev ## ruff (lint + format check), mypy --strict, import-linter contracts, boundaries
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy src tests simulators benchmarks
+	$(BIN)/mypy src tests simulators benchmarks scripts
 	$(BIN)/lint-imports
+	$(PY) scripts/check_boundaries.py src
 
 fmt: install-dev ## Format and auto-fix
 	$(BIN)/ruff format .

@@ -144,7 +144,9 @@ async def run_engine(database_url: str, runners: int) -> dict[str, float]:
     container = build_container(settings)
     await load_demo(container, progress=lambda _: None)
     async with container.uow() as uow:
-        await publish_blueprint(uow.session, blueprint(), container.clock.now())
+        await publish_blueprint(
+            uow.session, blueprint(), container.clock.now(), actor="system:benchmark"
+        )
         await uow.commit()
     gateway = InProcessGateway({f"noop.{i}": noop for i in range(STEPS_PER_APP)})
     runner = StepRunner(container, gateway)

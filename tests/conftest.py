@@ -109,6 +109,7 @@ async def container(settings: Settings) -> AsyncIterator[Container]:
     c = build_container(settings)
     await load_demo(c, progress=lambda _: None)
     yield c
+    await c.close()
     await c.database.dispose()
 
 

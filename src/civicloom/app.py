@@ -8,9 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from civicloom import __version__
-from civicloom.api import api_v1_router, casework_router, ops_router
+from civicloom.api import api_v1_router, callbacks_router, casework_router, ops_router
 from civicloom.backoffice import backoffice_router
-from civicloom.connectors import callbacks_router
 from civicloom.documents import documents_router
 from civicloom.kpis import kpis_router, register_operational_metrics
 from civicloom.notifications import messaging_router, notifications_router
@@ -33,6 +32,7 @@ def create_app(container: Container) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        await container.close()
         await container.database.dispose()
 
     app = FastAPI(

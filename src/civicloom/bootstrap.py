@@ -9,10 +9,18 @@ from fastapi import FastAPI
 from civicloom.app import create_app
 from civicloom.applications import StepRunner, complete_external_step
 from civicloom.audit import seal_audit
-from civicloom.connectors import ConnectorGateway, ConnectorRegistry, build_connectors
+from civicloom.connectors import (
+    CALLBACK_VERIFIERS,
+    COMPLETION_HANDLER,
+    ConnectorGateway,
+    ConnectorRegistry,
+    build_connectors,
+)
+from civicloom.connectors.services import CompletionHandler
 from civicloom.db import Database
-from civicloom.departments import load_departments
+from civicloom.departments import CAPABILITY_GATEWAY, CapabilityGateway, load_departments
 from civicloom.documents import (
+    DOCUMENTS_RUNTIME,
     DocumentsRuntime,
     build_documents_runtime,
     licence_step_handler,
@@ -23,22 +31,36 @@ from civicloom.kpis import InstrumentedGateway
 from civicloom.notifications import build_dispatcher
 from civicloom.observability import METRICS, configure_logging, configure_tracing
 from civicloom.outbox import Publisher
+from civicloom.payments import PAYMENT_PROVIDER, build_provider
 from civicloom.runtime import Container
 from civicloom.settings import Settings, get_settings
+from civicloom.web import IDENTITY_RUNTIME, build_identity_runtime
 from civicloom.worker import AmqpPublisher, LogPublisher, PeriodicJob, Worker
 
 
 def build_container(settings: Settings | None = None, service_name: str = "civicloom") -> Container:
-    """Configure logging and tracing and build the container (no connection is opened yet)."""
+    """Configure logging and tracing and build the container with every component a process
+    of any kind needs: documents runtime, payment provider, identity runtime (no connection is
+    opened yet). Department connectors are wired separately (``wire_departments``)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
     configure_tracing(service_name, settings.otel_exporter.value, settings.otel_endpoint)
-    return Container(
+    container = Container(
         settings=settings,
         database=Database(settings.effective_database_url, settings.db_pool_size),
         clock=SystemClock(),
         metrics=METRICS,
     )
+    wire_foundations(container)
+    return container
+
+
+def wire_foundations(container: Container) -> None:
+    """(Re)build the components every process derives from its settings: the documents
+    runtime, the payment provider and the identity runtime."""
+    container.provide(DOCUMENTS_RUNTIME, build_documents_runtime(container.settings))
+    container.provide(PAYMENT_PROVIDER, build_provider(container.settings))
+    container.provide(IDENTITY_RUNTIME, build_identity_runtime(container))
 
 
 def build_registry(settings: Settings) -> ConnectorRegistry:
@@ -57,15 +79,23 @@ def build_gateway(settings: Settings, registry: ConnectorRegistry) -> ConnectorG
     )
 
 
+def wire_departments(
+    container: Container, registry: ConnectorRegistry, gateway: CapabilityGateway
+) -> None:
+    """Wire the departments' side: the gateway, how callbacks are verified, where answers go."""
+    container.provide(CAPABILITY_GATEWAY, gateway)
+    container.provide(CALLBACK_VERIFIERS, registry.callback_verifiers())
+    handler: CompletionHandler = partial(complete_external_step, container)
+    container.provide(COMPLETION_HANDLER, handler)
+    container.on_close(registry.close)
+
+
 def build_app(settings: Settings | None = None) -> FastAPI:
     """The web application for ``civicloom serve`` and tests."""
     container = build_container(settings, "civicloom-api")
-    app = create_app(container)
     registry = build_registry(container.settings)
-    app.state.callback_verifiers = registry.callback_verifiers()
-    app.state.capability_gateway = build_gateway(container.settings, registry)
-    app.state.external_completions = partial(complete_external_step, container)
-    return app
+    wire_departments(container, registry, build_gateway(container.settings, registry))
+    return create_app(container)
 
 
 def build_publisher(settings: Settings) -> Publisher:
@@ -103,11 +133,14 @@ def build_worker(settings: Settings | None = None, worker_id: str | None = None)
     the periodic audit seals and retention purges."""
     container = build_container(settings, "civicloom-worker")
     registry = build_registry(container.settings)
-    documents = build_documents_runtime(container.settings)
-    gateway = build_gateway(container.settings, registry)
+    documents = container.get(DOCUMENTS_RUNTIME)
+    gateway = InstrumentedGateway(
+        build_gateway(container.settings, registry), container.metrics.registry
+    )
+    wire_departments(container, registry, gateway)
     runner = StepRunner(
         container,
-        InstrumentedGateway(gateway, container.metrics.registry),
+        gateway,
         handlers={"issue_document": licence_step_handler(container, documents)},
         callback_url=partial(callback_url_for, container.settings),
     )
@@ -117,7 +150,7 @@ def build_worker(settings: Settings | None = None, worker_id: str | None = None)
         worker_id=worker_id,
         runner=runner,
         completion_sources=[exchange.poll for exchange in registry.file_exchanges()],
-        resources=[registry.close],
+        resources=[container.close],
         periodic=_periodic_jobs(container, documents),
         subscribers=[build_dispatcher(container)],
     )

@@ -45,7 +45,14 @@ app.add_typer(documents_cli.documents_app, name="documents")
 app.command("verify")(documents_cli.verify)
 app.add_typer(identity_cli.app, name="apikeys")
 app.add_typer(catalogue_cli.app, name="blueprint")
-app.add_typer(connectors_cli.build_app(simulator_urls), name="departments")
+departments_app = connectors_cli.build_app(simulator_urls)
+app.add_typer(departments_app, name="departments")
+agreements_app = typer.Typer(
+    help="Data-sharing agreements between departments.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(agreements_app, name="agreements")
 app.add_typer(rules_cli.app, name="rules")
 
 
@@ -151,6 +158,51 @@ def demo_load() -> None:
             f"[green]demo loaded:[/green] {report.departments} departments, "
             f"{report.blueprints_published} blueprint version(s) newly published, "
             f"{report.blueprints_total} in all"
+        )
+
+    asyncio.run(main())
+
+
+@departments_app.command("sync")
+def departments_sync() -> None:
+    """Register the departments of ``blueprints/departments`` (idempotent, audited)."""
+    from civicloom.bootstrap import build_container
+    from civicloom.departments import load_departments, register_departments
+
+    async def main() -> None:
+        container = build_container()
+        try:
+            departments = load_departments(container.settings.blueprints_dir)
+            changed = await register_departments(container.uow(), container.clock, departments)
+        finally:
+            await container.database.dispose()
+        console.print(
+            f"[green]departments synced:[/green] {len(departments)} "
+            f"({', '.join(d.id for d in departments)}), {changed} new or changed",
+            soft_wrap=True,
+        )
+
+    asyncio.run(main())
+
+
+@agreements_app.command("sync")
+def agreements_sync() -> None:
+    """Store the data-sharing agreements of ``blueprints/agreements`` (idempotent, audited)."""
+    from civicloom.bootstrap import build_container
+    from civicloom.catalogue import load_agreements
+    from civicloom.registries import sync_agreements
+
+    async def main() -> None:
+        container = build_container()
+        try:
+            agreements = load_agreements(container.settings.blueprints_dir)
+            changed = await sync_agreements(container.uow(), container.clock, agreements)
+        finally:
+            await container.database.dispose()
+        console.print(
+            f"[green]agreements synced:[/green] {len(agreements)} "
+            f"({', '.join(a.id for a in agreements)}), {changed} new or changed",
+            soft_wrap=True,
         )
 
     asyncio.run(main())

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from civicloom.audit import AuditRecord, append_audit
 from civicloom.catalogue import load_agreements, load_blueprints, publish_blueprint
 from civicloom.departments import load_departments, sync_departments
 from civicloom.registries import sync_agreements
@@ -33,25 +32,10 @@ async def load_demo(container: Container, progress: Callable[[str], object] = pr
         await sync_departments(uow.session, departments, now)
         progress(f"departments: {', '.join(d.id for d in departments)}")
         for blueprint in blueprints:
-            stored, created = await publish_blueprint(uow.session, blueprint, now)
+            _, created = await publish_blueprint(
+                uow.session, blueprint, now, actor="system:demo-load"
+            )
             published += int(created)
-            if created:
-                await append_audit(
-                    uow.session,
-                    AuditRecord(
-                        actor="system:demo-load",
-                        action="blueprint.published",
-                        subject_type="blueprint",
-                        subject_id=stored.version_id,
-                        occurred_at=now,
-                        department=blueprint.owner,
-                        details={
-                            "service": blueprint.id,
-                            "version": blueprint.version,
-                            "content_hash": stored.content_hash,
-                        },
-                    ),
-                )
             state = "published" if created else "unchanged"
             progress(f"blueprint {blueprint.id} v{blueprint.version}: {state}")
         await uow.commit()

@@ -9,13 +9,13 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
-from pydantic import Field, SecretStr, model_validator
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SIMULATORS = ("local_admin", "tax", "environment", "labour", "payments", "sms")
 PLACEHOLDER_SECRET = "change-me-dev-only-secret"  # noqa: S105 - refused outside dev/test
 
 
@@ -135,7 +135,10 @@ class Settings(BaseSettings):
         8101,
         ge=1,
         le=65000,
-        description="First port for the department simulators started by `civicloom run`.",
+        description=(
+            "First port of the simulators `civicloom run` starts; each listens on this plus its"
+            " `port_offset` in `blueprints/simulators.yaml`."
+        ),
     )
     session_idle_minutes: int = Field(
         30, ge=1, le=1440, description="A browser session ends after this many idle minutes."
@@ -300,17 +303,90 @@ class Settings(BaseSettings):
         """Cookies are Secure in production and whenever the public URL is https."""
         return self.profile is Profile.PRODUCTION or self.effective_public_url.startswith("https:")
 
+    def simulators(self) -> tuple[SimulatorSpec, ...]:
+        """The simulators ``blueprints/simulators.yaml`` declares (none if there is no file)."""
+        return load_simulators(self.blueprints_dir)
+
     def simulator_urls(self) -> dict[str, str]:
-        """Where ``civicloom run`` starts each department simulator (embedded profile)."""
+        """Where ``civicloom run`` starts each declared simulator (embedded profile)."""
         return {
-            name: f"http://127.0.0.1:{self.simulator_base_port + i}"
-            for i, name in enumerate(SIMULATORS)
+            sim.name: f"http://127.0.0.1:{self.simulator_base_port + sim.port_offset}"
+            for sim in self.simulators()
         }
+
+    def setting_value(self, dotted: str) -> Any:
+        """A setting by name, or one key of a mapping setting (``connector_base_urls.tax``)."""
+        name, _, key = dotted.partition(".")
+        value = getattr(self, name)
+        if key:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value.get_secret_value() if isinstance(value, SecretStr) else value
 
     @property
     def dev_login_enabled(self) -> bool:
         """Whether the demo-persona login is available."""
         return bool(self.dev_login)
+
+
+class SimulatorValue(BaseModel):
+    """Where one option or environment variable of a simulator comes from (exactly one)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    var_dir: str | None = Field(None, description="A directory under var_dir, created first.")
+    connector_secret: str | None = Field(None, description="A named connector secret.")
+    setting: str | None = Field(None, description="The value of a setting.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        if sum(v is not None for v in (self.var_dir, self.connector_secret, self.setting)) != 1:
+            raise ValueError("give exactly one of var_dir, connector_secret, setting")
+        if self.setting is not None and self.setting.split(".")[0] not in Settings.model_fields:
+            raise ValueError(f"no setting {self.setting!r}")
+        return self
+
+
+class SimulatorSpec(BaseModel):
+    """A department's (or provider's) simulator that ``civicloom run`` starts: data, not code."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    module: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$", description="`python -m` module.")
+    port_offset: int = Field(ge=0, le=999, description="Port = simulator_base_port + offset.")
+    url_setting: str = Field(description="The setting that points at the real system instead.")
+    options: dict[str, SimulatorValue] = Field(default_factory=dict)
+    env: dict[str, SimulatorValue] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_setting(self) -> Self:
+        if self.url_setting.split(".")[0] not in Settings.model_fields:
+            raise ValueError(f"url_setting: no setting {self.url_setting!r}")
+        return self
+
+    @property
+    def connector_secrets(self) -> tuple[str, ...]:
+        """Names of the connector secrets this simulator shares with the platform."""
+        values = [*self.options.values(), *self.env.values()]
+        return tuple(v.connector_secret for v in values if v.connector_secret)
+
+
+def load_simulators(blueprints_dir: Path) -> tuple[SimulatorSpec, ...]:
+    """``<blueprints_dir>/simulators.yaml``, validated; ConfigurationError names what is wrong."""
+    path = blueprints_dir / "simulators.yaml"
+    if not path.exists():
+        return ()
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        found = tuple(SimulatorSpec.model_validate(s) for s in raw.get("simulators") or [])
+    except ValidationError as exc:
+        raise ConfigurationError(f"{path}: {exc}") from exc
+    for attribute in ("name", "port_offset"):
+        values = [getattr(s, attribute) for s in found]
+        twice = sorted({str(v) for v in values if values.count(v) > 1})
+        if twice:
+            raise ConfigurationError(f"{path}: {attribute} used twice: {', '.join(twice)}")
+    return found
 
 
 @lru_cache(maxsize=1)

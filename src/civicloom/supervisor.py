@@ -21,8 +21,16 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from civicloom.connectors import dev_secret
 from civicloom.identity import load_personas
-from civicloom.settings import PLACEHOLDER_SECRET, Profile, Settings
+from civicloom.settings import (
+    PLACEHOLDER_SECRET,
+    ConfigurationError,
+    Profile,
+    Settings,
+    SimulatorSpec,
+    SimulatorValue,
+)
 
 GRACE_SECONDS = 8.0
 MAX_RESTARTS = 5
@@ -54,12 +62,17 @@ def simulator_urls(settings: Settings) -> dict[str, str]:
 
 
 def _platform_env(settings: Settings) -> dict[str, str]:
-    """Connector secrets shared by the platform and the simulators of this group.
+    """Secrets shared by the platform and the simulators of this group.
 
-    A callback secret the operator did not configure is generated for this run only.
+    A connector secret a declared simulator shares (``blueprints/simulators.yaml``) that the
+    operator did not configure is a development secret of this ``var_dir``; outside production
+    only. A placeholder payments webhook secret is generated for this run only.
     """
     secrets = {k: v.get_secret_value() for k, v in settings.connector_secrets.items()}
-    secrets.setdefault("environment.callback", token_urlsafe(32))
+    for sim in settings.simulators():
+        for name in sim.connector_secrets:
+            if name not in secrets and settings.profile is not Profile.PRODUCTION:
+                secrets[name] = dev_secret(settings, name)
     env = {"CIVICLOOM_CONNECTOR_SECRETS": json.dumps(secrets)}
     payments = settings.payments_webhook_secret.get_secret_value()
     env["CIVICLOOM_PAYMENTS_WEBHOOK_SECRET"] = (
@@ -73,11 +86,48 @@ def _worker_metrics_port(settings: Settings) -> int:
     return settings.worker_metrics_port or settings.port + 1
 
 
+def _value(settings: Settings, platform_env: dict[str, str], value: SimulatorValue) -> str:
+    """An option or variable of a simulator, as declared (see ``blueprints/simulators.yaml``)."""
+    if value.var_dir is not None:
+        folder = settings.var_dir / value.var_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        return str(folder)
+    if value.connector_secret is not None:
+        secrets: dict[str, str] = json.loads(platform_env["CIVICLOOM_CONNECTOR_SECRETS"])
+        if value.connector_secret not in secrets:
+            raise ConfigurationError(f"connector secret {value.connector_secret!r} is not set")
+        return secrets[value.connector_secret]
+    assert value.setting is not None
+    # What the platform's own processes see, e.g. a payments secret generated for this run.
+    seen = platform_env.get(f"CIVICLOOM_{value.setting.upper()}")
+    found = settings.setting_value(value.setting) if seen is None else seen
+    return "" if found is None else str(found)
+
+
+def _simulator(
+    settings: Settings, platform_env: dict[str, str], sim: SimulatorSpec, url: str
+) -> Child:
+    argv = [
+        sys.executable,
+        "-m",
+        sim.module,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        url.rsplit(":", 1)[1],
+        "--data-dir",
+        str(settings.var_dir / "simulators" / sim.name),
+    ]
+    for option, value in sim.options.items():
+        argv += [option, _value(settings, platform_env, value)]
+    env = {name: _value(settings, platform_env, value) for name, value in sim.env.items()}
+    return Child(f"sim:{sim.name}", argv, f"{url}/_sim/health", env=env)
+
+
 def _children(settings: Settings, with_simulators: bool) -> list[Child]:
     python = sys.executable
     api_url = f"http://{settings.host}:{settings.port}"
     env = _platform_env(settings)
-    secret = json.loads(env["CIVICLOOM_CONNECTOR_SECRETS"])["environment.callback"]
     children = [
         Child("api", [python, "-m", "civicloom", "serve"], f"{api_url}/readyz", env=env),
         Child(
@@ -87,42 +137,21 @@ def _children(settings: Settings, with_simulators: bool) -> list[Child]:
             env={**env, "CIVICLOOM_WORKER_METRICS_PORT": str(_worker_metrics_port(settings))},
         ),
     ]
-    if not with_simulators or importlib.util.find_spec("simulators") is None:
+    if not with_simulators:
         return children
-    sim_dir = settings.var_dir / "simulators"
-    for name, url in simulator_urls(settings).items():
-        if importlib.util.find_spec(f"simulators.{name}") is None:
-            continue
-        port = url.rsplit(":", 1)[1]
-        argv = [
-            python,
-            "-m",
-            f"simulators.{name}",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            port,
-            "--data-dir",
-            str(sim_dir / name),
-        ]
-        if name == "local_admin":
-            # The nightly batch exchange, shared with the platform's file-exchange connector.
-            exchange = settings.var_dir / "exchange" / "local-admin"
-            exchange.mkdir(parents=True, exist_ok=True)
-            argv += ["--exchange-dir", str(exchange)]
-        children.append(
-            Child(
-                f"sim:{name}",
-                argv,
-                f"{url}/_sim/health",
-                env={
-                    "SIM_ENVIRONMENT_CALLBACK_SECRET": secret,
-                    "SIM_LABOUR_AMQP_URL": settings.amqp_url,
-                    "SIM_PAYMENTS_WEBHOOK_SECRET": env["CIVICLOOM_PAYMENTS_WEBHOOK_SECRET"],
-                },
-            )
-        )
+    urls = simulator_urls(settings)
+    for sim in settings.simulators():
+        if not _importable(sim.module):
+            continue  # an installed platform without the demo's simulators
+        children.append(_simulator(settings, env, sim, urls[sim.name]))
     return children
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # the parent package is missing
+        return False
 
 
 def _wait_ready(children: list[Child], timeout: float) -> list[str]:
@@ -154,9 +183,15 @@ def _print_banner(console: Console, settings: Settings, children: list[Child]) -
     )
     if not settings.smtp_host and settings.profile is not Profile.PRODUCTION:
         table.add_row("Mail viewer (caught mail)", f"{base}/dev/mail")
-    for name, url in simulator_urls(settings).items():
-        if any(c.name == f"sim:{name}" for c in children):
-            table.add_row(f"Simulator: {name}", f"{url}/_sim/health")
+    urls = simulator_urls(settings)
+    for sim in settings.simulators():
+        if not any(c.name == f"sim:{sim.name}" for c in children):
+            continue
+        real = settings.setting_value(sim.url_setting)
+        where = f"{urls[sim.name]}/_sim/health"
+        if real:  # the platform talks to the real system; the simulator idles
+            where += f" (unused: CIVICLOOM_{sim.url_setting.upper()} = {real})"
+        table.add_row(f"Simulator: {sim.name}", where)
     console.print(table)
     logins = Table(title="Demo logins (embedded profile only: DEV LOGIN)", show_header=True)
     logins.add_column("persona")

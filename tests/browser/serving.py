@@ -18,10 +18,11 @@ from civicloom.app import create_app
 from civicloom.applications import StepHandler, StepRunner
 from civicloom.bootstrap import build_container
 from civicloom.demo import load_demo
-from civicloom.departments import CapabilityGateway
+from civicloom.departments import CAPABILITY_GATEWAY, CapabilityGateway
 from civicloom.runtime import Container
 from civicloom.settings import Settings
 from tests.conftest import unavailable
+from tests.wiring import swap
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -67,7 +68,7 @@ async def serve_with_engine(
     container = build_container(settings.model_copy(update={"public_url": base}))
     await load_demo(container, progress=lambda _: None)
     app = create_app(container)
-    app.state.capability_gateway = gateway
+    swap(app, CAPABILITY_GATEWAY, gateway)
     runner = StepRunner(container, gateway, handlers=handlers(container) if handlers else None)
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on"))
     serving = asyncio.create_task(server.serve(sockets=[sock]))

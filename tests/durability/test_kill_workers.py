@@ -131,7 +131,9 @@ async def _submit_all(database_url: str, n: int) -> list[str]:
         Settings(profile=Profile.TEST, database_url=database_url, log_level="WARNING")
     )
     async with container.uow() as uow:
-        await publish_blueprint(uow.session, durability_blueprint(), container.clock.now())
+        await publish_blueprint(
+            uow.session, durability_blueprint(), container.clock.now(), actor="test:setup"
+        )
         await uow.commit()
     ids = []
     for i in range(n):

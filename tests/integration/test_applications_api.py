@@ -83,8 +83,9 @@ async def test_submit_and_read_back(client: httpx.AsyncClient, container: Contai
     # the fee decided by local-admin's model, the submission, then Alice's read
     assert actions == ["decision.recorded", "application.submitted", "application.read"]
     assert chain.valid
-    # the demo load published two blueprints and stored three data-sharing agreements
-    assert chain.entries == 8
+    # the demo load registered four departments, published two blueprints and stored three
+    # data-sharing agreements
+    assert chain.entries == 12
 
 
 async def test_others_cannot_read_an_application(client: httpx.AsyncClient) -> None:

@@ -12,7 +12,10 @@ from pathlib import Path
 
 import httpx
 
-from civicloom.settings import SIMULATORS
+from civicloom.settings import PROJECT_ROOT, load_simulators
+
+# What `civicloom run` starts comes from the blueprints, not from platform code.
+SIMULATORS = [s.name for s in load_simulators(PROJECT_ROOT / "blueprints")]
 
 
 def _free_port_block(size: int) -> int:
@@ -74,7 +77,8 @@ def test_run_starts_the_group_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         deadline = time.monotonic() + 90
         ready = _wait_for(f"http://127.0.0.1:{api_port}/readyz", deadline)
         assert ready.json()["status"] == "ready"
-        for i, name in enumerate(SIMULATORS):
+        assert SIMULATORS == ["local_admin", "tax", "environment", "labour", "payments", "sms"]
+        for i, name in enumerate(SIMULATORS):  # port offsets 0..5, in declaration order
             health = _wait_for(f"http://127.0.0.1:{base + i}/_sim/health", deadline)
             assert health.json()["status"] == "ok", name
         # The legacy batch exchange is shared by the platform and the local-admin simulator.

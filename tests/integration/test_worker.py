@@ -11,11 +11,12 @@ import aio_pika
 from sqlalchemy import select
 
 from civicloom.kernel import FixedClock
-from civicloom.outbox import CloudEvent, OutboxMessage, claim_due, enqueue_event
+from civicloom.outbox import CloudEvent, EventType, OutboxMessage, claim_due, enqueue_event
 from civicloom.outbox.tables import OutboxRow
 from civicloom.runtime import Container
 from civicloom.worker import AmqpPublisher, Worker
 from tests.conftest import AMQP_URL, unavailable
+from tests.wiring import reconfigure
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
@@ -24,7 +25,7 @@ async def _enqueue(container: Container, n: int) -> None:
     async with container.uow() as uow:
         for i in range(n):
             event = CloudEvent(
-                type="civicloom.test.happened",
+                type=EventType.TASK_CREATED,
                 source="urn:test",
                 subject=f"s{i}",
                 time=T0,
@@ -153,7 +154,7 @@ async def test_a_worker_serves_its_own_metrics(container: Container) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
-    container.settings = container.settings.model_copy(update={"worker_metrics_port": port})
+    reconfigure(container, container.settings.model_copy(update={"worker_metrics_port": port}))
     worker = Worker(container, FailingPublisher(), worker_id="metrics-worker")
     task = asyncio.create_task(worker.run())
     try:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from civicloom.audit import AuditRecord, chain_hash
+from civicloom.audit import AuditAction, AuditRecord, chain_hash
 from civicloom.catalogue import Blueprint, validate_form_data
 from civicloom.kernel import ValidationFailed, canonical_json, new_reference
 
@@ -47,7 +47,7 @@ def test_canonical_json_is_order_independent() -> None:
 def test_chain_hash_changes_with_any_field_and_with_the_previous_hash() -> None:
     record = AuditRecord(
         actor="dev-login:alice",
-        action="application.read",
+        action=AuditAction.APPLICATION_READ,
         subject_type="application",
         subject_id="a1",
         occurred_at=datetime(2026, 1, 1, tzinfo=UTC),

@@ -1,7 +1,8 @@
 """Public REST API v1 (``/api/v1``) and operational endpoints."""
 
+from civicloom.api.callbacks import callbacks_router
 from civicloom.api.casework import casework_router
 from civicloom.api.ops import ops_router
 from civicloom.api.v1 import api_v1_router
 
-__all__ = ["api_v1_router", "casework_router", "ops_router"]
+__all__ = ["api_v1_router", "callbacks_router", "casework_router", "ops_router"]

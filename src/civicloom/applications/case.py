@@ -3,17 +3,18 @@ timeline entry, the CloudEvent and the audit entry every transition leaves."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications.tables import ApplicationRow, TaskRow, TimelineRow
-from civicloom.audit import AuditRecord, append_audit
+from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.catalogue import Blueprint, StepGraph, get_blueprint_version, step_graph
 from civicloom.db import notify_on_commit
-from civicloom.outbox import CloudEvent, enqueue_event
+from civicloom.outbox import CloudEvent, EventType, enqueue_event
 
 EVENT_SOURCE = "urn:civicloom:applications"
 NOTIFY_CHANNEL = "civicloom_work"
@@ -87,6 +88,110 @@ async def load_case(session: AsyncSession, application_id: str, lock: bool = Fal
     return cases[application_id]
 
 
+@dataclass(frozen=True)
+class TimelineNote:
+    """What the case's timeline shows about a change (the applicant sees it unless hidden)."""
+
+    event: str
+    message: str
+    step_id: str | None = None
+    department: str | None = None
+    visible: bool = True
+
+
+@dataclass(frozen=True)
+class AuditNote:
+    """Who changed the case and how, for its audit chain."""
+
+    actor: str
+    action: AuditAction
+    department: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    purpose: str | None = None  # why personal data was read
+    fields: tuple[str, ...] = ()  # which personal data was read
+
+
+@dataclass(frozen=True)
+class EventNote:
+    """The CloudEvent a change publishes; ``key`` makes a repeated write a no-op."""
+
+    type: EventType
+    data: dict[str, Any]
+    key: str
+    source: str = EVENT_SOURCE
+
+
+class CaseIdentity(Protocol):
+    """What identifies a case in its records: its id and its public reference."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def reference(self) -> str: ...
+
+
+def _write_timeline(
+    session: AsyncSession, application_id: str, now: datetime, note: TimelineNote
+) -> None:
+    session.add(
+        TimelineRow(
+            application_id=application_id,
+            at=now,
+            event=note.event,
+            step_id=note.step_id,
+            department=note.department,
+            message=note.message,
+            visible_to_applicant=note.visible,
+        )
+    )
+
+
+async def record_case_change(
+    session: AsyncSession,
+    case: CaseIdentity,
+    now: datetime,
+    *,
+    timeline: TimelineNote | None = None,
+    audit: AuditNote | None = None,
+    event: EventNote | None = None,
+) -> None:
+    """Record a change to a case in the caller's transaction: its timeline entry, its outbox
+    event and its audit entry (each optional). Every module records case changes here."""
+    if timeline is not None:
+        _write_timeline(session, case.id, now, timeline)
+    if event is not None:
+        await enqueue_event(
+            session,
+            CloudEvent(
+                type=event.type,
+                source=event.source,
+                subject=case.id,
+                time=now,
+                data={"application_id": case.id, "reference": case.reference, **event.data},
+            ),
+            key=event.key,
+        )
+    if audit is not None:  # last: the audit chain's lock is then held only until commit
+        await append_audit(
+            session,
+            AuditRecord(
+                actor=audit.actor,
+                action=audit.action,
+                subject_type="application",
+                subject_id=case.id,
+                occurred_at=now,
+                department=audit.department,
+                purpose=audit.purpose,
+                fields=audit.fields,
+                details=audit.details,
+            ),
+        )
+
+
+# The engine's shorthands for one part of a change; they write through the same code.
+
+
 def add_timeline(
     session: AsyncSession,
     app: ApplicationRow,
@@ -97,62 +202,40 @@ def add_timeline(
     visible: bool = True,
 ) -> None:
     """Append a timeline entry."""
-    session.add(
-        TimelineRow(
-            application_id=app.id,
-            at=now,
-            event=event,
-            step_id=task.step_id if task else None,
-            department=task.department if task else None,
-            message=message,
-            visible_to_applicant=visible,
-        )
+    note = TimelineNote(
+        event,
+        message,
+        task.step_id if task else None,
+        task.department if task else None,
+        visible,
     )
+    _write_timeline(session, app.id, now, note)
 
 
 async def emit(
     session: AsyncSession,
     app: ApplicationRow,
     now: datetime,
-    event_type: str,
+    event_type: EventType,
     data: dict[str, Any],
     key: str,
 ) -> None:
     """Write a CloudEvent about the application to the outbox."""
-    await enqueue_event(
-        session,
-        CloudEvent(
-            type=f"civicloom.{event_type}",
-            source=EVENT_SOURCE,
-            subject=app.id,
-            time=now,
-            data={"application_id": app.id, "reference": app.reference, **data},
-        ),
-        key=key,
-    )
+    await record_case_change(session, app, now, event=EventNote(event_type, data, key))
 
 
 async def audit(
     session: AsyncSession,
     actor: str,
-    action: str,
+    action: AuditAction,
     app: ApplicationRow,
     now: datetime,
     department: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
     """Append an audit entry about the application."""
-    await append_audit(
-        session,
-        AuditRecord(
-            actor=actor,
-            action=action,
-            subject_type="application",
-            subject_id=app.id,
-            occurred_at=now,
-            department=department,
-            details=details or {},
-        ),
+    await record_case_change(
+        session, app, now, audit=AuditNote(actor, action, department, details or {})
     )
 
 

@@ -25,6 +25,7 @@ from civicloom.applications.engine import finish_case
 from civicloom.applications.queries import task_view
 from civicloom.applications.tables import ApplicationRow, TaskRow
 from civicloom.applications.views import TaskView
+from civicloom.audit import AuditAction
 from civicloom.db import UnitOfWork
 from civicloom.identity import visible_fields
 from civicloom.kernel import (
@@ -36,6 +37,7 @@ from civicloom.kernel import (
     Principal,
     ValidationFailed,
 )
+from civicloom.outbox import EventType
 
 
 class Forbidden(DomainError):
@@ -125,7 +127,7 @@ async def read_officer_task(
         await audit(
             uow.session,
             principal.audit_name,
-            "application.read",
+            AuditAction.APPLICATION_READ,
             case.app,
             clock.now(),
             principal.department,
@@ -154,7 +156,7 @@ async def claim_task(
         await audit(
             uow.session,
             principal.audit_name,
-            "task.released" if release else "task.claimed",
+            AuditAction.TASK_RELEASED if release else AuditAction.TASK_CLAIMED,
             case.app,
             now,
             task.department,
@@ -177,7 +179,7 @@ async def assign_task(
         await audit(
             uow.session,
             principal.audit_name,
-            "task.assigned",
+            AuditAction.TASK_ASSIGNED,
             case.app,
             now,
             task.department,
@@ -208,7 +210,11 @@ async def decide_task(
         await audit(
             uow.session,
             principal.audit_name,
-            f"task.{decision.value}d",
+            (
+                AuditAction.TASK_APPROVED
+                if decision is OfficerDecision.APPROVE
+                else AuditAction.TASK_REJECTED
+            ),
             case.app,
             now,
             task.department,
@@ -252,14 +258,14 @@ async def request_information(
             uow.session,
             case.app,
             now,
-            "information.requested",
+            EventType.INFORMATION_REQUESTED,
             {"task_id": task.id, "department": task.department},
             key=f"info.requested:{task.id}:{len(requests)}",
         )
         await audit(
             uow.session,
             principal.audit_name,
-            "information.requested",
+            AuditAction.INFORMATION_REQUESTED,
             case.app,
             now,
             task.department,
@@ -306,11 +312,13 @@ async def answer_information_request(
             uow.session,
             case.app,
             now,
-            "information.provided",
+            EventType.INFORMATION_PROVIDED,
             {},
             key=f"info.provided:{case.app.id}:{now.isoformat()}",
         )
-        await audit(uow.session, applicant.audit_name, "information.provided", case.app, now)
+        await audit(
+            uow.session, applicant.audit_name, AuditAction.INFORMATION_PROVIDED, case.app, now
+        )
         await uow.commit()
 
 

@@ -13,8 +13,10 @@ from civicloom.applications.case import CaseContext, add_timeline, audit, emit, 
 from civicloom.applications.domain import ApplicationState, TaskState
 from civicloom.applications.engine import after_step, evaluate_declared, keep_decision
 from civicloom.applications.tables import DeadLetterRow, TaskRow
+from civicloom.audit import AuditAction
 from civicloom.departments import ExternalCompletion
 from civicloom.kernel import new_id
+from civicloom.outbox import EventType
 from civicloom.runtime import Container
 
 
@@ -51,7 +53,7 @@ async def complete_step(
     await audit(
         session,
         "system:case-engine",
-        "step.completed",
+        AuditAction.STEP_COMPLETED,
         case.app,
         now,
         task.department,
@@ -97,14 +99,14 @@ async def dead_letter(
         session,
         case.app,
         now,
-        "task.dead_lettered",
+        EventType.TASK_DEAD_LETTERED,
         {"task_id": task.id, "step": task.step_id, "department": task.department},
         key=f"task.dead_lettered:{task.id}:{task.attempts}",
     )
     await audit(
         session,
         "system:case-engine",
-        "step.dead_lettered",
+        AuditAction.STEP_DEAD_LETTERED,
         case.app,
         now,
         task.department,

@@ -10,27 +10,44 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications.case import (
+    AuditNote,
     CaseContext,
+    EventNote,
+    TimelineNote,
     add_timeline,
     audit,
     emit,
+    record_case_change,
     wake_workers,
 )
 from civicloom.applications.domain import ApplicationState, TaskState
-from civicloom.applications.graph import condition_holds, resolve, retry_policy
+from civicloom.applications.graph import condition_holds, retry_policy
 from civicloom.applications.tables import ApplicationRow, TaskRow
+from civicloom.audit import AuditAction
 from civicloom.catalogue import (
     Blueprint,
     DecisionCall,
     Sla,
     Step,
+    resolve,
     step_graph,
 )
 from civicloom.kernel import add_working_days, new_id
+from civicloom.outbox import EventType
 from civicloom.rules import Decision, evaluate, record_decision
 
 ENGINE_ACTOR = "system:case-engine"
 _AUTO_KINDS = frozenset({"automated", "timer", "issue_document"})
+# How a decided case is published and audited.
+_OUTCOMES: dict[ApplicationState, tuple[EventType, AuditAction]] = {
+    ApplicationState.APPROVED: (EventType.APPLICATION_APPROVED, AuditAction.APPLICATION_APPROVED),
+    ApplicationState.REJECTED: (EventType.APPLICATION_REJECTED, AuditAction.APPLICATION_REJECTED),
+    ApplicationState.WITHDRAWN: (
+        EventType.APPLICATION_WITHDRAWN,
+        AuditAction.APPLICATION_WITHDRAWN,
+    ),
+    ApplicationState.FAILED: (EventType.APPLICATION_FAILED, AuditAction.APPLICATION_FAILED),
+}
 
 
 def evaluate_declared(declaration: DecisionCall, context: dict[str, Any]) -> Decision:
@@ -51,7 +68,7 @@ async def keep_decision(
     await audit(
         session,
         ENGINE_ACTOR,
-        "decision.recorded",
+        AuditAction.DECISION_RECORDED,
         case.app,
         now,
         decision.department,
@@ -153,7 +170,7 @@ async def activate(session: AsyncSession, case: CaseContext, task: TaskRow, now:
             session,
             case.app,
             now,
-            "notification.requested",
+            EventType.NOTIFICATION_REQUESTED,
             {
                 "template": spec.template,
                 "event": spec.id,
@@ -178,7 +195,7 @@ async def activate(session: AsyncSession, case: CaseContext, task: TaskRow, now:
             session,
             case.app,
             now,
-            "task.created",
+            EventType.TASK_CREATED,
             {"task_id": task.id, "step": spec.id, "department": spec.department, "role": spec.role},
             key=f"task.created:{task.id}",
         )
@@ -199,7 +216,7 @@ async def activate(session: AsyncSession, case: CaseContext, task: TaskRow, now:
             session,
             case.app,
             now,
-            "payment.requested",
+            EventType.PAYMENT_REQUESTED,
             {
                 "task_id": task.id,
                 "amount": amount,
@@ -279,15 +296,14 @@ async def finish_case(
         ApplicationState.WITHDRAWN: "You withdrew your application",
         ApplicationState.FAILED: f"Your application could not be completed: {reason}",
     }
-    add_timeline(session, app, now, f"application.{outcome.value}", messages[outcome])
-    await emit(
+    event_type, action = _OUTCOMES[outcome]
+    await record_case_change(
         session,
         app,
         now,
-        f"application.{outcome.value}",
-        {"reason": reason},
-        key=f"application.{outcome.value}:{app.id}",
-    )
-    await audit(
-        session, actor, f"application.{outcome.value}", app, now, details={"reason": reason}
+        timeline=TimelineNote(f"application.{outcome.value}", messages[outcome]),
+        event=EventNote(
+            event_type, {"reason": reason}, key=f"application.{outcome.value}:{app.id}"
+        ),
+        audit=AuditNote(actor, action, details={"reason": reason}),
     )

@@ -1,39 +1,19 @@
-"""Runtime use of a blueprint's step graph: resolving step inputs and evaluating conditions.
+"""Runtime use of a blueprint's step graph: evaluating conditions and retry policies.
 
 The graph itself (typed steps, dependencies) is the catalogue's ``step_graph``; this module
-only adds what the engine needs while a case runs.
+only adds what the engine needs while a case runs. References (``$.data.…``) are resolved by
+the catalogue's one parser, ``civicloom.catalogue.resolve``.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import zen
 
 from civicloom.catalogue import Step
 
-_REF = re.compile(r"^\$\.([A-Za-z0-9_.-]+)$")
 DEFAULT_MAX_ATTEMPTS = 8
-
-
-def resolve(value: Any, context: dict[str, Any]) -> Any:
-    """Replace ``$.a.b`` references (recursively) with values from the context."""
-    if isinstance(value, str):
-        match = _REF.match(value)
-        if not match:
-            return value
-        current: Any = context
-        for part in match.group(1).split("."):
-            if not isinstance(current, dict) or part not in current:
-                return None
-            current = current[part]
-        return current
-    if isinstance(value, dict):
-        return {k: resolve(v, context) for k, v in value.items()}
-    if isinstance(value, list):
-        return [resolve(v, context) for v in value]
-    return value
 
 
 def condition_holds(expression: str | None, context: dict[str, Any]) -> bool:

@@ -11,6 +11,7 @@ from civicloom.applications.engine import finish_case
 from civicloom.applications.queries import dead_letter_view
 from civicloom.applications.tables import DeadLetterRow
 from civicloom.applications.views import DeadLetterView
+from civicloom.audit import AuditAction
 from civicloom.db import UnitOfWork
 from civicloom.kernel import Clock, Conflict, NotFound, Principal
 
@@ -68,7 +69,7 @@ async def resolve_dead_letter(
         await audit(
             uow.session,
             principal.audit_name,
-            f"dead_letter.{letter.resolution}",
+            (AuditAction.DEAD_LETTER_REDRIVEN if redrive else AuditAction.DEAD_LETTER_ABANDONED),
             case.app,
             now,
             task.department,

@@ -83,7 +83,7 @@ def record_of(app: ApplicationRow) -> ApplicationRecord:
         blueprint_version_id=app.blueprint_version_id,
         blueprint_version=app.blueprint_version,
         data=dict(app.data or {}),
-        decisions=dict(app.decisions) if app.decisions is not None else None,
+        decisions=dict(app.decisions or {}),
         submitted_at=app.submitted_at,
         updated_at=app.updated_at,
         deadline_at=app.deadline_at,
@@ -121,6 +121,34 @@ async def find_application_by_reference(
     """An application by its public reference."""
     row = await session.scalar(select(ApplicationRow).where(ApplicationRow.reference == reference))
     return None if row is None else record_of(row)
+
+
+async def find_task(session: AsyncSession, task_id: str) -> TaskView | None:
+    """A task and its application's header, or None (one statement)."""
+    result = await session.execute(
+        select(TaskRow, ApplicationRow)
+        .join(ApplicationRow, ApplicationRow.id == TaskRow.application_id)
+        .where(TaskRow.id == task_id)
+    )
+    found = result.first()
+    return None if found is None else task_view(*found)
+
+
+async def find_waiting_task(
+    session: AsyncSession, application_id: str, kind: str
+) -> TaskView | None:
+    """The application's step of this kind that waits for an answer from outside, if any."""
+    result = await session.execute(
+        select(TaskRow, ApplicationRow)
+        .join(ApplicationRow, ApplicationRow.id == TaskRow.application_id)
+        .where(
+            TaskRow.application_id == application_id,
+            TaskRow.kind == kind,
+            TaskRow.state == TaskState.AWAITING_EXTERNAL.value,
+        )
+    )
+    found = result.first()
+    return None if found is None else task_view(*found)
 
 
 async def application_ids_of(session: AsyncSession, applicant_id: str) -> list[str]:

@@ -15,7 +15,7 @@ from civicloom.applications.domain import (
 )
 from civicloom.applications.engine import start_case
 from civicloom.applications.tables import ApplicationRow, TaskRow, TimelineRow
-from civicloom.audit import AuditRecord, append_audit
+from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.catalogue import get_current_blueprint, validate_form_data
 from civicloom.db import UnitOfWork
 from civicloom.kernel import (
@@ -30,7 +30,7 @@ from civicloom.kernel import (
     new_reference,
     sha256_hex,
 )
-from civicloom.outbox import CloudEvent, enqueue_event
+from civicloom.outbox import CloudEvent, EventType, enqueue_event
 
 EVENT_SOURCE = "urn:civicloom:applications"
 
@@ -105,7 +105,7 @@ async def submit_application(
         await enqueue_event(
             session,
             CloudEvent(
-                type="civicloom.application.submitted",
+                type=EventType.APPLICATION_SUBMITTED,
                 source=EVENT_SOURCE,
                 subject=row.id,
                 time=now,
@@ -122,7 +122,7 @@ async def submit_application(
             session,
             AuditRecord(
                 actor=applicant.audit_name,
-                action="application.submitted",
+                action=AuditAction.APPLICATION_SUBMITTED,
                 subject_type="application",
                 subject_id=row.id,
                 occurred_at=now,
@@ -150,7 +150,7 @@ async def get_application(
             uow.session,
             AuditRecord(
                 actor=reader.audit_name,
-                action="application.read",
+                action=AuditAction.APPLICATION_READ,
                 subject_type="application",
                 subject_id=row.id,
                 occurred_at=clock.now(),
@@ -190,7 +190,7 @@ async def application_status(
             uow.session,
             AuditRecord(
                 actor=reader.audit_name,
-                action="application.read",
+                action=AuditAction.APPLICATION_READ,
                 subject_type="application",
                 subject_id=row.id,
                 occurred_at=clock.now(),

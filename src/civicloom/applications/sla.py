@@ -9,7 +9,9 @@ from sqlalchemy import select
 from civicloom.applications.case import add_timeline, audit, emit
 from civicloom.applications.domain import TaskState
 from civicloom.applications.tables import ApplicationRow, TaskRow
+from civicloom.audit import AuditAction
 from civicloom.db import UnitOfWork
+from civicloom.outbox import EventType
 
 _WATCHED = (
     TaskState.AWAITING_OFFICER.value,
@@ -56,7 +58,7 @@ async def sweep_slas(uow: UnitOfWork, now: datetime, limit: int = 200) -> tuple[
                     session,
                     app,
                     now,
-                    "task.escalated",
+                    EventType.TASK_ESCALATED,
                     {
                         "task_id": task.id,
                         "step": task.step_id,
@@ -68,7 +70,7 @@ async def sweep_slas(uow: UnitOfWork, now: datetime, limit: int = 200) -> tuple[
                 await audit(
                     session,
                     "system:sla",
-                    "task.escalated",
+                    AuditAction.TASK_ESCALATED,
                     app,
                     now,
                     task.department,
@@ -81,7 +83,7 @@ async def sweep_slas(uow: UnitOfWork, now: datetime, limit: int = 200) -> tuple[
                     session,
                     app,
                     now,
-                    "task.sla_reminder",
+                    EventType.TASK_SLA_REMINDER,
                     {
                         "task_id": task.id,
                         "step": task.step_id,

@@ -36,7 +36,7 @@ class ApplicationRecord:
     blueprint_version_id: str
     blueprint_version: int
     data: dict[str, Any]
-    decisions: dict[str, Any] | None
+    decisions: dict[str, Any]  # empty until a decision model has run
     submitted_at: datetime
     updated_at: datetime
     deadline_at: datetime | None

@@ -1,6 +1,7 @@
 """Append-only audit: one hash chain per subject, written in the same transaction as the change,
 sealed periodically into a signed Merkle root; verification names the entry tampered with."""
 
+from civicloom.audit.actions import PERSONAL_DATA_READS, AuditAction
 from civicloom.audit.domain import (
     GENESIS_HASH,
     AuditRecord,
@@ -14,7 +15,13 @@ from civicloom.audit.domain import (
 from civicloom.audit.roles import APPEND_ONLY_TABLES, app_role_statements
 from civicloom.audit.seals import export_audit, seal_audit
 from civicloom.audit.search import AuditFilter, export_entries, search_entries, subject_history
-from civicloom.audit.services import DataUse, append_audit, data_use_for_subject, record_of
+from civicloom.audit.services import (
+    DataUse,
+    append_audit,
+    cli_actor,
+    data_use_for_subject,
+    record_of,
+)
 from civicloom.audit.signing import (
     Keyring,
     KeysMissing,
@@ -37,6 +44,8 @@ from civicloom.audit.verification import (
 __all__ = [
     "APPEND_ONLY_TABLES",
     "GENESIS_HASH",
+    "PERSONAL_DATA_READS",
+    "AuditAction",
     "AuditFilter",
     "AuditProblem",
     "AuditRecord",
@@ -54,6 +63,7 @@ __all__ = [
     "b64url_decode",
     "chain_hash",
     "chain_key",
+    "cli_actor",
     "data_use_for_subject",
     "export_audit",
     "export_entries",

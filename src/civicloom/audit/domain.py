@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from civicloom.audit.actions import PERSONAL_DATA_READS, AuditAction
 from civicloom.kernel import canonical_json, sha256_hex
 
 GENESIS_HASH = "0" * 64
@@ -16,12 +17,13 @@ GENESIS_HASH = "0" * 64
 class AuditRecord:
     """Who did what to which subject, when and why; never the personal data itself.
 
-    A read of personal data is an entry whose ``action`` ends in ``.read`` and whose
-    ``fields`` name the fields read; ``purpose`` says why.
+    A read of personal data is an entry whose ``action`` is a personal-data read (see
+    ``AuditAction.personal_data_read``) and whose ``fields`` name the fields read; ``purpose``
+    says why.
     """
 
     actor: str
-    action: str
+    action: AuditAction
     subject_type: str
     subject_id: str
     occurred_at: datetime
@@ -38,14 +40,14 @@ class AuditRecord:
     @property
     def is_personal_data_read(self) -> bool:
         """Whether this entry records someone reading personal data."""
-        return bool(self.fields) and self.action.endswith(".read")
+        return bool(self.fields) and self.action in PERSONAL_DATA_READS
 
     def canonical(self) -> str:
         """The stable text that the chain hash covers."""
         return canonical_json(
             {
                 "actor": self.actor,
-                "action": self.action,
+                "action": str(self.action),
                 "subject_type": self.subject_type,
                 "subject_id": self.subject_id,
                 "occurred_at": self.occurred_at.isoformat(),

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from civicloom.audit.actions import PERSONAL_DATA_READS
 from civicloom.audit.domain import AuditRecord
 from civicloom.audit.seals import entry_line
 from civicloom.audit.services import record_of
@@ -58,7 +59,7 @@ def _select(f: AuditFilter) -> Select[AuditEntryRow]:
     if f.until:
         query = query.where(AuditEntryRow.occurred_at < f.until)
     if f.reads_only:
-        query = query.where(AuditEntryRow.action.like("%.read"))
+        query = query.where(AuditEntryRow.action.in_(sorted(a.value for a in PERSONAL_DATA_READS)))
     return query
 
 

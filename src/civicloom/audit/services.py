@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from civicloom.audit.actions import PERSONAL_DATA_READS, AuditAction
 from civicloom.audit.domain import GENESIS_HASH, AuditRecord, chain_hash
 from civicloom.audit.tables import AuditEntryRow
 
@@ -88,11 +91,28 @@ async def append_audit(session: AsyncSession, record: AuditRecord) -> AuditEntry
     return row
 
 
+def stored_action(text: str) -> AuditAction:
+    """The action of a stored entry.
+
+    An action the enum does not know (an entry altered by hand) keeps its stored text, so the
+    chain hash recomputed from it exposes the change instead of failing to parse.
+    """
+    try:
+        return AuditAction(text)
+    except ValueError:
+        return cast(AuditAction, text)
+
+
+def cli_actor() -> str:
+    """The actor a command-line change is recorded under: ``cli:<operating-system user>``."""
+    return f"cli:{getpass.getuser()}"
+
+
 def record_of(row: AuditEntryRow) -> AuditRecord:
     """The record an entry row stores."""
     return AuditRecord(
         actor=row.actor,
-        action=row.action,
+        action=stored_action(row.action),
         subject_type=row.subject_type,
         subject_id=row.subject_id,
         occurred_at=row.occurred_at,
@@ -127,7 +147,7 @@ async def data_use_for_subject(
         .where(
             AuditEntryRow.subject_type == "application",
             AuditEntryRow.subject_id.in_(list(application_ids)),
-            AuditEntryRow.action.like("%.read"),
+            AuditEntryRow.action.in_(sorted(a.value for a in PERSONAL_DATA_READS)),
         )
         .order_by(AuditEntryRow.occurred_at.desc(), AuditEntryRow.seq.desc())
         .limit(limit)

@@ -36,7 +36,7 @@ from civicloom.backoffice.services import (
     read_task_document,
     schedule_inspection,
 )
-from civicloom.documents import DocumentsRuntime, build_documents_runtime
+from civicloom.documents import DocumentsRuntimeDep
 from civicloom.identity import load_personas
 from civicloom.kernel import Conflict, FieldError, Principal, ValidationFailed
 from civicloom.web import ContainerDep, CurrentPrincipal, page_roles
@@ -98,16 +98,6 @@ def _query_string(flt: QueueFilter) -> str:
         if value
     ]
     return "&".join(parts)
-
-
-def documents_runtime(request: Request) -> DocumentsRuntime:
-    """The process's documents runtime (shared with the documents API), built on first use."""
-    runtime = getattr(request.app.state, "documents_runtime", None)
-    if runtime is None:
-        runtime = build_documents_runtime(request.app.state.container.settings)
-        request.app.state.documents_runtime = runtime
-    assert isinstance(runtime, DocumentsRuntime)
-    return runtime
 
 
 def team_of(container: ContainerDep, principal: Principal) -> list[dict[str, str]]:
@@ -319,6 +309,7 @@ async def inspect(
 
 @officer_router.get("/backoffice/tasks/{task_id}/documents/{document_id}", dependencies=[TASK_PAGE])
 async def document(
+    documents: DocumentsRuntimeDep,
     task_id: str,
     document_id: str,
     request: Request,
@@ -328,7 +319,7 @@ async def document(
     """View a document in the browser (sandboxed; PDFs and images inline, others downloaded)."""
     row, content = await read_task_document(
         container.uow(),
-        documents_runtime(request),
+        documents,
         container.clock,
         principal,
         task_id,

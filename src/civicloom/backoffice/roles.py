@@ -35,7 +35,7 @@ from civicloom.backoffice.queries import attention_tasks, team_workload
 from civicloom.catalogue import CatalogueContext, ServiceSpec, svg
 from civicloom.kernel import Conflict, FieldError, NotFound, ValidationFailed
 from civicloom.rules import RuleBook, recorded_evaluations, replay
-from civicloom.web import ContainerDep, CurrentPrincipal, negotiate_locale
+from civicloom.web import ContainerDep, CurrentPrincipal, GatewayDep, negotiate_locale
 
 roles_router = APIRouter(include_in_schema=False)
 
@@ -132,10 +132,9 @@ async def what_if(
 
 @roles_router.get("/backoffice/operations", dependencies=[OPERATOR_PAGE])
 async def operations(
-    request: Request, container: ContainerDep, principal: CurrentPrincipal
+    gateway: GatewayDep, request: Request, container: ContainerDep, principal: CurrentPrincipal
 ) -> HTMLResponse:
     """Connector health, breakers, outbox lag, worker heartbeats and dead letters."""
-    gateway = getattr(request.app.state, "capability_gateway", None)
     status = await operator_status(container.uow, container.clock, principal, gateway)
     return page(
         request,

@@ -10,9 +10,18 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from civicloom.applications import TaskState, add_timeline
-from civicloom.applications.tables import ApplicationRow, TaskRow
-from civicloom.audit import AuditRecord, append_audit
+from civicloom.applications import (
+    ApplicationRecord,
+    AuditNote,
+    EventNote,
+    TaskState,
+    TaskView,
+    TimelineNote,
+    find_application,
+    find_task,
+    record_case_change,
+)
+from civicloom.audit import AuditAction
 from civicloom.backoffice.domain import (
     NOTE_MAX_CHARS,
     InspectionPlan,
@@ -22,8 +31,7 @@ from civicloom.backoffice.domain import (
 from civicloom.backoffice.tables import CaseNoteRow, InspectionAppointmentRow
 from civicloom.catalogue import get_blueprint_version
 from civicloom.db import UnitOfWork
-from civicloom.documents import DocumentsRuntime
-from civicloom.documents.tables import DocumentRow
+from civicloom.documents import DocumentRef, DocumentsRuntime, open_document
 from civicloom.kernel import (
     Clock,
     Conflict,
@@ -33,7 +41,7 @@ from civicloom.kernel import (
     ValidationFailed,
     new_id,
 )
-from civicloom.outbox import CloudEvent, enqueue_event
+from civicloom.outbox import EventType
 
 INSPECTION_HORIZON = timedelta(days=365)
 EVENT_SOURCE = "urn:civicloom:backoffice"
@@ -41,12 +49,12 @@ EVENT_SOURCE = "urn:civicloom:backoffice"
 
 async def _staff_task(
     uow: UnitOfWork, principal: Principal, task_id: str
-) -> tuple[TaskRow, ApplicationRow]:
+) -> tuple[TaskView, ApplicationRecord]:
     """The task and its application, or NotFound for anyone outside the task's department."""
-    task = await uow.session.get(TaskRow, task_id)
+    task = await find_task(uow.session, task_id)
     if task is None or not is_department_staff(principal, task.department):
         raise NotFound(f"no task {task_id!r} in your department")
-    app = await uow.session.get(ApplicationRow, task.application_id)
+    app = await find_application(uow.session, task.application_id)
     assert app is not None, "a task always belongs to an application"
     return task, app
 
@@ -81,16 +89,15 @@ async def add_case_note(
             created_at=now,
         )
         uow.session.add(note)
-        await append_audit(
+        await record_case_change(
             uow.session,
-            AuditRecord(
-                actor=principal.audit_name,
-                action="note.added",
-                subject_type="application",
-                subject_id=app.id,
-                occurred_at=now,
-                department=task.department,
-                details={"task": task.id, "note": note.id},
+            app,
+            now,
+            audit=AuditNote(
+                principal.audit_name,
+                AuditAction.NOTE_ADDED,
+                task.department,
+                {"task": task.id, "note": note.id},
             ),
         )
         await uow.commit()
@@ -127,45 +134,28 @@ async def schedule_inspection(
             created_at=now,
         )
         uow.session.add(appointment)
-        add_timeline(
+        planned_on = plan.planned_on.isoformat()
+        await record_case_change(
             uow.session,
             app,
             now,
-            "inspection.scheduled",
-            f"An inspection of the premises is planned for {plan.planned_on.isoformat()}",
-            task,
-        )
-        await enqueue_event(
-            uow.session,
-            CloudEvent(
-                type="civicloom.inspection.scheduled",
-                source=EVENT_SOURCE,
-                subject=app.id,
-                time=now,
-                data={
-                    "application_id": app.id,
-                    "reference": app.reference,
-                    "task_id": task.id,
-                    "department": task.department,
-                    "planned_on": plan.planned_on.isoformat(),
-                },
-            ),
-            key=f"inspection.scheduled:{appointment.id}",
-        )
-        await append_audit(
-            uow.session,
-            AuditRecord(
-                actor=principal.audit_name,
-                action="inspection.scheduled",
-                subject_type="application",
-                subject_id=app.id,
-                occurred_at=now,
+            timeline=TimelineNote(
+                "inspection.scheduled",
+                f"An inspection of the premises is planned for {planned_on}",
+                step_id=task.step_id,
                 department=task.department,
-                details={
-                    "task": task.id,
-                    "appointment": appointment.id,
-                    "planned_on": plan.planned_on.isoformat(),
-                },
+            ),
+            event=EventNote(
+                EventType.INSPECTION_SCHEDULED,
+                {"task_id": task.id, "department": task.department, "planned_on": planned_on},
+                key=f"inspection.scheduled:{appointment.id}",
+                source=EVENT_SOURCE,
+            ),
+            audit=AuditNote(
+                principal.audit_name,
+                AuditAction.INSPECTION_SCHEDULED,
+                task.department,
+                {"task": task.id, "appointment": appointment.id, "planned_on": planned_on},
             ),
         )
         await uow.commit()
@@ -179,35 +169,29 @@ async def read_task_document(
     principal: Principal,
     task_id: str,
     document_id: str,
-) -> tuple[DocumentRow, bytes]:
+) -> tuple[DocumentRef, bytes]:
     """An officer opens a document of the task's application, if the blueprint shares that
     document type with the department; the read is audited (who, which document, why)."""
     async with uow:
         task, app = await _staff_task(uow, principal, task_id)
-        row = await uow.session.get(DocumentRow, document_id)
         published = await get_blueprint_version(uow.session, app.blueprint_version_id)
         blueprint = published.blueprint if published else None
         allowed = visible_document_types(blueprint, task.department)
-        if (
-            row is None
-            or row.application_id != app.id
-            or row.purged_at is not None
-            or row.document_type not in allowed
-        ):
+        found = await open_document(uow.session, runtime.store, app.id, document_id, allowed)
+        if found is None:
             raise NotFound(f"no document {document_id!r} for this task")
-        content = await runtime.store.get(row.storage_key)
-        await append_audit(
+        row, content = found
+        await record_case_change(
             uow.session,
-            AuditRecord(
-                actor=principal.audit_name,
-                action="document.read",
-                subject_type="application",
-                subject_id=app.id,
-                occurred_at=clock.now(),
-                department=task.department,
+            app,
+            clock.now(),
+            audit=AuditNote(
+                principal.audit_name,
+                AuditAction.DOCUMENT_READ,
+                task.department,
+                {"document_id": row.id, "task": task.id},
                 purpose=f"review {task.step_id}",
                 fields=(f"document:{row.document_type}",),
-                details={"document_id": row.id, "task": task.id},
             ),
         )
         await uow.commit()

@@ -18,6 +18,17 @@ from civicloom.catalogue.domain import (
 from civicloom.catalogue.forms import validate_form_data
 from civicloom.catalogue.graph import StepGraph, step_graph
 from civicloom.catalogue.loader import load_blueprint_file, load_blueprints
+from civicloom.catalogue.refs import (
+    Ref,
+    RefError,
+    Root,
+    data_ref,
+    expression_refs,
+    is_ref,
+    parse_ref,
+    refs_in,
+    resolve,
+)
 from civicloom.catalogue.services import (
     blueprint_title_of,
     get_blueprint_version,
@@ -54,7 +65,10 @@ __all__ = [
     "HolidayCalendar",
     "Problem",
     "PublishedBlueprint",
+    "Ref",
+    "RefError",
     "RetryPolicy",
+    "Root",
     "ServiceSpec",
     "Sla",
     "Step",
@@ -63,8 +77,11 @@ __all__ = [
     "agreement_for",
     "blueprint_json_schema",
     "blueprint_title_of",
+    "data_ref",
+    "expression_refs",
     "get_blueprint_version",
     "get_current_blueprint",
+    "is_ref",
     "list_blueprint_versions",
     "list_current_blueprints",
     "load_agreements",
@@ -72,7 +89,10 @@ __all__ = [
     "load_blueprints",
     "load_calendar",
     "mermaid",
+    "parse_ref",
     "publish_blueprint",
+    "refs_in",
+    "resolve",
     "retire_blueprint",
     "step_graph",
     "svg",

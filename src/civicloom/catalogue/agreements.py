@@ -44,6 +44,11 @@ class DataSharingAgreement(_Strict):
     valid_from: date
     valid_until: date | None = None
     approved: Approval | None = None
+    verifies_representation: bool = Field(
+        False,
+        description="The register's answer also says who represents the business (ADR 0023):"
+        " it is read first, and the applicant's representation is judged on it.",
+    )
 
     @property
     def consent_required(self) -> bool:

@@ -13,6 +13,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from civicloom.audit import cli_actor
 from civicloom.catalogue.context import CatalogueContext
 from civicloom.catalogue.diagram import mermaid, svg
 from civicloom.catalogue.loader import load_blueprint_file
@@ -140,7 +141,7 @@ def publish(
         try:
             async with UnitOfWork(database) as uow:
                 published, created = await publish_blueprint(
-                    uow.session, load_blueprint_file(path), datetime.now(UTC)
+                    uow.session, load_blueprint_file(path), datetime.now(UTC), actor=cli_actor()
                 )
                 await uow.commit()
         finally:
@@ -166,7 +167,9 @@ def retire(
         database = Database(get_settings().effective_database_url)
         try:
             async with UnitOfWork(database) as uow:
-                await retire_blueprint(uow.session, service, version)
+                await retire_blueprint(
+                    uow.session, service, version, datetime.now(UTC), actor=cli_actor()
+                )
                 await uow.commit()
         finally:
             await database.dispose()

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from civicloom.catalogue.agreements import agreement_for
 from civicloom.catalogue.graph import StepGraph
+from civicloom.catalogue.refs import Ref, RefError, refs_in
 from civicloom.catalogue.spec import ServiceSpec
 
 if TYPE_CHECKING:
     from civicloom.catalogue.validation import Checker
-
-_DATA_REF = re.compile(r"^\$\.data\.([A-Za-z0-9_-]+)")
 
 
 def field_meta(spec: ServiceSpec, name: str) -> dict[str, Any]:
@@ -28,14 +26,23 @@ def _today() -> date:
 
 
 def _data_refs(value: Any, path: str) -> list[tuple[str, str]]:
-    """(field, path) for every ``$.data.<field>`` inside a value."""
-    if isinstance(value, dict):
-        return [r for k, v in value.items() for r in _data_refs(v, f"{path}.{k}")]
-    if isinstance(value, list):
-        return [r for i, v in enumerate(value) for r in _data_refs(v, f"{path}[{i}]")]
-    if isinstance(value, str) and (m := _DATA_REF.match(value)):
-        return [(m.group(1), path)]
-    return []
+    """(field, path) for every well-formed ``$.data.<field>`` inside a value."""
+    return [(r.field, where) for where, r in refs_in(value, path) if isinstance(r, Ref) and r.field]
+
+
+def _check_prefill_input(checker: Checker, props: Any, value: Any, path: str) -> None:
+    """A register is asked with the applicant's answers only: ``$.data.<known field>``."""
+    for where, ref in refs_in(value, f"{path}.x-prefill.input"):
+        if isinstance(ref, RefError):
+            checker.report(where, "bad-reference", str(ref))
+        elif ref.field is None:
+            checker.report(
+                where, "bad-reference", f"{ref.text!r}: a prefill input refers to $.data only"
+            )
+        elif ref.field not in props:
+            checker.report(
+                where, "unknown-field", f"{ref.text!r}: the form has no field {ref.field!r}"
+            )
 
 
 def _shown(spec: ServiceSpec, checker: Checker) -> dict[tuple[str, str], str]:
@@ -87,6 +94,8 @@ def check_form(checker: Checker, spec: ServiceSpec, graph: StepGraph) -> None:
                     f"no department {dept!r}",
                 )
         prefill = meta.get("x-prefill")
+        if isinstance(prefill, dict):
+            _check_prefill_input(checker, props, prefill.get("input"), f"{base}.{name}")
         if prefill is not None:
             cap_id = prefill.get("capability") if isinstance(prefill, dict) else None
             cap = ctx.capabilities.get(str(cap_id))

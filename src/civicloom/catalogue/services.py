@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, ScalarSelect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
+from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.catalogue.domain import (
     Blueprint,
     BlueprintStatus,
@@ -30,10 +31,11 @@ def _to_domain(row: BlueprintVersionRow) -> PublishedBlueprint:
 
 
 async def publish_blueprint(
-    session: AsyncSession, blueprint: Blueprint, now: datetime
+    session: AsyncSession, blueprint: Blueprint, now: datetime, *, actor: str
 ) -> tuple[PublishedBlueprint, bool]:
     """Publish a version; republishing identical content is a no-op, changed content a conflict.
 
+    A new version is audited (``blueprint.published`` by ``actor``) in the caller's transaction.
     Returns the stored version and whether it was newly published.
     """
     if not await department_exists(session, blueprint.owner):
@@ -67,6 +69,22 @@ async def publish_blueprint(
     )
     session.add(row)
     await session.flush()
+    await append_audit(
+        session,
+        AuditRecord(
+            actor=actor,
+            action=AuditAction.BLUEPRINT_PUBLISHED,
+            subject_type="blueprint",
+            subject_id=row.id,
+            occurred_at=now,
+            department=blueprint.owner,
+            details={
+                "service": blueprint.id,
+                "version": blueprint.version,
+                "content_hash": digest,
+            },
+        ),
+    )
     return _to_domain(row), True
 
 
@@ -108,9 +126,12 @@ async def list_current_blueprints(session: AsyncSession) -> list[PublishedBluepr
 
 
 async def retire_blueprint(
-    session: AsyncSession, service_id: str, version: int
+    session: AsyncSession, service_id: str, version: int, now: datetime, *, actor: str
 ) -> PublishedBlueprint:
-    """Retire a published version: running applications keep it; new ones cannot start on it."""
+    """Retire a published version: running applications keep it; new ones cannot start on it.
+
+    Audited (``blueprint.retired`` by ``actor``) in the caller's transaction.
+    """
     row = await session.scalar(
         select(BlueprintVersionRow).where(
             BlueprintVersionRow.service_id == service_id, BlueprintVersionRow.version == version
@@ -124,6 +145,18 @@ async def retire_blueprint(
         )
     row.status = BlueprintStatus.RETIRED.value
     await session.flush()
+    await append_audit(
+        session,
+        AuditRecord(
+            actor=actor,
+            action=AuditAction.BLUEPRINT_RETIRED,
+            subject_type="blueprint",
+            subject_id=row.id,
+            occurred_at=now,
+            department=row.owner_department,
+            details={"service": service_id, "version": version, "content_hash": row.content_hash},
+        ),
+    )
     return _to_domain(row)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,12 @@ from pydantic import ValidationError
 from civicloom.catalogue.context import CatalogueContext
 from civicloom.catalogue.formcheck import check_form
 from civicloom.catalogue.graph import StepGraph
+from civicloom.catalogue.refs import Ref, RefError, Root, expression_refs, refs_in
 from civicloom.catalogue.spec import ServiceSpec, Step, StepKind
 from civicloom.catalogue.yamlpos import YamlLines, parse_path
 from civicloom.kernel import NotFound
 from civicloom.rules import DecisionModel, ModelStatus
 
-_DOLLAR_REF = re.compile(r"^\$\.(data|steps|decisions)((?:\.[A-Za-z0-9_-]+)+)$")
-_EXPR_REF = re.compile(r"(?<![\w.'\"])(data|steps|decisions)((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
 _ENDING_KINDS = {StepKind.NOTIFY, StepKind.ISSUE_DOCUMENT}
 
 
@@ -67,31 +65,24 @@ class Checker:
         return model
 
     def check_ref(
-        self,
-        spec: ServiceSpec,
-        graph: StepGraph,
-        kind: str,
-        names: list[str],
-        known: frozenset[str],
-        path: str,
+        self, spec: ServiceSpec, graph: StepGraph, ref: Ref, known: frozenset[str], path: str
     ) -> None:
-        """Check one ``data.…``/``steps.…``/``decisions.…`` reference."""
-        text = ".".join([kind, *names])
-        if not names:
-            self.report(path, "bad-reference", f"{text!r} names nothing")
+        """Check what one parsed ``data.…``/``steps.…``/``decisions.…`` reference points at."""
+        text = ".".join(ref.path)
+        if ref.field is not None:
+            if ref.field not in (spec.form.json_schema.get("properties") or {}):
+                self.report(path, "unknown-field", f"{text!r}: the form has no field {ref.field!r}")
             return
-        if kind == "data":
-            if names[0] not in (spec.form.json_schema.get("properties") or {}):
-                self.report(path, "unknown-field", f"{text!r}: the form has no field {names[0]!r}")
-            return
-        target = names[0]
-        if kind == "decisions" and target == "fees":
+        target = ref.names[0]
+        if ref.root is Root.DECISIONS and target == "fees":
             model = self.model(spec.fees.model, "fees.model") if spec.fees else None
             if spec.fees is None:
                 self.report(path, "unknown-decision", f"{text!r}: the blueprint declares no fees")
-            elif model and len(names) > 1 and names[1] not in model.output_fields():
+            elif model and ref.output and ref.output not in model.output_fields():
                 self.report(
-                    path, "unknown-output", f"{text!r}: {model.ref.key} has no output {names[1]!r}"
+                    path,
+                    "unknown-output",
+                    f"{text!r}: {model.ref.key} has no output {ref.output!r}",
                 )
             return
         step = graph.steps.get(target)
@@ -102,43 +93,31 @@ class Checker:
             self.report(
                 path, "not-yet-known", f"{text!r}: step {target!r} has not finished at this point"
             )
-        if kind == "steps":
-            if len(names) > 1 and names[1] != "output":
-                self.report(path, "bad-reference", f"{text!r}: use steps.{target}.output.<field>")
+        if ref.root is Root.STEPS:
             cap = self.context.capabilities.get(step.capability or "")
-            if cap and len(names) > 2 and names[2] not in cap.output_fields():
+            if cap and ref.output and ref.output not in cap.output_fields():
                 self.report(
-                    path, "unknown-output", f"{text!r}: {cap.id} has no output {names[2]!r}"
+                    path, "unknown-output", f"{text!r}: {cap.id} has no output {ref.output!r}"
                 )
             return
         if step.decision is None:
             self.report(path, "unknown-decision", f"{text!r}: step {target!r} evaluates no model")
             return
         model = self.model(step.decision.model, f"{path}")
-        if model and len(names) > 1 and names[1] not in model.output_fields():
+        if model and ref.output and ref.output not in model.output_fields():
             self.report(
-                path, "unknown-output", f"{text!r}: {model.ref.key} has no output {names[1]!r}"
+                path, "unknown-output", f"{text!r}: {model.ref.key} has no output {ref.output!r}"
             )
 
     def check_inputs(
         self, spec: ServiceSpec, graph: StepGraph, value: Any, known: frozenset[str], path: str
     ) -> None:
         """Check every ``$.…`` reference inside an input mapping."""
-        if isinstance(value, dict):
-            for key, sub in value.items():
-                self.check_inputs(spec, graph, sub, known, f"{path}.{key}")
-        elif isinstance(value, list):
-            for i, sub in enumerate(value):
-                self.check_inputs(spec, graph, sub, known, f"{path}[{i}]")
-        elif isinstance(value, str) and value.startswith("$."):
-            match = _DOLLAR_REF.match(value)
-            if match is None:
-                self.report(
-                    path, "bad-reference", f"{value!r}: refer to $.data, $.steps or $.decisions"
-                )
-                return
-            names = match.group(2).lstrip(".").split(".")
-            self.check_ref(spec, graph, match.group(1), names, known, path)
+        for where, ref in refs_in(value, path):
+            if isinstance(ref, RefError):
+                self.report(where, "bad-reference", str(ref))
+            else:
+                self.check_ref(spec, graph, ref, known, where)
 
     def check_condition(
         self, spec: ServiceSpec, graph: StepGraph, expression: str, known: frozenset[str], path: str
@@ -150,9 +129,11 @@ class Checker:
                 path, "bad-expression", f"{expression!r}: {invalid['type']} {invalid['source']}"
             )
             return
-        for match in _EXPR_REF.finditer(expression):
-            names = match.group(2).lstrip(".").split(".")
-            self.check_ref(spec, graph, match.group(1), names, known, path)
+        for ref in expression_refs(expression):
+            if isinstance(ref, RefError):
+                self.report(path, "bad-reference", str(ref))
+            else:
+                self.check_ref(spec, graph, ref, known, path)
 
     def check_template(self, template: str, path: str) -> None:
         """Both language files exist and parse as Jinja."""

@@ -5,7 +5,7 @@ Build with ``build_connectors(departments, settings, simulator_urls)``; the engi
 """
 
 from civicloom.connectors.amqp import AmqpConnector
-from civicloom.connectors.api import callbacks_router
+from civicloom.connectors.base import dev_secret
 from civicloom.connectors.breaker import BreakerSnapshot, BreakerState, CircuitBreaker
 from civicloom.connectors.callback import (
     CallbackConnector,
@@ -20,10 +20,17 @@ from civicloom.connectors.filedrop import FileDropConnector
 from civicloom.connectors.gateway import BreakerOpen, ConnectorGateway
 from civicloom.connectors.registry import PLUGINS, ConnectorRegistry, build_connectors
 from civicloom.connectors.rest import RestConnector
-from civicloom.connectors.services import CallbackResult, receive_callback
+from civicloom.connectors.services import (
+    CALLBACK_VERIFIERS,
+    COMPLETION_HANDLER,
+    CallbackResult,
+    receive_callback,
+)
 from civicloom.connectors.soap import SoapConnector
 
 __all__ = [
+    "CALLBACK_VERIFIERS",
+    "COMPLETION_HANDLER",
     "PLUGINS",
     "AmqpConnector",
     "BreakerOpen",
@@ -44,7 +51,7 @@ __all__ = [
     "SoapConnector",
     "VerifiedCallback",
     "build_connectors",
-    "callbacks_router",
+    "dev_secret",
     "receive_callback",
     "sign_callback",
     "verify_callback",

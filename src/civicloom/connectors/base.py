@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
+from secrets import token_urlsafe
 from typing import Any, TypeVar
 
 from opentelemetry import propagate
@@ -18,9 +20,37 @@ from civicloom.settings import Profile, Settings
 log = get_logger("civicloom.connectors")
 OptionsT = TypeVar("OptionsT", bound=BaseModel)
 
-# The development callback secret `civicloom run` gives the environment simulator; refused in
-# production, where every secret must come from ``CIVICLOOM_CONNECTOR_SECRETS``.
-DEV_SECRETS = {"environment.callback": "embedded-callback-secret"}
+
+def dev_secret(settings: Settings, name: str) -> str:
+    """A development secret shared by every process on this ``var_dir``, generated on first use.
+
+    Only for the connector secrets a declared simulator shares with the platform
+    (``blueprints/simulators.yaml``), and never in production, where every secret must come
+    from ``CIVICLOOM_CONNECTOR_SECRETS``.
+    """
+    if settings.profile is Profile.PRODUCTION:
+        raise ValueError("production uses no development secrets")
+    folder = settings.var_dir / "dev-secrets"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    try:  # O_EXCL: of two processes starting at once, one writes and both read its value
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(token_urlsafe(32))
+    for _ in range(50):  # the other process may be between create and write
+        value = path.read_text(encoding="utf-8").strip()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise ValueError(f"development secret {path} is empty")
+
+
+def dev_secret_names(settings: Settings) -> frozenset[str]:
+    """Connector secrets that may be generated outside production: those simulators share."""
+    return frozenset(n for sim in settings.simulators() for n in sim.connector_secrets)
 
 
 class PluginOptions(BaseModel):
@@ -66,8 +96,10 @@ class ConnectorContext:
         found = self.settings.connector_secrets.get(name)
         if found is not None:  # SecretStr, or str when settings were copied without validation
             return found.get_secret_value() if isinstance(found, SecretStr) else str(found)
-        if self.settings.profile is not Profile.PRODUCTION and name in DEV_SECRETS:
-            return DEV_SECRETS[name]
+        if self.settings.profile is not Profile.PRODUCTION and name in dev_secret_names(
+            self.settings
+        ):
+            return dev_secret(self.settings, name)
         raise ValidationFailed(
             [FieldError(f"CIVICLOOM_CONNECTOR_SECRETS.{name}", "required", "secret is not set")],
             f"{self.department} connector needs secret {name!r}",

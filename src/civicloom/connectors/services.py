@@ -15,10 +15,16 @@ from civicloom.db import UnitOfWork
 from civicloom.departments import ContractViolation, ExternalCompletion
 from civicloom.kernel import Clock
 from civicloom.observability import get_logger
+from civicloom.runtime import Key
 
 log = get_logger("civicloom.connectors.callbacks")
-CompletionHandler = Callable[[ExternalCompletion], Awaitable[None]]
+CompletionHandler = Callable[[ExternalCompletion], Awaitable[object]]
 CompletionCheck = Callable[[str, ExternalCompletion], None]
+
+CALLBACK_VERIFIERS: Key[Mapping[str, CallbackVerifier]] = Key("callback verifiers")
+"""How each department with a callback connector signs its callbacks (by department id)."""
+COMPLETION_HANDLER: Key[CompletionHandler] = Key("completion handler")
+"""Where verified answers from outside go: the case engine's ``complete_external_step``."""
 
 
 class CallbackResult(StrEnum):

@@ -4,6 +4,7 @@ from civicloom.departments.domain import Department
 from civicloom.departments.inprocess import CapabilityFunction, InProcessGateway
 from civicloom.departments.loader import load_departments
 from civicloom.departments.ports import (
+    CAPABILITY_GATEWAY,
     CallOutcome,
     CapabilityCall,
     CapabilityGateway,
@@ -21,11 +22,13 @@ from civicloom.departments.services import (
     department_exists,
     department_names,
     list_departments,
+    register_departments,
     sync_departments,
 )
 from civicloom.kernel import LocalisedText
 
 __all__ = [
+    "CAPABILITY_GATEWAY",
     "CallOutcome",
     "CapabilityCall",
     "CapabilityFunction",
@@ -46,5 +49,6 @@ __all__ = [
     "department_names",
     "list_departments",
     "load_departments",
+    "register_departments",
     "sync_departments",
 ]

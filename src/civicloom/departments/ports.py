@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from civicloom.runtime import Key
+
 
 class CallOutcome(StrEnum):
     """What a department system did with a capability call."""
@@ -105,3 +107,7 @@ class CapabilityGateway(Protocol):
     async def call(self, call: CapabilityCall) -> CapabilityResult:
         """Validate, call the department's connector, validate the output."""
         ...
+
+
+CAPABILITY_GATEWAY: Key[CapabilityGateway] = Key("capability gateway")
+"""The process's gateway to departments' capabilities (absent where no connector is wired)."""

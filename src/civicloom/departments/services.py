@@ -1,4 +1,4 @@
-"""Registering departments."""
+"""Registering departments: the use case ``civicloom departments sync`` and the demo load call."""
 
 from __future__ import annotations
 
@@ -8,15 +8,20 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from civicloom.audit import AuditAction, AuditRecord, append_audit
+from civicloom.db import UnitOfWork
 from civicloom.departments.domain import Department
 from civicloom.departments.tables import DepartmentRow
-from civicloom.kernel import LocalisedText
+from civicloom.kernel import Clock, LocalisedText, canonical_json, sha256_hex
+
+SYNC_ACTOR = "system:departments"
 
 
 async def sync_departments(
     session: AsyncSession, departments: Sequence[Department], now: datetime
 ) -> int:
-    """Insert or update departments from their definitions; returns how many changed."""
+    """Insert or update departments from their definitions, each change audited, in the caller's
+    transaction; returns how many were new or changed (unchanged ones are left alone)."""
     changed = 0
     for dept in departments:
         definition = dept.model_dump(mode="json", by_alias=True)
@@ -32,12 +37,36 @@ async def sync_departments(
                     updated_at=now,
                 )
             )
-            changed += 1
         elif row.definition != definition:
             row.name_en, row.name_zh_hans = dept.name.en, dept.name.zh_hans
             row.system, row.definition, row.updated_at = dept.system, definition, now
-            changed += 1
+        else:
+            continue
+        changed += 1
+        await append_audit(
+            session,
+            AuditRecord(
+                actor=SYNC_ACTOR,
+                action=AuditAction.DEPARTMENT_REGISTERED,
+                subject_type="department",
+                subject_id=dept.id,
+                occurred_at=now,
+                department=dept.id,
+                details={"content_hash": sha256_hex(canonical_json(definition))},
+            ),
+        )
     await session.flush()
+    return changed
+
+
+async def register_departments(
+    uow: UnitOfWork, clock: Clock, departments: Sequence[Department]
+) -> int:
+    """Register (or update) departments from their definitions in one transaction; returns how
+    many were new or changed. Safe to repeat: the same definitions change nothing."""
+    async with uow:
+        changed = await sync_departments(uow.session, departments, clock.now())
+        await uow.commit()
     return changed
 
 

@@ -1,6 +1,6 @@
 """Documents: safe uploads, storage (local or S3), retention, signed licences and verification."""
 
-from civicloom.documents.api import documents_router
+from civicloom.documents.api import DocumentsRuntimeDep, documents_router
 from civicloom.documents.domain import (
     DocumentRef,
     DocumentTypeRule,
@@ -26,9 +26,10 @@ from civicloom.documents.ports import DocumentStore
 from civicloom.documents.queries import (
     application_documents,
     latest_licence,
+    open_document,
     uploads_per_application,
 )
-from civicloom.documents.runtime import DocumentsRuntime, build_documents_runtime
+from civicloom.documents.runtime import DOCUMENTS_RUNTIME, DocumentsRuntime, build_documents_runtime
 from civicloom.documents.services import (
     PurgedDocument,
     Upload,
@@ -40,10 +41,12 @@ from civicloom.documents.services import (
 )
 
 __all__ = [
+    "DOCUMENTS_RUNTIME",
     "DocumentRef",
     "DocumentStore",
     "DocumentTypeRule",
     "DocumentsRuntime",
+    "DocumentsRuntimeDep",
     "IssuedLicence",
     "LicenceRef",
     "LicenceStatus",
@@ -60,6 +63,7 @@ __all__ = [
     "issue_licence",
     "latest_licence",
     "licence_step_handler",
+    "open_document",
     "purge_expired_documents",
     "receive_upload",
     "revoke_licence",

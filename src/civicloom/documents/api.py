@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 
 from civicloom.documents.domain import LicenceStatus
 from civicloom.documents.licences import licence_pdf, revoke_licence, verify_licence, verify_token
 from civicloom.documents.multipart import StreamingForm
-from civicloom.documents.runtime import DocumentsRuntime, build_documents_runtime
+from civicloom.documents.runtime import DOCUMENTS_RUNTIME, DocumentsRuntime
 from civicloom.documents.schemas import (
     DataUseOut,
     DocumentOut,
@@ -33,7 +33,7 @@ from civicloom.web import (
     ContainerDep,
     CurrentPrincipal,
     authenticated,
-    get_container,
+    component,
     problem_responses,
     public_route,
     require_roles,
@@ -46,14 +46,8 @@ documents_router = APIRouter(
 _APPLICANT = require_roles(*sorted(APPLICANT_ROLES), conceal=True, owner_scoped=True)
 
 
-def documents_runtime(request: Request) -> DocumentsRuntime:
-    """The process's documents runtime, built on first use from the container's settings."""
-    runtime = getattr(request.app.state, "documents_runtime", None)
-    if runtime is None:
-        runtime = build_documents_runtime(get_container(request).settings)
-        request.app.state.documents_runtime = runtime
-    assert isinstance(runtime, DocumentsRuntime)
-    return runtime
+DocumentsRuntimeDep = Annotated[DocumentsRuntime, Depends(component(DOCUMENTS_RUNTIME))]
+"""The process's documents runtime (swap with ``dependency_overrides[component(…)]``)."""
 
 
 @documents_router.post(
@@ -79,10 +73,14 @@ def documents_runtime(request: Request) -> DocumentsRuntime:
     },
 )
 async def upload(
-    application_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    documents: DocumentsRuntimeDep,
+    application_id: str,
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
 ) -> DocumentOut:
     """Upload a document (multipart ``document_type`` then ``file``), size-limited as it streams."""
-    runtime = documents_runtime(request)
+    runtime = documents
     await check_applicant(container.uow(), principal, application_id)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > runtime.max_bytes + _MULTIPART_OVERHEAD:
@@ -125,6 +123,7 @@ async def list_application_documents(
     response_class=Response,
 )
 async def download_document(
+    documents: DocumentsRuntimeDep,
     application_id: str,
     document_id: str,
     request: Request,
@@ -134,7 +133,7 @@ async def download_document(
     """The document's bytes (always as an attachment, never rendered inline)."""
     ref, content = await read_document(
         container.uow(),
-        documents_runtime(request),
+        documents,
         container.clock,
         principal,
         application_id,
@@ -161,10 +160,14 @@ def _attachment(content: bytes, media_type: str, filename: str) -> Response:
     "/api/v1/licences/{licence_id}.pdf", dependencies=[authenticated()], response_class=Response
 )
 async def download_licence(
-    licence_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    documents: DocumentsRuntimeDep,
+    licence_id: str,
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
 ) -> Response:
     """The licence PDF, for its holder or the issuing department."""
-    content = await licence_pdf(container.uow(), documents_runtime(request), principal, licence_id)
+    content = await licence_pdf(container.uow(), documents, principal, licence_id)
     return _attachment(content, "application/pdf", f"licence-{licence_id}.pdf")
 
 
@@ -174,12 +177,10 @@ async def download_licence(
     dependencies=[public_route()],
 )
 async def licence_verification(
-    licence_id: str, request: Request, container: ContainerDep
+    documents: DocumentsRuntimeDep, licence_id: str, request: Request, container: ContainerDep
 ) -> VerificationOut:
     """Public: is this licence valid, expired, revoked or forged?"""
-    result = await verify_licence(
-        container.uow(), documents_runtime(request), container.clock.now(), licence_id
-    )
+    result = await verify_licence(container.uow(), documents, container.clock.now(), licence_id)
     return VerificationOut.of(result)
 
 
@@ -187,12 +188,10 @@ async def licence_verification(
     "/api/v1/licences/verification", response_model=VerificationOut, dependencies=[public_route()]
 )
 async def token_verification(
-    body: TokenIn, request: Request, container: ContainerDep
+    documents: DocumentsRuntimeDep, body: TokenIn, request: Request, container: ContainerDep
 ) -> VerificationOut:
     """Public: verify a licence token (e.g. scanned or copied from a PDF)."""
-    result = await verify_token(
-        container.uow(), documents_runtime(request), container.clock.now(), body.token
-    )
+    result = await verify_token(container.uow(), documents, container.clock.now(), body.token)
     return VerificationOut.of(result)
 
 
@@ -210,9 +209,9 @@ async def revoke(
 
 
 @documents_router.get("/.well-known/jwks.json", dependencies=[public_route()])
-async def jwks(request: Request) -> dict[str, Any]:
+async def jwks(documents: DocumentsRuntimeDep, request: Request) -> dict[str, Any]:
     """Public keys that verify licences and audit seals (old keys stay after rotation)."""
-    return documents_runtime(request).public_keys().to_jwks()
+    return documents.public_keys().to_jwks()
 
 
 @documents_router.get(
@@ -241,14 +240,12 @@ _VERDICT = {
     include_in_schema=False,
 )
 async def verification_page(
-    licence_id: str, request: Request, container: ContainerDep
+    documents: DocumentsRuntimeDep, licence_id: str, request: Request, container: ContainerDep
 ) -> HTMLResponse:
     """The public page the licence's QR code opens."""
     try:
         result = VerificationOut.of(
-            await verify_licence(
-                container.uow(), documents_runtime(request), container.clock.now(), licence_id
-            )
+            await verify_licence(container.uow(), documents, container.clock.now(), licence_id)
         )
         heading, status = _VERDICT[LicenceStatus(result.status)], 200
     except NotFound:

@@ -7,18 +7,24 @@ from typing import Any
 
 from sqlalchemy import select
 
-from civicloom.applications import ClaimedStep, StepHandler
-from civicloom.applications.tables import ApplicationRow
+from civicloom.applications import (
+    ClaimedStep,
+    EventNote,
+    StepHandler,
+    find_application,
+    record_case_change,
+)
 from civicloom.catalogue import get_blueprint_version
 from civicloom.departments import CallOutcome, CapabilityResult, PermanentError
 from civicloom.documents.domain import Validity
 from civicloom.documents.licences import issue_licence
 from civicloom.documents.runtime import DocumentsRuntime
 from civicloom.documents.tables import LicenceRow
-from civicloom.outbox import CloudEvent, enqueue_event
+from civicloom.outbox import EventType
 from civicloom.runtime import Container
 
 DEFAULT_VALID_YEARS = 1
+EVENT_SOURCE = "urn:civicloom:documents"
 
 
 def _output(row_id: str, runtime: DocumentsRuntime) -> dict[str, Any]:
@@ -40,7 +46,7 @@ def licence_step_handler(container: Container, runtime: DocumentsRuntime) -> Ste
             )
             if existing is not None:
                 return CapabilityResult(CallOutcome.COMPLETED, _output(existing, runtime))
-            app = await session.get(ApplicationRow, step.application_id)
+            app = await find_application(session, step.application_id)
             if app is None:
                 raise PermanentError(f"application {step.application_id} is gone")
             published = await get_blueprint_version(session, app.blueprint_version_id)
@@ -66,22 +72,20 @@ def licence_step_handler(container: Container, runtime: DocumentsRuntime) -> Ste
                 issuing_department=step.department or published.blueprint.owner,
                 actor="system:case-engine",
             )
-            await enqueue_event(
+            await record_case_change(
                 session,
-                CloudEvent(
-                    type="civicloom.licence.issued",
-                    source="urn:civicloom:documents",
-                    subject=app.id,
-                    time=now,
-                    data={
-                        "application_id": app.id,
-                        "reference": app.reference,
+                app,
+                now,
+                event=EventNote(
+                    EventType.LICENCE_ISSUED,
+                    {
                         "licence_number": licence.id,
                         "document_url": f"{runtime.public_url}/api/v1/licences/{licence.id}.pdf",
                         "verification_url": licence.verification_url,
                     },
+                    key=f"licence.issued:{licence.id}",
+                    source=EVENT_SOURCE,
                 ),
-                key=f"licence.issued:{licence.id}",
             )
             await uow.commit()
         return CapabilityResult(CallOutcome.COMPLETED, _output(licence.id, runtime))

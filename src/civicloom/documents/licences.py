@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications import find_application
-from civicloom.audit import AuditRecord, PublicKeySet, SignatureInvalid, append_audit
+from civicloom.audit import AuditAction, AuditRecord, PublicKeySet, SignatureInvalid, append_audit
 from civicloom.db import UnitOfWork
 from civicloom.documents.domain import (
     LICENCE_TYPE,
@@ -110,7 +110,7 @@ async def issue_licence(
         session,
         AuditRecord(
             actor=actor,
-            action="licence.issued",
+            action=AuditAction.LICENCE_ISSUED,
             subject_type="application",
             subject_id=application_id,
             occurred_at=now,
@@ -142,7 +142,7 @@ async def revoke_licence(
             uow.session,
             AuditRecord(
                 actor=principal.audit_name,
-                action="licence.revoked",
+                action=AuditAction.LICENCE_REVOKED,
                 subject_type="application",
                 subject_id=row.application_id,
                 occurred_at=now,

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.db import id_batches
 from civicloom.documents.domain import DocumentRef, IssuedLicence
+from civicloom.documents.ports import DocumentStore
 from civicloom.documents.services import document_ref
 from civicloom.documents.tables import DocumentRow, LicenceRow
 
@@ -65,3 +66,23 @@ async def uploads_per_application(
         )
         counts.update({str(k): int(v) for k, v in rows})
     return counts
+
+
+async def open_document(
+    session: AsyncSession,
+    store: DocumentStore,
+    application_id: str,
+    document_id: str,
+    document_types: Collection[str],
+) -> tuple[DocumentRef, bytes] | None:
+    """A document of the application, not purged, of one of the given types, and its content;
+    None otherwise (nothing is read from the store then). The caller audits the read."""
+    row = await session.get(DocumentRow, document_id)
+    if (
+        row is None
+        or row.application_id != application_id
+        or row.purged_at is not None
+        or row.document_type not in document_types
+    ):
+        return None
+    return document_ref(row), await store.get(row.storage_key)

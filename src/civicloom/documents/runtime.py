@@ -8,6 +8,7 @@ from pathlib import Path
 from civicloom.audit import Keyring, PublicKeySet, load_or_create_keyring, load_public_keys
 from civicloom.documents.adapters import build_store
 from civicloom.documents.ports import DocumentStore
+from civicloom.runtime import Key
 from civicloom.settings import Profile, Settings
 
 
@@ -34,6 +35,10 @@ class DocumentsRuntime:
         if self.create_keys and self._keyring is None:
             self.keyring()
         return load_public_keys(self.keys_dir)
+
+
+DOCUMENTS_RUNTIME: Key[DocumentsRuntime] = Key("documents runtime")
+"""The process's document store, signing keys and limits."""
 
 
 def build_documents_runtime(

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications import ApplicationRecord, application_ids_of, find_application
-from civicloom.audit import AuditRecord, DataUse, append_audit, data_use_for_subject
+from civicloom.audit import AuditAction, AuditRecord, DataUse, append_audit, data_use_for_subject
 from civicloom.catalogue import get_blueprint_version
 from civicloom.db import UnitOfWork
 from civicloom.documents.domain import (
@@ -142,7 +142,7 @@ async def save_document(
             session,
             AuditRecord(
                 actor=actor,
-                action="document.stored",
+                action=AuditAction.DOCUMENT_STORED,
                 subject_type="application",
                 subject_id=application_id,
                 occurred_at=now,
@@ -299,7 +299,7 @@ async def read_document(
             uow.session,
             AuditRecord(
                 actor=principal.audit_name,
-                action="document.read",
+                action=AuditAction.DOCUMENT_READ,
                 subject_type="application",
                 subject_id=application_id,
                 occurred_at=clock.now(),
@@ -351,7 +351,7 @@ async def purge_expired_documents(
                 uow.session,
                 AuditRecord(
                     actor="system:retention",
-                    action="document.purged",
+                    action=AuditAction.DOCUMENT_PURGED,
                     subject_type="application",
                     subject_id=row.application_id,
                     occurred_at=now,

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from civicloom.audit import AuditRecord, append_audit
+from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.db import UnitOfWork
 from civicloom.identity.domain import Role, ScopedPrincipal
 from civicloom.identity.tables import ApiClientRow
@@ -81,7 +81,7 @@ def _check_input(name: str, scopes: list[str], days: int) -> None:
         raise ValidationFailed(errors)
 
 
-def _audit(row: ApiClientRow, actor: str, action: str, at: datetime) -> AuditRecord:
+def _audit(row: ApiClientRow, actor: str, action: AuditAction, at: datetime) -> AuditRecord:
     return AuditRecord(
         actor=actor,
         action=action,
@@ -125,7 +125,7 @@ async def create_api_key(
         )
         uow.session.add(row)
         await uow.session.flush()
-        await append_audit(uow.session, _audit(row, actor, "identity.api_key_created", now))
+        await append_audit(uow.session, _audit(row, actor, AuditAction.API_KEY_CREATED, now))
         view = _view(row)
         await uow.commit()
     return IssuedKey(key=key, client=view)
@@ -156,7 +156,7 @@ async def revoke_api_key(
         row = await _find(uow, prefix)
         if row.revoked_at is None:
             row.revoked_at = now
-            await append_audit(uow.session, _audit(row, actor, "identity.api_key_revoked", now))
+            await append_audit(uow.session, _audit(row, actor, AuditAction.API_KEY_REVOKED, now))
         view = _view(row)
         await uow.commit()
     return view
@@ -180,7 +180,7 @@ async def rotate_api_key(
                 [FieldError("prefix", "active", "only an active key can be rotated")]
             )
         old.expires_at = min(old.expires_at, now + grace)
-        await append_audit(uow.session, _audit(old, actor, "identity.api_key_rotated", now))
+        await append_audit(uow.session, _audit(old, actor, AuditAction.API_KEY_ROTATED, now))
         name, department, scopes = old.name, old.department, list(old.scopes)
         await uow.commit()
     return await create_api_key(

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
-from civicloom.audit import AuditRecord, append_audit
+from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.db import UnitOfWork
 from civicloom.identity.domain import ScopedPrincipal, mandates_of
 from civicloom.identity.tables import SessionRow
@@ -76,7 +76,7 @@ async def start_session(
             uow.session,
             AuditRecord(
                 actor=principal.audit_name,
-                action="identity.login",
+                action=AuditAction.LOGIN,
                 subject_type="principal",
                 subject_id=principal.subject,
                 occurred_at=now,
@@ -130,7 +130,7 @@ async def end_session(uow: UnitOfWork, clock: Clock, token: str) -> EndedSession
             uow.session,
             AuditRecord(
                 actor=principal.audit_name,
-                action="identity.logout",
+                action=AuditAction.LOGOUT,
                 subject_type="principal",
                 subject_id=principal.subject,
                 occurred_at=clock.now(),
@@ -151,7 +151,7 @@ async def record_failed_login(
             uow.session,
             AuditRecord(
                 actor=f"{method}:{claimed or 'anonymous'}",
-                action="identity.login_failed",
+                action=AuditAction.LOGIN_FAILED,
                 subject_type="principal",
                 subject_id=claimed or "anonymous",
                 occurred_at=clock.now(),
@@ -171,7 +171,7 @@ async def record_denial(
             uow.session,
             AuditRecord(
                 actor=principal.audit_name,
-                action="identity.access_denied",
+                action=AuditAction.ACCESS_DENIED,
                 subject_type="route",
                 subject_id=f"{method} {route}"[:100],
                 occurred_at=clock.now(),

@@ -34,7 +34,13 @@ from civicloom.departments import (
 )
 from civicloom.identity import ScopedPrincipal
 from civicloom.kernel import Clock, Principal
-from civicloom.portal import apply_prefill, save_answers, start_draft, submit_draft
+from civicloom.portal import (
+    apply_prefill,
+    current_agreements,
+    save_answers,
+    start_draft,
+    submit_draft,
+)
 from civicloom.runtime import Container
 
 SERVICE = "open-a-restaurant"
@@ -236,7 +242,8 @@ async def run_one(
     clock, uow = container.clock, container.uow
     who, answers = applicant(i, rng)
     draft = await start_draft(uow(), clock, who, SERVICE)
-    await apply_prefill(uow(), clock, gateway, who, draft.id, consent=True)
+    agreements = current_agreements(container.settings.blueprints_dir)
+    await apply_prefill(uow(), clock, gateway, who, draft.id, consent=True, agreements=agreements)
     await save_answers(uow(), clock, who, draft.id, answers)
     view = await submit_draft(uow, clock, who, draft.id)
     report.submitted += 1

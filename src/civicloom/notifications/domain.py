@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from civicloom.outbox import EventType
+
 
 class ChannelKind(StrEnum):
     """How a message reaches a person."""
@@ -26,14 +28,14 @@ class DeliveryStatus(StrEnum):
 
 
 # CloudEvent types from the engine and payments → the blueprint's notification event names.
-APPLICANT_EVENTS: dict[str, str] = {
-    "civicloom.application.submitted": "submitted",
-    "civicloom.information.requested": "information_requested",
-    "civicloom.payment.requested": "payment_requested",
-    "civicloom.payment.received": "payment_received",
-    "civicloom.application.approved": "approved",
-    "civicloom.application.rejected": "refused",
-    "civicloom.licence.issued": "issued",
+APPLICANT_EVENTS: dict[EventType, str] = {
+    EventType.APPLICATION_SUBMITTED: "submitted",
+    EventType.INFORMATION_REQUESTED: "information_requested",
+    EventType.PAYMENT_REQUESTED: "payment_requested",
+    EventType.PAYMENT_RECEIVED: "payment_received",
+    EventType.APPLICATION_APPROVED: "approved",
+    EventType.APPLICATION_REJECTED: "refused",
+    EventType.LICENCE_ISSUED: "issued",
 }
 # Sent when the blueprint declares nothing for the event.
 DEFAULT_TEMPLATES: dict[str, str] = {
@@ -43,11 +45,17 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "refused": "common/refused",
 }
 # Officer-facing events: template, and the roles of the department that receive it.
-OFFICER_EVENTS: dict[str, tuple[str, frozenset[str]]] = {
-    "civicloom.task.sla_reminder": ("common/sla-reminder", frozenset({"officer"})),
-    "civicloom.task.escalated": ("common/escalated", frozenset({"supervisor"})),
+OFFICER_EVENTS: dict[EventType, tuple[str, frozenset[str]]] = {
+    EventType.TASK_SLA_REMINDER: ("common/sla-reminder", frozenset({"officer"})),
+    EventType.TASK_ESCALATED: ("common/escalated", frozenset({"supervisor"})),
 }
-DELIVER_TOPIC = "internal.notification.deliver"
+# A blueprint's ``notify`` step: the applicant gets the template the step names.
+STEP_EVENT = EventType.NOTIFICATION_REQUESTED
+DELIVER_TOPIC = EventType.NOTIFICATION_DELIVER
+# Every event type the notifications subscriber handles.
+HANDLED_EVENTS: frozenset[EventType] = frozenset(
+    {*APPLICANT_EVENTS, *OFFICER_EVENTS, STEP_EVENT, DELIVER_TOPIC}
+)
 DEFAULT_CHANNELS = (ChannelKind.EMAIL, ChannelKind.PORTAL)
 
 

@@ -21,7 +21,9 @@ from civicloom.notifications.domain import (
     APPLICANT_EVENTS,
     DEFAULT_TEMPLATES,
     DELIVER_TOPIC,
+    HANDLED_EVENTS,
     OFFICER_EVENTS,
+    STEP_EVENT,
     ChannelKind,
     DeliveryStatus,
     Outgoing,
@@ -34,7 +36,7 @@ from civicloom.notifications.recipients import officers_for, recipient_for
 from civicloom.notifications.tables import DeliveryRow
 from civicloom.notifications.templates import TemplateLibrary
 from civicloom.observability import get_logger
-from civicloom.outbox import CloudEvent, OutboxMessage, enqueue_event
+from civicloom.outbox import NOTIFICATIONS, CloudEvent, EventType, OutboxMessage, enqueue_event
 from civicloom.runtime import Container
 
 log = get_logger(__name__)
@@ -106,12 +108,11 @@ def template_context(
 ) -> dict[str, Any]:
     """What templates may use: the application, its decisions and the event's data."""
     base = container.settings.effective_public_url.rstrip("/")
-    decisions = dict(app.decisions or {})
-    fee = decisions.get("fees") or {}
+    fee = app.decisions.get("fees") or {}
     return {
         **data,
         "reference": app.reference,
-        "data": dict(app.data or {}),
+        "data": dict(app.data),
         "status_url": f"{base}/applications/{app.id}",
         "payment_url": f"{base}/applications/{app.id}/pay",
         "fee": fee,
@@ -121,12 +122,25 @@ def template_context(
     }
 
 
+def _event_type(event: dict[str, Any]) -> EventType | None:
+    try:
+        kind = EventType(str(event.get("type", "")))
+    except ValueError:
+        return None
+    return kind if kind in HANDLED_EVENTS and kind is not DELIVER_TOPIC else None
+
+
 async def plan_notifications(
     container: Container, library: TemplateLibrary, event: dict[str, Any]
 ) -> int:
-    """Deliveries for one engine event (none if it calls for no notification)."""
-    kind = str(event.get("type", ""))
-    if kind not in APPLICANT_EVENTS and kind not in OFFICER_EVENTS:
+    """Deliveries for one engine event (none if it calls for no notification).
+
+    Applicant events use the template the blueprint declares for them (or the default one);
+    a ``notify`` step's event names its template itself; officer events go to the
+    department's officers with the role the event calls for.
+    """
+    kind = _event_type(event)
+    if kind is None:
         return 0
     data = dict(event.get("data") or {})
     blueprints = container.settings.blueprints_dir
@@ -138,10 +152,11 @@ async def plan_notifications(
             return 0
         published = await get_blueprint_version(session, app.blueprint_version_id)
         blueprint = published.blueprint if published else None
+        extra = (blueprint.model_extra or {}) if blueprint else {}
         allowed = {c.value for c in ChannelKind}
+        template: str | None
         if kind in APPLICANT_EVENTS:
             name = APPLICANT_EVENTS[kind]
-            extra = (blueprint.model_extra or {}) if blueprint else {}
             declared = {str(n.get("event")): n for n in extra.get("notifications") or []}
             spec = declared.get(name)
             template = str(spec["template"]) if spec else DEFAULT_TEMPLATES.get(name)
@@ -149,12 +164,16 @@ async def plan_notifications(
                 portal = spec.get("channels") or ["email", "portal"]
                 allowed = {*portal, ChannelKind.SMS.value}
             recipients = [await recipient_for(session, blueprints, app.applicant_id, app.data)]
+        elif kind is STEP_EVENT:
+            template = str(data.get("template") or "") or None
+            recipients = [await recipient_for(session, blueprints, app.applicant_id, app.data)]
         else:
             template, roles = OFFICER_EVENTS[kind]
             recipients = await officers_for(session, blueprints, data.get("department"), roles)
         if not template or not library.exists(template):
+            if kind is STEP_EVENT:
+                log.warning("notify_template_missing", template=template, step=data.get("step"))
             return 0
-        extra = (blueprint.model_extra or {}) if blueprint else {}
         context = template_context(container, app, data, extra.get("legal_deadline_working_days"))
         for person in recipients:
             rendered = library.render(template, person.locale, context)
@@ -215,6 +234,9 @@ def outgoing_channel(row: DeliveryRow) -> str:
 
 class NotificationDispatcher:
     """The worker's subscriber: plans deliveries for engine events and sends deliveries."""
+
+    name = NOTIFICATIONS
+    handles = HANDLED_EVENTS
 
     def __init__(
         self,

@@ -1,7 +1,15 @@
 """Transactional outbox: anything that leaves the process is first a row in the same transaction."""
 
 from civicloom.outbox.domain import CloudEvent, OutboxBacklog, OutboxMessage
-from civicloom.outbox.ports import Publisher
+from civicloom.outbox.events import (
+    EVENTS,
+    EXCHANGE,
+    INTERNAL_PREFIX,
+    NOTIFICATIONS,
+    EventRoute,
+    EventType,
+)
+from civicloom.outbox.ports import Consumer, Publisher
 from civicloom.outbox.services import (
     claim_due,
     enqueue_event,
@@ -14,7 +22,14 @@ from civicloom.outbox.services import (
 )
 
 __all__ = [
+    "EVENTS",
+    "EXCHANGE",
+    "INTERNAL_PREFIX",
+    "NOTIFICATIONS",
     "CloudEvent",
+    "Consumer",
+    "EventRoute",
+    "EventType",
     "OutboxBacklog",
     "OutboxMessage",
     "Publisher",

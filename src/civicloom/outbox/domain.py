@@ -7,13 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from civicloom.kernel import new_id
+from civicloom.outbox.events import EventType
 
 
 @dataclass(frozen=True)
 class CloudEvent:
-    """A CloudEvents 1.0 event (structured JSON mode)."""
+    """A CloudEvents 1.0 event (structured JSON mode); its type is one of ``EventType``."""
 
-    type: str
+    type: EventType
     source: str
     subject: str
     time: datetime
@@ -25,7 +26,7 @@ class CloudEvent:
         return {
             "specversion": "1.0",
             "id": self.id or new_id(),
-            "type": self.type,
+            "type": self.type.value,
             "source": self.source,
             "subject": self.subject,
             "time": self.time.isoformat(),

@@ -28,7 +28,7 @@ async def enqueue_event(session: AsyncSession, event: CloudEvent, key: str) -> N
     await session.execute(
         insert(OutboxRow)
         .values(
-            topic=event.type,
+            topic=event.type.value,
             key=key,
             payload=event.to_dict(),
             created_at=event.time,

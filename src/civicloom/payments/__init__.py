@@ -1,6 +1,6 @@
 """Payments: fees from decision models, intents at a provider, webhooks, refunds, reconciliation."""
 
-from civicloom.payments.api import payments_router
+from civicloom.payments.api import PaymentProviderDep, payments_router
 from civicloom.payments.domain import (
     PaymentState,
     ReconciliationReport,
@@ -11,14 +11,16 @@ from civicloom.payments.domain import (
     to_minor,
 )
 from civicloom.payments.govstack import p2g_router
-from civicloom.payments.ports import PaymentProvider
+from civicloom.payments.ports import PAYMENT_PROVIDER, PaymentProvider
 from civicloom.payments.reconciliation import reconcile_settlement
 from civicloom.payments.refunds import refund_payment
 from civicloom.payments.runtime import build_provider
 from civicloom.payments.services import create_payment, get_payment, handle_webhook
 
 __all__ = [
+    "PAYMENT_PROVIDER",
     "PaymentProvider",
+    "PaymentProviderDep",
     "PaymentState",
     "ReconciliationReport",
     "WebhookEvent",

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from civicloom.identity import APPLICANT_ROLES
 from civicloom.kernel import DomainError, FieldError, ValidationFailed
-from civicloom.payments.ports import PaymentProvider
+from civicloom.payments.ports import PAYMENT_PROVIDER, PaymentProvider
 from civicloom.payments.reconciliation import (
     findings_csv,
     get_reconciliation,
     reconcile_settlement,
 )
 from civicloom.payments.refunds import receipt_html, refund_payment
-from civicloom.payments.runtime import build_provider
 from civicloom.payments.schemas import (
     PROBLEMS,
     PaymentCreate,
@@ -31,7 +30,7 @@ from civicloom.payments.services import (
     handle_webhook,
     list_payments,
 )
-from civicloom.web import ContainerDep, CurrentPrincipal, get_container, public_route, require_roles
+from civicloom.web import ContainerDep, CurrentPrincipal, component, public_route, require_roles
 
 payments_router = APIRouter(tags=["payments"], responses=PROBLEMS)
 _PAYER = require_roles(
@@ -59,14 +58,8 @@ class WebhookSignatureInvalid(DomainError):
     status = 400
 
 
-def payment_provider(request: Request) -> PaymentProvider:
-    """The process's payment provider, built on first use (tests may set their own)."""
-    provider = getattr(request.app.state, "payment_provider", None)
-    if provider is None:
-        provider = build_provider(get_container(request).settings)
-        request.app.state.payment_provider = provider
-    assert provider is not None
-    return provider
+PaymentProviderDep = Annotated[PaymentProvider, Depends(component(PAYMENT_PROVIDER))]
+"""The process's payment service provider (swap with ``dependency_overrides[component(…)]``)."""
 
 
 def _key(value: str | None) -> str:
@@ -84,6 +77,7 @@ def _key(value: str | None) -> str:
     dependencies=[_PAYER],
 )
 async def start_payment(
+    psp: PaymentProviderDep,
     application_id: str,
     body: PaymentCreate,
     request: Request,
@@ -95,7 +89,7 @@ async def start_payment(
     """Start paying the fee due: answers the provider's hosted page as ``next_url``."""
     view, created = await create_payment(
         container,
-        payment_provider(request),
+        psp,
         principal,
         application_id,
         _key(idempotency_key),
@@ -146,6 +140,7 @@ async def payment_receipt(
     dependencies=[_REFUNDER],
 )
 async def refund(
+    psp: PaymentProviderDep,
     payment_id: str,
     body: RefundCreate,
     request: Request,
@@ -157,7 +152,7 @@ async def refund(
     """Refund part or all of a paid fee; never more than was paid, never twice."""
     view, created = await refund_payment(
         container,
-        payment_provider(request),
+        psp,
         principal,
         payment_id,
         _key(idempotency_key),
@@ -170,10 +165,10 @@ async def refund(
 
 @payments_router.post("/api/v1/payments/webhooks/{provider}", dependencies=[public_route()])
 async def provider_webhook(
-    provider: str, request: Request, container: ContainerDep
+    psp: PaymentProviderDep, provider: str, request: Request, container: ContainerDep
 ) -> dict[str, str]:
     """A signed provider webhook (the handler verifies the signature; duplicates are no-ops)."""
-    chosen = payment_provider(request)
+    chosen = psp
     if provider != chosen.name:
         raise WebhookSignatureInvalid(f"unknown payment provider {provider!r}")
     body = await request.body()
@@ -194,7 +189,7 @@ async def provider_webhook(
     dependencies=[_RECONCILER],
 )
 async def reconcile(
-    request: Request, container: ContainerDep, principal: CurrentPrincipal
+    psp: PaymentProviderDep, request: Request, container: ContainerDep, principal: CurrentPrincipal
 ) -> ReconciliationOut:
     """Import a provider settlement file (CSV body) and report what does not match."""
     raw = await request.body()
@@ -202,7 +197,7 @@ async def reconcile(
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ValidationFailed([FieldError("file", "utf-8", "the file must be UTF-8")]) from None
-    provider = payment_provider(request).name
+    provider = psp.name
     return ReconciliationOut.of(await reconcile_settlement(container, principal, provider, text))
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from civicloom.payments.domain import ProviderIntent, ProviderRefund, WebhookEvent
+from civicloom.runtime import Key
 
 
 class PaymentProvider(Protocol):
@@ -34,3 +35,7 @@ class PaymentProvider(Protocol):
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Check a webhook's signature and freshness; raise ``WebhookRejected`` if untrusted."""
         ...
+
+
+PAYMENT_PROVIDER: Key[PaymentProvider] = Key("payment provider")
+"""The process's payment service provider."""

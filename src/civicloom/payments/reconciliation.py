@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from civicloom.audit import AuditRecord, append_audit
+from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.kernel import NotFound, Principal, new_id, sha256_hex
 from civicloom.payments.domain import Paid, PaymentState, parse_settlement, reconcile
 from civicloom.payments.tables import PaymentRow, ReconciliationRow
@@ -76,7 +76,7 @@ async def reconcile_settlement(
             uow.session,
             AuditRecord(
                 actor=principal.audit_name,
-                action="payments.reconciled",
+                action=AuditAction.PAYMENTS_RECONCILED,
                 subject_type="reconciliation",
                 subject_id=run.id,
                 occurred_at=now,

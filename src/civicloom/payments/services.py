@@ -15,9 +15,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from civicloom.applications import TaskState, complete_external_step
-from civicloom.applications.tables import ApplicationRow, TaskRow, TimelineRow
-from civicloom.audit import AuditRecord, append_audit
+from civicloom.applications import (
+    AuditNote,
+    CaseIdentity,
+    EventNote,
+    TaskView,
+    TimelineNote,
+    complete_external_step,
+    find_application,
+    find_waiting_task,
+    record_case_change,
+)
+from civicloom.audit import AuditAction
 from civicloom.departments import ExternalCompletion
 from civicloom.kernel import (
     Conflict,
@@ -31,7 +40,7 @@ from civicloom.kernel import (
     sha256_hex,
 )
 from civicloom.observability import get_logger
-from civicloom.outbox import CloudEvent, enqueue_event
+from civicloom.outbox import EventType
 from civicloom.payments.domain import PaymentState, WebhookEvent, format_minor, to_minor
 from civicloom.payments.ports import PaymentProvider
 from civicloom.payments.tables import PaymentRow, PaymentWebhookRow
@@ -95,9 +104,17 @@ def view_of(row: PaymentRow) -> PaymentView:
     )
 
 
+_RECORDED: dict[str, tuple[AuditAction, EventType]] = {
+    "payment.received": (AuditAction.PAYMENT_RECEIVED, EventType.PAYMENT_RECEIVED),
+    "payment.declined": (AuditAction.PAYMENT_DECLINED, EventType.PAYMENT_DECLINED),
+    "payment.abandoned": (AuditAction.PAYMENT_ABANDONED, EventType.PAYMENT_ABANDONED),
+    "payment.refunded": (AuditAction.PAYMENT_REFUNDED, EventType.PAYMENT_REFUNDED),
+}
+
+
 async def record(
     session: AsyncSession,
-    app: ApplicationRow,
+    app: CaseIdentity,
     now: datetime,
     event: str,
     message: str,
@@ -105,51 +122,29 @@ async def record(
     data: dict[str, Any],
     department: str | None = None,
 ) -> None:
-    """Timeline entry, audit entry and outbox event of one payment change, in one go."""
-    session.add(
-        TimelineRow(
-            application_id=app.id,
-            at=now,
-            event=event,
-            step_id="payment",
-            department=department,
-            message=message,
-            visible_to_applicant=True,
-        )
-    )
-    await append_audit(
+    """Timeline entry, audit entry and outbox event of one payment change, in one go.
+
+    ``event`` is the timeline event (``payment.received`` …); the audit action and the event
+    type of the same name are recorded with it.
+    """
+    action, event_type = _RECORDED[event]
+    await record_case_change(
         session,
-        AuditRecord(
-            actor=actor,
-            action=event,
-            subject_type="application",
-            subject_id=app.id,
-            occurred_at=now,
-            department=department,
-            details=data,
-        ),
-    )
-    await enqueue_event(
-        session,
-        CloudEvent(
-            type=f"civicloom.{event}",
+        app,
+        now,
+        timeline=TimelineNote(event, message, step_id="payment", department=department),
+        audit=AuditNote(actor, action, department, data),
+        event=EventNote(
+            event_type,
+            data,
+            key=f"{event}:{data.get('payment_id')}:{data.get('refund_id', '')}",
             source=EVENT_SOURCE,
-            subject=app.id,
-            time=now,
-            data={"application_id": app.id, "reference": app.reference, **data},
         ),
-        key=f"{event}:{data.get('payment_id')}:{data.get('refund_id', '')}",
     )
 
 
-async def _due_payment_task(session: AsyncSession, application_id: str) -> TaskRow:
-    task = await session.scalar(
-        select(TaskRow).where(
-            TaskRow.application_id == application_id,
-            TaskRow.kind == "payment",
-            TaskRow.state == TaskState.AWAITING_EXTERNAL.value,
-        )
-    )
+async def _due_payment_task(session: AsyncSession, application_id: str) -> TaskView:
+    task = await find_waiting_task(session, application_id, "payment")
     if task is None:
         raise Conflict("no payment is due on this application")
     return task
@@ -172,7 +167,7 @@ async def create_payment(
     created = False
     async with container.uow() as uow:
         session = uow.session
-        app = await session.get(ApplicationRow, application_id)
+        app = await find_application(session, application_id)
         if app is None or app.applicant_id != principal.subject:
             raise NotFound("no such application for this caller")
         row = await session.scalar(
@@ -214,16 +209,15 @@ async def create_payment(
                 updated_at=now,
             )
             session.add(row)
-            await append_audit(
+            await record_case_change(
                 session,
-                AuditRecord(
-                    actor=principal.audit_name,
-                    action="payment.intent_created",
-                    subject_type="application",
-                    subject_id=app.id,
-                    occurred_at=now,
-                    department=task.department,
-                    details={"payment_id": row.id, "amount_minor": row.amount_minor},
+                app,
+                now,
+                audit=AuditNote(
+                    principal.audit_name,
+                    AuditAction.PAYMENT_INTENT_CREATED,
+                    task.department,
+                    {"payment_id": row.id, "amount_minor": row.amount_minor},
                 ),
             )
             await uow.commit()
@@ -267,7 +261,7 @@ async def list_payments(
 ) -> list[PaymentView]:
     """The payments of one of the caller's applications (404 for anyone else's)."""
     async with container.uow() as uow:
-        app = await uow.session.get(ApplicationRow, application_id)
+        app = await find_application(uow.session, application_id)
         if app is None or app.applicant_id != principal.subject:
             raise NotFound("no such application for this caller")
         rows = await uow.session.scalars(
@@ -349,7 +343,7 @@ async def _settle(
     target = event.state
     if target is None or row.state != PaymentState.PENDING.value:
         return
-    app = await session.get(ApplicationRow, row.application_id)
+    app = await find_application(session, row.application_id)
     assert app is not None
     if target is PaymentState.SUCCEEDED and (
         event.amount_minor != row.amount_minor or event.currency != row.currency

@@ -15,6 +15,7 @@ from civicloom.portal.queries import (
 from civicloom.portal.services import (
     Draft,
     apply_prefill,
+    current_agreements,
     discard_draft,
     get_draft,
     list_drafts,
@@ -38,6 +39,7 @@ __all__ = [
     "Precheck",
     "application_page",
     "apply_prefill",
+    "current_agreements",
     "discard_draft",
     "form_pages",
     "get_draft",

@@ -16,15 +16,15 @@ from starlette.datastructures import UploadFile
 from civicloom.applications import answer_information_request, withdraw_application
 from civicloom.documents import (
     DocumentsRuntime,
+    DocumentsRuntimeDep,
     Upload,
-    build_documents_runtime,
     data_use_of_citizen,
     rules_from_blueprint,
     upload_document,
 )
 from civicloom.kernel import Conflict, DomainError, Principal, ValidationFailed
 from civicloom.notifications import inbox as portal_inbox
-from civicloom.payments import PaymentProvider, build_provider, create_payment
+from civicloom.payments import PaymentProviderDep, create_payment
 from civicloom.portal.common import APPLICANT_PAGE, OWN_OBJECT_PAGE, gettext, page, see_other
 from civicloom.portal.queries import (
     ApplicationPage,
@@ -40,16 +40,6 @@ account_router = APIRouter(include_in_schema=False)
 UPLOAD_CHUNK = 64 * 1024
 INBOX_SEEN_COOKIE = "civicloom_inbox_seen"  # "<subject digest>.<newest message seen, µs>"
 INBOX_SEEN_MAX_AGE = 400 * 24 * 3600
-
-
-def documents_runtime(request: Request) -> DocumentsRuntime:
-    """The process's documents runtime (shared with the documents API), built on first use."""
-    runtime = getattr(request.app.state, "documents_runtime", None)
-    if runtime is None:
-        runtime = build_documents_runtime(request.app.state.container.settings)
-        request.app.state.documents_runtime = runtime
-    assert isinstance(runtime, DocumentsRuntime)
-    return runtime
 
 
 @account_router.get("/applications", dependencies=[APPLICANT_PAGE])
@@ -73,6 +63,7 @@ async def applications(
 
 
 async def _application(
+    documents: DocumentsRuntime,
     request: Request,
     container: ContainerDep,
     principal: CurrentPrincipal,
@@ -83,7 +74,7 @@ async def _application(
     view: ApplicationPage = await application_page(
         container.uow, container.clock, principal, application_id
     )
-    runtime = documents_runtime(request)
+    runtime = documents
     rules = rules_from_blueprint(
         view.blueprint.document().get("documents"), runtime.max_bytes, runtime.retention_days
     )
@@ -105,10 +96,14 @@ async def _application(
 
 @account_router.get("/applications/{application_id}", dependencies=[OWN_OBJECT_PAGE])
 async def application(
-    application_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    documents: DocumentsRuntimeDep,
+    application_id: str,
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
 ) -> HTMLResponse:
     """One application: every department's step, its state and expected date, the timeline."""
-    return await _application(request, container, principal, application_id)
+    return await _application(documents, request, container, principal, application_id)
 
 
 @account_router.get("/applications/{application_id}/confirmation", dependencies=[OWN_OBJECT_PAGE])
@@ -129,11 +124,15 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
 
 @account_router.post("/applications/{application_id}/documents", dependencies=[OWN_OBJECT_PAGE])
 async def add_document(
-    application_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    documents: DocumentsRuntimeDep,
+    application_id: str,
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
 ) -> Response:
     """Upload a document from a plain HTML form; a refused file is explained next to the field."""
     _ = gettext(request)
-    runtime = documents_runtime(request)
+    runtime = documents
     form = await request.form(max_files=1, max_fields=5)
     document_type = str(form.get("document_type") or "")
     file = form.get("file")
@@ -162,6 +161,7 @@ async def add_document(
     if error:
         errors = {"file": error}
         return await _application(
+            documents,
             request,
             container,
             principal,
@@ -176,7 +176,11 @@ async def add_document(
 
 @account_router.post("/applications/{application_id}/information", dependencies=[OWN_OBJECT_PAGE])
 async def answer(
-    application_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    documents: DocumentsRuntimeDep,
+    application_id: str,
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
 ) -> Response:
     """Answer a department's request for more information."""
     _ = gettext(request)
@@ -189,6 +193,7 @@ async def answer(
             else _("Your answer must be 5000 characters or fewer")
         )
         return await _application(
+            documents,
             request,
             container,
             principal,
@@ -203,19 +208,14 @@ async def answer(
     return see_other(f"/applications/{application_id}?answered=1")
 
 
-def payment_provider(request: Request) -> PaymentProvider:
-    """The process's payment provider (shared with the payments API), built on first use."""
-    provider = getattr(request.app.state, "payment_provider", None)
-    if provider is None:
-        provider = build_provider(request.app.state.container.settings)
-        request.app.state.payment_provider = provider
-    assert provider is not None
-    return provider
-
-
 @account_router.post("/applications/{application_id}/payment", dependencies=[OWN_OBJECT_PAGE])
 async def pay(
-    application_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    documents: DocumentsRuntimeDep,
+    psp: PaymentProviderDep,
+    application_id: str,
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
 ) -> Response:
     """Pay the fee: off to the provider's hosted page, which sends the applicant back here."""
     _ = gettext(request)
@@ -224,7 +224,7 @@ async def pay(
     try:
         payment, _created = await create_payment(
             container,
-            payment_provider(request),
+            psp,
             principal,
             application_id,
             idempotency_key=f"portal-payment:{application_id}",  # a second click: same payment
@@ -236,6 +236,7 @@ async def pay(
         else:
             message = failed.detail
         return await _application(
+            documents,
             request,
             container,
             principal,

@@ -7,12 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from civicloom.catalogue import Blueprint, list_current_blueprints, validate_form_data
+from civicloom.catalogue import Blueprint, data_ref, list_current_blueprints, validate_form_data
 from civicloom.kernel import Conflict, NotFound, ValidationFailed
 from civicloom.portal.common import (
     APPLICANT_PAGE,
     OWN_OBJECT_PAGE,
-    capability_gateway,
     error_list,
     gettext,
     page,
@@ -44,6 +43,7 @@ from civicloom.rules import evaluate
 from civicloom.web import (
     ContainerDep,
     CurrentPrincipal,
+    GatewayDep,
     OptionalPrincipal,
     negotiate_locale,
     public_route,
@@ -122,12 +122,16 @@ async def service_page(
 
 @apply_router.post("/services/{service_id}/apply", dependencies=[APPLICANT_PAGE])
 async def start(
-    service_id: str, container: ContainerDep, principal: CurrentPrincipal, request: Request
+    gateway: GatewayDep,
+    service_id: str,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    request: Request,
 ) -> Response:
     """Begin an application (a draft saved as you go)."""
     draft = await start_draft(container.uow(), container.clock, principal, service_id)
     plans = prefill_plans(draft.blueprint, principal, draft.data, _agreements(container))
-    if capability_gateway(request) and any(not p.needs for p in plans):
+    if gateway and any(not p.needs for p in plans):
         return see_other(f"/drafts/{draft.id}/prefill")
     first = form_pages(draft.blueprint, "en")[0].id
     return see_other(f"/drafts/{draft.id}/pages/{first}")
@@ -177,7 +181,11 @@ async def revoke(consent_id: str, container: ContainerDep, principal: CurrentPri
 
 @apply_router.post("/drafts/{draft_id}/prefill", dependencies=[OWN_OBJECT_PAGE])
 async def prefill(
-    draft_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    gateway: GatewayDep,
+    draft_id: str,
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
 ) -> Response:
     """Record the consent (and what the registers are asked by); fill from them when given."""
     _ = gettext(request)
@@ -203,7 +211,6 @@ async def prefill(
         errors = {"consent": _("Select yes if we may use the information we already hold")}
     if errors:
         return await consent_view(request, container, principal, draft, errors, raw)
-    gateway = capability_gateway(request)
     if gateway is not None:
         await apply_prefill(
             container.uow(),
@@ -316,9 +323,10 @@ def estimated_fee(blueprint: Blueprint, data: dict[str, Any]) -> dict[str, Any] 
     if not fees:
         return None
     inputs: dict[str, Any] = {}
-    for key, ref in (fees.get("input") or {}).items():
-        inputs[key] = data.get(ref.removeprefix("$.data.")) if isinstance(ref, str) else ref
-        if isinstance(ref, str) and ref.startswith("$.data.") and inputs[key] is None:
+    for key, value in (fees.get("input") or {}).items():
+        ref = data_ref(value)
+        inputs[key] = ref.resolve({"data": data}) if ref else value
+        if ref is not None and inputs[key] is None:
             return None
     try:
         return dict(evaluate(fees["model"], inputs).output)

@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from civicloom.departments import CapabilityGateway
 from civicloom.identity import APPLICANT_ROLES
 from civicloom.kernel import Principal
 from civicloom.web import Templates, negotiate_locale, page_roles, translations_for
@@ -66,12 +65,6 @@ def page(
 def see_other(url: str) -> RedirectResponse:
     """Post/redirect/get."""
     return RedirectResponse(url, status_code=303)
-
-
-def capability_gateway(request: Request) -> CapabilityGateway | None:
-    """The registers' gateway, when this process has one (``bootstrap.build_app``)."""
-    gateway = getattr(request.app.state, "capability_gateway", None)
-    return gateway if gateway is not None else None
 
 
 def error_list(errors: dict[str, str], fields: dict[str, str]) -> list[dict[str, str]]:

@@ -19,10 +19,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from jsonschema import Draft202012Validator, FormatChecker
 
-from civicloom.catalogue import Blueprint, list_current_blueprints
+from civicloom.catalogue import (
+    Blueprint,
+    Ref,
+    Root,
+    is_ref,
+    list_current_blueprints,
+    parse_ref,
+    refs_in,
+)
 from civicloom.departments import CallOutcome, CapabilityCall, CapabilityGateway
 from civicloom.kernel import FieldError, NotFound
-from civicloom.portal.common import capability_gateway, error_list, gettext, page
+from civicloom.portal.common import error_list, gettext, page
 from civicloom.portal.forms import (
     FormField,
     form_pages,
@@ -31,12 +39,17 @@ from civicloom.portal.forms import (
     schema_message,
 )
 from civicloom.rules import Decision, evaluate
-from civicloom.web import ContainerDep, OptionalPrincipal, negotiate_locale, public_route
+from civicloom.web import (
+    ContainerDep,
+    GatewayDep,
+    OptionalPrincipal,
+    negotiate_locale,
+    public_route,
+)
 
 log = structlog.get_logger(__name__)
 eligibility_router = APIRouter(include_in_schema=False)
 LOOKUP_TIMEOUT_SECONDS = 5.0
-DATA = "$.data."
 
 
 @dataclass(frozen=True)
@@ -75,8 +88,12 @@ class Precheck:
     lookups: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
-def _step_output_ref(ref: Any, step_id: str) -> bool:
-    return isinstance(ref, str) and ref.startswith(f"$.steps.{step_id}.output.")
+def _step_output_ref(ref: Ref, step_id: str) -> bool:
+    return ref.root is Root.STEPS and ref.target == step_id and ref.output is not None
+
+
+def _refs(mapping: Mapping[str, Any]) -> list[Ref]:
+    return [ref for _, ref in refs_in(dict(mapping), "input") if isinstance(ref, Ref)]
 
 
 def precheck_of(blueprint: Blueprint, locale: str) -> Precheck:
@@ -99,21 +116,16 @@ def precheck_of(blueprint: Blueprint, locale: str) -> Precheck:
 
     def needs(check: Check) -> set[str] | None:
         names: set[str] = set()
-        for ref in check.inputs.values():
-            if isinstance(ref, str) and ref.startswith(DATA):
-                names.add(ref.removeprefix(DATA))
-            elif (
-                isinstance(ref, str)
-                and ref.startswith("$.")
-                and (check.lookup is None or not _step_output_ref(ref, check.key))
-            ):
+        for ref in _refs(check.inputs):
+            if ref.field is not None:
+                names.add(ref.field)
+            elif check.lookup is None or not _step_output_ref(ref, check.key):
                 return None  # depends on something only known after applying
         if check.lookup is not None:
-            for ref in (check.lookup.get("input") or {}).values():
-                if isinstance(ref, str) and ref.startswith(DATA):
-                    names.add(ref.removeprefix(DATA))
-                elif isinstance(ref, str) and ref.startswith("$."):
+            for ref in _refs(check.lookup.get("input") or {}):
+                if ref.field is None:
                     return None
+                names.add(ref.field)
         return names
 
     wanted = list(declared.get("questions") or [])
@@ -157,13 +169,14 @@ def _resolve(
     mapping: Mapping[str, Any], answers: Mapping[str, Any], output: Mapping[str, Any]
 ) -> dict[str, Any]:
     resolved: dict[str, Any] = {}
-    for key, ref in mapping.items():
-        if isinstance(ref, str) and ref.startswith(DATA):
-            resolved[key] = answers.get(ref.removeprefix(DATA))
-        elif isinstance(ref, str) and ref.startswith("$.steps."):
-            resolved[key] = output.get(ref.rsplit(".", 1)[-1])
+    for key, value in mapping.items():
+        ref = parse_ref(value) if is_ref(value) else None
+        if ref is None:
+            resolved[key] = value
+        elif ref.root is Root.STEPS:  # the lookup step's output (see needs() in precheck_of)
+            resolved[key] = output.get(ref.output) if ref.output else None
         else:
-            resolved[key] = ref
+            resolved[key] = ref.resolve({"data": answers})
     return resolved
 
 
@@ -229,7 +242,11 @@ async def service_blueprint(container: Any, service_id: str) -> Blueprint:
 
 @eligibility_router.get("/services/{service_id}/eligibility", dependencies=[public_route()])
 async def eligibility(
-    service_id: str, request: Request, container: ContainerDep, principal: OptionalPrincipal
+    gateway: GatewayDep,
+    service_id: str,
+    request: Request,
+    container: ContainerDep,
+    principal: OptionalPrincipal,
 ) -> HTMLResponse:
     """Check before applying: a few questions, the departments' rules, the outcome and why."""
     _ = gettext(request)
@@ -246,7 +263,7 @@ async def eligibility(
     if submitted:
         answers, errors = check_answers(precheck, form, _)
         if not errors:
-            outcomes = await run_precheck(blueprint, precheck, answers, capability_gateway(request))
+            outcomes = await run_precheck(blueprint, precheck, answers, gateway)
     ids = {q.name: q.input_id for q in precheck.questions}
     return page(
         request,

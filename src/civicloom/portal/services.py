@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from civicloom.applications import ApplicationView, SubmitApplication, submit_application
-from civicloom.audit import AuditRecord, append_audit
+from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.catalogue import (
     Blueprint,
     DataSharingAgreement,
@@ -46,7 +46,6 @@ from civicloom.registries import (
     read_registers,
     record_consent,
 )
-from civicloom.settings import get_settings
 
 log = get_logger(__name__)
 
@@ -168,16 +167,16 @@ def _agreements_in(blueprints_dir: Path) -> tuple[DataSharingAgreement, ...]:
     return load_agreements(blueprints_dir)
 
 
-def current_agreements(blueprints_dir: Path | None = None) -> tuple[DataSharingAgreement, ...]:
+def current_agreements(blueprints_dir: Path) -> tuple[DataSharingAgreement, ...]:
     """The data-sharing agreements in ``blueprints/agreements`` (read once per directory)."""
-    return _agreements_in(blueprints_dir or get_settings().blueprints_dir)
+    return _agreements_in(blueprints_dir)
 
 
 def prefill_plans(
     blueprint: Blueprint,
     principal: Principal,
     data: dict[str, Any],
-    agreements: Sequence[DataSharingAgreement] | None = None,
+    agreements: Sequence[DataSharingAgreement],
     now: datetime | None = None,
 ) -> list[PrefillPlan]:
     """Register look-ups the blueprint declares that an agreement in force covers."""
@@ -185,7 +184,7 @@ def prefill_plans(
         blueprint,
         principal,
         data,
-        current_agreements() if agreements is None else agreements,
+        agreements,
         now or datetime.now(UTC),
     )
 
@@ -197,7 +196,7 @@ async def apply_prefill(
     principal: Principal,
     draft_id: str,
     consent: bool,
-    agreements: Sequence[DataSharingAgreement] | None = None,
+    agreements: Sequence[DataSharingAgreement],
     answers: dict[str, Any] | None = None,
 ) -> int:
     """Record the applicant's answer and, under consent and agreement, fill from the registers.
@@ -208,7 +207,7 @@ async def apply_prefill(
     applicant's own. Each read is a data-use entry and an audited ``register.read``; returns
     how many answers were filled.
     """
-    terms = current_agreements() if agreements is None else tuple(agreements)
+    terms = tuple(agreements)
     by_id = {a.id: a for a in terms}
     async with uow:
         row = await _row(uow, principal, draft_id)
@@ -251,7 +250,7 @@ async def apply_prefill(
                 uow.session,
                 AuditRecord(
                     actor=principal.audit_name,
-                    action="register.read",
+                    action=AuditAction.REGISTER_READ,
                     subject_type="draft",
                     subject_id=row.id,
                     occurred_at=now,

@@ -2,7 +2,6 @@
 agreements and the subject's consent, with every reuse recorded (ADR 0022)."""
 
 from civicloom.registries.domain import (
-    BUSINESS_REGISTER,
     Consent,
     RegisterRead,
     Representation,
@@ -24,7 +23,6 @@ from civicloom.registries.services import (
 )
 
 __all__ = [
-    "BUSINESS_REGISTER",
     "CONSENT_VALIDITY",
     "Consent",
     "DataUse",

@@ -11,8 +11,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-BUSINESS_REGISTER = "local-admin.business_lookup"
-
 
 @dataclass(frozen=True)
 class Consent:

@@ -11,13 +11,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from civicloom.catalogue import Blueprint, DataSharingAgreement, agreement_for
+from civicloom.catalogue import (
+    Blueprint,
+    DataSharingAgreement,
+    agreement_for,
+    data_ref,
+    is_ref,
+)
 from civicloom.departments import CallOutcome, CapabilityCall, CapabilityGateway
 from civicloom.identity import mandates_of
 from civicloom.kernel import Principal
 from civicloom.observability import get_logger
 from civicloom.registries.domain import (
-    BUSINESS_REGISTER,
     RegisterRead,
     Representation,
     representation_from_register,
@@ -96,7 +101,8 @@ def plan_reads(
                 needs=needs,
             )
         )
-    plans.sort(key=lambda p: p.capability != BUSINESS_REGISTER)  # representation first
+    verifying = {a.id for a in agreements if a.verifies_representation}
+    plans.sort(key=lambda p: p.agreement not in verifying)  # representation first
     return plans
 
 
@@ -110,10 +116,13 @@ def _resolve(
     keys: dict[str, Any] = {}
     needs: list[str] = []
     for key, ref in declared.items():
-        if not (isinstance(ref, str) and ref.startswith("$.data.")):
-            call_input[key] = ref
+        if not is_ref(ref):
+            call_input[key] = ref  # a constant
             continue
-        name = ref.removeprefix("$.data.")
+        parsed = data_ref(ref)
+        if parsed is None or parsed.field is None:
+            return None  # a step's output or a decision: not known before the application
+        name = parsed.field
         single = mandates[0] if len(mandates) == 1 and name == REGISTRATION_FIELD else None
         value = data.get(name) or single
         if value is None and name not in ask:
@@ -181,8 +190,8 @@ async def read_registers(
     for plan in plans:
         if plan.needs:
             continue  # the applicant did not give what the register is asked by
-        business = plan.capability == BUSINESS_REGISTER
         agreement = by_id.get(plan.agreement or "")
+        business = agreement is not None and agreement.verifies_representation
         if agreement is None or not agreement.in_force(now.date()):
             continue  # refused at run time as at validation
         consent_id = None
@@ -206,7 +215,13 @@ async def read_registers(
                 answer,
             )
             await record_representation(
-                session, principal, str(number), draft_id, out.representation, now
+                session,
+                principal,
+                str(number),
+                draft_id,
+                out.representation,
+                now,
+                department=plan.department,
             )
         await record_data_use(
             session,

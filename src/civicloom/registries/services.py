@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from civicloom.audit import AuditRecord, append_audit
+from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.catalogue import DataSharingAgreement
 from civicloom.db import UnitOfWork
 from civicloom.kernel import Clock, NotFound, Principal, canonical_json, new_id, sha256_hex
-from civicloom.registries.domain import BUSINESS_REGISTER, Consent, Representation
+from civicloom.registries.domain import Consent, Representation
 from civicloom.registries.tables import (
     AgreementRow,
     ConsentRow,
@@ -27,6 +27,11 @@ from civicloom.registries.tables import (
 )
 
 CONSENT_VALIDITY = timedelta(days=365)
+REPRESENTATION_ACTIONS: dict[Representation, AuditAction] = {
+    Representation.VERIFIED: AuditAction.REPRESENTATION_VERIFIED,
+    Representation.MANDATE: AuditAction.REPRESENTATION_MANDATE,
+    Representation.REFUSED: AuditAction.REPRESENTATION_REFUSED,
+}
 
 
 def _consent(row: ConsentRow) -> Consent:
@@ -79,7 +84,7 @@ async def sync_agreements(
                 uow.session,
                 AuditRecord(
                     actor="system:registries",
-                    action="agreement.loaded",
+                    action=AuditAction.AGREEMENT_LOADED,
                     subject_type="agreement",
                     subject_id=agreement.id,
                     occurred_at=now,
@@ -125,7 +130,7 @@ async def record_consent(
         session,
         AuditRecord(
             actor=principal.audit_name,
-            action="consent.granted",
+            action=AuditAction.CONSENT_GRANTED,
             subject_type="consent",
             subject_id=row.id,
             occurred_at=now,
@@ -163,7 +168,7 @@ async def revoke_consent(
                 uow.session,
                 AuditRecord(
                     actor=principal.audit_name,
-                    action="consent.revoked",
+                    action=AuditAction.CONSENT_REVOKED,
                     subject_type="consent",
                     subject_id=row.id,
                     occurred_at=now,
@@ -296,7 +301,7 @@ async def link_data_use(
             session,
             AuditRecord(
                 actor=principal.audit_name,
-                action="register.read",
+                action=AuditAction.REGISTER_READ,
                 subject_type="application",
                 subject_id=application_id,
                 occurred_at=row.read_at,
@@ -330,8 +335,9 @@ async def record_representation(
     context_id: str,
     outcome: Representation,
     now: datetime,
+    department: str,
 ) -> None:
-    """Keep the register's verdict with the time it was read (audited)."""
+    """Keep the register's verdict with the time it was read (audited, as the register owner's)."""
     session.add(
         RepresentationRow(
             id=new_id(),
@@ -346,11 +352,11 @@ async def record_representation(
         session,
         AuditRecord(
             actor=principal.audit_name,
-            action=f"representation.{outcome.value}",
+            action=REPRESENTATION_ACTIONS[outcome],
             subject_type="draft",
             subject_id=context_id,
             occurred_at=now,
-            department=BUSINESS_REGISTER.split(".", 1)[0],
+            department=department,
             details={"registration_number": registration_number},
         ),
     )

@@ -1,6 +1,6 @@
 """Decision models owned by departments (GoRules JDM, evaluated by zen-engine)."""
 
-from civicloom.rules.book import RuleBook, default_rulebook, evaluate
+from civicloom.rules.book import RULE_BOOK, RuleBook, default_rulebook, evaluate, rulebook_in
 from civicloom.rules.domain import (
     CaseResult,
     Decision,
@@ -14,7 +14,14 @@ from civicloom.rules.domain import (
 )
 from civicloom.rules.engine import CompiledModel, ModelError, run_tests
 from civicloom.rules.loader import load_model_file, load_models, model_files
-from civicloom.rules.publishing import ModelTestsFailed, PublishResult, publish_model, retire_model
+from civicloom.rules.publishing import (
+    ModelTestsFailed,
+    PublishResult,
+    publish_decision_model,
+    publish_model,
+    retire_decision_model,
+    retire_model,
+)
 from civicloom.rules.services import (
     RecordedDecision,
     decisions_per_department,
@@ -25,6 +32,7 @@ from civicloom.rules.services import (
 from civicloom.rules.whatif import ChangedOutcome, WhatIfReport, replay
 
 __all__ = [
+    "RULE_BOOK",
     "CaseResult",
     "ChangedOutcome",
     "CompiledModel",
@@ -49,10 +57,13 @@ __all__ = [
     "load_model_file",
     "load_models",
     "model_files",
+    "publish_decision_model",
     "publish_model",
     "record_decision",
     "recorded_evaluations",
     "replay",
+    "retire_decision_model",
     "retire_model",
+    "rulebook_in",
     "run_tests",
 ]

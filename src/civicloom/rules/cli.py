@@ -12,13 +12,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from civicloom.db import Database
+from civicloom.audit import cli_actor
+from civicloom.db import Database, UnitOfWork
 from civicloom.kernel import DomainError, ValidationFailed
 from civicloom.rules.book import RuleBook
 from civicloom.rules.domain import ModelRef
 from civicloom.rules.engine import run_tests
 from civicloom.rules.loader import load_model_file, model_files
-from civicloom.rules.publishing import publish_model
+from civicloom.rules.publishing import (
+    PublishResult,
+    publish_decision_model,
+    retire_decision_model,
+)
 from civicloom.rules.services import recorded_evaluations
 from civicloom.rules.whatif import WhatIfReport, replay
 from civicloom.settings import get_settings
@@ -103,8 +108,18 @@ def publish(
 ) -> None:
     """Publish a version: refused (exit 1) with the failing cases unless all its tests pass."""
     path = _version_path(_rules_dir(rules_dir), target)
+
+    async def main() -> PublishResult:
+        database = Database(get_settings().effective_database_url)
+        try:
+            return await publish_decision_model(
+                UnitOfWork(database), path, datetime.now(UTC), actor=cli_actor()
+            )
+        finally:
+            await database.dispose()
+
     try:
-        result = publish_model(path, datetime.now(UTC))
+        result = asyncio.run(main())
     except DomainError as exc:
         raise _fail(exc) from exc
     state = "published" if result.newly_published else "already published (unchanged)"
@@ -112,6 +127,30 @@ def publish(
         f"[green]{result.model.ref} {state}[/green]: {len(result.report.results)} case(s) pass; "
         f"hash {result.model.metadata.content_hash}"
     )
+
+
+@app.command("retire")
+def retire(
+    target: Annotated[str, typer.Argument(help="department/model@N or a vN.json path.")],
+    rules_dir: RulesDir = None,
+) -> None:
+    """Retire a published version: kept to explain past decisions, never chosen again."""
+    path = _version_path(_rules_dir(rules_dir), target)
+
+    async def main() -> str:
+        database = Database(get_settings().effective_database_url)
+        try:
+            retired = await retire_decision_model(
+                UnitOfWork(database), path, datetime.now(UTC), actor=cli_actor()
+            )
+        finally:
+            await database.dispose()
+        return str(retired.ref)
+
+    try:
+        console.print(f"[yellow]{asyncio.run(main())} retired[/yellow]")
+    except DomainError as exc:
+        raise _fail(exc) from exc
 
 
 def _json_arg(text: str) -> dict[str, Any]:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from civicloom.audit import AuditAction, AuditRecord, append_audit
+from civicloom.db import UnitOfWork
 from civicloom.kernel import Conflict, FieldError, ValidationFailed
 from civicloom.rules.domain import DecisionModel, ModelStatus, TestReport
 from civicloom.rules.engine import run_tests
@@ -37,12 +39,8 @@ class PublishResult:
     report: TestReport
 
 
-def publish_model(path: Path, now: datetime) -> PublishResult:
-    """Run the version's tests; if all pass, mark it published and seal its content hash.
-
-    Publishing an already-published, unchanged version is a no-op; a retired version
-    cannot be published again.
-    """
+def prepare_publication(path: Path, now: datetime) -> PublishResult:
+    """What publishing the version would store (its tests run; nothing is written yet)."""
     model = load_model_file(path)  # refuses a published version whose content changed
     report = run_tests(model)
     if model.metadata.status is ModelStatus.RETIRED:
@@ -59,19 +57,82 @@ def publish_model(path: Path, now: datetime) -> PublishResult:
         }
     )
     published = model.model_copy(update={"metadata": metadata})
-    write_model_file(path, published)
     return PublishResult(published, True, report)
 
 
-def retire_model(path: Path) -> DecisionModel:
-    """Mark a published version retired: kept for explanations, never chosen again."""
+def publish_model(path: Path, now: datetime) -> PublishResult:
+    """Run the version's tests; if all pass, mark it published and seal its content hash.
+
+    Publishing an already-published, unchanged version is a no-op; a retired version
+    cannot be published again.
+    """
+    result = prepare_publication(path, now)
+    if result.newly_published:
+        write_model_file(path, result.model)
+    return result
+
+
+def prepare_retirement(path: Path) -> DecisionModel:
+    """The version as retiring it would store it (nothing is written yet)."""
     model = load_model_file(path)
     if model.metadata.status is not ModelStatus.PUBLISHED:
         raise Conflict(
             f"{model.ref} is {model.metadata.status.value}; only published versions retire"
         )
-    retired = model.model_copy(
+    return model.model_copy(
         update={"metadata": model.metadata.model_copy(update={"status": ModelStatus.RETIRED})}
     )
+
+
+def retire_model(path: Path) -> DecisionModel:
+    """Mark a published version retired: kept for explanations, never chosen again."""
+    retired = prepare_retirement(path)
+    write_model_file(path, retired)
+    return retired
+
+
+def _audit(model: DecisionModel, action: AuditAction, actor: str, now: datetime) -> AuditRecord:
+    return AuditRecord(
+        actor=actor,
+        action=action,
+        subject_type="decision_model",
+        subject_id=model.ref.key,
+        occurred_at=now,
+        department=model.department,
+        details={"version": model.version, "content_hash": model.metadata.content_hash},
+    )
+
+
+# Models are files; their audit entry is committed before the file is written, so a failed
+# write leaves an entry and an unchanged file (publishing again repeats both), never a
+# published model without its entry.
+
+
+async def publish_decision_model(
+    uow: UnitOfWork, path: Path, now: datetime, *, actor: str
+) -> PublishResult:
+    """Publish a model version (its tests must pass), audited as ``decision_model.published``."""
+    result = prepare_publication(path, now)
+    if not result.newly_published:
+        return result
+    async with uow:
+        await append_audit(
+            uow.session, _audit(result.model, AuditAction.DECISION_MODEL_PUBLISHED, actor, now)
+        )
+        await uow.commit()
+    write_model_file(path, result.model)
+    return result
+
+
+async def retire_decision_model(
+    uow: UnitOfWork, path: Path, now: datetime, *, actor: str
+) -> DecisionModel:
+    """Retire a published model version, audited as ``decision_model.retired``."""
+    retired = prepare_retirement(path)
+    async with uow:
+        await append_audit(
+            uow.session, _audit(retired, AuditAction.DECISION_MODEL_RETIRED, actor, now)
+        )
+        await uow.commit()
     write_model_file(path, retired)
     return retired

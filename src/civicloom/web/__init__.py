@@ -3,12 +3,19 @@
 from civicloom.web.auth_routes import auth_router
 from civicloom.web.csrf import CsrfCookieMiddleware, csrf_input, csrf_token, verify_csrf
 from civicloom.web.deps import (
+    CallbackVerifiersDep,
+    CompletionHandlerDep,
     ContainerDep,
     CurrentPrincipal,
+    GatewayDep,
+    IdentityDep,
     OptionalPrincipal,
+    RuleBookDep,
     authenticated,
+    component,
     enforce_route_policy,
     get_container,
+    optional_component,
     policy_for_route,
     public_route,
     require_department,
@@ -21,6 +28,7 @@ from civicloom.web.errors import (
     problem_responses,
 )
 from civicloom.web.middleware import install_middleware
+from civicloom.web.session import IDENTITY_RUNTIME, IdentityRuntime, build_identity_runtime
 from civicloom.web.templating import (
     LOCALES,
     Templates,
@@ -33,15 +41,24 @@ from civicloom.web.templating import (
 )
 
 __all__ = [
+    "IDENTITY_RUNTIME",
     "LOCALES",
+    "CallbackVerifiersDep",
+    "CompletionHandlerDep",
     "ContainerDep",
     "CsrfCookieMiddleware",
     "CurrentPrincipal",
+    "GatewayDep",
+    "IdentityDep",
+    "IdentityRuntime",
     "OptionalPrincipal",
     "Problem",
+    "RuleBookDep",
     "Templates",
     "auth_router",
     "authenticated",
+    "build_identity_runtime",
+    "component",
     "csrf_input",
     "csrf_token",
     "enforce_route_policy",
@@ -51,6 +68,7 @@ __all__ = [
     "install_web_ui",
     "localise",
     "negotiate_locale",
+    "optional_component",
     "page_roles",
     "policy_for_route",
     "problem_response",

@@ -24,6 +24,7 @@ from civicloom.web.csrf import csrf_input, verify_csrf
 from civicloom.web.deps import (
     ContainerDep,
     CurrentPrincipal,
+    IdentityDep,
     Unauthenticated,
     authenticated,
     client_address,
@@ -34,7 +35,6 @@ from civicloom.web.session import (
     OIDC_COOKIE,
     SESSION_COOKIE,
     clear_session_cookie,
-    identity_runtime,
     session_policy,
     set_session_cookie,
 )
@@ -83,11 +83,11 @@ def _render(request: Request, template: str, **context: Any) -> HTMLResponse:
 async def login(
     request: Request,
     container: ContainerDep,
+    runtime: IdentityDep,
     audience: Annotated[str, Query(pattern="^(citizen|staff)$")] = "citizen",
     next: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
     """Send the browser to the audience's identity provider (or to the dev login)."""
-    runtime = identity_runtime(request)
     party = runtime.relying_parties.get(audience)
     if party is None:
         if container.settings.dev_login_enabled:
@@ -121,12 +121,12 @@ async def callback(
     audience: str,
     request: Request,
     container: ContainerDep,
+    runtime: IdentityDep,
     code: Annotated[str | None, Query(max_length=2000)] = None,
     state: Annotated[str | None, Query(max_length=500)] = None,
     error: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """Complete an OpenID Connect login: check state, redeem code, validate the ID token."""
-    runtime = identity_runtime(request)
     party = runtime.relying_parties.get(audience) if audience in AUDIENCES else None
     if party is None:
         raise NotFound(f"no identity provider is configured for {audience!r}")
@@ -188,6 +188,7 @@ async def dev_login_page(
 async def dev_login(
     request: Request,
     container: ContainerDep,
+    runtime: IdentityDep,
     persona: Annotated[str, Form(max_length=50)],
     next: Annotated[str | None, Form(max_length=500)] = None,
 ) -> RedirectResponse:
@@ -195,7 +196,6 @@ async def dev_login(
     if not container.settings.dev_login_enabled:
         raise NotFound("the development login is off")
     await verify_csrf(request)
-    runtime = identity_runtime(request)
     wait = runtime.rate_limiter.take("login", f"{client_address(request)}|{persona}")
     if wait:
         raise TooManyRequests(f"too many sign-in attempts; retry in {wait} s", wait)
@@ -238,7 +238,9 @@ async def me(principal: CurrentPrincipal) -> dict[str, Any]:
 
 
 @auth_router.post("/logout", dependencies=[public_route()])
-async def logout(request: Request, container: ContainerDep) -> RedirectResponse:
+async def logout(
+    request: Request, container: ContainerDep, runtime: IdentityDep
+) -> RedirectResponse:
     """End the session here and, for OIDC sessions, at the identity provider too."""
     await verify_csrf(request)
     token = request.cookies.get(SESSION_COOKIE)
@@ -246,7 +248,7 @@ async def logout(request: Request, container: ContainerDep) -> RedirectResponse:
     target = "/"
     if ended is not None and ended.id_token:
         audience = ended.authenticated_by.removeprefix("oidc-")
-        party = identity_runtime(request).relying_parties.get(audience)
+        party = runtime.relying_parties.get(audience)
         if party is not None:
             back = container.settings.effective_public_url.rstrip("/") + "/"
             target = await party.logout_url(ended.id_token, back) or "/"

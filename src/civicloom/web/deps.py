@@ -9,11 +9,15 @@ which ``enforce_route_policy`` (an app-wide dependency) applies.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from starlette.routing import BaseRoute
 
+from civicloom.connectors import CALLBACK_VERIFIERS, COMPLETION_HANDLER, CallbackVerifier
+from civicloom.connectors.services import CompletionHandler
+from civicloom.departments import CAPABILITY_GATEWAY, CapabilityGateway
 from civicloom.identity import (
     ANY_AUTHENTICATED,
     PUBLIC,
@@ -31,12 +35,14 @@ from civicloom.identity import (
 )
 from civicloom.kernel import DomainError, NotFound, Principal
 from civicloom.observability import get_logger
-from civicloom.runtime import Container
+from civicloom.rules import RULE_BOOK, RuleBook
+from civicloom.runtime import Container, Key
 from civicloom.web.csrf import SAFE_METHODS, verify_csrf
-from civicloom.web.session import SESSION_COOKIE, identity_runtime, session_policy
+from civicloom.web.session import IDENTITY_RUNTIME, SESSION_COOKIE, IdentityRuntime, session_policy
 
 log = get_logger(__name__)
 _UNRESOLVED = object()
+T = TypeVar("T")
 
 
 class Unauthenticated(DomainError):
@@ -55,6 +61,51 @@ def get_container(request: Request) -> Container:
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
+
+_REQUIRED: dict[Key[Any], Callable[[Request], Any]] = {}
+_OPTIONAL: dict[Key[Any], Callable[[Request], Any]] = {}
+
+
+def component(key: Key[T]) -> Callable[[Request], T]:
+    """The dependency that yields the container's component under ``key``.
+
+    One callable per key, so tests swap a component with
+    ``app.dependency_overrides[component(KEY)] = lambda: fake``.
+    """
+    dependency = _REQUIRED.get(key)
+    if dependency is None:
+
+        def dependency(request: Request) -> T:
+            return get_container(request).get(key)
+
+        dependency.__name__ = f"component_{key.name.replace(' ', '_')}"
+        _REQUIRED[key] = dependency
+    return dependency
+
+
+def optional_component(key: Key[T]) -> Callable[[Request], T | None]:
+    """Like ``component`` for a collaborator a process may lack: yields None then."""
+    dependency = _OPTIONAL.get(key)
+    if dependency is None:
+
+        def dependency(request: Request) -> T | None:
+            return get_container(request).find(key)
+
+        dependency.__name__ = f"optional_{key.name.replace(' ', '_')}"
+        _OPTIONAL[key] = dependency
+    return dependency
+
+
+GatewayDep = Annotated[CapabilityGateway | None, Depends(optional_component(CAPABILITY_GATEWAY))]
+"""The capability gateway to the departments' systems (None where no connector is wired)."""
+CallbackVerifiersDep = Annotated[
+    Mapping[str, CallbackVerifier] | None, Depends(optional_component(CALLBACK_VERIFIERS))
+]
+CompletionHandlerDep = Annotated[
+    CompletionHandler | None, Depends(optional_component(COMPLETION_HANDLER))
+]
+IdentityDep = Annotated[IdentityRuntime, Depends(component(IDENTITY_RUNTIME))]
+RuleBookDep = Annotated[RuleBook, Depends(component(RULE_BOOK))]
 
 
 def client_address(request: Request) -> str:
@@ -122,7 +173,7 @@ async def enforce(policy: RoutePolicy, request: Request) -> Principal | None:
     principal = None if policy.public else await current_principal_or_none(request)
     if policy.rate_limit:
         key = principal.subject if principal is not None else client_address(request)
-        wait = identity_runtime(request).rate_limiter.take(policy.rate_limit, key)
+        wait = container.get(IDENTITY_RUNTIME).rate_limiter.take(policy.rate_limit, key)
         if wait:
             log.warning("rate_limited", bucket=policy.rate_limit, route=_route_label(request))
             raise TooManyRequests(f"too many requests; retry in {wait} s", wait)

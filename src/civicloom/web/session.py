@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from civicloom.identity import (
@@ -15,7 +15,7 @@ from civicloom.identity import (
     RateLimiter,
     SessionPolicy,
 )
-from civicloom.runtime import Container
+from civicloom.runtime import Container, Key
 from civicloom.settings import Settings
 
 SESSION_COOKIE = "civicloom_session"
@@ -113,11 +113,5 @@ def build_identity_runtime(container: Container) -> IdentityRuntime:
     )
 
 
-def identity_runtime(request: Request) -> IdentityRuntime:
-    """The app's identity runtime, built on first use."""
-    runtime = getattr(request.app.state, "identity", None)
-    if runtime is None:
-        runtime = build_identity_runtime(request.app.state.container)
-        request.app.state.identity = runtime
-    assert isinstance(runtime, IdentityRuntime)
-    return runtime
+IDENTITY_RUNTIME: Key[IdentityRuntime] = Key("identity runtime")
+"""The web process's relying parties, rate limiter and login-transaction signer."""

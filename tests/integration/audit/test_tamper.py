@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.audit import (
+    AuditAction,
     AuditRecord,
     Keyring,
     append_audit,
@@ -33,7 +34,7 @@ def record(app: str, n: int) -> AuditRecord:
     """The n-th entry about an application."""
     return AuditRecord(
         actor="dev-login:olivia",
-        action="application.read" if n % 2 else "task.completed",
+        action=AuditAction.APPLICATION_READ if n % 2 else AuditAction.STEP_COMPLETED,
         subject_type="application",
         subject_id=app,
         occurred_at=T0 + timedelta(minutes=n),

@@ -39,12 +39,14 @@ async def test_published_versions_are_immutable_and_retirable(container: Contain
     changed = blueprint.model_copy(update={"legal_basis": "Another Act"})
     now = container.clock.now()
     async with container.uow() as uow:
-        _, created = await publish_blueprint(uow.session, blueprint, now)
+        _, created = await publish_blueprint(uow.session, blueprint, now, actor="cli:sam")
         assert not created  # same content: a no-op
         with pytest.raises(Conflict, match="immutable"):
-            await publish_blueprint(uow.session, changed, now)
+            await publish_blueprint(uow.session, changed, now, actor="cli:sam")
     async with container.uow() as uow:
-        retired = await retire_blueprint(uow.session, "open-a-restaurant", blueprint.version)
+        retired = await retire_blueprint(
+            uow.session, "open-a-restaurant", blueprint.version, now, actor="cli:sam"
+        )
         await uow.commit()
     assert retired.status is BlueprintStatus.RETIRED
     async with container.uow() as uow:
@@ -53,6 +55,8 @@ async def test_published_versions_are_immutable_and_retirable(container: Contain
         assert pinned is not None
         assert pinned.blueprint.version == blueprint.version
         with pytest.raises(Conflict, match="only published versions retire"):
-            await retire_blueprint(uow.session, "open-a-restaurant", blueprint.version)
+            await retire_blueprint(
+                uow.session, "open-a-restaurant", blueprint.version, now, actor="cli:sam"
+            )
         with pytest.raises(NotFound):
-            await retire_blueprint(uow.session, "open-a-restaurant", 9)
+            await retire_blueprint(uow.session, "open-a-restaurant", 9, now, actor="cli:sam")

@@ -22,11 +22,25 @@ import uvicorn
 from pydantic import SecretStr
 
 from civicloom.app import create_app
-from civicloom.connectors import ConnectorGateway, build_connectors, sign_callback
-from civicloom.departments import CallOutcome, CapabilityCall, ExternalCompletion, load_departments
+from civicloom.connectors import (
+    CALLBACK_VERIFIERS,
+    COMPLETION_HANDLER,
+    ConnectorGateway,
+    build_connectors,
+    sign_callback,
+)
+from civicloom.connectors.services import CompletionHandler
+from civicloom.departments import (
+    CAPABILITY_GATEWAY,
+    CallOutcome,
+    CapabilityCall,
+    ExternalCompletion,
+    load_departments,
+)
 from civicloom.runtime import Container
 from civicloom.settings import PROJECT_ROOT
 from tests.simulators.harness import SimProcess, start_sim
+from tests.wiring import swap
 
 SECRET = "integration-callback-secret"
 
@@ -98,9 +112,10 @@ async def platform(container: Container, environment: SimProcess) -> AsyncIterat
     gateway = ConnectorGateway(registry)
     recorder = Recorder()
     app = create_app(container)
-    app.state.callback_verifiers = registry.callback_verifiers()
-    app.state.external_completions = recorder
-    app.state.capability_gateway = gateway
+    swap(app, CALLBACK_VERIFIERS, registry.callback_verifiers())
+    handler: CompletionHandler = recorder
+    swap(app, COMPLETION_HANDLER, handler)
+    swap(app, CAPABILITY_GATEWAY, gateway)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
     )

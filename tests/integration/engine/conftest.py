@@ -194,7 +194,7 @@ class Engine:
 
     async def publish(self, blueprint: Blueprint) -> None:
         async with self.container.uow() as uow:
-            await publish_blueprint(uow.session, blueprint, self.clock.now())
+            await publish_blueprint(uow.session, blueprint, self.clock.now(), actor="test:setup")
             await uow.commit()
 
     async def submit(self, seating: int = 20, service: str = "engine-test") -> str:

@@ -13,6 +13,7 @@ from civicloom.runtime import Container
 from civicloom.settings import Settings
 from tests.conftest import unavailable
 from tests.oidc.harness import CLIENT_ID, CLIENT_SECRET, Provider, provider_available, run_provider
+from tests.wiring import reconfigure
 
 APP = "http://testserver"
 
@@ -48,7 +49,7 @@ def oidc_settings(settings: Settings, oidc_provider: Provider) -> Settings:
 @pytest.fixture
 async def oidc_container(oidc_settings: Settings, container: Container) -> Container:
     """The demo container, with the OIDC settings."""
-    container.settings = oidc_settings
+    reconfigure(container, oidc_settings)
     return container
 
 

@@ -16,12 +16,14 @@ from fastapi.routing import RouteContext, iter_route_contexts
 from starlette.routing import BaseRoute, Mount
 
 from civicloom.app import create_app
+from civicloom.bootstrap import build_gateway, build_registry, wire_departments
 from civicloom.identity import Access, RoutePolicy, load_personas, principal_for_persona
 from civicloom.runtime import Container
 from civicloom.web import policy_for_route
 from civicloom.web.csrf import CSRF_COOKIE, sign_csrf
 from tests.conftest import as_persona
 from tests.integration.test_applications_api import restaurant
+from tests.wiring import reconfigure
 
 OWNER = "alice"  # every sample object below belongs to Alice
 SAMPLES = {"slug": "not-found"}
@@ -79,9 +81,14 @@ def concrete_path(path: str, samples: dict[str, str]) -> str:
 
 
 async def test_authorization_matrix(container: Container) -> None:
-    container.settings = container.settings.model_copy(
-        update={"login_rate_per_minute": 10_000, "submission_rate_per_minute": 10_000}
+    reconfigure(
+        container,
+        container.settings.model_copy(
+            update={"login_rate_per_minute": 10_000, "submission_rate_per_minute": 10_000}
+        ),
     )
+    registry = build_registry(container.settings)  # wired as ``civicloom serve`` wires it
+    wire_departments(container, registry, build_gateway(container.settings, registry))
     app = create_app(container)
     blueprints = container.settings.blueprints_dir
     callers: list[str | None] = [None, *load_personas(blueprints)]

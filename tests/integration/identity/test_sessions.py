@@ -21,6 +21,7 @@ from civicloom.runtime import Container
 from civicloom.settings import Profile, Settings
 from tests.integration.identity.conftest import csrf_from
 from tests.integration.test_applications_api import restaurant
+from tests.wiring import reconfigure
 
 
 async def dev_login(client: httpx.AsyncClient, persona: str) -> httpx.Response:
@@ -151,7 +152,7 @@ async def test_login_is_rate_limited(container: Container, app_client: httpx.Asy
 async def test_submissions_are_rate_limited(
     container: Container, app_client: httpx.AsyncClient
 ) -> None:
-    container.settings = container.settings.model_copy(update={"submission_rate_per_minute": 2})
+    reconfigure(container, container.settings.model_copy(update={"submission_rate_per_minute": 2}))
     alice = {"Authorization": "Bearer dev:alice"}
     codes = [
         (
@@ -172,7 +173,7 @@ async def test_dev_login_is_off_in_production_and_production_refuses_it(
             secret_key="x" * 40,
             database_url="postgresql+asyncpg://u@127.0.0.1/db",
         )
-    container.settings = container.settings.model_copy(update={"dev_login": False})
+    reconfigure(container, container.settings.model_copy(update={"dev_login": False}))
     assert (await app_client.get("/auth/dev-login")).status_code == 404
     bearer = await app_client.get("/auth/me", headers={"Authorization": "Bearer dev:alice"})
     assert bearer.status_code == 401

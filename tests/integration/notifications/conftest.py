@@ -19,6 +19,7 @@ from civicloom.notifications import HttpSmsChannel, SmtpChannel, build_dispatche
 from civicloom.notifications.ports import Channel
 from civicloom.runtime import Container
 from civicloom.worker import LogPublisher, Worker
+from tests.wiring import reconfigure
 
 
 @dataclass
@@ -76,8 +77,9 @@ def smtp() -> Iterator[SmtpServer]:
 def notification_worker(container: Container, port: int, **limits: Any) -> Worker:
     """A worker whose notification subscriber sends through the test SMTP server."""
     if limits:
-        container.settings = container.settings.model_copy(
-            update={"notification_rate_per_minute": limits}
+        reconfigure(
+            container,
+            container.settings.model_copy(update={"notification_rate_per_minute": limits}),
         )
     channels: dict[str, Channel] = {
         "email": SmtpChannel("127.0.0.1", port, "civicloom <no-reply@civicloom.test>"),

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from civicloom.applications.tables import ApplicationRow
 from civicloom.kernel import FixedClock
 from civicloom.notifications.tables import DeliveryRow
-from civicloom.outbox import CloudEvent, enqueue_event
+from civicloom.outbox import CloudEvent, EventType, enqueue_event
 from civicloom.outbox.tables import OutboxRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
@@ -29,13 +29,13 @@ async def apply(client: httpx.AsyncClient, **overrides: object) -> dict[str, str
     return {"id": response.json()["id"], "reference": response.json()["reference"]}
 
 
-async def emit(container: Container, app: dict[str, str], kind: str, **data: object) -> None:
+async def emit(container: Container, app: dict[str, str], kind: EventType, **data: object) -> None:
     """Write an event as the engine, payments or documents module would."""
     async with container.uow() as uow:
         await enqueue_event(
             uow.session,
             CloudEvent(
-                type=f"civicloom.{kind}",
+                type=kind,
                 source="urn:test",
                 subject=app["id"],
                 time=container.clock.now(),
@@ -57,12 +57,18 @@ async def test_each_event_arrives_in_the_applicants_language(
     assert chosen.status_code == 200, chosen.text
     app = await apply(client, business_name="Golden <b>Dragon</b> Kitchen")
     for kind, data in (
-        ("information.requested", {"task_id": "t", "department": "environment"}),
-        ("payment.requested", {"amount": 400, "currency": "EUR"}),
-        ("payment.received", {"amount": "400.00", "currency": "EUR", "payment_id": "p"}),
-        ("application.approved", {"reason": None}),
-        ("application.rejected", {"reason": "zoning"}),
-        ("licence.issued", {"licence_number": "LIC-1", "document_url": "http://x/doc"}),
+        (EventType.INFORMATION_REQUESTED, {"task_id": "t", "department": "environment"}),
+        (EventType.PAYMENT_REQUESTED, {"amount": 400, "currency": "EUR"}),
+        (
+            EventType.PAYMENT_RECEIVED,
+            {"amount": "400.00", "currency": "EUR", "payment_id": "p"},
+        ),
+        (EventType.APPLICATION_APPROVED, {"reason": None}),
+        (EventType.APPLICATION_REJECTED, {"reason": "zoning"}),
+        (
+            EventType.LICENCE_ISSUED,
+            {"licence_number": "LIC-1", "document_url": "http://x/doc"},
+        ),
     ):
         await emit(container, app, kind, **data)
     worker = notification_worker(container, smtp.port)

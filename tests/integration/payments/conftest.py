@@ -21,6 +21,7 @@ from civicloom.catalogue import Blueprint, publish_blueprint
 from civicloom.kernel import Principal
 from civicloom.runtime import Container
 from tests.simulators.harness import SimProcess, start_sim
+from tests.wiring import reconfigure
 
 SECRET = "payments-test-webhook-secret"
 ALICE = Principal(
@@ -104,15 +105,20 @@ async def live(container: Container, payment_sim: SimProcess) -> AsyncIterator[L
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    container.settings = container.settings.model_copy(
-        update={
-            "public_url": url,
-            "payments_provider_url": payment_sim.url,
-            "payments_webhook_secret": SecretStr(SECRET),
-        }
+    reconfigure(
+        container,
+        container.settings.model_copy(
+            update={
+                "public_url": url,
+                "payments_provider_url": payment_sim.url,
+                "payments_webhook_secret": SecretStr(SECRET),
+            }
+        ),
     )
     async with container.uow() as uow:
-        await publish_blueprint(uow.session, pay_blueprint(), container.clock.now())
+        await publish_blueprint(
+            uow.session, pay_blueprint(), container.clock.now(), actor="test:setup"
+        )
         await uow.commit()
     app = create_app(container)
     server = uvicorn.Server(

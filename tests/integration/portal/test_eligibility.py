@@ -8,8 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from civicloom.departments import CapabilityCall, InProcessGateway
+from civicloom.departments import CAPABILITY_GATEWAY, CapabilityCall, InProcessGateway
 from civicloom.runtime import Container
+from tests.wiring import swap
 
 HTML = {"Accept": "text/html"}
 ZH = {**HTML, "Accept-Language": "zh-Hans"}
@@ -30,7 +31,7 @@ def zoning_calls(client: httpx.AsyncClient) -> list[CapabilityCall]:
         return PARCELS.get(call.input["parcel_id"], {"zone": "unknown", "allowed": False})
 
     app: Any = client._transport.app  # type: ignore[attr-defined]
-    app.state.capability_gateway = InProcessGateway({"local-admin.zoning_check": zoning})
+    swap(app, CAPABILITY_GATEWAY, InProcessGateway({"local-admin.zoning_check": zoning}))
     return calls
 
 
@@ -99,7 +100,7 @@ async def test_wrong_answers_are_explained_and_nothing_is_asked(
 
 async def test_register_down_says_so(client: httpx.AsyncClient) -> None:
     app: Any = client._transport.app  # type: ignore[attr-defined]
-    app.state.capability_gateway = InProcessGateway({})  # the register answers nothing
+    swap(app, CAPABILITY_GATEWAY, InProcessGateway({}))  # the register answers nothing
     query = {"check": "1", "parcel_id": "P-0042-117", "seating": "40", "staff_count": "3"}
     page = await client.get(URL, params=query, headers=HTML)
     assert page.status_code == 200

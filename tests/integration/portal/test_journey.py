@@ -10,11 +10,12 @@ from sqlalchemy import func, select
 
 from civicloom.applications.tables import ApplicationRow
 from civicloom.audit.tables import AuditEntryRow
-from civicloom.departments import CapabilityCall, InProcessGateway
+from civicloom.departments import CAPABILITY_GATEWAY, CapabilityCall, InProcessGateway
 from civicloom.portal.tables import DraftRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.unit.documents import samples
+from tests.wiring import swap
 
 ALICE = {**as_persona("alice"), "Accept": "text/html"}
 BOB = {**as_persona("bob"), "Accept": "text/html"}
@@ -231,7 +232,7 @@ async def test_once_only_prefill_after_consent(
         }
 
     app = client._transport.app  # type: ignore[attr-defined]
-    app.state.capability_gateway = InProcessGateway({"local-admin.business_lookup": lookup})
+    swap(app, CAPABILITY_GATEWAY, InProcessGateway({"local-admin.business_lookup": lookup}))
     target = location(await client.post("/services/open-a-restaurant/apply", headers=ALICE))
     assert target.endswith("/prefill")
     ask = await client.get(target, headers=ALICE)

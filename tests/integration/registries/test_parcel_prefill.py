@@ -6,10 +6,12 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select
 
+from civicloom.departments import CAPABILITY_GATEWAY
 from civicloom.registries.tables import DataUseRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.registries.test_consent_and_reuse import registers
+from tests.wiring import swap
 
 ALICE = {**as_persona("alice"), "Accept": "text/html"}
 
@@ -18,7 +20,8 @@ async def test_the_parcel_id_is_asked_before_the_land_parcel_register_is_read(
     client: httpx.AsyncClient, container: Container
 ) -> None:
     calls: list[str] = []
-    client._transport.app.state.capability_gateway = registers(calls)  # type: ignore[attr-defined]
+    app = client._transport.app  # type: ignore[attr-defined]
+    swap(app, CAPABILITY_GATEWAY, registers(calls))
     started = await client.post("/services/open-a-restaurant/apply", headers=ALICE)
     target = started.headers["location"]
     assert target.endswith("/prefill")

@@ -13,6 +13,7 @@ from civicloom.catalogue import (
     CatalogueContext,
     agreement_for,
     load_agreements,
+    load_blueprint_file,
     load_blueprints,
     validate_blueprint_file,
 )
@@ -127,3 +128,35 @@ def test_representation_follows_the_business_register(
     assert representation_from_register("alice", "Alice Chen", mandate, answer) is Representation(
         expected
     )
+
+
+def test_the_agreement_that_verifies_representation_is_read_first() -> None:
+    (restaurant,) = [b for b in load_blueprints(ROOT) if b.id == "open-a-restaurant"]
+    agreements = load_agreements(ROOT)
+    assert [a.id for a in agreements if a.verifies_representation] == ["DSA-2025-101"]
+    # which register verifies representation is the agreements' word, not a constant
+    swapped = tuple(
+        a.model_copy(update={"verifies_representation": a.id == "DSA-2025-102"}) for a in agreements
+    )
+    plans = plan_reads(restaurant, ALICE, {}, swapped, NOW)
+    assert [p.capability for p in plans] == [
+        "tax.taxpayer_lookup",
+        "local-admin.business_lookup",
+        "local-admin.parcel_lookup",
+    ]
+
+
+def test_a_register_asked_with_a_step_output_is_not_planned(tmp_path: Path) -> None:
+    doc = yaml.safe_load(RESTAURANT.read_text(encoding="utf-8"))
+    prefill = doc["form"]["schema"]["properties"]["tax_id"]["x-prefill"]
+    prefill["input"] = {"registration_number": "$.steps.business.output.name"}
+    file = tmp_path / "blueprint.yaml"
+    file.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    blueprint = load_blueprint_file(file)
+    plans = plan_reads(blueprint, ALICE, {}, load_agreements(ROOT), NOW)
+    # before the application there is no step output: the register is not asked (and the
+    # reference is never sent to it as if it were a registration number)
+    assert [p.capability for p in plans] == [
+        "local-admin.business_lookup",
+        "local-admin.parcel_lookup",
+    ]

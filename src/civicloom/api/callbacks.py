@@ -1,10 +1,10 @@
 """``POST /api/v1/callbacks/{department}``: where outsourced systems deliver their answers.
 
 Authenticated by the department's HMAC signature, not by a user: the route policy is public.
-Collaborators come from ``app.state``: ``container`` (database, clock), ``callback_verifiers``
-(``ConnectorRegistry.callback_verifiers()``; built from the settings and department files when
-absent), ``external_completions`` (the engine's ``complete_external_step``) and optionally
-``capability_gateway`` (to check the answer against the capability's output schema).
+Collaborators are the container's components, built once by ``civicloom.bootstrap``: the
+callback verifiers (``ConnectorRegistry.callback_verifiers()``), the completion handler (the
+engine's ``complete_external_step``) and the capability gateway (to check the answer against
+the capability's output schema). A process without them answers 503: the department retries.
 """
 
 from __future__ import annotations
@@ -14,12 +14,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from civicloom.connectors.callback import CallbackRejected, CallbackVerifier
-from civicloom.connectors.registry import build_connectors
-from civicloom.connectors.services import receive_callback
-from civicloom.departments import load_departments
+from civicloom.connectors import CallbackRejected, receive_callback
 from civicloom.kernel import DomainError, NotFound
-from civicloom.runtime import Container
+from civicloom.web import CallbackVerifiersDep, CompletionHandlerDep, ContainerDep, GatewayDep
 
 callbacks_router = APIRouter(prefix="/api/v1/callbacks", tags=["callbacks"])
 
@@ -56,29 +53,23 @@ class NoCompletionHandler(DomainError):
     status = 503
 
 
-def _verifiers(request: Request, container: Container) -> dict[str, CallbackVerifier]:
-    state = request.app.state
-    verifiers: dict[str, CallbackVerifier] | None = getattr(state, "callback_verifiers", None)
-    if verifiers is None:
-        settings = container.settings
-        registry = build_connectors(load_departments(settings.blueprints_dir), settings)
-        verifiers = registry.callback_verifiers()
-        state.callback_verifiers = verifiers
-    return verifiers
-
-
 @callbacks_router.post("/{department}", status_code=200)
-async def receive_department_callback(department: str, request: Request) -> JSONResponse:
+async def receive_department_callback(
+    department: str,
+    request: Request,
+    container: ContainerDep,
+    verifiers: CallbackVerifiersDep,
+    handler: CompletionHandlerDep,
+    gateway: GatewayDep,
+) -> JSONResponse:
     """Verify a department's signed callback and hand the answer to the case engine."""
-    container = request.app.state.container
-    assert isinstance(container, Container)
-    verifier = _verifiers(request, container).get(department)
+    if verifiers is None:
+        raise NoCompletionHandler("callbacks are not wired in this process; retry later")
+    verifier = verifiers.get(department)
     if verifier is None:
         raise NotFound(f"no callbacks are expected from {department!r}")
-    handler = getattr(request.app.state, "external_completions", None)
     if handler is None:
         raise NoCompletionHandler("no completion handler is configured; retry later")
-    gateway = getattr(request.app.state, "capability_gateway", None)
     check = getattr(gateway, "validate_completion", None)
     raw = await request.body()
     try:

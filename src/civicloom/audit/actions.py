@@ -1,0 +1,84 @@
+"""Every action an audit entry may name: one enum, so no module spells an action by hand.
+
+The values are the strings stored in ``audit_entries.action`` (and covered by the chain hash);
+they never change. A member that records someone reading personal data says so, and the
+data-use log and the auditor's search find those reads by membership, not by a name pattern.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AuditAction(StrEnum):
+    """What an audit entry records; ``personal_data_read`` marks reads of personal data."""
+
+    # applications and the case engine
+    APPLICATION_SUBMITTED = "application.submitted"
+    APPLICATION_READ = "application.read"
+    APPLICATION_APPROVED = "application.approved"
+    APPLICATION_REJECTED = "application.rejected"
+    APPLICATION_WITHDRAWN = "application.withdrawn"
+    APPLICATION_FAILED = "application.failed"
+    DECISION_RECORDED = "decision.recorded"
+    STEP_COMPLETED = "step.completed"
+    STEP_DEAD_LETTERED = "step.dead_lettered"
+    TASK_CLAIMED = "task.claimed"
+    TASK_RELEASED = "task.released"
+    TASK_ASSIGNED = "task.assigned"
+    TASK_APPROVED = "task.approved"
+    TASK_REJECTED = "task.rejected"
+    TASK_ESCALATED = "task.escalated"
+    INFORMATION_REQUESTED = "information.requested"
+    INFORMATION_PROVIDED = "information.provided"
+    DEAD_LETTER_REDRIVEN = "dead_letter.redriven"
+    DEAD_LETTER_ABANDONED = "dead_letter.abandoned"
+    # back office
+    NOTE_ADDED = "note.added"
+    INSPECTION_SCHEDULED = "inspection.scheduled"
+    # payments
+    PAYMENT_INTENT_CREATED = "payment.intent_created"
+    PAYMENT_RECEIVED = "payment.received"
+    PAYMENT_DECLINED = "payment.declined"
+    PAYMENT_ABANDONED = "payment.abandoned"
+    PAYMENT_REFUNDED = "payment.refunded"
+    PAYMENTS_RECONCILED = "payments.reconciled"
+    # documents and licences
+    DOCUMENT_STORED = "document.stored"
+    DOCUMENT_READ = "document.read"
+    DOCUMENT_PURGED = "document.purged"
+    LICENCE_ISSUED = "licence.issued"
+    LICENCE_REVOKED = "licence.revoked"
+    # registries, consent, representation
+    REGISTER_READ = "register.read"
+    CONSENT_GRANTED = "consent.granted"
+    CONSENT_REVOKED = "consent.revoked"
+    AGREEMENT_LOADED = "agreement.loaded"
+    DEPARTMENT_REGISTERED = "department.registered"
+    REPRESENTATION_VERIFIED = "representation.verified"
+    REPRESENTATION_MANDATE = "representation.mandate"
+    REPRESENTATION_REFUSED = "representation.refused"
+    # identity
+    LOGIN = "identity.login"
+    LOGOUT = "identity.logout"
+    LOGIN_FAILED = "identity.login_failed"
+    ACCESS_DENIED = "identity.access_denied"
+    API_KEY_CREATED = "identity.api_key_created"
+    API_KEY_REVOKED = "identity.api_key_revoked"
+    API_KEY_ROTATED = "identity.api_key_rotated"
+    # governance: blueprints and decision models
+    BLUEPRINT_PUBLISHED = "blueprint.published"
+    BLUEPRINT_RETIRED = "blueprint.retired"
+    DECISION_MODEL_PUBLISHED = "decision_model.published"
+    DECISION_MODEL_RETIRED = "decision_model.retired"
+
+    @property
+    def personal_data_read(self) -> bool:
+        """Whether an entry with this action records someone reading personal data."""
+        return self in PERSONAL_DATA_READS
+
+
+# The reads of personal data: the citizen's data-use log and the auditor's "reads" filter.
+PERSONAL_DATA_READS: frozenset[AuditAction] = frozenset(
+    {AuditAction.APPLICATION_READ, AuditAction.DOCUMENT_READ, AuditAction.REGISTER_READ}
+)
