@@ -30,7 +30,8 @@ import psycopg
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from civicloom.applications import ApplicationRow, StepRunner, SubmitApplication, submit_application
+from civicloom.applications import StepRunner, SubmitApplication, submit_application
+from civicloom.applications.tables import ApplicationRow
 from civicloom.bootstrap import build_container
 from civicloom.catalogue import Blueprint, publish_blueprint
 from civicloom.db.migrate import upgrade

@@ -1,25 +1,29 @@
-"""Every table of the platform, imported in one place for Alembic and tests."""
+"""Every table of the platform, imported in one place for Alembic and tests.
+
+The one module allowed to import other modules' ``tables`` (ADR 0027): tables are private to
+their module everywhere else.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from civicloom.applications import ApplicationRow, DeadLetterRow, TaskRow, TimelineRow
-from civicloom.audit import AuditEntryRow, AuditSealRow
-from civicloom.backoffice import CaseNoteRow, InspectionAppointmentRow
-from civicloom.catalogue import BlueprintVersionRow
-from civicloom.connectors import ConnectorCallbackRow
+from civicloom.applications.tables import ApplicationRow, DeadLetterRow, TaskRow, TimelineRow
+from civicloom.audit.tables import AuditEntryRow, AuditSealRow
+from civicloom.backoffice.tables import CaseNoteRow, InspectionAppointmentRow
+from civicloom.catalogue.tables import BlueprintVersionRow
+from civicloom.connectors.tables import ConnectorCallbackRow
 from civicloom.db import metadata
-from civicloom.departments import DepartmentRow
-from civicloom.documents import DocumentRow, LicenceRow
-from civicloom.identity import ApiClientRow, SessionRow
-from civicloom.notifications import DeliveryRow, PreferenceRow
-from civicloom.outbox import OutboxRow
-from civicloom.payments import PaymentRow, PaymentWebhookRow, ReconciliationRow, RefundRow
-from civicloom.portal import DraftRow
-from civicloom.registries import AgreementRow, ConsentRow, DataUseRow, RepresentationRow
-from civicloom.rules import RuleEvaluationRow
-from civicloom.worker import WorkerHeartbeatRow
+from civicloom.departments.tables import DepartmentRow
+from civicloom.documents.tables import DocumentRow, LicenceRow
+from civicloom.identity.tables import ApiClientRow, SessionRow
+from civicloom.notifications.tables import DeliveryRow, PreferenceRow
+from civicloom.outbox.tables import OutboxRow
+from civicloom.payments.tables import PaymentRow, PaymentWebhookRow, ReconciliationRow, RefundRow
+from civicloom.portal.tables import DraftRow
+from civicloom.registries.tables import AgreementRow, ConsentRow, DataUseRow, RepresentationRow
+from civicloom.rules.tables import RuleEvaluationRow
+from civicloom.worker.tables import WorkerHeartbeatRow
 
 TABLES = (
     ApiClientRow,

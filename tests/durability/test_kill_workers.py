@@ -19,7 +19,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from civicloom.applications import ApplicationRow, SubmitApplication, TaskRow, submit_application
+from civicloom.applications import SubmitApplication, submit_application
+from civicloom.applications.tables import ApplicationRow, TaskRow
 from civicloom.bootstrap import build_container
 from civicloom.catalogue import Blueprint, publish_blueprint
 from civicloom.kernel import Principal

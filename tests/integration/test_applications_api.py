@@ -8,9 +8,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from civicloom.applications import ApplicationRow
-from civicloom.audit import AuditEntryRow, verify_chain
-from civicloom.outbox import OutboxRow
+from civicloom.applications.tables import ApplicationRow
+from civicloom.audit import verify_chain
+from civicloom.audit.tables import AuditEntryRow
+from civicloom.outbox.tables import OutboxRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 

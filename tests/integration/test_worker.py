@@ -11,14 +11,8 @@ import aio_pika
 from sqlalchemy import select
 
 from civicloom.kernel import FixedClock
-from civicloom.outbox import (
-    CloudEvent,
-    EventType,
-    OutboxMessage,
-    OutboxRow,
-    claim_due,
-    enqueue_event,
-)
+from civicloom.outbox import CloudEvent, EventType, OutboxMessage, claim_due, enqueue_event
+from civicloom.outbox.tables import OutboxRow
 from civicloom.runtime import Container
 from civicloom.worker import AmqpPublisher, Worker
 from tests.conftest import AMQP_URL, unavailable
@@ -128,7 +122,7 @@ async def test_failed_delivery_is_retried_later_not_lost(container: Container) -
 async def test_worker_loop_heartbeats_and_stops(container: Container) -> None:
     worker = Worker(container, FailingPublisher(), worker_id="loop-worker")
     task = asyncio.create_task(worker.run())
-    from civicloom.worker import WorkerHeartbeatRow
+    from civicloom.worker.tables import WorkerHeartbeatRow
 
     deadline = asyncio.get_running_loop().time() + 10
     seen = False

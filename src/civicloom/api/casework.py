@@ -21,11 +21,10 @@ from civicloom.api.schemas import (
     TimelineEntryOut,
 )
 from civicloom.applications import (
-    ApplicationRow,
-    DeadLetterRow,
+    DeadLetterView,
     OfficerDecision,
     TaskFilter,
-    TaskRow,
+    TaskView,
     answer_information_request,
     application_status,
     assign_task,
@@ -48,7 +47,7 @@ casework_router = APIRouter(prefix="/api/v1", responses=_PROBLEMS)
 DUE_SOON = timedelta(days=2)
 
 
-def _sla(task: TaskRow, now: datetime) -> str:
+def _sla(task: TaskView, now: datetime) -> str:
     if task.sla_due_at is None:
         return "none"
     if task.sla_due_at < now:
@@ -56,12 +55,12 @@ def _sla(task: TaskRow, now: datetime) -> str:
     return "due_soon" if task.sla_due_at - now <= DUE_SOON else "on_track"
 
 
-def _task_out(task: TaskRow, app: ApplicationRow, now: datetime) -> dict[str, Any]:
+def _task_out(task: TaskView, now: datetime) -> dict[str, Any]:
     return {
         "id": task.id,
-        "application_id": app.id,
-        "application_reference": app.reference,
-        "service": app.service_id,
+        "application_id": task.application.id,
+        "application_reference": task.application.reference,
+        "service": task.application.service_id,
         "step": task.step_id,
         "department": task.department,
         "role": task.role,
@@ -144,14 +143,14 @@ async def work_queue(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:
     """The officer's department's open tasks, soonest due first."""
-    rows = await list_officer_tasks(
+    tasks = await list_officer_tasks(
         container.uow(),
         container.clock,
         principal,
         TaskFilter(service=service, state=state, sla=sla, limit=limit, offset=offset),
     )
     now = container.clock.now()
-    return [_task_out(t, a, now) for t, a in rows]
+    return [_task_out(t, now) for t in tasks]
 
 
 @casework_router.get("/tasks/{task_id}", tags=["tasks"], response_model=TaskDetailOut)
@@ -159,8 +158,8 @@ async def read_task(
     task_id: str, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """A task with the application data the officer's department is entitled to."""
-    task, app, data = await read_officer_task(container.uow(), container.clock, principal, task_id)
-    return {**_task_out(task, app, container.clock.now()), "data": data, "output": task.output}
+    task, data = await read_officer_task(container.uow(), container.clock, principal, task_id)
+    return {**_task_out(task, container.clock.now()), "data": data, "output": task.output}
 
 
 @casework_router.post("/tasks/{task_id}/claim", tags=["tasks"], response_model=TaskOut)
@@ -169,7 +168,7 @@ async def claim(
 ) -> dict[str, Any]:
     """Take a task."""
     task = await claim_task(container.uow(), container.clock, principal, task_id)
-    return await _reload(container, task)
+    return _task_out(task, container.clock.now())
 
 
 @casework_router.post("/tasks/{task_id}/release", tags=["tasks"], response_model=TaskOut)
@@ -178,7 +177,7 @@ async def release(
 ) -> dict[str, Any]:
     """Give a task back to the queue."""
     task = await claim_task(container.uow(), container.clock, principal, task_id, release=True)
-    return await _reload(container, task)
+    return _task_out(task, container.clock.now())
 
 
 @casework_router.post("/tasks/{task_id}/assignment", tags=["tasks"], response_model=TaskOut)
@@ -187,7 +186,7 @@ async def assign(
 ) -> dict[str, Any]:
     """A supervisor assigns (or reassigns) a task."""
     task = await assign_task(container.uow(), container.clock, principal, task_id, body.assignee)
-    return await _reload(container, task)
+    return _task_out(task, container.clock.now())
 
 
 @casework_router.post("/tasks/{task_id}/decision", tags=["tasks"], response_model=TaskOut)
@@ -203,7 +202,7 @@ async def decide(
         OfficerDecision(body.decision),
         body.reason,
     )
-    return await _reload(container, task)
+    return _task_out(task, container.clock.now())
 
 
 @casework_router.post(
@@ -216,19 +215,10 @@ async def ask(
     task = await request_information(
         container.uow(), container.clock, principal, task_id, body.message
     )
-    return await _reload(container, task)
+    return _task_out(task, container.clock.now())
 
 
-async def _reload(container: ContainerDep, task: TaskRow) -> dict[str, Any]:
-    async with container.uow() as uow:
-        app = await uow.session.get(ApplicationRow, task.application_id)
-        fresh = await uow.session.get(TaskRow, task.id)
-    assert app is not None
-    assert fresh is not None
-    return _task_out(fresh, app, container.clock.now())
-
-
-def _letter(row: DeadLetterRow) -> DeadLetterOut:
+def _letter(row: DeadLetterView) -> DeadLetterOut:
     return DeadLetterOut(
         id=row.id,
         application_id=row.application_id,

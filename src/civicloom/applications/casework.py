@@ -22,7 +22,9 @@ from civicloom.applications.domain import (
     TaskState,
 )
 from civicloom.applications.engine import finish_case
+from civicloom.applications.queries import task_view
 from civicloom.applications.tables import ApplicationRow, TaskRow
+from civicloom.applications.views import TaskView
 from civicloom.audit import AuditAction
 from civicloom.db import UnitOfWork
 from civicloom.identity import visible_fields
@@ -106,18 +108,18 @@ def officer_queue_query(
 
 async def list_officer_tasks(
     uow: UnitOfWork, clock: Clock, principal: Principal, flt: TaskFilter
-) -> list[tuple[TaskRow, ApplicationRow]]:
+) -> list[TaskView]:
     """The work queue."""
     if not principal.department or not {"officer", "supervisor"} & principal.roles:
         raise Forbidden("only officers have a work queue")
     async with uow:
         result = await uow.session.execute(officer_queue_query(principal, flt, clock.now()))
-        return [(task, app) for task, app in result]
+        return [task_view(task, app) for task, app in result]
 
 
 async def read_officer_task(
     uow: UnitOfWork, clock: Clock, principal: Principal, task_id: str
-) -> tuple[TaskRow, ApplicationRow, dict[str, Any]]:
+) -> tuple[TaskView, dict[str, Any]]:
     """A task with only the data the officer's department may see; the read is audited."""
     async with uow:
         case, task = await _officer_case(uow, principal, task_id)
@@ -132,12 +134,12 @@ async def read_officer_task(
             {"fields": sorted(data), "purpose": f"review {task.step_id}"},
         )
         await uow.commit()
-    return task, case.app, data
+    return task_view(task, case.app), data
 
 
 async def claim_task(
     uow: UnitOfWork, clock: Clock, principal: Principal, task_id: str, release: bool = False
-) -> TaskRow:
+) -> TaskView:
     """Take a task (or give it back)."""
     async with uow:
         case, task = await _officer_case(uow, principal, task_id)
@@ -161,12 +163,12 @@ async def claim_task(
             {"task": task.id},
         )
         await uow.commit()
-    return task
+    return task_view(task, case.app)
 
 
 async def assign_task(
     uow: UnitOfWork, clock: Clock, principal: Principal, task_id: str, assignee: str
-) -> TaskRow:
+) -> TaskView:
     """A supervisor (re)assigns a task to an officer of the same department."""
     if "supervisor" not in principal.roles:
         raise Forbidden("only a supervisor can assign tasks")
@@ -184,7 +186,7 @@ async def assign_task(
             {"task": task.id, "from": previous, "to": assignee},
         )
         await uow.commit()
-    return task
+    return task_view(task, case.app)
 
 
 async def decide_task(
@@ -194,7 +196,7 @@ async def decide_task(
     task_id: str,
     decision: OfficerDecision,
     reason: str | None,
-) -> TaskRow:
+) -> TaskView:
     """Approve or reject on a review task; a rejection needs a reason the applicant will read."""
     if decision is OfficerDecision.REJECT and not (reason and reason.strip()):
         raise ValidationFailed(
@@ -232,12 +234,12 @@ async def decide_task(
                 uow.session, case, ApplicationState.REJECTED, reason, now, principal.audit_name
             )
         await uow.commit()
-    return task
+    return task_view(task, case.app)
 
 
 async def request_information(
     uow: UnitOfWork, clock: Clock, principal: Principal, task_id: str, message: str
-) -> TaskRow:
+) -> TaskView:
     """Ask the applicant for more information; the case waits for their answer."""
     if not message.strip():
         raise ValidationFailed([FieldError("message", "required", "say what you need")])
@@ -270,7 +272,7 @@ async def request_information(
             {"task": task.id},
         )
         await uow.commit()
-    return task
+    return task_view(task, case.app)
 
 
 async def _applicant_case(

@@ -132,3 +132,4 @@ class ApplicationStatus:
     application: ApplicationView
     steps: list[StepStatus] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
+    fee: dict[str, Any] | None = None  # the fee decision, once the fee model has run

@@ -8,7 +8,9 @@ from civicloom.applications.case import add_timeline, audit, load_case, wake_wor
 from civicloom.applications.casework import Forbidden
 from civicloom.applications.domain import ApplicationState, TaskState
 from civicloom.applications.engine import finish_case
+from civicloom.applications.queries import dead_letter_view
 from civicloom.applications.tables import DeadLetterRow
+from civicloom.applications.views import DeadLetterView
 from civicloom.audit import AuditAction
 from civicloom.db import UnitOfWork
 from civicloom.kernel import Clock, Conflict, NotFound, Principal
@@ -16,7 +18,7 @@ from civicloom.kernel import Clock, Conflict, NotFound, Principal
 
 async def list_dead_letters(
     uow: UnitOfWork, principal: Principal, include_resolved: bool = False
-) -> list[DeadLetterRow]:
+) -> list[DeadLetterView]:
     """The operator's dead-letter list."""
     if "operator" not in principal.roles:
         raise Forbidden("only operators see dead letters")
@@ -24,12 +26,12 @@ async def list_dead_letters(
         query = select(DeadLetterRow).order_by(DeadLetterRow.created_at.desc())
         if not include_resolved:
             query = query.where(DeadLetterRow.resolved_at.is_(None))
-        return list(await uow.session.scalars(query))
+        return [dead_letter_view(row) for row in await uow.session.scalars(query)]
 
 
 async def resolve_dead_letter(
     uow: UnitOfWork, clock: Clock, principal: Principal, dead_letter_id: str, redrive: bool
-) -> DeadLetterRow:
+) -> DeadLetterView:
     """Re-drive (again, same idempotency key) or abandon (the application fails) a dead letter."""
     if "operator" not in principal.roles:
         raise Forbidden("only operators resolve dead letters")
@@ -74,4 +76,4 @@ async def resolve_dead_letter(
             {"dead_letter": letter.id, "task": task.id},
         )
         await uow.commit()
-    return letter
+    return dead_letter_view(letter)

@@ -204,8 +204,10 @@ async def application_status(
         )
         view = _view(row)
         await uow.commit()
+    fee = (row.decisions or {}).get("fees")
     return ApplicationStatus(
         application=view,
+        fee=dict(fee) if isinstance(fee, dict) else None,
         steps=[
             StepStatus(
                 step_id=t.step_id,

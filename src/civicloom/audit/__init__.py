@@ -13,7 +13,8 @@ from civicloom.audit.domain import (
     verify_merkle_proof,
 )
 from civicloom.audit.roles import APPEND_ONLY_TABLES, app_role_statements
-from civicloom.audit.seals import entry_line, export_audit, seal_audit
+from civicloom.audit.seals import export_audit, seal_audit
+from civicloom.audit.search import AuditFilter, export_entries, search_entries, subject_history
 from civicloom.audit.services import (
     DataUse,
     append_audit,
@@ -32,7 +33,6 @@ from civicloom.audit.signing import (
     load_or_create_keyring,
     load_public_keys,
 )
-from civicloom.audit.tables import AuditEntryRow, AuditSealRow
 from civicloom.audit.verification import (
     AuditProblem,
     AuditReport,
@@ -46,11 +46,10 @@ __all__ = [
     "GENESIS_HASH",
     "PERSONAL_DATA_READS",
     "AuditAction",
-    "AuditEntryRow",
+    "AuditFilter",
     "AuditProblem",
     "AuditRecord",
     "AuditReport",
-    "AuditSealRow",
     "ChainHead",
     "ChainReport",
     "DataUse",
@@ -66,8 +65,8 @@ __all__ = [
     "chain_key",
     "cli_actor",
     "data_use_for_subject",
-    "entry_line",
     "export_audit",
+    "export_entries",
     "generate_key",
     "load_or_create_keyring",
     "load_public_keys",
@@ -75,6 +74,8 @@ __all__ = [
     "merkle_root",
     "record_of",
     "seal_audit",
+    "search_entries",
+    "subject_history",
     "verify_audit",
     "verify_chain",
     "verify_merkle_proof",

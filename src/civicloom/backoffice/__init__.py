@@ -9,7 +9,6 @@ from civicloom.backoffice.oversight import AuditQuery, search_audit
 from civicloom.backoffice.queries import QueuePage, task_page, team_workload, work_queue
 from civicloom.backoffice.roles import roles_router
 from civicloom.backoffice.services import add_case_note, read_task_document, schedule_inspection
-from civicloom.backoffice.tables import CaseNoteRow, InspectionAppointmentRow
 
 backoffice_router = APIRouter(include_in_schema=False)
 backoffice_router.include_router(officer_router)
@@ -17,8 +16,6 @@ backoffice_router.include_router(roles_router)
 
 __all__ = [
     "AuditQuery",
-    "CaseNoteRow",
-    "InspectionAppointmentRow",
     "InspectionPlan",
     "QueueFilter",
     "QueuePage",

@@ -10,38 +10,36 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, column, func, or_, select, table
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from civicloom.applications import ApplicationRow, DeadLetterRow, Forbidden, list_dead_letters
+from civicloom.applications import (
+    DeadLetterView,
+    Forbidden,
+    application_ids_of,
+    list_dead_letters,
+    references_of,
+    resolve_application_id,
+)
 from civicloom.audit import (
-    PERSONAL_DATA_READS,
-    AuditEntryRow,
+    AuditFilter,
+    AuditRecord,
     AuditReport,
     KeysMissing,
     chain_key,
-    entry_line,
     export_audit,
+    export_entries,
     load_public_keys,
+    search_entries,
     verify_audit,
 )
-from civicloom.catalogue import BlueprintVersionRow
-from civicloom.db import UnitOfWork, UTCDateTime
+from civicloom.catalogue import BlueprintVersionView, list_blueprint_versions
+from civicloom.db import UnitOfWork
 from civicloom.departments import HealthReport
 from civicloom.kernel import Clock, FieldError, Principal, ValidationFailed
-from civicloom.outbox import OutboxRow, oldest_pending_age
+from civicloom.outbox import outbox_backlog
 from civicloom.rules import DecisionModel, RuleBook, TestReport, run_tests
+from civicloom.worker import Heartbeat, list_heartbeats
 
-# The worker module sits above this one in the layers; its heartbeat table is read as plain
-# columns (read-only) rather than importing ``civicloom.worker`` (ADR 0020).
-_HEARTBEATS = table(
-    "worker_heartbeats",
-    column("worker_id", String),
-    column("host", String),
-    column("pid", String),
-    column("started_at", UTCDateTime),
-    column("seen_at", UTCDateTime),
-)
-HEARTBEAT_STALE = timedelta(seconds=60)
 CHECK_TIMEOUT = 12.0
 AUDIT_PAGE = 200
 
@@ -50,17 +48,6 @@ def require_role(principal: Principal, role: str) -> None:
     """Forbidden unless the principal holds the role (the route guard already checked it)."""
     if role not in principal.roles:
         raise Forbidden(f"only a {role} may see this")
-
-
-@dataclass(frozen=True)
-class Heartbeat:
-    """A worker process as last seen."""
-
-    worker_id: str
-    host: str
-    started_at: datetime
-    seen_at: datetime
-    alive: bool
 
 
 @dataclass
@@ -73,7 +60,7 @@ class OperatorStatus:
     outbox_pending: int
     outbox_dead: int
     heartbeats: list[Heartbeat]
-    dead_letters: list[DeadLetterRow]
+    dead_letters: list[DeadLetterView]
 
 
 async def _probe(gateway: Any) -> list[HealthReport] | None:
@@ -94,35 +81,15 @@ async def operator_status(
     letters = await list_dead_letters(uow_factory(), principal)
     now = clock.now()
     async with uow_factory() as uow:
-        session = uow.session
-        lag = await oldest_pending_age(session, now)
-        pending = await session.scalar(
-            select(func.count())
-            .select_from(OutboxRow)
-            .where(OutboxRow.dispatched_at.is_(None), OutboxRow.dead_at.is_(None))
-        )
-        dead = await session.scalar(
-            select(func.count()).select_from(OutboxRow).where(OutboxRow.dead_at.is_not(None))
-        )
-        beats = [
-            Heartbeat(
-                worker_id=str(r.worker_id),
-                host=str(r.host),
-                started_at=r.started_at,
-                seen_at=r.seen_at,
-                alive=now - r.seen_at <= HEARTBEAT_STALE,
-            )
-            for r in await session.execute(
-                select(_HEARTBEATS).order_by(_HEARTBEATS.c.seen_at.desc()).limit(100)
-            )
-        ]
+        backlog = await outbox_backlog(uow.session)
+        beats = await list_heartbeats(uow.session, now)
     breakers = list(getattr(gateway, "breaker_states", list)())
     return OperatorStatus(
         connectors=await _probe(gateway),
         breakers=breakers,
-        outbox_lag_seconds=lag,
-        outbox_pending=int(pending or 0),
-        outbox_dead=int(dead or 0),
+        outbox_lag_seconds=backlog.lag_seconds(now),
+        outbox_pending=backlog.pending,
+        outbox_dead=backlog.dead,
         heartbeats=beats,
         dead_letters=letters,
     )
@@ -159,45 +126,30 @@ class AuditQuery:
 class AuditResults:
     """Matching entries, newest first, and whether more matched than are shown."""
 
-    entries: list[AuditEntryRow] = field(default_factory=list)
+    entries: list[AuditRecord] = field(default_factory=list)
     truncated: bool = False
     references: dict[str, str] = field(default_factory=dict)  # application id -> reference
 
 
-def _actor_is(subject: str) -> Any:
-    return or_(AuditEntryRow.actor == subject, AuditEntryRow.actor.like(f"%:{subject}"))
-
-
-def _audit_select(q: AuditQuery) -> Any:
-    query = select(AuditEntryRow)
+async def _audit_filter(session: AsyncSession, q: AuditQuery) -> AuditFilter:
+    """The audit module's filter for the auditor's query (application ids resolved here)."""
+    applications = None
     if q.application:
-        ids = select(ApplicationRow.id).where(
-            or_(ApplicationRow.id == q.application, ApplicationRow.reference == q.application)
-        )
-        query = query.where(
-            AuditEntryRow.subject_type == "application", AuditEntryRow.subject_id.in_(ids)
-        )
+        found = await resolve_application_id(session, q.application)
+        applications = (found,) if found is not None else ()
+    theirs: tuple[str, ...] = ()
     if q.person:
-        theirs = select(ApplicationRow.id).where(ApplicationRow.applicant_id == q.person)
-        query = query.where(
-            or_(
-                (AuditEntryRow.subject_type == "application")
-                & AuditEntryRow.subject_id.in_(theirs),
-                _actor_is(q.person),
-            )
-        )
-    if q.officer:
-        query = query.where(_actor_is(q.officer))
-    if q.department:
-        query = query.where(AuditEntryRow.department == q.department)
-    if q.since:
-        query = query.where(AuditEntryRow.occurred_at >= datetime.combine(q.since, time(), UTC))
-    if q.until:
-        end = datetime.combine(q.until + timedelta(days=1), time(), UTC)
-        query = query.where(AuditEntryRow.occurred_at < end)
-    if q.reads_only:
-        query = query.where(AuditEntryRow.action.in_(sorted(a.value for a in PERSONAL_DATA_READS)))
-    return query
+        theirs = tuple(await application_ids_of(session, q.person))
+    return AuditFilter(
+        applications=applications,
+        person=q.person,
+        person_applications=theirs,
+        actor=q.officer,
+        department=q.department,
+        since=datetime.combine(q.since, time(), UTC) if q.since else None,
+        until=datetime.combine(q.until + timedelta(days=1), time(), UTC) if q.until else None,
+        reads_only=q.reads_only,
+    )
 
 
 async def search_audit(uow: UnitOfWork, principal: Principal, q: AuditQuery) -> AuditResults:
@@ -205,20 +157,10 @@ async def search_audit(uow: UnitOfWork, principal: Principal, q: AuditQuery) -> 
     require_role(principal, "auditor")
     q.validate()
     async with uow:
-        rows = list(
-            await uow.session.scalars(
-                _audit_select(q)
-                .order_by(AuditEntryRow.occurred_at.desc(), AuditEntryRow.seq.desc())
-                .limit(AUDIT_PAGE + 1)
-            )
-        )
+        flt = await _audit_filter(uow.session, q)
+        rows = await search_entries(uow.session, flt, AUDIT_PAGE + 1)
         ids = {r.subject_id for r in rows if r.subject_type == "application"}
-        result = await uow.session.execute(
-            select(ApplicationRow.id, ApplicationRow.reference).where(
-                ApplicationRow.id.in_(sorted(ids))
-            )
-        )
-        refs = {str(app_id): str(reference) for app_id, reference in result}
+        refs = await references_of(uow.session, ids)
     return AuditResults(rows[:AUDIT_PAGE], len(rows) > AUDIT_PAGE, refs)
 
 
@@ -235,22 +177,14 @@ async def export_search(
             (q.person, q.officer, q.department, q.since, q.until, q.reads_only)
         )
         app_id = None
-        if only_app:
-            app_id = await session.scalar(
-                select(ApplicationRow.id).where(
-                    or_(
-                        ApplicationRow.id == q.application,
-                        ApplicationRow.reference == q.application,
-                    )
-                )
-            )
+        if only_app and q.application:
+            app_id = await resolve_application_id(session, q.application)
         if app_id is not None:
             async for record in export_audit(session, chain_key("application", app_id)):
                 yield json.dumps(record, sort_keys=True) + "\n"
             return
-        query = _audit_select(q).order_by(AuditEntryRow.seq)
-        async for row in await session.stream_scalars(query):
-            yield json.dumps(entry_line(row), sort_keys=True) + "\n"
+        async for line in export_entries(session, await _audit_filter(session, q)):
+            yield json.dumps(line, sort_keys=True) + "\n"
 
 
 async def verify_audit_trail(uow: UnitOfWork, principal: Principal, keys_dir: Path) -> AuditReport:
@@ -272,16 +206,11 @@ class ModelVersion:
     report: TestReport
 
 
-async def blueprint_versions(uow: UnitOfWork, principal: Principal) -> list[BlueprintVersionRow]:
+async def blueprint_versions(uow: UnitOfWork, principal: Principal) -> list[BlueprintVersionView]:
     """Every stored version of the services the service owner's department owns."""
     require_role(principal, "service-owner")
     async with uow:
-        query = select(BlueprintVersionRow).order_by(
-            BlueprintVersionRow.service_id, BlueprintVersionRow.version.desc()
-        )
-        if principal.department is not None:
-            query = query.where(BlueprintVersionRow.owner_department == principal.department)
-        return list(await uow.session.scalars(query))
+        return await list_blueprint_versions(uow.session, principal.department)
 
 
 def model_versions(book: RuleBook, principal: Principal) -> list[ModelVersion]:

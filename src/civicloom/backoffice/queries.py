@@ -8,43 +8,50 @@ a fixed number of statements whatever the queue's size (tests hold query-count b
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import select
 
 from civicloom.applications import (
-    ApplicationRow,
+    ApplicationHeader,
+    AssigneeLoad,
+    CaseEvent,
+    DepartmentQueueQuery,
     Forbidden,
-    TaskRow,
-    TaskState,
-    TimelineRow,
+    TaskView,
+    case_events,
+    department_queue,
     read_officer_task,
+    services_with_tasks,
+    tasks_needing_attention,
+    workload_by_assignee,
 )
-from civicloom.audit import AuditEntryRow
+from civicloom.audit import AuditRecord, subject_history
 from civicloom.backoffice.domain import (
     DUE_SOON,
     QueueFilter,
-    SlaState,
     is_department_staff,
     visible_document_types,
 )
 from civicloom.backoffice.tables import CaseNoteRow, InspectionAppointmentRow
 from civicloom.catalogue import Blueprint, get_blueprint_version
 from civicloom.db import UnitOfWork
-from civicloom.documents import DocumentRow
+from civicloom.documents import DocumentRef, application_documents
 from civicloom.kernel import Clock, Principal
 from civicloom.rules import RecordedDecision, list_decisions
-
-OPEN_HUMAN_STATES = (TaskState.AWAITING_OFFICER.value, TaskState.AWAITING_APPLICANT.value)
 
 
 @dataclass(frozen=True)
 class QueueRow:
     """One line of the work queue."""
 
-    task: TaskRow
-    application: ApplicationRow
+    task: TaskView
+    application: ApplicationHeader
+
+    @classmethod
+    def of(cls, task: TaskView) -> QueueRow:
+        """The line of a task."""
+        return cls(task, task.application)
 
 
 @dataclass(frozen=True)
@@ -68,82 +75,53 @@ def _require_queue(principal: Principal) -> str:
     return principal.department
 
 
-def _queue_query(
-    department: str, flt: QueueFilter, now: datetime, who: str
-) -> Select[TaskRow, ApplicationRow]:
-    query = (
-        select(TaskRow, ApplicationRow)
-        .join(ApplicationRow, ApplicationRow.id == TaskRow.application_id)
-        .where(TaskRow.department == department, TaskRow.state.in_(OPEN_HUMAN_STATES))
-    )
-    if flt.service:
-        query = query.where(ApplicationRow.service_id == flt.service)
-    if flt.state:
-        query = query.where(TaskRow.state == flt.state)
-    if flt.mine:
-        query = query.where(TaskRow.assignee == who)
-    if flt.sla is SlaState.BREACHED:
-        query = query.where(TaskRow.sla_due_at < now)
-    elif flt.sla is SlaState.DUE_SOON:
-        query = query.where(TaskRow.sla_due_at >= now, TaskRow.sla_due_at <= now + DUE_SOON)
-    elif flt.sla is SlaState.ON_TRACK:
-        query = query.where(or_(TaskRow.sla_due_at.is_(None), TaskRow.sla_due_at > now + DUE_SOON))
-    return query
-
-
 async def work_queue(
     uow: UnitOfWork, clock: Clock, principal: Principal, flt: QueueFilter
 ) -> QueuePage:
     """The department's open human tasks, soonest due first: two statements per page."""
-    department = _require_queue(principal)
-    now = clock.now()
-    base = _queue_query(department, flt, now, principal.subject)
+    query = DepartmentQueueQuery(
+        department=_require_queue(principal),
+        service=flt.service,
+        state=flt.state,
+        assignee=principal.subject if flt.mine else None,
+        sla=flt.sla.value if flt.sla is not None else None,
+        due_soon=DUE_SOON,
+        limit=flt.per_page,
+        offset=(flt.page - 1) * flt.per_page,
+    )
     async with uow:
-        total = int(
-            await uow.session.scalar(select(func.count()).select_from(base.subquery())) or 0
-        )
-        result = await uow.session.execute(
-            base.order_by(TaskRow.sla_due_at.is_(None), TaskRow.sla_due_at, TaskRow.id)
-            .limit(flt.per_page)
-            .offset((flt.page - 1) * flt.per_page)
-        )
-        rows = [QueueRow(task, app) for task, app in result]
-    return QueuePage(rows=rows, total=total, page=flt.page, per_page=flt.per_page)
+        found = await department_queue(uow.session, query, clock.now())
+    rows = [QueueRow.of(task) for task in found.tasks]
+    return QueuePage(rows=rows, total=found.total, page=flt.page, per_page=flt.per_page)
 
 
 async def services_in_queue(uow: UnitOfWork, principal: Principal) -> list[str]:
     """Service ids with open tasks in the department (for the filter)."""
     department = _require_queue(principal)
     async with uow:
-        rows = await uow.session.scalars(
-            select(ApplicationRow.service_id)
-            .join(TaskRow, TaskRow.application_id == ApplicationRow.id)
-            .where(TaskRow.department == department)
-            .distinct()
-            .order_by(ApplicationRow.service_id)
-        )
-        return list(rows)
+        return await services_with_tasks(uow.session, department)
 
 
 @dataclass
 class TaskPage:
     """Everything the task page shows; ``data`` holds only the department's fields."""
 
-    task: TaskRow
-    application: ApplicationRow
+    task: TaskView
+    application: ApplicationHeader
     data: dict[str, Any]
     blueprint: Blueprint | None
     decisions: list[RecordedDecision] = field(default_factory=list)
-    documents: list[DocumentRow] = field(default_factory=list)
+    documents: list[DocumentRef] = field(default_factory=list)
     notes: list[CaseNoteRow] = field(default_factory=list)
     inspections: list[InspectionAppointmentRow] = field(default_factory=list)
-    timeline: list[TimelineRow] = field(default_factory=list)
-    history: list[AuditEntryRow] = field(default_factory=list)
+    timeline: list[CaseEvent] = field(default_factory=list)
+    history: list[AuditRecord] = field(default_factory=list)
 
 
 async def task_page(uow_factory: Any, clock: Clock, principal: Principal, task_id: str) -> TaskPage:
     """The task page: the audited, department-limited read first, then its context."""
-    task, app, data = await read_officer_task(uow_factory(), clock, principal, task_id)
+    task, data = await read_officer_task(uow_factory(), clock, principal, task_id)
+    app = task.application
     department = task.department
     async with uow_factory() as uow:
         session = uow.session
@@ -155,17 +133,7 @@ async def task_page(uow_factory: Any, clock: Clock, principal: Principal, task_i
             if d.model.split("/", 1)[0] == department
         ]
         types = visible_document_types(blueprint, department)
-        documents = list(
-            await session.scalars(
-                select(DocumentRow)
-                .where(
-                    DocumentRow.application_id == app.id,
-                    DocumentRow.purged_at.is_(None),
-                    DocumentRow.document_type.in_(sorted(types)),
-                )
-                .order_by(DocumentRow.uploaded_at)
-            )
-        )
+        documents = await application_documents(session, app.id, types)
         notes = list(
             await session.scalars(
                 select(CaseNoteRow)
@@ -180,23 +148,8 @@ async def task_page(uow_factory: Any, clock: Clock, principal: Principal, task_i
                 .order_by(InspectionAppointmentRow.created_at)
             )
         )
-        timeline = list(
-            await session.scalars(
-                select(TimelineRow)
-                .where(TimelineRow.application_id == app.id)
-                .order_by(TimelineRow.at, TimelineRow.id)
-            )
-        )
-        history = list(
-            await session.scalars(
-                select(AuditEntryRow)
-                .where(
-                    AuditEntryRow.subject_type == "application",
-                    AuditEntryRow.subject_id == app.id,
-                )
-                .order_by(AuditEntryRow.position)
-            )
-        )
+        timeline = await case_events(session, app.id)
+        history = await subject_history(session, "application", app.id)
     return TaskPage(
         task=task,
         application=app,
@@ -216,41 +169,13 @@ async def attention_tasks(uow: UnitOfWork, clock: Clock, principal: Principal) -
     department = _require_queue(principal)
     if "supervisor" not in principal.roles:
         raise Forbidden("only supervisors see escalations")
-    now = clock.now()
     async with uow:
-        result = await uow.session.execute(
-            select(TaskRow, ApplicationRow)
-            .join(ApplicationRow, ApplicationRow.id == TaskRow.application_id)
-            .where(
-                TaskRow.department == department,
-                TaskRow.state.in_(OPEN_HUMAN_STATES),
-                or_(TaskRow.escalated.is_(True), TaskRow.sla_due_at < now),
-            )
-            .order_by(TaskRow.sla_due_at, TaskRow.id)
-            .limit(200)
-        )
-        return [QueueRow(task, app) for task, app in result]
+        tasks = await tasks_needing_attention(uow.session, department, clock.now())
+    return [QueueRow.of(task) for task in tasks]
 
 
-@dataclass(frozen=True)
-class Workload:
-    """Open tasks held by one officer (``None``: nobody has claimed them)."""
-
-    assignee: str | None
-    open: int
-    breached: int
-
-
-async def team_workload(uow: UnitOfWork, clock: Clock, principal: Principal) -> list[Workload]:
+async def team_workload(uow: UnitOfWork, clock: Clock, principal: Principal) -> list[AssigneeLoad]:
     """Open tasks per assignee in the supervisor's department (one grouped statement)."""
     department = _require_queue(principal)
-    now = clock.now()
-    breached = func.sum(case((TaskRow.sla_due_at < now, 1), else_=0))
     async with uow:
-        rows = await uow.session.execute(
-            select(TaskRow.assignee, func.count(), breached)
-            .where(TaskRow.department == department, TaskRow.state.in_(OPEN_HUMAN_STATES))
-            .group_by(TaskRow.assignee)
-            .order_by(TaskRow.assignee)
-        )
-        return [Workload(a, int(n), int(b or 0)) for a, n, b in rows]
+        return await workload_by_assignee(uow.session, department, clock.now())

@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from civicloom.applications import (
-    ApplicationRef,
+    ApplicationRecord,
     AuditNote,
     EventNote,
-    TaskRef,
     TaskState,
+    TaskView,
     TimelineNote,
     find_application,
     find_task,
@@ -31,7 +31,7 @@ from civicloom.backoffice.domain import (
 from civicloom.backoffice.tables import CaseNoteRow, InspectionAppointmentRow
 from civicloom.catalogue import get_blueprint_version
 from civicloom.db import UnitOfWork
-from civicloom.documents import DocumentRow, DocumentsRuntime
+from civicloom.documents import DocumentRef, DocumentsRuntime, open_document
 from civicloom.kernel import (
     Clock,
     Conflict,
@@ -49,7 +49,7 @@ EVENT_SOURCE = "urn:civicloom:backoffice"
 
 async def _staff_task(
     uow: UnitOfWork, principal: Principal, task_id: str
-) -> tuple[TaskRef, ApplicationRef]:
+) -> tuple[TaskView, ApplicationRecord]:
     """The task and its application, or NotFound for anyone outside the task's department."""
     task = await find_task(uow.session, task_id)
     if task is None or not is_department_staff(principal, task.department):
@@ -169,23 +169,18 @@ async def read_task_document(
     principal: Principal,
     task_id: str,
     document_id: str,
-) -> tuple[DocumentRow, bytes]:
+) -> tuple[DocumentRef, bytes]:
     """An officer opens a document of the task's application, if the blueprint shares that
     document type with the department; the read is audited (who, which document, why)."""
     async with uow:
         task, app = await _staff_task(uow, principal, task_id)
-        row = await uow.session.get(DocumentRow, document_id)
         published = await get_blueprint_version(uow.session, app.blueprint_version_id)
         blueprint = published.blueprint if published else None
         allowed = visible_document_types(blueprint, task.department)
-        if (
-            row is None
-            or row.application_id != app.id
-            or row.purged_at is not None
-            or row.document_type not in allowed
-        ):
+        found = await open_document(uow.session, runtime.store, app.id, document_id, allowed)
+        if found is None:
             raise NotFound(f"no document {document_id!r} for this task")
-        content = await runtime.store.get(row.storage_key)
+        row, content = found
         await record_case_change(
             uow.session,
             app,

@@ -9,7 +9,12 @@ from civicloom.catalogue.agreements import (
 from civicloom.catalogue.calendar import HolidayCalendar, load_calendar
 from civicloom.catalogue.context import Capability, CatalogueContext
 from civicloom.catalogue.diagram import mermaid, svg
-from civicloom.catalogue.domain import Blueprint, BlueprintStatus, PublishedBlueprint
+from civicloom.catalogue.domain import (
+    Blueprint,
+    BlueprintStatus,
+    BlueprintVersionView,
+    PublishedBlueprint,
+)
 from civicloom.catalogue.forms import validate_form_data
 from civicloom.catalogue.graph import StepGraph, step_graph
 from civicloom.catalogue.loader import load_blueprint_file, load_blueprints
@@ -25,8 +30,10 @@ from civicloom.catalogue.refs import (
     resolve,
 )
 from civicloom.catalogue.services import (
+    blueprint_title_of,
     get_blueprint_version,
     get_current_blueprint,
+    list_blueprint_versions,
     list_current_blueprints,
     publish_blueprint,
     retire_blueprint,
@@ -40,7 +47,6 @@ from civicloom.catalogue.spec import (
     StepKind,
     blueprint_json_schema,
 )
-from civicloom.catalogue.tables import BlueprintVersionRow
 from civicloom.catalogue.validation import (
     Problem,
     validate_blueprint_file,
@@ -51,7 +57,7 @@ __all__ = [
     "Approval",
     "Blueprint",
     "BlueprintStatus",
-    "BlueprintVersionRow",
+    "BlueprintVersionView",
     "Capability",
     "CatalogueContext",
     "DataSharingAgreement",
@@ -70,11 +76,13 @@ __all__ = [
     "StepKind",
     "agreement_for",
     "blueprint_json_schema",
+    "blueprint_title_of",
     "data_ref",
     "expression_refs",
     "get_blueprint_version",
     "get_current_blueprint",
     "is_ref",
+    "list_blueprint_versions",
     "list_current_blueprints",
     "load_agreements",
     "load_blueprint_file",

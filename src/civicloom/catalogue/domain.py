@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -58,3 +60,18 @@ class PublishedBlueprint(BaseModel):
     status: BlueprintStatus
     content_hash: str
     blueprint: Blueprint
+
+
+@dataclass(frozen=True)
+class BlueprintVersionView:
+    """One stored version of a service blueprint, as the service owner's page lists it."""
+
+    id: str
+    service_id: str
+    version: int
+    status: str
+    owner_department: str
+    content_hash: str
+    document: dict[str, Any]
+    created_at: datetime
+    published_at: datetime | None

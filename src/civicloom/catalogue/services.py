@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, ScalarSelect, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from civicloom.audit import AuditAction, AuditRecord, append_audit
-from civicloom.catalogue.domain import Blueprint, BlueprintStatus, PublishedBlueprint
+from civicloom.catalogue.domain import (
+    Blueprint,
+    BlueprintStatus,
+    BlueprintVersionView,
+    PublishedBlueprint,
+)
 from civicloom.catalogue.tables import BlueprintVersionRow
-from civicloom.departments import DepartmentRow
+from civicloom.departments import department_exists
 from civicloom.kernel import Conflict, FieldError, NotFound, ValidationFailed, new_id
 
 
@@ -31,7 +38,7 @@ async def publish_blueprint(
     A new version is audited (``blueprint.published`` by ``actor``) in the caller's transaction.
     Returns the stored version and whether it was newly published.
     """
-    if await session.get(DepartmentRow, blueprint.owner) is None:
+    if not await department_exists(session, blueprint.owner):
         raise ValidationFailed(
             [FieldError("owner", "known-department", f"unknown department {blueprint.owner!r}")]
         )
@@ -151,3 +158,44 @@ async def retire_blueprint(
         ),
     )
     return _to_domain(row)
+
+
+async def list_blueprint_versions(
+    session: AsyncSession, owner_department: str | None = None
+) -> list[BlueprintVersionView]:
+    """Every stored version (of one owner department's services if given), newest first per
+    service."""
+    query = select(BlueprintVersionRow).order_by(
+        BlueprintVersionRow.service_id, BlueprintVersionRow.version.desc()
+    )
+    if owner_department is not None:
+        query = query.where(BlueprintVersionRow.owner_department == owner_department)
+    return [
+        BlueprintVersionView(
+            id=r.id,
+            service_id=r.service_id,
+            version=r.version,
+            status=r.status,
+            owner_department=r.owner_department,
+            content_hash=r.content_hash,
+            document=dict(r.document),
+            created_at=r.created_at,
+            published_at=r.published_at,
+        )
+        for r in await session.scalars(query)
+    ]
+
+
+def blueprint_title_of(
+    version_id: ColumnElement[str] | QueryableAttribute[str],
+) -> ScalarSelect[Any]:
+    """The title of the blueprint version ``version_id`` names, as a correlated scalar subquery.
+
+    Another module's list query selects it to carry the service title in the same statement
+    without reading this module's table (ADR 0027).
+    """
+    return (
+        select(BlueprintVersionRow.document["title"])
+        .where(BlueprintVersionRow.id == version_id)
+        .scalar_subquery()
+    )

@@ -27,7 +27,6 @@ from civicloom.connectors.services import (
     receive_callback,
 )
 from civicloom.connectors.soap import SoapConnector
-from civicloom.connectors.tables import ConnectorCallbackRow
 
 __all__ = [
     "CALLBACK_VERIFIERS",
@@ -43,7 +42,6 @@ __all__ = [
     "CallbackVerifier",
     "CapabilitySpec",
     "CircuitBreaker",
-    "ConnectorCallbackRow",
     "ConnectorGateway",
     "ConnectorRegistry",
     "ConnectorSpec",

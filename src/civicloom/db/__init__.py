@@ -1,5 +1,6 @@
 """Database engine, metadata and the unit of work."""
 
+from civicloom.db.batches import id_batches
 from civicloom.db.engine import Database, is_postgresql
 from civicloom.db.metadata import Base, metadata
 from civicloom.db.types import JSONValue, UTCDateTime
@@ -11,6 +12,7 @@ __all__ = [
     "JSONValue",
     "UTCDateTime",
     "UnitOfWork",
+    "id_batches",
     "is_postgresql",
     "metadata",
     "notify_on_commit",

@@ -19,11 +19,12 @@ from civicloom.departments.ports import (
     TransientError,
 )
 from civicloom.departments.services import (
+    department_exists,
+    department_names,
     list_departments,
     register_departments,
     sync_departments,
 )
-from civicloom.departments.tables import DepartmentRow
 from civicloom.kernel import LocalisedText
 
 __all__ = [
@@ -37,7 +38,6 @@ __all__ = [
     "ConnectorError",
     "ContractViolation",
     "Department",
-    "DepartmentRow",
     "DepartmentUnavailable",
     "ExternalCompletion",
     "HealthReport",
@@ -45,6 +45,8 @@ __all__ = [
     "LocalisedText",
     "PermanentError",
     "TransientError",
+    "department_exists",
+    "department_names",
     "list_departments",
     "load_departments",
     "register_departments",

@@ -12,7 +12,7 @@ from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.db import UnitOfWork
 from civicloom.departments.domain import Department
 from civicloom.departments.tables import DepartmentRow
-from civicloom.kernel import Clock, canonical_json, sha256_hex
+from civicloom.kernel import Clock, LocalisedText, canonical_json, sha256_hex
 
 SYNC_ACTOR = "system:departments"
 
@@ -74,3 +74,14 @@ async def list_departments(session: AsyncSession) -> list[Department]:
     """Every registered department."""
     rows = await session.scalars(select(DepartmentRow).order_by(DepartmentRow.id))
     return [Department.model_validate(r.definition) for r in rows]
+
+
+async def department_exists(session: AsyncSession, department_id: str) -> bool:
+    """Whether a department with this id is registered."""
+    return await session.get(DepartmentRow, department_id) is not None
+
+
+async def department_names(session: AsyncSession) -> dict[str, LocalisedText]:
+    """Every registered department's name, by id (one statement)."""
+    rows = await session.scalars(select(DepartmentRow))
+    return {r.id: LocalisedText(en=r.name_en, zh_hans=r.name_zh_hans) for r in rows}

@@ -4,6 +4,7 @@ from civicloom.documents.api import DocumentsRuntimeDep, documents_router
 from civicloom.documents.domain import (
     DocumentRef,
     DocumentTypeRule,
+    IssuedLicence,
     LicenceRef,
     LicenceStatus,
     LicenceVerification,
@@ -22,6 +23,12 @@ from civicloom.documents.licences import (
 )
 from civicloom.documents.pdf import extract_token
 from civicloom.documents.ports import DocumentStore
+from civicloom.documents.queries import (
+    application_documents,
+    latest_licence,
+    open_document,
+    uploads_per_application,
+)
 from civicloom.documents.runtime import DOCUMENTS_RUNTIME, DocumentsRuntime, build_documents_runtime
 from civicloom.documents.services import (
     PurgedDocument,
@@ -32,30 +39,31 @@ from civicloom.documents.services import (
     store_document,
     upload_document,
 )
-from civicloom.documents.tables import DocumentRow, LicenceRow
 
 __all__ = [
     "DOCUMENTS_RUNTIME",
     "DocumentRef",
-    "DocumentRow",
     "DocumentStore",
     "DocumentTypeRule",
     "DocumentsRuntime",
     "DocumentsRuntimeDep",
+    "IssuedLicence",
     "LicenceRef",
-    "LicenceRow",
     "LicenceStatus",
     "LicenceVerification",
     "PurgedDocument",
     "Upload",
     "Validity",
+    "application_documents",
     "build_documents_runtime",
     "data_use_of_citizen",
     "documents_router",
     "extract_token",
     "inspect_file",
     "issue_licence",
+    "latest_licence",
     "licence_step_handler",
+    "open_document",
     "purge_expired_documents",
     "receive_upload",
     "revoke_licence",
@@ -63,6 +71,7 @@ __all__ = [
     "sanitise_filename",
     "store_document",
     "upload_document",
+    "uploads_per_application",
     "verify_licence",
     "verify_token",
     "verify_token_offline",

@@ -141,6 +141,20 @@ class LicenceRef:
     validity: Validity
 
 
+@dataclass(frozen=True)
+class IssuedLicence:
+    """A licence as the applicant's page lists it (no token, no holder details)."""
+
+    id: str
+    application_id: str
+    document_id: str
+    issuing_department: str
+    issued_at: datetime
+    valid_from: datetime
+    valid_until: datetime
+    revoked_at: datetime | None
+
+
 class LicenceStatus(StrEnum):
     """What verification says about a licence."""
 

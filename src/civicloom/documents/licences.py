@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from civicloom.applications import ApplicationRow
+from civicloom.applications import find_application
 from civicloom.audit import AuditAction, AuditRecord, PublicKeySet, SignatureInvalid, append_audit
 from civicloom.db import UnitOfWork
 from civicloom.documents.domain import (
@@ -194,7 +194,7 @@ async def licence_pdf(
     """The licence PDF, for its holder (the applicant) or staff of the issuing department."""
     async with uow:
         row = await uow.session.get(LicenceRow, licence_id)
-        application = await uow.session.get(ApplicationRow, row.application_id) if row else None
+        application = await find_application(uow.session, row.application_id) if row else None
         document = await uow.session.get(DocumentRow, row.document_id) if row else None
     if row is None or application is None or document is None:
         raise NotFound(f"no licence {licence_id!r}")

@@ -13,7 +13,7 @@ from typing import BinaryIO, cast
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from civicloom.applications import ApplicationRow
+from civicloom.applications import ApplicationRecord, application_ids_of, find_application
 from civicloom.audit import AuditAction, AuditRecord, DataUse, append_audit, data_use_for_subject
 from civicloom.catalogue import get_blueprint_version
 from civicloom.db import UnitOfWork
@@ -91,7 +91,8 @@ async def receive_upload(upload: Upload, rule: DocumentTypeRule) -> ReceivedFile
     return ReceivedFile(filename, media_type, size, digest.hexdigest(), cast(BinaryIO, spool))
 
 
-def _ref(row: DocumentRow) -> DocumentRef:
+def document_ref(row: DocumentRow) -> DocumentRef:
+    """A document row as the view other modules read."""
     return DocumentRef(
         id=row.id,
         application_id=row.application_id,
@@ -158,7 +159,7 @@ async def save_document(
     except BaseException:
         await store.delete(key)
         raise
-    return _ref(row)
+    return document_ref(row)
 
 
 async def store_document(
@@ -190,11 +191,11 @@ async def store_document(
 
 async def _own_application(
     session: AsyncSession, principal: Principal, application_id: str
-) -> ApplicationRow:
-    row = await session.get(ApplicationRow, application_id)
-    if row is None or row.applicant_id != principal.subject:
+) -> ApplicationRecord:
+    application = await find_application(session, application_id)
+    if application is None or application.applicant_id != principal.subject:
         raise NotFound(f"no application {application_id!r} for this applicant")
-    return row
+    return application
 
 
 async def check_applicant(uow: UnitOfWork, principal: Principal, application_id: str) -> None:
@@ -206,7 +207,7 @@ async def check_applicant(uow: UnitOfWork, principal: Principal, application_id:
 async def document_rule(
     session: AsyncSession,
     runtime: DocumentsRuntime,
-    application: ApplicationRow,
+    application: ApplicationRecord,
     document_type: str,
 ) -> DocumentTypeRule:
     """The rule of a document type in the application's blueprint version (or the default)."""
@@ -276,7 +277,7 @@ async def list_documents(
             .where(DocumentRow.application_id == application_id, DocumentRow.purged_at.is_(None))
             .order_by(DocumentRow.uploaded_at)
         )
-        return [_ref(r) for r in rows]
+        return [document_ref(r) for r in rows]
 
 
 async def read_document(
@@ -307,7 +308,7 @@ async def read_document(
                 details={"document_id": row.id},
             ),
         )
-        ref = _ref(row)
+        ref = document_ref(row)
         await uow.commit()
     return ref, content
 
@@ -376,9 +377,5 @@ async def purge_expired_documents(
 async def data_use_of_citizen(uow: UnitOfWork, principal: Principal) -> list[DataUse]:
     """ "Who used my data": every read of personal data in the caller's applications."""
     async with uow:
-        ids = list(
-            await uow.session.scalars(
-                select(ApplicationRow.id).where(ApplicationRow.applicant_id == principal.subject)
-            )
-        )
+        ids = await application_ids_of(uow.session, principal.subject)
         return await data_use_for_subject(uow.session, ids)

@@ -49,7 +49,6 @@ from civicloom.identity.sessions import (
     resolve_session,
     start_session,
 )
-from civicloom.identity.tables import ApiClientRow, SessionRow
 
 __all__ = [
     "ANY_AUTHENTICATED",
@@ -58,7 +57,6 @@ __all__ = [
     "ROUTE_POLICIES",
     "STAFF_ROLES",
     "Access",
-    "ApiClientRow",
     "ApiClientView",
     "EndedSession",
     "Forbidden",
@@ -74,7 +72,6 @@ __all__ = [
     "RoutePolicy",
     "ScopedPrincipal",
     "SessionPolicy",
-    "SessionRow",
     "TooManyRequests",
     "authenticate_api_key",
     "create_api_key",

@@ -18,14 +18,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from civicloom.applications import (
-    ApplicationRow,
     OfficerDecision,
-    TaskRow,
+    TaskView,
     complete_external_step,
     decide_task,
+    find_application,
+    tasks_of_application,
 )
 from civicloom.departments import (
     CapabilityCall,
@@ -219,19 +218,15 @@ async def _wait_departments(
             await asyncio.sleep(0.2)
 
 
-async def _open_tasks(container: Container, app_id: str, states: list[str]) -> list[TaskRow]:
+async def _open_tasks(container: Container, app_id: str, states: list[str]) -> list[TaskView]:
     async with container.uow() as uow:
-        return list(
-            await uow.session.scalars(
-                select(TaskRow).where(TaskRow.application_id == app_id, TaskRow.state.in_(states))
-            )
-        )
+        return await tasks_of_application(uow.session, app_id, states)
 
 
 async def _state(container: Container, app_id: str) -> str:
     async with container.uow() as uow:
-        row = await uow.session.get(ApplicationRow, app_id)
-        return row.state if row else "missing"
+        found = await find_application(uow.session, app_id)
+        return found.state if found else "missing"
 
 
 async def run_one(

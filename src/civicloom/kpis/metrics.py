@@ -15,18 +15,16 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from civicloom.applications import ApplicationRow, DeadLetterRow, TaskRow
+from civicloom.applications import case_figures
 from civicloom.departments import CapabilityCall, CapabilityGateway, CapabilityResult
 from civicloom.observability import get_logger
-from civicloom.outbox import OutboxRow
+from civicloom.outbox import pending_backlog
 
 log = get_logger(__name__)
-QUEUED = ("ready", "running", "awaiting_external", "awaiting_officer", "awaiting_applicant")
-OPEN = (*QUEUED, "waiting", "failed")
 
 
 def sync_url(url: str) -> str:
@@ -79,53 +77,15 @@ class OperationalCollector(Collector):
 
     def _collect(self, now: datetime) -> Iterator[Metric]:
         with self._db().connect() as conn:
-            apps = conn.execute(
-                select(ApplicationRow.service_id, ApplicationRow.state, func.count()).group_by(
-                    ApplicationRow.service_id, ApplicationRow.state
-                )
-            ).all()
-            queue = conn.execute(
-                select(
-                    TaskRow.department,
-                    TaskRow.state,
-                    func.count(),
-                    func.min(func.coalesce(TaskRow.activated_at, TaskRow.created_at)),
-                )
-                .where(TaskRow.state.in_(QUEUED))
-                .group_by(TaskRow.department, TaskRow.state)
-            ).all()
-            breached = conn.execute(
-                select(TaskRow.department, func.count())
-                .where(TaskRow.state.in_(OPEN), TaskRow.sla_due_at < now)
-                .group_by(TaskRow.department)
-            ).all()
-            late = conn.execute(
-                select(TaskRow.department, func.count())
-                .where(TaskRow.state == "completed", TaskRow.completed_at > TaskRow.sla_due_at)
-                .group_by(TaskRow.department)
-            ).all()
-            retries = conn.execute(
-                select(TaskRow.department, func.sum(TaskRow.attempts - 1))
-                .where(TaskRow.kind == "automated", TaskRow.attempts > 1)
-                .group_by(TaskRow.department)
-            ).all()
-            dead = conn.execute(
-                select(DeadLetterRow.department, func.count())
-                .where(DeadLetterRow.resolved_at.is_(None))
-                .group_by(DeadLetterRow.department)
-            ).all()
-            pending, oldest = conn.execute(
-                select(func.count(), func.min(OutboxRow.created_at)).where(
-                    OutboxRow.dispatched_at.is_(None), OutboxRow.dead_at.is_(None)
-                )
-            ).one()
+            figures = case_figures(conn, now)
+            backlog = pending_backlog(conn)
 
         g = GaugeMetricFamily(
             "civicloom_applications",
             "Applications by service and state.",
             labels=["service", "state"],
         )
-        for service, state, n in apps:
+        for service, state, n in figures.applications:
             g.add_metric([service, state], n)
         yield g
         depth = GaugeMetricFamily(
@@ -138,37 +98,46 @@ class OperationalCollector(Collector):
             "Age of the oldest open task per department and state (since it was activated).",
             labels=["department", "state"],
         )
-        for dept, state, n, first in queue:
-            depth.add_metric([dept or "platform", state], n)
-            if first is not None:
-                age.add_metric([dept or "platform", state], (now - _aware(first)).total_seconds())
+        for queue in figures.queues:
+            labels = [queue.department or "platform", queue.state]
+            depth.add_metric(labels, queue.count)
+            if queue.oldest is not None:
+                age.add_metric(labels, (now - _aware(queue.oldest)).total_seconds())
         yield depth
         yield age
         for name, doc, rows in (
-            ("civicloom_sla_breached_open_tasks", "Open tasks past their SLA due date.", breached),
+            (
+                "civicloom_sla_breached_open_tasks",
+                "Open tasks past their SLA due date.",
+                figures.breached_open,
+            ),
             (
                 "civicloom_sla_breaches",
                 "Completed tasks that finished after their SLA due date.",
-                late,
+                figures.breached_done,
             ),
             (
                 "civicloom_connector_retries",
                 "Department calls that had to be retried (attempts beyond the first).",
-                retries,
+                figures.retries,
             ),
-            ("civicloom_dead_letters", "Unresolved dead-lettered department calls.", dead),
+            (
+                "civicloom_dead_letters",
+                "Unresolved dead-lettered department calls.",
+                figures.dead_letters,
+            ),
         ):
             family = GaugeMetricFamily(name, doc, labels=["department"])
             for dept, n in rows:
                 family.add_metric([dept or "platform"], float(n or 0))
             yield family
         yield GaugeMetricFamily(
-            "civicloom_outbox_pending", "Outbox messages not dispatched yet.", value=pending
+            "civicloom_outbox_pending", "Outbox messages not dispatched yet.", value=backlog.pending
         )
         yield GaugeMetricFamily(
             "civicloom_outbox_oldest_pending_age_seconds",
             "Age of the oldest undispatched outbox message (outbox lag).",
-            value=(now - _aware(oldest)).total_seconds() if oldest is not None else 0.0,
+            value=backlog.lag_seconds(now),
         )
 
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
-
-from civicloom.applications import ApplicationRow, TaskRow, TimelineRow
+from civicloom.applications import service_case_facts
 from civicloom.catalogue import get_current_blueprint, list_current_blueprints
 from civicloom.db import UnitOfWork
-from civicloom.documents import DocumentRow
+from civicloom.documents import uploads_per_application
 from civicloom.kernel import Clock, FieldError, NotFound, ValidationFailed
 from civicloom.kpis.compute import (
     AppRecord,
@@ -23,8 +20,8 @@ from civicloom.kpis.compute import (
 )
 from civicloom.kpis.config import KpiConfig
 from civicloom.kpis.domain import Baseline, KpiReport
-from civicloom.portal import DraftRow
-from civicloom.rules import RuleEvaluationRow
+from civicloom.portal import prefilled_sources
+from civicloom.rules import decisions_per_department
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 3660
@@ -102,70 +99,29 @@ async def service_kpis(
             model=config.model_for(service),
             costs=config.costs,
         )
-        in_period = (
-            select(ApplicationRow.id)
-            .where(ApplicationRow.service_id == service)
-            .where(ApplicationRow.submitted_at >= period.start)
-            .where(ApplicationRow.submitted_at < period.end)
-        )
-        apps = [
-            AppRecord(a.id, a.state, a.submitted_at, a.decided_at, frozenset(a.data or {}))
-            for a in await session.scalars(
-                select(ApplicationRow).where(ApplicationRow.id.in_(in_period))
-            )
-        ]
-        task_rows = await session.execute(
-            select(
-                TaskRow.application_id,
-                TaskRow.step_id,
-                TaskRow.kind,
-                TaskRow.department,
-                TaskRow.state,
-                TaskRow.activated_at,
-                TaskRow.completed_at,
-                TaskRow.sla_due_at,
-            ).where(TaskRow.application_id.in_(in_period))
-        )
-        records = Records(apps=apps, tasks=[TaskRecord(*row) for row in task_rows])
-        for app_id, prefilled in await session.execute(
-            select(DraftRow.application_id, DraftRow.prefilled).where(
-                DraftRow.application_id.in_(in_period)
-            )
-        ):
-            records.prefilled[str(app_id)] = {
-                name: str(source.get("department", ""))
-                for name, source in (prefilled or {}).items()
-            }
-        records.documents = Counter(
-            dict(
-                (str(k), int(v))
-                for k, v in await session.execute(
-                    select(DocumentRow.application_id, func.count())
-                    .where(DocumentRow.application_id.in_(in_period))
-                    .where(DocumentRow.uploaded_by.not_like("system:%"))  # not issued licences
-                    .group_by(DocumentRow.application_id)
+        cases = await service_case_facts(session, service, period.start, period.end)
+        ids = cases.application_ids
+        records = Records(
+            apps=[
+                AppRecord(a.id, a.state, a.submitted_at, a.decided_at, a.fields)
+                for a in cases.applications
+            ],
+            tasks=[
+                TaskRecord(
+                    t.application_id,
+                    t.step_id,
+                    t.kind,
+                    t.department,
+                    t.state,
+                    t.activated_at,
+                    t.completed_at,
+                    t.sla_due_at,
                 )
-            )
+                for t in cases.steps
+            ],
         )
-        records.answers = Counter(
-            dict(
-                (str(k), int(v))
-                for k, v in await session.execute(
-                    select(TimelineRow.application_id, func.count())
-                    .where(TimelineRow.application_id.in_(in_period))
-                    .where(TimelineRow.event == "information.provided")
-                    .group_by(TimelineRow.application_id)
-                )
-            )
-        )
-        records.decisions = Counter(
-            dict(
-                (str(k), int(v))
-                for k, v in await session.execute(
-                    select(RuleEvaluationRow.department, func.count())
-                    .where(RuleEvaluationRow.application_id.in_(in_period))
-                    .group_by(RuleEvaluationRow.department)
-                )
-            )
-        )
+        records.prefilled = await prefilled_sources(session, ids)
+        records.documents = await uploads_per_application(session, ids)
+        records.answers = cases.answers
+        records.decisions = await decisions_per_department(session, ids)
     return build_report(facts, records, period.start, period.end, clock.now())

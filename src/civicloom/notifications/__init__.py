@@ -19,19 +19,16 @@ from civicloom.notifications.govstack import messaging_router
 from civicloom.notifications.preferences import InboxItem, inbox
 from civicloom.notifications.runtime import build_channels, build_dispatcher
 from civicloom.notifications.services import NotificationDispatcher, deliver, plan_notifications
-from civicloom.notifications.tables import DeliveryRow, PreferenceRow
 from civicloom.notifications.templates import TemplateLibrary
 
 __all__ = [
     "DELIVER_TOPIC",
     "ChannelKind",
-    "DeliveryRow",
     "DeliveryStatus",
     "HttpSmsChannel",
     "InboxItem",
     "MailDropChannel",
     "NotificationDispatcher",
-    "PreferenceRow",
     "RateLimiter",
     "Recipient",
     "RenderedMessage",

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from civicloom.applications import ApplicationRef, find_application
+from civicloom.applications import ApplicationRecord, find_application
 from civicloom.catalogue import get_blueprint_version
 from civicloom.kernel import new_id
 from civicloom.notifications.domain import (
@@ -104,7 +104,7 @@ async def add_delivery(
 
 
 def template_context(
-    container: Container, app: ApplicationRef, data: dict[str, Any], legal_days: Any
+    container: Container, app: ApplicationRecord, data: dict[str, Any], legal_days: Any
 ) -> dict[str, Any]:
     """What templates may use: the application, its decisions and the event's data."""
     base = container.settings.effective_public_url.rstrip("/")

@@ -1,6 +1,6 @@
 """Transactional outbox: anything that leaves the process is first a row in the same transaction."""
 
-from civicloom.outbox.domain import CloudEvent, OutboxMessage
+from civicloom.outbox.domain import CloudEvent, OutboxBacklog, OutboxMessage
 from civicloom.outbox.events import (
     EVENTS,
     EXCHANGE,
@@ -16,8 +16,10 @@ from civicloom.outbox.services import (
     mark_dispatched,
     mark_failed,
     oldest_pending_age,
+    outbox_backlog,
+    pending_backlog,
+    postpone,
 )
-from civicloom.outbox.tables import OutboxRow
 
 __all__ = [
     "EVENTS",
@@ -28,12 +30,15 @@ __all__ = [
     "Consumer",
     "EventRoute",
     "EventType",
+    "OutboxBacklog",
     "OutboxMessage",
-    "OutboxRow",
     "Publisher",
     "claim_due",
     "enqueue_event",
     "mark_dispatched",
     "mark_failed",
     "oldest_pending_age",
+    "outbox_backlog",
+    "pending_backlog",
+    "postpone",
 ]

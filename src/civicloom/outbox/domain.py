@@ -45,3 +45,18 @@ class OutboxMessage:
     payload: dict[str, Any]
     attempts: int
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    """What waits in the outbox at one moment (the operator page and ``/metrics``)."""
+
+    pending: int  # not dispatched yet, not dead
+    dead: int  # gave up after too many attempts
+    oldest_pending_at: datetime | None
+
+    def lag_seconds(self, now: datetime) -> float:
+        """Seconds since the oldest pending message was written (0 if none)."""
+        if self.oldest_pending_at is None:
+            return 0.0
+        return max(0.0, (now - self.oldest_pending_at).total_seconds())

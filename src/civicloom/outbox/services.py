@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Connection, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from civicloom.outbox.domain import CloudEvent, OutboxMessage
+from civicloom.outbox.domain import CloudEvent, OutboxBacklog, OutboxMessage
 from civicloom.outbox.tables import OutboxRow
 
 MAX_ATTEMPTS = 12
@@ -119,10 +120,46 @@ async def oldest_pending_age(session: AsyncSession, now: datetime) -> float:
             OutboxRow.dispatched_at.is_(None), OutboxRow.dead_at.is_(None)
         )
     )
-    if oldest is None:
-        return 0.0
-    if oldest.tzinfo is None:  # func.min bypasses the column type on SQLite
-        from datetime import UTC
+    return OutboxBacklog(0, 0, _aware(oldest)).lag_seconds(now)
 
-        oldest = datetime.fromisoformat(str(oldest)).replace(tzinfo=UTC)
-    return max(0.0, (now - oldest).total_seconds())
+
+def _aware(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):  # func.min bypasses the column type on SQLite
+        value = datetime.fromisoformat(str(value))
+    aware: datetime = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware
+
+
+_PENDING = (OutboxRow.dispatched_at.is_(None), OutboxRow.dead_at.is_(None))
+
+
+async def outbox_backlog(session: AsyncSession) -> OutboxBacklog:
+    """Pending and dead messages, and when the oldest pending one was written (two statements)."""
+    pending, oldest = (
+        await session.execute(select(func.count(), func.min(OutboxRow.created_at)).where(*_PENDING))
+    ).one()
+    dead = await session.scalar(
+        select(func.count()).select_from(OutboxRow).where(OutboxRow.dead_at.is_not(None))
+    )
+    return OutboxBacklog(int(pending or 0), int(dead or 0), _aware(oldest))
+
+
+def pending_backlog(conn: Connection) -> OutboxBacklog:
+    """Pending messages and the oldest one's time, on a synchronous connection (for the
+    Prometheus collector; ``dead`` is not counted there)."""
+    pending, oldest = conn.execute(
+        select(func.count(), func.min(OutboxRow.created_at)).where(*_PENDING)
+    ).one()
+    return OutboxBacklog(int(pending or 0), 0, _aware(oldest))
+
+
+async def postpone(session: AsyncSession, message_id: int, worker_id: str, until: datetime) -> None:
+    """Give a claimed message back until ``until`` without counting the attempt (a subscriber
+    asked to wait: a rate limit, not a failure)."""
+    await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id == message_id, OutboxRow.claimed_by == worker_id)
+        .values(claimed_until=None, available_at=until, attempts=OutboxRow.attempts - 1)
+    )

@@ -16,23 +16,13 @@ from civicloom.payments.reconciliation import reconcile_settlement
 from civicloom.payments.refunds import refund_payment
 from civicloom.payments.runtime import build_provider
 from civicloom.payments.services import create_payment, get_payment, handle_webhook
-from civicloom.payments.tables import (
-    PaymentRow,
-    PaymentWebhookRow,
-    ReconciliationRow,
-    RefundRow,
-)
 
 __all__ = [
     "PAYMENT_PROVIDER",
     "PaymentProvider",
     "PaymentProviderDep",
-    "PaymentRow",
     "PaymentState",
-    "PaymentWebhookRow",
     "ReconciliationReport",
-    "ReconciliationRow",
-    "RefundRow",
     "WebhookEvent",
     "build_provider",
     "create_payment",

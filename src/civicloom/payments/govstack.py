@@ -15,10 +15,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from civicloom.applications import (
-    ApplicationRow,
-    TaskRow,
+    ApplicationRecord,
     TaskState,
+    TaskView,
     complete_external_step,
+    find_application_by_reference,
+    find_waiting_task,
+    tasks_of_application,
 )
 from civicloom.departments import ExternalCompletion
 from civicloom.identity import authenticate_api_key
@@ -61,16 +64,13 @@ def _reply(status: int, code: str, reason: str, request_id: str) -> JSONResponse
     )
 
 
-async def _bill(container: Container, bill_id: str) -> tuple[ApplicationRow, TaskRow] | None:
+async def _bill(container: Container, bill_id: str) -> tuple[ApplicationRecord, TaskView] | None:
     async with container.uow() as uow:
-        app = await uow.session.scalar(
-            select(ApplicationRow).where(ApplicationRow.reference == bill_id)
-        )
+        app = await find_application_by_reference(uow.session, bill_id)
         if app is None:
             return None
-        task = await uow.session.scalar(
-            select(TaskRow).where(TaskRow.application_id == app.id, TaskRow.kind == "payment")
-        )
+        tasks = await tasks_of_application(uow.session, app.id, [s.value for s in TaskState])
+        task = next((t for t in tasks if t.kind == "payment"), None)
         return (app, task) if task is not None else None
 
 
@@ -133,18 +133,10 @@ async def settle_bill(
             select(PaymentRow).where(PaymentRow.provider_reference == payment_reference)
         )
         if existing is None:
-            app = await session.scalar(
-                select(ApplicationRow).where(ApplicationRow.reference == bill_id)
-            )
+            app = await find_application_by_reference(session, bill_id)
             task = None
             if app is not None:
-                task = await session.scalar(
-                    select(TaskRow).where(
-                        TaskRow.application_id == app.id,
-                        TaskRow.kind == "payment",
-                        TaskRow.state == TaskState.AWAITING_EXTERNAL.value,
-                    )
-                )
+                task = await find_waiting_task(session, app.id, "payment")
             if app is None or task is None:
                 return None
             inputs = task.input or {}

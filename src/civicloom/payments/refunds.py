@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from civicloom.applications import ApplicationRow
+from civicloom.applications import find_application
 from civicloom.kernel import FieldError, NotFound, Principal, ValidationFailed, new_id
 from civicloom.observability import get_logger
 from civicloom.payments.domain import PaymentState, format_minor, to_minor
@@ -101,7 +101,7 @@ async def refund_payment(
                 created_at=now,
             )
             session.add(refund)
-            app = await session.get(ApplicationRow, payment.application_id)
+            app = await find_application(session, payment.application_id)
             assert app is not None
             full = payment.refunded_minor == payment.amount_minor
             text = f"{format_minor(amount_minor)} {payment.currency} was refunded to you"
@@ -153,7 +153,7 @@ async def receipt_html(container: Container, principal: Principal, payment_id: s
             {"officer", "supervisor", "operator", "auditor"} & set(principal.roles)
         ):
             raise NotFound("no receipt for this payment")
-        app = await uow.session.get(ApplicationRow, payment.application_id)
+        app = await find_application(uow.session, payment.application_id)
         assert app is not None
         refunds = list(
             await uow.session.scalars(select(RefundRow).where(RefundRow.payment_id == payment.id))

@@ -19,7 +19,7 @@ from civicloom.applications import (
     AuditNote,
     CaseIdentity,
     EventNote,
-    TaskRef,
+    TaskView,
     TimelineNote,
     complete_external_step,
     find_application,
@@ -143,7 +143,7 @@ async def record(
     )
 
 
-async def _due_payment_task(session: AsyncSession, application_id: str) -> TaskRef:
+async def _due_payment_task(session: AsyncSession, application_id: str) -> TaskView:
     task = await find_waiting_task(session, application_id, "payment")
     if task is None:
         raise Conflict("no payment is due on this application")
@@ -190,7 +190,7 @@ async def create_payment(
             )
             if paid is not None:
                 raise Conflict("this fee has already been paid")
-            inputs = task.input
+            inputs = task.input or {}
             fees = [d for d in await list_decisions(session, app.id) if d.purpose == "fees"]
             row = PaymentRow(
                 id=new_id(),

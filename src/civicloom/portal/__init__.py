@@ -6,7 +6,12 @@ from civicloom.portal.account import account_router
 from civicloom.portal.apply import apply_router
 from civicloom.portal.eligibility import Outcome, Precheck, eligibility_router, precheck_of
 from civicloom.portal.forms import FormField, FormPage, form_pages, parse_page
-from civicloom.portal.queries import ApplicationSummary, application_page, my_applications
+from civicloom.portal.queries import (
+    ApplicationSummary,
+    application_page,
+    my_applications,
+    prefilled_sources,
+)
 from civicloom.portal.services import (
     Draft,
     apply_prefill,
@@ -19,7 +24,6 @@ from civicloom.portal.services import (
     start_draft,
     submit_draft,
 )
-from civicloom.portal.tables import DraftRow
 
 portal_router = APIRouter(include_in_schema=False)
 portal_router.include_router(apply_router)
@@ -29,7 +33,6 @@ portal_router.include_router(eligibility_router)
 __all__ = [
     "ApplicationSummary",
     "Draft",
-    "DraftRow",
     "FormField",
     "FormPage",
     "Outcome",
@@ -46,6 +49,7 @@ __all__ = [
     "portal_router",
     "precheck_of",
     "prefill_plans",
+    "prefilled_sources",
     "save_answers",
     "start_draft",
     "submit_draft",

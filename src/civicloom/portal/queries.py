@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from civicloom.applications import ApplicationRow, ApplicationStatus, application_status
-from civicloom.catalogue import Blueprint, BlueprintVersionRow, get_blueprint_version
-from civicloom.db import UnitOfWork
-from civicloom.departments import DepartmentRow
-from civicloom.documents import DocumentRow, LicenceRow
+from civicloom.applications import (
+    ApplicationStatus,
+    application_status,
+    applications_of_applicant,
+    find_application,
+)
+from civicloom.catalogue import Blueprint, get_blueprint_version
+from civicloom.db import UnitOfWork, id_batches
+from civicloom.departments import department_names as registered_department_names
+from civicloom.documents import (
+    DocumentRef,
+    IssuedLicence,
+    application_documents,
+    latest_licence,
+)
 from civicloom.kernel import Clock, LocalisedText, NotFound, Principal
+from civicloom.portal.tables import DraftRow
 
 READ_ATTEMPTS = 3
-
-
-def _name(row: DepartmentRow) -> LocalisedText:
-    return LocalisedText(en=row.name_en, zh_hans=row.name_zh_hans)
 
 
 @dataclass(frozen=True)
@@ -39,26 +48,19 @@ class ApplicationSummary:
 async def my_applications(uow: UnitOfWork, principal: Principal) -> list[ApplicationSummary]:
     """The caller's applications, newest first, with their service titles (one query)."""
     async with uow:
-        rows = await uow.session.execute(
-            select(ApplicationRow, BlueprintVersionRow.document)
-            .join(
-                BlueprintVersionRow, BlueprintVersionRow.id == ApplicationRow.blueprint_version_id
-            )
-            .where(ApplicationRow.applicant_id == principal.subject)
-            .order_by(ApplicationRow.submitted_at.desc())
+        found = await applications_of_applicant(uow.session, principal.subject)
+    return [
+        ApplicationSummary(
+            id=app.id,
+            reference=app.reference,
+            service_title=LocalisedText.model_validate(app.service_title),
+            state=app.state,
+            submitted_at=app.submitted_at,
+            updated_at=app.updated_at,
+            deadline_at=app.deadline_at,
         )
-        return [
-            ApplicationSummary(
-                id=app.id,
-                reference=app.reference,
-                service_title=LocalisedText.model_validate(document["title"]),
-                state=app.state,
-                submitted_at=app.submitted_at,
-                updated_at=app.updated_at,
-                deadline_at=app.deadline_at,
-            )
-            for app, document in rows
-        ]
+        for app in found
+    ]
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,8 @@ class ApplicationPage:
     status: ApplicationStatus
     blueprint: Blueprint
     departments: dict[str, LocalisedText]
-    documents: list[DocumentRow] = field(default_factory=list)
-    licence: LicenceRow | None = None
+    documents: list[DocumentRef] = field(default_factory=list)
+    licence: IssuedLicence | None = None
     fee: dict[str, Any] | None = None
     open_request: str | None = None
 
@@ -92,28 +94,12 @@ async def application_page(
         session = uow.session
         published = await get_blueprint_version(session, status.application.blueprint_version_id)
         assert published is not None
-        decisions = await session.scalar(
-            select(ApplicationRow.decisions).where(ApplicationRow.id == application_id)
-        )
-        documents = list(
-            await session.scalars(
-                select(DocumentRow)
-                .where(
-                    DocumentRow.application_id == application_id, DocumentRow.purged_at.is_(None)
-                )
-                .order_by(DocumentRow.uploaded_at)
-            )
-        )
-        licence = await session.scalar(
-            select(LicenceRow)
-            .where(LicenceRow.application_id == application_id)
-            .order_by(LicenceRow.issued_at.desc())
-            .limit(1)
-        )
-        departments = {row.id: _name(row) for row in await session.scalars(select(DepartmentRow))}
+        documents = await application_documents(session, application_id)
+        licence = await latest_licence(session, application_id)
+        departments = await registered_department_names(session)
     requests = [e.message for e in status.timeline if e.event == "information.requested"]
     waiting = status.application.state.value == "awaiting_applicant"
-    fee = (decisions or {}).get("fees")
+    fee = status.fee
     return ApplicationPage(
         status=status,
         blueprint=published.blueprint,
@@ -128,14 +114,32 @@ async def application_page(
 async def department_names(uow: UnitOfWork) -> dict[str, LocalisedText]:
     """Every department's name, by id (one query)."""
     async with uow:
-        return {row.id: _name(row) for row in await uow.session.scalars(select(DepartmentRow))}
+        return await registered_department_names(uow.session)
 
 
 async def check_owner(uow: UnitOfWork, principal: Principal, application_id: str) -> None:
     """NotFound unless the application is the caller's (before acting on a form)."""
     async with uow:
-        owner = await uow.session.scalar(
-            select(ApplicationRow.applicant_id).where(ApplicationRow.id == application_id)
-        )
-    if owner is None or owner != principal.subject:
+        application = await find_application(uow.session, application_id)
+    if application is None or application.applicant_id != principal.subject:
         raise NotFound(f"no application {application_id!r} for this applicant")
+
+
+async def prefilled_sources(
+    session: AsyncSession, application_ids: Collection[str]
+) -> dict[str, dict[str, str]]:
+    """For each application sent from a draft: which field was prefilled from which
+    department (one statement per thousand applications)."""
+    sources: dict[str, dict[str, str]] = {}
+    for batch in id_batches(application_ids):
+        rows = await session.execute(
+            select(DraftRow.application_id, DraftRow.prefilled).where(
+                DraftRow.application_id.in_(batch)
+            )
+        )
+        for app_id, prefilled in rows:
+            sources[str(app_id)] = {
+                name: str(source.get("department", ""))
+                for name, source in (prefilled or {}).items()
+            }
+    return sources

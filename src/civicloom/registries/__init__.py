@@ -21,20 +21,15 @@ from civicloom.registries.services import (
     revoke_consent,
     sync_agreements,
 )
-from civicloom.registries.tables import AgreementRow, ConsentRow, DataUseRow, RepresentationRow
 
 __all__ = [
     "CONSENT_VALIDITY",
-    "AgreementRow",
     "Consent",
-    "ConsentRow",
     "DataUse",
-    "DataUseRow",
     "GrantConsent",
     "PrefillResult",
     "RegisterRead",
     "Representation",
-    "RepresentationRow",
     "active_consent",
     "data_use_of_subject",
     "grant_consent",

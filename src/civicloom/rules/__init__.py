@@ -24,11 +24,11 @@ from civicloom.rules.publishing import (
 )
 from civicloom.rules.services import (
     RecordedDecision,
+    decisions_per_department,
     list_decisions,
     record_decision,
     recorded_evaluations,
 )
-from civicloom.rules.tables import RuleEvaluationRow
 from civicloom.rules.whatif import ChangedOutcome, WhatIfReport, replay
 
 __all__ = [
@@ -46,11 +46,11 @@ __all__ = [
     "PublishResult",
     "RecordedDecision",
     "RuleBook",
-    "RuleEvaluationRow",
     "RuleFired",
     "TestCase",
     "TestReport",
     "WhatIfReport",
+    "decisions_per_department",
     "default_rulebook",
     "evaluate",
     "list_decisions",

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from civicloom.db import id_batches
 from civicloom.kernel import new_id
 from civicloom.rules.domain import Decision
 from civicloom.rules.tables import RuleEvaluationRow
@@ -101,3 +104,20 @@ async def recorded_evaluations(
         if len(latest) >= limit:
             break
     return list(latest.values())
+
+
+async def decisions_per_department(
+    session: AsyncSession, application_ids: Collection[str]
+) -> Counter[str]:
+    """How many decision-model evaluations each department ran for these applications (one
+    grouped statement per thousand applications)."""
+    counts: Counter[str] = Counter()
+    for batch in id_batches(application_ids):
+        rows = await session.execute(
+            select(RuleEvaluationRow.department, func.count())
+            .where(RuleEvaluationRow.application_id.in_(batch))
+            .group_by(RuleEvaluationRow.department)
+        )
+        for department, n in rows:
+            counts[str(department)] += int(n)
+    return counts

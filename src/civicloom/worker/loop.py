@@ -19,7 +19,7 @@ from typing import Any
 
 import asyncpg
 from prometheus_client import start_http_server
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 from sqlalchemy.engine import make_url
 
 from civicloom.applications import (
@@ -32,12 +32,12 @@ from civicloom.departments import ExternalCompletion
 from civicloom.observability import get_logger
 from civicloom.outbox import (
     OutboxMessage,
-    OutboxRow,
     Publisher,
     claim_due,
     mark_dispatched,
     mark_failed,
     oldest_pending_age,
+    postpone,
 )
 from civicloom.runtime import Container
 from civicloom.worker.tables import WorkerHeartbeatRow
@@ -163,14 +163,11 @@ class Worker:
             return
         if delay:  # a subscriber is rate-limited: try again later, not counted as an attempt
             async with self.container.uow() as uow:
-                await uow.session.execute(
-                    update(OutboxRow)
-                    .where(OutboxRow.id == message.id, OutboxRow.claimed_by == self.worker_id)
-                    .values(
-                        claimed_until=None,
-                        available_at=clock.now() + timedelta(seconds=delay),
-                        attempts=OutboxRow.attempts - 1,
-                    )
+                await postpone(
+                    uow.session,
+                    message.id,
+                    self.worker_id,
+                    clock.now() + timedelta(seconds=delay),
                 )
                 await uow.commit()
             return

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.audit import (
     AuditAction,
-    AuditEntryRow,
     AuditRecord,
     Keyring,
     append_audit,
@@ -24,6 +23,7 @@ from civicloom.audit import (
     verify_audit,
     verify_chain,
 )
+from civicloom.audit.tables import AuditEntryRow
 from civicloom.runtime import Container
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

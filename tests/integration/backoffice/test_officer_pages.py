@@ -7,9 +7,10 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import select
 
-from civicloom.applications import StepRunner, TimelineRow
-from civicloom.audit import AuditEntryRow
-from civicloom.backoffice import CaseNoteRow, InspectionAppointmentRow
+from civicloom.applications import StepRunner
+from civicloom.applications.tables import TimelineRow
+from civicloom.audit.tables import AuditEntryRow
+from civicloom.backoffice.tables import CaseNoteRow, InspectionAppointmentRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.backoffice.world import drain, submit, task_of

@@ -7,7 +7,8 @@ import json
 import httpx
 from sqlalchemy import select
 
-from civicloom.applications import DeadLetterRow, StepRunner
+from civicloom.applications import StepRunner
+from civicloom.applications.tables import DeadLetterRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.backoffice.world import Departments, drain, overdue, submit, task_of

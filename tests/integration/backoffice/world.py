@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from civicloom.applications import StepRunner, SubmitApplication, TaskRow, submit_application
+from civicloom.applications import StepRunner, SubmitApplication, submit_application
+from civicloom.applications.tables import TaskRow
 from civicloom.departments import CapabilityCall, InProcessGateway, PermanentError
 from civicloom.identity import load_personas, principal_for_persona
 from civicloom.kernel import Principal

@@ -6,27 +6,21 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from civicloom.audit import AuditEntryRow
+from civicloom.audit import subject_history
 from civicloom.catalogue import (
     Blueprint,
-    BlueprintVersionRow,
     load_blueprints,
     publish_blueprint,
     retire_blueprint,
 )
+from civicloom.catalogue.tables import BlueprintVersionRow
 from civicloom.runtime import Container
 
 
 async def blueprint_entries(container: Container, version_id: str) -> list[tuple[Any, ...]]:
     """(actor, action, department, details) of a blueprint version's audit chain."""
     async with container.uow() as uow:
-        rows = await uow.session.scalars(
-            select(AuditEntryRow)
-            .where(
-                AuditEntryRow.subject_type == "blueprint", AuditEntryRow.subject_id == version_id
-            )
-            .order_by(AuditEntryRow.position)
-        )
+        rows = await subject_history(uow.session, "blueprint", version_id)
         return [(r.actor, r.action, r.department, r.details) for r in rows]
 
 

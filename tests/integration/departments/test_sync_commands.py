@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
-from civicloom.audit import AuditEntryRow
+from civicloom.audit.tables import AuditEntryRow
 from civicloom.bootstrap import build_container
 from civicloom.cli import app
-from civicloom.departments import DepartmentRow
-from civicloom.registries import AgreementRow
+from civicloom.departments.tables import DepartmentRow
+from civicloom.registries.tables import AgreementRow
 from civicloom.runtime import Container
 from civicloom.settings import PROJECT_ROOT, Settings, get_settings
 

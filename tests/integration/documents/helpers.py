@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
-from civicloom.documents import DocumentRow
+from civicloom.documents.tables import DocumentRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.test_applications_api import restaurant

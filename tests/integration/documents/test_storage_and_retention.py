@@ -17,9 +17,10 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from civicloom.audit import AuditEntryRow
-from civicloom.documents import DocumentRow, purge_expired_documents
+from civicloom.audit.tables import AuditEntryRow
+from civicloom.documents import purge_expired_documents
 from civicloom.documents.adapters import S3DocumentStore, build_store
+from civicloom.documents.tables import DocumentRow
 from civicloom.kernel import FixedClock
 from civicloom.runtime import Container
 from civicloom.settings import Settings

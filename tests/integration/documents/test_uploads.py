@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from civicloom.audit import AuditEntryRow
+from civicloom.audit.tables import AuditEntryRow
 from civicloom.runtime import Container
 from civicloom.settings import Settings
 from tests.integration.documents.helpers import ALICE, BOB, new_application, stored

@@ -8,11 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from civicloom.applications import (
-    ApplicationRow,
-    DeadLetterRow,
     OfficerDecision,
     TaskFilter,
-    TaskRow,
     TaskState,
     answer_information_request,
     application_status,
@@ -27,9 +24,10 @@ from civicloom.applications import (
     sweep_slas,
     withdraw_application,
 )
+from civicloom.applications.tables import ApplicationRow, DeadLetterRow, TaskRow
 from civicloom.departments import CallOutcome, CapabilityCall, CapabilityResult, ExternalCompletion
 from civicloom.kernel import Conflict, NotFound
-from civicloom.outbox import OutboxRow
+from civicloom.outbox.tables import OutboxRow
 from tests.integration.engine.conftest import (
     ALICE,
     GRACE,
@@ -75,11 +73,11 @@ async def test_parallel_steps_join_and_officer_approval(engine: Engine) -> None:
     assert s["notify"] == "waiting"
 
     queue = await list_officer_tasks(engine.container.uow(), engine.clock, OLIVIA, TaskFilter())
-    assert [t.step_id for t, _ in queue] == ["review"]
+    assert [t.step_id for t in queue] == ["review"]
     assert await list_officer_tasks(engine.container.uow(), engine.clock, TARIQ, TaskFilter()) == []
 
     await decide_task(
-        engine.container.uow(), engine.clock, OLIVIA, queue[0][0].id, OfficerDecision.APPROVE, None
+        engine.container.uow(), engine.clock, OLIVIA, queue[0].id, OfficerDecision.APPROVE, None
     )
     assert await app_state(engine, app_id) == "approved"
     assert (await states(engine, app_id))["notify"] == "completed"
@@ -316,7 +314,7 @@ async def test_sla_reminder_then_escalation_and_reassignment(engine: Engine) -> 
     queue = await list_officer_tasks(
         engine.container.uow(), engine.clock, GRACE, TaskFilter(sla="breached")
     )
-    assert [(t.id, t.escalated, t.role) for t, _ in queue] == [(inspection, True, "supervisor")]
+    assert [(t.id, t.escalated, t.role) for t in queue] == [(inspection, True, "supervisor")]
     with pytest.raises(Exception, match="supervisor"):
         await assign_task(engine.container.uow(), engine.clock, OLIVIA, inspection, "olivia")
     task = await assign_task(engine.container.uow(), engine.clock, GRACE, inspection, "olivia")
@@ -330,7 +328,7 @@ async def test_sla_reminder_then_escalation_and_reassignment(engine: Engine) -> 
 async def test_officers_see_only_their_departments_fields(engine: Engine) -> None:
     app_id = await engine.submit()
     await engine.drain()
-    _, _, data = await read_officer_task(
+    _, data = await read_officer_task(
         engine.container.uow(), engine.clock, OLIVIA, await review_task(engine, app_id)
     )
     assert set(data) == {"parcel_id", "registration_number", "seating", "staff_count"}

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from civicloom.applications import OfficerDecision, TaskRow, decide_task
-from civicloom.documents import LicenceRow, build_documents_runtime, licence_step_handler
-from civicloom.outbox import OutboxRow
+from civicloom.applications import OfficerDecision, decide_task
+from civicloom.applications.tables import TaskRow
+from civicloom.documents import build_documents_runtime, licence_step_handler
+from civicloom.documents.tables import LicenceRow
+from civicloom.outbox.tables import OutboxRow
 from tests.integration.engine.conftest import OLIVIA, Engine, engine_blueprint
 
 

@@ -11,13 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from civicloom.identity import (
-    ApiClientRow,
-    authenticate_api_key,
-    create_api_key,
-    revoke_api_key,
-    rotate_api_key,
-)
+from civicloom.identity import authenticate_api_key, create_api_key, revoke_api_key, rotate_api_key
+from civicloom.identity.tables import ApiClientRow
 from civicloom.kernel import FixedClock, SystemClock, ValidationFailed
 from civicloom.runtime import Container
 from tests.integration.test_applications_api import restaurant

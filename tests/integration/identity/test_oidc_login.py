@@ -13,7 +13,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from sqlalchemy import select
 
-from civicloom.audit import AuditEntryRow
+from civicloom.audit.tables import AuditEntryRow
 from civicloom.identity import OidcClientConfig, OidcError, OidcRelyingParty
 from civicloom.kernel import FixedClock, SystemClock
 from civicloom.runtime import Container

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from civicloom.audit import AuditEntryRow
+from civicloom.audit.tables import AuditEntryRow
 from civicloom.identity import (
     SessionPolicy,
     load_personas,

@@ -7,10 +7,11 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import func, select
 
-from civicloom.applications import ApplicationRow
+from civicloom.applications.tables import ApplicationRow
 from civicloom.kernel import FixedClock
-from civicloom.notifications import DeliveryRow
-from civicloom.outbox import CloudEvent, EventType, OutboxRow, enqueue_event
+from civicloom.notifications.tables import DeliveryRow
+from civicloom.outbox import CloudEvent, EventType, enqueue_event
+from civicloom.outbox.tables import OutboxRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.notifications.conftest import SmtpServer, notification_worker, relay_all

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from civicloom.applications import StepRunner
 from civicloom.departments import CapabilityCall, InProcessGateway
-from civicloom.notifications import DeliveryRow
+from civicloom.notifications.tables import DeliveryRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.notifications.conftest import SmtpServer, notification_worker, relay_all

@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import func, select
 
-from civicloom.applications import TaskRow, TimelineRow
-from civicloom.outbox import OutboxRow
-from civicloom.payments import PaymentWebhookRow
-from civicloom.rules import RuleEvaluationRow
+from civicloom.applications.tables import TaskRow, TimelineRow
+from civicloom.outbox.tables import OutboxRow
+from civicloom.payments.tables import PaymentWebhookRow
+from civicloom.rules.tables import RuleEvaluationRow
 from tests.conftest import as_persona
 from tests.integration.payments.conftest import LivePlatform, poll
 

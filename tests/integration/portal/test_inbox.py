@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import httpx
 
-from civicloom.notifications import ChannelKind, DeliveryRow, DeliveryStatus
+from civicloom.notifications import ChannelKind, DeliveryStatus
+from civicloom.notifications.tables import DeliveryRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 

@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from civicloom.applications import ApplicationRow
-from civicloom.audit import AuditEntryRow
+from civicloom.applications.tables import ApplicationRow
+from civicloom.audit.tables import AuditEntryRow
 from civicloom.departments import CAPABILITY_GATEWAY, CapabilityCall, InProcessGateway
-from civicloom.portal import DraftRow
+from civicloom.portal.tables import DraftRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.unit.documents import samples

@@ -9,19 +9,13 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from civicloom.audit import AuditEntryRow
+from civicloom.audit.tables import AuditEntryRow
 from civicloom.catalogue import load_agreements
 from civicloom.departments import CAPABILITY_GATEWAY, CapabilityCall, InProcessGateway
 from civicloom.identity import ScopedPrincipal
 from civicloom.portal import apply_prefill, get_draft, save_answers, start_draft
-from civicloom.registries import (
-    ConsentRow,
-    DataUseRow,
-    RepresentationRow,
-    data_use_of_subject,
-    list_consents,
-    revoke_consent,
-)
+from civicloom.registries import data_use_of_subject, list_consents, revoke_consent
+from civicloom.registries.tables import ConsentRow, DataUseRow, RepresentationRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.wiring import swap

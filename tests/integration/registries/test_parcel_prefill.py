@@ -7,7 +7,7 @@ import httpx
 from sqlalchemy import select
 
 from civicloom.departments import CAPABILITY_GATEWAY
-from civicloom.registries import DataUseRow
+from civicloom.registries.tables import DataUseRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.registries.test_consent_and_reuse import registers

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from civicloom.audit import AuditEntryRow
+from civicloom.audit import subject_history
 from civicloom.rules import (
     ModelStatus,
     ModelTestsFailed,
@@ -24,11 +23,7 @@ from tests.unit.rules.helpers import as_draft_v2, copy_rules, fee_rows
 async def model_entries(container: Container, key: str) -> list[tuple[Any, ...]]:
     """(actor, action, department, details) of a model's audit chain."""
     async with container.uow() as uow:
-        rows = await uow.session.scalars(
-            select(AuditEntryRow)
-            .where(AuditEntryRow.subject_type == "decision_model", AuditEntryRow.subject_id == key)
-            .order_by(AuditEntryRow.position)
-        )
+        rows = await subject_history(uow.session, "decision_model", key)
         return [(r.actor, r.action, r.department, r.details) for r in rows]
 
 

@@ -1,0 +1,419 @@
+"""Read queries other modules ask of applications, answered with views (ADR 0027).
+
+Each function runs in the caller's session (its unit of work) and sends a fixed number of
+statements whatever the number of rows, so the pages built on them keep their query-count
+baselines.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from civicloom.applications.domain import TaskState
+from civicloom.applications.tables import ApplicationRow, DeadLetterRow, TaskRow, TimelineRow
+from civicloom.applications.views import (
+    ApplicantApplication,
+    ApplicationFacts,
+    ApplicationHeader,
+    ApplicationRecord,
+    AssigneeLoad,
+    CaseEvent,
+    CaseFigures,
+    DeadLetterView,
+    DepartmentQueueQuery,
+    QueueFigure,
+    QueueSlice,
+    ServiceCaseFacts,
+    StepFacts,
+    TaskView,
+)
+from civicloom.catalogue import blueprint_title_of
+
+OPEN_HUMAN_STATES = (TaskState.AWAITING_OFFICER.value, TaskState.AWAITING_APPLICANT.value)
+QUEUED_STATES = ("ready", "running", "awaiting_external", "awaiting_officer", "awaiting_applicant")
+OPEN_STATES = (*QUEUED_STATES, "waiting", "failed")
+
+
+def header_of(app: ApplicationRow) -> ApplicationHeader:
+    """The application's header (no form data)."""
+    return ApplicationHeader(
+        id=app.id,
+        reference=app.reference,
+        service_id=app.service_id,
+        state=app.state,
+        submitted_at=app.submitted_at,
+        blueprint_version_id=app.blueprint_version_id,
+    )
+
+
+def task_view(task: TaskRow, app: ApplicationRow) -> TaskView:
+    """A task row and its application, as a view."""
+    return TaskView(
+        id=task.id,
+        application=header_of(app),
+        step_id=task.step_id,
+        kind=task.kind,
+        department=task.department,
+        role=task.role,
+        state=task.state,
+        assignee=task.assignee,
+        escalated=bool(task.escalated),
+        sla_due_at=task.sla_due_at,
+        attempts=task.attempts,
+        input=dict(task.input) if task.input is not None else None,
+        output=dict(task.output) if task.output is not None else None,
+        idempotency_key=task.idempotency_key,
+    )
+
+
+def record_of(app: ApplicationRow) -> ApplicationRecord:
+    """An application row as the view other modules read."""
+    return ApplicationRecord(
+        id=app.id,
+        reference=app.reference,
+        service_id=app.service_id,
+        applicant_id=app.applicant_id,
+        state=app.state,
+        blueprint_version_id=app.blueprint_version_id,
+        blueprint_version=app.blueprint_version,
+        data=dict(app.data or {}),
+        decisions=dict(app.decisions or {}),
+        submitted_at=app.submitted_at,
+        updated_at=app.updated_at,
+        deadline_at=app.deadline_at,
+        decided_at=app.decided_at,
+    )
+
+
+def dead_letter_view(row: DeadLetterRow) -> DeadLetterView:
+    """A dead-letter row as a view."""
+    return DeadLetterView(
+        id=row.id,
+        application_id=row.application_id,
+        task_id=row.task_id,
+        department=row.department,
+        capability=row.capability,
+        attempts=row.attempts,
+        error=row.error,
+        payload_summary=dict(row.payload_summary or {}),
+        created_at=row.created_at,
+        resolved_at=row.resolved_at,
+        resolution=row.resolution,
+        resolved_by=row.resolved_by,
+    )
+
+
+async def find_application(session: AsyncSession, application_id: str) -> ApplicationRecord | None:
+    """An application by id (no access check: the caller decides who may see what)."""
+    row = await session.get(ApplicationRow, application_id)
+    return None if row is None else record_of(row)
+
+
+async def find_application_by_reference(
+    session: AsyncSession, reference: str
+) -> ApplicationRecord | None:
+    """An application by its public reference."""
+    row = await session.scalar(select(ApplicationRow).where(ApplicationRow.reference == reference))
+    return None if row is None else record_of(row)
+
+
+async def find_task(session: AsyncSession, task_id: str) -> TaskView | None:
+    """A task and its application's header, or None (one statement)."""
+    result = await session.execute(
+        select(TaskRow, ApplicationRow)
+        .join(ApplicationRow, ApplicationRow.id == TaskRow.application_id)
+        .where(TaskRow.id == task_id)
+    )
+    found = result.first()
+    return None if found is None else task_view(*found)
+
+
+async def find_waiting_task(
+    session: AsyncSession, application_id: str, kind: str
+) -> TaskView | None:
+    """The application's step of this kind that waits for an answer from outside, if any."""
+    result = await session.execute(
+        select(TaskRow, ApplicationRow)
+        .join(ApplicationRow, ApplicationRow.id == TaskRow.application_id)
+        .where(
+            TaskRow.application_id == application_id,
+            TaskRow.kind == kind,
+            TaskRow.state == TaskState.AWAITING_EXTERNAL.value,
+        )
+    )
+    found = result.first()
+    return None if found is None else task_view(*found)
+
+
+async def application_ids_of(session: AsyncSession, applicant_id: str) -> list[str]:
+    """Ids of every application of one applicant."""
+    return list(
+        await session.scalars(
+            select(ApplicationRow.id).where(ApplicationRow.applicant_id == applicant_id)
+        )
+    )
+
+
+async def resolve_application_id(session: AsyncSession, id_or_reference: str) -> str | None:
+    """The id of the application with this id or reference, if any."""
+    return await session.scalar(
+        select(ApplicationRow.id).where(
+            or_(ApplicationRow.id == id_or_reference, ApplicationRow.reference == id_or_reference)
+        )
+    )
+
+
+async def references_of(session: AsyncSession, application_ids: Collection[str]) -> dict[str, str]:
+    """Application id -> reference, for the ids that exist (one statement)."""
+    if not application_ids:
+        return {}
+    result = await session.execute(
+        select(ApplicationRow.id, ApplicationRow.reference).where(
+            ApplicationRow.id.in_(sorted(application_ids))
+        )
+    )
+    return {str(app_id): str(reference) for app_id, reference in result}
+
+
+async def applications_of_applicant(
+    session: AsyncSession, applicant_id: str
+) -> list[ApplicantApplication]:
+    """An applicant's applications, newest first, with their service titles (one statement)."""
+    title = blueprint_title_of(ApplicationRow.blueprint_version_id)
+    rows = await session.execute(
+        select(ApplicationRow, title)
+        .where(ApplicationRow.applicant_id == applicant_id)
+        .order_by(ApplicationRow.submitted_at.desc())
+    )
+    return [
+        ApplicantApplication(
+            id=app.id,
+            reference=app.reference,
+            service_title=dict(service_title or {}),
+            state=app.state,
+            submitted_at=app.submitted_at,
+            updated_at=app.updated_at,
+            deadline_at=app.deadline_at,
+        )
+        for app, service_title in rows
+    ]
+
+
+async def case_events(session: AsyncSession, application_id: str) -> list[CaseEvent]:
+    """The whole timeline of an application, internal entries included (for staff)."""
+    rows = await session.scalars(
+        select(TimelineRow)
+        .where(TimelineRow.application_id == application_id)
+        .order_by(TimelineRow.at, TimelineRow.id)
+    )
+    return [
+        CaseEvent(
+            at=e.at,
+            event=e.event,
+            step_id=e.step_id,
+            department=e.department,
+            message=e.message,
+            visible_to_applicant=bool(e.visible_to_applicant),
+        )
+        for e in rows
+    ]
+
+
+def _department_queue(q: DepartmentQueueQuery, now: datetime) -> Select[TaskRow, ApplicationRow]:
+    query = (
+        select(TaskRow, ApplicationRow)
+        .join(ApplicationRow, ApplicationRow.id == TaskRow.application_id)
+        .where(TaskRow.department == q.department, TaskRow.state.in_(OPEN_HUMAN_STATES))
+    )
+    if q.service:
+        query = query.where(ApplicationRow.service_id == q.service)
+    if q.state:
+        query = query.where(TaskRow.state == q.state)
+    if q.assignee:
+        query = query.where(TaskRow.assignee == q.assignee)
+    if q.sla == "breached":
+        query = query.where(TaskRow.sla_due_at < now)
+    elif q.sla == "due_soon":
+        query = query.where(TaskRow.sla_due_at >= now, TaskRow.sla_due_at <= now + q.due_soon)
+    elif q.sla == "on_track":
+        query = query.where(
+            or_(TaskRow.sla_due_at.is_(None), TaskRow.sla_due_at > now + q.due_soon)
+        )
+    return query
+
+
+async def department_queue(
+    session: AsyncSession, q: DepartmentQueueQuery, now: datetime
+) -> QueueSlice:
+    """A department's open human tasks, soonest due first: two statements per slice."""
+    base = _department_queue(q, now)
+    total = int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+    result = await session.execute(
+        base.order_by(TaskRow.sla_due_at.is_(None), TaskRow.sla_due_at, TaskRow.id)
+        .limit(q.limit)
+        .offset(q.offset)
+    )
+    return QueueSlice(tasks=[task_view(task, app) for task, app in result], total=total)
+
+
+async def services_with_tasks(session: AsyncSession, department: str) -> list[str]:
+    """Service ids with tasks of the department (one statement)."""
+    rows = await session.scalars(
+        select(ApplicationRow.service_id)
+        .join(TaskRow, TaskRow.application_id == ApplicationRow.id)
+        .where(TaskRow.department == department)
+        .distinct()
+        .order_by(ApplicationRow.service_id)
+    )
+    return list(rows)
+
+
+async def tasks_needing_attention(
+    session: AsyncSession, department: str, now: datetime, limit: int = 200
+) -> list[TaskView]:
+    """The department's escalated or breached open human tasks, oldest due first."""
+    result = await session.execute(
+        select(TaskRow, ApplicationRow)
+        .join(ApplicationRow, ApplicationRow.id == TaskRow.application_id)
+        .where(
+            TaskRow.department == department,
+            TaskRow.state.in_(OPEN_HUMAN_STATES),
+            or_(TaskRow.escalated.is_(True), TaskRow.sla_due_at < now),
+        )
+        .order_by(TaskRow.sla_due_at, TaskRow.id)
+        .limit(limit)
+    )
+    return [task_view(task, app) for task, app in result]
+
+
+async def workload_by_assignee(
+    session: AsyncSession, department: str, now: datetime
+) -> list[AssigneeLoad]:
+    """Open human tasks per assignee in a department (one grouped statement)."""
+    breached = func.sum(case((TaskRow.sla_due_at < now, 1), else_=0))
+    rows = await session.execute(
+        select(TaskRow.assignee, func.count(), breached)
+        .where(TaskRow.department == department, TaskRow.state.in_(OPEN_HUMAN_STATES))
+        .group_by(TaskRow.assignee)
+        .order_by(TaskRow.assignee)
+    )
+    return [AssigneeLoad(a, int(n), int(b or 0)) for a, n, b in rows]
+
+
+async def tasks_of_application(
+    session: AsyncSession, application_id: str, states: Collection[str]
+) -> list[TaskView]:
+    """An application's tasks in the given states."""
+    result = await session.execute(
+        select(TaskRow, ApplicationRow)
+        .join(ApplicationRow, ApplicationRow.id == TaskRow.application_id)
+        .where(TaskRow.application_id == application_id, TaskRow.state.in_(sorted(states)))
+    )
+    return [task_view(task, app) for task, app in result]
+
+
+async def service_case_facts(
+    session: AsyncSession, service: str, start: datetime, end: datetime
+) -> ServiceCaseFacts:
+    """A service's applications submitted in ``[start, end)``, their tasks and the number of
+    answers to information requests per application (three statements)."""
+    in_period = (
+        select(ApplicationRow.id)
+        .where(ApplicationRow.service_id == service)
+        .where(ApplicationRow.submitted_at >= start)
+        .where(ApplicationRow.submitted_at < end)
+    )
+    apps = [
+        ApplicationFacts(a.id, a.state, a.submitted_at, a.decided_at, frozenset(a.data or {}))
+        for a in await session.scalars(
+            select(ApplicationRow).where(ApplicationRow.id.in_(in_period))
+        )
+    ]
+    steps = [
+        StepFacts(*row)
+        for row in await session.execute(
+            select(
+                TaskRow.application_id,
+                TaskRow.step_id,
+                TaskRow.kind,
+                TaskRow.department,
+                TaskRow.state,
+                TaskRow.activated_at,
+                TaskRow.completed_at,
+                TaskRow.sla_due_at,
+            ).where(TaskRow.application_id.in_(in_period))
+        )
+    ]
+    answers: Counter[str] = Counter(
+        dict(
+            (str(k), int(v))
+            for k, v in await session.execute(
+                select(TimelineRow.application_id, func.count())
+                .where(TimelineRow.application_id.in_(in_period))
+                .where(TimelineRow.event == "information.provided")
+                .group_by(TimelineRow.application_id)
+            )
+        )
+    )
+    return ServiceCaseFacts(applications=apps, steps=steps, answers=answers)
+
+
+def case_figures(conn: Connection, now: datetime) -> CaseFigures:
+    """Applications by state, queues, SLA breaches, retries and dead letters (six grouped
+    statements, on a synchronous connection: Prometheus collectors are synchronous)."""
+    apps = conn.execute(
+        select(ApplicationRow.service_id, ApplicationRow.state, func.count()).group_by(
+            ApplicationRow.service_id, ApplicationRow.state
+        )
+    ).all()
+    queues = conn.execute(
+        select(
+            TaskRow.department,
+            TaskRow.state,
+            func.count(),
+            func.min(func.coalesce(TaskRow.activated_at, TaskRow.created_at)),
+        )
+        .where(TaskRow.state.in_(QUEUED_STATES))
+        .group_by(TaskRow.department, TaskRow.state)
+    ).all()
+    breached = conn.execute(
+        select(TaskRow.department, func.count())
+        .where(TaskRow.state.in_(OPEN_STATES), TaskRow.sla_due_at < now)
+        .group_by(TaskRow.department)
+    ).all()
+    late = conn.execute(
+        select(TaskRow.department, func.count())
+        .where(TaskRow.state == "completed", TaskRow.completed_at > TaskRow.sla_due_at)
+        .group_by(TaskRow.department)
+    ).all()
+    retries = conn.execute(
+        select(TaskRow.department, func.sum(TaskRow.attempts - 1))
+        .where(TaskRow.kind == "automated", TaskRow.attempts > 1)
+        .group_by(TaskRow.department)
+    ).all()
+    dead = conn.execute(
+        select(DeadLetterRow.department, func.count())
+        .where(DeadLetterRow.resolved_at.is_(None))
+        .group_by(DeadLetterRow.department)
+    ).all()
+    return CaseFigures(
+        applications=[(str(s), str(st), int(n)) for s, st, n in apps],
+        queues=[QueueFigure(d, str(st), int(n), _as_datetime(first)) for d, st, n, first in queues],
+        breached_open=[(d, int(n or 0)) for d, n in breached],
+        breached_done=[(d, int(n or 0)) for d, n in late],
+        retries=[(d, int(n or 0)) for d, n in retries],
+        dead_letters=[(d, int(n or 0)) for d, n in dead],
+    )
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    # func.min bypasses the column type on SQLite: the value may come back as text.
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
