@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from civicloom.app import create_app
 from civicloom.applications import StepRunner, complete_external_step
-from civicloom.audit import seal_audit
+from civicloom.audit import seal_now
 from civicloom.connectors import (
     CALLBACK_VERIFIERS,
     COMPLETION_HANDLER,
@@ -114,10 +114,7 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
     settings = container.settings
 
     async def seal() -> object:
-        async with container.uow() as uow:
-            sealed = await seal_audit(uow.session, container.clock.now(), documents.keyring())
-            await uow.commit()
-        return sealed
+        return await seal_now(container.uow(), container.clock, documents.keyring())
 
     async def purge() -> object:
         return await purge_expired_documents(container.uow(), documents.store, container.clock)

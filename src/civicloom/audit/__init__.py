@@ -12,8 +12,8 @@ from civicloom.audit.domain import (
     merkle_root,
     verify_merkle_proof,
 )
-from civicloom.audit.roles import APPEND_ONLY_TABLES, app_role_statements
-from civicloom.audit.seals import export_audit, seal_audit
+from civicloom.audit.roles import APPEND_ONLY_TABLES, app_role_statements, restrict_app_role
+from civicloom.audit.seals import export_audit, seal_audit, seal_now
 from civicloom.audit.search import AuditFilter, export_entries, search_entries, subject_history
 from civicloom.audit.services import (
     DataUse,
@@ -73,7 +73,9 @@ __all__ = [
     "merkle_proof",
     "merkle_root",
     "record_of",
+    "restrict_app_role",
     "seal_audit",
+    "seal_now",
     "search_entries",
     "subject_history",
     "verify_audit",

@@ -15,11 +15,11 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.audit.domain import chain_key
-from civicloom.audit.roles import app_role_statements
-from civicloom.audit.seals import export_audit, seal_audit
+from civicloom.audit.roles import restrict_app_role
+from civicloom.audit.seals import export_audit, seal_now
 from civicloom.audit.signing import generate_key, load_or_create_keyring, load_public_keys
 from civicloom.audit.verification import verify_audit
-from civicloom.db import Database
+from civicloom.db import Database, UnitOfWork
 from civicloom.kernel import SystemClock
 from civicloom.settings import Profile, Settings, get_settings
 
@@ -77,16 +77,19 @@ def seal() -> None:
         settings.effective_keys_dir, settings.profile is not Profile.PRODUCTION
     )
 
-    async def work(session: AsyncSession) -> str:
-        row = await seal_audit(session, SystemClock().now(), keyring)
-        await session.commit()
+    async def main() -> str:
+        database = Database(settings.effective_database_url)
+        try:
+            row = await seal_now(UnitOfWork(database), SystemClock(), keyring)
+        finally:
+            await database.dispose()
         if row is None:
             return "nothing new to seal"
         return (
             f"seal #{row.id}: {len(row.heads)} chain head(s), root {row.root[:16]}…, key {row.kid}"
         )
 
-    console.print(_with_session(settings, work))
+    console.print(asyncio.run(main()))
 
 
 @app.command("export")
@@ -119,16 +122,16 @@ def restrict_role(
     role: Annotated[str, typer.Argument(help="The app's PostgreSQL login role.")],
 ) -> None:
     """PostgreSQL: let ROLE use every table but never UPDATE/DELETE/TRUNCATE audit rows."""
-    from sqlalchemy import text
-
     settings = get_settings()
 
-    async def work(session: AsyncSession) -> None:
-        for statement in app_role_statements(role):
-            await session.execute(text(statement))
-        await session.commit()
+    async def main() -> None:
+        database = Database(settings.effective_database_url)
+        try:
+            await restrict_app_role(UnitOfWork(database), role)
+        finally:
+            await database.dispose()
 
-    _with_session(settings, work)
+    asyncio.run(main())
     console.print(f"[green]{role}[/green] may append to the audit trail but not change it")
 
 

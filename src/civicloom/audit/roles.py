@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import text
+
+from civicloom.db import UnitOfWork
+
 APPEND_ONLY_TABLES = ("audit_entries", "audit_seals")
 _ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -24,3 +28,12 @@ def app_role_statements(role: str) -> list[str]:
         f'REVOKE UPDATE, DELETE, TRUNCATE ON {tables} FROM "{role}"',
         f"REVOKE UPDATE, DELETE, TRUNCATE ON {tables} FROM PUBLIC",
     ]
+
+
+async def restrict_app_role(uow: UnitOfWork, role: str) -> None:
+    """PostgreSQL: apply ``app_role_statements(role)`` as one transaction."""
+    statements = app_role_statements(role)
+    async with uow:
+        for statement in statements:
+            await uow.session.execute(text(statement))
+        await uow.commit()

@@ -13,6 +13,8 @@ from civicloom.audit.domain import GENESIS_HASH, ChainHead, merkle_proof, merkle
 from civicloom.audit.services import SEAL_LOCK_KEY
 from civicloom.audit.signing import Keyring
 from civicloom.audit.tables import AuditEntryRow, AuditSealRow
+from civicloom.db import UnitOfWork
+from civicloom.kernel import Clock
 
 
 async def seal_audit(session: AsyncSession, now: datetime, keyring: Keyring) -> AuditSealRow | None:
@@ -133,3 +135,11 @@ async def export_audit(
                 "path": [{"side": side, "hash": h} for side, h in merkle_proof(leaves, index)],
                 "root": seal.root,
             }
+
+
+async def seal_now(uow: UnitOfWork, clock: Clock, keyring: Keyring) -> AuditSealRow | None:
+    """Seal what grew since the last seal, as one transaction (the worker's job and the CLI)."""
+    async with uow:
+        sealed = await seal_audit(uow.session, clock.now(), keyring)
+        await uow.commit()
+    return sealed

@@ -36,7 +36,9 @@ from civicloom.catalogue.services import (
     list_blueprint_versions,
     list_current_blueprints,
     publish_blueprint,
+    publish_service_version,
     retire_blueprint,
+    retire_service_version,
 )
 from civicloom.catalogue.spec import (
     DecisionCall,
@@ -91,9 +93,11 @@ __all__ = [
     "mermaid",
     "parse_ref",
     "publish_blueprint",
+    "publish_service_version",
     "refs_in",
     "resolve",
     "retire_blueprint",
+    "retire_service_version",
     "step_graph",
     "svg",
     "validate_blueprint_file",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -19,13 +18,13 @@ from civicloom.catalogue.diagram import mermaid, svg
 from civicloom.catalogue.loader import load_blueprint_file
 from civicloom.catalogue.services import (
     list_current_blueprints,
-    publish_blueprint,
-    retire_blueprint,
+    publish_service_version,
+    retire_service_version,
 )
 from civicloom.catalogue.spec import ServiceSpec, blueprint_json_schema
 from civicloom.catalogue.validation import validate_blueprint_file
 from civicloom.db import Database, UnitOfWork
-from civicloom.kernel import DomainError
+from civicloom.kernel import DomainError, SystemClock
 from civicloom.settings import get_settings
 
 console = Console()
@@ -139,11 +138,9 @@ def publish(
     async def main() -> str:
         database = Database(get_settings().effective_database_url)
         try:
-            async with UnitOfWork(database) as uow:
-                published, created = await publish_blueprint(
-                    uow.session, load_blueprint_file(path), datetime.now(UTC), actor=cli_actor()
-                )
-                await uow.commit()
+            published, created = await publish_service_version(
+                UnitOfWork(database), SystemClock(), load_blueprint_file(path), actor=cli_actor()
+            )
         finally:
             await database.dispose()
         state = "published" if created else "already published (unchanged)"
@@ -166,11 +163,9 @@ def retire(
     async def main() -> None:
         database = Database(get_settings().effective_database_url)
         try:
-            async with UnitOfWork(database) as uow:
-                await retire_blueprint(
-                    uow.session, service, version, datetime.now(UTC), actor=cli_actor()
-                )
-                await uow.commit()
+            await retire_service_version(
+                UnitOfWork(database), SystemClock(), service, version, actor=cli_actor()
+            )
         finally:
             await database.dispose()
 

@@ -17,8 +17,9 @@ from civicloom.catalogue.domain import (
     PublishedBlueprint,
 )
 from civicloom.catalogue.tables import BlueprintVersionRow
+from civicloom.db import UnitOfWork
 from civicloom.departments import department_exists
-from civicloom.kernel import Conflict, FieldError, NotFound, ValidationFailed, new_id
+from civicloom.kernel import Clock, Conflict, FieldError, NotFound, ValidationFailed, new_id
 
 
 def _to_domain(row: BlueprintVersionRow) -> PublishedBlueprint:
@@ -199,3 +200,23 @@ def blueprint_title_of(
         .where(BlueprintVersionRow.id == version_id)
         .scalar_subquery()
     )
+
+
+async def publish_service_version(
+    uow: UnitOfWork, clock: Clock, blueprint: Blueprint, *, actor: str
+) -> tuple[PublishedBlueprint, bool]:
+    """Publish a blueprint version as one transaction, audited (``civicloom blueprint publish``)."""
+    async with uow:
+        published = await publish_blueprint(uow.session, blueprint, clock.now(), actor=actor)
+        await uow.commit()
+    return published
+
+
+async def retire_service_version(
+    uow: UnitOfWork, clock: Clock, service_id: str, version: int, *, actor: str
+) -> PublishedBlueprint:
+    """Retire a published version as one transaction, audited (``civicloom blueprint retire``)."""
+    async with uow:
+        retired = await retire_blueprint(uow.session, service_id, version, clock.now(), actor=actor)
+        await uow.commit()
+    return retired
