@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from secrets import token_urlsafe
 from types import FrameType
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from rich.console import Console
@@ -54,6 +55,15 @@ class Child:
     def alive(self) -> bool:
         """Whether the process is running."""
         return self.process is not None and self.process.poll() is None
+
+
+def _without_credentials(url: str) -> str:
+    """A URL fit for a console banner: any ``user:password@`` part is masked."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"***@{host}"))
 
 
 def simulator_urls(settings: Settings) -> dict[str, str]:
@@ -190,7 +200,8 @@ def _print_banner(console: Console, settings: Settings, children: list[Child]) -
         real = settings.setting_value(sim.url_setting)
         where = f"{urls[sim.name]}/_sim/health"
         if real:  # the platform talks to the real system; the simulator idles
-            where += f" (unused: CIVICLOOM_{sim.url_setting.upper()} = {real})"
+            shown = _without_credentials(str(real))
+            where += f" (unused: CIVICLOOM_{sim.url_setting.upper()} = {shown})"
         table.add_row(f"Simulator: {sim.name}", where)
     console.print(table)
     logins = Table(title="Demo logins (embedded profile only: DEV LOGIN)", show_header=True)

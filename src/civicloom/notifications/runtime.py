@@ -27,7 +27,11 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
         email = MailDropChannel(settings.var_dir / "mail", settings.mail_from)
     else:
         raise ConfigurationError("production needs smtp_host for outgoing mail")
-    sms_url = settings.sms_provider_url or settings.simulator_urls()["sms"]
+    sms_url = settings.sms_provider_url or settings.simulator_urls().get("sms")
+    if not sms_url:
+        raise ConfigurationError(
+            "set sms_provider_url (no sms simulator is declared in simulators.yaml)"
+        )
     return {ChannelKind.EMAIL.value: email, ChannelKind.SMS.value: HttpSmsChannel(sms_url)}
 
 

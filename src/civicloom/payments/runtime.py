@@ -12,5 +12,9 @@ def build_provider(settings: Settings) -> PaymentProvider:
     secret = settings.payments_webhook_secret.get_secret_value()
     if settings.profile is Profile.PRODUCTION and secret == PLACEHOLDER_SECRET:
         raise ConfigurationError("payments_webhook_secret is the development placeholder")
-    url = settings.payments_provider_url or settings.simulator_urls()["payments"]
+    url = settings.payments_provider_url or settings.simulator_urls().get("payments")
+    if not url:
+        raise ConfigurationError(
+            "set payments_provider_url (no payments simulator is declared in simulators.yaml)"
+        )
     return SandboxProvider(url, secret, settings.callback_tolerance_seconds)
