@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,8 +15,10 @@ from rich.table import Table
 from civicloom.audit import cli as audit_cli
 from civicloom.catalogue import cli as catalogue_cli
 from civicloom.connectors import cli as connectors_cli
+from civicloom.db import UnitOfWork
 from civicloom.documents import cli as documents_cli
 from civicloom.identity import cli as identity_cli
+from civicloom.kernel import Clock
 from civicloom.kpis import cli as kpis_cli
 from civicloom.rules import cli as rules_cli
 from civicloom.settings import PROJECT_ROOT, get_settings, settings_reference
@@ -163,49 +166,46 @@ def demo_load() -> None:
     asyncio.run(main())
 
 
-@departments_app.command("sync")
-def departments_sync() -> None:
-    """Register the departments of ``blueprints/departments`` (idempotent, audited)."""
+def _sync(
+    noun: str,
+    load: Callable[[Path], Sequence[Any]],
+    store: Callable[[UnitOfWork, Clock, Sequence[Any]], Awaitable[int]],
+) -> None:
+    """Load definitions from the blueprints directory and store them (a use case that owns its
+    transaction; the command never commits), then say what changed."""
     from civicloom.bootstrap import build_container
-    from civicloom.departments import load_departments, register_departments
 
     async def main() -> None:
         container = build_container()
         try:
-            departments = load_departments(container.settings.blueprints_dir)
-            changed = await register_departments(container.uow(), container.clock, departments)
+            items = load(container.settings.blueprints_dir)
+            changed = await store(container.uow(), container.clock, items)
         finally:
             await container.database.dispose()
         console.print(
-            f"[green]departments synced:[/green] {len(departments)} "
-            f"({', '.join(d.id for d in departments)}), {changed} new or changed",
+            f"[green]{noun} synced:[/green] {len(items)} "
+            f"({', '.join(item.id for item in items)}), {changed} new or changed",
             soft_wrap=True,
         )
 
     asyncio.run(main())
+
+
+@departments_app.command("sync")
+def departments_sync() -> None:
+    """Register the departments of ``blueprints/departments`` (idempotent, audited)."""
+    from civicloom.departments import load_departments, register_departments
+
+    _sync("departments", load_departments, register_departments)
 
 
 @agreements_app.command("sync")
 def agreements_sync() -> None:
     """Store the data-sharing agreements of ``blueprints/agreements`` (idempotent, audited)."""
-    from civicloom.bootstrap import build_container
     from civicloom.catalogue import load_agreements
     from civicloom.registries import sync_agreements
 
-    async def main() -> None:
-        container = build_container()
-        try:
-            agreements = load_agreements(container.settings.blueprints_dir)
-            changed = await sync_agreements(container.uow(), container.clock, agreements)
-        finally:
-            await container.database.dispose()
-        console.print(
-            f"[green]agreements synced:[/green] {len(agreements)} "
-            f"({', '.join(a.id for a in agreements)}), {changed} new or changed",
-            soft_wrap=True,
-        )
-
-    asyncio.run(main())
+    _sync("agreements", load_agreements, sync_agreements)
 
 
 @app.command()

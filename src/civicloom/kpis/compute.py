@@ -8,6 +8,7 @@ from datetime import datetime
 from statistics import fmean
 from typing import Any
 
+from civicloom.applications import ApplicationFacts, StepFacts
 from civicloom.kpis.domain import (
     DAY,
     Baseline,
@@ -28,29 +29,9 @@ CLOSED = frozenset({"completed", "skipped", "cancelled"})
 APPLICANT_KINDS = frozenset({"payment", "applicant_action"})
 
 
-@dataclass(frozen=True)
-class AppRecord:
-    """The columns of an application the KPIs read."""
-
-    id: str
-    state: str
-    submitted_at: datetime
-    decided_at: datetime | None
-    fields: frozenset[str]
-
-
-@dataclass(frozen=True)
-class TaskRecord:
-    """The columns of a task (step instance) the KPIs read."""
-
-    application_id: str
-    step_id: str
-    kind: str
-    department: str | None
-    state: str
-    activated_at: datetime | None
-    completed_at: datetime | None
-    sla_due_at: datetime | None
+# The applications module's views of what the KPIs count (one definition, owned there).
+AppRecord = ApplicationFacts
+TaskRecord = StepFacts
 
 
 @dataclass

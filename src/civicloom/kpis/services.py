@@ -11,10 +11,8 @@ from civicloom.db import UnitOfWork
 from civicloom.documents import uploads_per_application
 from civicloom.kernel import Clock, FieldError, NotFound, ValidationFailed
 from civicloom.kpis.compute import (
-    AppRecord,
     Records,
     ServiceFacts,
-    TaskRecord,
     build_report,
     sharing_of,
 )
@@ -102,23 +100,8 @@ async def service_kpis(
         cases = await service_case_facts(session, service, period.start, period.end)
         ids = cases.application_ids
         records = Records(
-            apps=[
-                AppRecord(a.id, a.state, a.submitted_at, a.decided_at, a.fields)
-                for a in cases.applications
-            ],
-            tasks=[
-                TaskRecord(
-                    t.application_id,
-                    t.step_id,
-                    t.kind,
-                    t.department,
-                    t.state,
-                    t.activated_at,
-                    t.completed_at,
-                    t.sla_due_at,
-                )
-                for t in cases.steps
-            ],
+            apps=list(cases.applications),
+            tasks=list(cases.steps),
         )
         records.prefilled = await prefilled_sources(session, ids)
         records.documents = await uploads_per_application(session, ids)

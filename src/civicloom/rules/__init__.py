@@ -1,6 +1,6 @@
 """Decision models owned by departments (GoRules JDM, evaluated by zen-engine)."""
 
-from civicloom.rules.book import RULE_BOOK, RuleBook, default_rulebook, evaluate, rulebook_in
+from civicloom.rules.book import RuleBook, default_rulebook, evaluate
 from civicloom.rules.domain import (
     CaseResult,
     Decision,
@@ -32,7 +32,6 @@ from civicloom.rules.services import (
 from civicloom.rules.whatif import ChangedOutcome, WhatIfReport, replay
 
 __all__ = [
-    "RULE_BOOK",
     "CaseResult",
     "ChangedOutcome",
     "CompiledModel",
@@ -64,6 +63,5 @@ __all__ = [
     "replay",
     "retire_decision_model",
     "retire_model",
-    "rulebook_in",
     "run_tests",
 ]

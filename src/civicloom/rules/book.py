@@ -12,7 +12,6 @@ from civicloom.kernel import NotFound
 from civicloom.rules.domain import Decision, DecisionModel, ModelRef, ModelStatus
 from civicloom.rules.engine import CompiledModel
 from civicloom.rules.loader import load_models
-from civicloom.runtime import Key
 from civicloom.settings import get_settings
 
 
@@ -85,25 +84,16 @@ class RuleBook:
         return self.compiled(model).evaluate(data)
 
 
-RULE_BOOK: Key[RuleBook] = Key("rule book")
-"""The process's decision models, loaded once from ``<blueprints_dir>/rules``."""
-
-
 @lru_cache(maxsize=4)
 def _book_for(rules_dir: Path) -> RuleBook:
     return RuleBook.from_directory(rules_dir)
 
 
-def rulebook_in(rules_dir: Path) -> RuleBook:
-    """The rule book of a rules directory, loaded once per directory and process."""
-    return _book_for(rules_dir)
-
-
 def default_rulebook() -> RuleBook:
     """The rule book of the configured blueprints directory, for the case engine.
 
-    The engine does not yet receive the container's ``RULE_BOOK``: pinning decisions to the
-    application's submission date and the injected clock is the engine issue's work (#18).
+    The engine does not yet receive its rule book from the composition root: pinning decisions
+    to the application's submission date and the injected clock is the engine issue's work (#18).
     """
     return _book_for(get_settings().blueprints_dir / "rules")
 

@@ -35,7 +35,6 @@ from civicloom.identity import (
 )
 from civicloom.kernel import DomainError, NotFound, Principal
 from civicloom.observability import get_logger
-from civicloom.rules import RULE_BOOK, RuleBook
 from civicloom.runtime import Container, Key
 from civicloom.web.csrf import SAFE_METHODS, verify_csrf
 from civicloom.web.session import IDENTITY_RUNTIME, SESSION_COOKIE, IdentityRuntime, session_policy
@@ -62,8 +61,22 @@ def get_container(request: Request) -> Container:
 
 ContainerDep = Annotated[Container, Depends(get_container)]
 
-_REQUIRED: dict[Key[Any], Callable[[Request], Any]] = {}
-_OPTIONAL: dict[Key[Any], Callable[[Request], Any]] = {}
+_DEPENDENCIES: dict[tuple[Key[Any], bool], Callable[[Request], Any]] = {}
+
+
+def _dependency(key: Key[Any], optional: bool) -> Callable[[Request], Any]:
+    """One callable per key and kind, so ``dependency_overrides`` can find it again."""
+    dependency = _DEPENDENCIES.get((key, optional))
+    if dependency is None:
+
+        def dependency(request: Request) -> Any:
+            container = get_container(request)
+            return container.find(key) if optional else container.get(key)
+
+        kind = "optional" if optional else "component"
+        dependency.__name__ = f"{kind}_{key.name.replace(' ', '_')}"
+        _DEPENDENCIES[(key, optional)] = dependency
+    return dependency
 
 
 def component(key: Key[T]) -> Callable[[Request], T]:
@@ -72,28 +85,12 @@ def component(key: Key[T]) -> Callable[[Request], T]:
     One callable per key, so tests swap a component with
     ``app.dependency_overrides[component(KEY)] = lambda: fake``.
     """
-    dependency = _REQUIRED.get(key)
-    if dependency is None:
-
-        def dependency(request: Request) -> T:
-            return get_container(request).get(key)
-
-        dependency.__name__ = f"component_{key.name.replace(' ', '_')}"
-        _REQUIRED[key] = dependency
-    return dependency
+    return _dependency(key, optional=False)
 
 
 def optional_component(key: Key[T]) -> Callable[[Request], T | None]:
     """Like ``component`` for a collaborator a process may lack: yields None then."""
-    dependency = _OPTIONAL.get(key)
-    if dependency is None:
-
-        def dependency(request: Request) -> T | None:
-            return get_container(request).find(key)
-
-        dependency.__name__ = f"optional_{key.name.replace(' ', '_')}"
-        _OPTIONAL[key] = dependency
-    return dependency
+    return _dependency(key, optional=True)
 
 
 GatewayDep = Annotated[CapabilityGateway | None, Depends(optional_component(CAPABILITY_GATEWAY))]
@@ -105,7 +102,6 @@ CompletionHandlerDep = Annotated[
     CompletionHandler | None, Depends(optional_component(COMPLETION_HANDLER))
 ]
 IdentityDep = Annotated[IdentityRuntime, Depends(component(IDENTITY_RUNTIME))]
-RuleBookDep = Annotated[RuleBook, Depends(component(RULE_BOOK))]
 
 
 def client_address(request: Request) -> str:
