@@ -36,7 +36,6 @@ from civicloom.identity import ScopedPrincipal
 from civicloom.kernel import Clock, Principal
 from civicloom.portal import (
     apply_prefill,
-    current_agreements,
     save_answers,
     start_draft,
     submit_draft,
@@ -242,8 +241,7 @@ async def run_one(
     clock, uow = container.clock, container.uow
     who, answers = applicant(i, rng)
     draft = await start_draft(uow(), clock, who, SERVICE)
-    agreements = current_agreements(container.settings.blueprints_dir)
-    await apply_prefill(uow(), clock, gateway, who, draft.id, consent=True, agreements=agreements)
+    await apply_prefill(uow(), clock, gateway, who, draft.id, consent=True)
     await save_answers(uow(), clock, who, draft.id, answers)
     view = await submit_draft(uow, clock, who, draft.id)
     report.submitted += 1

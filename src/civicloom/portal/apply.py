@@ -130,7 +130,9 @@ async def start(
 ) -> Response:
     """Begin an application (a draft saved as you go)."""
     draft = await start_draft(container.uow(), container.clock, principal, service_id)
-    plans = prefill_plans(draft.blueprint, principal, draft.data, _agreements(container))
+    plans = prefill_plans(
+        draft.blueprint, principal, draft.data, await current_agreements(container.uow())
+    )
     if gateway and any(not p.needs for p in plans):
         return see_other(f"/drafts/{draft.id}/prefill")
     first = form_pages(draft.blueprint, "en")[0].id
@@ -150,10 +152,6 @@ async def prefill_page(
     return await consent_view(request, container, principal, draft, {}, {})
 
 
-def _agreements(container: Any) -> Any:
-    return current_agreements(container.settings.blueprints_dir)
-
-
 @apply_router.get("/consents", dependencies=[APPLICANT_PAGE])
 async def consents_page(
     request: Request, container: ContainerDep, principal: CurrentPrincipal
@@ -168,7 +166,7 @@ async def consents_page(
         consents=consents,
         departments=names,
         now=container.clock.now(),
-        agreements={a.id: a for a in _agreements(container)},
+        agreements={a.id: a for a in await current_agreements(container.uow())},
     )
 
 
@@ -193,7 +191,9 @@ async def prefill(
     raw = {k: form.get(k) for k in form}
     consent = form.get("consent")
     draft = await get_draft(container.uow(), principal, draft_id)
-    plans = prefill_plans(draft.blueprint, principal, draft.data, _agreements(container))
+    plans = prefill_plans(
+        draft.blueprint, principal, draft.data, await current_agreements(container.uow())
+    )
     asked = asked_questions(draft, plans, negotiate_locale(request))
     given: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -219,7 +219,6 @@ async def prefill(
             principal,
             draft_id,
             consent == "yes",
-            _agreements(container),
             answers=given,
         )
     return see_other(f"/drafts/{draft_id}/pages/{_first_page(draft)}")

@@ -32,7 +32,7 @@ async def consent_view(
     raw: dict[str, Any],
 ) -> HTMLResponse:
     """The consent page: what will be read, from whom and why, and what a register needs."""
-    terms = current_agreements(container.settings.blueprints_dir)
+    terms = await current_agreements(container.uow())
     plans = prefill_plans(draft.blueprint, principal, draft.data, terms)
     asked = asked_questions(draft, plans, negotiate_locale(request))
     ids = {"consent": "consent", **{f.name: f.input_id for f in asked.fields}}

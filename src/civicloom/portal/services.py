@@ -6,12 +6,10 @@ once; submission goes through ``civicloom.applications.submit_in``.
 
 from __future__ import annotations
 
-import functools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -23,7 +21,6 @@ from civicloom.catalogue import (
     DataSharingAgreement,
     get_blueprint_version,
     get_current_blueprint,
-    load_agreements,
 )
 from civicloom.db import UnitOfWork
 from civicloom.departments import CapabilityGateway
@@ -41,6 +38,7 @@ from civicloom.portal.tables import DraftRow
 from civicloom.registries import (
     GrantConsent,
     RegisterRead,
+    approved_agreements,
     link_data_use,
     plan_reads,
     read_registers,
@@ -162,14 +160,10 @@ async def list_drafts(uow: UnitOfWork, principal: Principal) -> list[DraftRow]:
 PrefillPlan = RegisterRead  # one register look-up the form asks for (civicloom.registries)
 
 
-@functools.cache
-def _agreements_in(blueprints_dir: Path) -> tuple[DataSharingAgreement, ...]:
-    return load_agreements(blueprints_dir)
-
-
-def current_agreements(blueprints_dir: Path) -> tuple[DataSharingAgreement, ...]:
-    """The data-sharing agreements in ``blueprints/agreements`` (read once per directory)."""
-    return _agreements_in(blueprints_dir)
+async def current_agreements(uow: UnitOfWork) -> tuple[DataSharingAgreement, ...]:
+    """The data-sharing agreements in force: stored and approved (``agreements sync``)."""
+    async with uow:
+        return await approved_agreements(uow.session)
 
 
 def prefill_plans(
@@ -196,7 +190,6 @@ async def apply_prefill(
     principal: Principal,
     draft_id: str,
     consent: bool,
-    agreements: Sequence[DataSharingAgreement],
     answers: dict[str, Any] | None = None,
 ) -> int:
     """Record the applicant's answer and, under consent and agreement, fill from the registers.
@@ -205,11 +198,12 @@ async def apply_prefill(
     check the stored consents (so a revoked one stops further reads). ``answers`` are what the
     consent page asked (a plan's ``needs``, e.g. the parcel id); they are kept as the
     applicant's own. Each read is a data-use entry and an audited ``register.read``; returns
-    how many answers were filled.
+    how many answers were filled. Only the stored, approved agreements are enforced, read in
+    the same transaction as the reads they allow.
     """
-    terms = tuple(agreements)
-    by_id = {a.id: a for a in terms}
     async with uow:
+        terms = await approved_agreements(uow.session)
+        by_id = {a.id: a for a in terms}
         row = await _row(uow, principal, draft_id)
         if row.application_id:
             raise Conflict("this application was already sent")

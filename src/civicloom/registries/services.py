@@ -49,6 +49,15 @@ def _consent(row: ConsentRow) -> Consent:
     )
 
 
+async def approved_agreements(session: AsyncSession) -> tuple[DataSharingAgreement, ...]:
+    """The agreements the platform enforces: those stored by ``agreements sync`` (or the demo
+    load) with an approval, as stored — never the files, which may hold an unsynced draft."""
+    rows = await session.scalars(
+        select(AgreementRow).where(AgreementRow.approved_by.is_not(None)).order_by(AgreementRow.id)
+    )
+    return tuple(DataSharingAgreement.model_validate(row.terms) for row in rows)
+
+
 async def sync_agreements(
     uow: UnitOfWork, clock: Clock, agreements: Sequence[DataSharingAgreement]
 ) -> int:

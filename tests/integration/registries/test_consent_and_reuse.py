@@ -3,14 +3,12 @@ reads, every read is a data-use entry, and only the register's director acts for
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 
 from civicloom.audit.tables import AuditEntryRow
-from civicloom.catalogue import load_agreements
 from civicloom.departments import CAPABILITY_GATEWAY, CapabilityCall, InProcessGateway
 from civicloom.identity import ScopedPrincipal
 from civicloom.portal import apply_prefill, get_draft, save_answers, start_draft
@@ -21,7 +19,6 @@ from tests.conftest import as_persona
 from tests.wiring import swap
 
 SERVICE = "open-a-restaurant"
-TERMS = load_agreements(Path(__file__).resolve().parents[3] / "blueprints")
 ALICE = ScopedPrincipal(
     subject="alice",
     display_name="Alice Chen",
@@ -75,19 +72,14 @@ async def test_consent_then_reads_then_revocation_stops_them(container: Containe
     calls: list[str] = []
     gateway = registers(calls)
     declined = await start_draft(uow(), clock, ALICE, SERVICE)
-    assert (
-        await apply_prefill(
-            uow(), clock, gateway, ALICE, declined.id, consent=False, agreements=TERMS
-        )
-        == 0
-    )
+    assert await apply_prefill(uow(), clock, gateway, ALICE, declined.id, consent=False) == 0
     assert calls == []  # without consent nothing is read
     assert await list_consents(uow(), ALICE) == []
 
     draft = await start_draft(uow(), clock, ALICE, SERVICE)
     answers = {"parcel_id": "P-0042-117", "seating": 40}  # only what a register is asked by
     filled = await apply_prefill(
-        uow(), clock, gateway, ALICE, draft.id, consent=True, agreements=TERMS, answers=answers
+        uow(), clock, gateway, ALICE, draft.id, consent=True, answers=answers
     )
     assert calls == [
         "local-admin.business_lookup",
@@ -122,9 +114,9 @@ async def test_consent_then_reads_then_revocation_stops_them(container: Containe
     revoked = await revoke_consent(uow(), clock, ALICE, consent.id)
     assert revoked.revoked_at is not None
     calls.clear()
-    await apply_prefill(uow(), clock, gateway, ALICE, draft.id, consent=False, agreements=TERMS)
+    await apply_prefill(uow(), clock, gateway, ALICE, draft.id, consent=False)
     again = await start_draft(uow(), clock, ALICE, SERVICE)
-    await apply_prefill(uow(), clock, gateway, ALICE, again.id, consent=False, agreements=TERMS)
+    await apply_prefill(uow(), clock, gateway, ALICE, again.id, consent=False)
     assert calls == []  # after revocation nothing more is read
     assert len(await data_use_of_subject(uow(), ALICE)) == 3
     async with uow() as u:
@@ -141,12 +133,12 @@ async def test_bob_cannot_act_for_alices_business(container: Container) -> None:
     calls: list[str] = []
     gateway = registers(calls)
     draft = await start_draft(uow(), clock, BOB, SERVICE)
-    await apply_prefill(uow(), clock, gateway, BOB, draft.id, consent=True, agreements=TERMS)
+    await apply_prefill(uow(), clock, gateway, BOB, draft.id, consent=True)
     assert calls == []  # Bob has no business: nothing to look up
     await save_answers(
         uow(), clock, BOB, draft.id, {"business_registration_number": "BR-2019-004211"}
     )
-    await apply_prefill(uow(), clock, gateway, BOB, draft.id, consent=True, agreements=TERMS)
+    await apply_prefill(uow(), clock, gateway, BOB, draft.id, consent=True)
     assert calls == ["local-admin.business_lookup"]  # the register names Alice: stop there
     after = await get_draft(uow(), BOB, draft.id)
     assert "business_name" not in after.data
