@@ -11,7 +11,7 @@ from civicloom import __version__
 from civicloom.api import api_v1_router, callbacks_router, casework_router, ops_router
 from civicloom.backoffice import backoffice_router
 from civicloom.documents import documents_router
-from civicloom.kpis import kpis_router, register_operational_metrics
+from civicloom.kpis import kpis_api_router, kpis_pages_router, register_operational_metrics
 from civicloom.notifications import messaging_router, notifications_router
 from civicloom.payments import p2g_router, payments_router
 from civicloom.portal import portal_router
@@ -61,7 +61,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(messaging_router)
     install_web_ui(app)
     app.include_router(portal_router)
-    app.include_router(kpis_router)
+    app.include_router(kpis_pages_router)
+    app.include_router(kpis_api_router)
     app.include_router(backoffice_router)
     register_operational_metrics(
         container.metrics.registry, container.settings.effective_database_url
