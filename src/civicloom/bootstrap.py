@@ -14,6 +14,7 @@ from civicloom.connectors import (
     COMPLETION_HANDLER,
     ConnectorGateway,
     ConnectorRegistry,
+    InstrumentedGateway,
     build_connectors,
 )
 from civicloom.connectors.services import CompletionHandler
@@ -27,7 +28,6 @@ from civicloom.documents import (
     purge_expired_documents,
 )
 from civicloom.kernel import SystemClock
-from civicloom.kpis import InstrumentedGateway
 from civicloom.notifications import build_dispatcher
 from civicloom.observability import METRICS, configure_logging, configure_tracing
 from civicloom.outbox import Publisher

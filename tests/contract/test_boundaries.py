@@ -30,7 +30,7 @@ def test_the_real_tree_keeps_its_boundaries() -> None:
 def test_a_router_reaching_into_app_state_breaks_the_build(tmp_path: Path) -> None:
     src = tmp_path / "src"
     shutil.copytree(ROOT / "src" / "civicloom", src / "civicloom")
-    router = src / "civicloom" / "portal" / "apply.py"
+    router = src / "civicloom" / "portal" / "pages" / "apply.py"
     router.write_text(
         router.read_text()
         + "\n\ndef sneaky(request):  # type: ignore\n"
@@ -38,7 +38,7 @@ def test_a_router_reaching_into_app_state_breaks_the_build(tmp_path: Path) -> No
     )
     result = _check(src)
     assert result.returncode == 1
-    assert "civicloom/portal/apply.py" in result.stdout
+    assert "civicloom/portal/pages/apply.py" in result.stdout
     assert "app.state outside civicloom/web" in result.stdout
     assert "boundaries: 1 breach(es)" in result.stdout
 

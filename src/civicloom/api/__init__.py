@@ -1,4 +1,5 @@
-"""Public REST API v1 (``/api/v1``) and operational endpoints."""
+"""The platform's ``api`` package (ADR 0029): the public REST API v1 (``/api/v1``) that spans
+modules, department callbacks and operational endpoints, one topic per file."""
 
 from civicloom.api.callbacks import callbacks_router
 from civicloom.api.casework import casework_router

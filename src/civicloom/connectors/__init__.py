@@ -18,6 +18,7 @@ from civicloom.connectors.callback import (
 from civicloom.connectors.domain import CapabilitySpec, ConnectorSpec, DepartmentIntegration
 from civicloom.connectors.filedrop import FileDropConnector
 from civicloom.connectors.gateway import BreakerOpen, ConnectorGateway
+from civicloom.connectors.metrics import InstrumentedGateway
 from civicloom.connectors.registry import PLUGINS, ConnectorRegistry, build_connectors
 from civicloom.connectors.rest import RestConnector
 from civicloom.connectors.services import (
@@ -47,6 +48,7 @@ __all__ = [
     "ConnectorSpec",
     "DepartmentIntegration",
     "FileDropConnector",
+    "InstrumentedGateway",
     "RestConnector",
     "SoapConnector",
     "VerifiedCallback",

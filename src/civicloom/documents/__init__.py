@@ -21,6 +21,7 @@ from civicloom.documents.licences import (
     verify_token,
     verify_token_offline,
 )
+from civicloom.documents.pages import documents_pages_router
 from civicloom.documents.pdf import extract_token
 from civicloom.documents.ports import DocumentStore
 from civicloom.documents.queries import (
@@ -57,6 +58,7 @@ __all__ = [
     "application_documents",
     "build_documents_runtime",
     "data_use_of_citizen",
+    "documents_pages_router",
     "documents_router",
     "extract_token",
     "inspect_file",

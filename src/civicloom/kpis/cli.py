@@ -16,18 +16,18 @@ from rich.table import Table
 
 from civicloom.applications import StepRunner
 from civicloom.demo import load_demo
-from civicloom.kernel import DomainError, ValidationFailed
-from civicloom.kpis.config import load_kpi_config
-from civicloom.kpis.domain import KpiReport
-from civicloom.kpis.loadgen import (
+from civicloom.demo.loadgen import (
     SERVICE,
     SimulatedClock,
     demo_gateway,
     gateway_reachable,
     run_loadgen,
 )
+from civicloom.kernel import DomainError, ValidationFailed
+from civicloom.kpis.api import to_csv
+from civicloom.kpis.config import load_kpi_config
+from civicloom.kpis.domain import KpiReport
 from civicloom.kpis.services import parse_period, service_kpis
-from civicloom.kpis.web import to_csv
 from civicloom.runtime import Container
 
 console = Console()

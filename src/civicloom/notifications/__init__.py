@@ -6,7 +6,7 @@ from civicloom.notifications.adapters import (
     SmtpChannel,
     build_email,
 )
-from civicloom.notifications.api import notifications_router
+from civicloom.notifications.api import messaging_router, notifications_router
 from civicloom.notifications.domain import (
     DELIVER_TOPIC,
     ChannelKind,
@@ -15,7 +15,7 @@ from civicloom.notifications.domain import (
     Recipient,
     RenderedMessage,
 )
-from civicloom.notifications.govstack import messaging_router
+from civicloom.notifications.pages import notifications_pages_router
 from civicloom.notifications.preferences import InboxItem, inbox
 from civicloom.notifications.runtime import build_channels, build_dispatcher
 from civicloom.notifications.services import NotificationDispatcher, deliver, plan_notifications
@@ -40,6 +40,7 @@ __all__ = [
     "deliver",
     "inbox",
     "messaging_router",
+    "notifications_pages_router",
     "notifications_router",
     "plan_notifications",
 ]

@@ -1,6 +1,6 @@
 """Payments: fees from decision models, intents at a provider, webhooks, refunds, reconciliation."""
 
-from civicloom.payments.api import PaymentProviderDep, payments_router
+from civicloom.payments.api import PaymentProviderDep, p2g_router, payments_router
 from civicloom.payments.domain import (
     PaymentState,
     ReconciliationReport,
@@ -10,7 +10,6 @@ from civicloom.payments.domain import (
     reconcile,
     to_minor,
 )
-from civicloom.payments.govstack import p2g_router
 from civicloom.payments.ports import PAYMENT_PROVIDER, PaymentProvider
 from civicloom.payments.reconciliation import reconcile_settlement
 from civicloom.payments.refunds import refund_payment

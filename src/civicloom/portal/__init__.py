@@ -1,11 +1,8 @@
 """The citizen portal: find a service, apply once, follow every department on one page."""
 
-from fastapi import APIRouter
-
-from civicloom.portal.account import account_router
-from civicloom.portal.apply import apply_router
-from civicloom.portal.eligibility import Outcome, Precheck, eligibility_router, precheck_of
 from civicloom.portal.forms import FormField, FormPage, form_pages, parse_page
+from civicloom.portal.pages import portal_router
+from civicloom.portal.pages.eligibility import Outcome, Precheck, precheck_of
 from civicloom.portal.queries import (
     ApplicationSummary,
     application_page,
@@ -24,11 +21,6 @@ from civicloom.portal.services import (
     start_draft,
     submit_draft,
 )
-
-portal_router = APIRouter(include_in_schema=False)
-portal_router.include_router(apply_router)
-portal_router.include_router(account_router)
-portal_router.include_router(eligibility_router)
 
 __all__ = [
     "ApplicationSummary",

@@ -1,6 +1,7 @@
-"""Shared web plumbing: dependencies, guards, sessions, CSRF, problem+json errors, middleware."""
+"""Shared web plumbing: dependencies, guards, sessions, CSRF, problem+json errors, middleware,
+the sign-in pages and the helpers every module's pages share (``web/pages.py``)."""
 
-from civicloom.web.auth_routes import auth_router
+from civicloom.web.api import auth_api_router
 from civicloom.web.csrf import CsrfCookieMiddleware, csrf_input, csrf_token, verify_csrf
 from civicloom.web.deps import (
     CallbackVerifiersDep,
@@ -27,6 +28,14 @@ from civicloom.web.errors import (
     problem_responses,
 )
 from civicloom.web.middleware import install_middleware
+from civicloom.web.pages import (
+    auth_router,
+    error_list,
+    language_router,
+    page_gettext,
+    render_page,
+    see_other,
+)
 from civicloom.web.session import IDENTITY_RUNTIME, IdentityRuntime, build_identity_runtime
 from civicloom.web.templating import (
     LOCALES,
@@ -53,6 +62,7 @@ __all__ = [
     "OptionalPrincipal",
     "Problem",
     "Templates",
+    "auth_api_router",
     "auth_router",
     "authenticated",
     "build_identity_runtime",
@@ -60,21 +70,26 @@ __all__ = [
     "csrf_input",
     "csrf_token",
     "enforce_route_policy",
+    "error_list",
     "get_container",
     "install_error_handlers",
     "install_middleware",
     "install_web_ui",
+    "language_router",
     "localise",
     "negotiate_locale",
     "optional_component",
+    "page_gettext",
     "page_roles",
     "policy_for_route",
     "problem_response",
     "problem_responses",
     "public_route",
+    "render_page",
     "require_department",
     "require_roles",
     "safe_local_path",
+    "see_other",
     "translations_for",
     "verify_csrf",
 ]

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
 from babel.dates import format_date, format_datetime
@@ -22,9 +22,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 from babel.support import NullTranslations, Translations
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
-from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse
 from jinja2 import (
     ChoiceLoader,
     Environment,
@@ -41,7 +40,7 @@ from civicloom.kernel import LocalisedText
 from civicloom.observability import get_logger
 from civicloom.settings import PROJECT_ROOT
 from civicloom.web.csrf import csrf_input, csrf_token
-from civicloom.web.deps import Guard, Unauthenticated, enforce, public_route
+from civicloom.web.deps import Guard, Unauthenticated, enforce
 
 log = get_logger(__name__)
 
@@ -230,23 +229,6 @@ def safe_local_path(value: str | None, default: str = "/") -> str:
     return default
 
 
-language_router = APIRouter(include_in_schema=False)
-
-
-@language_router.get("/language/{locale}", dependencies=[public_route()])
-async def choose_language(
-    locale: Annotated[str, PathParam(max_length=20)],
-    next: Annotated[str | None, Query(max_length=500)] = None,
-) -> RedirectResponse:
-    """The language switcher (a plain link, so it works without JavaScript): remember and return."""
-    chosen = normalise_locale(locale) or DEFAULT_LOCALE
-    response = RedirectResponse(safe_local_path(next), status_code=303)
-    response.set_cookie(
-        LOCALE_COOKIE, chosen, max_age=365 * 86400, path="/", samesite="lax", httponly=True
-    )
-    return response
-
-
 def language_url(locale: str, current_path: str) -> str:
     """The switcher link to a locale that comes back to the current page."""
     return f"/language/{locale}?next={quote(current_path, safe='')}"
@@ -262,7 +244,7 @@ class _LayeredStatic(StaticFiles):
 
 def install_web_ui(app: FastAPI, node_modules: Path = NODE_MODULES) -> None:
     """Static files (GOV.UK Frontend at ``/assets``: its CSS hard-codes that path; ours + htmx at
-    ``/static``) and the language switcher route."""
+    ``/static``); the language switcher route is ``civicloom.web.pages.language_router``."""
     app.mount(
         "/assets",
         StaticFiles(directory=node_modules / "govuk-frontend/dist/govuk", check_dir=False),
@@ -273,7 +255,6 @@ def install_web_ui(app: FastAPI, node_modules: Path = NODE_MODULES) -> None:
         _LayeredStatic([STATIC_DIR, node_modules / "htmx.org/dist"]),
         name="static",
     )
-    app.include_router(language_router)
 
 
 class _PageGuard(Guard):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from civicloom.applications import StepRunner
+from civicloom.demo import LoadReport, SimulatedClock, demo_gateway, run_loadgen
 from civicloom.documents import build_documents_runtime, licence_step_handler
-from civicloom.kpis import LoadReport, SimulatedClock, demo_gateway, run_loadgen
 from civicloom.runtime import Container
 from tests.system.platform import platform
 

@@ -17,7 +17,7 @@ import httpx
 import yaml
 from sqlalchemy import text
 
-from civicloom.kpis import LoadReport
+from civicloom.demo import LoadReport
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 

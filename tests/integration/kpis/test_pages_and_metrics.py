@@ -8,7 +8,7 @@ import re
 import httpx
 import pytest
 
-from civicloom.kpis import LoadReport
+from civicloom.demo import LoadReport
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 

@@ -22,7 +22,7 @@ from civicloom.identity import (
 )
 from civicloom.kernel import Principal
 from civicloom.settings import PROJECT_ROOT
-from civicloom.web.auth_routes import safe_next
+from civicloom.web.pages import safe_next
 
 BLUEPRINTS = PROJECT_ROOT / "blueprints"
 

@@ -25,7 +25,7 @@ from civicloom.documents import (
 from civicloom.kernel import Conflict, DomainError, Principal, ValidationFailed
 from civicloom.notifications import inbox as portal_inbox
 from civicloom.payments import PaymentProviderDep, create_payment
-from civicloom.portal.common import APPLICANT_PAGE, OWN_OBJECT_PAGE, gettext, page, see_other
+from civicloom.portal.pages.common import APPLICANT_PAGE, OWN_OBJECT_PAGE, page
 from civicloom.portal.queries import (
     ApplicationPage,
     application_page,
@@ -34,7 +34,14 @@ from civicloom.portal.queries import (
     my_applications,
 )
 from civicloom.portal.services import list_drafts
-from civicloom.web import ContainerDep, CurrentPrincipal, OptionalPrincipal, public_route
+from civicloom.web import (
+    ContainerDep,
+    CurrentPrincipal,
+    OptionalPrincipal,
+    page_gettext,
+    public_route,
+    see_other,
+)
 
 account_router = APIRouter(include_in_schema=False)
 UPLOAD_CHUNK = 64 * 1024
@@ -131,7 +138,7 @@ async def add_document(
     principal: CurrentPrincipal,
 ) -> Response:
     """Upload a document from a plain HTML form; a refused file is explained next to the field."""
-    _ = gettext(request)
+    _ = page_gettext(request)
     runtime = documents
     form = await request.form(max_files=1, max_fields=5)
     document_type = str(form.get("document_type") or "")
@@ -183,7 +190,7 @@ async def answer(
     principal: CurrentPrincipal,
 ) -> Response:
     """Answer a department's request for more information."""
-    _ = gettext(request)
+    _ = page_gettext(request)
     form = await request.form()
     text = str(form.get("answer") or "")
     if not text.strip() or len(text) > 5000:
@@ -218,7 +225,7 @@ async def pay(
     principal: CurrentPrincipal,
 ) -> Response:
     """Pay the fee: off to the provider's hosted page, which sends the applicant back here."""
-    _ = gettext(request)
+    _ = page_gettext(request)
     await check_owner(container.uow(), principal, application_id)
     back = f"{container.settings.effective_public_url.rstrip('/')}/applications/{application_id}"
     try:

@@ -1,88 +1,20 @@
-"""HTTP: a person's notification preferences and inbox, and the embedded mail viewer."""
+"""The embedded profile's mail viewer: every caught outgoing email (DEV ONLY)."""
 
 from __future__ import annotations
 
 import html
-from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
 
 from civicloom.kernel import NotFound
-from civicloom.notifications.preferences import (
-    Preferences,
-    inbox,
-    read_preferences,
-    set_preferences,
-)
 from civicloom.notifications.runtime import mail_catcher_enabled
-from civicloom.web import (
-    ContainerDep,
-    CurrentPrincipal,
-    authenticated,
-    problem_responses,
-    public_route,
-)
+from civicloom.web import ContainerDep, public_route
 
-notifications_router = APIRouter(
-    tags=["notifications"], responses=problem_responses(400, 401, 403, 404, 422)
-)
-
-
-class PreferencesIn(BaseModel):
-    """How and in which language to be notified."""
-
-    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
-    phone: str | None = Field(None, pattern=r"^\+[0-9]{6,15}$")
-    locale: str = Field("en", description="en or zh-Hans")
-    channels: list[str] = Field(default_factory=lambda: ["email", "portal"], max_length=3)
-
-
-class InboxItemOut(BaseModel):
-    """A portal message."""
-
-    id: str
-    application_id: str | None
-    subject: str
-    body: str
-    at: datetime
-
-
-@notifications_router.get(
-    "/api/v1/me/notification-preferences",
-    response_model=PreferencesIn,
-    dependencies=[authenticated()],
-)
-async def get_preferences(container: ContainerDep, principal: CurrentPrincipal) -> PreferencesIn:
-    """The caller's notification preferences."""
-    p = await read_preferences(container, principal)
-    return PreferencesIn(email=p.email, phone=p.phone, locale=p.locale, channels=p.channels)
-
-
-@notifications_router.put(
-    "/api/v1/me/notification-preferences",
-    response_model=PreferencesIn,
-    dependencies=[authenticated()],
-)
-async def put_preferences(
-    body: PreferencesIn, container: ContainerDep, principal: CurrentPrincipal
-) -> PreferencesIn:
-    """Change the caller's channels, addresses and language."""
-    wanted = Preferences(body.email, body.phone, body.locale, list(body.channels))
-    await set_preferences(container, principal, wanted)
-    return body
-
-
-@notifications_router.get(
-    "/api/v1/me/inbox", response_model=list[InboxItemOut], dependencies=[authenticated()]
-)
-async def read_inbox(container: ContainerDep, principal: CurrentPrincipal) -> list[InboxItemOut]:
-    """The caller's portal messages, newest first."""
-    return [InboxItemOut(**item.__dict__) for item in await inbox(container, principal)]
+notifications_pages_router = APIRouter(include_in_schema=False)
 
 
 def _caught(container: ContainerDep) -> list[tuple[str, EmailMessage]]:
@@ -94,7 +26,7 @@ def _caught(container: ContainerDep) -> list[tuple[str, EmailMessage]]:
     return [(f.stem, parser.parsebytes(f.read_bytes())) for f in files[:200]]
 
 
-@notifications_router.get(
+@notifications_pages_router.get(
     "/dev/mail",
     response_class=HTMLResponse,
     dependencies=[public_route()],
@@ -117,7 +49,7 @@ async def mail_viewer(container: ContainerDep) -> HTMLResponse:
     )
 
 
-@notifications_router.get(
+@notifications_pages_router.get(
     "/dev/mail/{message_id}",
     response_class=HTMLResponse,
     dependencies=[public_route()],

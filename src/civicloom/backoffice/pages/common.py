@@ -1,4 +1,5 @@
-"""What every back-office page shares: templates, the role navigation, guards and helpers."""
+"""What every back-office page shares: templates, the role navigation, guards and form helpers
+(the helpers every module's pages share are ``civicloom.web.pages``)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 
 from civicloom.kernel import Principal, ValidationFailed
-from civicloom.web import Templates, negotiate_locale, page_roles, translations_for
+from civicloom.web import Templates, page_gettext, page_roles, render_page
 
-templates = Templates([Path(__file__).resolve().parent / "templates"])
+templates = Templates([Path(__file__).resolve().parent.parent / "templates"])
 
 OFFICER_PAGE = page_roles("officer", "supervisor")
 # Task routes: the case engine answers 404 for a task outside the officer's department.
@@ -23,14 +24,9 @@ AUDITOR_PAGE = page_roles("auditor")
 STAFF_PAGE = page_roles("officer", "supervisor", "service-owner", "operator", "auditor")
 
 
-def gettext(request: Request) -> Any:
-    """The request locale's ``gettext`` (for messages built in Python)."""
-    return translations_for(negotiate_locale(request)).gettext
-
-
 def nav(request: Request, principal: Principal) -> list[dict[str, Any]]:
     """The back-office navigation: one entry per role the person holds."""
-    _ = gettext(request)
+    _ = page_gettext(request)
     path = request.url.path
     items: list[tuple[str, str, set[str]]] = [
         ("/backoffice/tasks", _("Work queue"), {"officer", "supervisor"}),
@@ -59,33 +55,14 @@ def page(
     **context: Any,
 ) -> HTMLResponse:
     """Render a back-office page with the layout's context filled in."""
-    return templates.render(
-        request,
-        name,
-        status_code=status_code,
-        nav_items=nav(request, principal),
-        signed_in_as=principal.display_name,
-        principal=principal,
-        **context,
+    return render_page(
+        templates, request, name, principal, nav(request, principal), status_code, **context
     )
-
-
-def see_other(url: str) -> RedirectResponse:
-    """Post/redirect/get."""
-    return RedirectResponse(url, status_code=303)
 
 
 def field_errors(failed: ValidationFailed) -> dict[str, str]:
     """``{field: message}`` from a use case's validation failure."""
     return {e.field: e.message for e in failed.errors}
-
-
-def error_list(
-    errors: dict[str, str], anchors: dict[str, str] | None = None
-) -> list[dict[str, str]]:
-    """A GOV.UK error summary: each message linking to its field."""
-    anchors = anchors or {}
-    return [{"text": msg, "href": f"#{anchors.get(name, name)}"} for name, msg in errors.items()]
 
 
 async def form_fields(request: Request, *names: str) -> dict[str, str]:

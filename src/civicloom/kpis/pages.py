@@ -1,23 +1,21 @@
-"""KPI pages: the back-office dashboard with CSV export and the public performance page."""
+"""KPI pages: the back-office dashboard and the public performance page (the dashboard's CSV
+export is ``kpis/api.py``)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from civicloom.kernel import NotFound, ValidationFailed
+from civicloom.kpis.api import KPI_ROLES, DateParam, ToParam, kpi_config
 from civicloom.kpis.charts import Bar, bar_chart
-from civicloom.kpis.config import KpiConfig, load_kpi_config
 from civicloom.kpis.domain import DAY, HOUR, KpiReport
 from civicloom.kpis.services import Period, list_kpi_services, parse_period, service_kpis
-from civicloom.runtime import Container
 from civicloom.web import (
     ContainerDep,
     CurrentPrincipal,
@@ -27,20 +25,12 @@ from civicloom.web import (
     negotiate_locale,
     page_roles,
     public_route,
-    require_roles,
     translations_for,
 )
 
-KPI_ROLES = ("service-owner", "supervisor", "operator", "auditor")
 templates = Templates([Path(__file__).parent / "templates"])
-kpis_router = APIRouter(include_in_schema=False)
-DateParam = Annotated[str | None, Query(alias="from", max_length=10)]
-ToParam = Annotated[str | None, Query(alias="to", max_length=10)]
+kpis_pages_router = APIRouter(include_in_schema=False)
 ServiceParam = Annotated[str | None, Query(max_length=100, pattern=r"^[a-z][a-z0-9-]{1,60}$")]
-
-
-def _config(container: Container) -> KpiConfig:
-    return load_kpi_config(container.settings.blueprints_dir)
 
 
 def _hours(seconds: float | None) -> str:
@@ -117,7 +107,7 @@ def charts(report: KpiReport, _: Callable[[str], str] = _same) -> dict[str, Any]
     }
 
 
-@kpis_router.get("/backoffice/kpis", dependencies=[page_roles(*KPI_ROLES)])
+@kpis_pages_router.get("/backoffice/kpis", dependencies=[page_roles(*KPI_ROLES)])
 async def dashboard(
     request: Request,
     container: ContainerDep,
@@ -148,7 +138,7 @@ async def dashboard(
     report = None
     if chosen is not None:
         report = await service_kpis(
-            container.uow(), container.clock, _config(container), chosen, period
+            container.uow(), container.clock, kpi_config(container), chosen, period
         )
     context.update(
         start=period.start.date().isoformat(),
@@ -162,39 +152,7 @@ async def dashboard(
     return templates.render(request, "kpis/dashboard.html", **context)
 
 
-@kpis_router.get("/backoffice/kpis.csv", dependencies=[require_roles(*KPI_ROLES)])
-async def dashboard_csv(
-    container: ContainerDep,
-    principal: CurrentPrincipal,
-    service: Annotated[str, Query(max_length=100, pattern=r"^[a-z][a-z0-9-]{1,60}$")],
-    start: DateParam = None,
-    end: ToParam = None,
-) -> Response:
-    """The dashboard's figures as CSV (``section,key,department,value``)."""
-    period = parse_period(container.clock, start, end)
-    report = await service_kpis(
-        container.uow(), container.clock, _config(container), service, period
-    )
-    return Response(
-        to_csv(report),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="kpis-{service}.csv"',
-            "Cache-Control": "no-store",
-        },
-    )
-
-
-def to_csv(report: KpiReport) -> str:
-    """The report's rows as CSV with a header line."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["section", "key", "department", "value"])
-    writer.writerows(report.rows())
-    return buffer.getvalue()
-
-
-@kpis_router.get("/performance/{service}", dependencies=[public_route()])
+@kpis_pages_router.get("/performance/{service}", dependencies=[public_route()])
 async def performance(
     service: str, request: Request, container: ContainerDep, principal: OptionalPrincipal
 ) -> HTMLResponse:
@@ -202,7 +160,7 @@ async def performance(
     period: Period = parse_period(container.clock, None, None)
     try:
         report = await service_kpis(
-            container.uow(), container.clock, _config(container), service, period
+            container.uow(), container.clock, kpi_config(container), service, period
         )
     except NotFound:
         return templates.render(

@@ -1,10 +1,17 @@
-"""Sign-in and sign-out pages: OpenID Connect login and callback, the dev login, logout."""
+"""The platform's own pages and what every module's pages share.
+
+Routes: sign-in and sign-out (OpenID Connect login and callback, the dev login, logout) and
+the language switcher. Helpers for the pages of every module (docs/how-to/build-a-page.md):
+``render_page`` (the layout's context filled in), ``page_gettext``, ``see_other`` and
+``error_list``.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import DictLoader, Environment, select_autoescape
 
@@ -13,13 +20,12 @@ from civicloom.identity import (
     TooManyRequests,
     end_session,
     load_personas,
-    mandates_of,
     principal_for_persona,
     principal_from_login,
     record_failed_login,
     start_session,
 )
-from civicloom.kernel import FieldError, NotFound, ValidationFailed
+from civicloom.kernel import FieldError, NotFound, Principal, ValidationFailed
 from civicloom.web.csrf import csrf_input, verify_csrf
 from civicloom.web.deps import (
     ContainerDep,
@@ -37,6 +43,15 @@ from civicloom.web.session import (
     clear_session_cookie,
     session_policy,
     set_session_cookie,
+)
+from civicloom.web.templating import (
+    DEFAULT_LOCALE,
+    LOCALE_COOKIE,
+    Templates,
+    negotiate_locale,
+    normalise_locale,
+    safe_local_path,
+    translations_for,
 )
 
 _TEMPLATES = {
@@ -224,19 +239,6 @@ async def signed_in(request: Request, principal: CurrentPrincipal) -> HTMLRespon
     return _render(request, "signed_in.html", title="Signed in", name=principal.display_name)
 
 
-@auth_router.get("/me", dependencies=[authenticated(machines=True)])
-async def me(principal: CurrentPrincipal) -> dict[str, Any]:
-    """Who the caller is: subject, roles, department and business mandates."""
-    return {
-        "subject": principal.subject,
-        "display_name": principal.display_name,
-        "roles": sorted(principal.roles),
-        "department": principal.department,
-        "mandates": sorted(mandates_of(principal)),
-        "authenticated_by": principal.authenticated_by,
-    }
-
-
 @auth_router.post("/logout", dependencies=[public_route()])
 async def logout(
     request: Request, container: ContainerDep, runtime: IdentityDep
@@ -255,3 +257,60 @@ async def logout(
     response = RedirectResponse(target, status_code=303)
     clear_session_cookie(response, container.settings)
     return response
+
+
+language_router = APIRouter(include_in_schema=False)
+
+
+@language_router.get("/language/{locale}", dependencies=[public_route()])
+async def choose_language(
+    locale: Annotated[str, PathParam(max_length=20)],
+    next: Annotated[str | None, Query(max_length=500)] = None,
+) -> RedirectResponse:
+    """The language switcher (a plain link, so it works without JavaScript): remember and return."""
+    chosen = normalise_locale(locale) or DEFAULT_LOCALE
+    response = RedirectResponse(safe_local_path(next), status_code=303)
+    response.set_cookie(
+        LOCALE_COOKIE, chosen, max_age=365 * 86400, path="/", samesite="lax", httponly=True
+    )
+    return response
+
+
+def page_gettext(request: Request) -> Any:
+    """The request locale's ``gettext`` (for messages built in Python)."""
+    return translations_for(negotiate_locale(request)).gettext
+
+
+def render_page(
+    templates: Templates,
+    request: Request,
+    name: str,
+    principal: Principal | None,
+    nav_items: list[dict[str, Any]],
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """Render a module's page with the layout's context filled in (navigation, who is signed
+    in)."""
+    return templates.render(
+        request,
+        name,
+        status_code=status_code,
+        nav_items=nav_items,
+        signed_in_as=principal.display_name if principal else None,
+        principal=principal,
+        **context,
+    )
+
+
+def see_other(url: str) -> RedirectResponse:
+    """Post/redirect/get."""
+    return RedirectResponse(url, status_code=303)
+
+
+def error_list(
+    errors: dict[str, str], anchors: dict[str, str] | None = None
+) -> list[dict[str, str]]:
+    """A GOV.UK error summary: each message linking to its field's input."""
+    anchors = anchors or {}
+    return [{"text": msg, "href": f"#{anchors.get(name, name)}"} for name, msg in errors.items()]

@@ -30,7 +30,6 @@ from civicloom.catalogue import (
 )
 from civicloom.departments import CallOutcome, CapabilityCall, CapabilityGateway
 from civicloom.kernel import FieldError, NotFound
-from civicloom.portal.common import error_list, gettext, page
 from civicloom.portal.forms import (
     FormField,
     form_pages,
@@ -38,12 +37,15 @@ from civicloom.portal.forms import (
     required_message,
     schema_message,
 )
+from civicloom.portal.pages.common import page
 from civicloom.rules import Decision, evaluate
 from civicloom.web import (
     ContainerDep,
     GatewayDep,
     OptionalPrincipal,
+    error_list,
     negotiate_locale,
+    page_gettext,
     public_route,
 )
 
@@ -249,7 +251,7 @@ async def eligibility(
     principal: OptionalPrincipal,
 ) -> HTMLResponse:
     """Check before applying: a few questions, the departments' rules, the outcome and why."""
-    _ = gettext(request)
+    _ = page_gettext(request)
     try:
         blueprint = await service_blueprint(container, service_id)
     except NotFound:

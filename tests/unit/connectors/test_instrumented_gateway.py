@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
+from civicloom.connectors import InstrumentedGateway
 from civicloom.departments import CapabilityCall, InProcessGateway, TransientError
-from civicloom.kpis import InstrumentedGateway
 
 
 async def test_calls_are_timed_and_failures_counted() -> None:

@@ -16,19 +16,16 @@ from civicloom.applications import (
     decide_task,
     request_information,
 )
-from civicloom.backoffice.common import (
+from civicloom.backoffice.domain import InspectionPlan, QueueFilter, SlaState, sla_state
+from civicloom.backoffice.pages.common import (
     OFFICER_PAGE,
     STAFF_PAGE,
     TASK_PAGE,
-    error_list,
     field_errors,
     form_fields,
-    gettext,
     nav,
     page,
-    see_other,
 )
-from civicloom.backoffice.domain import InspectionPlan, QueueFilter, SlaState, sla_state
 from civicloom.backoffice.queries import services_in_queue, task_page, work_queue
 from civicloom.backoffice.services import (
     add_case_note,
@@ -39,7 +36,14 @@ from civicloom.backoffice.services import (
 from civicloom.documents import DocumentsRuntimeDep
 from civicloom.identity import load_personas
 from civicloom.kernel import Conflict, FieldError, Principal, ValidationFailed
-from civicloom.web import ContainerDep, CurrentPrincipal, page_roles
+from civicloom.web import (
+    ContainerDep,
+    CurrentPrincipal,
+    error_list,
+    page_gettext,
+    page_roles,
+    see_other,
+)
 
 officer_router = APIRouter(include_in_schema=False)
 SUPERVISOR_TASK = page_roles("supervisor", owner_scoped=True)
@@ -208,7 +212,7 @@ async def assign(
     async def run() -> None:
         if values["assignee"] not in team:
             raise ValidationFailed(
-                [FieldError("assignee", "team-member", gettext(request)("Choose an officer"))]
+                [FieldError("assignee", "team-member", page_gettext(request)("Choose an officer"))]
             )
         await assign_task(container.uow(), container.clock, principal, task_id, values["assignee"])
 
@@ -224,7 +228,7 @@ async def decide(
 ) -> Response:
     """Approve, or reject with a reason the applicant will read."""
     values = await form_fields(request, "decision", "reason")
-    _ = gettext(request)
+    _ = page_gettext(request)
 
     async def run() -> None:
         if values["decision"] not in ("approve", "reject"):
@@ -253,7 +257,7 @@ async def ask(
 ) -> Response:
     """Ask the applicant for more information."""
     values = await form_fields(request, "message")
-    _ = gettext(request)
+    _ = page_gettext(request)
 
     async def run() -> None:
         if not values["message"].strip():
@@ -271,7 +275,7 @@ async def note(
 ) -> Response:
     """Add an internal note."""
     values = await form_fields(request, "note")
-    _ = gettext(request)
+    _ = page_gettext(request)
 
     async def run() -> None:
         if not values["note"].strip():
@@ -287,7 +291,7 @@ async def inspect(
 ) -> Response:
     """Schedule a premises inspection (the applicant sees the date on their timeline)."""
     values = await form_fields(request, "planned_on", "inspection_note")
-    _ = gettext(request)
+    _ = page_gettext(request)
 
     async def run() -> None:
         try:

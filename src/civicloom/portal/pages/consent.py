@@ -8,11 +8,11 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from civicloom.portal.common import error_list, page
 from civicloom.portal.forms import FormPage, form_pages
+from civicloom.portal.pages.common import page
 from civicloom.portal.queries import department_names
 from civicloom.portal.services import Draft, PrefillPlan, current_agreements, prefill_plans
-from civicloom.web import negotiate_locale
+from civicloom.web import error_list, negotiate_locale
 
 
 def asked_questions(draft: Draft, plans: list[PrefillPlan], locale: str) -> FormPage:

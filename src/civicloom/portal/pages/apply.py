@@ -9,15 +9,6 @@ from fastapi.responses import HTMLResponse, Response
 
 from civicloom.catalogue import Blueprint, data_ref, list_current_blueprints, validate_form_data
 from civicloom.kernel import Conflict, NotFound, ValidationFailed
-from civicloom.portal.common import (
-    APPLICANT_PAGE,
-    OWN_OBJECT_PAGE,
-    error_list,
-    gettext,
-    page,
-    see_other,
-)
-from civicloom.portal.consent import asked_questions, consent_view
 from civicloom.portal.forms import (
     FormPage,
     display_value,
@@ -26,6 +17,8 @@ from civicloom.portal.forms import (
     parse_field,
     parse_page,
 )
+from civicloom.portal.pages.common import APPLICANT_PAGE, OWN_OBJECT_PAGE, page
+from civicloom.portal.pages.consent import asked_questions, consent_view
 from civicloom.portal.queries import department_names
 from civicloom.portal.services import (
     Draft,
@@ -45,8 +38,11 @@ from civicloom.web import (
     CurrentPrincipal,
     GatewayDep,
     OptionalPrincipal,
+    error_list,
     negotiate_locale,
+    page_gettext,
     public_route,
+    see_other,
 )
 
 apply_router = APIRouter(include_in_schema=False)
@@ -186,7 +182,7 @@ async def prefill(
     principal: CurrentPrincipal,
 ) -> Response:
     """Record the consent (and what the registers are asked by); fill from them when given."""
-    _ = gettext(request)
+    _ = page_gettext(request)
     form = await request.form()
     raw = {k: form.get(k) for k in form}
     consent = form.get("consent")
@@ -281,7 +277,7 @@ async def form_page_save(
     principal: CurrentPrincipal,
 ) -> Response:
     """Check and save a page; then the next page, "check your answers", or save and leave."""
-    _ = gettext(request)
+    _ = page_gettext(request)
     draft = await get_draft(container.uow(), principal, draft_id)
     form_page, pages = _page_of(draft, page_id, negotiate_locale(request))
     form = await request.form()
@@ -352,7 +348,7 @@ async def _check_page(
     errors: dict[str, tuple[str, str]],
     status: int,
 ) -> HTMLResponse:
-    _ = gettext(request)
+    _ = page_gettext(request)
     pages = form_pages(draft.blueprint, negotiate_locale(request))
     names = await department_names(container.uow())
     summary = [
@@ -384,7 +380,7 @@ async def submit(
     draft_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
 ) -> Response:
     """Send the application; a second click (same hidden key) returns the first result."""
-    _ = gettext(request)
+    _ = page_gettext(request)
     draft = await get_draft(container.uow(), principal, draft_id)
     form = await request.form()
     if form.get("idempotency_key") != draft.idempotency_key:

@@ -10,18 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from civicloom.applications import resolve_dead_letter
-from civicloom.backoffice.common import (
-    AUDITOR_PAGE,
-    OPERATOR_PAGE,
-    OWNER_PAGE,
-    SUPERVISOR_PAGE,
-    error_list,
-    field_errors,
-    page,
-    see_other,
-)
 from civicloom.backoffice.domain import sla_state
-from civicloom.backoffice.officer import team_of
 from civicloom.backoffice.oversight import (
     AuditQuery,
     blueprint_versions,
@@ -31,11 +20,27 @@ from civicloom.backoffice.oversight import (
     search_audit,
     verify_audit_trail,
 )
+from civicloom.backoffice.pages.common import (
+    AUDITOR_PAGE,
+    OPERATOR_PAGE,
+    OWNER_PAGE,
+    SUPERVISOR_PAGE,
+    field_errors,
+    page,
+)
+from civicloom.backoffice.pages.officer import team_of
 from civicloom.backoffice.queries import attention_tasks, team_workload
 from civicloom.catalogue import CatalogueContext, ServiceSpec, svg
 from civicloom.kernel import Conflict, FieldError, NotFound, ValidationFailed
 from civicloom.rules import RuleBook, recorded_evaluations, replay
-from civicloom.web import ContainerDep, CurrentPrincipal, GatewayDep, negotiate_locale
+from civicloom.web import (
+    ContainerDep,
+    CurrentPrincipal,
+    GatewayDep,
+    error_list,
+    negotiate_locale,
+    see_other,
+)
 
 roles_router = APIRouter(include_in_schema=False)
 

@@ -1,0 +1,57 @@
+"""The KPI dashboard's figures as CSV (the pages themselves are ``kpis/pages.py``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from civicloom.kpis.config import KpiConfig, load_kpi_config
+from civicloom.kpis.domain import KpiReport
+from civicloom.kpis.services import parse_period, service_kpis
+from civicloom.runtime import Container
+from civicloom.web import ContainerDep, CurrentPrincipal, require_roles
+
+KPI_ROLES = ("service-owner", "supervisor", "operator", "auditor")
+kpis_api_router = APIRouter(include_in_schema=False)
+DateParam = Annotated[str | None, Query(alias="from", max_length=10)]
+ToParam = Annotated[str | None, Query(alias="to", max_length=10)]
+
+
+def kpi_config(container: Container) -> KpiConfig:
+    """The KPI configuration (baselines, cost model) from the blueprints directory."""
+    return load_kpi_config(container.settings.blueprints_dir)
+
+
+@kpis_api_router.get("/backoffice/kpis.csv", dependencies=[require_roles(*KPI_ROLES)])
+async def dashboard_csv(
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    service: Annotated[str, Query(max_length=100, pattern=r"^[a-z][a-z0-9-]{1,60}$")],
+    start: DateParam = None,
+    end: ToParam = None,
+) -> Response:
+    """The dashboard's figures as CSV (``section,key,department,value``)."""
+    period = parse_period(container.clock, start, end)
+    report = await service_kpis(
+        container.uow(), container.clock, kpi_config(container), service, period
+    )
+    return Response(
+        to_csv(report),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="kpis-{service}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def to_csv(report: KpiReport) -> str:
+    """The report's rows as CSV with a header line."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["section", "key", "department", "value"])
+    writer.writerows(report.rows())
+    return buffer.getvalue()
