@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from statistics import fmean
-from typing import Any
 
 from civicloom.applications import ApplicationFacts, StepFacts
+from civicloom.catalogue import DataSharing
 from civicloom.kpis.domain import (
     DAY,
     Baseline,
@@ -174,9 +175,6 @@ def build_report(
     )
 
 
-def sharing_of(document: dict[str, Any]) -> list[tuple[str, str, tuple[str, ...]]]:
+def sharing_of(agreements: Sequence[DataSharing]) -> list[tuple[str, str, tuple[str, ...]]]:
     """The blueprint's data-sharing agreements as ``(from, to, fields)``."""
-    return [
-        (str(a.get("from")), str(a.get("to")), tuple(str(f) for f in a.get("fields", [])))
-        for a in document.get("data_sharing", []) or []
-    ]
+    return [(a.from_department, a.to_department, tuple(a.fields)) for a in agreements]

@@ -54,10 +54,9 @@ apply_router = APIRouter(include_in_schema=False)
 
 def _departments_of(blueprint: Blueprint) -> list[str]:
     seen: list[str] = []
-    for step in blueprint.document().get("steps", []):
-        department = step.get("department")
-        if department and department not in seen:
-            seen.append(department)
+    for step in blueprint.steps:
+        if step.department and step.department not in seen:
+            seen.append(step.department)
     return seen
 
 
@@ -319,17 +318,17 @@ async def form_page_save(
 
 def estimated_fee(blueprint: Blueprint, data: dict[str, Any]) -> dict[str, Any] | None:
     """The fee the owning department's model gives for these answers (None if it cannot say)."""
-    fees = blueprint.document().get("fees")
-    if not fees:
+    fees = blueprint.fees
+    if fees is None:
         return None
     inputs: dict[str, Any] = {}
-    for key, value in (fees.get("input") or {}).items():
+    for key, value in fees.input.items():
         ref = data_ref(value)
         inputs[key] = ref.resolve({"data": data}) if ref else value
         if ref is not None and inputs[key] is None:
             return None
     try:
-        return dict(evaluate(fees["model"], inputs).output)
+        return dict(evaluate(fees.model, inputs).output)
     except Exception:  # a model that cannot decide yet: the fee is shown after submission
         return None
 

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from civicloom.applications import OfficerDecision, decide_task
 from civicloom.applications.tables import TaskRow
+from civicloom.catalogue import StepKind
 from civicloom.documents import build_documents_runtime, licence_step_handler
 from civicloom.documents.tables import LicenceRow
 from civicloom.outbox.tables import OutboxRow
@@ -15,7 +16,7 @@ from tests.integration.engine.conftest import OLIVIA, Engine, engine_blueprint
 async def test_the_licence_is_issued_once_and_announced(engine: Engine) -> None:
     runtime = build_documents_runtime(engine.container.settings)
     handler = licence_step_handler(engine.container, runtime)
-    engine.runner.handlers["issue_document"] = handler
+    engine.runner.kinds = engine.runner.kinds.with_executors({StepKind.ISSUE_DOCUMENT: handler})
     licence_step = {
         "id": "licence",
         "kind": "issue_document",
