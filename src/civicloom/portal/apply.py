@@ -107,13 +107,11 @@ async def service_page(
     except NotFound:
         return page(request, "portal/not_found.html", principal, status_code=404)
     names = await department_names(container.uow())
-    document = blueprint.document()
     return page(
         request,
         "portal/service.html",
         principal,
         service=blueprint,
-        document=document,
         departments=[names[d] for d in _departments_of(blueprint) if d in names],
         pages=form_pages(blueprint, negotiate_locale(request)),
     )
