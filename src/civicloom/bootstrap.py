@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from civicloom.app import create_app
 from civicloom.applications import StepRunner, complete_external_step
 from civicloom.audit import seal_now
+from civicloom.catalogue import StepKind
 from civicloom.connectors import (
     CALLBACK_VERIFIERS,
     COMPLETION_HANDLER,
@@ -138,7 +139,7 @@ def build_worker(settings: Settings | None = None, worker_id: str | None = None)
     runner = StepRunner(
         container,
         gateway,
-        handlers={"issue_document": licence_step_handler(container, documents)},
+        handlers={StepKind.ISSUE_DOCUMENT: licence_step_handler(container, documents)},
         callback_url=partial(callback_url_for, container.settings),
     )
     return Worker(

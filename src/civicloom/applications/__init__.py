@@ -32,7 +32,7 @@ from civicloom.applications.domain import (
     TaskState,
     TimelineEntry,
 )
-from civicloom.applications.execution import ClaimedStep, StepHandler, StepRunner
+from civicloom.applications.execution import StepRunner
 from civicloom.applications.operations import list_dead_letters, resolve_dead_letter
 from civicloom.applications.queries import (
     application_ids_of,
@@ -59,6 +59,20 @@ from civicloom.applications.services import (
     submit_in,
 )
 from civicloom.applications.sla import sweep_slas
+from civicloom.applications.steps import (
+    STEP_KINDS,
+    Activation,
+    ClaimedStep,
+    EngineKind,
+    StepExecutor,
+    StepHandler,
+    StepKindHandler,
+    StepKinds,
+    UnknownStepKind,
+    WorkerKind,
+    step_kinds,
+    use_step_kinds,
+)
 from civicloom.applications.views import (
     ApplicantApplication,
     ApplicationFacts,
@@ -78,6 +92,8 @@ from civicloom.applications.views import (
 
 __all__ = [
     "NOTIFY_CHANNEL",
+    "STEP_KINDS",
+    "Activation",
     "ApplicantApplication",
     "ApplicationFacts",
     "ApplicationHeader",
@@ -93,14 +109,18 @@ __all__ = [
     "ClaimedStep",
     "DeadLetterView",
     "DepartmentQueueQuery",
+    "EngineKind",
     "EventNote",
     "Forbidden",
     "OfficerDecision",
     "QueueFigure",
     "QueueSlice",
     "ServiceCaseFacts",
+    "StepExecutor",
     "StepFacts",
     "StepHandler",
+    "StepKindHandler",
+    "StepKinds",
     "StepRunner",
     "StepStatus",
     "SubmitApplication",
@@ -109,6 +129,8 @@ __all__ = [
     "TaskView",
     "TimelineEntry",
     "TimelineNote",
+    "UnknownStepKind",
+    "WorkerKind",
     "answer_information_request",
     "application_ids_of",
     "application_status",
@@ -136,11 +158,13 @@ __all__ = [
     "resolve_dead_letter",
     "service_case_facts",
     "services_with_tasks",
+    "step_kinds",
     "submit_application",
     "submit_in",
     "sweep_slas",
     "tasks_needing_attention",
     "tasks_of_application",
+    "use_step_kinds",
     "withdraw_application",
     "workload_by_assignee",
 ]

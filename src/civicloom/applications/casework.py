@@ -26,6 +26,7 @@ from civicloom.applications.queries import task_view
 from civicloom.applications.tables import ApplicationRow, TaskRow
 from civicloom.applications.views import TaskView
 from civicloom.audit import AuditAction
+from civicloom.catalogue import StepKind
 from civicloom.db import UnitOfWork
 from civicloom.identity import visible_fields
 from civicloom.kernel import (
@@ -304,7 +305,7 @@ async def answer_information_request(
             answers = list((task.output or {}).get("answers", []))
             answers.append({"at": now.isoformat(), "answer": answer})
             task.output = {**(task.output or {}), "answers": answers}
-            if task.kind == "applicant_action":
+            if task.kind == StepKind.APPLICANT_ACTION:
                 await complete_step(uow.session, case, task, task.output, now)
             else:
                 task.state, task.updated_at = TaskState.AWAITING_OFFICER.value, now

@@ -3,7 +3,7 @@ state change together with its timeline entry, audit entry and outbox rows."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -16,28 +16,19 @@ from civicloom.applications.case import (
     TimelineNote,
     add_timeline,
     audit,
-    emit,
     record_case_change,
-    wake_workers,
 )
 from civicloom.applications.domain import ApplicationState, TaskState
 from civicloom.applications.graph import condition_holds, retry_policy
+from civicloom.applications.steps import Activation, due_after, step_kinds, title_of
 from civicloom.applications.tables import ApplicationRow, TaskRow
 from civicloom.audit import AuditAction
-from civicloom.catalogue import (
-    Blueprint,
-    DecisionCall,
-    Sla,
-    Step,
-    resolve,
-    step_graph,
-)
+from civicloom.catalogue import Blueprint, DecisionCall, resolve, step_graph
 from civicloom.kernel import add_working_days, new_id
 from civicloom.outbox import EventType
 from civicloom.rules import Decision, evaluate, record_decision
 
 ENGINE_ACTOR = "system:case-engine"
-_AUTO_KINDS = frozenset({"automated", "timer", "issue_document"})
 # How a decided case is published and audited.
 _OUTCOMES: dict[ApplicationState, tuple[EventType, AuditAction]] = {
     ApplicationState.APPROVED: (EventType.APPLICATION_APPROVED, AuditAction.APPLICATION_APPROVED),
@@ -81,20 +72,6 @@ async def keep_decision(
     )
 
 
-def _title(step: Step, fallback: str) -> str:
-    return step.title.en if step.title else fallback
-
-
-def _after_duration(sla: Sla | None, now: datetime) -> datetime | None:
-    if sla is None:
-        return None
-    if sla.seconds is not None:
-        return now + timedelta(seconds=sla.seconds)
-    if sla.working_days is not None:
-        return add_working_days(now, sla.working_days)
-    return None
-
-
 def current_traceparent() -> str | None:
     """The W3C traceparent of the current span (the submission's), kept so every step of the
     case continues the same trace when a worker runs it later."""
@@ -108,9 +85,9 @@ async def start_case(
 ) -> None:
     """Create a task per step, start the roots, set the legal deadline."""
     graph = step_graph(blueprint)
-    days = (blueprint.model_extra or {}).get("legal_deadline_working_days")
-    if days:
-        app.deadline_at = add_working_days(now, int(days))
+    step_kinds().require(s.kind for s in graph.steps.values())  # or the case does not start
+    if blueprint.legal_deadline_working_days:
+        app.deadline_at = add_working_days(now, blueprint.legal_deadline_working_days)
     tasks = []
     for spec in graph.steps.values():
         task = TaskRow(
@@ -136,17 +113,18 @@ async def start_case(
     if not graph.steps:
         return
     app.state = ApplicationState.IN_PROGRESS.value
-    fees = (blueprint.model_extra or {}).get("fees")
-    if fees:
-        decision = evaluate_declared(DecisionCall.model_validate(fees), case.expression_context())
+    if blueprint.fees is not None:
+        decision = evaluate_declared(blueprint.fees, case.expression_context())
         await keep_decision(session, case, "fees", decision, now)
     for step_id in graph.roots():
         await activate(session, case, case.tasks[step_id], now)
 
 
 async def activate(session: AsyncSession, case: CaseContext, task: TaskRow, now: datetime) -> None:
-    """A step whose predecessors are done: skip it, queue it, or hand it to a person."""
+    """A step whose predecessors are done: skip it, or activate it through its kind's handler
+    (queue it for a worker, hand it to a person, or finish it at once)."""
     spec = case.graph.steps[task.step_id]
+    handler = step_kinds()[spec.kind]  # UnknownStepKind before anything changes
     ctx = case.expression_context()
     if not condition_holds(spec.when, ctx):
         task.state, task.completed_at, task.updated_at = TaskState.SKIPPED.value, now, now
@@ -156,88 +134,11 @@ async def activate(session: AsyncSession, case: CaseContext, task: TaskRow, now:
         await after_step(session, case, task, now)
         return
     task.input = resolve(spec.input, ctx)
-    task.sla_due_at = _after_duration(spec.sla, now)
+    task.sla_due_at = due_after(spec.sla, now)
     task.activated_at = now
     task.updated_at = now
-    if spec.kind in _AUTO_KINDS:
-        task.state = TaskState.READY.value
-        wake = _after_duration(spec.duration, now) if spec.kind == "timer" else None
-        task.due_at = wake or now
-        await wake_workers(session)
-    elif spec.kind == "notify":
-        # The notification itself leaves through the outbox; the step is done once it is queued.
-        await emit(
-            session,
-            case.app,
-            now,
-            EventType.NOTIFICATION_REQUESTED,
-            {
-                "template": spec.template,
-                "event": spec.id,
-                "recipient": case.app.applicant_id,
-                "step": spec.id,
-            },
-            key=f"notify:{task.id}",
-        )
-        task.state, task.completed_at = TaskState.COMPLETED.value, now
+    if await handler.activate(session, case, task, spec, now) is Activation.DONE:
         await after_step(session, case, task, now)
-    elif spec.kind == "officer_review":
-        task.state = TaskState.AWAITING_OFFICER.value
-        add_timeline(
-            session,
-            case.app,
-            now,
-            "step.review",
-            f"{spec.department}: with an officer for review",
-            task,
-        )
-        await emit(
-            session,
-            case.app,
-            now,
-            EventType.TASK_CREATED,
-            {"task_id": task.id, "step": spec.id, "department": spec.department, "role": spec.role},
-            key=f"task.created:{task.id}",
-        )
-    elif spec.kind == "payment":
-        # The payments service completes this step when the provider confirms the payment.
-        task.state = TaskState.AWAITING_EXTERNAL.value
-        amount = (task.input or {}).get("amount")
-        currency = (task.input or {}).get("currency", "")
-        add_timeline(
-            session,
-            case.app,
-            now,
-            "payment.requested",
-            f"Pay the fee of {amount} {currency}".strip(),
-            task,
-        )
-        await emit(
-            session,
-            case.app,
-            now,
-            EventType.PAYMENT_REQUESTED,
-            {
-                "task_id": task.id,
-                "amount": amount,
-                "currency": currency,
-                "payment_key": task.idempotency_key,
-            },
-            key=f"payment.requested:{task.id}",
-        )
-    elif spec.kind == "applicant_action":
-        task.state = TaskState.AWAITING_APPLICANT.value
-        case.app.state = ApplicationState.AWAITING_APPLICANT.value
-        add_timeline(
-            session,
-            case.app,
-            now,
-            "applicant.action",
-            _title(spec, "Your action is needed"),
-            task,
-        )
-    else:
-        raise ValueError(f"unknown step kind {spec.kind!r}")
 
 
 async def after_step(
@@ -253,7 +154,7 @@ async def after_step(
         and spec.reject_when
         and condition_holds(spec.reject_when, case.expression_context())
     ):
-        reason = f"{_title(spec, spec.id)} did not allow the application"
+        reason = f"{title_of(spec, spec.id)} did not allow the application"
         await finish_case(session, case, ApplicationState.REJECTED, reason, now, actor=ENGINE_ACTOR)
         return
     done = {sid for sid, t in case.tasks.items() if TaskState(t.state).is_terminal}

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import structlog
 from opentelemetry import trace
@@ -23,11 +22,19 @@ from civicloom.applications.case import (
 )
 from civicloom.applications.completion import complete_step, dead_letter
 from civicloom.applications.domain import TaskState
+from civicloom.applications.steps import (
+    ClaimedStep,
+    StepExecutor,
+    StepKinds,
+    UnknownStepKind,
+    WorkerTools,
+    step_kinds,
+    use_step_kinds,
+)
 from civicloom.applications.tables import TaskRow
 from civicloom.catalogue import RetryPolicy
 from civicloom.departments import (
     CallOutcome,
-    CapabilityCall,
     CapabilityGateway,
     CapabilityResult,
     DepartmentUnavailable,
@@ -41,26 +48,6 @@ from civicloom.runtime import Container
 log = get_logger(__name__)
 _TRACER = get_tracer("civicloom.engine")
 _PROPAGATOR = TraceContextTextMapPropagator()
-
-
-@dataclass(frozen=True)
-class ClaimedStep:
-    """A leased step with everything needed to run it outside a transaction."""
-
-    task_id: str
-    application_id: str
-    step_id: str
-    kind: str
-    department: str | None
-    capability: str | None
-    input: dict[str, Any]
-    idempotency_key: str
-    attempts: int
-    retry: RetryPolicy
-    traceparent: str | None = None
-
-
-StepHandler = Callable[[ClaimedStep], Awaitable[CapabilityResult]]
 
 
 @dataclass(frozen=True)
@@ -119,14 +106,21 @@ class StepRunner:
         self,
         container: Container,
         gateway: CapabilityGateway | None,
-        handlers: dict[str, StepHandler] | None = None,
+        handlers: Mapping[str, StepExecutor] | None = None,
         callback_url: Callable[[str], str] | None = None,
+        kinds: StepKinds | None = None,
     ) -> None:
+        """``kinds`` is the step-kind registry (the platform's by default); ``handlers`` plugs
+        executors provided by other modules into it (the documents module's licence issuer)."""
         self.container = container
         self.gateway = gateway
-        self.handlers = dict(handlers or {})
+        self.kinds = (kinds or step_kinds()).with_executors(handlers or {})
         self.callback_url = callback_url
-        self.handlers.setdefault("timer", _complete_now)
+
+    @property
+    def tools(self) -> WorkerTools:
+        """What executing steps may use (read each time: tests swap the gateway)."""
+        return WorkerTools(self.gateway, self.callback_url)
 
     async def run_once(self, worker_id: str) -> int:
         """Claim one batch, run it, record results; returns how many steps were handled."""
@@ -173,23 +167,13 @@ class StepRunner:
         )
 
     async def _execute(self, step: ClaimedStep) -> CapabilityResult:
-        handler = self.handlers.get(step.kind)
-        if handler is not None:
-            return await handler(step)
-        if step.kind != "automated":
+        try:
+            handler = self.kinds[step.kind]
+        except UnknownStepKind as exc:
+            raise PermanentError(str(exc)) from None
+        if not handler.automated:
             raise PermanentError(f"no handler is configured for {step.kind!r} steps")
-        if self.gateway is None or step.department is None or step.capability is None:
-            raise PermanentError("automated step without a department capability gateway")
-        return await self.gateway.call(
-            CapabilityCall(
-                department=step.department,
-                capability=step.capability,
-                input=step.input,
-                idempotency_key=step.idempotency_key,
-                traceparent=_traceparent_now(),
-                callback_url=self.callback_url(step.department) if self.callback_url else None,
-            )
-        )
+        return await handler.execute(step, self.tools)
 
     async def _outcome(self, step: ClaimedStep) -> Outcome:
         """Run a step in its case's trace, with its ids bound to the logs; never raises."""
@@ -234,6 +218,12 @@ class StepRunner:
     async def _record(self, worker_id: str, batch: list[tuple[ClaimedStep, Outcome]]) -> None:
         """Record a batch of outcomes in one transaction (applications locked in id order)."""
         now = self.container.clock.now()
+        with use_step_kinds(self.kinds):  # successors activate with this runner's registry
+            await self._record_batch(worker_id, batch, now)
+
+    async def _record_batch(
+        self, worker_id: str, batch: list[tuple[ClaimedStep, Outcome]], now: datetime
+    ) -> None:
         async with self.container.uow() as uow:
             cases = await load_cases(
                 uow.session, [step.application_id for step, _ in batch], lock=True
@@ -295,16 +285,6 @@ class StepRunner:
             permanent=failure.permanent,
             attempts=task.attempts,
         )
-
-
-async def _complete_now(step: ClaimedStep) -> CapabilityResult:
-    return CapabilityResult(outcome=CallOutcome.COMPLETED, output={})
-
-
-def _traceparent_now() -> str | None:
-    carrier: dict[str, str] = {}
-    _PROPAGATOR.inject(carrier)
-    return carrier.get("traceparent")
 
 
 def _retry_of(row: TaskRow) -> RetryPolicy:

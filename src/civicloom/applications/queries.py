@@ -33,7 +33,7 @@ from civicloom.applications.views import (
     StepFacts,
     TaskView,
 )
-from civicloom.catalogue import blueprint_title_of
+from civicloom.catalogue import StepKind, blueprint_title_of
 
 OPEN_HUMAN_STATES = (TaskState.AWAITING_OFFICER.value, TaskState.AWAITING_APPLICANT.value)
 QUEUED_STATES = ("ready", "running", "awaiting_external", "awaiting_officer", "awaiting_applicant")
@@ -394,7 +394,7 @@ def case_figures(conn: Connection, now: datetime) -> CaseFigures:
     ).all()
     retries = conn.execute(
         select(TaskRow.department, func.sum(TaskRow.attempts - 1))
-        .where(TaskRow.kind == "automated", TaskRow.attempts > 1)
+        .where(TaskRow.kind == StepKind.AUTOMATED.value, TaskRow.attempts > 1)
         .group_by(TaskRow.department)
     ).all()
     dead = conn.execute(

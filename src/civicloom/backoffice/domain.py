@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
+from civicloom.catalogue import Blueprint
 from civicloom.kernel import Principal
 
 NOTE_MAX_CHARS = 4000
@@ -41,17 +41,15 @@ def is_department_staff(principal: Principal, department: str | None) -> bool:
     )
 
 
-def visible_document_types(blueprint: Any, department: str | None) -> frozenset[str]:
+def visible_document_types(blueprint: Blueprint | None, department: str | None) -> frozenset[str]:
     """Document types a department may open: the blueprint's ``documents[].visible_to`` plus
     every type for the owning department (it collects them)."""
     if blueprint is None or department is None:
         return frozenset()
-    owner = getattr(blueprint, "owner", None)
-    specs = blueprint.document().get("documents") or []
     return frozenset(
-        str(spec["type"])
-        for spec in specs
-        if department == owner or department in (spec.get("visible_to") or [])
+        spec.type
+        for spec in blueprint.documents
+        if department == blueprint.owner or department in spec.visible_to
     )
 
 

@@ -21,7 +21,7 @@ from civicloom.catalogue.services import (
     publish_service_version,
     retire_service_version,
 )
-from civicloom.catalogue.spec import ServiceSpec, blueprint_json_schema
+from civicloom.catalogue.spec import Blueprint, blueprint_json_schema
 from civicloom.catalogue.validation import validate_blueprint_file
 from civicloom.db import Database, UnitOfWork
 from civicloom.kernel import DomainError, SystemClock
@@ -107,7 +107,7 @@ def diagram(
     """Render the journey as department swimlanes (SVG, or Mermaid text)."""
     root = _dir(blueprints_dir)
     path = _blueprint_path(root, target)
-    spec = ServiceSpec.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    spec = Blueprint.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     context = CatalogueContext.from_directory(root)
     names = {d.id: d.name.get(locale) for d in context.departments.values()}
     if fmt not in ("svg", "mermaid"):

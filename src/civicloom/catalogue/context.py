@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from civicloom.catalogue.agreements import DataSharingAgreement, load_agreements
+from civicloom.catalogue.spec import StepKind
 from civicloom.departments import Department, load_departments
 from civicloom.rules import RuleBook
 
@@ -38,6 +39,8 @@ class CatalogueContext:
     rulebook: RuleBook
     blueprints_dir: Path
     agreements: tuple[DataSharingAgreement, ...] = ()
+    # The step kinds the engine has a handler for (its registry, ADR 0030): the built-in ones.
+    step_kinds: frozenset[str] = frozenset(StepKind)
 
     @classmethod
     def from_directory(

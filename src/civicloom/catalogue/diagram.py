@@ -6,7 +6,7 @@ import re
 from xml.sax.saxutils import escape
 
 from civicloom.catalogue.graph import StepGraph
-from civicloom.catalogue.spec import ServiceSpec, Step
+from civicloom.catalogue.spec import Blueprint, Step
 
 _KIND_LABEL = {
     "automated": "automated check",
@@ -32,7 +32,7 @@ def _title(step: Step, locale: str) -> str:
     return step.title.get(locale) if step.title else step.id.replace("_", " ")
 
 
-def _lanes(spec: ServiceSpec, graph: StepGraph) -> list[str]:
+def _lanes(spec: Blueprint, graph: StepGraph) -> list[str]:
     """Departments in journey order, the owner first."""
     lanes = [spec.owner]
     for sid in graph.topological_order():
@@ -50,7 +50,7 @@ def _quote(text: str) -> str:
     return text.replace('"', "#quot;")
 
 
-def mermaid(spec: ServiceSpec, names: dict[str, str] | None = None, locale: str = "en") -> str:
+def mermaid(spec: Blueprint, names: dict[str, str] | None = None, locale: str = "en") -> str:
     """A Mermaid flowchart with one subgraph (swimlane) per department."""
     graph = StepGraph({s.id: s for s in spec.steps})
     names = names or {}
@@ -60,7 +60,8 @@ def mermaid(spec: ServiceSpec, names: dict[str, str] | None = None, locale: str 
         for sid in graph.topological_order():
             step = graph.steps[sid]
             if (step.department or spec.owner) == dept:
-                label = f"{_title(step, locale)}<br/><small>{_KIND_LABEL[step.kind.value]}</small>"
+                kind = _KIND_LABEL.get(step.kind, str(step.kind))
+                label = f"{_title(step, locale)}<br/><small>{kind}</small>"
                 lines.append(f'    {_mid(sid)}["{_quote(label)}"]')
         lines.append("  end")
     for sid in graph.topological_order():
@@ -77,7 +78,7 @@ def mermaid(spec: ServiceSpec, names: dict[str, str] | None = None, locale: str 
 _BOX_W, _BOX_H, _COL_W, _ROW_H, _HEAD_W, _PAD = 204, 56, 250, 76, 150, 20
 
 
-def svg(spec: ServiceSpec, names: dict[str, str] | None = None, locale: str = "en") -> str:
+def svg(spec: Blueprint, names: dict[str, str] | None = None, locale: str = "en") -> str:
     """Swimlanes per department, steps in columns by dependency depth, arrows for ``after``."""
     graph = StepGraph({s.id: s for s in spec.steps})
     names = names or {}
@@ -153,11 +154,11 @@ def svg(spec: ServiceSpec, names: dict[str, str] | None = None, locale: str = "e
         step = graph.steps[sid]
         x, y0 = box(sid)
         label = _title(step, locale)[:26]
-        kind = _KIND_LABEL[step.kind.value] + (" (if …)" if step.when else "")
+        kind = _KIND_LABEL.get(step.kind, str(step.kind)) + (" (if …)" if step.when else "")
         tip = f"<title>{escape(step.when)}</title>" if step.when else ""
         out.append(
             f'<g id="step-{escape(sid)}">{tip}<rect x="{x}" y="{y0}" width="{_BOX_W}" '
-            f'height="{_BOX_H}" rx="6" fill="{_FILL[step.kind.value]}" stroke="#0b0c0c"/>'
+            f'height="{_BOX_H}" rx="6" fill="{_FILL.get(step.kind, "#ffffff")}" stroke="#0b0c0c"/>'
             f'<text x="{x + 10}" y="{y0 + 22}" font-weight="bold">{escape(label)}</text>'
             f'<text x="{x + 10}" y="{y0 + 42}" fill="#505a5f">{escape(kind)}</text></g>'
         )

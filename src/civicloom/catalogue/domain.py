@@ -1,4 +1,4 @@
-"""Blueprint entities: the versioned, declarative definition of a service."""
+"""Blueprint versions: their lifecycle and how they are stored (the format is spec.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
-from civicloom.kernel import LocalisedText, canonical_json, sha256_hex
+from civicloom.catalogue.spec import Blueprint
 
 
 class BlueprintStatus(StrEnum):
@@ -18,37 +18,6 @@ class BlueprintStatus(StrEnum):
     DRAFT = "draft"
     PUBLISHED = "published"
     RETIRED = "retired"
-
-
-class FormDefinition(BaseModel):
-    """The application form: a JSON Schema for the data plus UI hints."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    json_schema: dict[str, Any] = Field(alias="schema")
-    ui: dict[str, Any] = Field(default_factory=dict)
-
-
-class Blueprint(BaseModel):
-    """A service blueprint as written by its owning department (extra sections are kept)."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    id: str = Field(pattern=r"^[a-z][a-z0-9-]{1,60}$")
-    version: int = Field(ge=1)
-    title: LocalisedText
-    description: LocalisedText | None = None
-    owner: str
-    reference_prefix: str = Field(pattern=r"^[A-Z]{2,5}$")
-    form: FormDefinition
-
-    def document(self) -> dict[str, Any]:
-        """The full document as plain JSON (aliases preserved)."""
-        return self.model_dump(mode="json", by_alias=True)
-
-    def content_hash(self) -> str:
-        """SHA-256 of the canonical document: a published version's identity."""
-        return sha256_hex(canonical_json(self.document()))
 
 
 class PublishedBlueprint(BaseModel):

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 from civicloom.catalogue.agreements import agreement_for
 from civicloom.catalogue.graph import StepGraph
 from civicloom.catalogue.refs import Ref, RefError, refs_in
-from civicloom.catalogue.spec import ServiceSpec
+from civicloom.catalogue.spec import Blueprint
 
 if TYPE_CHECKING:
     from civicloom.catalogue.validation import Checker
 
 
-def field_meta(spec: ServiceSpec, name: str) -> dict[str, Any]:
+def field_meta(spec: Blueprint, name: str) -> dict[str, Any]:
     """A field's ``x-owner``/``x-prefill``/``x-visible-to`` (schema, or ``form.ui.fields``)."""
     prop = (spec.form.json_schema.get("properties") or {}).get(name) or {}
     ui = ((spec.form.ui.get("fields") or {}).get(name)) or {}
@@ -45,7 +45,7 @@ def _check_prefill_input(checker: Checker, props: Any, value: Any, path: str) ->
             )
 
 
-def _shown(spec: ServiceSpec, checker: Checker) -> dict[tuple[str, str], str]:
+def _shown(spec: Blueprint, checker: Checker) -> dict[tuple[str, str], str]:
     """(field, department) → the path where the field is shown or sent to the department."""
     shown: dict[tuple[str, str], str] = {}
     for name in spec.form.json_schema.get("properties") or {}:
@@ -66,7 +66,7 @@ def _shown(spec: ServiceSpec, checker: Checker) -> dict[tuple[str, str], str]:
     return shown
 
 
-def check_form(checker: Checker, spec: ServiceSpec, graph: StepGraph) -> None:
+def check_form(checker: Checker, spec: Blueprint, graph: StepGraph) -> None:
     """Owners and viewers are departments, prefill sources exist, pages name real fields,
     and no field reaches a department without a data-sharing agreement covering it."""
     ctx = checker.context

@@ -7,7 +7,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError as SchemaError
 
-from civicloom.catalogue.domain import Blueprint
+from civicloom.catalogue.spec import Blueprint
 from civicloom.kernel import FieldError, ValidationFailed
 
 

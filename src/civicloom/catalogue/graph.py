@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
-from pydantic import ValidationError
-
-from civicloom.catalogue.domain import Blueprint
-from civicloom.catalogue.spec import Step
-from civicloom.kernel import FieldError, ValidationFailed
+from civicloom.catalogue.spec import Blueprint, Step
 
 
 @dataclass(frozen=True)
@@ -115,25 +110,6 @@ class StepGraph:
         return level
 
 
-def steps_from(raw_steps: Iterable[Any]) -> StepGraph:
-    """Build a graph from raw step dictionaries (raises ValidationFailed naming the path)."""
-    steps: dict[str, Step] = {}
-    errors: list[FieldError] = []
-    for i, raw in enumerate(raw_steps):
-        try:
-            step = Step.model_validate(raw)
-        except ValidationError as exc:
-            errors.extend(
-                FieldError(f"steps[{i}].{'.'.join(map(str, e['loc']))}", e["type"], e["msg"])
-                for e in exc.errors()
-            )
-            continue
-        steps[step.id] = step
-    if errors:
-        raise ValidationFailed(errors, "the step graph is invalid")
-    return StepGraph(steps)
-
-
 def step_graph(blueprint: Blueprint) -> StepGraph:
     """The typed step graph of a blueprint (empty when it declares no steps)."""
-    return steps_from((blueprint.model_extra or {}).get("steps") or [])
+    return StepGraph({s.id: s for s in blueprint.steps})

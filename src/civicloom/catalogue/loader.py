@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from civicloom.catalogue.domain import Blueprint
+from civicloom.catalogue.spec import Blueprint
 from civicloom.kernel import FieldError, ValidationFailed
 
 

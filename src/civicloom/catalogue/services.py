@@ -11,11 +11,11 @@ from sqlalchemy.orm import QueryableAttribute
 
 from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.catalogue.domain import (
-    Blueprint,
     BlueprintStatus,
     BlueprintVersionView,
     PublishedBlueprint,
 )
+from civicloom.catalogue.spec import Blueprint
 from civicloom.catalogue.tables import BlueprintVersionRow
 from civicloom.db import UnitOfWork
 from civicloom.departments import department_exists

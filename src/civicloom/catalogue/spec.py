@@ -1,28 +1,37 @@
-"""The full, typed blueprint format: the published JSON Schema and the validator's first pass.
+"""The one typed blueprint: every section the platform reads, and the published JSON Schema.
 
-``Blueprint`` (domain.py) stays lenient so stored versions always load; ``ServiceSpec`` is
-strict: unknown keys and wrong types are reported with their path.
+``Blueprint`` is strict — an unknown key or a wrong type is reported with its path — and it is
+the only model of a blueprint: the validator, the case engine, the portal, the back office,
+notifications, documents and KPIs all read its typed sections (ADR 0030).
+
+Published versions are stored as documents and identified by a content hash, so the model
+keeps the stored format byte for byte: ``document()`` dumps only what the author wrote (plus the
+two keys the format always stored, ``description`` and ``form.ui``) and numbers keep their type
+(``1`` stays ``1``, it does not become ``1.0``).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from civicloom.kernel import LocalisedText
+from civicloom.kernel import LocalisedText, canonical_json, sha256_hex
 
 _MODEL_REF = r"^[a-z][a-z0-9-]{1,48}/[a-z][a-z0-9-]{1,60}(@[0-9]+)?$"
 _TEMPLATE = r"^[a-z0-9][a-z0-9/_-]{1,120}$"
+_KIND_NAME = r"^[a-z][a-z0-9_]{1,40}$"
+# An author's number as written: ``1`` stays an int so a stored version's content hash holds.
+Number = int | float
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
 class StepKind(StrEnum):
-    """What a step does."""
+    """What a step does: the platform's built-in step kinds (one handler module each)."""
 
     AUTOMATED = "automated"  # calls a department capability
     OFFICER_REVIEW = "officer_review"  # a human task for a department role
@@ -33,19 +42,32 @@ class StepKind(StrEnum):
     TIMER = "timer"  # wait for a duration
 
 
+def _kind(value: Any) -> Any:
+    """A built-in kind name becomes its ``StepKind``; another name stays a string, to be found
+    in the engine's step-kind registry (blueprint validation refuses names it does not know)."""
+    if isinstance(value, str) and value in StepKind._value2member_map_:
+        return StepKind(value)
+    return value
+
+
+StepKindName = Annotated[
+    StepKind | Annotated[str, Field(pattern=_KIND_NAME)], BeforeValidator(_kind)
+]
+
+
 class Sla(_Strict):
     """How long a step (or a timer) may take."""
 
     working_days: int | None = Field(None, ge=0, le=365)
-    seconds: float | None = Field(None, gt=0)
+    seconds: Number | None = Field(None, gt=0)
 
 
 class RetryPolicy(_Strict):
     """How an automated step is retried (exponential backoff with jitter)."""
 
     max_attempts: int = Field(8, ge=1, le=100)
-    initial_seconds: float = Field(1.0, gt=0)
-    max_seconds: float = Field(300.0, gt=0)
+    initial_seconds: Number = Field(1.0, gt=0)
+    max_seconds: Number = Field(300.0, gt=0)
 
 
 class DecisionCall(_Strict):
@@ -61,7 +83,7 @@ class Step(_Strict):
     """A node of the service's step graph."""
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,60}$")
-    kind: StepKind
+    kind: StepKindName = Field(description="A built-in StepKind, or a kind a deployment adds.")
     title: LocalisedText | None = None
     department: str | None = None
     capability: str | None = Field(None, description="automated: `department.capability`.")
@@ -86,12 +108,30 @@ class FormSpec(_Strict):
     json_schema: dict[str, Any] = Field(alias="schema")
     ui: dict[str, Any] = Field(default_factory=dict)
 
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The form's fields (``schema.properties``) by name."""
+        return dict(self.json_schema.get("properties") or {})
+
+    @property
+    def precheck(self) -> Precheck | None:
+        """The eligibility pre-check declared in ``ui.precheck``, if any."""
+        raw = self.ui.get("precheck")
+        return None if raw is None else Precheck.model_validate(raw)
+
+
+class Precheck(_Strict):
+    """The eligibility pre-check: questions asked before applying, and register lookups."""
+
+    questions: list[str] = Field(default_factory=list)
+    lookups: list[str] = Field(default_factory=list)
+
 
 class DocumentSpec(_Strict):
     """A document the applicant uploads."""
 
     type: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,60}$")
-    title: LocalisedText
+    title: LocalisedText | None = None  # required to publish (validation.py)
     required: bool = True
     max_bytes: int = Field(10_485_760, ge=1, le=104_857_600)
     media_types: list[str] = Field(default_factory=lambda: ["application/pdf"])
@@ -121,12 +161,23 @@ class NotificationSpec(_Strict):
     channels: list[Channel] = Field(default_factory=lambda: list(_ALL_CHANNELS))
 
 
+class HolderSpec(_Strict):
+    """Who the issued document names: constants or ``$.data``/``$.steps`` references."""
+
+    name: str = Field(description="The holder's name, e.g. `$.data.business_name`.")
+    registration_number: str | None = None
+    address: str | None = Field(None, description="The premises or address the document covers.")
+
+
 class CertificateSpec(_Strict):
     """The document the service issues."""
 
     template: str = Field(pattern=_TEMPLATE)
     title: LocalisedText | None = None
     valid_years: int | None = Field(None, ge=1, le=50)
+    holder: HolderSpec | None = Field(
+        None, description="Whom it names; without it, the applicant's id and no address."
+    )
 
 
 class OutputsSpec(_Strict):
@@ -154,15 +205,21 @@ class Baseline(_Strict):
     repeated_fields: int = Field(ge=0)
     paper_documents: int = Field(ge=0)
     visits: int = Field(ge=0)
-    average_days: float = Field(ge=0)
+    average_days: Number = Field(ge=0)
 
 
-class ServiceSpec(_Strict):
-    """A service blueprint: the versioned, declarative definition of a service."""
+class Blueprint(_Strict):
+    """A service blueprint: the versioned, declarative definition of a service.
+
+    ``legal_basis``, ``legal_deadline_working_days``, ``calendar``, at least one step and each
+    document's title are required to publish (``civicloom blueprint validate``); the model
+    itself accepts versions stored without them, so every stored version loads unchanged.
+    """
 
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
+        frozen=True,
         json_schema_extra={
             "$id": "https://civicloom.example/schemas/blueprint.schema.json",
             "title": "civicloom service blueprint",
@@ -175,19 +232,66 @@ class ServiceSpec(_Strict):
     description: LocalisedText | None = None
     owner: str = Field(description="Owning department id.")
     reference_prefix: str = Field(pattern=r"^[A-Z]{2,5}$")
-    legal_basis: str
-    legal_deadline_working_days: int = Field(ge=1, le=365)
-    calendar: str = Field(pattern=r"^[a-z][a-z0-9-]{1,60}$", description="Holiday calendar id.")
+    legal_basis: str | None = None
+    legal_deadline_working_days: int | None = Field(None, ge=1, le=365)
+    calendar: str | None = Field(
+        None, pattern=r"^[a-z][a-z0-9-]{1,60}$", description="Holiday calendar id."
+    )
     baseline: Baseline | None = None
     form: FormSpec
     documents: list[DocumentSpec] = Field(default_factory=list)
     data_sharing: list[DataSharing] = Field(default_factory=list)
-    steps: list[Step] = Field(min_length=1)
+    steps: list[Step] = Field(default_factory=list)
     fees: DecisionCall | None = None
     notifications: list[NotificationSpec] = Field(default_factory=list)
     outputs: OutputsSpec = Field(default_factory=OutputsSpec)
 
+    def document(self) -> dict[str, Any]:
+        """The stored document: what the author wrote, as plain JSON (aliases preserved)."""
+        doc = self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        # The format has always stored these two, set or not; the content hash depends on it.
+        doc.setdefault("description", None)
+        doc["form"].setdefault("ui", {})
+        return doc
+
+    def content_hash(self) -> str:
+        """SHA-256 of the canonical document: a published version's identity."""
+        return sha256_hex(canonical_json(self.document()))
+
+    def notification_for(self, event: str) -> NotificationSpec | None:
+        """The notification declared for a milestone, if any."""
+        return next((n for n in self.notifications if n.event == event), None)
+
+    def step_documents(self) -> dict[str, dict[str, Any]]:
+        """Each step as its author wrote it (plain JSON), by id: what page templates read."""
+        return {
+            s.id: s.model_dump(mode="json", by_alias=True, exclude_unset=True) for s in self.steps
+        }
+
+    def document_sections(self) -> list[dict[str, Any]]:
+        """The ``documents`` section as its author wrote it (plain JSON)."""
+        return [d.model_dump(mode="json", exclude_unset=True) for d in self.documents]
+
+    def step(self, step_id: str) -> Step | None:
+        """The step with this id, if any."""
+        return next((s for s in self.steps if s.id == step_id), None)
+
+
+class _PublishableDocument(DocumentSpec):
+    title: LocalisedText
+
+
+class PublishableBlueprint(Blueprint):
+    """The same blueprint with what publishing requires made required: the validator's first
+    pass and the published JSON Schema (authors see every required key)."""
+
+    legal_basis: str
+    legal_deadline_working_days: int = Field(ge=1, le=365)
+    calendar: str = Field(pattern=r"^[a-z][a-z0-9-]{1,60}$", description="Holiday calendar id.")
+    documents: list[_PublishableDocument] = Field(default_factory=list)  # type: ignore[assignment]
+    steps: list[Step] = Field(min_length=1)
+
 
 def blueprint_json_schema() -> dict[str, Any]:
     """The published JSON Schema of the blueprint format."""
-    return ServiceSpec.model_json_schema(by_alias=True)
+    return PublishableBlueprint.model_json_schema(by_alias=True)

@@ -15,7 +15,7 @@ from civicloom.catalogue.context import CatalogueContext
 from civicloom.catalogue.formcheck import check_form
 from civicloom.catalogue.graph import StepGraph
 from civicloom.catalogue.refs import Ref, RefError, Root, expression_refs, refs_in
-from civicloom.catalogue.spec import ServiceSpec, Step, StepKind
+from civicloom.catalogue.spec import Blueprint, PublishableBlueprint, Step, StepKind
 from civicloom.catalogue.yamlpos import YamlLines, parse_path
 from civicloom.kernel import NotFound
 from civicloom.rules import DecisionModel, ModelStatus
@@ -65,7 +65,7 @@ class Checker:
         return model
 
     def check_ref(
-        self, spec: ServiceSpec, graph: StepGraph, ref: Ref, known: frozenset[str], path: str
+        self, spec: Blueprint, graph: StepGraph, ref: Ref, known: frozenset[str], path: str
     ) -> None:
         """Check what one parsed ``data.…``/``steps.…``/``decisions.…`` reference points at."""
         text = ".".join(ref.path)
@@ -110,7 +110,7 @@ class Checker:
             )
 
     def check_inputs(
-        self, spec: ServiceSpec, graph: StepGraph, value: Any, known: frozenset[str], path: str
+        self, spec: Blueprint, graph: StepGraph, value: Any, known: frozenset[str], path: str
     ) -> None:
         """Check every ``$.…`` reference inside an input mapping."""
         for where, ref in refs_in(value, path):
@@ -120,7 +120,7 @@ class Checker:
                 self.check_ref(spec, graph, ref, known, where)
 
     def check_condition(
-        self, spec: ServiceSpec, graph: StepGraph, expression: str, known: frozenset[str], path: str
+        self, spec: Blueprint, graph: StepGraph, expression: str, known: frozenset[str], path: str
     ) -> None:
         """Syntax of a zen expression, and each reference in it."""
         invalid = zen.validate_expression(expression)
@@ -151,10 +151,33 @@ class Checker:
             except jinja2.TemplateSyntaxError as exc:
                 self.report(path, "bad-template", f"{file.name} line {exc.lineno}: {exc.message}")
 
+    def check_holder(self, spec: Blueprint, graph: StepGraph) -> None:
+        """The certificate's holder is read from the answers: only ``$.data`` references."""
+        certificate = spec.outputs.certificate
+        if certificate is None or certificate.holder is None:
+            return
+        declared = certificate.holder.model_dump(exclude_none=True)
+        for where, ref in refs_in(declared, "outputs.certificate.holder"):
+            if isinstance(ref, RefError):
+                self.report(where, "bad-reference", str(ref))
+            elif ref.root is not Root.DATA:
+                self.report(
+                    where, "holder-reference", f"{ref.text!r}: the holder is read from $.data"
+                )
+            else:
+                self.check_ref(spec, graph, ref, frozenset(graph.steps), where)
+
     # -- steps and graph ---------------------------------------------------------------------
-    def check_step(self, spec: ServiceSpec, graph: StepGraph, i: int, step: Step) -> None:
+    def check_step(self, spec: Blueprint, graph: StepGraph, i: int, step: Step) -> None:
         """Department, capability, role, template and references of one step."""
         path = f"steps[{i}]"
+        if step.kind not in self.context.step_kinds:
+            known = ", ".join(sorted(self.context.step_kinds))
+            self.report(
+                f"{path}.kind",
+                "unknown-step-kind",
+                f"no handler for step kind {str(step.kind)!r} (known kinds: {known})",
+            )
         dept = self.context.departments.get(step.department or "")
         needs_dept = step.kind in (StepKind.AUTOMATED, StepKind.OFFICER_REVIEW, StepKind.PAYMENT)
         if step.department and dept is None:
@@ -162,9 +185,7 @@ class Checker:
                 f"{path}.department", "unknown-department", f"no department {step.department!r}"
             )
         elif needs_dept and not step.department:
-            self.report(
-                path, "department-required", f"a {step.kind.value} step names its department"
-            )
+            self.report(path, "department-required", f"a {step.kind} step names its department")
         if step.kind is StepKind.AUTOMATED:
             cap = self.context.capabilities.get(step.capability or "")
             if not step.capability:
@@ -193,7 +214,7 @@ class Checker:
             elif dept is not None and step.role not in dept.roles:
                 self.report(f"{path}.role", "unknown-role", f"{dept.id} has no role {step.role!r}")
         if step.kind in (StepKind.NOTIFY, StepKind.APPLICANT_ACTION) and not step.template:
-            self.report(path, "template-required", f"a {step.kind.value} step names its template")
+            self.report(path, "template-required", f"a {step.kind} step names its template")
         if step.kind is StepKind.TIMER and step.duration is None:
             self.report(path, "duration-required", "a timer step declares its duration")
         if step.kind is StepKind.PAYMENT and spec.fees is None:
@@ -217,7 +238,7 @@ class Checker:
         if step.reject_when:
             self.check_condition(spec, graph, step.reject_when, after_self, f"{path}.reject_when")
 
-    def check_graph(self, spec: ServiceSpec, graph: StepGraph) -> None:
+    def check_graph(self, spec: Blueprint, graph: StepGraph) -> None:
         """Unique ids, known predecessors, no cycles, nothing unreachable, no dead ends."""
         index = {s.id: i for i, s in enumerate(spec.steps)}
         seen: set[str] = set()
@@ -258,12 +279,12 @@ class Checker:
             if step.kind not in _ENDING_KINDS and not step.end:
                 self.report(
                     f"steps[{index[sid]}]", "dead-end",
-                    f"nothing follows {step.kind.value} step {sid!r}: its result is never used "
+                    f"nothing follows {step.kind} step {sid!r}: its result is never used "
                     "(add a following step, or mark it 'end: true')",
                 )  # fmt: skip
 
     # -- the rest ----------------------------------------------------------------------------
-    def check(self, spec: ServiceSpec) -> None:
+    def check(self, spec: PublishableBlueprint) -> None:
         """Every check on a structurally valid blueprint."""
         graph = StepGraph({s.id: s for s in spec.steps})
         if spec.owner not in self.context.departments:
@@ -280,6 +301,7 @@ class Checker:
             self.check_template(note.template, f"notifications[{i}].template")
         if spec.outputs.certificate:
             self.check_template(spec.outputs.certificate.template, "outputs.certificate.template")
+            self.check_holder(spec, graph)
         check_form(self, spec, graph)
 
 
@@ -293,7 +315,7 @@ def validate_blueprint_text(text: str, file: str, context: CatalogueContext) -> 
         line = mark.line + 1 if mark is not None else 1
         return [Problem(file, line, "", "yaml", str(exc).splitlines()[0])]
     try:
-        spec = ServiceSpec.model_validate(raw)
+        spec = PublishableBlueprint.model_validate(raw)
     except ValidationError as exc:
         for err in exc.errors():
             path = ""

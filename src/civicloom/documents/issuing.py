@@ -14,7 +14,7 @@ from civicloom.applications import (
     find_application,
     record_case_change,
 )
-from civicloom.catalogue import get_blueprint_version
+from civicloom.catalogue import HolderSpec, get_blueprint_version, resolve
 from civicloom.departments import CallOutcome, CapabilityResult, PermanentError
 from civicloom.documents.domain import Validity
 from civicloom.documents.licences import issue_licence
@@ -29,6 +29,24 @@ EVENT_SOURCE = "urn:civicloom:documents"
 
 def _output(row_id: str, runtime: DocumentsRuntime) -> dict[str, Any]:
     return {"licence_id": row_id, "verification_url": f"{runtime.public_url}/verify/{row_id}"}
+
+
+def holder_of(
+    declared: HolderSpec | None, applicant_id: str, data: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
+    """Whom the licence names, and the premises it covers, as the blueprint's
+    ``outputs.certificate.holder`` declares (``$.data`` references or constants).
+
+    A version that declares no holder names the applicant, with no registration or premises.
+    """
+    if declared is None:
+        return {"name": applicant_id, "registration_number": None}, ""
+    values = resolve(declared.model_dump(exclude_none=True), {"data": data})
+    holder = {
+        "name": values.get("name") or applicant_id,
+        "registration_number": values.get("registration_number"),
+    }
+    return holder, str(values.get("address") or "")
 
 
 def licence_step_handler(container: Container, runtime: DocumentsRuntime) -> StepHandler:
@@ -51,23 +69,23 @@ def licence_step_handler(container: Container, runtime: DocumentsRuntime) -> Ste
                 raise PermanentError(f"application {step.application_id} is gone")
             published = await get_blueprint_version(session, app.blueprint_version_id)
             assert published is not None
-            outputs = (published.blueprint.model_extra or {}).get("outputs") or {}
-            certificate = outputs.get("certificate") or {}
-            title = (certificate.get("title") or {}).get("en") or published.blueprint.title.en
-            years = int(certificate.get("valid_years") or DEFAULT_VALID_YEARS)
-            data = app.data
+            certificate = published.blueprint.outputs.certificate
+            title = published.blueprint.title.en
+            if certificate is not None and certificate.title is not None:
+                title = certificate.title.en
+            years = (certificate.valid_years if certificate else None) or DEFAULT_VALID_YEARS
+            holder, premises = holder_of(
+                certificate.holder if certificate else None, app.applicant_id, app.data
+            )
             now = container.clock.now()
             licence = await issue_licence(
                 session,
                 runtime,
                 now,
                 application_id=app.id,
-                holder={
-                    "name": data.get("business_name") or app.applicant_id,
-                    "registration_number": data.get("business_registration_number"),
-                },
+                holder=holder,
                 activity=title,
-                premises=str(data.get("premises_address") or data.get("new_address") or ""),
+                premises=premises,
                 validity=Validity(now, now + timedelta(days=365 * years)),
                 issuing_department=step.department or published.blueprint.owner,
                 actor="system:case-engine",

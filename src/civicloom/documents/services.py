@@ -213,7 +213,7 @@ async def document_rule(
     """The rule of a document type in the application's blueprint version (or the default)."""
     check_type_name(document_type)
     published = await get_blueprint_version(session, application.blueprint_version_id)
-    section = published.blueprint.document().get("documents") if published else None
+    section = published.blueprint.document_sections() if published else None
     rules = rules_from_blueprint(section, runtime.max_bytes, runtime.retention_days)
     if not rules:
         return default_rule(document_type, runtime.max_bytes, runtime.retention_days)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from statistics import fmean
-from typing import Any
 
 from civicloom.applications import ApplicationFacts, StepFacts
+from civicloom.catalogue import DataSharing, StepKind
 from civicloom.kpis.domain import (
     DAY,
     Baseline,
@@ -71,7 +72,7 @@ def _decision_at(app: AppRecord, tasks: list[TaskRecord]) -> datetime | None:
     reviews = [
         t.completed_at
         for t in tasks
-        if t.kind == "officer_review" and t.state == DONE and t.completed_at
+        if t.kind == StepKind.OFFICER_REVIEW and t.state == DONE and t.completed_at
     ]
     return max(reviews) if reviews else app.decided_at
 
@@ -95,7 +96,7 @@ def build_report(
         decided = _seconds(app.submitted_at, _decision_at(app, tasks))
         if decided is not None:
             to_decision.append(decided)
-        licence = [t for t in tasks if t.kind == "issue_document" and t.state == DONE]
+        licence = [t for t in tasks if t.kind == StepKind.ISSUE_DOCUMENT and t.state == DONE]
         if app.state == "approved" and licence:
             licensed = _seconds(app.submitted_at, licence[0].completed_at)
             if licensed is not None:
@@ -109,7 +110,7 @@ def build_report(
                 documents=records.documents[app.id],
                 visits=sum(1 for t in tasks if t.step_id in visit_steps and t.state == DONE),
                 officer_reviews=sum(
-                    1 for t in tasks if t.kind == "officer_review" and t.state == DONE
+                    1 for t in tasks if t.kind == StepKind.OFFICER_REVIEW and t.state == DONE
                 ),
             )
         )
@@ -174,9 +175,6 @@ def build_report(
     )
 
 
-def sharing_of(document: dict[str, Any]) -> list[tuple[str, str, tuple[str, ...]]]:
+def sharing_of(agreements: Sequence[DataSharing]) -> list[tuple[str, str, tuple[str, ...]]]:
     """The blueprint's data-sharing agreements as ``(from, to, fields)``."""
-    return [
-        (str(a.get("from")), str(a.get("to")), tuple(str(f) for f in a.get("fields", [])))
-        for a in document.get("data_sharing", []) or []
-    ]
+    return [(a.from_department, a.to_department, tuple(a.fields)) for a in agreements]

@@ -70,9 +70,8 @@ async def list_kpi_services(uow: UnitOfWork) -> list[tuple[str, dict[str, str]]]
         published = await list_current_blueprints(uow.session)
     out = []
     for p in published:
-        document = p.blueprint.document()
-        if document.get("baseline"):
-            out.append((p.blueprint.id, dict(document.get("title") or {})))
+        if p.blueprint.baseline is not None:
+            out.append((p.blueprint.id, p.blueprint.title.model_dump(by_alias=True)))
     return sorted(out)
 
 
@@ -85,15 +84,15 @@ async def service_kpis(
         published = await get_current_blueprint(session, service)
         if published is None:
             raise NotFound(f"no published service {service!r}")
-        document = published.blueprint.document()
+        blueprint = published.blueprint
         facts = ServiceFacts(
             service=service,
-            title=dict(document.get("title") or {}),
-            baseline=Baseline.from_document(document.get("baseline")),
-            sharing=sharing_of(document),
-            step_roles={
-                str(s["id"]): str(s["role"]) for s in document.get("steps", []) if s.get("role")
-            },
+            title=blueprint.title.model_dump(by_alias=True),
+            baseline=Baseline.from_document(
+                blueprint.baseline.model_dump() if blueprint.baseline else None
+            ),
+            sharing=sharing_of(blueprint.data_sharing),
+            step_roles={s.id: s.role for s in blueprint.steps if s.role},
             model=config.model_for(service),
             costs=config.costs,
         )

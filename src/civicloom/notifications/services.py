@@ -152,17 +152,14 @@ async def plan_notifications(
             return 0
         published = await get_blueprint_version(session, app.blueprint_version_id)
         blueprint = published.blueprint if published else None
-        extra = (blueprint.model_extra or {}) if blueprint else {}
         allowed = {c.value for c in ChannelKind}
         template: str | None
         if kind in APPLICANT_EVENTS:
             name = APPLICANT_EVENTS[kind]
-            declared = {str(n.get("event")): n for n in extra.get("notifications") or []}
-            spec = declared.get(name)
-            template = str(spec["template"]) if spec else DEFAULT_TEMPLATES.get(name)
+            spec = blueprint.notification_for(name) if blueprint else None
+            template = spec.template if spec else DEFAULT_TEMPLATES.get(name)
             if spec is not None:
-                portal = spec.get("channels") or ["email", "portal"]
-                allowed = {*portal, ChannelKind.SMS.value}
+                allowed = {*spec.channels, ChannelKind.SMS.value}
             recipients = [await recipient_for(session, blueprints, app.applicant_id, app.data)]
         elif kind is STEP_EVENT:
             template = str(data.get("template") or "") or None
@@ -174,7 +171,8 @@ async def plan_notifications(
             if kind is STEP_EVENT:
                 log.warning("notify_template_missing", template=template, step=data.get("step"))
             return 0
-        context = template_context(container, app, data, extra.get("legal_deadline_working_days"))
+        legal_days = blueprint.legal_deadline_working_days if blueprint else None
+        context = template_context(container, app, data, legal_days)
         for person in recipients:
             rendered = library.render(template, person.locale, context)
             for channel in person.channels:

@@ -53,7 +53,6 @@ def plan_reads(
     reads only what an agreement lets it read.
     """
     properties: dict[str, Any] = blueprint.form.json_schema.get("properties", {})
-    steps: list[dict[str, Any]] = blueprint.document().get("steps", [])
     wanted: dict[str, dict[str, str]] = {}
     inputs: dict[str, dict[str, Any]] = {}
     asks: dict[str, set[str]] = {}
@@ -68,8 +67,8 @@ def plan_reads(
     agreements = tuple(agreements)
     plans = []
     for capability, fields in wanted.items():
-        step = next((s for s in steps if s.get("capability") == capability), None)
-        declared = inputs.get(capability) or (step or {}).get("input")
+        step = next((s for s in blueprint.steps if s.capability == capability), None)
+        declared = inputs.get(capability) or (step.input if step else None)
         if not declared:
             continue
         resolved = _resolve(declared, data, mandates, asks.get(capability, set()))

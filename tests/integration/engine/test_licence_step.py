@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from civicloom.applications import OfficerDecision, decide_task
 from civicloom.applications.tables import TaskRow
+from civicloom.catalogue import OutputsSpec, StepKind
 from civicloom.documents import build_documents_runtime, licence_step_handler
 from civicloom.documents.tables import LicenceRow
 from civicloom.outbox.tables import OutboxRow
@@ -15,14 +16,28 @@ from tests.integration.engine.conftest import OLIVIA, Engine, engine_blueprint
 async def test_the_licence_is_issued_once_and_announced(engine: Engine) -> None:
     runtime = build_documents_runtime(engine.container.settings)
     handler = licence_step_handler(engine.container, runtime)
-    engine.runner.handlers["issue_document"] = handler
+    engine.runner.kinds = engine.runner.kinds.with_executors({StepKind.ISSUE_DOCUMENT: handler})
     licence_step = {
         "id": "licence",
         "kind": "issue_document",
         "department": "local-admin",
         "after": ["notify"],
     }
-    await engine.publish(engine_blueprint(version=2, extra_steps=[licence_step]))
+    outputs = OutputsSpec.model_validate(
+        {
+            "certificate": {
+                "template": "open-a-restaurant/licence",
+                "title": {"en": "Stall licence", "zh-Hans": "摊位许可证"},
+                "holder": {
+                    "name": "$.data.registration_number",
+                    "registration_number": "$.data.registration_number",
+                    "address": "$.data.parcel_id",
+                },
+            }
+        }
+    )
+    blueprint = engine_blueprint(version=2, extra_steps=[licence_step])
+    await engine.publish(blueprint.model_copy(update={"outputs": outputs}))
     app_id = await engine.submit()
     await engine.drain()
     async with engine.container.uow() as uow:
@@ -48,6 +63,13 @@ async def test_the_licence_is_issued_once_and_announced(engine: Engine) -> None:
             )
         )
     assert len(licences) == 1
+    # whom the licence names comes from the blueprint's outputs.certificate.holder
+    assert licences[0].holder == {
+        "name": "BR-2019-004211",
+        "registration_number": "BR-2019-004211",
+    }
+    assert licences[0].premises == "P-0042-117"
+    assert licences[0].activity == "Stall licence"
     assert task is not None
     assert task.state == "completed"
     assert task.output is not None

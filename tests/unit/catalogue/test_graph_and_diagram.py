@@ -10,7 +10,7 @@ import jsonschema
 import yaml
 
 from civicloom.catalogue import (
-    ServiceSpec,
+    Blueprint,
     blueprint_json_schema,
     load_blueprint_file,
     load_calendar,
@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[3] / "blueprints"
 RESTAURANT = ROOT / "services" / "open-a-restaurant" / "blueprint.yaml"
 
 
-def spec() -> ServiceSpec:
+def spec() -> Blueprint:
     """The restaurant blueprint, typed."""
-    return ServiceSpec.model_validate(yaml.safe_load(RESTAURANT.read_text(encoding="utf-8")))
+    return Blueprint.model_validate(yaml.safe_load(RESTAURANT.read_text(encoding="utf-8")))
 
 
 def test_four_departments_start_in_parallel_and_join_before_licensing() -> None:

@@ -127,8 +127,7 @@ async def render_task(
     view = await task_page(container.uow, container.clock, principal, task_id)
     now = container.clock.now()
     errors = errors or {}
-    document = view.blueprint.document() if view.blueprint else {}
-    steps = {s.get("id"): s for s in document.get("steps", [])}
+    steps = view.blueprint.step_documents() if view.blueprint else {}
     return page(
         request,
         "backoffice/task.html",

@@ -30,7 +30,7 @@ from civicloom.backoffice.pages.common import (
 )
 from civicloom.backoffice.pages.officer import team_of
 from civicloom.backoffice.queries import attention_tasks, team_workload
-from civicloom.catalogue import CatalogueContext, ServiceSpec, svg
+from civicloom.catalogue import Blueprint, CatalogueContext, svg
 from civicloom.kernel import Conflict, FieldError, NotFound, ValidationFailed
 from civicloom.rules import RuleBook, recorded_evaluations, replay
 from civicloom.web import (
@@ -101,7 +101,7 @@ async def journey(
     locale = negotiate_locale(request)
     context = CatalogueContext.from_directory(container.settings.blueprints_dir)
     names = {d.id: d.name.get(locale) for d in context.departments.values()}
-    spec = ServiceSpec.model_validate(row.document)
+    spec = Blueprint.model_validate(row.document)
     return page(
         request,
         "backoffice/journey.html",

@@ -23,6 +23,7 @@ from civicloom.applications import (
     find_waiting_task,
     tasks_of_application,
 )
+from civicloom.catalogue import StepKind
 from civicloom.departments import ExternalCompletion
 from civicloom.identity import authenticate_api_key
 from civicloom.kernel import Principal, new_id
@@ -70,7 +71,7 @@ async def _bill(container: Container, bill_id: str) -> tuple[ApplicationRecord, 
         if app is None:
             return None
         tasks = await tasks_of_application(uow.session, app.id, [s.value for s in TaskState])
-        task = next((t for t in tasks if t.kind == "payment"), None)
+        task = next((t for t in tasks if t.kind == StepKind.PAYMENT), None)
         return (app, task) if task is not None else None
 
 

@@ -83,9 +83,9 @@ async def _application(
     )
     runtime = documents
     rules = rules_from_blueprint(
-        view.blueprint.document().get("documents"), runtime.max_bytes, runtime.retention_days
+        view.blueprint.document_sections(), runtime.max_bytes, runtime.retention_days
     )
-    steps = {s.get("id"): s for s in view.blueprint.document().get("steps", [])}
+    steps = view.blueprint.step_documents()
     return page(
         request,
         "portal/application.html",
@@ -94,7 +94,7 @@ async def _application(
         app=view.status.application,
         view=view,
         steps=steps,
-        document_specs=view.blueprint.document().get("documents", []),
+        document_specs=view.blueprint.document_sections(),
         rules=rules,
         payments_enabled=True,
         **context,

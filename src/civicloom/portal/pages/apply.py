@@ -50,10 +50,9 @@ apply_router = APIRouter(include_in_schema=False)
 
 def _departments_of(blueprint: Blueprint) -> list[str]:
     seen: list[str] = []
-    for step in blueprint.document().get("steps", []):
-        department = step.get("department")
-        if department and department not in seen:
-            seen.append(department)
+    for step in blueprint.steps:
+        if step.department and step.department not in seen:
+            seen.append(step.department)
     return seen
 
 
@@ -104,13 +103,11 @@ async def service_page(
     except NotFound:
         return page(request, "portal/not_found.html", principal, status_code=404)
     names = await department_names(container.uow())
-    document = blueprint.document()
     return page(
         request,
         "portal/service.html",
         principal,
         service=blueprint,
-        document=document,
         departments=[names[d] for d in _departments_of(blueprint) if d in names],
         pages=form_pages(blueprint, negotiate_locale(request)),
     )
@@ -314,17 +311,17 @@ async def form_page_save(
 
 def estimated_fee(blueprint: Blueprint, data: dict[str, Any]) -> dict[str, Any] | None:
     """The fee the owning department's model gives for these answers (None if it cannot say)."""
-    fees = blueprint.document().get("fees")
-    if not fees:
+    fees = blueprint.fees
+    if fees is None:
         return None
     inputs: dict[str, Any] = {}
-    for key, value in (fees.get("input") or {}).items():
+    for key, value in fees.input.items():
         ref = data_ref(value)
         inputs[key] = ref.resolve({"data": data}) if ref else value
         if ref is not None and inputs[key] is None:
             return None
     try:
-        return dict(evaluate(fees["model"], inputs).output)
+        return dict(evaluate(fees.model, inputs).output)
     except Exception:  # a model that cannot decide yet: the fee is shown after submission
         return None
 

@@ -100,21 +100,19 @@ def _refs(mapping: Mapping[str, Any]) -> list[Ref]:
 
 def precheck_of(blueprint: Blueprint, locale: str) -> Precheck:
     """The pre-check the blueprint declares (or, by default, every model fed by answers alone)."""
-    document = blueprint.document()
-    declared: Mapping[str, Any] = blueprint.form.ui.get("precheck") or {}
-    allowed_lookups = set(declared.get("lookups") or [])
+    declared = blueprint.form.precheck
+    allowed_lookups = set(declared.lookups if declared else [])
+    written = blueprint.step_documents()
     candidates: list[Check] = []
-    for step in document.get("steps", []):
-        decision = step.get("decision")
-        if not decision:
+    for step in blueprint.steps:
+        if step.decision is None:
             continue
-        lookup = step if step["id"] in allowed_lookups and step.get("capability") else None
-        candidates.append(
-            Check(step["id"], decision["model"], step.get("title"), decision["input"], lookup)
-        )
-    if document.get("fees"):
-        fees = document["fees"]
-        candidates.append(Check("fees", fees["model"], None, fees.get("input") or {}))
+        lookup = written[step.id] if step.id in allowed_lookups and step.capability else None
+        title = step.title.model_dump(by_alias=True) if step.title else None
+        candidates.append(Check(step.id, step.decision.model, title, step.decision.input, lookup))
+    if blueprint.fees is not None:
+        fees = blueprint.fees
+        candidates.append(Check("fees", fees.model, None, fees.input))
 
     def needs(check: Check) -> set[str] | None:
         names: set[str] = set()
@@ -130,11 +128,11 @@ def precheck_of(blueprint: Blueprint, locale: str) -> Precheck:
                 names.add(ref.field)
         return names
 
-    wanted = list(declared.get("questions") or [])
+    wanted = list(declared.questions if declared else [])
     checks: list[Check] = []
     for check in candidates:
         names = needs(check)
-        if names is None or (declared.get("questions") and not names <= set(wanted)):
+        if names is None or (declared and declared.questions and not names <= set(wanted)):
             continue
         checks.append(check)
         wanted += [n for n in sorted(names) if n not in wanted]
