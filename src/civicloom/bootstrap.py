@@ -33,6 +33,7 @@ from civicloom.notifications import build_dispatcher
 from civicloom.observability import METRICS, configure_logging, configure_tracing
 from civicloom.outbox import Publisher
 from civicloom.payments import PAYMENT_PROVIDER, build_provider
+from civicloom.rules import RULE_BOOK, RuleBook, install_rulebook
 from civicloom.runtime import Container
 from civicloom.settings import Settings, get_settings
 from civicloom.web import IDENTITY_RUNTIME, build_identity_runtime
@@ -58,10 +59,14 @@ def build_container(settings: Settings | None = None, service_name: str = "civic
 
 def wire_foundations(container: Container) -> None:
     """(Re)build the components every process derives from its settings: the documents
-    runtime, the payment provider and the identity runtime."""
+    runtime, the payment provider, the identity runtime and the rule book (installed for the
+    case engine too)."""
     container.provide(DOCUMENTS_RUNTIME, build_documents_runtime(container.settings))
     container.provide(PAYMENT_PROVIDER, build_provider(container.settings))
     container.provide(IDENTITY_RUNTIME, build_identity_runtime(container))
+    book = RuleBook.from_directory(container.settings.blueprints_dir / "rules")
+    container.provide(RULE_BOOK, book)
+    install_rulebook(book)
 
 
 def build_registry(settings: Settings) -> ConnectorRegistry:

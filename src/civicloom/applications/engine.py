@@ -41,12 +41,15 @@ _OUTCOMES: dict[ApplicationState, tuple[EventType, AuditAction]] = {
 }
 
 
-def evaluate_declared(declaration: DecisionCall, context: dict[str, Any]) -> Decision:
-    """Evaluate a blueprint's decision declaration (``{model, input}``) over a case context.
+def evaluate_declared(
+    declaration: DecisionCall, context: dict[str, Any], now: datetime
+) -> Decision:
+    """Evaluate a blueprint's decision declaration (``{model, input}``) over a case context,
+    with the model version in effect on the engine clock's date (``now``).
 
     Pure: raises ``ModelError`` before anything is written if the model cannot decide.
     """
-    return evaluate(declaration.model, resolve(declaration.input, context))
+    return evaluate(declaration.model, resolve(declaration.input, context), on=now.date())
 
 
 async def keep_decision(
@@ -114,7 +117,7 @@ async def start_case(
         return
     app.state = ApplicationState.IN_PROGRESS.value
     if blueprint.fees is not None:
-        decision = evaluate_declared(blueprint.fees, case.expression_context())
+        decision = evaluate_declared(blueprint.fees, case.expression_context(), now)
         await keep_decision(session, case, "fees", decision, now)
     for step_id in graph.roots():
         await activate(session, case, case.tasks[step_id], now)

@@ -1,6 +1,12 @@
 """Decision models owned by departments (GoRules JDM, evaluated by zen-engine)."""
 
-from civicloom.rules.book import RuleBook, default_rulebook, evaluate
+from civicloom.rules.book import (
+    RULE_BOOK,
+    RuleBook,
+    default_rulebook,
+    evaluate,
+    install_rulebook,
+)
 from civicloom.rules.domain import (
     CaseResult,
     Decision,
@@ -32,6 +38,7 @@ from civicloom.rules.services import (
 from civicloom.rules.whatif import ChangedOutcome, WhatIfReport, replay
 
 __all__ = [
+    "RULE_BOOK",
     "CaseResult",
     "ChangedOutcome",
     "CompiledModel",
@@ -52,6 +59,7 @@ __all__ = [
     "decisions_per_department",
     "default_rulebook",
     "evaluate",
+    "install_rulebook",
     "list_decisions",
     "load_model_file",
     "load_models",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ from civicloom.kernel import NotFound
 from civicloom.rules.domain import Decision, DecisionModel, ModelRef, ModelStatus
 from civicloom.rules.engine import CompiledModel
 from civicloom.rules.loader import load_models
-from civicloom.settings import get_settings
+from civicloom.runtime import Key, NotWired
 
 
 class RuleBook:
@@ -84,18 +83,27 @@ class RuleBook:
         return self.compiled(model).evaluate(data)
 
 
-@lru_cache(maxsize=4)
-def _book_for(rules_dir: Path) -> RuleBook:
-    return RuleBook.from_directory(rules_dir)
+RULE_BOOK: Key[RuleBook] = Key("rule book")
+"""The process's decision models, loaded once by the composition root."""
+
+_installed: RuleBook | None = None
+
+
+def install_rulebook(book: RuleBook) -> None:
+    """Make ``book`` the rule book of this process (``civicloom.bootstrap`` only).
+
+    The case engine's functions take a session, not the container, so the composition root
+    installs the book it built here, once, instead of the engine reading the settings.
+    """
+    global _installed
+    _installed = book
 
 
 def default_rulebook() -> RuleBook:
-    """The rule book of the configured blueprints directory, for the case engine.
-
-    The engine does not yet receive its rule book from the composition root: pinning decisions
-    to the application's submission date and the injected clock is the engine issue's work (#18).
-    """
-    return _book_for(get_settings().blueprints_dir / "rules")
+    """The rule book the composition root installed; decisions cannot be taken without one."""
+    if _installed is None:
+        raise NotWired("the rule book is not wired: build the process with civicloom.bootstrap")
+    return _installed
 
 
 def evaluate(
@@ -105,5 +113,6 @@ def evaluate(
     book: RuleBook | None = None,
     on: date | None = None,
 ) -> Decision:
-    """Evaluate a department's model (published version in effect on ``on``, default today)."""
+    """Evaluate a department's model: the published version in effect on ``on`` (the caller's
+    clock's date; the wall clock's only when no date is given)."""
     return (book or default_rulebook()).evaluate(model_ref, data, on=on)

@@ -35,6 +35,7 @@ from civicloom.identity import (
 )
 from civicloom.kernel import DomainError, NotFound, Principal
 from civicloom.observability import get_logger
+from civicloom.rules import RULE_BOOK, RuleBook
 from civicloom.runtime import Container, Key
 from civicloom.web.csrf import SAFE_METHODS, verify_csrf
 from civicloom.web.session import IDENTITY_RUNTIME, SESSION_COOKIE, IdentityRuntime, session_policy
@@ -102,6 +103,8 @@ CompletionHandlerDep = Annotated[
     CompletionHandler | None, Depends(optional_component(COMPLETION_HANDLER))
 ]
 IdentityDep = Annotated[IdentityRuntime, Depends(component(IDENTITY_RUNTIME))]
+RuleBookDep = Annotated[RuleBook, Depends(component(RULE_BOOK))]
+"""The departments' decision models, loaded once by the composition root."""
 
 
 def client_address(request: Request) -> str:

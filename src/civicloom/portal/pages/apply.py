@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -32,12 +33,13 @@ from civicloom.portal.services import (
     submit_draft,
 )
 from civicloom.registries import list_consents, revoke_consent
-from civicloom.rules import evaluate
+from civicloom.rules import RuleBook, evaluate
 from civicloom.web import (
     ContainerDep,
     CurrentPrincipal,
     GatewayDep,
     OptionalPrincipal,
+    RuleBookDep,
     error_list,
     negotiate_locale,
     page_gettext,
@@ -309,8 +311,11 @@ async def form_page_save(
     return see_other(f"/drafts/{draft_id}/pages/{pages[index + 1].id}")
 
 
-def estimated_fee(blueprint: Blueprint, data: dict[str, Any]) -> dict[str, Any] | None:
-    """The fee the owning department's model gives for these answers (None if it cannot say)."""
+def estimated_fee(
+    blueprint: Blueprint, data: dict[str, Any], book: RuleBook, on: date
+) -> dict[str, Any] | None:
+    """The fee the owning department's model in effect ``on`` gives for these answers (None if
+    it cannot say)."""
     fees = blueprint.fees
     if fees is None:
         return None
@@ -321,25 +326,30 @@ def estimated_fee(blueprint: Blueprint, data: dict[str, Any]) -> dict[str, Any] 
         if ref is not None and inputs[key] is None:
             return None
     try:
-        return dict(evaluate(fees.model, inputs).output)
+        return dict(evaluate(fees.model, inputs, book=book, on=on).output)
     except Exception:  # a model that cannot decide yet: the fee is shown after submission
         return None
 
 
 @apply_router.get("/drafts/{draft_id}/check", dependencies=[OWN_OBJECT_PAGE])
 async def check_answers(
-    draft_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    book: RuleBookDep,
+    draft_id: str,
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
 ) -> Response:
     """Check your answers before sending."""
     draft = await get_draft(container.uow(), principal, draft_id)
     if draft.application_id:
         return see_other(f"/applications/{draft.application_id}")
-    return await _check_page(request, container, principal, draft, {}, 200)
+    return await _check_page(request, container, book, principal, draft, {}, 200)
 
 
 async def _check_page(
     request: Request,
     container: Any,
+    book: RuleBook,
     principal: Any,
     draft: Draft,
     errors: dict[str, tuple[str, str]],
@@ -365,7 +375,7 @@ async def _check_page(
         status_code=status,
         draft=draft,
         summary=summary,
-        fee=estimated_fee(draft.blueprint, draft.data),
+        fee=estimated_fee(draft.blueprint, draft.data, book, container.clock.now().date()),
         departments=names,
         errors=errors,
         error_summary=[{"text": m, "href": h} for m, h in errors.values()] or None,
@@ -374,7 +384,11 @@ async def _check_page(
 
 @apply_router.post("/drafts/{draft_id}/submit", dependencies=[OWN_OBJECT_PAGE])
 async def submit(
-    draft_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    book: RuleBookDep,
+    draft_id: str,
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
 ) -> Response:
     """Send the application; a second click (same hidden key) returns the first result."""
     _ = page_gettext(request)
@@ -392,7 +406,7 @@ async def submit(
                 errors[name] = (message, f"/drafts/{draft_id}/pages/{form_page.id}?return=check")
         if not errors:
             raise
-        return await _check_page(request, container, principal, draft, errors, 400)
+        return await _check_page(request, container, book, principal, draft, errors, 400)
     container.metrics.applications_submitted.labels(view.service_id).inc()
     return see_other(f"/applications/{view.id}/confirmation")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import structlog
@@ -38,11 +39,12 @@ from civicloom.portal.forms import (
     schema_message,
 )
 from civicloom.portal.pages.common import page
-from civicloom.rules import Decision, evaluate
+from civicloom.rules import Decision, RuleBook, evaluate
 from civicloom.web import (
     ContainerDep,
     GatewayDep,
     OptionalPrincipal,
+    RuleBookDep,
     error_list,
     negotiate_locale,
     page_gettext,
@@ -214,8 +216,11 @@ async def run_precheck(
     precheck: Precheck,
     answers: Mapping[str, Any],
     gateway: CapabilityGateway | None,
+    book: RuleBook,
+    on: date,
 ) -> list[Outcome]:
-    """Evaluate each model of the pre-check on the answers (asking a register where declared)."""
+    """Evaluate each model of the pre-check (the version in effect ``on``) on the answers,
+    asking a register where declared."""
     outcomes: list[Outcome] = []
     for check in precheck.checks:
         output: dict[str, Any] = {}
@@ -225,7 +230,7 @@ async def run_precheck(
                 outcomes.append(Outcome(check, None, unavailable=True))
                 continue
             output = looked_up
-        decision = evaluate(check.model, _resolve(check.inputs, answers, output))
+        decision = evaluate(check.model, _resolve(check.inputs, answers, output), book=book, on=on)
         outcomes.append(Outcome(check, decision))
     return outcomes
 
@@ -242,6 +247,7 @@ async def service_blueprint(container: Any, service_id: str) -> Blueprint:
 
 @eligibility_router.get("/services/{service_id}/eligibility", dependencies=[public_route()])
 async def eligibility(
+    book: RuleBookDep,
     gateway: GatewayDep,
     service_id: str,
     request: Request,
@@ -263,7 +269,9 @@ async def eligibility(
     if submitted:
         answers, errors = check_answers(precheck, form, _)
         if not errors:
-            outcomes = await run_precheck(blueprint, precheck, answers, gateway)
+            outcomes = await run_precheck(
+                blueprint, precheck, answers, gateway, book, container.clock.now().date()
+            )
     ids = {q.name: q.input_id for q in precheck.questions}
     return page(
         request,
