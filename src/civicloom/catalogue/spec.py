@@ -120,11 +120,23 @@ class FormSpec(_Strict):
         return None if raw is None else Precheck.model_validate(raw)
 
 
-class Precheck(_Strict):
-    """The eligibility pre-check: questions asked before applying, and register lookups."""
+class Precheck(BaseModel):
+    """The eligibility pre-check: questions asked before applying, and register lookups.
+
+    Read leniently (a stored version's unknown key never breaks its pages); the validator
+    refuses unknown keys before publication (``StrictPrecheck``).
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     questions: list[str] = Field(default_factory=list)
     lookups: list[str] = Field(default_factory=list)
+
+
+class StrictPrecheck(Precheck):
+    """``ui.precheck`` as publication requires it: no unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DocumentSpec(_Strict):
@@ -270,7 +282,9 @@ class Blueprint(_Strict):
 
     def document_sections(self) -> list[dict[str, Any]]:
         """The ``documents`` section as its author wrote it (plain JSON)."""
-        return [d.model_dump(mode="json", exclude_unset=True) for d in self.documents]
+        return [
+            d.model_dump(mode="json", by_alias=True, exclude_unset=True) for d in self.documents
+        ]
 
     def step(self, step_id: str) -> Step | None:
         """The step with this id, if any."""

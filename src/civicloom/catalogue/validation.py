@@ -15,7 +15,13 @@ from civicloom.catalogue.context import CatalogueContext
 from civicloom.catalogue.formcheck import check_form
 from civicloom.catalogue.graph import StepGraph
 from civicloom.catalogue.refs import Ref, RefError, Root, expression_refs, refs_in
-from civicloom.catalogue.spec import Blueprint, PublishableBlueprint, Step, StepKind
+from civicloom.catalogue.spec import (
+    Blueprint,
+    PublishableBlueprint,
+    Step,
+    StepKind,
+    StrictPrecheck,
+)
 from civicloom.catalogue.yamlpos import YamlLines, parse_path
 from civicloom.kernel import NotFound
 from civicloom.rules import DecisionModel, ModelStatus
@@ -303,6 +309,20 @@ class Checker:
             self.check_template(spec.outputs.certificate.template, "outputs.certificate.template")
             self.check_holder(spec, graph)
         check_form(self, spec, graph)
+        self.check_precheck(spec)
+
+    def check_precheck(self, spec: PublishableBlueprint) -> None:
+        """``form.ui.precheck`` has only the keys the portal reads."""
+        raw = spec.form.ui.get("precheck")
+        if raw is None:
+            return
+        try:
+            StrictPrecheck.model_validate(raw)
+        except ValidationError as exc:
+            for err in exc.errors():
+                where = ".".join(str(part) for part in err["loc"])
+                path = "form.ui.precheck" + (f".{where}" if where else "")
+                self.report(path, "bad-precheck", err["msg"])
 
 
 def validate_blueprint_text(text: str, file: str, context: CatalogueContext) -> list[Problem]:

@@ -37,10 +37,15 @@ def holder_of(
     """Whom the licence names, and the premises it covers, as the blueprint's
     ``outputs.certificate.holder`` declares (``$.data`` references or constants).
 
-    A version that declares no holder names the applicant, with no registration or premises.
+    A version published before holders were declared (open-a-restaurant v1–v3, ADR 0030) keeps
+    what its licences printed then, so an application pinned to it gets the same licence.
     """
     if declared is None:
-        return {"name": applicant_id, "registration_number": None}, ""
+        holder = {
+            "name": data.get("business_name") or applicant_id,
+            "registration_number": data.get("business_registration_number"),
+        }
+        return holder, str(data.get("premises_address") or data.get("new_address") or "")
     values = resolve(declared.model_dump(exclude_none=True), {"data": data})
     holder = {
         "name": values.get("name") or applicant_id,

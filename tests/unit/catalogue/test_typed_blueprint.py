@@ -116,3 +116,19 @@ def test_every_built_in_kind_has_exactly_one_handler() -> None:
         StepKind.TIMER,
         StepKind.ISSUE_DOCUMENT,
     }
+
+
+def test_document_titles_keep_their_chinese_key() -> None:
+    restaurant = next(b for b in load_blueprints(ROOT) if b.id == "open-a-restaurant")
+    (floor_plan, lease) = restaurant.document_sections()
+    assert set(floor_plan["title"]) == {"en", "zh-Hans"}
+    assert set(lease["title"]) == {"en", "zh-Hans"}
+
+
+def test_a_stored_pre_check_with_an_unknown_key_still_reads() -> None:
+    restaurant = next(b for b in load_blueprints(ROOT) if b.id == "open-a-restaurant")
+    ui = {**restaurant.form.ui, "precheck": {"questions": ["seating"], "intro": "Check first"}}
+    older = restaurant.form.model_copy(update={"ui": ui})
+    precheck = older.precheck
+    assert precheck is not None
+    assert precheck.questions == ["seating"]
