@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications import deadline_clock
 from civicloom.catalogue import WEEKDAYS_ONLY, Calendars, DecisionCall, DecisionDay
-from civicloom.kernel import NotFound, add_working_days, working_days_between
+from civicloom.kernel import FixedClock, NotFound, add_working_days, working_days_between
 from civicloom.runtime import CLOCK, Key, NotWired, lent
 
 BLUEPRINTS = Path(__file__).resolve().parents[2] / "blueprints"
@@ -66,7 +66,8 @@ def test_the_deadline_clock_stands_still_while_stopped() -> None:
     assert stopped is not None
     assert (stopped.working_days_left, stopped.stopped_on) == (18, date(2026, 12, 23))
     late = deadline_clock(RIVERTON, deadline, None, at(date(2027, 1, 22)))
-    assert late is not None and late.working_days_left == -2
+    assert late is not None
+    assert late.working_days_left == -2
     assert deadline_clock(RIVERTON, None, None, deadline) is None
 
 
@@ -84,7 +85,8 @@ def test_only_a_containers_unit_of_work_lends_components() -> None:
     bare = AsyncSession()
     with pytest.raises(NotWired, match="clock"):
         lent(bare, CLOCK)
-    bare.info["civicloom.lent"] = {CLOCK: "the clock"}
-    assert lent(bare, CLOCK) == "the clock"
+    clock = FixedClock(at(date(2027, 1, 5)))
+    bare.info["civicloom.lent"] = {CLOCK: clock}
+    assert lent(bare, CLOCK) is clock
     with pytest.raises(NotWired, match="other"):
         lent(bare, Key[str]("other"))

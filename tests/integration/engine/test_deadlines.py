@@ -153,7 +153,8 @@ async def test_escalation_keeps_the_role_and_only_human_steps_escalate(engine: E
                 select(OutboxRow).where(OutboxRow.topic == "civicloom.task.escalated")
             )
         )
-    assert inspection is not None and tax_after is not None
+    assert inspection is not None
+    assert tax_after is not None
     assert (inspection.escalated, inspection.role, inspection.escalated_to) == (
         True,
         "licensing-officer",
