@@ -15,8 +15,10 @@ import pytest
 from sqlalchemy import func, select
 
 from civicloom.applications import (
+    OfficerDecision,
     StepRunner,
     answer_information_request,
+    decide_task,
     request_information,
     sweep_slas,
 )
@@ -26,7 +28,7 @@ from civicloom.outbox.tables import OutboxRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.backoffice.world import Departments, drain, persona, submit, task_of
-from tests.integration.engine.conftest import Engine, later
+from tests.integration.engine.conftest import OLIVIA, Engine, engine_blueprint, later
 
 MONDAY_21_DEC = datetime(2026, 12, 21, 10, 0, tzinfo=UTC)
 
@@ -74,6 +76,12 @@ async def test_the_clock_stops_while_the_applicant_is_asked_and_the_pages_say_so
     assert review.sla_due_at == datetime(2026, 12, 24, 10, 0, tzinfo=UTC)  # 3 working days
 
     clock.advance(timedelta(days=2, hours=1))  # Wed 23 Dec 2026, 11:00
+    # An officer of another department cannot stop the clock: nothing changes.
+    with pytest.raises(NotFound):
+        await request_information(
+            container.uow(), clock, persona(container, "tariq"), review.id, "Send it"
+        )
+    assert (await _application(container, app_id)).clock_stopped_at is None
     await request_information(
         container.uow(), clock, persona(container, "olivia"), review.id, "Send the floor plan"
     )
@@ -208,3 +216,34 @@ async def test_a_due_reminder_is_sent_however_many_tasks_were_reminded_before(
     assert inspection is not None
     assert inspection.reminded_at == start + timedelta(seconds=2800)
     assert reminders == 1
+
+
+async def test_a_timer_waits_working_days_of_the_blueprints_calendar(engine: Engine) -> None:
+    timer = {
+        "id": "cooling_off",
+        "kind": "timer",
+        "after": ["notify"],
+        "duration": {"working_days": 2},
+    }
+    blueprint = engine_blueprint(version=2, extra_steps=[timer])
+    await engine.publish(blueprint.model_copy(update={"calendar": "riverton"}))
+    engine.clock.advance(datetime(2026, 12, 24, 9, 0, tzinfo=UTC) - engine.clock.now())
+    app_id = await engine.submit()
+    await engine.drain()
+    async with engine.container.uow() as uow:
+        review = await uow.session.scalar(
+            select(TaskRow.id).where(TaskRow.application_id == app_id, TaskRow.step_id == "review")
+        )
+    assert review is not None
+    await decide_task(
+        engine.container.uow(), engine.clock, OLIVIA, review, OfficerDecision.APPROVE, None
+    )
+    async with engine.container.uow() as uow:
+        waiting = await uow.session.scalar(
+            select(TaskRow).where(
+                TaskRow.application_id == app_id, TaskRow.step_id == "cooling_off"
+            )
+        )
+    assert waiting is not None
+    # Thu 24 Dec: 25 Dec is a holiday, then the weekend: Mon 28 and Tue 29 Dec.
+    assert waiting.due_at == datetime(2026, 12, 29, 9, 0, tzinfo=UTC)
