@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from civicloom.applications.case import add_timeline, audit, emit
 from civicloom.applications.domain import TaskState
@@ -44,33 +46,32 @@ async def sweep_slas(uow: UnitOfWork, now: datetime, limit: int = 200) -> tuple[
     """
     async with uow:
         session = uow.session
-        postgres = session.get_bind().dialect.name == "postgresql"
-        overdue = (
-            select(TaskRow, ApplicationRow)
-            .join(ApplicationRow, ApplicationRow.id == TaskRow.application_id)
-            .where(TaskRow.state.in_(_ESCALATED), TaskRow.escalated.is_(False))
-            .where(TaskRow.sla_due_at.is_not(None), TaskRow.sla_due_at <= now)
-            .order_by(TaskRow.sla_due_at, TaskRow.id)
-            .limit(limit)
+        overdue = _batch(
+            session,
+            (
+                TaskRow.state.in_(_ESCALATED),
+                TaskRow.escalated.is_(False),
+                TaskRow.sla_due_at <= now,
+            ),
+            TaskRow.sla_due_at,
+            limit,
         )
-        if postgres:
-            overdue = overdue.with_for_update(of=TaskRow, skip_locked=True)
         escalations = 0
         for task, app in list(await session.execute(overdue)):
             await _escalate(uow, task, app, now)
             escalations += 1
-        due = (
-            select(TaskRow, ApplicationRow)
-            .join(ApplicationRow, ApplicationRow.id == TaskRow.application_id)
-            .where(TaskRow.state.in_(_WATCHED), TaskRow.reminded_at.is_(None))
-            .where(TaskRow.escalated.is_(False))
-            .where(TaskRow.remind_at.is_not(None), TaskRow.remind_at <= now)
-            .where(TaskRow.sla_due_at.is_not(None), TaskRow.sla_due_at > now)
-            .order_by(TaskRow.remind_at, TaskRow.id)
-            .limit(limit)
+        due = _batch(
+            session,
+            (
+                TaskRow.state.in_(_WATCHED),
+                TaskRow.reminded_at.is_(None),
+                TaskRow.escalated.is_(False),
+                TaskRow.remind_at <= now,
+                TaskRow.sla_due_at > now,
+            ),
+            TaskRow.remind_at,
+            limit,
         )
-        if postgres:
-            due = due.with_for_update(of=TaskRow, skip_locked=True)
         reminders = 0
         for task, app in list(await session.execute(due)):
             assert task.sla_due_at is not None
@@ -91,6 +92,26 @@ async def sweep_slas(uow: UnitOfWork, now: datetime, limit: int = 200) -> tuple[
             reminders += 1
         await uow.commit()
     return reminders, escalations
+
+
+def _batch(
+    session: AsyncSession,
+    conditions: tuple[ColumnElement[bool], ...],
+    soonest: InstrumentedAttribute[datetime | None],
+    limit: int,
+) -> Select[TaskRow, ApplicationRow]:
+    """Open tasks (with their applications) meeting ``conditions``, ``soonest`` first; on
+    PostgreSQL locked so two sweeping workers never take the same task."""
+    query = (
+        select(TaskRow, ApplicationRow)
+        .join(ApplicationRow, ApplicationRow.id == TaskRow.application_id)
+        .where(*conditions)
+        .order_by(soonest, TaskRow.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=TaskRow, skip_locked=True)
+    return query
 
 
 async def _escalate(uow: UnitOfWork, task: TaskRow, app: ApplicationRow, now: datetime) -> None:

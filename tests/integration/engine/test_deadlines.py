@@ -151,11 +151,9 @@ async def test_escalation_keeps_the_role_and_only_human_steps_escalate(engine: E
     later(engine, 3601)  # past the inspection's hour and the tax step's minute
     _, escalations = await sweep_slas(engine.container.uow(), engine.clock.now())
     assert escalations == 1
+    inspection = await task_of(engine.container, app_id, "inspection")
+    tax_after = await task_of(engine.container, app_id, "tax")
     async with engine.container.uow() as uow:
-        inspection = await uow.session.scalar(
-            select(TaskRow).where(TaskRow.application_id == app_id, TaskRow.step_id == "inspection")
-        )
-        tax_after = await uow.session.get(TaskRow, tax.id)
         events = list(
             await uow.session.scalars(
                 select(OutboxRow).where(OutboxRow.topic == "civicloom.task.escalated")
@@ -204,16 +202,13 @@ async def test_a_due_reminder_is_sent_however_many_tasks_were_reminded_before(
         await uow.commit()
     later(engine, 2800)  # past 75% of the inspection's hour
     assert await sweep_slas(engine.container.uow(), engine.clock.now()) == (1, 0)
+    inspection = await task_of(engine.container, app_id, "inspection")
     async with engine.container.uow() as uow:
-        inspection = await uow.session.scalar(
-            select(TaskRow).where(TaskRow.application_id == app_id, TaskRow.step_id == "inspection")
-        )
         reminders = await uow.session.scalar(
             select(func.count())
             .select_from(OutboxRow)
             .where(OutboxRow.topic == "civicloom.task.sla_reminder")
         )
-    assert inspection is not None
     assert inspection.reminded_at == start + timedelta(seconds=2800)
     assert reminders == 1
 
@@ -230,20 +225,10 @@ async def test_a_timer_waits_working_days_of_the_blueprints_calendar(engine: Eng
     engine.clock.advance(datetime(2026, 12, 24, 9, 0, tzinfo=UTC) - engine.clock.now())
     app_id = await engine.submit()
     await engine.drain()
-    async with engine.container.uow() as uow:
-        review = await uow.session.scalar(
-            select(TaskRow.id).where(TaskRow.application_id == app_id, TaskRow.step_id == "review")
-        )
-    assert review is not None
+    review = await task_of(engine.container, app_id, "review")
     await decide_task(
-        engine.container.uow(), engine.clock, OLIVIA, review, OfficerDecision.APPROVE, None
+        engine.container.uow(), engine.clock, OLIVIA, review.id, OfficerDecision.APPROVE, None
     )
-    async with engine.container.uow() as uow:
-        waiting = await uow.session.scalar(
-            select(TaskRow).where(
-                TaskRow.application_id == app_id, TaskRow.step_id == "cooling_off"
-            )
-        )
-    assert waiting is not None
+    waiting = await task_of(engine.container, app_id, "cooling_off")
     # Thu 24 Dec: 25 Dec is a holiday, then the weekend: Mon 28 and Tue 29 Dec.
     assert waiting.due_at == datetime(2026, 12, 29, 9, 0, tzinfo=UTC)
