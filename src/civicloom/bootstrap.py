@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from civicloom.app import create_app
 from civicloom.applications import StepRunner, complete_external_step
 from civicloom.audit import seal_now
-from civicloom.catalogue import StepKind
+from civicloom.catalogue import CALENDARS, Calendars, StepKind
 from civicloom.connectors import (
     CALLBACK_VERIFIERS,
     COMPLETION_HANDLER,
@@ -33,7 +33,7 @@ from civicloom.notifications import build_dispatcher
 from civicloom.observability import METRICS, configure_logging, configure_tracing
 from civicloom.outbox import Publisher
 from civicloom.payments import PAYMENT_PROVIDER, build_provider
-from civicloom.rules import RULE_BOOK, RuleBook, install_rulebook
+from civicloom.rules import RULE_BOOK, RuleBook
 from civicloom.runtime import Container
 from civicloom.settings import Settings, get_settings
 from civicloom.web import IDENTITY_RUNTIME, build_identity_runtime
@@ -59,14 +59,14 @@ def build_container(settings: Settings | None = None, service_name: str = "civic
 
 def wire_foundations(container: Container) -> None:
     """(Re)build the components every process derives from its settings: the documents
-    runtime, the payment provider, the identity runtime and the rule book (installed for the
-    case engine too)."""
+    runtime, the payment provider, the identity runtime, the rule book and the holiday calendars
+    (the case engine reaches the last two through its unit of work, ``runtime.lent``)."""
     container.provide(DOCUMENTS_RUNTIME, build_documents_runtime(container.settings))
     container.provide(PAYMENT_PROVIDER, build_provider(container.settings))
     container.provide(IDENTITY_RUNTIME, build_identity_runtime(container))
-    book = RuleBook.from_directory(container.settings.blueprints_dir / "rules")
-    container.provide(RULE_BOOK, book)
-    install_rulebook(book)
+    blueprints_dir = container.settings.blueprints_dir
+    container.provide(RULE_BOOK, RuleBook.from_directory(blueprints_dir / "rules"))
+    container.provide(CALENDARS, Calendars.from_directory(blueprints_dir))
 
 
 def build_registry(settings: Settings) -> ConnectorRegistry:

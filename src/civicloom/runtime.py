@@ -13,7 +13,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from civicloom.db import Database, UnitOfWork
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from civicloom.db import LENT, Database, UnitOfWork
 from civicloom.kernel import Clock
 from civicloom.observability import Metrics
 from civicloom.settings import Settings
@@ -37,6 +39,25 @@ class NotWired(LookupError):
     """A component was asked for that the composition root did not build for this process."""
 
 
+CLOCK: Key[Clock] = Key("clock")
+"""The container's clock, as lent to a unit of work (``lent(session, CLOCK)``)."""
+
+
+def lent(session: AsyncSession, key: Key[T]) -> T:
+    """A component the container lent the unit of work ``session`` belongs to.
+
+    The case engine's functions run inside a caller's transaction and take its session, not
+    the container; what they need from the composition root comes with the session.
+    ``NotWired`` if the session was not opened by a container's ``uow()`` or the container has
+    no such component.
+    """
+    components = session.info.get(LENT)
+    if components is None or key not in components:
+        raise NotWired(f"{key.name} is not lent to this unit of work: open it with container.uow()")
+    component: T = components[key]
+    return component
+
+
 @dataclass
 class Container:
     """Settings, database, clock, metrics and the process's wired components."""
@@ -49,8 +70,10 @@ class Container:
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
 
     def uow(self) -> UnitOfWork:
-        """A fresh unit of work on the process's database."""
-        return UnitOfWork(self.database)
+        """A fresh unit of work on the process's database; code running in its transaction
+        reaches the container's components through ``lent`` (the case engine's rule book and
+        holiday calendars, its clock)."""
+        return UnitOfWork(self.database, lent={CLOCK: self.clock, **self._components})
 
     def provide(self, key: Key[T], component: T) -> None:
         """Wire a component (the composition root and tests only)."""

@@ -22,6 +22,7 @@ from civicloom.applications.casework import (
     withdraw_application,
 )
 from civicloom.applications.completion import complete_external_step
+from civicloom.applications.deadlines import DeadlineClock, clock_of, deadline_clock
 from civicloom.applications.domain import (
     ApplicationState,
     ApplicationStatus,
@@ -108,6 +109,7 @@ __all__ = [
     "CaseIdentity",
     "ClaimedStep",
     "DeadLetterView",
+    "DeadlineClock",
     "DepartmentQueueQuery",
     "EngineKind",
     "EventNote",
@@ -139,8 +141,10 @@ __all__ = [
     "case_events",
     "case_figures",
     "claim_task",
+    "clock_of",
     "complete_external_step",
     "count_open_tasks",
+    "deadline_clock",
     "decide_task",
     "department_queue",
     "find_application",

@@ -16,6 +16,7 @@ from civicloom.applications.case import (
     load_case,
 )
 from civicloom.applications.completion import complete_step
+from civicloom.applications.deadlines import restart_clock, stop_clock
 from civicloom.applications.domain import (
     ApplicationState,
     OfficerDecision,
@@ -254,6 +255,7 @@ async def request_information(
         requests.append({"at": now.isoformat(), "by": principal.subject, "message": message})
         task.output = {**(task.output or {}), "requests": requests}
         case.app.state, case.app.updated_at = ApplicationState.AWAITING_APPLICANT.value, now
+        stop_clock(case, now)
         add_timeline(uow.session, case.app, now, "information.requested", message, task)
         await emit(
             uow.session,
@@ -298,6 +300,7 @@ async def answer_information_request(
             raise Conflict("nothing is waiting for your answer")
         now = clock.now()
         case.app.state, case.app.updated_at = ApplicationState.IN_PROGRESS.value, now
+        restart_clock(uow.session, case, waiting, now)
         add_timeline(
             uow.session, case.app, now, "information.provided", "You sent more information"
         )

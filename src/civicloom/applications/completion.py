@@ -33,7 +33,7 @@ async def complete_step(
     if declaration is not None:
         context = case.expression_context()
         context["steps"][task.step_id] = {"state": TaskState.COMPLETED.value, "output": output}
-        decision = evaluate_declared(declaration, context, now)
+        decision = evaluate_declared(session, declaration, context, case.app, now)
     task.state, task.output, task.completed_at, task.updated_at = (
         TaskState.COMPLETED.value,
         output,

@@ -99,6 +99,7 @@ class ApplicationView:
     updated_at: datetime
     deadline_at: datetime | None = None
     outcome_reason: str | None = None
+    clock_stopped_at: datetime | None = None  # the applicant is asked for information
 
 
 @dataclass(frozen=True)

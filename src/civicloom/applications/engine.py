@@ -3,7 +3,7 @@ state change together with its timeline entry, audit entry and outbox rows."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -18,15 +18,18 @@ from civicloom.applications.case import (
     audit,
     record_case_change,
 )
+from civicloom.applications.deadlines import case_calendar
 from civicloom.applications.domain import ApplicationState, TaskState
 from civicloom.applications.graph import condition_holds, retry_policy
+from civicloom.applications.sla import remind_at
 from civicloom.applications.steps import Activation, due_after, step_kinds, title_of
 from civicloom.applications.tables import ApplicationRow, TaskRow
 from civicloom.audit import AuditAction
-from civicloom.catalogue import Blueprint, DecisionCall, resolve, step_graph
-from civicloom.kernel import add_working_days, new_id
+from civicloom.catalogue import Blueprint, DecisionCall, DecisionDay, resolve, step_graph
+from civicloom.kernel import new_id
 from civicloom.outbox import EventType
-from civicloom.rules import Decision, evaluate, record_decision
+from civicloom.rules import RULE_BOOK, Decision, evaluate, record_decision
+from civicloom.runtime import lent
 
 ENGINE_ACTOR = "system:case-engine"
 # How a decided case is published and audited.
@@ -41,15 +44,32 @@ _OUTCOMES: dict[ApplicationState, tuple[EventType, AuditAction]] = {
 }
 
 
+def decision_day(declaration: DecisionCall, app: ApplicationRow, now: datetime) -> date:
+    """The day whose model version decides: the application's submission (the law in force
+    when the applicant applied), or the day of the decision where the blueprint says so."""
+    if declaration.on is DecisionDay.DECISION:
+        return now.date()
+    return app.submitted_at.date()
+
+
 def evaluate_declared(
-    declaration: DecisionCall, context: dict[str, Any], now: datetime
+    session: AsyncSession,
+    declaration: DecisionCall,
+    context: dict[str, Any],
+    app: ApplicationRow,
+    now: datetime,
 ) -> Decision:
     """Evaluate a blueprint's decision declaration (``{model, input}``) over a case context,
-    with the model version in effect on the engine clock's date (``now``).
+    with the container's rule book and the model version in effect on ``decision_day``.
 
-    Pure: raises ``ModelError`` before anything is written if the model cannot decide.
+    Raises ``ModelError`` before anything is written if the model cannot decide.
     """
-    return evaluate(declaration.model, resolve(declaration.input, context), on=now.date())
+    return evaluate(
+        declaration.model,
+        resolve(declaration.input, context),
+        book=lent(session, RULE_BOOK),
+        on=decision_day(declaration, app, now),
+    )
 
 
 async def keep_decision(
@@ -90,7 +110,8 @@ async def start_case(
     graph = step_graph(blueprint)
     step_kinds().require(s.kind for s in graph.steps.values())  # or the case does not start
     if blueprint.legal_deadline_working_days:
-        app.deadline_at = add_working_days(now, blueprint.legal_deadline_working_days)
+        calendar = case_calendar(session, blueprint)
+        app.deadline_at = calendar.add_working_days(now, blueprint.legal_deadline_working_days)
     tasks = []
     for spec in graph.steps.values():
         task = TaskRow(
@@ -117,7 +138,7 @@ async def start_case(
         return
     app.state = ApplicationState.IN_PROGRESS.value
     if blueprint.fees is not None:
-        decision = evaluate_declared(blueprint.fees, case.expression_context(), now)
+        decision = evaluate_declared(session, blueprint.fees, case.expression_context(), app, now)
         await keep_decision(session, case, "fees", decision, now)
     for step_id in graph.roots():
         await activate(session, case, case.tasks[step_id], now)
@@ -137,7 +158,8 @@ async def activate(session: AsyncSession, case: CaseContext, task: TaskRow, now:
         await after_step(session, case, task, now)
         return
     task.input = resolve(spec.input, ctx)
-    task.sla_due_at = due_after(spec.sla, now)
+    task.sla_due_at = due_after(spec.sla, now, case_calendar(session, case.blueprint))
+    task.remind_at = remind_at(now, task.sla_due_at)
     task.activated_at = now
     task.updated_at = now
     if await handler.activate(session, case, task, spec, now) is Activation.DONE:

@@ -49,6 +49,8 @@ def header_of(app: ApplicationRow) -> ApplicationHeader:
         state=app.state,
         submitted_at=app.submitted_at,
         blueprint_version_id=app.blueprint_version_id,
+        deadline_at=app.deadline_at,
+        clock_stopped_at=app.clock_stopped_at,
     )
 
 
@@ -69,6 +71,7 @@ def task_view(task: TaskRow, app: ApplicationRow) -> TaskView:
         input=dict(task.input) if task.input is not None else None,
         output=dict(task.output) if task.output is not None else None,
         idempotency_key=task.idempotency_key,
+        escalated_to=task.escalated_to,
     )
 
 

@@ -49,6 +49,7 @@ def _view(row: ApplicationRow) -> ApplicationView:
         updated_at=row.updated_at,
         deadline_at=row.deadline_at,
         outcome_reason=row.outcome_reason,
+        clock_stopped_at=row.clock_stopped_at,
     )
 
 

@@ -1,10 +1,13 @@
-"""SLA sweeps: remind before a step's due date, escalate to the supervisor role after it."""
+"""SLA sweeps: remind before a step's due date; after it, escalate a person's overdue step to
+the department's supervisors (the step keeps its role: its officers still see and work it)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from civicloom.applications.case import add_timeline, audit, emit
 from civicloom.applications.domain import TaskState
@@ -20,78 +23,129 @@ _WATCHED = (
     TaskState.RUNNING.value,
     TaskState.FAILED.value,
 )
+# Only a person's step escalates: a supervisor can act on an officer's task; an automated
+# step that is late is the operators' business (dead letters, the department's health).
+_ESCALATED = (TaskState.AWAITING_OFFICER.value,)
+ESCALATE_TO = "supervisor"
 REMIND_AT_FRACTION = 0.75  # remind when three quarters of the step's time has passed
 
 
+def remind_at(start: datetime, sla_due_at: datetime | None) -> datetime | None:
+    """When a step activated at ``start`` and due at ``sla_due_at`` is reminded."""
+    if sla_due_at is None:
+        return None
+    return start + (sla_due_at - start) * REMIND_AT_FRACTION
+
+
 async def sweep_slas(uow: UnitOfWork, now: datetime, limit: int = 200) -> tuple[int, int]:
-    """Send due reminders and escalations; returns (reminders, escalations)."""
-    reminders = escalations = 0
+    """Send due reminders and escalations; returns (reminders, escalations).
+
+    Each query selects only what is still to do (not yet escalated and overdue; not yet
+    reminded and due for a reminder), soonest first, so however many tasks were already
+    reminded or escalated, a due one is in the next batch: nothing starves.
+    """
     async with uow:
         session = uow.session
-        query = (
-            select(TaskRow, ApplicationRow)
-            .join(ApplicationRow, ApplicationRow.id == TaskRow.application_id)
-            .where(TaskRow.state.in_(_WATCHED), TaskRow.sla_due_at.is_not(None))
-            .where(TaskRow.escalated.is_(False))
-            .order_by(TaskRow.sla_due_at)
-            .limit(limit)
+        overdue = _batch(
+            session,
+            (
+                TaskRow.state.in_(_ESCALATED),
+                TaskRow.escalated.is_(False),
+                TaskRow.sla_due_at <= now,
+            ),
+            TaskRow.sla_due_at,
+            limit,
         )
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(of=TaskRow, skip_locked=True)
-        for task, app in await session.execute(query):
+        escalations = 0
+        for task, app in list(await session.execute(overdue)):
+            await _escalate(uow, task, app, now)
+            escalations += 1
+        due = _batch(
+            session,
+            (
+                TaskRow.state.in_(_WATCHED),
+                TaskRow.reminded_at.is_(None),
+                TaskRow.escalated.is_(False),
+                TaskRow.remind_at <= now,
+                TaskRow.sla_due_at > now,
+            ),
+            TaskRow.remind_at,
+            limit,
+        )
+        reminders = 0
+        for task, app in list(await session.execute(due)):
             assert task.sla_due_at is not None
-            start = task.activated_at or task.created_at
-            remind_at = start + (task.sla_due_at - start) * REMIND_AT_FRACTION
-            if now >= task.sla_due_at:
-                task.escalated, task.updated_at = True, now
-                task.role = "supervisor"
-                add_timeline(
-                    session,
-                    app,
-                    now,
-                    "sla.escalated",
-                    f"{task.department}: {task.step_id} is overdue; escalated to a supervisor",
-                    task,
-                    visible=False,
-                )
-                await emit(
-                    session,
-                    app,
-                    now,
-                    EventType.TASK_ESCALATED,
-                    {
-                        "task_id": task.id,
-                        "step": task.step_id,
-                        "department": task.department,
-                        "role": "supervisor",
-                    },
-                    key=f"escalated:{task.id}",
-                )
-                await audit(
-                    session,
-                    "system:sla",
-                    AuditAction.TASK_ESCALATED,
-                    app,
-                    now,
-                    task.department,
-                    {"task": task.id},
-                )
-                escalations += 1
-            elif now >= remind_at and task.reminded_at is None:
-                task.reminded_at = now
-                await emit(
-                    session,
-                    app,
-                    now,
-                    EventType.TASK_SLA_REMINDER,
-                    {
-                        "task_id": task.id,
-                        "step": task.step_id,
-                        "department": task.department,
-                        "due_at": task.sla_due_at.isoformat(),
-                    },
-                    key=f"reminder:{task.id}",
-                )
-                reminders += 1
+            task.reminded_at = now
+            await emit(
+                session,
+                app,
+                now,
+                EventType.TASK_SLA_REMINDER,
+                {
+                    "task_id": task.id,
+                    "step": task.step_id,
+                    "department": task.department,
+                    "due_at": task.sla_due_at.isoformat(),
+                },
+                key=f"reminder:{task.id}",
+            )
+            reminders += 1
         await uow.commit()
     return reminders, escalations
+
+
+def _batch(
+    session: AsyncSession,
+    conditions: tuple[ColumnElement[bool], ...],
+    soonest: InstrumentedAttribute[datetime | None],
+    limit: int,
+) -> Select[TaskRow, ApplicationRow]:
+    """Open tasks (with their applications) meeting ``conditions``, ``soonest`` first; on
+    PostgreSQL locked so two sweeping workers never take the same task."""
+    query = (
+        select(TaskRow, ApplicationRow)
+        .join(ApplicationRow, ApplicationRow.id == TaskRow.application_id)
+        .where(*conditions)
+        .order_by(soonest, TaskRow.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=TaskRow, skip_locked=True)
+    return query
+
+
+async def _escalate(uow: UnitOfWork, task: TaskRow, app: ApplicationRow, now: datetime) -> None:
+    session = uow.session
+    task.escalated, task.escalated_to, task.updated_at = True, ESCALATE_TO, now
+    add_timeline(
+        session,
+        app,
+        now,
+        "sla.escalated",
+        f"{task.department}: {task.step_id} is overdue; escalated to a supervisor",
+        task,
+        visible=False,
+    )
+    await emit(
+        session,
+        app,
+        now,
+        EventType.TASK_ESCALATED,
+        {
+            "task_id": task.id,
+            "step": task.step_id,
+            "department": task.department,
+            "role": task.role,
+            "escalated_to": ESCALATE_TO,
+        },
+        key=f"escalated:{task.id}",
+    )
+    await audit(
+        session,
+        "system:sla",
+        AuditAction.TASK_ESCALATED,
+        app,
+        now,
+        task.department,
+        {"task": task.id, "role": task.role, "escalated_to": ESCALATE_TO},
+    )

@@ -41,6 +41,8 @@ class ApplicationRow(Base):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set while the applicant is asked for information: the legal deadline does not run.
+    clock_stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome_reason: Mapped[str | None] = mapped_column(Text)
     decisions: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
@@ -76,6 +78,8 @@ class TaskRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     assignee: Mapped[str | None] = mapped_column(String(200), index=True)
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalated_to: Mapped[str | None] = mapped_column(String(100))  # besides ``role``
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -22,6 +22,8 @@ class ApplicationHeader:
     state: str
     submitted_at: datetime
     blueprint_version_id: str
+    deadline_at: datetime | None = None
+    clock_stopped_at: datetime | None = None  # the applicant is asked for information
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class TaskView:
     input: dict[str, Any] | None
     output: dict[str, Any] | None
     idempotency_key: str  # what an external completion of this task must name
+    escalated_to: str | None = None  # overdue: also a supervisor's (the role stays)
 
     @property
     def application_id(self) -> str:

@@ -6,7 +6,13 @@ from civicloom.catalogue.agreements import (
     agreement_for,
     load_agreements,
 )
-from civicloom.catalogue.calendar import HolidayCalendar, load_calendar
+from civicloom.catalogue.calendar import (
+    CALENDARS,
+    WEEKDAYS_ONLY,
+    Calendars,
+    HolidayCalendar,
+    load_calendar,
+)
 from civicloom.catalogue.context import Capability, CatalogueContext
 from civicloom.catalogue.diagram import mermaid, svg
 from civicloom.catalogue.domain import (
@@ -45,6 +51,7 @@ from civicloom.catalogue.spec import (
     CertificateSpec,
     DataSharing,
     DecisionCall,
+    DecisionDay,
     DocumentSpec,
     HolderSpec,
     NotificationSpec,
@@ -64,17 +71,21 @@ from civicloom.catalogue.validation import (
 )
 
 __all__ = [
+    "CALENDARS",
+    "WEEKDAYS_ONLY",
     "Approval",
     "Baseline",
     "Blueprint",
     "BlueprintStatus",
     "BlueprintVersionView",
+    "Calendars",
     "Capability",
     "CatalogueContext",
     "CertificateSpec",
     "DataSharing",
     "DataSharingAgreement",
     "DecisionCall",
+    "DecisionDay",
     "DocumentSpec",
     "HolderSpec",
     "HolidayCalendar",

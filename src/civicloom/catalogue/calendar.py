@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable
+from datetime import date, datetime
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from civicloom.kernel import FieldError, NotFound, ValidationFailed
+from civicloom.kernel import (
+    FieldError,
+    NotFound,
+    ValidationFailed,
+    add_working_days,
+    working_days_between,
+)
+from civicloom.runtime import Key
 
 _WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -38,12 +46,51 @@ class HolidayCalendar(BaseModel):
 
     def add_working_days(self, start: datetime, days: int) -> datetime:
         """The moment ``days`` working days after ``start`` (time of day kept)."""
-        current, remaining = start, days
-        while remaining > 0:
-            current += timedelta(days=1)
-            if self.is_working_day(current.date()):
-                remaining -= 1
-        return current
+        return add_working_days(start, days, is_working=self.is_working_day)
+
+    def working_days_between(self, start: datetime, end: datetime) -> int:
+        """Working days after ``start``'s date up to and including ``end``'s date."""
+        return working_days_between(start, end, is_working=self.is_working_day)
+
+
+WEEKDAYS_ONLY = HolidayCalendar(id="weekdays", name="Monday to Friday, no holidays")
+"""The calendar of a blueprint version stored without one."""
+
+
+class Calendars:
+    """Every holiday calendar of the deployment, by id (loaded once by the composition root)."""
+
+    def __init__(self, calendars: Iterable[HolidayCalendar]) -> None:
+        self._by_id = {c.id: c for c in calendars}
+
+    @classmethod
+    def from_directory(cls, blueprints_dir: Path) -> Calendars:
+        """Every ``blueprints/calendars/*.yaml`` (ValidationFailed names a broken file)."""
+        folder = blueprints_dir / "calendars"
+        files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+        return cls(load_calendar(blueprints_dir, f.stem) for f in files)
+
+    def ids(self) -> list[str]:
+        """The calendars' ids."""
+        return sorted(self._by_id)
+
+    def of(self, calendar_id: str | None) -> HolidayCalendar:
+        """The calendar a blueprint names; Monday to Friday when it names none.
+
+        NotFound when it names one the deployment does not have (publishing refuses that, so
+        only a calendar file removed after publishing gets here): a deadline is never counted
+        on the wrong days.
+        """
+        if calendar_id is None:
+            return WEEKDAYS_ONLY
+        try:
+            return self._by_id[calendar_id]
+        except KeyError:
+            raise NotFound(f"no holiday calendar {calendar_id!r}") from None
+
+
+CALENDARS: Key[Calendars] = Key("holiday calendars")
+"""The deployment's holiday calendars, loaded once by the composition root."""
 
 
 def load_calendar(blueprints_dir: Path, calendar_id: str) -> HolidayCalendar:

@@ -70,12 +70,24 @@ class RetryPolicy(_Strict):
     max_seconds: Number = Field(300.0, gt=0)
 
 
+class DecisionDay(StrEnum):
+    """Which day's version of a decision model decides."""
+
+    SUBMISSION = "submission"  # the law in force when the applicant applied (the default)
+    DECISION = "decision"  # the law in force on the day the step decides
+
+
 class DecisionCall(_Strict):
     """Evaluate a department's decision model on inputs referenced from the case."""
 
     model: str = Field(pattern=_MODEL_REF, description="`department/model-id[@N]`")
     input: dict[str, Any] = Field(
         default_factory=dict, description="Constants or `$.data.…`, `$.steps.<id>.output.…` refs."
+    )
+    on: DecisionDay = Field(
+        DecisionDay.SUBMISSION,
+        description="Whose date picks the model version: the application's `submission` "
+        "(default) or the step's `decision`.",
     )
 
 

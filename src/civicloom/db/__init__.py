@@ -4,9 +4,10 @@ from civicloom.db.batches import id_batches
 from civicloom.db.engine import Database, is_postgresql
 from civicloom.db.metadata import Base, metadata
 from civicloom.db.types import JSONValue, UTCDateTime
-from civicloom.db.uow import UnitOfWork, notify_on_commit
+from civicloom.db.uow import LENT, UnitOfWork, notify_on_commit
 
 __all__ = [
+    "LENT",
     "Base",
     "Database",
     "JSONValue",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,8 +15,9 @@ from civicloom.db.engine import Database
 class UnitOfWork:
     """Opens a session; the use case calls ``commit()`` once, anything else rolls back."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, lent: Mapping[Any, Any] | None = None) -> None:
         self._database = database
+        self._lent = lent
         self._session: AsyncSession | None = None
 
     @property
@@ -32,6 +34,8 @@ class UnitOfWork:
 
     async def __aenter__(self) -> Self:
         self._session = self._database.sessions()
+        if self._lent is not None:
+            self._session.info[LENT] = self._lent
         return self
 
     async def __aexit__(
@@ -59,6 +63,9 @@ class UnitOfWork:
 
 
 _NOTIFY = "civicloom.notify_on_commit"
+LENT = "civicloom.lent"
+"""``session.info`` key of what the unit of work's owner lends code running in its transaction
+(the container's components; read through ``civicloom.runtime.lent``)."""
 
 
 def notify_on_commit(session: AsyncSession, channel: str) -> None:

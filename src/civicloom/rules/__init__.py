@@ -3,9 +3,7 @@
 from civicloom.rules.book import (
     RULE_BOOK,
     RuleBook,
-    default_rulebook,
     evaluate,
-    install_rulebook,
 )
 from civicloom.rules.domain import (
     CaseResult,
@@ -57,9 +55,7 @@ __all__ = [
     "TestReport",
     "WhatIfReport",
     "decisions_per_department",
-    "default_rulebook",
     "evaluate",
-    "install_rulebook",
     "list_decisions",
     "load_model_file",
     "load_models",

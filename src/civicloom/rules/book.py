@@ -11,7 +11,7 @@ from civicloom.kernel import NotFound
 from civicloom.rules.domain import Decision, DecisionModel, ModelRef, ModelStatus
 from civicloom.rules.engine import CompiledModel
 from civicloom.rules.loader import load_models
-from civicloom.runtime import Key, NotWired
+from civicloom.runtime import Key
 
 
 class RuleBook:
@@ -86,33 +86,15 @@ class RuleBook:
 RULE_BOOK: Key[RuleBook] = Key("rule book")
 """The process's decision models, loaded once by the composition root."""
 
-_installed: RuleBook | None = None
-
-
-def install_rulebook(book: RuleBook) -> None:
-    """Make ``book`` the rule book of this process (``civicloom.bootstrap`` only).
-
-    The case engine's functions take a session, not the container, so the composition root
-    installs the book it built here, once, instead of the engine reading the settings.
-    """
-    global _installed
-    _installed = book
-
-
-def default_rulebook() -> RuleBook:
-    """The rule book the composition root installed; decisions cannot be taken without one."""
-    if _installed is None:
-        raise NotWired("the rule book is not wired: build the process with civicloom.bootstrap")
-    return _installed
-
 
 def evaluate(
     model_ref: ModelRef | str,
     data: dict[str, Any],
     *,
-    book: RuleBook | None = None,
-    on: date | None = None,
+    book: RuleBook,
+    on: date,
 ) -> Decision:
-    """Evaluate a department's model: the published version in effect on ``on`` (the caller's
-    clock's date; the wall clock's only when no date is given)."""
-    return (book or default_rulebook()).evaluate(model_ref, data, on=on)
+    """Evaluate a department's model: the published version in effect on ``on`` (the day the
+    caller's rule says counts: an application's submission, a step's decision; never the wall
+    clock's), from the rule book the composition root built (``RULE_BOOK``)."""
+    return book.evaluate(model_ref, data, on=on)

@@ -314,7 +314,7 @@ async def test_sla_reminder_then_escalation_and_reassignment(engine: Engine) -> 
     queue = await list_officer_tasks(
         engine.container.uow(), engine.clock, GRACE, TaskFilter(sla="breached")
     )
-    assert [(t.id, t.escalated, t.role) for t in queue] == [(inspection, True, "supervisor")]
+    assert [(t.id, t.escalated, t.role) for t in queue] == [(inspection, True, "licensing-officer")]
     with pytest.raises(Exception, match="supervisor"):
         await assign_task(engine.container.uow(), engine.clock, OLIVIA, inspection, "olivia")
     task = await assign_task(engine.container.uow(), engine.clock, GRACE, inspection, "olivia")

@@ -19,9 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from civicloom.applications.case import CaseContext, wake_workers
 from civicloom.applications.domain import TaskState
 from civicloom.applications.tables import TaskRow
-from civicloom.catalogue import RetryPolicy, Sla, Step
+from civicloom.catalogue import WEEKDAYS_ONLY, HolidayCalendar, RetryPolicy, Sla, Step
 from civicloom.departments import CapabilityGateway, CapabilityResult, PermanentError
-from civicloom.kernel import add_working_days
 
 
 class Activation(Enum):
@@ -85,14 +84,17 @@ class StepKindHandler(Protocol):
         ...
 
 
-def due_after(sla: Sla | None, now: datetime) -> datetime | None:
-    """When a duration (an SLA or a timer's wait) from ``now`` ends; None without one."""
+def due_after(
+    sla: Sla | None, now: datetime, calendar: HolidayCalendar = WEEKDAYS_ONLY
+) -> datetime | None:
+    """When a duration (an SLA or a timer's wait) from ``now`` ends, working days counted in
+    the blueprint's ``calendar``; None without one."""
     if sla is None:
         return None
     if sla.seconds is not None:
         return now + timedelta(seconds=sla.seconds)
     if sla.working_days is not None:
-        return add_working_days(now, sla.working_days)
+        return calendar.add_working_days(now, sla.working_days)
     return None
 
 

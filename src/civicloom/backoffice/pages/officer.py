@@ -13,6 +13,7 @@ from civicloom.applications import (
     OfficerDecision,
     assign_task,
     claim_task,
+    clock_of,
     decide_task,
     request_information,
 )
@@ -33,6 +34,7 @@ from civicloom.backoffice.services import (
     read_task_document,
     schedule_inspection,
 )
+from civicloom.catalogue import CALENDARS
 from civicloom.documents import DocumentsRuntimeDep
 from civicloom.identity import load_personas
 from civicloom.kernel import Conflict, FieldError, Principal, ValidationFailed
@@ -135,6 +137,13 @@ async def render_task(
         status_code=status_code,
         view=view,
         sla=sla_state(view.task.sla_due_at, now).value,
+        deadline=clock_of(
+            container.get(CALENDARS),
+            view.blueprint,
+            view.task.application.deadline_at,
+            view.task.application.clock_stopped_at,
+            now,
+        ),
         steps=steps,
         errors=errors,
         error_summary=error_list(errors) if errors else None,

@@ -13,7 +13,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
-from civicloom.applications import answer_information_request, withdraw_application
+from civicloom.applications import answer_information_request, clock_of, withdraw_application
+from civicloom.catalogue import CALENDARS
 from civicloom.documents import (
     DocumentsRuntime,
     DocumentsRuntimeDep,
@@ -86,6 +87,14 @@ async def _application(
         view.blueprint.document_sections(), runtime.max_bytes, runtime.retention_days
     )
     steps = view.blueprint.step_documents()
+    app = view.status.application
+    deadline = clock_of(
+        container.get(CALENDARS),
+        view.blueprint,
+        app.deadline_at,
+        app.clock_stopped_at,
+        container.clock.now(),
+    )
     return page(
         request,
         "portal/application.html",
@@ -94,6 +103,7 @@ async def _application(
         app=view.status.application,
         view=view,
         steps=steps,
+        deadline=deadline,
         document_specs=view.blueprint.document_sections(),
         rules=rules,
         payments_enabled=True,
