@@ -174,7 +174,7 @@ async def send_single(
 async def send_batch(
     body: BatchEmail, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, str]:
-    """Send the same email to up to ``MAX_RECIPIENTS`` recipients (base64 JSON list)."""
+    """Send the same email to up to 50 recipients (a base64 JSON list; ``MAX_RECIPIENTS``)."""
     people = _decode_batch(body.recipientInfo.batchEmailAsBase64)
     uid = await queue_emails(container, principal, people, body.emailContent)
     return _accepted(uid)
