@@ -37,6 +37,7 @@ from civicloom.applications import (
     resolve_dead_letter,
     withdraw_application,
 )
+from civicloom.identity import department_staff
 from civicloom.web import ContainerDep, CurrentPrincipal, Problem
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -166,7 +167,7 @@ async def read_task(
 async def claim(
     task_id: str, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    """Take a task."""
+    """Take a task (a supervisor holding the step's role takes over a colleague's, audited)."""
     task = await claim_task(container.uow(), container.clock, principal, task_id)
     return _task_out(task, container.clock.now())
 
@@ -184,8 +185,12 @@ async def release(
 async def assign(
     task_id: str, body: AssignIn, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    """A supervisor assigns (or reassigns) a task."""
-    task = await assign_task(container.uow(), container.clock, principal, task_id, body.assignee)
+    """A supervisor assigns (or reassigns) an open task to an officer of the task's department
+    who holds the step's role (422 naming ``assignee`` otherwise; 409 for a finished task)."""
+    staff = department_staff(container.settings.blueprints_dir, principal.department or "")
+    task = await assign_task(
+        container.uow(), container.clock, principal, task_id, body.assignee, staff
+    )
     return _task_out(task, container.clock.now())
 
 
@@ -193,7 +198,8 @@ async def assign(
 async def decide(
     task_id: str, body: DecisionIn, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    """Approve or reject (with a reason the applicant will read)."""
+    """Approve or reject (with a reason the applicant will read): only with the step's role,
+    and only the holder of a claimed task (403 / 409 otherwise; nothing changes)."""
     task = await decide_task(
         container.uow(),
         container.clock,

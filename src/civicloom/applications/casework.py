@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +30,7 @@ from civicloom.applications.views import TaskView
 from civicloom.audit import AuditAction
 from civicloom.catalogue import StepKind
 from civicloom.db import UnitOfWork
-from civicloom.identity import visible_fields
+from civicloom.identity import StaffMember, visible_fields
 from civicloom.kernel import (
     Clock,
     Conflict,
@@ -67,6 +68,32 @@ def _is_officer_of(principal: Principal, department: str | None) -> bool:
         and principal.department == department
         and bool({"officer", "supervisor"} & principal.roles)
     )
+
+
+# Tasks a person may still take, hand on or act on; a finished task keeps its last holder.
+OPEN_TASK_STATES = frozenset({TaskState.AWAITING_OFFICER.value, TaskState.AWAITING_APPLICANT.value})
+
+
+def step_role(case: CaseContext, task: TaskRow) -> str | None:
+    """The department role the blueprint step asks for (``role:``), if any.
+
+    Read from the pinned blueprint, not from ``task.role``: an SLA escalation relabels the task
+    for supervisors' lists but does not change who may decide it.
+    """
+    return case.graph.steps[task.step_id].role
+
+
+def check_may_work(principal: Principal, role: str | None, assignee: str | None) -> None:
+    """Whether this department member may act on a task (decide, ask, inspect, claim).
+
+    The step's role is required (403 without it, for supervisors too: a supervisor who is not
+    a licensing officer does not issue licences); a task someone else holds is theirs (409:
+    release it, or a supervisor takes it over or reassigns it).
+    """
+    if role is not None and role not in principal.roles:
+        raise Forbidden(f"this step needs the role {role!r}, which you do not hold")
+    if assignee is not None and assignee != principal.subject:
+        raise Conflict(f"{assignee} holds this task: they release it, or a supervisor reassigns it")
 
 
 async def _officer_case(
@@ -142,40 +169,74 @@ async def read_officer_task(
 async def claim_task(
     uow: UnitOfWork, clock: Clock, principal: Principal, task_id: str, release: bool = False
 ) -> TaskView:
-    """Take a task (or give it back)."""
+    """Take a task (or give it back); a supervisor with the step's role takes over a task a
+    colleague holds (audited as ``task.taken_over``)."""
     async with uow:
         case, task = await _officer_case(uow, principal, task_id)
         now = clock.now()
+        previous = task.assignee
+        if task.state not in OPEN_TASK_STATES:
+            raise Conflict(f"the task is {task.state}; only an open task can be claimed")
         if release:
-            if task.assignee != principal.subject:
+            if previous != principal.subject:
                 raise Conflict("you can only release a task you hold")
-            task.assignee = None
+            task.assignee, action = None, AuditAction.TASK_RELEASED
         else:
-            if task.assignee not in (None, principal.subject):
-                raise Conflict("another officer holds this task")
+            taking_over = previous not in (None, principal.subject)
+            if taking_over and "supervisor" in principal.roles:
+                check_may_work(principal, step_role(case, task), None)
+                action = AuditAction.TASK_TAKEN_OVER
+            else:
+                check_may_work(principal, step_role(case, task), previous)
+                action = AuditAction.TASK_CLAIMED
             task.assignee = principal.subject
         task.updated_at = now
+        details: dict[str, Any] = {"task": task.id}
+        if action is AuditAction.TASK_TAKEN_OVER:
+            details.update({"from": previous, "to": principal.subject})
         await audit(
-            uow.session,
-            principal.audit_name,
-            AuditAction.TASK_RELEASED if release else AuditAction.TASK_CLAIMED,
-            case.app,
-            now,
-            task.department,
-            {"task": task.id},
+            uow.session, principal.audit_name, action, case.app, now, task.department, details
         )
         await uow.commit()
     return task_view(task, case.app)
 
 
 async def assign_task(
-    uow: UnitOfWork, clock: Clock, principal: Principal, task_id: str, assignee: str
+    uow: UnitOfWork,
+    clock: Clock,
+    principal: Principal,
+    task_id: str,
+    assignee: str,
+    staff: Mapping[str, StaffMember],
 ) -> TaskView:
-    """A supervisor (re)assigns a task to an officer of the same department."""
+    """A supervisor (re)assigns an open task to a member of the task's department who holds
+    the step's role; ``staff`` is that department's staff (``identity.department_staff``)."""
     if "supervisor" not in principal.roles:
         raise Forbidden("only a supervisor can assign tasks")
     async with uow:
         case, task = await _officer_case(uow, principal, task_id)
+        member = staff.get(assignee)
+        if member is None or member.department != task.department:
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "assignee",
+                        "department-staff",
+                        f"{assignee!r} is not an officer of {task.department}",
+                    )
+                ]
+            )
+        if task.state not in OPEN_TASK_STATES:
+            raise Conflict(f"the task is {task.state}; only an open task can be assigned")
+        role = step_role(case, task)
+        if role is not None and role not in member.roles:
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "assignee", "step-role", f"{assignee!r} does not hold the role {role!r}"
+                    )
+                ]
+            )
         now = clock.now()
         previous, task.assignee, task.updated_at = task.assignee, assignee, now
         await audit(
@@ -208,7 +269,10 @@ async def decide_task(
         case, task = await _officer_case(uow, principal, task_id)
         if task.state != TaskState.AWAITING_OFFICER.value:
             raise Conflict(f"the task is {task.state}, not awaiting an officer")
+        check_may_work(principal, step_role(case, task), task.assignee)
         now = clock.now()
+        # Decided without a claim: the decider held it (the page shows who decided).
+        task.assignee = principal.subject
         await audit(
             uow.session,
             principal.audit_name,
@@ -249,6 +313,7 @@ async def request_information(
         case, task = await _officer_case(uow, principal, task_id)
         if task.state != TaskState.AWAITING_OFFICER.value:
             raise Conflict(f"the task is {task.state}, not awaiting an officer")
+        check_may_work(principal, step_role(case, task), task.assignee)
         now = clock.now()
         task.state, task.updated_at = TaskState.AWAITING_APPLICANT.value, now
         requests = list((task.output or {}).get("requests", []))

@@ -71,6 +71,10 @@ class AuditAction(StrEnum):
     BLUEPRINT_RETIRED = "blueprint.retired"
     DECISION_MODEL_PUBLISHED = "decision_model.published"
     DECISION_MODEL_RETIRED = "decision_model.retired"
+    # officer work: a supervisor takes a task over from its holder (issue 16)
+    TASK_TAKEN_OVER = "task.taken_over"
+    # GovStack messaging: a department system had e-mail sent through the platform
+    MESSAGING_EMAIL_QUEUED = "messaging.email_queued"
 
     @property
     def personal_data_read(self) -> bool:

@@ -41,6 +41,13 @@ def is_department_staff(principal: Principal, department: str | None) -> bool:
     )
 
 
+def step_role(blueprint: Blueprint | None, step_id: str) -> str | None:
+    """The department role a blueprint step asks for (``role:``), if any."""
+    if blueprint is None:
+        return None
+    return next((s.role for s in blueprint.steps if s.id == step_id), None)
+
+
 def visible_document_types(blueprint: Blueprint | None, department: str | None) -> frozenset[str]:
     """Document types a department may open: the blueprint's ``documents[].visible_to`` plus
     every type for the owning department (it collects them)."""

@@ -102,9 +102,19 @@ async def services_in_queue(uow: UnitOfWork, principal: Principal) -> list[str]:
         return await services_with_tasks(uow.session, department)
 
 
+# Timeline entries of other departments a task page still shows: where their steps stand,
+# in words the engine wrote (no officer's free text, no payment amounts, nothing internal).
+PROGRESS_EVENTS = frozenset(
+    {"step.review", "step.waiting", "step.completed", "step.delayed", "step.skipped"}
+)
+
+
 @dataclass
 class TaskPage:
-    """Everything the task page shows; ``data`` holds only the department's fields."""
+    """Everything the task page shows, limited to the task's department: its fields, the
+    document types shared with it, its decision models' outcomes, its notes, its own and the
+    platform's timeline entries (other departments' only as engine-written progress) and the
+    audit history of its own and platform actions."""
 
     task: TaskView
     application: ApplicationHeader
@@ -148,8 +158,17 @@ async def task_page(uow_factory: Any, clock: Clock, principal: Principal, task_i
                 .order_by(InspectionAppointmentRow.created_at)
             )
         )
-        timeline = await case_events(session, app.id)
-        history = await subject_history(session, "application", app.id)
+        timeline = [
+            e
+            for e in await case_events(session, app.id)
+            if e.department in (None, department)
+            or (e.visible_to_applicant and e.event in PROGRESS_EVENTS)
+        ]
+        history = [
+            e
+            for e in await subject_history(session, "application", app.id)
+            if e.department in (None, department)
+        ]
     return TaskPage(
         task=task,
         application=app,

@@ -17,6 +17,7 @@ from civicloom.applications import (
     TaskState,
     TaskView,
     TimelineNote,
+    check_may_work,
     find_application,
     find_task,
     record_case_change,
@@ -26,6 +27,7 @@ from civicloom.backoffice.domain import (
     NOTE_MAX_CHARS,
     InspectionPlan,
     is_department_staff,
+    step_role,
     visible_document_types,
 )
 from civicloom.backoffice.tables import CaseNoteRow, InspectionAppointmentRow
@@ -123,6 +125,9 @@ async def schedule_inspection(
             )
         if task.state != TaskState.AWAITING_OFFICER.value:
             raise Conflict(f"the task is {task.state}, not awaiting an officer")
+        published = await get_blueprint_version(uow.session, app.blueprint_version_id)
+        blueprint = published.blueprint if published else None
+        check_may_work(principal, step_role(blueprint, task.step_id), task.assignee)
         appointment = InspectionAppointmentRow(
             id=new_id(),
             application_id=app.id,

@@ -48,13 +48,14 @@ RESIDENTIAL = "P-0042-305"
 ARREARS = "BR-2021-000666"  # the tax simulator's business in arrears
 WINDOW_DAYS = 50
 
+# Each department's demo officer with the step role their review steps ask for.
 OFFICERS = {
-    dept: Principal(subject, name, frozenset({"officer"}), dept, "loadgen")
-    for dept, subject, name in (
-        ("local-admin", "olivia", "Olivia Grant"),
-        ("environment", "elena", "Elena Rossi"),
-        ("labour", "lars", "Lars Nilsson"),
-        ("tax", "tariq", "Tariq Hussain"),
+    dept: Principal(subject, name, frozenset({"officer", role}), dept, "loadgen")
+    for dept, subject, name, role in (
+        ("local-admin", "olivia", "Olivia Grant", "licensing-officer"),
+        ("environment", "elena", "Elena Rossi", "inspector"),
+        ("labour", "lars", "Lars Nilsson", "labour-officer"),
+        ("tax", "tariq", "Tariq Hussain", "tax-officer"),
     )
 }
 

@@ -30,7 +30,13 @@ from civicloom.identity.oidc import (
     OidcRelyingParty,
     principal_from_login,
 )
-from civicloom.identity.personas import Persona, load_personas, principal_for_persona
+from civicloom.identity.personas import (
+    Persona,
+    StaffMember,
+    department_staff,
+    load_personas,
+    principal_for_persona,
+)
 from civicloom.identity.policy import (
     ANY_AUTHENTICATED,
     PUBLIC,
@@ -72,9 +78,11 @@ __all__ = [
     "RoutePolicy",
     "ScopedPrincipal",
     "SessionPolicy",
+    "StaffMember",
     "TooManyRequests",
     "authenticate_api_key",
     "create_api_key",
+    "department_staff",
     "end_session",
     "has_any_role",
     "list_api_keys",

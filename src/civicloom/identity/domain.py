@@ -26,6 +26,8 @@ class Role(StrEnum):
 APPLICANT_ROLES = frozenset({Role.CITIZEN.value, Role.BUSINESS_REPRESENTATIVE.value})
 STAFF_ROLES = frozenset({Role.OFFICER.value, Role.SUPERVISOR.value, Role.SERVICE_OWNER.value})
 DEPARTMENT_ROLES = STAFF_ROLES
+# Who works a department's queue (claims, decides, is assigned tasks).
+STAFF_ROLES_OF_QUEUE = frozenset({Role.OFFICER.value, Role.SUPERVISOR.value})
 
 
 @dataclass(frozen=True)

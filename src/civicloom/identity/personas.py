@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from civicloom.identity.domain import ScopedPrincipal
+from civicloom.identity.domain import STAFF_ROLES_OF_QUEUE, ScopedPrincipal
 from civicloom.kernel import Principal
 
 
@@ -45,3 +46,26 @@ def principal_for_persona(persona: Persona) -> Principal:
         authenticated_by="dev-login",
         mandates=frozenset(persona.mandates),
     )
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """A person who works a department's queue, with every role they hold."""
+
+    id: str
+    name: str
+    department: str
+    roles: frozenset[str]
+
+
+def department_staff(blueprints_dir: Path, department: str) -> dict[str, StaffMember]:
+    """The officers and supervisors of one department, keyed by id.
+
+    The one place that says who is staff: today the demo personas file (the staff identity
+    provider has no directory to ask); a staff directory replaces this function's body.
+    """
+    return {
+        p.id: StaffMember(p.id, p.name, department, frozenset(p.roles))
+        for p in load_personas(blueprints_dir).values()
+        if p.department == department and STAFF_ROLES_OF_QUEUE & set(p.roles)
+    }

@@ -20,7 +20,13 @@ from civicloom.kpis.domain import (
 )
 from civicloom.kpis.metrics import OperationalCollector, register_operational_metrics
 from civicloom.kpis.pages import kpis_pages_router
-from civicloom.kpis.services import Period, list_kpi_services, parse_period, service_kpis
+from civicloom.kpis.services import (
+    Period,
+    list_kpi_services,
+    parse_period,
+    service_kpis,
+    staff_kpis,
+)
 
 __all__ = [
     "AppRecord",
@@ -51,5 +57,6 @@ __all__ = [
     "parse_period",
     "register_operational_metrics",
     "service_kpis",
+    "staff_kpis",
     "to_csv",
 ]

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 
 from civicloom.kpis.config import KpiConfig, load_kpi_config
 from civicloom.kpis.domain import KpiReport
-from civicloom.kpis.services import parse_period, service_kpis
+from civicloom.kpis.services import parse_period, staff_kpis
 from civicloom.runtime import Container
 from civicloom.web import ContainerDep, CurrentPrincipal, require_roles
 
@@ -33,10 +33,11 @@ async def dashboard_csv(
     start: DateParam = None,
     end: ToParam = None,
 ) -> Response:
-    """The dashboard's figures as CSV (``section,key,department,value``)."""
+    """The dashboard's figures as CSV (``section,key,department,value``), limited to the
+    departments the reader may see (``kpis.domain.kpi_scope``)."""
     period = parse_period(container.clock, start, end)
-    report = await service_kpis(
-        container.uow(), container.clock, kpi_config(container), service, period
+    report, _ = await staff_kpis(
+        container.uow(), container.clock, kpi_config(container), service, period, principal
     )
     return Response(
         to_csv(report),

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+
+from civicloom.kernel import Principal
 
 HOUR = 3600.0
 DAY = 86400.0
@@ -239,3 +241,56 @@ def _fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".") if value % 1 else str(int(value))
     return str(value)
+
+
+# Who reads the dashboard, and how much of it (ADR 0034). Aggregates only, never a person.
+EVERY_SERVICE_ROLES = frozenset({"operator", "auditor"})
+DEPARTMENT_KPI_ROLES = frozenset({"supervisor", "service-owner"})
+
+
+@dataclass(frozen=True)
+class KpiScope:
+    """The part of a service's figures one reader may see: ``department`` None means every
+    department's rows; otherwise only that department's (the service-wide headline, which the
+    public performance page shows anyway, stays)."""
+
+    department: str | None
+
+
+def kpi_scope(principal: Principal, owner: str, departments: Iterable[str]) -> KpiScope | None:
+    """What ``principal`` may see of a service owned by ``owner`` whose steps run in
+    ``departments``; None when nothing (the service is not shown to them).
+
+    - operators and auditors: every service, every department (they oversee the platform);
+    - the owning department's service owner: every department of the services it owns;
+    - a supervisor (or another department's service owner) of a department that runs a step
+      of the service: only that department's rows;
+    - anyone else (officers included): nothing.
+    """
+    if EVERY_SERVICE_ROLES & principal.roles:
+        return KpiScope(None)
+    department = principal.department
+    if department is None or not DEPARTMENT_KPI_ROLES & principal.roles:
+        return None
+    if "service-owner" in principal.roles and department == owner:
+        return KpiScope(None)
+    if department == owner or department in set(departments):
+        return KpiScope(department)
+    return None
+
+
+def scoped_report(report: KpiReport, scope: KpiScope) -> KpiReport:
+    """The report with only the rows ``scope`` may see (per department time, SLA, data reuse
+    by source and rule evaluations)."""
+    department = scope.department
+    if department is None:
+        return report
+    return replace(
+        report,
+        per_department={d: v for d, v in report.per_department.items() if d == department},
+        sla=[s for s in report.sla if s.department == department],
+        reuse=[r for r in report.reuse if r.source == department],
+        automated_decisions={
+            d: n for d, n in report.automated_decisions.items() if d == department
+        },
+    )

@@ -15,7 +15,13 @@ from civicloom.kernel import NotFound, ValidationFailed
 from civicloom.kpis.api import KPI_ROLES, DateParam, ToParam, kpi_config
 from civicloom.kpis.charts import Bar, bar_chart
 from civicloom.kpis.domain import DAY, HOUR, KpiReport
-from civicloom.kpis.services import Period, list_kpi_services, parse_period, service_kpis
+from civicloom.kpis.services import (
+    Period,
+    list_kpi_services,
+    parse_period,
+    service_kpis,
+    staff_kpis,
+)
 from civicloom.web import (
     ContainerDep,
     CurrentPrincipal,
@@ -116,8 +122,9 @@ async def dashboard(
     start: DateParam = None,
     end: ToParam = None,
 ) -> HTMLResponse:
-    """The KPI dashboard of one service and period, with charts, tables and CSV export."""
-    services = await list_kpi_services(container.uow())
+    """The KPI dashboard of one service and period, with charts, tables and CSV export: the
+    services and department rows the reader may see (``kpis.domain.kpi_scope``)."""
+    services = await list_kpi_services(container.uow(), principal)
     chosen = service or (services[0][0] if services else None)
     context: dict[str, Any] = {
         "title": "Service performance",
@@ -136,11 +143,14 @@ async def dashboard(
             request, "kpis/dashboard.html", status_code=400, error_summary=errors, **context
         )
     report = None
+    scope_department = None
     if chosen is not None:
-        report = await service_kpis(
-            container.uow(), container.clock, kpi_config(container), chosen, period
+        report, scope = await staff_kpis(
+            container.uow(), container.clock, kpi_config(container), chosen, period, principal
         )
+        scope_department = scope.department
     context.update(
+        scope_department=scope_department,
         start=period.start.date().isoformat(),
         end=(period.end - timedelta(days=1)).date().isoformat(),
         report=report,

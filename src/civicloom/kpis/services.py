@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from civicloom.applications import service_case_facts
-from civicloom.catalogue import get_current_blueprint, list_current_blueprints
+from civicloom.catalogue import Blueprint, get_current_blueprint, list_current_blueprints
 from civicloom.db import UnitOfWork
 from civicloom.documents import uploads_per_application
-from civicloom.kernel import Clock, FieldError, NotFound, ValidationFailed
+from civicloom.kernel import Clock, FieldError, NotFound, Principal, ValidationFailed
 from civicloom.kpis.compute import (
     Records,
     ServiceFacts,
@@ -17,7 +17,7 @@ from civicloom.kpis.compute import (
     sharing_of,
 )
 from civicloom.kpis.config import KpiConfig
-from civicloom.kpis.domain import Baseline, KpiReport
+from civicloom.kpis.domain import Baseline, KpiReport, KpiScope, kpi_scope, scoped_report
 from civicloom.portal import prefilled_sources
 from civicloom.rules import decisions_per_department
 
@@ -64,21 +64,49 @@ def parse_period(clock: Clock, start: str | None, end: str | None) -> Period:
     return Period.of_days(first, last)
 
 
-async def list_kpi_services(uow: UnitOfWork) -> list[tuple[str, dict[str, str]]]:
-    """Published services that declare a baseline: ``(id, title)``."""
+def _scope(principal: Principal, blueprint: Blueprint) -> KpiScope | None:
+    departments = {s.department for s in blueprint.steps if s.department}
+    return kpi_scope(principal, blueprint.owner, departments)
+
+
+async def list_kpi_services(
+    uow: UnitOfWork, principal: Principal
+) -> list[tuple[str, dict[str, str]]]:
+    """Published services that declare a baseline and whose figures ``principal`` may see:
+    ``(id, title)``."""
     async with uow:
         published = await list_current_blueprints(uow.session)
     out = []
     for p in published:
-        if p.blueprint.baseline is not None:
+        if p.blueprint.baseline is not None and _scope(principal, p.blueprint) is not None:
             out.append((p.blueprint.id, p.blueprint.title.model_dump(by_alias=True)))
     return sorted(out)
+
+
+async def staff_kpis(
+    uow: UnitOfWork,
+    clock: Clock,
+    config: KpiConfig,
+    service: str,
+    period: Period,
+    principal: Principal,
+) -> tuple[KpiReport, KpiScope]:
+    """The dashboard's report for one reader: limited to their department's rows unless they
+    oversee the whole service (``kpi_scope``); a service they may not see is a 404."""
+    async with uow:
+        published = await get_current_blueprint(uow.session, service)
+    scope = None if published is None else _scope(principal, published.blueprint)
+    if scope is None:
+        raise NotFound(f"no published service {service!r} whose figures you may see")
+    report = await service_kpis(uow, clock, config, service, period)
+    return scoped_report(report, scope), scope
 
 
 async def service_kpis(
     uow: UnitOfWork, clock: Clock, config: KpiConfig, service: str, period: Period
 ) -> KpiReport:
-    """Every KPI of a published service for applications submitted in the period."""
+    """Every KPI of a published service for applications submitted in the period, every
+    department included (the CLI, the public page's headline; staff read ``staff_kpis``)."""
     async with uow:
         session = uow.session
         published = await get_current_blueprint(session, service)

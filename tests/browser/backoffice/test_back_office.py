@@ -12,11 +12,12 @@ from datetime import timedelta
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
+from civicloom.applications import claim_task
 from civicloom.settings import Settings
 from tests.browser.backoffice.site import BackOffice, running_back_office, sign_in, tab_to
 from tests.browser.portal.site import CHROMIUM_ARGS, check_accessibility, poll
 from tests.browser.serving import CHROMIUM
-from tests.integration.backoffice.world import overdue, submit, task_of
+from tests.integration.backoffice.world import overdue, persona, submit, task_of
 
 pytestmark = pytest.mark.browser
 
@@ -121,6 +122,27 @@ async def test_grace_sees_and_reassigns_a_breached_task(site: BackOffice, page: 
     await page.wait_for_url("**/backoffice/supervision**")
     assert await page.locator("h1").inner_text() == "督导"
     await check_accessibility(page, visited)
+
+
+async def test_grace_takes_over_a_task_olivia_holds(site: BackOffice, page: Page) -> None:
+    visited: list[str] = []
+    app_id = await submit(site.container, "browser-takeover")
+    task_id = await wait_for_step(site, app_id, "licensing_review", "awaiting_officer")
+    olivia = persona(site.container, "olivia")
+    await claim_task(site.container.uow(), site.container.clock, olivia, task_id)
+
+    await sign_in(page, site, "grace", f"/backoffice/tasks/{task_id}")
+    await check_accessibility(page, visited)
+    assert await page.locator("#assignee").inner_text() == "olivia"
+    assert await page.locator("#not-yours").count() == 1
+    assert await page.locator("#decision-form").count() == 0
+    await page.get_by_role("button", name="Take over this task").click()
+    await page.wait_for_url(f"**/backoffice/tasks/{task_id}?done=claimed")
+    await check_accessibility(page, visited)
+    assert await page.locator("#assignee").inner_text() == "grace"
+    assert await page.locator("#decision-form").count() == 1
+    assert "task.taken_over" in await page.locator("#history").inner_text()
+    assert (await task_of(site.container, app_id, "licensing_review")).assignee == "grace"
 
 
 async def test_priya_redrives_a_dead_letter_after_the_department_recovers(

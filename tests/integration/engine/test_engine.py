@@ -26,6 +26,7 @@ from civicloom.applications import (
 )
 from civicloom.applications.tables import ApplicationRow, DeadLetterRow, TaskRow
 from civicloom.departments import CallOutcome, CapabilityCall, CapabilityResult, ExternalCompletion
+from civicloom.identity import department_staff
 from civicloom.kernel import Conflict, NotFound
 from civicloom.outbox.tables import OutboxRow
 from tests.integration.engine.conftest import (
@@ -315,9 +316,12 @@ async def test_sla_reminder_then_escalation_and_reassignment(engine: Engine) -> 
         engine.container.uow(), engine.clock, GRACE, TaskFilter(sla="breached")
     )
     assert [(t.id, t.escalated, t.role) for t in queue] == [(inspection, True, "licensing-officer")]
+    staff = department_staff(engine.container.settings.blueprints_dir, "local-admin")
     with pytest.raises(Exception, match="supervisor"):
-        await assign_task(engine.container.uow(), engine.clock, OLIVIA, inspection, "olivia")
-    task = await assign_task(engine.container.uow(), engine.clock, GRACE, inspection, "olivia")
+        await assign_task(engine.container.uow(), engine.clock, OLIVIA, inspection, "olivia", staff)
+    task = await assign_task(
+        engine.container.uow(), engine.clock, GRACE, inspection, "olivia", staff
+    )
     assert task.assignee == "olivia"
     async with engine.container.uow() as uow:
         topics = list(await uow.session.scalars(select(OutboxRow.topic)))

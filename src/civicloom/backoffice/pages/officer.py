@@ -17,7 +17,13 @@ from civicloom.applications import (
     decide_task,
     request_information,
 )
-from civicloom.backoffice.domain import InspectionPlan, QueueFilter, SlaState, sla_state
+from civicloom.backoffice.domain import (
+    InspectionPlan,
+    QueueFilter,
+    SlaState,
+    sla_state,
+    step_role,
+)
 from civicloom.backoffice.pages.common import (
     OFFICER_PAGE,
     STAFF_PAGE,
@@ -36,7 +42,7 @@ from civicloom.backoffice.services import (
 )
 from civicloom.catalogue import CALENDARS
 from civicloom.documents import DocumentsRuntimeDep
-from civicloom.identity import load_personas
+from civicloom.identity import department_staff
 from civicloom.kernel import Conflict, FieldError, Principal, ValidationFailed
 from civicloom.web import (
     ContainerDep,
@@ -106,13 +112,14 @@ def _query_string(flt: QueueFilter) -> str:
     return "&".join(parts)
 
 
-def team_of(container: ContainerDep, principal: Principal) -> list[dict[str, str]]:
-    """Officers a supervisor can assign to: the department's staff (demo personas)."""
-    people = load_personas(container.settings.blueprints_dir).values()
+def team_of(
+    container: ContainerDep, principal: Principal, role: str | None
+) -> list[dict[str, str]]:
+    """Who a supervisor can assign this task to: the department's staff holding the step's
+    role (the same lookup the assignment use case checks against)."""
+    staff = department_staff(container.settings.blueprints_dir, principal.department or "")
     return [
-        {"value": p.id, "text": p.name}
-        for p in people
-        if p.department == principal.department and {"officer", "supervisor"} & set(p.roles)
+        {"value": m.id, "text": m.name} for m in staff.values() if role is None or role in m.roles
     ]
 
 
@@ -130,6 +137,10 @@ async def render_task(
     now = container.clock.now()
     errors = errors or {}
     steps = view.blueprint.step_documents() if view.blueprint else {}
+    role = step_role(view.blueprint, view.task.step_id)
+    holder = view.task.assignee
+    has_role = role is None or role in principal.roles
+    supervisor = "supervisor" in principal.roles
     return page(
         request,
         "backoffice/task.html",
@@ -149,7 +160,10 @@ async def render_task(
         error_summary=error_list(errors) if errors else None,
         values=values or {},
         default_date=default_inspection_date(now.date()).isoformat(),
-        team=team_of(container, principal) if "supervisor" in principal.roles else [],
+        team=team_of(container, principal, role) if supervisor else [],
+        step_role=role,
+        may_work=has_role and holder in (None, principal.subject),
+        may_take_over=supervisor and has_role and holder not in (None, principal.subject),
         done=request.query_params.get("done"),
     )
 
@@ -215,14 +229,16 @@ async def assign(
 ) -> Response:
     """A supervisor assigns (or reassigns) the task to an officer of the department."""
     values = await form_fields(request, "assignee", "next")
-    team = {m["value"] for m in team_of(container, principal)}
+    staff = department_staff(container.settings.blueprints_dir, principal.department or "")
 
     async def run() -> None:
-        if values["assignee"] not in team:
-            raise ValidationFailed(
-                [FieldError("assignee", "team-member", page_gettext(request)("Choose an officer"))]
+        try:
+            await assign_task(
+                container.uow(), container.clock, principal, task_id, values["assignee"], staff
             )
-        await assign_task(container.uow(), container.clock, principal, task_id, values["assignee"])
+        except ValidationFailed:
+            message = page_gettext(request)("Choose an officer who holds the step's role")
+            raise ValidationFailed([FieldError("assignee", "team-member", message)]) from None
 
     response = await _act(request, container, principal, task_id, run, "assigned", values)
     if values["next"] == "supervision" and response.status_code == 303:

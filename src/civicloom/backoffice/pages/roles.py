@@ -57,7 +57,9 @@ async def supervision(
         principal,
         rows=await attention_tasks(container.uow(), container.clock, principal),
         workload=await team_workload(container.uow(), container.clock, principal),
-        team=team_of(container, principal),
+        # The whole department (one list for every row; the step's role is checked when the
+        # assignment is made, and a refusal shows the task page with the reason by the field).
+        team=team_of(container, principal, None),
         sla_of=lambda task: sla_state(task.sla_due_at, now).value,
         done=request.query_params.get("done"),
     )

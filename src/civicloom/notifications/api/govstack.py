@@ -3,6 +3,14 @@
 ``POST /send/email/single``, ``POST /send/email/batch``, ``GET /status/email`` and
 ``POST /callback/email`` (../shared/specs/govstack/messaging). Callers authenticate with a
 platform API key (scope ``messaging:send``) in the ``apiKey`` header or as a Bearer token.
+
+Who may send (ADR 0034): only machine clients, i.e. a department system holding an API key
+with the ``messaging:send`` scope (issued by an operator: ``civicloom apikeys create``). People
+(operators included) are refused: a person writes to a citizen through a case, never to a list
+of addresses. At most ``MAX_RECIPIENTS`` addresses per call (422 naming the field above), every
+accepted call is audited (``messaging.email_queued``: which client, how many recipients, the
+request uid; the addresses stay in the deliveries, not in the audit chain), and a client reads
+the status of its own requests only.
 """
 
 from __future__ import annotations
@@ -17,8 +25,9 @@ from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from civicloom.identity import authenticate_api_key
-from civicloom.kernel import FieldError, NotFound, ValidationFailed, new_id
+from civicloom.audit import AuditAction, AuditRecord, append_audit
+from civicloom.identity import Role, authenticate_api_key
+from civicloom.kernel import FieldError, NotFound, Principal, ValidationFailed, new_id
 from civicloom.notifications.domain import ChannelKind, DeliveryStatus, Recipient, RenderedMessage
 from civicloom.notifications.services import add_delivery
 from civicloom.notifications.tables import DeliveryRow
@@ -26,6 +35,8 @@ from civicloom.runtime import Container
 from civicloom.web import ContainerDep, CurrentPrincipal, require_roles
 
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+MAX_RECIPIENTS = 50  # per call; a bigger mailing is several calls, each audited
+SCOPE = "messaging:send"
 
 
 async def api_key_header(request: Request, container: ContainerDep) -> None:
@@ -38,7 +49,8 @@ async def api_key_header(request: Request, container: ContainerDep) -> None:
 
 
 messaging_router = APIRouter(tags=["govstack-messaging"])
-_SENDER = [Depends(api_key_header), require_roles("operator", scope="messaging:send")]
+# Machine clients with the scope only: no person's role is listed, so people get 403.
+_SENDER = [Depends(api_key_header), require_roles(Role.MACHINE_CLIENT, scope=SCOPE)]
 
 
 class RecipientInfo(BaseModel):
@@ -86,17 +98,24 @@ def _decode_batch(encoded: str) -> list[RecipientInfo]:
         raise ValidationFailed(
             [FieldError("recipientInfo.batchEmailAsBase64", "format", "base64 JSON list")]
         ) from exc
-    if not people or len(people) > 1000:
+    if not people or len(people) > MAX_RECIPIENTS:
         raise ValidationFailed(
-            [FieldError("recipientInfo.batchEmailAsBase64", "size", "1 to 1000 recipients")]
+            [
+                FieldError(
+                    "recipientInfo.batchEmailAsBase64",
+                    "max-recipients",
+                    f"1 to {MAX_RECIPIENTS} recipients per call (got {len(people)})",
+                )
+            ]
         )
     return people
 
 
 async def queue_emails(
-    container: Container, sender: str, people: list[RecipientInfo], content: EmailContent
+    container: Container, sender: Principal, people: list[RecipientInfo], content: EmailContent
 ) -> str:
-    """Queue one delivery per recipient through the outbox; returns the request uid."""
+    """Queue one delivery per recipient through the outbox and audit the request, in one
+    transaction; returns the request uid."""
     request_uid = new_id()
     text = content.content
     rendered = RenderedMessage(
@@ -109,7 +128,7 @@ async def queue_emails(
     )
     async with container.uow() as uow:
         for index, person in enumerate(people):
-            recipient = Recipient(subject=f"{sender}#{index}", email=person.email)
+            recipient = Recipient(subject=f"{sender.subject}#{index}", email=person.email)
             await add_delivery(
                 uow.session,
                 container,
@@ -119,6 +138,18 @@ async def queue_emails(
                 rendered,
                 batch_id=request_uid,
             )
+        await append_audit(
+            uow.session,
+            AuditRecord(
+                actor=sender.audit_name,
+                action=AuditAction.MESSAGING_EMAIL_QUEUED,
+                subject_type="messaging_request",
+                subject_id=request_uid,
+                occurred_at=container.clock.now(),
+                department=sender.department,
+                details={"client": sender.subject, "recipients": len(people)},
+            ),
+        )
         await uow.commit()
     return request_uid
 
@@ -135,7 +166,7 @@ async def send_single(
     body: SingleEmail, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, str]:
     """Send one email."""
-    uid = await queue_emails(container, principal.subject, [body.recipientInfo], body.emailContent)
+    uid = await queue_emails(container, principal, [body.recipientInfo], body.emailContent)
     return _accepted(uid)
 
 
@@ -143,9 +174,9 @@ async def send_single(
 async def send_batch(
     body: BatchEmail, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, str]:
-    """Send the same email to many recipients (base64 JSON list)."""
+    """Send the same email to up to 50 recipients (a base64 JSON list; ``MAX_RECIPIENTS``)."""
     people = _decode_batch(body.recipientInfo.batchEmailAsBase64)
-    uid = await queue_emails(container, principal.subject, people, body.emailContent)
+    uid = await queue_emails(container, principal, people, body.emailContent)
     return _accepted(uid)
 
 
@@ -160,16 +191,20 @@ STATUS_NAMES = {
 @messaging_router.get("/status/email", dependencies=_SENDER)
 async def email_status(
     container: ContainerDep,
+    principal: CurrentPrincipal,
     request_uid: Annotated[str, Header(alias="requestUid", max_length=64)] = "",
 ) -> dict[str, int]:
-    """Counts of a request's emails by GovStack status."""
+    """Counts of a request's emails by GovStack status (the caller's own requests only)."""
     counts = dict.fromkeys(
         ["scheduled", "processing", "deferred", "bounced", "notSent", "delivered"], 0
     )
     async with container.uow() as uow:
         rows = await uow.session.execute(
             select(DeliveryRow.status, func.count())
-            .where(DeliveryRow.batch_id == request_uid)
+            .where(
+                DeliveryRow.batch_id == request_uid,
+                DeliveryRow.recipient_id.startswith(f"{principal.subject}#", autoescape=True),
+            )
             .group_by(DeliveryRow.status)
         )
         found = False
