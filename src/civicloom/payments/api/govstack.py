@@ -271,6 +271,13 @@ async def _check_bill(
         ), None
     if app is None:
         return (400, "unknown bill"), None
+    already = await session.scalar(
+        select(PaymentRow.id).where(
+            PaymentRow.application_id == app.id, PaymentRow.state == PaymentState.SUCCEEDED.value
+        )
+    )
+    if already is not None:
+        return (409, "this bill has already been paid"), None
     task = await find_waiting_task(session, app.id, "payment")
     inputs = (task.input or {}) if task is not None else {}
     if task is None or inputs.get("amount") is None:
@@ -278,14 +285,6 @@ async def _check_bill(
     due = (to_minor(inputs.get("amount")), str(inputs.get("currency") or "EUR").upper())
     if due != (paid_minor, currency):
         return (400, "the amount or currency paid is not the amount due on this bill"), None
-    already = await session.scalar(
-        select(PaymentRow.id).where(
-            PaymentRow.payment_key == task.idempotency_key,
-            PaymentRow.state == PaymentState.SUCCEEDED.value,
-        )
-    )
-    if already is not None:
-        return (409, "this bill has already been paid"), None
     return None, task
 
 
