@@ -47,7 +47,7 @@ async def paid_payment(live: LivePlatform, client: httpx.AsyncClient) -> tuple[s
     payment_id = await pay(live, client, app_id, "success")
 
     async def succeeded() -> bool:
-        return (await payment_json(client, payment_id))["state"] == "succeeded"
+        return bool((await payment_json(client, payment_id))["state"] == "succeeded")
 
     await poll(succeeded)
     return app_id, payment_id
@@ -215,11 +215,8 @@ async def test_a_refund_is_announced_only_once_the_provider_accepts_it(live: Liv
         retried = await client.post(url, json=body, headers=headers)
         again = await client.post(url, json=body, headers=headers)
         receipt = await client.get(f"/api/v1/payments/{payment_id}/receipt", headers=ALICE)
-        intent = (
-            await client.get(
-                f"{live.sim.url}/v1/intents/{(await payment_json(client, payment_id))['provider_reference']}"
-            )
-        ).json()
+        reference = (await payment_json(client, payment_id))["provider_reference"]
+        intent = (await client.get(f"{live.sim.url}/v1/intents/{reference}")).json()
     assert retried.status_code == 200  # the same refund, now accepted
     assert retried.json()["id"] == row.id
     assert retried.json()["state"] == "accepted"
