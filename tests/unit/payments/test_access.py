@@ -22,7 +22,7 @@ def who(subject: str, *roles: str, department: str | None = None) -> ScopedPrinc
 TABLE = [
     (who("alice", "citizen"), True, False),
     (who("bob", "citizen"), False, False),
-    (who("alice", "officer", department="labour"), False, False),  # the subject alone is not the payer
+    (who("alice", "officer", department="labour"), False, False),  # not as the payer
     (who("olivia", "officer", department="local-admin"), True, False),
     (who("grace", "officer", "supervisor", department="local-admin"), True, False),
     (who("fiona", "finance-officer", department="local-admin"), True, True),
