@@ -244,6 +244,10 @@ async def create_payment(
                 updated_at=now,
             )
             session.add(row)
+            try:
+                await session.flush()
+            except IntegrityError:  # another attempt for this fee (or this key) came first
+                raise Conflict("another payment of this fee was started; try again") from None
             await record_case_change(
                 session,
                 app,

@@ -8,10 +8,13 @@ reconciliation with an absurd amount. Every expected status below is written by 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from civicloom.applications.tables import ApplicationRow, TaskRow, TimelineRow
 from civicloom.audit.tables import AuditEntryRow
@@ -509,3 +512,80 @@ async def test_reconciliation_names_the_line_of_an_absurd_amount(live: LivePlatf
         ("file:4", "amount"),
     ]
     assert "line 3" in run.json()["errors"][0]["message"]
+
+
+async def test_two_attempts_at_once_leave_at_most_one_open_intent(live: LivePlatform) -> None:
+    app_id = await live.application()
+    async with live.client() as client:
+
+        async def attempt(key: str) -> httpx.Response:
+            return await client.post(
+                f"/api/v1/applications/{app_id}/payments",
+                json={"return_url": "/applications/done"},
+                headers={**ALICE, "Idempotency-Key": key},
+            )
+
+        answers = await asyncio.gather(*(attempt(f"race-key-{n:02d}") for n in range(4)))
+    statuses = sorted(a.status_code for a in answers)
+    assert set(statuses) <= {201, 409}, [a.text for a in answers]
+    assert 201 in statuses
+    assert await count(live, PaymentRow, PaymentRow.state == "pending") == 1
+
+
+async def test_the_database_refuses_a_second_open_intent_of_a_fee(live: LivePlatform) -> None:
+    app_id = await live.application()
+    async with live.client() as client:
+        started = await client.post(
+            f"/api/v1/applications/{app_id}/payments",
+            json={"return_url": "/applications/done"},
+            headers={**ALICE, "Idempotency-Key": "db-guard-key"},
+        )
+    assert started.status_code == 201
+    async with live.container.uow() as uow:
+        original = await uow.session.get(PaymentRow, started.json()["id"])
+        assert original is not None
+        twin = PaymentRow(
+            id="twin-payment",
+            application_id=original.application_id,
+            payment_key=original.payment_key,
+            department=original.department,
+            payer_id="alice",
+            idempotency_key="db-guard-twin",
+            request_hash="",
+            provider="sandbox",
+            amount_minor=original.amount_minor,
+            currency=original.currency,
+            refunded_minor=0,
+            state="pending",
+            created_at=original.created_at,
+            updated_at=original.updated_at,
+        )
+        uow.session.add(twin)
+        with pytest.raises(IntegrityError):
+            await uow.session.flush()
+
+
+async def test_two_bank_notifications_at_once_pay_the_bill_once(live: LivePlatform) -> None:
+    bank = await create_api_key(
+        live.container.uow(),
+        live.container.clock,
+        name="Riverton Bank",
+        department="local-admin",
+        scopes=["payments:p2g"],
+    )
+    app_id = await live.application()
+    bill = await reference_of(live, app_id)
+    async with live.client() as client:
+        answers = await asyncio.gather(
+            *(
+                client.post(
+                    "/billTransferRequests",
+                    json=transfer(bill, f"BANK-RACE-{n}"),
+                    headers={"apiKey": bank.key},
+                )
+                for n in range(3)
+            )
+        )
+    assert sorted(a.status_code for a in answers) == [202, 409, 409], [a.text for a in answers]
+    assert await count(live, PaymentRow) == 1
+    assert await count(live, OutboxRow, OutboxRow.topic == RECEIVED) == 1

@@ -205,42 +205,19 @@ async def settle_bill(
         refusal, task = await _check_bill(session, app, existing, paid_minor, currency)
         if refusal is None:
             assert app is not None
-            if existing is None:
-                assert task is not None
-                existing = await _record_paid(
-                    session, app, task, principal, payment_reference, paid_minor, currency, now
-                )
-                outcome = BillOutcome(202, "00", "payment recorded")
-            else:
-                outcome = BillOutcome(202, "00", "payment already recorded")
-            await record_case_change(
-                session,
-                app,
-                now,
-                audit=AuditNote(
-                    principal.audit_name,
-                    AuditAction.PAYMENT_P2G_NOTIFICATION,
-                    existing.department,
-                    {
-                        "outcome": "recorded" if task is not None else "duplicate",
-                        "payment_id": existing.id,
-                        "payment_reference": payment_reference,
-                        **paid,
-                    },
-                ),
-            )
             try:
-                await uow.commit()
-            except IntegrityError:  # paid concurrently (one succeeded payment per fee)
-                refusal = (409, "this bill has already been paid")
-            key, output = (
-                existing.payment_key,
-                {
+                existing, outcome = await _write_paid(
+                    session, app, task, existing, principal, payment_reference, paid, now
+                )
+                key = existing.payment_key
+                output = {
                     "payment_id": existing.id,
                     "amount": format_minor(existing.amount_minor),
                     "currency": existing.currency,
-                },
-            )
+                }
+                await uow.commit()
+            except IntegrityError:  # paid concurrently (one succeeded payment per fee)
+                refusal = (409, "this bill has already been paid")
         # A refusal leaves the transaction uncommitted: nothing of it is kept.
     if refusal is not None:
         return await _refuse(container, principal, bill_id, payment_reference, *refusal, paid)
@@ -248,6 +225,51 @@ async def settle_bill(
         container, ExternalCompletion(idempotency_key=key, output=output, received_from="payments")
     )
     return outcome
+
+
+async def _write_paid(
+    session: AsyncSession,
+    app: ApplicationRecord,
+    task: TaskView | None,
+    existing: PaymentRow | None,
+    principal: Principal,
+    payment_reference: str,
+    paid: dict[str, Any],
+    now: datetime,
+) -> tuple[PaymentRow, BillOutcome]:
+    """Record the payment (unless a replay) and the audit entry of the notification."""
+    if existing is None:
+        assert task is not None
+        existing = await _record_paid(
+            session,
+            app,
+            task,
+            principal,
+            payment_reference,
+            int(paid["amount_minor"]),
+            str(paid["currency"]),
+            now,
+        )
+        outcome = BillOutcome(202, "00", "payment recorded")
+    else:
+        outcome = BillOutcome(202, "00", "payment already recorded")
+    await record_case_change(
+        session,
+        app,
+        now,
+        audit=AuditNote(
+            principal.audit_name,
+            AuditAction.PAYMENT_P2G_NOTIFICATION,
+            existing.department,
+            {
+                "outcome": "recorded" if task is not None else "duplicate",
+                "payment_id": existing.id,
+                "payment_reference": payment_reference,
+                **paid,
+            },
+        ),
+    )
+    return existing, outcome
 
 
 async def _check_bill(
@@ -319,6 +341,7 @@ async def _record_paid(
         paid_at=now,
     )
     session.add(row)
+    await session.flush()  # a concurrent payment of the fee fails here (IntegrityError)
     amount = f"{format_minor(paid_minor)} {currency}"
     await record(
         session,
