@@ -450,7 +450,7 @@ async def _settle(
         return  # never accept a different amount as payment of the fee; reconciliation shows it
     if row.state == PaymentState.SUPERSEDED.value and target is PaymentState.SUCCEEDED:
         # A late success of a replaced attempt: the money was taken, but it never pays the fee
-        # (no completion, no "received" message). Finance refunds it; reconciliation matches it.
+        # (no completion, no "received" message). Finance refunds it; reconciliation counts it.
         if row.paid_at is None:
             row.paid_at, row.updated_at = now, now
             log.warning("payment_superseded_paid", payment_id=row.id)

@@ -312,6 +312,13 @@ async def test_a_new_attempt_supersedes_the_open_one_and_a_late_success_never_pa
             json={"amount": "400.00", "reason": "paid a replaced attempt"},
             headers={**FIONA, "Idempotency-Key": "refund-late-01"},
         )
+        # Both were settled by the provider, and both are accounted for.
+        settlement = (await client.get(f"{live.sim.url}/v1/settlements.csv")).text
+        run = await client.post(
+            "/api/v1/payments/reconciliations",
+            content=settlement,
+            headers={**as_persona("priya"), "Content-Type": "text/csv"},
+        )
     assert old_after["state"] == "superseded"
     assert new_after["state"] == "succeeded"
     assert await count(live, PaymentRow, PaymentRow.state == "succeeded") == 1
@@ -325,6 +332,8 @@ async def test_a_new_attempt_supersedes_the_open_one_and_a_late_success_never_pa
     superseded = AuditEntryRow.action == "payment.intent_superseded"
     assert await count(live, AuditEntryRow, superseded) == 1
     assert refund_late.status_code == 201, refund_late.text
+    report = run.json()
+    assert (report["matched"], report["unmatched"], report["missing"]) == (2, 0, 0)
 
 
 async def test_a_paid_fee_cannot_be_paid_again(live: LivePlatform) -> None:
