@@ -427,6 +427,11 @@ async def test_p2g_notifications_come_only_from_machines_for_the_amount_due(
         waiting = TaskRow.state == "awaiting_external"
         assert await count(live, TaskRow, TaskRow.application_id == app_id, waiting) == 1
 
+        inquiry_human = await client.get(f"/bills/{bill}", headers=as_persona("priya"))
+        inquiry = await client.get(f"/bills/{bill}", headers=bank_headers)
+        assert inquiry_human.status_code == 403
+        assert inquiry.json()["billDetails"]["amountonDueDate"] == 40000
+        assert inquiry.json()["billDetails"]["billStatus"] == "UNPAID"
         paid = await notify(transfer(bill, "BANK-0004"), bank_headers)
         replay = await notify(transfer(bill, "BANK-0004"), bank_headers)
         second = await notify(transfer(bill, "BANK-0005"), bank_headers)
