@@ -43,6 +43,11 @@ class AuditAction(StrEnum):
     PAYMENT_ABANDONED = "payment.abandoned"
     PAYMENT_REFUNDED = "payment.refunded"
     PAYMENTS_RECONCILED = "payments.reconciled"
+    PAYMENT_INTENT_SUPERSEDED = "payment.intent_superseded"  # a newer attempt replaced it
+    PAYMENT_SUPERSEDED_PAID = "payment.superseded_paid"  # late success: refund, never the fee
+    PAYMENT_REFUND_REQUESTED = "payment.refund_requested"  # pending until the provider accepts
+    PAYMENT_REFUND_FAILED = "payment.refund_failed"  # the provider refused; amount released
+    PAYMENT_P2G_NOTIFICATION = "payment.p2g_notification"  # every GovStack P2G notification
     # documents and licences
     DOCUMENT_STORED = "document.stored"
     DOCUMENT_READ = "document.read"

@@ -18,7 +18,7 @@ from civicloom.identity.tables import ApiClientRow
 from civicloom.kernel import Clock, FieldError, NotFound, ValidationFailed, new_id, sha256_hex
 
 KEY_PATTERN = re.compile(r"^cl_(?P<prefix>[a-z0-9]{10})_(?P<secret>[A-Za-z0-9_-]{43})$")
-SCOPE_PATTERN = re.compile(r"^[a-z][a-z-]*:[a-z][a-z-]*$")
+SCOPE_PATTERN = re.compile(r"^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*$")  # e.g. payments:p2g
 _PREFIX_ALPHABET = string.ascii_lowercase + string.digits
 
 

@@ -21,6 +21,13 @@ class Role(StrEnum):
     OPERATOR = "operator"
     AUDITOR = "auditor"
     MACHINE_CLIENT = "machine-client"
+    FINANCE_OFFICER = "finance-officer"  # reads and refunds the fees of its own department
+
+
+ROLE_LABELS: dict[str, str] = {
+    Role.FINANCE_OFFICER.value: "Finance officer",  # translated where shown (messages.po)
+}
+"""Labels of roles shown to people (gettext message ids)."""
 
 
 APPLICANT_ROLES = frozenset({Role.CITIZEN.value, Role.BUSINESS_REPRESENTATIVE.value})

@@ -14,13 +14,21 @@ from civicloom.payments.ports import PAYMENT_PROVIDER, PaymentProvider
 from civicloom.payments.reconciliation import reconcile_settlement
 from civicloom.payments.refunds import refund_payment
 from civicloom.payments.runtime import build_provider
-from civicloom.payments.services import create_payment, get_payment, handle_webhook
+from civicloom.payments.services import (
+    PaymentView,
+    create_payment,
+    get_payment,
+    handle_webhook,
+    latest_payment,
+    start_or_resume_payment,
+)
 
 __all__ = [
     "PAYMENT_PROVIDER",
     "PaymentProvider",
     "PaymentProviderDep",
     "PaymentState",
+    "PaymentView",
     "ReconciliationReport",
     "WebhookEvent",
     "build_provider",
@@ -28,11 +36,13 @@ __all__ = [
     "format_minor",
     "get_payment",
     "handle_webhook",
+    "latest_payment",
     "p2g_router",
     "parse_settlement",
     "payments_router",
     "reconcile",
     "reconcile_settlement",
     "refund_payment",
+    "start_or_resume_payment",
     "to_minor",
 ]

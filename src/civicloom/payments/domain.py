@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
@@ -14,6 +15,7 @@ from enum import StrEnum
 from civicloom.kernel import FieldError, ValidationFailed
 
 MINOR_DIGITS = 2  # every demo currency (EUR) has cents; ISO 4217 exponents elsewhere
+MAX_MINOR = 10**13  # 100 billion in major units: far above any fee, far below BIGINT
 
 
 class PaymentState(StrEnum):
@@ -23,6 +25,7 @@ class PaymentState(StrEnum):
     SUCCEEDED = "succeeded"
     DECLINED = "declined"
     ABANDONED = "abandoned"
+    SUPERSEDED = "superseded"  # a newer attempt replaced it; it can no longer pay the fee
 
     @property
     def is_final(self) -> bool:
@@ -30,16 +33,39 @@ class PaymentState(StrEnum):
         return self is not PaymentState.PENDING
 
 
+class RefundState(StrEnum):
+    """Where a refund stands: recorded as pending before the provider is asked."""
+
+    PENDING = "pending"  # reserved; the provider has not (yet) accepted it
+    ACCEPTED = "accepted"  # the provider accepted it; announced to the citizen
+    FAILED = "failed"  # the provider refused it; the reserved amount is free again
+
+
+_PLAIN_DECIMAL = re.compile(r"^[0-9]{1,15}(\.[0-9]+)?$")
+
+
 def to_minor(amount: object, field_name: str = "amount") -> int:
-    """A decimal amount (``400``, ``"12.50"``) in minor units; refuses more than 2 decimals."""
+    """A decimal amount (``400``, ``"12.50"``) in minor units; refuses more than 2 decimals.
+
+    Text must be a plain decimal (no exponent, sign or spaces); amounts of ``MAX_MINOR`` minor
+    units or more are refused, so nothing downstream overflows.
+    """
+    if isinstance(amount, str) and not _PLAIN_DECIMAL.match(amount):
+        raise ValidationFailed(
+            [FieldError(field_name, "decimal", "must be a decimal amount like 12.50")]
+        )
     try:
         value = Decimal(str(amount))
     except (InvalidOperation, ValueError):
         raise ValidationFailed(
             [FieldError(field_name, "decimal", "must be a decimal amount like 12.50")]
         ) from None
+    if not value.is_finite() or abs(value) >= Decimal(MAX_MINOR) / (10**MINOR_DIGITS):
+        raise ValidationFailed(
+            [FieldError(field_name, "maximum", "must be a decimal amount below 100000000000")]
+        )
     minor = value * (10**MINOR_DIGITS)
-    if not value.is_finite() or minor != minor.to_integral_value():
+    if minor != minor.to_integral_value():
         raise ValidationFailed([FieldError(field_name, "decimal", "at most two decimal places")])
     if minor <= 0:
         raise ValidationFailed([FieldError(field_name, "positive", "must be more than zero")])
@@ -199,7 +225,14 @@ def parse_settlement(text: str) -> list[SettlementLine]:
         try:
             minor = to_minor(amount)
         except ValidationFailed:
-            errors.append(FieldError(f"file:{number}", "amount", "not a positive amount"))
+            errors.append(
+                FieldError(
+                    f"file:{number}",
+                    "amount",
+                    f"line {number}: amount {amount[:20]!r} is not a positive decimal "
+                    "below 100000000000 with at most two decimals",
+                )
+            )
             continue
         lines.append(SettlementLine(number, ref, minor, currency.upper(), settled_at))
     if errors:

@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.kernel import NotFound, Principal, new_id, sha256_hex
@@ -53,7 +53,14 @@ async def reconcile_settlement(
         rows = await uow.session.scalars(
             select(PaymentRow).where(
                 PaymentRow.provider == provider,
-                PaymentRow.state == PaymentState.SUCCEEDED.value,
+                # Money the provider took: paid fees, and replaced attempts paid late (ADR 0033).
+                or_(
+                    PaymentRow.state == PaymentState.SUCCEEDED.value,
+                    and_(
+                        PaymentRow.state == PaymentState.SUPERSEDED.value,
+                        PaymentRow.paid_at.is_not(None),
+                    ),
+                ),
                 PaymentRow.provider_reference.is_not(None),
             )
         )

@@ -1,4 +1,12 @@
-"""Refunds (full or partial, never more than paid, never twice) and receipts."""
+"""Refunds (full or partial, never more than paid, never twice, announced only once the
+provider accepted them) and receipts. See ADR 0033.
+
+A refund is first recorded as *pending* with its amount reserved against the payment (so
+refunds together never exceed what was paid); the provider is then asked outside any
+transaction, keyed by the refund id; its answer moves the refund to *accepted* (the citizen is
+told, the event is published) or *failed* (the reservation is released). A provider that
+cannot be reached leaves the refund pending; a retry with the same Idempotency-Key asks again.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from civicloom.applications import find_application
+from civicloom.applications import AuditNote, find_application, record_case_change
+from civicloom.audit import AuditAction
 from civicloom.kernel import FieldError, NotFound, Principal, ValidationFailed, new_id
 from civicloom.observability import get_logger
-from civicloom.payments.domain import PaymentState, format_minor, to_minor
+from civicloom.payments.access import may_read_payment, may_refund_payment
+from civicloom.payments.domain import PaymentState, RefundState, format_minor, to_minor
 from civicloom.payments.ports import PaymentProvider
 from civicloom.payments.services import ProviderError, record
 from civicloom.payments.tables import PaymentRow, RefundRow
@@ -28,6 +39,7 @@ class RefundView:
     payment_id: str
     amount: str
     reason: str
+    state: str
     provider_reference: str | None
     created_at: datetime
 
@@ -38,9 +50,24 @@ def _view(row: RefundRow) -> RefundView:
         row.payment_id,
         format_minor(row.amount_minor),
         row.reason,
+        row.state,
         row.provider_reference,
         row.created_at,
     )
+
+
+def _refundable(payment: PaymentRow) -> bool:
+    # A paid fee, or a replaced attempt the payer paid late (its money must go back).
+    return payment.state == PaymentState.SUCCEEDED.value or (
+        payment.state == PaymentState.SUPERSEDED.value and payment.paid_at is not None
+    )
+
+
+async def _locked_payment(session: AsyncSession, payment_id: str) -> PaymentRow | None:
+    query = select(PaymentRow).where(PaymentRow.id == payment_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return await session.scalar(query)
 
 
 async def refund_payment(
@@ -52,30 +79,45 @@ async def refund_payment(
     amount: object,
     reason: str,
 ) -> tuple[RefundView, bool]:
-    """Refund part or all of a paid fee. The amount is reserved in the same transaction that
-    checks it, so two refunds can never together exceed what was paid."""
+    """Refund part or all of a paid fee: reserve, ask the provider, then record its answer.
+
+    Only a finance officer of the fee's department may refund (anyone else: 404, the payment
+    does not exist for them). A refused request leaves no row, no event and no provider call.
+    """
     now = container.clock.now()
     amount_minor = to_minor(amount, "amount")
+    full_key = f"{payment_id}:{idempotency_key}"
     created = False
     async with container.uow() as uow:
         session = uow.session
-        query = select(PaymentRow).where(PaymentRow.id == payment_id)
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        payment = await session.scalar(query)
-        if payment is None:
-            raise NotFound("no such payment")
+        payment = await _locked_payment(session, payment_id)
+        if (
+            payment is None
+            or not may_read_payment(principal, payment.payer_id, payment.department)
+            or not may_refund_payment(principal, payment.department)
+        ):
+            raise NotFound("no such payment for this caller")
         refund = await session.scalar(
-            select(RefundRow).where(RefundRow.idempotency_key == f"{payment_id}:{idempotency_key}")
+            select(RefundRow).where(RefundRow.idempotency_key == full_key)
         )
         if refund is not None and refund.amount_minor != amount_minor:
             raise ValidationFailed(
                 [FieldError("Idempotency-Key", "reused", "this key was used with another amount")]
             )
         if refund is None:
-            if payment.state != PaymentState.SUCCEEDED.value:
+            if not _refundable(payment):
                 raise ValidationFailed(
                     [FieldError("payment", "paid", "only a paid payment can be refunded")]
+                )
+            if payment.provider != provider.name or payment.provider_reference is None:
+                raise ValidationFailed(
+                    [
+                        FieldError(
+                            "payment",
+                            "provider",
+                            f"this payment was made through {payment.provider}; refund it there",
+                        )
+                    ]
                 )
             remaining = payment.amount_minor - payment.refunded_minor
             if amount_minor > remaining:
@@ -89,74 +131,132 @@ async def refund_payment(
                         )
                     ]
                 )
-            payment.refunded_minor += amount_minor
+            payment.refunded_minor += amount_minor  # reserved until the provider answers
             payment.updated_at = now
             refund = RefundRow(
                 id=new_id(),
                 payment_id=payment.id,
-                idempotency_key=f"{payment_id}:{idempotency_key}",
+                idempotency_key=full_key,
                 amount_minor=amount_minor,
                 reason=reason,
+                state=RefundState.PENDING.value,
                 requested_by=principal.audit_name,
                 created_at=now,
             )
             session.add(refund)
             app = await find_application(session, payment.application_id)
             assert app is not None
-            full = payment.refunded_minor == payment.amount_minor
-            text = f"{format_minor(amount_minor)} {payment.currency} was refunded to you"
-            await record(
+            await record_case_change(  # audited, but not announced: the provider has not said yes
                 session,
                 app,
                 now,
-                "payment.refunded",
-                text,
-                principal.audit_name,
-                {
-                    "payment_id": payment.id,
-                    "refund_id": refund.id,
-                    "amount": format_minor(amount_minor),
-                    "currency": payment.currency,
-                    "full": full,
-                },
+                audit=AuditNote(
+                    principal.audit_name,
+                    AuditAction.PAYMENT_REFUND_REQUESTED,
+                    payment.department,
+                    {
+                        "payment_id": payment.id,
+                        "refund_id": refund.id,
+                        "amount": format_minor(amount_minor),
+                        "currency": payment.currency,
+                    },
+                ),
             )
             await uow.commit()
             created = True
         refund_id, provider_ref = refund.id, payment.provider_reference
-        done = refund.provider_reference is not None
-    if not done and provider_ref is not None:
+        pending = refund.state == RefundState.PENDING.value
+    if pending and provider_ref is not None:
         try:
             answer = await provider.refund(refund_id, provider_ref, amount_minor)
-        except ValidationFailed:
-            raise
+        except ValidationFailed as refused:
+            await _settle_refund(container, refund_id, None, principal.audit_name)
+            raise ValidationFailed(
+                [FieldError("amount", "provider", refused.detail or "refused by the provider")],
+                detail=refused.detail,
+            ) from None
         except Exception as exc:
             log.warning("refund_provider_unavailable", error=type(exc).__name__)
             raise ProviderError("the provider is unavailable; retry with the same key") from exc
-        async with container.uow() as uow:
-            stored = await uow.session.get(RefundRow, refund_id)
-            assert stored is not None
-            stored.provider_reference = answer.provider_reference
-            await uow.commit()
+        await _settle_refund(container, refund_id, answer.provider_reference, principal.audit_name)
     async with container.uow() as uow:
         stored = await uow.session.get(RefundRow, refund_id)
         assert stored is not None
         return _view(stored), created
 
 
+async def _settle_refund(
+    container: Container, refund_id: str, provider_reference: str | None, actor: str
+) -> None:
+    """Record the provider's answer: accepted (announce it) or refused (release the amount)."""
+    now = container.clock.now()
+    async with container.uow() as uow:
+        session = uow.session
+        refund = await session.get(RefundRow, refund_id)
+        assert refund is not None
+        payment = await _locked_payment(session, refund.payment_id)
+        assert payment is not None
+        await session.refresh(refund)
+        if refund.state != RefundState.PENDING.value:
+            return  # a concurrent retry recorded the answer already
+        app = await find_application(session, payment.application_id)
+        assert app is not None
+        data = {
+            "payment_id": payment.id,
+            "refund_id": refund.id,
+            "amount": format_minor(refund.amount_minor),
+            "currency": payment.currency,
+        }
+        if provider_reference is None:
+            refund.state = RefundState.FAILED.value
+            payment.refunded_minor -= refund.amount_minor
+            payment.updated_at = now
+            await record_case_change(
+                session,
+                app,
+                now,
+                audit=AuditNote(actor, AuditAction.PAYMENT_REFUND_FAILED, payment.department, data),
+            )
+        else:
+            refund.state, refund.provider_reference = RefundState.ACCEPTED.value, provider_reference
+            accepted = await session.scalars(
+                select(RefundRow.amount_minor).where(
+                    RefundRow.payment_id == payment.id,
+                    RefundRow.state == RefundState.ACCEPTED.value,
+                )
+            )
+            full = sum(accepted) == payment.amount_minor
+            text = f"{format_minor(refund.amount_minor)} {payment.currency} was refunded to you"
+            await record(
+                session,
+                app,
+                now,
+                "payment.refunded",
+                text,
+                actor,
+                {**data, "full": full},
+                payment.department,
+            )
+        await uow.commit()
+
+
 async def receipt_html(container: Container, principal: Principal, payment_id: str) -> str:
-    """A printable HTML receipt of a paid fee (and any refunds)."""
+    """A printable HTML receipt of a paid fee (and its accepted refunds)."""
     async with container.uow() as uow:
         payment = await uow.session.get(PaymentRow, payment_id)
-        if payment is None or payment.state != PaymentState.SUCCEEDED.value:
+        if payment is None or not may_read_payment(principal, payment.payer_id, payment.department):
             raise NotFound("no receipt for this payment")
-        if payment.payer_id != principal.subject and not (
-            {"officer", "supervisor", "operator", "auditor"} & set(principal.roles)
-        ):
+        if payment.state != PaymentState.SUCCEEDED.value:
             raise NotFound("no receipt for this payment")
         app = await find_application(uow.session, payment.application_id)
         assert app is not None
         refunds = list(
-            await uow.session.scalars(select(RefundRow).where(RefundRow.payment_id == payment.id))
+            await uow.session.scalars(
+                select(RefundRow).where(
+                    RefundRow.payment_id == payment.id,
+                    RefundRow.state == RefundState.ACCEPTED.value,
+                )
+            )
         )
     esc = html.escape
     rows = "".join(

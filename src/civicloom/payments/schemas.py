@@ -72,6 +72,9 @@ class RefundOut(BaseModel):
     payment_id: str
     amount: str
     reason: str
+    state: str = Field(
+        description="pending (the provider has not accepted it yet), accepted or failed"
+    )
     provider_reference: str | None
     created_at: datetime
 

@@ -41,6 +41,7 @@ from civicloom.kernel import (
 )
 from civicloom.observability import get_logger
 from civicloom.outbox import EventType
+from civicloom.payments.access import may_read_payment
 from civicloom.payments.domain import PaymentState, WebhookEvent, format_minor, to_minor
 from civicloom.payments.ports import PaymentProvider
 from civicloom.payments.tables import PaymentRow, PaymentWebhookRow
@@ -150,6 +151,34 @@ async def _due_payment_task(session: AsyncSession, application_id: str) -> TaskV
     return task
 
 
+async def supersede_open(
+    session: AsyncSession, app: CaseIdentity, payment_key: str, now: datetime, actor: str
+) -> list[str]:
+    """Supersede the fee's open (pending) intent, if any: it can no longer pay the fee."""
+    query = select(PaymentRow).where(
+        PaymentRow.payment_key == payment_key, PaymentRow.state == PaymentState.PENDING.value
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    superseded = []
+    for old in await session.scalars(query):
+        old.state, old.updated_at = PaymentState.SUPERSEDED.value, now
+        superseded.append(old.id)
+        await record_case_change(
+            session,
+            app,
+            now,
+            audit=AuditNote(
+                actor,
+                AuditAction.PAYMENT_INTENT_SUPERSEDED,
+                old.department,
+                {"payment_id": old.id, "provider_reference": old.provider_reference or ""},
+            ),
+        )
+    await session.flush()  # before the new intent is inserted (one pending per fee)
+    return superseded
+
+
 async def create_payment(
     container: Container,
     provider: PaymentProvider,
@@ -161,6 +190,8 @@ async def create_payment(
     """Start paying an application's fee: an intent at the provider, keyed by Idempotency-Key.
 
     A retry with the same key and body returns the same payment; another body is refused.
+    A new key is a new attempt: it supersedes the fee's open intent, which can then no longer
+    pay the fee (one open intent per fee, ADR 0033).
     """
     now = container.clock.now()
     request_hash = sha256_hex(canonical_json({"return_url": return_url}))
@@ -182,6 +213,9 @@ async def create_payment(
             )
         if row is None:
             task = await _due_payment_task(session, application_id)
+            superseded = await supersede_open(
+                session, app, task.idempotency_key, now, principal.audit_name
+            )
             paid = await session.scalar(
                 select(PaymentRow.id).where(
                     PaymentRow.payment_key == task.idempotency_key,
@@ -196,6 +230,7 @@ async def create_payment(
                 id=new_id(),
                 application_id=app.id,
                 payment_key=task.idempotency_key,
+                department=task.department,
                 payer_id=principal.subject,
                 idempotency_key=idempotency_key,
                 request_hash=request_hash,
@@ -209,6 +244,10 @@ async def create_payment(
                 updated_at=now,
             )
             session.add(row)
+            try:
+                await session.flush()
+            except IntegrityError:  # another attempt for this fee (or this key) came first
+                raise Conflict("another payment of this fee was started; try again") from None
             await record_case_change(
                 session,
                 app,
@@ -217,14 +256,22 @@ async def create_payment(
                     principal.audit_name,
                     AuditAction.PAYMENT_INTENT_CREATED,
                     task.department,
-                    {"payment_id": row.id, "amount_minor": row.amount_minor},
+                    {
+                        "payment_id": row.id,
+                        "amount_minor": row.amount_minor,
+                        "supersedes": superseded,
+                    },
                 ),
             )
-            await uow.commit()
+            try:
+                await uow.commit()
+            except IntegrityError:  # another attempt for this fee committed first
+                raise Conflict("another payment of this fee was started; try again") from None
             created = True
         payment_id, reference = row.id, app.reference
         amount_minor, currency, has_ref = row.amount_minor, row.currency, row.provider_reference
-    if has_ref is None:
+        still_open = row.state == PaymentState.PENDING.value
+    if has_ref is None and still_open:
         # The provider is keyed by our payment id: a retry after a lost answer is no new charge.
         webhook_url = (
             f"{container.settings.effective_public_url}/api/v1/payments/webhooks/{provider.name}"
@@ -247,11 +294,63 @@ async def create_payment(
     return await get_payment(container, principal, payment_id), created
 
 
+async def start_or_resume_payment(
+    container: Container,
+    provider: PaymentProvider,
+    principal: Principal,
+    application_id: str,
+    return_url: str,
+) -> tuple[PaymentView, bool]:
+    """The portal's "Pay" and "Try again": the payer's open intent for the fee if there is one
+    (a second click is the same payment), else a new attempt (after a decline, a cancel or an
+    intent superseded elsewhere), which supersedes whatever is still open."""
+    async with container.uow() as uow:
+        app = await find_application(uow.session, application_id)
+        if app is None or app.applicant_id != principal.subject:
+            raise NotFound("no such application for this caller")
+        task = await _due_payment_task(uow.session, application_id)
+        attempts = list(
+            await uow.session.scalars(
+                select(PaymentRow)
+                .where(
+                    PaymentRow.payment_key == task.idempotency_key,
+                    PaymentRow.payer_id == principal.subject,
+                )
+                .order_by(PaymentRow.created_at, PaymentRow.id)
+            )
+        )
+    open_one = next((a for a in attempts if a.state == PaymentState.PENDING.value), None)
+    if open_one is not None and open_one.request_hash == sha256_hex(
+        canonical_json({"return_url": return_url})
+    ):
+        key = open_one.idempotency_key
+    else:
+        key = f"portal-payment:{application_id}:{len(attempts) + 1}"
+    return await create_payment(container, provider, principal, application_id, key, return_url)
+
+
+async def latest_payment(
+    container: Container, principal: Principal, application_id: str
+) -> PaymentView | None:
+    """The payer's most recent payment attempt of an application (None: none yet)."""
+    async with container.uow() as uow:
+        row = await uow.session.scalar(
+            select(PaymentRow)
+            .where(
+                PaymentRow.application_id == application_id,
+                PaymentRow.payer_id == principal.subject,
+            )
+            .order_by(PaymentRow.created_at.desc(), PaymentRow.id.desc())
+            .limit(1)
+        )
+        return view_of(row) if row is not None else None
+
+
 async def get_payment(container: Container, principal: Principal, payment_id: str) -> PaymentView:
-    """One payment, for its payer, the department's staff, operators and auditors."""
+    """One payment, for its payer, its fee department's staff and auditors (else 404)."""
     async with container.uow() as uow:
         row = await uow.session.get(PaymentRow, payment_id)
-        if row is None or not _may_see(principal, row):
+        if row is None or not may_read_payment(principal, row.payer_id, row.department):
             raise NotFound("no such payment for this caller")
         return view_of(row)
 
@@ -269,12 +368,7 @@ async def list_payments(
             .where(PaymentRow.application_id == application_id)
             .order_by(PaymentRow.created_at)
         )
-        return [view_of(r) for r in rows if _may_see(principal, r)]
-
-
-def _may_see(principal: Principal, row: PaymentRow) -> bool:
-    staff = {"officer", "supervisor", "operator", "auditor", "machine-client"}
-    return row.payer_id == principal.subject or bool(staff & set(principal.roles))
+        return [view_of(r) for r in rows]
 
 
 async def handle_webhook(
@@ -298,9 +392,13 @@ async def handle_webhook(
                 PaymentWebhookRow.event_id == event.event_id,
             )
         )
-        row = await session.scalar(
-            select(PaymentRow).where(PaymentRow.provider_reference == event.provider_reference)
+        query = select(PaymentRow).where(
+            PaymentRow.provider == provider.name,
+            PaymentRow.provider_reference == event.provider_reference,
         )
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()  # against a new attempt superseding it meanwhile
+        row = await session.scalar(query)
         if row is None:
             raise NotFound("no payment with this provider reference")
         if seen is not None:
@@ -341,7 +439,7 @@ async def _settle(
     session: AsyncSession, row: PaymentRow, event: WebhookEvent, now: datetime
 ) -> None:
     target = event.state
-    if target is None or row.state != PaymentState.PENDING.value:
+    if target is None:
         return
     app = await find_application(session, row.application_id)
     assert app is not None
@@ -350,6 +448,31 @@ async def _settle(
     ):
         log.warning("payment_amount_mismatch", payment_id=row.id)
         return  # never accept a different amount as payment of the fee; reconciliation shows it
+    if row.state == PaymentState.SUPERSEDED.value and target is PaymentState.SUCCEEDED:
+        # A late success of a replaced attempt: the money was taken, but it never pays the fee
+        # (no completion, no "received" message). Finance refunds it; reconciliation counts it.
+        if row.paid_at is None:
+            row.paid_at, row.updated_at = now, now
+            log.warning("payment_superseded_paid", payment_id=row.id)
+            await record_case_change(
+                session,
+                app,
+                now,
+                audit=AuditNote(
+                    ACTOR,
+                    AuditAction.PAYMENT_SUPERSEDED_PAID,
+                    row.department,
+                    {
+                        "payment_id": row.id,
+                        "amount": format_minor(row.amount_minor),
+                        "currency": row.currency,
+                        "action": "refund this payment: a newer attempt replaced it",
+                    },
+                ),
+            )
+        return
+    if row.state != PaymentState.PENDING.value:
+        return
     row.state, row.updated_at = target.value, now
     amount = f"{format_minor(row.amount_minor)} {row.currency}"
     data = {
@@ -367,6 +490,7 @@ async def _settle(
             f"We received your payment of {amount}",
             ACTOR,
             data,
+            row.department,
         )
     elif target is PaymentState.DECLINED:
         await record(
@@ -377,6 +501,7 @@ async def _settle(
             f"Your payment of {amount} was declined; you can try again",
             ACTOR,
             data,
+            row.department,
         )
     else:
         await record(
@@ -387,4 +512,5 @@ async def _settle(
             "The payment was cancelled; you can try again",
             ACTOR,
             data,
+            row.department,
         )

@@ -5,23 +5,40 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from civicloom.db import Base, JSONValue, UTCDateTime
 
 
 class PaymentRow(Base):
-    """One payment intent for an application's payment step."""
+    """One payment intent for an application's payment step (at most one pending per fee)."""
 
     __tablename__ = "payments"
     __table_args__ = (
         UniqueConstraint("payer_id", "idempotency_key", name="uq_payments_idempotency"),
+        # One open intent per fee: a new attempt supersedes the pending one in the same commit.
+        Index(
+            "uq_payments_one_open",
+            "payment_key",
+            unique=True,
+            sqlite_where=text("state = 'pending'"),
+            postgresql_where=text("state = 'pending'"),
+        ),
+        # A fee is paid once: a second success (a late or parallel attempt) is never "succeeded".
+        Index(
+            "uq_payments_one_paid",
+            "payment_key",
+            unique=True,
+            sqlite_where=text("state = 'succeeded'"),
+            postgresql_where=text("state = 'succeeded'"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
     payment_key: Mapped[str] = mapped_column(String(200), index=True)  # the step's key
+    department: Mapped[str | None] = mapped_column(String(50), index=True)  # owns the fee
     payer_id: Mapped[str] = mapped_column(String(200))
     idempotency_key: Mapped[str] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))
@@ -49,6 +66,7 @@ class RefundRow(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     reason: Mapped[str] = mapped_column(Text)
     provider_reference: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(20), server_default="accepted")  # RefundState
     requested_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

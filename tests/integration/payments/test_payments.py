@@ -13,7 +13,7 @@ from tests.conftest import as_persona
 from tests.integration.payments.conftest import LivePlatform, poll
 
 ALICE = as_persona("alice")
-OLIVIA = as_persona("olivia")
+FIONA = as_persona("fiona")  # finance officer, local-admin (the fee owner)
 PRIYA = as_persona("priya")
 
 
@@ -135,7 +135,7 @@ async def test_refunds_never_exceed_what_was_paid(live: LivePlatform) -> None:
         await poll(lambda: _is(client, payment_id, "succeeded"))
         url = f"/api/v1/payments/{payment_id}/refunds"
 
-        async def refund(amount: str, key: str, who: dict[str, str] = OLIVIA) -> httpx.Response:
+        async def refund(amount: str, key: str, who: dict[str, str] = FIONA) -> httpx.Response:
             return await client.post(
                 url,
                 json={"amount": amount, "reason": "overcharged"},

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from civicloom.identity import APPLICANT_ROLES
 from civicloom.kernel import DomainError, FieldError, ValidationFailed
+from civicloom.payments.access import READER_ROLES, REFUNDER_ROLES
 from civicloom.payments.ports import PAYMENT_PROVIDER, PaymentProvider
 from civicloom.payments.reconciliation import (
     findings_csv,
@@ -36,16 +37,11 @@ payments_router = APIRouter(tags=["payments"], responses=PROBLEMS)
 _PAYER = require_roles(
     *sorted(APPLICANT_ROLES), scope="payments:write", conceal=True, owner_scoped=True
 )
-_READER = require_roles(
-    *sorted(APPLICANT_ROLES),
-    "officer",
-    "supervisor",
-    "operator",
-    "auditor",
-    scope="payments:read",
-    conceal=True,
-)
-_REFUNDER = require_roles("officer", "supervisor", "operator", scope="payments:refund")
+# Operators do not see payments (403); payers, the fee department's staff and finance officers
+# and auditors do, each payment further limited to them by payments/access.py (else 404).
+_READER = require_roles(*READER_ROLES, scope="payments:read", owner_scoped=True)
+# Only finance officers (of the fee's department, checked per payment) refund.
+_REFUNDER = require_roles(*REFUNDER_ROLES, scope="payments:refund", owner_scoped=True)
 _RECONCILER = require_roles("operator", scope="payments:reconcile")
 IdempotencyKey = Annotated[str | None, Header(max_length=200)]
 
@@ -149,7 +145,9 @@ async def refund(
     principal: CurrentPrincipal,
     idempotency_key: IdempotencyKey = None,
 ) -> RefundOut:
-    """Refund part or all of a paid fee; never more than was paid, never twice."""
+    """Refund part or all of a paid fee (finance officers of the fee's department): recorded
+    as pending, then accepted or failed by the provider; never more than was paid, never twice.
+    """
     view, created = await refund_payment(
         container,
         psp,

@@ -25,7 +25,7 @@ from civicloom.documents import (
 )
 from civicloom.kernel import Conflict, DomainError, Principal, ValidationFailed
 from civicloom.notifications import inbox as portal_inbox
-from civicloom.payments import PaymentProviderDep, create_payment
+from civicloom.payments import PaymentProviderDep, latest_payment, start_or_resume_payment
 from civicloom.portal.pages.common import APPLICANT_PAGE, OWN_OBJECT_PAGE, page
 from civicloom.portal.queries import (
     ApplicationPage,
@@ -95,6 +95,7 @@ async def _application(
         app.clock_stopped_at,
         container.clock.now(),
     )
+    last_payment = await latest_payment(container, principal, application_id)
     return page(
         request,
         "portal/application.html",
@@ -107,6 +108,7 @@ async def _application(
         document_specs=view.blueprint.document_sections(),
         rules=rules,
         payments_enabled=True,
+        last_payment=last_payment,
         **context,
     )
 
@@ -234,18 +236,15 @@ async def pay(
     container: ContainerDep,
     principal: CurrentPrincipal,
 ) -> Response:
-    """Pay the fee: off to the provider's hosted page, which sends the applicant back here."""
+    """Pay the fee (or try again after a decline or a cancel): off to the provider's hosted
+    page, which sends the applicant back here. A second click while the payment is open goes
+    to the same payment; a new attempt supersedes the old one, which can then never pay."""
     _ = page_gettext(request)
     await check_owner(container.uow(), principal, application_id)
     back = f"{container.settings.effective_public_url.rstrip('/')}/applications/{application_id}"
     try:
-        payment, _created = await create_payment(
-            container,
-            psp,
-            principal,
-            application_id,
-            idempotency_key=f"portal-payment:{application_id}",  # a second click: same payment
-            return_url=f"{back}?paid=1",
+        payment, _created = await start_or_resume_payment(
+            container, psp, principal, application_id, return_url=f"{back}?paid=1"
         )
     except DomainError as failed:
         if failed.status >= 500 or failed.status in (401, 403, 404):
