@@ -173,4 +173,4 @@ def test_only_local_redirects_after_login(value: str | None, followed: str) -> N
 
 def test_personas_file_exists() -> None:
     assert Path(BLUEPRINTS / "demo" / "personas.yaml").is_file()
-    assert len(load_personas(BLUEPRINTS)) == 13  # nora, felix (no licensing role), fiona and farah (finance)
+    assert len(load_personas(BLUEPRINTS)) == 14  # + nora, felix (no licensing role), fiona and farah (finance)

@@ -1,8 +1,8 @@
 """Payment integrity: the fee-owning department of a payment, one open intent per fee,
 refunds recorded as pending until the provider accepts them (ADR 0033).
 
-Revision ID: 0014b
-Revises: 0014f
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-05 06:40:00.000000
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014b"
-down_revision: str | None = "0014f"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

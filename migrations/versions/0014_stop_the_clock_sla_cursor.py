@@ -1,7 +1,7 @@
 """Stop-the-clock and SLA sweeps that never starve: when an application's clock stopped, when
 each step is reminded, to whom an overdue step was escalated.
 
-Revision ID: 0014f
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-05 06:45:00
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014f"
+revision: str = "0014"
 down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
