@@ -12,7 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from civicloom.connectors.callback import CallbackRejected, CallbackVerifier
 from civicloom.connectors.tables import ConnectorCallbackRow
 from civicloom.db import UnitOfWork
-from civicloom.departments import ContractViolation, ExternalCompletion
+from civicloom.departments import (
+    CompletionRefusal,
+    CompletionVerdict,
+    ContractViolation,
+    ExternalCompletion,
+)
 from civicloom.kernel import Clock
 from civicloom.observability import get_logger
 from civicloom.runtime import Key
@@ -25,6 +30,20 @@ CALLBACK_VERIFIERS: Key[Mapping[str, CallbackVerifier]] = Key("callback verifier
 """How each department with a callback connector signs its callbacks (by department id)."""
 COMPLETION_HANDLER: Key[CompletionHandler] = Key("completion handler")
 """Where verified answers from outside go: the case engine's ``complete_external_step``."""
+
+
+_REFUSALS: dict[CompletionRefusal, str] = {
+    CompletionRefusal.UNKNOWN_TASK: "no task of this department waits for an answer under this key",
+    CompletionRefusal.WRONG_DEPARTMENT: (
+        "no task of this department waits for an answer under this key"
+    ),
+    CompletionRefusal.WRONG_STEP_KIND: "this department cannot answer that kind of step",
+    CompletionRefusal.WRONG_CAPABILITY: "the answer is for another capability than the task's",
+    CompletionRefusal.NOT_WAITING: "the task is not waiting for an answer",
+    CompletionRefusal.CASE_CLOSED: "the application is already decided",
+}
+"""What the department is told. An unknown key and another department's key read the same,
+so a refusal does not reveal which keys exist."""
 
 
 class CallbackResult(StrEnum):
@@ -73,7 +92,15 @@ async def receive_callback(
                 check(verifier.capability, completion)
             except ContractViolation as exc:
                 raise CallbackRejected("contract", str(exc)) from exc
-        await handler(completion)
+        verdict = await handler(completion)
+        if isinstance(verdict, CompletionVerdict) and verdict.refusal is not None:
+            # Refused by the engine (audited there): not recorded as received, nothing else.
+            log.warning(
+                "callback_rejected",
+                department=verifier.department,
+                reason=verdict.refusal.value,
+            )
+            raise CallbackRejected(verdict.refusal.value, _REFUSALS[verdict.refusal])
     async with uow:
         uow.session.add(
             ConnectorCallbackRow(
