@@ -32,18 +32,23 @@ COMPLETION_HANDLER: Key[CompletionHandler] = Key("completion handler")
 """Where verified answers from outside go: the case engine's ``complete_external_step``."""
 
 
-_REFUSALS: dict[CompletionRefusal, str] = {
-    CompletionRefusal.UNKNOWN_TASK: "no task of this department waits for an answer under this key",
-    CompletionRefusal.WRONG_DEPARTMENT: (
-        "no task of this department waits for an answer under this key"
+_NOT_THEIRS = "no task of this department waits for an answer under this key"
+REFUSAL_RULES: dict[CompletionRefusal, tuple[str, str]] = {
+    CompletionRefusal.UNKNOWN_TASK: ("task-of-sender", _NOT_THEIRS),
+    CompletionRefusal.WRONG_DEPARTMENT: ("task-of-sender", _NOT_THEIRS),
+    CompletionRefusal.WRONG_STEP_KIND: (
+        "step-kind-of-sender",
+        "this department cannot answer that kind of step (a payment, an officer's task)",
     ),
-    CompletionRefusal.WRONG_STEP_KIND: "this department cannot answer that kind of step",
-    CompletionRefusal.WRONG_CAPABILITY: "the answer is for another capability than the task's",
-    CompletionRefusal.NOT_WAITING: "the task is not waiting for an answer",
-    CompletionRefusal.CASE_CLOSED: "the application is already decided",
+    CompletionRefusal.WRONG_CAPABILITY: (
+        "capability-of-task",
+        "the answer is for another capability than the task's",
+    ),
+    CompletionRefusal.NOT_WAITING: ("task-waiting", "the task is not waiting for an answer"),
+    CompletionRefusal.CASE_CLOSED: ("case-open", "the application is already decided"),
 }
-"""What the department is told. An unknown key and another department's key read the same,
-so a refusal does not reveal which keys exist."""
+"""The rule a refused answer broke and what the department is told (ADR 0032). An unknown key
+and another department's key read the same, so a refusal does not reveal which keys exist."""
 
 
 class CallbackResult(StrEnum):
@@ -100,7 +105,8 @@ async def receive_callback(
                 department=verifier.department,
                 reason=verdict.refusal.value,
             )
-            raise CallbackRejected(verdict.refusal.value, _REFUSALS[verdict.refusal])
+            rule, message = REFUSAL_RULES[verdict.refusal]
+            raise CallbackRejected(rule, message)
     async with uow:
         uow.session.add(
             ConnectorCallbackRow(
