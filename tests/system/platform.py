@@ -27,6 +27,7 @@ from tests.conftest import AMQP_URL, POSTGRES_ADMIN_URL, unavailable
 from tests.simulators.harness import REPO_ROOT, SimProcess, free_port, start_sim, wait_for
 
 CALLBACK_SECRET = "system-test-callback-secret"
+BATCH_SECRET = "system-test-batch-secret"
 
 
 def _libpq(url: str) -> str:
@@ -142,7 +143,9 @@ def start_platform(workdir: Path, **settings_env: str) -> Iterator[Platform]:
     platform: Platform | None = None
     try:
         sims["tax"] = start_sim("tax", workdir)
-        sims["local_admin"] = start_sim("local_admin", workdir, "--exchange-dir", str(exchange))
+        sims["local_admin"] = start_sim(
+            "local_admin", workdir, "--exchange-dir", str(exchange), "--batch-secret", BATCH_SECRET
+        )
         sims["environment"] = start_sim(
             "environment",
             workdir,
@@ -162,7 +165,9 @@ def start_platform(workdir: Path, **settings_env: str) -> Iterator[Platform]:
             "CIVICLOOM_AMQP_URL": AMQP_URL,
             "CIVICLOOM_PUBLIC_URL": api_url,
             "CIVICLOOM_LOG_LEVEL": "INFO",
-            "CIVICLOOM_CONNECTOR_SECRETS": json.dumps({"environment.callback": CALLBACK_SECRET}),
+            "CIVICLOOM_CONNECTOR_SECRETS": json.dumps(
+                {"environment.callback": CALLBACK_SECRET, "local-admin.batch": BATCH_SECRET}
+            ),
             "CIVICLOOM_CONNECTOR_BASE_URLS": json.dumps(
                 {
                     "tax": sims["tax"].url,

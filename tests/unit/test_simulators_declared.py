@@ -84,7 +84,7 @@ def test_a_broken_declaration_is_refused(tmp_path: Path, declaration: str, messa
 
 def test_dev_secrets_are_the_ones_simulators_share_and_stay_put(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
-    assert dev_secret_names(settings) == frozenset({"environment.callback"})
+    assert dev_secret_names(settings) == frozenset({"environment.callback", "local-admin.batch"})
     first = dev_secret(settings, "environment.callback")
     assert len(first) >= 40
     assert dev_secret(settings, "environment.callback") == first  # same var_dir, same secret
@@ -109,7 +109,11 @@ def test_the_group_wires_each_simulator_as_declared(tmp_path: Path) -> None:
         "worker",
     ]
     shared = json.loads(children["api"].env["CIVICLOOM_CONNECTOR_SECRETS"])
-    assert shared == {"environment.callback": dev_secret(settings, "environment.callback")}
+    assert shared == {
+        "environment.callback": dev_secret(settings, "environment.callback"),
+        "local-admin.batch": dev_secret(settings, "local-admin.batch"),
+    }
+    assert shared["environment.callback"] != shared["local-admin.batch"]  # one per department
     local_admin = children["sim:local_admin"]
     exchange = tmp_path / "var" / "exchange" / "local-admin"
     assert local_admin.argv[2:] == [
@@ -124,7 +128,7 @@ def test_the_group_wires_each_simulator_as_declared(tmp_path: Path) -> None:
         str(exchange),
     ]
     assert exchange.is_dir()
-    assert local_admin.env == {}
+    assert local_admin.env == {"SIM_LOCAL_ADMIN_BATCH_SECRET": shared["local-admin.batch"]}
     assert children["sim:environment"].env == {
         "SIM_ENVIRONMENT_CALLBACK_SECRET": shared["environment.callback"]
     }
@@ -140,8 +144,7 @@ def test_the_group_wires_each_simulator_as_declared(tmp_path: Path) -> None:
 
 
 def test_a_configured_secret_wins_over_the_dev_secret(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, connector_secrets={"environment.callback": "from-the-vault"})
-    assert json.loads(_platform_env(settings)["CIVICLOOM_CONNECTOR_SECRETS"]) == {
-        "environment.callback": "from-the-vault"
-    }
+    vault = {"environment.callback": "from-the-vault", "local-admin.batch": "also-from-the-vault"}
+    settings = _settings(tmp_path, connector_secrets=vault)
+    assert json.loads(_platform_env(settings)["CIVICLOOM_CONNECTOR_SECRETS"]) == vault
     assert not (tmp_path / "var" / "dev-secrets").exists()
