@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from civicloom.bootstrap import with_generated_secrets
 from civicloom.connectors import dev_secret
 from civicloom.connectors.base import dev_secret_names
 from civicloom.settings import (
@@ -145,6 +146,40 @@ def test_the_group_wires_each_simulator_as_declared(tmp_path: Path) -> None:
 
 def test_a_configured_secret_wins_over_the_dev_secret(tmp_path: Path) -> None:
     vault = {"environment.callback": "from-the-vault", "local-admin.batch": "also-from-the-vault"}
-    settings = _settings(tmp_path, connector_secrets=vault)
+    settings = _settings(tmp_path, connector_secrets=vault, payments_webhook_secret="vault-too")
     assert json.loads(_platform_env(settings)["CIVICLOOM_CONNECTOR_SECRETS"]) == vault
     assert not (tmp_path / "var" / "dev-secrets").exists()
+
+
+def test_no_secret_of_the_embedded_profile_is_a_known_constant(tmp_path: Path) -> None:
+    """The embedded (default) profile replaces every development placeholder with a secret
+    generated once per var_dir; the group's processes and simulators share it (ADR 0032)."""
+    embedded = Settings(profile=Profile.EMBEDDED, var_dir=tmp_path / "var")
+    assert embedded.secret_key.get_secret_value() == "change-me-dev-only-secret"  # the default
+    generated = with_generated_secrets(embedded)
+    values = {
+        "secret_key": generated.secret_key.get_secret_value(),
+        "payments_webhook_secret": generated.payments_webhook_secret.get_secret_value(),
+        **{n: dev_secret(embedded, n) for n in dev_secret_names(embedded)},
+    }
+    assert sorted(values) == [
+        "environment.callback",
+        "local-admin.batch",
+        "payments_webhook_secret",
+        "secret_key",
+    ]
+    assert "change-me-dev-only-secret" not in values.values()
+    assert len(set(values.values())) == 4  # one per purpose and per department
+    assert all(len(v) >= 40 for v in values.values())
+    again = with_generated_secrets(Settings(profile=Profile.EMBEDDED, var_dir=tmp_path / "var"))
+    assert again.secret_key == generated.secret_key  # every process on this var_dir agrees
+    elsewhere = with_generated_secrets(Settings(profile=Profile.EMBEDDED, var_dir=tmp_path / "b"))
+    assert elsewhere.secret_key != generated.secret_key
+    env = _platform_env(embedded)
+    assert env["CIVICLOOM_PAYMENTS_WEBHOOK_SECRET"] == values["payments_webhook_secret"]
+    assert json.loads(env["CIVICLOOM_CONNECTOR_SECRETS"]) == {
+        "environment.callback": values["environment.callback"],
+        "local-admin.batch": values["local-admin.batch"],
+    }
+    configured = Settings(profile=Profile.EMBEDDED, var_dir=tmp_path / "c", secret_key="x" * 40)
+    assert with_generated_secrets(configured).secret_key.get_secret_value() == "x" * 40
