@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from civicloom.connectors import FileDropConnector
-from civicloom.departments import CallOutcome, CapabilityCall, ExternalCompletion
 from civicloom.connectors.filedrop.fileformat import render
+from civicloom.departments import CallOutcome, CapabilityCall, ExternalCompletion
 from tests.contract.connectors.conftest import make_settings
 from tests.simulators.harness import SimProcess
 

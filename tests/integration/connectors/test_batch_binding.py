@@ -30,7 +30,7 @@ from tests.integration.engine.binding import (
     snapshot,
 )
 from tests.integration.engine.conftest import Engine
-from tests.integration.engine.conftest import engine as engine  # noqa: F401 - the fixture
+from tests.integration.engine.conftest import engine as engine
 
 ZONED = {"status": "ok", "reference": "commercial", "message": ""}
 

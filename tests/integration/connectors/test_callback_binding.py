@@ -36,7 +36,7 @@ from tests.integration.engine.binding import (
     snapshot,
 )
 from tests.integration.engine.conftest import T0, Engine
-from tests.integration.engine.conftest import engine as engine  # noqa: F401 - the fixture
+from tests.integration.engine.conftest import engine as engine
 from tests.wiring import swap
 
 SECRET = "binding-test-environment-secret"

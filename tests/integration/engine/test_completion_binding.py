@@ -50,7 +50,8 @@ async def _refused(
     before = await snapshot(container, app_id)
     verdict = await complete_external_step(container, completion)
     assert not verdict
-    assert verdict.refusal is not None and verdict.refusal.value == reason
+    assert verdict.refusal is not None
+    assert verdict.refusal.value == reason
     after = await snapshot(container, app_id)
     assert after.app == before.app
     assert after.tasks == before.tasks
@@ -76,7 +77,8 @@ async def test_keys_are_unguessable_and_differ_per_task(case: tuple[Engine, str]
     assert len(set(keys.values())) == 4
     for step, key in keys.items():
         assert key != f"{app_id}:{step}"
-        assert app_id not in key and step not in key
+        assert app_id not in key
+        assert step not in key
         assert len(key) >= 32
     other = await engine.submit(service="binding-test")
     assert set((await keys_of(engine.container, other)).values()).isdisjoint(keys.values())
@@ -158,7 +160,8 @@ async def test_the_right_sender_completes_once_then_is_refused(case: tuple[Engin
     keys = await keys_of(engine.container, app_id)
     right = ExternalCompletion(keys["screening"], SCREENED, "environment", "environment.screening")
     verdict = await complete_external_step(engine.container, right)
-    assert verdict and verdict.refusal is None
+    assert verdict
+    assert verdict.refusal is None
     after = await snapshot(engine.container, app_id)
     assert after.tasks["screening"][:2] == ("completed", SCREENED)
     assert after.refusals == 0

@@ -272,13 +272,15 @@ async def test_accepted_calls_wait_for_the_department_to_answer(engine: Engine) 
             .where(TaskRow.application_id == app_id)
             .where(TaskRow.step_id == "environment")
         )
-    assert key is not None and key != f"{app_id}:environment"  # unguessable (ADR 0032)
+    assert key is not None
+    assert key != f"{app_id}:environment"
     done = ExternalCompletion(
         idempotency_key=key, output={"outcome": "cleared"}, received_from="environment"
     )
     assert (await complete_external_step(engine.container, done)).accepted
     again = await complete_external_step(engine.container, done)  # duplicate callback
-    assert not again.accepted and again.refusal == "not-waiting"
+    assert not again.accepted
+    assert again.refusal == "not-waiting"
     s = await states(engine, app_id)
     assert s["environment"] == "completed"
     assert s["review"] == "awaiting_officer"

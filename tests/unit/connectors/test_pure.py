@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -101,7 +100,8 @@ def test_batch_file_format() -> None:
     """Signature trailer round trip; tampering, missing trailer and short rows are detected."""
     header = ["idempotency_key", "status"]
     data = render(header, [{"idempotency_key": "a", "status": "ok"}], "batch-secret")
-    assert data.endswith(b"\n") and b"\n#hmac-sha256=" in data
+    assert data.endswith(b"\n")
+    assert b"\n#hmac-sha256=" in data
     assert parse(data, header, "batch-secret") == ([{"idempotency_key": "a", "status": "ok"}], [])
     with pytest.raises(BadFile, match="signature"):
         parse(data.replace(b"ok", b"no"), header, "batch-secret")
