@@ -86,6 +86,16 @@ class Platform:
         ).json()["entries"]
         return entries
 
+    def task_keys(self, application_ids: set[str]) -> set[str]:
+        """The idempotency keys of these applications' tasks (random per task, ADR 0032): how a
+        department's ledger entries are matched to applications."""
+        with psycopg.connect(_libpq(self.database_url)) as conn:
+            rows = conn.execute(
+                "SELECT idempotency_key FROM application_tasks WHERE application_id = ANY(%s)",
+                (sorted(application_ids),),
+            ).fetchall()
+        return {str(key) for (key,) in rows}
+
     def stop(self) -> None:
         """Stop every process."""
         for proc in [*self.workers, *([self.api] if self.api else [])]:
