@@ -145,29 +145,27 @@ async def _refuse(
     container: Container,
     completion: ExternalCompletion,
     refusal: CompletionRefusal,
-    task: TaskRow | None,
+    about: dict[str, str],
 ) -> CompletionVerdict:
     """Audit a refused answer (in its own transaction) and change nothing else."""
+    sender = completion.received_from[:50]
     details: dict[str, Any] = {
-        "sender": completion.received_from,
+        "sender": sender,
         "reason": refusal.value,
         "key": completion.idempotency_key[:200],
         "capability": completion.capability,
     }
-    if task is not None:
-        details |= {"application_id": task.application_id, "step": task.step_id}
+    details |= about
     async with container.uow() as uow:
         await append_audit(
             uow.session,
             AuditRecord(
-                actor=f"{SENDER_ACTOR_PREFIX}{completion.received_from}",
+                actor=f"{SENDER_ACTOR_PREFIX}{sender}",
                 action=AuditAction.COMPLETION_REFUSED,
                 subject_type="completion-sender",
-                subject_id=completion.received_from,
+                subject_id=sender,
                 occurred_at=container.clock.now(),
-                department=None
-                if completion.received_from == PAYMENTS_SENDER
-                else (completion.received_from),
+                department=None if sender == PAYMENTS_SENDER else sender,
                 details=details,
             ),
         )
@@ -176,7 +174,7 @@ async def _refuse(
         "completion_refused",
         sender=completion.received_from,
         reason=refusal.value,
-        task_id=task.id if task is not None else None,
+        step=about.get("step"),
     )
     return CompletionVerdict(refusal)
 
@@ -197,6 +195,9 @@ async def complete_external_step(
             select(TaskRow).where(TaskRow.idempotency_key == completion.idempotency_key)
         )
         refusal = CompletionRefusal.UNKNOWN_TASK if task is None else _refusal(task, completion)
+        about = (
+            {} if task is None else {"application_id": task.application_id, "step": task.step_id}
+        )
         if task is not None and refusal is None:
             case = await load_case(uow.session, task.application_id, lock=True)
             task = case.tasks[task.step_id]
@@ -210,4 +211,4 @@ async def complete_external_step(
                 await uow.commit()
                 return CompletionVerdict()
     assert refusal is not None
-    return await _refuse(container, completion, refusal, task)
+    return await _refuse(container, completion, refusal, about)
