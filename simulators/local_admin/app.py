@@ -27,14 +27,21 @@ Scope = MutableMapping[str, Any]
 
 
 def build_app(
-    options: CommonOptions, exchange_dir: Path | None = None, batch_interval: float = 1.0
+    options: CommonOptions,
+    exchange_dir: Path | None = None,
+    batch_interval: float = 1.0,
+    batch_secret: str = "",
 ) -> FastAPI:
-    """Create the local-admin simulator application."""
+    """Create the local-admin simulator application (the batch exchange needs its secret)."""
+    if exchange_dir is not None and not batch_secret:
+        raise ValueError("the batch exchange needs the batch secret it shares with the platform")
     ledger = Ledger(options.data_dir / "ledger.sqlite")
     faults = FaultInjector(BATCH_FAULTS, options.seed, load_faults_file(options.faults_file))
     registry = LocalAdminRegistry(ledger)
     exchange = (
-        BatchExchange(exchange_dir, registry, ledger, faults) if exchange_dir is not None else None
+        BatchExchange(exchange_dir, registry, ledger, faults, batch_secret)
+        if exchange_dir is not None
+        else None
     )
 
     @contextlib.asynccontextmanager
@@ -77,8 +84,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = SimArgumentParser(DEPARTMENT)
     parser.option("--exchange-dir", default=None, help="batch exchange root directory")
     parser.option("--batch-interval", type=float, default=1.0, help="poll interval, seconds")
+    parser.option("--batch-secret", default=None, help="HMAC secret of the batch files")
     ns = parser.parse_args(argv)
+    if ns.exchange_dir and not ns.batch_secret:
+        parser.error(
+            "--batch-secret (or SIM_LOCAL_ADMIN_BATCH_SECRET) is required with an exchange"
+        )
     options = common_options(DEPARTMENT, ns)
     configure_logging(options.log_level)
     exchange = Path(ns.exchange_dir) if ns.exchange_dir else None
-    serve(SoapPathFix(build_app(options, exchange, float(ns.batch_interval))), options)
+    app = build_app(options, exchange, float(ns.batch_interval), str(ns.batch_secret or ""))
+    serve(SoapPathFix(app), options)

@@ -28,10 +28,16 @@ class BatchExchange:
     """Processes REQ_<batch>.csv files and writes RSP_<batch>[-n].csv files."""
 
     def __init__(
-        self, root: Path, registry: LocalAdminRegistry, ledger: Ledger, faults: FaultInjector
+        self,
+        root: Path,
+        registry: LocalAdminRegistry,
+        ledger: Ledger,
+        faults: FaultInjector,
+        secret: str,
     ) -> None:
-        """Create the exchange directories under ``root``."""
+        """Create the exchange directories under ``root``; ``secret`` signs the files."""
         self.root = root
+        self.secret = secret
         self.registry = registry
         self.ledger = ledger
         self.faults = faults
@@ -109,14 +115,14 @@ class BatchExchange:
     def _respond(self, batch: str, rows: list[dict[str, str]]) -> None:
         answers = [self._answer(r) for r in rows]
         body = render_csv(RESPONSE_HEADER, answers)
-        data = with_trailer(body)
+        data = with_trailer(body, self.secret)
         if self.faults.roll("malformed_rate"):
             if answers and self.faults.roll_half():
                 last = answers[-1]
                 short = f"{last['idempotency_key']},{last['status']}\n".encode()
-                data = with_trailer(render_csv(RESPONSE_HEADER, answers[:-1]) + short)
+                data = with_trailer(render_csv(RESPONSE_HEADER, answers[:-1]) + short, self.secret)
             else:
-                data = body + b"#sha256=" + b"0" * 64 + b"\n"
+                data = body + b"#hmac-sha256=" + b"0" * 64 + b"\n"
         write_atomic(self._response_path(batch), data)
         if self.faults.roll("duplicate_rate"):
             write_atomic(self._response_path(batch), data)
@@ -144,7 +150,7 @@ class BatchExchange:
         for path in sorted((self.root / "inbound").glob("REQ_*.csv")):
             batch = path.stem.removeprefix("REQ_")
             try:
-                rows = parse_csv(path.read_bytes(), REQUEST_HEADER)
+                rows = parse_csv(path.read_bytes(), REQUEST_HEADER, self.secret)
             except (ValueError, UnicodeDecodeError) as exc:
                 self._reject(path, str(exc))
                 continue

@@ -1,9 +1,14 @@
-"""Checksummed CSV files of the batch exchange (``#sha256=<hex>`` trailer line)."""
+"""Signed CSV files of the batch exchange (``#hmac-sha256=<hex>`` trailer line).
+
+The trailer is HMAC-SHA256 over the preceding bytes with the batch secret the department
+shares with the platform: the platform signs requests, the department signs its answers.
+"""
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import io
 import os
 from pathlib import Path
@@ -19,8 +24,11 @@ REQUEST_HEADER = [
 RESPONSE_HEADER = ["idempotency_key", "status", "reference", "message"]
 
 
+TRAILER = b"#hmac-sha256="
+
+
 class ChecksumError(ValueError):
-    """The file's checksum trailer is missing or wrong."""
+    """The file's signature trailer is missing or wrong."""
 
 
 def render_csv(header: list[str], rows: list[dict[str, str]]) -> bytes:
@@ -32,27 +40,32 @@ def render_csv(header: list[str], rows: list[dict[str, str]]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def with_trailer(body: bytes) -> bytes:
-    """Append the ``#sha256=`` line over all preceding bytes."""
-    return body + f"#sha256={hashlib.sha256(body).hexdigest()}\n".encode()
+def sign(secret: str, body: bytes) -> str:
+    """Hex HMAC-SHA256 of ``body`` under the batch secret."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def split_trailer(data: bytes) -> bytes:
-    """Verify the checksum trailer and return the bytes it covers."""
+def with_trailer(body: bytes, secret: str) -> bytes:
+    """Append the ``#hmac-sha256=`` line over all preceding bytes."""
+    return body + TRAILER + sign(secret, body).encode() + b"\n"
+
+
+def split_trailer(data: bytes, secret: str) -> bytes:
+    """Verify the signature trailer and return the bytes it covers."""
     stripped = data[:-1] if data.endswith(b"\n") else data
     idx = stripped.rfind(b"\n")
     body, trailer = stripped[: idx + 1], stripped[idx + 1 :].strip()
-    if not trailer.startswith(b"#sha256="):
-        raise ChecksumError("missing #sha256= trailer line")
-    expected = trailer.removeprefix(b"#sha256=").decode("ascii", "replace").lower()
-    if hashlib.sha256(body).hexdigest() != expected:
-        raise ChecksumError("sha256 checksum mismatch")
+    if not trailer.startswith(TRAILER):
+        raise ChecksumError("missing #hmac-sha256= trailer line")
+    given = trailer.removeprefix(TRAILER).decode("ascii", "replace").lower()
+    if not hmac.compare_digest(sign(secret, body), given):
+        raise ChecksumError("signature mismatch")
     return body
 
 
-def parse_csv(data: bytes, header: list[str]) -> list[dict[str, str]]:
-    """Verify and parse a checksummed CSV file with the given header."""
-    body = split_trailer(data).decode("utf-8")
+def parse_csv(data: bytes, header: list[str], secret: str) -> list[dict[str, str]]:
+    """Verify and parse a signed CSV file with the given header."""
+    body = split_trailer(data, secret).decode("utf-8")
     reader = csv.DictReader(io.StringIO(body))
     if reader.fieldnames != header:
         raise ValueError(f"unexpected header {reader.fieldnames}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from civicloom.app import create_app
 from civicloom.applications import StepRunner, complete_external_step
@@ -17,6 +18,7 @@ from civicloom.connectors import (
     ConnectorRegistry,
     InstrumentedGateway,
     build_connectors,
+    dev_secret,
 )
 from civicloom.connectors.services import CompletionHandler
 from civicloom.db import Database
@@ -35,7 +37,7 @@ from civicloom.outbox import Publisher
 from civicloom.payments import PAYMENT_PROVIDER, build_provider
 from civicloom.rules import RULE_BOOK, RuleBook
 from civicloom.runtime import Container
-from civicloom.settings import Settings, get_settings
+from civicloom.settings import PLACEHOLDER_SECRET, Profile, Settings, get_settings
 from civicloom.web import IDENTITY_RUNTIME, build_identity_runtime
 from civicloom.worker import AmqpPublisher, LogPublisher, PeriodicJob, Worker
 
@@ -44,7 +46,7 @@ def build_container(settings: Settings | None = None, service_name: str = "civic
     """Configure logging and tracing and build the container with every component a process
     of any kind needs: documents runtime, payment provider, identity runtime (no connection is
     opened yet). Department connectors are wired separately (``wire_departments``)."""
-    settings = settings or get_settings()
+    settings = with_generated_secrets(settings or get_settings())
     configure_logging(settings.log_level, settings.log_json)
     configure_tracing(service_name, settings.otel_exporter.value, settings.otel_endpoint)
     container = Container(
@@ -55,6 +57,25 @@ def build_container(settings: Settings | None = None, service_name: str = "civic
     )
     wire_foundations(container)
     return container
+
+
+GENERATED_SECRETS = {"secret_key": "secret-key", "payments_webhook_secret": "payments.webhook"}
+"""Settings whose development placeholder the embedded profile replaces with a secret generated
+once per ``var_dir`` (``<var_dir>/dev-secrets/<name>``, shared by every process there)."""
+
+
+def with_generated_secrets(settings: Settings) -> Settings:
+    """In the embedded profile no secret is a known constant (ADR 0032): a setting left at the
+    development placeholder becomes this ``var_dir``'s generated secret. Production refuses the
+    placeholder (``Settings``); the test profile keeps what the tests set."""
+    if settings.profile is not Profile.EMBEDDED:
+        return settings
+    update = {
+        name: SecretStr(dev_secret(settings, file))
+        for name, file in GENERATED_SECRETS.items()
+        if getattr(settings, name).get_secret_value() == PLACEHOLDER_SECRET
+    }
+    return settings.model_copy(update=update) if update else settings
 
 
 def wire_foundations(container: Container) -> None:

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from secrets import token_urlsafe
 from types import FrameType
 from urllib.parse import urlsplit, urlunsplit
 
@@ -76,7 +75,7 @@ def _platform_env(settings: Settings) -> dict[str, str]:
 
     A connector secret a declared simulator shares (``blueprints/simulators.yaml``) that the
     operator did not configure is a development secret of this ``var_dir``; outside production
-    only. A placeholder payments webhook secret is generated for this run only.
+    only, and so is a placeholder payments webhook secret (ADR 0032).
     """
     secrets = {k: v.get_secret_value() for k, v in settings.connector_secrets.items()}
     for sim in settings.simulators():
@@ -85,9 +84,9 @@ def _platform_env(settings: Settings) -> dict[str, str]:
                 secrets[name] = dev_secret(settings, name)
     env = {"CIVICLOOM_CONNECTOR_SECRETS": json.dumps(secrets)}
     payments = settings.payments_webhook_secret.get_secret_value()
-    env["CIVICLOOM_PAYMENTS_WEBHOOK_SECRET"] = (
-        token_urlsafe(32) if payments == PLACEHOLDER_SECRET else payments
-    )
+    if payments == PLACEHOLDER_SECRET and settings.profile is not Profile.PRODUCTION:
+        payments = dev_secret(settings, "payments.webhook")  # the one build_container uses
+    env["CIVICLOOM_PAYMENTS_WEBHOOK_SECRET"] = payments
     return env
 
 

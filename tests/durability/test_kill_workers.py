@@ -201,12 +201,10 @@ def _wait_until_done(platform: Platform, deadline: float, during: Any = None) ->
 
 
 def _assert_exactly_once(platform: Platform, ids: list[str]) -> None:
-    mine = set(ids)
+    mine = platform.task_keys(set(ids))  # random per task (ADR 0032)
     for sim, capability in EFFECTS.items():
         entries = [
-            e
-            for e in platform.ledger(sim)
-            if e["capability"] == capability and e["key"].split(":")[0] in mine
+            e for e in platform.ledger(sim) if e["capability"] == capability and e["key"] in mine
         ]
         assert len(entries) == APPLICATIONS, (sim, len(entries))
         assert {e["applied"] for e in entries} == {1}, sim

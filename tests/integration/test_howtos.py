@@ -289,16 +289,20 @@ def _apply_and_decide(project: Project, group: subprocess.Popen[bytes], http: ht
     for text in ("Licence a public venue", "Review by a building inspector", "Building Control"):
         assert text in page.text
 
-    # The new department's system applied the certificate exactly once, under the case's key.
+    # The new department's system applied the certificate exactly once, under the task's key
+    # (random, not derived from the case: ADR 0032).
     entries = httpx.get(f"{building}/_sim/ledger", timeout=10).json()["entries"]
-    assert [(e["key"], e["capability"], e["applied"], e["received"]) for e in entries] == [
-        (f"{app_id}:occupancy", "building.occupancy_certificate", 1, 1)
+    assert [(e["capability"], e["applied"], e["received"]) for e in entries] == [
+        ("building.occupancy_certificate", 1, 1)
     ]
+    assert app_id not in entries[0]["key"]
+    assert len(entries[0]["key"]) >= 32
     assert entries[0]["response"]["status"] == "issued"
     assert entries[0]["response"]["max_occupants"] == 200
-    taxed = httpx.get(f"{tax}/_sim/ledger/{app_id}:tax_clearance", timeout=10).json()
-    assert (taxed["capability"], taxed["applied"], taxed["received"]) == (
-        "tax.clearance_check",
-        1,
-        1,
-    )
+    taxed = [
+        e
+        for e in httpx.get(f"{tax}/_sim/ledger", timeout=10).json()["entries"]
+        if e["capability"] == "tax.clearance_check"
+    ]
+    assert [(e["applied"], e["received"]) for e in taxed] == [(1, 1)]
+    assert app_id not in taxed[0]["key"]

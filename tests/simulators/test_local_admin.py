@@ -21,6 +21,7 @@ from simulators.local_admin.batchfile import (
 from tests.simulators.harness import SimProcess, start_sim, wait_for
 
 GOLDEN = "BR-2019-004211"
+BATCH_SECRET = "simulator-test-batch-secret"
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,14 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimProcess]:
     """A local-admin simulator with a batch exchange polled every 100 ms."""
     work = tmp_path_factory.mktemp("local_admin")
     proc = start_sim(
-        "local_admin", work, "--exchange-dir", str(work / "exchange"), "--batch-interval", "0.1"
+        "local_admin",
+        work,
+        "--exchange-dir",
+        str(work / "exchange"),
+        "--batch-interval",
+        "0.1",
+        "--batch-secret",
+        BATCH_SECRET,
     )
     yield proc
     proc.stop()
@@ -112,7 +120,7 @@ def submit(
     exchange: Path, batch: str, rows: list[dict[str, str]], *, corrupt: bool = False
 ) -> None:
     """Write a request file atomically, as the platform does."""
-    data = with_trailer(render_csv(REQUEST_HEADER, rows))
+    data = with_trailer(render_csv(REQUEST_HEADER, rows), BATCH_SECRET)
     if corrupt:
         data = data.replace(b"restaurant", b"restaurans", 1)
     write_atomic(exchange / "inbound" / f"REQ_{batch}.csv", data)
@@ -154,7 +162,9 @@ def test_batch_round_trip_and_idempotency(exchange: Path, sim: SimProcess) -> No
     ]
     submit(exchange, "b1", rows)
     (rsp,) = responses(exchange, "b1", 1)
-    answers = {a["idempotency_key"]: a for a in parse_csv(rsp.read_bytes(), RESPONSE_HEADER)}
+    answers = {
+        a["idempotency_key"]: a for a in parse_csv(rsp.read_bytes(), RESPONSE_HEADER, BATCH_SECRET)
+    }
     assert answers["b1-zone"]["status"] == "ok"
     assert answers["b1-reg"]["reference"].startswith("LA-ACT-")
     assert answers["b1-bad"]["status"] == "refused"
@@ -164,19 +174,39 @@ def test_batch_round_trip_and_idempotency(exchange: Path, sim: SimProcess) -> No
     assert (exchange / "inbound" / "REQ_ignored.csv.tmp").exists()
     submit(exchange, "b2", [row("b1-reg", "register_activity")])
     (rsp2,) = responses(exchange, "b2", 1)
-    assert parse_csv(rsp2.read_bytes(), RESPONSE_HEADER)[0] == answers["b1-reg"]
+    assert parse_csv(rsp2.read_bytes(), RESPONSE_HEADER, BATCH_SECRET)[0] == answers["b1-reg"]
     entry = sim.ledger_entry("b1-reg")
     assert entry is not None
     assert (entry["applied"], entry["received"]) == (1, 2)
 
 
-def test_batch_bad_checksum_rejected(exchange: Path) -> None:
-    """A request whose checksum fails goes to rejected/ with a .reason file."""
+def test_batch_bad_signature_rejected(exchange: Path) -> None:
+    """A request whose signature fails goes to rejected/ with a .reason file."""
     submit(exchange, "b3", [row("b3-1", "check_zoning")], corrupt=True)
     reason = exchange / "rejected" / "REQ_b3.csv.reason"
     wait_for(reason.exists, timeout=10)
-    assert "checksum" in reason.read_text()
+    assert reason.read_text() == "signature mismatch\n"
     assert not list((exchange / "outbound").glob("RSP_b3*"))
+
+
+def test_batch_unkeyed_request_rejected(exchange: Path, sim: SimProcess) -> None:
+    """An unkeyed SHA-256 trailer (anyone can compute it) is not a signature: rejected."""
+    body = render_csv(REQUEST_HEADER, [row("b3-2", "register_activity")])
+    unkeyed = body + f"#sha256={hashlib.sha256(body).hexdigest()}\n".encode()
+    write_atomic(exchange / "inbound" / "REQ_b3u.csv", unkeyed)
+    reason = exchange / "rejected" / "REQ_b3u.csv.reason"
+    wait_for(reason.exists, timeout=10)
+    assert reason.read_text() == "missing #hmac-sha256= trailer line\n"
+    assert sim.ledger_entry("b3-2") is None
+
+
+def test_batch_answers_are_signed_with_the_shared_key(exchange: Path) -> None:
+    """The department's answers verify only under the batch key it shares with the platform."""
+    submit(exchange, "b3s", [row("b3-3", "check_zoning")])
+    (rsp,) = responses(exchange, "b3s", 1)
+    with pytest.raises(ValueError, match="signature mismatch"):
+        parse_csv(rsp.read_bytes(), RESPONSE_HEADER, "another-key")
+    assert parse_csv(rsp.read_bytes(), RESPONSE_HEADER, BATCH_SECRET)[0]["status"] == "ok"
 
 
 def test_batch_partial_and_duplicate(exchange: Path, sim: SimProcess) -> None:
@@ -187,10 +217,10 @@ def test_batch_partial_and_duplicate(exchange: Path, sim: SimProcess) -> None:
     keys = [
         a["idempotency_key"]
         for f in (first, second)
-        for a in parse_csv(f.read_bytes(), RESPONSE_HEADER)
+        for a in parse_csv(f.read_bytes(), RESPONSE_HEADER, BATCH_SECRET)
     ]
     assert sorted(keys) == [f"b4-{i}" for i in range(4)]
-    assert len(parse_csv(first.read_bytes(), RESPONSE_HEADER)) == 2
+    assert len(parse_csv(first.read_bytes(), RESPONSE_HEADER, BATCH_SECRET)) == 2
     sim.set_faults(duplicate_rate=1.0)
     submit(exchange, "b5", [row("b5-1", "register_activity")])
     one, two = responses(exchange, "b5", 2)
@@ -204,13 +234,13 @@ def test_batch_malformed_response_then_resubmit(exchange: Path, sim: SimProcess)
     sim.set_faults(malformed_rate=1.0)
     submit(exchange, "b6", [row("b6-1", "register_activity"), row("b6-2", "check_zoning")])
     (bad,) = responses(exchange, "b6", 1)
-    with pytest.raises(ValueError, match=r"checksum|fields"):
-        parse_csv(bad.read_bytes(), RESPONSE_HEADER)
+    with pytest.raises(ValueError, match=r"signature|fields"):
+        parse_csv(bad.read_bytes(), RESPONSE_HEADER, BATCH_SECRET)
     sim.set_faults()
     submit(exchange, "b6", [row("b6-1", "register_activity"), row("b6-2", "check_zoning")])
     responses(exchange, "b6", 2)
     good = exchange / "outbound" / "RSP_b6-2.csv"
-    answers = parse_csv(good.read_bytes(), RESPONSE_HEADER)
+    answers = parse_csv(good.read_bytes(), RESPONSE_HEADER, BATCH_SECRET)
     expected = "LA-ACT-" + hashlib.sha256(b"b6-1").hexdigest()[:10].upper()
     assert answers[0]["reference"] == expected
     entry = sim.ledger_entry("b6-1")

@@ -27,6 +27,7 @@ from tests.conftest import AMQP_URL, POSTGRES_ADMIN_URL, unavailable
 from tests.simulators.harness import REPO_ROOT, SimProcess, free_port, start_sim, wait_for
 
 CALLBACK_SECRET = "system-test-callback-secret"
+BATCH_SECRET = "system-test-batch-secret"
 
 
 def _libpq(url: str) -> str:
@@ -85,6 +86,16 @@ class Platform:
         ).json()["entries"]
         return entries
 
+    def task_keys(self, application_ids: set[str]) -> set[str]:
+        """The idempotency keys of these applications' tasks (random per task, ADR 0032): how a
+        department's ledger entries are matched to applications."""
+        with psycopg.connect(_libpq(self.database_url)) as conn:
+            rows = conn.execute(
+                "SELECT idempotency_key FROM application_tasks WHERE application_id = ANY(%s)",
+                (sorted(application_ids),),
+            ).fetchall()
+        return {str(key) for (key,) in rows}
+
     def stop(self) -> None:
         """Stop every process."""
         for proc in [*self.workers, *([self.api] if self.api else [])]:
@@ -142,7 +153,9 @@ def start_platform(workdir: Path, **settings_env: str) -> Iterator[Platform]:
     platform: Platform | None = None
     try:
         sims["tax"] = start_sim("tax", workdir)
-        sims["local_admin"] = start_sim("local_admin", workdir, "--exchange-dir", str(exchange))
+        sims["local_admin"] = start_sim(
+            "local_admin", workdir, "--exchange-dir", str(exchange), "--batch-secret", BATCH_SECRET
+        )
         sims["environment"] = start_sim(
             "environment",
             workdir,
@@ -162,7 +175,9 @@ def start_platform(workdir: Path, **settings_env: str) -> Iterator[Platform]:
             "CIVICLOOM_AMQP_URL": AMQP_URL,
             "CIVICLOOM_PUBLIC_URL": api_url,
             "CIVICLOOM_LOG_LEVEL": "INFO",
-            "CIVICLOOM_CONNECTOR_SECRETS": json.dumps({"environment.callback": CALLBACK_SECRET}),
+            "CIVICLOOM_CONNECTOR_SECRETS": json.dumps(
+                {"environment.callback": CALLBACK_SECRET, "local-admin.batch": BATCH_SECRET}
+            ),
             "CIVICLOOM_CONNECTOR_BASE_URLS": json.dumps(
                 {
                     "tax": sims["tax"].url,

@@ -81,19 +81,18 @@ def test_open_a_restaurant_through_all_four_departments(platform: Platform) -> N
     assert steps["labour_review"] == "skipped"  # 8 staff: under the review threshold
     assert status["deadline_at"] is not None
 
-    # Every department system applied its request exactly once, keyed by this application.
+    # Every department system applied its request exactly once, under this application's keys.
+    keys = platform.task_keys({app_id})
     for sim, capability in (
         ("tax", "tax.clearance_check"),
         ("environment", "environment.screening"),
         ("labour", "labour.register_employer"),
     ):
         entries = [
-            e
-            for e in platform.ledger(sim)
-            if e["capability"] == capability and e["key"].startswith(app_id)
+            e for e in platform.ledger(sim) if e["capability"] == capability and e["key"] in keys
         ]
         assert [e["applied"] for e in entries] == [1], sim
-    tax_entry = next(e for e in platform.ledger("tax") if e["key"].startswith(app_id))
+    tax_entry = next(e for e in platform.ledger("tax") if e["key"] in keys)
     assert tax_entry["traceparent"], "the W3C traceparent reached the tax system"
 
     queue = httpx.get(f"{platform.api_url}/api/v1/tasks", headers=OLIVIA, timeout=10).json()
@@ -146,14 +145,13 @@ def test_change_of_business_address_reuses_the_same_capabilities(platform: Platf
     assert status["application"]["state"] == "approved", status
     assert set(_steps(status).values()) == {"completed"}
     assert _steps(status).keys() >= {"zoning", "business_address", "tax_address", "labour_address"}
+    keys = platform.task_keys({app_id})
     for sim, capability in (
         ("tax", "tax.address_change"),
         ("labour", "labour.update_employer_address"),
         ("local_admin", "local_admin.update_address"),
     ):
         entries = [
-            e
-            for e in platform.ledger(sim)
-            if e["capability"] == capability and e["key"].startswith(app_id)
+            e for e in platform.ledger(sim) if e["capability"] == capability and e["key"] in keys
         ]
         assert [e["applied"] for e in entries] == [1], (sim, capability)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from civicloom.bootstrap import with_generated_secrets
 from civicloom.connectors import dev_secret
 from civicloom.connectors.base import dev_secret_names
 from civicloom.settings import (
@@ -84,7 +85,7 @@ def test_a_broken_declaration_is_refused(tmp_path: Path, declaration: str, messa
 
 def test_dev_secrets_are_the_ones_simulators_share_and_stay_put(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
-    assert dev_secret_names(settings) == frozenset({"environment.callback"})
+    assert dev_secret_names(settings) == frozenset({"environment.callback", "local-admin.batch"})
     first = dev_secret(settings, "environment.callback")
     assert len(first) >= 40
     assert dev_secret(settings, "environment.callback") == first  # same var_dir, same secret
@@ -109,7 +110,11 @@ def test_the_group_wires_each_simulator_as_declared(tmp_path: Path) -> None:
         "worker",
     ]
     shared = json.loads(children["api"].env["CIVICLOOM_CONNECTOR_SECRETS"])
-    assert shared == {"environment.callback": dev_secret(settings, "environment.callback")}
+    assert shared == {
+        "environment.callback": dev_secret(settings, "environment.callback"),
+        "local-admin.batch": dev_secret(settings, "local-admin.batch"),
+    }
+    assert shared["environment.callback"] != shared["local-admin.batch"]  # one per department
     local_admin = children["sim:local_admin"]
     exchange = tmp_path / "var" / "exchange" / "local-admin"
     assert local_admin.argv[2:] == [
@@ -124,7 +129,7 @@ def test_the_group_wires_each_simulator_as_declared(tmp_path: Path) -> None:
         str(exchange),
     ]
     assert exchange.is_dir()
-    assert local_admin.env == {}
+    assert local_admin.env == {"SIM_LOCAL_ADMIN_BATCH_SECRET": shared["local-admin.batch"]}
     assert children["sim:environment"].env == {
         "SIM_ENVIRONMENT_CALLBACK_SECRET": shared["environment.callback"]
     }
@@ -140,8 +145,41 @@ def test_the_group_wires_each_simulator_as_declared(tmp_path: Path) -> None:
 
 
 def test_a_configured_secret_wins_over_the_dev_secret(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, connector_secrets={"environment.callback": "from-the-vault"})
-    assert json.loads(_platform_env(settings)["CIVICLOOM_CONNECTOR_SECRETS"]) == {
-        "environment.callback": "from-the-vault"
-    }
+    vault = {"environment.callback": "from-the-vault", "local-admin.batch": "also-from-the-vault"}
+    settings = _settings(tmp_path, connector_secrets=vault, payments_webhook_secret="vault-too")
+    assert json.loads(_platform_env(settings)["CIVICLOOM_CONNECTOR_SECRETS"]) == vault
     assert not (tmp_path / "var" / "dev-secrets").exists()
+
+
+def test_no_secret_of_the_embedded_profile_is_a_known_constant(tmp_path: Path) -> None:
+    """The embedded (default) profile replaces every development placeholder with a secret
+    generated once per var_dir; the group's processes and simulators share it (ADR 0032)."""
+    embedded = Settings(profile=Profile.EMBEDDED, var_dir=tmp_path / "var")
+    assert embedded.secret_key.get_secret_value() == "change-me-dev-only-secret"  # the default
+    generated = with_generated_secrets(embedded)
+    values = {
+        "secret_key": generated.secret_key.get_secret_value(),
+        "payments_webhook_secret": generated.payments_webhook_secret.get_secret_value(),
+        **{n: dev_secret(embedded, n) for n in dev_secret_names(embedded)},
+    }
+    assert sorted(values) == [
+        "environment.callback",
+        "local-admin.batch",
+        "payments_webhook_secret",
+        "secret_key",
+    ]
+    assert "change-me-dev-only-secret" not in values.values()
+    assert len(set(values.values())) == 4  # one per purpose and per department
+    assert all(len(v) >= 40 for v in values.values())
+    again = with_generated_secrets(Settings(profile=Profile.EMBEDDED, var_dir=tmp_path / "var"))
+    assert again.secret_key == generated.secret_key  # every process on this var_dir agrees
+    elsewhere = with_generated_secrets(Settings(profile=Profile.EMBEDDED, var_dir=tmp_path / "b"))
+    assert elsewhere.secret_key != generated.secret_key
+    env = _platform_env(embedded)
+    assert env["CIVICLOOM_PAYMENTS_WEBHOOK_SECRET"] == values["payments_webhook_secret"]
+    assert json.loads(env["CIVICLOOM_CONNECTOR_SECRETS"]) == {
+        "environment.callback": values["environment.callback"],
+        "local-admin.batch": values["local-admin.batch"],
+    }
+    configured = Settings(profile=Profile.EMBEDDED, var_dir=tmp_path / "c", secret_key="x" * 40)
+    assert with_generated_secrets(configured).secret_key.get_secret_value() == "x" * 40

@@ -14,10 +14,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from civicloom.connectors import CallbackRejected, receive_callback
-from civicloom.kernel import DomainError, NotFound
+from civicloom.connectors import REFUSAL_RULES, CallbackRejected, receive_callback
+from civicloom.kernel import DomainError, FieldError, NotFound, ValidationFailed
 from civicloom.web import CallbackVerifiersDep, CompletionHandlerDep, ContainerDep, GatewayDep
 
+FORBIDDEN = frozenset(rule for r, (rule, _) in REFUSAL_RULES.items() if r.forbidden)
+NOT_AWAITED = frozenset(rule for r, (rule, _) in REFUSAL_RULES.items() if not r.forbidden)
 callbacks_router = APIRouter(prefix="/api/v1/callbacks", tags=["callbacks"])
 
 
@@ -34,6 +36,25 @@ class CallbackConflict(DomainError):
 
     slug = "callback-replayed"
     title = "Callback already received"
+    status = 409
+
+
+class CompletionRefused(ValidationFailed):
+    """A correctly signed answer for a task this department may not answer (ADR 0032): another
+    department's task, a step kind it does not serve (the fee payment, an officer's task),
+    another capability, or a key no task has. Audited as ``completion.refused``."""
+
+    slug = "completion-refused"
+    title = "This department may not answer that task"
+    status = 403
+
+
+class CompletionNotAwaited(ValidationFailed):
+    """A correctly signed answer for the department's own task that no longer waits for it
+    (already answered, or the application is decided). Audited as ``completion.refused``."""
+
+    slug = "completion-not-awaited"
+    title = "The task is not waiting for an answer"
     status = 409
 
 
@@ -81,6 +102,10 @@ async def receive_department_callback(
             raise CallbackConflict(exc.message) from exc
         if exc.reason in ("contract", "malformed"):
             raise CallbackInvalid(exc.message) from exc
+        if exc.reason in NOT_AWAITED | FORBIDDEN:
+            refused = CompletionNotAwaited if exc.reason in NOT_AWAITED else CompletionRefused
+            field = FieldError(verifier.key_field, exc.reason, exc.message)
+            raise refused([field], exc.message) from exc
         raise CallbackRefused(exc.message) from exc
     body: dict[str, Any] = {"status": result.value}
     return JSONResponse(body, status_code=200)

@@ -13,11 +13,22 @@ from civicloom.applications.case import CaseContext, add_timeline, audit, emit, 
 from civicloom.applications.domain import ApplicationState, TaskState
 from civicloom.applications.engine import after_step, evaluate_declared, keep_decision
 from civicloom.applications.tables import DeadLetterRow, TaskRow
-from civicloom.audit import AuditAction
-from civicloom.departments import ExternalCompletion
+from civicloom.audit import AuditAction, AuditRecord, append_audit
+from civicloom.catalogue import StepKind
+from civicloom.departments import (
+    PAYMENTS_SENDER,
+    CompletionRefusal,
+    CompletionVerdict,
+    ExternalCompletion,
+)
 from civicloom.kernel import new_id
+from civicloom.observability import get_logger
 from civicloom.outbox import EventType
 from civicloom.runtime import Container
+
+log = get_logger("civicloom.applications.completion")
+SENDER_ACTOR_PREFIX = "system:completion-from:"
+"""Audit actor of a refused answer: the sender that authenticated it."""
 
 
 async def complete_step(
@@ -114,25 +125,90 @@ async def dead_letter(
     )
 
 
-async def complete_external_step(container: Container, completion: ExternalCompletion) -> bool:
-    """A department answered an accepted call (callback, batch file, payment): finish the step.
+def _refusal(task: TaskRow, completion: ExternalCompletion) -> CompletionRefusal | None:
+    """Whether this sender may answer this task at all (ADR 0032): a department answers only
+    the capability-calling steps of its own department (and the capability its channel named);
+    the payments module answers only payment steps."""
+    sender = completion.received_from
+    if sender == PAYMENTS_SENDER:
+        return None if task.kind == StepKind.PAYMENT else CompletionRefusal.WRONG_STEP_KIND
+    if task.department != sender:
+        return CompletionRefusal.WRONG_DEPARTMENT
+    if task.kind == StepKind.PAYMENT or not task.capability:
+        return CompletionRefusal.WRONG_STEP_KIND
+    if completion.capability is not None and completion.capability != task.capability:
+        return CompletionRefusal.WRONG_CAPABILITY
+    return None
 
-    Returns False for a duplicate or late answer to a step that already finished.
+
+async def _refuse(
+    container: Container,
+    completion: ExternalCompletion,
+    refusal: CompletionRefusal,
+    about: dict[str, str],
+) -> CompletionVerdict:
+    """Audit a refused answer (in its own transaction) and change nothing else."""
+    sender = completion.received_from[:50]
+    details: dict[str, Any] = {
+        "sender": sender,
+        "reason": refusal.value,
+        "key": completion.idempotency_key[:200],
+        "capability": completion.capability,
+    }
+    details |= about
+    async with container.uow() as uow:
+        await append_audit(
+            uow.session,
+            AuditRecord(
+                actor=f"{SENDER_ACTOR_PREFIX}{sender}",
+                action=AuditAction.COMPLETION_REFUSED,
+                subject_type="completion-sender",
+                subject_id=sender,
+                occurred_at=container.clock.now(),
+                department=None if sender == PAYMENTS_SENDER else sender,
+                details=details,
+            ),
+        )
+        await uow.commit()
+    log.warning(
+        "completion_refused",
+        sender=completion.received_from,
+        reason=refusal.value,
+        step=about.get("step"),
+    )
+    return CompletionVerdict(refusal)
+
+
+async def complete_external_step(
+    container: Container, completion: ExternalCompletion
+) -> CompletionVerdict:
+    """A department (or the payments module) answered an accepted call: finish the step.
+
+    The answer is taken only for a task bound to its sender, step kind and capability, while
+    the task waits for it and its case is open (ADR 0032). Anything else is refused: the
+    refusal is audited (``completion.refused``) and nothing else changes. The verdict is
+    falsy when refused; a duplicate answer to a finished step is refused as ``not-waiting``.
     """
     now = container.clock.now()
     async with container.uow() as uow:
         task = await uow.session.scalar(
             select(TaskRow).where(TaskRow.idempotency_key == completion.idempotency_key)
         )
-        if task is None:
-            return False
-        case = await load_case(uow.session, task.application_id, lock=True)
-        task = case.tasks[task.step_id]
-        if task.state not in (TaskState.AWAITING_EXTERNAL.value, TaskState.RUNNING.value):
-            return False
-        if ApplicationState(case.app.state).is_final:
-            return False
-        task.lease_owner, task.lease_until = None, None
-        await complete_step(uow.session, case, task, completion.output, now)
-        await uow.commit()
-    return True
+        refusal = CompletionRefusal.UNKNOWN_TASK if task is None else _refusal(task, completion)
+        about = (
+            {} if task is None else {"application_id": task.application_id, "step": task.step_id}
+        )
+        if task is not None and refusal is None:
+            case = await load_case(uow.session, task.application_id, lock=True)
+            task = case.tasks[task.step_id]
+            if ApplicationState(case.app.state).is_final:
+                refusal = CompletionRefusal.CASE_CLOSED
+            elif task.state not in (TaskState.AWAITING_EXTERNAL.value, TaskState.RUNNING.value):
+                refusal = CompletionRefusal.NOT_WAITING
+            else:
+                task.lease_owner, task.lease_until = None, None
+                await complete_step(uow.session, case, task, completion.output, now)
+                await uow.commit()
+                return CompletionVerdict()
+    assert refusal is not None
+    return await _refuse(container, completion, refusal, about)

@@ -4,6 +4,7 @@ state change together with its timeline entry, audit entry and outbox rows."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from secrets import token_urlsafe
 from typing import Any
 
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -95,6 +96,15 @@ async def keep_decision(
     )
 
 
+def correlation_key() -> str:
+    """A task's idempotency key, the correlation id its department echoes (ADR 0032).
+
+    192 random bits, stored on the task and never derived from the application or the step,
+    so knowing one task's key (or the case id) tells nothing about another's.
+    """
+    return token_urlsafe(24)
+
+
 def current_traceparent() -> str | None:
     """The W3C traceparent of the current span (the submission's), kept so every step of the
     case continues the same trace when a worker runs it later."""
@@ -125,7 +135,7 @@ async def start_case(
             retry_policy=retry_policy(spec),
             state=TaskState.WAITING.value,
             attempts=0,
-            idempotency_key=f"{app.id}:{spec.id}",
+            idempotency_key=correlation_key(),
             traceparent=current_traceparent(),
             created_at=now,
             updated_at=now,

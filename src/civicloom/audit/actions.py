@@ -33,6 +33,7 @@ class AuditAction(StrEnum):
     INFORMATION_PROVIDED = "information.provided"
     DEAD_LETTER_REDRIVEN = "dead_letter.redriven"
     DEAD_LETTER_ABANDONED = "dead_letter.abandoned"
+    COMPLETION_REFUSED = "completion.refused"  # an answer not bound to the task (ADR 0032)
     # back office
     NOTE_ADDED = "note.added"
     INSPECTION_SCHEDULED = "inspection.scheduled"

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from civicloom.audit.actions import PERSONAL_DATA_READS
+from civicloom.audit.actions import PERSONAL_DATA_READS, AuditAction
 from civicloom.audit.domain import AuditRecord
 from civicloom.audit.seals import entry_line
 from civicloom.audit.services import record_of
@@ -23,7 +23,7 @@ class AuditFilter:
 
     ``applications``: only entries about these applications (an empty tuple matches none).
     ``person`` with ``person_applications``: entries about that person's applications or
-    acted by them. ``until`` is exclusive.
+    acted by them. ``until`` is exclusive. ``actions``: only entries recording these actions.
     """
 
     applications: tuple[str, ...] | None = None
@@ -34,6 +34,7 @@ class AuditFilter:
     since: datetime | None = None
     until: datetime | None = None
     reads_only: bool = False
+    actions: tuple[AuditAction, ...] | None = None
 
 
 def _actor_is(subject: str) -> Any:
@@ -58,6 +59,8 @@ def _select(f: AuditFilter) -> Select[AuditEntryRow]:
         query = query.where(AuditEntryRow.occurred_at >= f.since)
     if f.until:
         query = query.where(AuditEntryRow.occurred_at < f.until)
+    if f.actions is not None:
+        query = query.where(AuditEntryRow.action.in_(sorted(a.value for a in f.actions)))
     if f.reads_only:
         query = query.where(AuditEntryRow.action.in_(sorted(a.value for a in PERSONAL_DATA_READS)))
     return query

@@ -21,6 +21,7 @@ from civicloom.applications import (
     resolve_application_id,
 )
 from civicloom.audit import (
+    AuditAction,
     AuditFilter,
     AuditRecord,
     AuditReport,
@@ -42,6 +43,8 @@ from civicloom.worker import Heartbeat, list_heartbeats
 
 CHECK_TIMEOUT = 12.0
 AUDIT_PAGE = 200
+REFUSED_COMPLETIONS = AuditFilter(actions=(AuditAction.COMPLETION_REFUSED,))
+REFUSED_SHOWN = 20  # the operator page lists the latest refused completions (ADR 0032)
 
 
 def require_role(principal: Principal, role: str) -> None:
@@ -61,6 +64,7 @@ class OperatorStatus:
     outbox_dead: int
     heartbeats: list[Heartbeat]
     dead_letters: list[DeadLetterView]
+    refused_completions: list[AuditRecord] = field(default_factory=list)
 
 
 async def _probe(gateway: Any) -> list[HealthReport] | None:
@@ -83,6 +87,7 @@ async def operator_status(
     async with uow_factory() as uow:
         backlog = await outbox_backlog(uow.session)
         beats = await list_heartbeats(uow.session, now)
+        refused = await search_entries(uow.session, REFUSED_COMPLETIONS, REFUSED_SHOWN)
     breakers = list(getattr(gateway, "breaker_states", list)())
     return OperatorStatus(
         connectors=await _probe(gateway),
@@ -92,6 +97,7 @@ async def operator_status(
         outbox_dead=backlog.dead,
         heartbeats=beats,
         dead_letters=letters,
+        refused_completions=refused,
     )
 
 

@@ -24,6 +24,7 @@ from civicloom.connectors.rest import RestConnector
 from civicloom.connectors.services import (
     CALLBACK_VERIFIERS,
     COMPLETION_HANDLER,
+    REFUSAL_RULES,
     CallbackResult,
     receive_callback,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "CALLBACK_VERIFIERS",
     "COMPLETION_HANDLER",
     "PLUGINS",
+    "REFUSAL_RULES",
     "AmqpConnector",
     "BreakerOpen",
     "BreakerSnapshot",

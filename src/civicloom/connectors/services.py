@@ -12,7 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from civicloom.connectors.callback import CallbackRejected, CallbackVerifier
 from civicloom.connectors.tables import ConnectorCallbackRow
 from civicloom.db import UnitOfWork
-from civicloom.departments import ContractViolation, ExternalCompletion
+from civicloom.departments import (
+    CompletionRefusal,
+    CompletionVerdict,
+    ContractViolation,
+    ExternalCompletion,
+)
 from civicloom.kernel import Clock
 from civicloom.observability import get_logger
 from civicloom.runtime import Key
@@ -25,6 +30,25 @@ CALLBACK_VERIFIERS: Key[Mapping[str, CallbackVerifier]] = Key("callback verifier
 """How each department with a callback connector signs its callbacks (by department id)."""
 COMPLETION_HANDLER: Key[CompletionHandler] = Key("completion handler")
 """Where verified answers from outside go: the case engine's ``complete_external_step``."""
+
+
+_NOT_THEIRS = "no task of this department waits for an answer under this key"
+REFUSAL_RULES: dict[CompletionRefusal, tuple[str, str]] = {
+    CompletionRefusal.UNKNOWN_TASK: ("task-of-sender", _NOT_THEIRS),
+    CompletionRefusal.WRONG_DEPARTMENT: ("task-of-sender", _NOT_THEIRS),
+    CompletionRefusal.WRONG_STEP_KIND: (
+        "step-kind-of-sender",
+        "this department cannot answer that kind of step (a payment, an officer's task)",
+    ),
+    CompletionRefusal.WRONG_CAPABILITY: (
+        "capability-of-task",
+        "the answer is for another capability than the task's",
+    ),
+    CompletionRefusal.NOT_WAITING: ("task-waiting", "the task is not waiting for an answer"),
+    CompletionRefusal.CASE_CLOSED: ("case-open", "the application is already decided"),
+}
+"""The rule a refused answer broke and what the department is told (ADR 0032). An unknown key
+and another department's key read the same, so a refusal does not reveal which keys exist."""
 
 
 class CallbackResult(StrEnum):
@@ -73,7 +97,16 @@ async def receive_callback(
                 check(verifier.capability, completion)
             except ContractViolation as exc:
                 raise CallbackRejected("contract", str(exc)) from exc
-        await handler(completion)
+        verdict = await handler(completion)
+        if isinstance(verdict, CompletionVerdict) and verdict.refusal is not None:
+            # Refused by the engine (audited there): not recorded as received, nothing else.
+            log.warning(
+                "callback_rejected",
+                department=verifier.department,
+                reason=verdict.refusal.value,
+            )
+            rule, message = REFUSAL_RULES[verdict.refusal]
+            raise CallbackRejected(rule, message)
     async with uow:
         uow.session.add(
             ConnectorCallbackRow(

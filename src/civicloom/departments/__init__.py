@@ -5,10 +5,13 @@ from civicloom.departments.inprocess import CapabilityFunction, InProcessGateway
 from civicloom.departments.loader import load_departments
 from civicloom.departments.ports import (
     CAPABILITY_GATEWAY,
+    PAYMENTS_SENDER,
     CallOutcome,
     CapabilityCall,
     CapabilityGateway,
     CapabilityResult,
+    CompletionRefusal,
+    CompletionVerdict,
     Connector,
     ConnectorError,
     ContractViolation,
@@ -29,11 +32,14 @@ from civicloom.kernel import LocalisedText
 
 __all__ = [
     "CAPABILITY_GATEWAY",
+    "PAYMENTS_SENDER",
     "CallOutcome",
     "CapabilityCall",
     "CapabilityFunction",
     "CapabilityGateway",
     "CapabilityResult",
+    "CompletionRefusal",
+    "CompletionVerdict",
     "Connector",
     "ConnectorError",
     "ContractViolation",

@@ -42,13 +42,56 @@ class CapabilityResult:
     external_reference: str | None = None
 
 
+PAYMENTS_SENDER = "payments"
+"""``received_from`` of the payments module's completions (provider webhooks, P2G notices):
+it may complete only payment steps (ADR 0032)."""
+
+
 @dataclass(frozen=True)
 class ExternalCompletion:
-    """A late answer to an ACCEPTED call (a verified callback, a matched batch response)."""
+    """A late answer to an ACCEPTED call (a verified callback, a matched batch response).
+
+    ``received_from`` is who authenticated the answer: a department id (its callback secret,
+    its signed batch file, its reply queue) or ``PAYMENTS_SENDER``. ``capability``, when the
+    channel knows it, is the capability the answer is for. The engine accepts the answer only
+    for a task bound to that sender, step kind and capability, while the task waits for it.
+    """
 
     idempotency_key: str
     output: dict[str, Any]
-    received_from: str  # department id
+    received_from: str  # department id, or PAYMENTS_SENDER
+    capability: str | None = None
+
+
+class CompletionRefusal(StrEnum):
+    """Why the engine did not take an answer (ADR 0032); the values are stable slugs."""
+
+    UNKNOWN_TASK = "unknown-task"  # no task has this key
+    WRONG_DEPARTMENT = "wrong-department"  # the task belongs to another department
+    WRONG_STEP_KIND = "wrong-step-kind"  # e.g. a department answering a payment step
+    WRONG_CAPABILITY = "wrong-capability"  # the answer names another capability
+    NOT_WAITING = "not-waiting"  # the task is not waiting for an answer (done, not started)
+    CASE_CLOSED = "case-closed"  # the application is already decided
+
+    @property
+    def forbidden(self) -> bool:
+        """Whether the sender had no right to answer this task at all (vs. answered late)."""
+        return self not in (CompletionRefusal.NOT_WAITING, CompletionRefusal.CASE_CLOSED)
+
+
+@dataclass(frozen=True)
+class CompletionVerdict:
+    """What the engine did with an answer: accepted it, or refused it (and why)."""
+
+    refusal: CompletionRefusal | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the answer completed its step."""
+        return self.refusal is None
+
+    def __bool__(self) -> bool:
+        return self.accepted
 
 
 class ConnectorError(Exception):

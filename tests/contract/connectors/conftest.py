@@ -20,6 +20,7 @@ from tests.conftest import AMQP_URL, unavailable
 from tests.simulators.harness import SimProcess, start_sim, wait_for
 
 CALLBACK_SECRET = "contract-test-callback-secret"
+BATCH_SECRET = "contract-test-batch-secret"
 AMQP_PREFIX = f"ct-{uuid.uuid4().hex[:8]}."
 
 
@@ -67,6 +68,8 @@ def local_admin_sim(sim_workdir: Path, exchange_dir: Path) -> Iterator[SimProces
             str(exchange_dir),
             "--batch-interval",
             "0.1",
+            "--batch-secret",
+            BATCH_SECRET,
         )
     )
 
@@ -127,8 +130,12 @@ async def _drop_topology() -> None:
 
 
 def make_settings(tmp_path: Path, *, amqp: bool = False, **extra: Any) -> Settings:
-    """Test settings; the callback secret is the one the environment simulator signs with."""
-    secrets = {"environment.callback": CALLBACK_SECRET, **extra.pop("connector_secrets", {})}
+    """Test settings; the callback and batch secrets are the ones the simulators sign with."""
+    secrets = {
+        "environment.callback": CALLBACK_SECRET,
+        "local-admin.batch": BATCH_SECRET,
+        **extra.pop("connector_secrets", {}),
+    }
     return Settings(
         profile=Profile.TEST,
         var_dir=tmp_path / "var",

@@ -1,5 +1,5 @@
-"""File exchange against the local-admin batch simulator: checksummed request files out,
-response files in — partial, duplicated, late and damaged ones included."""
+"""File exchange against the local-admin batch simulator: signed request files out, signed
+response files in — partial, duplicated, late, damaged and forged ones included."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from civicloom.connectors import FileDropConnector
+from civicloom.connectors.filedrop.fileformat import render
 from civicloom.departments import CallOutcome, CapabilityCall, ExternalCompletion
 from tests.contract.connectors.conftest import make_settings
 from tests.simulators.harness import SimProcess
@@ -172,3 +173,52 @@ async def test_check_reports_a_department_not_collecting(
     report = await connector.check()
     assert not report.healthy
     assert "1 stale" in report.detail
+
+
+async def test_forged_answer_files_are_never_read(
+    batch: FileDropConnector, sim: SimProcess
+) -> None:
+    """Whoever can write to the exchange but lacks the department's batch key forges nothing:
+    an unkeyed SHA-256 trailer or another key's signature is quarantined unread (ADR 0032)."""
+    import hashlib
+
+    header = batch.options.response_columns
+    batch.outbound.mkdir(parents=True, exist_ok=True)
+    body = b"idempotency_key,status,reference,message\nfd-f1,ok,LA-ADR-FORGED,\n"
+    unkeyed = body + f"#sha256={hashlib.sha256(body).hexdigest()}\n".encode()
+    (batch.outbound / "RSP_forged1.csv").write_bytes(unkeyed)
+    row = {"idempotency_key": "fd-f1", "status": "ok", "reference": "LA-ADR-FORGED", "message": ""}
+    (batch.outbound / "RSP_forged2.csv").write_bytes(render(header, [row], "a-guessed-key"))
+    assert await batch.poll() == []
+    reasons = {
+        p.name: p.read_text().strip()
+        for p in (batch.root / "quarantine").glob("RSP_forged*.reason")
+    }
+    assert reasons == {
+        "RSP_forged1.csv.reason": "unsigned: an unkeyed #sha256= trailer is not accepted",
+        "RSP_forged2.csv.reason": (
+            "signature mismatch: not signed with the department's batch secret"
+        ),
+    }
+    # the key was not spent: the department's own signed answer is still taken
+    await batch.call(move("fd-f1"))
+    answers = await collect(batch, {"fd-f1"})
+    assert answers["fd-f1"].output["reference"].startswith("LA-ADR-")
+    assert answers["fd-f1"].output["reference"] != "LA-ADR-FORGED"
+
+
+async def test_the_department_refuses_unsigned_requests(
+    batch: FileDropConnector, sim: SimProcess
+) -> None:
+    """A request file not signed with the shared key is rejected by the department unapplied."""
+    row = {"idempotency_key": "fd-r1", "operation": "update_address", **MOVE}
+    batch.inbound.mkdir(parents=True, exist_ok=True)
+    forged = render(batch.options.request_columns, [row], "not-the-batch-key")
+    (batch.inbound / "REQ_forged.csv").write_bytes(forged)
+    reason = batch.root / "rejected" / "REQ_forged.csv.reason"
+    deadline = time.monotonic() + 5
+    while not reason.exists():
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    assert "signature" in reason.read_text()
+    assert sim.ledger_entry("fd-r1") is None

@@ -267,17 +267,26 @@ async def test_accepted_calls_wait_for_the_department_to_answer(engine: Engine) 
     app_id = await engine.submit(seating=20)
     await engine.drain()
     assert (await states(engine, app_id))["environment"] == "awaiting_external"
-    key = f"{app_id}:environment"
+    async with engine.container.uow() as uow:
+        key = await uow.session.scalar(
+            select(TaskRow.idempotency_key)
+            .where(TaskRow.application_id == app_id)
+            .where(TaskRow.step_id == "environment")
+        )
+    assert key is not None
+    assert key != f"{app_id}:environment"
     done = ExternalCompletion(
         idempotency_key=key, output={"outcome": "cleared"}, received_from="environment"
     )
-    assert await complete_external_step(engine.container, done) is True
-    assert await complete_external_step(engine.container, done) is False  # duplicate callback
+    assert (await complete_external_step(engine.container, done)).accepted
+    again = await complete_external_step(engine.container, done)  # duplicate callback
+    assert not again.accepted
+    assert again.refusal == "not-waiting"
     s = await states(engine, app_id)
     assert s["environment"] == "completed"
     assert s["review"] == "awaiting_officer"
     unknown = ExternalCompletion(idempotency_key="nope", output={}, received_from="environment")
-    assert await complete_external_step(engine.container, unknown) is False
+    assert (await complete_external_step(engine.container, unknown)).refusal == "unknown-task"
 
 
 async def test_timers_wait_until_due(engine: Engine) -> None:

@@ -35,8 +35,9 @@ BODY: dict[str, Any] = {
 def _tax_entry(platform: Platform, app_id: str, timeout: float = 90) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        keys = platform.task_keys({app_id})  # random per task (ADR 0032)
         for entry in platform.ledger("tax"):
-            if entry["key"].startswith(app_id):
+            if entry["key"] in keys:
                 return entry
         time.sleep(0.3)
     raise AssertionError(f"the tax system never saw {app_id}\n{platform.logs()}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,13 @@ from civicloom.connectors import (
     verify_callback,
 )
 from civicloom.connectors.base import ConnectorContext
-from civicloom.connectors.filedrop.fileformat import BadFile, IncompleteFile, parse, render
+from civicloom.connectors.filedrop.fileformat import (
+    BadFile,
+    IncompleteFile,
+    parse,
+    render,
+    signature,
+)
 from civicloom.departments import (
     CallOutcome,
     CapabilityCall,
@@ -90,20 +97,36 @@ def test_verify_callback_accepts_and_rejects() -> None:
 
 
 def test_batch_file_format() -> None:
-    """Checksum trailer round trip; tampering, missing trailer and short rows are detected."""
+    """Signature trailer round trip; tampering, missing trailer and short rows are detected."""
     header = ["idempotency_key", "status"]
-    data = render(header, [{"idempotency_key": "a", "status": "ok"}])
-    assert parse(data, header) == ([{"idempotency_key": "a", "status": "ok"}], [])
-    with pytest.raises(BadFile, match="checksum"):
-        parse(data.replace(b"ok", b"no"), header)
+    data = render(header, [{"idempotency_key": "a", "status": "ok"}], "batch-secret")
+    assert data.endswith(b"\n")
+    assert b"\n#hmac-sha256=" in data
+    assert parse(data, header, "batch-secret") == ([{"idempotency_key": "a", "status": "ok"}], [])
+    with pytest.raises(BadFile, match="signature"):
+        parse(data.replace(b"ok", b"no"), header, "batch-secret")
     with pytest.raises(IncompleteFile):
-        parse(b"idempotency_key,status\na,ok\n", header)
+        parse(b"idempotency_key,status\na,ok\n", header, "batch-secret")
     body = b"idempotency_key,status\na,ok\nb\n"
-    import hashlib
-
-    short = body + f"#sha256={hashlib.sha256(body).hexdigest()}\n".encode()
-    rows, bad = parse(short, header)
+    short = body + b"#hmac-sha256=" + signature("batch-secret", body).encode() + b"\n"
+    rows, bad = parse(short, header, "batch-secret")
     assert (len(rows), len(bad)) == (1, 1)
+
+
+def test_a_batch_file_without_the_departments_key_is_refused() -> None:
+    """Anyone who can write to the exchange can compute a SHA-256 but not the HMAC (ADR 0032)."""
+    header = ["idempotency_key", "status"]
+    body = b"idempotency_key,status\nkey-1,ok\n"
+    unkeyed = body + f"#sha256={hashlib.sha256(body).hexdigest()}\n".encode()
+    with pytest.raises(BadFile, match="unsigned"):
+        parse(unkeyed, header, "batch-secret")
+    other_key = render(header, [{"idempotency_key": "key-1", "status": "ok"}], "another-secret")
+    with pytest.raises(BadFile, match="signature mismatch"):
+        parse(other_key, header, "batch-secret")
+    with pytest.raises(BadFile, match="no batch secret"):
+        parse(other_key, header, "")
+    with pytest.raises(ValueError, match="batch secret"):
+        render(header, [], "")
 
 
 def department(**connector: Any) -> Department:

@@ -80,4 +80,10 @@ class CallbackConnector(RestConnector):
         key = str(body.pop(opts.key_field, ""))
         for noise in (opts.status_done_field, "callback"):
             body.pop(noise, None)
-        return ExternalCompletion(idempotency_key=key, output=body, received_from=self.department)
+        asynchronous = [c.name for c in self.ctx.capabilities.values() if c.asynchronous]
+        return ExternalCompletion(
+            idempotency_key=key,
+            output=body,
+            received_from=self.department,
+            capability=asynchronous[0] if len(asynchronous) == 1 else None,
+        )

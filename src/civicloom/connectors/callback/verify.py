@@ -51,6 +51,7 @@ def verify_callback(
     department: str,
     tolerance_seconds: int = 300,
     key_field: str = "idempotency_key",
+    capability: str | None = None,
 ) -> VerifiedCallback:
     """Check signature and timestamp, then parse the body into an ExternalCompletion."""
     lowered = {k.lower(): v for k, v in headers.items()}
@@ -75,7 +76,9 @@ def verify_callback(
     key = body.pop(key_field, None)
     if not isinstance(key, str) or not key:
         raise CallbackRejected("malformed", f"{key_field} is missing")
-    completion = ExternalCompletion(idempotency_key=key, output=body, received_from=department)
+    completion = ExternalCompletion(
+        idempotency_key=key, output=body, received_from=department, capability=capability
+    )
     return VerifiedCallback(completion=completion, signature=signature, timestamp=timestamp)
 
 
@@ -101,4 +104,5 @@ class CallbackVerifier:
             department=self.department,
             tolerance_seconds=self.tolerance_seconds,
             key_field=self.key_field,
+            capability=self.capability,
         )

@@ -1,4 +1,4 @@
-"""File-exchange connector plugin for legacy batch systems (checksummed CSV files)."""
+"""File-exchange connector plugin for legacy batch systems (CSV files signed with HMAC)."""
 
 from civicloom.connectors.filedrop.connector import (
     FileDropBinding,

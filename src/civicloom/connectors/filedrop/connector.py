@@ -67,6 +67,12 @@ class FileDropOptions(PluginOptions):
         default_factory=lambda: ["idempotency_key", "status", "reference", "message"]
     )
     key_column: str = "idempotency_key"
+    signing_secret: str = Field(
+        description=(
+            "Name of the department's batch HMAC secret in connector secrets: request files are "
+            "signed with it and answer files must be (ADR 0032)."
+        )
+    )
     operation_column: str = "operation"
     incomplete_grace_seconds: float = Field(
         30.0, ge=0, description="How long a response file without trailer may still be growing."
@@ -89,7 +95,7 @@ class FileDropBinding(PluginOptions):
 
 
 class FileDropConnector:
-    """Writes checksummed request batches and collects matched response files."""
+    """Writes signed request batches and collects matched, correctly signed response files."""
 
     kind: str = "filedrop"
 
@@ -103,6 +109,7 @@ class FileDropConnector:
             for name, cap in ctx.capabilities.items()
             if cap.binding("filedrop")
         }
+        self.secret = ctx.secret(self.options.signing_secret) or ""
         self._seen: set[str] | None = None
         self._pending: dict[str, str] | None = None
 
@@ -137,7 +144,7 @@ class FileDropConnector:
         """Write several calls as one request batch; returns the batch id."""
         rows = [self._row(c) for c in calls]
         batch = sha256_hex("\n".join(sorted(r[self.options.key_column] for r in rows)))[:20]
-        data = render(self.options.request_columns, rows)
+        data = render(self.options.request_columns, rows, self.secret)
         watch = Stopwatch()
         try:
             await asyncio.to_thread(self._write, f"REQ_{batch}.csv", data)
@@ -216,7 +223,7 @@ class FileDropConnector:
         for path in sorted(self.outbound.glob("RSP_*.csv")):
             data = path.read_bytes()
             try:
-                rows, bad_lines = parse(data, self.options.response_columns)
+                rows, bad_lines = parse(data, self.options.response_columns, self.secret)
             except IncompleteFile as exc:
                 if time.time() - path.stat().st_mtime < self.options.incomplete_grace_seconds:
                     continue  # may still be growing; look again next poll
@@ -236,7 +243,14 @@ class FileDropConnector:
                     continue
                 seen.add(key)
                 fresh += 1
-                found.append(ExternalCompletion(key, self.shape(key, row), self.department))
+                found.append(
+                    ExternalCompletion(
+                        key,
+                        self.shape(key, row),
+                        self.department,
+                        capability=self._pending_map().get(key),
+                    )
+                )
             self._remember([c.idempotency_key for c in found[len(found) - fresh :]])
             self._move(path, self.root / "consumed")
             log.info(

@@ -1,42 +1,64 @@
-"""Checksummed CSV batch files: UTF-8, ``\\n`` line ends, last line ``#sha256=<hex>``."""
+"""Signed CSV batch files: UTF-8, ``\\n`` line ends, last line ``#hmac-sha256=<hex>``.
+
+The trailer is HMAC-SHA256 over every preceding byte, keyed with the department's batch secret
+(ADR 0032): whoever can write to the exchange directory but does not hold the secret cannot
+forge an answer. An unkeyed ``#sha256=`` trailer, as older files carried, is refused.
+"""
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import io
 import os
 from pathlib import Path
 
+TRAILER = b"#hmac-sha256="
+
 
 class BadFile(ValueError):
-    """The whole file cannot be trusted (checksum, header)."""
+    """The whole file cannot be trusted (signature, header)."""
 
 
 class IncompleteFile(BadFile):
-    """No checksum trailer yet: possibly still being written by a non-atomic writer."""
+    """No trailer yet: possibly still being written by a non-atomic writer."""
 
 
-def render(header: list[str], rows: list[dict[str, str]]) -> bytes:
-    """CSV bytes with the checksum trailer."""
+def signature(secret: str, body: bytes) -> str:
+    """Hex HMAC-SHA256 of a file's body under the department's batch secret."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def render(header: list[str], rows: list[dict[str, str]], secret: str) -> bytes:
+    """CSV bytes with the signature trailer."""
+    if not secret:
+        raise ValueError("a batch file is signed with the department's batch secret")
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=header, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     body = buf.getvalue().encode("utf-8")
-    return body + f"#sha256={hashlib.sha256(body).hexdigest()}\n".encode()
+    return body + TRAILER + signature(secret, body).encode() + b"\n"
 
 
-def parse(data: bytes, header: list[str]) -> tuple[list[dict[str, str]], list[int]]:
-    """Verified rows and the line numbers of malformed rows (wrong field count)."""
+def parse(data: bytes, header: list[str], secret: str) -> tuple[list[dict[str, str]], list[int]]:
+    """Rows of a correctly signed file and the line numbers of malformed rows.
+
+    Nothing of the file is read before its signature is checked.
+    """
+    if not secret:
+        raise BadFile("no batch secret: answers cannot be verified")
     stripped = data[:-1] if data.endswith(b"\n") else data
     idx = stripped.rfind(b"\n")
     body, trailer = stripped[: idx + 1], stripped[idx + 1 :].strip()
-    if not trailer.startswith(b"#sha256="):
-        raise IncompleteFile("no #sha256= trailer")
-    expected = trailer.removeprefix(b"#sha256=").decode("ascii", "replace").lower()
-    if hashlib.sha256(body).hexdigest() != expected:
-        raise BadFile("sha256 checksum mismatch")
+    if trailer.startswith(b"#sha256="):
+        raise BadFile("unsigned: an unkeyed #sha256= trailer is not accepted")
+    if not trailer.startswith(TRAILER):
+        raise IncompleteFile("no #hmac-sha256= trailer")
+    given = trailer.removeprefix(TRAILER).decode("ascii", "replace").lower()
+    if not hmac.compare_digest(signature(secret, body), given):
+        raise BadFile("signature mismatch: not signed with the department's batch secret")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
