@@ -16,6 +16,7 @@ from civicloom.notifications.domain import (
     RenderedMessage,
 )
 from civicloom.notifications.pages import notifications_pages_router
+from civicloom.notifications.runtime import mail_catcher_enabled
 from civicloom.notifications.preferences import InboxItem, inbox
 from civicloom.notifications.runtime import build_channels, build_dispatcher
 from civicloom.notifications.services import NotificationDispatcher, deliver, plan_notifications
@@ -40,6 +41,7 @@ __all__ = [
     "deliver",
     "inbox",
     "messaging_router",
+    "mail_catcher_enabled",
     "notifications_pages_router",
     "notifications_router",
     "plan_notifications",

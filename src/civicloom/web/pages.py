@@ -34,6 +34,7 @@ from civicloom.web.deps import (
     Unauthenticated,
     authenticated,
     client_address,
+    loopback_only,
     public_route,
 )
 from civicloom.web.session import (
@@ -57,11 +58,11 @@ from civicloom.web.templating import (
 _TEMPLATES = {
     "base.html": """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ title }} – civicloom</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/static/civicloom.css"></head>
 <body><main id="main">{% block main %}{% endblock %}</main></body></html>""",
     "dev_login.html": """{% extends "base.html" %}{% block main %}
-<div role="alert" class="dev-login-banner"
- style="border:6px solid #d4351c;background:#fff3cd;padding:1em;font-weight:bold">
+<div role="alert" class="dev-login-banner civicloom-dev-banner">
 DEVELOPMENT LOGIN — demo personas. Never available in production.</div>
 <h1>Sign in as a demo persona</h1>
 <ul>{% for p in personas %}<li>
@@ -80,6 +81,9 @@ _jinja = Environment(loader=DictLoader(_TEMPLATES), autoescape=select_autoescape
 _jinja.globals["csrf_input"] = csrf_input
 
 auth_router = APIRouter(prefix="/auth", include_in_schema=False)
+dev_login_router = APIRouter(prefix="/auth", include_in_schema=False)
+"""The demo-persona login: included only where ``dev_login`` is on (never in production) and
+answering only clients on this machine."""
 
 
 def safe_next(value: str | None) -> str:
@@ -180,7 +184,7 @@ async def callback(
     return response
 
 
-@auth_router.get("/dev-login", dependencies=[public_route()])
+@dev_login_router.get("/dev-login", dependencies=[public_route(), loopback_only()])
 async def dev_login_page(
     request: Request,
     container: ContainerDep,
@@ -199,7 +203,7 @@ async def dev_login_page(
     )
 
 
-@auth_router.post("/dev-login", dependencies=[public_route()])
+@dev_login_router.post("/dev-login", dependencies=[public_route(), loopback_only()])
 async def dev_login(
     request: Request,
     container: ContainerDep,

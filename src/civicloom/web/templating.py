@@ -39,7 +39,7 @@ from civicloom.identity import RoutePolicy
 from civicloom.kernel import LocalisedText
 from civicloom.observability import get_logger
 from civicloom.settings import PROJECT_ROOT
-from civicloom.web.csrf import csrf_input, csrf_token
+from civicloom.web.csrf import csrf_input, csrf_query, csrf_token
 from civicloom.web.deps import Guard, Unauthenticated, enforce
 
 log = get_logger(__name__)
@@ -166,6 +166,8 @@ def build_environment(locale: str, template_dirs: Sequence[Path] = ()) -> Enviro
         locale_names=LOCALE_NAMES,
         csrf_input=csrf_input,
         csrf_token=csrf_token,
+        csrf_query=csrf_query,
+        development_surfaces=development_surfaces,
         language_url=language_url,
     )
     env.filters.update(
@@ -227,6 +229,14 @@ def safe_local_path(value: str | None, default: str = "/") -> str:
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value
     return default
+
+
+def development_surfaces(request: Request) -> bool:
+    """Whether this deployment has development surfaces (dev login, caught mail): every page
+    then carries a banner saying so."""
+    container = getattr(request.app.state, "container", None) if "app" in request.scope else None
+    settings = getattr(container, "settings", None)
+    return bool(settings is not None and settings.dev_login_enabled)
 
 
 def language_url(locale: str, current_path: str) -> str:
