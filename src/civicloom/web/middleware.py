@@ -17,7 +17,8 @@ from fastapi import Depends, FastAPI, Request
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from starlette.routing import BaseRoute, Match, Router
+from fastapi.routing import iter_route_contexts
+from starlette.routing import BaseRoute, Mount, Router, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicloom.kernel import new_id
@@ -115,6 +116,7 @@ class PlatformMiddleware:
         self.metrics = metrics
         self.edge = edge
         self.router = router
+        self._table: list[tuple[re.Pattern[str], frozenset[str], BaseRoute]] | None = None
         self.security_headers = [
             (b"x-content-type-options", b"nosniff"),
             (b"x-frame-options", b"DENY"),
@@ -127,11 +129,20 @@ class PlatformMiddleware:
             )
 
     def _route(self, scope: Scope) -> BaseRoute | None:
+        """The route a request with a body will reach (routers included), found before the
+        body is read so that its limit and policy apply from the first byte."""
         if self.router is None:
             return None
-        for route in self.router.routes:
-            match, _ = route.matches(scope)
-            if match is Match.FULL:
+        if self._table is None:
+            table = []
+            for context in iter_route_contexts(self.router.routes):
+                if isinstance(context.original_route, Mount) or not isinstance(context.path, str):
+                    continue
+                regex, _, _ = compile_path(context.path)
+                table.append((regex, frozenset(context.methods or ()), context.original_route))
+            self._table = table
+        for regex, methods, route in self._table:
+            if regex.match(scope["path"]) and (not methods or scope["method"] in methods):
                 return route
         return None
 

@@ -268,6 +268,7 @@ language_router = APIRouter(include_in_schema=False)
 
 @language_router.get("/language/{locale}", dependencies=[public_route()])
 async def choose_language(
+    container: ContainerDep,
     locale: Annotated[str, PathParam(max_length=20)],
     next: Annotated[str | None, Query(max_length=500)] = None,
 ) -> RedirectResponse:
@@ -275,7 +276,13 @@ async def choose_language(
     chosen = normalise_locale(locale) or DEFAULT_LOCALE
     response = RedirectResponse(safe_local_path(next), status_code=303)
     response.set_cookie(
-        LOCALE_COOKIE, chosen, max_age=365 * 86400, path="/", samesite="lax", httponly=True
+        LOCALE_COOKIE,
+        chosen,
+        max_age=365 * 86400,
+        path="/",
+        samesite="lax",
+        httponly=True,
+        secure=container.settings.session_cookie_secure,
     )
     return response
 
