@@ -16,9 +16,8 @@ from civicloom.notifications.domain import (
     RenderedMessage,
 )
 from civicloom.notifications.pages import notifications_pages_router
-from civicloom.notifications.runtime import mail_catcher_enabled
 from civicloom.notifications.preferences import InboxItem, inbox
-from civicloom.notifications.runtime import build_channels, build_dispatcher
+from civicloom.notifications.runtime import build_channels, build_dispatcher, mail_catcher_enabled
 from civicloom.notifications.services import NotificationDispatcher, deliver, plan_notifications
 from civicloom.notifications.templates import TemplateLibrary
 
@@ -40,8 +39,8 @@ __all__ = [
     "build_email",
     "deliver",
     "inbox",
-    "messaging_router",
     "mail_catcher_enabled",
+    "messaging_router",
     "notifications_pages_router",
     "notifications_router",
     "plan_notifications",

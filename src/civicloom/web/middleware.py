@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 
 import structlog
 from fastapi import Depends, FastAPI, Request
+from fastapi.routing import iter_route_contexts
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute, Mount, Router, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -179,12 +179,18 @@ class PlatformMiddleware:
                 refusal = (413, "payload-too-large", f"the body is larger than {limit} bytes")
             elif _anonymous_api_call(scope, headers, route):
                 # An API call without credentials is refused before its body is read.
-                refusal = (401, "unauthenticated", "sign in, or send an Authorization: Bearer token")
+                refusal = (
+                    401,
+                    "unauthenticated",
+                    "sign in, or send an Authorization: Bearer token",
+                )
             if refusal is not None:
                 self.metrics.http_requests.labels(
                     method, _route_template(scope), str(refusal[0])
                 ).inc()
-                await _send_refusal(send, scope, headers, request_id, *refusal, self.security_headers)
+                await _send_refusal(
+                    send, scope, headers, request_id, *refusal, self.security_headers
+                )
                 return
             size = 0
             upstream = receive
@@ -266,9 +272,7 @@ class PlatformMiddleware:
             )
 
 
-def _anonymous_api_call(
-    scope: Scope, headers: dict[str, str], route: BaseRoute | None
-) -> bool:
+def _anonymous_api_call(scope: Scope, headers: dict[str, str], route: BaseRoute | None) -> bool:
     """An API request with no credentials at all to a route that needs them."""
     if not scope["path"].startswith("/api/") or route is None:
         return False

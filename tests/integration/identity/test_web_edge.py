@@ -84,7 +84,9 @@ async def small_uploads(container: Container) -> Container:
 
 
 async def _alices_application(client: httpx.AsyncClient) -> str:
-    created = await client.post("/api/v1/applications", json=restaurant(), headers=as_persona("alice"))
+    created = await client.post(
+        "/api/v1/applications", json=restaurant(), headers=as_persona("alice")
+    )
     assert created.status_code == 201, created.text
     return str(created.json()["id"])
 
@@ -206,7 +208,9 @@ async def browser(container: Container) -> AsyncIterator[httpx.AsyncClient]:
 async def _upload_form_action(browser: httpx.AsyncClient, app_id: str) -> str:
     page = await browser.get(f"/applications/{app_id}", headers={"Accept": "text/html"})
     assert page.status_code == 200, page.text
-    found = re.search(rf'action="(/applications/{app_id}/documents\?csrf_token=[0-9a-f]+)"', page.text)
+    found = re.search(
+        rf'action="(/applications/{app_id}/documents\?csrf_token=[0-9a-f]+)"', page.text
+    )
     assert found, "the upload form carries its CSRF token in its action URL"
     return found[1]
 
@@ -281,7 +285,9 @@ async def test_every_html_page_sends_the_security_headers_and_no_inline_script(
     _assert_secure_html(await client.get("/services/open-a-restaurant", headers=html))
     _assert_secure_html(await client.get("/auth/dev-login", headers=html))
     _assert_secure_html(await client.get("/api/v1/docs", headers=html))
-    _assert_secure_html(await client.get("/backoffice/tasks", headers={**html, **as_persona("olivia")}))
+    _assert_secure_html(
+        await client.get("/backoffice/tasks", headers={**html, **as_persona("olivia")})
+    )
     _assert_secure_html(await client.get("/applications", headers={**html, **as_persona("alice")}))
 
 
@@ -351,7 +357,10 @@ async def test_development_surfaces_refuse_other_machines(remote: httpx.AsyncCli
     assert (await remote.get("/auth/dev-login")).status_code == 404
     refused = await remote.post("/auth/dev-login", data={"persona": "priya", "csrf_token": "x"})
     assert refused.status_code == 404
-    assert "set-cookie" not in refused.headers or "civicloom_session" not in refused.headers["set-cookie"]
+    assert (
+        "set-cookie" not in refused.headers
+        or "civicloom_session" not in refused.headers["set-cookie"]
+    )
     mail = await remote.get("/dev/mail", headers=as_persona("priya"))
     assert mail.status_code == 401  # a demo-persona token is not a credential from afar
     me = await remote.get("/auth/me", headers=as_persona("priya"))
