@@ -119,7 +119,9 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access", "aiormq", "aio_pika"):
+    # Quiet libraries, and drivers whose debug lines carry every statement's bound values
+    # (application data): they never log below WARNING, whatever the level.
+    for noisy in ("uvicorn.access", "aiormq", "aio_pika", "aiosqlite", "asyncpg"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
