@@ -71,8 +71,15 @@ def create_app(container: Container) -> FastAPI:
         EdgePolicy(
             max_body_bytes=settings.max_body_bytes,
             upload_body_bytes=settings.document_max_bytes + MULTIPART_OVERHEAD,
+            # Forms may lead to the identity providers (logout) and the payment provider's
+            # hosted page (the fee), besides this deployment.
             content_security_policy=content_security_policy(
-                [settings.oidc_citizen_issuer, settings.oidc_staff_issuer]
+                [
+                    settings.oidc_citizen_issuer,
+                    settings.oidc_staff_issuer,
+                    settings.payments_provider_url or settings.simulator_urls().get("payments", ""),
+                    *settings.form_action_origins,
+                ]
             ),
             hsts=settings.profile is Profile.PRODUCTION,
         ),

@@ -33,7 +33,8 @@ BOUNDARY = "civicloom-edge-test"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
-    "form-action 'self'; frame-ancestors 'none'"
+    # forms may lead to the payment simulator's hosted page (blueprints/simulators.yaml)
+    "form-action 'self' http://127.0.0.1:8105; frame-ancestors 'none'"
 )
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 

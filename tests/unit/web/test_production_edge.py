@@ -20,7 +20,7 @@ from civicloom.web.session import set_session_cookie
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
-    "form-action 'self'; frame-ancestors 'none'"
+    "form-action 'self' https://id.example.gov https://pay.example.gov; frame-ancestors 'none'"
 )
 
 
@@ -34,6 +34,9 @@ def production(tmp_path: Path, **overrides: object) -> Settings:
         "var_dir": tmp_path / "var",
         "payments_webhook_secret": SecretStr("w" * 40),
         "smtp_host": "mail.example.gov",
+        "payments_provider_url": "https://pay.example.gov/api/v1",
+        "oidc_citizen_issuer": "https://id.example.gov/realms/citizens",
+        "oidc_citizen_client_id": "civicloom",
         **overrides,
     }
     return Settings.model_validate(values)
