@@ -25,20 +25,19 @@ from civicloom.settings import Profile
 from civicloom.web import (
     CsrfCookieMiddleware,
     EdgePolicy,
+    api_docs_router,
     auth_api_router,
     auth_router,
     check_every_route_guarded,
     content_security_policy,
     dev_login_router,
     enforce_route_policy,
-    install_api_docs,
     install_error_handlers,
     install_middleware,
     install_web_ui,
     language_router,
 )
 from civicloom.web.middleware import MULTIPART_OVERHEAD
-from civicloom.web.templating import NODE_MODULES
 
 
 def create_app(container: Container) -> FastAPI:
@@ -58,7 +57,7 @@ def create_app(container: Container) -> FastAPI:
         summary="One application, many departments: the public API of civicloom.",
         lifespan=lifespan,
         openapi_url="/api/v1/openapi.json",
-        docs_url=None,  # served from the installed swagger-ui-dist (web/docs.py), not a CDN
+        docs_url=None,  # Swagger UI from the installed swagger-ui-dist (web/pages.py), no CDN
         redoc_url=None,
         dependencies=[Depends(enforce_route_policy)],
     )
@@ -103,7 +102,7 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(notifications_pages_router)
     app.include_router(messaging_router)
     install_web_ui(app)
-    install_api_docs(app, NODE_MODULES)
+    app.include_router(api_docs_router)
     app.include_router(language_router)
     app.include_router(portal_router)
     app.include_router(kpis_pages_router)

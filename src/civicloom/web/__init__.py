@@ -27,7 +27,6 @@ from civicloom.web.deps import (
     require_roles,
     unguarded_routes,
 )
-from civicloom.web.docs import install_api_docs
 from civicloom.web.errors import (
     Problem,
     install_error_handlers,
@@ -41,6 +40,7 @@ from civicloom.web.middleware import (
     large_body,
 )
 from civicloom.web.pages import (
+    api_docs_router,
     auth_router,
     dev_login_router,
     error_list,
@@ -78,6 +78,7 @@ __all__ = [
     "RuleBookDep",
     "Templates",
     "UnguardedRoutes",
+    "api_docs_router",
     "auth_api_router",
     "auth_router",
     "authenticated",
@@ -91,7 +92,6 @@ __all__ = [
     "enforce_route_policy",
     "error_list",
     "get_container",
-    "install_api_docs",
     "install_error_handlers",
     "install_middleware",
     "install_web_ui",

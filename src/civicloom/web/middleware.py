@@ -219,10 +219,13 @@ class PlatformMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
                 message["headers"] = [
-                    *message.get("headers", []),
+                    *headers,
                     (b"x-request-id", request_id.encode("latin-1")),
-                    *self.security_headers,
+                    # A response that set its own (stricter) value keeps it.
+                    *(h for h in self.security_headers if h[0] not in present),
                 ]
             await send(message)
 

@@ -264,6 +264,33 @@ async def logout(
 
 
 language_router = APIRouter(include_in_schema=False)
+api_docs_router = APIRouter(include_in_schema=False)
+"""The public API's documentation page: Swagger UI from the installed npm package
+``swagger-ui-dist`` (served at ``/api-docs`` by ``install_web_ui``), never from a CDN, so it
+works in a closed network and under the Content-Security-Policy (ADR 0035)."""
+
+_API_DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>civicloom – public API</title>
+<link rel="stylesheet" href="/api-docs/swagger-ui.css">
+<link rel="icon" href="/static/civicloom.svg" type="image/svg+xml">
+</head>
+<body>
+<div id="swagger-ui" data-openapi-url="/api/v1/openapi.json"></div>
+<script src="/api-docs/swagger-ui-bundle.js"></script>
+<script src="/static/api-docs.js"></script>
+</body>
+</html>
+"""
+
+
+@api_docs_router.get("/api/v1/docs", response_class=HTMLResponse, dependencies=[public_route()])
+async def api_docs() -> HTMLResponse:
+    """Swagger UI for the public API, every asset served by this deployment."""
+    return HTMLResponse(_API_DOCS_PAGE)
 
 
 @language_router.get("/language/{locale}", dependencies=[public_route()])

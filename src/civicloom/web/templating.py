@@ -254,7 +254,8 @@ class _LayeredStatic(StaticFiles):
 
 def install_web_ui(app: FastAPI, node_modules: Path = NODE_MODULES) -> None:
     """Static files (GOV.UK Frontend at ``/assets``: its CSS hard-codes that path; ours + htmx at
-    ``/static``); the language switcher route is ``civicloom.web.pages.language_router``."""
+    ``/static``; Swagger UI at ``/api-docs``); the language switcher route is
+    ``civicloom.web.pages.language_router``, the API docs page ``api_docs_router``."""
     app.mount(
         "/assets",
         StaticFiles(directory=node_modules / "govuk-frontend/dist/govuk", check_dir=False),
@@ -264,6 +265,12 @@ def install_web_ui(app: FastAPI, node_modules: Path = NODE_MODULES) -> None:
         "/static",
         _LayeredStatic([STATIC_DIR, node_modules / "htmx.org/dist"]),
         name="static",
+    )
+    # Swagger UI for /api/v1/docs (web/pages.py), from npm: no CDN (ADR 0035).
+    app.mount(
+        "/api-docs",
+        StaticFiles(directory=node_modules / "swagger-ui-dist", check_dir=False),
+        name="api-docs",
     )
 
 
