@@ -39,8 +39,8 @@ MULTIPART_OVERHEAD = 64 * 1024
 
 def content_security_policy(form_targets: Iterable[str] = ()) -> str:
     """The CSP of every response: only this deployment's own scripts, styles, images and fonts;
-    no inline script, no framing. ``form_targets`` are other origins forms may post to or be
-    redirected to (the identity providers' logout endpoints)."""
+    no inline script or style, no framing. ``form_targets`` are other origins a form may post
+    to or redirect to (the identity providers' logout, the payment provider's hosted page)."""
     origins = sorted(
         {f"{u.scheme}://{u.netloc}" for u in map(urlsplit, form_targets) if u.scheme and u.netloc}
     )
