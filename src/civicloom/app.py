@@ -13,6 +13,7 @@ from civicloom.backoffice import backoffice_router
 from civicloom.documents import documents_pages_router, documents_router
 from civicloom.kpis import kpis_api_router, kpis_pages_router, register_operational_metrics
 from civicloom.notifications import (
+    mail_catcher_enabled,
     messaging_router,
     notifications_pages_router,
     notifications_router,
@@ -20,23 +21,32 @@ from civicloom.notifications import (
 from civicloom.payments import p2g_router, payments_router
 from civicloom.portal import portal_router
 from civicloom.runtime import Container
+from civicloom.settings import Profile
 from civicloom.web import (
     CsrfCookieMiddleware,
+    EdgePolicy,
+    api_docs_router,
     auth_api_router,
     auth_router,
+    check_every_route_guarded,
+    content_security_policy,
+    dev_login_router,
     enforce_route_policy,
     install_error_handlers,
     install_middleware,
     install_web_ui,
     language_router,
 )
+from civicloom.web.middleware import MULTIPART_OVERHEAD
 
 
 def create_app(container: Container) -> FastAPI:
     """Build the web application around a container; nothing connects until the first request."""
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(started: FastAPI) -> AsyncIterator[None]:
+        # Fail closed: routes added after ``create_app`` are checked again before serving.
+        check_every_route_guarded(started.routes)
         yield
         await container.close()
         await container.database.dispose()
@@ -47,35 +57,58 @@ def create_app(container: Container) -> FastAPI:
         summary="One application, many departments: the public API of civicloom.",
         lifespan=lifespan,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # Swagger UI from the installed swagger-ui-dist (web/pages.py), no CDN
         redoc_url=None,
         dependencies=[Depends(enforce_route_policy)],
     )
     app.state.container = container
     install_error_handlers(app)
-    install_middleware(app, container.metrics, container.settings.max_body_bytes)
-    app.add_middleware(CsrfCookieMiddleware, secure=container.settings.session_cookie_secure)
+    settings = container.settings
+    install_middleware(
+        app,
+        container.metrics,
+        EdgePolicy(
+            max_body_bytes=settings.max_body_bytes,
+            upload_body_bytes=settings.document_max_bytes + MULTIPART_OVERHEAD,
+            # Forms may lead to the identity providers (logout) and the payment provider's
+            # hosted page (the fee), besides this deployment.
+            content_security_policy=content_security_policy(
+                [
+                    settings.oidc_citizen_issuer,
+                    settings.oidc_staff_issuer,
+                    settings.payments_provider_url or settings.simulator_urls().get("payments", ""),
+                    *settings.form_action_origins,
+                ]
+            ),
+            hsts=settings.profile is Profile.PRODUCTION,
+        ),
+    )
+    app.add_middleware(CsrfCookieMiddleware, secure=settings.session_cookie_secure)
     app.include_router(ops_router)
     app.include_router(api_v1_router)
     app.include_router(documents_router)
     app.include_router(documents_pages_router)
     app.include_router(auth_router)
+    # Development surfaces exist only outside production (and answer only this machine).
+    if settings.dev_login_enabled:
+        app.include_router(dev_login_router)
     app.include_router(auth_api_router)
     app.include_router(callbacks_router)
     app.include_router(casework_router)
     app.include_router(payments_router)
     app.include_router(p2g_router)
     app.include_router(notifications_router)
-    app.include_router(notifications_pages_router)
+    if mail_catcher_enabled(settings):
+        app.include_router(notifications_pages_router)
     app.include_router(messaging_router)
     install_web_ui(app)
+    app.include_router(api_docs_router)
     app.include_router(language_router)
     app.include_router(portal_router)
     app.include_router(kpis_pages_router)
     app.include_router(kpis_api_router)
     app.include_router(backoffice_router)
-    register_operational_metrics(
-        container.metrics.registry, container.settings.effective_database_url
-    )
+    register_operational_metrics(container.metrics.registry, settings.effective_database_url)
+    check_every_route_guarded(app.routes)
 
     return app

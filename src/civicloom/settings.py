@@ -251,6 +251,15 @@ class Settings(BaseSettings):
     mail_from: str = Field(
         "civicloom <no-reply@civicloom.example>", description="Sender of outgoing mail."
     )
+    form_action_origins: list[str] = Field(
+        [],
+        description=(
+            "Other origins the browser may be sent to from a form (Content-Security-Policy "
+            "`form-action`), as JSON, e.g. a payment provider's hosted checkout on a host other "
+            "than `payments_provider_url`. The identity providers and the payment provider are "
+            "allowed already."
+        ),
+    )
     sms_provider_url: str = Field(
         "", description="Base URL of the SMS provider's HTTP API. Empty: the SMS simulator."
     )

@@ -47,7 +47,8 @@ class Database:
     def __init__(self, url: str, pool_size: int = 10) -> None:
         self.url = url
         self.is_postgresql = is_postgresql(url)
-        kwargs: dict[str, Any] = {"pool_pre_ping": True}
+        # Errors and logs name the statement, never its bound values (application data).
+        kwargs: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
         if self.is_postgresql:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size)
         else:

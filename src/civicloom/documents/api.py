@@ -32,6 +32,7 @@ from civicloom.web import (
     CurrentPrincipal,
     authenticated,
     component,
+    large_body,
     problem_responses,
     public_route,
     require_roles,
@@ -52,7 +53,7 @@ DocumentsRuntimeDep = Annotated[DocumentsRuntime, Depends(component(DOCUMENTS_RU
     "/api/v1/applications/{application_id}/documents",
     status_code=201,
     response_model=DocumentOut,
-    dependencies=[_APPLICANT],
+    dependencies=[_APPLICANT, large_body()],
     openapi_extra={
         "requestBody": {
             "content": {

@@ -17,7 +17,7 @@ from civicloom.notifications.domain import (
 )
 from civicloom.notifications.pages import notifications_pages_router
 from civicloom.notifications.preferences import InboxItem, inbox
-from civicloom.notifications.runtime import build_channels, build_dispatcher
+from civicloom.notifications.runtime import build_channels, build_dispatcher, mail_catcher_enabled
 from civicloom.notifications.services import NotificationDispatcher, deliver, plan_notifications
 from civicloom.notifications.templates import TemplateLibrary
 
@@ -39,6 +39,7 @@ __all__ = [
     "build_email",
     "deliver",
     "inbox",
+    "mail_catcher_enabled",
     "messaging_router",
     "notifications_pages_router",
     "notifications_router",

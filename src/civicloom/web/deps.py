@@ -9,11 +9,12 @@ which ``enforce_route_policy`` (an app-wide dependency) applies.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from starlette.routing import BaseRoute
+from fastapi.routing import iter_route_contexts
+from starlette.routing import BaseRoute, Mount
 
 from civicloom.connectors import CALLBACK_VERIFIERS, COMPLETION_HANDLER, CallbackVerifier
 from civicloom.connectors.services import CompletionHandler
@@ -128,7 +129,11 @@ async def _authenticate(request: Request, container: Container) -> Principal | N
         return None
     if scheme.lower() != "bearer":
         raise Unauthenticated("send an Authorization: Bearer token")
-    if credential.startswith("dev:") and container.settings.dev_login_enabled:
+    if (
+        credential.startswith("dev:")
+        and container.settings.dev_login_enabled
+        and is_loopback(request)
+    ):
         persona = load_personas(container.settings.blueprints_dir).get(credential[4:])
         if persona is not None:
             return principal_for_persona(persona)
@@ -263,7 +268,11 @@ def policy_for_route(route: BaseRoute, method: str) -> RoutePolicy | None:
 
 
 async def enforce_route_policy(request: Request) -> None:
-    """App-wide dependency: applies the ``ROUTE_POLICIES`` entry of routes without a guard."""
+    """App-wide dependency: applies the ``ROUTE_POLICIES`` entry of routes without a guard.
+
+    A route with no policy at all cannot exist (``check_every_route_guarded`` refuses to start
+    the app); should one slip through, it is refused here rather than served.
+    """
     route = request.scope.get("route")
     if route is None or any(
         isinstance(d.dependency, Guard) for d in getattr(route, "dependencies", [])
@@ -271,8 +280,55 @@ async def enforce_route_policy(request: Request) -> None:
         return
     policy = ROUTE_POLICIES.get((request.method, str(getattr(route, "path", ""))))
     if policy is None:
-        # The authorization matrix test fails for such a route; at run time the route's own
-        # dependencies (e.g. CurrentPrincipal) still authenticate.
-        log.warning("route_without_policy", route=_route_label(request), method=request.method)
-        return
+        log.error("route_without_policy", route=_route_label(request), method=request.method)
+        raise NotFound("no such resource")
     await enforce(policy, request)
+
+
+class UnguardedRoutes(RuntimeError):
+    """The app has routes that declare no access policy: it refuses to start."""
+
+
+def _route_methods(route: BaseRoute) -> list[str]:
+    if isinstance(route, Mount):
+        return ["GET"]
+    return sorted(set(getattr(route, "methods", None) or {"GET"}) - {"HEAD"})
+
+
+def unguarded_routes(routes: Sequence[BaseRoute]) -> list[str]:
+    """``METHOD path`` of every route (included routers too) that has no access policy."""
+    return [
+        f"{method} {context.path}"
+        for context in iter_route_contexts(list(routes))
+        for method in _route_methods(context.original_route)
+        if policy_for_route(context.original_route, method) is None
+    ]
+
+
+def check_every_route_guarded(routes: Sequence[BaseRoute]) -> None:
+    """Refuse to start with a route that has no policy (docs/how-to/protect-a-route.md)."""
+    missing = unguarded_routes(routes)
+    if missing:
+        raise UnguardedRoutes(
+            "refusing to start: these routes declare no access policy: " + ", ".join(missing)
+        )
+
+
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def is_loopback(request: Request) -> bool:
+    """Whether the caller connects from this machine (development surfaces only)."""
+    host = request.client.host if request.client else ""
+    return host in LOOPBACK or host.startswith("127.")
+
+
+async def _loopback_only(request: Request) -> None:
+    if not is_loopback(request):
+        log.warning("dev_surface_refused", route=_route_label(request))
+        raise NotFound("development surfaces answer only on this machine")
+
+
+def loopback_only() -> Any:
+    """``dependencies=[loopback_only()]``: a development surface; other clients get 404."""
+    return Depends(_loopback_only)

@@ -34,6 +34,7 @@ from civicloom.web.deps import (
     Unauthenticated,
     authenticated,
     client_address,
+    loopback_only,
     public_route,
 )
 from civicloom.web.session import (
@@ -57,11 +58,11 @@ from civicloom.web.templating import (
 _TEMPLATES = {
     "base.html": """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ title }} – civicloom</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/static/civicloom.css"></head>
 <body><main id="main">{% block main %}{% endblock %}</main></body></html>""",
     "dev_login.html": """{% extends "base.html" %}{% block main %}
-<div role="alert" class="dev-login-banner"
- style="border:6px solid #d4351c;background:#fff3cd;padding:1em;font-weight:bold">
+<div role="alert" class="dev-login-banner civicloom-dev-banner">
 DEVELOPMENT LOGIN — demo personas. Never available in production.</div>
 <h1>Sign in as a demo persona</h1>
 <ul>{% for p in personas %}<li>
@@ -80,6 +81,9 @@ _jinja = Environment(loader=DictLoader(_TEMPLATES), autoescape=select_autoescape
 _jinja.globals["csrf_input"] = csrf_input
 
 auth_router = APIRouter(prefix="/auth", include_in_schema=False)
+dev_login_router = APIRouter(prefix="/auth", include_in_schema=False)
+"""The demo-persona login: included only where ``dev_login`` is on (never in production) and
+answering only clients on this machine."""
 
 
 def safe_next(value: str | None) -> str:
@@ -180,7 +184,7 @@ async def callback(
     return response
 
 
-@auth_router.get("/dev-login", dependencies=[public_route()])
+@dev_login_router.get("/dev-login", dependencies=[public_route(), loopback_only()])
 async def dev_login_page(
     request: Request,
     container: ContainerDep,
@@ -199,7 +203,7 @@ async def dev_login_page(
     )
 
 
-@auth_router.post("/dev-login", dependencies=[public_route()])
+@dev_login_router.post("/dev-login", dependencies=[public_route(), loopback_only()])
 async def dev_login(
     request: Request,
     container: ContainerDep,
@@ -260,10 +264,38 @@ async def logout(
 
 
 language_router = APIRouter(include_in_schema=False)
+api_docs_router = APIRouter(include_in_schema=False)
+"""The public API's documentation page: Swagger UI from the installed npm package
+``swagger-ui-dist`` (served at ``/api-docs`` by ``install_web_ui``), never from a CDN, so it
+works in a closed network and under the Content-Security-Policy (ADR 0035)."""
+
+_API_DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>civicloom – public API</title>
+<link rel="stylesheet" href="/api-docs/swagger-ui.css">
+<link rel="icon" href="/static/civicloom.svg" type="image/svg+xml">
+</head>
+<body>
+<div id="swagger-ui" data-openapi-url="/api/v1/openapi.json"></div>
+<script src="/api-docs/swagger-ui-bundle.js"></script>
+<script src="/static/api-docs.js"></script>
+</body>
+</html>
+"""
+
+
+@api_docs_router.get("/api/v1/docs", response_class=HTMLResponse, dependencies=[public_route()])
+async def api_docs() -> HTMLResponse:
+    """Swagger UI for the public API, every asset served by this deployment."""
+    return HTMLResponse(_API_DOCS_PAGE)
 
 
 @language_router.get("/language/{locale}", dependencies=[public_route()])
 async def choose_language(
+    container: ContainerDep,
     locale: Annotated[str, PathParam(max_length=20)],
     next: Annotated[str | None, Query(max_length=500)] = None,
 ) -> RedirectResponse:
@@ -271,7 +303,13 @@ async def choose_language(
     chosen = normalise_locale(locale) or DEFAULT_LOCALE
     response = RedirectResponse(safe_local_path(next), status_code=303)
     response.set_cookie(
-        LOCALE_COOKIE, chosen, max_age=365 * 86400, path="/", samesite="lax", httponly=True
+        LOCALE_COOKIE,
+        chosen,
+        max_age=365 * 86400,
+        path="/",
+        samesite="lax",
+        httponly=True,
+        secure=container.settings.session_cookie_secure,
     )
     return response
 

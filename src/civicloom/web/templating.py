@@ -39,7 +39,7 @@ from civicloom.identity import RoutePolicy
 from civicloom.kernel import LocalisedText
 from civicloom.observability import get_logger
 from civicloom.settings import PROJECT_ROOT
-from civicloom.web.csrf import csrf_input, csrf_token
+from civicloom.web.csrf import csrf_input, csrf_query, csrf_token
 from civicloom.web.deps import Guard, Unauthenticated, enforce
 
 log = get_logger(__name__)
@@ -166,6 +166,8 @@ def build_environment(locale: str, template_dirs: Sequence[Path] = ()) -> Enviro
         locale_names=LOCALE_NAMES,
         csrf_input=csrf_input,
         csrf_token=csrf_token,
+        csrf_query=csrf_query,
+        development_surfaces=development_surfaces,
         language_url=language_url,
     )
     env.filters.update(
@@ -229,6 +231,14 @@ def safe_local_path(value: str | None, default: str = "/") -> str:
     return default
 
 
+def development_surfaces(request: Request) -> bool:
+    """Whether this deployment has development surfaces (dev login, caught mail): every page
+    then carries a banner saying so."""
+    container = getattr(request.app.state, "container", None) if "app" in request.scope else None
+    settings = getattr(container, "settings", None)
+    return bool(settings is not None and settings.dev_login_enabled)
+
+
 def language_url(locale: str, current_path: str) -> str:
     """The switcher link to a locale that comes back to the current page."""
     return f"/language/{locale}?next={quote(current_path, safe='')}"
@@ -244,7 +254,8 @@ class _LayeredStatic(StaticFiles):
 
 def install_web_ui(app: FastAPI, node_modules: Path = NODE_MODULES) -> None:
     """Static files (GOV.UK Frontend at ``/assets``: its CSS hard-codes that path; ours + htmx at
-    ``/static``); the language switcher route is ``civicloom.web.pages.language_router``."""
+    ``/static``; Swagger UI at ``/api-docs``); the language switcher route is
+    ``civicloom.web.pages.language_router``, the API docs page ``api_docs_router``."""
     app.mount(
         "/assets",
         StaticFiles(directory=node_modules / "govuk-frontend/dist/govuk", check_dir=False),
@@ -254,6 +265,12 @@ def install_web_ui(app: FastAPI, node_modules: Path = NODE_MODULES) -> None:
         "/static",
         _LayeredStatic([STATIC_DIR, node_modules / "htmx.org/dist"]),
         name="static",
+    )
+    # Swagger UI for /api/v1/docs (web/pages.py), from npm: no CDN (ADR 0035).
+    app.mount(
+        "/api-docs",
+        StaticFiles(directory=node_modules / "swagger-ui-dist", check_dir=False),
+        name="api-docs",
     )
 
 

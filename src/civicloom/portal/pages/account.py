@@ -39,6 +39,7 @@ from civicloom.web import (
     ContainerDep,
     CurrentPrincipal,
     OptionalPrincipal,
+    large_body,
     page_gettext,
     public_route,
     see_other,
@@ -141,7 +142,9 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
         yield chunk
 
 
-@account_router.post("/applications/{application_id}/documents", dependencies=[OWN_OBJECT_PAGE])
+@account_router.post(
+    "/applications/{application_id}/documents", dependencies=[OWN_OBJECT_PAGE, large_body()]
+)
 async def add_document(
     documents: DocumentsRuntimeDep,
     application_id: str,
@@ -152,6 +155,9 @@ async def add_document(
     """Upload a document from a plain HTML form; a refused file is explained next to the field."""
     _ = page_gettext(request)
     runtime = documents
+    # Ownership first: another citizen's upload is refused before a byte of it is read (the
+    # platform has already bounded the body and checked the CSRF token of the form's URL).
+    await check_owner(container.uow(), principal, application_id)
     form = await request.form(max_files=1, max_fields=5)
     document_type = str(form.get("document_type") or "")
     file = form.get("file")
