@@ -8,6 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from civicloom.api.schemas import (
+    MAX_LIMIT,
+    MAX_OFFSET,
+    SERVICE_ID,
+    TASK_STATE,
     ApplicationOut,
     ApplicationStatusOut,
     AssignIn,
@@ -136,11 +140,11 @@ async def answer(
 async def work_queue(
     container: ContainerDep,
     principal: CurrentPrincipal,
-    service: str | None = None,
-    state: str | None = None,
+    service: Annotated[str | None, Query(max_length=100, pattern=SERVICE_ID)] = None,
+    state: Annotated[str | None, Query(max_length=40, pattern=TASK_STATE)] = None,
     sla: Annotated[str | None, Query(pattern="^(on_track|breached)$")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[dict[str, Any]]:
     """The officer's department's open tasks, soonest due first."""
     tasks = await list_officer_tasks(

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from civicloom.audit import DataUse
 from civicloom.documents.domain import DocumentRef, LicenceVerification
+from civicloom.kernel import InboundModel
 
 
 class DocumentOut(BaseModel):
@@ -68,7 +69,7 @@ class VerificationOut(BaseModel):
         )
 
 
-class TokenIn(BaseModel):
+class TokenIn(InboundModel):
     """A licence token to verify."""
 
     model_config = ConfigDict(extra="forbid")
@@ -76,7 +77,7 @@ class TokenIn(BaseModel):
     token: str = Field(min_length=10, max_length=8000, description="The compact JWS of a licence.")
 
 
-class RevocationIn(BaseModel):
+class RevocationIn(InboundModel):
     """Why a licence is revoked."""
 
     model_config = ConfigDict(extra="forbid")

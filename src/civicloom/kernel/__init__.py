@@ -11,7 +11,18 @@ from civicloom.kernel.errors import (
 )
 from civicloom.kernel.ids import canonical_json, new_id, new_reference, sha256_hex
 from civicloom.kernel.principal import Principal
-from civicloom.kernel.text import LocalisedText
+from civicloom.kernel.text import (
+    InboundModel,
+    Line,
+    LocalisedText,
+    Text,
+    TextKind,
+    normalise_data,
+    normalise_text,
+    one_line,
+    parse_ascii_number,
+    text_problem,
+)
 from civicloom.kernel.workdays import add_working_days, working_days_between
 
 __all__ = [
@@ -20,16 +31,25 @@ __all__ = [
     "DomainError",
     "FieldError",
     "FixedClock",
+    "InboundModel",
+    "Line",
     "LocalisedText",
     "NotFound",
     "PayloadTooLarge",
     "Principal",
     "SystemClock",
+    "Text",
+    "TextKind",
     "ValidationFailed",
     "add_working_days",
     "canonical_json",
     "new_id",
     "new_reference",
+    "normalise_data",
+    "normalise_text",
+    "one_line",
+    "parse_ascii_number",
     "sha256_hex",
+    "text_problem",
     "working_days_between",
 ]

@@ -30,6 +30,7 @@ from civicloom.notifications.domain import (
     RateLimiter,
     Recipient,
     RenderedMessage,
+    UndeliverableMessage,
 )
 from civicloom.notifications.ports import Channel
 from civicloom.notifications.recipients import officers_for, recipient_for
@@ -204,6 +205,16 @@ async def deliver(
         return wait
     try:
         provider_id = await channel.send(outgoing)
+    except UndeliverableMessage as exc:
+        async with container.uow() as uow:
+            failed = await uow.session.get(DeliveryRow, delivery_id)
+            assert failed is not None
+            failed.status = DeliveryStatus.FAILED.value
+            failed.attempts += 1
+            failed.last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
+            await uow.commit()
+        log.warning("notification_undeliverable", delivery_id=delivery_id)
+        return None
     except Exception as exc:
         async with container.uow() as uow:
             failed = await uow.session.get(DeliveryRow, delivery_id)

@@ -14,11 +14,11 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import func, select
 
 from civicloom.identity import authenticate_api_key
-from civicloom.kernel import FieldError, NotFound, ValidationFailed, new_id
+from civicloom.kernel import FieldError, InboundModel, Line, NotFound, ValidationFailed, new_id
 from civicloom.notifications.domain import ChannelKind, DeliveryStatus, Recipient, RenderedMessage
 from civicloom.notifications.services import add_delivery
 from civicloom.notifications.tables import DeliveryRow
@@ -41,22 +41,23 @@ messaging_router = APIRouter(tags=["govstack-messaging"])
 _SENDER = [Depends(api_key_header), require_roles("operator", scope="messaging:send")]
 
 
-class RecipientInfo(BaseModel):
+class RecipientInfo(InboundModel):
     """Who receives the email."""
 
-    email: str = Field(pattern=EMAIL, max_length=320)
-    name: str = Field(default="", max_length=200)
+    email: Line = Field(pattern=EMAIL, max_length=320)
+    name: Line = Field(default="", max_length=200)
 
 
-class EmailContent(BaseModel):
-    """The email's title and text."""
+class EmailContent(InboundModel):
+    """The email's title and text. The title becomes the Subject header: one line, no control
+    or bidirectional-override characters (a 422 here, never a send that cannot succeed)."""
 
-    encoding: str = "UTF-8"
-    title: str = Field(min_length=1, max_length=300)
+    encoding: Line = Field(default="UTF-8", max_length=40)
+    title: Line = Field(min_length=1, max_length=300)
     content: str = Field(min_length=1, max_length=100_000)
 
 
-class SingleEmail(BaseModel):
+class SingleEmail(InboundModel):
     """``/send/email/single`` body."""
 
     senderInfo: dict[str, Any] = Field(default_factory=dict)  # noqa: N815 - spec names
@@ -64,13 +65,13 @@ class SingleEmail(BaseModel):
     emailContent: EmailContent  # noqa: N815
 
 
-class BatchRecipients(BaseModel):
+class BatchRecipients(InboundModel):
     """Base64 of a JSON list of ``{"recipientInfo": {...}}``."""
 
     batchEmailAsBase64: str = Field(max_length=2_000_000)  # noqa: N815
 
 
-class BatchEmail(BaseModel):
+class BatchEmail(InboundModel):
     """``/send/email/batch`` body."""
 
     senderInfo: dict[str, Any] = Field(default_factory=dict)  # noqa: N815
@@ -181,7 +182,7 @@ async def email_status(
     return counts
 
 
-class CallbackContent(BaseModel):
+class CallbackContent(InboundModel):
     """``/callback/email`` body: client-specific content (base64)."""
 
     meta: str = Field(default="", max_length=1000)

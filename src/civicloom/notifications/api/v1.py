@@ -8,6 +8,7 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from civicloom.kernel import InboundModel, Line
 from civicloom.notifications.preferences import (
     Preferences,
     inbox,
@@ -26,12 +27,12 @@ notifications_router = APIRouter(
 )
 
 
-class PreferencesIn(BaseModel):
+class PreferencesIn(InboundModel):
     """How and in which language to be notified."""
 
-    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
+    email: Line | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
     phone: str | None = Field(None, pattern=r"^\+[0-9]{6,15}$")
-    locale: str = Field("en", description="en or zh-Hans")
+    locale: Line = Field("en", max_length=20, description="en or zh-Hans")
     channels: list[str] = Field(default_factory=lambda: ["email", "portal"], max_length=3)
 
 
