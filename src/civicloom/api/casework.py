@@ -45,7 +45,7 @@ from civicloom.web import ContainerDep, CurrentPrincipal, Problem
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}
-    for code in (401, 403, 404, 409, 422)
+    for code in (400, 401, 403, 404, 409, 413, 422)
 }
 casework_router = APIRouter(prefix="/api/v1", responses=_PROBLEMS)
 DUE_SOON = timedelta(days=2)

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from civicloom.applications import ApplicationView
-from civicloom.kernel import InboundModel, Line
+from civicloom.kernel import InboundModel, Line, Text
 
 MAX_LIMIT = 200
 """The largest page a list route returns."""
@@ -104,7 +104,7 @@ class InformationAnswer(InboundModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    answer: str = Field(min_length=1, max_length=5000)
+    answer: Text = Field(min_length=1, max_length=5000)
 
 
 class TaskOut(BaseModel):
@@ -137,7 +137,7 @@ class DecisionIn(InboundModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: str = Field(pattern="^(approve|reject)$")
-    reason: str | None = Field(default=None, max_length=5000)
+    reason: Text | None = Field(default=None, max_length=5000)
 
 
 class InformationRequestIn(InboundModel):
@@ -145,7 +145,7 @@ class InformationRequestIn(InboundModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    message: str = Field(min_length=1, max_length=5000)
+    message: Text = Field(min_length=1, max_length=5000)
 
 
 class AssignIn(InboundModel):

@@ -12,6 +12,7 @@ from civicloom.kernel.errors import (
 from civicloom.kernel.ids import canonical_json, new_id, new_reference, sha256_hex
 from civicloom.kernel.principal import Principal
 from civicloom.kernel.text import (
+    EMAIL_PATTERN,
     InboundModel,
     Line,
     LocalisedText,
@@ -26,6 +27,7 @@ from civicloom.kernel.text import (
 from civicloom.kernel.workdays import add_working_days, working_days_between
 
 __all__ = [
+    "EMAIL_PATTERN",
     "Clock",
     "Conflict",
     "DomainError",

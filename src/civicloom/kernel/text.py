@@ -145,20 +145,32 @@ def _gate(kind: TextKind) -> AfterValidator:
     return AfterValidator(check)
 
 
-Text = Annotated[str, _gate(TextKind.TEXT)]
+_BIDI_CLASS = "\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069"
+LINE_PATTERN = f"^[^\\x00-\\x1f\\x7f-\\x9f{_BIDI_CLASS}]*$"
+"""What ``Line`` accepts, as a JSON Schema pattern for the API documentation."""
+TEXT_PATTERN = f"^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f{_BIDI_CLASS}]*$"
+"""What ``Text`` accepts, as a JSON Schema pattern for the API documentation."""
+_ADDRESS_PART = f"[^@\\s\\x00-\\x1f\\x7f-\\x9f{_BIDI_CLASS}]+"
+EMAIL_PATTERN = f"^{_ADDRESS_PART}@{_ADDRESS_PART}\\.{_ADDRESS_PART}$"
+"""An e-mail address a mail header can carry: no spaces, control or bidirectional characters."""
+
+# The pattern is documented (clients and schemathesis see the rule); the check itself is the
+# gate, so a refusal names its rule (control-character, bidi-control, unicode).
+Text = Annotated[str, _gate(TextKind.TEXT), Field(json_schema_extra={"pattern": TEXT_PATTERN})]
 """Free inbound text (line breaks allowed), checked and normalised."""
-Line = Annotated[str, _gate(TextKind.LINE)]
+Line = Annotated[str, _gate(TextKind.LINE), Field(json_schema_extra={"pattern": LINE_PATTERN})]
 """One inbound line (a name, a title, an identifier), checked and normalised."""
 
 
 class InboundModel(BaseModel):
-    """Base of request bodies: every text in every field (nested JSON included) passes the gate
-    as free text before the handler sees it; fields typed ``Line`` are held to one line."""
+    """Base of request bodies: every text field (and list of texts) passes the gate as free text
+    before the handler sees it; fields typed ``Line`` are held to one line. A free-form JSON
+    object field is gated where it is used (``normalise_data`` in the use case that stores it)."""
 
     @field_validator("*", mode="after")
     @classmethod
     def _inbound_text(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, str | dict | list):
+        if isinstance(value, str | list):
             errors: list[FieldError] = []
             value = _walk(value, info.field_name or "value", errors, TextKind.TEXT)
             if errors:

@@ -18,14 +18,23 @@ from pydantic import Field
 from sqlalchemy import func, select
 
 from civicloom.identity import authenticate_api_key
-from civicloom.kernel import FieldError, InboundModel, Line, NotFound, ValidationFailed, new_id
+from civicloom.kernel import (
+    EMAIL_PATTERN,
+    FieldError,
+    InboundModel,
+    Line,
+    NotFound,
+    Text,
+    ValidationFailed,
+    new_id,
+)
 from civicloom.notifications.domain import ChannelKind, DeliveryStatus, Recipient, RenderedMessage
 from civicloom.notifications.services import add_delivery
 from civicloom.notifications.tables import DeliveryRow
 from civicloom.runtime import Container
-from civicloom.web import ContainerDep, CurrentPrincipal, require_roles
+from civicloom.web import ContainerDep, CurrentPrincipal, problem_responses, require_roles
 
-EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+EMAIL = EMAIL_PATTERN
 
 
 async def api_key_header(request: Request, container: ContainerDep) -> None:
@@ -37,14 +46,16 @@ async def api_key_header(request: Request, container: ContainerDep) -> None:
             request.state.principal = client
 
 
-messaging_router = APIRouter(tags=["govstack-messaging"])
+messaging_router = APIRouter(
+    tags=["govstack-messaging"], responses=problem_responses(400, 401, 403, 404, 413, 422)
+)
 _SENDER = [Depends(api_key_header), require_roles("operator", scope="messaging:send")]
 
 
 class RecipientInfo(InboundModel):
     """Who receives the email."""
 
-    email: Line = Field(pattern=EMAIL, max_length=320)
+    email: str = Field(pattern=EMAIL, max_length=320)
     name: Line = Field(default="", max_length=200)
 
 
@@ -54,7 +65,7 @@ class EmailContent(InboundModel):
 
     encoding: Line = Field(default="UTF-8", max_length=40)
     title: Line = Field(min_length=1, max_length=300)
-    content: str = Field(min_length=1, max_length=100_000)
+    content: Text = Field(min_length=1, max_length=100_000)
 
 
 class SingleEmail(InboundModel):
@@ -68,7 +79,7 @@ class SingleEmail(InboundModel):
 class BatchRecipients(InboundModel):
     """Base64 of a JSON list of ``{"recipientInfo": {...}}``."""
 
-    batchEmailAsBase64: str = Field(max_length=2_000_000)  # noqa: N815
+    batchEmailAsBase64: Line = Field(max_length=2_000_000)  # noqa: N815
 
 
 class BatchEmail(InboundModel):
@@ -185,16 +196,14 @@ async def email_status(
 class CallbackContent(InboundModel):
     """``/callback/email`` body: client-specific content (base64)."""
 
-    meta: str = Field(default="", max_length=1000)
-    content: str = Field(default="", max_length=1_000_000)
+    meta: Text = Field(default="", max_length=1000)
+    content: Text = Field(default="", max_length=1_000_000)
 
 
 @messaging_router.post("/callback/email", dependencies=_SENDER)
 async def email_callback(
     body: CallbackContent,
-    request_uid: Annotated[str, Header(alias="requestUid", max_length=64)] = "",
+    request_uid: Annotated[str, Header(alias="requestUid", min_length=1, max_length=64)],
 ) -> dict[str, str]:
     """Accept a client callback (e.g. a reply); acknowledged, not stored."""
-    if not request_uid:
-        raise ValidationFailed([FieldError("requestUid", "required", "header required")])
     return {"response": "accepted", "requestUid": request_uid}
