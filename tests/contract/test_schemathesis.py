@@ -20,6 +20,7 @@ import hypothesis
 import pytest
 import schemathesis
 from hypothesis import HealthCheck
+from schemathesis.python import asgi
 
 from civicloom.bootstrap import build_app
 from civicloom.demo import load_demo
@@ -158,7 +159,7 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) ->
         CALLERS["machine"].update({"Authorization": f"Bearer {issued.key}", "apiKey": issued.key})
 
     APP["app"] = _PreparedApp(app, setup)
-    with schemathesis.python.asgi.get_client(APP["app"]) as warm_up:  # set up before any case
+    with asgi.get_client(APP["app"]) as warm_up:  # set up before any case
         assert warm_up.get("/api/v1/services").status_code == 200
     assert CALLERS["machine"], "the API key was not issued"
     yield
@@ -172,7 +173,7 @@ def demo_app(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) ->
     suppress_health_check=list(HealthCheck),
     derandomize=True,
 )
-def test_every_operation_as_every_caller(case: schemathesis.Case) -> None:
+def test_every_operation_as_every_caller(case: schemathesis.Case[Any]) -> None:
     for headers in CALLERS.values():
         case.call_and_validate(headers=headers, app=APP["app"])
 
@@ -183,7 +184,7 @@ def test_stateful_sequences_as_every_caller(caller: str) -> None:
     base = schema.as_state_machine()
 
     class Machine(base):  # type: ignore[valid-type, misc]
-        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+        def get_call_kwargs(self, case: schemathesis.Case[Any]) -> dict[str, Any]:
             return {"headers": CALLERS[caller], "app": APP["app"]}
 
     before = APP["app"].calls

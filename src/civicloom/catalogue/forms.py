@@ -28,7 +28,9 @@ def _ascii_pattern(
         yield SchemaError(f"{instance!r} does not match {pattern!r}")
 
 
-_FormValidator = validators.extend(Draft202012Validator, {"pattern": _ascii_pattern})
+_FormValidator = validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator, {"pattern": _ascii_pattern}
+)
 
 
 def _field_path(error: SchemaError, prefix: str) -> str:

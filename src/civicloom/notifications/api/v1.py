@@ -28,15 +28,20 @@ notifications_router = APIRouter(
 )
 
 
+Channel = Literal["email", "sms", "portal"]
+
+
+def _default_channels() -> list[Channel]:
+    return ["email", "portal"]
+
+
 class PreferencesIn(InboundModel):
     """How and in which language to be notified."""
 
     email: str | None = Field(None, pattern=EMAIL_PATTERN, max_length=320)
     phone: str | None = Field(None, pattern=r"^\+[0-9]{6,15}$")
     locale: Literal["en", "zh-Hans"] = "en"
-    channels: list[Literal["email", "sms", "portal"]] = Field(
-        default_factory=lambda: ["email", "portal"], min_length=1, max_length=3
-    )
+    channels: list[Channel] = Field(default_factory=_default_channels, min_length=1, max_length=3)
 
 
 class InboxItemOut(BaseModel):
