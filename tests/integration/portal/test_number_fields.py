@@ -1,4 +1,5 @@
-"""Portal number fields take ASCII digits only; the message stands beside the field (en, zh)."""
+"""Portal fields take ASCII digits only and refuse control or hidden characters; the message
+stands beside the field (en, zh_Hans)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,16 @@ import re
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from civicloom.applications.tables import ApplicationRow
 from civicloom.departments import CapabilityCall
+from civicloom.portal.tables import DraftRow
+from civicloom.runtime import Container
+from tests.conftest import as_persona
 from tests.integration.portal.test_eligibility import HTML, URL, ZH, zoning_calls
+from tests.integration.portal.test_journey import ALICE, BUSINESS, PREMISES, start
+from tests.integration.test_applications_api import restaurant
 
 __all__ = ["zoning_calls"]  # the fixture, used by name below
 
@@ -64,3 +72,47 @@ async def test_a_parcel_with_a_bidi_override_is_refused(
         "must not contain control or hidden formatting characters"
     )
     assert zoning_calls == []
+
+
+async def test_form_pages_refuse_other_digits_and_hidden_characters(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    draft = await start(client)
+    business = {**BUSINESS, "business_name": "Golden\u202e Dragon"}
+    page = await client.post(f"/drafts/{draft}/pages/business", data=business, headers=ALICE)
+    assert page.status_code == 400
+    assert message_beside(page.text, "business_name").endswith(
+        "must not contain control or hidden formatting characters"
+    )
+    premises = {**PREMISES, "seating": "٤٠"}
+    page = await client.post(f"/drafts/{draft}/pages/premises", data=premises, headers=ALICE)
+    assert page.status_code == 400
+    assert message_beside(page.text, "seating").endswith("must be written with the digits 0 to 9")
+    async with container.uow() as uow:
+        row = await uow.session.get(DraftRow, draft)
+    assert row is not None
+    assert "business_name" not in row.data
+    assert "seating" not in row.data
+
+
+async def test_an_answer_with_control_characters_is_refused_beside_the_field(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    created = await client.post(
+        "/api/v1/applications", json=restaurant(), headers=as_persona("alice")
+    )
+    application_id = created.json()["id"]
+    page = await client.post(
+        f"/applications/{application_id}/information",
+        data={"answer": "Here it is\x1b[31m"},
+        headers=ALICE,
+    )
+    assert page.status_code == 400
+    # (the field itself is shown only while a request is open; the summary links to it)
+    assert 'href="#answer"' in page.text
+    assert "Your answer must not contain control or hidden formatting characters" in page.text
+    async with container.uow() as uow:
+        state = await uow.session.scalar(
+            select(ApplicationRow.state).where(ApplicationRow.id == application_id)
+        )
+    assert state == "in_progress"
