@@ -56,6 +56,25 @@ async def test_the_deepest_page_is_served_empty(client: httpx.AsyncClient) -> No
     assert response.json() == []
 
 
+@pytest.mark.parametrize(
+    ("path", "who", "field"),
+    [
+        ("/api/v1/applications/a%00b", "alice", "path:application_id"),
+        ("/api/v1/applications/a%00b/status", "alice", "path:application_id"),
+        ("/api/v1/applications/a%00b/documents", "alice", "path:application_id"),
+        ("/api/v1/tasks/a%00b", "olivia", "path:task_id"),
+        ("/api/v1/licences/a%1Bb/verification", "alice", "path:licence_id"),
+    ],
+)
+async def test_a_control_character_in_a_path_id_is_a_422(
+    client: httpx.AsyncClient, path: str, who: str, field: str
+) -> None:
+    # On PostgreSQL a NUL in a query parameter was a 500 (invalid byte sequence 0x00).
+    response = await client.get(path, headers=as_persona(who))
+    assert response.status_code == 422, response.text
+    assert errors_of(response) == [(field, "string_pattern_mismatch")]
+
+
 # -- 2. a lone surrogate or a control character in application data ----------------------------
 def raw_body(data_text: str) -> bytes:
     """A submission whose business name is ``data_text``, written as JSON source text (so a
@@ -135,7 +154,7 @@ async def test_a_decision_reason_with_a_lone_surrogate_is_refused(
         headers={**OLIVIA, "Content-Type": "application/json"},
     )
     assert response.status_code == 422
-    assert errors_of(response) == [("reason", "string_unicode")]
+    assert errors_of(response) == [("reason", "unicode")]
 
 
 # -- 3. upload file names ---------------------------------------------------------------------

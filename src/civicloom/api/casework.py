@@ -41,6 +41,7 @@ from civicloom.applications import (
     resolve_dead_letter,
     withdraw_application,
 )
+from civicloom.kernel import PathId
 from civicloom.web import ContainerDep, CurrentPrincipal, Problem
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -82,7 +83,7 @@ def _task_out(task: TaskView, now: datetime) -> dict[str, Any]:
     response_model=ApplicationStatusOut,
 )
 async def read_status(
-    application_id: str, container: ContainerDep, principal: CurrentPrincipal
+    application_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> ApplicationStatusOut:
     """Every department's step, its state and expected date, the deadline and the timeline."""
     status = await application_status(container.uow(), container.clock, principal, application_id)
@@ -115,7 +116,7 @@ async def read_status(
     "/applications/{application_id}/withdrawal", tags=["applications"], status_code=204
 )
 async def withdraw(
-    application_id: str, container: ContainerDep, principal: CurrentPrincipal
+    application_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> None:
     """Withdraw an application that is still running."""
     await withdraw_application(container.uow(), container.clock, principal, application_id)
@@ -125,7 +126,7 @@ async def withdraw(
     "/applications/{application_id}/information", tags=["applications"], status_code=204
 )
 async def answer(
-    application_id: str,
+    application_id: PathId,
     body: InformationAnswer,
     container: ContainerDep,
     principal: CurrentPrincipal,
@@ -159,7 +160,7 @@ async def work_queue(
 
 @casework_router.get("/tasks/{task_id}", tags=["tasks"], response_model=TaskDetailOut)
 async def read_task(
-    task_id: str, container: ContainerDep, principal: CurrentPrincipal
+    task_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """A task with the application data the officer's department is entitled to."""
     task, data = await read_officer_task(container.uow(), container.clock, principal, task_id)
@@ -168,7 +169,7 @@ async def read_task(
 
 @casework_router.post("/tasks/{task_id}/claim", tags=["tasks"], response_model=TaskOut)
 async def claim(
-    task_id: str, container: ContainerDep, principal: CurrentPrincipal
+    task_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """Take a task."""
     task = await claim_task(container.uow(), container.clock, principal, task_id)
@@ -177,7 +178,7 @@ async def claim(
 
 @casework_router.post("/tasks/{task_id}/release", tags=["tasks"], response_model=TaskOut)
 async def release(
-    task_id: str, container: ContainerDep, principal: CurrentPrincipal
+    task_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """Give a task back to the queue."""
     task = await claim_task(container.uow(), container.clock, principal, task_id, release=True)
@@ -186,7 +187,7 @@ async def release(
 
 @casework_router.post("/tasks/{task_id}/assignment", tags=["tasks"], response_model=TaskOut)
 async def assign(
-    task_id: str, body: AssignIn, container: ContainerDep, principal: CurrentPrincipal
+    task_id: PathId, body: AssignIn, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """A supervisor assigns (or reassigns) a task."""
     task = await assign_task(container.uow(), container.clock, principal, task_id, body.assignee)
@@ -195,7 +196,7 @@ async def assign(
 
 @casework_router.post("/tasks/{task_id}/decision", tags=["tasks"], response_model=TaskOut)
 async def decide(
-    task_id: str, body: DecisionIn, container: ContainerDep, principal: CurrentPrincipal
+    task_id: PathId, body: DecisionIn, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """Approve or reject (with a reason the applicant will read)."""
     task = await decide_task(
@@ -213,7 +214,10 @@ async def decide(
     "/tasks/{task_id}/information-requests", tags=["tasks"], response_model=TaskOut
 )
 async def ask(
-    task_id: str, body: InformationRequestIn, container: ContainerDep, principal: CurrentPrincipal
+    task_id: PathId,
+    body: InformationRequestIn,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
 ) -> dict[str, Any]:
     """Ask the applicant for more information."""
     task = await request_information(
@@ -255,7 +259,7 @@ async def dead_letters(
     response_model=DeadLetterOut,
 )
 async def redrive(
-    dead_letter_id: str, container: ContainerDep, principal: CurrentPrincipal
+    dead_letter_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> DeadLetterOut:
     """Try the call again (same idempotency key)."""
     return _letter(
@@ -269,7 +273,7 @@ async def redrive(
     response_model=DeadLetterOut,
 )
 async def abandon(
-    dead_letter_id: str, container: ContainerDep, principal: CurrentPrincipal
+    dead_letter_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> DeadLetterOut:
     """Stop trying; the application fails with an explanation."""
     return _letter(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Response
 from civicloom.api.schemas import ApplicationCreate, ApplicationOut, ServiceOut
 from civicloom.applications import SubmitApplication, get_application, submit_application
 from civicloom.catalogue import list_current_blueprints
+from civicloom.kernel import PathId
 from civicloom.web import ContainerDep, CurrentPrincipal, Problem
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -61,7 +62,7 @@ async def create_application(
 
 @api_v1_router.get("/applications/{application_id}", response_model=ApplicationOut)
 async def read_application(
-    application_id: str, container: ContainerDep, principal: CurrentPrincipal
+    application_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> ApplicationOut:
     """One of the caller's own applications."""
     view = await get_application(container.uow(), container.clock, principal, application_id)

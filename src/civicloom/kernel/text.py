@@ -14,7 +14,15 @@ import unicodedata
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from civicloom.kernel.errors import FieldError, ValidationFailed
@@ -160,6 +168,11 @@ Text = Annotated[str, _gate(TextKind.TEXT), Field(json_schema_extra={"pattern": 
 """Free inbound text (line breaks allowed), checked and normalised."""
 Line = Annotated[str, _gate(TextKind.LINE), Field(json_schema_extra={"pattern": LINE_PATTERN})]
 """One inbound line (a name, a title, an identifier), checked and normalised."""
+
+
+PathId = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=LINE_PATTERN)]
+"""An object id in a URL path: one line without control characters (PostgreSQL refuses a NUL;
+here it is a 422 naming ``path:<name>``, not a 500 there)."""
 
 
 class InboundModel(BaseModel):
