@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 from sqlalchemy import func, select
 
 from civicloom.identity import create_api_key
+from civicloom.kernel import FixedClock
 from civicloom.notifications.api.govstack import EmailContent, RecipientInfo, queue_emails
 from civicloom.notifications.tables import DeliveryRow
 from civicloom.outbox.tables import OutboxRow
@@ -48,3 +51,27 @@ async def test_a_subject_no_header_can_carry_fails_once_and_is_reported_not_sent
     assert status.status_code == 200
     assert status.json()["notSent"] == 1
     assert status.json()["deferred"] == 0
+
+
+async def test_a_provider_that_never_accepts_ends_failed_not_deferred(
+    container: Container, client: httpx.AsyncClient, smtp: SmtpServer
+) -> None:
+    clock = FixedClock(container.clock.now())
+    container.clock = clock
+    smtp.stop()  # the provider refuses every attempt
+    content = EmailContent(title="Tax reminder", content="Pay by Friday")
+    uid = await queue_emails(
+        container, "tax-system", [RecipientInfo(email="q@example.org")], content
+    )
+    worker = notification_worker(container, smtp.port)
+    for _ in range(14):  # the outbox gives up after 12 attempts
+        await relay_all(worker)
+        clock.advance(timedelta(minutes=11))  # past the longest back-off
+    async with container.uow() as uow:
+        delivery = await uow.session.scalar(select(DeliveryRow).where(DeliveryRow.batch_id == uid))
+        dead = await uow.session.scalar(
+            select(func.count()).select_from(OutboxRow).where(OutboxRow.dead_at.is_not(None))
+        )
+    assert delivery is not None
+    assert (delivery.status, delivery.attempts) == ("failed", 12)
+    assert dead == 1
