@@ -4,8 +4,9 @@ the demo loaded, as a citizen, an officer, the operator and a machine client (AP
 Every check schemathesis has runs on every response: no 5xx, every status code, media type,
 header and body as documented, invalid input refused, valid input not refused. Generated cases
 run through ``@schema.parametrize()`` (examples, coverage and fuzzing phases) and the stateful
-phase through the schema's state machine (links inferred from ``Location`` and the bodies).
-The example count is bounded so the whole module stays well under three minutes here.
+phase through the schema's state machine (links schemathesis infers from the schema: an id in
+one response feeds the path of the next call). Hypothesis is derandomised and the example
+count bounded, so the run is repeatable and the module stays under three minutes here.
 """
 
 from __future__ import annotations
