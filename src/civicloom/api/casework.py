@@ -8,6 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from civicloom.api.schemas import (
+    MAX_LIMIT,
+    MAX_OFFSET,
+    SERVICE_ID,
+    TASK_STATE,
     ApplicationOut,
     ApplicationStatusOut,
     AssignIn,
@@ -38,11 +42,12 @@ from civicloom.applications import (
     withdraw_application,
 )
 from civicloom.identity import department_staff
+from civicloom.kernel import PathId
 from civicloom.web import ContainerDep, CurrentPrincipal, Problem
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}
-    for code in (401, 403, 404, 409, 422)
+    for code in (400, 401, 403, 404, 409, 413, 422)
 }
 casework_router = APIRouter(prefix="/api/v1", responses=_PROBLEMS)
 DUE_SOON = timedelta(days=2)
@@ -79,7 +84,7 @@ def _task_out(task: TaskView, now: datetime) -> dict[str, Any]:
     response_model=ApplicationStatusOut,
 )
 async def read_status(
-    application_id: str, container: ContainerDep, principal: CurrentPrincipal
+    application_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> ApplicationStatusOut:
     """Every department's step, its state and expected date, the deadline and the timeline."""
     status = await application_status(container.uow(), container.clock, principal, application_id)
@@ -112,7 +117,7 @@ async def read_status(
     "/applications/{application_id}/withdrawal", tags=["applications"], status_code=204
 )
 async def withdraw(
-    application_id: str, container: ContainerDep, principal: CurrentPrincipal
+    application_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> None:
     """Withdraw an application that is still running."""
     await withdraw_application(container.uow(), container.clock, principal, application_id)
@@ -122,7 +127,7 @@ async def withdraw(
     "/applications/{application_id}/information", tags=["applications"], status_code=204
 )
 async def answer(
-    application_id: str,
+    application_id: PathId,
     body: InformationAnswer,
     container: ContainerDep,
     principal: CurrentPrincipal,
@@ -137,11 +142,11 @@ async def answer(
 async def work_queue(
     container: ContainerDep,
     principal: CurrentPrincipal,
-    service: str | None = None,
-    state: str | None = None,
+    service: Annotated[str | None, Query(max_length=100, pattern=SERVICE_ID)] = None,
+    state: Annotated[str | None, Query(max_length=40, pattern=TASK_STATE)] = None,
     sla: Annotated[str | None, Query(pattern="^(on_track|breached)$")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[dict[str, Any]]:
     """The officer's department's open tasks, soonest due first."""
     tasks = await list_officer_tasks(
@@ -156,7 +161,7 @@ async def work_queue(
 
 @casework_router.get("/tasks/{task_id}", tags=["tasks"], response_model=TaskDetailOut)
 async def read_task(
-    task_id: str, container: ContainerDep, principal: CurrentPrincipal
+    task_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """A task with the application data the officer's department is entitled to."""
     task, data = await read_officer_task(container.uow(), container.clock, principal, task_id)
@@ -165,7 +170,7 @@ async def read_task(
 
 @casework_router.post("/tasks/{task_id}/claim", tags=["tasks"], response_model=TaskOut)
 async def claim(
-    task_id: str, container: ContainerDep, principal: CurrentPrincipal
+    task_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """Take a task (a supervisor holding the step's role takes over a colleague's, audited)."""
     task = await claim_task(container.uow(), container.clock, principal, task_id)
@@ -174,7 +179,7 @@ async def claim(
 
 @casework_router.post("/tasks/{task_id}/release", tags=["tasks"], response_model=TaskOut)
 async def release(
-    task_id: str, container: ContainerDep, principal: CurrentPrincipal
+    task_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """Give a task back to the queue."""
     task = await claim_task(container.uow(), container.clock, principal, task_id, release=True)
@@ -183,7 +188,7 @@ async def release(
 
 @casework_router.post("/tasks/{task_id}/assignment", tags=["tasks"], response_model=TaskOut)
 async def assign(
-    task_id: str, body: AssignIn, container: ContainerDep, principal: CurrentPrincipal
+    task_id: PathId, body: AssignIn, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """A supervisor assigns (or reassigns) an open task to an officer of the task's department
     who holds the step's role (422 naming ``assignee`` otherwise; 409 for a finished task)."""
@@ -196,7 +201,7 @@ async def assign(
 
 @casework_router.post("/tasks/{task_id}/decision", tags=["tasks"], response_model=TaskOut)
 async def decide(
-    task_id: str, body: DecisionIn, container: ContainerDep, principal: CurrentPrincipal
+    task_id: PathId, body: DecisionIn, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """Approve or reject (with a reason the applicant will read): only with the step's role,
     and only the holder of a claimed task (403 / 409 otherwise; nothing changes)."""
@@ -215,7 +220,10 @@ async def decide(
     "/tasks/{task_id}/information-requests", tags=["tasks"], response_model=TaskOut
 )
 async def ask(
-    task_id: str, body: InformationRequestIn, container: ContainerDep, principal: CurrentPrincipal
+    task_id: PathId,
+    body: InformationRequestIn,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
 ) -> dict[str, Any]:
     """Ask the applicant for more information."""
     task = await request_information(
@@ -257,7 +265,7 @@ async def dead_letters(
     response_model=DeadLetterOut,
 )
 async def redrive(
-    dead_letter_id: str, container: ContainerDep, principal: CurrentPrincipal
+    dead_letter_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> DeadLetterOut:
     """Try the call again (same idempotency key)."""
     return _letter(
@@ -271,7 +279,7 @@ async def redrive(
     response_model=DeadLetterOut,
 )
 async def abandon(
-    dead_letter_id: str, container: ContainerDep, principal: CurrentPrincipal
+    dead_letter_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> DeadLetterOut:
     """Stop trying; the application fails with an explanation."""
     return _letter(

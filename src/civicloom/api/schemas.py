@@ -8,14 +8,23 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from civicloom.applications import ApplicationView
+from civicloom.kernel import InboundModel, Line, Text
+
+MAX_LIMIT = 200
+"""The largest page a list route returns."""
+MAX_OFFSET = 1_000_000
+"""The deepest page a list route serves; a larger offset is a 422, not a database overflow."""
+SERVICE_ID = r"^[a-z][a-z0-9-]{0,99}$"
+TASK_STATE = r"^(waiting|ready|running|awaiting_external|awaiting_officer|awaiting_applicant|completed|skipped|failed|cancelled)$"  # noqa: E501
 
 
 class ApplicationCreate(BaseModel):
-    """Body of ``POST /api/v1/applications``."""
+    """Body of ``POST /api/v1/applications``. The texts of ``data`` pass the inbound-text gate
+    in the use case, before the request is hashed, so each bad one is named (``data.<field>``)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    service: str = Field(
+    service: Line = Field(
         min_length=1, max_length=100, description="Service id, e.g. `open-a-restaurant`."
     )
     data: dict[str, Any] = Field(description="Answers to the service's form (its JSON Schema).")
@@ -90,12 +99,12 @@ class ApplicationStatusOut(BaseModel):
     timeline: list[TimelineEntryOut]
 
 
-class InformationAnswer(BaseModel):
+class InformationAnswer(InboundModel):
     """The applicant's answer to a request for more information."""
 
     model_config = ConfigDict(extra="forbid")
 
-    answer: str = Field(min_length=1, max_length=5000)
+    answer: Text = Field(min_length=1, max_length=5000)
 
 
 class TaskOut(BaseModel):
@@ -122,29 +131,29 @@ class TaskDetailOut(TaskOut):
     output: dict[str, Any] | None
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(InboundModel):
     """An officer's decision on a review task."""
 
     model_config = ConfigDict(extra="forbid")
 
     decision: str = Field(pattern="^(approve|reject)$")
-    reason: str | None = Field(default=None, max_length=5000)
+    reason: Text | None = Field(default=None, max_length=5000)
 
 
-class InformationRequestIn(BaseModel):
+class InformationRequestIn(InboundModel):
     """An officer's request for more information."""
 
     model_config = ConfigDict(extra="forbid")
 
-    message: str = Field(min_length=1, max_length=5000)
+    message: Text = Field(min_length=1, max_length=5000)
 
 
-class AssignIn(BaseModel):
+class AssignIn(InboundModel):
     """A supervisor's assignment."""
 
     model_config = ConfigDict(extra="forbid")
 
-    assignee: str = Field(min_length=1, max_length=200)
+    assignee: Line = Field(min_length=1, max_length=200)
 
 
 class DeadLetterOut(BaseModel):

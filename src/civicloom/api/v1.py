@@ -9,11 +9,12 @@ from fastapi import APIRouter, Header, Response
 from civicloom.api.schemas import ApplicationCreate, ApplicationOut, ServiceOut
 from civicloom.applications import SubmitApplication, get_application, submit_application
 from civicloom.catalogue import list_current_blueprints
+from civicloom.kernel import PathId
 from civicloom.web import ContainerDep, CurrentPrincipal, Problem
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}
-    for code in (400, 401, 404, 409, 413, 422)
+    for code in (400, 401, 403, 404, 409, 413, 422)
 }
 
 api_v1_router = APIRouter(prefix="/api/v1", tags=["v1"], responses=_PROBLEMS)
@@ -61,7 +62,7 @@ async def create_application(
 
 @api_v1_router.get("/applications/{application_id}", response_model=ApplicationOut)
 async def read_application(
-    application_id: str, container: ContainerDep, principal: CurrentPrincipal
+    application_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> ApplicationOut:
     """One of the caller's own applications."""
     view = await get_application(container.uow(), container.clock, principal, application_id)

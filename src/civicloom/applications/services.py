@@ -25,10 +25,13 @@ from civicloom.kernel import (
     FieldError,
     NotFound,
     Principal,
+    TextKind,
     ValidationFailed,
     canonical_json,
     new_id,
     new_reference,
+    normalise_data,
+    normalise_text,
     sha256_hex,
 )
 from civicloom.outbox import CloudEvent, EventType, enqueue_event
@@ -72,7 +75,11 @@ async def submit_in(
 ) -> tuple[ApplicationView, bool]:
     """``submit_application`` inside the caller's transaction (the caller commits once), for a
     user action that does more than submit (the portal links its draft in the same commit)."""
-    request_hash = sha256_hex(canonical_json({"service": command.service_id, "data": command.data}))
+    # The gate comes first: a lone surrogate or a control character is refused by name here,
+    # never hashed (it would not encode) nor stored.
+    service_id = normalise_text(command.service_id, "service", TextKind.LINE)
+    data = normalise_data(command.data, "data")
+    request_hash = sha256_hex(canonical_json({"service": service_id, "data": data}))
     if command.idempotency_key:
         earlier = await session.scalar(
             select(ApplicationRow).where(
@@ -84,13 +91,13 @@ async def submit_in(
             if earlier.request_hash != request_hash:
                 raise Conflict("this Idempotency-Key was already used for a different request")
             return _view(earlier), False
-    published = await get_current_blueprint(session, command.service_id)
+    published = await get_current_blueprint(session, service_id)
     if published is None:
         raise ValidationFailed(
-            [FieldError("service", "known-service", f"no published service {command.service_id!r}")]
+            [FieldError("service", "known-service", f"no published service {service_id!r}")]
         )
     blueprint = published.blueprint
-    validate_form_data(blueprint, command.data)
+    validate_form_data(blueprint, data)
     now = clock.now()
     row = ApplicationRow(
         id=new_id(),
@@ -100,7 +107,7 @@ async def submit_in(
         blueprint_version=blueprint.version,
         applicant_id=applicant.subject,
         state=ApplicationState.SUBMITTED.value,
-        data=command.data,
+        data=data,
         idempotency_key=command.idempotency_key,
         request_hash=request_hash,
         submitted_at=now,
@@ -135,7 +142,7 @@ async def submit_in(
             occurred_at=now,
             department=blueprint.owner,
             purpose="apply for service",
-            fields=tuple(sorted(command.data)),
+            fields=tuple(sorted(data)),
             details={"service": blueprint.id, "blueprint_version": blueprint.version},
         ),
     )

@@ -26,7 +26,7 @@ from civicloom.documents.services import (
     upload_document,
 )
 from civicloom.identity import APPLICANT_ROLES, STAFF_ROLES
-from civicloom.kernel import FieldError, PayloadTooLarge, ValidationFailed
+from civicloom.kernel import FieldError, PathId, PayloadTooLarge, ValidationFailed
 from civicloom.web import (
     ContainerDep,
     CurrentPrincipal,
@@ -73,7 +73,7 @@ DocumentsRuntimeDep = Annotated[DocumentsRuntime, Depends(component(DOCUMENTS_RU
 )
 async def upload(
     documents: DocumentsRuntimeDep,
-    application_id: str,
+    application_id: PathId,
     request: Request,
     container: ContainerDep,
     principal: CurrentPrincipal,
@@ -109,7 +109,7 @@ async def upload(
     dependencies=[_APPLICANT],
 )
 async def list_application_documents(
-    application_id: str, container: ContainerDep, principal: CurrentPrincipal
+    application_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> list[DocumentOut]:
     """The documents held for one of the caller's applications."""
     refs = await list_documents(container.uow(), principal, application_id)
@@ -123,8 +123,8 @@ async def list_application_documents(
 )
 async def download_document(
     documents: DocumentsRuntimeDep,
-    application_id: str,
-    document_id: str,
+    application_id: PathId,
+    document_id: PathId,
     request: Request,
     container: ContainerDep,
     principal: CurrentPrincipal,
@@ -160,7 +160,7 @@ def _attachment(content: bytes, media_type: str, filename: str) -> Response:
 )
 async def download_licence(
     documents: DocumentsRuntimeDep,
-    licence_id: str,
+    licence_id: PathId,
     request: Request,
     container: ContainerDep,
     principal: CurrentPrincipal,
@@ -176,7 +176,7 @@ async def download_licence(
     dependencies=[public_route()],
 )
 async def licence_verification(
-    documents: DocumentsRuntimeDep, licence_id: str, request: Request, container: ContainerDep
+    documents: DocumentsRuntimeDep, licence_id: PathId, request: Request, container: ContainerDep
 ) -> VerificationOut:
     """Public: is this licence valid, expired, revoked or forged?"""
     result = await verify_licence(container.uow(), documents, container.clock.now(), licence_id)
@@ -200,7 +200,7 @@ async def token_verification(
     dependencies=[require_roles(*sorted(STAFF_ROLES))],
 )
 async def revoke(
-    licence_id: str, body: RevocationIn, container: ContainerDep, principal: CurrentPrincipal
+    licence_id: PathId, body: RevocationIn, container: ContainerDep, principal: CurrentPrincipal
 ) -> Response:
     """Revoke a licence (staff of the issuing department only)."""
     await revoke_licence(container.uow(), container.clock, principal, licence_id, body.reason)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from civicloom.kernel import FieldError, ValidationFailed
+from civicloom.kernel import FieldError, TextKind, ValidationFailed, normalise_text
 
 PDF = "application/pdf"
 PNG = "image/png"
@@ -73,7 +72,7 @@ _UNSAFE = re.compile(r"[^\w .()+\-]", re.UNICODE)
 
 def check_type_name(name: str) -> str:
     """A document type id such as ``floor-plan``; otherwise a 422 naming the field."""
-    if not _TYPE_NAME.match(name):
+    if not _TYPE_NAME.fullmatch(name):
         raise ValidationFailed(
             [FieldError("document_type", "pattern", "use lowercase letters, digits and dashes")]
         )
@@ -92,8 +91,9 @@ def sanitise_filename(name: str) -> str:
                 )
             ]
         )
-    clean = unicodedata.normalize("NFC", name)
-    clean = "".join(c for c in clean if unicodedata.category(c)[0] != "C")
+    # Refused, not stripped: ``invoice\u202efdp.exe`` must not become ``invoicefdp.exe``, and a
+    # name shown to an officer must be the name the applicant's computer showed.
+    clean = normalise_text(name, "file", TextKind.FILE_NAME)
     clean = _UNSAFE.sub("_", clean).strip(" .")
     clean = re.sub(r"\s+", " ", clean)
     if ".." in clean:

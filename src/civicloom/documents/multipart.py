@@ -17,6 +17,7 @@ from civicloom.kernel import FieldError, ValidationFailed
 
 MAX_FIELD_BYTES = 1024
 MAX_FIELDS = 10
+_CHARSETS = frozenset({"utf-8", "iso-8859-1"})  # the two RFC 8187 names every sender uses
 _PARAM = re.compile(r'(?i)(?:^|;)\s*(filename\*?|name)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
 
 
@@ -34,8 +35,22 @@ def _disposition(raw: str) -> dict[str, str]:
         if value.startswith('"'):
             value = re.sub(r"\\(.)", r"\1", value[1:-1])
         if key.lower() == "filename*":
-            _, _, encoded = value.partition("''")
-            params["filename"] = unquote(encoded, errors="strict")
+            charset, _, encoded = value.partition("''")
+            charset = charset.strip().lower() or "utf-8"
+            try:
+                if charset not in _CHARSETS:
+                    raise LookupError(charset)
+                params["filename"] = unquote(encoded, encoding=charset, errors="strict")
+            except (UnicodeDecodeError, LookupError) as exc:
+                raise ValidationFailed(
+                    [
+                        FieldError(
+                            "file",
+                            "file-name-encoding",
+                            "the file name (filename*) is not valid percent-encoded UTF-8",
+                        )
+                    ]
+                ) from exc
         elif key.lower() not in params:
             params[key.lower()] = value
     return params

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from civicloom.audit import DataUse
 from civicloom.documents.domain import DocumentRef, LicenceVerification
+from civicloom.kernel import InboundModel, Line, Text
 
 
 class DocumentOut(BaseModel):
@@ -68,20 +69,20 @@ class VerificationOut(BaseModel):
         )
 
 
-class TokenIn(BaseModel):
+class TokenIn(InboundModel):
     """A licence token to verify."""
 
     model_config = ConfigDict(extra="forbid")
 
-    token: str = Field(min_length=10, max_length=8000, description="The compact JWS of a licence.")
+    token: Line = Field(min_length=10, max_length=8000, description="The compact JWS of a licence.")
 
 
-class RevocationIn(BaseModel):
+class RevocationIn(InboundModel):
     """Why a licence is revoked."""
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=3, max_length=500)
+    reason: Text = Field(min_length=3, max_length=500)
 
 
 class DataUseOut(BaseModel):

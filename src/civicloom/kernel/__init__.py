@@ -11,25 +11,49 @@ from civicloom.kernel.errors import (
 )
 from civicloom.kernel.ids import canonical_json, new_id, new_reference, sha256_hex
 from civicloom.kernel.principal import Principal
-from civicloom.kernel.text import LocalisedText
+from civicloom.kernel.text import (
+    EMAIL_PATTERN,
+    InboundModel,
+    Line,
+    LocalisedText,
+    PathId,
+    Text,
+    TextKind,
+    normalise_data,
+    normalise_text,
+    one_line,
+    parse_ascii_number,
+    text_problem,
+)
 from civicloom.kernel.workdays import add_working_days, working_days_between
 
 __all__ = [
+    "EMAIL_PATTERN",
     "Clock",
     "Conflict",
     "DomainError",
     "FieldError",
     "FixedClock",
+    "InboundModel",
+    "Line",
     "LocalisedText",
     "NotFound",
+    "PathId",
     "PayloadTooLarge",
     "Principal",
     "SystemClock",
+    "Text",
+    "TextKind",
     "ValidationFailed",
     "add_working_days",
     "canonical_json",
     "new_id",
     "new_reference",
+    "normalise_data",
+    "normalise_text",
+    "one_line",
+    "parse_ascii_number",
     "sha256_hex",
+    "text_problem",
     "working_days_between",
 ]

@@ -78,6 +78,11 @@ class Recipient:
         return self.subject
 
 
+class UndeliverableMessage(ValueError):
+    """A message no retry can send (e.g. a subject or address no mail header can carry): the
+    delivery is reported ``failed`` at once instead of being retried and reported deferred."""
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """A snapshot of one delivery, handed to a channel."""

@@ -30,12 +30,14 @@ from civicloom.notifications.domain import (
     RateLimiter,
     Recipient,
     RenderedMessage,
+    UndeliverableMessage,
 )
 from civicloom.notifications.ports import Channel
 from civicloom.notifications.recipients import officers_for, recipient_for
 from civicloom.notifications.tables import DeliveryRow
 from civicloom.notifications.templates import TemplateLibrary
 from civicloom.observability import get_logger
+from civicloom.outbox import MAX_ATTEMPTS as OUTBOX_MAX_ATTEMPTS
 from civicloom.outbox import NOTIFICATIONS, CloudEvent, EventType, OutboxMessage, enqueue_event
 from civicloom.runtime import Container
 
@@ -187,10 +189,16 @@ async def plan_notifications(
 
 
 async def deliver(
-    container: Container, channels: Mapping[str, Channel], limiter: RateLimiter, delivery_id: str
+    container: Container,
+    channels: Mapping[str, Channel],
+    limiter: RateLimiter,
+    delivery_id: str,
+    *,
+    last_attempt: bool = False,
 ) -> float | None:
     """Send one delivery. Returns seconds to wait when the provider's rate limit is reached;
-    raises when the channel fails (the outbox retries with back-off)."""
+    raises when the channel fails (the outbox retries with back-off). A message no retry can
+    send, or a failure on the outbox's last attempt, leaves the delivery ``failed``."""
     async with container.uow() as uow:
         row = await uow.session.get(DeliveryRow, delivery_id)
         if row is None or row.status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED):
@@ -204,11 +212,23 @@ async def deliver(
         return wait
     try:
         provider_id = await channel.send(outgoing)
+    except UndeliverableMessage as exc:
+        async with container.uow() as uow:
+            failed = await uow.session.get(DeliveryRow, delivery_id)
+            assert failed is not None
+            failed.status = DeliveryStatus.FAILED.value
+            failed.attempts += 1
+            failed.last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
+            await uow.commit()
+        log.warning("notification_undeliverable", delivery_id=delivery_id)
+        return None
     except Exception as exc:
         async with container.uow() as uow:
             failed = await uow.session.get(DeliveryRow, delivery_id)
             assert failed is not None
-            failed.status = DeliveryStatus.RETRYING.value
+            failed.status = (
+                DeliveryStatus.FAILED if last_attempt else DeliveryStatus.RETRYING
+            ).value
             failed.attempts += 1
             failed.last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
             await uow.commit()
@@ -250,6 +270,12 @@ class NotificationDispatcher:
         """Handle one dispatched outbox message; a float asks to try again that much later."""
         if message.topic == DELIVER_TOPIC:
             delivery_id = str(message.payload.get("data", {}).get("delivery_id", ""))
-            return await deliver(self.container, self.channels, self.limiter, delivery_id)
+            return await deliver(
+                self.container,
+                self.channels,
+                self.limiter,
+                delivery_id,
+                last_attempt=message.attempts >= OUTBOX_MAX_ATTEMPTS,
+            )
         await plan_notifications(self.container, self.library, message.payload)
         return None

@@ -15,7 +15,7 @@ from typing import Any
 from jinja2 import ChainableUndefined, FileSystemLoader
 from jinja2.sandbox import SandboxedEnvironment
 
-from civicloom.kernel import NotFound
+from civicloom.kernel import NotFound, one_line
 from civicloom.notifications.domain import RenderedMessage
 
 SUBJECT_PREFIXES = ("Subject:", "主题：", "主题:")
@@ -55,6 +55,7 @@ class TemplateLibrary:
         text = self._text.get_template(relative).render(**context)
         marked = self._html.get_template(relative).render(**context)
         subject, body = _split(text)
+        subject = one_line(subject)  # data rendered into it must not break the Subject header
         _, html_body = _split(marked)
         paragraphs = "".join(f"<p>{p.strip()}</p>" for p in html_body.split("\n\n") if p.strip())
         html_doc = (

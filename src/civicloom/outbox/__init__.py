@@ -11,6 +11,7 @@ from civicloom.outbox.events import (
 )
 from civicloom.outbox.ports import Consumer, Publisher
 from civicloom.outbox.services import (
+    MAX_ATTEMPTS,
     claim_due,
     enqueue_event,
     mark_dispatched,
@@ -25,6 +26,7 @@ __all__ = [
     "EVENTS",
     "EXCHANGE",
     "INTERNAL_PREFIX",
+    "MAX_ATTEMPTS",
     "NOTIFICATIONS",
     "CloudEvent",
     "Consumer",

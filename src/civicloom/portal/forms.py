@@ -8,13 +8,14 @@ when the blueprint provides them, else the schema's ``title``.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from civicloom.catalogue import Blueprint
-from civicloom.kernel import FieldError
+from civicloom.kernel import FieldError, TextKind, parse_ascii_number, text_problem
 
 Translate = Callable[[str], str]
 RADIO_LIMIT = 5  # more options than this are shown as a select
@@ -141,7 +142,7 @@ def _date(field_: FormField, form: Mapping[str, str], _: Translate) -> tuple[Any
     parts = [form.get(f"{field_.name}-{p}", "").strip() for p in ("day", "month", "year")]
     if not any(parts):
         return None, None
-    if not all(p.isdigit() for p in parts):
+    if not all(p.isascii() and p.isdigit() for p in parts):
         return None, _("%(label)s must be a real date") % {"label": field_.label}
     day, month, year = (int(p) for p in parts)
     try:
@@ -165,20 +166,26 @@ def parse_field(field_: FormField, form: Mapping[str, Any], _: Translate) -> tup
     value = raw.strip() if isinstance(raw, str) else ""
     if not value:
         return None, None
+    kind = TextKind.TEXT if field_.widget == "textarea" else TextKind.LINE
+    if text_problem(value, kind) is not None:
+        return None, _("%(label)s must not contain control or hidden formatting characters") % {
+            "label": field_.label
+        }
+    value = unicodedata.normalize("NFC", value)
     if field_.widget == "yesno":
         if value not in ("yes", "no"):
             return None, _("Select yes or no")
         return value == "yes", None
     if field_.widget == "number":
         integer = field_.schema.get("type") == "integer"
-        try:
-            number: int | float = int(value) if integer else float(value)
-        except ValueError:
-            message = (
-                _("%(label)s must be a whole number")
-                if integer
-                else _("%(label)s must be a number")
-            )
+        number = parse_ascii_number(value, integer=integer)
+        if number is None:
+            if any(c.isdigit() or c.isnumeric() for c in value if not c.isascii()):
+                message = _("%(label)s must be written with the digits 0 to 9")
+            elif integer:
+                message = _("%(label)s must be a whole number")
+            else:
+                message = _("%(label)s must be a number")
             return None, message % {"label": field_.label}
         return number, None
     if field_.options and value not in {o.value for o in field_.options}:
@@ -226,6 +233,9 @@ def schema_message(field_: FormField, error: FieldError, _: Translate) -> str:
         "required": required_message(field_, _),
         "enum": _("Select from the options shown"),
     }
+    hidden = _("%(label)s must not contain control or hidden formatting characters")
+    for rule in ("unicode", "control-character", "bidi-control", "invisible-character"):
+        messages[rule] = hidden % {"label": label}
     return messages.get(error.rule, _("%(label)s is not valid") % {"label": label})
 
 

@@ -52,7 +52,7 @@ def test_a_type_the_blueprint_does_not_accept_is_refused() -> None:
     ("given", "kept"),
     [
         ("Floor plan (v2).pdf", "Floor plan (v2).pdf"),
-        ("menu\x07\u202e.pdf", "menu.pdf"),
+        ("Cafe\u0301 menu.pdf", "Caf\u00e9 menu.pdf"),  # NFC
         ("  .hidden.pdf ", "hidden.pdf"),
         ("x" * 300 + ".pdf", "x" * 116 + ".pdf"),
         ("平面图.pdf", "平面图.pdf"),
@@ -61,6 +61,24 @@ def test_a_type_the_blueprint_does_not_accept_is_refused() -> None:
 )
 def test_names_are_sanitised(given: str, kept: str) -> None:
     assert sanitise_filename(given) == kept
+
+
+@pytest.mark.parametrize(
+    ("given", "rule"),
+    [
+        # Before: control and bidi characters were silently dropped, so this was stored as
+        # "invoicefdp.exe" and shown as the name the applicant never saw. Now: refused.
+        ("invoice\u202efdp.exe", "bidi-control"),
+        ("menu\x07\u202e.pdf", "control-character"),
+        ("menu\u2066.pdf", "bidi-control"),
+        ("menu\u200b.pdf", "invisible-character"),
+        ("menu\ud800.pdf", "unicode"),
+    ],
+)
+def test_names_with_control_or_hidden_characters_are_refused(given: str, rule: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        sanitise_filename(given)
+    assert [(e.field, e.rule) for e in caught.value.errors] == [("file", rule)]
 
 
 def test_blueprint_rules_tolerate_absence_and_aliases() -> None:

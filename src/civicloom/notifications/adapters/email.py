@@ -9,15 +9,22 @@ from pathlib import Path
 
 import aiosmtplib
 
-from civicloom.notifications.domain import Outgoing
+from civicloom.notifications.domain import Outgoing, UndeliverableMessage
 
 
 def build_email(message: Outgoing, sender: str) -> EmailMessage:
-    """A multipart (text + HTML) email; the Message-ID derives from the delivery id."""
+    """A multipart (text + HTML) email; the Message-ID derives from the delivery id.
+
+    A subject or address no header can carry raises ``UndeliverableMessage``: retrying it
+    cannot help, so the delivery fails at once.
+    """
     mail = EmailMessage()
-    mail["From"] = sender
-    mail["To"] = message.address
-    mail["Subject"] = message.subject
+    try:
+        mail["From"] = sender
+        mail["To"] = message.address
+        mail["Subject"] = message.subject
+    except (ValueError, IndexError) as exc:
+        raise UndeliverableMessage(f"the message cannot be written as an email: {exc}") from exc
     mail["Message-ID"] = make_msgid(idstring=message.id, domain="civicloom")
     mail["X-Civicloom-Delivery"] = message.id
     mail.set_content(message.body_text)

@@ -22,19 +22,29 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import func, select
 
 from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.identity import Role, authenticate_api_key
-from civicloom.kernel import FieldError, NotFound, Principal, ValidationFailed, new_id
+from civicloom.kernel import (
+    EMAIL_PATTERN,
+    FieldError,
+    InboundModel,
+    Line,
+    NotFound,
+    Principal,
+    Text,
+    ValidationFailed,
+    new_id,
+)
 from civicloom.notifications.domain import ChannelKind, DeliveryStatus, Recipient, RenderedMessage
 from civicloom.notifications.services import add_delivery
 from civicloom.notifications.tables import DeliveryRow
 from civicloom.runtime import Container
-from civicloom.web import ContainerDep, CurrentPrincipal, require_roles
+from civicloom.web import ContainerDep, CurrentPrincipal, problem_responses, require_roles
 
-EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+EMAIL = EMAIL_PATTERN
 MAX_RECIPIENTS = 50  # per call; a bigger mailing is several calls, each audited
 SCOPE = "messaging:send"
 
@@ -48,27 +58,30 @@ async def api_key_header(request: Request, container: ContainerDep) -> None:
             request.state.principal = client
 
 
-messaging_router = APIRouter(tags=["govstack-messaging"])
+messaging_router = APIRouter(
+    tags=["govstack-messaging"], responses=problem_responses(400, 401, 403, 404, 413, 422)
+)
 # Machine clients with the scope only: no person's role is listed, so people get 403.
 _SENDER = [Depends(api_key_header), require_roles(Role.MACHINE_CLIENT, scope=SCOPE)]
 
 
-class RecipientInfo(BaseModel):
+class RecipientInfo(InboundModel):
     """Who receives the email."""
 
     email: str = Field(pattern=EMAIL, max_length=320)
-    name: str = Field(default="", max_length=200)
+    name: Line = Field(default="", max_length=200)
 
 
-class EmailContent(BaseModel):
-    """The email's title and text."""
+class EmailContent(InboundModel):
+    """The email's title and text. The title becomes the Subject header: one line, no control
+    or bidirectional-override characters (a 422 here, never a send that cannot succeed)."""
 
-    encoding: str = "UTF-8"
-    title: str = Field(min_length=1, max_length=300)
-    content: str = Field(min_length=1, max_length=100_000)
+    encoding: Line = Field(default="UTF-8", max_length=40)
+    title: Line = Field(min_length=1, max_length=300)
+    content: Text = Field(min_length=1, max_length=100_000)
 
 
-class SingleEmail(BaseModel):
+class SingleEmail(InboundModel):
     """``/send/email/single`` body."""
 
     senderInfo: dict[str, Any] = Field(default_factory=dict)  # noqa: N815 - spec names
@@ -76,13 +89,13 @@ class SingleEmail(BaseModel):
     emailContent: EmailContent  # noqa: N815
 
 
-class BatchRecipients(BaseModel):
+class BatchRecipients(InboundModel):
     """Base64 of a JSON list of ``{"recipientInfo": {...}}``."""
 
-    batchEmailAsBase64: str = Field(max_length=2_000_000)  # noqa: N815
+    batchEmailAsBase64: Line = Field(max_length=2_000_000)  # noqa: N815
 
 
-class BatchEmail(BaseModel):
+class BatchEmail(InboundModel):
     """``/send/email/batch`` body."""
 
     senderInfo: dict[str, Any] = Field(default_factory=dict)  # noqa: N815
@@ -216,19 +229,17 @@ async def email_status(
     return counts
 
 
-class CallbackContent(BaseModel):
+class CallbackContent(InboundModel):
     """``/callback/email`` body: client-specific content (base64)."""
 
-    meta: str = Field(default="", max_length=1000)
-    content: str = Field(default="", max_length=1_000_000)
+    meta: Text = Field(default="", max_length=1000)
+    content: Text = Field(default="", max_length=1_000_000)
 
 
 @messaging_router.post("/callback/email", dependencies=_SENDER)
 async def email_callback(
     body: CallbackContent,
-    request_uid: Annotated[str, Header(alias="requestUid", max_length=64)] = "",
+    request_uid: Annotated[str, Header(alias="requestUid", min_length=1, max_length=64)],
 ) -> dict[str, str]:
     """Accept a client callback (e.g. a reply); acknowledged, not stored."""
-    if not request_uid:
-        raise ValidationFailed([FieldError("requestUid", "required", "header required")])
     return {"response": "accepted", "requestUid": request_uid}

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from civicloom.kernel import EMAIL_PATTERN, InboundModel
 from civicloom.notifications.preferences import (
     Preferences,
     inbox,
@@ -26,13 +28,20 @@ notifications_router = APIRouter(
 )
 
 
-class PreferencesIn(BaseModel):
+Channel = Literal["email", "sms", "portal"]
+
+
+def _default_channels() -> list[Channel]:
+    return ["email", "portal"]
+
+
+class PreferencesIn(InboundModel):
     """How and in which language to be notified."""
 
-    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
+    email: str | None = Field(None, pattern=EMAIL_PATTERN, max_length=320)
     phone: str | None = Field(None, pattern=r"^\+[0-9]{6,15}$")
-    locale: str = Field("en", description="en or zh-Hans")
-    channels: list[str] = Field(default_factory=lambda: ["email", "portal"], max_length=3)
+    locale: Literal["en", "zh-Hans"] = "en"
+    channels: list[Channel] = Field(default_factory=_default_channels, min_length=1, max_length=3)
 
 
 class InboxItemOut(BaseModel):
@@ -53,7 +62,9 @@ class InboxItemOut(BaseModel):
 async def get_preferences(container: ContainerDep, principal: CurrentPrincipal) -> PreferencesIn:
     """The caller's notification preferences."""
     p = await read_preferences(container, principal)
-    return PreferencesIn(email=p.email, phone=p.phone, locale=p.locale, channels=p.channels)
+    return PreferencesIn.model_validate(
+        {"email": p.email, "phone": p.phone, "locale": p.locale, "channels": p.channels}
+    )
 
 
 @notifications_router.put(

@@ -23,7 +23,14 @@ from civicloom.documents import (
     rules_from_blueprint,
     upload_document,
 )
-from civicloom.kernel import Conflict, DomainError, Principal, ValidationFailed
+from civicloom.kernel import (
+    Conflict,
+    DomainError,
+    Principal,
+    ValidationFailed,
+    normalise_text,
+    text_problem,
+)
 from civicloom.notifications import inbox as portal_inbox
 from civicloom.payments import PaymentProviderDep, latest_payment, start_or_resume_payment
 from civicloom.portal.pages.common import APPLICANT_PAGE, OWN_OBJECT_PAGE, page
@@ -211,12 +218,13 @@ async def answer(
     _ = page_gettext(request)
     form = await request.form()
     text = str(form.get("answer") or "")
-    if not text.strip() or len(text) > 5000:
-        message = (
-            _("Enter your answer")
-            if not text.strip()
-            else _("Your answer must be 5000 characters or fewer")
-        )
+    if not text.strip() or len(text) > 5000 or text_problem(text) is not None:
+        if not text.strip():
+            message = _("Enter your answer")
+        elif len(text) > 5000:
+            message = _("Your answer must be 5000 characters or fewer")
+        else:
+            message = _("Your answer must not contain control or hidden formatting characters")
         return await _application(
             documents,
             request,
@@ -228,7 +236,7 @@ async def answer(
             error_summary=[{"text": message, "href": "#answer"}],
         )
     await answer_information_request(
-        container.uow(), container.clock, principal, application_id, text
+        container.uow(), container.clock, principal, application_id, normalise_text(text, "answer")
     )
     return see_other(f"/applications/{application_id}?answered=1")
 
