@@ -39,6 +39,7 @@ from civicloom.applications.queries import (
     application_ids_of,
     applications_of_applicant,
     case_events,
+    case_usage,
     case_figures,
     department_queue,
     find_application,
@@ -48,6 +49,7 @@ from civicloom.applications.queries import (
     references_of,
     resolve_application_id,
     service_case_facts,
+    services_of,
     services_with_tasks,
     tasks_needing_attention,
     tasks_of_application,
@@ -89,6 +91,7 @@ from civicloom.applications.views import (
     ServiceCaseFacts,
     StepFacts,
     TaskView,
+    UsageRecord,
 )
 
 __all__ = [
@@ -132,6 +135,7 @@ __all__ = [
     "TimelineEntry",
     "TimelineNote",
     "UnknownStepKind",
+    "UsageRecord",
     "WorkerKind",
     "answer_information_request",
     "application_ids_of",
@@ -139,6 +143,7 @@ __all__ = [
     "applications_of_applicant",
     "assign_task",
     "case_events",
+    "case_usage",
     "case_figures",
     "claim_task",
     "clock_of",
@@ -161,6 +166,7 @@ __all__ = [
     "resolve_application_id",
     "resolve_dead_letter",
     "service_case_facts",
+    "services_of",
     "services_with_tasks",
     "step_kinds",
     "submit_application",

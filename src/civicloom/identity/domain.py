@@ -21,6 +21,8 @@ class Role(StrEnum):
     OPERATOR = "operator"
     AUDITOR = "auditor"
     MACHINE_CLIENT = "machine-client"
+    FINANCE_OFFICER = "finance-officer"  # reads and refunds the fees of its own department
+    PLATFORM_OWNER = "platform-owner"  # reads every department's funding statement
 
 
 APPLICANT_ROLES = frozenset({Role.CITIZEN.value, Role.BUSINESS_REPRESENTATIVE.value})

@@ -20,8 +20,12 @@ from civicloom.notifications.preferences import InboxItem, inbox
 from civicloom.notifications.runtime import build_channels, build_dispatcher
 from civicloom.notifications.services import NotificationDispatcher, deliver, plan_notifications
 from civicloom.notifications.templates import TemplateLibrary
+from civicloom.notifications.queries import SentMessage, messages_sent
+
 
 __all__ = [
+    "SentMessage",
+    "messages_sent",
     "DELIVER_TOPIC",
     "ChannelKind",
     "DeliveryStatus",
