@@ -31,7 +31,7 @@ from civicloom.web.charts import Bar, bar_chart
 
 templates = Templates([Path(__file__).parent / "templates"])
 funding_pages_router = APIRouter(include_in_schema=False)
-MonthQuery = Annotated[str | None, Query(max_length=7)]
+MonthQuery = Annotated[str | None, Query(max_length=20)]
 
 
 def _title(request: Request, text: str) -> str:
