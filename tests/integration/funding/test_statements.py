@@ -280,3 +280,40 @@ async def test_every_statement_matches_the_raw_tables(
     assert len(audited) == len(months) * len(DEPARTMENTS)
     assert {row[0] for row in audited} == {"omar"}
     assert {row[2] for row in audited} == {3}
+
+
+async def test_cost_avoided_on_the_public_performance_page(
+    container: Container, client: httpx.AsyncClient, funded: Funded
+) -> None:
+    events = await _raw_events(container)
+    today = datetime.now(UTC).date()
+    month = date(today.year, today.month, 1)
+    avoided = {d: _expected(events, d, month)["total"]["avoided"] for d in DEPARTMENTS}
+    page = await client.get("/performance/open-a-restaurant", headers=HTML)
+    assert page.status_code == 200
+    assert "Cost avoided by sharing the platform" in page.text
+    for dept, amount in avoided.items():
+        assert re.search(
+            rf">{dept}</th><td[^>]*>{re.escape(_money(amount))}</td>", page.text
+        ), dept
+    assert f'id="cost-avoided-total">{_money(sum(avoided.values()))}<' in page.text
+    # The public page reads no statement as anyone: nothing audited.
+    async with container.uow() as uow:
+        (count,) = (
+            await uow.session.execute(
+                text("SELECT count(*) FROM audit_entries WHERE action = 'funding.statement_read'")
+            )
+        ).one()
+    assert count == 0
+
+
+async def test_statement_in_chinese(client: httpx.AsyncClient, funded: Funded) -> None:
+    today = datetime.now(UTC).date()
+    zh = {"Accept": "text/html", "Accept-Language": "zh-Hans", **as_persona("farah")}
+    page = await client.get(f"/backoffice/funding/labour/{today:%Y-%m}", headers=zh)
+    assert page.status_code == 200
+    assert "本月收费" in page.text and "全年预测" in page.text
+    assert "Charged this month" not in page.text
+    pdf = await client.get(f"/backoffice/funding/labour/{today:%Y-%m}/statement.pdf", headers=zh)
+    assert pdf.status_code == 200
+    assert "本月收费" in PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
