@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -37,9 +38,9 @@ SERVICES = 5  # open-a-restaurant and four seeded neighbours
 METERS = ("applications", "steps", "officer-tasks", "email", "sms", "portal", "payments")
 
 
-async def run(url: str) -> None:
+async def run(url: str, var_dir: Path) -> None:
     """Seed, then time the statements against the reference."""
-    settings = Settings(profile=Profile.TEST, database_url=url, var_dir=Path("/tmp/bench-fund"))
+    settings = Settings(profile=Profile.TEST, database_url=url, var_dir=var_dir)
     container = build_container(settings)
     await load_demo(container, progress=lambda _: None)
     tariffs = load_tariffs(settings.blueprints_dir)
@@ -48,13 +49,16 @@ async def run(url: str) -> None:
     started = time.monotonic()
     async with container.uow() as uow:
         run_sql = uow.session.execute
-        (version, number) = (await run_sql(text("SELECT id, version FROM blueprint_versions LIMIT 1"))).one()
+        (version, number) = (
+            await run_sql(text("SELECT id, version FROM blueprint_versions LIMIT 1"))
+        ).one()
         await run_sql(
             text(
                 "INSERT INTO applications (id, reference, service_id, blueprint_version_id, "
-                "blueprint_version, applicant_id, state, data, request_hash, submitted_at, updated_at) "
-                "SELECT md5(g::text), 'B-' || g, 'open-a-restaurant', :version, :number, 'bench', "
-                "'approved', '{}', '', CAST(:start AS timestamptz) + (g % :days) * interval '1 day', now() "
+                "blueprint_version, applicant_id, state, data, request_hash, submitted_at, "
+                "updated_at) SELECT md5(g::text), 'B-' || g, 'open-a-restaurant', :version, "
+                ":number, 'bench', 'approved', '{}', '', "
+                "CAST(:start AS timestamptz) + (g % :days) * interval '1 day', now() "
                 "FROM generate_series(1, :n) g"
             ),
             {"version": version, "number": number, "start": tariff.starts, "days": days, "n": APPS},
@@ -64,7 +68,8 @@ async def run(url: str) -> None:
             text(
                 "INSERT INTO funding_usage_facts (day, department, service, meter, quantity, "
                 "amount_minor) SELECT CAST(:start AS date) + d, dept, 'service-' || s, meter, "
-                "CAST(:q AS bigint), CASE WHEN meter = 'payments' THEN CAST(:q AS bigint) * 25000 ELSE 0 END "
+                "CAST(:q AS bigint), "
+                "CASE WHEN meter = 'payments' THEN CAST(:q AS bigint) * 25000 ELSE 0 END "
                 "FROM generate_series(0, :days - 1) d, unnest(CAST(:depts AS text[])) dept, "
                 "generate_series(1, :services) s, unnest(CAST(:meters AS text[])) meter"
             ),
@@ -81,7 +86,9 @@ async def run(url: str) -> None:
     async with container.uow() as uow:
         await uow.session.execute(text("ANALYZE"))
         facts = (await uow.session.execute(text("SELECT count(*) FROM funding_usage_facts"))).one()
-    print(f"seeded {APPS} applications and {facts[0]} fact rows in {time.monotonic() - started:.1f} s")
+    print(
+        f"seeded {APPS} applications and {facts[0]} fact rows in {time.monotonic() - started:.1f} s"
+    )
 
     started = time.monotonic()
     async with container.uow() as uow:
@@ -122,7 +129,8 @@ def main() -> None:
     url = create_database(name)
     try:
         upgrade(Settings().migrations_dir, url)
-        asyncio.run(run(url))
+        with tempfile.TemporaryDirectory() as var_dir:
+            asyncio.run(run(url, Path(var_dir)))
     finally:
         drop_database(name)
 

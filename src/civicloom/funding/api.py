@@ -43,7 +43,8 @@ def _headers(name: str) -> dict[str, str]:
 
 
 @funding_api_router.get(
-    "/backoffice/funding/{department}/{month}/statement.csv", dependencies=[require_roles(*FUNDING_ROLES)]
+    "/backoffice/funding/{department}/{month}/statement.csv",
+    dependencies=[require_roles(*FUNDING_ROLES)],
 )
 async def statement_csv(
     container: ContainerDep,
@@ -69,7 +70,8 @@ async def statement_csv(
 
 
 @funding_api_router.get(
-    "/backoffice/funding/{department}/{month}/statement.pdf", dependencies=[require_roles(*FUNDING_ROLES)]
+    "/backoffice/funding/{department}/{month}/statement.pdf",
+    dependencies=[require_roles(*FUNDING_ROLES)],
 )
 async def statement_pdf(
     request: Request,

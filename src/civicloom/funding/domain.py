@@ -366,7 +366,12 @@ def build_statement(
         if not metered and component.funding == "central":
             used[name] = 0  # every department uses it (sign-in)
     avoided = tuple(
-        Avoided(name, tariff.components[name].duplicate_cost_minor, charge, tariff.components[name].source)
+        Avoided(
+            name,
+            tariff.components[name].duplicate_cost_minor,
+            charge,
+            tariff.components[name].source,
+        )
         for name, charge in sorted(used.items())
     )
     services = tuple(

@@ -66,9 +66,7 @@ async def rebuild_days(uow: UnitOfWork, first: date, last: date) -> list[Fact]:
 
     async with uow:
         session = uow.session
-        owners = {
-            p.blueprint.id: p.blueprint.owner for p in await list_current_blueprints(session)
-        }
+        owners = {p.blueprint.id: p.blueprint.owner for p in await list_current_blueprints(session)}
         for record in await case_usage(session, start, end):
             owner = owners.get(record.service, UNATTRIBUTED)
             if record.kind == "application":

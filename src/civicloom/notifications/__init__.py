@@ -17,15 +17,12 @@ from civicloom.notifications.domain import (
 )
 from civicloom.notifications.pages import notifications_pages_router
 from civicloom.notifications.preferences import InboxItem, inbox
+from civicloom.notifications.queries import SentMessage, messages_sent
 from civicloom.notifications.runtime import build_channels, build_dispatcher
 from civicloom.notifications.services import NotificationDispatcher, deliver, plan_notifications
 from civicloom.notifications.templates import TemplateLibrary
-from civicloom.notifications.queries import SentMessage, messages_sent
-
 
 __all__ = [
-    "SentMessage",
-    "messages_sent",
     "DELIVER_TOPIC",
     "ChannelKind",
     "DeliveryStatus",
@@ -36,6 +33,7 @@ __all__ = [
     "RateLimiter",
     "Recipient",
     "RenderedMessage",
+    "SentMessage",
     "SmtpChannel",
     "TemplateLibrary",
     "build_channels",
@@ -43,6 +41,7 @@ __all__ = [
     "build_email",
     "deliver",
     "inbox",
+    "messages_sent",
     "messaging_router",
     "notifications_pages_router",
     "notifications_router",

@@ -27,4 +27,4 @@ async def messages_sent(session: AsyncSession, start: datetime, end: datetime) -
         .where(DeliveryRow.sent_at >= start)
         .where(DeliveryRow.sent_at < end)
     )
-    return [SentMessage(a, c, at) for a, c, at in rows]
+    return [SentMessage(a, c, at) for a, c, at in rows if at is not None]

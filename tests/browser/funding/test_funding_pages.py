@@ -110,7 +110,8 @@ async def test_finance_officer_sees_only_labour(base: str, browser: Browser) -> 
     await check_accessibility(page, visited)
 
     answer = await page.goto(f"{base}/backoffice/funding/tax/{month}")
-    assert answer is not None and answer.status == 404
+    assert answer is not None
+    assert answer.status == 404
     assert await page.locator("h1").inner_text() == "Page not found"
     await check_accessibility(page, visited)
 

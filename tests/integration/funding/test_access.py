@@ -46,7 +46,9 @@ async def test_finance_officer_reads_only_its_own_department(
         assert csv.headers["content-type"].startswith("application/problem+json")
         assert (await client.get(f"{base}/statement.pdf", headers=farah)).status_code == 404
     # a department that does not exist answers the same
-    assert (await client.get(f"/backoffice/funding/nowhere/{MONTH}/statement.csv", headers=farah)).status_code == 404
+    assert (
+        await client.get(f"/backoffice/funding/nowhere/{MONTH}/statement.csv", headers=farah)
+    ).status_code == 404
     assert len(await _audited(container)) == 4  # the refusals left no entries
     overview = await client.get(f"/backoffice/funding?month={MONTH}", headers={**farah, **HTML})
     assert overview.status_code == 200
