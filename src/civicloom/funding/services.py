@@ -32,7 +32,7 @@ from civicloom.funding.tables import UsageFactRow
 from civicloom.kernel import Clock, NotFound, Principal
 from civicloom.notifications import messages_sent
 
-LOOKBACK_DAYS = 1  # the worker rebuilds from the day before its last built day
+LOOKBACK_DAYS = 1  # the worker rebuilds from the day before the newest day with facts
 CHANNEL_METERS = {"email": Meter.EMAIL, "sms": Meter.SMS, "portal": Meter.PORTAL}
 FINANCE_OFFICER = "finance-officer"
 PLATFORM_OWNER = "platform-owner"
@@ -114,8 +114,8 @@ async def rebuild_days(uow: UnitOfWork, first: date, last: date) -> list[Fact]:
 
 
 async def build_recent_facts(uow: UnitOfWork, clock: Clock, tariffs: Tariffs) -> int:
-    """The worker's job: rebuild from the day before the last built day up to today (or, on
-    the first run, from the start of the current financial year). Safe when two workers run
+    """The worker's job: rebuild from the day before the newest day with facts up to today
+    (or, on the first run, from the start of the current financial year). Safe when two workers run
     it at once: the loser's insert conflicts, it rolls back and the next run catches up."""
     today = _day(clock.now())
     async with uow:

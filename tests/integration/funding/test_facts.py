@@ -8,8 +8,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import text
 
+from civicloom.bootstrap import build_worker
 from civicloom.funding import Meter, build_recent_facts, load_tariffs, read_facts, rebuild_days
 from civicloom.runtime import Container
+from civicloom.settings import Settings
 from tests.integration.funding.conftest import LOAD, Funded
 
 
@@ -127,3 +129,30 @@ async def test_a_late_record_lands_in_its_own_day(container: Container, funded: 
     assert sms(after, yesterday) == sms(before, yesterday) + 1
     assert sms(after, today) == sms(before, today)
     assert [f for f in after if f.day == today] == [f for f in before if f.day == today]
+
+
+async def test_the_worker_job_builds_the_facts(
+    settings: Settings, container: Container, funded: Funded
+) -> None:
+    """The worker's ``usage-facts`` job (wired by bootstrap) builds, on an empty table, the
+    same rows from the start of the financial year as a rebuild of those days."""
+    tariffs = load_tariffs(container.settings.blueprints_dir)
+    year_start = tariffs.for_day(funded.last).starts
+    expected = await read_facts(container.uow(), year_start, funded.last)
+    async with container.uow() as uow:
+        await uow.session.execute(text("DELETE FROM funding_usage_facts"))
+        await uow.commit()
+    worker = build_worker(settings, worker_id="funding-test")
+    try:
+        job = next(j for j in worker.periodic if j.name == "usage-facts")
+        assert await job.run() == len(expected)
+        newest = max(f.day for f in expected)
+        recent = [f for f in expected if f.day >= newest - timedelta(days=1)]
+        assert await job.run() == len(recent)  # again: from the day before the newest facts
+    finally:
+        await worker.publisher.close()
+        await worker.container.close()
+        await worker.container.database.dispose()
+    assert await read_facts(container.uow(), year_start, funded.last) == expected
+    (count,) = (await _raw(container, "SELECT count(*) FROM funding_usage_facts"))[0]
+    assert count == len(expected)

@@ -173,4 +173,14 @@ def test_only_local_redirects_after_login(value: str | None, followed: str) -> N
 
 def test_personas_file_exists() -> None:
     assert Path(BLUEPRINTS / "demo" / "personas.yaml").is_file()
-    assert len(load_personas(BLUEPRINTS)) == 10
+    ids = set(load_personas(BLUEPRINTS))
+    demo = {"alice", "bob", "olivia", "tariq", "elena", "lars", "grace", "sam", "priya", "ada"}
+    assert demo | {"farah", "omar"} <= ids  # funding: labour's finance officer, platform owner
+
+
+def test_funding_personas() -> None:
+    farah = persona("farah")
+    assert farah.roles == frozenset({"finance-officer"})
+    assert farah.department == "labour"
+    assert persona("omar").roles == frozenset({"platform-owner"})
+    assert persona("omar").department is None
