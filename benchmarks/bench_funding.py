@@ -107,7 +107,7 @@ async def run(url: str, var_dir: Path) -> None:
     for month in months:
         for dept in tariff.departments:
             one = time.monotonic()
-            (statement,) = await statements(container.uow(), tariffs, month, [dept])
+            (statement,) = await statements(container.uow(), tariffs, month, [dept], tariff.ends)
             to_csv(statement)
             render_statement_pdf(statement, lambda s: s)
             slowest = max(slowest, time.monotonic() - one)

@@ -308,10 +308,16 @@ def build_statement(
     ytd: Mapping[str, tuple[int, int]],
     in_month: Mapping[str, tuple[int, int]],
     by_service: Sequence[tuple[str, str, int]],
+    as_of: date | None = None,
 ) -> Statement:
     """A statement from the fact sums: ``ytd`` and ``in_month`` map a meter to its
-    ``(quantity, amount)``; ``by_service`` is ``(service, meter, quantity)`` for the month."""
-    elapsed = (min(month.after, tariff.ends + timedelta(days=1)) - tariff.starts).days
+    ``(quantity, amount)``; ``by_service`` is ``(service, meter, quantity)`` for the month.
+    The run rate counts the days up to the month's end, or up to ``as_of`` (today, included)
+    while the month is still running."""
+    end = min(month.after, tariff.ends + timedelta(days=1))
+    if as_of is not None:
+        end = min(end, as_of + timedelta(days=1))
+    elapsed = max(1, (end - tariff.starts).days)
     months_elapsed = (month.year - tariff.starts.year) * 12 + month.month - tariff.starts.month + 1
     lines: list[StatementLine] = []
     used: dict[str, int] = {}  # component -> forecast charge

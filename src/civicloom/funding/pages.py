@@ -69,11 +69,12 @@ async def overview(
             request, "funding/overview.html", status_code=400, error_summary=errors, **context
         )
     tariffs = tariffs_of(container)
+    today = container.clock.now().astimezone(UTC).date()
     try:
         departments = visible_departments(principal, tariffs, chosen)
+        found = await statements(container.uow(), tariffs, chosen, departments, today)
     except NotFound:
         return _not_found(request, principal)
-    found = await statements(container.uow(), tariffs, chosen, departments)
     _ = translations_for(negotiate_locale(request)).gettext
     currency = found[0].currency if found else ""
     chart = bar_chart(

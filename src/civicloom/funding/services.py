@@ -186,9 +186,12 @@ async def _sums(
 
 
 async def statements(
-    uow: UnitOfWork, tariffs: Tariffs, month: Month, departments: Iterable[str]
+    uow: UnitOfWork, tariffs: Tariffs, month: Month, departments: Iterable[str], today: date
 ) -> list[Statement]:
-    """The month's statements of the departments (three grouped reads of the fact table)."""
+    """The month's statements of the departments (three grouped reads of the fact table); a
+    month that has not begun has none."""
+    if month.first > today:
+        raise NotFound(f"no statements yet for {month}")
     tariff = tariffs.for_day(month.first)
     wanted = [d for d in departments if d in tariff.departments]
     single = wanted[0] if len(wanted) == 1 else None
@@ -212,7 +215,7 @@ async def statements(
         for dept, service, meter, q in await uow.session.execute(query):
             by_service[str(dept)].append((str(service), str(meter), int(q or 0)))
     return [
-        build_statement(tariff, d, month, ytd.get(d, {}), in_month.get(d, {}), by_service[d])
+        build_statement(tariff, d, month, ytd.get(d, {}), in_month.get(d, {}), by_service[d], today)
         for d in wanted
     ]
 
@@ -231,7 +234,7 @@ async def read_statement(
     tariff = tariffs.for_day(month.first)
     if department not in tariff.departments or not may_read(principal, department):
         raise NotFound(f"no statement for {department!r} in {month}")
-    (statement,) = await statements(uow, tariffs, month, [department])
+    (statement,) = await statements(uow, tariffs, month, [department], _day(clock.now()))
     async with uow:
         await append_audit(
             uow.session,
@@ -281,6 +284,6 @@ async def cost_avoided(
         tariff = tariffs.for_day(month.first)
     except NotFound:
         return None
-    found = await statements(uow, tariffs, month, tariff.departments)
+    found = await statements(uow, tariffs, month, tariff.departments, _day(clock.now()))
     rows = [(s.department, s.avoided_total_minor) for s in found]
     return tariff.currency, rows, sum(a for _, a in rows)

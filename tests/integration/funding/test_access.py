@@ -4,6 +4,8 @@ else 403; refused reads leave no audit entries. Bad months name the field."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 from sqlalchemy import text
@@ -104,4 +106,19 @@ async def test_bad_months_name_the_field(container: Container, client: httpx.Asy
     # a month no tariff covers
     old = await client.get("/backoffice/funding/labour/2019-05/statement.csv", headers=omar)
     assert old.status_code == 404
+    assert await _audited(container) == []
+
+
+async def test_a_month_not_yet_begun_has_no_statement(
+    container: Container, client: httpx.AsyncClient
+) -> None:
+    today = datetime.now(UTC).date()
+    soon = f"{today.year + today.month // 12:04d}-{today.month % 12 + 1:02d}"
+    omar = as_persona("omar")
+    csv = await client.get(f"/backoffice/funding/labour/{soon}/statement.csv", headers=omar)
+    assert csv.status_code == 404
+    page = await client.get(f"/backoffice/funding/labour/{soon}", headers={**omar, **HTML})
+    assert page.status_code == 404
+    overview = await client.get(f"/backoffice/funding?month={soon}", headers={**omar, **HTML})
+    assert overview.status_code == 404
     assert await _audited(container) == []

@@ -126,7 +126,8 @@ def _expected(
     fy_start, fy_end = _year_of(month)
     after = _after(month)
     days = (fy_end - fy_start).days + 1
-    elapsed = (after - fy_start).days
+    today = datetime.now(UTC).date()
+    elapsed = (min(after, date.fromordinal(today.toordinal() + 1)) - fy_start).days
     allowance = LABOUR_ALLOWANCE if dept == "labour" else DEFAULT_ALLOWANCE
     ytd: dict[str, int] = defaultdict(int)
     inm: dict[str, int] = defaultdict(int)

@@ -77,3 +77,19 @@ def test_tariffs_refuse_inconsistent_files() -> None:
 def test_money() -> None:
     assert format_minor(123_456, "EUR") == "EUR 1,234.56"
     assert format_minor(-5, "EUR") == "EUR -0.05"
+
+
+def test_the_run_rate_of_a_running_month_counts_only_the_days_so_far() -> None:
+    # As of 10 November: 1 April to 11 November = 224 days; 9 x 365 // 224 = 14 -> (14-2) x 4.
+    s = build_statement(
+        tariff(),
+        "labour",
+        Month(2026, 11),
+        {"sms": (9, 0)},
+        {"sms": (4, 0)},
+        [],
+        as_of=Month(2026, 11).first.replace(day=10),
+    )
+    sms = next(x for x in s.lines if x.meter == "sms")
+    assert s.elapsed_days == 224
+    assert (sms.forecast_quantity, sms.forecast_charge_minor) == (14, 48)
