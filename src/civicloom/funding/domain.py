@@ -292,8 +292,8 @@ class Statement:
                 "",
             ]
         )
-        out.append(["cost-avoided", "", "", "", "", "", "", "", "", "", "", ""])
-        out[-1][10] = str(self.avoided_total_minor)
+        # the year's cost avoided sits in the forecast column (it is a yearly figure)
+        out.append(["cost-avoided", *[""] * 9, str(self.avoided_total_minor), ""])
         return out
 
 
