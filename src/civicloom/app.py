@@ -11,6 +11,7 @@ from civicloom import __version__
 from civicloom.api import api_v1_router, callbacks_router, casework_router, ops_router
 from civicloom.backoffice import backoffice_router
 from civicloom.documents import documents_pages_router, documents_router
+from civicloom.funding import funding_api_router, funding_pages_router
 from civicloom.kpis import kpis_api_router, kpis_pages_router, register_operational_metrics
 from civicloom.notifications import (
     mail_catcher_enabled,
@@ -107,6 +108,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(portal_router)
     app.include_router(kpis_pages_router)
     app.include_router(kpis_api_router)
+    app.include_router(funding_pages_router)
+    app.include_router(funding_api_router)
     app.include_router(backoffice_router)
     register_operational_metrics(container.metrics.registry, settings.effective_database_url)
     check_every_route_guarded(app.routes)

@@ -30,6 +30,7 @@ from civicloom.documents import (
     licence_step_handler,
     purge_expired_documents,
 )
+from civicloom.funding import build_recent_facts, load_tariffs
 from civicloom.kernel import SystemClock
 from civicloom.notifications import build_dispatcher
 from civicloom.observability import METRICS, configure_logging, configure_tracing
@@ -146,8 +147,14 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
     async def purge() -> object:
         return await purge_expired_documents(container.uow(), documents.store, container.clock)
 
+    tariffs = load_tariffs(settings.blueprints_dir)
+
+    async def usage_facts() -> object:
+        return await build_recent_facts(container.uow(), container.clock, tariffs)
+
     return [
         PeriodicJob("audit-seal", settings.audit_seal_seconds, seal),
+        PeriodicJob("usage-facts", settings.usage_facts_seconds, usage_facts),
         PeriodicJob("document-purge", settings.document_purge_seconds, purge),
     ]
 

@@ -17,6 +17,7 @@ from civicloom.catalogue import cli as catalogue_cli
 from civicloom.connectors import cli as connectors_cli
 from civicloom.db import UnitOfWork
 from civicloom.documents import cli as documents_cli
+from civicloom.funding import cli as funding_cli
 from civicloom.identity import cli as identity_cli
 from civicloom.kernel import Clock
 from civicloom.kpis import cli as kpis_cli
@@ -65,6 +66,7 @@ def _bootstrap() -> Any:
 
 
 app.add_typer(kpis_cli.build_app(_bootstrap), name="kpi")
+app.add_typer(funding_cli.build_app(_bootstrap), name="funding")
 demo_app.command("loadgen")(kpis_cli.loadgen_command(_bootstrap))
 
 

@@ -16,6 +16,7 @@ from civicloom.connectors.tables import ConnectorCallbackRow
 from civicloom.db import metadata
 from civicloom.departments.tables import DepartmentRow
 from civicloom.documents.tables import DocumentRow, LicenceRow
+from civicloom.funding.tables import UsageFactRow
 from civicloom.identity.tables import ApiClientRow, SessionRow
 from civicloom.notifications.tables import DeliveryRow, PreferenceRow
 from civicloom.outbox.tables import OutboxRow
@@ -55,6 +56,7 @@ TABLES = (
     ConsentRow,
     DataUseRow,
     RepresentationRow,
+    UsageFactRow,
 )
 
 

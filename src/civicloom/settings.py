@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     document_purge_seconds: float = Field(
         86_400.0, gt=0, description="How often a worker purges documents past their retention."
     )
+    usage_facts_seconds: float = Field(
+        600.0, gt=0, description="How often a worker rebuilds the recent days of usage facts."
+    )
     simulator_base_port: int = Field(
         8101,
         ge=1,

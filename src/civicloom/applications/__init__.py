@@ -41,6 +41,7 @@ from civicloom.applications.queries import (
     applications_of_applicant,
     case_events,
     case_figures,
+    case_usage,
     department_queue,
     find_application,
     find_application_by_reference,
@@ -49,6 +50,7 @@ from civicloom.applications.queries import (
     references_of,
     resolve_application_id,
     service_case_facts,
+    services_of,
     services_with_tasks,
     tasks_needing_attention,
     tasks_of_application,
@@ -90,6 +92,7 @@ from civicloom.applications.views import (
     ServiceCaseFacts,
     StepFacts,
     TaskView,
+    UsageRecord,
 )
 
 __all__ = [
@@ -133,6 +136,7 @@ __all__ = [
     "TimelineEntry",
     "TimelineNote",
     "UnknownStepKind",
+    "UsageRecord",
     "WorkerKind",
     "answer_information_request",
     "application_ids_of",
@@ -141,6 +145,7 @@ __all__ = [
     "assign_task",
     "case_events",
     "case_figures",
+    "case_usage",
     "check_may_work",
     "claim_task",
     "clock_of",
@@ -163,6 +168,7 @@ __all__ = [
     "resolve_application_id",
     "resolve_dead_letter",
     "service_case_facts",
+    "services_of",
     "services_with_tasks",
     "step_kinds",
     "submit_application",

@@ -32,6 +32,7 @@ from civicloom.applications.views import (
     ServiceCaseFacts,
     StepFacts,
     TaskView,
+    UsageRecord,
 )
 from civicloom.catalogue import StepKind, blueprint_title_of
 
@@ -420,3 +421,51 @@ def _as_datetime(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
     return datetime.fromisoformat(str(value))
+
+
+async def case_usage(session: AsyncSession, start: datetime, end: datetime) -> list[UsageRecord]:
+    """Applications submitted and tasks completed in ``[start, end)``, for the funding meters
+    (two statements; a task carries its own department, an application none)."""
+    submitted = [
+        UsageRecord(service, None, "application", at)
+        for service, at in await session.execute(
+            select(ApplicationRow.service_id, ApplicationRow.submitted_at)
+            .where(ApplicationRow.submitted_at >= start)
+            .where(ApplicationRow.submitted_at < end)
+        )
+    ]
+    completed = [
+        UsageRecord(service, department, kind, at, _amount(kind, given))
+        for service, department, kind, at, given in await session.execute(
+            select(
+                ApplicationRow.service_id,
+                TaskRow.department,
+                TaskRow.kind,
+                TaskRow.completed_at,
+                TaskRow.input,
+            )
+            .join(ApplicationRow, ApplicationRow.id == TaskRow.application_id)
+            .where(TaskRow.state == TaskState.COMPLETED.value)
+            .where(TaskRow.completed_at >= start)
+            .where(TaskRow.completed_at < end)
+        )
+    ]
+    return submitted + completed
+
+
+def _amount(kind: str, given: dict[str, Any] | None) -> str | None:
+    if kind != StepKind.PAYMENT or not given or given.get("amount") is None:
+        return None
+    return str(given["amount"])
+
+
+async def services_of(session: AsyncSession, application_ids: Collection[str]) -> dict[str, str]:
+    """The service of each application (one statement)."""
+    if not application_ids:
+        return {}
+    rows = await session.execute(
+        select(ApplicationRow.id, ApplicationRow.service_id).where(
+            ApplicationRow.id.in_(list(application_ids))
+        )
+    )
+    return {str(i): str(s) for i, s in rows}

@@ -209,3 +209,15 @@ class CaseFigures:
     breached_done: list[tuple[str | None, int]]
     retries: list[tuple[str | None, int]]
     dead_letters: list[tuple[str | None, int]]
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """One metered thing the case engine did: an application submitted (``kind`` is
+    ``"application"``) or a task completed (``kind`` is its step kind), for funding meters."""
+
+    service: str
+    department: str | None
+    kind: str
+    at: datetime
+    amount: str | None = None  # a payment step: the fee it asked for (its input's ``amount``)

@@ -64,6 +64,8 @@ class AuditAction(StrEnum):
     REPRESENTATION_VERIFIED = "representation.verified"
     REPRESENTATION_MANDATE = "representation.mandate"
     REPRESENTATION_REFUSED = "representation.refused"
+    # funding (no personal data: usage figures of a department)
+    FUNDING_STATEMENT_READ = "funding.statement_read"
     # identity
     LOGIN = "identity.login"
     LOGOUT = "identity.logout"

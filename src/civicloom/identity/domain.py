@@ -22,10 +22,12 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     MACHINE_CLIENT = "machine-client"
     FINANCE_OFFICER = "finance-officer"  # reads and refunds the fees of its own department
+    PLATFORM_OWNER = "platform-owner"  # reads every department's funding statement
 
 
 ROLE_LABELS: dict[str, str] = {
     Role.FINANCE_OFFICER.value: "Finance officer",  # translated where shown (messages.po)
+    Role.PLATFORM_OWNER.value: "Platform owner",
 }
 """Labels of roles shown to people (gettext message ids)."""
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from civicloom.funding import cost_avoided, format_minor, tariffs_of
 from civicloom.kernel import NotFound, ValidationFailed
 from civicloom.kpis.api import KPI_ROLES, DateParam, ToParam, kpi_config
 from civicloom.kpis.charts import Bar, bar_chart
@@ -186,6 +187,8 @@ async def performance(
         title=f"{localise(report.title, negotiate_locale(request))}: performance",
         service_title=localise(report.title, negotiate_locale(request)),
         report=report,
+        avoided=await cost_avoided(container.uow(), container.clock, tariffs_of(container)),
+        money=format_minor,
         signed_in_as=principal.display_name if principal else None,
         **HELPERS,
     )

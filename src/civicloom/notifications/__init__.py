@@ -17,6 +17,7 @@ from civicloom.notifications.domain import (
 )
 from civicloom.notifications.pages import notifications_pages_router
 from civicloom.notifications.preferences import InboxItem, inbox
+from civicloom.notifications.queries import SentMessage, messages_sent
 from civicloom.notifications.runtime import build_channels, build_dispatcher, mail_catcher_enabled
 from civicloom.notifications.services import NotificationDispatcher, deliver, plan_notifications
 from civicloom.notifications.templates import TemplateLibrary
@@ -32,6 +33,7 @@ __all__ = [
     "RateLimiter",
     "Recipient",
     "RenderedMessage",
+    "SentMessage",
     "SmtpChannel",
     "TemplateLibrary",
     "build_channels",
@@ -40,6 +42,7 @@ __all__ = [
     "deliver",
     "inbox",
     "mail_catcher_enabled",
+    "messages_sent",
     "messaging_router",
     "notifications_pages_router",
     "notifications_router",

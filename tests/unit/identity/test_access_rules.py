@@ -173,4 +173,14 @@ def test_only_local_redirects_after_login(value: str | None, followed: str) -> N
 
 def test_personas_file_exists() -> None:
     assert Path(BLUEPRINTS / "demo" / "personas.yaml").is_file()
-    assert len(load_personas(BLUEPRINTS)) == 14  # + nora, felix (no licensing role), fiona and farah (finance)
+    ids = set(load_personas(BLUEPRINTS))
+    demo = {"alice", "bob", "olivia", "tariq", "elena", "lars", "grace", "sam", "priya", "ada"}
+    assert demo | {"nora", "felix", "fiona", "farah", "omar"} <= ids
+
+
+def test_funding_personas() -> None:
+    farah = persona("farah")
+    assert farah.roles == frozenset({"finance-officer"})
+    assert farah.department == "labour"
+    assert persona("omar").roles == frozenset({"platform-owner"})
+    assert persona("omar").department is None

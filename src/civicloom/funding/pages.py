@@ -1,0 +1,158 @@
+"""Funding pages: the overview (every department the caller may read, side by side), a
+department's monthly statement and its drill-down to service and day (downloads: ``api.py``)."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from civicloom.funding.api import FUNDING_ROLES, DepartmentParam, MonthParam, tariffs_of
+from civicloom.funding.domain import Month, format_minor
+from civicloom.funding.services import (
+    day_usage,
+    read_statement,
+    statements,
+    visible_departments,
+)
+from civicloom.kernel import NotFound, ValidationFailed
+from civicloom.web import (
+    ContainerDep,
+    CurrentPrincipal,
+    Templates,
+    negotiate_locale,
+    page_roles,
+    translations_for,
+)
+from civicloom.web.charts import Bar, bar_chart
+
+templates = Templates([Path(__file__).parent / "templates"])
+funding_pages_router = APIRouter(include_in_schema=False)
+MonthQuery = Annotated[str | None, Query(max_length=20)]
+
+
+def _title(request: Request, text: str) -> str:
+    return translations_for(negotiate_locale(request)).gettext(text)
+
+
+def _not_found(request: Request, principal: CurrentPrincipal) -> HTMLResponse:
+    return templates.render(
+        request,
+        "funding/not_found.html",
+        status_code=404,
+        title=_title(request, "Page not found"),
+        signed_in_as=principal.display_name,
+    )
+
+
+@funding_pages_router.get("/backoffice/funding", dependencies=[page_roles(*FUNDING_ROLES)])
+async def overview(
+    request: Request, container: ContainerDep, principal: CurrentPrincipal, month: MonthQuery = None
+) -> HTMLResponse:
+    """Every department the caller may read, side by side, for one month (default: this one)."""
+    context: dict[str, Any] = {
+        "title": _title(request, "Funding shared platforms"),
+        "signed_in_as": principal.display_name,
+        "month": month or "",
+        "money": format_minor,
+    }
+    try:
+        chosen = (
+            Month.parse(month) if month else Month.of(container.clock.now().astimezone(UTC).date())
+        )
+    except ValidationFailed as exc:
+        errors = [{"text": e.message, "href": f"#{e.field}"} for e in exc.errors]
+        return templates.render(
+            request, "funding/overview.html", status_code=400, error_summary=errors, **context
+        )
+    tariffs = tariffs_of(container)
+    today = container.clock.now().astimezone(UTC).date()
+    try:
+        departments = visible_departments(principal, tariffs, chosen)
+        found = await statements(container.uow(), tariffs, chosen, departments, today)
+    except NotFound:
+        return _not_found(request, principal)
+    _ = translations_for(negotiate_locale(request)).gettext
+    currency = found[0].currency if found else ""
+    chart = bar_chart(
+        _("Charged year to date, per department"),
+        _("What each department has been charged since the financial year began."),
+        [
+            Bar(s.department, float(s.ytd_total_minor), format_minor(s.ytd_total_minor, currency))
+            for s in found
+        ],
+    )
+    context.update(month=str(chosen), statements=found, chart=chart, currency=currency)
+    return templates.render(request, "funding/overview.html", **context)
+
+
+@funding_pages_router.get(
+    "/backoffice/funding/{department}/{month}", dependencies=[page_roles(*FUNDING_ROLES)]
+)
+async def statement_page(
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    department: DepartmentParam,
+    month: MonthParam,
+) -> HTMLResponse:
+    """A department's statement for a month; another department's answers 404."""
+    try:
+        statement = await read_statement(
+            container.uow(),
+            container.clock,
+            tariffs_of(container),
+            principal,
+            department,
+            Month.parse(month),
+            "page",
+        )
+    except (NotFound, ValidationFailed):
+        return _not_found(request, principal)
+    return templates.render(
+        request,
+        "funding/statement.html",
+        title=_title(request, "Funding statement"),
+        signed_in_as=principal.display_name,
+        statement=statement,
+        money=format_minor,
+    )
+
+
+@funding_pages_router.get(
+    "/backoffice/funding/{department}/{month}/days", dependencies=[page_roles(*FUNDING_ROLES)]
+)
+async def statement_days(
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    department: DepartmentParam,
+    month: MonthParam,
+) -> HTMLResponse:
+    """The drill-down: the month's usage per day and service."""
+    try:
+        chosen = Month.parse(month)
+        statement = await read_statement(
+            container.uow(),
+            container.clock,
+            tariffs_of(container),
+            principal,
+            department,
+            chosen,
+            "days",
+        )
+    except (NotFound, ValidationFailed):
+        return _not_found(request, principal)
+    rows = await day_usage(container.uow(), department, chosen)
+    return templates.render(
+        request,
+        "funding/days.html",
+        title=_title(request, "Usage per day and service"),
+        signed_in_as=principal.display_name,
+        statement=statement,
+        rows=rows,
+        money=format_minor,
+    )
