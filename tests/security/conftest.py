@@ -85,7 +85,13 @@ async def platform(
     wire_departments(container, build_registry(container.settings), departments.gateway())
     app = create_app(container)
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=600,  # callers sit idle while the world is built
+        )
     )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:

@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from civicloom.applications import (
     OfficerDecision,
@@ -31,7 +31,6 @@ from civicloom.applications import (
     submit_application,
 )
 from civicloom.applications.tables import DeadLetterRow, TaskRow
-from civicloom.audit.tables import AuditEntryRow
 from civicloom.documents import Validity, build_documents_runtime, issue_licence
 from civicloom.identity import create_api_key, load_personas, principal_for_persona
 from civicloom.kernel import Principal, ValidationFailed
@@ -503,16 +502,35 @@ def caught_mail(platform: Platform) -> str:
 # --- side effects ----------------------------------------------------------------------------
 
 _FINGERPRINTS = {
-    "application_tasks": "SELECT id, state, assignee, escalated FROM application_tasks",
-    "applications": "SELECT id, state FROM applications",
-    "dead_letters": "SELECT id, resolved_at, resolution FROM dead_letters",
-    "registry_consents": "SELECT id, revoked_at FROM registry_consents",
-    "licences": "SELECT id, revoked_at FROM licences",
-    "portal_drafts": "SELECT id, data, prefill_consent, application_id FROM portal_drafts",
-    "payments": "SELECT id, state, refunded_minor FROM payments",
-    "notification_preferences": "SELECT * FROM notification_preferences",
+    "application_tasks": "id || '|' || state || '|' || coalesce(assignee, '')",
+    "applications": "id || '|' || state",
+    "dead_letters": "id || '|' || coalesce(resolution, '')",
+    "registry_consents": "id || '|' || coalesce(CAST(revoked_at AS TEXT), '')",
+    "licences": "id || '|' || coalesce(CAST(revoked_at AS TEXT), '')",
+    "portal_drafts": (
+        "id || '|' || CAST(data AS TEXT) || '|' || coalesce(prefill_consent, '')"
+        " || '|' || coalesce(application_id, '')"
+    ),
+    "payments": "id || '|' || state || '|' || CAST(refunded_minor AS TEXT)",
+    "notification_preferences": "CAST(subject AS TEXT) || '|' || CAST(updated_at AS TEXT)",
 }
 _IGNORED = {"identity_sessions", "identity_api_clients", "audit_entries", "audit_seals"}
+
+
+def _queries() -> tuple[str, str]:
+    names = [t.__tablename__ for t in TABLES if t.__tablename__ not in _IGNORED]
+    counts = " UNION ALL ".join(f"SELECT 'rows:{n}', count(*) FROM {n}" for n in names)
+    counts += (
+        " UNION ALL SELECT 'audit (not refusals)', count(*) FROM audit_entries"
+        " WHERE action != 'identity.access_denied'"
+    )
+    states = " UNION ALL ".join(
+        f"SELECT 'state:{n}', {expression} FROM {n}" for n, expression in _FINGERPRINTS.items()
+    )
+    return counts, states
+
+
+COUNTS, STATES = _queries()
 
 
 async def snapshot(platform: Platform) -> dict[str, object]:
@@ -521,19 +539,12 @@ async def snapshot(platform: Platform) -> dict[str, object]:
     files and caught mail, and calls to the departments."""
     found: dict[str, object] = {}
     async with platform.container.uow() as uow:
-        session = uow.session
-        names = [t.__tablename__ for t in TABLES if t.__tablename__ not in _IGNORED]
-        union = " UNION ALL ".join(f"SELECT '{n}', count(*) FROM {n}" for n in names)
-        for name, count in (await session.execute(text(union))).all():
-            found[f"rows:{name}"] = count
-        for name, query in _FINGERPRINTS.items():
-            rows = (await session.execute(text(f"{query} ORDER BY 1"))).all()
-            found[f"state:{name}"] = hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
-        found["audit (not refusals)"] = await session.scalar(
-            select(func.count())
-            .select_from(AuditEntryRow)
-            .where(AuditEntryRow.action != "identity.access_denied")
-        )
+        for name, count in (await uow.session.execute(text(COUNTS))).all():
+            found[name] = count
+        digests: dict[str, Any] = {n: hashlib.sha256() for n in _FINGERPRINTS}
+        for name, value in sorted((await uow.session.execute(text(STATES))).all()):
+            digests[name.removeprefix("state:")].update(f"{value}\n".encode())
+        found.update({f"state:{n}": d.hexdigest()[:16] for n, d in digests.items()})
     var = platform.container.settings.var_dir
     for folder in ("documents", "mail"):
         root = var / folder
