@@ -230,3 +230,32 @@ def rows() -> list[tuple[str, str, str, str, dict[str, str]]]:
         assert len(values) == len(COLUMNS), f"{route}: {len(values)} cells"
         parsed.append((method, path, kind, body, dict(zip(COLUMNS, values, strict=True))))
     return parsed
+
+
+# What a permitted read must not show: (method, path) -> {caller: ids of objects that are not
+# theirs}. The ids are keys of the world (``tests/security/world.py``): ``task_id`` is the
+# local-admin licensing task, ``env_task_id`` the environment inspection task,
+# ``application_id`` Alice's application.
+LEAKS: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
+    ("GET", "/api/v1/tasks"): {
+        "olivia": ("env_task_id",),
+        "otto": ("env_task_id",),
+        "grace": ("env_task_id",),
+        "k+": ("env_task_id",),
+        "elena": ("task_id",),
+        "erik": ("task_id",),
+        "kx": ("task_id",),
+    },
+    ("GET", "/backoffice/tasks"): {
+        "olivia": ("env_task_id",),
+        "otto": ("env_task_id",),
+        "grace": ("env_task_id",),
+        "elena": ("task_id",),
+        "erik": ("task_id",),
+    },
+    ("GET", "/backoffice/supervision"): {"grace": ("env_task_id",), "erik": ("task_id",)},
+    ("GET", "/applications"): {"bob": ("application_id",)},
+    ("GET", "/api/v1/me/inbox"): {"bob": ("application_id",)},
+    ("GET", "/inbox"): {"bob": ("application_id",)},
+    ("GET", "/consents"): {"bob": ("consent_id",)},
+}

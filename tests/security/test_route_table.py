@@ -30,7 +30,7 @@ from starlette.routing import Mount
 from civicloom.app import create_app
 from civicloom.runtime import Container
 from tests.integration.backoffice.world import restaurant_data
-from tests.security.table import COLUMNS, rows
+from tests.security.table import COLUMNS, LEAKS, rows
 from tests.security.world import (
     PORTAL_PAGES,
     Caller,
@@ -100,6 +100,7 @@ async def test_every_route_has_a_row(container: Container) -> None:
     assert stale == [], "these rows name routes the app no longer has"
     assert len(table) == len(rows()), "a route has two rows"
     assert all(kind in FRESH_KINDS | STATIC_KINDS for _, _, kind, _, _ in rows())
+    assert set(LEAKS) <= table
 
 
 # --- the matrix ------------------------------------------------------------------------------
@@ -229,7 +230,7 @@ class Outcome:
     side_effects: list[str]
 
     def __str__(self) -> str:
-        extra = f"; left: {', '.join(self.side_effects)}" if self.side_effects else ""
+        extra = f"; also: {', '.join(self.side_effects)}" if self.side_effects else ""
         return (
             f"{self.caller:6} {self.method:4} {self.path}: expected {self.expected}, "
             f"got {self.got}{extra}"
@@ -314,11 +315,14 @@ async def test_every_caller_gets_what_the_table_says(
                 *(send(platform, everyone[c], method, path, body, base, 0) for c in COLUMNS)
             )
             checked += len(COLUMNS)
-            failures.extend(
-                Outcome(c, method, template, cells[c], got_of(r), [])
-                for c, r in zip(COLUMNS, answers, strict=True)
-                if not matches(cells[c], r)
-            )
+            for c, r in zip(COLUMNS, answers, strict=True):
+                shown = [
+                    f"shows {key}"
+                    for key in LEAKS.get((method, template), {}).get(c, ())
+                    if world.ids[key] in r.text
+                ]
+                if not matches(cells[c], r) or shown:
+                    failures.append(Outcome(c, method, template, cells[c], got_of(r), shown))
             continue
         victim: dict[str, str] | None = None
         order = sorted(COLUMNS, key=lambda c: not refused(cells[c]))  # refusals first
