@@ -30,10 +30,10 @@ from tests.wiring import reconfigure
 
 WEBHOOK_SECRET = "security-suite-webhook-secret"
 EXTRA_PERSONAS = (
-    '  - {id: otto, name: Otto Weber, roles: [officer], department: local-admin, '
+    "  - {id: otto, name: Otto Weber, roles: [officer], department: local-admin, "
     'description: "Officer, Local Administration, not a licensing officer (attack suite)", '
     "email: otto.weber@local-admin.example.gov, locale: en, preferred_channels: [email]}\n"
-    '  - {id: erik, name: Erik Berg, roles: [officer, supervisor], department: environment, '
+    "  - {id: erik, name: Erik Berg, roles: [officer, supervisor], department: environment, "
     'description: "Supervisor, Environment Department (attack suite only)", '
     "email: erik.berg@environment.example.gov, locale: en, preferred_channels: [email]}\n"
 )
@@ -67,7 +67,9 @@ async def platform(
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    blueprints = blueprints_with_more_staff(container.settings.blueprints_dir, tmp_path / "blueprints")
+    blueprints = blueprints_with_more_staff(
+        container.settings.blueprints_dir, tmp_path / "blueprints"
+    )
     reconfigure(
         container,
         container.settings.model_copy(

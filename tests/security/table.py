@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - the table is one line per route, wide by design
 """The attack table: who may call which route on which object, written by hand.
 
 Nothing here is computed from ``civicloom.identity`` or any other code under test: every cell

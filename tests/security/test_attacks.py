@@ -29,11 +29,10 @@ async def state(platform: Platform, application_id: str, step: str) -> tuple[str
     async with platform.container.uow() as uow:
         app = await uow.session.get(ApplicationRow, application_id)
         task = await uow.session.scalar(
-            select(TaskRow).where(
-                TaskRow.application_id == application_id, TaskRow.step_id == step
-            )
+            select(TaskRow).where(TaskRow.application_id == application_id, TaskRow.step_id == step)
         )
-    assert app is not None and task is not None
+    assert app is not None
+    assert task is not None
     return app.state, task.state, task.assignee
 
 
@@ -161,3 +160,40 @@ async def test_an_officer_does_not_decide_a_task_a_colleague_claimed(platform: P
         "awaiting_officer",
         "olivia",
     )
+
+
+async def test_the_inspector_sees_only_what_is_shared_with_environment(
+    platform: Platform,
+) -> None:
+    # Alice's contact e-mail and the director's name are local-admin's, not shared with
+    # environment (blueprint x-owner / x-visible-to); the parcel and seating are shared.
+    world = await world_of(platform)
+    elena = await sign_in(platform, "elena")
+    task = await world.env_task()
+    page = await elena.client.get(f"/backoffice/tasks/{task['task_id']}")
+    api = await elena.client.get(f"/api/v1/tasks/{task['task_id']}")
+    assert (page.status_code, api.status_code) == (200, 200)
+    for response in (page, api):
+        assert "P-0042-117" in response.text  # shared: the parcel
+        assert "alice@example.org" not in response.text
+        assert "Alice Chen" not in response.text
+        assert "BR-2019-004211" in response.text  # shared with every department
+
+
+async def test_a_supervisor_sees_only_the_figures_of_their_department(platform: Platform) -> None:
+    # The KPI figures per department step are the department's business: Grace (local-admin)
+    # and Erik (environment) each see their own rows of the service's CSV, not the others'.
+    world = await world_of(platform)
+    await world.env_task()
+    await world.la_task()
+    seen = {}
+    for supervisor in ("grace", "erik"):
+        caller = await sign_in(platform, supervisor)
+        csv = await caller.client.get(
+            "/backoffice/kpis.csv", params={"service": "open-a-restaurant"}
+        )
+        assert csv.status_code == 200, csv.text
+        seen[supervisor] = sorted(
+            {line.split(",")[2] for line in csv.text.splitlines()[1:] if line.split(",")[2]}
+        )
+    assert seen == {"grace": ["local-admin"], "erik": ["environment"]}

@@ -298,9 +298,7 @@ async def test_every_caller_gets_what_the_table_says(
 ) -> None:
     started = time.monotonic()
     everyone = await callers(platform)
-    world: World = await build_world(
-        platform, everyone["alice"], everyone["priya"], everyone["k+"]
-    )
+    world: World = await build_world(platform, everyone["alice"], everyone["priya"], everyone["k+"])
     built = time.monotonic()
     failures: list[Outcome] = []
     checked = 0
@@ -346,13 +344,14 @@ async def test_every_caller_gets_what_the_table_says(
                 victim = None  # it was changed: the next refused caller gets an untouched one
             if not matches(expected, response) or left:
                 failures.append(Outcome(caller, method, template, expected, got_of(response), left))
-    problems = [p for c in everyone.values() for p in c.problems]
-    for c in everyone.values():
-        await c.client.aclose()
+    problems = [p for who in everyone.values() for p in who.problems]
+    for who in everyone.values():
+        await who.client.aclose()
     assert checked == len(rows()) * len(COLUMNS)
     report = "\n".join(str(f) for f in failures)
     timing = f"world {built - started:.0f} s, table {time.monotonic() - built:.0f} s"
-    assert not failures and not problems, (
-        f"{len(failures)} of {checked} cells differ from the table ({timing}):\n{report}\n"
-        + "\n".join(problems)
+    notes = "\n".join(problems)
+    assert failures == [], (
+        f"{len(failures)} of {checked} cells differ ({timing}):\n{report}\n{notes}"
     )
+    assert problems == [], problems
