@@ -1,5 +1,6 @@
 """The attack suite's world: real objects made through the app's own use cases and routes, and
-the callers who attack them (browser sessions from the real dev login, machine API keys).
+the callers who attack them (browser sessions from the real dev login, machine API keys made
+with the operator's ``civicloom apikeys create``).
 
 Alice owns every citizen object (applications, drafts, consents, documents, payments,
 licences). Department objects belong to local-admin (the licensing task, Alice's fee) or to
@@ -11,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import re
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -32,8 +35,8 @@ from civicloom.applications import (
 )
 from civicloom.applications.tables import DeadLetterRow, TaskRow
 from civicloom.documents import Validity, build_documents_runtime, issue_licence
-from civicloom.identity import create_api_key, load_personas, principal_for_persona
-from civicloom.kernel import Principal, ValidationFailed
+from civicloom.identity import load_personas, principal_for_persona
+from civicloom.kernel import Principal
 from civicloom.portal.services import start_draft
 from civicloom.registries.tables import ConsentRow
 from civicloom.runtime import Container
@@ -158,44 +161,57 @@ async def sign_in(platform: Platform, persona: str) -> Caller:
     return Caller(persona, client, csrf=again[1])
 
 
+async def apikeys_cli(platform: Platform, *args: str) -> tuple[int, str]:
+    """``civicloom apikeys ...`` as an operator runs it, against the platform's database."""
+    env = {
+        **os.environ,
+        "CIVICLOOM_DATABASE_URL": platform.container.settings.effective_database_url,
+        "CIVICLOOM_PROFILE": "test",
+        "COLUMNS": "250",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "civicloom",
+        "apikeys",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=120)
+    return await process.wait(), output.decode()
+
+
 async def machine(platform: Platform, name: str) -> Caller:
-    """A machine client with an API key made by the use case behind ``civicloom apikeys``."""
+    """A machine client whose key the operator made with ``civicloom apikeys create``."""
     department, scopes = KEYS[name]
     problems: list[str] = []
-    try:
-        issued = await create_api_key(
-            platform.container.uow(),
-            platform.container.clock,
-            name=f"attack suite {name}",
-            department=department,
-            scopes=scopes,
-        )
-    except ValidationFailed as refused:
+    options = ["create", "--name", f"attack suite {name}", "--department", department]
+    code, output = await apikeys_cli(platform, *options, *(f"--scope={s}" for s in scopes))
+    if code != 0:
         # Today "payments:p2g" fails the scope pattern (issue 16): keep the other scopes and
         # let every P2G row show the defect.
-        problems.append(f"key {name} refused: {refused.detail} {refused.errors}")
-        issued = await create_api_key(
-            platform.container.uow(),
-            platform.container.clock,
-            name=f"attack suite {name}",
-            department=department,
-            scopes=[s for s in scopes if s != "payments:p2g"],
-        )
+        problems.append(f"key {name}: civicloom apikeys create refused: {output.strip()}")
+        kept = [f"--scope={s}" for s in scopes if s != "payments:p2g"]
+        code, output = await apikeys_cli(platform, *options, *kept)
+    assert code == 0, output
+    key = next(line for line in output.splitlines() if line.startswith("cl_"))
     return Caller(
         name,
         platform.client(),
-        headers={"Authorization": f"Bearer {issued.key}"},
+        headers={"Authorization": f"Bearer {key}"},
         problems=problems,
     )
 
 
 async def callers(platform: Platform) -> dict[str, Caller]:
-    """Every caller of the table, by column name."""
+    """Every caller of the table, by column name (keys made by concurrent CLI runs)."""
     found: dict[str, Caller] = {"anon": Caller("anon", platform.client())}
+    keys = asyncio.gather(*(machine(platform, name) for name in KEYS))
     for persona in SESSION_PERSONAS:
         found[persona] = await sign_in(platform, persona)
-    for name in KEYS:
-        found[name] = await machine(platform, name)
+    found.update({caller.name: caller for caller in await keys})
     return found
 
 
