@@ -288,6 +288,17 @@ async def send(
             await client.aclose()
 
 
+ALICES = ("Golden Dragon", "Alice Chen", "alice@example.org", "alice.chen@example.org")
+"""What a refusal must not show anyone but Alice (her business, name and e-mail addresses)."""
+
+
+def revealed(caller: str, expected: str, response: httpx.Response) -> list[str]:
+    """Alice's personal data in the answer to a refused call by someone else."""
+    if caller == "alice" or not refused(expected):
+        return []
+    return [f"shows {word!r}" for word in ALICES if word in response.text]
+
+
 def refused(expected: str) -> bool:
     """A cell that says the call must be turned away."""
     return expected == "login" or expected.startswith("4")
@@ -318,7 +329,7 @@ async def test_every_caller_gets_what_the_table_says(
                     f"shows {key}"
                     for key in LEAKS.get((method, template), {}).get(c, ())
                     if world.ids[key] in r.text
-                ]
+                ] + revealed(c, cells[c], r)
                 if not matches(cells[c], r) or shown:
                     failures.append(Outcome(c, method, template, cells[c], got_of(r), shown))
             continue
@@ -340,6 +351,7 @@ async def test_every_caller_gets_what_the_table_says(
             checked += 1
             response = await send(platform, who, method, path, body, params, checked)
             left = changes(before, await snapshot(platform)) if watch else []
+            left += revealed(caller, expected, response)
             if left or (refused(expected) and response.status_code < 400):
                 victim = None  # it was changed: the next refused caller gets an untouched one
             if not matches(expected, response) or left:
