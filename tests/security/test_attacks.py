@@ -17,6 +17,7 @@ from civicloom.applications.tables import ApplicationRow, TaskRow, TimelineRow
 from civicloom.connectors import CALLBACK_VERIFIERS, sign_callback
 from civicloom.outbox.tables import OutboxRow
 from tests.security.world import Platform, World, changes, sign_in, snapshot
+from tests.unit.documents import samples
 
 
 async def world_of(platform: Platform) -> World:
@@ -197,3 +198,22 @@ async def test_a_supervisor_sees_only_the_figures_of_their_department(platform: 
             {line.split(",")[2] for line in csv.text.splitlines()[1:] if line.split(",")[2]}
         )
     assert seen == {"grace": ["local-admin"], "erik": ["environment"]}
+
+
+async def test_the_trace_detector_sees_what_an_accepted_upload_leaves(platform: Platform) -> None:
+    # The suite's own check: a call that is let through is seen (rows, files, audit).
+    world = await world_of(platform)
+    task = await world.la_task()
+    before = await snapshot(platform)
+    upload = await world.alice.client.post(
+        f"/api/v1/applications/{task['application_id']}/documents",
+        data={"document_type": "floor_plan"},
+        files={"file": ("Plan.pdf", samples.pdf("Plan"), "application/pdf")},
+        headers={"X-CSRF-Token": world.alice.csrf},
+    )
+    assert upload.status_code == 201, upload.text
+    seen = {
+        change.split(":")[0] + ":" + change.split(":")[1]
+        for change in changes(before, await snapshot(platform))
+    }
+    assert {"rows:documents", "files:documents"} <= seen
