@@ -212,11 +212,11 @@ class StepRunner:
                 ),
             )
             return
-        if self.container.clock.now() + self.lease * _RENEW_BEFORE_SHARE >= lease_until:
-            # Queued behind slower calls (SQLite runs one at a time): is the step still ours?
-            if step.task_id in await self.renew_leases(worker_id, [step]):
-                log.info("lease_lost_before_call", task_id=step.task_id, step=step.step_id)
-                return
+        # Queued behind slower calls (SQLite runs one at a time): is the step still ours?
+        late = self.container.clock.now() + self.lease * _RENEW_BEFORE_SHARE >= lease_until
+        if late and step.task_id in await self.renew_leases(worker_id, [step]):
+            log.info("lease_lost_before_call", task_id=step.task_id, step=step.step_id)
+            return
         in_flight[step.task_id] = step  # the heartbeat keeps it ours until it is recorded
         try:
             outcome = await self._outcome(step)
