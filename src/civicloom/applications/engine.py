@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications.case import (
@@ -21,7 +22,7 @@ from civicloom.applications.case import (
 from civicloom.applications.domain import ApplicationState, TaskState
 from civicloom.applications.graph import condition_holds, retry_policy
 from civicloom.applications.steps import Activation, due_after, step_kinds, title_of
-from civicloom.applications.tables import ApplicationRow, TaskRow
+from civicloom.applications.tables import ApplicationRow, DeadLetterRow, TaskRow
 from civicloom.audit import AuditAction
 from civicloom.catalogue import Blueprint, DecisionCall, resolve, step_graph
 from civicloom.kernel import add_working_days, new_id
@@ -29,6 +30,7 @@ from civicloom.outbox import EventType
 from civicloom.rules import Decision, evaluate, record_decision
 
 ENGINE_ACTOR = "system:case-engine"
+CLOSED_WITH_CASE = "closed"  # a dead letter's resolution when its case finished first
 # How a decided case is published and audited.
 _OUTCOMES: dict[ApplicationState, tuple[EventType, AuditAction]] = {
     ApplicationState.APPROVED: (EventType.APPLICATION_APPROVED, AuditAction.APPLICATION_APPROVED),
@@ -183,8 +185,10 @@ async def finish_case(
     now: datetime,
     actor: str,
 ) -> None:
-    """Decide the application; every open step is cancelled."""
+    """Decide the application; every open step (a timer, a retry, a dead-lettered call) is
+    cancelled and every open dead letter of the case is closed: nothing of it runs again."""
     app = case.app
+    await close_dead_letters(session, app.id, now, actor)
     for t in case.tasks.values():
         if not TaskState(t.state).is_terminal:
             t.state, t.updated_at, t.lease_owner, t.lease_until = (
@@ -210,4 +214,16 @@ async def finish_case(
             event_type, {"reason": reason}, key=f"application.{outcome.value}:{app.id}"
         ),
         audit=AuditNote(actor, action, details={"reason": reason}),
+    )
+
+
+async def close_dead_letters(
+    session: AsyncSession, application_id: str, now: datetime, actor: str
+) -> None:
+    """A finished case's dead letters are closed: no operator re-drives or abandons them."""
+    await session.execute(
+        update(DeadLetterRow)
+        .where(DeadLetterRow.application_id == application_id, DeadLetterRow.resolved_at.is_(None))
+        .values(resolved_at=now, resolved_by=actor, resolution=CLOSED_WITH_CASE)
+        .execution_options(synchronize_session="fetch")
     )
