@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from sqlalchemy import select
 
@@ -13,9 +15,9 @@ from tests.transactions import NoCallInTransaction, TransactionWatch
 
 
 @pytest.fixture
-def watch(engine: Engine) -> TransactionWatch:
+def watch(engine: Engine) -> Iterator[TransactionWatch]:
     watching = TransactionWatch(engine.container.database.engine)
-    yield watching  # type: ignore[misc]
+    yield watching
     watching.close()
 
 
