@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from civicloom.applications.case import (
     CaseContext,
     add_timeline,
-    load_case,
+    load_cases,
 )
 from civicloom.applications.completion import complete_step, dead_letter
 from civicloom.applications.domain import TaskState
@@ -175,19 +175,28 @@ class StepRunner:
         if not claimed:
             return 0
         in_flight: dict[str, ClaimedStep] = {}
-        beat = asyncio.create_task(self._heartbeat(worker_id, in_flight))
+        recorder = _Recorder(self, worker_id)
+        helpers = [
+            asyncio.create_task(self._heartbeat(worker_id, in_flight)),
+            asyncio.create_task(recorder.run()),
+        ]
         try:
             if self.container.database.is_postgresql:
                 await asyncio.gather(
-                    *(self._run_one(worker_id, c, until, in_flight) for c, until in claimed)
+                    *(
+                        self._run_one(worker_id, c, until, in_flight, recorder)
+                        for c, until in claimed
+                    )
                 )
             else:  # SQLite: the calls still run, one after another, beside the single writer
                 for c, until in claimed:
-                    await self._run_one(worker_id, c, until, in_flight)
+                    await self._run_one(worker_id, c, until, in_flight, recorder)
         finally:
-            beat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beat
+            for helper in helpers:
+                helper.cancel()
+            for helper in helpers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await helper
         return len(claimed)
 
     async def _run_one(
@@ -196,13 +205,13 @@ class StepRunner:
         step: ClaimedStep,
         lease_until: datetime,
         in_flight: dict[str, ClaimedStep],
+        recorder: _Recorder,
     ) -> None:
         """Run one claimed step under its own lease and record its outcome."""
         if step.attempts > step.retry.max_attempts:
             # Every earlier round ran out of its lease without a recorded outcome (the worker
             # died or hung): those rounds were attempts, and there is no other one.
-            await self._record_safely(
-                worker_id,
+            await recorder.record(
                 step,
                 Failure(
                     f"step {step.step_id!r}: no outcome was recorded in "
@@ -220,7 +229,7 @@ class StepRunner:
         in_flight[step.task_id] = step  # the heartbeat keeps it ours until it is recorded
         try:
             outcome = await self._outcome(step)
-            await self._record_safely(worker_id, step, outcome)
+            await recorder.record(step, outcome)
         finally:
             in_flight.pop(step.task_id, None)
 
@@ -341,49 +350,66 @@ class StepRunner:
             except Exception:  # the database is away: the lease runs out, the round counts
                 log.exception("step_failure_record_failed", task_id=step.task_id)
 
-    async def _record(self, worker_id: str, step: ClaimedStep, outcome: Outcome) -> bool:
-        """Record one outcome in its own transaction (the application row locked); False when
-        the lease for this round was lost meanwhile (nothing is written)."""
+    async def _record(self, worker_id: str, step: ClaimedStep, outcome: Outcome) -> None:
+        """Record one outcome in its own transaction."""
+        await self._record_many(worker_id, [(step, outcome)])
+
+    async def _record_many(
+        self, worker_id: str, batch: Sequence[tuple[ClaimedStep, Outcome]]
+    ) -> None:
+        """Record outcomes known at the same moment in one short transaction (applications
+        locked in id order). A step whose lease for this round was lost meanwhile is left as
+        it is: taken over, completed by a callback, or cancelled with its case."""
         now = self.container.clock.now()
         with use_step_kinds(self.kinds):  # successors activate with this runner's registry
             async with self.container.uow() as uow:
-                case = await load_case(uow.session, step.application_id, lock=True)
-                task = case.tasks[step.step_id]
-                if (
-                    task.state != TaskState.RUNNING.value
-                    or task.lease_owner != worker_id
-                    or task.attempts != step.attempts
-                ):
-                    # taken over, completed by a callback, or cancelled with its case
-                    log.info("lease_lost", task_id=step.task_id, step=step.step_id)
-                    return False
-                task.lease_owner, task.lease_until, task.updated_at = None, None, now
-                if isinstance(outcome, Failure):
-                    await self._record_failure(uow.session, case, task, step, outcome, now)
-                elif outcome.outcome is CallOutcome.ACCEPTED:
-                    task.last_error = None
-                    task.state = TaskState.AWAITING_EXTERNAL.value
-                    task.output = {
-                        "external_reference": outcome.external_reference,
-                        **outcome.output,
-                    }
-                    add_timeline(
-                        uow.session,
-                        case.app,
-                        now,
-                        "step.waiting",
-                        f"{task.department}: request received, waiting for their answer",
-                        task,
-                    )
-                else:
-                    task.last_error = None
-                    try:
-                        await complete_step(uow.session, case, task, outcome.output, now)
-                    except ModelError as exc:
-                        failure = Failure(f"decision model failed: {exc}", permanent=True)
-                        await self._record_failure(uow.session, case, task, step, failure, now)
+                cases = await load_cases(
+                    uow.session, [step.application_id for step, _ in batch], lock=True
+                )
+                for step, outcome in batch:
+                    case = cases[step.application_id]
+                    task = case.tasks[step.step_id]
+                    if (
+                        task.state != TaskState.RUNNING.value
+                        or task.lease_owner != worker_id
+                        or task.attempts != step.attempts
+                    ):
+                        log.info("lease_lost", task_id=step.task_id, step=step.step_id)
+                        continue
+                    await self._record_in(uow.session, case, task, step, outcome, now)
                 await uow.commit()
-        return True
+
+    async def _record_in(
+        self,
+        session: AsyncSession,
+        case: CaseContext,
+        task: TaskRow,
+        step: ClaimedStep,
+        outcome: Outcome,
+        now: datetime,
+    ) -> None:
+        task.lease_owner, task.lease_until, task.updated_at = None, None, now
+        if isinstance(outcome, Failure):
+            await self._record_failure(session, case, task, step, outcome, now)
+        elif outcome.outcome is CallOutcome.ACCEPTED:
+            task.last_error = None
+            task.state = TaskState.AWAITING_EXTERNAL.value
+            task.output = {"external_reference": outcome.external_reference, **outcome.output}
+            add_timeline(
+                session,
+                case.app,
+                now,
+                "step.waiting",
+                f"{task.department}: request received, waiting for their answer",
+                task,
+            )
+        else:
+            task.last_error = None
+            try:
+                await complete_step(session, case, task, outcome.output, now)
+            except ModelError as exc:
+                failure = Failure(f"decision model failed: {exc}", permanent=True)
+                await self._record_failure(session, case, task, step, failure, now)
 
     async def _record_failure(
         self,
@@ -419,6 +445,47 @@ class StepRunner:
             permanent=failure.permanent,
             attempts=task.attempts,
         )
+
+
+class _Recorder:
+    """Records outcomes as they become known: those that arrive together share one
+    transaction; if that fails, each is recorded (or its failure to record is) on its own."""
+
+    def __init__(self, runner: StepRunner, worker_id: str) -> None:
+        self.runner = runner
+        self.worker_id = worker_id
+        self.queue: asyncio.Queue[tuple[ClaimedStep, Outcome, asyncio.Future[None]]] = (
+            asyncio.Queue()
+        )
+
+    async def record(self, step: ClaimedStep, outcome: Outcome) -> None:
+        """Hand an outcome over and wait until it is recorded."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self.queue.put((step, outcome, done))
+        await done
+
+    async def run(self) -> None:
+        """Record whatever is waiting, until cancelled."""
+        while True:
+            batch = [await self.queue.get()]
+            while not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            try:
+                await self._record(batch)
+            finally:
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+    async def _record(self, batch: list[tuple[ClaimedStep, Outcome, asyncio.Future[None]]]) -> None:
+        if len(batch) > 1:
+            try:
+                await self.runner._record_many(self.worker_id, [(s, o) for s, o, _ in batch])
+                return
+            except Exception:
+                log.warning("batch_record_failed", size=len(batch))
+        for step, outcome, _ in batch:
+            await self.runner._record_safely(self.worker_id, step, outcome)
 
 
 def _retry_of(row: TaskRow) -> RetryPolicy:
