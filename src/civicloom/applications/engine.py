@@ -188,7 +188,8 @@ async def finish_case(
     """Decide the application; every open step (a timer, a retry, a dead-lettered call) is
     cancelled and every open dead letter of the case is closed: nothing of it runs again."""
     app = case.app
-    await close_dead_letters(session, app.id, now, actor)
+    if any(t.state == TaskState.FAILED.value for t in case.tasks.values()):
+        await close_dead_letters(session, app.id, now, actor)  # only failed steps have any open
     for t in case.tasks.values():
         if not TaskState(t.state).is_terminal:
             t.state, t.updated_at, t.lease_owner, t.lease_until = (

@@ -191,6 +191,7 @@ class StepRunner:
             else:  # SQLite: the calls still run, one after another, beside the single writer
                 for c, until in claimed:
                     await self._run_one(worker_id, c, until, in_flight, recorder)
+            await recorder.settled()
         finally:
             for helper in helpers:
                 helper.cancel()
@@ -211,7 +212,7 @@ class StepRunner:
         if step.attempts > step.retry.max_attempts:
             # Every earlier round ran out of its lease without a recorded outcome (the worker
             # died or hung): those rounds were attempts, and there is no other one.
-            await recorder.record(
+            recorder.record(
                 step,
                 Failure(
                     f"step {step.step_id!r}: no outcome was recorded in "
@@ -229,9 +230,11 @@ class StepRunner:
         in_flight[step.task_id] = step  # the heartbeat keeps it ours until it is recorded
         try:
             outcome = await self._outcome(step)
-            await recorder.record(step, outcome)
-        finally:
+        except BaseException:
             in_flight.pop(step.task_id, None)
+            raise
+        recorded = recorder.record(step, outcome)  # the next call need not wait for it
+        recorded.add_done_callback(lambda _: in_flight.pop(step.task_id, None))
 
     async def _heartbeat(self, worker_id: str, in_flight: dict[str, ClaimedStep]) -> None:
         """Renew the leases of the calls in flight every third of the lease."""
@@ -457,12 +460,18 @@ class _Recorder:
         self.queue: asyncio.Queue[tuple[ClaimedStep, Outcome, asyncio.Future[None]]] = (
             asyncio.Queue()
         )
+        self.pending: list[asyncio.Future[None]] = []
 
-    async def record(self, step: ClaimedStep, outcome: Outcome) -> None:
-        """Hand an outcome over and wait until it is recorded."""
+    def record(self, step: ClaimedStep, outcome: Outcome) -> asyncio.Future[None]:
+        """Hand an outcome over; the future is done once it is recorded."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        await self.queue.put((step, outcome, done))
-        await done
+        self.queue.put_nowait((step, outcome, done))
+        self.pending.append(done)
+        return done
+
+    async def settled(self) -> None:
+        """Wait until every outcome handed over is recorded."""
+        await asyncio.gather(*self.pending)
 
     async def run(self) -> None:
         """Record whatever is waiting, until cancelled."""
