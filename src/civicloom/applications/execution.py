@@ -128,7 +128,8 @@ class StepRunner:
 
     Leases are per call (ADR 0038): each claimed step's lease is renewed while its call is in
     flight (a heartbeat every third of the lease) and its result is recorded as soon as it is
-    known, in its own short transaction; no remote call runs inside a database transaction.
+    known, in a short transaction shared only with results known at the same moment; no
+    remote call runs inside a database transaction.
     A result is recorded only by the worker that still holds the step's lease for the round
     it claimed (``attempts`` is the fencing token), so a call whose lease was lost never
     overwrites the new owner's result.

@@ -51,6 +51,9 @@ async def test_a_reject_when_that_fails_at_run_time_ends_in_a_dead_letter(engine
     assert "'number(steps.zoning.output.zone) > 3'" in letters[0].error
     assert "zoning.reject_when" in letters[0].error
     assert "stack backtrace" not in letters[0].error.lower()
+    # the results recorded beside it (in the same batch) are not held hostage
+    assert (await task_row(engine, app_id, "tax")).state == "completed"
+    assert (await task_row(engine, app_id, "labour")).state == "completed"
 
 
 async def test_a_successors_when_that_fails_dead_letters_the_step_it_follows(
