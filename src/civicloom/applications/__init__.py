@@ -35,7 +35,11 @@ from civicloom.applications.domain import (
     TimelineEntry,
 )
 from civicloom.applications.execution import StepRunner
-from civicloom.applications.operations import list_dead_letters, resolve_dead_letter
+from civicloom.applications.operations import (
+    CaseFinished,
+    list_dead_letters,
+    resolve_dead_letter,
+)
 from civicloom.applications.queries import (
     application_ids_of,
     applications_of_applicant,
@@ -110,6 +114,7 @@ __all__ = [
     "AuditNote",
     "CaseEvent",
     "CaseFigures",
+    "CaseFinished",
     "CaseIdentity",
     "ClaimedStep",
     "DeadLetterView",

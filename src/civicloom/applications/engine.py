@@ -8,6 +8,7 @@ from secrets import token_urlsafe
 from typing import Any
 
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications.case import (
@@ -24,7 +25,7 @@ from civicloom.applications.domain import ApplicationState, TaskState
 from civicloom.applications.graph import condition_holds, retry_policy
 from civicloom.applications.sla import remind_at
 from civicloom.applications.steps import Activation, due_after, step_kinds, title_of
-from civicloom.applications.tables import ApplicationRow, TaskRow
+from civicloom.applications.tables import ApplicationRow, DeadLetterRow, TaskRow
 from civicloom.audit import AuditAction
 from civicloom.catalogue import Blueprint, DecisionCall, DecisionDay, resolve, step_graph
 from civicloom.kernel import new_id
@@ -33,6 +34,7 @@ from civicloom.rules import RULE_BOOK, Decision, evaluate, record_decision
 from civicloom.runtime import lent
 
 ENGINE_ACTOR = "system:case-engine"
+CLOSED_WITH_CASE = "closed"  # a dead letter's resolution when its case finished first
 # How a decided case is published and audited.
 _OUTCOMES: dict[ApplicationState, tuple[EventType, AuditAction]] = {
     ApplicationState.APPROVED: (EventType.APPLICATION_APPROVED, AuditAction.APPLICATION_APPROVED),
@@ -215,8 +217,11 @@ async def finish_case(
     now: datetime,
     actor: str,
 ) -> None:
-    """Decide the application; every open step is cancelled."""
+    """Decide the application; every open step (a timer, a retry, a dead-lettered call) is
+    cancelled and every open dead letter of the case is closed: nothing of it runs again."""
     app = case.app
+    if any(t.state == TaskState.FAILED.value for t in case.tasks.values()):
+        await close_dead_letters(session, app.id, now, actor)  # only failed steps have any open
     for t in case.tasks.values():
         if not TaskState(t.state).is_terminal:
             t.state, t.updated_at, t.lease_owner, t.lease_until = (
@@ -242,4 +247,16 @@ async def finish_case(
             event_type, {"reason": reason}, key=f"application.{outcome.value}:{app.id}"
         ),
         audit=AuditNote(actor, action, details={"reason": reason}),
+    )
+
+
+async def close_dead_letters(
+    session: AsyncSession, application_id: str, now: datetime, actor: str
+) -> None:
+    """A finished case's dead letters are closed: no operator re-drives or abandons them."""
+    await session.execute(
+        update(DeadLetterRow)
+        .where(DeadLetterRow.application_id == application_id, DeadLetterRow.resolved_at.is_(None))
+        .values(resolved_at=now, resolved_by=actor, resolution=CLOSED_WITH_CASE)
+        .execution_options(synchronize_session="fetch")
     )

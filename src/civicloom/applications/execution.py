@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import structlog
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from sqlalchemy import and_, or_, select
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications.case import (
@@ -22,6 +23,7 @@ from civicloom.applications.case import (
 )
 from civicloom.applications.completion import complete_step, dead_letter
 from civicloom.applications.domain import TaskState
+from civicloom.applications.graph import ConditionFailed
 from civicloom.applications.steps import (
     ClaimedStep,
     StepExecutor,
@@ -57,6 +59,7 @@ class Failure:
     error: str
     permanent: bool
     counts: bool = True  # False when the department's breaker was open: not an attempt
+    expression: str | None = None  # the condition that could not be evaluated, if that was it
 
 
 Outcome = CapabilityResult | Failure
@@ -99,8 +102,38 @@ def backoff(policy: RetryPolicy, attempts: int) -> timedelta:
     return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
 
 
+Sleep = Callable[[float], Awaitable[None]]
+# A claimed step's call starts without asking the database while more than this share of its
+# lease is left; otherwise its lease is renewed (and checked) first.
+_RENEW_BEFORE_SHARE = 1 / 3
+
+
+def _failure_of_recording(step: ClaimedStep, exc: Exception) -> Failure:
+    """A result that could not be recorded: an attempt that failed, naming the step (and the
+    expression, when a condition could not be evaluated)."""
+    if isinstance(exc, ConditionFailed):
+        return Failure(
+            f"the result of step {step.step_id!r} could not be recorded: {exc}",
+            permanent=False,
+            expression=exc.expression,
+        )
+    return Failure(
+        f"the result of step {step.step_id!r} could not be recorded: {type(exc).__name__}: {exc}",
+        permanent=False,
+    )
+
+
 class StepRunner:
-    """Runs leased steps: capabilities through the gateway, other kinds through handlers."""
+    """Runs leased steps: capabilities through the gateway, other kinds through handlers.
+
+    Leases are per call (ADR 0038): each claimed step's lease is renewed while its call is in
+    flight (a heartbeat every third of the lease) and its result is recorded as soon as it is
+    known, in a short transaction shared only with results known at the same moment; no
+    remote call runs inside a database transaction.
+    A result is recorded only by the worker that still holds the step's lease for the round
+    it claimed (``attempts`` is the fencing token), so a call whose lease was lost never
+    overwrites the new owner's result.
+    """
 
     def __init__(
         self,
@@ -109,47 +142,141 @@ class StepRunner:
         handlers: Mapping[str, StepExecutor] | None = None,
         callback_url: Callable[[str], str] | None = None,
         kinds: StepKinds | None = None,
+        sleep: Sleep | None = None,
     ) -> None:
         """``kinds`` is the step-kind registry (the platform's by default); ``handlers`` plugs
-        executors provided by other modules into it (the documents module's licence issuer)."""
+        executors provided by other modules into it (the documents module's licence issuer).
+        ``sleep`` paces the lease heartbeat (``asyncio.sleep``; tests tick it by hand)."""
         self.container = container
         self.gateway = gateway
         self.kinds = (kinds or step_kinds()).with_executors(handlers or {})
         self.callback_url = callback_url
+        self.sleep: Sleep = sleep or asyncio.sleep
 
     @property
     def tools(self) -> WorkerTools:
         """What executing steps may use (read each time: tests swap the gateway)."""
         return WorkerTools(self.gateway, self.callback_url)
 
+    @property
+    def lease(self) -> timedelta:
+        """How long a claim (or a renewal) lasts."""
+        return timedelta(seconds=self.container.settings.worker_lease_seconds)
+
     async def run_once(self, worker_id: str) -> int:
-        """Claim one batch, run it, record results; returns how many steps were handled."""
+        """Claim one batch and run it, recording each result as soon as it is known;
+        returns how many steps were handled."""
         settings, clock = self.container.settings, self.container.clock
         async with self.container.uow() as uow:
             rows = await claim_steps(
-                uow.session,
-                worker_id,
-                clock.now(),
-                settings.worker_batch_size,
-                timedelta(seconds=settings.worker_lease_seconds),
+                uow.session, worker_id, clock.now(), settings.worker_batch_size, self.lease
             )
-            claimed = [self._claimed(uow.session, r) for r in rows]
+            claimed = [(self._claimed(uow.session, r), r.lease_until or clock.now()) for r in rows]
             await uow.commit()
         if not claimed:
             return 0
-        if self.container.database.is_postgresql:
-            outcomes = await asyncio.gather(*(self._outcome(c) for c in claimed))
-        else:  # SQLite: the calls still run, one after another, beside the single writer
-            outcomes = [await self._outcome(c) for c in claimed]
+        in_flight: dict[str, ClaimedStep] = {}
+        recorder = _Recorder(self, worker_id)
+        helpers = [
+            asyncio.create_task(self._heartbeat(worker_id, in_flight)),
+            asyncio.create_task(recorder.run()),
+        ]
         try:
-            await self._record(worker_id, list(zip(claimed, outcomes, strict=True)))
-        except Exception:
-            # One bad outcome must not hold the others hostage: record them one by one.
-            log.exception("batch_record_failed", size=len(claimed))
-            for pair in zip(claimed, outcomes, strict=True):
-                with contextlib.suppress(Exception):
-                    await self._record(worker_id, [pair])
+            if self.container.database.is_postgresql:
+                await asyncio.gather(
+                    *(
+                        self._run_one(worker_id, c, until, in_flight, recorder)
+                        for c, until in claimed
+                    )
+                )
+            else:  # SQLite: the calls still run, one after another, beside the single writer
+                for c, until in claimed:
+                    await self._run_one(worker_id, c, until, in_flight, recorder)
+            await recorder.settled()
+        finally:
+            for helper in helpers:
+                helper.cancel()
+            for helper in helpers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await helper
         return len(claimed)
+
+    async def _run_one(
+        self,
+        worker_id: str,
+        step: ClaimedStep,
+        lease_until: datetime,
+        in_flight: dict[str, ClaimedStep],
+        recorder: _Recorder,
+    ) -> None:
+        """Run one claimed step under its own lease and record its outcome."""
+        if step.attempts > step.retry.max_attempts:
+            # Every earlier round ran out of its lease without a recorded outcome (the worker
+            # died or hung): those rounds were attempts, and there is no other one.
+            recorder.record(
+                step,
+                Failure(
+                    f"step {step.step_id!r}: no outcome was recorded in "
+                    f"{step.retry.max_attempts} attempts (each lease ran out)",
+                    permanent=True,
+                    counts=False,
+                ),
+            )
+            return
+        # Queued behind slower calls (SQLite runs one at a time): is the step still ours?
+        late = self.container.clock.now() + self.lease * _RENEW_BEFORE_SHARE >= lease_until
+        if late and step.task_id in await self.renew_leases(worker_id, [step]):
+            log.info("lease_lost_before_call", task_id=step.task_id, step=step.step_id)
+            return
+        in_flight[step.task_id] = step  # the heartbeat keeps it ours until it is recorded
+        try:
+            outcome = await self._outcome(step)
+        except BaseException:
+            in_flight.pop(step.task_id, None)
+            raise
+        recorded = recorder.record(step, outcome)  # the next call need not wait for it
+        recorded.add_done_callback(lambda _: in_flight.pop(step.task_id, None))
+
+    async def _heartbeat(self, worker_id: str, in_flight: dict[str, ClaimedStep]) -> None:
+        """Renew the leases of the calls in flight every third of the lease."""
+        every = self.container.settings.worker_lease_seconds / 3
+        while True:
+            await self.sleep(every)
+            if not in_flight:
+                continue
+            try:
+                lost = await self.renew_leases(worker_id, list(in_flight.values()))
+            except Exception as exc:  # the database is away: the next beat tries again
+                log.warning("lease_renewal_failed", error=type(exc).__name__)
+                continue
+            for task_id in lost & set(in_flight):  # (not those recorded meanwhile)
+                log.warning("lease_lost_in_flight", task_id=task_id)
+
+    async def renew_leases(self, worker_id: str, steps: Sequence[ClaimedStep]) -> set[str]:
+        """Extend the leases this worker still holds on ``steps`` (for the round it claimed);
+        returns the ids of those it lost (taken over, finished or cancelled meanwhile).
+
+        One short transaction per step, so a renewal never holds one task's row lock while
+        waiting for another's (a sibling's result being recorded)."""
+        now = self.container.clock.now()
+        lost: set[str] = set()
+        for step in steps:
+            async with self.container.uow() as uow:
+                result = await uow.session.execute(
+                    update(TaskRow)
+                    .where(
+                        TaskRow.id == step.task_id,
+                        TaskRow.state == TaskState.RUNNING.value,
+                        TaskRow.lease_owner == worker_id,
+                        TaskRow.attempts == step.attempts,
+                    )
+                    .values(lease_until=now + self.lease, updated_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                if cast(CursorResult[Any], result).rowcount == 0:
+                    lost.add(step.task_id)
+                await uow.commit()
+        return lost
 
     def _claimed(self, session: AsyncSession, row: TaskRow) -> ClaimedStep:
         return ClaimedStep(
@@ -215,50 +342,78 @@ class StepRunner:
             log.exception("step_crashed", task_id=step.task_id, step=step.step_id)
             return Failure(f"{type(exc).__name__}: {exc}", permanent=False)
 
-    async def _record(self, worker_id: str, batch: list[tuple[ClaimedStep, Outcome]]) -> None:
-        """Record a batch of outcomes in one transaction (applications locked in id order)."""
+    async def _record_safely(self, worker_id: str, step: ClaimedStep, outcome: Outcome) -> None:
+        """Record an outcome; if that fails, record the failure to record it as a failed
+        attempt (dead-lettered after the step's maximum), never leaving the step leased."""
+        try:
+            await self._record(worker_id, step, outcome)
+        except Exception as exc:
+            log.exception("step_record_failed", task_id=step.task_id, step=step.step_id)
+            try:
+                await self._record(worker_id, step, _failure_of_recording(step, exc))
+            except Exception:  # the database is away: the lease runs out, the round counts
+                log.exception("step_failure_record_failed", task_id=step.task_id)
+
+    async def _record(self, worker_id: str, step: ClaimedStep, outcome: Outcome) -> None:
+        """Record one outcome in its own transaction."""
+        await self._record_many(worker_id, [(step, outcome)])
+
+    async def _record_many(
+        self, worker_id: str, batch: Sequence[tuple[ClaimedStep, Outcome]]
+    ) -> None:
+        """Record outcomes known at the same moment in one short transaction (applications
+        locked in id order). A step whose lease for this round was lost meanwhile is left as
+        it is: taken over, completed by a callback, or cancelled with its case."""
         now = self.container.clock.now()
         with use_step_kinds(self.kinds):  # successors activate with this runner's registry
-            await self._record_batch(worker_id, batch, now)
+            async with self.container.uow() as uow:
+                cases = await load_cases(
+                    uow.session, [step.application_id for step, _ in batch], lock=True
+                )
+                for step, outcome in batch:
+                    case = cases[step.application_id]
+                    task = case.tasks[step.step_id]
+                    if (
+                        task.state != TaskState.RUNNING.value
+                        or task.lease_owner != worker_id
+                        or task.attempts != step.attempts
+                    ):
+                        log.info("lease_lost", task_id=step.task_id, step=step.step_id)
+                        continue
+                    await self._record_in(uow.session, case, task, step, outcome, now)
+                await uow.commit()
 
-    async def _record_batch(
-        self, worker_id: str, batch: list[tuple[ClaimedStep, Outcome]], now: datetime
+    async def _record_in(
+        self,
+        session: AsyncSession,
+        case: CaseContext,
+        task: TaskRow,
+        step: ClaimedStep,
+        outcome: Outcome,
+        now: datetime,
     ) -> None:
-        async with self.container.uow() as uow:
-            cases = await load_cases(
-                uow.session, [step.application_id for step, _ in batch], lock=True
+        task.lease_owner, task.lease_until, task.updated_at = None, None, now
+        if isinstance(outcome, Failure):
+            await self._record_failure(session, case, task, step, outcome, now)
+        elif outcome.outcome is CallOutcome.ACCEPTED:
+            task.last_error = None
+            task.state = TaskState.AWAITING_EXTERNAL.value
+            task.output = {"external_reference": outcome.external_reference, **outcome.output}
+            add_timeline(
+                session,
+                case.app,
+                now,
+                "step.waiting",
+                f"{task.department}: request received, waiting for their answer",
+                task,
             )
-            for step, outcome in batch:
-                case = cases[step.application_id]
-                task = case.tasks[step.step_id]
-                if task.state != TaskState.RUNNING.value or task.lease_owner != worker_id:
-                    continue  # lease lost, or a callback completed it already: nothing to do
-                task.lease_owner, task.lease_until, task.updated_at = None, None, now
-                if isinstance(outcome, Failure):
-                    await self._record_failure(uow.session, case, task, step, outcome, now)
-                elif outcome.outcome is CallOutcome.ACCEPTED:
-                    task.last_error = None
-                    task.state = TaskState.AWAITING_EXTERNAL.value
-                    task.output = {
-                        "external_reference": outcome.external_reference,
-                        **outcome.output,
-                    }
-                    add_timeline(
-                        uow.session,
-                        case.app,
-                        now,
-                        "step.waiting",
-                        f"{task.department}: request received, waiting for their answer",
-                        task,
-                    )
-                else:
-                    task.last_error = None
-                    try:
-                        await complete_step(uow.session, case, task, outcome.output, now)
-                    except ModelError as exc:
-                        failure = Failure(f"decision model failed: {exc}", permanent=True)
-                        await self._record_failure(uow.session, case, task, step, failure, now)
-            await uow.commit()
+        else:
+            task.last_error = None
+            try:
+                await complete_step(session, case, task, outcome.output, now)
+            except ModelError as exc:
+                failure = Failure(f"decision model failed: {exc}", permanent=True)
+                await self._record_failure(session, case, task, step, failure, now)
 
     async def _record_failure(
         self,
@@ -269,11 +424,20 @@ class StepRunner:
         failure: Failure,
         now: datetime,
     ) -> None:
-        task.last_error = failure.error[:2000]
+        error = failure.error
+        if failure.expression is not None:
+            where = [
+                f"{s.id}.{name}"
+                for s in case.graph.steps.values()
+                for name, text in (("when", s.when), ("reject_when", s.reject_when))
+                if text == failure.expression
+            ]
+            error = f"{error} (in {', '.join(where) or 'a condition'})"
+        task.last_error = error[:2000]
         if not failure.counts:
             task.attempts = max(0, task.attempts - 1)
         if failure.permanent or task.attempts >= step.retry.max_attempts:
-            await dead_letter(session, case, task, failure.error, now)
+            await dead_letter(session, case, task, error, now)
         else:
             task.state = TaskState.READY.value
             task.due_at = now + backoff(step.retry, task.attempts)
@@ -285,6 +449,53 @@ class StepRunner:
             permanent=failure.permanent,
             attempts=task.attempts,
         )
+
+
+class _Recorder:
+    """Records outcomes as they become known: those that arrive together share one
+    transaction; if that fails, each is recorded (or its failure to record is) on its own."""
+
+    def __init__(self, runner: StepRunner, worker_id: str) -> None:
+        self.runner = runner
+        self.worker_id = worker_id
+        self.queue: asyncio.Queue[tuple[ClaimedStep, Outcome, asyncio.Future[None]]] = (
+            asyncio.Queue()
+        )
+        self.pending: list[asyncio.Future[None]] = []
+
+    def record(self, step: ClaimedStep, outcome: Outcome) -> asyncio.Future[None]:
+        """Hand an outcome over; the future is done once it is recorded."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.queue.put_nowait((step, outcome, done))
+        self.pending.append(done)
+        return done
+
+    async def settled(self) -> None:
+        """Wait until every outcome handed over is recorded."""
+        await asyncio.gather(*self.pending)
+
+    async def run(self) -> None:
+        """Record whatever is waiting, until cancelled."""
+        while True:
+            batch = [await self.queue.get()]
+            while not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            try:
+                await self._record(batch)
+            finally:
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+    async def _record(self, batch: list[tuple[ClaimedStep, Outcome, asyncio.Future[None]]]) -> None:
+        if len(batch) > 1:
+            try:
+                await self.runner._record_many(self.worker_id, [(s, o) for s, o, _ in batch])
+                return
+            except Exception:
+                log.warning("batch_record_failed", size=len(batch))
+        for step, outcome, _ in batch:
+            await self.runner._record_safely(self.worker_id, step, outcome)
 
 
 def _retry_of(row: TaskRow) -> RetryPolicy:

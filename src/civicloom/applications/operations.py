@@ -16,6 +16,10 @@ from civicloom.db import UnitOfWork
 from civicloom.kernel import Clock, Conflict, NotFound, Principal
 
 
+class CaseFinished(Conflict):
+    """A dead letter of a finished (withdrawn, approved, rejected, failed) application."""
+
+
 async def list_dead_letters(
     uow: UnitOfWork, principal: Principal, include_resolved: bool = False
 ) -> list[DeadLetterView]:
@@ -39,9 +43,15 @@ async def resolve_dead_letter(
         letter = await uow.session.get(DeadLetterRow, dead_letter_id)
         if letter is None:
             raise NotFound(f"no dead letter {dead_letter_id!r}")
+        case = await load_case(uow.session, letter.application_id, lock=True)
+        finished = ApplicationState(case.app.state)
+        if finished.is_final:  # nothing of a finished case runs again, nor is it re-decided
+            raise CaseFinished(
+                f"application {case.app.reference} is already {finished.value}: "
+                "its dead letters are closed"
+            )
         if letter.resolved_at is not None:
             raise Conflict(f"already {letter.resolution}")
-        case = await load_case(uow.session, letter.application_id, lock=True)
         task = next(t for t in case.tasks.values() if t.id == letter.task_id)
         now = clock.now()
         letter.resolved_at, letter.resolved_by = now, principal.subject

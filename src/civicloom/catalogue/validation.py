@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,39 @@ from civicloom.kernel import NotFound
 from civicloom.rules import DecisionModel, ModelStatus
 
 _ENDING_KINDS = {StepKind.NOTIFY, StepKind.ISSUE_DOCUMENT}
+
+
+# A function call whose arguments are all literals (strings, numbers, true/false/null).
+_CALL = re.compile(r"\b[A-Za-z_]\w*\s*\(([^()]*)\)")
+_STRING = re.compile(r"'[^']*'|\"[^\"]*\"")
+_LITERAL_ARGS = re.compile(
+    r"^(\s*(-?[0-9][0-9.eE+-]*|true|false|null|\$S)\s*)(,\s*(-?[0-9][0-9.eE+-]*|true|false|null|\$S)\s*)*$"
+)
+
+
+def _zen_error(exc: BaseException) -> str:
+    """zen's error without its native stack trace."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    try:
+        parsed = json.loads(first)
+    except ValueError:
+        return first[:200]
+    return str(parsed.get("source", first))[:200] if isinstance(parsed, dict) else first[:200]
+
+
+def poison_calls(expression: str) -> list[tuple[str, str]]:
+    """Calls on literals that fail whatever the case holds (``number('many')``, ``len(5)``):
+    the expression can never be evaluated once it reaches them."""
+    found = []
+    for match in _CALL.finditer(expression):
+        args = _STRING.sub("$S", match.group(1))
+        if not _LITERAL_ARGS.match(args):
+            continue
+        try:
+            zen.evaluate_expression(match.group(0), {})
+        except RuntimeError as exc:
+            found.append((match.group(0), _zen_error(exc)))
+    return found
 
 
 @dataclass(frozen=True)
@@ -140,6 +175,13 @@ class Checker:
                 self.report(path, "bad-reference", str(ref))
             else:
                 self.check_ref(spec, graph, ref, known, path)
+        for call, error in poison_calls(expression):
+            self.report(
+                path,
+                "poison-expression",
+                f"{expression!r}: {call} fails on every case ({error}); a step whose "
+                "condition cannot be evaluated is dead-lettered",
+            )
 
     def check_template(self, template: str, path: str) -> None:
         """Both language files exist and parse as Jinja."""

@@ -37,12 +37,16 @@ from civicloom.observability import get_logger
 from civicloom.portal.tables import DraftRow
 from civicloom.registries import (
     GrantConsent,
+    PermittedRead,
     RegisterRead,
+    active_consent,
     approved_agreements,
+    call_registers,
     link_data_use,
+    permit_reads,
     plan_reads,
-    read_registers,
     record_consent,
+    record_reads,
 )
 
 log = get_logger(__name__)
@@ -198,8 +202,11 @@ async def apply_prefill(
     check the stored consents (so a revoked one stops further reads). ``answers`` are what the
     consent page asked (a plan's ``needs``, e.g. the parcel id); they are kept as the
     applicant's own. Each read is a data-use entry and an audited ``register.read``; returns
-    how many answers were filled. Only the stored, approved agreements are enforced, read in
-    the same transaction as the reads they allow.
+    how many answers were filled. Only the stored, approved agreements are enforced.
+
+    No register is called inside a database transaction (ADR 0038): one short transaction
+    records the consent and decides what may be read, the registers are then asked, and a
+    second short transaction records the reads (re-checking consent) and fills the draft.
     """
     async with uow:
         terms = await approved_agreements(uow.session)
@@ -232,13 +239,31 @@ async def apply_prefill(
                     draft_id=row.id,
                 ),
             )
-        result = await read_registers(
-            uow.session, gateway, principal, draft_id=row.id, plans=plans, agreements=terms, now=now
+        permits = await permit_reads(
+            uow.session, principal, draft_id=row.id, plans=plans, agreements=terms, now=now
         )
-        row.prefill_consent = "given" if consent else "declined"
-        row.data = {**row.data, **given, **result.filled}
-        row.prefilled = {**row.prefilled, **result.sources}
-        row.updated_at = now
+        await uow.commit()
+
+    async def still_consented(read: PermittedRead) -> bool:
+        async with uow:
+            return (
+                await active_consent(uow.session, principal.subject, read.agreement.id, clock.now())
+                is not None
+            )
+
+    got = await call_registers(
+        gateway, principal, permits, draft_id=draft_id, still_permitted=still_consented
+    )
+    async with uow:
+        row = await _row(uow, principal, draft_id)
+        now = clock.now()
+        result = await record_reads(uow.session, principal, got, draft_id=row.id, now=now)
+        sent = row.application_id is not None  # sent while the registers answered
+        if not sent:
+            row.prefill_consent = "given" if consent else "declined"
+            row.data = {**row.data, **given, **result.filled}
+            row.prefilled = {**row.prefilled, **result.sources}
+            row.updated_at = now
         for plan in result.reads:
             await append_audit(
                 uow.session,
@@ -258,7 +283,9 @@ async def apply_prefill(
                     },
                 ),
             )
-        await uow.commit()
+        await uow.commit()  # the reads happened: they are recorded even if the draft was sent
+    if sent:
+        raise Conflict("this application was already sent")
     return len(result.filled)
 
 

@@ -4,7 +4,7 @@ consent and verified representation (the X-Road way: ask the source, never copy 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -145,6 +145,46 @@ class PrefillResult:
     representation: Representation | None = None
 
 
+@dataclass(frozen=True)
+class PermittedRead:
+    """A planned read an agreement in force (and, where it asks, a consent) allows."""
+
+    plan: RegisterRead
+    agreement: DataSharingAgreement
+    consent_id: str | None
+
+    @property
+    def verifies_representation(self) -> bool:
+        """Whether this is the business register representation is judged on."""
+        return self.agreement.verifies_representation
+
+
+@dataclass(frozen=True)
+class ReadPermits:
+    """What may be read, decided in a transaction before any register is called."""
+
+    reads: tuple[PermittedRead, ...]
+    registration_number: str | None
+    representation: Representation | None  # already decided for this draft, if so
+
+
+@dataclass(frozen=True)
+class RegisterAnswer:
+    """A register's answer to a permitted read."""
+
+    read: PermittedRead
+    answer: dict[str, Any]
+    representation: Representation | None = None  # judged on this answer (business register)
+
+
+@dataclass(frozen=True)
+class RegisterAnswers:
+    """Every answer of one prefill, in the order the registers were read."""
+
+    permits: ReadPermits
+    answers: tuple[RegisterAnswer, ...]
+
+
 async def _call(
     gateway: CapabilityGateway, plan: RegisterRead, draft_id: str
 ) -> dict[str, Any] | None:
@@ -163,34 +203,29 @@ async def _call(
     return dict(result.output) if result.outcome is CallOutcome.COMPLETED else None
 
 
-async def read_registers(
+async def permit_reads(
     session: AsyncSession,
-    gateway: CapabilityGateway,
     principal: Principal,
     *,
     draft_id: str,
     plans: Sequence[RegisterRead],
     agreements: Sequence[DataSharingAgreement],
     now: datetime,
-) -> PrefillResult:
-    """Read each planned register the applicant consented to (or the law allows), after the
-    business register confirms they represent the business; record every read.
-
-    Runs inside the caller's transaction: consent is checked in the same transaction as the
-    read is recorded, so a revoked consent stops the next read.
-    """
+) -> ReadPermits:
+    """Which planned reads the agreements in force and the applicant's consents allow (in the
+    caller's short transaction; no register is called here, ADR 0038)."""
     by_id = {a.id: a for a in agreements}
-    out = PrefillResult()
     number = next((p.keys[REGISTRATION_FIELD] for p in plans if REGISTRATION_FIELD in p.keys), None)
+    representation = None
     if number is not None:
-        out.representation = await cached_representation(
+        representation = await cached_representation(
             session, principal.subject, str(number), draft_id
         )
+    reads = []
     for plan in plans:
         if plan.needs:
             continue  # the applicant did not give what the register is asked by
         agreement = by_id.get(plan.agreement or "")
-        business = agreement is not None and agreement.verifies_representation
         if agreement is None or not agreement.in_force(now.date()):
             continue  # refused at run time as at validation
         consent_id = None
@@ -199,26 +234,75 @@ async def read_registers(
             if consent is None:
                 continue  # without consent nothing is read
             consent_id = consent.id
-        if out.representation is Representation.REFUSED:
+        reads.append(PermittedRead(plan, agreement, consent_id))
+    return ReadPermits(tuple(reads), None if number is None else str(number), representation)
+
+
+async def call_registers(
+    gateway: CapabilityGateway,
+    principal: Principal,
+    permits: ReadPermits,
+    *,
+    draft_id: str,
+    still_permitted: Callable[[PermittedRead], Awaitable[bool]] | None = None,
+) -> RegisterAnswers:
+    """Ask the registers (outside any database transaction): representation is judged on the
+    business register first; once it is refused nothing more is read.
+
+    ``still_permitted`` is asked before each read that rests on a consent (in its own short
+    transaction), so a consent revoked while an earlier register answered stops the next read.
+    """
+    number, representation = permits.registration_number, permits.representation
+    answers: list[RegisterAnswer] = []
+    for read in permits.reads:
+        if representation is Representation.REFUSED:
             break
-        if number is not None and out.representation is None and not business:
+        business = read.verifies_representation
+        if number is not None and representation is None and not business:
             continue  # representation is judged on the business register first
-        answer = await _call(gateway, plan, draft_id)
+        recheck = still_permitted if read.consent_id is not None else None
+        if recheck is not None and not await recheck(read):
+            continue  # the consent was revoked meanwhile
+        answer = await _call(gateway, read.plan, draft_id)
         if answer is None:
             continue
-        if business and number is not None and out.representation is None:
-            out.representation = representation_from_register(
+        judged = None
+        if business and number is not None and representation is None:
+            judged = representation = representation_from_register(
                 principal.subject,
                 principal.display_name,
-                str(number) in mandates_of(principal),
+                number in mandates_of(principal),
                 answer,
             )
+        answers.append(RegisterAnswer(read, answer, judged))
+    return RegisterAnswers(permits, tuple(answers))
+
+
+async def record_reads(
+    session: AsyncSession,
+    principal: Principal,
+    answers: RegisterAnswers,
+    *,
+    draft_id: str,
+    now: datetime,
+) -> PrefillResult:
+    """Record every read that was made (a data-use entry each, and the representation judged)
+    in the caller's short transaction, and fill from the answers.
+
+    A consent revoked while the registers were being read fills nothing: the read is recorded
+    (it happened), its answer is not used."""
+    out = PrefillResult(representation=answers.permits.representation)
+    number = answers.permits.registration_number
+    for got in answers.answers:
+        read, plan = got.read, got.read.plan
+        if got.representation is not None and number is not None:
+            out.representation = got.representation
             await record_representation(
                 session,
                 principal,
-                str(number),
+                number,
                 draft_id,
-                out.representation,
+                got.representation,
                 now,
                 department=plan.department,
             )
@@ -226,19 +310,23 @@ async def read_registers(
             session,
             principal,
             draft_id=draft_id,
-            agreement=agreement,
-            consent_id=consent_id,
+            agreement=read.agreement,
+            consent_id=read.consent_id,
             fields=list(plan.fields.values()),
             now=now,
         )
         if out.representation is Representation.REFUSED:
             break  # the read is recorded; nothing of someone else's business is filled
+        if read.consent_id is not None and (
+            await active_consent(session, principal.subject, read.agreement.id, now) is None
+        ):
+            continue  # revoked meanwhile: nothing read under it is used
         out.reads.append(plan)
         for name, value in plan.keys.items():
             out.filled[name] = value
             out.sources[name] = {"department": plan.department, "kind": "mandate"}
         for name, path in plan.fields.items():
-            value = answer.get(path)
+            value = got.answer.get(path)
             if value not in (None, ""):
                 out.filled[name] = value
                 out.sources[name] = {"department": plan.department, "kind": "register"}

@@ -9,7 +9,7 @@ import yaml
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
-from civicloom.applications import resolve_dead_letter
+from civicloom.applications import CaseFinished, resolve_dead_letter
 from civicloom.backoffice.domain import sla_state
 from civicloom.backoffice.oversight import (
     AuditQuery,
@@ -160,6 +160,8 @@ async def _resolve(
     done = "redriven" if redrive else "abandoned"
     try:
         await resolve_dead_letter(container.uow(), container.clock, principal, letter_id, redrive)
+    except CaseFinished:
+        return see_other("/backoffice/operations?error=finished")
     except Conflict:
         return see_other("/backoffice/operations?error=resolved")
     return see_other(f"/backoffice/operations?done={done}")
