@@ -56,6 +56,9 @@ SESSION_PERSONAS = (
     "priya",
     "ada",
     "sam",
+    "fiona",
+    "farah",
+    "omar",
 )
 """Callers who sign in through ``POST /auth/dev-login`` and then carry a session cookie."""
 
@@ -502,6 +505,7 @@ async def build_world(platform: Platform, alice: Caller, priya: Caller, key: Cal
         locale="zh-Hans",
         provider="sandbox",
         department="environment",
+        month=platform.container.clock.now().strftime("%Y-%m"),
     )
     return world
 
