@@ -58,7 +58,6 @@ TABLE = """
 GET  /api/v1/openapi.json                        | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
 GET  /api/v1/docs                                | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
 GET  /api-docs                                   | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
-GET  /docs/oauth2-redirect                       | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
 GET  /problems/{slug}                            | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
 GET  /healthz                                    | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
 GET  /readyz                                     | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
@@ -91,10 +90,13 @@ GET  /verify/{licence_id}                        | alice | - | 200 200 200 200 2
 GET  /api/v1/licences/{licence_id}/verification  | alice | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
 POST /api/v1/licences/verification               | alice | token | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
 # safe: the PDF is for its holder and the issuing department's staff (Sam is local-admin's
-# service owner); nobody else learns it exists; no key scope reads licences (403).
-GET  /api/v1/licences/{licence_id}.pdf           | alice | - | 401 200 404 200 200 200 404 404 404 404 200 403 403 403 200 404 404
+# service owner); nobody else learns it exists (Fiona handles local-admin's fees, not its
+# licences: 404 like anyone outside); no key scope reads licences (403).
+GET  /api/v1/licences/{licence_id}.pdf           | alice | - | 401 200 404 200 200 200 404 404 404 404 200 403 403 403 404 404 404
 # safe: revoked by the issuing department's officers and supervisors only (not the operator,
-# auditor or service owner: wrong role); another department -> 404; no key scope revokes.
+# auditor, service owner or finance officer: wrong role, 403, checked first); another
+# department's officer or supervisor -> 404; no key scope revokes. (Main let Sam revoke, 204,
+# and answered other departments 403: fixed in documents/licences.py.)
 POST /api/v1/licences/{licence_id}/revocation    | licence | revocation | 401 403 403 204 204 204 404 404 403 403 403 403 403 403 403 403 403
 
 # --- citizen API: Alice's applications ------------------------------------------------------
@@ -114,24 +116,31 @@ GET  /api/v1/me/inbox                            | self | - | 401 200 200 200 20
 # --- payments (Alice's fee, owned by local-admin) ---------------------------------------------
 POST /api/v1/applications/{application_id}/payments | due_app | payment | 401 201 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
 GET  /api/v1/applications/{application_id}/payments | paid  | - | 401 200 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
-# Reads and refunds: the payer, and the fee-owning department's finance side. No demo person
-# holds a finance role. A read is refused per object (the route serves payers): 404 for every
-# other person, staff of local-admin included. A refund is a staff route: citizens 403 (wrong
-# role); local-admin staff without a finance role 403; other departments 404.
-# safe: operators and auditors are refused too (issue 16 lists them among those who read
-# every payment). The local-admin system with payments:read/refund is the finance side.
-GET  /api/v1/payments/{payment_id}               | paid  | - | 401 200 404 404 404 404 404 404 404 404 404 200 404 404 200 404 403
-GET  /api/v1/payments/{payment_id}/receipt       | paid  | - | 401 200 404 404 404 404 404 404 404 404 404 200 404 404 200 404 403
-POST /api/v1/payments/{payment_id}/refunds       | paid  | refund | 401 403 403 403 403 403 404 404 403 403 403 201 403 404 201 404 403
-# Signed by the provider only: an unsigned webhook is refused whoever sends it.
-POST /api/v1/payments/webhooks/{provider}        | paid  | webhook | 401 401 401 401 401 401 401 401 401 401 401 401 401 401 401 401 401
+# Reads and refunds follow ADR 0033 (payment integrity), a deliberate decision: the payer,
+# the fee department's officers, supervisors and finance officer, and the auditor (who reads
+# every case) read a payment and its receipt (200); another department's staff 404 (existence
+# does not leak); the operator, the service owner and the platform owner 403 (their role reads
+# no payment); a key without payments:read 403. The list under an application serves its
+# payer only. Only the fee department's finance officer (Fiona) or its system with
+# payments:refund refunds: any other role 403 at the route (ADR 0033: "any other role,
+# officers and supervisors included: 403", so Elena and Erik get 403, not 404); another
+# department's finance officer (Farah) or system 404.
+GET  /api/v1/payments/{payment_id}               | paid  | - | 401 200 404 200 200 200 404 404 403 200 403 200 403 404 200 404 403
+GET  /api/v1/payments/{payment_id}/receipt       | paid  | - | 401 200 404 200 200 200 404 404 403 200 403 200 403 404 200 404 403
+POST /api/v1/payments/{payment_id}/refunds       | paid  | refund | 401 403 403 403 403 403 403 403 403 403 403 201 403 404 201 404 403
+# Signed by the provider only: an unsigned webhook is refused whoever sends it, with 400 as
+# ADR 0019 decided ("400 on a bad signature, as Stripe advises"); nothing is recorded.
+POST /api/v1/payments/webhooks/{provider}        | paid  | webhook | 400 400 400 400 400 400 400 400 400 400 400 400 400 400 400 400 400
 POST /api/v1/payments/reconciliations            | -     | settlement | 401 403 403 403 403 403 403 403 201 403 403 201 403 201 403 403 403
 GET  /api/v1/payments/reconciliations/{reconciliation_id} | - | - | 401 403 403 403 403 403 403 403 200 403 403 200 403 200 403 403 403
 GET  /api/v1/payments/reconciliations/{reconciliation_id}/findings.csv | - | - | 401 403 403 403 403 403 403 403 200 403 403 200 403 200 403 403 403
 # GovStack P2G: machine clients with payments:p2g only; humans (the operator too) -> 403.
-# safe: a bill of local-admin's fee is not another department's business -> 404 for kx.
-GET  /bills/{billId}                             | due   | - | 401 403 403 403 403 403 403 403 403 403 403 200 403 404 403 403 403
-POST /billTransferRequests                       | due_app | bill_transfer | 401 403 403 403 403 403 403 403 403 403 403 202 403 404 403 403 403
+# ADR 0033 binds P2G to the role machine-client and the scope payments:p2g, not to a
+# department: the payer institution pays any department's bill, and the notification is
+# accepted only for the exact amount and currency due on a bill awaiting payment. So kx,
+# holding payments:p2g, inquires (200) and pays (202) like k+.
+GET  /bills/{billId}                             | due   | - | 401 403 403 403 403 403 403 403 403 403 403 200 403 200 403 403 403
+POST /billTransferRequests                       | due_app | bill_transfer | 401 403 403 403 403 403 403 403 403 403 403 202 403 202 403 403 403
 
 # --- department callbacks: signed by the department's secret only --------------------------
 # The environment department answers by signed callback; the body names local-admin's fee
@@ -152,20 +161,24 @@ GET  /dev/mail/{message_id}                      | -     | - | login 403 403 403
 
 # --- tasks API (the local-admin licensing task) -----------------------------------------------
 # Officers work on their own department's tasks; a supervisor of the department may take over
-# (claim, decide); only supervisors assign (officers: wrong role, 403). safe: machine keys
-# never claim, release, assign or decide a human review (the step's role is a person's role),
-# whatever their scopes or department: 403. They may read their own department's tasks.
+# (claim, decide); only supervisors assign (officers: wrong role, 403). Machine keys never
+# claim, release, ask or decide a human review, whatever their scopes or department: ADR 0034
+# answers anyone but the department's officers and supervisors 404 on a task action. A key
+# without tasks:assign meets the supervisor-only route first (403). A key with tasks:read
+# reads its own department's tasks (another department's: 404; without the scope: 403).
 # Otto is an officer of the department without the licensing-officer role the step asks for:
-# he reads the task and writes notes, but does not claim, release, ask or decide (403).
+# he reads the task and writes notes, but does not claim, ask or decide (403).
 GET  /api/v1/tasks                               | -     | - | 401 403 403 200 200 200 200 200 403 403 403 200 403 200 403 403 403
 GET  /api/v1/tasks/{task_id}                     | la    | - | 401 403 403 200 200 200 404 404 403 403 403 200 403 404 403 403 403
-POST /api/v1/tasks/{task_id}/claim               | la_task | - | 401 403 403 200 403 200 404 404 403 403 403 403 403 403 403 403 403
-# The task is claimed by Olivia: only she releases it.
-POST /api/v1/tasks/{task_id}/release             | la_task_claimed | - | 401 403 403 200 403 403 404 404 403 403 403 403 403 403 403 403 403
+POST /api/v1/tasks/{task_id}/claim               | la_task | - | 401 403 403 200 403 200 404 404 403 403 403 404 403 404 403 403 403
+# The task is claimed by Olivia: only she releases it. ADR 0034: a task someone else holds is
+# theirs, 409 ("olivia holds this task"), to her colleagues and her supervisor alike.
+POST /api/v1/tasks/{task_id}/release             | la_task_claimed | - | 401 403 403 200 409 409 404 404 403 403 403 404 403 404 403 403 403
 POST /api/v1/tasks/{task_id}/assignment          | la_task | assign | 401 403 403 403 403 200 403 404 403 403 403 403 403 403 403 403 403
-# The task is claimed by Olivia: she decides, or her supervisor takes it over.
-POST /api/v1/tasks/{task_id}/decision            | la_task_claimed | decision | 401 403 403 200 403 200 404 404 403 403 403 403 403 403 403 403 403
-POST /api/v1/tasks/{task_id}/information-requests | la_task | information_request | 401 403 403 200 403 200 404 404 403 403 403 403 403 403 403 403 403
+# The task is claimed by Olivia: she decides; ADR 0034: her supervisor first takes it over
+# by claiming it (audited), so Grace deciding straight away gets 409.
+POST /api/v1/tasks/{task_id}/decision            | la_task_claimed | decision | 401 403 403 200 403 409 404 404 403 403 403 404 403 404 403 403 403
+POST /api/v1/tasks/{task_id}/information-requests | la_task | information_request | 401 403 403 200 403 200 404 404 403 403 403 404 403 404 403 403 403
 
 # --- operations API (a dead letter of the tax department's call) -------------------------------
 GET  /api/v1/operations/dead-letters             | -     | - | 401 403 403 403 403 403 403 403 200 403 403 403 403 403 403 403 403
@@ -195,7 +208,8 @@ GET  /data-use                                   | self  | - | login 200 200 403
 GET  /inbox                                      | self  | - | login 200 200 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 
 # --- back office pages (machine keys are never page users: 403) -------------------------------
-# /backoffice sends each member of staff on to their role's home page (303).
+# /backoffice sends each member of staff on to their role's home page (303); finance
+# officers and the platform owner to their funding statements.
 GET  /backoffice                                 | -     | - | login 403 403 303 303 303 303 303 303 303 303 403 403 403 303 303 303
 GET  /backoffice/kpis                            | -     | - | login 403 403 403 403 200 403 200 200 200 200 403 403 403 403 403 403
 # A CSV download, not a page: anonymous gets 401 like the API.
@@ -203,13 +217,16 @@ GET  /backoffice/kpis.csv                        | -     | kpi_query | 401 403 4
 GET  /backoffice/tasks                           | -     | - | login 403 403 200 200 200 200 200 403 403 403 403 403 403 403 403 403
 GET  /backoffice/tasks/{task_id}                 | la    | - | login 403 403 200 200 200 404 404 403 403 403 403 403 403 403 403 403
 POST /backoffice/tasks/{task_id}/claim           | la_task | - | login 403 403 303 403 303 404 404 403 403 403 403 403 403 403 403 403
-POST /backoffice/tasks/{task_id}/release         | la_task_claimed | - | login 403 403 303 403 403 404 404 403 403 403 403 403 403 403 403 403
+# A task Olivia holds: others get 409 (ADR 0034) on a page that names the holder and shows no
+# case data (main re-rendered the task, an audited read of Alice's data inside a refusal).
+POST /backoffice/tasks/{task_id}/release         | la_task_claimed | - | login 403 403 303 409 409 404 404 403 403 403 403 403 403 403 403 403
 POST /backoffice/tasks/{task_id}/assignment      | la_task | page_assign | login 403 403 403 403 303 403 404 403 403 403 403 403 403 403 403 403
-POST /backoffice/tasks/{task_id}/decision        | la_task_claimed | page_decision | login 403 403 303 403 303 404 404 403 403 403 403 403 403 403 403 403
+POST /backoffice/tasks/{task_id}/decision        | la_task_claimed | page_decision | login 403 403 303 403 409 404 404 403 403 403 403 403 403 403 403 403
 POST /backoffice/tasks/{task_id}/information-request | la_task | page_information_request | login 403 403 303 403 303 404 404 403 403 403 403 403 403 403 403 403
 POST /backoffice/tasks/{task_id}/notes           | la_task | page_note | login 403 403 303 303 303 404 404 403 403 403 403 403 403 403 403 403
-# The environment inspection task: its inspector (or supervisor) schedules the visit.
-POST /backoffice/tasks/{task_id}/inspections     | env_task | page_inspection | login 403 403 404 404 404 303 303 403 403 403 403 403 403 403 403 403
+# The environment inspection task: its inspector schedules the visit. ADR 0034: the step's
+# role is required of supervisors too, and Erik is not an inspector (403).
+POST /backoffice/tasks/{task_id}/inspections     | env_task | page_inspection | login 403 403 404 404 404 303 403 403 403 403 403 403 403 403 403 403
 GET  /backoffice/tasks/{task_id}/documents/{document_id} | la | - | login 403 403 200 200 200 404 404 403 403 403 403 403 403 403 403 403
 GET  /backoffice/supervision                     | -     | - | login 403 403 403 403 200 403 200 403 403 403 403 403 403 403 403 403
 GET  /backoffice/services                        | -     | - | login 403 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any
 
@@ -314,7 +315,15 @@ class World:
                 text("SELECT reference FROM applications WHERE id = :id"),
                 {"id": found["application_id"]},
             )
-        return {**found, "bill_id": str(reference), "payment_task_id": payment.id}
+        inputs = payment.input or {}
+        minor = int((Decimal(str(inputs["amount"])) * 100).to_integral_value())
+        return {
+            **found,
+            "bill_id": str(reference),
+            "payment_task_id": payment.id,
+            "amount_minor": str(minor),
+            "currency": str(inputs.get("currency") or "EUR"),
+        }
 
     async def dead_letter(self) -> dict[str, str]:
         """A dead letter of the tax department (its system refused the call)."""
