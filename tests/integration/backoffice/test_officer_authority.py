@@ -290,5 +290,6 @@ async def test_a_refused_page_action_on_a_held_task_reads_and_records_nothing(
             )
             assert got.status_code == 409, f"{persona} {action}: {got.status_code}"
             assert "You cannot do that now" in got.text
-            assert "Golden Dragon" not in got.text and "Alice" not in got.text
+            assert "Golden Dragon" not in got.text
+            assert "Alice" not in got.text
             assert await _snapshot(container, app_id, task_id) == before, (persona, action)

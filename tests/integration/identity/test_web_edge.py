@@ -436,8 +436,11 @@ async def test_anonymous_api_call_with_a_declared_body_is_answered_on_a_live_con
     )
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        while not server.started:
+        for _ in range(500):
+            if server.started:
+                break
             await asyncio.sleep(0.01)
+        assert server.started, "the app did not start"
         body = b"x" * 4096
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(
