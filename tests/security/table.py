@@ -13,6 +13,7 @@ Callers (columns):
   otto   officer, local-admin without the licensing-officer role (added for this suite)
   elena  officer, environment (inspector)              erik   supervisor, environment
   priya  platform operator      ada  auditor      sam  service owner (local-admin)
+  fiona  finance officer, local-admin    farah  finance officer, labour    omar  platform owner
   k+     API key of a local-admin system holding every scope
   k-     API key of a local-admin system without the route's scope (only kpis:read)
   kx     API key of an environment system holding every scope (another department)
@@ -23,9 +24,12 @@ Objects (column ``object``) and each caller's relationship to them:
   alice:  Alice's application / draft / consent / document / payment / licence:
           alice = own; bob = another citizen; everyone else = none
   la:     a local-admin department object (licensing task, the local-admin fee and its payment):
-          olivia, otto, grace, sam, k+, k- = same department; elena, erik, kx = other department
+          olivia, otto, grace, sam, fiona, k+, k- = same department; elena, erik, farah, kx =
+          other department
   env:    the environment inspection task: elena, erik, kx = same department; olivia, otto,
           grace, sam, k+, k- = other department
+  statement: local-admin's funding statement of the current month (fiona = same department,
+          farah = other department)
   tax:    a dead letter of the tax department's call (operators' object)
   self:   the caller's own data (inbox, preferences, session)
   -:      no object (collections, public pages)
@@ -45,177 +49,206 @@ from __future__ import annotations
 
 COLUMNS = (
     "anon", "alice", "bob", "olivia", "otto", "grace", "elena", "erik", "priya", "ada", "sam",
-    "k+", "k-", "kx",
+    "k+", "k-", "kx", "fiona", "farah", "omar",
 )  # fmt: skip
 
-# method path | object kind | body | anon alice bob olivia otto grace elena erik priya ada sam k+ k- kx
+# method path | object kind | body | anon alice bob olivia otto grace elena erik priya ada sam k+ k- kx fiona farah omar
 TABLE = """
 # --- public: platform, docs, catalogue -------------------------------------------------------
-GET  /api/v1/openapi.json                        | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
-GET  /api/v1/docs                                | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
-GET  /docs/oauth2-redirect                       | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
-GET  /problems/{slug}                            | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
-GET  /healthz                                    | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
-GET  /readyz                                     | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
-GET  /metrics                                    | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
-GET  /api/v1/services                            | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
-GET  /.well-known/jwks.json                      | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
-GET  /assets                                     | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
-GET  /static                                     | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
-GET  /language/{locale}                          | -  | language | 303 303 303 303 303 303 303 303 303 303 303 303 303 303
-GET  /                                           | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
-GET  /services                                   | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
-GET  /services/{service_id}                      | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
-GET  /services/{service_id}/eligibility          | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
-GET  /performance/{service}                      | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
-GET  /accessibility                              | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /api/v1/openapi.json                        | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /api/v1/docs                                | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /api-docs                                   | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /problems/{slug}                            | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /healthz                                    | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /readyz                                     | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /metrics                                    | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /api/v1/services                            | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /.well-known/jwks.json                      | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /assets                                     | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /static                                     | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /language/{locale}                          | -  | language | 303 303 303 303 303 303 303 303 303 303 303 303 303 303 303 303 303
+GET  /                                           | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /services                                   | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /services/{service_id}                      | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /services/{service_id}/eligibility          | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /performance/{service}                      | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /accessibility                              | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
 
 # --- sign-in --------------------------------------------------------------------------------
-GET  /auth/login                                 | -  | - | 303 303 303 303 303 303 303 303 303 303 303 303 303 303
+GET  /auth/login                                 | -  | - | 303 303 303 303 303 303 303 303 303 303 303 303 303 303 303 303 303
 # No identity provider is configured in the test profile: the callback has nothing to finish.
-GET  /auth/callback/{audience}                   | -  | - | 404 404 404 404 404 404 404 404 404 404 404 404 404 404
-GET  /auth/dev-login                             | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /auth/callback/{audience}                   | -  | - | 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+GET  /auth/dev-login                             | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
 # Tried from a separate browser each time (signing in again would end the caller's session).
-POST /auth/dev-login                             | -  | login_form | 303 303 303 303 303 303 303 303 303 303 303 303 303 303
-GET  /auth/signed-in                             | self | - | login 200 200 200 200 200 200 200 200 200 200 403 403 403
-POST /auth/logout                                | self | logout | 303 303 303 303 303 303 303 303 303 303 303 303 303 303
-GET  /auth/me                                    | self | - | 401 200 200 200 200 200 200 200 200 200 200 200 200 200
+POST /auth/dev-login                             | -  | login_form | 303 303 303 303 303 303 303 303 303 303 303 303 303 303 303 303 303
+GET  /auth/signed-in                             | self | - | login 200 200 200 200 200 200 200 200 200 200 403 403 403 200 200 200
+POST /auth/logout                                | self | logout | 303 303 303 303 303 303 303 303 303 303 303 303 303 303 303 303 303
+GET  /auth/me                                    | self | - | 401 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
 
 # --- licences (issued by local-admin to Alice) -------------------------------------------------
-GET  /verify/{licence_id}                        | alice | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
-GET  /api/v1/licences/{licence_id}/verification  | alice | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
-POST /api/v1/licences/verification               | alice | token | 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /verify/{licence_id}                        | alice | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /api/v1/licences/{licence_id}/verification  | alice | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+POST /api/v1/licences/verification               | alice | token | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
 # safe: the PDF is for its holder and the issuing department's staff (Sam is local-admin's
-# service owner); nobody else learns it exists; no key scope reads licences (403).
-GET  /api/v1/licences/{licence_id}.pdf           | alice | - | 401 200 404 200 200 200 404 404 404 404 200 403 403 403
+# service owner); nobody else learns it exists (Fiona handles local-admin's fees, not its
+# licences: 404 like anyone outside); no key scope reads licences (403).
+GET  /api/v1/licences/{licence_id}.pdf           | alice | - | 401 200 404 200 200 200 404 404 404 404 200 403 403 403 404 404 404
 # safe: revoked by the issuing department's officers and supervisors only (not the operator,
-# auditor or service owner: wrong role); another department -> 404; no key scope revokes.
-POST /api/v1/licences/{licence_id}/revocation    | licence | revocation | 401 403 403 204 204 204 404 404 403 403 403 403 403 403
+# auditor, service owner or finance officer: wrong role, 403, checked first); another
+# department's officer or supervisor -> 404; no key scope revokes. (Main let Sam revoke, 204,
+# and answered other departments 403: fixed in documents/licences.py.)
+POST /api/v1/licences/{licence_id}/revocation    | licence | revocation | 401 403 403 204 204 204 404 404 403 403 403 403 403 403 403 403 403
 
 # --- citizen API: Alice's applications ------------------------------------------------------
-POST /api/v1/applications                        | -     | application | 401 201 201 403 403 403 403 403 403 403 403 201 403 201
-GET  /api/v1/applications/{application_id}       | alice | - | 401 200 404 404 404 404 404 404 404 404 404 404 404 404
-GET  /api/v1/applications/{application_id}/status | alice | - | 401 200 404 404 404 404 404 404 404 404 404 404 404 404
-POST /api/v1/applications/{application_id}/withdrawal | la_task | - | 401 204 404 404 404 404 404 404 404 404 404 404 404 404
-POST /api/v1/applications/{application_id}/information | info_app | answer | 401 204 404 404 404 404 404 404 404 404 404 404 404 404
-POST /api/v1/applications/{application_id}/documents | alice | upload | 401 201 404 404 404 404 404 404 404 404 404 404 404 404
-GET  /api/v1/applications/{application_id}/documents | alice | - | 401 200 404 404 404 404 404 404 404 404 404 404 404 404
-GET  /api/v1/applications/{application_id}/documents/{document_id} | alice | - | 401 200 404 404 404 404 404 404 404 404 404 404 404 404
-GET  /api/v1/me/data-use                         | self | - | 401 200 200 403 403 403 403 403 403 403 403 403 403 403
-GET  /api/v1/me/notification-preferences         | self | - | 401 200 200 200 200 200 200 200 200 200 200 403 403 403
-PUT  /api/v1/me/notification-preferences         | self | preferences | 401 200 200 200 200 200 200 200 200 200 200 403 403 403
-GET  /api/v1/me/inbox                            | self | - | 401 200 200 200 200 200 200 200 200 200 200 403 403 403
+POST /api/v1/applications                        | -     | application | 401 201 201 403 403 403 403 403 403 403 403 201 403 201 403 403 403
+GET  /api/v1/applications/{application_id}       | alice | - | 401 200 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+GET  /api/v1/applications/{application_id}/status | alice | - | 401 200 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+POST /api/v1/applications/{application_id}/withdrawal | la_task | - | 401 204 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+POST /api/v1/applications/{application_id}/information | info_app | answer | 401 204 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+POST /api/v1/applications/{application_id}/documents | alice | upload | 401 201 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+GET  /api/v1/applications/{application_id}/documents | alice | - | 401 200 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+GET  /api/v1/applications/{application_id}/documents/{document_id} | alice | - | 401 200 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+GET  /api/v1/me/data-use                         | self | - | 401 200 200 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+GET  /api/v1/me/notification-preferences         | self | - | 401 200 200 200 200 200 200 200 200 200 200 403 403 403 200 200 200
+PUT  /api/v1/me/notification-preferences         | self | preferences | 401 200 200 200 200 200 200 200 200 200 200 403 403 403 200 200 200
+GET  /api/v1/me/inbox                            | self | - | 401 200 200 200 200 200 200 200 200 200 200 403 403 403 200 200 200
 
 # --- payments (Alice's fee, owned by local-admin) ---------------------------------------------
-POST /api/v1/applications/{application_id}/payments | due_app | payment | 401 201 404 404 404 404 404 404 404 404 404 404 404 404
-GET  /api/v1/applications/{application_id}/payments | paid  | - | 401 200 404 404 404 404 404 404 404 404 404 404 404 404
-# Reads and refunds: the payer, and the fee-owning department's finance side. No demo person
-# holds a finance role. A read is refused per object (the route serves payers): 404 for every
-# other person, staff of local-admin included. A refund is a staff route: citizens 403 (wrong
-# role); local-admin staff without a finance role 403; other departments 404.
-# safe: operators and auditors are refused too (issue 16 lists them among those who read
-# every payment). The local-admin system with payments:read/refund is the finance side.
-GET  /api/v1/payments/{payment_id}               | paid  | - | 401 200 404 404 404 404 404 404 404 404 404 200 404 404
-GET  /api/v1/payments/{payment_id}/receipt       | paid  | - | 401 200 404 404 404 404 404 404 404 404 404 200 404 404
-POST /api/v1/payments/{payment_id}/refunds       | paid  | refund | 401 403 403 403 403 403 404 404 403 403 403 201 403 404
-# Signed by the provider only: an unsigned webhook is refused whoever sends it.
-POST /api/v1/payments/webhooks/{provider}        | paid  | webhook | 401 401 401 401 401 401 401 401 401 401 401 401 401 401
-POST /api/v1/payments/reconciliations            | -     | settlement | 401 403 403 403 403 403 403 403 201 403 403 201 403 201
-GET  /api/v1/payments/reconciliations/{reconciliation_id} | - | - | 401 403 403 403 403 403 403 403 200 403 403 200 403 200
-GET  /api/v1/payments/reconciliations/{reconciliation_id}/findings.csv | - | - | 401 403 403 403 403 403 403 403 200 403 403 200 403 200
+POST /api/v1/applications/{application_id}/payments | due_app | payment | 401 201 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+GET  /api/v1/applications/{application_id}/payments | paid  | - | 401 200 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+# Reads and refunds follow ADR 0033 (payment integrity), a deliberate decision: the payer,
+# the fee department's officers, supervisors and finance officer, and the auditor (who reads
+# every case) read a payment and its receipt (200); another department's staff 404 (existence
+# does not leak); the operator, the service owner and the platform owner 403 (their role reads
+# no payment); a key without payments:read 403. The list under an application serves its
+# payer only. Only the fee department's finance officer (Fiona) or its system with
+# payments:refund refunds: any other role 403 at the route (ADR 0033: "any other role,
+# officers and supervisors included: 403", so Elena and Erik get 403, not 404); another
+# department's finance officer (Farah) or system 404.
+GET  /api/v1/payments/{payment_id}               | paid  | - | 401 200 404 200 200 200 404 404 403 200 403 200 403 404 200 404 403
+GET  /api/v1/payments/{payment_id}/receipt       | paid  | - | 401 200 404 200 200 200 404 404 403 200 403 200 403 404 200 404 403
+POST /api/v1/payments/{payment_id}/refunds       | paid  | refund | 401 403 403 403 403 403 403 403 403 403 403 201 403 404 201 404 403
+# Signed by the provider only: an unsigned webhook is refused whoever sends it, with 400 as
+# ADR 0019 decided ("400 on a bad signature, as Stripe advises"); nothing is recorded.
+POST /api/v1/payments/webhooks/{provider}        | paid  | webhook | 400 400 400 400 400 400 400 400 400 400 400 400 400 400 400 400 400
+POST /api/v1/payments/reconciliations            | -     | settlement | 401 403 403 403 403 403 403 403 201 403 403 201 403 201 403 403 403
+GET  /api/v1/payments/reconciliations/{reconciliation_id} | - | - | 401 403 403 403 403 403 403 403 200 403 403 200 403 200 403 403 403
+GET  /api/v1/payments/reconciliations/{reconciliation_id}/findings.csv | - | - | 401 403 403 403 403 403 403 403 200 403 403 200 403 200 403 403 403
 # GovStack P2G: machine clients with payments:p2g only; humans (the operator too) -> 403.
-# safe: a bill of local-admin's fee is not another department's business -> 404 for kx.
-GET  /bills/{billId}                             | due   | - | 401 403 403 403 403 403 403 403 403 403 403 200 403 404
-POST /billTransferRequests                       | due_app | bill_transfer | 401 403 403 403 403 403 403 403 403 403 403 202 403 404
+# ADR 0033 binds P2G to the role machine-client and the scope payments:p2g, not to a
+# department: the payer institution pays any department's bill, and the notification is
+# accepted only for the exact amount and currency due on a bill awaiting payment. So kx,
+# holding payments:p2g, inquires (200) and pays (202) like k+.
+GET  /bills/{billId}                             | due   | - | 401 403 403 403 403 403 403 403 403 403 403 200 403 200 403 403 403
+POST /billTransferRequests                       | due_app | bill_transfer | 401 403 403 403 403 403 403 403 403 403 403 202 403 202 403 403 403
 
 # --- department callbacks: signed by the department's secret only --------------------------
 # The environment department answers by signed callback; the body names local-admin's fee
 # step (its key is predictable, issue 16). Unsigned, it is refused whoever sends it.
-POST /api/v1/callbacks/{department}              | env   | callback | 401 401 401 401 401 401 401 401 401 401 401 401 401 401
+POST /api/v1/callbacks/{department}              | env   | callback | 401 401 401 401 401 401 401 401 401 401 401 401 401 401 401 401 401
 
 # --- GovStack messaging: machine clients with messaging:send only ----------------------------
-POST /send/email/single                          | -     | email | 401 403 403 403 403 403 403 403 403 403 403 200 403 200
-POST /send/email/batch                           | -     | email_batch | 401 403 403 403 403 403 403 403 403 403 403 200 403 200
+POST /send/email/single                          | -     | email | 401 403 403 403 403 403 403 403 403 403 403 200 403 200 403 403 403
+POST /send/email/batch                           | -     | email_batch | 401 403 403 403 403 403 403 403 403 403 403 200 403 200 403 403 403
 # safe: a request's status is for the client that sent it (k+ sent it).
-GET  /status/email                               | -     | request_uid | 401 403 403 403 403 403 403 403 403 403 403 200 403 404
-POST /callback/email                             | -     | email_callback | 401 403 403 403 403 403 403 403 403 403 403 200 403 200
+GET  /status/email                               | -     | request_uid | 401 403 403 403 403 403 403 403 403 403 403 200 403 404 403 403 403
+POST /callback/email                             | -     | email_callback | 401 403 403 403 403 403 403 403 403 403 403 200 403 200 403 403 403
 
 # --- development mail viewer ------------------------------------------------------------------
 # safe: citizens' e-mails are personal data: sign-in required, operators only.
-GET  /dev/mail                                   | -     | - | login 403 403 403 403 403 403 403 200 403 403 403 403 403
-GET  /dev/mail/{message_id}                      | -     | - | login 403 403 403 403 403 403 403 200 403 403 403 403 403
+GET  /dev/mail                                   | -     | - | login 403 403 403 403 403 403 403 200 403 403 403 403 403 403 403 403
+GET  /dev/mail/{message_id}                      | -     | - | login 403 403 403 403 403 403 403 200 403 403 403 403 403 403 403 403
 
 # --- tasks API (the local-admin licensing task) -----------------------------------------------
 # Officers work on their own department's tasks; a supervisor of the department may take over
-# (claim, decide); only supervisors assign (officers: wrong role, 403). safe: machine keys
-# never claim, release, assign or decide a human review (the step's role is a person's role),
-# whatever their scopes or department: 403. They may read their own department's tasks.
+# (claim, decide); only supervisors assign (officers: wrong role, 403). Machine keys never
+# claim, release, ask or decide a human review, whatever their scopes or department: ADR 0034
+# answers anyone but the department's officers and supervisors 404 on a task action. A key
+# without tasks:assign meets the supervisor-only route first (403). A key with tasks:read
+# reads its own department's tasks (another department's: 404; without the scope: 403).
 # Otto is an officer of the department without the licensing-officer role the step asks for:
-# he reads the task and writes notes, but does not claim, release, ask or decide (403).
-GET  /api/v1/tasks                               | -     | - | 401 403 403 200 200 200 200 200 403 403 403 200 403 200
-GET  /api/v1/tasks/{task_id}                     | la    | - | 401 403 403 200 200 200 404 404 403 403 403 200 403 404
-POST /api/v1/tasks/{task_id}/claim               | la_task | - | 401 403 403 200 403 200 404 404 403 403 403 403 403 403
-# The task is claimed by Olivia: only she releases it.
-POST /api/v1/tasks/{task_id}/release             | la_task_claimed | - | 401 403 403 200 403 403 404 404 403 403 403 403 403 403
-POST /api/v1/tasks/{task_id}/assignment          | la_task | assign | 401 403 403 403 403 200 403 404 403 403 403 403 403 403
-# The task is claimed by Olivia: she decides, or her supervisor takes it over.
-POST /api/v1/tasks/{task_id}/decision            | la_task_claimed | decision | 401 403 403 200 403 200 404 404 403 403 403 403 403 403
-POST /api/v1/tasks/{task_id}/information-requests | la_task | information_request | 401 403 403 200 403 200 404 404 403 403 403 403 403 403
+# he reads the task and writes notes, but does not claim, ask or decide (403).
+GET  /api/v1/tasks                               | -     | - | 401 403 403 200 200 200 200 200 403 403 403 200 403 200 403 403 403
+GET  /api/v1/tasks/{task_id}                     | la    | - | 401 403 403 200 200 200 404 404 403 403 403 200 403 404 403 403 403
+POST /api/v1/tasks/{task_id}/claim               | la_task | - | 401 403 403 200 403 200 404 404 403 403 403 404 403 404 403 403 403
+# The task is claimed by Olivia: only she releases it. ADR 0034: a task someone else holds is
+# theirs, 409 ("olivia holds this task"), to her colleagues and her supervisor alike.
+POST /api/v1/tasks/{task_id}/release             | la_task_claimed | - | 401 403 403 200 409 409 404 404 403 403 403 404 403 404 403 403 403
+POST /api/v1/tasks/{task_id}/assignment          | la_task | assign | 401 403 403 403 403 200 403 404 403 403 403 403 403 403 403 403 403
+# The task is claimed by Olivia: she decides; ADR 0034: her supervisor first takes it over
+# by claiming it (audited), so Grace deciding straight away gets 409.
+POST /api/v1/tasks/{task_id}/decision            | la_task_claimed | decision | 401 403 403 200 403 409 404 404 403 403 403 404 403 404 403 403 403
+POST /api/v1/tasks/{task_id}/information-requests | la_task | information_request | 401 403 403 200 403 200 404 404 403 403 403 404 403 404 403 403 403
 
 # --- operations API (a dead letter of the tax department's call) -------------------------------
-GET  /api/v1/operations/dead-letters             | -     | - | 401 403 403 403 403 403 403 403 200 403 403 403 403 403
-POST /api/v1/operations/dead-letters/{dead_letter_id}/redrive | dead_letter | - | 401 403 403 403 403 403 403 403 200 403 403 403 403 403
-POST /api/v1/operations/dead-letters/{dead_letter_id}/abandon | dead_letter | - | 401 403 403 403 403 403 403 403 200 403 403 403 403 403
+GET  /api/v1/operations/dead-letters             | -     | - | 401 403 403 403 403 403 403 403 200 403 403 403 403 403 403 403 403
+POST /api/v1/operations/dead-letters/{dead_letter_id}/redrive | dead_letter | - | 401 403 403 403 403 403 403 403 200 403 403 403 403 403 403 403 403
+POST /api/v1/operations/dead-letters/{dead_letter_id}/abandon | dead_letter | - | 401 403 403 403 403 403 403 403 200 403 403 403 403 403 403 403 403
 
 # --- citizen portal ---------------------------------------------------------------------------
-POST /services/{service_id}/apply                | -     | - | login 303 303 403 403 403 403 403 403 403 403 403 403 403
-GET  /drafts/{draft_id}/prefill                  | alice | - | login 200 404 404 404 404 404 404 404 404 404 404 404 404
-POST /drafts/{draft_id}/prefill                  | draft | prefill | login 303 404 404 404 404 404 404 404 404 404 404 404 404
-GET  /drafts/{draft_id}/pages/{page_id}          | alice | - | login 200 404 404 404 404 404 404 404 404 404 404 404 404
-POST /drafts/{draft_id}/pages/{page_id}          | draft | page_answers | login 303 404 404 404 404 404 404 404 404 404 404 404 404
-GET  /drafts/{draft_id}/check                    | alice | - | login 200 404 404 404 404 404 404 404 404 404 404 404 404
-POST /drafts/{draft_id}/submit                   | draft_full | draft_submit | login 303 404 404 404 404 404 404 404 404 404 404 404 404
-POST /drafts/{draft_id}/delete                   | draft | - | login 303 404 404 404 404 404 404 404 404 404 404 404 404
-GET  /consents                                   | self  | - | login 200 200 403 403 403 403 403 403 403 403 403 403 403
-POST /consents/{consent_id}/revoke               | consent | - | login 303 404 404 404 404 404 404 404 404 404 404 404 404
-GET  /applications                               | self  | - | login 200 200 403 403 403 403 403 403 403 403 403 403 403
-GET  /applications/{application_id}             | alice | - | login 200 404 404 404 404 404 404 404 404 404 404 404 404
-GET  /applications/{application_id}/confirmation | alice | - | login 200 404 404 404 404 404 404 404 404 404 404 404 404
-POST /applications/{application_id}/documents    | alice | page_upload | login 303 404 404 404 404 404 404 404 404 404 404 404 404
-POST /applications/{application_id}/information  | info_app | page_answer | login 303 404 404 404 404 404 404 404 404 404 404 404 404
-POST /applications/{application_id}/payment      | due_app | - | login 303 404 404 404 404 404 404 404 404 404 404 404 404
-GET  /applications/{application_id}/withdraw     | alice | - | login 200 404 404 404 404 404 404 404 404 404 404 404 404
-POST /applications/{application_id}/withdraw     | la_task | withdraw | login 303 404 404 404 404 404 404 404 404 404 404 404 404
-GET  /data-use                                   | self  | - | login 200 200 403 403 403 403 403 403 403 403 403 403 403
-GET  /inbox                                      | self  | - | login 200 200 403 403 403 403 403 403 403 403 403 403 403
+POST /services/{service_id}/apply                | -     | - | login 303 303 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+GET  /drafts/{draft_id}/prefill                  | alice | - | login 200 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+POST /drafts/{draft_id}/prefill                  | draft | prefill | login 303 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+GET  /drafts/{draft_id}/pages/{page_id}          | alice | - | login 200 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+POST /drafts/{draft_id}/pages/{page_id}          | draft | page_answers | login 303 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+GET  /drafts/{draft_id}/check                    | alice | - | login 200 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+POST /drafts/{draft_id}/submit                   | draft_full | draft_submit | login 303 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+POST /drafts/{draft_id}/delete                   | draft | - | login 303 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+GET  /consents                                   | self  | - | login 200 200 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+POST /consents/{consent_id}/revoke               | consent | - | login 303 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+GET  /applications                               | self  | - | login 200 200 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+GET  /applications/{application_id}             | alice | - | login 200 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+GET  /applications/{application_id}/confirmation | alice | - | login 200 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+POST /applications/{application_id}/documents    | alice | page_upload | login 303 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+POST /applications/{application_id}/information  | info_app | page_answer | login 303 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+POST /applications/{application_id}/payment      | due_app | - | login 303 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+GET  /applications/{application_id}/withdraw     | alice | - | login 200 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+POST /applications/{application_id}/withdraw     | la_task | withdraw | login 303 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+GET  /data-use                                   | self  | - | login 200 200 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+GET  /inbox                                      | self  | - | login 200 200 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 
 # --- back office pages (machine keys are never page users: 403) -------------------------------
-# /backoffice sends each member of staff on to their role's home page (303).
-GET  /backoffice                                 | -     | - | login 403 403 303 303 303 303 303 303 303 303 403 403 403
-GET  /backoffice/kpis                            | -     | - | login 403 403 403 403 200 403 200 200 200 200 403 403 403
+# /backoffice sends each member of staff on to their role's home page (303); finance
+# officers and the platform owner to their funding statements.
+GET  /backoffice                                 | -     | - | login 403 403 303 303 303 303 303 303 303 303 403 403 403 303 303 303
+GET  /backoffice/kpis                            | -     | - | login 403 403 403 403 200 403 200 200 200 200 403 403 403 403 403 403
 # A CSV download, not a page: anonymous gets 401 like the API.
-GET  /backoffice/kpis.csv                        | -     | kpi_query | 401 403 403 403 403 200 403 200 200 200 200 403 403 403
-GET  /backoffice/tasks                           | -     | - | login 403 403 200 200 200 200 200 403 403 403 403 403 403
-GET  /backoffice/tasks/{task_id}                 | la    | - | login 403 403 200 200 200 404 404 403 403 403 403 403 403
-POST /backoffice/tasks/{task_id}/claim           | la_task | - | login 403 403 303 403 303 404 404 403 403 403 403 403 403
-POST /backoffice/tasks/{task_id}/release         | la_task_claimed | - | login 403 403 303 403 403 404 404 403 403 403 403 403 403
-POST /backoffice/tasks/{task_id}/assignment      | la_task | page_assign | login 403 403 403 403 303 403 404 403 403 403 403 403 403
-POST /backoffice/tasks/{task_id}/decision        | la_task_claimed | page_decision | login 403 403 303 403 303 404 404 403 403 403 403 403 403
-POST /backoffice/tasks/{task_id}/information-request | la_task | page_information_request | login 403 403 303 403 303 404 404 403 403 403 403 403 403
-POST /backoffice/tasks/{task_id}/notes           | la_task | page_note | login 403 403 303 303 303 404 404 403 403 403 403 403 403
-# The environment inspection task: its inspector (or supervisor) schedules the visit.
-POST /backoffice/tasks/{task_id}/inspections     | env_task | page_inspection | login 403 403 404 404 404 303 303 403 403 403 403 403 403
-GET  /backoffice/tasks/{task_id}/documents/{document_id} | la | - | login 403 403 200 200 200 404 404 403 403 403 403 403 403
-GET  /backoffice/supervision                     | -     | - | login 403 403 403 403 200 403 200 403 403 403 403 403 403
-GET  /backoffice/services                        | -     | - | login 403 403 403 403 403 403 403 403 403 200 403 403 403
-GET  /backoffice/services/{service_id}/versions/{version} | - | - | login 403 403 403 403 403 403 403 403 403 200 403 403 403
-GET  /backoffice/rules/what-if                   | -     | what_if_query | login 403 403 403 403 403 403 403 403 403 200 403 403 403
-GET  /backoffice/operations                      | -     | - | login 403 403 403 403 403 403 403 200 403 403 403 403 403
-POST /backoffice/operations/dead-letters/{dead_letter_id}/redrive | dead_letter | - | login 403 403 403 403 403 403 403 303 403 403 403 403 403
-POST /backoffice/operations/dead-letters/{dead_letter_id}/abandon | dead_letter | - | login 403 403 403 403 403 403 403 303 403 403 403 403 403
-GET  /backoffice/audit                           | -     | - | login 403 403 403 403 403 403 403 403 200 403 403 403 403
-GET  /backoffice/audit/export.jsonl              | -     | - | login 403 403 403 403 403 403 403 403 200 403 403 403 403
-GET  /backoffice/audit/verification              | -     | - | login 403 403 403 403 403 403 403 403 200 403 403 403 403
+GET  /backoffice/kpis.csv                        | -     | kpi_query | 401 403 403 403 403 200 403 200 200 200 200 403 403 403 403 403 403
+GET  /backoffice/tasks                           | -     | - | login 403 403 200 200 200 200 200 403 403 403 403 403 403 403 403 403
+GET  /backoffice/tasks/{task_id}                 | la    | - | login 403 403 200 200 200 404 404 403 403 403 403 403 403 403 403 403
+POST /backoffice/tasks/{task_id}/claim           | la_task | - | login 403 403 303 403 303 404 404 403 403 403 403 403 403 403 403 403
+# A task Olivia holds: others get 409 (ADR 0034) on a page that names the holder and shows no
+# case data (main re-rendered the task, an audited read of Alice's data inside a refusal).
+POST /backoffice/tasks/{task_id}/release         | la_task_claimed | - | login 403 403 303 409 409 404 404 403 403 403 403 403 403 403 403 403
+POST /backoffice/tasks/{task_id}/assignment      | la_task | page_assign | login 403 403 403 403 303 403 404 403 403 403 403 403 403 403 403 403
+POST /backoffice/tasks/{task_id}/decision        | la_task_claimed | page_decision | login 403 403 303 403 409 404 404 403 403 403 403 403 403 403 403 403
+POST /backoffice/tasks/{task_id}/information-request | la_task | page_information_request | login 403 403 303 403 303 404 404 403 403 403 403 403 403 403 403 403
+POST /backoffice/tasks/{task_id}/notes           | la_task | page_note | login 403 403 303 303 303 404 404 403 403 403 403 403 403 403 403 403
+# The environment inspection task: its inspector schedules the visit. ADR 0034: the step's
+# role is required of supervisors too, and Erik is not an inspector (403).
+POST /backoffice/tasks/{task_id}/inspections     | env_task | page_inspection | login 403 403 404 404 404 303 403 403 403 403 403 403 403 403 403 403
+GET  /backoffice/tasks/{task_id}/documents/{document_id} | la | - | login 403 403 200 200 200 404 404 403 403 403 403 403 403 403 403 403
+GET  /backoffice/supervision                     | -     | - | login 403 403 403 403 200 403 200 403 403 403 403 403 403 403 403 403
+GET  /backoffice/services                        | -     | - | login 403 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403
+GET  /backoffice/services/{service_id}/versions/{version} | - | - | login 403 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403
+GET  /backoffice/rules/what-if                   | -     | what_if_query | login 403 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403
+GET  /backoffice/operations                      | -     | - | login 403 403 403 403 403 403 403 200 403 403 403 403 403 403 403 403
+POST /backoffice/operations/dead-letters/{dead_letter_id}/redrive | dead_letter | - | login 403 403 403 403 403 403 403 303 403 403 403 403 403 403 403 403
+POST /backoffice/operations/dead-letters/{dead_letter_id}/abandon | dead_letter | - | login 403 403 403 403 403 403 403 303 403 403 403 403 403 403 403 403
+GET  /backoffice/audit                           | -     | - | login 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403 403
+GET  /backoffice/audit/export.jsonl              | -     | - | login 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403 403
+GET  /backoffice/audit/verification              | -     | - | login 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403 403
+
+# --- funding statements (ADR 0040): the local-admin statement of the current month -----------
+# A department's finance officer reads its own department only (Farah, labour: 404, existence
+# does not leak); the platform owner reads every department; every other person and every
+# machine key 403 (keys are never page users). Pages send anonymous callers to sign in; the
+# CSV and PDF downloads are API-style (401).
+GET  /backoffice/funding                         | -         | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 200 200 200
+GET  /backoffice/funding/{department}/{month}    | statement | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 200 404 200
+GET  /backoffice/funding/{department}/{month}/days | statement | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 200 404 200
+GET  /backoffice/funding/{department}/{month}/statement.csv | statement | - | 401 403 403 403 403 403 403 403 403 403 403 403 403 403 200 404 200
+GET  /backoffice/funding/{department}/{month}/statement.pdf | statement | - | 401 403 403 403 403 403 403 403 403 403 403 403 403 403 200 404 200
 """
 
 

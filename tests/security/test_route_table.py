@@ -58,8 +58,12 @@ FRESH_KINDS = {
     "consent",
     "licence",
 }
-STATIC_KINDS = {"-", "self", "alice", "la", "env", "paid", "due"}
-MOUNT_FILES = {"/assets": "/assets/all.bundle.js", "/static": "/static/civicloom.css"}
+STATIC_KINDS = {"-", "self", "alice", "la", "env", "paid", "due", "statement"}
+MOUNT_FILES = {
+    "/assets": "/assets/all.bundle.js",
+    "/static": "/static/civicloom.css",
+    "/api-docs": "/api-docs/swagger-ui.css",
+}
 THROWAWAY = {"login_form", "logout", "language"}
 """Bodies of rows tried from a browser of the caller's own (they change the session or locale)."""
 MACHINE_PATHS = (
@@ -165,6 +169,9 @@ def request_of(body: str, params: dict[str, str], caller: str, n: int) -> dict[s
                 "billInquiryRequestId": f"q{n}"[:12],
                 "billId": params.get("bill_id", ""),
                 "paymentReferenceID": f"PR{n:08d}{len(caller)}"[:16],
+                # ADR 0033: a notification names the amount paid and its currency.
+                "paidAmount": int(params.get("amount_minor", "0")),
+                "currency": params.get("currency", "EUR"),
             }
         },
         "callback": {
@@ -317,6 +324,8 @@ async def test_every_caller_gets_what_the_table_says(
         base = dict(world.ids)
         if kind == "paid":
             base["application_id"] = world.ids["paid_application_id"]
+        if kind == "statement":
+            base["department"] = "local-admin"
         if method == "GET":
             # Reads change nothing a later caller depends on: all callers at once.
             path = concrete(template, base)

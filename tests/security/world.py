@@ -18,6 +18,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any
 
@@ -56,6 +57,9 @@ SESSION_PERSONAS = (
     "priya",
     "ada",
     "sam",
+    "fiona",
+    "farah",
+    "omar",
 )
 """Callers who sign in through ``POST /auth/dev-login`` and then carry a session cookie."""
 
@@ -311,7 +315,15 @@ class World:
                 text("SELECT reference FROM applications WHERE id = :id"),
                 {"id": found["application_id"]},
             )
-        return {**found, "bill_id": str(reference), "payment_task_id": payment.id}
+        inputs = payment.input or {}
+        minor = int((Decimal(str(inputs["amount"])) * 100).to_integral_value())
+        return {
+            **found,
+            "bill_id": str(reference),
+            "payment_task_id": payment.id,
+            "amount_minor": str(minor),
+            "currency": str(inputs.get("currency") or "EUR"),
+        }
 
     async def dead_letter(self) -> dict[str, str]:
         """A dead letter of the tax department (its system refused the call)."""
@@ -502,6 +514,7 @@ async def build_world(platform: Platform, alice: Caller, priya: Caller, key: Cal
         locale="zh-Hans",
         provider="sandbox",
         department="environment",
+        month=platform.container.clock.now().strftime("%Y-%m"),
     )
     return world
 

@@ -30,7 +30,7 @@ from civicloom.applications.views import TaskView
 from civicloom.audit import AuditAction
 from civicloom.catalogue import StepKind
 from civicloom.db import UnitOfWork
-from civicloom.identity import StaffMember, visible_fields
+from civicloom.identity import Role, StaffMember, visible_fields
 from civicloom.kernel import (
     Clock,
     Conflict,
@@ -70,6 +70,16 @@ def _is_officer_of(principal: Principal, department: str | None) -> bool:
     )
 
 
+def _reads_tasks_of(principal: Principal, department: str | None) -> bool:
+    """Officers and supervisors of the department, and its own systems (a machine client
+    whose key holds ``tasks:read``, checked by the route), read its tasks; nobody else.
+    A machine never acts on a human review (``_officer_case``: 404)."""
+    machine = Role.MACHINE_CLIENT.value in principal.roles
+    return _is_officer_of(principal, department) or (
+        machine and department is not None and principal.department == department
+    )
+
+
 # Tasks a person may still take, hand on or act on; a finished task keeps its last holder.
 OPEN_TASK_STATES = frozenset({TaskState.AWAITING_OFFICER.value, TaskState.AWAITING_APPLICANT.value})
 
@@ -97,10 +107,11 @@ def check_may_work(principal: Principal, role: str | None, assignee: str | None)
 
 
 async def _officer_case(
-    uow: UnitOfWork, principal: Principal, task_id: str
+    uow: UnitOfWork, principal: Principal, task_id: str, *, read_only: bool = False
 ) -> tuple[CaseContext, TaskRow]:
     task = await uow.session.get(TaskRow, task_id)
-    if task is None or not _is_officer_of(principal, task.department):
+    allowed = _reads_tasks_of if read_only else _is_officer_of
+    if task is None or not allowed(principal, task.department):
         raise NotFound(f"no task {task_id!r} in your department")
     case = await load_case(uow.session, task.application_id, lock=True)
     return case, case.tasks[task.step_id]
@@ -139,8 +150,8 @@ async def list_officer_tasks(
     uow: UnitOfWork, clock: Clock, principal: Principal, flt: TaskFilter
 ) -> list[TaskView]:
     """The work queue."""
-    if not principal.department or not {"officer", "supervisor"} & principal.roles:
-        raise Forbidden("only officers have a work queue")
+    if not principal.department or not _reads_tasks_of(principal, principal.department):
+        raise Forbidden("only officers and their department's systems have a work queue")
     async with uow:
         result = await uow.session.execute(officer_queue_query(principal, flt, clock.now()))
         return [task_view(task, app) for task, app in result]
@@ -151,7 +162,7 @@ async def read_officer_task(
 ) -> tuple[TaskView, dict[str, Any]]:
     """A task with only the data the officer's department may see; the read is audited."""
     async with uow:
-        case, task = await _officer_case(uow, principal, task_id)
+        case, task = await _officer_case(uow, principal, task_id, read_only=True)
         data = visible_fields(principal, case.blueprint, case.app.data)
         await audit(
             uow.session,

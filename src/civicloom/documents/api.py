@@ -7,7 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from civicloom.documents.licences import licence_pdf, revoke_licence, verify_licence, verify_token
+from civicloom.documents.licences import (
+    REVOKER_ROLES,
+    licence_pdf,
+    revoke_licence,
+    verify_licence,
+    verify_token,
+)
 from civicloom.documents.multipart import StreamingForm
 from civicloom.documents.runtime import DOCUMENTS_RUNTIME, DocumentsRuntime
 from civicloom.documents.schemas import (
@@ -25,7 +31,7 @@ from civicloom.documents.services import (
     read_document,
     upload_document,
 )
-from civicloom.identity import APPLICANT_ROLES, STAFF_ROLES
+from civicloom.identity import APPLICANT_ROLES
 from civicloom.kernel import FieldError, PathId, PayloadTooLarge, ValidationFailed
 from civicloom.web import (
     ContainerDep,
@@ -197,12 +203,12 @@ async def token_verification(
 @documents_router.post(
     "/api/v1/licences/{licence_id}/revocation",
     status_code=204,
-    dependencies=[require_roles(*sorted(STAFF_ROLES))],
+    dependencies=[require_roles(*sorted(REVOKER_ROLES))],
 )
 async def revoke(
     licence_id: PathId, body: RevocationIn, container: ContainerDep, principal: CurrentPrincipal
 ) -> Response:
-    """Revoke a licence (staff of the issuing department only)."""
+    """Revoke a licence (officers and supervisors of the issuing department only)."""
     await revoke_licence(container.uow(), container.clock, principal, licence_id, body.reason)
     return Response(status_code=204)
 

@@ -25,7 +25,7 @@ from civicloom.documents.pdf import render_licence_pdf
 from civicloom.documents.runtime import DocumentsRuntime
 from civicloom.documents.services import ReceivedFile, save_document
 from civicloom.documents.tables import DocumentRow, LicenceRow
-from civicloom.identity import STAFF_ROLES, Forbidden, has_any_role
+from civicloom.identity import STAFF_ROLES, Forbidden, Role, has_any_role
 from civicloom.kernel import (
     Clock,
     Conflict,
@@ -122,18 +122,24 @@ async def issue_licence(
     return LicenceRef(licence_id, application_id, document.id, token, url, validity)
 
 
+REVOKER_ROLES = frozenset({Role.OFFICER.value, Role.SUPERVISOR.value})
+"""Who revokes a licence (of their own department's issue): a decision on a case, not the
+service owner's (who shapes the service) nor finance's."""
+
+
 async def revoke_licence(
     uow: UnitOfWork, clock: Clock, principal: Principal, licence_id: str, reason: str
 ) -> None:
-    """Staff of the issuing department revoke a licence; anyone else is refused."""
+    """Officers and supervisors of the issuing department revoke a licence.
+
+    Any other role (service owner, finance officer, operator, auditor, citizen) is refused
+    (403); for officers of another department the licence is not theirs to act on (404)."""
+    if not has_any_role(principal, REVOKER_ROLES):
+        raise Forbidden("only the issuing department's officers and supervisors revoke licences")
     async with uow:
         row = await uow.session.get(LicenceRow, licence_id)
-        if row is None:
+        if row is None or principal.department != row.issuing_department:
             raise NotFound(f"no licence {licence_id!r}")
-        if principal.department != row.issuing_department or not has_any_role(
-            principal, STAFF_ROLES
-        ):
-            raise Forbidden("only the issuing department can revoke this licence")
         if row.revoked_at is not None:
             raise Conflict("this licence is already revoked")
         now = clock.now()

@@ -5,6 +5,10 @@ Every route of the application has exactly one policy: either a guard on the rou
 ``ROUTE_POLICIES`` below for routes declared before guards existed. The app refuses to start
 with a route that has none (``civicloom.web.check_every_route_guarded``, ADR 0035).
 See docs/how-to/protect-a-route.md.
+
+Nothing here is used to decide what a test expects: the attack suite (``tests/security/``)
+compares every route, as every kind of caller on real objects, with a hand-written table of
+literal outcomes (the old matrix test derived its expectations from this module).
 """
 
 from __future__ import annotations

@@ -177,8 +177,15 @@ class PlatformMiddleware:
             refusal: tuple[int, str, str] | None = None
             if declared.isdigit() and int(declared) > limit:
                 refusal = (413, "payload-too-large", f"the body is larger than {limit} bytes")
-            elif _anonymous_api_call(scope, headers, route):
-                # An API call without credentials is refused before its body is read.
+            close = True
+            if refusal is None and _anonymous_api_call(scope, headers, route):
+                # An API call without credentials is refused before its body is parsed. A
+                # declared body (at most the limit) is read and discarded first: closing on
+                # bytes still in flight makes the client's kernel reset the connection, and the
+                # client never sees the 401 (RFC 9112 section 9.6). A body of unknown length is
+                # not read at all; that connection is closed.
+                if declared.isdigit() and "100-continue" not in headers.get("expect", ""):
+                    close = not await _discard_body(receive, limit)
                 refusal = (
                     401,
                     "unauthenticated",
@@ -189,7 +196,7 @@ class PlatformMiddleware:
                     method, _route_template(scope), str(refusal[0])
                 ).inc()
                 await _send_refusal(
-                    send, scope, headers, request_id, *refusal, self.security_headers
+                    send, scope, headers, request_id, *refusal, self.security_headers, close=close
                 )
                 return
             size = 0
@@ -275,6 +282,20 @@ class PlatformMiddleware:
             )
 
 
+async def _discard_body(receive: Receive, limit: int) -> bool:
+    """Read a request body without keeping it; whether it ended within ``limit`` bytes."""
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return False
+        size += len(message.get("body", b""))
+        if size > limit:
+            return False
+        if not message.get("more_body", False):
+            return True
+
+
 def _anonymous_api_call(scope: Scope, headers: dict[str, str], route: BaseRoute | None) -> bool:
     """An API request with no credentials at all to a route that needs them."""
     if not scope["path"].startswith("/api/") or route is None:
@@ -294,8 +315,12 @@ async def _send_refusal(
     slug: str,
     detail: str,
     security_headers: list[tuple[bytes, bytes]],
+    *,
+    close: bool = True,
 ) -> None:
-    """A refusal at the edge: a styled page for browsers, problem+json for everyone else."""
+    """A refusal at the edge: a styled page for browsers, problem+json for everyone else.
+
+    ``close``: the body was not read, so the connection cannot carry another request."""
     if "text/html" in headers.get("accept", "") and not scope["path"].startswith("/api/"):
         payload = edge_error_page(scope, status).encode()
         content_type = b"text/html; charset=utf-8"
@@ -319,7 +344,7 @@ async def _send_refusal(
                 (b"content-type", content_type),
                 (b"content-length", str(len(payload)).encode()),
                 (b"x-request-id", request_id.encode("latin-1")),
-                (b"connection", b"close"),
+                *([(b"connection", b"close")] if close else []),
                 *security_headers,
             ],
         }

@@ -32,7 +32,6 @@ from civicloom.web.deps import (
     CurrentPrincipal,
     IdentityDep,
     Unauthenticated,
-    authenticated,
     client_address,
     loopback_only,
     public_route,
@@ -51,6 +50,7 @@ from civicloom.web.templating import (
     Templates,
     negotiate_locale,
     normalise_locale,
+    page_authenticated,
     safe_local_path,
     translations_for,
 )
@@ -237,7 +237,7 @@ async def dev_login(
     return response
 
 
-@auth_router.get("/signed-in", dependencies=[authenticated()])
+@auth_router.get("/signed-in", dependencies=[page_authenticated()])
 async def signed_in(request: Request, principal: CurrentPrincipal) -> HTMLResponse:
     """A plain landing page after sign-in, until the portal provides one."""
     return _render(request, "signed_in.html", title="Signed in", name=principal.display_name)

@@ -291,6 +291,12 @@ class _PageGuard(Guard):
             raise HTTPException(303, "sign in first", headers={"Location": target}) from None
 
 
+def page_authenticated() -> Any:
+    """``dependencies=[page_authenticated()]``: any person signed in; a browser that is not
+    goes to the sign-in page (``authenticated()`` answers 401, as an API does)."""
+    return Depends(_PageGuard(RoutePolicy()))
+
+
 def page_roles(*roles: str, conceal: bool = False, owner_scoped: bool = False) -> Any:
     """``dependencies=[page_roles("citizen", ...)]``: like ``require_roles`` for HTML pages."""
     policy = RoutePolicy(roles=frozenset(roles), conceal=conceal, owner_scoped=owner_scoped)

@@ -270,3 +270,26 @@ async def test_a_decision_without_a_claim_records_the_decider(
     assignee = page.text.split('id="assignee">', 1)[1].split("</dd>", 1)[0]
     assert "olivia" in assignee
     assert "Nobody" not in assignee
+
+
+async def test_a_refused_page_action_on_a_held_task_reads_and_records_nothing(
+    container: Container, runner: StepRunner, client: httpx.AsyncClient
+) -> None:
+    # The page used to answer a 409 by re-rendering the task: the applicant's data in a
+    # refusal and an audited read that the refused action had not asked for.
+    app_id, task_id = await _licensing_review(container, runner, "page-409")
+    claimed = await client.post(f"/api/v1/tasks/{task_id}/claim", headers=as_persona("olivia"))
+    assert claimed.status_code == 200
+    before = await _snapshot(container, app_id, task_id)
+    for persona in ("nora", "grace"):
+        for action in ("release", "decision"):
+            got = await client.post(
+                f"/backoffice/tasks/{task_id}/{action}",
+                data={"decision": "approve"},
+                headers={**as_persona(persona), "Accept": "text/html"},
+            )
+            assert got.status_code == 409, f"{persona} {action}: {got.status_code}"
+            assert "You cannot do that now" in got.text
+            assert "Golden Dragon" not in got.text
+            assert "Alice" not in got.text
+            assert await _snapshot(container, app_id, task_id) == before, (persona, action)

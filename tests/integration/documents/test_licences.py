@@ -23,6 +23,7 @@ from civicloom.documents import (
     issue_licence,
 )
 from civicloom.runtime import Container
+from tests.conftest import as_persona
 from tests.integration.documents.helpers import ALICE, BOB, OLIVIA, TARIQ, new_application
 
 HOLDER = {"name": "Golden Dragon Kitchen Ltd", "registration_number": "BR-2019-004211"}
@@ -141,11 +142,15 @@ async def test_forged_altered_expired_and_revoked(
     tampered_pdf = tampered_pdf.replace(genuine.token.encode(), altered.encode())
     assert offline(tmp_path, tampered_pdf, jwks)[0] == 5
 
-    # Revocation: only staff of the issuing department.
+    # Revocation: only officers and supervisors of the issuing department. Another
+    # department's officer does not learn the licence is theirs to act on (404); the service
+    # owner and the finance officer of the issuing department have the wrong role (403).
     url = f"/api/v1/licences/{genuine.id}/revocation"
     body = {"reason": "premises closed by court order"}
     assert (await client.post(url, json=body, headers=ALICE)).status_code == 403
-    assert (await client.post(url, json=body, headers=TARIQ)).status_code == 403
+    assert (await client.post(url, json=body, headers=TARIQ)).status_code == 404
+    assert (await client.post(url, json=body, headers=as_persona("sam"))).status_code == 403
+    assert (await client.post(url, json=body, headers=as_persona("fiona"))).status_code == 403
     assert (await client.post(url, json=body, headers=OLIVIA)).status_code == 204
     assert (await client.post(url, json=body, headers=OLIVIA)).status_code == 409
     assert await status(client, genuine.token) == "revoked"

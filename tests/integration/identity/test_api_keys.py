@@ -129,3 +129,17 @@ def test_cli_creates_lists_and_revokes(database_url: str) -> None:
     assert prefix in listed
     assert key not in listed
     assert "revoked" in run("revoke", prefix)
+
+
+async def test_a_department_system_with_tasks_read_reads_its_work_queue(
+    container: Container, client: httpx.AsyncClient
+) -> None:
+    # The tasks:read scope was grantable but useless: the queue answered 403 to every key.
+    reader = await create_api_key(
+        container.uow(), container.clock, name="r", department="local-admin", scopes=["tasks:read"]
+    )
+    other = await create_api_key(
+        container.uow(), container.clock, name="o", department="local-admin", scopes=["kpis:read"]
+    )
+    assert (await client.get("/api/v1/tasks", headers=bearer(reader.key))).status_code == 200
+    assert (await client.get("/api/v1/tasks", headers=bearer(other.key))).status_code == 403

@@ -8,12 +8,15 @@ server stopped reading" is a number, not a timing."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
@@ -411,3 +414,50 @@ async def test_dev_mail_survives_an_unparsable_to_header(
     one = await client.get("/dev/mail/broken", headers=as_persona("priya"))
     assert one.status_code == 200
     assert "Your licence" in one.text
+
+
+async def test_anonymous_signed_in_page_goes_to_sign_in(client: httpx.AsyncClient) -> None:
+    response = await client.get("/auth/signed-in", headers={"Accept": "text/html"})
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/auth/login?next=")
+
+
+async def test_anonymous_api_call_with_a_declared_body_is_answered_on_a_live_connection(
+    container: Container,
+) -> None:
+    # The early 401 used to close the connection with the body still in flight: the client's
+    # kernel then reset it and the client saw no answer at all (httpx.ReadError). A declared
+    # body within the limit is now read (not parsed) first, and the connection stays usable.
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(container), log_level="warning", lifespan="off")
+    )
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        for _ in range(500):
+            if server.started:
+                break
+            await asyncio.sleep(0.01)
+        assert server.started, "the app did not start"
+        body = b"x" * 4096
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"POST /api/v1/applications HTTP/1.1\r\nHost: localhost\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 4096\r\n\r\n" + body
+        )
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 401 ")
+        assert b"connection: close" not in head.lower()
+        length = int(re.search(rb"content-length: (\d+)", head.lower())[1])  # type: ignore[index]
+        await reader.readexactly(length)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        await writer.drain()
+        assert (await reader.readuntil(b"\r\n")).startswith(b"HTTP/1.1 200 ")
+        writer.close()
+    finally:
+        server.should_exit = True
+        await serving
+        sock.close()

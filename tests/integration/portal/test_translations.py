@@ -48,3 +48,16 @@ async def test_back_office_queue_in_chinese(client: httpx.AsyncClient) -> None:
     assert page.status_code == 200
     assert '<html lang="zh-Hans"' in page.text
     assert "任务" in page.text
+
+
+async def test_accessibility_statement_shows_400_percent_in_both_languages(
+    client: httpx.AsyncClient,
+) -> None:
+    # Jinja's new-style gettext %-formats every message: a bare "%" broke the Chinese page
+    # (500: unsupported format character) and garbled the English one ("400{}nd").
+    chinese = await client.get("/accessibility", headers=ZH)
+    assert chinese.status_code == 200
+    assert "放大至 400%、" in chinese.text
+    english = await client.get("/accessibility", headers={"Accept": "text/html"})
+    assert english.status_code == 200
+    assert "zoomed to 400% and on a small screen" in english.text

@@ -21,7 +21,15 @@ SUPERVISOR_PAGE = page_roles("supervisor")
 OWNER_PAGE = page_roles("service-owner")
 OPERATOR_PAGE = page_roles("operator")
 AUDITOR_PAGE = page_roles("auditor")
-STAFF_PAGE = page_roles("officer", "supervisor", "service-owner", "operator", "auditor")
+STAFF_PAGE = page_roles(
+    "officer",
+    "supervisor",
+    "service-owner",
+    "operator",
+    "auditor",
+    "finance-officer",
+    "platform-owner",
+)
 
 
 def nav(request: Request, principal: Principal) -> list[dict[str, Any]]:
@@ -39,6 +47,7 @@ def nav(request: Request, principal: Principal) -> list[dict[str, Any]]:
             _("Performance"),
             {"service-owner", "supervisor", "operator", "auditor"},
         ),
+        ("/backoffice/funding", _("Funding statements"), {"finance-officer", "platform-owner"}),
     ]
     return [
         {"href": href, "text": text, "active": path.startswith(href)}

@@ -185,7 +185,9 @@ async def _act(
     done: str,
     values: dict[str, str] | None = None,
 ) -> Response:
-    """Run an action; on success redirect back, on refusal re-render the page with the reason."""
+    """Run an action; on success redirect back. An invalid answer re-renders the page with the
+    reason beside the field; a conflict (someone else holds the task, it is no longer open)
+    answers a page with the reason and no case data, so a refused action reads nothing."""
     try:
         await action()
     except ValidationFailed as failed:
@@ -193,8 +195,13 @@ async def _act(
             request, container, principal, task_id, 422, field_errors(failed), values
         )
     except Conflict as conflict:
-        return await render_task(
-            request, container, principal, task_id, 409, {"action": conflict.detail}, values
+        return page(
+            request,
+            "backoffice/conflict.html",
+            principal,
+            status_code=409,
+            reason=conflict.detail,
+            task_id=task_id,
         )
     return see_other(f"/backoffice/tasks/{task_id}?done={done}")
 
