@@ -55,32 +55,10 @@ CROSS_FIELD_RULES: dict[tuple[str, str], str] = {
 # KNOWN FAILURES in code other helpers of issue 16 own (payments, callbacks, web errors), each
 # reported to the lead with its reproduction. Listed here, never silently skipped: remove an
 # entry when its owner fixes it and the check passes.
-KNOWN_FAILURES: dict[tuple[str, str], tuple[str, str]] = {
-    # (method, path): (check excluded for that operation only, why)
-    ("POST", "/api/v1/payments/webhooks/{provider}"): (
-        "positive_data_acceptance",
-        "an unknown provider is a 400 webhook-signature; `provider` is an undocumented enum",
-    ),
-    ("POST", "/api/v1/payments/{payment_id}/refunds"): (
-        "positive_data_acceptance",
-        'amount "0" is a 422 (rule positive); the schema states no minimum or pattern',
-    ),
-    ("POST", "/api/v1/applications/{application_id}/payments"): (
-        "positive_data_acceptance",
-        'return_url "http://" is refused; the schema states no format',
-    ),
-    ("POST", "/billTransferRequests"): (
-        "response_schema_conformance",
-        'a 400 answers {"responseCode": "01", ...}, not the documented PaymentProblem',
-    ),
-    ("POST", "/api/v1/callbacks/{department}"): (
-        "status_code_conformance",
-        "an unknown department is a 404 (and 401/403/503 happen); only 200, 422 are documented",
-    ),
-}
+KNOWN_FAILURES: dict[tuple[str, str], tuple[str, str]] = {}
 # A 405 from Starlette names only the first route's methods in `Allow` (e.g. "POST" for
 # /api/v1/applications/{id}/documents, which also serves GET): web/errors.py, reported.
-EXCLUDED_CHECKS_EVERYWHERE = ["allow_header_conformance"]
+EXCLUDED_CHECKS_EVERYWHERE: list[str] = []
 
 
 class _PreparedApp:
