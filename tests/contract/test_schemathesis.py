@@ -1,11 +1,12 @@
 """schemathesis over the whole committed OpenAPI, in-process against the ASGI app on SQLite with
 the demo loaded, as a citizen, an officer, the operator and a machine client (API key).
 
-Every check schemathesis has runs on every response: no 5xx, every status code, media type,
-header and body as documented, invalid input refused, valid input not refused. Generated cases
-run through ``@schema.parametrize()`` (examples, coverage and fuzzing phases) and the stateful
-phase through the schema's state machine (links schemathesis infers from the schema: an id in
-one response feeds the path of the next call). Hypothesis is derandomised and the example
+Every check schemathesis has runs on every response, none excluded for any operation: no 5xx,
+every status code, media type, header (``Allow`` of a 405 included) and body as documented,
+invalid input refused, valid input not refused. Generated cases run through
+``@schema.parametrize()`` (examples, coverage and fuzzing phases) and the stateful phase through
+the schema's state machine (links schemathesis infers from the schema: an id in one response
+feeds the path of the next call). Hypothesis is derandomised and the example
 count bounded, so the run is repeatable and the module stays under three minutes here.
 """
 
@@ -52,36 +53,6 @@ CROSS_FIELD_RULES: dict[tuple[str, str], str] = {
     ("POST", "/send/email/batch"): "`batchEmailAsBase64` is base64 of a JSON list of recipients",
 }
 
-# KNOWN FAILURES in code other helpers of issue 16 own (payments, callbacks, web errors), each
-# reported to the lead with its reproduction. Listed here, never silently skipped: remove an
-# entry when its owner fixes it and the check passes.
-KNOWN_FAILURES: dict[tuple[str, str], tuple[str, str]] = {
-    # (method, path): (check excluded for that operation only, why)
-    ("POST", "/api/v1/payments/webhooks/{provider}"): (
-        "positive_data_acceptance",
-        "an unknown provider is a 400 webhook-signature; `provider` is an undocumented enum",
-    ),
-    ("POST", "/api/v1/payments/{payment_id}/refunds"): (
-        "positive_data_acceptance",
-        'amount "0" is a 422 (rule positive); the schema states no minimum or pattern',
-    ),
-    ("POST", "/api/v1/applications/{application_id}/payments"): (
-        "positive_data_acceptance",
-        'return_url "http://" is refused; the schema states no format',
-    ),
-    ("POST", "/billTransferRequests"): (
-        "response_schema_conformance",
-        'a 400 answers {"responseCode": "01", ...}, not the documented PaymentProblem',
-    ),
-    ("POST", "/api/v1/callbacks/{department}"): (
-        "status_code_conformance",
-        "an unknown department is a 404 (and 401/403/503 happen); only 200, 422 are documented",
-    ),
-}
-# A 405 from Starlette names only the first route's methods in `Allow` (e.g. "POST" for
-# /api/v1/applications/{id}/documents, which also serves GET): web/errors.py, reported.
-EXCLUDED_CHECKS_EVERYWHERE = ["allow_header_conformance"]
-
 
 class _PreparedApp:
     """The ASGI app; the demo and an API key are set up on the first request, inside the event
@@ -112,7 +83,6 @@ config = schemathesis.Config.from_dict(
         "generation": {"max-examples": MAX_EXAMPLES},
         "phases": {"stateful": {"max-steps": STATEFUL_STEPS}},
         "checks": {
-            **{name: {"enabled": False} for name in EXCLUDED_CHECKS_EVERYWHERE},
             # An oversize body is refused by the body limit (413) before it is read or checked.
             "negative_data_rejection": {"expected-statuses": [*_REFUSED, "413"]},
         },
@@ -123,10 +93,6 @@ config = schemathesis.Config.from_dict(
                 "checks": {"positive_data_acceptance": {"expected-statuses": [*_ACCEPTED, "422"]}},
             }
             for method, path in CROSS_FIELD_RULES
-        ]
-        + [
-            {"include-method": method, "include-path": path, "checks": {check: {"enabled": False}}}
-            for (method, path), (check, _) in KNOWN_FAILURES.items()
         ],
     }
 )

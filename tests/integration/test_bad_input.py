@@ -64,6 +64,13 @@ async def test_the_deepest_page_is_served_empty(client: httpx.AsyncClient) -> No
         ("/api/v1/applications/a%00b/documents", "alice", "path:application_id"),
         ("/api/v1/tasks/a%00b", "olivia", "path:task_id"),
         ("/api/v1/licences/a%1Bb/verification", "alice", "path:licence_id"),
+        # payments (a 500 on PostgreSQL before issue 16's schema2 work)
+        ("/api/v1/applications/a%00b/payments", "alice", "path:application_id"),
+        ("/api/v1/payments/a%00b", "alice", "path:payment_id"),
+        ("/api/v1/payments/a%00b/receipt", "alice", "path:payment_id"),
+        ("/api/v1/payments/reconciliations/a%00b", "priya", "path:reconciliation_id"),
+        ("/api/v1/payments/reconciliations/a%00b/findings.csv", "priya", "path:reconciliation_id"),
+        ("/api/v1/payments/reconciliations/a%7Fb", "priya", "path:reconciliation_id"),
     ],
 )
 async def test_a_control_character_in_a_path_id_is_a_422(
@@ -73,6 +80,78 @@ async def test_a_control_character_in_a_path_id_is_a_422(
     response = await client.get(path, headers=as_persona(who))
     assert response.status_code == 422, response.text
     assert errors_of(response) == [(field, "string_pattern_mismatch")]
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/api/v1/callbacks/tax%00", "path:department"),
+        ("/api/v1/payments/webhooks/sandbox%00", "path:provider"),
+    ],
+)
+async def test_a_control_character_in_a_signed_routes_path_is_a_422(
+    client: httpx.AsyncClient, path: str, field: str
+) -> None:
+    response = await client.post(path, content=b"{}", headers={"Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert errors_of(response) == [(field, "string_pattern_mismatch")]
+
+
+async def test_a_control_character_in_a_bill_id_is_a_422(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    bank = await create_api_key(
+        container.uow(),
+        container.clock,
+        name="Riverton Bank",
+        department="local-admin",
+        scopes=["payments:p2g"],
+    )
+    response = await client.get("/bills/a%00b", headers={"apiKey": bank.key})
+    assert response.status_code == 422, response.text
+    assert errors_of(response) == [("path:billId", "string_pattern_mismatch")]
+
+
+@pytest.mark.parametrize(
+    ("path", "who"),
+    [
+        ("/applications/a%00b", "alice"),
+        ("/applications/a%00b/withdraw", "alice"),
+        ("/drafts/a%00b/check", "alice"),
+        ("/drafts/d/pages/a%00b", "alice"),
+        ("/services/a%00b", "alice"),
+        ("/services/a%00b/eligibility", "alice"),
+        ("/verify/a%00b", "alice"),
+        ("/performance/a%00b", "alice"),
+        ("/backoffice/tasks/a%00b", "olivia"),
+        ("/backoffice/tasks/t/documents/a%00b", "olivia"),
+        ("/backoffice/services/a%00b/versions/1", "sam"),
+        ("/backoffice/services/s/versions/99999999999999999999", "sam"),
+    ],
+)
+async def test_a_control_character_in_a_page_address_is_the_styled_not_found_page(
+    client: httpx.AsyncClient, path: str, who: str
+) -> None:
+    response = await client.get(path, headers={**as_persona(who), "Accept": "text/html"})
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert '<h1 class="govuk-heading-l">Page not found</h1>' in response.text
+
+
+async def test_a_405_names_every_method_served_at_the_address(client: httpx.AsyncClient) -> None:
+    # The router stopped at the first route matching the path: "Allow: POST" here, though GET
+    # /api/v1/applications/{id}/documents is served too.
+    documents = await client.options("/api/v1/applications/x/documents", headers=ALICE)
+    one = await client.delete("/api/v1/applications/x", headers=ALICE)
+    # GET /api/v1/payments/{payment_id} matches this path too, but the resource is the literal
+    literal = await client.put("/api/v1/payments/reconciliations", headers=ALICE)
+    assert documents.status_code == 405
+    assert documents.headers["allow"] == "GET, POST"
+    assert documents.headers["content-type"] == PROBLEM
+    assert one.status_code == 405
+    assert one.headers["allow"] == "GET"
+    assert literal.status_code == 405
+    assert literal.headers["allow"] == "POST"
 
 
 # -- 2. a lone surrogate or a control character in application data ----------------------------

@@ -13,14 +13,29 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
-from civicloom.connectors import REFUSAL_RULES, CallbackRejected, receive_callback
-from civicloom.kernel import DomainError, FieldError, NotFound, ValidationFailed
-from civicloom.web import CallbackVerifiersDep, CompletionHandlerDep, ContainerDep, GatewayDep
+from civicloom.connectors import REFUSAL_RULES, CallbackRejected, CallbackResult, receive_callback
+from civicloom.kernel import DomainError, FieldError, NotFound, PathId, ValidationFailed
+from civicloom.web import (
+    CallbackVerifiersDep,
+    CompletionHandlerDep,
+    ContainerDep,
+    GatewayDep,
+    problem_responses,
+)
 
 FORBIDDEN = frozenset(rule for r, (rule, _) in REFUSAL_RULES.items() if r.forbidden)
 NOT_AWAITED = frozenset(rule for r, (rule, _) in REFUSAL_RULES.items() if not r.forbidden)
 callbacks_router = APIRouter(prefix="/api/v1/callbacks", tags=["callbacks"])
+
+
+class CallbackReceived(BaseModel):
+    """What became of a correctly signed callback."""
+
+    status: CallbackResult = Field(
+        description="accepted (handed to the case engine) or duplicate (already answered)"
+    )
 
 
 class CallbackRefused(DomainError):
@@ -74,9 +89,17 @@ class NoCompletionHandler(DomainError):
     status = 503
 
 
-@callbacks_router.post("/{department}", status_code=200)
+@callbacks_router.post(
+    "/{department}",
+    status_code=200,
+    response_model=CallbackReceived,
+    # 401 callback-refused (signature, freshness), 403 completion-refused, 404 no such
+    # department, 409 callback-replayed or completion-not-awaited, 422 callback-invalid or a
+    # malformed path, 503 callbacks-unavailable (retry).
+    responses=problem_responses(401, 403, 404, 409, 413, 422, 503),
+)
 async def receive_department_callback(
-    department: str,
+    department: PathId,
     request: Request,
     container: ContainerDep,
     verifiers: CallbackVerifiersDep,

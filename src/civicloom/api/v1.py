@@ -37,7 +37,24 @@ async def list_services(container: ContainerDep) -> list[ServiceOut]:
     ]
 
 
-@api_v1_router.post("/applications", status_code=201, response_model=ApplicationOut)
+_RATE_LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "model": Problem,
+        "content": {"application/problem+json": {}},
+        "description": "Too many submissions by this caller in a short time (`too-many-requests`)",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before submitting again.",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    }
+}
+
+
+@api_v1_router.post(
+    "/applications", status_code=201, response_model=ApplicationOut, responses=_RATE_LIMITED
+)
 async def create_application(
     body: ApplicationCreate,
     container: ContainerDep,

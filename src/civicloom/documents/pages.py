@@ -11,7 +11,7 @@ from civicloom.documents.api import DocumentsRuntimeDep
 from civicloom.documents.domain import LicenceStatus
 from civicloom.documents.licences import verify_licence
 from civicloom.documents.schemas import VerificationOut
-from civicloom.kernel import NotFound
+from civicloom.kernel import NotFound, PathId
 from civicloom.web import ContainerDep, public_route
 
 documents_pages_router = APIRouter(include_in_schema=False)
@@ -32,7 +32,7 @@ _VERDICT = {
     include_in_schema=False,
 )
 async def verification_page(
-    documents: DocumentsRuntimeDep, licence_id: str, request: Request, container: ContainerDep
+    documents: DocumentsRuntimeDep, licence_id: PathId, request: Request, container: ContainerDep
 ) -> HTMLResponse:
     """The public page the licence's QR code opens."""
     try:

@@ -23,7 +23,7 @@ from civicloom.web import (
 FUNDING_ROLES = (FINANCE_OFFICER, PLATFORM_OWNER)
 funding_api_router = APIRouter(include_in_schema=False)
 DepartmentParam = Annotated[str, Path(max_length=50, pattern=r"^[a-z][a-z0-9-]{1,48}$")]
-MonthParam = Annotated[str, Path(max_length=7)]
+MonthParam = Annotated[str, Path(max_length=7, pattern=r"^[0-9]{4}-[0-9]{2}$")]
 
 
 def tariffs_of(container: Container) -> Tariffs:

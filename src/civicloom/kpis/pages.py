@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from civicloom.funding import cost_avoided, format_minor, tariffs_of
-from civicloom.kernel import NotFound, ValidationFailed
+from civicloom.kernel import NotFound, PathId, ValidationFailed
 from civicloom.kpis.api import KPI_ROLES, DateParam, ToParam, kpi_config
 from civicloom.kpis.charts import Bar, bar_chart
 from civicloom.kpis.domain import DAY, HOUR, KpiReport
@@ -165,7 +165,7 @@ async def dashboard(
 
 @kpis_pages_router.get("/performance/{service}", dependencies=[public_route()])
 async def performance(
-    service: str, request: Request, container: ContainerDep, principal: OptionalPrincipal
+    service: PathId, request: Request, container: ContainerDep, principal: OptionalPrincipal
 ) -> HTMLResponse:
     """The public performance page of a service: headline figures over the last 90 days."""
     period: Period = parse_period(container.clock, None, None)

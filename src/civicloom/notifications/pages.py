@@ -14,7 +14,7 @@ from email.parser import BytesParser
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from civicloom.kernel import NotFound
+from civicloom.kernel import NotFound, PathId
 from civicloom.notifications.runtime import mail_catcher_enabled
 from civicloom.web import ContainerDep, loopback_only, page_roles
 
@@ -72,7 +72,7 @@ async def mail_viewer(container: ContainerDep) -> HTMLResponse:
     dependencies=_GUARDS,
     include_in_schema=False,
 )
-async def mail_message(message_id: str, container: ContainerDep) -> HTMLResponse:
+async def mail_message(message_id: PathId, container: ContainerDep) -> HTMLResponse:
     """One caught email, shown as plain text (DEV ONLY)."""
     for name, mail in _caught(container):
         if name == message_id:

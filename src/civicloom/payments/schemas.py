@@ -30,10 +30,25 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
+_URL_CHAR = r"[^\s\x00-\x1f\x7f]"
+RETURN_URL_PATTERN = (
+    rf"^(https?://[^\s\x00-\x1f\x7f/?#@]+([/?#]{_URL_CHAR}*)?|/([^\s\x00-\x1f\x7f/]{_URL_CHAR}*)?)$"
+)
+"""An absolute http(s) URL with a host, or a path on this site (``/``, never ``//host``)."""
+AMOUNT_PATTERN = r"^([1-9][0-9]{0,10}(\.[0-9]{1,2})?|0\.([1-9][0-9]?|0[1-9]))$"
+"""A positive decimal amount below 100000000000 with at most two decimals, no leading zero."""
+
+
 class PaymentCreate(BaseModel):
     """Start paying the fee that is due; the payer comes back to ``return_url``."""
 
-    return_url: str = Field(min_length=1, max_length=2000, pattern=r"^(https?://|/)")
+    return_url: str = Field(
+        min_length=1,
+        max_length=2000,
+        pattern=RETURN_URL_PATTERN,
+        description="An absolute http(s) URL with a host (`https://example.org/done`) or a "
+        "path on this site (`/applications/…`); `http://` alone or `//host` is refused.",
+    )
 
 
 class PaymentOut(BaseModel):
@@ -61,7 +76,12 @@ class PaymentOut(BaseModel):
 class RefundCreate(BaseModel):
     """Refund part or all of a paid fee."""
 
-    amount: str = Field(pattern=r"^[0-9]+(\.[0-9]{1,2})?$", description="e.g. 100.00")
+    amount: str = Field(
+        pattern=AMOUNT_PATTERN,
+        max_length=14,
+        description="More than zero, at most two decimals, e.g. 100.00 (never more than was "
+        "paid and not yet refunded: a 422 naming `amount`).",
+    )
     reason: str = Field(min_length=3, max_length=500)
 
 

@@ -6,11 +6,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.routing import Match
 
-from civicloom.kernel import DomainError, ValidationFailed
+from civicloom.kernel import DomainError, PathId, ValidationFailed
 from civicloom.observability import get_logger
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -33,6 +36,41 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
     "too-many-requests": (
         "Too many requests",
         "You made too many attempts in a short time; wait before trying again.",
+    ),
+    "webhook-signature": (
+        "Webhook signature not valid",
+        "The webhook's provider, signature or timestamp could not be verified; nothing changed.",
+    ),
+    "provider-unavailable": (
+        "Payment provider unavailable",
+        "The payment provider could not be reached; nothing was charged. Try again later.",
+    ),
+    "callback-refused": (
+        "Callback refused",
+        "The callback's signature or timestamp could not be verified; nothing changed.",
+    ),
+    "callback-replayed": (
+        "Callback already received",
+        "This signed callback was received before; it is not handed over again.",
+    ),
+    "callback-invalid": (
+        "Callback breaks its contract",
+        "The signed callback is not valid JSON or does not match the capability's output "
+        "schema; nothing changed.",
+    ),
+    "completion-refused": (
+        "This department may not answer that task",
+        "The answer names a task of another department, of a step the department does not "
+        "serve, of another capability, or a key no task has. `errors` names the key field.",
+    ),
+    "completion-not-awaited": (
+        "The task is not waiting for an answer",
+        "The department's own task was already answered or its application is decided. "
+        "`errors` names the key field.",
+    ),
+    "callbacks-unavailable": (
+        "Callbacks cannot be taken now",
+        "The platform cannot take department answers at the moment; retry later.",
     ),
     "internal-error": ("Internal error", "Something failed on our side; it has been logged."),
     "http-error": ("HTTP error", "The request could not be served."),
@@ -113,9 +151,21 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
+def wants_page(request: Request) -> bool:
+    """A browser asking for a page (not the API): it is answered with a styled page."""
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and not request.url.path.startswith("/api/")
+
+
+async def _request_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
+    if wants_page(request) and errors and all(list(e["loc"])[:1] == ["path"] for e in errors):
+        # A page address with an id no object can have (a control character, too long): the
+        # page does not exist. The API answers the same request with a 422 naming the field.
+        from civicloom.web.middleware import edge_error_page
+
+        return HTMLResponse(edge_error_page(request.scope, 404), status_code=404)
     if any(e.get("type") == "json_invalid" for e in errors):
         ctx = errors[0].get("ctx", {})
         return problem_response(
@@ -136,12 +186,39 @@ async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the resource at this request's path is served with. The router stops at the
+    first route whose path matches, so its own ``Allow`` names that route's methods only. Where
+    a literal path and a template both match (``/api/v1/payments/reconciliations`` and
+    ``/api/v1/payments/{payment_id}``), the resource is the literal one: the fewest path
+    parameters win."""
+    keys = ("type", "path", "raw_path", "root_path", "headers", "query_string", "app")
+    probe = {key: request.scope[key] for key in keys if key in request.scope}
+    served: dict[int, set[str]] = {}  # path parameters of a matching route -> its methods
+    for route in iter_route_contexts(request.app.router.routes):
+        methods = route.methods
+        if not methods:
+            continue  # a mount (static files) serves no method list
+        # a fresh scope per route: matching writes into the scope it is given
+        match, child = route.matches({**probe, "method": "GET"})
+        if match != Match.NONE:
+            served.setdefault(len(child.get("path_params", {})), set()).update(methods)
+    if not served:
+        return []
+    order = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+    return sorted(served[min(served)], key=lambda m: (order.index(m) if m in order else 99, m))
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     slug = _STATUS_SLUGS.get(exc.status_code, "http-error")
     response = problem_response(request, exc.status_code, slug, str(exc.detail))
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        methods = allowed_methods(request)
+        if methods:
+            response.headers["Allow"] = ", ".join(methods)
     return response
 
 
@@ -158,7 +235,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
     @app.get("/problems/{slug}", include_in_schema=False)
-    async def problem_type(slug: str, request: Request) -> JSONResponse:
+    async def problem_type(slug: PathId, request: Request) -> JSONResponse:
         if slug not in PROBLEM_TYPES:
             return problem_response(request, 404, "not-found", f"no problem type {slug!r}")
         title, explanation = PROBLEM_TYPES[slug]

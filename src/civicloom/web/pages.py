@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import DictLoader, Environment, select_autoescape
 
@@ -25,7 +24,7 @@ from civicloom.identity import (
     record_failed_login,
     start_session,
 )
-from civicloom.kernel import FieldError, NotFound, Principal, ValidationFailed
+from civicloom.kernel import FieldError, NotFound, PathId, Principal, ValidationFailed
 from civicloom.web.csrf import csrf_input, verify_csrf
 from civicloom.web.deps import (
     ContainerDep,
@@ -137,7 +136,7 @@ async def login(
 
 @auth_router.get("/callback/{audience}", dependencies=[public_route(rate_limit="login")])
 async def callback(
-    audience: str,
+    audience: PathId,
     request: Request,
     container: ContainerDep,
     runtime: IdentityDep,
@@ -296,7 +295,7 @@ async def api_docs() -> HTMLResponse:
 @language_router.get("/language/{locale}", dependencies=[public_route()])
 async def choose_language(
     container: ContainerDep,
-    locale: Annotated[str, PathParam(max_length=20)],
+    locale: PathId,
     next: Annotated[str | None, Query(max_length=500)] = None,
 ) -> RedirectResponse:
     """The language switcher (a plain link, so it works without JavaScript): remember and return."""

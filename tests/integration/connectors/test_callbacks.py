@@ -275,3 +275,46 @@ async def test_without_handler_the_department_is_told_to_retry(
         resp = await client.post("/api/v1/callbacks/environment", **signed(ANSWER))
     assert resp.status_code == 503
     assert resp.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_every_callback_answer_is_documented_and_its_problem_type_resolves(
+    platform: Platform,
+) -> None:
+    """Issue 16: only 200 and 422 were documented; 401, 404, 409 (and 403, 503) happen."""
+    answer = {**ANSWER, "idempotency_key": "documented-1"}
+    async with httpx.AsyncClient(base_url=platform.url) as client:
+        url = "/api/v1/callbacks/environment"
+        answers = {
+            "forged": await client.post(url, **signed(answer, secret="wrong")),
+            "unknown": await client.post("/api/v1/callbacks/tax", **signed(answer)),
+            "broken": await client.post(url, **signed({**answer, "outcome": "?"})),
+        }
+        good = signed(answer)
+        answers["first"] = await client.post(url, **good)
+        answers["replay"] = await client.post(url, **good)
+        document = (await client.get("/api/v1/openapi.json")).json()
+        types = {
+            slug: await client.get(f"/problems/{slug}")
+            for slug in (
+                "callback-refused",
+                "callback-replayed",
+                "callback-invalid",
+                "completion-refused",
+                "completion-not-awaited",
+                "callbacks-unavailable",
+            )
+        }
+    statuses = {name: r.status_code for name, r in answers.items()}
+    assert statuses == {"forged": 401, "unknown": 404, "broken": 422, "first": 200, "replay": 409}
+    documented = document["paths"]["/api/v1/callbacks/{department}"]["post"]["responses"]
+    assert sorted(documented) == ["200", "401", "403", "404", "409", "413", "422", "503"]
+    for name, response in answers.items():
+        if name != "first":
+            assert response.headers["content-type"] == "application/problem+json", name
+            assert "application/problem+json" in documented[str(response.status_code)]["content"]
+    assert answers["first"].json() == {"status": "accepted"}
+    assert {slug: r.status_code for slug, r in types.items()} == dict.fromkeys(types, 200)
+    assert types["completion-refused"].json()["title"] == "This department may not answer that task"
+    assert (
+        types["completion-not-awaited"].json()["title"] == "The task is not waiting for an answer"
+    )

@@ -8,6 +8,7 @@ import json
 import httpx
 from sqlalchemy import func, select
 
+from civicloom.app import create_app
 from civicloom.audit.tables import AuditEntryRow
 from civicloom.identity import create_api_key
 from civicloom.notifications.tables import DeliveryRow
@@ -15,6 +16,7 @@ from civicloom.outbox.tables import OutboxRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.notifications.conftest import SmtpServer, notification_worker, relay_all
+from tests.wiring import reconfigure
 
 
 async def test_send_batch_and_status_with_an_api_key(
@@ -219,3 +221,52 @@ async def test_a_client_reads_the_status_of_its_own_requests_only(
     assert own.json()["scheduled"] == 1
     other = await client.get("/status/email", headers={"apiKey": keys[1].key, "requestUid": uid})
     assert other.status_code == 404
+
+
+async def test_a_batch_is_bounded_by_what_fifty_recipients_can_take(container: Container) -> None:
+    """Issue 16: 2,000,000 characters were read and decoded before the 50-recipient check. Now
+    the bound is the base64 of 50 of the longest recipients (426,668 characters)."""
+    # the default body limit (1 MiB), not the suite's 64 KiB: the field's own bound is tested
+    reconfigure(container, container.settings.model_copy(update={"max_body_bytes": 1_048_576}))
+    transport = httpx.ASGITransport(app=create_app(container))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        await _bounded_batch(container, client)
+
+
+async def _bounded_batch(container: Container, client: httpx.AsyncClient) -> None:
+    mailer = await create_api_key(
+        container.uow(),
+        container.clock,
+        name="tax-mailer",
+        department="tax",
+        scopes=["messaging:send"],
+    )
+    key = {"apiKey": mailer.key}
+    before = await _written(container)
+    oversize = await client.post(
+        "/send/email/batch",
+        json={"recipientInfo": {"batchEmailAsBase64": "A" * 426_672}, "emailContent": CONTENT},
+        headers=key,
+    )
+    assert oversize.status_code == 422
+    assert [(e["field"], e["rule"]) for e in oversize.json()["errors"]] == [
+        ("recipientInfo.batchEmailAsBase64", "string_too_long")
+    ]
+    assert await _written(container) == before
+
+    # 50 of the longest recipients (every character escaped in the JSON) still fit.
+    face = "\U0001f600"
+    longest = {"email": f"{face * 310}@{face * 4}.{face * 4}", "name": face * 200}
+    people = [{"recipientInfo": longest} for _ in range(50)]
+    batch = base64.b64encode(json.dumps(people).encode()).decode()
+    assert 400_000 < len(batch) <= 426_668
+    fifty = await client.post(
+        "/send/email/batch",
+        json={"recipientInfo": {"batchEmailAsBase64": batch}, "emailContent": CONTENT},
+        headers=key,
+    )
+    assert fifty.status_code == 200, fifty.text
+    assert await _written(container) == (before[0] + 50, before[1] + 50, before[2] + 1)
+    documented = (await client.get("/api/v1/openapi.json")).json()["components"]["schemas"]
+    field = documented["BatchRecipients"]["properties"]["batchEmailAsBase64"]
+    assert (field["maxLength"], field["pattern"]) == (426_668, "^[A-Za-z0-9+/]*={0,2}$")

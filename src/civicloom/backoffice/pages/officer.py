@@ -43,7 +43,7 @@ from civicloom.backoffice.services import (
 from civicloom.catalogue import CALENDARS
 from civicloom.documents import DocumentsRuntimeDep
 from civicloom.identity import department_staff
-from civicloom.kernel import Conflict, FieldError, Principal, ValidationFailed
+from civicloom.kernel import Conflict, FieldError, PathId, Principal, ValidationFailed
 from civicloom.web import (
     ContainerDep,
     CurrentPrincipal,
@@ -170,7 +170,7 @@ async def render_task(
 
 @officer_router.get("/backoffice/tasks/{task_id}", dependencies=[TASK_PAGE])
 async def task(
-    task_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    task_id: PathId, request: Request, container: ContainerDep, principal: CurrentPrincipal
 ) -> HTMLResponse:
     """One task: the department's fields, documents, rule trace, notes, history, actions."""
     return await render_task(request, container, principal, task_id)
@@ -208,7 +208,7 @@ async def _act(
 
 @officer_router.post("/backoffice/tasks/{task_id}/claim", dependencies=[TASK_PAGE])
 async def claim(
-    task_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    task_id: PathId, request: Request, container: ContainerDep, principal: CurrentPrincipal
 ) -> Response:
     """Take the task."""
 
@@ -220,7 +220,7 @@ async def claim(
 
 @officer_router.post("/backoffice/tasks/{task_id}/release", dependencies=[TASK_PAGE])
 async def release(
-    task_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    task_id: PathId, request: Request, container: ContainerDep, principal: CurrentPrincipal
 ) -> Response:
     """Give the task back to the queue."""
 
@@ -232,7 +232,7 @@ async def release(
 
 @officer_router.post("/backoffice/tasks/{task_id}/assignment", dependencies=[SUPERVISOR_TASK])
 async def assign(
-    task_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    task_id: PathId, request: Request, container: ContainerDep, principal: CurrentPrincipal
 ) -> Response:
     """A supervisor assigns (or reassigns) the task to an officer of the department."""
     values = await form_fields(request, "assignee", "next")
@@ -255,7 +255,7 @@ async def assign(
 
 @officer_router.post("/backoffice/tasks/{task_id}/decision", dependencies=[TASK_PAGE])
 async def decide(
-    task_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    task_id: PathId, request: Request, container: ContainerDep, principal: CurrentPrincipal
 ) -> Response:
     """Approve, or reject with a reason the applicant will read."""
     values = await form_fields(request, "decision", "reason")
@@ -284,7 +284,7 @@ async def decide(
 
 @officer_router.post("/backoffice/tasks/{task_id}/information-request", dependencies=[TASK_PAGE])
 async def ask(
-    task_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    task_id: PathId, request: Request, container: ContainerDep, principal: CurrentPrincipal
 ) -> Response:
     """Ask the applicant for more information."""
     values = await form_fields(request, "message")
@@ -302,7 +302,7 @@ async def ask(
 
 @officer_router.post("/backoffice/tasks/{task_id}/notes", dependencies=[TASK_PAGE])
 async def note(
-    task_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    task_id: PathId, request: Request, container: ContainerDep, principal: CurrentPrincipal
 ) -> Response:
     """Add an internal note."""
     values = await form_fields(request, "note")
@@ -318,7 +318,7 @@ async def note(
 
 @officer_router.post("/backoffice/tasks/{task_id}/inspections", dependencies=[TASK_PAGE])
 async def inspect(
-    task_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    task_id: PathId, request: Request, container: ContainerDep, principal: CurrentPrincipal
 ) -> Response:
     """Schedule a premises inspection (the applicant sees the date on their timeline)."""
     values = await form_fields(request, "planned_on", "inspection_note")
@@ -345,8 +345,8 @@ async def inspect(
 @officer_router.get("/backoffice/tasks/{task_id}/documents/{document_id}", dependencies=[TASK_PAGE])
 async def document(
     documents: DocumentsRuntimeDep,
-    task_id: str,
-    document_id: str,
+    task_id: PathId,
+    document_id: PathId,
     request: Request,
     container: ContainerDep,
     principal: CurrentPrincipal,

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated
 
 import yaml
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from civicloom.applications import CaseFinished, resolve_dead_letter
@@ -31,7 +31,7 @@ from civicloom.backoffice.pages.common import (
 from civicloom.backoffice.pages.officer import team_of
 from civicloom.backoffice.queries import attention_tasks, team_workload
 from civicloom.catalogue import Blueprint, CatalogueContext, svg
-from civicloom.kernel import Conflict, FieldError, NotFound, ValidationFailed
+from civicloom.kernel import Conflict, FieldError, NotFound, PathId, ValidationFailed
 from civicloom.rules import RuleBook, recorded_evaluations, replay
 from civicloom.web import (
     ContainerDep,
@@ -85,8 +85,8 @@ async def services(
 
 @roles_router.get("/backoffice/services/{service_id}/versions/{version}", dependencies=[OWNER_PAGE])
 async def journey(
-    service_id: str,
-    version: int,
+    service_id: PathId,
+    version: Annotated[int, Path(ge=1, le=1_000_000)],
     request: Request,
     container: ContainerDep,
     principal: CurrentPrincipal,
@@ -171,7 +171,7 @@ async def _resolve(
     "/backoffice/operations/dead-letters/{dead_letter_id}/redrive", dependencies=[OPERATOR_PAGE]
 )
 async def redrive(
-    dead_letter_id: str, container: ContainerDep, principal: CurrentPrincipal
+    dead_letter_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> Response:
     """Try the department call again, with the same idempotency key."""
     return await _resolve(container, principal, dead_letter_id, True)
@@ -181,7 +181,7 @@ async def redrive(
     "/backoffice/operations/dead-letters/{dead_letter_id}/abandon", dependencies=[OPERATOR_PAGE]
 )
 async def abandon(
-    dead_letter_id: str, container: ContainerDep, principal: CurrentPrincipal
+    dead_letter_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> Response:
     """Stop trying; the application fails with an explanation."""
     return await _resolve(container, principal, dead_letter_id, False)

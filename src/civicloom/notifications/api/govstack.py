@@ -46,6 +46,12 @@ from civicloom.web import ContainerDep, CurrentPrincipal, problem_responses, req
 
 EMAIL = EMAIL_PATTERN
 MAX_RECIPIENTS = 50  # per call; a bigger mailing is several calls, each audited
+RECIPIENT_JSON_BUDGET = 6_400
+"""The longest JSON one recipient can take: a 320-character address and a 200-character name,
+every character escaped as a surrogate pair (``\\ud83d\\ude00``, 12 characters), and the keys."""
+MAX_BATCH_BASE64 = 4 * -(-(MAX_RECIPIENTS * RECIPIENT_JSON_BUDGET) // 3)
+"""Base64 of the longest list of ``MAX_RECIPIENTS`` recipients (426,668 characters)."""
+BASE64_PATTERN = r"^[A-Za-z0-9+/]*={0,2}$"
 SCOPE = "messaging:send"
 
 
@@ -92,7 +98,14 @@ class SingleEmail(InboundModel):
 class BatchRecipients(InboundModel):
     """Base64 of a JSON list of ``{"recipientInfo": {...}}``."""
 
-    batchEmailAsBase64: Line = Field(max_length=2_000_000)  # noqa: N815
+    batchEmailAsBase64: str = Field(  # noqa: N815
+        min_length=1,
+        max_length=MAX_BATCH_BASE64,
+        pattern=BASE64_PATTERN,
+        description=f"Base64 of a JSON list of 1 to {MAX_RECIPIENTS} "
+        '`{"recipientInfo": {"email": …, "name": …}}` (at most '
+        f"{MAX_BATCH_BASE64} characters, the longest {MAX_RECIPIENTS} recipients can take).",
+    )
 
 
 class BatchEmail(InboundModel):

@@ -37,7 +37,7 @@ from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.catalogue import StepKind
 from civicloom.departments import ExternalCompletion
 from civicloom.identity import Forbidden, Role, authenticate_api_key
-from civicloom.kernel import Principal, new_id
+from civicloom.kernel import PathId, Principal, new_id
 from civicloom.payments.domain import MAX_MINOR, PaymentState, format_minor, to_minor
 from civicloom.payments.schemas import PROBLEMS
 from civicloom.payments.services import record, supersede_open
@@ -77,6 +77,32 @@ class BillTransferRequest(BaseModel):
     currency: str = Field(pattern=r"^[A-Z]{3}$")
 
 
+class BillTransferReply(BaseModel):
+    """GovStack's answer to a payment notification: ``responseCode`` ``00`` when the payment is
+    recorded (or was already), ``01`` when it is refused (``reason`` says why)."""
+
+    responseCode: str = Field(pattern=r"^(00|01)$")  # noqa: N815 - GovStack field names
+    reason: str
+    requestID: str  # noqa: N815
+
+
+_GOVSTACK_REFUSAL: dict[str, Any] = {  # PaymentProblem is a component through PROBLEMS
+    "model": BillTransferReply,
+    "content": {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/PaymentProblem"}}
+    },
+}
+# A notification GovStack refuses is answered in GovStack's shape (application/json,
+# responseCode 01): 400 an unknown bill, no payment due or the wrong amount or currency, 409 a
+# bill already paid or a payment reference used for another payment. The platform's own refusals
+# (malformed JSON 400, authentication, fields) stay problem+json.
+_BILL_TRANSFER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"model": BillTransferReply, "description": "Recorded (or already recorded): 00"},
+    400: {**_GOVSTACK_REFUSAL, "description": "Refused by GovStack rules (01), or malformed"},
+    409: {**_GOVSTACK_REFUSAL, "description": "Already paid, or the reference was reused (01)"},
+}
+
+
 def _reply(status: int, code: str, reason: str, request_id: str) -> JSONResponse:
     return JSONResponse(
         {"responseCode": code, "reason": reason, "requestID": request_id}, status_code=status
@@ -95,7 +121,7 @@ async def _bill(container: Container, bill_id: str) -> tuple[ApplicationRecord, 
 
 @p2g_router.get("/bills/{billId}", dependencies=_P2G)
 async def bill_inquiry(
-    billId: str,  # noqa: N803 - the spec's parameter name
+    billId: PathId,  # noqa: N803 - the spec's parameter name
     container: ContainerDep,
     x_correlationid: Annotated[str, Header(max_length=20)] = "",
 ) -> dict[str, Any]:
@@ -139,7 +165,13 @@ class BillOutcome:
     reason: str
 
 
-@p2g_router.post("/billTransferRequests", status_code=202, dependencies=_P2G)
+@p2g_router.post(
+    "/billTransferRequests",
+    status_code=202,
+    response_model=BillTransferReply,
+    responses=_BILL_TRANSFER_RESPONSES,
+    dependencies=_P2G,
+)
 async def bill_transfer(
     body: BillTransferRequest, container: ContainerDep, principal: CurrentPrincipal
 ) -> JSONResponse:

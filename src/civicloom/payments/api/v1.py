@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from civicloom.identity import APPLICANT_ROLES
-from civicloom.kernel import DomainError, FieldError, ValidationFailed
+from civicloom.kernel import DomainError, FieldError, NotFound, PathId, ValidationFailed
 from civicloom.payments.access import READER_ROLES, REFUNDER_ROLES
 from civicloom.payments.ports import PAYMENT_PROVIDER, PaymentProvider
 from civicloom.payments.reconciliation import (
@@ -74,7 +74,7 @@ def _key(value: str | None) -> str:
 )
 async def start_payment(
     psp: PaymentProviderDep,
-    application_id: str,
+    application_id: PathId,
     body: PaymentCreate,
     request: Request,
     response: Response,
@@ -102,7 +102,7 @@ async def start_payment(
     dependencies=[_PAYER],
 )
 async def application_payments(
-    application_id: str, container: ContainerDep, principal: CurrentPrincipal
+    application_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> list[PaymentOut]:
     """The payments of one of the caller's applications."""
     views = await list_payments(container, principal, application_id)
@@ -113,7 +113,7 @@ async def application_payments(
     "/api/v1/payments/{payment_id}", response_model=PaymentOut, dependencies=[_READER]
 )
 async def read_payment(
-    payment_id: str, container: ContainerDep, principal: CurrentPrincipal
+    payment_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> PaymentOut:
     """One payment."""
     return PaymentOut.of(await get_payment(container, principal, payment_id))
@@ -123,7 +123,7 @@ async def read_payment(
     "/api/v1/payments/{payment_id}/receipt", response_class=HTMLResponse, dependencies=[_READER]
 )
 async def payment_receipt(
-    payment_id: str, container: ContainerDep, principal: CurrentPrincipal
+    payment_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> HTMLResponse:
     """A printable receipt of a paid fee."""
     return HTMLResponse(await receipt_html(container, principal, payment_id))
@@ -137,7 +137,7 @@ async def payment_receipt(
 )
 async def refund(
     psp: PaymentProviderDep,
-    payment_id: str,
+    payment_id: PathId,
     body: RefundCreate,
     request: Request,
     response: Response,
@@ -163,12 +163,16 @@ async def refund(
 
 @payments_router.post("/api/v1/payments/webhooks/{provider}", dependencies=[public_route()])
 async def provider_webhook(
-    psp: PaymentProviderDep, provider: str, request: Request, container: ContainerDep
+    psp: PaymentProviderDep, provider: PathId, request: Request, container: ContainerDep
 ) -> dict[str, str]:
-    """A signed provider webhook (the handler verifies the signature; duplicates are no-ops)."""
+    """A signed provider webhook (the handler verifies the signature; duplicates are no-ops).
+
+    `provider` names the process's payment provider (the sandbox: `sandbox`); any other name is
+    a 404 `not-found`, a signature or timestamp that cannot be verified a 400
+    `webhook-signature`. Nothing is changed by either."""
     chosen = psp
     if provider != chosen.name:
-        raise WebhookSignatureInvalid(f"unknown payment provider {provider!r}")
+        raise NotFound(f"no webhooks are expected from payment provider {provider!r}")
     body = await request.body()
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
@@ -204,7 +208,9 @@ async def reconcile(
     response_model=ReconciliationOut,
     dependencies=[_RECONCILER],
 )
-async def read_reconciliation(reconciliation_id: str, container: ContainerDep) -> ReconciliationOut:
+async def read_reconciliation(
+    reconciliation_id: PathId, container: ContainerDep
+) -> ReconciliationOut:
     """One reconciliation run with its findings."""
     return ReconciliationOut.of(await get_reconciliation(container, reconciliation_id))
 
@@ -215,7 +221,7 @@ async def read_reconciliation(reconciliation_id: str, container: ContainerDep) -
     dependencies=[_RECONCILER],
 )
 async def reconciliation_findings_csv(
-    reconciliation_id: str, container: ContainerDep
+    reconciliation_id: PathId, container: ContainerDep
 ) -> PlainTextResponse:
     """A run's findings as CSV."""
     view = await get_reconciliation(container, reconciliation_id)

@@ -26,6 +26,7 @@ from civicloom.documents import (
 from civicloom.kernel import (
     Conflict,
     DomainError,
+    PathId,
     Principal,
     ValidationFailed,
     normalise_text,
@@ -124,7 +125,7 @@ async def _application(
 @account_router.get("/applications/{application_id}", dependencies=[OWN_OBJECT_PAGE])
 async def application(
     documents: DocumentsRuntimeDep,
-    application_id: str,
+    application_id: PathId,
     request: Request,
     container: ContainerDep,
     principal: CurrentPrincipal,
@@ -135,7 +136,7 @@ async def application(
 
 @account_router.get("/applications/{application_id}/confirmation", dependencies=[OWN_OBJECT_PAGE])
 async def confirmation(
-    application_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    application_id: PathId, request: Request, container: ContainerDep, principal: CurrentPrincipal
 ) -> HTMLResponse:
     """Application sent: the reference number and what happens next."""
     view = await application_page(container.uow, container.clock, principal, application_id)
@@ -154,7 +155,7 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
 )
 async def add_document(
     documents: DocumentsRuntimeDep,
-    application_id: str,
+    application_id: PathId,
     request: Request,
     container: ContainerDep,
     principal: CurrentPrincipal,
@@ -209,7 +210,7 @@ async def add_document(
 @account_router.post("/applications/{application_id}/information", dependencies=[OWN_OBJECT_PAGE])
 async def answer(
     documents: DocumentsRuntimeDep,
-    application_id: str,
+    application_id: PathId,
     request: Request,
     container: ContainerDep,
     principal: CurrentPrincipal,
@@ -245,7 +246,7 @@ async def answer(
 async def pay(
     documents: DocumentsRuntimeDep,
     psp: PaymentProviderDep,
-    application_id: str,
+    application_id: PathId,
     request: Request,
     container: ContainerDep,
     principal: CurrentPrincipal,
@@ -281,7 +282,7 @@ async def pay(
 
 @account_router.get("/applications/{application_id}/withdraw", dependencies=[OWN_OBJECT_PAGE])
 async def withdraw_page(
-    application_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    application_id: PathId, request: Request, container: ContainerDep, principal: CurrentPrincipal
 ) -> HTMLResponse:
     """Ask before withdrawing."""
     view = await application_page(container.uow, container.clock, principal, application_id)
@@ -290,7 +291,7 @@ async def withdraw_page(
 
 @account_router.post("/applications/{application_id}/withdraw", dependencies=[OWN_OBJECT_PAGE])
 async def withdraw(
-    application_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    application_id: PathId, request: Request, container: ContainerDep, principal: CurrentPrincipal
 ) -> Response:
     """Withdraw the application: every department stops working on it."""
     await check_owner(container.uow(), principal, application_id)

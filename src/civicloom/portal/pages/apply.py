@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from civicloom.catalogue import Blueprint, data_ref, list_current_blueprints, validate_form_data
-from civicloom.kernel import Conflict, NotFound, ValidationFailed
+from civicloom.kernel import Conflict, NotFound, PathId, ValidationFailed
 from civicloom.portal.forms import (
     FormPage,
     display_value,
@@ -97,7 +97,7 @@ async def _service(container: Any, service_id: str) -> Blueprint:
 
 @apply_router.get("/services/{service_id}", dependencies=[public_route()])
 async def service_page(
-    service_id: str, request: Request, container: ContainerDep, principal: OptionalPrincipal
+    service_id: PathId, request: Request, container: ContainerDep, principal: OptionalPrincipal
 ) -> HTMLResponse:
     """What the service is, what you need, the fee, how long it takes, who is involved."""
     try:
@@ -118,7 +118,7 @@ async def service_page(
 @apply_router.post("/services/{service_id}/apply", dependencies=[APPLICANT_PAGE])
 async def start(
     gateway: GatewayDep,
-    service_id: str,
+    service_id: PathId,
     container: ContainerDep,
     principal: CurrentPrincipal,
     request: Request,
@@ -140,7 +140,7 @@ def _first_page(draft: Draft) -> str:
 
 @apply_router.get("/drafts/{draft_id}/prefill", dependencies=[OWN_OBJECT_PAGE])
 async def prefill_page(
-    draft_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    draft_id: PathId, request: Request, container: ContainerDep, principal: CurrentPrincipal
 ) -> HTMLResponse:
     """Ask before using what the government already holds (once-only)."""
     draft = await get_draft(container.uow(), principal, draft_id)
@@ -166,7 +166,9 @@ async def consents_page(
 
 
 @apply_router.post("/consents/{consent_id}/revoke", dependencies=[OWN_OBJECT_PAGE])
-async def revoke(consent_id: str, container: ContainerDep, principal: CurrentPrincipal) -> Response:
+async def revoke(
+    consent_id: PathId, container: ContainerDep, principal: CurrentPrincipal
+) -> Response:
     """Revoke a consent: nothing more is read under it (audited)."""
     await revoke_consent(container.uow(), container.clock, principal, consent_id)
     return see_other("/consents?revoked=1")
@@ -175,7 +177,7 @@ async def revoke(consent_id: str, container: ContainerDep, principal: CurrentPri
 @apply_router.post("/drafts/{draft_id}/prefill", dependencies=[OWN_OBJECT_PAGE])
 async def prefill(
     gateway: GatewayDep,
-    draft_id: str,
+    draft_id: PathId,
     request: Request,
     container: ContainerDep,
     principal: CurrentPrincipal,
@@ -243,8 +245,8 @@ def _form_context(
 
 @apply_router.get("/drafts/{draft_id}/pages/{page_id}", dependencies=[OWN_OBJECT_PAGE])
 async def form_page_view(
-    draft_id: str,
-    page_id: str,
+    draft_id: PathId,
+    page_id: PathId,
     request: Request,
     container: ContainerDep,
     principal: CurrentPrincipal,
@@ -269,8 +271,8 @@ async def form_page_view(
 
 @apply_router.post("/drafts/{draft_id}/pages/{page_id}", dependencies=[OWN_OBJECT_PAGE])
 async def form_page_save(
-    draft_id: str,
-    page_id: str,
+    draft_id: PathId,
+    page_id: PathId,
     request: Request,
     container: ContainerDep,
     principal: CurrentPrincipal,
@@ -334,7 +336,7 @@ def estimated_fee(
 @apply_router.get("/drafts/{draft_id}/check", dependencies=[OWN_OBJECT_PAGE])
 async def check_answers(
     book: RuleBookDep,
-    draft_id: str,
+    draft_id: PathId,
     request: Request,
     container: ContainerDep,
     principal: CurrentPrincipal,
@@ -385,7 +387,7 @@ async def _check_page(
 @apply_router.post("/drafts/{draft_id}/submit", dependencies=[OWN_OBJECT_PAGE])
 async def submit(
     book: RuleBookDep,
-    draft_id: str,
+    draft_id: PathId,
     request: Request,
     container: ContainerDep,
     principal: CurrentPrincipal,
@@ -413,7 +415,7 @@ async def submit(
 
 @apply_router.post("/drafts/{draft_id}/delete", dependencies=[OWN_OBJECT_PAGE])
 async def delete_draft(
-    draft_id: str, container: ContainerDep, principal: CurrentPrincipal
+    draft_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> Response:
     """Throw away a draft."""
     await discard_draft(container.uow(), principal, draft_id)

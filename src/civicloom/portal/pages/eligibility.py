@@ -30,7 +30,7 @@ from civicloom.catalogue import (
     refs_in,
 )
 from civicloom.departments import CallOutcome, CapabilityCall, CapabilityGateway
-from civicloom.kernel import FieldError, NotFound
+from civicloom.kernel import FieldError, NotFound, PathId
 from civicloom.portal.forms import (
     FormField,
     form_pages,
@@ -249,7 +249,7 @@ async def service_blueprint(container: Any, service_id: str) -> Blueprint:
 async def eligibility(
     book: RuleBookDep,
     gateway: GatewayDep,
-    service_id: str,
+    service_id: PathId,
     request: Request,
     container: ContainerDep,
     principal: OptionalPrincipal,
