@@ -34,6 +34,7 @@ from civicloom.kernel import (
 from civicloom.notifications import inbox as portal_inbox
 from civicloom.payments import PaymentProviderDep, latest_payment, start_or_resume_payment
 from civicloom.portal.pages.common import APPLICANT_PAGE, OWN_OBJECT_PAGE, page
+from civicloom.portal.pages.status import payment_due, step_lines, timeline_lines
 from civicloom.portal.queries import (
     ApplicationPage,
     application_page,
@@ -47,6 +48,7 @@ from civicloom.web import (
     CurrentPrincipal,
     OptionalPrincipal,
     large_body,
+    negotiate_locale,
     page_gettext,
     public_route,
     see_other,
@@ -104,6 +106,7 @@ async def _application(
         container.clock.now(),
     )
     last_payment = await latest_payment(container, principal, application_id)
+    locale = negotiate_locale(request)
     return page(
         request,
         "portal/application.html",
@@ -117,6 +120,9 @@ async def _application(
         rules=rules,
         payments_enabled=True,
         last_payment=last_payment,
+        step_lines=step_lines(view, locale),
+        timeline=timeline_lines(view, locale, page_gettext(request)),
+        payment_due=payment_due(view),
         **context,
     )
 
