@@ -285,6 +285,16 @@ async def pay(
     return see_other(payment.next_url)
 
 
+@account_router.get("/applications/{application_id}/pay", dependencies=[OWN_OBJECT_PAGE])
+async def pay_link(
+    application_id: str, container: ContainerDep, principal: CurrentPrincipal
+) -> Response:
+    """The fee e-mail's link: the application's fee section, where the applicant pays (a
+    signed-out browser signs in first and comes back here; anyone else's id is not found)."""
+    await check_owner(container.uow(), principal, application_id)
+    return see_other(f"/applications/{application_id}#fee")
+
+
 @account_router.get("/applications/{application_id}/withdraw", dependencies=[OWN_OBJECT_PAGE])
 async def withdraw_page(
     application_id: str, request: Request, container: ContainerDep, principal: CurrentPrincipal
