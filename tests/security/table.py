@@ -216,6 +216,9 @@ POST /backoffice/operations/dead-letters/{dead_letter_id}/abandon | dead_letter 
 GET  /backoffice/audit                           | -     | - | login 403 403 403 403 403 403 403 403 200 403 403 403 403
 GET  /backoffice/audit/export.jsonl              | -     | - | login 403 403 403 403 403 403 403 403 200 403 403 403 403
 GET  /backoffice/audit/verification              | -     | - | login 403 403 403 403 403 403 403 403 200 403 403 403 403
+
+# --- ux (issue 19): the fee e-mail's link goes on to the fee section of the page -------------
+GET  /applications/{application_id}/pay          | alice | - | login 303 404 404 404 404 404 404 404 404 404 404 404 404
 """
 
 
