@@ -240,6 +240,7 @@ async def answer(
             status_code=400,
             errors={"answer": message},
             error_summary=[{"text": message, "href": "#answer"}],
+            typed_answer=text,  # kept in the field: the applicant shortens it, not retypes it
         )
     await answer_information_request(
         container.uow(), container.clock, principal, application_id, normalise_text(text, "answer")
