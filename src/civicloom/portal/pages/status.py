@@ -24,7 +24,8 @@ class StepLine:
     step_id: str
     title: str
     department: str
-    state: str  # a TaskState value, or PAYMENT_DUE / NOT_NEEDED
+    state: str  # the TaskState value (what scripts and tests read)
+    label: str  # what the citizen reads: the state, or PAYMENT_DUE / NOT_NEEDED
     expected_by: datetime | None
     completed_at: datetime | None
 
@@ -54,7 +55,7 @@ def step_lines(view: ApplicationPage, locale: str) -> list[StepLine]:
     order = _order(view)
     refused = view.status.application.state.value == "rejected"
 
-    def state(s: StepStatus) -> str:
+    def label(s: StepStatus) -> str:
         if s.kind == "payment" and s.state.value == "awaiting_external":
             return PAYMENT_DUE
         if s.state.value == "cancelled" and refused:
@@ -68,7 +69,8 @@ def step_lines(view: ApplicationPage, locale: str) -> list[StepLine]:
             step_id=s.step_id,
             title=_step_title(view, s.step_id, locale),
             department=_department(view, s.department, locale),
-            state=state(s),
+            state=s.state.value,
+            label=label(s),
             expected_by=s.expected_by,
             completed_at=s.completed_at,
         )
