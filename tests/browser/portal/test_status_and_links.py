@@ -19,13 +19,13 @@ from civicloom.applications import (
 from civicloom.applications.tables import TaskRow
 from civicloom.kernel import Principal
 from tests.browser.portal.site import Site, check_accessibility, poll
-from tests.integration.portal.test_inbox import deliver_to
 from tests.browser.portal.test_open_a_restaurant import (  # noqa: F401 - fixtures
     backend,
     browser,
     payment_sim,
     site,
 )
+from tests.integration.portal.test_inbox import deliver_to
 
 pytestmark = pytest.mark.browser
 ARTEFACTS = Path("var/test-artefacts/browser/status")
@@ -58,7 +58,7 @@ APPLICATION = {
 }
 
 
-async def fee_due(site: Site) -> str:
+async def fee_due(site: Site) -> str:  # noqa: F811 - not the fixture: the running site
     """Alice's application, checked by the departments and approved: the fee is due."""
     container = site.container
     view, _ = await submit_application(
@@ -97,7 +97,6 @@ async def fee_due(site: Site) -> str:
 
 
 async def shot(page: Page, name: str) -> None:
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTEFACTS / f"{name}.png"), full_page=True)
 
 
@@ -133,7 +132,8 @@ async def test_status_page_and_the_fee_link(
     fee_row = await page.inner_text("[data-step=payment]")
     timeline = await page.inner_text("#timeline")
     if locale == "en":
-        assert "Payment due" in status and "In progress" not in status
+        assert "Payment due" in status
+        assert "In progress" not in status
         assert "Waiting for your payment" in fee_row
         assert "Tax Authority completed: Tax clearance" in timeline
         assert "You sent your application" in timeline
@@ -148,7 +148,8 @@ async def test_status_page_and_the_fee_link(
 
     # Someone else's link, or one that does not exist: a styled page, not JSON.
     answer = await page.goto(f"{site.base}/applications/not-an-application/pay")
-    assert answer is not None and answer.status == 404
+    assert answer is not None
+    assert answer.status == 404
     heading = await page.inner_text("h1")
     assert heading == ("Page not found" if locale == "en" else "未找到页面")
     await check_accessibility(page, visited)

@@ -46,7 +46,9 @@ async def test_a_too_long_answer_stays_in_the_field(
         provided = await uow.session.scalar(
             select(func.count())
             .select_from(TimelineRow)
-            .where(TimelineRow.application_id == app_id, TimelineRow.event == "information.provided")
+            .where(
+                TimelineRow.application_id == app_id, TimelineRow.event == "information.provided"
+            )
         )
         state = await uow.session.scalar(
             select(ApplicationRow.state).where(ApplicationRow.id == app_id)
@@ -107,7 +109,8 @@ async def test_no_to_prefill_fills_nothing_even_after_an_earlier_yes(
 
     # A new application: this time she says no.
     second = location(await client.post("/services/open-a-restaurant/apply", headers=ALICE))
-    assert second.endswith("/prefill") and second != first
+    assert second.endswith("/prefill")
+    assert second != first
     form_url = location(await client.post(second, data={"consent": "no"}, headers=ALICE))
     page = await client.get(form_url, headers=ALICE)
     assert page.status_code == 200

@@ -75,7 +75,8 @@ async def review_task(container: Container, app_id: str) -> str:
                 TaskRow.application_id == app_id, TaskRow.step_id == "licensing_review"
             )
         )
-    assert task is not None and task.state == "awaiting_officer", task and task.state
+    assert task is not None
+    assert task.state == "awaiting_officer", task.state
     return task.id
 
 
@@ -116,14 +117,16 @@ async def test_steps_in_blueprint_order_and_a_timeline_in_words(
     assert "Local Administration completed: Zoning check" in text
     assert "Local Administration is reviewing: Licensing decision" in text
     assert "tax: tax done" not in text
-    assert "local-admin" not in text and "licensing_review" not in text
+    assert "local-admin" not in text
+    assert "licensing_review" not in text
     assert not re.search(r"\b[a-z]+(?:[-_][a-z]+)*: [a-z_]+ done\b", text)
 
     zh = await client.get(f"/applications/{app_id}", headers=ZH)
     zh_text = timeline(zh.text)
     assert "您已提交申请" in zh_text
     assert "税务局已完成：税务清缴证明" in zh_text
-    assert "completed" not in zh_text and "You sent" not in zh_text
+    assert "completed" not in zh_text
+    assert "You sent" not in zh_text
 
 
 async def test_payment_due_while_the_fee_waits_with_a_link_to_pay(
