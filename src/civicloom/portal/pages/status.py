@@ -5,14 +5,18 @@ department's name in the reader's language (never the stored machine text such a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+
+from babel.dates import format_date
 
 from civicloom.applications import StepStatus
 from civicloom.portal.queries import ApplicationPage
 from civicloom.web import localise
 
+BABEL_LOCALES = {"en": "en_GB", "zh-Hans": "zh_Hans_CN"}  # as the pages' date filter
 PAYMENT_DUE = "payment_due"  # the page's own state while the fee waits for the applicant
 NOT_NEEDED = "not_needed"  # a step the refusal made unnecessary (stored as "cancelled")
 
@@ -88,6 +92,15 @@ def _department(view: ApplicationPage, department: str | None, locale: str) -> s
     return localise(name, locale) if name is not None else ""
 
 
+def _iso_day(message: str) -> date | None:
+    """The day at the end of a stored message ("… planned for 2026-12-10")."""
+    found = re.search(r"(\d{4}-\d{2}-\d{2})$", message.strip())
+    try:
+        return date.fromisoformat(found[1]) if found else None
+    except ValueError:
+        return None
+
+
 def timeline_lines(
     view: ApplicationPage, locale: str, gettext: Callable[[str], str]
 ) -> list[TimelineLine]:
@@ -122,6 +135,11 @@ def timeline_lines(
             text = _("%(department)s asked for more information: %(request)s") % {
                 "department": who,
                 "request": entry.message,
+            }
+        elif event == "inspection.scheduled" and (planned := _iso_day(entry.message)):
+            text = _("%(department)s will inspect the premises on %(date)s") % {
+                "department": who,
+                "date": format_date(planned, "long", locale=BABEL_LOCALES.get(locale, "en_GB")),
             }
         elif event == "information.provided":
             text = _("You sent more information")
