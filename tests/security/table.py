@@ -239,6 +239,9 @@ GET  /backoffice/audit                           | -     | - | login 403 403 403
 GET  /backoffice/audit/export.jsonl              | -     | - | login 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403 403
 GET  /backoffice/audit/verification              | -     | - | login 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403 403
 
+# --- ux (issue 19): the fee e-mail's link goes on to the fee section of the page -------------
+GET  /applications/{application_id}/pay          | alice | - | login 303 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+
 # --- funding statements (ADR 0040): the local-admin statement of the current month -----------
 # A department's finance officer reads its own department only (Farah, labour: 404, existence
 # does not leak); the platform owner reads every department; every other person and every

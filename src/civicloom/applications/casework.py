@@ -10,11 +10,13 @@ from typing import Any
 from sqlalchemy import Select, func, select
 
 from civicloom.applications.case import (
+    AuditNote,
     CaseContext,
     add_timeline,
     audit,
     emit,
     load_case,
+    record_case_change,
 )
 from civicloom.applications.completion import complete_step
 from civicloom.applications.deadlines import restart_clock, stop_clock
@@ -164,14 +166,20 @@ async def read_officer_task(
     async with uow:
         case, task = await _officer_case(uow, principal, task_id, read_only=True)
         data = visible_fields(principal, case.blueprint, case.app.data)
-        await audit(
+        # The fields and purpose also go in their own columns: the applicant's "Who used my
+        # data" lists reads by them.
+        await record_case_change(
             uow.session,
-            principal.audit_name,
-            AuditAction.APPLICATION_READ,
             case.app,
             clock.now(),
-            principal.department,
-            {"fields": sorted(data), "purpose": f"review {task.step_id}"},
+            audit=AuditNote(
+                principal.audit_name,
+                AuditAction.APPLICATION_READ,
+                principal.department,
+                {"fields": sorted(data), "purpose": f"review {task.step_id}"},
+                purpose="an officer reviews the application",
+                fields=tuple(sorted(data)),
+            ),
         )
         await uow.commit()
     return task_view(task, case.app), data

@@ -137,18 +137,25 @@ class DataUse:
 
 
 async def data_use_for_subject(
-    session: AsyncSession, application_ids: Sequence[str], limit: int = 500
+    session: AsyncSession,
+    application_ids: Sequence[str],
+    limit: int = 500,
+    reader_subject: str | None = None,
 ) -> list[DataUse]:
-    """Every read of personal data in the given applications (the citizen's), newest first."""
+    """Every read of personal data in the given applications (the citizen's), newest first;
+    the citizen's own reads (``reader_subject``: opening their own page) are left out."""
     if not application_ids:
         return []
+    conditions = [
+        AuditEntryRow.subject_type == "application",
+        AuditEntryRow.subject_id.in_(list(application_ids)),
+        AuditEntryRow.action.in_(sorted(a.value for a in PERSONAL_DATA_READS)),
+    ]
+    if reader_subject is not None:  # actors are "<how signed in>:<subject>"
+        conditions.append(~AuditEntryRow.actor.endswith(f":{reader_subject}", autoescape=True))
     rows = await session.scalars(
         select(AuditEntryRow)
-        .where(
-            AuditEntryRow.subject_type == "application",
-            AuditEntryRow.subject_id.in_(list(application_ids)),
-            AuditEntryRow.action.in_(sorted(a.value for a in PERSONAL_DATA_READS)),
-        )
+        .where(*conditions)
         .order_by(AuditEntryRow.occurred_at.desc(), AuditEntryRow.seq.desc())
         .limit(limit)
     )

@@ -378,4 +378,4 @@ async def data_use_of_citizen(uow: UnitOfWork, principal: Principal) -> list[Dat
     """ "Who used my data": every read of personal data in the caller's applications."""
     async with uow:
         ids = await application_ids_of(uow.session, principal.subject)
-        return await data_use_for_subject(uow.session, ids)
+        return await data_use_for_subject(uow.session, ids, reader_subject=principal.subject)

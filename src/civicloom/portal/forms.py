@@ -211,7 +211,9 @@ def parse_page(
 
 def required_message(field_: FormField, _: Translate) -> str:
     """The GOV.UK-style message for a missing answer."""
-    if field_.widget in ("radios", "select", "yesno", "checkboxes"):
+    if field_.widget == "yesno":  # the label is a statement: "A grease trap is installed"
+        return _("Select yes if %(label)s") % {"label": field_.label[:1].lower() + field_.label[1:]}
+    if field_.widget in ("radios", "select", "checkboxes"):
         return _("Select %(label)s") % {"label": field_.label.lower()}
     return _("Enter %(label)s") % {"label": field_.label.lower()}
 

@@ -224,6 +224,8 @@ async def apply_prefill(
         given = {k: v for k, v in (answers or {}).items() if k in asked and v not in (None, "")}
         data = {**draft.data, **given}
         plans = plan_reads(draft.blueprint, principal, data, terms, now)
+        if not consent:  # "No" means no: not even under a consent given for another draft
+            plans = [p for p in plans if not p.consent_required]
         needing = [p for p in plans if p.consent_required and p.agreement in by_id and not p.needs]
         purposes = sorted({by_id[str(p.agreement)].purpose.en for p in needing})
         if consent and needing:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -15,6 +18,7 @@ from starlette.routing import Match
 
 from civicloom.kernel import DomainError, PathId, ValidationFailed
 from civicloom.observability import get_logger
+from civicloom.web.templating import Templates
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = get_logger(__name__)
@@ -128,6 +132,33 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE)
 
 
+# API paths a browser follows from an e-mail or a page (the licence PDF): they answer a browser
+# like a page does; every other /api/ path answers problem+json whatever the Accept header.
+_BROWSER_API_PATHS = re.compile(r"^/api/v1/licences/[^/]+\.pdf$")
+
+
+@cache
+def _page_templates() -> Templates:
+    return Templates()
+
+
+def browser_error(request: Request, status: int) -> Response | None:
+    """A styled, translated page for a browser's 403/404 (and sign-in for its 401 on a link it
+    followed); None: answer problem+json."""
+    path = request.url.path
+    if "text/html" not in request.headers.get("accept", ""):
+        return None
+    followed_link = _BROWSER_API_PATHS.match(path) is not None
+    if path.startswith("/api/") and not followed_link:
+        return None
+    if status == 401 and followed_link:
+        target = f"/auth/login?next={quote(path, safe='')}"
+        return RedirectResponse(target, status_code=303)
+    if status not in (403, 404):
+        return None
+    return _page_templates().render(request, "error_page.html", status_code=status, status=status)
+
+
 def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] in ("body", "query", "path", "header"):
@@ -137,8 +168,10 @@ def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
+    if (page := browser_error(request, exc.status)) is not None:
+        return page
     extra = None
     if isinstance(exc, ValidationFailed):
         extra = {
@@ -209,8 +242,10 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(served[min(served)], key=lambda m: (order.index(m) if m in order else 99, m))
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if (page := browser_error(request, exc.status_code)) is not None:
+        return page
     slug = _STATUS_SLUGS.get(exc.status_code, "http-error")
     response = problem_response(request, exc.status_code, slug, str(exc.detail))
     if exc.headers:

@@ -68,7 +68,8 @@ async def test_upload_list_download_and_data_use(
     assert "document.stored" in actions
     assert "document.read" in actions
     uses = (await client.get("/api/v1/me/data-use", headers=ALICE)).json()
-    assert any(u["fields"] == ["document:floor_plan"] for u in uses)
+    # Her own download is not someone using her data (issue 19): it is audited, not listed.
+    assert not any(u["fields"] == ["document:floor_plan"] for u in uses)
     assert all(u["application_id"] == app_id for u in uses)
     assert (await client.get("/api/v1/me/data-use", headers=BOB)).json() == []
 

@@ -35,6 +35,7 @@ from civicloom.kernel import (
 from civicloom.notifications import inbox as portal_inbox
 from civicloom.payments import PaymentProviderDep, latest_payment, start_or_resume_payment
 from civicloom.portal.pages.common import APPLICANT_PAGE, OWN_OBJECT_PAGE, page
+from civicloom.portal.pages.status import payment_due, step_lines, timeline_lines
 from civicloom.portal.queries import (
     ApplicationPage,
     application_page,
@@ -48,6 +49,7 @@ from civicloom.web import (
     CurrentPrincipal,
     OptionalPrincipal,
     large_body,
+    negotiate_locale,
     page_gettext,
     public_route,
     see_other,
@@ -105,6 +107,7 @@ async def _application(
         container.clock.now(),
     )
     last_payment = await latest_payment(container, principal, application_id)
+    locale = negotiate_locale(request)
     return page(
         request,
         "portal/application.html",
@@ -118,6 +121,9 @@ async def _application(
         rules=rules,
         payments_enabled=True,
         last_payment=last_payment,
+        step_lines=step_lines(view, locale),
+        timeline=timeline_lines(view, locale, page_gettext(request)),
+        payment_due=payment_due(view),
         **context,
     )
 
@@ -235,6 +241,7 @@ async def answer(
             status_code=400,
             errors={"answer": message},
             error_summary=[{"text": message, "href": "#answer"}],
+            typed_answer=text,  # kept in the field: the applicant shortens it, not retypes it
         )
     await answer_information_request(
         container.uow(), container.clock, principal, application_id, normalise_text(text, "answer")
@@ -278,6 +285,16 @@ async def pay(
     if not payment.next_url:
         return see_other(f"/applications/{application_id}?paid=1")
     return see_other(payment.next_url)
+
+
+@account_router.get("/applications/{application_id}/pay", dependencies=[OWN_OBJECT_PAGE])
+async def pay_link(
+    application_id: str, container: ContainerDep, principal: CurrentPrincipal
+) -> Response:
+    """The fee e-mail's link: the application's fee section, where the applicant pays (a
+    signed-out browser signs in first and comes back here; anyone else's id is not found)."""
+    await check_owner(container.uow(), principal, application_id)
+    return see_other(f"/applications/{application_id}#fee")
 
 
 @account_router.get("/applications/{application_id}/withdraw", dependencies=[OWN_OBJECT_PAGE])

@@ -110,7 +110,13 @@ def precheck_of(blueprint: Blueprint, locale: str) -> Precheck:
         if step.decision is None:
             continue
         lookup = written[step.id] if step.id in allowed_lookups and step.capability else None
-        title = step.title.model_dump(by_alias=True) if step.title else None
+        # A decision that only says whether a later step is needed (the employer check decides
+        # the workplace safety review) is shown under that later step's title.
+        needed = next(
+            (s for s in blueprint.steps if s.when and f"decisions.{step.id}." in s.when), step
+        )
+        shown = needed.title or step.title
+        title = shown.model_dump(by_alias=True) if shown else None
         candidates.append(Check(step.id, step.decision.model, title, step.decision.input, lookup))
     if blueprint.fees is not None:
         fees = blueprint.fees

@@ -1,0 +1,169 @@
+"""The application page's steps and timeline in words a citizen reads: steps in the order the
+blueprint declares them, each timeline line built from the blueprint's step title and the
+department's name in the reader's language (never the stored machine text such as
+"tax: tax done")."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from babel.dates import format_date
+
+from civicloom.applications import StepStatus
+from civicloom.portal.queries import ApplicationPage
+from civicloom.web import localise
+
+BABEL_LOCALES = {"en": "en_GB", "zh-Hans": "zh_Hans_CN"}  # as the pages' date filter
+PAYMENT_DUE = "payment_due"  # the page's own state while the fee waits for the applicant
+NOT_NEEDED = "not_needed"  # a step the refusal made unnecessary (stored as "cancelled")
+
+
+@dataclass(frozen=True)
+class StepLine:
+    """One row of "Progress in each department"."""
+
+    step_id: str
+    title: str
+    department: str
+    state: str  # the TaskState value (what scripts and tests read)
+    label: str  # what the citizen reads: the state, or PAYMENT_DUE / NOT_NEEDED
+    expected_by: datetime | None
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TimelineLine:
+    """One line of the timeline."""
+
+    at: datetime
+    department: str
+    text: str
+
+
+def payment_due(view: ApplicationPage) -> bool:
+    """Whether the fee is waiting for the applicant to pay."""
+    return view.status.application.state.value == "in_progress" and any(
+        s.kind == "payment" and s.state.value == "awaiting_external" for s in view.status.steps
+    )
+
+
+def _order(view: ApplicationPage) -> dict[str, int]:
+    return {step.id: index for index, step in enumerate(view.blueprint.steps)}
+
+
+def step_lines(view: ApplicationPage, locale: str) -> list[StepLine]:
+    """The steps a citizen sees, in blueprint order (skipped steps left out)."""
+    order = _order(view)
+    refused = view.status.application.state.value == "rejected"
+
+    def label(s: StepStatus) -> str:
+        if s.kind == "payment" and s.state.value == "awaiting_external":
+            return PAYMENT_DUE
+        if s.state.value == "cancelled" and refused:
+            return NOT_NEEDED
+        return s.state.value
+
+    shown = [s for s in view.status.steps if s.state.value != "skipped"]
+    shown.sort(key=lambda s: (order.get(s.step_id, len(order)), s.step_id))
+    return [
+        StepLine(
+            step_id=s.step_id,
+            title=_step_title(view, s.step_id, locale),
+            department=_department(view, s.department, locale),
+            state=s.state.value,
+            label=label(s),
+            expected_by=s.expected_by,
+            completed_at=s.completed_at,
+        )
+        for s in shown
+    ]
+
+
+def _step_title(view: ApplicationPage, step_id: str | None, locale: str) -> str:
+    step = view.blueprint.step(step_id) if step_id else None
+    return localise(step.title, locale) if step is not None and step.title else ""
+
+
+def _department(view: ApplicationPage, department: str | None, locale: str) -> str:
+    name = view.departments.get(department) if department else None
+    return localise(name, locale) if name is not None else ""
+
+
+def _iso_day(message: str) -> date | None:
+    """The day at the end of a stored message ("… planned for 2026-12-10")."""
+    found = re.search(r"(\d{4}-\d{2}-\d{2})$", message.strip())
+    try:
+        return date.fromisoformat(found[1]) if found else None
+    except ValueError:
+        return None
+
+
+def timeline_lines(
+    view: ApplicationPage, locale: str, gettext: Callable[[str], str]
+) -> list[TimelineLine]:
+    """The timeline, oldest first, starting with the day the application was sent."""
+    _ = gettext
+    app = view.status.application
+    lines = [TimelineLine(app.submitted_at, "", _("You sent your application"))]
+    for entry in view.status.timeline:
+        department = _department(view, entry.department, locale)
+        step = _step_title(view, entry.step_id, locale)
+        who = department or _("We")
+        event = entry.event
+        text: str
+        if event == "step.completed" and step:
+            text = _("%(department)s completed: %(step)s") % {"department": who, "step": step}
+        elif event == "step.waiting" and step:
+            text = _("%(department)s is working on: %(step)s") % {"department": who, "step": step}
+        elif event == "step.review" and step:
+            text = _("%(department)s is reviewing: %(step)s") % {"department": who, "step": step}
+        elif event == "payment.requested":
+            text = _("You can now pay the fee")
+        elif event == "applicant.action" and step:
+            text = _("Your action is needed: %(step)s") % {"step": step}
+        elif event == "step.delayed" and step:
+            text = _("%(step)s is delayed; our team is looking into it") % {"step": step}
+        elif event == "step.retried" and step:
+            text = _("%(department)s is trying again: %(step)s") % {
+                "department": who,
+                "step": step,
+            }
+        elif event == "information.requested":
+            text = _("%(department)s asked for more information: %(request)s") % {
+                "department": who,
+                "request": entry.message,
+            }
+        elif event == "inspection.scheduled" and (planned := _iso_day(entry.message)):
+            text = _("%(department)s will inspect the premises on %(date)s") % {
+                "department": who,
+                "date": format_date(planned, "long", locale=BABEL_LOCALES.get(locale, "en_GB")),
+            }
+        elif event == "information.provided":
+            text = _("You sent more information")
+        elif event == "payment.received":
+            text = _("We received your payment")
+        elif event == "payment.declined":
+            text = _("Your payment was declined. You have not been charged.")
+        elif event == "payment.abandoned":
+            text = _("Your payment was not completed. You have not been charged.")
+        elif event == "payment.refunded":
+            text = _("Your payment was refunded")
+        elif event == "application.approved":
+            text = _("Your application has been approved")
+        elif event == "application.rejected":
+            text = _("Your application was refused")
+            if app.outcome_reason:
+                text = _("Your application was refused: %(reason)s") % {
+                    "reason": app.outcome_reason
+                }
+        elif event == "application.withdrawn":
+            text = _("You withdrew your application")
+        elif event == "application.failed":
+            text = _("Your application could not be completed")
+        else:
+            text = entry.message
+        lines.append(TimelineLine(entry.at, department, text))
+    return lines
