@@ -18,6 +18,7 @@ from civicloom.connectors import (
     ConnectorRegistry,
     InstrumentedGateway,
     build_connectors,
+    collect_batch_answers,
     dev_secret,
 )
 from civicloom.connectors.services import CompletionHandler
@@ -180,7 +181,16 @@ def build_worker(settings: Settings | None = None, worker_id: str | None = None)
         build_publisher(container.settings),
         worker_id=worker_id,
         runner=runner,
-        completion_sources=[exchange.poll for exchange in registry.file_exchanges()],
+        collectors=[
+            partial(
+                collect_batch_answers,
+                container.uow,
+                container.clock,
+                exchange,
+                partial(complete_external_step, container),
+            )
+            for exchange in registry.file_exchanges()
+        ],
         resources=[container.close],
         periodic=_periodic_jobs(container, documents),
         subscribers=[build_dispatcher(container)],

@@ -26,6 +26,7 @@ from civicloom.connectors.services import (
     COMPLETION_HANDLER,
     REFUSAL_RULES,
     CallbackResult,
+    collect_batch_answers,
     receive_callback,
 )
 from civicloom.connectors.soap import SoapConnector
@@ -55,6 +56,7 @@ __all__ = [
     "SoapConnector",
     "VerifiedCallback",
     "build_connectors",
+    "collect_batch_answers",
     "dev_secret",
     "receive_callback",
     "sign_callback",
