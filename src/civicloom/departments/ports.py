@@ -84,6 +84,10 @@ class CompletionVerdict:
     """What the engine did with an answer: accepted it, or refused it (and why)."""
 
     refusal: CompletionRefusal | None = None
+    dead_letter: str | None = None
+    """Set when the answer was recorded but the case could not go on with it (a ``when`` or
+    ``reject_when`` that fails at run time, a decision model that cannot decide): the step is
+    parked as a dead letter with this error. The sender is done either way."""
 
     @property
     def accepted(self) -> bool:
