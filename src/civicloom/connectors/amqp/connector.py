@@ -84,7 +84,7 @@ class AmqpConnector:
 
     def name(self, base: str) -> str:
         """A queue or exchange name with the configured prefix."""
-        return f"{self.options.queue_prefix}{base}"
+        return f"{self.options.queue_prefix or self.ctx.settings.amqp_queue_prefix}{base}"
 
     async def _ensure(self) -> tuple[AbstractChannel, AbstractQueue]:
         async with self._lock:
