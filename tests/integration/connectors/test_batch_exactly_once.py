@@ -9,7 +9,6 @@ waited forever; two workers racing for one file crashed on the move.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select
@@ -51,7 +50,7 @@ def exchange(engine: Engine) -> FileDropConnector:
 
 
 @pytest.fixture
-async def cases(engine: Engine) -> AsyncIterator[tuple[Engine, list[str]]]:
+async def cases(engine: Engine) -> tuple[Engine, list[str]]:
     """Three binding-test cases whose zoning checks went out as signed request files."""
     connector = exchange(engine)
     others = AcceptEverything()
@@ -66,7 +65,7 @@ async def cases(engine: Engine) -> AsyncIterator[tuple[Engine, list[str]]]:
     await engine.publish(binding_blueprint())
     apps = [await engine.submit(service="binding-test") for _ in range(3)]
     await engine.drain()
-    yield engine, apps
+    return engine, apps
 
 
 def answer(connector: FileDropConnector, name: str, keys: list[str]) -> None:
