@@ -11,6 +11,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from civicloom.connectors.amqp import AmqpConnector
 from civicloom.connectors.callback import CallbackRejected, CallbackVerifier
 from civicloom.connectors.filedrop import FileDropConnector
 from civicloom.connectors.tables import ConnectorBatchAnswerRow, ConnectorCallbackRow
@@ -190,3 +191,25 @@ async def _remember_answer(
         )
         with contextlib.suppress(IntegrityError):  # another worker recorded it first
             await uow.commit()
+
+
+def checked_handler(check: CompletionCheck, handler: CompletionHandler) -> CompletionHandler:
+    """``handler`` for answers that must first match their capability's output schema."""
+
+    async def handle(completion: ExternalCompletion) -> object:
+        if completion.capability:
+            check(completion.capability, completion)  # ContractViolation: never takeable
+        return await handler(completion)
+
+    return handle
+
+
+async def keep_listening(source: AmqpConnector, handler: CompletionHandler) -> int:
+    """Keep a department's completion-event consumer running (started again after the broker
+    or the connection went away). Events are handed over as they arrive, so this hands over
+    nothing itself: returns 0. A broker that is away is logged, never fails the cycle."""
+    try:
+        await source.listen_for_completions(handler)
+    except Exception as exc:
+        log.warning("event_listener_down", department=source.department, error=type(exc).__name__)
+    return 0
