@@ -207,3 +207,20 @@ async def test_two_workers_racing_on_one_exchange_take_each_answer_once(
     consumed = sorted(p.name for p in (one.root / "consumed").iterdir())
     assert consumed == ["RSP_a.csv", "RSP_b.csv", "RSP_c.csv"]
     assert await seen_keys(engine, apps) == sorted(keys)
+
+
+async def test_the_same_answer_delivered_twice_at_once_is_taken_once(
+    cases: tuple[Engine, list[str]],
+) -> None:
+    """Two deliveries racing for one step (two workers, or a file and a callback): the second
+    sees the first's result under the case lock (found on PostgreSQL by the race above: rows
+    read before the lock were not read again, and the step was completed twice)."""
+    engine, apps = cases
+    key = (await keys_of(engine.container, apps[0]))["zoning"]
+    answer_ = ExternalCompletion(key, {"allowed": True, "zone": "commercial"}, "local-admin")
+    verdicts = await asyncio.gather(
+        complete_external_step(engine.container, answer_),
+        complete_external_step(engine.container, answer_),
+    )
+    assert sorted(str(v.refusal) for v in verdicts) == ["None", "not-waiting"]
+    assert await completions_recorded(engine, apps) == 1
