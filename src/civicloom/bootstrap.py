@@ -18,7 +18,10 @@ from civicloom.connectors import (
     ConnectorRegistry,
     InstrumentedGateway,
     build_connectors,
+    checked_handler,
+    collect_batch_answers,
     dev_secret,
+    keep_listening,
 )
 from civicloom.connectors.services import CompletionHandler
 from civicloom.db import Database
@@ -169,6 +172,9 @@ def build_worker(settings: Settings | None = None, worker_id: str | None = None)
         build_gateway(container.settings, registry), container.metrics.registry
     )
     wire_departments(container, registry, gateway)
+    take_event = checked_handler(
+        gateway.validate_completion, partial(complete_external_step, container)
+    )
     runner = StepRunner(
         container,
         gateway,
@@ -180,7 +186,17 @@ def build_worker(settings: Settings | None = None, worker_id: str | None = None)
         build_publisher(container.settings),
         worker_id=worker_id,
         runner=runner,
-        completion_sources=[exchange.poll for exchange in registry.file_exchanges()],
+        collectors=[
+            partial(
+                collect_batch_answers,
+                container.uow,
+                container.clock,
+                exchange,
+                partial(complete_external_step, container),
+            )
+            for exchange in registry.file_exchanges()
+        ]
+        + [partial(keep_listening, source, take_event) for source in registry.event_sources()],
         resources=[container.close],
         periodic=_periodic_jobs(container, documents),
         subscribers=[build_dispatcher(container)],

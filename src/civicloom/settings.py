@@ -83,6 +83,15 @@ class Settings(BaseSettings):
     events_exchange: str = Field(
         "civicloom.events", description="RabbitMQ topic exchange for CloudEvents."
     )
+    amqp_queue_prefix: str = Field(
+        "",
+        max_length=60,
+        description=(
+            "Prefix of every department's AMQP queue and exchange name, so that runs sharing "
+            "one RabbitMQ (e.g. concurrent test runs) never answer each other's requests. "
+            "Empty in production; a department file's own `queue_prefix` wins."
+        ),
+    )
     host: str = Field("127.0.0.1", description="Address the API binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API binds to.")
     public_url: str = Field(

@@ -3,6 +3,7 @@ simulators, the API server and any number of workers — for end-to-end and dura
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -127,10 +128,26 @@ async def _amqp_ok() -> BaseException | None:
     return None
 
 
+LABOUR_QUEUES = ("labour.requests", "labour.requests.dead")
+LABOUR_EXCHANGES = ("labour.dlx", "labour.events")
+
+
+async def _drop_amqp_topology(prefix: str) -> None:
+    """Remove this run's prefixed queues and exchanges (best effort)."""
+    try:
+        connection = await aio_pika.connect(AMQP_URL, timeout=5)
+    except Exception:
+        return
+    async with connection:
+        channel = await connection.channel()
+        for queue in LABOUR_QUEUES:
+            await channel.queue_delete(prefix + queue)
+        for exchange in LABOUR_EXCHANGES:
+            await channel.exchange_delete(prefix + exchange)
+
+
 def start_platform(workdir: Path, **settings_env: str) -> Iterator[Platform]:
     """Create a database, start simulators and the API; yield; tear everything down."""
-    import asyncio
-
     problem = asyncio.run(_amqp_ok())
     if problem is not None:
         unavailable("RabbitMQ", problem)
@@ -146,6 +163,7 @@ def start_platform(workdir: Path, **settings_env: str) -> Iterator[Platform]:
         make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     )
     upgrade(Settings().migrations_dir, database_url)
+    amqp_prefix = f"sys-{uuid.uuid4().hex[:8]}."
     var_dir = workdir / "var"
     exchange = var_dir / "exchange" / "local-admin"
     exchange.mkdir(parents=True)
@@ -164,8 +182,11 @@ def start_platform(workdir: Path, **settings_env: str) -> Iterator[Platform]:
             "--callback-delay-ms",
             "200",
         )
-        # The platform's labour connector uses the standard queue names (no test prefix).
-        sims["labour"] = start_sim("labour", workdir, "--amqp-url", AMQP_URL)
+        # Queue names of this run only: concurrent runs on the shared RabbitMQ never answer
+        # each other's requests (the platform gets the same prefix through its settings).
+        sims["labour"] = start_sim(
+            "labour", workdir, "--amqp-url", AMQP_URL, "--amqp-prefix", amqp_prefix
+        )
         wait_for(lambda: httpx.get(f"{sims['labour'].url}/_sim/amqp").json()["connected"], 15)
         api_url = f"http://127.0.0.1:{free_port()}"
         env = {
@@ -173,6 +194,7 @@ def start_platform(workdir: Path, **settings_env: str) -> Iterator[Platform]:
             "CIVICLOOM_DATABASE_URL": database_url,
             "CIVICLOOM_VAR_DIR": str(var_dir),
             "CIVICLOOM_AMQP_URL": AMQP_URL,
+            "CIVICLOOM_AMQP_QUEUE_PREFIX": amqp_prefix,
             "CIVICLOOM_PUBLIC_URL": api_url,
             "CIVICLOOM_LOG_LEVEL": "INFO",
             "CIVICLOOM_CONNECTOR_SECRETS": json.dumps(
@@ -207,6 +229,7 @@ def start_platform(workdir: Path, **settings_env: str) -> Iterator[Platform]:
                 sim.stop()
         with psycopg.connect(_libpq(POSTGRES_ADMIN_URL), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        asyncio.run(_drop_amqp_topology(amqp_prefix))
 
 
 @pytest.fixture

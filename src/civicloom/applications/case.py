@@ -65,15 +65,23 @@ async def load_cases(
     """Load applications with their blueprints and tasks in two queries.
 
     With ``lock`` the application rows are locked (PostgreSQL) in id order, so concurrent
-    workers finishing sibling steps of one application serialise without deadlocks.
+    workers finishing sibling steps of one application serialise without deadlocks; rows the
+    session read before the lock are read again (``populate_existing``), so a decision taken
+    under the lock never rests on what another transaction has changed meanwhile.
     """
     ids = sorted(set(application_ids))
     query = select(ApplicationRow).where(ApplicationRow.id.in_(ids)).order_by(ApplicationRow.id)
-    if lock and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+    tasks = select(TaskRow).where(TaskRow.application_id.in_(ids))
+    if lock:
+        query, tasks = (
+            query.execution_options(populate_existing=True),
+            tasks.execution_options(populate_existing=True),
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
     apps = list(await session.scalars(query))
     tasks_by_app: dict[str, list[TaskRow]] = {a.id: [] for a in apps}
-    for task in await session.scalars(select(TaskRow).where(TaskRow.application_id.in_(ids))):
+    for task in await session.scalars(tasks):
         tasks_by_app[task.application_id].append(task)
     cases = {}
     for app in apps:

@@ -18,7 +18,12 @@ from civicloom.applications.case import (
     load_case,
     record_case_change,
 )
-from civicloom.applications.completion import complete_step
+from civicloom.applications.completion import (
+    UNRECORDABLE,
+    complete_step,
+    park_result,
+    unrecordable,
+)
 from civicloom.applications.deadlines import restart_clock, stop_clock
 from civicloom.applications.domain import (
     ApplicationState,
@@ -271,6 +276,42 @@ async def assign_task(
     return task_view(task, case.app)
 
 
+async def _decided_task(
+    uow: UnitOfWork, principal: Principal, task_id: str
+) -> tuple[CaseContext, TaskRow]:
+    case, task = await _officer_case(uow, principal, task_id)
+    if task.state != TaskState.AWAITING_OFFICER.value:
+        raise Conflict(f"the task is {task.state}, not awaiting an officer")
+    check_may_work(principal, step_role(case, task), task.assignee)
+    return case, task
+
+
+async def _audit_decision(
+    uow: UnitOfWork,
+    principal: Principal,
+    case: CaseContext,
+    task: TaskRow,
+    decision: OfficerDecision,
+    reason: str | None,
+    now: datetime,
+) -> None:
+    # Decided without a claim: the decider held it (the page shows who decided).
+    task.assignee = principal.subject
+    await audit(
+        uow.session,
+        principal.audit_name,
+        (
+            AuditAction.TASK_APPROVED
+            if decision is OfficerDecision.APPROVE
+            else AuditAction.TASK_REJECTED
+        ),
+        case.app,
+        now,
+        task.department,
+        {"task": task.id, "reason": reason},
+    )
+
+
 async def decide_task(
     uow: UnitOfWork,
     clock: Clock,
@@ -284,41 +325,37 @@ async def decide_task(
         raise ValidationFailed(
             [FieldError("reason", "required", "say why, in words the applicant will read")]
         )
+    parked: str | None = None
+    output = {
+        "decision": "approved" if decision is OfficerDecision.APPROVE else "rejected",
+        "by": principal.subject,
+        "reason": reason,
+    }
     async with uow:
-        case, task = await _officer_case(uow, principal, task_id)
-        if task.state != TaskState.AWAITING_OFFICER.value:
-            raise Conflict(f"the task is {task.state}, not awaiting an officer")
-        check_may_work(principal, step_role(case, task), task.assignee)
+        case, task = await _decided_task(uow, principal, task_id)
         now = clock.now()
-        # Decided without a claim: the decider held it (the page shows who decided).
-        task.assignee = principal.subject
-        await audit(
-            uow.session,
-            principal.audit_name,
-            (
-                AuditAction.TASK_APPROVED
-                if decision is OfficerDecision.APPROVE
-                else AuditAction.TASK_REJECTED
-            ),
-            case.app,
-            now,
-            task.department,
-            {"task": task.id, "reason": reason},
-        )
+        await _audit_decision(uow, principal, case, task, decision, reason, now)
         if decision is OfficerDecision.APPROVE:
-            await complete_step(
-                uow.session,
-                case,
-                task,
-                {"decision": "approved", "by": principal.subject, "reason": reason},
-                now,
-            )
+            try:
+                await complete_step(uow.session, case, task, output, now)
+            except UNRECORDABLE as exc:  # rolled back below; the decision is kept, parked
+                parked = unrecordable(case, task.step_id, exc)
         else:
-            task.output = {"decision": "rejected", "by": principal.subject, "reason": reason}
+            task.output = output
             await finish_case(
                 uow.session, case, ApplicationState.REJECTED, reason, now, principal.audit_name
             )
-        await uow.commit()
+        if parked is None:
+            await uow.commit()
+    if parked is not None:
+        # The decision stands, but a condition after it fails over this case: the decision is
+        # recorded on the task and the step dead-lettered, naming the expression (no 500 loop).
+        async with uow:
+            case, task = await _decided_task(uow, principal, task_id)
+            now = clock.now()
+            await _audit_decision(uow, principal, case, task, decision, reason, now)
+            await park_result(uow.session, case, task, output, parked, now)
+            await uow.commit()
     return task_view(task, case.app)
 
 

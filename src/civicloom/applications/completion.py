@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from civicloom.applications.case import CaseContext, add_timeline, audit, emit, load_case
 from civicloom.applications.domain import ApplicationState, TaskState
 from civicloom.applications.engine import after_step, evaluate_declared, keep_decision
+from civicloom.applications.graph import ConditionFailed
 from civicloom.applications.tables import DeadLetterRow, TaskRow
 from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.catalogue import StepKind
@@ -24,6 +25,7 @@ from civicloom.departments import (
 from civicloom.kernel import new_id
 from civicloom.observability import get_logger
 from civicloom.outbox import EventType
+from civicloom.rules import ModelError
 from civicloom.runtime import Container
 
 log = get_logger("civicloom.applications.completion")
@@ -125,6 +127,42 @@ async def dead_letter(
     )
 
 
+UNRECORDABLE = (ConditionFailed, ModelError)
+"""What makes a result impossible to record (the case cannot go on with it): such a result is
+recorded on its step and the step dead-lettered, naming the step and the expression."""
+
+
+def unrecordable(case: CaseContext, step_id: str, exc: Exception) -> str:
+    """The dead letter's error for a result the case could not go on with."""
+    if isinstance(exc, ConditionFailed):
+        where = [
+            f"{s.id}.{name}"
+            for s in case.graph.steps.values()
+            for name, text in (("when", s.when), ("reject_when", s.reject_when))
+            if text == exc.expression
+        ]
+        return (
+            f"the result of step {step_id!r} could not be recorded: {exc} "
+            f"(in {', '.join(where) or 'a condition'})"
+        )
+    return f"the result of step {step_id!r} could not be recorded: decision model failed: {exc}"
+
+
+async def park_result(
+    session: AsyncSession,
+    case: CaseContext,
+    task: TaskRow,
+    output: dict[str, Any],
+    error: str,
+    now: datetime,
+) -> None:
+    """Keep a result the case cannot go on with on its step, and dead-letter the step."""
+    task.output, task.last_error, task.updated_at = output, error[:2000], now
+    task.lease_owner, task.lease_until = None, None
+    await dead_letter(session, case, task, error, now)
+    log.warning("result_dead_lettered", task_id=task.id, step=task.step_id, error=error[:300])
+
+
 def _refusal(task: TaskRow, completion: ExternalCompletion) -> CompletionRefusal | None:
     """Whether this sender may answer this task at all (ADR 0032): a department answers only
     the capability-calling steps of its own department (and the capability its channel named);
@@ -189,7 +227,7 @@ async def complete_external_step(
     refusal is audited (``completion.refused``) and nothing else changes. The verdict is
     falsy when refused; a duplicate answer to a finished step is refused as ``not-waiting``.
     """
-    now = container.clock.now()
+    now, error = container.clock.now(), ""
     async with container.uow() as uow:
         task = await uow.session.scalar(
             select(TaskRow).where(TaskRow.idempotency_key == completion.idempotency_key)
@@ -207,8 +245,40 @@ async def complete_external_step(
                 refusal = CompletionRefusal.NOT_WAITING
             else:
                 task.lease_owner, task.lease_until = None, None
-                await complete_step(uow.session, case, task, completion.output, now)
-                await uow.commit()
-                return CompletionVerdict()
-    assert refusal is not None
+                try:
+                    await complete_step(uow.session, case, task, completion.output, now)
+                except UNRECORDABLE as exc:
+                    error = unrecordable(case, task.step_id, exc)
+                else:
+                    await uow.commit()
+                    return CompletionVerdict()
+    if refusal is None:  # the answer is taken, but the case cannot go on with it
+        return await _park_answer(container, completion, error)
+    return await _refuse(container, completion, refusal, about)
+
+
+async def _park_answer(
+    container: Container, completion: ExternalCompletion, error: str
+) -> CompletionVerdict:
+    """Record the answer on its step and dead-letter the step (in a fresh transaction: the
+    failed attempt's partial writes are rolled back). A department retrying gets the same
+    definite verdict, never a loop."""
+    now = container.clock.now()
+    async with container.uow() as uow:
+        found = await uow.session.scalar(
+            select(TaskRow).where(TaskRow.idempotency_key == completion.idempotency_key)
+        )
+        assert found is not None
+        case = await load_case(uow.session, found.application_id, lock=True)
+        task = case.tasks[found.step_id]
+        if ApplicationState(case.app.state).is_final or task.state not in (
+            TaskState.AWAITING_EXTERNAL.value,
+            TaskState.RUNNING.value,
+        ):
+            about = {"application_id": task.application_id, "step": task.step_id}
+            refusal = CompletionRefusal.NOT_WAITING
+        else:
+            await park_result(uow.session, case, task, completion.output, error, now)
+            await uow.commit()
+            return CompletionVerdict(dead_letter=error)
     return await _refuse(container, completion, refusal, about)

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -19,9 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from civicloom.applications.case import (
     CaseContext,
     add_timeline,
+    load_case,
     load_cases,
 )
-from civicloom.applications.completion import complete_step, dead_letter
+from civicloom.applications.completion import complete_external_step, complete_step, dead_letter
 from civicloom.applications.domain import TaskState
 from civicloom.applications.graph import ConditionFailed
 from civicloom.applications.steps import (
@@ -35,10 +36,13 @@ from civicloom.applications.steps import (
 )
 from civicloom.applications.tables import TaskRow
 from civicloom.catalogue import RetryPolicy
+from civicloom.catalogue.spec import DEFAULT_ANSWER_WITHIN_SECONDS
 from civicloom.departments import (
+    AnswerPoller,
     CallOutcome,
     CapabilityGateway,
     CapabilityResult,
+    ConnectorError,
     DepartmentUnavailable,
     PermanentError,
     TransientError,
@@ -94,6 +98,13 @@ async def claim_steps(
         row.updated_at = now
     await session.flush()
     return rows
+
+
+def answer_within(case: CaseContext, step_id: str) -> timedelta:
+    """How long the step waits for its department's late answer (the blueprint's, or 48 h)."""
+    wait = case.graph.steps[step_id].external_wait
+    seconds = wait.timeout_seconds if wait is not None else DEFAULT_ANSWER_WITHIN_SECONDS
+    return timedelta(seconds=seconds)
 
 
 def backoff(policy: RetryPolicy, attempts: int) -> timedelta:
@@ -164,8 +175,87 @@ class StepRunner:
         return timedelta(seconds=self.container.settings.worker_lease_seconds)
 
     async def run_once(self, worker_id: str) -> int:
-        """Claim one batch and run it, recording each result as soon as it is known;
-        returns how many steps were handled."""
+        """End the waits that timed out, then claim one batch and run it, recording each
+        result as soon as it is known; returns how many steps were handled."""
+        expired = await self.expire_waits()
+        return expired + await self._run_claimed(worker_id)
+
+    async def expire_waits(self) -> int:
+        """Steps whose department did not answer in time: ask the department (the
+        connector's polling fallback) and take its answer through the same completion path
+        as a callback; without one, call again under the step's retry policy, and after its
+        last attempt dead-letter. Returns how many waits ended. No remote call runs inside
+        a database transaction."""
+        settings, clock = self.container.settings, self.container.clock
+        now = clock.now()
+        async with self.container.uow() as uow:
+            rows = await uow.session.scalars(
+                select(TaskRow)
+                .where(TaskRow.state == TaskState.AWAITING_EXTERNAL.value)
+                .where(TaskRow.capability.is_not(None))
+                .where(TaskRow.due_at <= now)
+                .order_by(TaskRow.due_at)
+                .limit(settings.worker_batch_size)
+            )
+            waits = [
+                (r.id, r.department or "", r.capability or "", r.idempotency_key, r.output or {})
+                for r in rows
+            ]
+        ended = 0
+        for task_id, department, capability, key, output in waits:
+            reference = str(output.get("external_reference") or "")
+            if await self._ask(department, capability, key, reference):
+                ended += 1
+                continue
+            ended += await self._time_out(task_id, now)
+        return ended
+
+    async def _ask(self, department: str, capability: str, key: str, reference: str) -> bool:
+        """Whether the department, asked, had the answer (and the engine took it)."""
+        gateway = self.gateway
+        if not reference or not isinstance(gateway, AnswerPoller):
+            return False
+        try:
+            found = await gateway.fetch_completion(department, capability, reference)
+        except ConnectorError as exc:
+            log.warning("status_poll_failed", department=department, error=str(exc)[:200])
+            return False
+        if found is None:
+            return False
+        if not found.idempotency_key:  # the status answer names only the reference we asked
+            found = replace(found, idempotency_key=key)
+        verdict = await complete_external_step(self.container, found)
+        return verdict.accepted
+
+    async def _time_out(self, task_id: str, now: datetime) -> int:
+        async with self.container.uow() as uow:
+            found = await uow.session.get(TaskRow, task_id)
+            if found is None:
+                return 0
+            case = await load_case(uow.session, found.application_id, lock=True)
+            task = case.tasks[found.step_id]
+            if (
+                task.state != TaskState.AWAITING_EXTERNAL.value
+                or task.due_at is None
+                or task.due_at > now
+            ):
+                return 0  # answered (or handled by another worker) meanwhile
+            within = answer_within(case, task.step_id)
+            error = (
+                f"no answer from {task.department} to step {task.step_id!r} within "
+                f"{int(within.total_seconds())} s (attempt {task.attempts})"
+            )
+            task.last_error, task.updated_at = error, now
+            policy = _retry_of(task)
+            if task.attempts >= policy.max_attempts:
+                await dead_letter(uow.session, case, task, error, now)
+            else:
+                task.state, task.due_at = TaskState.READY.value, now
+            await uow.commit()
+        log.warning("external_wait_timed_out", task_id=task_id, error=error)
+        return 1
+
+    async def _run_claimed(self, worker_id: str) -> int:
         settings, clock = self.container.settings, self.container.clock
         async with self.container.uow() as uow:
             rows = await claim_steps(
@@ -399,6 +489,8 @@ class StepRunner:
             task.last_error = None
             task.state = TaskState.AWAITING_EXTERNAL.value
             task.output = {"external_reference": outcome.external_reference, **outcome.output}
+            if task.capability:  # the department's answer is due by then (the wait's timeout)
+                task.due_at = now + answer_within(case, task.step_id)
             add_timeline(
                 session,
                 case.app,

@@ -70,6 +70,18 @@ class RetryPolicy(_Strict):
     max_seconds: Number = Field(300.0, gt=0)
 
 
+DEFAULT_ANSWER_WITHIN_SECONDS = 48 * 3600
+"""How long a department may take to answer an accepted call when the blueprint does not say."""
+
+
+class ExternalWait(_Strict):
+    """How long an automated step waits for a department's late answer (callback, batch file,
+    event). When the time is up the engine asks the department (the connector's status poll,
+    where it has one), then calls again under the step's retry policy, then dead-letters."""
+
+    timeout_seconds: Number = Field(DEFAULT_ANSWER_WITHIN_SECONDS, gt=0, le=366 * 86400)
+
+
 class DecisionDay(StrEnum):
     """Which day's version of a decision model decides."""
 
@@ -109,6 +121,9 @@ class Step(_Strict):
     decision: DecisionCall | None = Field(None, description="Evaluated when the step completes.")
     sla: Sla | None = None
     retry: RetryPolicy | None = None
+    external_wait: ExternalWait | None = Field(
+        None, description="automated: how long to wait for a late answer (default 48 h)."
+    )
     template: str | None = Field(None, pattern=_TEMPLATE, description="notify/applicant_action.")
     duration: Sla | None = Field(None, description="timer: how long to wait.")
     end: bool = Field(False, description="A deliberate end of the journey (not a dead end).")

@@ -26,6 +26,9 @@ from civicloom.connectors.services import (
     COMPLETION_HANDLER,
     REFUSAL_RULES,
     CallbackResult,
+    checked_handler,
+    collect_batch_answers,
+    keep_listening,
     receive_callback,
 )
 from civicloom.connectors.soap import SoapConnector
@@ -55,7 +58,10 @@ __all__ = [
     "SoapConnector",
     "VerifiedCallback",
     "build_connectors",
+    "checked_handler",
+    "collect_batch_answers",
     "dev_secret",
+    "keep_listening",
     "receive_callback",
     "sign_callback",
     "verify_callback",

@@ -117,6 +117,22 @@ class ConnectorGateway:
         self._check(cap, which, result.output, call.idempotency_key)
         return result
 
+    async def fetch_completion(
+        self, department: str, capability: str, external_reference: str
+    ) -> ExternalCompletion | None:
+        """Ask the department's connector for the answer to an accepted call (its polling
+        fallback); None when it has none yet or cannot be asked. A ready answer is checked
+        against the capability's output schema."""
+        cap = self.registry.capability(department, capability)
+        connector = self.registry.connector_for(cap)
+        fetch = getattr(connector, "fetch_completion", None)
+        if fetch is None:
+            return None
+        found: ExternalCompletion | None = await fetch(external_reference)
+        if found is not None:
+            self.validate_completion(capability, found)
+        return found
+
     def validate_completion(self, capability: str, completion: ExternalCompletion) -> None:
         """Check a late answer (callback, batch response) against the capability's output."""
         cap = self.registry.capability(completion.received_from, capability)

@@ -80,6 +80,10 @@ class ConnectorRegistry:
             if isinstance(conn, CallbackConnector)
         }
 
+    def event_sources(self) -> list[AmqpConnector]:
+        """The message-based connectors (their departments may answer by event)."""
+        return [c for c in self.connectors.values() if isinstance(c, AmqpConnector)]
+
     def file_exchanges(self) -> list[FileDropConnector]:
         """Connectors whose answers the worker must ``poll()`` for."""
         return [c for c in self.connectors.values() if isinstance(c, FileDropConnector)]

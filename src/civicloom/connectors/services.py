@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -9,8 +11,10 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from civicloom.connectors.amqp import AmqpConnector
 from civicloom.connectors.callback import CallbackRejected, CallbackVerifier
-from civicloom.connectors.tables import ConnectorCallbackRow
+from civicloom.connectors.filedrop import FileDropConnector
+from civicloom.connectors.tables import ConnectorBatchAnswerRow, ConnectorCallbackRow
 from civicloom.db import UnitOfWork
 from civicloom.departments import (
     CompletionRefusal,
@@ -129,3 +133,83 @@ async def receive_callback(
         result=result.value,
     )
     return result
+
+
+async def collect_batch_answers(
+    uow: Callable[[], UnitOfWork],
+    clock: Clock,
+    exchange: FileDropConnector,
+    handler: CompletionHandler,
+) -> int:
+    """Hand every new batch-file answer to the engine, then remember it, then move the file.
+
+    The order is what makes the exchange safe to share and to crash in: an answer is recorded
+    in the database seen-set only after the handler (the engine's idempotent
+    ``complete_external_step``) has committed it, and its file leaves ``outbound/`` only after
+    every answer in it is recorded. A worker dying anywhere in between hands the same answer
+    over again on the next run, which the engine takes at most once; two workers reading one
+    file both record it and one of them moves it. Returns how many answers were handed over.
+    """
+    handed = 0
+    for answer_file in await exchange.read_answers():
+        keys = [c.idempotency_key for c in answer_file.answers]
+        async with uow() as unit:
+            seen = (
+                set(
+                    await unit.session.scalars(
+                        select(ConnectorBatchAnswerRow.idempotency_key)
+                        .where(ConnectorBatchAnswerRow.department == exchange.department)
+                        .where(ConnectorBatchAnswerRow.idempotency_key.in_(keys))
+                    )
+                )
+                if keys
+                else set()
+            )
+        for completion in answer_file.answers:
+            if completion.idempotency_key in seen:
+                continue
+            await handler(completion)
+            handed += 1
+            await _remember_answer(
+                uow(), clock, exchange.department, completion, answer_file.sha256
+            )
+        await asyncio.to_thread(exchange.acknowledge, answer_file)
+    return handed
+
+
+async def _remember_answer(
+    uow: UnitOfWork, clock: Clock, department: str, completion: ExternalCompletion, sha: str
+) -> None:
+    async with uow:
+        uow.session.add(
+            ConnectorBatchAnswerRow(
+                department=department,
+                idempotency_key=completion.idempotency_key,
+                file_sha256=sha,
+                recorded_at=clock.now(),
+            )
+        )
+        with contextlib.suppress(IntegrityError):  # another worker recorded it first
+            await uow.commit()
+
+
+def checked_handler(check: CompletionCheck, handler: CompletionHandler) -> CompletionHandler:
+    """``handler`` for answers that must first match their capability's output schema."""
+
+    async def handle(completion: ExternalCompletion) -> object:
+        if completion.capability:
+            check(completion.capability, completion)  # ContractViolation: never takeable
+        return await handler(completion)
+
+    return handle
+
+
+async def keep_listening(source: AmqpConnector, handler: CompletionHandler) -> int:
+    """Keep a department's completion-event consumer running (started again after the broker
+    or the connection went away). Events are handed over as they arrive, so this hands over
+    nothing itself: returns 0. A broker that is away is logged, never fails the cycle."""
+    try:
+        await source.listen_for_completions(handler)
+    except Exception as exc:
+        log.warning("event_listener_down", department=source.department, error=type(exc).__name__)
+    return 0

@@ -6,6 +6,7 @@ from civicloom.departments.loader import load_departments
 from civicloom.departments.ports import (
     CAPABILITY_GATEWAY,
     PAYMENTS_SENDER,
+    AnswerPoller,
     CallOutcome,
     CapabilityCall,
     CapabilityGateway,
@@ -33,6 +34,7 @@ from civicloom.kernel import LocalisedText
 __all__ = [
     "CAPABILITY_GATEWAY",
     "PAYMENTS_SENDER",
+    "AnswerPoller",
     "CallOutcome",
     "CapabilityCall",
     "CapabilityFunction",

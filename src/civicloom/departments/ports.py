@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from civicloom.runtime import Key
 
@@ -84,6 +84,10 @@ class CompletionVerdict:
     """What the engine did with an answer: accepted it, or refused it (and why)."""
 
     refusal: CompletionRefusal | None = None
+    dead_letter: str | None = None
+    """Set when the answer was recorded but the case could not go on with it (a ``when`` or
+    ``reject_when`` that fails at run time, a decision model that cannot decide): the step is
+    parked as a dead letter with this error. The sender is done either way."""
 
     @property
     def accepted(self) -> bool:
@@ -149,6 +153,20 @@ class CapabilityGateway(Protocol):
 
     async def call(self, call: CapabilityCall) -> CapabilityResult:
         """Validate, call the department's connector, validate the output."""
+        ...
+
+
+@runtime_checkable
+class AnswerPoller(Protocol):
+    """A gateway that can ask a department whether an accepted call has an answer yet (the
+    connector's polling fallback, used when a wait times out)."""
+
+    async def fetch_completion(
+        self, department: str, capability: str, external_reference: str
+    ) -> ExternalCompletion | None:
+        """The department's answer to the call it accepted under ``external_reference``, if
+        it has one (validated against the capability's output); None if not (yet) or if
+        its connector cannot be asked."""
         ...
 
 

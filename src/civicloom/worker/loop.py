@@ -25,10 +25,8 @@ from sqlalchemy.engine import make_url
 from civicloom.applications import (
     NOTIFY_CHANNEL,
     StepRunner,
-    complete_external_step,
     sweep_slas,
 )
-from civicloom.departments import ExternalCompletion
 from civicloom.observability import get_logger
 from civicloom.outbox import (
     OutboxMessage,
@@ -48,7 +46,8 @@ INTERNAL_PREFIX = "internal."
 # Called with each dispatched message after publishing; may answer seconds to wait and retry.
 Subscriber = Callable[[OutboxMessage], Awaitable[float | None]]
 
-CompletionSource = Callable[[], Awaitable[Sequence[ExternalCompletion]]]
+Collector = Callable[[], Awaitable[int]]
+"""Hands late department answers (batch files) to the engine; answers how many it handed."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ class Worker:
         publisher: Publisher,
         worker_id: str | None = None,
         runner: StepRunner | None = None,
-        completion_sources: Sequence[CompletionSource] = (),
+        collectors: Sequence[Collector] = (),
         resources: Sequence[Callable[[], Awaitable[None]]] = (),
         periodic: Sequence[PeriodicJob] = (),
         subscribers: Sequence[Subscriber] = (),
@@ -94,7 +93,7 @@ class Worker:
         self.subscribers = list(subscribers)
         self.publisher = publisher
         self.runner = runner
-        self.completion_sources = list(completion_sources)
+        self.collectors = list(collectors)
         self.resources = list(resources)
         self.periodic = [PeriodicJob("sla-sweep", SLA_SWEEP_SECONDS, self._sweep_slas), *periodic]
         self._last_run: dict[str, float] = {}
@@ -113,10 +112,8 @@ class Worker:
         handled = 0
         if self.runner is not None:
             handled += await self.runner.run_once(self.worker_id)
-        for source in self.completion_sources:
-            for completion in await source():
-                await complete_external_step(self.container, completion)
-                handled += 1
+        for collect in self.collectors:
+            handled += await collect()
         handled += await self.relay_outbox()
         return handled
 

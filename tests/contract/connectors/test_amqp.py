@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import aio_pika
 import pytest
 
-from civicloom.connectors import AmqpConnector
+from civicloom.connectors import AmqpConnector, build_connectors
 from civicloom.departments import (
     CallOutcome,
     CapabilityCall,
@@ -164,3 +165,40 @@ async def test_broker_unreachable_is_transient(
         await gateway_of(registry).call(register("amqp-nobroker"))
     report = next(r for r in await registry.check_all() if r.department == "labour")
     assert report.healthy is False
+
+
+async def test_a_run_prefix_keeps_runs_on_one_rabbitmq_apart(
+    sim: SimProcess, departments: list[Department], tmp_path: Path
+) -> None:
+    """``amqp_queue_prefix`` (CIVICLOOM_AMQP_QUEUE_PREFIX, used by tests/system and
+    tests/durability) names this run's queues: the department of this run answers a platform
+    with its prefix, and never sees a request of a platform with another run's prefix."""
+    other_prefix = f"other-{uuid.uuid4().hex[:8]}."
+    ours = build_connectors(
+        departments,
+        make_settings(tmp_path / "ours", amqp=True, amqp_queue_prefix=AMQP_PREFIX),
+        {"labour": sim.url},
+        overrides={"labour": {"timeout_seconds": 3}},
+    )
+    other = build_connectors(
+        departments,
+        make_settings(tmp_path / "other", amqp=True, amqp_queue_prefix=other_prefix),
+        {"labour": sim.url},
+        overrides={"labour": {"timeout_seconds": 0.4}},
+    )
+    try:
+        result = await gateway_of(ours).call(register("amqp-run-ours"))
+        assert result.output["status"] == "registered"
+        with pytest.raises(TransientError, match="no reply"):
+            await gateway_of(other).call(register("amqp-run-other"))
+        assert sim.ledger_entry("amqp-run-other") is None
+    finally:
+        await ours.close()
+        await other.close()
+        connection = await aio_pika.connect(AMQP_URL)
+        async with connection:
+            channel = await connection.channel()
+            for queue in ("labour.requests", "labour.requests.dead"):
+                await channel.queue_delete(other_prefix + queue)
+            for exchange in ("labour.dlx", "labour.events"):
+                await channel.exchange_delete(other_prefix + exchange)

@@ -13,11 +13,17 @@ from collections.abc import AsyncIterator
 import pytest
 
 from civicloom.applications import complete_external_step
-from civicloom.connectors import FileDropConnector, build_connectors, dev_secret
+from civicloom.connectors import (
+    FileDropConnector,
+    build_connectors,
+    collect_batch_answers,
+    dev_secret,
+)
 from civicloom.departments import (
     CapabilityCall,
     CapabilityResult,
     CompletionVerdict,
+    ExternalCompletion,
     load_departments,
 )
 from civicloom.settings import PROJECT_ROOT
@@ -69,8 +75,16 @@ def answer_file(key: str, secret: str) -> bytes:
 
 
 async def deliver(engine: Engine, connector: FileDropConnector) -> list[CompletionVerdict]:
-    """What the worker does with the exchange: poll it, hand every answer to the engine."""
-    return [await complete_external_step(engine.container, c) for c in await connector.poll()]
+    """What the worker does with the exchange: hand every new answer to the engine."""
+    verdicts: list[CompletionVerdict] = []
+
+    async def handler(completion: ExternalCompletion) -> CompletionVerdict:
+        verdicts.append(await complete_external_step(engine.container, completion))
+        return verdicts[-1]
+
+    container = engine.container
+    await collect_batch_answers(container.uow, container.clock, connector, handler)
+    return verdicts
 
 
 async def test_the_batch_secret_is_generated_per_var_dir_not_a_constant(

@@ -14,6 +14,7 @@ from civicloom.applications import StepRunner, list_dead_letters
 from civicloom.applications.tables import TaskRow, TimelineRow
 from civicloom.catalogue import Blueprint, RetryPolicy
 from civicloom.departments import CallOutcome, CapabilityCall, CapabilityResult
+from tests.integration.engine.binding import keys_of
 from tests.integration.engine.conftest import PRIYA, Engine, engine_blueprint, later
 
 
@@ -41,7 +42,8 @@ async def test_a_reject_when_that_fails_at_run_time_ends_in_a_dead_letter(engine
         await engine.drain()
         later(engine, 3)
     zoning = await task_row(engine, app_id, "zoning")
-    assert engine.departments.applied[f"{app_id}:zoning"] == 3  # not 10: max_attempts is 3
+    key = (await keys_of(engine.container, app_id))["zoning"]
+    assert engine.departments.applied[key] == 3  # not 10: max_attempts is 3
     assert (zoning.state, zoning.attempts, zoning.lease_owner) == ("failed", 3, None)
     letters = await list_dead_letters(engine.container.uow(), PRIYA)
     assert [(d.application_id, d.department, d.attempts) for d in letters] == [
@@ -68,7 +70,8 @@ async def test_a_successors_when_that_fails_dead_letters_the_step_it_follows(
         await engine.drain()
         later(engine, 3)
     environment = await task_row(engine, app_id, "environment")
-    assert engine.departments.applied[f"{app_id}:environment"] == 2
+    key = (await keys_of(engine.container, app_id))["environment"]
+    assert engine.departments.applied[key] == 2
     assert (environment.state, environment.attempts) == ("failed", 2)
     assert environment.last_error is not None
     assert "'environment'" in environment.last_error
@@ -134,7 +137,8 @@ async def test_a_slow_call_keeps_its_lease_and_no_answered_call_is_repeated(
     slow.release.set()
     assert await asyncio.wait_for(running, 10) >= 1
     await engine.drain()
-    keys = {f"{app_id}:{s}" for s in ("zoning", "tax", "environment", "labour")}
+    by_step = await keys_of(engine.container, app_id)
+    keys = {by_step[s] for s in ("zoning", "tax", "environment", "labour")}
     assert {k: slow.calls[k] for k in keys} == dict.fromkeys(keys, 1)  # each called once
     tax = await task_row(engine, app_id, "tax")
     assert (tax.state, tax.attempts, tax.output) == (
@@ -199,7 +203,9 @@ async def test_every_round_counts_so_workers_that_keep_dying_end_in_a_dead_lette
         later(engine, 31)
     await engine.drain()
     tax = await task_row(engine, app_id, "tax")
-    assert slow.calls[f"{app_id}:tax"] == 3  # no fourth call: max_attempts is 3
+    assert (
+        slow.calls[(await keys_of(engine.container, app_id))["tax"]] == 3
+    )  # no fourth call: max_attempts is 3
     assert (tax.state, tax.attempts) == ("failed", 3)
     letters = {d.department: d for d in await list_dead_letters(engine.container.uow(), PRIYA)}
     assert letters["tax"].attempts == 3

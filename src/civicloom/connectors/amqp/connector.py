@@ -31,12 +31,14 @@ from civicloom.departments import (
     CapabilityCall,
     CapabilityResult,
     ContractViolation,
+    ExternalCompletion,
     HealthReport,
     PermanentError,
     TransientError,
 )
 
 EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
+CompletionSink = Callable[[ExternalCompletion], Awaitable[object]]
 TRANSIENT_CODES = frozenset({"unavailable", "timeout", "internal"})
 
 
@@ -49,6 +51,17 @@ class AmqpOptions(PluginOptions):
     dead_letter_queue: str | None = None
     events_exchange: str | None = Field(None, description="Topic exchange of the events.")
     timeout_seconds: float = Field(10.0, gt=0)
+    event_completions: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Events that answer an accepted call: routing key → capability, e.g. "
+            "`inspection.done: labour.workplace_review`. The event's `idempotency_key` names "
+            "the call; the rest of its body is the capability's output."
+        ),
+    )
+    event_queue: str = Field(
+        "platform", description="Durable queue (after `<events_exchange>.`) the workers share."
+    )
     declare_topology: bool = Field(True, description="Declare the durable queues (idempotent).")
 
 
@@ -81,10 +94,11 @@ class AmqpConnector:
         self._reply_queue: AbstractQueue | None = None
         self._pending: dict[str, asyncio.Future[bytes]] = {}
         self._lock = asyncio.Lock()
+        self._event_channel: AbstractChannel | None = None
 
     def name(self, base: str) -> str:
         """A queue or exchange name with the configured prefix."""
-        return f"{self.options.queue_prefix}{base}"
+        return f"{self.options.queue_prefix or self.ctx.settings.amqp_queue_prefix}{base}"
 
     async def _ensure(self) -> tuple[AbstractChannel, AbstractQueue]:
         async with self._lock:
@@ -262,6 +276,73 @@ class AmqpConnector:
 
         await queue.consume(on_event)
         return queue
+
+    async def listen_for_completions(self, handler: CompletionSink) -> bool:
+        """Consume the department's completion events (``event_completions``) from a durable
+        queue all workers share; returns whether a consumer is (now) running.
+
+        Each event is handed to ``handler`` (the engine's ``complete_external_step``) and
+        acknowledged only after it returns, so an event is recorded before it is acknowledged;
+        a handler failure puts it back for another try. An event that is not JSON naming an
+        idempotency key is rejected (the broker dead-letters it where configured). Safe to
+        call every cycle: a consumer lost with its connection is started again.
+        """
+        opts = self.options
+        if not opts.events_exchange or not opts.event_completions:
+            return False
+        if self._event_channel is not None and not self._event_channel.is_closed:
+            return True
+        channel, _ = await self._ensure()
+        exchange = await channel.declare_exchange(
+            self.name(opts.events_exchange), aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        queue = await channel.declare_queue(
+            self.name(f"{opts.events_exchange}.{opts.event_queue}"), durable=True
+        )
+        for routing_key in sorted(opts.event_completions):
+            await queue.bind(exchange, routing_key=routing_key)
+
+        async def on_event(message: AbstractIncomingMessage) -> None:
+            capability = opts.event_completions.get(message.routing_key or "")
+            completion = self._event_completion(message.body, capability)
+            if completion is None:
+                log.warning(
+                    "amqp_event_rejected", department=self.department, key=message.routing_key
+                )
+                await message.reject(requeue=False)
+                return
+            try:
+                await handler(completion)
+            except PermanentError as exc:  # breaks the capability's contract: never takeable
+                log.warning("amqp_event_rejected", department=self.department, error=str(exc)[:200])
+                await message.reject(requeue=False)
+                return
+            except Exception as exc:
+                log.warning(
+                    "amqp_event_not_recorded",
+                    department=self.department,
+                    error=type(exc).__name__,
+                )
+                await message.nack(requeue=True)
+                return
+            await message.ack()
+
+        await queue.consume(on_event)
+        self._event_channel = channel
+        return True
+
+    def _event_completion(self, body: bytes, capability: str | None) -> ExternalCompletion | None:
+        if capability is None:
+            return None
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("idempotency_key"), str):
+            return None
+        key = data.pop("idempotency_key")
+        data.pop("occurred_at", None)
+        return ExternalCompletion(key, data, self.department, capability=capability)
 
     async def check(self) -> HealthReport:
         """Connect and passively inspect the request queue: healthy when someone consumes it."""

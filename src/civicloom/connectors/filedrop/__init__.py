@@ -1,9 +1,10 @@
 """File-exchange connector plugin for legacy batch systems (CSV files signed with HMAC)."""
 
 from civicloom.connectors.filedrop.connector import (
+    AnswerFile,
     FileDropBinding,
     FileDropConnector,
     FileDropOptions,
 )
 
-__all__ = ["FileDropBinding", "FileDropConnector", "FileDropOptions"]
+__all__ = ["AnswerFile", "FileDropBinding", "FileDropConnector", "FileDropOptions"]

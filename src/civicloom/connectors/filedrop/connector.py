@@ -1,10 +1,12 @@
 """Legacy batch systems: request files out, response files in, matched by idempotency key.
 
-``call()`` writes a one-row request batch atomically and returns ACCEPTED; the worker calls
-``poll()`` to collect answers. Response files may arrive partially (a batch answered over
-several files), late, twice, or damaged: rows are de-duplicated by key (also across restarts,
-through a journal), damaged files are quarantined with a reason and their keys stay pending,
-so the engine's retry resubmits them and the department replays its stored answers.
+``call()`` writes a one-row request batch atomically and returns ACCEPTED; the worker reads
+answers with ``read_answers()`` and, once the engine has recorded them, ``acknowledge()``s
+the file (``connectors.services.collect_batch_answers``; the seen-set of recorded keys lives
+in the database, so any number of workers can share one exchange directory). Response files
+may arrive partially (a batch answered over several files), late, twice, or damaged: damaged
+files are quarantined with a reason and their keys stay pending, so the engine's retry
+resubmits them and the department replays its stored answers.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -94,6 +97,16 @@ class FileDropBinding(PluginOptions):
     )
 
 
+@dataclass(frozen=True)
+class AnswerFile:
+    """One signed response file still in the exchange, and the answers it holds."""
+
+    path: Path
+    sha256: str
+    answers: list[ExternalCompletion]
+    malformed_rows: int
+
+
 class FileDropConnector:
     """Writes signed request batches and collects matched, correctly signed response files."""
 
@@ -110,7 +123,6 @@ class FileDropConnector:
             if cap.binding("filedrop")
         }
         self.secret = ctx.secret(self.options.signing_secret) or ""
-        self._seen: set[str] | None = None
         self._pending: dict[str, str] | None = None
 
     @property
@@ -175,6 +187,12 @@ class FileDropConnector:
                 "".join(json.dumps({"key": k, "capability": c}) + "\n" for k, c in new.items())
             )
 
+    def _asked(self, key: str) -> str | None:
+        """The capability a key asked for (re-read when another worker wrote the request)."""
+        if key not in self._pending_map():
+            self._pending = None
+        return self._pending_map().get(key)
+
     def _pending_map(self) -> dict[str, str]:
         if self._pending is None:
             self._pending = {}
@@ -191,7 +209,7 @@ class FileDropConnector:
     def shape(self, key: str, row: dict[str, str]) -> dict[str, object]:
         """A response row as the capability's output (renames and the status flag applied)."""
         output: dict[str, object] = {k: v for k, v in row.items() if k != self.options.key_column}
-        binding = self.bindings.get(self._pending_map().get(key, ""))
+        binding = self.bindings.get(self._asked(key) or "")
         if binding is not None:
             for column, field_name in binding.rename.items():
                 if column in output:
@@ -200,91 +218,90 @@ class FileDropConnector:
                 output[binding.status_flag] = row.get("status") == "ok"
         return output
 
-    def _journal(self) -> Path:
-        return self.root / "consumed" / ".seen-keys"
+    async def read_answers(self) -> list[AnswerFile]:
+        """Every correctly signed response file waiting in the exchange, with its answers.
 
-    def _seen_keys(self) -> set[str]:
-        if self._seen is None:
-            journal = self._journal()
-            text = journal.read_text(encoding="utf-8") if journal.exists() else ""
-            self._seen = {line for line in text.splitlines() if line}
-        return self._seen
+        Nothing is moved or marked: a file is acknowledged (``acknowledge``) only after the
+        engine has recorded its answers, so a worker that dies in between loses nothing.
+        Damaged and forged files never hold answers; they are quarantined at once.
+        """
+        return await asyncio.to_thread(self._read_answers)
 
-    async def poll(self) -> list[ExternalCompletion]:
-        """Collect every answer that arrived since the last poll (each key at most once)."""
-        return await asyncio.to_thread(self._poll)
-
-    def _poll(self) -> list[ExternalCompletion]:
+    def _read_answers(self) -> list[AnswerFile]:
         if not self.outbound.is_dir():
             return []
-        seen = self._seen_keys()
-        found: list[ExternalCompletion] = []
+        files: list[AnswerFile] = []
         key_col = self.options.key_column
         for path in sorted(self.outbound.glob("RSP_*.csv")):
-            data = path.read_bytes()
+            try:
+                data = path.read_bytes()
+                mtime = path.stat().st_mtime
+            except FileNotFoundError:
+                continue  # another worker acknowledged or quarantined it meanwhile
             try:
                 rows, bad_lines = parse(data, self.options.response_columns, self.secret)
             except IncompleteFile as exc:
-                if time.time() - path.stat().st_mtime < self.options.incomplete_grace_seconds:
+                if time.time() - mtime < self.options.incomplete_grace_seconds:
                     continue  # may still be growing; look again next poll
                 self._quarantine(path, str(exc))
                 continue
             except BadFile as exc:
                 self._quarantine(path, str(exc))
                 continue
-            fresh = duplicates = 0
+            answers: dict[str, ExternalCompletion] = {}
             for row in rows:
                 key = row[key_col]
                 if not key or row.get("status") not in ANSWER_STATUSES:
                     bad_lines.append(-1)
                     continue
-                if key in seen:
-                    duplicates += 1
-                    continue
-                seen.add(key)
-                fresh += 1
-                found.append(
-                    ExternalCompletion(
-                        key,
-                        self.shape(key, row),
-                        self.department,
-                        capability=self._pending_map().get(key),
+                if key not in answers:  # a key twice in one file is one answer
+                    answers[key] = ExternalCompletion(
+                        key, self.shape(key, row), self.department, capability=self._asked(key)
                     )
-                )
-            self._remember([c.idempotency_key for c in found[len(found) - fresh :]])
-            self._move(path, self.root / "consumed")
+            files.append(AnswerFile(path, body_hash(data), list(answers.values()), len(bad_lines)))
+        return files
+
+    def acknowledge(self, answer_file: AnswerFile) -> None:
+        """Move an answered file to ``consumed/`` (a file another worker moved is fine)."""
+        moved = self._move(answer_file.path, self.root / "consumed")
+        if moved is not None:
             log.info(
                 "batch_response_collected",
                 department=self.department,
-                file_sha256=body_hash(data),
-                answers=fresh,
-                duplicates=duplicates,
-                malformed_rows=len(bad_lines),
+                file_sha256=answer_file.sha256,
+                answers=len(answer_file.answers),
+                malformed_rows=answer_file.malformed_rows,
             )
-        return found
-
-    def _remember(self, keys: list[str]) -> None:
-        if not keys:
-            return
-        journal = self._journal()
-        journal.parent.mkdir(parents=True, exist_ok=True)
-        with journal.open("a", encoding="utf-8") as fh:
-            fh.write("".join(f"{k}\n" for k in keys))
-            fh.flush()
-            os.fsync(fh.fileno())
 
     def _quarantine(self, path: Path, reason: str) -> None:
         target = self._move(path, self.root / "quarantine")
+        if target is None:
+            return  # another worker quarantined it first
         target.with_name(target.name + ".reason").write_text(reason + "\n", encoding="utf-8")
         log.warning("batch_response_quarantined", department=self.department, reason=reason)
 
     @staticmethod
-    def _move(path: Path, folder: Path) -> Path:
+    def _move(path: Path, folder: Path) -> Path | None:
+        """Move ``path`` into ``folder`` (never over another file); None when it is gone."""
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / path.name
         if target.exists():
-            target = folder / f"{path.stem}.{time.time_ns()}{path.suffix}"
-        path.replace(target)
+            target = folder / f"{path.stem}.{time.time_ns()}.{os.getpid()}{path.suffix}"
+        try:
+            os.link(path, target)  # fails, rather than overwrites, when the name is taken
+        except FileExistsError:
+            target = folder / f"{path.stem}.{time.time_ns()}.{os.getpid()}{path.suffix}"
+            try:
+                os.link(path, target)
+            except FileNotFoundError:
+                return None
+        except FileNotFoundError:
+            return None  # another worker moved it first
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            target.unlink(missing_ok=True)  # the other worker's link is the one that counts
+            return None
         return target
 
     async def check(self) -> HealthReport:
