@@ -41,6 +41,7 @@ from civicloom.portal.services import start_draft
 from civicloom.registries.tables import ConsentRow
 from civicloom.runtime import Container
 from civicloom.schema import TABLES
+from tests.registers import verified
 from tests.integration.backoffice.world import Departments, restaurant_data
 from tests.simulators.harness import SimProcess
 from tests.unit.documents import samples
@@ -234,12 +235,14 @@ class World:
 
     async def _submit(self, **overrides: Any) -> str:
         self.made += 1
+        alice, data = self.platform.principal("alice"), restaurant_data(**overrides)
+        acting = await verified(self.container, alice, data["business_registration_number"])
         view, _ = await submit_application(
             self.container.uow(),
             self.container.clock,
-            self.platform.principal("alice"),
+            alice,
             SubmitApplication(
-                "open-a-restaurant", restaurant_data(**overrides), f"attack-{self.made}"
+                "open-a-restaurant", data, f"attack-{self.made}", acting_for=acting
             ),
         )
         return view.id

@@ -12,6 +12,8 @@ from civicloom.identity.apikeys import (
 from civicloom.identity.domain import (
     APPLICANT_ROLES,
     STAFF_ROLES,
+    ActingFor,
+    Capacity,
     Forbidden,
     Role,
     ScopedPrincipal,
@@ -63,7 +65,9 @@ __all__ = [
     "ROUTE_POLICIES",
     "STAFF_ROLES",
     "Access",
+    "ActingFor",
     "ApiClientView",
+    "Capacity",
     "EndedSession",
     "Forbidden",
     "IssuedKey",

@@ -38,6 +38,7 @@ from civicloom.portal.tables import DraftRow
 from civicloom.registries import (
     GrantConsent,
     RegisterRead,
+    acting_for_answers,
     approved_agreements,
     link_data_use,
     plan_reads,
@@ -263,13 +264,24 @@ async def apply_prefill(
 
 
 async def submit_draft(
-    uow_factory: Any, clock: Clock, principal: Principal, draft_id: str
+    uow_factory: Any,
+    clock: Clock,
+    principal: Principal,
+    draft_id: str,
+    *,
+    gateway: CapabilityGateway | None,
 ) -> ApplicationView:
     """Send the draft as an application (idempotent: a second click returns the first one).
 
-    One transaction: the application, its audit entry and events, the draft's link to it and
-    the data-use entries' link commit together or not at all.
+    For a business, the business register is asked first, with no transaction open (ADR
+    0041); then one transaction: the application, its audit entry and events, the draft's
+    link to it and the data-use entries' link commit together or not at all.
     """
+    async with uow_factory() as read:
+        draft = await _draft(read, await _row(read, principal, draft_id))
+    acting = await acting_for_answers(
+        uow_factory, gateway, clock, principal, draft.service_id, draft.data
+    )
     uow = uow_factory()
     async with uow:
         row = await _row(uow, principal, draft_id)
@@ -281,7 +293,10 @@ async def submit_draft(
             clock,
             principal,
             SubmitApplication(
-                service_id=draft.service_id, data=draft.data, idempotency_key=draft.idempotency_key
+                service_id=draft.service_id,
+                data=draft.data,
+                idempotency_key=draft.idempotency_key,
+                acting_for=acting,
             ),
         )
         if row.application_id is None:

@@ -16,6 +16,8 @@ from civicloom.identity import load_personas, principal_for_persona
 from civicloom.kernel import Principal
 from civicloom.runtime import Container
 
+from tests.registers import verified
+
 
 def persona(container: Container, name: str) -> Principal:
     """A demo persona's principal."""
@@ -76,11 +78,14 @@ def restaurant_data(**overrides: Any) -> dict[str, Any]:
 
 async def submit(container: Container, key: str, **overrides: Any) -> str:
     """Alice applies to open a restaurant; returns the application id."""
+    alice = persona(container, "alice")
+    data = restaurant_data(**overrides)
+    acting = await verified(container, alice, data["business_registration_number"])
     view, _ = await submit_application(
         container.uow(),
         container.clock,
-        persona(container, "alice"),
-        SubmitApplication("open-a-restaurant", restaurant_data(**overrides), key),
+        alice,
+        SubmitApplication("open-a-restaurant", data, key, acting_for=acting),
     )
     return view.id
 
