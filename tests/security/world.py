@@ -41,8 +41,8 @@ from civicloom.portal.services import start_draft
 from civicloom.registries.tables import ConsentRow
 from civicloom.runtime import Container
 from civicloom.schema import TABLES
-from tests.registers import verified
 from tests.integration.backoffice.world import Departments, restaurant_data
+from tests.registers import verified
 from tests.simulators.harness import SimProcess
 from tests.unit.documents import samples
 
@@ -241,9 +241,7 @@ class World:
             self.container.uow(),
             self.container.clock,
             alice,
-            SubmitApplication(
-                "open-a-restaurant", data, f"attack-{self.made}", acting_for=acting
-            ),
+            SubmitApplication("open-a-restaurant", data, f"attack-{self.made}", acting_for=acting),
         )
         return view.id
 

@@ -188,7 +188,9 @@ def _acting_for(
     return acting
 
 
-def _from_register(schema: dict[str, Any], data: dict[str, Any], acting: ActingFor) -> dict[str, Any]:
+def _from_register(
+    schema: dict[str, Any], data: dict[str, Any], acting: ActingFor
+) -> dict[str, Any]:
     """The business data the register holds replaces what the form said (the licence holder
     and the business's name come from the register, never from the applicant's typing)."""
     out = dict(data)

@@ -14,7 +14,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from civicloom.applications import ApplicationView, SubmitApplication, submit_in
+from civicloom.applications import (
+    ApplicationView,
+    SubmitApplication,
+    find_application,
+    submit_in,
+)
 from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.catalogue import (
     Blueprint,
@@ -44,6 +49,7 @@ from civicloom.registries import (
     plan_reads,
     read_registers,
     record_consent,
+    still_acting_for,
 )
 
 log = get_logger(__name__)
@@ -304,3 +310,18 @@ async def submit_draft(
         row.application_id, row.updated_at = view.id, clock.now()
         await uow.commit()
     return view
+
+
+async def check_acting_for(
+    uow_factory: Any,
+    gateway: CapabilityGateway | None,
+    clock: Clock,
+    principal: Principal,
+    application_id: str,
+) -> None:
+    """Before a later action on an application for a business: may the applicant still act
+    for it (ADR 0041)? Read the application, close the read, then ask the register."""
+    async with uow_factory() as uow:
+        found = await find_application(uow.session, application_id)
+    if found is not None:
+        await still_acting_for(uow_factory, gateway, clock, principal, found)

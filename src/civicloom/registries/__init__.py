@@ -15,6 +15,7 @@ from civicloom.registries.mandates import (
     grant_mandate,
     mandates_of_person,
     revoke_mandate,
+    still_acting_for,
     verify_acting_for,
 )
 from civicloom.registries.prefill import PrefillResult, plan_reads, read_registers
@@ -59,6 +60,7 @@ __all__ = [
     "representation_from_register",
     "revoke_consent",
     "revoke_mandate",
+    "still_acting_for",
     "sync_agreements",
     "verify_acting_for",
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import or_, select
 
@@ -25,7 +25,7 @@ from civicloom.departments import (
     CapabilityGateway,
     PermanentError,
 )
-from civicloom.identity import ActingFor, Capacity, mandates_of
+from civicloom.identity import ActingFor, Capacity, Forbidden, mandates_of
 from civicloom.kernel import (
     Clock,
     FieldError,
@@ -45,6 +45,17 @@ FIELD = f"data.{REGISTRATION_FIELD}"
 MAY_ACT_FOR = "may-act-for"  # the register names someone else and no mandate stands
 REGISTERED_BUSINESS = "registered-business"  # the register does not know the number
 REGISTER_UNAVAILABLE = "register-unavailable"  # the register could not be asked: refused
+
+
+class ApplicationOfBusiness(Protocol):
+    """What the mandate check needs of an application (``applications.ApplicationRecord``)."""
+
+    @property
+    def applicant_id(self) -> str: ...
+    @property
+    def service_id(self) -> str: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -274,7 +285,9 @@ async def _audit(
     )
 
 
-async def accept_mandate(uow: UnitOfWork, clock: Clock, delegate: Principal, mandate_id: str) -> Mandate:
+async def accept_mandate(
+    uow: UnitOfWork, clock: Clock, delegate: Principal, mandate_id: str
+) -> Mandate:
     """The delegate accepts (audited; accepting twice changes nothing)."""
     async with uow:
         row = await uow.session.get(DelegatedMandateRow, mandate_id)
@@ -304,7 +317,9 @@ async def revoke_mandate(uow: UnitOfWork, clock: Clock, who: Principal, mandate_
     return mandate
 
 
-async def mandates_of_person(uow: UnitOfWork, who: Principal) -> tuple[list[Mandate], list[Mandate]]:
+async def mandates_of_person(
+    uow: UnitOfWork, who: Principal
+) -> tuple[list[Mandate], list[Mandate]]:
     """(granted by this person, held by this person), newest first, in one query."""
     async with uow:
         rows = list(
@@ -337,3 +352,22 @@ async def acting_for_answers(
     if not isinstance(number, str):
         return None
     return await verify_acting_for(uow_factory, gateway, clock, principal, number, service_id)
+
+
+async def still_acting_for(
+    uow_factory: Callable[[], UnitOfWork],
+    gateway: CapabilityGateway | None,
+    clock: Clock,
+    principal: Principal,
+    application: ApplicationOfBusiness,
+) -> None:
+    """Every later applicant action on an application for a business (pay, answer, withdraw,
+    upload) checks the mandate again at that moment: a revoked delegate is refused (403)."""
+    if application.applicant_id != principal.subject:
+        return  # not the applicant's: the caller's ownership check answers 404
+    try:
+        await acting_for_answers(
+            uow_factory, gateway, clock, principal, application.service_id, application.data
+        )
+    except ValidationFailed as refused:
+        raise Forbidden("you may no longer act for this business") from refused

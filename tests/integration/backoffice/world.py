@@ -15,7 +15,6 @@ from civicloom.departments import CapabilityCall, InProcessGateway, PermanentErr
 from civicloom.identity import load_personas, principal_for_persona
 from civicloom.kernel import Principal
 from civicloom.runtime import Container
-
 from tests.registers import verified
 
 

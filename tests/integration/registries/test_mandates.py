@@ -236,7 +236,8 @@ async def test_a_delegate_acts_for_golden_dragon_until_alice_revokes(
     # both see it; then Alice revokes and Bob loses the right at once
     granted, _ = await mandates_of_person(container.uow(), alice)
     _, held = await mandates_of_person(container.uow(), bob)
-    assert [m.id for m in granted] == [mandate.id] and [m.id for m in held] == [mandate.id]
+    assert [m.id for m in granted] == [mandate.id]
+    assert [m.id for m in held] == [mandate.id]
     await revoke_mandate(container.uow(), clock, alice, mandate.id)
     before = await footprint(container)
     response = await client.post(
@@ -290,3 +291,48 @@ async def test_only_a_director_delegates_and_only_the_parties_accept_or_revoke(
     assert revoked.revoked_at is not None
     with pytest.raises(NotFound):
         await accept_mandate(container.uow(), clock, bob, mandate.id)  # too late
+
+
+async def test_a_revoked_delegate_can_no_longer_withdraw_or_pay(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    alice, bob = person(container, "alice"), person(container, "bob")
+    gateway, clock = register(container), container.clock
+    mandate = await grant_mandate(
+        container.uow,
+        gateway,
+        clock,
+        alice,
+        GrantMandate(GOLDEN_DRAGON, "bob", (), clock.now() + timedelta(days=30)),
+    )
+    await accept_mandate(container.uow(), clock, bob, mandate.id)
+    created = await client.post(
+        "/api/v1/applications", json=restaurant(), headers=as_persona("bob")
+    )
+    assert created.status_code == 201, created.text
+    application_id = created.json()["id"]
+    await revoke_mandate(container.uow(), clock, alice, mandate.id)
+    before = await footprint(container)
+
+    html = {**as_persona("bob"), "Accept": "text/html"}
+    withdraw = await client.post(
+        f"/applications/{application_id}/withdraw", data={"confirm": "yes"}, headers=html
+    )
+    assert withdraw.status_code == 403
+    answer = await client.post(
+        f"/applications/{application_id}/information", data={"answer": "here"}, headers=html
+    )
+    assert answer.status_code == 403
+    pay = await client.post(
+        f"/api/v1/applications/{application_id}/payments",
+        json={"return_url": "https://portal.example.org/back"},
+        headers={**as_persona("bob"), "Idempotency-Key": "pay-after-revocation"},
+    )
+    assert pay.status_code == 403, pay.text
+    assert pay.json()["detail"] == "you may no longer act for this business"
+    assert await footprint(container) == before
+    async with container.uow() as uow:
+        state = await uow.session.scalar(
+            select(ApplicationRow.state).where(ApplicationRow.id == application_id)
+        )
+    assert state == "in_progress"
