@@ -93,7 +93,9 @@ GET  /api/v1/licences/{licence_id}.pdf           | alice | - | 401 200 404 200 2
 POST /api/v1/licences/{licence_id}/revocation    | licence | revocation | 401 403 403 204 204 204 404 404 403 403 403 403 403 403
 
 # --- citizen API: Alice's applications ------------------------------------------------------
-POST /api/v1/applications                        | -     | application | 401 201 201 403 403 403 403 403 403 403 403 201 403 201
+# Golden Dragon's application: only who the business register names (or a delegate) may
+# submit it (issue 17, ADR 0041); another citizen and department systems are refused (422).
+POST /api/v1/applications                        | -     | application | 401 201 422 403 403 403 403 403 403 403 403 422 403 422
 GET  /api/v1/applications/{application_id}       | alice | - | 401 200 404 404 404 404 404 404 404 404 404 404 404 404
 GET  /api/v1/applications/{application_id}/status | alice | - | 401 200 404 404 404 404 404 404 404 404 404 404 404 404
 POST /api/v1/applications/{application_id}/withdrawal | la_task | - | 401 204 404 404 404 404 404 404 404 404 404 404 404 404
