@@ -138,6 +138,27 @@ async def submit_in(
         ),
         key=f"application.submitted:{row.id}",
     )
+    if acting is not None and acting.directors and acting.subject not in acting.directors:
+        await enqueue_event(
+            session,
+            CloudEvent(
+                type=EventType.BUSINESS_ACTED_FOR,
+                source=EVENT_SOURCE,
+                subject=row.id,
+                time=now,
+                data={
+                    "application_id": row.id,
+                    "reference": row.reference,
+                    "service": row.service_id,
+                    "service_title": blueprint.title.en,
+                    "registration_number": acting.registration_number,
+                    "business_name": str(acting.entry.get("name") or ""),
+                    "capacity": acting.capacity.value,
+                    "directors": list(acting.directors),
+                },
+            ),
+            key=f"business.acted_for:{row.id}",
+        )
     await append_audit(
         session,
         AuditRecord(
