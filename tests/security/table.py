@@ -218,6 +218,15 @@ POST /backoffice/operations/dead-letters/{dead_letter_id}/abandon | dead_letter 
 GET  /backoffice/audit                           | -     | - | login 403 403 403 403 403 403 403 403 200 403 403 403 403
 GET  /backoffice/audit/export.jsonl              | -     | - | login 403 403 403 403 403 403 403 403 200 403 403 403 403
 GET  /backoffice/audit/verification              | -     | - | login 403 403 403 403 403 403 403 403 200 403 403 403 403
+
+# --- mandates (issue 17, ADR 0041): Alice, Golden Dragon's director, gives Carol (no column)
+# a mandate; only a director the business register names may give one (Bob: 400, nothing
+# written); nobody in the table is the delegate, so nobody may accept it; only its parties
+# revoke it (Alice here; another citizen and staff are concealed, 404).
+GET  /mandates                                   | self    | - | login 200 200 403 403 403 403 403 403 403 403 403 403 403
+POST /mandates                                   | -       | mandate_grant | login 303 400 403 403 403 403 403 403 403 403 403 403 403
+POST /mandates/{mandate_id}/accept               | mandate | - | login 404 404 404 404 404 404 404 404 404 404 404 404 404
+POST /mandates/{mandate_id}/revoke               | mandate | - | login 303 404 404 404 404 404 404 404 404 404 404 404 404
 """
 
 

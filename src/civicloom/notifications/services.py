@@ -19,9 +19,9 @@ from civicloom.catalogue import get_blueprint_version
 from civicloom.kernel import new_id
 from civicloom.notifications.domain import (
     APPLICANT_EVENTS,
-    DIRECTOR_EVENTS,
     DEFAULT_TEMPLATES,
     DELIVER_TOPIC,
+    DIRECTOR_EVENTS,
     HANDLED_EVENTS,
     OFFICER_EVENTS,
     STEP_EVENT,
