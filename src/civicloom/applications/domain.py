@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from civicloom.identity import ActingFor
+from civicloom.kernel import ActingFor
 
 
 class ApplicationState(StrEnum):

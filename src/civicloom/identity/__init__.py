@@ -12,8 +12,6 @@ from civicloom.identity.apikeys import (
 from civicloom.identity.domain import (
     APPLICANT_ROLES,
     STAFF_ROLES,
-    ActingFor,
-    Capacity,
     Forbidden,
     Role,
     ScopedPrincipal,
@@ -57,6 +55,7 @@ from civicloom.identity.sessions import (
     resolve_session,
     start_session,
 )
+from civicloom.kernel import ActingFor, Capacity
 
 __all__ = [
     "ANY_AUTHENTICATED",

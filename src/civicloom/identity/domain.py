@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -46,35 +45,6 @@ class ScopedPrincipal(Principal):
 
     mandates: frozenset[str] = field(default_factory=frozenset)
     scopes: frozenset[str] = field(default_factory=frozenset)
-
-
-class Capacity(StrEnum):
-    """In what capacity a person acts for a business (ADR 0041)."""
-
-    DIRECTOR = "director"  # the business register names them (director or signatory)
-    DELEGATE = "delegate"  # a director delegated the service to them, and they accepted
-    IDP_MANDATE = "idp-mandate"  # the register names nobody; the identity provider's mandate
-
-
-@dataclass(frozen=True)
-class ActingFor:
-    """The verified answer to "may this person act for this business, for this service?".
-
-    Built only by ``civicloom.registries.verify_acting_for`` after reading the business
-    register; ``entry`` is what the register answered (the application's business data and
-    the licence holder come from it, not from the form).
-    """
-
-    subject: str
-    registration_number: str
-    capacity: Capacity
-    department: str  # the register's owner
-    capability: str  # the register read, e.g. "local-admin.business_lookup"
-    agreement: str  # the data-sharing agreement it was read under
-    entry: Mapping[str, Any]
-    checked_at: datetime
-    mandate_id: str | None = None  # the delegated mandate, when capacity is DELEGATE
-    directors: tuple[str, ...] = ()  # subjects the register names (to tell them)
 
 
 class Forbidden(DomainError):
