@@ -29,10 +29,16 @@ class Departments:
 
     down: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
+    # reads of the business register that decide who may act for a business (ADR 0041): the
+    # check itself, kept apart from the calls a case makes to the departments
+    representation_reads: list[str] = field(default_factory=list)
 
     def gateway(self) -> InProcessGateway:
         def answer(capability: str, output: dict[str, Any]) -> Any:
-            async def call(_: CapabilityCall) -> dict[str, Any]:
+            async def call(made: CapabilityCall) -> dict[str, Any]:
+                if made.idempotency_key.startswith("representation:"):
+                    self.representation_reads.append(capability)
+                    return output
                 self.calls.append(capability)
                 if capability in self.down:
                     raise PermanentError(f"{capability}: the department system refused the call")
