@@ -16,9 +16,11 @@ from sqlalchemy.engine import make_url
 from civicloom.bootstrap import build_container
 from civicloom.db.migrate import upgrade
 from civicloom.demo import load_demo
+from civicloom.departments import CAPABILITY_GATEWAY
 from civicloom.runtime import Container
 from civicloom.schema import TABLES
 from civicloom.settings import Profile, Settings
+from tests.registers import SeedRegister
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -107,6 +109,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 async def container(settings: Settings) -> AsyncIterator[Container]:
     """A container with the demo world loaded."""
     c = build_container(settings)
+    # representation checks read the simulator's seeded business register (tests/registers.py)
+    c.provide(CAPABILITY_GATEWAY, SeedRegister(c.find(CAPABILITY_GATEWAY)))
     await load_demo(c, progress=lambda _: None)
     yield c
     await c.close()

@@ -22,7 +22,13 @@ from civicloom.notifications.tables import DeliveryRow, PreferenceRow
 from civicloom.outbox.tables import OutboxRow
 from civicloom.payments.tables import PaymentRow, PaymentWebhookRow, ReconciliationRow, RefundRow
 from civicloom.portal.tables import DraftRow
-from civicloom.registries.tables import AgreementRow, ConsentRow, DataUseRow, RepresentationRow
+from civicloom.registries.tables import (
+    AgreementRow,
+    ConsentRow,
+    DataUseRow,
+    DelegatedMandateRow,
+    RepresentationRow,
+)
 from civicloom.rules.tables import RuleEvaluationRow
 from civicloom.worker.tables import WorkerHeartbeatRow
 
@@ -56,6 +62,7 @@ TABLES = (
     ConsentRow,
     DataUseRow,
     RepresentationRow,
+    DelegatedMandateRow,
     UsageFactRow,
 )
 

@@ -205,18 +205,20 @@ async def test_a_lone_surrogate_in_a_key_or_the_service_is_refused(
 
 
 async def test_text_is_stored_in_nfc(client: httpx.AsyncClient) -> None:
-    decomposed = "Cafe\u0301 Lumie\u0300re"  # e + combining accents, as some keyboards send
+    # The premises address is the applicant's own text (the business name now comes from the
+    # business register, ADR 0041, so it cannot carry what a keyboard sent).
+    decomposed = "12 Rue de la Cafe\u0301 Lumie\u0300re"  # e + combining accents
     response = await client.post(
         "/api/v1/applications",
-        json=restaurant(business_name=decomposed),
+        json=restaurant(premises_address=decomposed),
         headers={**ALICE, "Idempotency-Key": "nfc-key-0001"},
     )
     assert response.status_code == 201, response.text
-    assert response.json()["data"]["business_name"] == "Caf\u00e9 Lumi\u00e8re"
+    assert response.json()["data"]["premises_address"] == "12 Rue de la Caf\u00e9 Lumi\u00e8re"
     # The same request in composed form is the same request (the hash is taken after NFC).
     again = await client.post(
         "/api/v1/applications",
-        json=restaurant(business_name="Caf\u00e9 Lumi\u00e8re"),
+        json=restaurant(premises_address="12 Rue de la Caf\u00e9 Lumi\u00e8re"),
         headers={**ALICE, "Idempotency-Key": "nfc-key-0001"},
     )
     assert again.status_code == 200

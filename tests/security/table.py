@@ -100,7 +100,9 @@ GET  /api/v1/licences/{licence_id}.pdf           | alice | - | 401 200 404 200 2
 POST /api/v1/licences/{licence_id}/revocation    | licence | revocation | 401 403 403 204 204 204 404 404 403 403 403 403 403 403 403 403 403
 
 # --- citizen API: Alice's applications ------------------------------------------------------
-POST /api/v1/applications                        | -     | application | 401 201 201 403 403 403 403 403 403 403 403 201 403 201 403 403 403
+# Golden Dragon's application: only who the business register names (or a delegate) may
+# submit it (issue 17, ADR 0041); another citizen and department systems are refused (422).
+POST /api/v1/applications                        | -     | application | 401 201 422 403 403 403 403 403 403 403 403 422 403 422 403 403 403
 GET  /api/v1/applications/{application_id}       | alice | - | 401 200 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
 GET  /api/v1/applications/{application_id}/status | alice | - | 401 200 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
 POST /api/v1/applications/{application_id}/withdrawal | la_task | - | 401 204 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
@@ -241,6 +243,15 @@ GET  /backoffice/audit/verification              | -     | - | login 403 403 403
 
 # --- ux (issue 19): the fee e-mail's link goes on to the fee section of the page -------------
 GET  /applications/{application_id}/pay          | alice | - | login 303 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+
+# --- mandates (issue 17, ADR 0041): Alice, Golden Dragon's director, gives Carol (no column)
+# a mandate; only a director the business register names may give one (Bob: 400, nothing
+# written); nobody in the table is the delegate, so nobody may accept it; only its parties
+# revoke it (Alice here; another citizen and staff are concealed, 404).
+GET  /mandates                                   | self    | - | login 200 200 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+POST /mandates                                   | -       | mandate_grant | login 303 400 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+POST /mandates/{mandate_id}/accept               | mandate | - | login 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+POST /mandates/{mandate_id}/revoke               | mandate | - | login 303 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
 
 # --- funding statements (ADR 0040): the local-admin statement of the current month -----------
 # A department's finance officer reads its own department only (Farah, labour: 404, existence

@@ -57,6 +57,7 @@ FRESH_KINDS = {
     "draft_full",
     "consent",
     "licence",
+    "mandate",
 }
 STATIC_KINDS = {"-", "self", "alice", "la", "env", "paid", "due", "statement"}
 MOUNT_FILES = {
@@ -218,6 +219,16 @@ def request_of(body: str, params: dict[str, str], caller: str, n: int) -> dict[s
         "page_decision": {"data": {"decision": "approve"}},
         "page_information_request": {"data": {"message": "Please send the floor plan's scale."}},
         "page_note": {"data": {"note": "Called the applicant about the grease trap."}},
+        "mandate_grant": {
+            "data": {
+                "registration_number": "BR-2019-004211",
+                "delegate": f"carol-{unique}",
+                "services": "open-a-restaurant",
+                "valid_until-day": "31",
+                "valid_until-month": "12",
+                "valid_until-year": "2030",
+            }
+        },
         "page_inspection": {
             "data": {"planned_on": "2027-02-01", "inspection_note": "Kitchen and grease trap."}
         },

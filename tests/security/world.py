@@ -35,14 +35,17 @@ from civicloom.applications import (
     submit_application,
 )
 from civicloom.applications.tables import DeadLetterRow, TaskRow
+from civicloom.departments import CAPABILITY_GATEWAY
 from civicloom.documents import Validity, build_documents_runtime, issue_licence
 from civicloom.identity import load_personas, principal_for_persona
 from civicloom.kernel import Principal
 from civicloom.portal.services import start_draft
+from civicloom.registries import GrantMandate, grant_mandate
 from civicloom.registries.tables import ConsentRow
 from civicloom.runtime import Container
 from civicloom.schema import TABLES
 from tests.integration.backoffice.world import Departments, restaurant_data
+from tests.registers import verified
 from tests.simulators.harness import SimProcess
 from tests.unit.documents import samples
 
@@ -238,13 +241,13 @@ class World:
 
     async def _submit(self, **overrides: Any) -> str:
         self.made += 1
+        alice, data = self.platform.principal("alice"), restaurant_data(**overrides)
+        acting = await verified(self.container, alice, data["business_registration_number"])
         view, _ = await submit_application(
             self.container.uow(),
             self.container.clock,
-            self.platform.principal("alice"),
-            SubmitApplication(
-                "open-a-restaurant", restaurant_data(**overrides), f"attack-{self.made}"
-            ),
+            alice,
+            SubmitApplication("open-a-restaurant", data, f"attack-{self.made}", acting_for=acting),
         )
         return view.id
 
@@ -405,6 +408,20 @@ class World:
             await uow.commit()
         return {"licence_id": ref.id, "token": ref.token, **found}
 
+    async def mandate(self) -> dict[str, str]:
+        """Alice's mandate for Golden Dragon to Carol (not a caller), not yet accepted."""
+        now = self.container.clock.now()
+        made = await grant_mandate(
+            self.container.uow,
+            self.container.get(CAPABILITY_GATEWAY),
+            self.container.clock,
+            self.platform.principal("alice"),
+            GrantMandate(
+                "BR-2019-004211", "carol", ("open-a-restaurant",), now + timedelta(days=30)
+            ),
+        )
+        return {"mandate_id": made.id}
+
     async def fresh(self, kind: str) -> dict[str, str]:
         """A new object of ``kind``."""
         makers: dict[str, Callable[[], Awaitable[dict[str, str]]]] = {
@@ -418,6 +435,7 @@ class World:
             "draft_full": self.draft_full,
             "consent": self.consent,
             "licence": self.licence,
+            "mandate": self.mandate,
         }
         return await makers[kind]()
 

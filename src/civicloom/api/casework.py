@@ -43,7 +43,7 @@ from civicloom.applications import (
 )
 from civicloom.identity import department_staff
 from civicloom.kernel import PathId
-from civicloom.web import ContainerDep, CurrentPrincipal, Problem
+from civicloom.web import STILL_ACTING_FOR, ContainerDep, CurrentPrincipal, Problem
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}
@@ -114,7 +114,10 @@ async def read_status(
 
 
 @casework_router.post(
-    "/applications/{application_id}/withdrawal", tags=["applications"], status_code=204
+    "/applications/{application_id}/withdrawal",
+    tags=["applications"],
+    status_code=204,
+    dependencies=[STILL_ACTING_FOR],
 )
 async def withdraw(
     application_id: PathId, container: ContainerDep, principal: CurrentPrincipal
@@ -124,7 +127,10 @@ async def withdraw(
 
 
 @casework_router.post(
-    "/applications/{application_id}/information", tags=["applications"], status_code=204
+    "/applications/{application_id}/information",
+    tags=["applications"],
+    status_code=204,
+    dependencies=[STILL_ACTING_FOR],
 )
 async def answer(
     application_id: PathId,

@@ -10,7 +10,8 @@ from civicloom.api.schemas import ApplicationCreate, ApplicationOut, ServiceOut
 from civicloom.applications import SubmitApplication, get_application, submit_application
 from civicloom.catalogue import list_current_blueprints
 from civicloom.kernel import PathId
-from civicloom.web import ContainerDep, CurrentPrincipal, Problem
+from civicloom.registries import acting_for_answers
+from civicloom.web import ContainerDep, CurrentPrincipal, GatewayDep, Problem
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}
@@ -60,14 +61,26 @@ async def create_application(
     container: ContainerDep,
     principal: CurrentPrincipal,
     response: Response,
+    gateway: GatewayDep,
     idempotency_key: Annotated[str | None, Header(max_length=200, min_length=8)] = None,
 ) -> ApplicationOut:
-    """Submit an application; with ``Idempotency-Key`` a retry returns the first result."""
+    """Submit an application; with ``Idempotency-Key`` a retry returns the first result.
+
+    For a business, the business register is read first (no transaction open) and the
+    applicant must be a director it names or hold a delegated mandate (ADR 0041)."""
+    acting = await acting_for_answers(
+        container.uow, gateway, container.clock, principal, body.service, body.data
+    )
     view, created = await submit_application(
         container.uow(),
         container.clock,
         principal,
-        SubmitApplication(service_id=body.service, data=body.data, idempotency_key=idempotency_key),
+        SubmitApplication(
+            service_id=body.service,
+            data=body.data,
+            idempotency_key=idempotency_key,
+            acting_for=acting,
+        ),
     )
     if created:
         container.metrics.applications_submitted.labels(view.service_id).inc()

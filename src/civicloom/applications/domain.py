@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from civicloom.kernel import ActingFor
+
 
 class ApplicationState(StrEnum):
     """Where an application is in its life."""
@@ -82,6 +84,9 @@ class SubmitApplication:
     service_id: str
     data: dict[str, Any]
     idempotency_key: str | None = None
+    # For a form about a business: the register's verdict, read before the transaction
+    # (``civicloom.registries.verify_acting_for``); without it such a form is refused.
+    acting_for: ActingFor | None = None
 
 
 @dataclass(frozen=True)

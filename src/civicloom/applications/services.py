@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +21,7 @@ from civicloom.applications.tables import ApplicationRow, TaskRow, TimelineRow
 from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.catalogue import get_current_blueprint, validate_form_data
 from civicloom.db import UnitOfWork
+from civicloom.identity import ActingFor
 from civicloom.kernel import (
     Clock,
     Conflict,
@@ -97,6 +100,9 @@ async def submit_in(
             [FieldError("service", "known-service", f"no published service {service_id!r}")]
         )
     blueprint = published.blueprint
+    acting = _acting_for(blueprint.form.json_schema, applicant, data, command.acting_for)
+    if acting is not None:
+        data = _from_register(blueprint.form.json_schema, data, acting)
     validate_form_data(blueprint, data)
     now = clock.now()
     row = ApplicationRow(
@@ -132,6 +138,27 @@ async def submit_in(
         ),
         key=f"application.submitted:{row.id}",
     )
+    if acting is not None and acting.directors and acting.subject not in acting.directors:
+        await enqueue_event(
+            session,
+            CloudEvent(
+                type=EventType.BUSINESS_ACTED_FOR,
+                source=EVENT_SOURCE,
+                subject=row.id,
+                time=now,
+                data={
+                    "application_id": row.id,
+                    "reference": row.reference,
+                    "service": row.service_id,
+                    "service_title": blueprint.title.en,
+                    "registration_number": acting.registration_number,
+                    "business_name": str(acting.entry.get("name") or ""),
+                    "capacity": acting.capacity.value,
+                    "directors": list(acting.directors),
+                },
+            ),
+            key=f"business.acted_for:{row.id}",
+        )
     await append_audit(
         session,
         AuditRecord(
@@ -143,10 +170,74 @@ async def submit_in(
             department=blueprint.owner,
             purpose="apply for service",
             fields=tuple(sorted(data)),
-            details={"service": blueprint.id, "blueprint_version": blueprint.version},
+            details={
+                "service": blueprint.id,
+                "blueprint_version": blueprint.version,
+                **({"acting_for": acting_for_details(acting)} if acting else {}),
+            },
         ),
     )
     return _view(row), True
+
+
+BUSINESS_FIELD = "business_registration_number"
+
+
+def _acting_for(
+    schema: dict[str, Any], applicant: Principal, data: dict[str, Any], acting: ActingFor | None
+) -> ActingFor | None:
+    """A form about a business needs the register's verdict for this applicant and number."""
+    if BUSINESS_FIELD not in schema.get("properties", {}):
+        return None
+    number = data.get(BUSINESS_FIELD)
+    if number is None:
+        return None  # not about a business (or missing: the schema says so by name)
+    if (
+        acting is None
+        or acting.subject != applicant.subject
+        or acting.registration_number != number
+    ):
+        raise ValidationFailed(
+            [
+                FieldError(
+                    f"data.{BUSINESS_FIELD}",
+                    "may-act-for",
+                    "you may not act for this business",
+                )
+            ]
+        )
+    return acting
+
+
+def _from_register(
+    schema: dict[str, Any], data: dict[str, Any], acting: ActingFor
+) -> dict[str, Any]:
+    """The business data the register holds replaces what the form said (the licence holder
+    and the business's name come from the register, never from the applicant's typing)."""
+    out = dict(data)
+    for name, prop in schema.get("properties", {}).items():
+        spec = prop.get("x-prefill") or {}
+        if spec.get("capability") != acting.capability:
+            continue
+        value = acting.entry.get(str(spec.get("path", name)))
+        if value not in (None, ""):
+            out[name] = value
+    return out
+
+
+def acting_for_details(acting: ActingFor) -> dict[str, Any]:
+    """Who applied, in what capacity, verified against which register entry (audit, task page)."""
+    return {
+        "subject": acting.subject,
+        "capacity": acting.capacity.value,
+        "registration_number": acting.registration_number,
+        "register": acting.capability,
+        "department": acting.department,
+        "agreement": acting.agreement,
+        "mandate": acting.mandate_id,
+        "register_name": acting.entry.get("name"),
+        "checked_at": acting.checked_at.isoformat(),
+    }
 
 
 async def get_application(

@@ -64,6 +64,10 @@ class AuditAction(StrEnum):
     REPRESENTATION_VERIFIED = "representation.verified"
     REPRESENTATION_MANDATE = "representation.mandate"
     REPRESENTATION_REFUSED = "representation.refused"
+    # delegated business mandates (ADR 0041)
+    MANDATE_GRANTED = "mandate.granted"
+    MANDATE_ACCEPTED = "mandate.accepted"
+    MANDATE_REVOKED = "mandate.revoked"
     # funding (no personal data: usage figures of a department)
     FUNDING_STATEMENT_READ = "funding.statement_read"
     # identity

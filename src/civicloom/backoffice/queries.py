@@ -126,6 +126,14 @@ class TaskPage:
     inspections: list[InspectionAppointmentRow] = field(default_factory=list)
     timeline: list[CaseEvent] = field(default_factory=list)
     history: list[AuditRecord] = field(default_factory=list)
+    # who applied, in what capacity, verified against which register entry (ADR 0041)
+    acting_for: dict[str, Any] | None = None
+
+
+def _acting_for(entries: list[AuditRecord]) -> dict[str, Any] | None:
+    submitted = next((e for e in entries if e.action == "application.submitted"), None)
+    found = (submitted.details or {}).get("acting_for") if submitted else None
+    return dict(found) if isinstance(found, dict) else None
 
 
 async def task_page(uow_factory: Any, clock: Clock, principal: Principal, task_id: str) -> TaskPage:
@@ -164,11 +172,8 @@ async def task_page(uow_factory: Any, clock: Clock, principal: Principal, task_i
             if e.department in (None, department)
             or (e.visible_to_applicant and e.event in PROGRESS_EVENTS)
         ]
-        history = [
-            e
-            for e in await subject_history(session, "application", app.id)
-            if e.department in (None, department)
-        ]
+        entries = list(await subject_history(session, "application", app.id))
+        history = [e for e in entries if e.department in (None, department)]
     return TaskPage(
         task=task,
         application=app,
@@ -180,6 +185,7 @@ async def task_page(uow_factory: Any, clock: Clock, principal: Principal, task_i
         inspections=inspections,
         timeline=timeline,
         history=history,
+        acting_for=_acting_for(entries),
     )
 
 

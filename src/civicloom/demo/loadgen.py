@@ -244,7 +244,7 @@ async def run_one(
     draft = await start_draft(uow(), clock, who, SERVICE)
     await apply_prefill(uow(), clock, gateway, who, draft.id, consent=True)
     await save_answers(uow(), clock, who, draft.id, answers)
-    view = await submit_draft(uow, clock, who, draft.id)
+    view = await submit_draft(uow, clock, who, draft.id, gateway=gateway)
     report.submitted += 1
     report.application_ids.append(view.id)
     await _settle(drive)

@@ -34,6 +34,7 @@ from civicloom.documents.services import (
 from civicloom.identity import APPLICANT_ROLES
 from civicloom.kernel import FieldError, PathId, PayloadTooLarge, ValidationFailed
 from civicloom.web import (
+    STILL_ACTING_FOR,
     ContainerDep,
     CurrentPrincipal,
     authenticated,
@@ -59,7 +60,7 @@ DocumentsRuntimeDep = Annotated[DocumentsRuntime, Depends(component(DOCUMENTS_RU
     "/api/v1/applications/{application_id}/documents",
     status_code=201,
     response_model=DocumentOut,
-    dependencies=[_APPLICANT, large_body()],
+    dependencies=[_APPLICANT, large_body(), STILL_ACTING_FOR],
     openapi_extra={
         "requestBody": {
             "content": {

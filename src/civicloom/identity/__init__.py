@@ -55,6 +55,7 @@ from civicloom.identity.sessions import (
     resolve_session,
     start_session,
 )
+from civicloom.kernel import ActingFor, Capacity
 
 __all__ = [
     "ANY_AUTHENTICATED",
@@ -63,7 +64,9 @@ __all__ = [
     "ROUTE_POLICIES",
     "STAFF_ROLES",
     "Access",
+    "ActingFor",
     "ApiClientView",
+    "Capacity",
     "EndedSession",
     "Forbidden",
     "IssuedKey",

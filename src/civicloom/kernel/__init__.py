@@ -10,7 +10,7 @@ from civicloom.kernel.errors import (
     ValidationFailed,
 )
 from civicloom.kernel.ids import canonical_json, new_id, new_reference, sha256_hex
-from civicloom.kernel.principal import Principal
+from civicloom.kernel.principal import ActingFor, Capacity, Principal
 from civicloom.kernel.text import (
     EMAIL_PATTERN,
     InboundModel,
@@ -29,6 +29,8 @@ from civicloom.kernel.workdays import add_working_days, working_days_between
 
 __all__ = [
     "EMAIL_PATTERN",
+    "ActingFor",
+    "Capacity",
     "Clock",
     "Conflict",
     "DomainError",

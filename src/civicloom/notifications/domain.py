@@ -49,12 +49,14 @@ OFFICER_EVENTS: dict[EventType, tuple[str, frozenset[str]]] = {
     EventType.TASK_SLA_REMINDER: ("common/sla-reminder", frozenset({"officer"})),
     EventType.TASK_ESCALATED: ("common/escalated", frozenset({"supervisor"})),
 }
+# Someone else applied for a business: its directors get this template (ADR 0041).
+DIRECTOR_EVENTS: dict[EventType, str] = {EventType.BUSINESS_ACTED_FOR: "common/acted-for"}
 # A blueprint's ``notify`` step: the applicant gets the template the step names.
 STEP_EVENT = EventType.NOTIFICATION_REQUESTED
 DELIVER_TOPIC = EventType.NOTIFICATION_DELIVER
 # Every event type the notifications subscriber handles.
 HANDLED_EVENTS: frozenset[EventType] = frozenset(
-    {*APPLICANT_EVENTS, *OFFICER_EVENTS, STEP_EVENT, DELIVER_TOPIC}
+    {*APPLICANT_EVENTS, *OFFICER_EVENTS, *DIRECTOR_EVENTS, STEP_EVENT, DELIVER_TOPIC}
 )
 DEFAULT_CHANNELS = (ChannelKind.EMAIL, ChannelKind.PORTAL)
 

@@ -21,6 +21,7 @@ from civicloom.notifications.domain import (
     APPLICANT_EVENTS,
     DEFAULT_TEMPLATES,
     DELIVER_TOPIC,
+    DIRECTOR_EVENTS,
     HANDLED_EVENTS,
     OFFICER_EVENTS,
     STEP_EVENT,
@@ -163,6 +164,13 @@ async def plan_notifications(
             if spec is not None:
                 allowed = {*spec.channels, ChannelKind.SMS.value}
             recipients = [await recipient_for(session, blueprints, app.applicant_id, app.data)]
+        elif kind in DIRECTOR_EVENTS:
+            # the directors' own contact details: never the applicant's contact_email
+            template = DIRECTOR_EVENTS[kind]
+            recipients = [
+                await recipient_for(session, blueprints, str(director))
+                for director in data.get("directors") or ()
+            ]
         elif kind is STEP_EVENT:
             template = str(data.get("template") or "") or None
             recipients = [await recipient_for(session, blueprints, app.applicant_id, app.data)]
@@ -180,8 +188,9 @@ async def plan_notifications(
             for channel in person.channels:
                 if channel.value not in allowed:
                     continue
+                about = None if kind in DIRECTOR_EVENTS else app.id  # not theirs to open
                 row = await add_delivery(
-                    session, container, str(event.get("id")), person, channel, rendered, app.id
+                    session, container, str(event.get("id")), person, channel, rendered, about
                 )
                 planned += row is not None
         await uow.commit()

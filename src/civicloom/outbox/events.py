@@ -38,6 +38,9 @@ class EventType(StrEnum):
     LICENCE_ISSUED = "civicloom.licence.issued"
     NOTIFICATION_REQUESTED = "civicloom.notification.requested"
     NOTIFICATION_DELIVER = "internal.notification.deliver"
+    # Someone other than a director applied for a business: its directors are told (ADR
+    # 0041). Internal: the directors' ids never leave the platform.
+    BUSINESS_ACTED_FOR = "internal.business.acted_for"
 
     @property
     def internal(self) -> bool:
@@ -90,4 +93,5 @@ EVENTS: dict[EventType, EventRoute] = {
     # A blueprint's ``notify`` step: the notifications module sends the step's template.
     EventType.NOTIFICATION_REQUESTED: EventRoute((APPLICATIONS,), _PUBLIC_AND_NOTIFIED),
     EventType.NOTIFICATION_DELIVER: EventRoute((NOTIFICATIONS_MODULE,), (NOTIFICATIONS,)),
+    EventType.BUSINESS_ACTED_FOR: EventRoute((APPLICATIONS,), (NOTIFICATIONS,)),
 }

@@ -234,6 +234,16 @@ def schema_message(field_: FormField, error: FieldError, _: Translate) -> str:
         % {"label": label, "n": schema.get("maximum")},
         "required": required_message(field_, _),
         "enum": _("Select from the options shown"),
+        # who may act for a business (ADR 0041): the business register decides
+        "may-act-for": _(
+            "You cannot apply for this business: the business register does not name you as "
+            "its director, and no director has given you a mandate for this service"
+        ),
+        "registered-business": _("There is no business with this number in the business register"),
+        "register-unavailable": _(
+            "We could not check with the business register who may act for this business. "
+            "Try again later"
+        ),
     }
     hidden = _("%(label)s must not contain control or hidden formatting characters")
     for rule in ("unicode", "control-character", "bidi-control", "invisible-character"):

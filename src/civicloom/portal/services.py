@@ -14,7 +14,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from civicloom.applications import ApplicationView, SubmitApplication, submit_in
+from civicloom.applications import (
+    ApplicationView,
+    SubmitApplication,
+    find_application,
+    submit_in,
+)
 from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.catalogue import (
     Blueprint,
@@ -39,6 +44,7 @@ from civicloom.registries import (
     GrantConsent,
     PermittedRead,
     RegisterRead,
+    acting_for_answers,
     active_consent,
     approved_agreements,
     call_registers,
@@ -47,6 +53,7 @@ from civicloom.registries import (
     plan_reads,
     record_consent,
     record_reads,
+    still_acting_for,
 )
 
 log = get_logger(__name__)
@@ -292,13 +299,24 @@ async def apply_prefill(
 
 
 async def submit_draft(
-    uow_factory: Any, clock: Clock, principal: Principal, draft_id: str
+    uow_factory: Any,
+    clock: Clock,
+    principal: Principal,
+    draft_id: str,
+    *,
+    gateway: CapabilityGateway | None,
 ) -> ApplicationView:
     """Send the draft as an application (idempotent: a second click returns the first one).
 
-    One transaction: the application, its audit entry and events, the draft's link to it and
-    the data-use entries' link commit together or not at all.
+    For a business, the business register is asked first, with no transaction open (ADR
+    0041); then one transaction: the application, its audit entry and events, the draft's
+    link to it and the data-use entries' link commit together or not at all.
     """
+    async with uow_factory() as read:
+        draft = await _draft(read, await _row(read, principal, draft_id))
+    acting = await acting_for_answers(
+        uow_factory, gateway, clock, principal, draft.service_id, draft.data
+    )
     uow = uow_factory()
     async with uow:
         row = await _row(uow, principal, draft_id)
@@ -310,7 +328,10 @@ async def submit_draft(
             clock,
             principal,
             SubmitApplication(
-                service_id=draft.service_id, data=draft.data, idempotency_key=draft.idempotency_key
+                service_id=draft.service_id,
+                data=draft.data,
+                idempotency_key=draft.idempotency_key,
+                acting_for=acting,
             ),
         )
         if row.application_id is None:
@@ -318,3 +339,18 @@ async def submit_draft(
         row.application_id, row.updated_at = view.id, clock.now()
         await uow.commit()
     return view
+
+
+async def check_acting_for(
+    uow_factory: Any,
+    gateway: CapabilityGateway | None,
+    clock: Clock,
+    principal: Principal,
+    application_id: str,
+) -> None:
+    """Before a later action on an application for a business: may the applicant still act
+    for it (ADR 0041)? Read the application, close the read, then ask the register."""
+    async with uow_factory() as uow:
+        found = await find_application(uow.session, application_id)
+    if found is not None:
+        await still_acting_for(uow_factory, gateway, clock, principal, found)

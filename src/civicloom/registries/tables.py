@@ -78,3 +78,26 @@ class RepresentationRow(Base):
     context_id: Mapped[str] = mapped_column(String(36))
     outcome: Mapped[str] = mapped_column(String(20))
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DelegatedMandateRow(Base):
+    """A director's delegation to another person to act for a business (ADR 0041).
+
+    In force from acceptance until ``valid_until`` unless revoked; ``services`` empty means
+    every service. ``granted_by`` must still be a director in the register when it is used.
+    """
+
+    __tablename__ = "registry_delegated_mandates"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    registration_number: Mapped[str] = mapped_column(String(40), index=True)
+    business_name: Mapped[str] = mapped_column(String(200))
+    granted_by: Mapped[str] = mapped_column(String(200))
+    delegate: Mapped[str] = mapped_column(String(200), index=True)
+    services: Mapped[list[str]] = mapped_column(JSONValue)
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(200))

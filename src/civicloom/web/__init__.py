@@ -4,6 +4,7 @@ the sign-in pages and the helpers every module's pages share (``web/pages.py``).
 from civicloom.web.api import auth_api_router
 from civicloom.web.csrf import CsrfCookieMiddleware, csrf_input, csrf_token, verify_csrf
 from civicloom.web.deps import (
+    STILL_ACTING_FOR,
     CallbackVerifiersDep,
     CompletionHandlerDep,
     ContainerDep,
@@ -64,6 +65,7 @@ from civicloom.web.templating import (
 __all__ = [
     "IDENTITY_RUNTIME",
     "LOCALES",
+    "STILL_ACTING_FOR",
     "CallbackVerifiersDep",
     "CompletionHandlerDep",
     "ContainerDep",

@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute, Mount
 
+from civicloom.applications import find_application
 from civicloom.connectors import CALLBACK_VERIFIERS, COMPLETION_HANDLER, CallbackVerifier
 from civicloom.connectors.services import CompletionHandler
 from civicloom.departments import CAPABILITY_GATEWAY, CapabilityGateway
@@ -36,6 +37,7 @@ from civicloom.identity import (
 )
 from civicloom.kernel import DomainError, NotFound, Principal
 from civicloom.observability import get_logger
+from civicloom.registries import still_acting_for
 from civicloom.rules import RULE_BOOK, RuleBook
 from civicloom.runtime import Container, Key
 from civicloom.web.csrf import SAFE_METHODS, verify_csrf
@@ -332,3 +334,21 @@ async def _loopback_only(request: Request) -> None:
 def loopback_only() -> Any:
     """``dependencies=[loopback_only()]``: a development surface; other clients get 404."""
     return Depends(_loopback_only)
+
+
+async def _still_acting_for(
+    request: Request, container: ContainerDep, principal: CurrentPrincipal, gateway: GatewayDep
+) -> None:
+    """A later applicant action on an application for a business: the applicant must still be
+    able to act for it (ADR 0041). The application is read and the read closed before the
+    business register is asked; another person's application is left to the ownership check."""
+    application_id = str(request.path_params.get("application_id", ""))
+    async with container.uow() as uow:
+        found = await find_application(uow.session, application_id)
+    if found is not None:
+        await still_acting_for(container.uow, gateway, container.clock, principal, found)
+
+
+STILL_ACTING_FOR = Depends(_still_acting_for)
+"""``dependencies=[..., STILL_ACTING_FOR]`` on a route where an applicant acts on their
+application (answer, withdraw, upload, pay): refused (403) once their mandate is gone."""

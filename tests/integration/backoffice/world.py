@@ -15,6 +15,7 @@ from civicloom.departments import CapabilityCall, InProcessGateway, PermanentErr
 from civicloom.identity import load_personas, principal_for_persona
 from civicloom.kernel import Principal
 from civicloom.runtime import Container
+from tests.registers import verified
 
 
 def persona(container: Container, name: str) -> Principal:
@@ -28,10 +29,16 @@ class Departments:
 
     down: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
+    # reads of the business register that decide who may act for a business (ADR 0041): the
+    # check itself, kept apart from the calls a case makes to the departments
+    representation_reads: list[str] = field(default_factory=list)
 
     def gateway(self) -> InProcessGateway:
         def answer(capability: str, output: dict[str, Any]) -> Any:
-            async def call(_: CapabilityCall) -> dict[str, Any]:
+            async def call(made: CapabilityCall) -> dict[str, Any]:
+                if made.idempotency_key.startswith("representation:"):
+                    self.representation_reads.append(capability)
+                    return output
                 self.calls.append(capability)
                 if capability in self.down:
                     raise PermanentError(f"{capability}: the department system refused the call")
@@ -76,11 +83,14 @@ def restaurant_data(**overrides: Any) -> dict[str, Any]:
 
 async def submit(container: Container, key: str, **overrides: Any) -> str:
     """Alice applies to open a restaurant; returns the application id."""
+    alice = persona(container, "alice")
+    data = restaurant_data(**overrides)
+    acting = await verified(container, alice, data["business_registration_number"])
     view, _ = await submit_application(
         container.uow(),
         container.clock,
-        persona(container, "alice"),
-        SubmitApplication("open-a-restaurant", restaurant_data(**overrides), key),
+        alice,
+        SubmitApplication("open-a-restaurant", data, key, acting_for=acting),
     )
     return view.id
 

@@ -15,7 +15,7 @@ from civicloom.identity import authenticate_api_key, create_api_key, revoke_api_
 from civicloom.identity.tables import ApiClientRow
 from civicloom.kernel import FixedClock, SystemClock, ValidationFailed
 from civicloom.runtime import Container
-from tests.integration.test_applications_api import restaurant
+from tests.integration.test_applications_api import ALICE, restaurant
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -46,6 +46,13 @@ async def test_key_is_stored_hashed_and_scoped(
     submitted = await client.post(
         "/api/v1/applications", json=restaurant(), headers=bearer(issued.key)
     )
+    # The scope lets the key in (not 403); the mandate model then refuses it: a department
+    # system is not a director of Golden Dragon, nor their delegate (issue 17, ADR 0041).
+    assert submitted.status_code == 422, submitted.text
+    assert [(e["field"], e["rule"]) for e in submitted.json()["errors"]] == [
+        ("data.business_registration_number", "may-act-for")
+    ]
+    submitted = await client.post("/api/v1/applications", json=restaurant(), headers=ALICE)
     assert submitted.status_code == 201, submitted.text
     # Without the scope a route refuses the key, as it does for any wrong role.
     tasks = await client.get("/api/v1/tasks", headers=bearer(issued.key))

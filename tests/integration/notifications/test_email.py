@@ -8,6 +8,7 @@ import httpx
 from sqlalchemy import func, select
 
 from civicloom.applications.tables import ApplicationRow
+from civicloom.departments import CAPABILITY_GATEWAY
 from civicloom.kernel import FixedClock
 from civicloom.notifications.tables import DeliveryRow
 from civicloom.outbox import CloudEvent, EventType, enqueue_event
@@ -16,6 +17,7 @@ from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.notifications.conftest import SmtpServer, notification_worker, relay_all
 from tests.integration.test_applications_api import restaurant
+from tests.registers import SeedRegister
 
 ALICE = as_persona("alice")
 CONTACT = "alice@example.org"
@@ -55,7 +57,12 @@ async def test_each_event_arrives_in_the_applicants_language(
         headers=ALICE,
     )
     assert chosen.status_code == 200, chosen.text
-    app = await apply(client, business_name="Golden <b>Dragon</b> Kitchen")
+    # the business name comes from the register (ADR 0041): a register answer with markup in
+    # it must come out escaped in HTML mail and as is in the plain text
+    register = container.get(CAPABILITY_GATEWAY)
+    assert isinstance(register, SeedRegister)
+    register.businesses["BR-2019-004211"]["name"] = "Golden <b>Dragon</b> Kitchen"
+    app = await apply(client, business_name="Golden Dragon Kitchen Ltd")
     for kind, data in (
         (EventType.INFORMATION_REQUESTED, {"task_id": "t", "department": "environment"}),
         (EventType.PAYMENT_REQUESTED, {"amount": 400, "currency": "EUR"}),

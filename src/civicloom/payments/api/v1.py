@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
+from civicloom.applications import find_application
 from civicloom.identity import APPLICANT_ROLES
 from civicloom.kernel import DomainError, FieldError, NotFound, PathId, ValidationFailed
 from civicloom.payments.access import READER_ROLES, REFUNDER_ROLES
@@ -31,7 +32,15 @@ from civicloom.payments.services import (
     handle_webhook,
     list_payments,
 )
-from civicloom.web import ContainerDep, CurrentPrincipal, component, public_route, require_roles
+from civicloom.registries import still_acting_for
+from civicloom.web import (
+    ContainerDep,
+    CurrentPrincipal,
+    GatewayDep,
+    component,
+    public_route,
+    require_roles,
+)
 
 payments_router = APIRouter(tags=["payments"], responses=PROBLEMS)
 _PAYER = require_roles(
@@ -80,9 +89,16 @@ async def start_payment(
     response: Response,
     container: ContainerDep,
     principal: CurrentPrincipal,
+    gateway: GatewayDep,
     idempotency_key: IdempotencyKey = None,
 ) -> PaymentOut:
-    """Start paying the fee due: answers the provider's hosted page as ``next_url``."""
+    """Start paying the fee due: answers the provider's hosted page as ``next_url``.
+
+    For a business, the payer must still be able to act for it (ADR 0041)."""
+    async with container.uow() as uow:
+        found = await find_application(uow.session, application_id)
+    if found is not None:
+        await still_acting_for(container.uow, gateway, container.clock, principal, found)
     view, created = await create_payment(
         container,
         psp,

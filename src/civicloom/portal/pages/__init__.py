@@ -6,10 +6,12 @@ from fastapi import APIRouter
 from civicloom.portal.pages.account import account_router
 from civicloom.portal.pages.apply import apply_router
 from civicloom.portal.pages.eligibility import eligibility_router
+from civicloom.portal.pages.mandates import mandates_router
 
 portal_router = APIRouter(include_in_schema=False)
 portal_router.include_router(apply_router)
 portal_router.include_router(account_router)
 portal_router.include_router(eligibility_router)
+portal_router.include_router(mandates_router)
 
 __all__ = ["portal_router"]

@@ -43,10 +43,11 @@ from civicloom.portal.queries import (
     department_names,
     my_applications,
 )
-from civicloom.portal.services import list_drafts
+from civicloom.portal.services import check_acting_for, list_drafts
 from civicloom.web import (
     ContainerDep,
     CurrentPrincipal,
+    GatewayDep,
     OptionalPrincipal,
     large_body,
     negotiate_locale,
@@ -165,6 +166,7 @@ async def add_document(
     request: Request,
     container: ContainerDep,
     principal: CurrentPrincipal,
+    gateway: GatewayDep,
 ) -> Response:
     """Upload a document from a plain HTML form; a refused file is explained next to the field."""
     _ = page_gettext(request)
@@ -172,6 +174,7 @@ async def add_document(
     # Ownership first: another citizen's upload is refused before a byte of it is read (the
     # platform has already bounded the body and checked the CSRF token of the form's URL).
     await check_owner(container.uow(), principal, application_id)
+    await check_acting_for(container.uow, gateway, container.clock, principal, application_id)
     form = await request.form(max_files=1, max_fields=5)
     document_type = str(form.get("document_type") or "")
     file = form.get("file")
@@ -220,9 +223,12 @@ async def answer(
     request: Request,
     container: ContainerDep,
     principal: CurrentPrincipal,
+    gateway: GatewayDep,
 ) -> Response:
     """Answer a department's request for more information."""
     _ = page_gettext(request)
+    await check_owner(container.uow(), principal, application_id)
+    await check_acting_for(container.uow, gateway, container.clock, principal, application_id)
     form = await request.form()
     text = str(form.get("answer") or "")
     if not text.strip() or len(text) > 5000 or text_problem(text) is not None:
@@ -257,12 +263,14 @@ async def pay(
     request: Request,
     container: ContainerDep,
     principal: CurrentPrincipal,
+    gateway: GatewayDep,
 ) -> Response:
     """Pay the fee (or try again after a decline or a cancel): off to the provider's hosted
     page, which sends the applicant back here. A second click while the payment is open goes
     to the same payment; a new attempt supersedes the old one, which can then never pay."""
     _ = page_gettext(request)
     await check_owner(container.uow(), principal, application_id)
+    await check_acting_for(container.uow, gateway, container.clock, principal, application_id)
     back = f"{container.settings.effective_public_url.rstrip('/')}/applications/{application_id}"
     try:
         payment, _created = await start_or_resume_payment(
@@ -308,10 +316,15 @@ async def withdraw_page(
 
 @account_router.post("/applications/{application_id}/withdraw", dependencies=[OWN_OBJECT_PAGE])
 async def withdraw(
-    application_id: PathId, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    application_id: PathId,
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    gateway: GatewayDep,
 ) -> Response:
     """Withdraw the application: every department stops working on it."""
     await check_owner(container.uow(), principal, application_id)
+    await check_acting_for(container.uow, gateway, container.clock, principal, application_id)
     form = await request.form()
     if form.get("confirm") != "yes":
         return see_other(f"/applications/{application_id}")

@@ -391,6 +391,7 @@ async def submit(
     request: Request,
     container: ContainerDep,
     principal: CurrentPrincipal,
+    gateway: GatewayDep,
 ) -> Response:
     """Send the application; a second click (same hidden key) returns the first result."""
     _ = page_gettext(request)
@@ -399,7 +400,9 @@ async def submit(
     if form.get("idempotency_key") != draft.idempotency_key:
         raise Conflict("this form is out of date; open the application again")
     try:
-        view = await submit_draft(container.uow, container.clock, principal, draft_id)
+        view = await submit_draft(
+            container.uow, container.clock, principal, draft_id, gateway=gateway
+        )
     except ValidationFailed as failed:
         errors: dict[str, tuple[str, str]] = {}
         for form_page in form_pages(draft.blueprint, negotiate_locale(request)):

@@ -33,6 +33,7 @@ def nav(request: Request, principal: Principal | None) -> list[dict[str, Any]]:
             },
             {"href": "/inbox", "text": _("Messages"), "active": path.startswith("/inbox")},
             {"href": "/data-use", "text": _("Who used my data"), "active": path == "/data-use"},
+            {"href": "/mandates", "text": _("Business mandates"), "active": path == "/mandates"},
         ]
     return items
 
