@@ -30,11 +30,10 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-_URL_CHAR = r"[^\s\x00-\x1f\x7f]"
-RETURN_URL_PATTERN = (
-    rf"^(https?://[^\s\x00-\x1f\x7f/?#@]+([/?#]{_URL_CHAR}*)?|/([^\s\x00-\x1f\x7f/]{_URL_CHAR}*)?)$"
-)
-"""An absolute http(s) URL with a host, or a path on this site (``/``, never ``//host``)."""
+_URL_CHAR = r"[^\s\x00-\x1f\x7f\\]"  # no space, control character or backslash
+RETURN_URL_PATTERN = rf"^/([^\s\x00-\x1f\x7f/\\]{_URL_CHAR}*)?$"
+"""A path on this site (``/applications/…``): never another host, ``//host`` or ``/\\host``
+(browsers read a backslash as a slash), so the payer can only come back to the platform."""
 AMOUNT_PATTERN = r"^([1-9][0-9]{0,10}(\.[0-9]{1,2})?|0\.([1-9][0-9]?|0[1-9]))$"
 """A positive decimal amount below 100000000000 with at most two decimals, no leading zero."""
 
@@ -46,8 +45,8 @@ class PaymentCreate(BaseModel):
         min_length=1,
         max_length=2000,
         pattern=RETURN_URL_PATTERN,
-        description="An absolute http(s) URL with a host (`https://example.org/done`) or a "
-        "path on this site (`/applications/…`); `http://` alone or `//host` is refused.",
+        description="A path on this site (`/applications/…`) the payer comes back to; "
+        "another host, `//host` or a backslash is refused (no open redirect).",
     )
 
 

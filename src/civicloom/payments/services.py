@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -179,6 +180,30 @@ async def supersede_open(
     return superseded
 
 
+def return_address(public_url: str, return_url: str) -> str:
+    """Where the provider sends the payer back: always this platform (no open redirect).
+
+    A path (``/applications/…``) is resolved against the platform's public address, which the
+    provider (another host) needs; an absolute address must already be on the platform's own
+    origin. Anything else is refused, naming ``return_url``, before anything is written.
+    """
+    base = urlsplit(public_url)
+    if return_url.startswith("/") and not return_url.startswith("//") and "\\" not in return_url:
+        return f"{base.scheme}://{base.netloc}{return_url}"
+    given = urlsplit(return_url)
+    if (given.scheme, given.netloc) == (base.scheme, base.netloc) and "\\" not in return_url:
+        return return_url
+    raise ValidationFailed(
+        [
+            FieldError(
+                "return_url",
+                "return-url-origin",
+                "The payer can only come back to a page of this service",
+            )
+        ]
+    )
+
+
 async def create_payment(
     container: Container,
     provider: PaymentProvider,
@@ -195,6 +220,7 @@ async def create_payment(
     """
     now = container.clock.now()
     request_hash = sha256_hex(canonical_json({"return_url": return_url}))
+    return_url = return_address(container.settings.effective_public_url, return_url)
     created = False
     async with container.uow() as uow:
         session = uow.session

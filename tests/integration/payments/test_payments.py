@@ -34,7 +34,8 @@ async def pay(live: LivePlatform, client: httpx.AsyncClient, app_id: str, outcom
         f"{live.sim.url}/pay/{intent}", data={"outcome": outcome}, follow_redirects=False
     )
     assert chosen.status_code == 303
-    assert chosen.headers["location"].startswith("/applications/done?payment=")
+    # The provider is another host: it sends the payer back to the platform's own address.
+    assert chosen.headers["location"].startswith(f"{live.url}/applications/done?payment=")
     return str(payment["id"])
 
 
