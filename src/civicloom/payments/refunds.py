@@ -29,6 +29,10 @@ from civicloom.payments.tables import PaymentRow, RefundRow
 from civicloom.runtime import Container
 
 log = get_logger(__name__)
+ACCEPTED_BY_PROVIDER = frozenset({"succeeded"})
+"""The provider's refund statuses that mean the money went back: only then is it announced."""
+REFUSED_BY_PROVIDER = frozenset({"failed", "canceled", "cancelled", "rejected"})
+"""Statuses that end the refund as failed and release its reservation."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,18 @@ async def refund_payment(
         except Exception as exc:
             log.warning("refund_provider_unavailable", error=type(exc).__name__)
             raise ProviderError("the provider is unavailable; retry with the same key") from exc
+        if answer.status in REFUSED_BY_PROVIDER:
+            await _settle_refund(container, refund_id, None, principal.audit_name)
+            raise ValidationFailed(
+                [FieldError("amount", "provider", f"the provider answered {answer.status!r}")]
+            )
+        if answer.status not in ACCEPTED_BY_PROVIDER:
+            # Not (yet) accepted: the refund stays pending, reserved and unannounced; a retry
+            # with the same key asks the provider again (ADR 0033).
+            log.warning("refund_not_accepted_yet", status=answer.status[:40])
+            raise ProviderError(
+                "the provider has not accepted the refund yet; retry with the same key"
+            )
         await _settle_refund(container, refund_id, answer.provider_reference, principal.audit_name)
     async with container.uow() as uow:
         stored = await uow.session.get(RefundRow, refund_id)

@@ -61,6 +61,8 @@ def verify_callback(
         raise CallbackRejected("unsigned", "timestamp and signature headers are required")
     if not raw_ts.isdigit():
         raise CallbackRejected("bad-timestamp", "the timestamp is not unix seconds")
+    if not secret:  # anyone can sign with an empty key: no secret means no callback is trusted
+        raise CallbackRejected("bad-signature", "no callback secret is configured")
     expected = sign_callback(secret, raw_ts, raw_body)
     if not hmac.compare_digest(expected.encode(), signature.encode()):
         raise CallbackRejected("bad-signature", "the signature does not match")

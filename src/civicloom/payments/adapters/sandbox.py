@@ -90,6 +90,8 @@ class SandboxProvider:
         signature = headers.get("x-sandbox-signature", "")
         if not timestamp.isdigit() or not signature.startswith("sha256="):
             raise WebhookRejected("missing signature headers")
+        if not self._secret:  # anyone can sign with an empty key: trust no webhook then
+            raise WebhookRejected("no webhook secret is configured")
         if abs(time.time() - int(timestamp)) > self.tolerance_seconds:
             raise WebhookRejected("stale timestamp")
         expected = hmac.new(self._secret, timestamp.encode() + b"." + body, hashlib.sha256)
