@@ -26,6 +26,7 @@ from tests.browser.portal.test_open_a_restaurant import (  # noqa: F401 - fixtur
     site,
 )
 from tests.integration.portal.test_inbox import deliver_to
+from tests.registers import verified
 
 pytestmark = pytest.mark.browser
 ARTEFACTS = Path("var/test-artefacts/browser/status")
@@ -61,11 +62,15 @@ APPLICATION = {
 async def fee_due(site: Site) -> str:  # noqa: F811 - not the fixture: the running site
     """Alice's application, checked by the departments and approved: the fee is due."""
     container = site.container
+    # Alice is Golden Dragon's director: the register's verdict goes with her application.
+    acting = await verified(container, ALICE, str(APPLICATION["business_registration_number"]))
     view, _ = await submit_application(
         container.uow(),
         container.clock,
         ALICE,
-        SubmitApplication(service_id="open-a-restaurant", data=dict(APPLICATION)),
+        SubmitApplication(
+            service_id="open-a-restaurant", data=dict(APPLICATION), acting_for=acting
+        ),
     )
 
     async def review_waiting() -> bool:
