@@ -188,11 +188,12 @@ def return_address(public_url: str, return_url: str) -> str:
     origin. Anything else is refused, naming ``return_url``, before anything is written.
     """
     base = urlsplit(public_url)
-    if return_url.startswith("/") and not return_url.startswith("//") and "\\" not in return_url:
-        return f"{base.scheme}://{base.netloc}{return_url}"
-    given = urlsplit(return_url)
-    if (given.scheme, given.netloc) == (base.scheme, base.netloc) and "\\" not in return_url:
-        return return_url
+    if "\\" not in return_url:  # browsers read a backslash as a slash: never trusted
+        if return_url.startswith("/") and not return_url.startswith("//"):
+            return f"{base.scheme}://{base.netloc}{return_url}"
+        given = urlsplit(return_url)
+        if (given.scheme, given.netloc) == (base.scheme, base.netloc):
+            return return_url
     raise ValidationFailed(
         [
             FieldError(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -57,47 +58,46 @@ class AnswersRefundsWith:
         return ProviderRefund("re_test", self.status)
 
 
-async def test_a_pending_refund_answer_is_not_announced_and_stays_reserved(
-    live: LivePlatform,
-) -> None:
+async def refund_answered_with(
+    live: LivePlatform, status: str, key: str
+) -> tuple[int, dict[str, Any], str]:
+    """Alice pays; the provider answers Fiona's refund with ``status``: (HTTP status, body,
+    the payment's refunded amount)."""
     async with live.client() as client:
         _app_id, payment_id = await paid_payment(live, client)
-        real = live.container.get(PAYMENT_PROVIDER)
-        pending: PaymentProvider = AnswersRefundsWith(real, "pending")
-        swap(live.app, PAYMENT_PROVIDER, pending)
+        provider: PaymentProvider = AnswersRefundsWith(live.container.get(PAYMENT_PROVIDER), status)
+        swap(live.app, PAYMENT_PROVIDER, provider)
         answer = await client.post(
             f"/api/v1/payments/{payment_id}/refunds",
             json={"amount": "100.00", "reason": "overcharged"},
-            headers={**FIONA, "Idempotency-Key": "refund-pending-01"},
+            headers={**FIONA, "Idempotency-Key": key},
         )
         payment = await payment_json(client, payment_id)
-    assert answer.status_code == 503, answer.text
+    return answer.status_code, answer.json(), str(payment["refunded"])
+
+
+async def refund_states(live: LivePlatform) -> list[str]:
     async with live.container.uow() as uow:
-        states = list(await uow.session.scalars(select(RefundRow.state)))
-    assert states == ["pending"]
-    assert payment["refunded"] == "100.00"  # reserved, not released
+        return list(await uow.session.scalars(select(RefundRow.state)))
+
+
+async def test_a_pending_refund_answer_is_not_announced_and_stays_reserved(
+    live: LivePlatform,
+) -> None:
+    status, body, refunded = await refund_answered_with(live, "pending", "refund-pending-01")
+    assert status == 503, body
+    assert await refund_states(live) == ["pending"]
+    assert refunded == "100.00"  # reserved, not released
     assert await count(live, OutboxRow, OutboxRow.topic == REFUNDED) == 0
 
 
 async def test_a_failed_refund_answer_is_failed_released_and_never_announced(
     live: LivePlatform,
 ) -> None:
-    async with live.client() as client:
-        _app_id, payment_id = await paid_payment(live, client)
-        real = live.container.get(PAYMENT_PROVIDER)
-        failed: PaymentProvider = AnswersRefundsWith(real, "failed")
-        swap(live.app, PAYMENT_PROVIDER, failed)
-        answer = await client.post(
-            f"/api/v1/payments/{payment_id}/refunds",
-            json={"amount": "100.00", "reason": "overcharged"},
-            headers={**FIONA, "Idempotency-Key": "refund-failed-01"},
-        )
-        payment = await payment_json(client, payment_id)
-    assert answer.status_code == 422, answer.text
-    error = answer.json()["errors"][0]
+    status, body, refunded = await refund_answered_with(live, "failed", "refund-failed-01")
+    assert status == 422, body
+    error = body["errors"][0]
     assert (error["field"], error["rule"]) == ("amount", "provider")
-    async with live.container.uow() as uow:
-        states = list(await uow.session.scalars(select(RefundRow.state)))
-    assert states == ["failed"]
-    assert payment["refunded"] == "0.00"
+    assert await refund_states(live) == ["failed"]
+    assert refunded == "0.00"
     assert await count(live, OutboxRow, OutboxRow.topic == REFUNDED) == 0
