@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications import (
+    ApplicationState,
     AuditNote,
     CaseIdentity,
     EventNote,
@@ -468,6 +469,7 @@ async def _settle(
     target = event.state
     if target is None:
         return
+    why = "a newer attempt replaced it"
     app = await find_application(session, row.application_id)
     assert app is not None
     if target is PaymentState.SUCCEEDED and (
@@ -475,6 +477,15 @@ async def _settle(
     ):
         log.warning("payment_amount_mismatch", payment_id=row.id)
         return  # never accept a different amount as payment of the fee; reconciliation shows it
+    if (
+        row.state == PaymentState.PENDING.value
+        and target is PaymentState.SUCCEEDED
+        and ApplicationState(app.state).is_final
+    ):
+        # The case closed (withdrawn, refused, failed) while the hosted page was still open:
+        # the intent could no longer pay the fee. Handled as a late success of a replaced one.
+        row.state, row.updated_at = PaymentState.SUPERSEDED.value, now
+        why = f"the application was {app.state} before it was paid"
     if row.state == PaymentState.SUPERSEDED.value and target is PaymentState.SUCCEEDED:
         # A late success of a replaced attempt: the money was taken, but it never pays the fee
         # (no completion, no "received" message). Finance refunds it; reconciliation counts it.
@@ -493,7 +504,7 @@ async def _settle(
                         "payment_id": row.id,
                         "amount": format_minor(row.amount_minor),
                         "currency": row.currency,
-                        "action": "refund this payment: a newer attempt replaced it",
+                        "action": f"refund this payment: {why}",
                     },
                 ),
             )

@@ -336,6 +336,52 @@ async def test_a_new_attempt_supersedes_the_open_one_and_a_late_success_never_pa
     assert (report["matched"], report["unmatched"], report["missing"]) == (2, 0, 0)
 
 
+async def test_a_fee_paid_after_the_application_was_withdrawn_is_recorded_for_refund(
+    live: LivePlatform,
+) -> None:
+    """Alice opens the hosted payment page, withdraws, then pays there: the money was taken,
+    but it never pays the fee of a closed case (no "received", no completion): finance refunds."""
+    app_id = await live.application()
+    async with live.client() as client:
+        started = await client.post(
+            f"/api/v1/applications/{app_id}/payments",
+            json={"return_url": "/applications/done"},
+            headers={**ALICE, "Idempotency-Key": "pay-then-withdraw"},
+        )
+        assert started.status_code == 201, started.text
+        intent = started.json()
+        withdrawn = await client.post(f"/api/v1/applications/{app_id}/withdrawal", headers=ALICE)
+        assert withdrawn.status_code in (200, 204), withdrawn.text
+        chosen = await client.post(
+            f"{live.sim.url}/pay/{intent['provider_reference']}",
+            data={"outcome": "success"},
+            follow_redirects=False,
+        )
+        assert chosen.status_code == 303
+
+        async def delivered() -> bool:
+            return await count(live, PaymentWebhookRow) == 1
+
+        await poll(delivered)
+        after = await payment_json(client, intent["id"])
+        status = (await client.get(f"/api/v1/applications/{app_id}", headers=ALICE)).json()
+        refund = await client.post(
+            f"/api/v1/payments/{intent['id']}/refunds",
+            json={"amount": "400.00", "reason": "paid after withdrawing"},
+            headers={**FIONA, "Idempotency-Key": "refund-after-withdraw"},
+        )
+    assert status["state"] == "withdrawn"
+    assert after["state"] == "superseded"
+    assert after["paid_at"] is not None
+    assert await count(live, PaymentRow, PaymentRow.state == "succeeded") == 0
+    received = TimelineRow.event == "payment.received"
+    assert await count(live, TimelineRow, TimelineRow.application_id == app_id, received) == 0
+    assert await count(live, OutboxRow, OutboxRow.topic == RECEIVED) == 0
+    late = AuditEntryRow.action == "payment.superseded_paid"
+    assert await count(live, AuditEntryRow, late) == 1
+    assert refund.status_code == 201, refund.text
+
+
 async def test_a_paid_fee_cannot_be_paid_again(live: LivePlatform) -> None:
     async with live.client() as client:
         app_id, _payment_id = await paid_payment(live, client)
