@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from civicloom.kernel import LocalisedText
+
+RESERVED_DEPARTMENT_IDS = frozenset({"payments"})
+"""Sender names the platform itself uses for completions (``PAYMENTS_SENDER``): a department
+with such an id could answer steps only the platform may answer (ADR 0032)."""
 
 
 class Department(BaseModel):
@@ -19,3 +23,10 @@ class Department(BaseModel):
     system: str = Field(description="Style of its systems: legacy, modern, outsourced, messaging.")
     connector: dict[str, Any] = Field(default_factory=dict)
     roles: list[str] = Field(default_factory=list)
+
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_DEPARTMENT_IDS:
+            raise ValueError(f"'{value}' is reserved for the platform's own completions")
+        return value
