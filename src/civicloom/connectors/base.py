@@ -155,7 +155,7 @@ def log_exchange(
         department=call.department,
         capability=call.capability,
         connector=kind,
-        idempotency_key=call.idempotency_key,
+        key_sha256=body_hash(call.idempotency_key),  # the key answers a task: never logged
         outcome=outcome,
         elapsed_ms=elapsed_ms,
         request_sha256=body_hash(request) if request is not None else None,

@@ -9,6 +9,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError as SchemaError
 
+from civicloom.connectors.base import body_hash
 from civicloom.connectors.breaker import BreakerSnapshot, CircuitBreaker
 from civicloom.connectors.domain import CapabilitySpec
 from civicloom.connectors.registry import ConnectorRegistry
@@ -80,7 +81,7 @@ class ConnectorGateway:
                 department=cap.department,
                 capability=cap.name,
                 side=which,
-                idempotency_key=key,
+                key_sha256=body_hash(key),
                 problems=problems,
             )
             raise ContractViolation(f"{which} of {cap.name} breaks its contract: {problems}")

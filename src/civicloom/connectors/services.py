@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from civicloom.connectors.amqp import AmqpConnector
+from civicloom.connectors.base import body_hash
 from civicloom.connectors.callback import CallbackRejected, CallbackVerifier
 from civicloom.connectors.filedrop import FileDropConnector
 from civicloom.connectors.tables import ConnectorBatchAnswerRow, ConnectorCallbackRow
@@ -129,7 +130,7 @@ async def receive_callback(
     log.info(
         "callback_received",
         department=verifier.department,
-        idempotency_key=completion.idempotency_key,
+        key_sha256=body_hash(completion.idempotency_key),
         result=result.value,
     )
     return result
