@@ -87,6 +87,8 @@ GET  /auth/me                                    | self | - | 401 200 200 200 20
 
 # --- licences (issued by local-admin to Alice) -------------------------------------------------
 GET  /verify/{licence_id}                        | alice | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /licences/check                             | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+POST /licences/check                             | -  | licence_pdf | 400 400 400 400 400 400 400 400 400 400 400 400 400 400 400 400 400
 GET  /api/v1/licences/{licence_id}/verification  | alice | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
 POST /api/v1/licences/verification               | alice | token | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
 # safe: the PDF is for its holder and the issuing department's staff (Sam is local-admin's

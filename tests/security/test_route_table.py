@@ -214,6 +214,8 @@ def request_of(body: str, params: dict[str, str], caller: str, n: int) -> dict[s
             "files": {"file": ("Floor plan.pdf", pdf, "application/pdf")},
         },
         "page_answer": {"data": {"answer": "The floor plan is drawn at 1:100."}},
+        # A PDF that is not a licence: every caller gets the reason beside the field.
+        "licence_pdf": {"files": {"licence_pdf": ("Floor plan.pdf", pdf, "application/pdf")}},
         "withdraw": {"data": {"confirm": "yes"}},
         "page_assign": {"data": {"assignee": "olivia"}},
         "page_decision": {"data": {"decision": "approve"}},

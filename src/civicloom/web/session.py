@@ -24,6 +24,9 @@ OIDC_TRANSACTION_SECONDS = 600
 AUDIENCES = ("citizen", "staff")
 
 
+LICENCE_CHECKS_PER_MINUTE = 30
+
+
 def session_policy(settings: Settings) -> SessionPolicy:
     """Idle and absolute session lifetimes from the settings."""
     return SessionPolicy(
@@ -105,6 +108,8 @@ def build_identity_runtime(container: Container) -> IdentityRuntime:
             {
                 "login": settings.login_rate_per_minute,
                 "submission": settings.submission_rate_per_minute,
+                # The public licence check by PDF, per caller address: a person checks a few.
+                "licence-check": LICENCE_CHECKS_PER_MINUTE,
             }
         ),
         signer=URLSafeTimedSerializer(
