@@ -38,7 +38,7 @@ class AuditFilter:
 
 
 def _actor_is(subject: str) -> Any:
-    return or_(AuditEntryRow.actor == subject, AuditEntryRow.actor.like(f"%:{subject}"))
+    return AuditEntryRow.actor_subject == subject
 
 
 def _about_applications(ids: tuple[str, ...]) -> Any:

@@ -41,6 +41,13 @@ def _heads(session: AsyncSession) -> dict[str, tuple[int, str]]:
     return heads
 
 
+def actor_subject(actor: str) -> str:
+    """Who acted, without the channel: ``oidc-citizen:urn:x:1`` -> ``urn:x:1`` (channels never
+    hold a colon; an actor without one is its own subject)."""
+    channel, colon, subject = actor.partition(":")
+    return subject if colon else channel
+
+
 async def append_audit(session: AsyncSession, record: AuditRecord) -> AuditEntryRow:
     """Add an entry to its subject's chain inside the caller's transaction.
 
@@ -76,6 +83,7 @@ async def append_audit(session: AsyncSession, record: AuditRecord) -> AuditEntry
         position=position + 1,
         occurred_at=record.occurred_at,
         actor=record.actor,
+        actor_subject=actor_subject(record.actor),
         action=record.action,
         subject_type=record.subject_type,
         subject_id=record.subject_id,

@@ -26,6 +26,9 @@ class AuditEntryRow(Base):
     position: Mapped[int]
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     actor: Mapped[str] = mapped_column(String(200), index=True)
+    # Who acted without the sign-in channel ("dev-login:alice" -> "alice"): search by person is
+    # an indexed equality, not ``actor LIKE '%:alice'`` (issue 23). Not part of the hash.
+    actor_subject: Mapped[str | None] = mapped_column(String(200), index=True)
     action: Mapped[str] = mapped_column(String(100))
     subject_type: Mapped[str] = mapped_column(String(50))
     subject_id: Mapped[str] = mapped_column(String(100), index=True)
