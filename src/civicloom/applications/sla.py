@@ -5,27 +5,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, bindparam, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from civicloom.applications.case import add_timeline, audit, emit
-from civicloom.applications.domain import TaskState
-from civicloom.applications.tables import ApplicationRow, TaskRow
+from civicloom.applications.tables import (
+    SLA_ESCALATED_STATES,
+    SLA_WATCHED_STATES,
+    ApplicationRow,
+    TaskRow,
+)
 from civicloom.audit import AuditAction
 from civicloom.db import UnitOfWork
 from civicloom.outbox import EventType
 
-_WATCHED = (
-    TaskState.AWAITING_OFFICER.value,
-    TaskState.AWAITING_EXTERNAL.value,
-    TaskState.READY.value,
-    TaskState.RUNNING.value,
-    TaskState.FAILED.value,
-)
+_WATCHED = SLA_WATCHED_STATES
 # Only a person's step escalates: a supervisor can act on an officer's task; an automated
 # step that is late is the operators' business (dead letters, the department's health).
-_ESCALATED = (TaskState.AWAITING_OFFICER.value,)
+_ESCALATED = SLA_ESCALATED_STATES
 ESCALATE_TO = "supervisor"
 REMIND_AT_FRACTION = 0.75  # remind when three quarters of the step's time has passed
 
@@ -46,34 +44,12 @@ async def sweep_slas(uow: UnitOfWork, now: datetime, limit: int = 200) -> tuple[
     """
     async with uow:
         session = uow.session
-        overdue = _batch(
-            session,
-            (
-                TaskRow.state.in_(_ESCALATED),
-                TaskRow.escalated.is_(False),
-                TaskRow.sla_due_at <= now,
-            ),
-            TaskRow.sla_due_at,
-            limit,
-        )
         escalations = 0
-        for task, app in list(await session.execute(overdue)):
+        for task, app in list(await session.execute(overdue_query(session, now, limit))):
             await _escalate(uow, task, app, now)
             escalations += 1
-        due = _batch(
-            session,
-            (
-                TaskRow.state.in_(_WATCHED),
-                TaskRow.reminded_at.is_(None),
-                TaskRow.escalated.is_(False),
-                TaskRow.remind_at <= now,
-                TaskRow.sla_due_at > now,
-            ),
-            TaskRow.remind_at,
-            limit,
-        )
         reminders = 0
-        for task, app in list(await session.execute(due)):
+        for task, app in list(await session.execute(reminder_query(session, now, limit))):
             assert task.sla_due_at is not None
             task.reminded_at = now
             await emit(
@@ -92,6 +68,45 @@ async def sweep_slas(uow: UnitOfWork, now: datetime, limit: int = 200) -> tuple[
             reminders += 1
         await uow.commit()
     return reminders, escalations
+
+
+def overdue_query(
+    session: AsyncSession, now: datetime, limit: int
+) -> Select[tuple[TaskRow, ApplicationRow]]:
+    """Overdue people's steps not yet escalated, soonest first (``ix_application_tasks_sla_
+    overdue`` holds exactly these: finished tasks, however many, are never read)."""
+    return _batch(
+        session,
+        (_open(_ESCALATED), TaskRow.escalated == false(), TaskRow.sla_due_at <= now),
+        TaskRow.sla_due_at,
+        limit,
+    )
+
+
+def reminder_query(
+    session: AsyncSession, now: datetime, limit: int
+) -> Select[tuple[TaskRow, ApplicationRow]]:
+    """Open steps due for a reminder, soonest first (``ix_application_tasks_sla_remind``)."""
+    return _batch(
+        session,
+        (
+            _open(_WATCHED),
+            TaskRow.reminded_at.is_(None),
+            TaskRow.escalated == false(),
+            TaskRow.remind_at <= now,
+            TaskRow.sla_due_at > now,
+        ),
+        TaskRow.remind_at,
+        limit,
+    )
+
+
+def _open(states: tuple[str, ...]) -> ColumnElement[bool]:
+    """``state IN (…)`` with the values written into the SQL, so PostgreSQL can match it with
+    the partial indexes' predicates (a bound parameter cannot prove them in a generic plan)."""
+    return TaskRow.state.in_(
+        bindparam("states", list(states), expanding=True, literal_execute=True)
+    )
 
 
 def _batch(

@@ -14,9 +14,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from civicloom.applications.domain import TaskState
 from civicloom.db import Base, JSONValue, UTCDateTime
 
 
@@ -48,6 +50,22 @@ class ApplicationRow(Base):
     decisions: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
 
 
+SLA_WATCHED_STATES = (
+    TaskState.AWAITING_OFFICER.value,
+    TaskState.AWAITING_EXTERNAL.value,
+    TaskState.READY.value,
+    TaskState.RUNNING.value,
+    TaskState.FAILED.value,
+)
+"""Steps whose SLA is watched (reminders)."""
+SLA_ESCALATED_STATES = (TaskState.AWAITING_OFFICER.value,)
+"""Steps that escalate when overdue: a person's."""
+
+
+def _in(states: tuple[str, ...]) -> str:
+    return ", ".join(f"'{state}'" for state in states)
+
+
 class TaskRow(Base):
     """One step instance of an application: its state is the case engine's state."""
 
@@ -56,6 +74,23 @@ class TaskRow(Base):
         UniqueConstraint("application_id", "step_id", name="uq_application_tasks_step"),
         Index("ix_application_tasks_due", "state", "due_at"),
         Index("ix_application_tasks_queue", "department", "state"),
+        # The SLA sweep reads open steps only: partial indexes keep finished ones (millions,
+        # at volume) out of its way. Predicates match ``sla.overdue_query``/``reminder_query``.
+        Index(
+            "ix_application_tasks_sla_overdue",
+            "sla_due_at",
+            "id",
+            postgresql_where=text(f"escalated = false AND state IN ({_in(SLA_ESCALATED_STATES)})"),
+        ),
+        Index(
+            "ix_application_tasks_sla_remind",
+            "remind_at",
+            "id",
+            postgresql_where=text(
+                "reminded_at IS NULL AND escalated = false "
+                f"AND state IN ({_in(SLA_WATCHED_STATES)})"
+            ),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
