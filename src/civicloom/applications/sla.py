@@ -72,7 +72,7 @@ async def sweep_slas(uow: UnitOfWork, now: datetime, limit: int = 200) -> tuple[
 
 def overdue_query(
     session: AsyncSession, now: datetime, limit: int
-) -> Select[tuple[TaskRow, ApplicationRow]]:
+) -> Select[TaskRow, ApplicationRow]:
     """Overdue people's steps not yet escalated, soonest first (``ix_application_tasks_sla_
     overdue`` holds exactly these: finished tasks, however many, are never read)."""
     return _batch(
@@ -85,7 +85,7 @@ def overdue_query(
 
 def reminder_query(
     session: AsyncSession, now: datetime, limit: int
-) -> Select[tuple[TaskRow, ApplicationRow]]:
+) -> Select[TaskRow, ApplicationRow]:
     """Open steps due for a reminder, soonest first (``ix_application_tasks_sla_remind``)."""
     return _batch(
         session,

@@ -7,10 +7,12 @@ hand from the migration.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Select, text
 from sqlalchemy.dialects import postgresql
 
 from civicloom.applications.sla import overdue_query, reminder_query
@@ -28,14 +30,13 @@ NOW = datetime(2027, 1, 20, 9, 0, tzinfo=UTC)
     ],
 )
 async def test_each_sweep_statement_reads_its_partial_index(
-    container: Container, query: object, index: str
+    container: Container, query: Callable[..., Select[Any]], index: str
 ) -> None:
     async with container.uow() as uow:
         session = uow.session
-        statement = query(session, NOW, 200)  # type: ignore[operator]
-        sql = statement.compile(
-            dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
-        )
+        statement = query(session, NOW, 200)
+        dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+        sql = statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
         await session.execute(text("SET LOCAL enable_seqscan = off"))
         await session.execute(text("SET LOCAL enable_bitmapscan = off"))
         plan = "\n".join(str(r[0]) for r in await session.execute(text(f"EXPLAIN {sql}")))
