@@ -267,11 +267,12 @@ async def department_queue(
 
 
 async def services_with_tasks(session: AsyncSession, department: str) -> list[str]:
-    """Service ids with tasks of the department (one statement)."""
+    """Service ids with open human tasks of the department, i.e. what its queue can show (one
+    statement over ``ix_application_tasks_queue``, never over every task it ever had)."""
     rows = await session.scalars(
         select(ApplicationRow.service_id)
         .join(TaskRow, TaskRow.application_id == ApplicationRow.id)
-        .where(TaskRow.department == department)
+        .where(TaskRow.department == department, TaskRow.state.in_(OPEN_HUMAN_STATES))
         .distinct()
         .order_by(ApplicationRow.service_id)
     )
