@@ -17,6 +17,9 @@ named ``/data/{registryName}/{versionNumber}`` after their definitions
   ``register.read`` audit entry. Every change is refused with the owner in the reason (403).
 - ``MyPersonalDataUsage`` — who read the caller's own data (people only, their own id).
 - ``databases`` and ``database/{id}`` — the register definitions and their schemas.
+
+The published suite's kebab-case spellings (``read-value``, ``update-entries``,
+``update-or-create``) are served beside the specification's camel-case ones.
 """
 
 from __future__ import annotations
@@ -252,19 +255,13 @@ def _database(register: RegisterDefinition) -> dict[str, Any]:
 
 
 @registries_router.get("/databases", dependencies=_READER, summary="Registers and schemas")
-async def list_databases() -> list[dict[str, Any]]:
-    """Every register the platform answers for, grouped by owner, with its schema."""
-    owners: dict[str, list[RegisterDefinition]] = {}
-    for register in REGISTERS:
-        owners.setdefault(register.owner, []).append(register)
-    return [
-        {
-            "name": owner,
-            "code": owner,
-            "databases": [_database(r) for r in registers],
-        }
-        for owner, registers in owners.items()
-    ]
+async def list_databases() -> dict[str, Any]:
+    """Every register the platform answers for, with its schema (one catalogue)."""
+    return {
+        "name": "civicloom registers",
+        "code": "civicloom",
+        "databases": [_database(r) for r in REGISTERS],
+    }
 
 
 @registries_router.get("/database/{id}", dependencies=_READER, summary="One register's schema")
@@ -475,6 +472,11 @@ async def record_exists(
 @registries_router.get(
     "/data/{registryName}/{versionNumber}/{uuid}/readValue/{field}.{ext}", dependencies=_READER
 )
+@registries_router.get(
+    "/data/{registryName}/{versionNumber}/{uuid}/read-value/{field}.{ext}",
+    dependencies=_READER,
+    include_in_schema=False,
+)
 async def read_value(
     request: Request,
     registryName: str,  # noqa: N803
@@ -545,6 +547,11 @@ async def create_record(
 
 
 @registries_router.post("/data/{registryName}/{versionNumber}/updateOrCreate", dependencies=_WRITER)
+@registries_router.post(
+    "/data/{registryName}/{versionNumber}/update-or-create",
+    dependencies=_WRITER,
+    include_in_schema=False,
+)
 async def update_or_create_record(
     registryName: str,  # noqa: N803
     versionNumber: str,  # noqa: N803
@@ -557,6 +564,11 @@ async def update_or_create_record(
 
 
 @registries_router.put("/data/{registryName}/{versionNumber}/updateEntries", dependencies=_WRITER)
+@registries_router.put(
+    "/data/{registryName}/{versionNumber}/update-entries",
+    dependencies=_WRITER,
+    include_in_schema=False,
+)
 async def update_entries(
     registryName: str,  # noqa: N803
     versionNumber: str,  # noqa: N803
