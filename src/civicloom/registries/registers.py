@@ -37,6 +37,7 @@ from civicloom.departments import (
     ContractViolation,
     PermanentError,
     TransientError,
+    department_names,
 )
 from civicloom.identity import Forbidden
 from civicloom.kernel import Clock, DomainError, Principal, new_id
@@ -392,6 +393,7 @@ class PersonalDataUse:
 
     id: str
     reader: str  # the reading department
+    reader_name: str  # its name (English)
     capability: str
     purpose: str
     fields: tuple[str, ...]
@@ -411,6 +413,7 @@ async def personal_data_usage(
     if register.capability is None:
         return []  # the licence register holds businesses' licences, read without a subject
     async with uow:
+        names = await department_names(uow.session)
         rows = await uow.session.scalars(
             select(DataUseRow)
             .where(DataUseRow.subject == user_id, DataUseRow.capability == register.capability)
@@ -420,6 +423,7 @@ async def personal_data_usage(
             PersonalDataUse(
                 id=row.id,
                 reader=row.reader,
+                reader_name=names[row.reader].en if row.reader in names else row.reader,
                 capability=row.capability,
                 purpose=row.purpose,
                 fields=tuple(row.fields),

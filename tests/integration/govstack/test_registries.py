@@ -288,6 +288,8 @@ async def test_a_department_register_is_read_under_agreement_and_consent(world: 
     listed = usage.json()
     assert len(listed) == 2  # the read and the readValue; the unknown number read nothing
     assert {u["readerInstitutionId"] for u in listed} == {"local-admin"}
+    assert {u["readerInstitutionName"] for u in listed} == {"Local Administration"}
+    assert {u["readerInitials"] for u in listed} == {"LA"}
     assert listed[0]["fields"] == ["director_name", "name", "registered_address"]
 
 

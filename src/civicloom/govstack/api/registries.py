@@ -280,9 +280,9 @@ def _usage(use: PersonalDataUse) -> dict[str, Any]:
     return {
         "id": use.id,
         "readerId": use.reader,
-        "readerInitials": use.reader[:2].upper(),
+        "readerInitials": "".join(w[0] for w in use.reader_name.split() if w[:1].isupper()),
         "readerInstitutionId": use.reader,
-        "readerInstitutionName": use.reader,
+        "readerInstitutionName": use.reader_name,
         "readerApplicationName": use.purpose,
         "searchDateTime": use.read_at.isoformat(),
         "refrences": [{"ReferenceID": use.reference}],
