@@ -20,6 +20,7 @@ from civicloom.departments import (
     CapabilityCall,
     CapabilityResult,
     PermanentError,
+    TransientError,
 )
 from civicloom.documents import Validity, build_documents_runtime, issue_licence
 from civicloom.documents.tables import LicenceRow
@@ -34,6 +35,8 @@ from tests.integration.test_applications_api import restaurant
 from tests.wiring import swap
 
 GOLDEN_DRAGON = "BR-2019-004211"
+UNREACHABLE = "BR-2000-000503"
+"""A number whose look-up finds the department's system down."""
 BUSINESS = {
     "name": "Golden Dragon Kitchen Ltd",
     "status": "active",
@@ -52,6 +55,8 @@ class Registers:
     async def call(self, call: CapabilityCall) -> CapabilityResult:
         self.calls.append(call)
         number = call.input.get("registration_number")
+        if number == UNREACHABLE:
+            raise TransientError("connection refused")
         if call.capability == "local-admin.business_lookup" and number == GOLDEN_DRAGON:
             return CapabilityResult(CallOutcome.COMPLETED, dict(BUSINESS))
         if call.capability == "tax.taxpayer_lookup" and number == GOLDEN_DRAGON:

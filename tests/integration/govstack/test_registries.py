@@ -16,6 +16,7 @@ from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.govstack.registries_world import (
     GOLDEN_DRAGON,
+    UNREACHABLE,
     World,
     content_of,
     registries_world,
@@ -388,3 +389,17 @@ async def test_databases_come_from_the_register_definitions(world: World) -> Non
     assert missing.status_code == 404
     nobody = await world.gs.get("/databases")
     assert nobody.status_code == 401
+
+
+async def test_a_register_that_is_down_is_503_and_nothing_is_recorded(world: World) -> None:
+    await world.alice_consents()
+    before = await world.counts()
+    down = await world.gs.post(
+        f"{BUSINESSES}/read",
+        json={"query": {"content": {"registration_number": UNREACHABLE, "SubjectID": "alice"}}},
+        headers=world.key("la-reader"),
+    )
+    assert down.status_code == 503
+    assert down.json()["type"] == "/problems/register-unavailable"
+    assert [c.input for c in world.registers.calls] == [{"registration_number": UNREACHABLE}]
+    assert await world.counts() == before
