@@ -79,6 +79,9 @@ class RegisterDefinition:
     key: str  # the field a record is found by
     fields: tuple[RegisterField, ...]
     capability: str | None = None  # how a department register is read
+    subject_field: str | None = None
+    """The field naming the person a record is about: a read on a person's consent hands the
+    record over only when it names that person (else the consent would cover anyone's)."""
 
     @property
     def platform_owned(self) -> bool:
@@ -133,6 +136,7 @@ DEPARTMENT_REGISTERS = (
         owner="local-admin",
         key="registration_number",
         capability="local-admin.business_lookup",
+        subject_field="director_person_id",
         fields=(
             _f("registration_number", "Business registration number"),
             _f("name", "Registered name of the business"),
@@ -266,6 +270,13 @@ async def _permit(
                     "named in SubjectID covers it."
                 )
             consent_id = consent.id
+            if register.subject_field is None:
+                raise Forbidden(
+                    f"Agreement {agreement.id} lets the {register.name} register be read only "
+                    "with the data subject's consent, and its records do not name the person "
+                    "they are about, so no consent can be matched to a record: it is not read "
+                    "through this API."
+                )
         return _Permit(agreement, consent_id)
 
 
@@ -315,7 +326,9 @@ async def read_department_register(
 
     Refused (``Forbidden``, nothing called, nothing written) without an agreement in force
     naming the client's department as reader, or without the subject's consent where the
-    agreement asks for it. The read is recorded after the department answered: a data-use
+    agreement asks for it — and then only from a register whose records name their subject
+    (``subject_field``), handing a record over only when it names that person. The read is
+    recorded after the department answered: a data-use
     entry for ``subject`` and a ``register.read`` audit entry naming the client. A consent
     revoked while the department answered stops the answer from being handed over (the read is
     still recorded: it happened).
@@ -323,6 +336,12 @@ async def read_department_register(
     permit = await _permit(uow, clock, principal, register, subject)
     read_id = new_id()
     answer = await _ask(gateway, register, key_value, read_id)
+    withheld = (
+        answer is not None
+        and permit.consent_id is not None
+        and register.subject_field is not None
+        and answer.get(register.subject_field) != subject
+    )
     covered = {register.key, *permit.agreement.fields}
     content = (
         {name: answer.get(name) for name in register.field_names if name in covered}
@@ -334,7 +353,7 @@ async def read_department_register(
     async with uow:
         now = clock.now()
         fields = sorted(permit.agreement.fields)
-        if answer is not None and subject:
+        if answer is not None and subject and not withheld:
             uow.session.add(
                 DataUseRow(
                     id=read_id,
@@ -367,6 +386,7 @@ async def read_department_register(
                     "agreement": permit.agreement.id,
                     "consent": permit.consent_id,
                     "found": answer is not None,
+                    "withheld": withheld,
                     "read": read_id,
                     "information_mediator_client": im_client,
                 },
@@ -377,6 +397,11 @@ async def read_department_register(
             and await active_consent(uow.session, subject, permit.agreement.id, now) is not None
         )
         await uow.commit()
+    if withheld:
+        raise Forbidden(
+            f"The {register.name} record of {key_value!r} is not about the person named in "
+            "SubjectID: their consent does not cover it, and nothing read is handed over."
+        )
     if not still:
         raise Forbidden(
             f"The consent covering agreement {permit.agreement.id} was revoked while the "

@@ -148,6 +148,17 @@ def test_read_through_without_consent_is_refused(gs: httpx.Client, key: dict[str
     assert "consent" in read.json()["detail"]
 
 
+def test_a_register_whose_records_name_nobody_is_not_read_on_consent(
+    gs: httpx.Client, key: dict[str, str]
+) -> None:
+    read = gs.post(
+        "/data/taxpayers/1.0/read",
+        json=by(registration_number=GOLDEN_DRAGON, SubjectID="alice"),
+        headers=key,
+    )
+    assert read.status_code == 403
+
+
 # data_exist.feature -----------------------------------------------------------------------
 
 

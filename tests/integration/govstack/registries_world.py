@@ -35,6 +35,8 @@ from tests.integration.test_applications_api import restaurant
 from tests.wiring import swap
 
 GOLDEN_DRAGON = "BR-2019-004211"
+CAROLS = "BR-2020-000777"
+"""A business whose director is someone else than Alice."""
 UNREACHABLE = "BR-2000-000503"
 """A number whose look-up finds the department's system down."""
 BUSINESS = {
@@ -59,6 +61,12 @@ class Registers:
             raise TransientError("connection refused")
         if call.capability == "local-admin.business_lookup" and number == GOLDEN_DRAGON:
             return CapabilityResult(CallOutcome.COMPLETED, dict(BUSINESS))
+        if call.capability == "local-admin.business_lookup" and number == CAROLS:
+            carol = {"name": "Carol's Bakery", "director_name": "Carol Ng"}
+            return CapabilityResult(
+                CallOutcome.COMPLETED,
+                {**BUSINESS, **carol, "director_person_id": "carol"},
+            )
         if call.capability == "tax.taxpayer_lookup" and number == GOLDEN_DRAGON:
             answer = {"registration_number": number, "tax_id": "TIN-0042-7781"}
             return CapabilityResult(

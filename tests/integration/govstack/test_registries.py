@@ -15,6 +15,7 @@ from civicloom.registries.tables import DataUseRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.govstack.registries_world import (
+    CAROLS,
     GOLDEN_DRAGON,
     UNREACHABLE,
     World,
@@ -403,3 +404,35 @@ async def test_a_register_that_is_down_is_503_and_nothing_is_recorded(world: Wor
     assert down.json()["type"] == "/problems/register-unavailable"
     assert [c.input for c in world.registers.calls] == [{"registration_number": UNREACHABLE}]
     assert await world.counts() == before
+
+
+async def test_a_consent_covers_only_records_about_its_person(world: World) -> None:
+    await world.alice_consents()
+    before = await world.counts()
+    other = await world.gs.post(
+        f"{BUSINESSES}/read",
+        json={"query": {"content": {"registration_number": CAROLS, "SubjectID": "alice"}}},
+        headers=world.key("la-reader"),
+    )
+    assert other.status_code == 403
+    assert "not about the person named in SubjectID" in other.json()["detail"]
+    assert "Carol" not in other.text
+    async with world.container.uow() as uow:
+        uses = list(await uow.session.scalars(select(DataUseRow)))
+    assert uses == []  # nothing of Alice's was read
+    (entry,) = await world.audit("register.read")
+    assert (entry.details["withheld"], entry.details["found"]) == (True, True)
+    assert (await world.counts())[1:] == before[1:]
+
+
+async def test_a_register_whose_records_name_nobody_is_not_read_on_consent(world: World) -> None:
+    await world.alice_consents("DSA-2025-102")
+    taxpayer = await world.gs.post(
+        "/data/taxpayers/1.0/read",
+        json={"query": {"content": {"registration_number": GOLDEN_DRAGON, "SubjectID": "alice"}}},
+        headers=world.key("la-reader"),
+    )
+    assert taxpayer.status_code == 403
+    assert "do not name the person they are about" in taxpayer.json()["detail"]
+    assert world.registers.calls == []
+    assert await world.audit("register.read") == []
