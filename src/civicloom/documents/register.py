@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, or_, select
 
 from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.db import UnitOfWork
@@ -109,27 +109,53 @@ class LicenceQuery:
     limit: int = 10
 
 
+def _column(name: str) -> Any:
+    """The SQL expression holding a register field, or None for a computed one (Status, times)."""
+    if name in LICENCE_COLUMNS:
+        return LICENCE_COLUMNS[name]
+    if name in HOLDER_FIELDS:
+        return LicenceRow.holder[HOLDER_FIELDS[name]].as_string()
+    return None
+
+
+SEARCHED = ("ID", "HolderName", "RegistrationNumber", "Activity", "Premises")
+"""The fields ``search`` looks in when no ``filter`` names one."""
+
+
+def _in_sql(query: LicenceQuery) -> bool:
+    """Whether every criterion is a column the database can filter (else rows are filtered)."""
+    fields = [*query.match, *([query.search_field] if query.search_field else [])]
+    return all(_column(name) is not None for name in fields)
+
+
 def _matches(record: LicenceRecord, query: LicenceQuery) -> bool:
     content = record.content()
     for name, value in query.match.items():
-        if name not in LICENCE_COLUMNS and str(content.get(name) or "") != value:
+        if str(content.get(name) or "") != value:
             return False
     if query.search:
-        needle = query.search.casefold()
-        if query.search_field is not None:
-            return needle in str(content.get(query.search_field) or "").casefold()
-        texts = (record.id, record.holder_name, record.registration_number, record.activity)
-        return any(needle in t.casefold() for t in (*texts, record.premises))
+        needle = query.search.lower()
+        fields = (query.search_field,) if query.search_field else SEARCHED
+        return any(needle in str(content.get(name) or "").lower() for name in fields)
     return True
 
 
 def _filtered(query: LicenceQuery) -> Select[LicenceRow]:
     stmt = select(LicenceRow)
     for name, value in query.match.items():
-        column = LICENCE_COLUMNS.get(name)
+        column = _column(name)
         if column is not None:
             stmt = stmt.where(column == value)
-    # the search text is matched on the rows: it also covers the signed holder's fields
+    if query.search and _in_sql(query):
+        needle = query.search.lower()
+        fields = (query.search_field,) if query.search_field else SEARCHED
+        stmt = stmt.where(
+            or_(*(func.lower(_column(name)).contains(needle, autoescape=True) for name in fields))
+        )
+    return stmt
+
+
+def _ordered(stmt: Select[LicenceRow], query: LicenceQuery) -> Select[LicenceRow]:
     order = LicenceRow.issued_at.desc() if query.descending else LicenceRow.issued_at
     return stmt.order_by(order, LicenceRow.id)
 
@@ -144,22 +170,35 @@ async def search_licence_register(
     im_client: str = "",
 ) -> tuple[int, list[LicenceRecord]]:
     """How many licences match, and the requested page of them; the records handed out are
-    audited (``register.read``) in the same transaction."""
+    audited (``register.read``) in the same transaction.
+
+    Criteria on stored fields are filtered, counted and paged by the database; a criterion on a
+    computed field (``Status``, the times) filters the rows here."""
     async with uow:
         now = clock.now()
-        rows = list(await uow.session.scalars(_filtered(query)))
-        records = [r for r in (_record(row, now) for row in rows) if _matches(r, query)]
-        page = records[query.offset : query.offset + query.limit]
+        filtered = _filtered(query)
+        if _in_sql(query):
+            counted = select(func.count()).select_from(filtered.subquery())
+            count = int(await uow.session.scalar(counted) or 0)
+            paged = _ordered(filtered, query).offset(query.offset).limit(query.limit)
+            page = [_record(row, now) for row in await uow.session.scalars(paged)]
+        else:
+            rows = await uow.session.scalars(_ordered(filtered, query))
+            records = [r for r in (_record(row, now) for row in rows) if _matches(r, query)]
+            count, page = len(records), records[query.offset : query.offset + query.limit]
         if page:
             await _audit_read(uow, principal, now, page, operation, im_client)
             await uow.commit()
-        return len(records), page
+        return count, page
 
 
 async def licence_exists(uow: UnitOfWork, clock: Clock, query: LicenceQuery) -> bool:
     """Whether any licence matches (no record is handed out, so nothing is audited)."""
     async with uow:
         now = clock.now()
+        if _in_sql(query):
+            found = await uow.session.scalar(_filtered(query).limit(1))
+            return found is not None
         rows = await uow.session.scalars(_filtered(query))
         return any(_matches(_record(row, now), query) for row in rows)
 

@@ -110,6 +110,26 @@ class World:
                 int(await s.scalar(select(func.count()).select_from(LicenceRow)) or 0),
             )
 
+    async def issue(self, activity: str, premises: str) -> str:
+        """Another licence on Alice's application, as the case engine issues one."""
+        runtime = build_documents_runtime(self.container.settings)
+        now = self.container.clock.now()
+        async with self.container.uow() as uow:
+            ref = await issue_licence(
+                uow.session,
+                runtime,
+                now,
+                application_id=self.application_id,
+                holder={"name": "Golden Dragon Kitchen Ltd", "registration_number": GOLDEN_DRAGON},
+                activity=activity,
+                premises=premises,
+                validity=Validity(now + timedelta(days=30), now + timedelta(days=395)),
+                issuing_department="local-admin",
+                actor="system:case-engine",
+            )
+            await uow.commit()
+        return ref.id
+
     async def licence(self) -> LicenceRow:
         """The licence as stored now."""
         async with self.container.uow() as uow:

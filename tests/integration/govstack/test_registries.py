@@ -436,3 +436,29 @@ async def test_a_register_whose_records_name_nobody_is_not_read_on_consent(world
     assert "do not name the person they are about" in taxpayer.json()["detail"]
     assert world.registers.calls == []
     assert await world.audit("register.read") == []
+
+
+async def test_the_list_pages_orders_and_filters_computed_fields(world: World) -> None:
+    second = await world.issue("Outdoor seating (20 covers)", "12 Harbour Street, terrace")
+    headers = world.key("tax-reader")
+    first_page = await world.gs.get(
+        LICENCES, params={"pageSize": 1, "ordering": "descending"}, headers=headers
+    )
+    body = first_page.json()
+    assert (body["count"], [r["ID"] for r in body["results"]]) == (2, [second])
+    assert body["previous"] is None
+    assert "page=2" in body["next"]
+    second_page = await world.gs.get(body["next"], headers=headers)
+    assert [r["ID"] for r in second_page.json()["results"]] == [world.licence_id]
+    assert second_page.json()["next"] is None
+
+    terrace = await world.gs.get(
+        LICENCES, params={"search": "TERRACE", "filter": "Premises"}, headers=headers
+    )
+    assert [r["ID"] for r in terrace.json()["results"]] == [second]
+    not_yet = await world.gs.get(
+        LICENCES, params={"query.Status": "not_yet_valid"}, headers=headers
+    )
+    assert [r["ID"] for r in not_yet.json()["results"]] == [second]
+    wildcard = await world.gs.get(LICENCES, params={"search": "%"}, headers=headers)
+    assert wildcard.json()["count"] == 0
