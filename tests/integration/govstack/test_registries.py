@@ -271,6 +271,13 @@ async def test_a_department_register_is_read_under_agreement_and_consent(world: 
         headers=world.key("la-reader"),
     )
     assert value.json() == {"value": "Alice Chen"}
+    uncovered = await world.gs.get(
+        f"{BUSINESSES}/{GOLDEN_DRAGON}/readValue/director_person_id.json",
+        params={"SubjectID": "alice"},
+        headers=world.key("la-reader"),
+    )
+    assert uncovered.status_code == 403
+    assert "does not cover director_person_id" in uncovered.json()["detail"]
 
     unknown = await world.gs.post(
         f"{BUSINESSES}/exists",
@@ -288,7 +295,7 @@ async def test_a_department_register_is_read_under_agreement_and_consent(world: 
     )
     assert usage.status_code == 200, usage.text
     listed = usage.json()
-    assert len(listed) == 2  # the read and the readValue; the unknown number read nothing
+    assert len(listed) == 3  # read and two readValues; the unknown number read nothing
     assert {u["readerInstitutionId"] for u in listed} == {"local-admin"}
     assert {u["readerInstitutionName"] for u in listed} == {"Local Administration"}
     assert {u["readerInitials"] for u in listed} == {"LA"}

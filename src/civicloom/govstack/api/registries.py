@@ -515,6 +515,11 @@ async def read_value(
         )
     if content is None:
         return _not_found()
+    if field not in content:
+        raise Forbidden(
+            f"The agreement under which the {register.name} register is read does not cover "
+            f"{field}."
+        )
     return GovStackJSON({"value": content.get(field)})
 
 
