@@ -30,6 +30,13 @@ from civicloom.documents.queries import (
     open_document,
     uploads_per_application,
 )
+from civicloom.documents.register import (
+    LicenceQuery,
+    LicenceRecord,
+    licence_exists,
+    revoke_licence_as_client,
+    search_licence_register,
+)
 from civicloom.documents.runtime import DOCUMENTS_RUNTIME, DocumentsRuntime, build_documents_runtime
 from civicloom.documents.services import (
     PurgedDocument,
@@ -49,6 +56,8 @@ __all__ = [
     "DocumentsRuntime",
     "DocumentsRuntimeDep",
     "IssuedLicence",
+    "LicenceQuery",
+    "LicenceRecord",
     "LicenceRef",
     "LicenceStatus",
     "LicenceVerification",
@@ -64,13 +73,16 @@ __all__ = [
     "inspect_file",
     "issue_licence",
     "latest_licence",
+    "licence_exists",
     "licence_step_handler",
     "open_document",
     "purge_expired_documents",
     "receive_upload",
     "revoke_licence",
+    "revoke_licence_as_client",
     "rules_from_blueprint",
     "sanitise_filename",
+    "search_licence_register",
     "store_document",
     "upload_document",
     "uploads_per_application",

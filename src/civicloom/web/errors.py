@@ -76,6 +76,11 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "Callbacks cannot be taken now",
         "The platform cannot take department answers at the moment; retry later.",
     ),
+    "register-unavailable": (
+        "The register could not be read",
+        "The department's system holding the register did not answer; nothing was read. "
+        "Try again later.",
+    ),
     "internal-error": ("Internal error", "Something failed on our side; it has been logged."),
     "http-error": ("HTTP error", "The request could not be served."),
 }
