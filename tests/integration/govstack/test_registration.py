@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from civicloom.applications import request_information
 from civicloom.applications.tables import ApplicationRow, TaskRow
+from civicloom.documents.tables import DocumentRow
 from civicloom.identity import load_personas, principal_for_persona
 from civicloom.runtime import Container
 from tests.conftest import as_persona
@@ -21,6 +22,7 @@ from tests.integration.govstack.registration_world import (
     World,
     open_world,
 )
+from tests.unit.documents import samples
 
 OLIVIA = as_persona("olivia")  # local-admin officer, licensing-officer
 FELIX = as_persona("felix")  # local-admin officer without licensing-officer
@@ -400,3 +402,58 @@ async def test_statistics_need_the_im_header_and_a_known_registration(world: Wor
             },
         }
     ]
+
+
+# -- documents ---------------------------------------------------------------------------------
+
+
+async def test_documents_go_to_the_applicants_own_file(world: World) -> None:
+    applicant = await world.client("applications:write", "applications:read")
+    other = await world.client("applications:write", department="tax")
+    filed = await world.http.post(
+        f"/services/{MOTHER_AND_CHILD}/applications",
+        json={"applicantId": "mother-0005"},
+        headers=applicant.headers,
+    )
+    file_id = filed.json()["fileId"]
+    pdf = samples.pdf("Birth certificate")
+
+    def upload(**params: str) -> dict[str, object]:
+        files = {"file": ("Birth certificate.pdf", pdf, "application/pdf")}
+        return {"params": params, "files": files}
+
+    before = await world.written()
+    query = {"fileId": file_id, "documentType": "birth-certificate"}
+    assert (await world.http.post("/documents", **upload(**query))).status_code == 401
+    assert (
+        await world.http.post("/documents", headers=other.headers, **upload(**query))
+    ).status_code == 404
+    assert (
+        await world.http.post("/documents", headers=OLIVIA, **upload(**query))
+    ).status_code == 403
+    assert (
+        await world.http.post(
+            "/documents", headers=applicant.headers, **upload(fileId=FIXTURE_FILE, documentType="x")
+        )
+    ).status_code == 404  # not this client's applicant's file
+    incomplete = await world.http.post("/documents", headers=applicant.headers, **upload())
+    assert incomplete.status_code == 400
+    assert [e["field"] for e in incomplete.json()["errors"]] == ["fileId", "documentType"]
+    assert (await world.written()).audit == before.audit
+
+    stored = await world.http.post("/documents", headers=applicant.headers, **upload(**query))
+    assert stored.status_code == 200, stored.text
+    body = stored.json()
+    assert body["code"] == 200
+    assert body["type"] == "birth-certificate"
+    assert body["url"].startswith(f"/api/v1/applications/{file_id}/documents/")
+    async with world.container.uow() as uow:
+        [row] = list(
+            await uow.session.scalars(
+                select(DocumentRow).where(DocumentRow.application_id == file_id)
+            )
+        )
+    assert row.document_type == "birth-certificate"
+    assert row.media_type == "application/pdf"
+    assert row.uploaded_by == f"api-key:{applicant.subject}/mother-0005"
+    assert (await world.audit_of(file_id))[-1][0] == "document.stored"

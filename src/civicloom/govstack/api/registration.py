@@ -43,6 +43,7 @@ from civicloom.applications import (
     answer_information_request,
     client_applicant_id,
     decide_task,
+    find_application,
     find_registration_task,
     read_registration_file,
     registration_files,
@@ -55,6 +56,8 @@ from civicloom.catalogue import (
     get_current_blueprint,
     list_current_blueprints,
 )
+from civicloom.documents import DocumentsRuntimeDep, Upload, upload_document
+from civicloom.documents.multipart import StreamingForm
 from civicloom.govstack.caller import govstack_caller
 from civicloom.identity import APPLICANT_ROLES, Forbidden, Role
 from civicloom.kernel import (
@@ -64,16 +67,18 @@ from civicloom.kernel import (
     Line,
     NotFound,
     PathId,
+    PayloadTooLarge,
     Principal,
     ValidationFailed,
 )
 from civicloom.kpis import Period, service_kpis
 from civicloom.kpis.api import kpi_config
-from civicloom.registries import acting_for_answers
+from civicloom.registries import acting_for_answers, still_acting_for
 from civicloom.web import (
     ContainerDep,
     CurrentPrincipal,
     GatewayDep,
+    large_body,
     problem_response,
     problem_responses,
     public_route,
@@ -384,6 +389,107 @@ async def read_file(
     return _file_out(principal, found, blueprints.get(found.service_id))
 
 
+# -- documents -------------------------------------------------------------------------------
+
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+class BadUpload(ValidationFailed):
+    """The upload request is incomplete: 400, as the spec answers a failed upload."""
+
+    status = 400
+
+
+async def _applicant_of(
+    container: ContainerDep, principal: Principal, file_id: str
+) -> tuple[Principal, str]:
+    """The applicant a caller acts as on one of its own files (NotFound otherwise)."""
+    async with container.uow() as uow:
+        found = await find_application(uow.session, file_id)
+    if found is not None and found.applicant_id == principal.subject:
+        return principal, found.id
+    if found is not None and found.applicant_id.startswith(f"{principal.subject}/"):
+        return replace(principal, subject=found.applicant_id), found.id
+    raise NotFound(f"no application file {file_id!r} of this applicant")
+
+
+async def _still_acting(
+    container: ContainerDep, gateway: GatewayDep, applicant: Principal, file_id: str
+) -> None:
+    """For a file about a business, the applicant must still act for it (ADR 0041)."""
+    async with container.uow() as uow:
+        found = await find_application(uow.session, file_id)
+    if found is not None:
+        await still_acting_for(container.uow, gateway, container.clock, applicant, found)
+
+
+@registration_router.post(
+    "/documents",
+    dependencies=[*_APPLY, large_body()],
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            }
+        }
+    },
+)
+async def upload_file_document(
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    gateway: GatewayDep,
+    documents: DocumentsRuntimeDep,
+    file_id: Annotated[str | None, Query(alias="fileId", max_length=100)] = None,
+    document_type: Annotated[str | None, Query(alias="documentType", max_length=60)] = None,
+    additional_metadata: Annotated[
+        str | None, Query(alias="additionalMetadata", max_length=500)
+    ] = None,
+) -> dict[str, Any]:
+    """Upload a document to one of the caller's files, into the documents module (the
+    service's document rules, size limit and content check; audited as ``document.stored``).
+    ``fileId`` names the file and ``documentType`` the document (as the blueprint lists it)."""
+    del additional_metadata  # free text the spec allows; nothing of it is kept
+    missing = [
+        FieldError(name, "required", message)
+        for name, value, message in (
+            ("fileId", file_id, "name the application file the document belongs to"),
+            ("documentType", document_type, "say which document this is"),
+        )
+        if not value
+    ]
+    if missing or file_id is None or document_type is None:
+        raise BadUpload(missing)
+    applicant, application_id = await _applicant_of(container, principal, file_id)
+    await _still_acting(container, gateway, applicant, application_id)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > documents.max_bytes + MULTIPART_OVERHEAD:
+        raise PayloadTooLarge(f"the body is larger than {documents.max_bytes} bytes")
+    form = StreamingForm(request.headers.get("content-type", ""), request.stream().__aiter__())
+    await form.open_file()
+    ref = await upload_document(
+        container.uow(),
+        documents,
+        container.clock,
+        applicant,
+        application_id,
+        document_type,
+        Upload(form.filename or "", form.file_chunks()),
+    )
+    return {
+        "code": 200,
+        "type": ref.document_type,
+        "message": f"stored {ref.filename} ({ref.size_bytes} bytes)",
+        "url": f"/api/v1/applications/{application_id}/documents/{ref.id}",
+    }
+
+
 # -- tasks -----------------------------------------------------------------------------------
 
 
@@ -474,6 +580,7 @@ async def complete_task(
     body: CompleteTask,
     container: ContainerDep,
     principal: CurrentPrincipal,
+    gateway: GatewayDep,
     task_id: Annotated[PathId, Path(alias="taskId")],
 ) -> dict[str, Any]:
     """Complete a human task with the authority the native API asks for (ADR 0034, 0047)."""
@@ -486,6 +593,7 @@ async def complete_task(
             applicant = replace(principal, subject=task.applicant_id)
         else:
             raise Forbidden("only the applicant answers a question put to them")
+        await _still_acting(container, gateway, applicant, task.application_id)
         answer = _text(body.data, "answer")
         if not answer:
             raise ValidationFailed(
