@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -418,30 +419,23 @@ async def test_documents_go_to_the_applicants_own_file(world: World) -> None:
     file_id = filed.json()["fileId"]
     pdf = samples.pdf("Birth certificate")
 
-    def upload(**params: str) -> dict[str, object]:
+    async def upload(headers: dict[str, str] | None = None, **params: str) -> httpx.Response:
         files = {"file": ("Birth certificate.pdf", pdf, "application/pdf")}
-        return {"params": params, "files": files}
+        return await world.http.post("/documents", params=params, files=files, headers=headers)
 
     before = await world.written()
     query = {"fileId": file_id, "documentType": "birth-certificate"}
-    assert (await world.http.post("/documents", **upload(**query))).status_code == 401
-    assert (
-        await world.http.post("/documents", headers=other.headers, **upload(**query))
-    ).status_code == 404
-    assert (
-        await world.http.post("/documents", headers=OLIVIA, **upload(**query))
-    ).status_code == 403
-    assert (
-        await world.http.post(
-            "/documents", headers=applicant.headers, **upload(fileId=FIXTURE_FILE, documentType="x")
-        )
-    ).status_code == 404  # not this client's applicant's file
-    incomplete = await world.http.post("/documents", headers=applicant.headers, **upload())
+    assert (await upload(**query)).status_code == 401
+    assert (await upload(other.headers, **query)).status_code == 404
+    assert (await upload(OLIVIA, **query)).status_code == 403
+    not_its_own = await upload(applicant.headers, fileId=FIXTURE_FILE, documentType="x")
+    assert not_its_own.status_code == 404  # not this client's applicant's file
+    incomplete = await upload(applicant.headers)
     assert incomplete.status_code == 400
     assert [e["field"] for e in incomplete.json()["errors"]] == ["fileId", "documentType"]
     assert (await world.written()).audit == before.audit
 
-    stored = await world.http.post("/documents", headers=applicant.headers, **upload(**query))
+    stored = await upload(applicant.headers, **query)
     assert stored.status_code == 200, stored.text
     body = stored.json()
     assert body["code"] == 200
