@@ -66,7 +66,7 @@ async def send(
     world: World, method: str, target: str, headers: dict[str, str], body: str
 ) -> httpx.Response:
     path, _, query = target.partition("?")
-    params = httpx.QueryParams(parse_qsl(query))
+    params = httpx.QueryParams(dict(parse_qsl(query)))
     if headers.get("Content-Type") == "multipart/form-data":
         del headers["Content-Type"]  # the client writes it, with the boundary
         field, _, name = body.partition("=@")
