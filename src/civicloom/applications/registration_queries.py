@@ -10,12 +10,14 @@ reads files and tasks through these functions. Who may see what is decided here,
   asks for the ``registration:read`` scope);
 - an officer or supervisor sees the files in which their department runs a step.
 
-Every single-file read is audited as ``application.read`` (who, which fields, why).
+Every single-file read is audited as ``application.read`` (who, which fields, why), and shows
+staff only the fields their department is entitled to (``x-owner``/``x-visible-to``, ADR 0034);
+a department's machine client reads a file's status and tasks, not its answers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -26,8 +28,9 @@ from civicloom.applications.case import AuditNote, record_case_change
 from civicloom.applications.domain import TaskState
 from civicloom.applications.tables import ApplicationRow, TaskRow
 from civicloom.audit import AuditAction
+from civicloom.catalogue import get_blueprint_version
 from civicloom.db import UnitOfWork
-from civicloom.identity import Role
+from civicloom.identity import Role, visible_fields
 from civicloom.kernel import Clock, NotFound, Principal
 
 STAFF_ROLES = frozenset({Role.OFFICER.value, Role.SUPERVISOR.value})
@@ -189,6 +192,14 @@ async def read_registration_file(
         own = app.applicant_id == reader.subject or app.applicant_id.startswith(
             f"{reader.subject}/"
         )
+        # Staff read only the fields their department is entitled to (ADR 0034), a
+        # department's system none of them: the applicant reads their whole file.
+        pinned = await get_blueprint_version(uow.session, app.blueprint_version_id)
+        data = (
+            visible_fields(reader, pinned.blueprint, dict(app.data), is_applicant=own)
+            if pinned is not None
+            else (dict(app.data) if own else {})
+        )
         await record_case_change(
             uow.session,
             app,
@@ -201,10 +212,10 @@ async def read_registration_file(
                 purpose="applicant views own application"
                 if own
                 else "a department reads an application file",
-                fields=tuple(sorted(app.data)),
+                fields=tuple(sorted(data)),
             ),
         )
-        found = _file(app, tasks.get(app.id))
+        found = replace(_file(app, tasks.get(app.id)), data=data)
         await uow.commit()
     return found
 

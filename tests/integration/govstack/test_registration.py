@@ -240,6 +240,43 @@ async def test_each_caller_reads_only_the_files_it_may_see(world: World) -> None
     assert nothing.json() == []
 
 
+async def test_staff_read_only_their_departments_fields(world: World) -> None:
+    restaurant = {
+        "business_registration_number": "BR-2019-004211",
+        "business_name": "Golden Dragon Kitchen Ltd",
+        "director_name": "Alice Chen",
+        "parcel_id": "P-0042-117",
+        "premises_address": "12 Harbour Street",
+        "seating": 40,
+        "grease_trap": True,
+        "staff_count": 8,
+        "cuisine": "chinese",
+        "opening_date": "2027-03-01",
+        "contact_email": "alice@example.org",
+    }
+    filed = await world.http.post(
+        "/services/open-a-restaurant/applications",
+        json={"applicantId": "alice", "formData": {"data": restaurant}},
+        headers=ALICE,
+    )
+    assert filed.status_code == 200, filed.text
+    file_id = filed.json()["fileId"]
+    assert filed.json()["applicationData"]["formData"]["data"] == restaurant  # her own file
+
+    tax = await world.http.get(f"/applications/{file_id}", headers=TARIQ)
+    assert tax.status_code == 200
+    assert tax.json()["applicationData"]["formData"]["data"] == {
+        "business_registration_number": "BR-2019-004211"
+    }
+    system = await world.client("applications:read", department="tax")
+    machine = await world.http.get(f"/applications/{file_id}", headers=system.headers)
+    assert machine.json()["applicationData"]["formData"]["data"] == {}
+    assert (await world.audit_of(file_id))[-2:] == [
+        ("application.read", "dev-login:tariq"),
+        ("application.read", f"api-key:{system.subject}"),
+    ]
+
+
 # -- tasks -------------------------------------------------------------------------------------
 
 
