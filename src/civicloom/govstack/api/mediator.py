@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from civicloom.departments import Department, list_departments
 from civicloom.identity import Role, scopes_of
@@ -75,6 +75,7 @@ class Endpoint:
 
     method: str
     path: str
+    scope: str | None = None  # a facade route's scope (who may call it)
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,6 @@ class Service:
 
     code: str
     endpoints: tuple[Endpoint, ...]
-    scope: str | None
     contract: dict[str, Any]
 
 
@@ -144,7 +144,6 @@ def _department_services(department: Department) -> list[Service]:
             Service(
                 code=str(capability["id"]),
                 endpoints=(endpoint,),
-                scope=None,
                 contract=_capability_contract(department.id, capability),
             )
         )
@@ -153,37 +152,28 @@ def _department_services(department: Department) -> list[Service]:
 
 def _facade_services(request: Request, subsystem: str) -> list[Service]:
     routes = [
-        r
-        for r in request.app.routes
-        if isinstance(r, APIRoute)
-        and r.include_in_schema
-        and any(FACADE_TAGS.get(str(t)) == subsystem for t in r.tags)
+        (str(c.path), c.original_route)
+        for c in iter_route_contexts(list(request.app.routes))
+        if isinstance(c.original_route, APIRoute)
+        and c.original_route.include_in_schema
+        and any(FACADE_TAGS.get(str(t)) == subsystem for t in c.original_route.tags)
     ]
     if not routes:
         return []
     schema = request.app.openapi()
-    paths = {r.path: schema.get("paths", {}).get(r.path, {}) for r in routes}
-    endpoints = tuple(Endpoint(m, r.path) for r in routes for m in sorted(r.methods or ()))
-    scopes = {
-        p.scope
-        for r in routes
-        for m in (r.methods or ())
-        if (p := policy_for_route(r, m)) is not None and p.scope
-    }
+    paths = {path: schema.get("paths", {}).get(path, {}) for path, _ in routes}
+    endpoints = tuple(
+        Endpoint(m, path, p.scope if (p := policy_for_route(r, m)) is not None else None)
+        for path, r in routes
+        for m in sorted(r.methods or ())
+    )
     contract = {
         "openapi": "3.0.3",
         "info": {"title": f"civicloom GovStack {subsystem}", "version": VERSION},
         "paths": paths,
         "components": schema.get("components", {}),
     }
-    return [
-        Service(
-            code=subsystem,
-            endpoints=endpoints,
-            scope=next(iter(scopes)) if len(scopes) == 1 else None,
-            contract=contract,
-        )
-    ]
+    return [Service(code=subsystem, endpoints=endpoints, contract=contract)]
 
 
 async def _departments(container: ContainerDep) -> dict[str, Department]:
@@ -280,9 +270,12 @@ async def _allowed(
         return _respond({"member": []})
     services, department = await _services(request, container, ids)
     if department is None:
-        machine = Role.MACHINE_CLIENT.value in principal.roles
         held = scopes_of(principal)
-        allowed = [s for s in services if not machine or (s.scope is not None and s.scope in held)]
+        allowed = [
+            replace(s, endpoints=mine)
+            for s in services
+            if (mine := tuple(e for e in s.endpoints if _may_call(principal, held, e)))
+        ]
     else:
         async with container.uow() as uow:
             agreements = await approved_agreements(uow.session)
@@ -293,6 +286,14 @@ async def _allowed(
         }
         allowed = [s for s in services if s.code in readable]
     return _respond(_listing(ids[0], ids[2], ids[3], allowed))
+
+
+def _may_call(principal: Principal, held: frozenset[str], endpoint: Endpoint) -> bool:
+    """Whether the caller's grants cover a facade route: a machine client holds its scope; a
+    person passes to the route's own role checks (facade routes admit people by role only)."""
+    if Role.MACHINE_CLIENT.value in principal.roles:
+        return endpoint.scope is not None and endpoint.scope in held
+    return False
 
 
 async def _open_api(
