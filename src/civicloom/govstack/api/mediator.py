@@ -28,22 +28,22 @@ import re
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from civicloom.departments import Department, list_departments
-from civicloom.identity import Role, scopes_of
+from civicloom.identity import STAFF_ROLES, Role, RoutePolicy, scopes_of
 from civicloom.kernel import FieldError, NotFound, Principal, ValidationFailed
 from civicloom.registries import approved_agreements
 from civicloom.web import (
     ContainerDep,
     OptionalPrincipal,
-    authenticated,
     policy_for_route,
     problem_responses,
     public_route,
 )
+from civicloom.web.deps import Guard
 
 mediator_router = APIRouter(tags=["govstack-mediator"], responses=problem_responses(400, 401, 404))
 
@@ -61,6 +61,11 @@ FACADE_TAGS = {
 IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,63}$")
 SERVICE_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,127}$")
 VERSION = "1"
+# listMethods and getOpenAPI name the departments' internal endpoints: staff and machine
+# clients (any scope) only; citizens get 403.
+_STAFF_OR_MACHINES = Depends(
+    Guard(RoutePolicy(roles=STAFF_ROLES | {Role.OPERATOR.value}, machines=True))
+)
 
 
 class BadIdentifier(ValidationFailed):
@@ -321,7 +326,7 @@ for prefix in ("", "/r1"):
 
     @mediator_router.get(
         f"{prefix}{PROVIDER}/listMethods",
-        dependencies=[authenticated(machines=True)],
+        dependencies=[_STAFF_OR_MACHINES],
         include_in_schema=not prefix,
     )
     async def list_methods(
@@ -356,7 +361,7 @@ for prefix in ("", "/r1"):
 
     @mediator_router.get(
         f"{prefix}{PROVIDER}/getOpenAPI",
-        dependencies=[authenticated(machines=True)],
+        dependencies=[_STAFF_OR_MACHINES],
         include_in_schema=not prefix,
     )
     async def get_open_api(
