@@ -99,7 +99,6 @@ ROUTE_POLICIES: dict[tuple[str, str], RoutePolicy] = {
     ("GET", "/assets"): PUBLIC,  # GOV.UK Frontend CSS/JS (static mount)
     ("GET", "/static"): PUBLIC,  # our CSS/JS and htmx (static mount)
     ("GET", "/api/v1/openapi.json"): PUBLIC,
-    ("GET", "/openapi.json"): PUBLIC,  # the GovStack listener's contract (its own app)
     ("GET", "/api-docs"): PUBLIC,  # swagger-ui-dist from node_modules (static mount)
     ("GET", "/api/v1/services"): PUBLIC,
     ("POST", "/api/v1/applications"): RoutePolicy(

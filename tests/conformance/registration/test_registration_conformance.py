@@ -3,8 +3,11 @@
 Written from ../shared/specs/govstack/registration and from what the published suite
 (GovStackWorkingGroup/bb-registration ``test/openAPI``) checks: paths, methods, status codes,
 content types, field names, filters and error bodies. Each test names the published scenario
-it stands for. The conformance client (``GOVSTACK_API_KEY``) is a local-admin machine client
-holding ``applications:read``, ``applications:write`` and ``tasks:read``.
+it stands for. Like the published suite, the calls name the suite's subsystem in the
+``Information-Mediator-Client`` header and send no key: the listener ``make conformance``
+starts trusts that header (as behind an IM security server), and the fixtures register the
+subsystem to a local-admin machine client holding ``applications:read``,
+``applications:write`` and ``tasks:read`` (``govstack/fixtures/registration.py``).
 
 Where civicloom deliberately answers otherwise (ADR 0047), the test asserts civicloom's answer
 and says so: the suite reads and completes tasks and uploads documents with no credentials at
@@ -29,11 +32,9 @@ STATUS_CODES = {"PENDING", "APPROVED", "SENDBACK", "REJECTED"}
 
 
 @pytest.fixture
-def key(api_key: str) -> dict[str, str]:
-    """The conformance client's headers: its key and the IM header the suite sends."""
-    if not api_key:
-        pytest.fail("set GOVSTACK_API_KEY to the conformance client's key")
-    return {"api_key": api_key, **IM}
+def key() -> dict[str, str]:
+    """The suite's front office: its subsystem in the IM header, as the suite sends it."""
+    return dict(IM)
 
 
 def json_of(response: httpx.Response) -> Any:
