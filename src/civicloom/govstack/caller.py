@@ -58,23 +58,24 @@ class ClientRegistrations:
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-_cache: dict[Path, tuple[float, ClientRegistrations]] = {}
+_cache: dict[Path, tuple[tuple[int, int, int], ClientRegistrations]] = {}
 
 
 def load_registrations(path: Path | None) -> ClientRegistrations:
     """The registrations file, re-read when it changes; empty when not configured."""
     if path is None or not path.is_file():
         return ClientRegistrations()
-    mtime = path.stat().st_mtime
+    stat = path.stat()
+    version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
     cached = _cache.get(path)
-    if cached is not None and cached[0] == mtime:
+    if cached is not None and cached[0] == version:
         return cached[1]
     data = json.loads(path.read_text(encoding="utf-8"))
     found = ClientRegistrations(
         aliases={str(k): str(v) for k, v in dict(data.get("aliases", {})).items()},
         im_clients={str(k): str(v) for k, v in dict(data.get("im_clients", {})).items()},
     )
-    _cache[path] = (mtime, found)
+    _cache[path] = (version, found)
     return found
 
 

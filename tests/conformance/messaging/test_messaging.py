@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 
 import httpx
 import pytest
@@ -40,7 +41,7 @@ def _json(response: httpx.Response) -> None:
     assert "application/json" in response.headers["content-type"]
 
 
-def _sent(gs: httpx.Client, api_key: str, path: str, body: dict[str, object]) -> str:
+def _sent(gs: httpx.Client, api_key: str, path: str, body: Mapping[str, object]) -> str:
     answer = gs.post(path, json=body, headers={"api_key": api_key})
     assert answer.status_code == 200, answer.text
     _json(answer)
@@ -153,7 +154,7 @@ def test_status_counts_every_status_in_the_callers_spelling(gs: httpx.Client, ap
     ],
 )
 def test_status_returns_only_the_selected_statuses(
-    gs: httpx.Client, api_key: str, params: dict[str, object], keys: list[str]
+    gs: httpx.Client, api_key: str, params: dict[str, str | list[str]], keys: list[str]
 ) -> None:
     uid = _sent(gs, api_key, "/send/email/single", SINGLE)
     answer = gs.get("/status/email", headers={"api_key": api_key, "requestUID": uid}, params=params)

@@ -8,6 +8,8 @@ import json
 import httpx
 import pytest
 
+from civicloom.app import create_app
+from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.govstack.conftest import MachineKey
 
@@ -122,3 +124,18 @@ async def test_unknown_or_malformed_providers(
     key = await machine_key("applications:read")
     got = await gs_client.get(path, headers={"api_key": key})
     assert got.status_code == status
+
+
+async def test_the_facades_under_a_base_path_of_the_main_app(
+    container: Container, machine_key: MachineKey
+) -> None:
+    """``govstack_base_path``: the same facades on the main app, with its native statuses."""
+    container.settings = container.settings.model_copy(update={"govstack_base_path": "/govstack"})
+    key = await machine_key("messaging:send")
+    app = create_app(container)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as main:
+        listed = await main.get("/govstack/listClients")
+        methods = await main.get(f"/govstack{TAX}/listMethods", headers={"api_key": key})
+        anonymous = await main.post("/govstack/send/email/single", json={})
+    assert (listed.status_code, methods.status_code, anonymous.status_code) == (200, 200, 401)
