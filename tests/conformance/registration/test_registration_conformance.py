@@ -386,7 +386,7 @@ def test_statistics_with_parameters(gs: httpx.Client, start: str, end: str, time
     assert row["processed"] == 0  # nothing was submitted in 2021
 
 
-@pytest.mark.parametrize("header", [None, "", "invalid_header", "eGovStack/GOV/90000009/"])
+@pytest.mark.parametrize("header", [None, "", "''", "invalid_header", "eGovStack/GOV/90000009/"])
 def test_statistics_need_a_valid_im_header(gs: httpx.Client, header: str | None) -> None:
     headers = {} if header is None else {"Information-Mediator-Client": header}
     assert gs.get("/data/statistics/1.0", headers=headers).status_code == 400
