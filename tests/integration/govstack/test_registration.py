@@ -401,6 +401,11 @@ async def test_the_applicant_answers_a_question_and_nobody_else(world: World) ->
 
 async def test_statistics_need_the_im_header_and_a_known_registration(world: World) -> None:
     assert (await world.http.get("/data/statistics/1.0")).status_code == 400
+    unversioned = await world.http.get(
+        "/data/statistics", params={"registrationName": "Zero Hunger"}, headers=IM
+    )
+    assert unversioned.status_code == 200  # the spec's path; the suite adds the version
+    assert unversioned.json()[0]["references"]["registrationName"] == "Zero Hunger"
     unknown = await world.http.get(
         "/data/statistics/1.0", params={"registrationName": "n0tex1st"}, headers=IM
     )

@@ -647,6 +647,7 @@ def _day(value: str | None, name: str) -> date | None:
         ) from None
 
 
+@registration_router.get("/data/statistics", dependencies=_PUBLIC)
 @registration_router.get("/data/statistics/1.0", dependencies=_PUBLIC)
 async def statistics(
     container: ContainerDep,
