@@ -10,7 +10,7 @@ RUN_STAMP := $(VENV)/.run-installed
 DEV_STAMP := $(VENV)/.dev-installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: help run install install-dev assets translations test test-fast lint fmt bench docs clean db demo lock
+.PHONY: help run install install-dev assets translations test test-fast lint fmt bench docs clean db demo lock conformance
 
 help: ## Show this help
 	@echo "civicloom — make targets:"
@@ -57,6 +57,9 @@ test: install-dev ## Run the whole test suite (PostgreSQL and RabbitMQ required 
 
 test-fast: install-dev ## Unit tests only
 	$(BIN)/pytest -q tests/unit
+
+conformance: install-dev ## GovStack conformance: scratch database, fixtures, listener on :3333, per-BB results
+	$(PY) scripts/conformance.py
 
 lint: install-dev ## ruff (lint + format check), mypy --strict, import-linter contracts, boundaries
 	$(BIN)/ruff check .

@@ -12,6 +12,7 @@ from civicloom.api import api_v1_router, callbacks_router, casework_router, ops_
 from civicloom.backoffice import backoffice_router
 from civicloom.documents import documents_pages_router, documents_router
 from civicloom.funding import funding_api_router, funding_pages_router
+from civicloom.govstack.listener import include_govstack
 from civicloom.kpis import kpis_api_router, kpis_pages_router, register_operational_metrics
 from civicloom.notifications import (
     mail_catcher_enabled,
@@ -111,6 +112,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(funding_pages_router)
     app.include_router(funding_api_router)
     app.include_router(backoffice_router)
+    if settings.govstack_base_path:  # the GovStack facades here too (ADR 0046)
+        include_govstack(app, settings.govstack_base_path)
     register_operational_metrics(container.metrics.registry, settings.effective_database_url)
     check_every_route_guarded(app.routes)
 

@@ -18,6 +18,7 @@ from civicloom.connectors import cli as connectors_cli
 from civicloom.db import UnitOfWork
 from civicloom.documents import cli as documents_cli
 from civicloom.funding import cli as funding_cli
+from civicloom.govstack import cli as govstack_cli
 from civicloom.identity import cli as identity_cli
 from civicloom.kernel import Clock
 from civicloom.kpis import cli as kpis_cli
@@ -68,6 +69,7 @@ def _bootstrap() -> Any:
 app.add_typer(kpis_cli.build_app(_bootstrap), name="kpi")
 app.add_typer(funding_cli.build_app(_bootstrap), name="funding")
 demo_app.command("loadgen")(kpis_cli.loadgen_command(_bootstrap))
+app.add_typer(govstack_cli.build_app(_bootstrap), name="govstack")
 
 
 @app.command()
@@ -75,11 +77,26 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default: settings).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: settings).")] = None,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+    govstack_port: Annotated[
+        list[int] | None,
+        typer.Option(
+            help="Also serve the GovStack facades at the root of this port (repeatable; "
+            "default: settings.govstack_port). One worker process only."
+        ),
+    ] = None,
 ) -> None:
-    """Serve the API and web UI with uvicorn."""
+    """Serve the API and web UI with uvicorn (and the GovStack listeners, if asked)."""
     import uvicorn
 
     settings = get_settings()
+    ports = govstack_port or ([settings.govstack_port] if settings.govstack_port else [])
+    if ports:
+        if workers != 1:
+            raise typer.BadParameter("the GovStack listener runs in one worker process")
+        govstack_cli.serve_with_listeners(
+            _bootstrap, host or settings.host, port or settings.port, ports
+        )
+        return
     uvicorn.run(
         "civicloom.bootstrap:uvicorn_app",
         factory=True,

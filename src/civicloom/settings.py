@@ -280,6 +280,44 @@ class Settings(BaseSettings):
         description="Deliveries per minute allowed per provider (`email`, `sms`), as JSON.",
     )
 
+    govstack_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description=(
+            "Port of the GovStack listener (`civicloom serve --govstack-port`): the building-block "
+            "facades at its root, as the published suites expect (`3333`). Empty: no listener."
+        ),
+    )
+    govstack_base_path: str = Field(
+        "",
+        pattern=r"^(/[a-z0-9-]+)*$",
+        description=(
+            "Also serve the GovStack facades on the main app under this path (e.g. `/govstack`). "
+            "Empty: only on the GovStack listener."
+        ),
+    )
+    govstack_instance: str = Field(
+        "civicloom",
+        pattern=r"^[A-Za-z][A-Za-z0-9._-]{0,63}$",
+        description="This deployment's Information Mediator instance (`INSTANCE` in identifiers).",
+    )
+    govstack_trust_im_header: bool = Field(
+        False,
+        description=(
+            "The GovStack listener sits behind an Information Mediator security server (mTLS) "
+            "that authenticated the caller: a registered `Information-Mediator-Client` subsystem "
+            "then identifies its machine client without an API key (ADR 0046)."
+        ),
+    )
+    govstack_clients_file: Path | None = Field(
+        None,
+        description=(
+            "JSON registrations of GovStack callers (IM subsystems and conformance key aliases "
+            "to machine clients), written by `civicloom govstack fixtures`; holds no secrets."
+        ),
+    )
+
     @model_validator(mode="after")
     def _defaults_and_safety(self) -> Self:
         if self.dev_login is None:

@@ -27,3 +27,14 @@ def gs() -> Iterator[httpx.Client]:
 def api_key() -> str:
     """The conformance client's API key."""
     return os.environ.get("GOVSTACK_API_KEY", "")
+
+
+IM_CLIENT = "civicloom/GOV/local-admin/conformance"
+"""The subsystem the fixtures register for these tests (``govstack/fixtures/mediator.py``)."""
+
+
+@pytest.fixture(scope="session")
+def im_headers() -> dict[str, str]:
+    """The ``Information-Mediator-Client`` header of the conformance subsystem (trusted by the
+    listener ``make conformance`` starts, as behind an IM security server)."""
+    return {"Information-Mediator-Client": IM_CLIENT}

@@ -156,7 +156,7 @@ POST /send/email/single                          | -     | email | 401 403 403 4
 POST /send/email/batch                           | -     | email_batch | 401 403 403 403 403 403 403 403 403 403 403 200 403 200 403 403 403
 # safe: a request's status is for the client that sent it (k+ sent it).
 GET  /status/email                               | -     | request_uid | 401 403 403 403 403 403 403 403 403 403 403 200 403 404 403 403 403
-POST /callback/email                             | -     | email_callback | 401 403 403 403 403 403 403 403 403 403 403 200 403 200 403 403 403
+POST /callback/email                             | -     | email_callback | 401 403 403 403 403 403 403 403 403 403 403 200 403 404 403 403 403
 
 # --- development mail viewer ------------------------------------------------------------------
 # safe: citizens' e-mails are personal data: sign-in required, operators only.

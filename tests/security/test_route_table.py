@@ -196,7 +196,10 @@ def request_of(body: str, params: dict[str, str], caller: str, n: int) -> dict[s
                 "emailContent": email_body(unique)["emailContent"],
             }
         },
-        "request_uid": {"headers": {"requestUid": params["request_uid"]}},
+        "request_uid": {
+            "headers": {"requestUid": params["request_uid"]},
+            "params": {"status": "scheduled"},  # the spec's required filter (ADR 0046)
+        },
         "email_callback": {
             "json": {"meta": "", "content": "aGVsbG8="},
             "headers": {"requestUid": params["request_uid"]},

@@ -87,6 +87,9 @@ class SubmitApplication:
     # For a form about a business: the register's verdict, read before the transaction
     # (``civicloom.registries.verify_acting_for``); without it such a form is refused.
     acting_for: ActingFor | None = None
+    # A fixed id, for conformance fixtures only (``civicloom.govstack.fixtures``); every
+    # channel a caller reaches leaves it None and the application gets a new random id.
+    application_id: str | None = None
 
 
 @dataclass(frozen=True)

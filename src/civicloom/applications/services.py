@@ -106,7 +106,7 @@ async def submit_in(
     validate_form_data(blueprint, data)
     now = clock.now()
     row = ApplicationRow(
-        id=new_id(),
+        id=command.application_id or new_id(),
         reference=new_reference(blueprint.reference_prefix, now),
         service_id=blueprint.id,
         blueprint_version_id=published.version_id,

@@ -8,6 +8,7 @@ from civicloom.identity.apikeys import (
     list_api_keys,
     revoke_api_key,
     rotate_api_key,
+    vouched_machine_client,
 )
 from civicloom.identity.domain import (
     APPLICANT_ROLES,
@@ -103,4 +104,5 @@ __all__ = [
     "scopes_of",
     "start_session",
     "visible_fields",
+    "vouched_machine_client",
 ]

@@ -220,3 +220,24 @@ async def authenticate_api_key(uow: UnitOfWork, clock: Clock, key: str) -> Scope
             authenticated_by="api-key",
             scopes=frozenset(row.scopes),
         )
+
+
+async def vouched_machine_client(
+    uow: UnitOfWork, clock: Clock, prefix: str, *, vouched_by: str
+) -> ScopedPrincipal | None:
+    """The machine principal of a valid client whose identity a trusted party vouched for
+    (an Information Mediator security server, or a conformance alias; ADR 0046); the key itself
+    is not presented. None when the client is unknown, revoked or expired."""
+    now = clock.now()
+    async with uow:
+        row = await uow.session.scalar(select(ApiClientRow).where(ApiClientRow.prefix == prefix))
+        if row is None or row.revoked_at is not None or row.expires_at <= now:
+            return None
+        return ScopedPrincipal(
+            subject=f"client:{row.prefix}",
+            display_name=row.name,
+            roles=frozenset({Role.MACHINE_CLIENT.value}),
+            department=row.department,
+            authenticated_by=vouched_by,
+            scopes=frozenset(row.scopes),
+        )

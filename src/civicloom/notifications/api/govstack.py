@@ -21,7 +21,7 @@ import html
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import Field
 from sqlalchemy import func, select
 
@@ -56,8 +56,8 @@ SCOPE = "messaging:send"
 
 
 async def api_key_header(request: Request, container: ContainerDep) -> None:
-    """Accept GovStack's ``apiKey`` header as a platform API key (before the route guard)."""
-    key = request.headers.get("apikey", "")
+    """Accept GovStack's ``api_key``/``apiKey`` header as a platform API key (before the guard)."""
+    key = request.headers.get("api_key", "") or request.headers.get("apikey", "")
     if key.startswith("cl_") and not hasattr(request.state, "principal"):
         client = await authenticate_api_key(container.uow(), container.clock, key)
         if client is not None:
@@ -72,10 +72,16 @@ _SENDER = [Depends(api_key_header), require_roles(Role.MACHINE_CLIENT, scope=SCO
 
 
 class RecipientInfo(InboundModel):
-    """Who receives the email."""
+    """Who receives the email (``emailCC``/``emailBCC`` receive it too, each a delivery)."""
 
     email: str = Field(pattern=EMAIL, max_length=320)
+    emailCC: str | None = Field(default=None, pattern=EMAIL, max_length=320)  # noqa: N815
+    emailBCC: str | None = Field(default=None, pattern=EMAIL, max_length=320)  # noqa: N815
     name: Line = Field(default="", max_length=200)
+
+    def addresses(self) -> list[str]:
+        """Every address this recipient stands for, in order."""
+        return [a for a in (self.email, self.emailCC, self.emailBCC) if a]
 
 
 class EmailContent(InboundModel):
@@ -87,25 +93,49 @@ class EmailContent(InboundModel):
     content: Text = Field(min_length=1, max_length=100_000)
 
 
-class SingleEmail(InboundModel):
-    """``/send/email/single`` body."""
-
-    senderInfo: dict[str, Any] = Field(default_factory=dict)  # noqa: N815 - spec names
-    recipientInfo: RecipientInfo  # noqa: N815
-    emailContent: EmailContent  # noqa: N815
-
-
 class BatchRecipients(InboundModel):
-    """Base64 of a JSON list of ``{"recipientInfo": {...}}``."""
+    """Who receives the email: one recipient (``email``, ``emailCC``, ``emailBCC``, ``name``)
+    or ``batchEmailAsBase64``, a base64 JSON list of ``{"recipientInfo": {...}}``. Both sending
+    routes take either form (the published suite sends each form to each route)."""
 
+    email: str | None = Field(default=None, pattern=EMAIL, max_length=320)
+    emailCC: str | None = Field(default=None, pattern=EMAIL, max_length=320)  # noqa: N815
+    emailBCC: str | None = Field(default=None, pattern=EMAIL, max_length=320)  # noqa: N815
+    name: Line = Field(default="", max_length=200)
     batchEmailAsBase64: str = Field(  # noqa: N815
-        min_length=1,
+        default="",
         max_length=MAX_BATCH_BASE64,
         pattern=BASE64_PATTERN,
         description=f"Base64 of a JSON list of 1 to {MAX_RECIPIENTS} "
         '`{"recipientInfo": {"email": …, "name": …}}` (at most '
         f"{MAX_BATCH_BASE64} characters, the longest {MAX_RECIPIENTS} recipients can take).",
     )
+
+    def people(self) -> list[RecipientInfo]:
+        """The recipients named, decoded and checked (422 naming the field otherwise)."""
+        if self.batchEmailAsBase64:
+            if self.email is not None:
+                raise ValidationFailed(
+                    [FieldError("recipientInfo", "one-of", "give email or batchEmailAsBase64")]
+                )
+            return _decode_batch(self.batchEmailAsBase64)
+        if self.email is None:
+            raise ValidationFailed(
+                [FieldError("recipientInfo.email", "required", "give email or batchEmailAsBase64")]
+            )
+        return [
+            RecipientInfo(
+                email=self.email, emailCC=self.emailCC, emailBCC=self.emailBCC, name=self.name
+            )
+        ]
+
+
+class SingleEmail(InboundModel):
+    """``/send/email/single`` body."""
+
+    senderInfo: dict[str, Any] = Field(default_factory=dict)  # noqa: N815 - spec names
+    recipientInfo: BatchRecipients  # noqa: N815
+    emailContent: EmailContent  # noqa: N815
 
 
 class BatchEmail(InboundModel):
@@ -124,13 +154,14 @@ def _decode_batch(encoded: str) -> list[RecipientInfo]:
         raise ValidationFailed(
             [FieldError("recipientInfo.batchEmailAsBase64", "format", "base64 JSON list")]
         ) from exc
-    if not people or len(people) > MAX_RECIPIENTS:
+    if not people or sum(len(p.addresses()) for p in people) > MAX_RECIPIENTS:
         raise ValidationFailed(
             [
                 FieldError(
                     "recipientInfo.batchEmailAsBase64",
                     "max-recipients",
-                    f"1 to {MAX_RECIPIENTS} recipients per call (got {len(people)})",
+                    f"1 to {MAX_RECIPIENTS} recipients per call "
+                    f"(got {sum(len(p.addresses()) for p in people)})",
                 )
             ]
         )
@@ -152,9 +183,10 @@ async def queue_emails(
         text=text,
         html=f"<!doctype html><html><body><p>{html.escape(text)}</p></body></html>",
     )
+    addresses = [address for person in people for address in person.addresses()]
     async with container.uow() as uow:
-        for index, person in enumerate(people):
-            recipient = Recipient(subject=f"{sender.subject}#{index}", email=person.email)
+        for index, address in enumerate(addresses):
+            recipient = Recipient(subject=f"{sender.subject}#{index}", email=address)
             await add_delivery(
                 uow.session,
                 container,
@@ -173,7 +205,7 @@ async def queue_emails(
                 subject_id=request_uid,
                 occurred_at=container.clock.now(),
                 department=sender.department,
-                details={"client": sender.subject, "recipients": len(people)},
+                details={"client": sender.subject, "recipients": len(addresses)},
             ),
         )
         await uow.commit()
@@ -181,8 +213,10 @@ async def queue_emails(
 
 
 def _accepted(uid: str) -> dict[str, str]:
+    # ``requestUID`` is what the published suite reads; ``requestUid`` what the spec documents.
     return {
-        "response": 'Request successfully accepted. Use "requestUid" to track its status.',
+        "response": 'Request successfully accepted. Use "requestUID" to track its status.',
+        "requestUID": uid,
         "requestUid": uid,
     }
 
@@ -191,8 +225,8 @@ def _accepted(uid: str) -> dict[str, str]:
 async def send_single(
     body: SingleEmail, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, str]:
-    """Send one email."""
-    uid = await queue_emails(container, principal, [body.recipientInfo], body.emailContent)
+    """Send one email (to ``email``, ``emailCC`` and ``emailBCC``)."""
+    uid = await queue_emails(container, principal, body.recipientInfo.people(), body.emailContent)
     return _accepted(uid)
 
 
@@ -201,8 +235,7 @@ async def send_batch(
     body: BatchEmail, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, str]:
     """Send the same email to up to 50 recipients (a base64 JSON list; ``MAX_RECIPIENTS``)."""
-    people = _decode_batch(body.recipientInfo.batchEmailAsBase64)
-    uid = await queue_emails(container, principal, people, body.emailContent)
+    uid = await queue_emails(container, principal, body.recipientInfo.people(), body.emailContent)
     return _accepted(uid)
 
 
@@ -214,16 +247,45 @@ STATUS_NAMES = {
 }
 
 
-@messaging_router.get("/status/email", dependencies=_SENDER)
-async def email_status(
-    container: ContainerDep,
-    principal: CurrentPrincipal,
-    request_uid: Annotated[str, Header(alias="requestUid", max_length=64)] = "",
+STATUS_KEYS = ("scheduled", "processing", "deferred", "bounced", "notSent", "delivered")
+_STATUS_SPELLINGS = {k.lower(): k for k in STATUS_KEYS}
+
+
+def _status_key(spelling: str) -> str | None:
+    """The GovStack status a caller's spelling names (``notSent``, ``not sent``, ``not_sent``)."""
+    return _STATUS_SPELLINGS.get(spelling.replace(" ", "").replace("_", "").lower())
+
+
+def _wanted_statuses(values: list[str]) -> list[tuple[str, str]]:
+    """(caller's spelling, status) of each asked status, in order; 422 naming ``status``."""
+    spellings = [v.strip() for value in values for v in value.split(",") if v.strip()]
+    if not spellings:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "status", "required", "select at least one status: " + ", ".join(STATUS_KEYS)
+                )
+            ]
+        )
+    unknown = [s for s in spellings if _status_key(s) is None]
+    if unknown:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "status",
+                    "enum",
+                    f"unknown status {unknown[0]!r}; give any of " + ", ".join(STATUS_KEYS),
+                )
+            ]
+        )
+    return [(s, _status_key(s) or "") for s in dict.fromkeys(spellings)]
+
+
+async def _own_request_counts(
+    container: Container, principal: Principal, request_uid: str
 ) -> dict[str, int]:
-    """Counts of a request's emails by GovStack status (the caller's own requests only)."""
-    counts = dict.fromkeys(
-        ["scheduled", "processing", "deferred", "bounced", "notSent", "delivered"], 0
-    )
+    """Counts by GovStack status of one of the caller's requests; 404 if not the caller's."""
+    counts = dict.fromkeys(STATUS_KEYS, 0)
     async with container.uow() as uow:
         rows = await uow.session.execute(
             select(DeliveryRow.status, func.count())
@@ -238,8 +300,26 @@ async def email_status(
             found = True
             counts[STATUS_NAMES.get(status, "processing")] += int(number)
     if not found:
-        raise NotFound("no such requestUid")
+        raise NotFound("no such requestUID")
     return counts
+
+
+@messaging_router.get("/status/email", dependencies=_SENDER)
+async def email_status(
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    request_uid: Annotated[str, Header(alias="requestUID", min_length=1, max_length=64)],
+    status: Annotated[list[str], Query(description="Statuses to count.")] = [],  # noqa: B006
+    status_list: Annotated[
+        list[str], Query(alias="status[]", description="Statuses to count (PHP-style name).")
+    ] = [],  # noqa: B006
+) -> dict[str, int]:
+    """Counts of a request's emails for each selected status, keyed by the caller's spelling
+    (``notSent``, ``not sent`` and ``not_sent`` all name one status); the caller's own
+    requests only (another client's ``requestUID`` answers 404)."""
+    wanted = _wanted_statuses([*status, *status_list])
+    counts = await _own_request_counts(container, principal, request_uid)
+    return {spelling: counts[key] for spelling, key in wanted}
 
 
 class CallbackContent(InboundModel):
@@ -252,7 +332,11 @@ class CallbackContent(InboundModel):
 @messaging_router.post("/callback/email", dependencies=_SENDER)
 async def email_callback(
     body: CallbackContent,
-    request_uid: Annotated[str, Header(alias="requestUid", min_length=1, max_length=64)],
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    request_uid: Annotated[str, Header(alias="requestUID", min_length=1, max_length=64)],
 ) -> dict[str, str]:
-    """Accept a client callback (e.g. a reply); acknowledged, not stored."""
-    return {"response": "accepted", "requestUid": request_uid}
+    """Accept a client callback (e.g. a reply) about one of the caller's own requests
+    (another client's ``requestUID`` answers 404); acknowledged, not stored."""
+    await _own_request_counts(container, principal, request_uid)
+    return {"response": "accepted", "requestUID": request_uid, "requestUid": request_uid}

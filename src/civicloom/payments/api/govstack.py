@@ -49,8 +49,8 @@ PROVIDER = "govstack-p2g"
 
 
 async def api_key_header(request: Request, container: ContainerDep) -> None:
-    """Accept GovStack's ``apiKey`` header as a platform API key (before the route guard)."""
-    key = request.headers.get("apikey", "")
+    """Accept GovStack's ``api_key``/``apiKey`` header as a platform API key (before the guard)."""
+    key = request.headers.get("api_key", "") or request.headers.get("apikey", "")
     if key.startswith("cl_") and not hasattr(request.state, "principal"):
         client = await authenticate_api_key(container.uow(), container.clock, key)
         if client is not None:

@@ -1,0 +1,109 @@
+"""``civicloom govstack …`` and the GovStack listeners of ``civicloom serve --govstack-port``.
+
+The composition root is passed in (``compose``), as the other modules' CLIs do: this package
+sits below ``civicloom.bootstrap``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+
+from civicloom.govstack.caller import clients_file
+from civicloom.govstack.clients import ProductionRefused
+from civicloom.govstack.fixtures import load_all
+from civicloom.govstack.fixtures.messaging import SUITE_KEY
+from civicloom.govstack.listener import create_govstack_app
+from civicloom.runtime import Container
+from civicloom.settings import get_settings
+
+Compose = Callable[[], Any]
+
+
+def build_app(compose: Compose) -> typer.Typer:
+    """The ``govstack`` sub-app."""
+    app = typer.Typer(
+        help="GovStack building blocks: conformance fixtures.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+    )
+
+    @app.command("fixtures")
+    def fixtures(
+        key_file: Annotated[
+            Path | None,
+            typer.Option(help="Write the API key the conformance tests send into this file."),
+        ] = None,
+    ) -> None:
+        """Load the records the published GovStack suites expect (safe to repeat; refused in
+        production): machine clients, their aliases and IM subsystems, each building block's
+        fixed ids. Prints what the conformance run needs."""
+
+        async def main() -> list[str]:
+            root = compose()
+            container: Container = root.build_container()
+            registry = root.build_registry(container.settings)
+            root.wire_departments(
+                container, registry, root.build_gateway(container.settings, registry)
+            )
+            try:
+                return await load_all(container)
+            finally:
+                await container.close()
+                await container.database.dispose()
+
+        try:
+            loaded = asyncio.run(main())
+        except ProductionRefused as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        settings = get_settings()
+        typer.echo(f"loaded: {', '.join(loaded)}")
+        typer.echo(f"registrations: {clients_file(settings)}")
+        typer.echo(f"GOVSTACK_API_KEY={SUITE_KEY}")
+        if key_file is not None:
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(SUITE_KEY + "\n", encoding="utf-8")
+            key_file.chmod(0o600)
+
+    return app
+
+
+def serve_with_listeners(compose: Compose, host: str, port: int, govstack_ports: list[int]) -> None:
+    """The main app on ``port`` and the GovStack facades on each of ``govstack_ports``, in one
+    process and one event loop, around one container; Ctrl-C or SIGTERM stops them all."""
+    import uvicorn
+
+    main_app = compose().build_app()
+    container: Container = main_app.state.container
+    options: dict[str, Any] = {
+        "host": host,
+        "log_config": None,
+        "access_log": False,
+        "proxy_headers": True,
+    }
+    followers = [
+        uvicorn.Server(
+            uvicorn.Config(create_govstack_app(container, own_container=False), port=p, **options)
+        )
+        for p in govstack_ports
+    ]
+
+    class Leader(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            for follower in followers:
+                follower.handle_exit(sig, frame)
+
+    leader = Leader(uvicorn.Config(main_app, port=port, **options))
+
+    async def run() -> None:
+        # Only the leader captures the signals (one handler per signal), then stops the others.
+        await asyncio.gather(leader.serve(), *(f._serve() for f in followers))
+
+    asyncio.run(run())

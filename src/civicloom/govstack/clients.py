@@ -1,0 +1,88 @@
+"""Registering GovStack callers: machine clients, their IM subsystems and conformance aliases.
+
+``register_client`` is what a building block's conformance fixtures call (``fixtures/*.py``):
+it finds the machine client of that name (not revoked) or creates it through the platform's own
+use case (``create_api_key``: audited, scopes checked), then records in the registrations file
+(``govstack_clients_file``, see ``caller.py``) which IM subsystems and which presented keys
+stand for it. Calling it again changes nothing (ADR 0046).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from civicloom.govstack.caller import ClientRegistrations, clients_file, load_registrations
+from civicloom.identity import create_api_key, list_api_keys
+from civicloom.kernel import sha256_hex
+from civicloom.runtime import Container
+from civicloom.settings import Profile
+
+CONFORMANCE_ACTOR = "cli:govstack-fixtures"
+
+
+class ProductionRefused(RuntimeError):
+    """Conformance fixtures (published, guessable keys) never load in production."""
+
+
+@dataclass(frozen=True)
+class RegisteredClient:
+    """A machine client registered for GovStack callers; ``key`` only when created just now."""
+
+    prefix: str
+    name: str
+    key: str | None
+
+
+def _write(path: Path, registrations: ClientRegistrations) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp")
+    partial.write_text(registrations.to_json(), encoding="utf-8")
+    os.replace(partial, path)
+
+
+async def register_client(
+    container: Container,
+    *,
+    name: str,
+    department: str,
+    scopes: list[str],
+    aliases: tuple[str, ...] = (),
+    im_clients: tuple[str, ...] = (),
+) -> RegisteredClient:
+    """The machine client ``name`` (created once), with its aliases and IM subsystems."""
+    settings = container.settings
+    if settings.profile is Profile.PRODUCTION:
+        raise ProductionRefused("GovStack conformance fixtures are refused in production")
+    existing = next(
+        (
+            c
+            for c in await list_api_keys(container.uow())
+            if c.name == name and c.revoked_at is None and c.expires_at > container.clock.now()
+        ),
+        None,
+    )
+    key: str | None = None
+    if existing is None:
+        issued = await create_api_key(
+            container.uow(),
+            container.clock,
+            name=name,
+            department=department,
+            scopes=scopes,
+            expires_in_days=730,
+            actor=CONFORMANCE_ACTOR,
+        )
+        prefix, key = issued.client.prefix, issued.key
+    else:
+        prefix = existing.prefix
+    path = clients_file(settings)
+    known = load_registrations(path if path.is_file() else None)
+    updated = ClientRegistrations(
+        aliases={**known.aliases, **{sha256_hex(a): prefix for a in aliases}},
+        im_clients={**known.im_clients, **dict.fromkeys(im_clients, prefix)},
+    )
+    if updated != known or not path.is_file():
+        _write(path, updated)
+    return RegisteredClient(prefix=prefix, name=name, key=key)
