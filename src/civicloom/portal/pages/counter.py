@@ -203,6 +203,12 @@ async def counter_apply(
         found = _identity_errors(failed.errors, _)
         for form_page in pages:
             found.update(page_errors(form_page, failed.errors, _, include_required=True))
+        if any(e.rule == "may-act-for" for e in failed.errors):  # said of the person, not "you"
+            found[BUSINESS_FIELD] = _(
+                "The business register does not name this person as a director or authorised "
+                "signatory of this business, and no director has given them a mandate for "
+                "this service"
+            )
         if not found:
             raise
         return await _form_view(
