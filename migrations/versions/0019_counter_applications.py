@@ -23,6 +23,7 @@ def upgrade() -> None:
         "portal_counter_applications",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("application_id", sa.String(length=36), nullable=False),
+        sa.Column("reference", sa.String(length=30), nullable=False),
         sa.Column("service_id", sa.String(length=100), nullable=False),
         sa.Column("officer", sa.String(length=200), nullable=False),
         sa.Column("department", sa.String(length=50), nullable=True),
@@ -44,8 +45,17 @@ def upgrade() -> None:
             "claim_code_hash", name=op.f("uq_portal_counter_applications_claim_code_hash")
         ),
     )
+    op.create_index(
+        op.f("ix_portal_counter_applications_department"),
+        "portal_counter_applications",
+        ["department"],
+    )
 
 
 def downgrade() -> None:
     """Revert this migration."""
+    op.drop_index(
+        op.f("ix_portal_counter_applications_department"),
+        table_name="portal_counter_applications",
+    )
     op.drop_table("portal_counter_applications")

@@ -272,6 +272,9 @@ GET  /counter                                    | -     | - | login 403 403 403
 GET  /counter/services/{service_id}              | -     | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 POST /counter/services/{service_id}              | -     | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 POST /counter/receipts/{counter_id}/receipt.pdf  | -     | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+GET  /counter/applications                       | -     | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+GET  /counter/applications/{counter_id}/code     | -     | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+POST /counter/applications/{counter_id}/code     | -     | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 GET  /claim                                      | self  | - | login 200 200 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 POST /claim                                      | -     | - | login 400 400 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 """

@@ -24,10 +24,10 @@ from civicloom.applications import (
     OnBehalf,
     SubmitApplication,
     counter_applicant,
-    find_application,
     submit_in,
     take_over_in,
 )
+from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.catalogue import Blueprint, get_current_blueprint
 from civicloom.db import UnitOfWork
 from civicloom.departments import CapabilityGateway
@@ -230,6 +230,7 @@ async def apply_at_counter(
             row = CounterApplicationRow(
                 id=counter_id,
                 application_id=view.id,
+                reference=view.reference,
                 service_id=view.service_id,
                 officer=officer.audit_name,
                 department=officer.department,
@@ -275,13 +276,12 @@ async def counter_receipt(
         if row is None or digest is None or row.claim_code_hash != digest:
             raise NotFound("no such counter receipt")
         published = await get_current_blueprint(uow.session, row.service_id)
-        found = await find_application(uow.session, row.application_id)
-    if published is None or found is None:
+    if published is None:
         raise NotFound("no such counter receipt")
     return CounterReceipt(
         counter_id=row.id,
         application_id=row.application_id,
-        reference=found.reference,
+        reference=row.reference,
         service_id=row.service_id,
         blueprint=published.blueprint,
         submitted_at=row.created_at,
@@ -322,3 +322,137 @@ async def take_over(
         row.claimed_at, row.claimed_by = now, citizen.subject
         await uow.commit()
     return row.application_id, reference
+
+
+@dataclass(frozen=True)
+class CounterEntry:
+    """A counter application as the department's counter officers list it."""
+
+    counter_id: str
+    reference: str
+    service_id: str
+    name_on_document: str
+    document_type: str
+    document_number_hint: str
+    created_at: datetime
+    claim_expires_at: datetime
+    claimed: bool
+
+
+LIST_LIMIT = 100
+
+
+async def counter_applications(uow: UnitOfWork, officer: Principal) -> list[CounterEntry]:
+    """The department's counter applications, newest first (one query, at most 100)."""
+    _officer(officer)
+    async with uow:
+        rows = await uow.session.scalars(
+            select(CounterApplicationRow)
+            .where(CounterApplicationRow.department == officer.department)
+            .order_by(CounterApplicationRow.created_at.desc())
+            .limit(LIST_LIMIT)
+        )
+        return [
+            CounterEntry(
+                r.id,
+                r.reference,
+                r.service_id,
+                r.name_on_document,
+                r.document_type,
+                r.document_number_hint,
+                r.created_at,
+                r.claim_expires_at,
+                r.claimed_at is not None,
+            )
+            for r in rows
+        ]
+
+
+async def reissue_claim_code(
+    uow_factory: Callable[[], UnitOfWork],
+    clock: Clock,
+    officer: Principal,
+    counter_id: str,
+    document_type: str,
+    document_number: str,
+) -> CounterReceipt:
+    """A lost receipt: the person shows the same document again, the old code stops working
+    and a new one is issued (audited). Only the department's counter officers, only before the
+    application is taken over, only when the document's type and last characters match."""
+    _officer(officer)
+    errors = []
+    if document_type not in DOCUMENT_TYPES:
+        errors.append(
+            FieldError("identity.document_type", "required", "select the document you saw")
+        )
+    if not document_number.strip():
+        errors.append(
+            FieldError("identity.document_number", "required", "enter the document number")
+        )
+    elif not _DOCUMENT_NUMBER.match(document_number.strip()):
+        errors.append(
+            FieldError("identity.document_number", "document-number", "not a document number")
+        )
+    if errors:
+        raise ValidationFailed(errors)
+    code = new_claim_code()
+    uow = uow_factory()
+    async with uow:
+        row = await uow.session.get(CounterApplicationRow, counter_id, with_for_update=True)
+        if row is None or row.department != officer.department:
+            raise NotFound("no such counter application")
+        if row.claimed_at is not None:
+            raise ValidationFailed(
+                [FieldError("counter", "taken-over", "the applicant has taken it over")]
+            )
+        if row.document_type != document_type or row.document_number_hint != masked(
+            document_number
+        ):
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "identity.document_number",
+                        "same-document",
+                        "not the document seen when the application was made",
+                    )
+                ]
+            )
+        published = await get_current_blueprint(uow.session, row.service_id)
+        if published is None:
+            raise NotFound("no such service")
+        now = clock.now()
+        row.claim_code_hash = str(claim_hash(code))
+        row.claim_expires_at = now + CLAIM_VALID
+        await append_audit(
+            uow.session,
+            AuditRecord(
+                actor=officer.audit_name,
+                action=AuditAction.CLAIM_CODE_REISSUED,
+                subject_type="application",
+                subject_id=row.application_id,
+                occurred_at=now,
+                department=officer.department,
+                purpose="a new claim code for a lost counter receipt",
+                details={
+                    "counter_id": row.id,
+                    "identity": {
+                        "document_type": row.document_type,
+                        "document_number": row.document_number_hint,
+                    },
+                },
+            ),
+        )
+        await uow.commit()
+    return CounterReceipt(
+        counter_id=row.id,
+        application_id=row.application_id,
+        reference=row.reference,
+        service_id=row.service_id,
+        blueprint=published.blueprint,
+        submitted_at=row.created_at,
+        name_on_document=row.name_on_document,
+        document_type=row.document_type,
+        document_number_hint=row.document_number_hint,
+        claim_code=code,
+        claim_expires_at=row.claim_expires_at,
+    )

@@ -38,9 +38,10 @@ class CounterApplicationRow(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     application_id: Mapped[str] = mapped_column(String(36), unique=True)
+    reference: Mapped[str] = mapped_column(String(30))
     service_id: Mapped[str] = mapped_column(String(100))
     officer: Mapped[str] = mapped_column(String(200))
-    department: Mapped[str | None] = mapped_column(String(50))
+    department: Mapped[str | None] = mapped_column(String(50), index=True)
     represents: Mapped[str] = mapped_column(String(20))  # "person" or "business"
     name_on_document: Mapped[str] = mapped_column(String(200))
     document_type: Mapped[str] = mapped_column(String(30))

@@ -399,3 +399,65 @@ async def test_officers_cannot_take_over_and_the_pages_are_translated(
     assert "开设餐馆" in zh_form.text
     zh_claim = await client.get("/claim", headers={**as_persona("wei"), "Accept-Language": "zh-CN"})
     assert "认领码" in zh_claim.text
+
+
+# --- a lost receipt ----------------------------------------------------------------------------
+
+
+async def test_a_lost_receipt_gets_a_new_code_only_for_the_same_document(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    cid, reference, old_code = await apply_for_wei(client)
+    new_code_url = f"/counter/applications/{cid}/code"
+    same = {"id_document_type": "national-id-card", "id_document_number": "X-999-678"}
+    # Not a counter officer, or another department's: refused, nothing written.
+    counted = await written(container)
+    for persona in ("alice", "olivia"):
+        who = {**as_persona(persona), "Accept": "text/html"}
+        assert (await client.get("/counter/applications", headers=who)).status_code == 403
+        assert (await client.post(new_code_url, data=same, headers=who)).status_code == 403
+    # Another document than the one seen: refused by the field, the old code still works.
+    for wrong in (
+        {"id_document_type": "passport", "id_document_number": "E 1234 5678"},
+        {"id_document_type": "national-id-card", "id_document_number": "E 1234 5677"},
+    ):
+        refused = await client.post(new_code_url, data=wrong, headers=MEI)
+        assert refused.status_code == 400
+        beside = re.search(r'id="id_document_number-error"[^>]*>(.*?)</p>', refused.text, re.S)
+        assert beside
+        assert "This is not the document that was checked" in beside[1]
+    assert await written(container) == counted
+
+    listed = await client.get("/counter/applications", headers=MEI)
+    assert listed.status_code == 200
+    assert reference in listed.text
+    assert "National identity card •••678" in listed.text
+    assert f'href="{new_code_url}"' in listed.text
+
+    issued = await client.post(
+        new_code_url,
+        data={"id_document_type": "national-id-card", "id_document_number": "E12345678"},
+        headers=MEI,
+    )
+    assert issued.status_code == 200
+    new_code = CODE.search(issued.text)
+    assert new_code
+    assert new_code[1] != old_code
+    async with container.uow() as uow:
+        reissued = await uow.session.scalar(
+            select(AuditEntryRow).where(AuditEntryRow.action == "application.claim_code_reissued")
+        )
+    assert reissued is not None
+    assert reissued.actor == "dev-login:mei"
+
+    wei = {**as_persona("wei"), "Accept": "text/html"}
+    assert (await client.post("/claim", data={"code": old_code}, headers=wei)).status_code == 400
+    assert (await client.post("/claim", data={"code": new_code[1]}, headers=wei)).status_code == 303
+    # Taken over: no new code any more.
+    counted = await written(container)
+    late = await client.post(new_code_url, data=same, headers=MEI)
+    assert late.status_code == 400
+    assert "already taken this application over" in late.text
+    assert await written(container) == counted
+    listed = await client.get("/counter/applications", headers=MEI)
+    assert "Taken over by the applicant" in listed.text

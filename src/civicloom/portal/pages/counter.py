@@ -17,10 +17,12 @@ from civicloom.portal.counter import (
     COUNTER_ROLE,
     IdentityCheck,
     apply_at_counter,
+    counter_applications,
     counter_receipt,
     counter_service,
     identity_problems,
     is_business_form,
+    reissue_claim_code,
     take_over,
 )
 from civicloom.portal.forms import FormPage, form_pages, page_errors, parse_page
@@ -263,6 +265,84 @@ async def counter_receipt_pdf(
             "Content-Disposition": f'attachment; filename="receipt-{receipt.reference}.pdf"',
             "Cache-Control": "no-store",
         },
+    )
+
+
+@counter_router.get("/counter/applications", dependencies=[COUNTER_PAGE])
+async def counter_list(
+    request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> HTMLResponse:
+    """The department's counter applications: who has taken theirs over, whose code expires."""
+    _ = page_gettext(request)
+    return page(
+        request,
+        "portal/counter/applications.html",
+        principal,
+        entries=await counter_applications(container.uow(), principal),
+        documents=document_labels(_),
+        now=container.clock.now(),
+    )
+
+
+async def _reissue_view(
+    request: Request, principal: Any, counter_id: str, raw: dict[str, str], errors: dict[str, str]
+) -> HTMLResponse:
+    _ = page_gettext(request)
+    return page(
+        request,
+        "portal/counter/reissue.html",
+        principal,
+        status_code=400 if errors else 200,
+        counter_id=counter_id,
+        raw=raw,
+        errors=errors,
+        error_summary=error_list(errors) if errors else None,
+        documents=document_labels(_),
+    )
+
+
+@counter_router.get("/counter/applications/{counter_id}/code", dependencies=[COUNTER_PAGE])
+async def reissue_form(
+    counter_id: PathId, request: Request, principal: CurrentPrincipal
+) -> HTMLResponse:
+    """A lost receipt: check the same document again to issue a new code."""
+    return await _reissue_view(request, principal, counter_id, {}, {})
+
+
+@counter_router.post("/counter/applications/{counter_id}/code", dependencies=[COUNTER_PAGE])
+async def reissue(
+    counter_id: PathId, request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> Response:
+    """Issue a new claim code (the old one stops working); the receipt page shows it once."""
+    _ = page_gettext(request)
+    form = await request.form(max_files=0, max_fields=5)
+    raw = {k: str(form.get(k) or "") for k in ("id_document_type", "id_document_number")}
+    try:
+        receipt = await reissue_claim_code(
+            container.uow,
+            container.clock,
+            principal,
+            counter_id,
+            raw["id_document_type"],
+            raw["id_document_number"],
+        )
+    except ValidationFailed as failed:
+        errors = _identity_errors(failed.errors, _)
+        if any(e.rule == "same-document" for e in failed.errors):
+            errors["id_document_number"] = _(
+                "This is not the document that was checked when the application was made"
+            )
+        if any(e.rule == "taken-over" for e in failed.errors):
+            errors["id_document_number"] = _(
+                "The applicant has already taken this application over: no new code is needed"
+            )
+        return await _reissue_view(request, principal, counter_id, raw, errors)
+    return page(
+        request,
+        "portal/counter/receipt.html",
+        principal,
+        receipt=receipt,
+        documents=document_labels(_),
     )
 
 
