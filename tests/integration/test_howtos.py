@@ -392,6 +392,16 @@ async def test_the_counter_howto(settings: Settings, tmp_path: Path) -> None:
             # 3.3 once
             again = await http.post("/claim", data={"code": code[1]}, headers=wei)
             assert again.status_code == 400
+            # 4. the list; once taken over, no new code is issued
+            listed = await http.get("/counter/applications", headers=kai)
+            assert reference[1] in listed.text
+            assert "Taken over by the applicant" in listed.text
+            late = await http.post(
+                f"/counter/applications/{counter_id[1]}/code",
+                data={"id_document_type": "national-id-card", "id_document_number": "E12345678"},
+                headers=kai,
+            )
+            assert late.status_code == 400
     finally:
         await container.close()
         await container.database.dispose()

@@ -184,6 +184,15 @@ async def test_an_officer_applies_at_the_counter_and_the_citizen_takes_it_over(
     for expected in (reference, "Open a restaurant", "Wei Zhang", code, f"{base}/claim"):
         assert expected in text, expected
     assert "12345678" not in text
+    # The department's counter list, and the form that would reissue a lost code.
+    await page.goto(f"{base}/counter")
+    await page.click("#counter-list")
+    await page.wait_for_url("**/counter/applications")
+    await check_accessibility(page, visited)
+    assert reference in await page.inner_text("#counter-applications")
+    await page.click("#counter-applications a[href$='/code']")
+    await page.wait_for_url("**/code")
+    await check_accessibility(page, visited)
     await officer.close()
 
     async with site.container.uow() as uow:
@@ -247,5 +256,5 @@ async def test_an_officer_applies_at_the_counter_and_the_citizen_takes_it_over(
     await phone.wait_for_selector(".govuk-error-summary")
     assert "此认领码无法使用" in await phone.inner_text("#code-error")
     await check_accessibility(phone, visited)
-    assert len(visited) >= 9
+    assert len(visited) >= 11
     await citizen.close()
