@@ -216,7 +216,8 @@ async def counter_apply(
         return await _form_view(
             request, principal, blueprint, counter_id, data, raw, found, status=400
         )
-    container.metrics.applications_submitted.labels(receipt.service_id).inc()
+    if receipt.claim_code is not None:  # not for a second post of the same form
+        container.metrics.applications_submitted.labels(receipt.service_id).inc()
     return page(
         request,
         "portal/counter/receipt.html",
