@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
-from civicloom.settings import PROJECT_ROOT
+from civicloom.settings import PROJECT_ROOT, Settings
 from tests.howtos import Snippet, apply, snippets
 
 HOWTOS = PROJECT_ROOT / "docs" / "how-to"
@@ -306,3 +306,103 @@ def _apply_and_decide(project: Project, group: subprocess.Popen[bytes], http: ht
     ]
     assert [(e["applied"], e["received"]) for e in taxed] == [(1, 1)]
     assert app_id not in taxed[0]["key"]
+
+
+# --- apply-at-the-counter.md (ADR 0044) -------------------------------------------------------
+
+
+async def test_the_counter_howto(settings: Settings, tmp_path: Path) -> None:
+    """The page's persona is added to a copy of the blueprints; its numbered steps are then
+    followed through the pages: Kai applies for Wei, prints the receipt; Wei takes it over."""
+    from civicloom.app import create_app
+    from civicloom.bootstrap import build_container
+    from civicloom.demo import load_demo
+    from civicloom.departments import CAPABILITY_GATEWAY
+    from tests.registers import SeedRegister
+
+    root = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT / "blueprints", root / "blueprints")
+    found = snippets(HOWTOS / "apply-at-the-counter.md")
+    assert [(s.title, s.append) for s in found] == [("blueprints/demo/personas.yaml", "personas")]
+    for snippet in found:
+        apply(snippet, root, {})
+    container = build_container(settings.model_copy(update={"blueprints_dir": root / "blueprints"}))
+    container.provide(CAPABILITY_GATEWAY, SeedRegister(container.find(CAPABILITY_GATEWAY)))
+    await load_demo(container, progress=lambda _: None)
+    kai = {"Authorization": "Bearer dev:kai", "Accept": "text/html"}
+    wei = {"Authorization": "Bearer dev:wei", "Accept": "text/html"}
+    try:
+        transport = httpx.ASGITransport(app=create_app(container))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            # 2.1 the counter and the service
+            home = await http.get("/counter", headers=kai)
+            assert home.status_code == 200
+            assert 'href="/counter/services/open-a-restaurant"' in home.text
+            form = await http.get("/counter/services/open-a-restaurant", headers=kai)
+            counter_id = re.search(r'name="counter_id" value="([^"]+)"', form.text)
+            assert counter_id
+            body = {
+                "counter_id": counter_id[1],
+                # 2.2 the identity check; 2.3 the personal number; 2.4 the declaration
+                "id_name": "Wei Zhang",
+                "id_document_type": "national-id-card",
+                "id_document_number": "E 1234 5678",
+                "id_personal_number": "wei",
+                "id_declaration": "signed",
+                # 2.5 the service's form
+                "business_registration_number": "BR-2024-000888",
+                "business_name": "Lotus Noodle House",
+                "parcel_id": "P-0042-117",
+                "premises_address": "3 Willow Street, Riverton",
+                "seating": "30",
+                "grease_trap": "yes",
+                "staff_count": "4",
+                "opening_date-day": "1",
+                "opening_date-month": "4",
+                "opening_date-year": "2027",
+                "contact_email": "wei.family@example.org",
+            }
+            # 2.4: without the declaration nothing is sent
+            unsigned = {k: v for k, v in body.items() if k != "id_declaration"}
+            refused = await http.post(
+                "/counter/services/open-a-restaurant", data=unsigned, headers=kai
+            )
+            assert refused.status_code == 400
+            sent = await http.post("/counter/services/open-a-restaurant", data=body, headers=kai)
+            assert sent.status_code == 200, sent.text[:2000]
+            # 2.6 the reference and the code, once; the receipt PDF
+            reference = re.search(r'id="reference">([A-Z0-9-]+)<', sent.text)
+            code = re.search(r'id="claim-code">([A-Z0-9-]{19})<', sent.text)
+            assert reference
+            assert code
+            assert "•••678" in sent.text
+            pdf = await http.post(
+                f"/counter/receipts/{counter_id[1]}/receipt.pdf",
+                data={"code": code[1]},
+                headers=kai,
+            )
+            assert pdf.status_code == 200
+            assert pdf.content.startswith(b"%PDF")
+            # 3.1-3.2 Wei takes it over (letter case and spaces do not matter)
+            typed = code[1].lower().replace("-", " ")
+            taken = await http.post("/claim", data={"code": typed}, headers=wei)
+            assert taken.status_code == 303
+            mine = await http.get("/applications", headers=wei)
+            assert reference[1] in mine.text
+            # 3.3 once
+            again = await http.post("/claim", data={"code": code[1]}, headers=wei)
+            assert again.status_code == 400
+            # 4. the list; once taken over, no new code is issued
+            listed = await http.get("/counter/applications", headers=kai)
+            assert reference[1] in listed.text
+            assert "Taken over by the applicant" in listed.text
+            late = await http.post(
+                f"/counter/applications/{counter_id[1]}/code",
+                data={"id_document_type": "national-id-card", "id_document_number": "E12345678"},
+                headers=kai,
+            )
+            assert late.status_code == 400
+    finally:
+        await container.close()
+        await container.database.dispose()
+    assert not (PROJECT_ROOT / "blueprints" / "demo" / "personas.yaml").read_text().count("kai")

@@ -265,6 +265,20 @@ GET  /backoffice/funding/{department}/{month}    | statement | - | login 403 403
 GET  /backoffice/funding/{department}/{month}/days | statement | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 200 404 200
 GET  /backoffice/funding/{department}/{month}/statement.csv | statement | - | 401 403 403 403 403 403 403 403 403 403 403 403 403 403 200 404 200
 GET  /backoffice/funding/{department}/{month}/statement.pdf | statement | - | 401 403 403 403 403 403 403 403 403 403 403 403 403 403 200 404 200
+# --- the assisted channel (issue 17, ADR 0044): only a counter officer (no column: Mei) applies
+# for someone at the counter and prints the receipt; every other person and key is refused
+# (403; pages send anonymous callers to sign in). Taking a counter application over is the
+# applicant's: without a code (the body here) Alice and Bob get the form back with the message
+# by the field (400, nothing written); staff and keys 403.
+GET  /counter                                    | -     | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+GET  /counter/services/{service_id}              | -     | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+POST /counter/services/{service_id}              | -     | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+POST /counter/receipts/{counter_id}/receipt.pdf  | -     | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+GET  /counter/applications                       | -     | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+GET  /counter/applications/{counter_id}/code     | -     | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+POST /counter/applications/{counter_id}/code     | -     | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+GET  /claim                                      | self  | - | login 200 200 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+POST /claim                                      | -     | - | login 400 400 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 """
 
 

@@ -23,12 +23,14 @@ from civicloom.applications.casework import (
     withdraw_application,
 )
 from civicloom.applications.completion import complete_external_step
+from civicloom.applications.counter import counter_applicant, take_over_in
 from civicloom.applications.deadlines import DeadlineClock, clock_of, deadline_clock
 from civicloom.applications.domain import (
     ApplicationState,
     ApplicationStatus,
     ApplicationView,
     OfficerDecision,
+    OnBehalf,
     StepStatus,
     SubmitApplication,
     TaskState,
@@ -134,6 +136,7 @@ __all__ = [
     "FileTask",
     "Forbidden",
     "OfficerDecision",
+    "OnBehalf",
     "QueueFigure",
     "QueueSlice",
     "RegistrationFile",
@@ -168,6 +171,7 @@ __all__ = [
     "clock_of",
     "complete_external_step",
     "count_open_tasks",
+    "counter_applicant",
     "deadline_clock",
     "decide_task",
     "department_queue",
@@ -195,6 +199,7 @@ __all__ = [
     "submit_application",
     "submit_in",
     "sweep_slas",
+    "take_over_in",
     "tasks_needing_attention",
     "tasks_of_application",
     "use_step_kinds",

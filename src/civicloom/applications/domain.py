@@ -90,6 +90,24 @@ class SubmitApplication:
     # A fixed id, for conformance fixtures only (``civicloom.govstack.fixtures``); every
     # channel a caller reaches leaves it None and the application gets a new random id.
     application_id: str | None = None
+    # Set only by the assisted channel (an officer at a service counter, ADR 0044).
+    on_behalf: OnBehalf | None = None
+
+
+@dataclass(frozen=True)
+class OnBehalf:
+    """An officer applies at a service counter for someone who is there in person (ADR 0044).
+
+    ``person`` is who the business register must name (the personal number on the identity
+    document the officer saw), for a form about a business; ``identity`` is what was checked
+    (document type, masked number), never an image.
+    """
+
+    officer: str  # the officer's audit name
+    department: str | None
+    counter_id: str
+    identity: dict[str, str]
+    person: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from civicloom.applications.domain import (
     ApplicationState,
     ApplicationStatus,
     ApplicationView,
+    OnBehalf,
     StepStatus,
     SubmitApplication,
     TaskState,
@@ -100,7 +101,13 @@ async def submit_in(
             [FieldError("service", "known-service", f"no published service {service_id!r}")]
         )
     blueprint = published.blueprint
-    acting = _acting_for(blueprint.form.json_schema, applicant, data, command.acting_for)
+    acting = _acting_for(
+        blueprint.form.json_schema,
+        command.on_behalf.person if command.on_behalf and command.on_behalf.person else None,
+        applicant,
+        data,
+        command.acting_for,
+    )
     if acting is not None:
         data = _from_register(blueprint.form.json_schema, data, acting)
     validate_form_data(blueprint, data)
@@ -162,7 +169,7 @@ async def submit_in(
     await append_audit(
         session,
         AuditRecord(
-            actor=applicant.audit_name,
+            actor=command.on_behalf.officer if command.on_behalf else applicant.audit_name,
             action=AuditAction.APPLICATION_SUBMITTED,
             subject_type="application",
             subject_id=row.id,
@@ -174,6 +181,11 @@ async def submit_in(
                 "service": blueprint.id,
                 "blueprint_version": blueprint.version,
                 **({"acting_for": acting_for_details(acting)} if acting else {}),
+                **(
+                    {"on_behalf_of": _on_behalf(applicant, command.on_behalf)}
+                    if command.on_behalf
+                    else {}
+                ),
             },
         ),
     )
@@ -183,10 +195,28 @@ async def submit_in(
 BUSINESS_FIELD = "business_registration_number"
 
 
+def _on_behalf(applicant: Principal, on_behalf: OnBehalf) -> dict[str, Any]:
+    """Who acted, for whom, in what capacity (the assisted channel, ADR 0044)."""
+    return {
+        "applicant": applicant.subject,
+        "officer": on_behalf.officer,
+        "department": on_behalf.department,
+        "capacity": "counter-officer",
+        "channel": "counter",
+        "counter_id": on_behalf.counter_id,
+        "identity": dict(on_behalf.identity),
+    }
+
+
 def _acting_for(
-    schema: dict[str, Any], applicant: Principal, data: dict[str, Any], acting: ActingFor | None
+    schema: dict[str, Any],
+    person: str | None,
+    applicant: Principal,
+    data: dict[str, Any],
+    acting: ActingFor | None,
 ) -> ActingFor | None:
-    """A form about a business needs the register's verdict for this applicant and number."""
+    """A form about a business needs the register's verdict for this applicant and number
+    (at a counter: for the person whose identity document the officer saw)."""
     if BUSINESS_FIELD not in schema.get("properties", {}):
         return None
     number = data.get(BUSINESS_FIELD)
@@ -194,7 +224,7 @@ def _acting_for(
         return None  # not about a business (or missing: the schema says so by name)
     if (
         acting is None
-        or acting.subject != applicant.subject
+        or acting.subject != (person or applicant.subject)
         or acting.registration_number != number
     ):
         raise ValidationFailed(

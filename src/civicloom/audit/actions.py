@@ -68,6 +68,9 @@ class AuditAction(StrEnum):
     MANDATE_GRANTED = "mandate.granted"
     MANDATE_ACCEPTED = "mandate.accepted"
     MANDATE_REVOKED = "mandate.revoked"
+    # the assisted channel (ADR 0044): the citizen takes over a counter application online
+    APPLICATION_TAKEN_OVER = "application.taken_over"
+    CLAIM_CODE_REISSUED = "application.claim_code_reissued"  # the receipt was lost
     # funding (no personal data: usage figures of a department)
     FUNDING_STATEMENT_READ = "funding.statement_read"
     # identity

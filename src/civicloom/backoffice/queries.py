@@ -128,11 +128,13 @@ class TaskPage:
     history: list[AuditRecord] = field(default_factory=list)
     # who applied, in what capacity, verified against which register entry (ADR 0041)
     acting_for: dict[str, Any] | None = None
+    # applied at a service counter by an officer on the applicant's behalf (ADR 0044)
+    on_behalf: dict[str, Any] | None = None
 
 
-def _acting_for(entries: list[AuditRecord]) -> dict[str, Any] | None:
+def _acting_for(entries: list[AuditRecord], key: str = "acting_for") -> dict[str, Any] | None:
     submitted = next((e for e in entries if e.action == "application.submitted"), None)
-    found = (submitted.details or {}).get("acting_for") if submitted else None
+    found = (submitted.details or {}).get(key) if submitted else None
     return dict(found) if isinstance(found, dict) else None
 
 
@@ -186,6 +188,7 @@ async def task_page(uow_factory: Any, clock: Clock, principal: Principal, task_i
         timeline=timeline,
         history=history,
         acting_for=_acting_for(entries),
+        on_behalf=_acting_for(entries, "on_behalf_of"),
     )
 
 

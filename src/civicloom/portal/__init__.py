@@ -1,5 +1,6 @@
 """The citizen portal: find a service, apply once, follow every department on one page."""
 
+from civicloom.portal.counter import IdentityCheck, apply_at_counter, take_over
 from civicloom.portal.forms import FormField, FormPage, form_pages, parse_page
 from civicloom.portal.pages import portal_router
 from civicloom.portal.pages.eligibility import Outcome, Precheck, precheck_of
@@ -27,9 +28,11 @@ __all__ = [
     "Draft",
     "FormField",
     "FormPage",
+    "IdentityCheck",
     "Outcome",
     "Precheck",
     "application_page",
+    "apply_at_counter",
     "apply_prefill",
     "current_agreements",
     "discard_draft",
@@ -45,4 +48,5 @@ __all__ = [
     "save_answers",
     "start_draft",
     "submit_draft",
+    "take_over",
 ]

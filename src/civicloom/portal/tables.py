@@ -27,3 +27,28 @@ class DraftRow(Base):
     application_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CounterApplicationRow(Base):
+    """An application an officer made at a service counter (ADR 0044): the identity check they
+    recorded (document type and a masked number, never an image or the whole number), the
+    signed declaration they saw, and the claim code's hash (the code itself is only printed)."""
+
+    __tablename__ = "portal_counter_applications"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    application_id: Mapped[str] = mapped_column(String(36), unique=True)
+    reference: Mapped[str] = mapped_column(String(30))
+    service_id: Mapped[str] = mapped_column(String(100))
+    officer: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str | None] = mapped_column(String(50), index=True)
+    represents: Mapped[str] = mapped_column(String(20))  # "person" or "business"
+    name_on_document: Mapped[str] = mapped_column(String(200))
+    document_type: Mapped[str] = mapped_column(String(30))
+    document_number_hint: Mapped[str] = mapped_column(String(20))
+    declaration: Mapped[str] = mapped_column(String(40))
+    claim_code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    claim_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -24,7 +24,10 @@ def nav(request: Request, principal: Principal | None) -> list[dict[str, Any]]:
     _ = page_gettext(request)
     path = request.url.path
     items = [{"href": "/services", "text": _("Services"), "active": path.startswith("/services")}]
-    if principal is not None:
+    if principal is not None and "counter-officer" in principal.roles:  # ADR 0044
+        active = path.startswith("/counter")
+        items.append({"href": "/counter", "text": _("Service counter"), "active": active})
+    if principal is not None and APPLICANT_ROLES & principal.roles:
         items += [
             {
                 "href": "/applications",
