@@ -54,8 +54,11 @@ def platform(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         "CIVICLOOM_LOG_LEVEL": "WARNING",
     }
     output = apply(found[0], tmp_path, env)
-    assert "GOVSTACK_API_KEY=abcdef12345" in output[-1]
+    key = (tmp_path / "govstack-api-key").read_text(encoding="utf-8").strip()
+    assert f"GOVSTACK_API_KEY={key}" in output[-1]
+    assert "suites' messaging key: abcdef12345" in output[-1]
     assert (tmp_path / "var" / "govstack-clients.json").is_file()
+    env["GOVSTACK_API_KEY"] = key
 
     [serve] = re.findall(r"^civicloom serve .*$", text, re.MULTILINE)
     assert serve == "civicloom serve --govstack-port 3333 --govstack-port 3366"
@@ -123,7 +126,7 @@ def test_a_deployment_checked_as_the_page_says(platform: tuple[str, dict[str, st
             "tests/conformance/mediator",
         ],
         cwd=ROOT,
-        env={**env, "GOVSTACK_URL": url, "GOVSTACK_API_KEY": "abcdef12345"},
+        env={**env, "GOVSTACK_URL": url},
         capture_output=True,
         text=True,
         timeout=300,
