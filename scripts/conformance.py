@@ -1,12 +1,14 @@
 """``make conformance``: the GovStack conformance tests against a freshly started platform.
 
 A scratch SQLite database (or ``CIVICLOOM_DATABASE_URL`` if set, e.g. a scratch PostgreSQL
-database), migrated, with the demo world and the GovStack fixtures loaded; the platform started
-with its GovStack listeners (``GOVSTACK_PORT``, default 3333, where the Messaging, Registration
-and Digital Registries suites point, and ``GOVSTACK_IM_PORT``, default 3366, the Information
-Mediator suite's port); then ``pytest tests/conformance/<bb>`` for each building block with
-``GOVSTACK_URL``/``GOVSTACK_API_KEY``, and a table of passed/failed per building block. The
-platform is stopped at the end. Exit status 1 when any test failed.
+database), migrated, with the demo world; the platform started as ``civicloom run`` starts it
+(API, worker, department simulators on a free block of ports) with its GovStack listeners
+(``GOVSTACK_PORT``, default 3333, where the Messaging, Registration and Digital Registries
+suites point, and ``GOVSTACK_IM_PORT``, default 3366, the Information Mediator suite's port);
+the GovStack fixtures loaded (some read the departments' simulators); then
+``pytest tests/conformance/<bb>`` for each building block with ``GOVSTACK_URL`` and
+``GOVSTACK_API_KEY``, and a table of passed/failed per building block. The platform is stopped
+at the end. Exit status 1 when any test failed.
 
 The listener trusts the ``Information-Mediator-Client`` header here
 (``CIVICLOOM_GOVSTACK_TRUST_IM_HEADER=true``), as it would behind an IM security server.
@@ -33,6 +35,19 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _free_block(size: int = 20) -> int:
+    """The first port of ``size`` free consecutive ports (the simulators' block)."""
+    for base in range(20_000, 30_000, size):
+        try:
+            for port in range(base, base + size):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise SystemExit("no free block of ports for the simulators")
 
 
 def _civicloom(env: dict[str, str], *args: str) -> None:
@@ -82,6 +97,9 @@ def main() -> int:
         ),
         "CIVICLOOM_VAR_DIR": str(scratch / "var"),
         "CIVICLOOM_PORT": str(api_port),
+        "CIVICLOOM_WORKER_METRICS_PORT": str(_free_port()),
+        "CIVICLOOM_SIMULATOR_BASE_PORT": str(_free_block()),
+        "CIVICLOOM_GOVSTACK_PORTS": f"[{gs_port}, {im_port}]",
         "CIVICLOOM_GOVSTACK_TRUST_IM_HEADER": "true",
         "CIVICLOOM_LOG_JSON": "true",
         "CIVICLOOM_LOG_LEVEL": "WARNING",
@@ -89,19 +107,9 @@ def main() -> int:
     _civicloom(env, "db", "upgrade")
     _civicloom(env, "demo", "load")
     key_file = scratch / "govstack-api-key"
-    _civicloom(env, "govstack", "fixtures", "--key-file", str(key_file))
     log = (scratch / "platform.log").open("wb")
-    platform = subprocess.Popen(  # noqa: S603 - our own CLI
-        [
-            sys.executable,
-            "-m",
-            "civicloom",
-            "serve",
-            "--govstack-port",
-            str(gs_port),
-            "--govstack-port",
-            str(im_port),
-        ],
+    platform = subprocess.Popen(
+        [sys.executable, "-m", "civicloom", "run"],
         env=env,
         cwd=ROOT,
         stdout=log,
@@ -109,9 +117,12 @@ def main() -> int:
     )
     results: list[tuple[str, int, int]] = []
     try:
-        _wait(f"http://127.0.0.1:{api_port}/healthz", platform)
+        _wait(f"http://127.0.0.1:{api_port}/readyz", platform)
         _wait(f"http://127.0.0.1:{gs_port}/listClients", platform)
         _wait(f"http://127.0.0.1:{im_port}/listClients", platform)
+        # after the start: some fixtures read the departments' simulators; the listeners read
+        # the registrations file on each request
+        _civicloom(env, "govstack", "fixtures", "--key-file", str(key_file))
         test_env = {
             **env,
             "GOVSTACK_URL": f"http://127.0.0.1:{gs_port}",

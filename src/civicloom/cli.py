@@ -81,7 +81,7 @@ def serve(
         list[int] | None,
         typer.Option(
             help="Also serve the GovStack facades at the root of this port (repeatable; "
-            "default: settings.govstack_port). One worker process only."
+            "default: settings.govstack_ports). One worker process only."
         ),
     ] = None,
 ) -> None:
@@ -89,7 +89,7 @@ def serve(
     import uvicorn
 
     settings = get_settings()
-    ports = govstack_port or ([settings.govstack_port] if settings.govstack_port else [])
+    ports = govstack_port or settings.govstack_ports
     if ports:
         if workers != 1:
             raise typer.BadParameter("the GovStack listener runs in one worker process")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
@@ -280,13 +280,12 @@ class Settings(BaseSettings):
         description="Deliveries per minute allowed per provider (`email`, `sms`), as JSON.",
     )
 
-    govstack_port: int | None = Field(
-        None,
-        ge=1,
-        le=65535,
+    govstack_ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(
+        default_factory=list,
         description=(
-            "Port of the GovStack listener (`civicloom serve --govstack-port`): the building-block "
-            "facades at its root, as the published suites expect (`3333`). Empty: no listener."
+            "Ports of the GovStack listeners `civicloom serve` (and so `civicloom run`) starts, "
+            "as JSON, e.g. `[3333, 3366]`: the building-block facades at their root, where the "
+            "published suites call. Empty: none (`--govstack-port` adds some)."
         ),
     )
     govstack_base_path: str = Field(

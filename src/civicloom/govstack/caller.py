@@ -6,7 +6,7 @@ GovStack suites send a platform API key in an ``api_key`` or ``apiKey`` header (
 (``INSTANCE/CLASS/MEMBER/SUBSYSTEM``). ``govstack_caller`` runs before every route's guard on the
 GovStack listener:
 
-- the IM header, when present, must be four ``/``-separated parts (a 422 naming the header
+- the IM header, when present, must be four ``/``-separated parts (a 400 naming the header
   otherwise); it is bound to the request's log lines as ``im_client`` and kept on
   ``request.state.im_client``. On its own it identifies nobody, unless the deployment says the
   listener sits behind an IM security server (``govstack_trust_im_header``): then the subsystem
@@ -79,6 +79,13 @@ def load_registrations(path: Path | None) -> ClientRegistrations:
     return found
 
 
+class MalformedImClient(ValidationFailed):
+    """The ``Information-Mediator-Client`` header is not an X-Road id: 400, as the IM and
+    Registration specs answer an error in the request (the body names the header)."""
+
+    status = 400
+
+
 def clients_file(settings: Settings) -> Path:
     """Where the registrations live (``govstack_clients_file``, else under ``var_dir``)."""
     return settings.govstack_clients_file or settings.var_dir / "govstack-clients.json"
@@ -88,7 +95,7 @@ def im_client_of(request: Request) -> str:
     """The validated ``Information-Mediator-Client`` header ('' when absent)."""
     value = request.headers.get(IM_CLIENT_HEADER, "")
     if value and not IM_CLIENT_PATTERN.match(value):
-        raise ValidationFailed(
+        raise MalformedImClient(
             [
                 FieldError(
                     IM_CLIENT_HEADER,

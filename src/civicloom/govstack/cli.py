@@ -7,6 +7,7 @@ sits below ``civicloom.bootstrap``.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -15,7 +16,12 @@ from typing import Annotated, Any
 import typer
 
 from civicloom.govstack.caller import clients_file
-from civicloom.govstack.clients import ProductionRefused
+from civicloom.govstack.clients import (
+    CONFORMANCE_TEST_SCOPES,
+    CONFORMANCE_TESTS_CLIENT,
+    ProductionRefused,
+    register_client,
+)
 from civicloom.govstack.fixtures import load_all
 from civicloom.govstack.fixtures.messaging import SUITE_KEY
 from civicloom.govstack.listener import create_govstack_app
@@ -44,6 +50,8 @@ def build_app(compose: Compose) -> typer.Typer:
         production): machine clients, their aliases and IM subsystems, each building block's
         fixed ids. Prints what the conformance run needs."""
 
+        test_key = f"gs_{secrets.token_urlsafe(24)}"
+
         async def main() -> list[str]:
             root = compose()
             container: Container = root.build_container()
@@ -52,7 +60,17 @@ def build_app(compose: Compose) -> typer.Typer:
                 container, registry, root.build_gateway(container.settings, registry)
             )
             try:
-                return await load_all(container)
+                loaded = await load_all(container)
+                # the in-repo conformance tests' client; a fresh alias each run (the file
+                # keeps only its hash)
+                await register_client(
+                    container,
+                    name=CONFORMANCE_TESTS_CLIENT,
+                    department="local-admin",
+                    scopes=list(CONFORMANCE_TEST_SCOPES),
+                    aliases=(test_key,),
+                )
+                return loaded
             finally:
                 await container.close()
                 await container.database.dispose()
@@ -65,11 +83,12 @@ def build_app(compose: Compose) -> typer.Typer:
         settings = get_settings()
         typer.echo(f"loaded: {', '.join(loaded)}")
         typer.echo(f"registrations: {clients_file(settings)}")
-        typer.echo(f"GOVSTACK_API_KEY={SUITE_KEY}")
+        typer.echo(f"suites' messaging key: {SUITE_KEY}")
+        typer.echo(f"GOVSTACK_API_KEY={test_key}")
         if key_file is not None:
             key_file.parent.mkdir(parents=True, exist_ok=True)
-            key_file.write_text(SUITE_KEY + "\n", encoding="utf-8")
-            key_file.chmod(0o600)
+            key_file.touch(mode=0o600)
+            key_file.write_text(test_key + "\n", encoding="utf-8")
 
     return app
 

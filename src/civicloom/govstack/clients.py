@@ -20,6 +20,10 @@ from civicloom.runtime import Container
 from civicloom.settings import Profile
 
 CONFORMANCE_ACTOR = "cli:govstack-fixtures"
+CONFORMANCE_TESTS_CLIENT = "govstack-conformance-tests"
+CONFORMANCE_TEST_SCOPES = ("messaging:send", "registries:read", "registries:write")
+"""What the key of ``tests/conformance`` (``GOVSTACK_API_KEY``) holds: a building block whose
+in-repo conformance tests call with that key adds its scopes here."""
 
 
 class ProductionRefused(RuntimeError):

@@ -189,7 +189,7 @@ def test_a_malformed_im_client_header_is_named(gs: httpx.Client) -> None:
         "/civicloom/GOV/tax/capabilities/listMethods",
         headers={"Information-Mediator-Client": "eGovStack/GOV"},
     )
-    assert answer.status_code == 422
+    assert answer.status_code == 400
     assert [e["field"] for e in answer.json()["errors"]] == ["Information-Mediator-Client"]
 
 

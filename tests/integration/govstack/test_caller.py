@@ -132,7 +132,7 @@ async def test_a_malformed_im_header_is_refused_naming_it(
         "/civicloom/GOV/tax/capabilities/listMethods",
         headers={"api_key": key, "Information-Mediator-Client": value},
     )
-    assert listed.status_code == 422
+    assert listed.status_code == 400
     assert [(e["field"], e["rule"]) for e in listed.json()["errors"]] == [
         ("Information-Mediator-Client", "format")
     ]
