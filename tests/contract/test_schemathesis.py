@@ -51,6 +51,7 @@ CROSS_FIELD_RULES: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/me/notification-preferences"): "a channel needs its address (sms, email)",
     ("POST", "/api/v1/tasks/{task_id}/decision"): "a rejection needs a reason for the applicant",
     ("POST", "/send/email/batch"): "`batchEmailAsBase64` is base64 of a JSON list of recipients",
+    ("GET", "/status/email"): "`status` or `status[]` names at least one status (Messaging BB)",
 }
 
 

@@ -86,15 +86,13 @@ class MessagingStatusConvention:
         await self.app(scope, receive, convert)
 
 
-def _openapi_router(app: FastAPI) -> APIRouter:
-    router = APIRouter()
+def _serve_openapi(app: FastAPI) -> None:
+    """``GET /openapi.json``: the listener's contract (the facades only), public."""
 
-    @router.get("/openapi.json", include_in_schema=False, dependencies=[public_route()])
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[public_route()])
     async def openapi(request: Request) -> JSONResponse:
         """The listener's contract (the facades only)."""
         return JSONResponse(app.openapi())
-
-    return router
 
 
 def create_govstack_app(container: Container, *, own_container: bool = True) -> FastAPI:
@@ -133,7 +131,7 @@ def create_govstack_app(container: Container, *, own_container: bool = True) -> 
     app.add_middleware(MessagingStatusConvention)
     for router in govstack_routers():
         app.include_router(router)
-    app.include_router(_openapi_router(app))
+    _serve_openapi(app)
     check_every_route_guarded(app.routes)
     return app
 
