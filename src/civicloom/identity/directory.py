@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.audit import AuditAction, AuditRecord, append_audit
@@ -240,7 +240,10 @@ async def known_roles(session: AsyncSession) -> dict[str, frozenset[str]]:
 def claims_refusal(
     claims: StaffClaims, departments: Mapping[str, frozenset[str]]
 ) -> OidcError | None:
-    """Why these claims cannot be accepted (an unknown department or role), or None."""
+    """Why these claims cannot be accepted (no staff role, several departments, an unknown
+    department or role), or None."""
+    if claims.problem is not None:
+        return OidcError(*claims.problem)
     department = claims.department
     if department is not None and department not in departments:
         return OidcError(
@@ -369,20 +372,31 @@ async def sign_in_staff(uow: UnitOfWork, clock: Clock, claims: StaffClaims) -> S
     async with uow:
         session = uow.session
         refusal = claims_refusal(claims, await known_roles(session))
-        await _upsert(
-            session,
-            subject=claims.subject,
-            name=claims.name,
-            email=claims.email,
-            locale=claims.locale,
-            department=None if refusal else claims.department,
-            roles=() if refusal else sorted(claims.roles),
-            source="oidc-staff",
-            actor=f"oidc:{claims.subject}",
-            now=now,
-            signed_in=True,
-        )
+        known = await session.get(StaffRow, claims.subject)
+        if refusal is None or known is not None:
+            # refused: no role anywhere, listed where they were (their administrator sees it);
+            # a person the directory never knew is not added for a refused sign-in
+            await _upsert(
+                session,
+                subject=claims.subject,
+                name=claims.name,
+                email=claims.email,
+                locale=claims.locale,
+                department=known.department if refusal and known else claims.department,
+                roles=() if refusal else sorted(claims.roles),
+                source="oidc-staff",
+                actor=f"oidc:{claims.subject}",
+                now=now,
+                signed_in=True,
+            )
         if refusal is not None:
+            # the provider no longer vouches for their roles: their other sessions end too
+            await session.execute(
+                delete(SessionRow).where(
+                    SessionRow.subject == claims.subject,
+                    SessionRow.authenticated_by == "oidc-staff",
+                )
+            )
             await uow.commit()
             log.warning(
                 "staff_claims_refused",
@@ -395,6 +409,7 @@ async def sign_in_staff(uow: UnitOfWork, clock: Clock, claims: StaffClaims) -> S
         found = await directory_roles(session, claims.subject, now.date())
         assert found is not None
         roles, until = found
+        await refresh_sessions(session, claims.subject, now)  # their other browsers, too
         await uow.commit()
     principal = ScopedPrincipal(
         subject=claims.subject,

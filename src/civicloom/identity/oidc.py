@@ -243,15 +243,19 @@ class StaffClaims:
     locale: str
     department: str | None
     roles: frozenset[str]
+    problem: tuple[str, str] | None = None  # (reason, detail): the claims cannot be used
 
 
 def staff_claims(config: OidcClientConfig, login: OidcLogin) -> StaffClaims:
     """Map the staff provider's claims: through the group mapping when one is configured (groups
-    it does not list are ignored), else the role and department claims as they are."""
+    it does not list are ignored), else the role and department claims as they are. Claims that
+    cannot be used (no staff role, several departments) come back with no roles and the
+    ``problem``; ``directory.sign_in_staff`` records that and refuses the sign-in."""
     claims = {**login.userinfo, **login.claims}
     name = str(claims.get("name") or claims.get("preferred_username") or claims["sub"])
     roles: set[str] = set()
     departments: set[str] = set()
+    problem: tuple[str, str] | None = None
     if config.group_mapping:
         groups = claims.get(config.groups_claim, [])
         for group in groups if isinstance(groups, list) else []:
@@ -261,14 +265,18 @@ def staff_claims(config: OidcClientConfig, login: OidcLogin) -> StaffClaims:
                 roles.update(granted)
                 departments.update([department] if department else [])
         if len(departments) > 1:
-            raise OidcError("several-departments", ", ".join(sorted(departments))[:80])
+            problem = (
+                "several-departments",
+                "the identity provider places you in several departments: "
+                + ", ".join(sorted(departments))[:80],
+            )
     else:
         raw_roles = claims.get(config.role_claim, [])
         roles.update(str(r) for r in raw_roles if isinstance(raw_roles, list))
         department = claims.get(config.department_claim)
         departments.update([department] if isinstance(department, str) and department else [])
-    if not roles:
-        raise OidcError("no-staff-role")
+    if not roles and problem is None:
+        problem = ("no-staff-role", "the identity provider gives you no staff role")
     email = claims.get("email")
     locale = claims.get("locale")
     return StaffClaims(
@@ -276,8 +284,9 @@ def staff_claims(config: OidcClientConfig, login: OidcLogin) -> StaffClaims:
         name=name,
         email=str(email) if isinstance(email, str) and "@" in email else None,
         locale=str(locale) if locale in ("en", "zh-Hans", "zh_Hans") else "en",
-        department=next(iter(departments), None),
-        roles=frozenset(roles),
+        department=None if problem else next(iter(departments), None),
+        roles=frozenset() if problem else frozenset(roles),
+        problem=problem,
     )
 
 
