@@ -503,3 +503,36 @@ async def load_demo_staff(session: AsyncSession, people: Iterable[DemoStaff], no
 def principal_is_department_admin(principal: Principal) -> bool:
     """Whether the principal administers their department's directory grants."""
     return Role.DEPARTMENT_ADMIN.value in principal.roles and principal.department is not None
+
+
+@dataclass(frozen=True)
+class MappedGroup:
+    """One group of the mapping, and why it would refuse a sign-in (None: it would not)."""
+
+    group: str
+    department: str | None
+    roles: tuple[str, ...]
+    problem: str | None
+
+
+async def check_group_mapping(
+    uow: UnitOfWork, mapping: Mapping[str, tuple[str | None, tuple[str, ...]]]
+) -> list[MappedGroup]:
+    """Each group of a mapping against the registered departments and their roles (a group
+    that names an unknown department or role refuses every sign-in of its members)."""
+    async with uow:
+        departments = await known_roles(uow.session)
+    checked = []
+    for group, (department, roles) in sorted(mapping.items()):
+        claims = StaffClaims(group, group, None, "en", department, frozenset(roles))
+        refusal = claims_refusal(claims, departments)
+        checked.append(MappedGroup(group, department, roles, str(refusal) if refusal else None))
+    return checked
+
+
+async def read_department_members(
+    uow: UnitOfWork, clock: Clock, department: str
+) -> list[StaffMember]:
+    """``department_members`` in its own unit of work (for the CLI)."""
+    async with uow:
+        return await department_members(uow.session, department, clock.now().date())
