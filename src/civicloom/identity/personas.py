@@ -32,8 +32,11 @@ class Persona(BaseModel):
 
 @lru_cache(maxsize=4)
 def load_personas(blueprints_dir: Path) -> dict[str, Persona]:
-    """The personas file, keyed by id."""
-    raw = yaml.safe_load((blueprints_dir / "demo" / "personas.yaml").read_text(encoding="utf-8"))
+    """The personas file, keyed by id (none when the deployment has no personas file)."""
+    path = blueprints_dir / "demo" / "personas.yaml"
+    if not path.is_file():
+        return {}
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     personas = [Persona.model_validate(p) for p in raw["personas"]]
     return {p.id: p for p in personas}
 
