@@ -22,7 +22,13 @@ from sqlalchemy import func, select
 from civicloom.app import create_app
 from civicloom.applications import StepRunner, sweep_slas
 from civicloom.audit.tables import AuditEntryRow
-from civicloom.identity import GrantKind, GrantRequest, ScopedPrincipal, grant_to_staff
+from civicloom.identity import (
+    GrantKind,
+    GrantRequest,
+    ScopedPrincipal,
+    grant_to_staff,
+    read_department_staff,
+)
 from civicloom.identity.tables import StaffGrantRow
 from civicloom.kernel import ValidationFailed
 from civicloom.runtime import Container
@@ -278,3 +284,38 @@ async def _grant_id(container: Container, subject: str) -> str:
         )
     assert found is not None
     return str(found)
+
+
+async def test_a_delegation_hands_the_work_and_its_roles_to_a_colleague(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    today = container.clock.now().date()
+    runner = StepRunner(container, Departments().gateway())
+    app_id = await submit(container, "directory-2")
+    await drain(runner)
+    task = await task_of(container, app_id, "licensing_review")
+    # Felix holds no licensing-officer role: the licensing review is not his to claim
+    transport = httpx.ASGITransport(app=create_app(container))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as felix:
+        await dev_login(felix, "felix")
+        page = await felix.get(f"/backoffice/tasks/{task.id}")
+        refused = await felix.post(
+            f"/backoffice/tasks/{task.id}/claim", data={"csrf_token": csrf_from(page.text)}
+        )
+        assert refused.status_code == 403
+
+        done = await client.post(
+            "/backoffice/directory/grants",
+            data=form(today, kind="delegation", subject="olivia", delegate="felix"),
+            headers=as_persona("hana"),
+        )
+        assert done.status_code == 303, done.text
+        staff = await read_department_staff(container.uow(), container.clock, "local-admin")
+        assert "olivia" not in staff  # away: offered no work
+        assert staff["felix"].roles == frozenset({"officer", "licensing-officer"})
+        assert (await felix.get("/auth/me")).json()["roles"] == ["licensing-officer", "officer"]
+        claimed = await felix.post(
+            f"/backoffice/tasks/{task.id}/claim", data={"csrf_token": csrf_from(page.text)}
+        )
+        assert claimed.status_code == 303, claimed.text
+    assert (await task_of(container, app_id, "licensing_review")).assignee == "felix"
