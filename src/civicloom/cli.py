@@ -19,7 +19,6 @@ from civicloom.db import UnitOfWork
 from civicloom.documents import cli as documents_cli
 from civicloom.funding import cli as funding_cli
 from civicloom.identity import cli as identity_cli
-from civicloom.identity import staff_cli
 from civicloom.kernel import Clock
 from civicloom.kpis import cli as kpis_cli
 from civicloom.rules import cli as rules_cli
@@ -49,7 +48,7 @@ app.add_typer(audit_cli.keys_app, name="keys")
 app.add_typer(documents_cli.documents_app, name="documents")
 app.command("verify")(documents_cli.verify)
 app.add_typer(identity_cli.app, name="apikeys")
-app.add_typer(staff_cli.app, name="staff")
+app.add_typer(identity_cli.staff_app, name="staff")
 app.add_typer(catalogue_cli.app, name="blueprint")
 departments_app = connectors_cli.build_app(simulator_urls)
 app.add_typer(departments_app, name="departments")
