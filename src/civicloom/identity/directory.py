@@ -281,7 +281,12 @@ async def directory_roles(
     row = await session.get(StaffRow, subject)
     if row is None:
         return None
-    grants = [g for g in await _grants_touching(session, [subject]) if g.active(today)]
+    # only their department's grants: someone who moved leaves the old department's behind
+    grants = [
+        g
+        for g in await _grants_touching(session, [subject])
+        if g.active(today) and g.department == row.department
+    ]
     delegators = [g.subject for g in grants if g.kind is GrantKind.DELEGATION]
     provider = {subject: frozenset(row.roles)}
     if delegators:
