@@ -23,6 +23,7 @@ CLIENT_SECRET = "civicloom-test-secret-0123456789abcdef"
 STAFF_ACCOUNTS = {
     "tariq": {"name": "Tariq Hussain", "roles": ["officer"], "department": "tax"},
     "nobody-staff": {"name": "No Roles"},
+    "fisher": {"name": "Fish Er", "roles": ["officer"], "department": "fisheries"},
 }
 
 
