@@ -17,7 +17,13 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from civicloom.audit.tables import AuditEntryRow
-from civicloom.identity import read_department_staff
+from civicloom.identity import (
+    GrantKind,
+    GrantRequest,
+    ScopedPrincipal,
+    grant_to_staff,
+    read_department_staff,
+)
 from civicloom.identity.tables import SessionRow, StaffRow
 from civicloom.runtime import Container
 from civicloom.settings import Settings, StaffGroup
@@ -220,3 +226,37 @@ async def test_groups_become_department_and_roles_and_a_removed_group_removes_th
             ("local-admin", ["licensing-officer", "officer"]),
             ("local-admin", []),
         ]
+
+
+async def test_a_grant_stays_with_its_department_when_the_person_moves(
+    staff_client: httpx.AsyncClient, container: Container, accounts_file: Path
+) -> None:
+    write_accounts(
+        accounts_file, {**ACCOUNTS, "ines": {**ACCOUNTS["ines"], "groups": ["la-licensing"]}}
+    )
+    assert (await sign_in(staff_client, "ines")).status_code == 303
+    today = container.clock.now().date()
+    hana = ScopedPrincipal(
+        subject="hana",
+        display_name="Hana Sato",
+        roles=frozenset({"department-admin"}),
+        department="local-admin",
+    )
+    await grant_to_staff(
+        container.uow(),
+        container.clock,
+        hana,
+        GrantRequest(GrantKind.ACTING_UP, "ines", today, today, "Cover", role="supervisor"),
+    )
+    me = (await staff_client.get("/auth/me")).json()
+    assert me["roles"] == ["licensing-officer", "officer", "supervisor"]  # her live session
+
+    # the provider moves her to the Tax Authority: Local Administration's grant stays behind
+    write_accounts(
+        accounts_file, {**ACCOUNTS, "ines": {**ACCOUNTS["ines"], "groups": ["tax-officers"]}}
+    )
+    assert (await sign_in(staff_client, "ines")).status_code == 303
+    me = (await staff_client.get("/auth/me")).json()
+    assert (me["department"], me["roles"]) == ("tax", ["officer", "tax-officer"])
+    local = await read_department_staff(container.uow(), container.clock, "local-admin")
+    assert "ines" not in local
