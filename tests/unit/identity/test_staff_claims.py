@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from civicloom.identity import OidcClientConfig, OidcLogin, staff_claims
-from civicloom.identity.directory import GrantKind, StaffGrant, effective_roles, is_away
+from civicloom.identity.directory import (
+    GrantKind,
+    StaffGrant,
+    effective_roles,
+    is_away,
+    roles_end,
+)
 
 MAPPED = OidcClientConfig(
     audience="staff",
@@ -82,3 +88,6 @@ def test_today_roles_count_acting_up_and_delegation_only_within_their_days() -> 
     assert is_away("grace", grants, inside)
     assert not is_away("grace", grants, after)
     assert not is_away("nora", grants, inside)
+    # a session carrying the granted roles ends when the grant does (the day after its last)
+    assert roles_end("nora", grants, inside) == datetime(2026, 12, 8, tzinfo=UTC)
+    assert roles_end("grace", grants, inside) is None  # granted nothing, only away
