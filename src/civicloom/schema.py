@@ -17,7 +17,7 @@ from civicloom.db import metadata
 from civicloom.departments.tables import DepartmentRow
 from civicloom.documents.tables import DocumentRow, LicenceRow
 from civicloom.funding.tables import UsageFactRow
-from civicloom.identity.tables import ApiClientRow, SessionRow
+from civicloom.identity.tables import ApiClientRow, SessionRow, StaffGrantRow, StaffRow
 from civicloom.notifications.tables import DeliveryRow, PreferenceRow
 from civicloom.outbox.tables import OutboxRow
 from civicloom.payments.tables import PaymentRow, PaymentWebhookRow, ReconciliationRow, RefundRow
@@ -64,6 +64,8 @@ TABLES = (
     RepresentationRow,
     DelegatedMandateRow,
     UsageFactRow,
+    StaffRow,
+    StaffGrantRow,
 )
 
 

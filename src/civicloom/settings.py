@@ -39,6 +39,15 @@ class ConfigurationError(ValueError):
     """The settings are unsafe or inconsistent for the chosen profile."""
 
 
+class StaffGroup(BaseModel):
+    """What one identity-provider group makes its members: a department and roles (ADR 0042)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    department: str | None = Field(None, pattern=r"^[a-z][a-z0-9-]{1,48}$")
+    roles: tuple[str, ...] = Field(min_length=1)
+
+
 class Settings(BaseSettings):
     """All configuration of a civicloom process (API, worker, CLI)."""
 
@@ -175,6 +184,22 @@ class Settings(BaseSettings):
     oidc_staff_scope: str = Field(
         "openid profile roles",
         description="Scopes asked of the staff provider; must yield `roles` and `department`.",
+    )
+    oidc_staff_groups_claim: str = Field(
+        "groups",
+        description=(
+            "Claim of the staff provider listing a person's groups, read when"
+            " `oidc_staff_group_mapping` is set (docs/how-to/map-identity-provider-claims.md)."
+        ),
+    )
+    oidc_staff_group_mapping: dict[str, StaffGroup] = Field(
+        {},
+        description=(
+            "Staff provider groups to a department and roles, as JSON, e.g."
+            ' `{"tax-officers": {"department": "tax", "roles": ["officer", "tax-officer"]}}`.'
+            " Groups not listed are ignored. Empty: the `roles` and `department` claims are"
+            " read as they are. An unknown department or role refuses the sign-in."
+        ),
     )
     login_rate_per_minute: int = Field(
         10, ge=1, description="Login attempts allowed per client address and minute."

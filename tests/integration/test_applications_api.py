@@ -83,9 +83,9 @@ async def test_submit_and_read_back(client: httpx.AsyncClient, container: Contai
     # the fee decided by local-admin's model, the submission, then Alice's read
     assert actions == ["decision.recorded", "application.submitted", "application.read"]
     assert chain.valid
-    # the demo load registered four departments, published two blueprints and stored three
-    # data-sharing agreements
-    assert chain.entries == 12
+    # the demo load registered four departments, published two blueprints, stored three
+    # data-sharing agreements and loaded the fourteen staff personas into the staff directory
+    assert chain.entries == 26
 
 
 async def test_others_cannot_read_an_application(client: httpx.AsyncClient) -> None:

@@ -10,6 +10,7 @@ service to "approved". Nothing is written into the repository.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -26,9 +27,13 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
-from civicloom.settings import PROJECT_ROOT, Settings
+from civicloom.app import create_app
+from civicloom.bootstrap import build_container
+from civicloom.settings import PROJECT_ROOT, Profile, Settings
 from tests.howtos import Snippet, apply, snippets
+from tests.oidc.harness import CLIENT_ID, CLIENT_SECRET, login_at_provider, run_provider
 
 HOWTOS = PROJECT_ROOT / "docs" / "how-to"
 ALICE = {"Authorization": "Bearer dev:alice"}
@@ -406,3 +411,74 @@ async def test_the_counter_howto(settings: Settings, tmp_path: Path) -> None:
         await container.close()
         await container.database.dispose()
     assert not (PROJECT_ROOT / "blueprints" / "demo" / "personas.yaml").read_text().count("kai")
+
+
+OIDC_APP = "http://testserver"
+
+
+@pytest.mark.timeout(300)
+async def test_identity_provider_claims_mapped_as_the_howto_says(project: Project) -> None:
+    """map-identity-provider-claims.md (ADR 0042): the page's mapping passes its own check (and
+    a group naming an unknown department fails it); signed in through a real OpenID provider
+    with the page's groups, Kim is what the page says she is, and the page's listing shows
+    her."""
+    blocks = snippets(HOWTOS / "map-identity-provider-claims.md")
+    assert [s.title for s in blocks] == ["staff-groups.json", "shell", "shell"]
+    mapping_file, check, listing = blocks
+    env = {**project.env, "COLUMNS": "200"}
+    apply(mapping_file, project.root, env)
+    checked = apply(check, project.root, env)[-1]
+    for group in ("la-licensing", "la-supervisors", "la-admins", "tax-officers"):
+        assert re.search(rf"{group}\s.*\sok", checked), checked
+    assert "platform-operators" in checked
+
+    # a mapping naming a department the platform does not know fails the page's own check
+    mapping = json.loads((project.root / "staff-groups.json").read_text(encoding="utf-8"))
+    wrong = project.root / "wrong-groups.json"
+    wrong.write_text(json.dumps({"fish": {"department": "fisheries", "roles": ["officer"]}}))
+    with pytest.raises(AssertionError, match="unknown-department"):
+        apply(
+            Snippet("shell", None, "civicloom staff check-mapping --file wrong-groups.json"),
+            project.root,
+            env,
+        )
+
+    accounts = project.root.parent / "accounts.json"
+    accounts.write_text(
+        json.dumps(
+            {
+                "kim": {
+                    "name": "Kim Lee",
+                    "email": "kim.lee@la.example.gov",
+                    "groups": ["la-licensing", "vpn-users"],
+                }
+            }
+        )
+    )
+    callback = f"{OIDC_APP}/auth/callback/staff"
+    with run_provider([callback], [f"{OIDC_APP}/"], accounts) as provider:
+        settings = Settings(
+            profile=Profile.TEST,
+            var_dir=Path(project.env["CIVICLOOM_VAR_DIR"]),
+            blueprints_dir=project.root / "blueprints",
+            public_url=OIDC_APP,
+            oidc_staff_issuer=provider.issuer,
+            oidc_staff_client_id=CLIENT_ID,
+            oidc_staff_client_secret=SecretStr(CLIENT_SECRET),
+            oidc_staff_scope="openid profile email roles",
+            oidc_staff_group_mapping=mapping,
+        )
+        container = build_container(settings)
+        try:
+            transport = httpx.ASGITransport(app=create_app(container))
+            async with httpx.AsyncClient(transport=transport, base_url=OIDC_APP) as browser:
+                start = await browser.get("/auth/login", params={"audience": "staff"})
+                back = await login_at_provider(start.headers["location"], "kim", callback)
+                assert (await browser.get(back)).status_code == 303
+                me = (await browser.get("/auth/me")).json()
+        finally:
+            await container.close()
+            await container.database.dispose()
+    assert (me["department"], me["roles"]) == ("local-admin", ["licensing-officer", "officer"])
+    listed = apply(listing, project.root, env)[-1]
+    assert re.search(r"kim\W+Kim Lee\W+licensing-officer, officer\W+available", listed), listed

@@ -23,6 +23,7 @@ CLIENT_SECRET = "civicloom-test-secret-0123456789abcdef"
 STAFF_ACCOUNTS = {
     "tariq": {"name": "Tariq Hussain", "roles": ["officer"], "department": "tax"},
     "nobody-staff": {"name": "No Roles"},
+    "fisher": {"name": "Fish Er", "roles": ["officer"], "department": "fisheries"},
 }
 
 
@@ -44,8 +45,12 @@ def provider_available() -> str | None:
 
 
 @contextmanager
-def run_provider(redirect_uris: list[str], post_logout_uris: list[str]) -> Iterator[Provider]:
-    """Run the provider until the block ends; waits (with a deadline) for its port."""
+def run_provider(
+    redirect_uris: list[str], post_logout_uris: list[str], accounts_file: Path | None = None
+) -> Iterator[Provider]:
+    """Run the provider until the block ends; waits (with a deadline) for its port. With
+    ``accounts_file`` the provider reads the accounts' claims from that JSON file at every
+    sign-in (write it to change someone's claims)."""
     client = {
         "client_id": CLIENT_ID,
         "client_secret": CLIENT_SECRET,
@@ -57,6 +62,8 @@ def run_provider(redirect_uris: list[str], post_logout_uris: list[str]) -> Itera
         "OIDC_CLIENT": json.dumps(client),
         "OIDC_ACCOUNTS": json.dumps(STAFF_ACCOUNTS),
     }
+    if accounts_file is not None:
+        env["OIDC_ACCOUNTS_FILE"] = str(accounts_file)
     process = subprocess.Popen(
         ["node", str(SCRIPT)],
         cwd=ROOT,

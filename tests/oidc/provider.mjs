@@ -6,12 +6,17 @@
 // Listens on 127.0.0.1 and a free port, then prints "PORT <n>" on stdout. The built-in
 // development interaction accepts any login and password; the login becomes the subject.
 // Logins listed in OIDC_ACCOUNTS ('{"tariq": {"name": "...", "roles": [...],
-// "department": "tax"}}') get those claims. Consent is granted automatically (first party).
+// "department": "tax"}}') get those claims (also "groups" and "email"). With OIDC_ACCOUNTS_FILE
+// the accounts are read from that JSON file at every sign-in, so a test can change a person's
+// claims between two sign-ins. Consent is granted automatically (first party).
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import Provider from 'oidc-provider';
 
 const client = JSON.parse(process.env.OIDC_CLIENT ?? '{}');
-const accounts = JSON.parse(process.env.OIDC_ACCOUNTS ?? '{}');
+const fixedAccounts = JSON.parse(process.env.OIDC_ACCOUNTS ?? '{}');
+const accountsFile = process.env.OIDC_ACCOUNTS_FILE;
+const accountsNow = () => (accountsFile ? JSON.parse(readFileSync(accountsFile, 'utf8')) : fixedAccounts);
 
 const server = http.createServer();
 server.listen(0, '127.0.0.1', () => {
@@ -29,7 +34,8 @@ server.listen(0, '127.0.0.1', () => {
     claims: {
       openid: ['sub'],
       profile: ['name', 'preferred_username'],
-      roles: ['roles', 'department'],
+      email: ['email'],
+      roles: ['roles', 'department', 'groups'],
     },
     features: {
       devInteractions: { enabled: true },
@@ -46,7 +52,7 @@ server.listen(0, '127.0.0.1', () => {
       return grant;
     },
     async findAccount(ctx, id) {
-      const extra = accounts[id] ?? {};
+      const extra = accountsNow()[id] ?? {};
       return {
         accountId: id,
         async claims() {
@@ -56,6 +62,8 @@ server.listen(0, '127.0.0.1', () => {
             preferred_username: id,
             ...(extra.roles ? { roles: extra.roles } : {}),
             ...(extra.department ? { department: extra.department } : {}),
+            ...(extra.groups ? { groups: extra.groups } : {}),
+            ...(extra.email ? { email: extra.email } : {}),
           };
         },
       };

@@ -31,6 +31,7 @@ Objects (column ``object``) and each caller's relationship to them:
   statement: local-admin's funding statement of the current month (fiona = same department,
           farah = other department)
   tax:    a dead letter of the tax department's call (operators' object)
+  staff_grant: Hana's (local-admin department administrator) leave grant for Nora
   self:   the caller's own data (inbox, preferences, session)
   -:      no object (collections, public pages)
 
@@ -242,6 +243,11 @@ POST /backoffice/operations/dead-letters/{dead_letter_id}/abandon | dead_letter 
 GET  /backoffice/audit                           | -     | - | login 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403 403
 GET  /backoffice/audit/export.jsonl              | -     | - | login 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403 403
 GET  /backoffice/audit/verification              | -     | - | login 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403 403
+# the staff directory (ADR 0042): only a department administrator (no caller here is one; Hana's
+# own grants are tried in tests/integration/identity/test_staff_directory.py)
+GET  /backoffice/directory                       | -     | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+POST /backoffice/directory/grants                | -     | staff_grant | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+POST /backoffice/directory/grants/{grant_id}/revoke | staff_grant | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 
 # --- ux (issue 19): the fee e-mail's link goes on to the fee section of the page -------------
 GET  /applications/{application_id}/pay          | alice | - | login 303 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404

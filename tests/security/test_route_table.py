@@ -58,6 +58,7 @@ FRESH_KINDS = {
     "consent",
     "licence",
     "mandate",
+    "staff_grant",
 }
 STATIC_KINDS = {"-", "self", "alice", "la", "env", "paid", "due", "statement"}
 MOUNT_FILES = {
@@ -232,6 +233,19 @@ def request_of(body: str, params: dict[str, str], caller: str, n: int) -> dict[s
                 "valid_until-day": "31",
                 "valid_until-month": "12",
                 "valid_until-year": "2030",
+            }
+        },
+        "staff_grant": {
+            "data": {
+                "kind": "leave",
+                "subject": "nora",
+                "starts_on-day": "1",
+                "starts_on-month": "1",
+                "starts_on-year": "2030",
+                "ends_on-day": "7",
+                "ends_on-month": "1",
+                "ends_on-year": "2030",
+                "reason": "Annual leave",
             }
         },
         "page_inspection": {

@@ -37,7 +37,13 @@ from civicloom.applications import (
 from civicloom.applications.tables import DeadLetterRow, TaskRow
 from civicloom.departments import CAPABILITY_GATEWAY
 from civicloom.documents import Validity, build_documents_runtime, issue_licence
-from civicloom.identity import load_personas, principal_for_persona
+from civicloom.identity import (
+    GrantKind,
+    GrantRequest,
+    grant_to_staff,
+    load_personas,
+    principal_for_persona,
+)
 from civicloom.kernel import Principal
 from civicloom.portal.services import start_draft
 from civicloom.registries import GrantMandate, grant_mandate
@@ -422,6 +428,17 @@ class World:
         )
         return {"mandate_id": made.id}
 
+    async def staff_grant(self) -> dict[str, str]:
+        """Hana's leave grant for Nora (local-admin's staff directory, ADR 0042)."""
+        today = self.container.clock.now().date()
+        made = await grant_to_staff(
+            self.container.uow(),
+            self.container.clock,
+            self.platform.principal("hana"),
+            GrantRequest(GrantKind.LEAVE, "nora", today, today + timedelta(days=7), "Leave"),
+        )
+        return {"grant_id": made.id}
+
     async def fresh(self, kind: str) -> dict[str, str]:
         """A new object of ``kind``."""
         makers: dict[str, Callable[[], Awaitable[dict[str, str]]]] = {
@@ -436,6 +453,7 @@ class World:
             "consent": self.consent,
             "licence": self.licence,
             "mandate": self.mandate,
+            "staff_grant": self.staff_grant,
         }
         return await makers[kind]()
 

@@ -146,8 +146,11 @@ async def _drop_amqp_topology(prefix: str) -> None:
             await channel.exchange_delete(prefix + exchange)
 
 
-def start_platform(workdir: Path, **settings_env: str) -> Iterator[Platform]:
-    """Create a database, start simulators and the API; yield; tear everything down."""
+def start_platform(
+    workdir: Path, api_port: int | None = None, **settings_env: str
+) -> Iterator[Platform]:
+    """Create a database, start simulators and the API; yield; tear everything down.
+    ``api_port``: where the API listens (an identity provider must know its callback first)."""
     problem = asyncio.run(_amqp_ok())
     if problem is not None:
         unavailable("RabbitMQ", problem)
@@ -188,7 +191,7 @@ def start_platform(workdir: Path, **settings_env: str) -> Iterator[Platform]:
             "labour", workdir, "--amqp-url", AMQP_URL, "--amqp-prefix", amqp_prefix
         )
         wait_for(lambda: httpx.get(f"{sims['labour'].url}/_sim/amqp").json()["connected"], 15)
-        api_url = f"http://127.0.0.1:{free_port()}"
+        api_url = f"http://127.0.0.1:{api_port or free_port()}"
         env = {
             "CIVICLOOM_PROFILE": "test",
             "CIVICLOOM_DATABASE_URL": database_url,

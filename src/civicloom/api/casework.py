@@ -41,7 +41,7 @@ from civicloom.applications import (
     resolve_dead_letter,
     withdraw_application,
 )
-from civicloom.identity import department_staff
+from civicloom.identity import read_department_staff
 from civicloom.kernel import PathId
 from civicloom.web import STILL_ACTING_FOR, ContainerDep, CurrentPrincipal, Problem
 
@@ -198,7 +198,7 @@ async def assign(
 ) -> dict[str, Any]:
     """A supervisor assigns (or reassigns) an open task to an officer of the task's department
     who holds the step's role (422 naming ``assignee`` otherwise; 409 for a finished task)."""
-    staff = department_staff(container.settings.blueprints_dir, principal.department or "")
+    staff = await read_department_staff(container.uow(), container.clock, principal.department)
     task = await assign_task(
         container.uow(), container.clock, principal, task_id, body.assignee, staff
     )

@@ -234,7 +234,8 @@ async def assign_task(
     staff: Mapping[str, StaffMember],
 ) -> TaskView:
     """A supervisor (re)assigns an open task to a member of the task's department who holds
-    the step's role; ``staff`` is that department's staff (``identity.department_staff``)."""
+    the step's role; ``staff`` is that department's staff who can be given work
+    (``identity.department_staff``: the staff directory)."""
     if "supervisor" not in principal.roles:
         raise Forbidden("only a supervisor can assign tasks")
     async with uow:

@@ -81,6 +81,11 @@ class AuditAction(StrEnum):
     API_KEY_CREATED = "identity.api_key_created"
     API_KEY_REVOKED = "identity.api_key_revoked"
     API_KEY_ROTATED = "identity.api_key_rotated"
+    # the staff directory (ADR 0042): an entry changed (sign-in, demo load), a grant given or
+    # withdrawn by a department administrator
+    STAFF_UPDATED = "staff.updated"
+    STAFF_GRANTED = "staff.granted"
+    STAFF_GRANT_REVOKED = "staff.grant_revoked"
     # governance: blueprints and decision models
     BLUEPRINT_PUBLISHED = "blueprint.published"
     BLUEPRINT_RETIRED = "blueprint.retired"

@@ -1,4 +1,4 @@
-"""Loading the demo world: departments and service blueprints from ``blueprints/``."""
+"""Loading the demo world: departments, service blueprints and staff from ``blueprints/``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from civicloom.catalogue import load_agreements, load_blueprints, publish_blueprint
 from civicloom.departments import load_departments, sync_departments
+from civicloom.identity import demo_staff, load_demo_staff
 from civicloom.registries import sync_agreements
 from civicloom.runtime import Container
 
@@ -21,8 +22,9 @@ class DemoReport:
 
 
 async def load_demo(container: Container, progress: Callable[[str], object] = print) -> DemoReport:
-    """Register departments, publish blueprints and store the data-sharing agreements (safe to
-    repeat: unchanged definitions are left alone)."""
+    """Register departments, publish blueprints, load the demo personas into the staff directory
+    and store the data-sharing agreements (safe to repeat: unchanged definitions are left
+    alone)."""
     blueprints_dir = container.settings.blueprints_dir
     departments = load_departments(blueprints_dir)
     blueprints = load_blueprints(blueprints_dir)
@@ -38,6 +40,8 @@ async def load_demo(container: Container, progress: Callable[[str], object] = pr
             published += int(created)
             state = "published" if created else "unchanged"
             progress(f"blueprint {blueprint.id} v{blueprint.version}: {state}")
+        staff = await load_demo_staff(uow.session, demo_staff(blueprints_dir), now)
+        progress(f"staff directory: {staff} personas new or changed")
         await uow.commit()
     agreements = load_agreements(blueprints_dir)
     changed = await sync_agreements(container.uow(), container.clock, agreements)

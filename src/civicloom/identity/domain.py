@@ -23,11 +23,13 @@ class Role(StrEnum):
     MACHINE_CLIENT = "machine-client"
     FINANCE_OFFICER = "finance-officer"  # reads and refunds the fees of its own department
     PLATFORM_OWNER = "platform-owner"  # reads every department's funding statement
+    DEPARTMENT_ADMIN = "department-admin"  # grants acting-up, leave, delegation (ADR 0042)
 
 
 ROLE_LABELS: dict[str, str] = {
     Role.FINANCE_OFFICER.value: "Finance officer",  # translated where shown (messages.po)
     Role.PLATFORM_OWNER.value: "Platform owner",
+    Role.DEPARTMENT_ADMIN.value: "Department administrator",
 }
 """Labels of roles shown to people (gettext message ids)."""
 

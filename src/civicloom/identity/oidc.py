@@ -8,8 +8,8 @@ identity provider: the national eID for citizens, the departmental IdP for staff
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -19,11 +19,10 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from civicloom.identity.domain import STAFF_ROLES, Role, ScopedPrincipal
+from civicloom.identity.domain import Role, ScopedPrincipal
 from civicloom.kernel import Clock
 
 ALLOWED_ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
-KNOWN_STAFF_ROLES = STAFF_ROLES | {Role.OPERATOR.value, Role.AUDITOR.value}
 
 
 class OidcError(Exception):
@@ -46,6 +45,9 @@ class OidcClientConfig:
     scope: str = "openid profile"
     role_claim: str = "roles"
     department_claim: str = "department"
+    groups_claim: str = "groups"
+    # group -> (department, roles); empty: the role and department claims are read as they are
+    group_mapping: Mapping[str, tuple[str | None, tuple[str, ...]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -230,32 +232,74 @@ class OidcRelyingParty:
         return str(httpx.URL(endpoint, params=params))
 
 
-def principal_from_login(config: OidcClientConfig, login: OidcLogin) -> ScopedPrincipal:
-    """Map a provider's identity to a principal: citizens get ``citizen``; staff their claims."""
+@dataclass(frozen=True)
+class StaffClaims:
+    """What the staff provider says of a person: department and roles (not yet checked against
+    the departments the platform knows; ``directory.sign_in_staff`` does that)."""
+
+    subject: str
+    name: str
+    email: str | None
+    locale: str
+    department: str | None
+    roles: frozenset[str]
+    problem: tuple[str, str] | None = None  # (reason, detail): the claims cannot be used
+
+
+def staff_claims(config: OidcClientConfig, login: OidcLogin) -> StaffClaims:
+    """Map the staff provider's claims: through the group mapping when one is configured (groups
+    it does not list are ignored), else the role and department claims as they are. Claims that
+    cannot be used (no staff role, several departments) come back with no roles and the
+    ``problem``; ``directory.sign_in_staff`` records that and refuses the sign-in."""
     claims = {**login.userinfo, **login.claims}
     name = str(claims.get("name") or claims.get("preferred_username") or claims["sub"])
-    if config.audience == "citizen":
-        return ScopedPrincipal(
-            subject=str(claims["sub"]),
-            display_name=name,
-            roles=frozenset({Role.CITIZEN.value}),
-            authenticated_by="oidc-citizen",
-        )
-    raw_roles = claims.get(config.role_claim, [])
-    roles = (
-        frozenset(str(r) for r in raw_roles if str(r) in KNOWN_STAFF_ROLES)
-        if isinstance(raw_roles, list)
-        else frozenset()
+    roles: set[str] = set()
+    departments: set[str] = set()
+    problem: tuple[str, str] | None = None
+    if config.group_mapping:
+        groups = claims.get(config.groups_claim, [])
+        for group in groups if isinstance(groups, list) else []:
+            mapped = config.group_mapping.get(str(group))
+            if mapped is not None:
+                department, granted = mapped
+                roles.update(granted)
+                departments.update([department] if department else [])
+        if len(departments) > 1:
+            problem = (
+                "several-departments",
+                "the identity provider places you in several departments: "
+                + ", ".join(sorted(departments))[:80],
+            )
+    else:
+        raw_roles = claims.get(config.role_claim, [])
+        roles.update(str(r) for r in raw_roles if isinstance(raw_roles, list))
+        department = claims.get(config.department_claim)
+        departments.update([department] if isinstance(department, str) and department else [])
+    if not roles and problem is None:
+        problem = ("no-staff-role", "the identity provider gives you no staff role")
+    email = claims.get("email")
+    locale = claims.get("locale")
+    return StaffClaims(
+        subject=str(claims["sub"]),
+        name=name,
+        email=str(email) if isinstance(email, str) and "@" in email else None,
+        locale=str(locale) if locale in ("en", "zh-Hans", "zh_Hans") else "en",
+        department=None if problem else next(iter(departments), None),
+        roles=frozenset() if problem else frozenset(roles),
+        problem=problem,
     )
-    department = claims.get(config.department_claim)
-    if not roles:
-        raise OidcError("no-staff-role")
-    if roles & STAFF_ROLES and not isinstance(department, str):
-        raise OidcError("no-department")
+
+
+def principal_from_login(config: OidcClientConfig, login: OidcLogin) -> ScopedPrincipal:
+    """Map a citizen's identity to a principal (staff sign in through the staff directory:
+    ``staff_claims`` then ``directory.sign_in_staff``)."""
+    claims = {**login.userinfo, **login.claims}
+    name = str(claims.get("name") or claims.get("preferred_username") or claims["sub"])
+    if config.audience != "citizen":
+        raise OidcError("staff-through-directory")
     return ScopedPrincipal(
         subject=str(claims["sub"]),
         display_name=name,
-        roles=roles,
-        department=department if isinstance(department, str) else None,
-        authenticated_by="oidc-staff",
+        roles=frozenset({Role.CITIZEN.value}),
+        authenticated_by="oidc-citizen",
     )

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from civicloom.identity.domain import STAFF_ROLES_OF_QUEUE, ScopedPrincipal
+from civicloom.identity.directory import DemoStaff
+from civicloom.identity.domain import ScopedPrincipal
 from civicloom.kernel import Principal
 
 
@@ -26,12 +26,17 @@ class Persona(BaseModel):
     mandates: list[str] = Field(
         default_factory=list, description="Business registration numbers the persona acts for."
     )
+    email: str | None = None
+    locale: str = "en"
 
 
 @lru_cache(maxsize=4)
 def load_personas(blueprints_dir: Path) -> dict[str, Persona]:
-    """The personas file, keyed by id."""
-    raw = yaml.safe_load((blueprints_dir / "demo" / "personas.yaml").read_text(encoding="utf-8"))
+    """The personas file, keyed by id (none when the deployment has no personas file)."""
+    path = blueprints_dir / "demo" / "personas.yaml"
+    if not path.is_file():
+        return {}
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     personas = [Persona.model_validate(p) for p in raw["personas"]]
     return {p.id: p for p in personas}
 
@@ -48,24 +53,16 @@ def principal_for_persona(persona: Persona) -> Principal:
     )
 
 
-@dataclass(frozen=True)
-class StaffMember:
-    """A person who works a department's queue, with every role they hold."""
-
-    id: str
-    name: str
-    department: str
-    roles: frozenset[str]
-
-
-def department_staff(blueprints_dir: Path, department: str) -> dict[str, StaffMember]:
-    """The officers and supervisors of one department, keyed by id.
-
-    The one place that says who is staff: today the demo personas file (the staff identity
-    provider has no directory to ask); a staff directory replaces this function's body.
-    """
-    return {
-        p.id: StaffMember(p.id, p.name, department, frozenset(p.roles))
+def demo_staff(blueprints_dir: Path) -> list[DemoStaff]:
+    """The personas as staff directory entries, for ``demo load`` (ADR 0042)."""
+    return [
+        DemoStaff(
+            id=p.id,
+            name=p.name,
+            department=p.department,
+            roles=frozenset(p.roles),
+            email=p.email,
+            locale=p.locale,
+        )
         for p in load_personas(blueprints_dir).values()
-        if p.department == department and STAFF_ROLES_OF_QUEUE & set(p.roles)
-    }
+    ]

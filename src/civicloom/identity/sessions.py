@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 
@@ -48,8 +48,10 @@ async def start_session(
     *,
     id_token: str | None = None,
     replaces: str | None = None,
+    ends_by: datetime | None = None,
 ) -> str:
-    """Log the principal in: a fresh session token (any earlier session of this browser ends)."""
+    """Log the principal in: a fresh session token (any earlier session of this browser ends).
+    ``ends_by``: the session ends then at the latest (a granted role ends, ADR 0042)."""
     token = secrets.token_urlsafe(32)
     now = clock.now()
     async with uow:
@@ -69,7 +71,7 @@ async def start_session(
                 id_token=id_token,
                 created_at=now,
                 last_seen_at=now,
-                expires_at=now + policy.absolute,
+                expires_at=min(now + policy.absolute, ends_by or now + policy.absolute),
             )
         )
         await append_audit(

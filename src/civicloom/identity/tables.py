@@ -1,10 +1,11 @@
-"""Tables of the identity module: browser sessions and machine clients (API keys)."""
+"""Tables of the identity module: browser sessions, machine clients (API keys), the staff
+directory and its grants."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import Date, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from civicloom.db import Base, JSONValue, UTCDateTime
@@ -45,3 +46,41 @@ class ApiClientRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rotated_from: Mapped[str | None] = mapped_column(String(16))
+
+
+class StaffRow(Base):
+    """A member of staff as the identity provider last described them (ADR 0042): kept on each
+    staff sign-in; the demo personas are loaded here by ``demo load``."""
+
+    __tablename__ = "identity_staff"
+
+    subject: Mapped[str] = mapped_column(String(200), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    locale: Mapped[str] = mapped_column(String(10))
+    department: Mapped[str | None] = mapped_column(String(50), index=True)
+    roles: Mapped[list[str]] = mapped_column(JSONValue)
+    source: Mapped[str] = mapped_column(String(20))
+    signed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StaffGrantRow(Base):
+    """What a department administrator grants that the identity provider does not carry:
+    acting up in a role, leave, delegation of work to a colleague (ADR 0042)."""
+
+    __tablename__ = "identity_staff_grants"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    department: Mapped[str] = mapped_column(String(50), index=True)
+    subject: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str | None] = mapped_column(String(50))
+    delegate: Mapped[str | None] = mapped_column(String(200))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(500))
+    granted_by: Mapped[str] = mapped_column(String(200))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(200))

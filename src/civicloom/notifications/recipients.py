@@ -3,6 +3,7 @@ addresses, language and preferred channels."""
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -10,18 +11,23 @@ from typing import Any
 import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from civicloom.identity import department_staff
 from civicloom.notifications.domain import DEFAULT_CHANNELS, ChannelKind, Recipient
 from civicloom.notifications.tables import PreferenceRow
 
 
 @lru_cache(maxsize=4)
 def directory(blueprints_dir: Path) -> dict[str, dict[str, Any]]:
-    """Contact details of the demo people (``blueprints/demo/personas.yaml``), by id."""
+    """Contact details of the demo citizens (``blueprints/demo/personas.yaml``), by id; staff
+    are read from the staff directory (``officers_for``)."""
     path = blueprints_dir / "demo" / "personas.yaml"
     if not path.is_file():
         return {}
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return {str(p["id"]): dict(p) for p in raw.get("personas", [])}
+
+
+STAFF_CHANNELS = (ChannelKind.EMAIL,)  # staff have no portal inbox
 
 
 def _channels(values: Any) -> tuple[ChannelKind, ...]:
@@ -53,12 +59,24 @@ async def recipient_for(
 
 
 async def officers_for(
-    session: AsyncSession, blueprints_dir: Path, department: str | None, roles: frozenset[str]
+    session: AsyncSession, today: date, department: str | None, roles: frozenset[str]
 ) -> list[Recipient]:
-    """The officers of a department holding one of ``roles`` (email and portal only)."""
-    people = [
-        pid
-        for pid, p in directory(blueprints_dir).items()
-        if department and p.get("department") == department and roles & set(p.get("roles", []))
-    ]
-    return [await recipient_for(session, blueprints_dir, pid) for pid in sorted(people)]
+    """The staff of a department holding one of ``roles`` today, from the staff directory
+    (ADR 0042): acting-up and delegated roles count, anyone on leave or who delegated their
+    work is left out. E-mail in their language, unless they chose their channels."""
+    if not department:
+        return []
+    staff = await department_staff(session, department, today)
+    people = sorted((m for m in staff.values() if roles & m.roles), key=lambda m: m.id)
+    recipients = []
+    for member in people:
+        preference = await session.get(PreferenceRow, member.id)
+        recipients.append(
+            Recipient(
+                subject=member.id,
+                email=(preference.email if preference else None) or member.email,
+                locale=(preference.locale if preference else None) or member.locale,
+                channels=_channels(preference.channels) if preference else STAFF_CHANNELS,
+            )
+        )
+    return recipients

@@ -176,7 +176,8 @@ async def plan_notifications(
             recipients = [await recipient_for(session, blueprints, app.applicant_id, app.data)]
         else:
             template, roles = OFFICER_EVENTS[kind]
-            recipients = await officers_for(session, blueprints, data.get("department"), roles)
+            today = container.clock.now().date()
+            recipients = await officers_for(session, today, data.get("department"), roles)
         if not template or not library.exists(template):
             if kind is STEP_EVENT:
                 log.warning("notify_template_missing", template=template, step=data.get("step"))

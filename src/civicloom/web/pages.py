@@ -22,7 +22,10 @@ from civicloom.identity import (
     principal_for_persona,
     principal_from_login,
     record_failed_login,
+    sign_in_staff,
+    staff_claims,
     start_session,
+    with_directory_roles,
 )
 from civicloom.kernel import FieldError, NotFound, PathId, Principal, ValidationFailed
 from civicloom.web.csrf import csrf_input, verify_csrf
@@ -163,12 +166,19 @@ async def callback(
             nonce=str(transaction["nonce"]),
             code_verifier=str(transaction["verifier"]),
         )
-        principal = principal_from_login(party.config, result)
+        ends_by = None
+        if audience == "staff":
+            signed_in = await sign_in_staff(
+                container.uow(), container.clock, staff_claims(party.config, result)
+            )
+            principal, ends_by = signed_in.principal, signed_in.roles_until
+        else:
+            principal = principal_from_login(party.config, result)
     except OidcError as exc:
         await record_failed_login(
             container.uow(), container.clock, method=f"oidc-{audience}", reason=exc.reason
         )
-        raise Unauthenticated(f"the login was refused ({exc.reason})") from exc
+        raise Unauthenticated(f"the login was refused ({exc})") from exc
     token = await start_session(
         container.uow(),
         container.clock,
@@ -176,6 +186,7 @@ async def callback(
         session_policy(container.settings),
         id_token=result.id_token,
         replaces=request.cookies.get(SESSION_COOKIE),
+        ends_by=ends_by,
     )
     response = RedirectResponse(safe_next(str(transaction.get("next"))), status_code=303)
     set_session_cookie(response, token, container.settings)
@@ -223,13 +234,17 @@ async def dev_login(
             container.uow(), container.clock, method="dev-login", reason="unknown-persona"
         )
         raise ValidationFailed([FieldError("persona", "known-persona", "no such demo persona")])
-    principal = principal_for_persona(found)
+    # the persona with the directory's grants (acting-up, delegated roles), as a staff sign-in
+    signed_in = await with_directory_roles(
+        container.uow(), container.clock, principal_for_persona(found)
+    )
     token = await start_session(
         container.uow(),
         container.clock,
-        principal,
+        signed_in.principal,
         session_policy(container.settings),
         replaces=request.cookies.get(SESSION_COOKIE),
+        ends_by=signed_in.roles_until,
     )
     response = RedirectResponse(safe_next(next), status_code=303)
     set_session_cookie(response, token, container.settings)

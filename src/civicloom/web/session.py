@@ -70,6 +70,11 @@ def _oidc_config(settings: Settings, audience: str) -> OidcClientConfig | None:
         client_secret=getattr(settings, f"oidc_{audience}_client_secret").get_secret_value(),
         redirect_uri=f"{settings.effective_public_url.rstrip('/')}/auth/callback/{audience}",
         scope=settings.oidc_staff_scope if audience == "staff" else "openid profile",
+        groups_claim=settings.oidc_staff_groups_claim,
+        group_mapping={
+            group: (grant.department, tuple(grant.roles))
+            for group, grant in settings.oidc_staff_group_mapping.items()
+        },
     )
 
 

@@ -26,7 +26,7 @@ from civicloom.applications import (
 )
 from civicloom.applications.tables import ApplicationRow, DeadLetterRow, TaskRow
 from civicloom.departments import CallOutcome, CapabilityCall, CapabilityResult, ExternalCompletion
-from civicloom.identity import department_staff
+from civicloom.identity import read_department_staff
 from civicloom.kernel import Conflict, NotFound
 from civicloom.outbox.tables import OutboxRow
 from tests.integration.engine.conftest import (
@@ -325,7 +325,7 @@ async def test_sla_reminder_then_escalation_and_reassignment(engine: Engine) -> 
         engine.container.uow(), engine.clock, GRACE, TaskFilter(sla="breached")
     )
     assert [(t.id, t.escalated, t.role) for t in queue] == [(inspection, True, "licensing-officer")]
-    staff = department_staff(engine.container.settings.blueprints_dir, "local-admin")
+    staff = await read_department_staff(engine.container.uow(), engine.clock, "local-admin")
     with pytest.raises(Exception, match="supervisor"):
         await assign_task(engine.container.uow(), engine.clock, OLIVIA, inspection, "olivia", staff)
     task = await assign_task(

@@ -242,3 +242,19 @@ async def test_token_for_another_client_is_refused(oidc_provider: Provider) -> N
     with pytest.raises(OidcError) as refused:
         await other.validate_id_token(token, nonce)
     assert refused.value.reason == "claim-audience"
+
+
+async def test_staff_in_an_unknown_department_is_refused(
+    oidc_client: httpx.AsyncClient, oidc_container: Container
+) -> None:
+    """Without a group mapping the department claim is checked too (ADR 0042)."""
+    authorize = await start_login(oidc_client, "staff")
+    back = await login_at_provider(authorize, "fisher", f"{APP}/auth/callback/staff")
+    refused = await oidc_client.get(back)
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == (
+        "the login was refused (unknown-department: the identity provider places you in"
+        " department 'fisheries', which this platform does not know)"
+    )
+    assert (await oidc_client.get("/auth/me")).status_code == 401
+    assert await audit_actions(oidc_container) == ["identity.login_failed"]

@@ -29,6 +29,7 @@ STAFF_PAGE = page_roles(
     "auditor",
     "finance-officer",
     "platform-owner",
+    "department-admin",
 )
 
 
@@ -48,6 +49,7 @@ def nav(request: Request, principal: Principal) -> list[dict[str, Any]]:
             {"service-owner", "supervisor", "operator", "auditor"},
         ),
         ("/backoffice/funding", _("Funding statements"), {"finance-officer", "platform-owner"}),
+        ("/backoffice/directory", _("Staff directory"), {"department-admin"}),
     ]
     return [
         {"href": href, "text": text, "active": path.startswith(href)}

@@ -42,7 +42,7 @@ from civicloom.backoffice.services import (
 )
 from civicloom.catalogue import CALENDARS
 from civicloom.documents import DocumentsRuntimeDep
-from civicloom.identity import department_staff
+from civicloom.identity import read_department_staff
 from civicloom.kernel import Conflict, FieldError, PathId, Principal, ValidationFailed
 from civicloom.web import (
     ContainerDep,
@@ -112,12 +112,13 @@ def _query_string(flt: QueueFilter) -> str:
     return "&".join(parts)
 
 
-def team_of(
+async def team_of(
     container: ContainerDep, principal: Principal, role: str | None
 ) -> list[dict[str, str]]:
-    """Who a supervisor can assign this task to: the department's staff holding the step's
-    role (the same lookup the assignment use case checks against)."""
-    staff = department_staff(container.settings.blueprints_dir, principal.department or "")
+    """Who a supervisor can assign this task to: the department's staff in the directory who
+    hold the step's role and are not away (the same lookup the assignment use case checks
+    against)."""
+    staff = await read_department_staff(container.uow(), container.clock, principal.department)
     return [
         {"value": m.id, "text": m.name} for m in staff.values() if role is None or role in m.roles
     ]
@@ -160,7 +161,7 @@ async def render_task(
         error_summary=error_list(errors) if errors else None,
         values=values or {},
         default_date=default_inspection_date(now.date()).isoformat(),
-        team=team_of(container, principal, role) if supervisor else [],
+        team=await team_of(container, principal, role) if supervisor else [],
         step_role=role,
         may_work=has_role and holder in (None, principal.subject),
         may_take_over=supervisor and has_role and holder not in (None, principal.subject),
@@ -236,7 +237,7 @@ async def assign(
 ) -> Response:
     """A supervisor assigns (or reassigns) the task to an officer of the department."""
     values = await form_fields(request, "assignee", "next")
-    staff = department_staff(container.settings.blueprints_dir, principal.department or "")
+    staff = await read_department_staff(container.uow(), container.clock, principal.department)
 
     async def run() -> None:
         try:

@@ -59,7 +59,7 @@ async def supervision(
         workload=await team_workload(container.uow(), container.clock, principal),
         # The whole department (one list for every row; the step's role is checked when the
         # assignment is made, and a refusal shows the task page with the reason by the field).
-        team=team_of(container, principal, None),
+        team=await team_of(container, principal, None),
         sla_of=lambda task: sla_state(task.sla_due_at, now).value,
         done=request.query_params.get("done"),
     )
