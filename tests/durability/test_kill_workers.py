@@ -7,9 +7,7 @@ idempotency key exactly once (its own ledger is the witness).
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -25,6 +23,7 @@ from civicloom.bootstrap import build_container
 from civicloom.catalogue import Blueprint, publish_blueprint
 from civicloom.kernel import Principal
 from civicloom.settings import Profile, Settings
+from tests.durability.conftest import Servers
 from tests.system.platform import Platform
 
 APPLICATIONS = 200
@@ -200,6 +199,16 @@ def _wait_until_done(platform: Platform, deadline: float, during: Any = None) ->
     raise AssertionError(f"not all applications completed: {dict(counts)}\n{platform.logs()}")
 
 
+def _wait_until_some_approved(platform: Platform, deadline: float) -> None:
+    counts: Counter[str] = Counter()
+    while time.monotonic() < deadline:
+        counts = asyncio.run(_states(platform.database_url))
+        if counts.get("approved", 0) > 0:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no application was approved: {dict(counts)}\n{platform.logs()}")
+
+
 def _assert_exactly_once(platform: Platform, ids: list[str]) -> None:
     mine = platform.task_keys(set(ids))  # random per task (ADR 0032)
     for sim, capability in EFFECTS.items():
@@ -259,27 +268,13 @@ def test_a_department_outage_delays_but_loses_nothing(platform: Platform) -> Non
     assert health.status_code == 200
 
 
-RESTART_POSTGRES = (
-    os.environ.get("CI", "").lower() in ("1", "true", "yes")
-    or os.environ.get("CIVICLOOM_TEST_RESTART_POSTGRES") == "1"
-)
-
-
 @pytest.mark.timeout(600)
-@pytest.mark.skipif(
-    not RESTART_POSTGRES,
-    reason="restarts the local PostgreSQL: needs CI=true or CIVICLOOM_TEST_RESTART_POSTGRES=1",
-)
-def test_workers_and_api_survive_a_postgresql_restart(platform: Platform) -> None:
+def test_workers_and_api_survive_a_postgresql_restart(platform: Platform, servers: Servers) -> None:
     ids = asyncio.run(_submit_all(platform.database_url, APPLICATIONS))
     platform.start_worker()
-    time.sleep(1.0)  # let the worker get going before the database goes away
-    version = sorted(os.listdir("/etc/postgresql"))[-1]
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
-        check=True,
-        timeout=120,
-    )
+    # Let the worker get going before the database goes away (state, not a fixed sleep).
+    _wait_until_some_approved(platform, time.monotonic() + 60)
+    servers.postgres.restart()  # this session's own cluster only (ADR 0045)
     counts = _wait_until_done(platform, time.monotonic() + 300)
     assert counts["approved"] == APPLICATIONS
     _assert_exactly_once(platform, ids)
