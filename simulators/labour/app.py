@@ -63,6 +63,9 @@ class LabourService:
                 "occurred_at": utcnow(),
             }
             await self.worker.publish_event("employer.registered", event)
+        answer_delay = self.faults.seconds("answer_delay_ms")
+        if answer_delay > 0:  # applied, but the answer is slow to leave
+            await asyncio.sleep(answer_delay)
         return response
 
 

@@ -277,11 +277,12 @@ class Chaos:
         self.platform.sims["local_admin"].set_faults(duplicate_rate=0.3, partial_rate=0.2)
 
     def _slow(self, on: bool) -> None:
-        latency = SLOWER_THAN_LEASE_MS if on else 0
-        self.platform.sims["tax"].set_faults(latency_ms=latency)
-        self.platform.sims["labour"].set_faults(latency_ms=latency)
+        # The effect is applied at once; the answer leaves after the lease would have run out.
+        delay = SLOWER_THAN_LEASE_MS if on else 0
+        self.platform.sims["tax"].set_faults(answer_delay_ms=delay)
+        self.platform.sims["labour"].set_faults(answer_delay_ms=delay)
         self.platform.sims["local_admin"].set_faults(
-            latency_ms=latency, duplicate_rate=0.3, partial_rate=0.2
+            answer_delay_ms=delay, duplicate_rate=0.3, partial_rate=0.2
         )
 
     def tick(self) -> None:
@@ -313,7 +314,9 @@ class Chaos:
         if "rabbit" in self._plan and now >= self._plan["rabbit"]:
             del self._plan["rabbit"]
             self._note("restarting RabbitMQ")
-            self.servers.rabbit.restart()
+            self.servers.rabbit.stop()
+            self._note("RabbitMQ stopped")
+            self.servers.rabbit.start()
             self.rabbit_restarts += 1
             self._note("RabbitMQ is back")
 
@@ -401,6 +404,14 @@ def test_every_connector_kind_survives_chaos(
         raise AssertionError(
             f"{exc}: {dict(counts)} (seed {seed})\n" + "\n".join(chaos.log) + platform.logs()
         ) from None
+
+    def outbox_drained() -> bool:
+        [(pending,)] = _sql(
+            platform, "SELECT count(*) FROM outbox_messages WHERE dispatched_at IS NULL"
+        )
+        return int(pending) == 0
+
+    _wait("every outbox message relayed", outbox_drained, 60, chaos.tick)
     elapsed = time.monotonic() - began
 
     # Exactly once, per connector kind, by the departments' own ledgers.
@@ -425,6 +436,11 @@ def test_every_connector_kind_survives_chaos(
         == []
     )
     assert _sql(platform, "SELECT id, error FROM dead_letters") == []
+    assert (
+        _sql(platform, "SELECT topic, last_error FROM outbox_messages WHERE dead_at IS NOT NULL")
+        == []
+    )
+    [(relayed,)] = _sql(platform, "SELECT count(*) FROM outbox_messages")
     exchange = Path(platform.env["CIVICLOOM_VAR_DIR"]) / "exchange" / "local-admin"
     assert sorted(p.name for p in (exchange / "outbound").glob("RSP_*.csv")) == []
     # The broker dead-letters a request nobody took within the call's timeout (its expiration):
@@ -458,6 +474,6 @@ def test_every_connector_kind_survives_chaos(
             " expired unanswered into the dead-letter queue (re-sent under their key);"
             f" callbacks dropped {deliveries.count(0)}, delivered twice"
             f" {sum(1 for d in deliveries if d > 1)}; batch response files {len(consumed)}"
-            f" ({extra_files} repeated or split)"
+            f" ({extra_files} repeated or split); {relayed} outbox messages relayed"
         )
         print("\n".join(chaos.log))
