@@ -1,16 +1,15 @@
-"""Durability: kill -9 workers while 200 applications run through four real department systems.
+"""Durability: a department outage delays 100 applications through four real department
+systems but loses nothing; every simulator applies each idempotency key exactly once (its own
+ledger is the witness).
 
-Every application must complete, and every department simulator must have applied each
-idempotency key exactly once (its own ledger is the witness).
+Killed workers and PostgreSQL/RabbitMQ restarts are in ``test_chaos.py`` (ADR 0045).
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,10 +22,9 @@ from civicloom.bootstrap import build_container
 from civicloom.catalogue import Blueprint, publish_blueprint
 from civicloom.kernel import Principal
 from civicloom.settings import Profile, Settings
-from tests.durability.conftest import Servers
 from tests.system.platform import Platform
 
-APPLICATIONS = 200
+APPLICATIONS = 100
 ALICE = Principal(
     subject="alice",
     display_name="Alice Chen",
@@ -199,16 +197,6 @@ def _wait_until_done(platform: Platform, deadline: float, during: Any = None) ->
     raise AssertionError(f"not all applications completed: {dict(counts)}\n{platform.logs()}")
 
 
-def _wait_until_some_approved(platform: Platform, deadline: float) -> None:
-    counts: Counter[str] = Counter()
-    while time.monotonic() < deadline:
-        counts = asyncio.run(_states(platform.database_url))
-        if counts.get("approved", 0) > 0:
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"no application was approved: {dict(counts)}\n{platform.logs()}")
-
-
 def _assert_exactly_once(platform: Platform, ids: list[str]) -> None:
     mine = platform.task_keys(set(ids))  # random per task (ADR 0032)
     for sim, capability in EFFECTS.items():
@@ -217,32 +205,6 @@ def _assert_exactly_once(platform: Platform, ids: list[str]) -> None:
         ]
         assert len(entries) == APPLICATIONS, (sim, len(entries))
         assert {e["applied"] for e in entries} == {1}, sim
-
-
-@pytest.mark.timeout(600)
-def test_killing_workers_loses_nothing_and_repeats_nothing(
-    platform: Platform, tmp_path: Path
-) -> None:
-    platform.env["CIVICLOOM_WORKER_LEASE_SECONDS"] = "4"
-    ids = asyncio.run(_submit_all(platform.database_url, APPLICATIONS))
-    workers = [platform.start_worker(), platform.start_worker()]
-    rng = random.Random(42)
-    kills = 0
-    next_kill = time.monotonic() + 2.0
-
-    def chaos() -> None:
-        nonlocal kills, next_kill
-        if kills < 4 and time.monotonic() >= next_kill:
-            victim = workers.pop(rng.randrange(len(workers)))
-            platform.kill_worker(victim)
-            workers.append(platform.start_worker())
-            kills += 1
-            next_kill = time.monotonic() + 2.5
-
-    counts = _wait_until_done(platform, time.monotonic() + 300, chaos)
-    assert kills >= 2, "the run finished before the workers could be killed"
-    assert counts["approved"] == APPLICATIONS
-    _assert_exactly_once(platform, ids)
 
 
 @pytest.mark.timeout(600)
@@ -266,17 +228,3 @@ def test_a_department_outage_delays_but_loses_nothing(platform: Platform) -> Non
     _assert_exactly_once(platform, ids)
     health = httpx.get(f"{platform.api_url}/readyz", timeout=5)
     assert health.status_code == 200
-
-
-@pytest.mark.timeout(600)
-def test_workers_and_api_survive_a_postgresql_restart(platform: Platform, servers: Servers) -> None:
-    ids = asyncio.run(_submit_all(platform.database_url, APPLICATIONS))
-    platform.start_worker()
-    # Let the worker get going before the database goes away (state, not a fixed sleep).
-    _wait_until_some_approved(platform, time.monotonic() + 60)
-    servers.postgres.restart()  # this session's own cluster only (ADR 0045)
-    counts = _wait_until_done(platform, time.monotonic() + 300)
-    assert counts["approved"] == APPLICATIONS
-    _assert_exactly_once(platform, ids)
-    ready = httpx.get(f"{platform.api_url}/readyz", timeout=10)
-    assert ready.status_code == 200, ready.text
