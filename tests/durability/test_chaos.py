@@ -21,6 +21,7 @@ import asyncio
 import os
 import random
 import shutil
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -267,22 +268,29 @@ class Chaos:
     _next_kill: float = 0.0
     _plan: dict[str, float] = field(default_factory=dict)
     _slow_until: float | None = None
+    _busy: dict[int, int] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self._next_kill = self.started + self.rng.uniform(1.0, 3.0)
+    def begin(self) -> None:
+        """Start the schedule (once the workers have claimed their first calls)."""
+        self.started = time.monotonic()
+        self._next_kill = self.started + self.rng.uniform(0.5, 2.0)
         self._plan = {
-            "slow": self.started + self.rng.uniform(1.0, 3.0),
-            "postgres": self.started + self.rng.uniform(4.0, 8.0),
-            "rabbit": self.started + self.rng.uniform(9.0, 13.0),
+            "postgres": self.started + self.rng.uniform(3.0, 7.0),
+            "rabbit": self.started + self.rng.uniform(8.0, 12.0),
         }
+        self._slow_until = self.started + 8.0
 
     def _note(self, what: str) -> None:
         self.log.append(f"{time.monotonic() - self.started:6.1f}s {what}")
 
     def baseline_faults(self) -> None:
-        """Drops and repeats for the whole run."""
+        """Drops and repeats for the whole run; slow answers from the first call on (REST and
+        SOAP calls are quick to finish)."""
         for sim, faults in BASELINE_FAULTS.items():
             self.platform.sims[sim].set_faults(**faults)
+        self._slow(True)
+        self.slow_windows += 1
+        self._note(f"tax, SOAP and AMQP answer after {SLOWER_THAN_LEASE_MS} ms")
 
     def _slow(self, on: bool) -> None:
         # The effect is applied at once; the answer leaves after the lease would have run out.
@@ -292,22 +300,41 @@ class Chaos:
                 **BASELINE_FAULTS.get(sim, {}), answer_delay_ms=delay
             )
 
+    def _victim(self) -> subprocess.Popen[bytes] | None:
+        """A worker with calls in flight, drawn at random (any worker once none is busy for a
+        while: the last steps may all be waiting for late answers)."""
+        try:
+            rows = _sql(
+                self.platform,
+                "SELECT lease_owner, count(*) FROM application_tasks"
+                " WHERE state = 'running' GROUP BY lease_owner",
+            )
+        except psycopg.OperationalError:
+            rows = []
+        self._busy = {int(str(owner).rsplit(":", 1)[1]): int(n) for owner, n in rows if owner}
+        workers = self.platform.workers
+        busy = [w for w in workers if self._busy.get(w.pid)]
+        if busy:
+            return busy[self.rng.randrange(len(busy))]
+        if time.monotonic() < self._next_kill + 2.0:
+            return None  # look again at the next tick
+        return workers[self.rng.randrange(len(workers))]
+
     def tick(self) -> None:
         """Do whatever is due now."""
         now = time.monotonic()
         if self.kills < MAX_KILLS and now >= self._next_kill:
-            victim = self.platform.workers.pop(self.rng.randrange(len(self.platform.workers)))
-            self.platform.kill_worker(victim)
-            self.platform.start_worker()
-            self.kills += 1
-            self._note(f"kill -9 worker pid {victim.pid}")
-            self._next_kill = now + self.rng.uniform(1.5, 4.0)
-        if "slow" in self._plan and now >= self._plan["slow"]:
-            del self._plan["slow"]
-            self._slow(True)
-            self.slow_windows += 1
-            self._slow_until = now + 8.0
-            self._note(f"tax, SOAP and AMQP answer after {SLOWER_THAN_LEASE_MS} ms")
+            victim = self._victim()
+            if victim is not None:
+                self.platform.workers.remove(victim)
+                self.platform.kill_worker(victim)
+                self.platform.start_worker()
+                self.kills += 1
+                self._note(
+                    f"kill -9 worker pid {victim.pid} ({self._busy.get(victim.pid, 0)}"
+                    " calls in flight)"
+                )
+                self._next_kill = now + self.rng.uniform(1.5, 4.0)
         if self._slow_until is not None and now >= self._slow_until:
             self._slow_until = None
             self._slow(False)
@@ -398,6 +425,15 @@ def test_every_connector_kind_survives_chaos(
     chaos.baseline_faults()
     for _ in range(WORKERS):
         platform.start_worker()
+
+    def calls_in_flight() -> bool:
+        [(running,)] = _sql(
+            platform, "SELECT count(*) FROM application_tasks WHERE state = 'running'"
+        )
+        return int(running) > 0
+
+    _wait("the workers' first calls", calls_in_flight, 60, lambda: None)
+    chaos.begin()
     counts: Counter[str] = Counter()
 
     def all_approved() -> bool:
