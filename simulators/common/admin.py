@@ -46,6 +46,19 @@ async def http_fault_gate(faults: FaultInjector) -> Gate:
     return Gate(malformed=faults.roll("malformed_rate"))
 
 
+def delay_answers(app: FastAPI, faults: FaultInjector) -> None:
+    """``answer_delay_ms``: hold every department answer (not ``/_sim``) after its effect was
+    applied — a slow answer, where ``latency_ms`` is a slow start."""
+
+    @app.middleware("http")
+    async def hold(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        delay = faults.seconds("answer_delay_ms")
+        if delay > 0 and not request.url.path.startswith("/_sim"):
+            await asyncio.sleep(delay)
+        return response
+
+
 def admin_router(
     department: str,
     ledger: Ledger,

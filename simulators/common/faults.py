@@ -15,6 +15,7 @@ COMMON_FAULTS: dict[str, Any] = {
     "malformed_rate": 0.0,
     "timeout_rate": 0.0,
     "timeout_ms": 30000,
+    "answer_delay_ms": 0,
 }
 
 

@@ -22,6 +22,10 @@ log = logging.getLogger("simulators.labour.amqp")
 Handler = Callable[[str, str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
+class ReplyDropped(Exception):
+    """The request was applied but its reply is lost (fault ``drop_reply_rate``)."""
+
+
 class Names:
     """Queue and exchange names, optionally prefixed (for isolated tests)."""
 
@@ -112,6 +116,10 @@ class AmqpWorker:
             if not isinstance(key, str) or not key:
                 raise LabourError("missing_idempotency_key", "idempotency-key header required", 400)
             reply = await self.handler(key, str(message.type), body)
+        except ReplyDropped:
+            log.info("dropping the reply to key=%s (fault)", key)
+            await message.ack()
+            return
         except LabourError as exc:
             reply = exc.as_reply()
         except Exception:

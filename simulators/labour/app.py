@@ -16,10 +16,11 @@ from simulators.common.config import CommonOptions, SimArgumentParser, common_op
 from simulators.common.faults import FaultInjector, load_faults_file
 from simulators.common.ledger import Ledger, utcnow
 from simulators.common.runner import configure_logging, serve
-from simulators.labour.amqp import AmqpWorker, Names
+from simulators.labour.amqp import AmqpWorker, Names, ReplyDropped
 from simulators.labour.register import REGISTER, UPDATE_ADDRESS, EmployerRegister, LabourError
 
 DEPARTMENT = "labour"
+LABOUR_FAULTS: dict[str, Any] = {"drop_reply_rate": 0.0}
 log = logging.getLogger("simulators.labour")
 
 
@@ -63,13 +64,18 @@ class LabourService:
                 "occurred_at": utcnow(),
             }
             await self.worker.publish_event("employer.registered", event)
+        answer_delay = self.faults.seconds("answer_delay_ms")
+        if answer_delay > 0:  # applied, but the answer is slow to leave
+            await asyncio.sleep(answer_delay)
+        if self.faults.roll("drop_reply_rate"):  # applied, but the answer never arrives
+            raise ReplyDropped(key)
         return response
 
 
 def build_app(options: CommonOptions, amqp_url: str | None, prefix: str = "") -> FastAPI:
     """Create the labour simulator application."""
     ledger = Ledger(options.data_dir / "ledger.sqlite")
-    faults = FaultInjector({}, options.seed, load_faults_file(options.faults_file))
+    faults = FaultInjector(LABOUR_FAULTS, options.seed, load_faults_file(options.faults_file))
     service = LabourService(ledger, faults)
     if amqp_url:
         service.worker = AmqpWorker(amqp_url, Names(prefix), service.handle)
@@ -107,6 +113,8 @@ def build_app(options: CommonOptions, amqp_url: str | None, prefix: str = "") ->
             return await service.handle(key, operation, body, request.headers.get("traceparent"))
         except LabourError as exc:
             return problem(exc.status, exc.code, exc.message)
+        except ReplyDropped:  # the REST twin cannot stay silent: the answer is lost as a 502
+            return problem(502, "Bad Gateway", "simulated lost answer")
 
     @app.post("/api/v1/employers", response_model=None)
     async def register_employer(

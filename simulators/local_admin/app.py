@@ -12,7 +12,7 @@ from typing import Any
 from a2wsgi import WSGIMiddleware
 from fastapi import FastAPI
 
-from simulators.common.admin import admin_router
+from simulators.common.admin import admin_router, delay_answers
 from simulators.common.config import CommonOptions, SimArgumentParser, common_options
 from simulators.common.faults import FaultInjector, load_faults_file
 from simulators.common.ledger import Ledger
@@ -59,6 +59,7 @@ def build_app(
 
     app = FastAPI(title="Local Administration simulator", lifespan=lifespan)
     app.include_router(admin_router(DEPARTMENT, ledger, faults, on_reset))
+    delay_answers(app, faults)
     soap = WSGIMiddleware(build_wsgi(SoapState(registry, ledger, faults)))
     app.mount("/soap", soap)  # type: ignore[arg-type]
 

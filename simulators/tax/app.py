@@ -12,7 +12,13 @@ from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from simulators.common.admin import admin_router, http_fault_gate, install_traceparent_echo, problem
+from simulators.common.admin import (
+    admin_router,
+    delay_answers,
+    http_fault_gate,
+    install_traceparent_echo,
+    problem,
+)
 from simulators.common.config import CommonOptions, SimArgumentParser, common_options
 from simulators.common.faults import FaultInjector, load_faults_file
 from simulators.common.ledger import Ledger, utcnow
@@ -82,6 +88,7 @@ def build_app(
     register = TaxRegister(ledger)
     app = FastAPI(title="Tax Authority simulator")
     app.include_router(admin_router(DEPARTMENT, ledger, faults))
+    delay_answers(app, faults)
     install_traceparent_echo(app)
 
     def authenticate(

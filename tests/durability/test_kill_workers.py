@@ -1,18 +1,15 @@
-"""Durability: kill -9 workers while 200 applications run through four real department systems.
+"""Durability: a department outage delays 100 applications through four real department
+systems but loses nothing; every simulator applies each idempotency key exactly once (its own
+ledger is the witness).
 
-Every application must complete, and every department simulator must have applied each
-idempotency key exactly once (its own ledger is the witness).
+Killed workers and PostgreSQL/RabbitMQ restarts are in ``test_chaos.py`` (ADR 0045).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import random
-import subprocess
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,7 +24,7 @@ from civicloom.kernel import Principal
 from civicloom.settings import Profile, Settings
 from tests.system.platform import Platform
 
-APPLICATIONS = 200
+APPLICATIONS = 100
 ALICE = Principal(
     subject="alice",
     display_name="Alice Chen",
@@ -211,32 +208,6 @@ def _assert_exactly_once(platform: Platform, ids: list[str]) -> None:
 
 
 @pytest.mark.timeout(600)
-def test_killing_workers_loses_nothing_and_repeats_nothing(
-    platform: Platform, tmp_path: Path
-) -> None:
-    platform.env["CIVICLOOM_WORKER_LEASE_SECONDS"] = "4"
-    ids = asyncio.run(_submit_all(platform.database_url, APPLICATIONS))
-    workers = [platform.start_worker(), platform.start_worker()]
-    rng = random.Random(42)
-    kills = 0
-    next_kill = time.monotonic() + 2.0
-
-    def chaos() -> None:
-        nonlocal kills, next_kill
-        if kills < 4 and time.monotonic() >= next_kill:
-            victim = workers.pop(rng.randrange(len(workers)))
-            platform.kill_worker(victim)
-            workers.append(platform.start_worker())
-            kills += 1
-            next_kill = time.monotonic() + 2.5
-
-    counts = _wait_until_done(platform, time.monotonic() + 300, chaos)
-    assert kills >= 2, "the run finished before the workers could be killed"
-    assert counts["approved"] == APPLICATIONS
-    _assert_exactly_once(platform, ids)
-
-
-@pytest.mark.timeout(600)
 def test_a_department_outage_delays_but_loses_nothing(platform: Platform) -> None:
     tax = platform.sims["tax"]
     tax.set_faults(error_rate=1.0)  # every call answers 503
@@ -257,31 +228,3 @@ def test_a_department_outage_delays_but_loses_nothing(platform: Platform) -> Non
     _assert_exactly_once(platform, ids)
     health = httpx.get(f"{platform.api_url}/readyz", timeout=5)
     assert health.status_code == 200
-
-
-RESTART_POSTGRES = (
-    os.environ.get("CI", "").lower() in ("1", "true", "yes")
-    or os.environ.get("CIVICLOOM_TEST_RESTART_POSTGRES") == "1"
-)
-
-
-@pytest.mark.timeout(600)
-@pytest.mark.skipif(
-    not RESTART_POSTGRES,
-    reason="restarts the local PostgreSQL: needs CI=true or CIVICLOOM_TEST_RESTART_POSTGRES=1",
-)
-def test_workers_and_api_survive_a_postgresql_restart(platform: Platform) -> None:
-    ids = asyncio.run(_submit_all(platform.database_url, APPLICATIONS))
-    platform.start_worker()
-    time.sleep(1.0)  # let the worker get going before the database goes away
-    version = sorted(os.listdir("/etc/postgresql"))[-1]
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
-        check=True,
-        timeout=120,
-    )
-    counts = _wait_until_done(platform, time.monotonic() + 300)
-    assert counts["approved"] == APPLICATIONS
-    _assert_exactly_once(platform, ids)
-    ready = httpx.get(f"{platform.api_url}/readyz", timeout=10)
-    assert ready.status_code == 200, ready.text

@@ -87,7 +87,12 @@ def cleanup_broker(broker_sim: SimProcess) -> Iterator[None]:
 
 
 async def request(
-    ch: AbstractChannel, reply: AbstractQueue, kind: str, body: dict[str, Any], key: str
+    ch: AbstractChannel,
+    reply: AbstractQueue,
+    kind: str,
+    body: dict[str, Any],
+    key: str,
+    within: float = 10.0,
 ) -> tuple[str, dict[str, Any]]:
     """Publish one request and wait for its reply; return (correlation_id, body)."""
     correlation_id = uuid.uuid4().hex
@@ -102,7 +107,7 @@ async def request(
         ),
         routing_key=REQUESTS,
     )
-    message = await next_message(reply)
+    message = await next_message(reply, within)
     assert message.correlation_id == correlation_id
     return correlation_id, json.loads(message.body)
 
@@ -186,6 +191,28 @@ async def test_error_replies(channel: AbstractChannel, sim: SimProcess) -> None:
         "amqp-404",
     )
     assert missing["error"]["code"] == "not_found"
+
+
+async def test_a_dropped_reply_is_applied_and_replayed(
+    channel: AbstractChannel, sim: SimProcess
+) -> None:
+    """drop_reply_rate=1: the request is applied but no reply comes; the repeat gets the
+    stored reply (the chaos suite's lost AMQP answer, issue 18)."""
+    reply = await channel.declare_queue(exclusive=True)
+    sim.set_faults(drop_reply_rate=1.0)
+    try:
+        with pytest.raises(TimeoutError):
+            await request(channel, reply, "labour.register_employer", EMPLOYER, "amqp-drop", 2.0)
+        entry = sim.ledger_entry("amqp-drop")
+        assert entry is not None
+        assert (entry["applied"], entry["received"]) == (1, 1)
+    finally:
+        sim.set_faults()
+    _, body = await request(channel, reply, "labour.register_employer", EMPLOYER, "amqp-drop")
+    assert (body["status"], body["employer_number"]) == ("registered", "EMP-2019-004211")
+    entry = sim.ledger_entry("amqp-drop")
+    assert entry is not None
+    assert (entry["applied"], entry["received"]) == (1, 2)
 
 
 async def test_malformed_message_dead_lettered(channel: AbstractChannel) -> None:

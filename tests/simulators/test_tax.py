@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.simulators.harness import SimProcess, start_sim
+from tests.simulators.harness import SimProcess, start_sim, wait_for
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -151,3 +151,28 @@ def test_auth(tmp_path: Path) -> None:
         assert httpx.get(f"{sim.url}/_sim/health").status_code == 200
     finally:
         sim.stop()
+
+
+def test_answer_delay_holds_the_answer_after_the_effect(
+    client: httpx.Client, tax: SimProcess
+) -> None:
+    """answer_delay_ms=1500: the effect is in the ledger while the answer is still on its way
+    (the chaos suite's "department slower than the lease", issue 18)."""
+    import concurrent.futures
+
+    tax.set_faults(answer_delay_ms=1500)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(
+                client.post,
+                "/api/v1/clearance-checks",
+                json={"registration_number": "BR-2019-004211"},
+                headers={"Idempotency-Key": "slow-answer-1"},
+            )
+            applied = wait_for(lambda: tax.ledger_entry("slow-answer-1"), timeout=5)
+            assert not answer.done()
+            assert applied["applied"] == 1
+            assert answer.result(timeout=10).status_code == 200
+        assert client.get("/_sim/health").status_code == 200
+    finally:
+        tax.set_faults()

@@ -119,9 +119,9 @@ def _ready(url: str) -> bool:
         return False
 
 
-async def _amqp_ok() -> BaseException | None:
+async def _amqp_ok(amqp_url: str = AMQP_URL) -> BaseException | None:
     try:
-        connection = await aio_pika.connect(AMQP_URL, timeout=5)
+        connection = await aio_pika.connect(amqp_url, timeout=5)
     except Exception as exc:
         return exc
     await connection.close()
@@ -132,10 +132,10 @@ LABOUR_QUEUES = ("labour.requests", "labour.requests.dead")
 LABOUR_EXCHANGES = ("labour.dlx", "labour.events")
 
 
-async def _drop_amqp_topology(prefix: str) -> None:
+async def _drop_amqp_topology(prefix: str, amqp_url: str = AMQP_URL) -> None:
     """Remove this run's prefixed queues and exchanges (best effort)."""
     try:
-        connection = await aio_pika.connect(AMQP_URL, timeout=5)
+        connection = await aio_pika.connect(amqp_url, timeout=5)
     except Exception:
         return
     async with connection:
@@ -147,24 +147,31 @@ async def _drop_amqp_topology(prefix: str) -> None:
 
 
 def start_platform(
-    workdir: Path, api_port: int | None = None, **settings_env: str
+    workdir: Path,
+    api_port: int | None = None,
+    *,
+    admin_url: str = POSTGRES_ADMIN_URL,
+    amqp_url: str = AMQP_URL,
+    **settings_env: str,
 ) -> Iterator[Platform]:
     """Create a database, start simulators and the API; yield; tear everything down.
-    ``api_port``: where the API listens (an identity provider must know its callback first)."""
-    problem = asyncio.run(_amqp_ok())
+
+    ``api_port``: where the API listens (an identity provider must know its callback first).
+    ``admin_url``/``amqp_url`` name the servers (the shared ones by default; the durability
+    tests pass their own, ADR 0045).
+    """
+    problem = asyncio.run(_amqp_ok(amqp_url))
     if problem is not None:
         unavailable("RabbitMQ", problem)
     name = f"civicloom_sys_{uuid.uuid4().hex[:8]}"
     try:
-        admin = psycopg.connect(_libpq(POSTGRES_ADMIN_URL), autocommit=True, connect_timeout=5)
+        admin = psycopg.connect(_libpq(admin_url), autocommit=True, connect_timeout=5)
     except psycopg.Error as exc:
         unavailable("PostgreSQL", exc)
         raise
     admin.execute(f'CREATE DATABASE "{name}"')
     admin.close()
-    database_url = (
-        make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    )
+    database_url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     upgrade(Settings().migrations_dir, database_url)
     amqp_prefix = f"sys-{uuid.uuid4().hex[:8]}."
     var_dir = workdir / "var"
@@ -188,7 +195,7 @@ def start_platform(
         # Queue names of this run only: concurrent runs on the shared RabbitMQ never answer
         # each other's requests (the platform gets the same prefix through its settings).
         sims["labour"] = start_sim(
-            "labour", workdir, "--amqp-url", AMQP_URL, "--amqp-prefix", amqp_prefix
+            "labour", workdir, "--amqp-url", amqp_url, "--amqp-prefix", amqp_prefix
         )
         wait_for(lambda: httpx.get(f"{sims['labour'].url}/_sim/amqp").json()["connected"], 15)
         api_url = f"http://127.0.0.1:{api_port or free_port()}"
@@ -196,7 +203,7 @@ def start_platform(
             "CIVICLOOM_PROFILE": "test",
             "CIVICLOOM_DATABASE_URL": database_url,
             "CIVICLOOM_VAR_DIR": str(var_dir),
-            "CIVICLOOM_AMQP_URL": AMQP_URL,
+            "CIVICLOOM_AMQP_URL": amqp_url,
             "CIVICLOOM_AMQP_QUEUE_PREFIX": amqp_prefix,
             "CIVICLOOM_PUBLIC_URL": api_url,
             "CIVICLOOM_LOG_LEVEL": "INFO",
@@ -230,9 +237,9 @@ def start_platform(
         else:
             for sim in sims.values():
                 sim.stop()
-        with psycopg.connect(_libpq(POSTGRES_ADMIN_URL), autocommit=True) as conn:
+        with psycopg.connect(_libpq(admin_url), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        asyncio.run(_drop_amqp_topology(amqp_prefix))
+        asyncio.run(_drop_amqp_topology(amqp_prefix, amqp_url))
 
 
 @pytest.fixture

@@ -184,6 +184,7 @@ async def _refuse(
     completion: ExternalCompletion,
     refusal: CompletionRefusal,
     about: dict[str, str],
+    waits_again: bool = False,
 ) -> CompletionVerdict:
     """Audit a refused answer (in its own transaction) and change nothing else."""
     sender = completion.received_from[:50]
@@ -214,7 +215,7 @@ async def _refuse(
         reason=refusal.value,
         step=about.get("step"),
     )
-    return CompletionVerdict(refusal)
+    return CompletionVerdict(refusal, waits_again=waits_again)
 
 
 async def complete_external_step(
@@ -227,7 +228,7 @@ async def complete_external_step(
     refusal is audited (``completion.refused``) and nothing else changes. The verdict is
     falsy when refused; a duplicate answer to a finished step is refused as ``not-waiting``.
     """
-    now, error = container.clock.now(), ""
+    now, error, waits_again = container.clock.now(), "", False
     async with container.uow() as uow:
         task = await uow.session.scalar(
             select(TaskRow).where(TaskRow.idempotency_key == completion.idempotency_key)
@@ -243,6 +244,8 @@ async def complete_external_step(
                 refusal = CompletionRefusal.CASE_CLOSED
             elif task.state not in (TaskState.AWAITING_EXTERNAL.value, TaskState.RUNNING.value):
                 refusal = CompletionRefusal.NOT_WAITING
+                # Its wait timed out and it calls again soon: this key may still be answered.
+                waits_again = task.state == TaskState.READY.value
             else:
                 task.lease_owner, task.lease_until = None, None
                 try:
@@ -254,7 +257,7 @@ async def complete_external_step(
                     return CompletionVerdict()
     if refusal is None:  # the answer is taken, but the case cannot go on with it
         return await _park_answer(container, completion, error)
-    return await _refuse(container, completion, refusal, about)
+    return await _refuse(container, completion, refusal, about, waits_again)
 
 
 async def _park_answer(

@@ -144,6 +144,9 @@ async def collect_batch_answers(
 ) -> int:
     """Hand every new batch-file answer to the engine, then remember it, then move the file.
 
+    An answer the engine refused only because its step will call again (``waits_again``) is
+    not remembered: the answer to the next call under the same key is handed over too.
+
     The order is what makes the exchange safe to share and to crash in: an answer is recorded
     in the database seen-set only after the handler (the engine's idempotent
     ``complete_external_step``) has committed it, and its file leaves ``outbound/`` only after
@@ -169,8 +172,12 @@ async def collect_batch_answers(
         for completion in answer_file.answers:
             if completion.idempotency_key in seen:
                 continue
-            await handler(completion)
+            verdict = await handler(completion)
             handed += 1
+            if isinstance(verdict, CompletionVerdict) and verdict.waits_again:
+                # Refused only because the step is between a timed-out wait and its next call:
+                # the department's answer to that call (same key) must still be taken.
+                continue
             await _remember_answer(
                 uow(), clock, exchange.department, completion, answer_file.sha256
             )

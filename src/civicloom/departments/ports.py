@@ -88,6 +88,10 @@ class CompletionVerdict:
     """Set when the answer was recorded but the case could not go on with it (a ``when`` or
     ``reject_when`` that fails at run time, a decision model that cannot decide): the step is
     parked as a dead letter with this error. The sender is done either way."""
+    waits_again: bool = False
+    """Refused as ``not-waiting`` while the step is still open: its wait timed out and it will
+    call the department again under the same key, so an answer under this key can still be
+    taken. A sender that remembers what it handed over must not remember this one (ADR 0045)."""
 
     @property
     def accepted(self) -> bool:

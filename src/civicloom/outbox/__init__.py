@@ -20,6 +20,7 @@ from civicloom.outbox.services import (
     outbox_backlog,
     pending_backlog,
     postpone,
+    renew_lease,
 )
 
 __all__ = [
@@ -43,4 +44,5 @@ __all__ = [
     "outbox_backlog",
     "pending_backlog",
     "postpone",
+    "renew_lease",
 ]

@@ -37,7 +37,10 @@ class CloudEvent:
 
 @dataclass(frozen=True)
 class OutboxMessage:
-    """A claimed message, handed to a publisher."""
+    """A claimed message, handed to a publisher.
+
+    ``attempts`` is also the claim's fencing token (ADR 0045): the lease round this relay holds.
+    """
 
     id: int
     topic: str
@@ -45,6 +48,7 @@ class OutboxMessage:
     payload: dict[str, Any]
     attempts: int
     created_at: datetime
+    lease_until: datetime | None = None
 
 
 @dataclass(frozen=True)

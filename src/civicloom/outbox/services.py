@@ -44,7 +44,9 @@ async def claim_due(
 ) -> list[OutboxMessage]:
     """Lease up to ``limit`` due messages to this worker (SKIP LOCKED on PostgreSQL).
 
-    A lease that expired (its worker died) makes the message due again.
+    A lease that expired (its worker died) makes the message due again. Each claim increments
+    ``attempts``, the fencing token of the lease round (ADR 0045): only the relay holding the
+    current round may renew the lease, mark the message sent, failed or postponed.
     """
     due = (
         select(OutboxRow)
@@ -73,20 +75,49 @@ async def claim_due(
             payload=row.payload,
             attempts=row.attempts,
             created_at=row.created_at,
+            lease_until=row.claimed_until,
         )
         for row in rows
     ]
 
 
+def _held(message: OutboxMessage, worker_id: str) -> tuple[Any, ...]:
+    """Still this relay's: claimed by it, in the round it claimed, not finished meanwhile."""
+    return (
+        OutboxRow.id == message.id,
+        OutboxRow.claimed_by == worker_id,
+        OutboxRow.attempts == message.attempts,
+        OutboxRow.dispatched_at.is_(None),
+        OutboxRow.dead_at.is_(None),
+    )
+
+
+async def renew_lease(
+    session: AsyncSession, message: OutboxMessage, worker_id: str, now: datetime, lease: timedelta
+) -> bool:
+    """Extend this relay's lease on a claimed message; False when the lease was lost (another
+    relay claimed the message after this lease ran out, or it was finished meanwhile)."""
+    result = await session.execute(
+        update(OutboxRow).where(*_held(message, worker_id)).values(claimed_until=now + lease)
+    )
+    return _count(result) == 1
+
+
+def _count(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def mark_dispatched(
-    session: AsyncSession, message_id: int, worker_id: str, now: datetime
-) -> None:
-    """Record a successful delivery (only by the worker that holds the lease)."""
-    await session.execute(
+    session: AsyncSession, message: OutboxMessage, worker_id: str, now: datetime
+) -> bool:
+    """Record a successful delivery, only by the relay holding the message's current lease
+    round; False when the lease was lost (the round's new owner records its own outcome)."""
+    result = await session.execute(
         update(OutboxRow)
-        .where(OutboxRow.id == message_id, OutboxRow.claimed_by == worker_id)
+        .where(*_held(message, worker_id))
         .values(dispatched_at=now, claimed_until=None, last_error=None)
     )
+    return _count(result) == 1
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -98,11 +129,12 @@ def retry_delay(attempts: int) -> timedelta:
 async def mark_failed(
     session: AsyncSession, message: OutboxMessage, worker_id: str, now: datetime, error: str
 ) -> bool:
-    """Schedule a retry, or dead-letter after too many attempts; returns True if dead."""
+    """Schedule a retry, or dead-letter after too many attempts; returns True if dead
+    (nothing changes when this relay's lease round is over)."""
     dead = message.attempts >= MAX_ATTEMPTS
     await session.execute(
         update(OutboxRow)
-        .where(OutboxRow.id == message.id, OutboxRow.claimed_by == worker_id)
+        .where(*_held(message, worker_id))
         .values(
             claimed_until=None,
             available_at=now + retry_delay(message.attempts),
@@ -155,11 +187,13 @@ def pending_backlog(conn: Connection) -> OutboxBacklog:
     return OutboxBacklog(int(pending or 0), 0, _aware(oldest))
 
 
-async def postpone(session: AsyncSession, message_id: int, worker_id: str, until: datetime) -> None:
+async def postpone(
+    session: AsyncSession, message: OutboxMessage, worker_id: str, until: datetime
+) -> None:
     """Give a claimed message back until ``until`` without counting the attempt (a subscriber
-    asked to wait: a rate limit, not a failure)."""
+    asked to wait: a rate limit, not a failure); only in this relay's lease round."""
     await session.execute(
         update(OutboxRow)
-        .where(OutboxRow.id == message_id, OutboxRow.claimed_by == worker_id)
+        .where(*_held(message, worker_id))
         .values(claimed_until=None, available_at=until, attempts=OutboxRow.attempts - 1)
     )

@@ -36,6 +36,7 @@ from civicloom.outbox import (
     mark_failed,
     oldest_pending_age,
     postpone,
+    renew_lease,
 )
 from civicloom.runtime import Container
 from civicloom.worker.tables import WorkerHeartbeatRow
@@ -45,6 +46,9 @@ log = get_logger(__name__)
 INTERNAL_PREFIX = "internal."
 # Called with each dispatched message after publishing; may answer seconds to wait and retry.
 Subscriber = Callable[[OutboxMessage], Awaitable[float | None]]
+
+Sleep = Callable[[float], Awaitable[object]]
+"""Paces the outbox lease heartbeat (``asyncio.sleep``; tests tick it by hand)."""
 
 Collector = Callable[[], Awaitable[int]]
 """Hands late department answers (batch files) to the engine; answers how many it handed."""
@@ -88,8 +92,10 @@ class Worker:
         resources: Sequence[Callable[[], Awaitable[None]]] = (),
         periodic: Sequence[PeriodicJob] = (),
         subscribers: Sequence[Subscriber] = (),
+        sleep: Sleep | None = None,
     ) -> None:
         self.container = container
+        self.sleep: Sleep = sleep or asyncio.sleep
         self.subscribers = list(subscribers)
         self.publisher = publisher
         self.runner = runner
@@ -118,7 +124,12 @@ class Worker:
         return handled
 
     async def relay_outbox(self) -> int:
-        """Claim and dispatch one batch of due outbox messages."""
+        """Claim and dispatch one batch of due outbox messages.
+
+        Each message has its own lease (ADR 0045): a message whose turn comes late in the batch
+        is renewed first and skipped if another relay took it over; while it is published and
+        handed to subscribers a heartbeat renews it every third of the lease; and its outcome
+        is recorded only in the lease round this relay claimed (``attempts`` fences it)."""
         settings, clock = self.container.settings, self.container.clock
         async with self.container.uow() as uow:
             messages = await claim_due(
@@ -133,7 +144,49 @@ class Worker:
             await self._dispatch(message)
         return len(messages)
 
+    async def _renew(self, message: OutboxMessage) -> bool:
+        """Extend this relay's lease on ``message``; False if it was lost."""
+        lease = timedelta(seconds=self.container.settings.worker_lease_seconds)
+        async with self.container.uow() as uow:
+            held = await renew_lease(
+                uow.session, message, self.worker_id, self.container.clock.now(), lease
+            )
+            await uow.commit()
+        return held
+
+    async def _keep_lease(self, message: OutboxMessage) -> None:
+        """Renew the lease every third of it while ``message`` is being delivered."""
+        every = self.container.settings.worker_lease_seconds / 3
+        while True:
+            await self.sleep(every)
+            try:
+                if not await self._renew(message):
+                    log.warning("outbox_lease_lost_in_flight", message_id=message.id)
+                    return
+            except Exception as exc:  # the database is away: the next beat tries again
+                log.warning("outbox_lease_renewal_failed", error=type(exc).__name__)
+
     async def _dispatch(self, message: OutboxMessage) -> None:
+        clock = self.container.clock
+        lease = self.container.settings.worker_lease_seconds
+        late = (
+            message.lease_until is None
+            or clock.now() + timedelta(seconds=lease / 3) >= message.lease_until
+        )
+        if late and not await self._renew(message):
+            # Its lease ran out while earlier messages of the batch were delivered and another
+            # relay claimed it: that relay delivers it, not this one.
+            log.info("outbox_lease_lost_before_dispatch", message_id=message.id)
+            return
+        beat = asyncio.create_task(self._keep_lease(message))
+        try:
+            await self._deliver(message)
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+
+    async def _deliver(self, message: OutboxMessage) -> None:
         clock, metrics = self.container.clock, self.container.metrics
         delay: float | None = None
         try:
@@ -162,15 +215,18 @@ class Worker:
             async with self.container.uow() as uow:
                 await postpone(
                     uow.session,
-                    message.id,
+                    message,
                     self.worker_id,
                     clock.now() + timedelta(seconds=delay),
                 )
                 await uow.commit()
             return
         async with self.container.uow() as uow:
-            await mark_dispatched(uow.session, message.id, self.worker_id, clock.now())
+            marked = await mark_dispatched(uow.session, message, self.worker_id, clock.now())
             await uow.commit()
+        if not marked:  # the lease was lost meanwhile: the round's new owner records it
+            log.warning("outbox_lease_lost_after_dispatch", message_id=message.id)
+            return
         metrics.outbox_dispatched.labels(message.topic, "ok").inc()
 
     async def heartbeat(self) -> None:

@@ -33,7 +33,7 @@ from civicloom.departments import (
 )
 from civicloom.settings import PROJECT_ROOT
 from tests.conftest import AMQP_URL, unavailable
-from tests.integration.engine.conftest import Engine
+from tests.integration.engine.conftest import Engine, later
 from tests.integration.engine.conftest import engine as engine
 
 REVIEWED = {
@@ -185,3 +185,45 @@ async def test_an_event_naming_another_departments_step_is_refused_and_not_retri
     await until(drained, "the queue to drain")
     assert [str(v.refusal) for v in verdicts] == ["wrong-department"]
     assert (await task(engine, app_id, "labour")).state == "awaiting_external"
+
+
+async def test_an_event_arriving_between_a_timeout_and_the_next_call_is_kept_for_it(
+    labour: tuple[Engine, str, AmqpConnector, str],
+) -> None:
+    """The department sends its event once per key: refused because the step's wait had just
+    timed out (``ready`` for its next call), it is put back and taken by the next wait
+    (issue 18, ADR 0045). On the old main it was acknowledged and lost; the step called again
+    and timed out until it was dead-lettered."""
+    engine, app_id, connector, prefix = labour
+    connector.options = connector.options.model_copy(update={"event_retry_seconds": 0.2})
+    key = (await task(engine, app_id, "labour")).idempotency_key
+    later(engine, 49 * 3600)  # past the default 48 h wait
+    await engine.runner.expire_waits()
+    assert (await task(engine, app_id, "labour")).state == "ready"
+    verdicts: list[CompletionVerdict] = []
+
+    async def handler(completion: ExternalCompletion) -> CompletionVerdict:
+        verdicts.append(await complete_external_step(engine.container, completion))
+        return verdicts[-1]
+
+    await keep_listening(connector, handler)
+    await publish(prefix, "employer.reviewed", {"idempotency_key": key, **REVIEWED})
+
+    async def refused() -> bool:
+        return bool(verdicts)
+
+    await until(refused, "the refusal")
+    assert [(str(v.refusal), v.waits_again) for v in verdicts[:1]] == [("not-waiting", True)]
+    later(engine, 60)  # past the retry back-off: the step calls again and waits
+    await engine.drain()
+
+    async def done() -> bool:
+        return (await task(engine, app_id, "labour")).state == "completed"
+
+    await until(done, "the kept event to complete the step")
+    assert (await task(engine, app_id, "labour")).output == REVIEWED
+
+    async def drained() -> bool:
+        return await waiting_in_queue(prefix) == 0
+
+    await until(drained, "the queue to drain")

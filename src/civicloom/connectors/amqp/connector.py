@@ -30,6 +30,7 @@ from civicloom.departments import (
     CallOutcome,
     CapabilityCall,
     CapabilityResult,
+    CompletionVerdict,
     ContractViolation,
     ExternalCompletion,
     HealthReport,
@@ -63,6 +64,14 @@ class AmqpOptions(PluginOptions):
         "platform", description="Durable queue (after `<events_exchange>.`) the workers share."
     )
     declare_topology: bool = Field(True, description="Declare the durable queues (idempotent).")
+    event_retry_seconds: float = Field(
+        2.0,
+        gt=0,
+        description=(
+            "How long an event is held before it goes back on the queue when the engine refused "
+            "it only because its step is about to call again (its wait timed out)."
+        ),
+    )
 
 
 class AmqpBinding(PluginOptions):
@@ -312,7 +321,7 @@ class AmqpConnector:
                 await message.reject(requeue=False)
                 return
             try:
-                await handler(completion)
+                verdict = await handler(completion)
             except PermanentError as exc:  # breaks the capability's contract: never takeable
                 log.warning("amqp_event_rejected", department=self.department, error=str(exc)[:200])
                 await message.reject(requeue=False)
@@ -323,6 +332,12 @@ class AmqpConnector:
                     department=self.department,
                     error=type(exc).__name__,
                 )
+                await message.nack(requeue=True)
+                return
+            if isinstance(verdict, CompletionVerdict) and verdict.waits_again:
+                # The step timed out and calls again under this key; the department sends its
+                # event once: keep it for the step's next wait instead of acknowledging it.
+                await asyncio.sleep(opts.event_retry_seconds)
                 await message.nack(requeue=True)
                 return
             await message.ack()
