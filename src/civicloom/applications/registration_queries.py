@@ -166,9 +166,12 @@ async def registration_files(
     if service_id is not None:
         query = query.where(ApplicationRow.service_id == service_id)
     if applicant_id is not None:
-        names = [applicant_id]
+        # A caller filters by its own applicants only: a machine client by the ids it gave,
+        # a person by their own id. Never "does person X have a file here?" (found by review).
         if _is_machine(reader):
-            names.append(client_applicant_id(reader, applicant_id))
+            names = [client_applicant_id(reader, applicant_id)]
+        else:
+            names = [applicant_id] if applicant_id == reader.subject else []
         query = query.where(ApplicationRow.applicant_id.in_(names))
     order = ApplicationRow.submitted_at.desc() if newest_first else ApplicationRow.submitted_at
     query = query.order_by(order, ApplicationRow.id).offset(first).limit(limit)

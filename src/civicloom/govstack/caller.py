@@ -108,6 +108,11 @@ def im_client_of(request: Request) -> str:
     return value
 
 
+BEHIND_IM = "behind_information_mediator"
+"""Request-state flag set by the GovStack listener's ``BehindInformationMediator`` middleware:
+the one app whose callers may be vouched for by the ``Information-Mediator-Client`` header."""
+
+
 def _presented_key(request: Request) -> str:
     for header in KEY_HEADERS:
         key = request.headers.get(header, "")
@@ -147,7 +152,10 @@ async def govstack_caller(request: Request, container: ContainerDep) -> None:
         return
     if im_client and not request.headers.get("authorization"):
         prefix = registrations.im_clients.get(im_client)
-        if prefix is None or not settings.govstack_trust_im_header:
+        # Only the listener sits behind the IM security server: the same facades mounted on
+        # the public app (``govstack_base_path``) never take the header as an identity.
+        behind_im = getattr(request.state, BEHIND_IM, False)
+        if prefix is None or not (settings.govstack_trust_im_header and behind_im):
             return
         client = await vouched_machine_client(
             container.uow(), container.clock, prefix, vouched_by="im"

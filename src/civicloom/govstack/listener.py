@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicloom import __version__
 from civicloom.govstack.api import mediator_router, registration_router, registries_router
-from civicloom.govstack.caller import govstack_caller
+from civicloom.govstack.caller import BEHIND_IM, govstack_caller
 from civicloom.notifications import messaging_router
 from civicloom.payments import p2g_router
 from civicloom.runtime import Container
@@ -53,6 +53,20 @@ AS_METHOD_NOT_ALLOWED = frozenset({400, 401, 422})
 def govstack_routers() -> list[APIRouter]:
     """Every building block's router, in the order they are served."""
     return [messaging_router, p2g_router, registration_router, registries_router, mediator_router]
+
+
+class BehindInformationMediator:
+    """Marks every request of the listener as coming through the IM security server (the
+    deployment puts it there); ``govstack_caller`` trusts the IM header only on such requests
+    and only with ``govstack_trust_im_header``. The main app's mount never has the mark."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope.setdefault("state", {})[BEHIND_IM] = True
+        await self.app(scope, receive, send)
 
 
 class MessagingStatusConvention:
@@ -129,6 +143,7 @@ def create_govstack_app(container: Container, *, own_container: bool = True) -> 
         ),
     )
     app.add_middleware(MessagingStatusConvention)
+    app.add_middleware(BehindInformationMediator)
     for router in govstack_routers():
         app.include_router(router)
     _serve_openapi(app)

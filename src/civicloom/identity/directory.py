@@ -126,7 +126,9 @@ def effective_roles(
     return frozenset(roles)
 
 
-_NOT_DELEGATED = frozenset({Role.DEPARTMENT_ADMIN.value})
+_NOT_DELEGATED = frozenset({Role.DEPARTMENT_ADMIN.value}) | PLATFORM_ROLES
+"""Administration and platform-wide roles (operator, auditor, platform owner) stay with their
+holder: a delegation hands over department work only."""
 _AWAY = (GrantKind.LEAVE, GrantKind.DELEGATION)
 
 

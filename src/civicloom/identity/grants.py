@@ -120,6 +120,9 @@ def _errors(
             )
         elif request.delegate == request.subject:
             errors.append(FieldError("delegate", "another-person", "choose someone else"))
+        elif request.delegate == principal.subject:
+            # a delegate holds the delegator's roles: an administrator never delegates to self
+            errors.append(FieldError("delegate", "not-yourself", "you cannot grant to yourself"))
     return errors
 
 

@@ -242,6 +242,7 @@ async def apply_at_counter(
                 claim_code_hash=str(claim_hash(code)),
                 claim_expires_at=now + CLAIM_VALID,
                 created_at=now,
+                person_hash=sha256_hex(person) if business and person else None,
             )
             uow.session.add(row)
         else:
@@ -318,6 +319,8 @@ async def take_over(
         now = clock.now()
         if row is None or row.claimed_at is not None or row.claim_expires_at <= now:
             raise refused
+        if row.represents == "business" and row.person_hash != sha256_hex(citizen.subject):
+            raise refused  # the register verified someone else for this business
         reference = await take_over_in(uow.session, clock, row.application_id, row.id, citizen)
         row.claimed_at, row.claimed_by = now, citizen.subject
         await uow.commit()

@@ -51,4 +51,7 @@ class CounterApplicationRow(Base):
     claim_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(200))
+    # For a business: SHA-256 of the person the register verified at the counter; only they
+    # take the application over (a code alone does not make someone the business's director).
+    person_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -246,7 +246,10 @@ async def test_open_a_restaurant(
     assert pdf is not None
     assert pdf.read_bytes().startswith(b"%PDF")
     await page.click("#licence a[href^='/verify/']")
-    assert "valid" in (await page.inner_text("h1")).lower()
+    assert await page.get_attribute("h1", "data-status") == "valid"
+    heading = await page.inner_text("h1")
+    assert heading == ("此许可证有效" if locale == "zh-Hans" else "This licence is valid")
+    await check_accessibility(page, visited)  # the licence check page, in this locale
 
     await page.goto(f"{site.base}/applications")
     await check_accessibility(page, visited)

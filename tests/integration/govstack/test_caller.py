@@ -169,3 +169,34 @@ async def test_a_person_cannot_send_through_the_facade(
     refused = await _send(gs_client, as_persona(persona))
     assert refused.status_code == 403
     assert await count_rows(DeliveryRow) == 0
+
+
+async def test_the_im_header_is_never_an_identity_on_the_main_app(
+    container: Container, count_rows: CountRows
+) -> None:
+    """The facades mounted on the public app (``govstack_base_path``) do not sit behind the IM
+    security server: even with trust on, the header names nobody there (found by review)."""
+    from civicloom.app import create_app
+
+    await register_client(
+        container,
+        name="tax-system",
+        department="tax",
+        scopes=["messaging:send"],
+        im_clients=(IM_ID,),
+    )
+    reconfigure(
+        container,
+        container.settings.model_copy(
+            update={"govstack_trust_im_header": True, "govstack_base_path": "/govstack"}
+        ),
+    )
+    transport = httpx.ASGITransport(app=create_app(container))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as main:
+        spoofed = await main.post(
+            "/govstack/send/email/single",
+            json=MAIL,
+            headers={"Information-Mediator-Client": IM_ID},
+        )
+    assert spoofed.status_code == 401
+    assert await count_rows(DeliveryRow) == 0

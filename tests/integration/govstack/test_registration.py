@@ -221,13 +221,21 @@ async def test_each_caller_reads_only_the_files_it_may_see(world: World) -> None
     # The department whose registrar reviews the file reads it (its officer and its system).
     officer = await world.http.get(f"/applications/{FIXTURE_FILE}", headers=OLIVIA)
     assert officer.status_code == 200
-    assert officer.json()["applicationData"]["applicantId"] == "govstack-conformance-applicant"
+    # Staff see a pseudonym, never the applicant's own id (a person's is their national number).
+    assert officer.json()["applicationData"]["applicantId"].startswith("anon-")
+    assert "govstack-conformance-applicant" not in officer.text
     assert (await world.audit_of(FIXTURE_FILE))[-1] == ("application.read", "dev-login:olivia")
 
     by_applicant = await world.http.get(
         "/applications", params={"applicantId": "mother-0003"}, headers=mine.headers
     )
     assert [f["fileId"] for f in by_applicant.json()] == [file_id]
+    # Nobody asks "does this person have a file here?" about someone else's applicant.
+    probe = await world.http.get(
+        "/applications", params={"applicantId": "govstack-conformance-applicant"}, headers=OLIVIA
+    )
+    assert probe.status_code == 200
+    assert probe.json() == []
     by_service = await world.http.get(
         "/applications",
         params={"serviceId": MOTHER_AND_CHILD, "sortOrder": "desc"},

@@ -146,6 +146,12 @@ async def test_a_department_administrator_grants_only_in_their_department(
             "Choose a colleague of your department",
         ),
         ({"kind": "leave", "subject": "hana"}, "subject", "You cannot grant anything to yourself"),
+        # Delegating a supervisor's work to herself would hand Hana the supervisor's roles.
+        (
+            {"kind": "delegation", "subject": "grace", "delegate": "hana"},
+            "delegate",
+            "You cannot grant anything to yourself",
+        ),
     ]
     for fields, field, message in cases:
         page = await client.post(

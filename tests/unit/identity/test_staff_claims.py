@@ -91,3 +91,28 @@ def test_today_roles_count_acting_up_and_delegation_only_within_their_days() -> 
     # a session carrying the granted roles ends when the grant does (the day after its last)
     assert roles_end("nora", grants, inside) == datetime(2026, 12, 8, tzinfo=UTC)
     assert roles_end("grace", grants, inside) is None  # granted nothing, only away
+
+
+def test_a_delegation_hands_over_department_work_but_never_platform_wide_roles() -> None:
+    """A tax officer who is also the auditor delegates her work: the colleague gets the tax
+    roles, not the audit trail of every department nor the administration."""
+    day = date(2026, 12, 7)
+    grant = StaffGrant(
+        id="g-1",
+        department="tax",
+        subject="tove",
+        kind=GrantKind.DELEGATION,
+        role=None,
+        delegate="tim",
+        starts_on=day,
+        ends_on=day,
+        reason="Away",
+        granted_by="dev-login:tina",
+        granted_at=datetime(2026, 12, 6, 9, 0, tzinfo=UTC),
+        revoked_at=None,
+    )
+    provider = {
+        "tove": frozenset({"tax-officer", "auditor", "department-admin"}),
+        "tim": frozenset({"officer"}),
+    }
+    assert effective_roles("tim", provider, [grant], day) == frozenset({"officer", "tax-officer"})

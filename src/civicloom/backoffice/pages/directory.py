@@ -72,6 +72,7 @@ def _messages(request: Request) -> dict[tuple[str, str], str]:
         ("role", "already-held"): _("The person already holds this role"),
         ("delegate", "department-staff"): _("Choose a colleague of your department"),
         ("delegate", "another-person"): _("Choose a colleague other than the person away"),
+        ("delegate", "not-yourself"): _("You cannot grant anything to yourself"),
     }
 
 

@@ -70,6 +70,7 @@ from civicloom.kernel import (
     PayloadTooLarge,
     Principal,
     ValidationFailed,
+    sha256_hex,
 )
 from civicloom.kpis import Period, service_kpis
 from civicloom.kpis.api import kpi_config
@@ -243,9 +244,15 @@ class ApplicationFileSubmit(InboundModel):
 
 
 def _shown_applicant(reader: Principal, stored: str) -> str:
-    """A machine client sees its own applicants by the ids it gave them."""
+    """A machine client sees its own applicants by the ids it gave them and an applicant sees
+    their own id; anyone else (staff, another department's system) sees a pseudonym: a person's
+    id is their identity provider's subject, often a national number (found by review)."""
     prefix = f"{reader.subject}/"
-    return stored[len(prefix) :] if stored.startswith(prefix) else stored
+    if stored.startswith(prefix):
+        return stored[len(prefix) :]
+    if stored == reader.subject:
+        return stored
+    return "anon-" + sha256_hex(stored)[:16]
 
 
 def _file_out(
