@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("claimed_by", sa.String(length=200), nullable=True),
         sa.Column("person_hash", sa.String(length=64), nullable=True),
+        sa.Column("document_number_hash", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_portal_counter_applications")),
         sa.UniqueConstraint(

@@ -91,6 +91,12 @@ def masked(document_number: str) -> str:
     return f"•••{compact[-3:].upper()}"
 
 
+def document_digest(counter_id: str, document_number: str) -> str:
+    """What is kept to recognise the document again: a hash of the row and the whole number."""
+    compact = re.sub(r"[\s-]", "", document_number).upper()
+    return sha256_hex(f"{counter_id}:{compact}")
+
+
 def new_claim_code() -> str:
     """A fresh claim code, grouped in fours for reading aloud: ``ABCD-EFGH-JKMN-PQRS``."""
     raw = "".join(secrets.choice(CLAIM_ALPHABET) for _ in range(CLAIM_LENGTH))
@@ -243,6 +249,7 @@ async def apply_at_counter(
                 claim_expires_at=now + CLAIM_VALID,
                 created_at=now,
                 person_hash=sha256_hex(person) if business and person else None,
+                document_number_hash=document_digest(counter_id, check.document_number),
             )
             uow.session.add(row)
         else:
@@ -408,8 +415,8 @@ async def reissue_claim_code(
             raise ValidationFailed(
                 [FieldError("counter", "taken-over", "the applicant has taken it over")]
             )
-        if row.document_type != document_type or row.document_number_hint != masked(
-            document_number
+        if row.document_type != document_type or row.document_number_hash != document_digest(
+            row.id, document_number
         ):
             raise ValidationFailed(
                 [

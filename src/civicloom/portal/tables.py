@@ -54,4 +54,7 @@ class CounterApplicationRow(Base):
     # For a business: SHA-256 of the person the register verified at the counter; only they
     # take the application over (a code alone does not make someone the business's director).
     person_hash: Mapped[str | None] = mapped_column(String(64))
+    # SHA-256 of the row id and the whole document number: a new claim code needs the document
+    # itself, not the three characters the counter list shows (found by review).
+    document_number_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -25,6 +25,7 @@ AUDIENCES = ("citizen", "staff")
 
 
 LICENCE_CHECKS_PER_MINUTE = 30
+COUNTER_REISSUES_PER_MINUTE = 5
 
 
 def session_policy(settings: Settings) -> SessionPolicy:
@@ -115,6 +116,9 @@ def build_identity_runtime(container: Container) -> IdentityRuntime:
                 "submission": settings.submission_rate_per_minute,
                 # The public licence check by PDF, per caller address: a person checks a few.
                 "licence-check": LICENCE_CHECKS_PER_MINUTE,
+                # A new claim code at the counter needs the whole document number: guessing it
+                # one try at a time is bounded (per officer).
+                "counter-reissue": COUNTER_REISSUES_PER_MINUTE,
             }
         ),
         signer=URLSafeTimedSerializer(

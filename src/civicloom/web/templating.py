@@ -297,7 +297,11 @@ def page_authenticated() -> Any:
     return Depends(_PageGuard(RoutePolicy()))
 
 
-def page_roles(*roles: str, conceal: bool = False, owner_scoped: bool = False) -> Any:
+def page_roles(
+    *roles: str, conceal: bool = False, owner_scoped: bool = False, rate_limit: str | None = None
+) -> Any:
     """``dependencies=[page_roles("citizen", ...)]``: like ``require_roles`` for HTML pages."""
-    policy = RoutePolicy(roles=frozenset(roles), conceal=conceal, owner_scoped=owner_scoped)
+    policy = RoutePolicy(
+        roles=frozenset(roles), conceal=conceal, owner_scoped=owner_scoped, rate_limit=rate_limit
+    )
     return Depends(_PageGuard(policy))

@@ -310,7 +310,10 @@ async def reissue_form(
     return await _reissue_view(request, principal, counter_id, {}, {})
 
 
-@counter_router.post("/counter/applications/{counter_id}/code", dependencies=[COUNTER_PAGE])
+@counter_router.post(
+    "/counter/applications/{counter_id}/code",
+    dependencies=[page_roles(COUNTER_ROLE, rate_limit="counter-reissue")],
+)
 async def reissue(
     counter_id: PathId, request: Request, container: ContainerDep, principal: CurrentPrincipal
 ) -> Response:
