@@ -200,3 +200,16 @@ async def test_the_im_header_is_never_an_identity_on_the_main_app(
         )
     assert spoofed.status_code == 401
     assert await count_rows(DeliveryRow) == 0
+
+
+async def test_the_fixtures_are_refused_in_production_before_any_loader_runs(
+    container: Container, count_rows: CountRows
+) -> None:
+    from civicloom.govstack.fixtures import load_all
+    from civicloom.registries.tables import ConsentRow
+
+    container.settings = container.settings.model_copy(update={"profile": Profile.PRODUCTION})
+    before = await count_rows(ConsentRow)
+    with pytest.raises(ProductionRefused):
+        await load_all(container)
+    assert await count_rows(ConsentRow) == before

@@ -415,7 +415,8 @@ async def _applicant_of(
         found = await find_application(uow.session, file_id)
     if found is not None and found.applicant_id == principal.subject:
         return principal, found.id
-    if found is not None and found.applicant_id.startswith(f"{principal.subject}/"):
+    machine = Role.MACHINE_CLIENT.value in principal.roles  # people never act for a client's
+    if machine and found is not None and found.applicant_id.startswith(f"{principal.subject}/"):
         return replace(principal, subject=found.applicant_id), found.id
     raise NotFound(f"no application file {file_id!r} of this applicant")
 
