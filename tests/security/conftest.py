@@ -22,6 +22,7 @@ from pydantic import SecretStr
 from civicloom.app import create_app
 from civicloom.applications import StepRunner
 from civicloom.bootstrap import build_registry, wire_departments
+from civicloom.identity import demo_staff, load_demo_staff
 from civicloom.runtime import Container
 from tests.integration.backoffice.world import Departments
 from tests.security.world import Platform
@@ -83,6 +84,10 @@ async def platform(
             }
         ),
     )
+    # The extra staff join the directory as `demo load` would have put them there.
+    async with container.uow() as uow:
+        await load_demo_staff(uow.session, demo_staff(blueprints), container.clock.now())
+        await uow.commit()
     departments = Departments()
     wire_departments(container, build_registry(container.settings), departments.gateway())
     app = create_app(container)
