@@ -12,7 +12,7 @@ from civicloom.applications.tables import ApplicationRow, DeadLetterRow, TaskRow
 from civicloom.audit.tables import AuditEntryRow, AuditSealRow
 from civicloom.backoffice.tables import CaseNoteRow, InspectionAppointmentRow
 from civicloom.catalogue.tables import BlueprintVersionRow
-from civicloom.connectors.tables import ConnectorCallbackRow
+from civicloom.connectors.tables import ConnectorBatchAnswerRow, ConnectorCallbackRow
 from civicloom.db import metadata
 from civicloom.departments.tables import DepartmentRow
 from civicloom.documents.tables import DocumentRow, LicenceRow
@@ -21,7 +21,7 @@ from civicloom.identity.tables import ApiClientRow, SessionRow, StaffGrantRow, S
 from civicloom.notifications.tables import DeliveryRow, PreferenceRow
 from civicloom.outbox.tables import OutboxRow
 from civicloom.payments.tables import PaymentRow, PaymentWebhookRow, ReconciliationRow, RefundRow
-from civicloom.portal.tables import DraftRow
+from civicloom.portal.tables import CounterApplicationRow, DraftRow, FeedbackRow
 from civicloom.registries.tables import (
     AgreementRow,
     ConsentRow,
@@ -45,6 +45,7 @@ TABLES = (
     LicenceRow,
     BlueprintVersionRow,
     ConnectorCallbackRow,
+    ConnectorBatchAnswerRow,
     DepartmentRow,
     OutboxRow,
     RuleEvaluationRow,
@@ -54,6 +55,8 @@ TABLES = (
     PaymentWebhookRow,
     ReconciliationRow,
     DraftRow,
+    CounterApplicationRow,
+    FeedbackRow,
     DeliveryRow,
     PreferenceRow,
     CaseNoteRow,

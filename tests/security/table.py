@@ -74,6 +74,12 @@ GET  /services/{service_id}                      | -  | - | 200 200 200 200 200 
 GET  /services/{service_id}/eligibility          | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
 GET  /performance/{service}                      | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
 GET  /accessibility                              | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /help                                      | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /contact                                   | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /privacy                                   | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /cookies                                   | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+GET  /feedback                                   | -  | - | 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200 200
+POST /feedback                                   | -  | feedback_blank | 400 400 400 400 400 400 400 400 400 400 400 400 400 400 400 400 400
 
 # --- sign-in --------------------------------------------------------------------------------
 GET  /auth/login                                 | -  | - | 303 303 303 303 303 303 303 303 303 303 303 303 303 303 303 303 303
@@ -211,12 +217,16 @@ GET  /applications/{application_id}/withdraw     | alice | - | login 200 404 404
 POST /applications/{application_id}/withdraw     | la_task | withdraw | login 303 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
 GET  /data-use                                   | self  | - | login 200 200 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 GET  /inbox                                      | self  | - | login 200 200 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+GET  /account                                    | self  | - | login 200 200 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+POST /account                                    | self  | account | login 303 303 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 
 # --- back office pages (machine keys are never page users: 403) -------------------------------
 # /backoffice sends each member of staff on to their role's home page (303); finance
 # officers and the platform owner to their funding statements.
 GET  /backoffice                                 | -     | - | login 403 403 303 303 303 303 303 303 303 303 403 403 403 303 303 303
 GET  /backoffice/kpis                            | -     | - | login 403 403 403 403 200 403 200 200 200 200 403 403 403 403 403 403
+# Visitors' feedback: read by service owners, the operator and the platform owner only.
+GET  /backoffice/feedback                        | -     | - | login 403 403 403 403 403 403 403 200 403 200 403 403 403 403 403 200
 # A CSV download, not a page: anonymous gets 401 like the API.
 GET  /backoffice/kpis.csv                        | -     | kpi_query | 401 403 403 403 403 200 403 200 200 200 200 403 403 403 403 403 403
 GET  /backoffice/tasks                           | -     | - | login 403 403 200 200 200 200 200 403 403 403 403 403 403 403 403 403
@@ -251,6 +261,8 @@ POST /backoffice/directory/grants/{grant_id}/revoke | staff_grant | - | login 40
 
 # --- ux (issue 19): the fee e-mail's link goes on to the fee section of the page -------------
 GET  /applications/{application_id}/pay          | alice | - | login 303 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+# The payer's receipt page: staff read payments through the API and back office, not here.
+GET  /applications/{application_id}/receipt      | paid  | - | login 200 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
 
 # --- mandates (issue 17, ADR 0041): Alice, Golden Dragon's director, gives Carol (no column)
 # a mandate; only a director the business register names may give one (Bob: 400, nothing

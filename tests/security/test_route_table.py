@@ -220,6 +220,11 @@ def request_of(body: str, params: dict[str, str], caller: str, n: int) -> dict[s
         "page_answer": {"data": {"answer": "The floor plan is drawn at 1:100."}},
         # A PDF that is not a licence: every caller gets the reason beside the field.
         "licence_pdf": {"files": {"licence_pdf": ("Floor plan.pdf", pdf, "application/pdf")}},
+        # Feedback without an answer: every caller is told beside the field, nothing stored.
+        "feedback_blank": {"data": {"comment": "No answer chosen."}},
+        "account": {
+            "data": {"channels": ["email", "portal"], "email": "me@example.org", "locale": "en"}
+        },
         "withdraw": {"data": {"confirm": "yes"}},
         "page_assign": {"data": {"assignee": "olivia"}},
         "page_decision": {"data": {"decision": "approve"}},

@@ -81,6 +81,7 @@ class AuditAction(StrEnum):
     API_KEY_CREATED = "identity.api_key_created"
     API_KEY_REVOKED = "identity.api_key_revoked"
     API_KEY_ROTATED = "identity.api_key_rotated"
+    PREFERENCES_CHANGED = "identity.preferences_changed"  # channels and language, by the person
     # the staff directory (ADR 0042): an entry changed (sign-in, demo load), a grant given or
     # withdrawn by a department administrator
     STAFF_UPDATED = "staff.updated"

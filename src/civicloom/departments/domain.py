@@ -13,6 +13,17 @@ RESERVED_DEPARTMENT_IDS = frozenset({"payments"})
 with such an id could answer steps only the platform may answer (ADR 0032)."""
 
 
+class DepartmentContact(BaseModel):
+    """How the public reaches a department about its part of a service (the contact page)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str = Field(pattern=r"^\+?[0-9 ()-]{5,30}$")
+    hours: LocalisedText
+    handles: LocalisedText = Field(description="What to contact this department about.")
+
+
 class Department(BaseModel):
     """An agency with its own officers, systems, rules and data."""
 
@@ -23,6 +34,7 @@ class Department(BaseModel):
     system: str = Field(description="Style of its systems: legacy, modern, outsourced, messaging.")
     connector: dict[str, Any] = Field(default_factory=dict)
     roles: list[str] = Field(default_factory=list)
+    contact: DepartmentContact | None = None
 
     @field_validator("id")
     @classmethod

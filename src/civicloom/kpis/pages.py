@@ -23,6 +23,7 @@ from civicloom.kpis.services import (
     service_kpis,
     staff_kpis,
 )
+from civicloom.portal import feedback_report
 from civicloom.web import (
     ContainerDep,
     CurrentPrincipal,
@@ -192,3 +193,48 @@ async def performance(
         signed_in_as=principal.display_name if principal else None,
         **HELPERS,
     )
+
+
+FEEDBACK_ROLES = ("service-owner", "operator", "platform-owner")
+"""Who reads visitors' feedback: the people who change the service (owners, the central team)."""
+
+
+@kpis_pages_router.get("/backoffice/feedback", dependencies=[page_roles(*FEEDBACK_ROLES)])
+async def feedback(
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    start: DateParam = None,
+    end: ToParam = None,
+) -> HTMLResponse:
+    """What visitors said through the Beta banner's link: satisfaction and newest comments."""
+    _ = translations_for(negotiate_locale(request)).gettext
+    context: dict[str, Any] = {
+        "signed_in_as": principal.display_name,
+        "start": start or "",
+        "end": end or "",
+    }
+    try:
+        period = parse_period(container.clock, start, end)
+    except ValidationFailed as exc:
+        errors = [{"text": e.message, "href": f"#{e.field}"} for e in exc.errors]
+        return templates.render(
+            request, "kpis/feedback.html", status_code=400, error_summary=errors, **context
+        )
+    report = await feedback_report(container.uow(), period.start, period.end)
+    labels = {
+        "very-satisfied": _("Very satisfied"),
+        "satisfied": _("Satisfied"),
+        "neither": _("Neither satisfied nor dissatisfied"),
+        "dissatisfied": _("Dissatisfied"),
+        "very-dissatisfied": _("Very dissatisfied"),
+    }
+    context.update(
+        start=period.start.date().isoformat(),
+        end=(period.end - timedelta(days=1)).date().isoformat(),
+        report=report,
+        satisfaction=_pct(report.satisfaction),
+        rows=[(labels[rating], n) for rating, n in report.counts.items()],
+        labels=labels,
+    )
+    return templates.render(request, "kpis/feedback.html", **context)

@@ -16,7 +16,13 @@ from civicloom.notifications.domain import (
     RenderedMessage,
 )
 from civicloom.notifications.pages import notifications_pages_router
-from civicloom.notifications.preferences import InboxItem, inbox
+from civicloom.notifications.preferences import (
+    InboxItem,
+    Preferences,
+    inbox,
+    read_preferences,
+    set_preferences,
+)
 from civicloom.notifications.queries import SentMessage, messages_sent
 from civicloom.notifications.runtime import build_channels, build_dispatcher, mail_catcher_enabled
 from civicloom.notifications.services import NotificationDispatcher, deliver, plan_notifications
@@ -30,6 +36,7 @@ __all__ = [
     "InboxItem",
     "MailDropChannel",
     "NotificationDispatcher",
+    "Preferences",
     "RateLimiter",
     "Recipient",
     "RenderedMessage",
@@ -47,4 +54,6 @@ __all__ = [
     "notifications_pages_router",
     "notifications_router",
     "plan_notifications",
+    "read_preferences",
+    "set_preferences",
 ]

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 
-from civicloom.kernel import FieldError, Principal, ValidationFailed
+from civicloom.audit import AuditAction, AuditRecord, append_audit
+from civicloom.kernel import EMAIL_PATTERN, FieldError, Principal, ValidationFailed
 from civicloom.notifications.domain import ChannelKind, DeliveryStatus
 from civicloom.notifications.recipients import recipient_for
 from civicloom.notifications.tables import DeliveryRow, PreferenceRow
 from civicloom.runtime import Container
 
 LOCALES = ("en", "zh-Hans")
+PHONE_PATTERN = r"^\+[0-9]{6,15}$"
+_EMAIL = re.compile(EMAIL_PATTERN)
+_PHONE = re.compile(PHONE_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,10 @@ async def set_preferences(
     known = {c.value for c in ChannelKind}
     if not wanted.channels or any(c not in known for c in wanted.channels):
         errors.append(FieldError("channels", "enum", f"one or more of {', '.join(known)}"))
+    if wanted.email and (len(wanted.email) > 320 or not _EMAIL.match(wanted.email)):
+        errors.append(FieldError("email", "pattern", "an e-mail address like name@example.org"))
+    if wanted.phone and not _PHONE.match(wanted.phone):
+        errors.append(FieldError("phone", "pattern", "a phone number like +4915550100"))
     if ChannelKind.SMS.value in wanted.channels and not wanted.phone:
         errors.append(FieldError("phone", "required", "SMS needs a phone number"))
     if ChannelKind.EMAIL.value in wanted.channels and not wanted.email:
@@ -67,6 +76,19 @@ async def set_preferences(
             uow.session.add(row)
         row.email, row.phone, row.locale = wanted.email, wanted.phone, wanted.locale
         row.channels, row.updated_at = list(wanted.channels), container.clock.now()
+        await append_audit(
+            uow.session,
+            AuditRecord(
+                actor=principal.audit_name,
+                action=AuditAction.PREFERENCES_CHANGED,
+                subject_type="person",
+                subject_id=principal.subject,
+                occurred_at=row.updated_at,
+                purpose="notification preferences",
+                # which channels and language, never the addresses themselves
+                details={"channels": sorted(wanted.channels), "locale": wanted.locale},
+            ),
+        )
         await uow.commit()
     return wanted
 

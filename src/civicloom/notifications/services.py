@@ -118,6 +118,7 @@ def template_context(
         "data": dict(app.data),
         "status_url": f"{base}/applications/{app.id}",
         "payment_url": f"{base}/applications/{app.id}/pay",
+        "receipt_url": f"{base}/applications/{app.id}/receipt",
         "fee": fee,
         "fee_explanation": fee.get("band", ""),
         "deadline": app.deadline_at.date().isoformat() if app.deadline_at else "",

@@ -12,7 +12,7 @@ from civicloom.payments.domain import (
 )
 from civicloom.payments.ports import PAYMENT_PROVIDER, PaymentProvider
 from civicloom.payments.reconciliation import reconcile_settlement
-from civicloom.payments.refunds import refund_payment
+from civicloom.payments.refunds import Receipt, ReceiptLine, application_receipt, refund_payment
 from civicloom.payments.runtime import build_provider
 from civicloom.payments.services import (
     PaymentView,
@@ -29,8 +29,11 @@ __all__ = [
     "PaymentProviderDep",
     "PaymentState",
     "PaymentView",
+    "Receipt",
+    "ReceiptLine",
     "ReconciliationReport",
     "WebhookEvent",
+    "application_receipt",
     "build_provider",
     "create_payment",
     "format_minor",

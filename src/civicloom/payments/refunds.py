@@ -256,38 +256,110 @@ async def _settle_refund(
         await uow.commit()
 
 
-async def receipt_html(container: Container, principal: Principal, payment_id: str) -> str:
-    """A printable HTML receipt of a paid fee (and its accepted refunds)."""
+@dataclass(frozen=True)
+class ReceiptLine:
+    """One line of a receipt: the fee paid, or a refund (a negative amount)."""
+
+    kind: str  # "fee" or "refund"
+    on: datetime | None
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a receipt shows: the fee paid for an application and its accepted refunds."""
+
+    payment_id: str
+    application_id: str
+    reference: str
+    department: str
+    provider_reference: str
+    currency: str
+    lines: tuple[ReceiptLine, ...]
+
+    @property
+    def balance_minor(self) -> int:
+        """What the payer has paid, net of refunds."""
+        return sum(line.amount_minor for line in self.lines)
+
+
+async def _receipt(session: AsyncSession, payment: PaymentRow) -> Receipt:
+    app = await find_application(session, payment.application_id)
+    assert app is not None
+    refunds = list(
+        await session.scalars(
+            select(RefundRow)
+            .where(
+                RefundRow.payment_id == payment.id,
+                RefundRow.state == RefundState.ACCEPTED.value,
+            )
+            .order_by(RefundRow.created_at, RefundRow.id)
+        )
+    )
+    lines = (
+        ReceiptLine("fee", payment.paid_at, payment.amount_minor),
+        *(ReceiptLine("refund", r.created_at, -r.amount_minor) for r in refunds),
+    )
+    return Receipt(
+        payment_id=payment.id,
+        application_id=app.id,
+        reference=app.reference,
+        department=payment.department or "",
+        provider_reference=payment.provider_reference or "",
+        currency=payment.currency,
+        lines=lines,
+    )
+
+
+async def receipt_of(container: Container, principal: Principal, payment_id: str) -> Receipt:
+    """The receipt of a paid fee, for those who may read the payment (else 404)."""
     async with container.uow() as uow:
         payment = await uow.session.get(PaymentRow, payment_id)
         if payment is None or not may_read_payment(principal, payment.payer_id, payment.department):
             raise NotFound("no receipt for this payment")
         if payment.state != PaymentState.SUCCEEDED.value:
             raise NotFound("no receipt for this payment")
-        app = await find_application(uow.session, payment.application_id)
-        assert app is not None
-        refunds = list(
-            await uow.session.scalars(
-                select(RefundRow).where(
-                    RefundRow.payment_id == payment.id,
-                    RefundRow.state == RefundState.ACCEPTED.value,
-                )
+        return await _receipt(uow.session, payment)
+
+
+async def application_receipt(
+    container: Container, principal: Principal, application_id: str
+) -> Receipt:
+    """The payer's receipt for an application: its paid fee (404 while nothing is paid)."""
+    async with container.uow() as uow:
+        payment = await uow.session.scalar(
+            select(PaymentRow)
+            .where(
+                PaymentRow.application_id == application_id,
+                PaymentRow.payer_id == principal.subject,
+                PaymentRow.state == PaymentState.SUCCEEDED.value,
             )
+            .order_by(PaymentRow.paid_at.desc(), PaymentRow.id.desc())
+            .limit(1)
         )
+        if payment is None:
+            raise NotFound("no paid fee for this application")
+        return await _receipt(uow.session, payment)
+
+
+async def receipt_html(container: Container, principal: Principal, payment_id: str) -> str:
+    """A printable HTML receipt of a paid fee (and its accepted refunds)."""
+    receipt = await receipt_of(container, principal, payment_id)
     esc = html.escape
+    fee, refunds = receipt.lines[0], receipt.lines[1:]
     rows = "".join(
-        f"<tr><td>Refund {esc(r.created_at.date().isoformat())}</td>"
-        f"<td>-{esc(format_minor(r.amount_minor))} {esc(payment.currency)}</td></tr>"
+        f"<tr><td>Refund {esc(r.on.date().isoformat() if r.on else '')}</td>"
+        f"<td>-{esc(format_minor(-r.amount_minor))} {esc(receipt.currency)}</td></tr>"
         for r in refunds
     )
-    paid_on = payment.paid_at.date().isoformat() if payment.paid_at else ""
+    paid_on = fee.on.date().isoformat() if fee.on else ""
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<title>Receipt {esc(payment.id)}</title></head><body><main>"
-        f"<h1>Receipt</h1><p>Application {esc(app.reference)}</p>"
-        f"<p>Receipt number {esc(payment.id)} · provider reference "
-        f"{esc(payment.provider_reference or '')}</p><table>"
+        f"<title>Receipt {esc(receipt.payment_id)}</title></head><body><main>"
+        f"<h1>Receipt</h1><p>Application {esc(receipt.reference)}</p>"
+        f"<p>Receipt number {esc(receipt.payment_id)} · provider reference "
+        f"{esc(receipt.provider_reference)}</p><table>"
         f"<tr><td>Licence fee, paid {esc(paid_on)}</td>"
-        f"<td>{esc(format_minor(payment.amount_minor))} {esc(payment.currency)}</td></tr>"
+        f"<td>{esc(format_minor(fee.amount_minor))} {esc(receipt.currency)}</td></tr>"
         f"{rows}</table></main></body></html>"
     )

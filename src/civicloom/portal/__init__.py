@@ -1,6 +1,7 @@
 """The citizen portal: find a service, apply once, follow every department on one page."""
 
 from civicloom.portal.counter import IdentityCheck, apply_at_counter, take_over
+from civicloom.portal.feedback import FeedbackReport, feedback_report
 from civicloom.portal.forms import FormField, FormPage, form_pages, parse_page
 from civicloom.portal.pages import portal_router
 from civicloom.portal.pages.eligibility import Outcome, Precheck, precheck_of
@@ -26,6 +27,7 @@ from civicloom.portal.services import (
 __all__ = [
     "ApplicationSummary",
     "Draft",
+    "FeedbackReport",
     "FormField",
     "FormPage",
     "IdentityCheck",
@@ -36,6 +38,7 @@ __all__ = [
     "apply_prefill",
     "current_agreements",
     "discard_draft",
+    "feedback_report",
     "form_pages",
     "get_draft",
     "list_drafts",

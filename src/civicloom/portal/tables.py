@@ -58,3 +58,17 @@ class CounterApplicationRow(Base):
     # itself, not the three characters the counter list shows (found by review).
     document_number_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FeedbackRow(Base):
+    """What a visitor thought of the service, from the Beta banner's link: a rating, an optional
+    comment and the page they came from. Anonymous by design: no subject, no address."""
+
+    __tablename__ = "portal_feedback"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    rating: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str] = mapped_column(String(1200))
+    page: Mapped[str] = mapped_column(String(300))
+    locale: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

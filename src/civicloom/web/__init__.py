@@ -2,7 +2,13 @@
 the sign-in pages and the helpers every module's pages share (``web/pages.py``)."""
 
 from civicloom.web.api import auth_api_router
-from civicloom.web.csrf import CsrfCookieMiddleware, csrf_input, csrf_token, verify_csrf
+from civicloom.web.csrf import (
+    CSRF_COOKIE,
+    CsrfCookieMiddleware,
+    csrf_input,
+    csrf_token,
+    verify_csrf,
+)
 from civicloom.web.deps import (
     STILL_ACTING_FOR,
     CallbackVerifiersDep,
@@ -50,8 +56,15 @@ from civicloom.web.pages import (
     render_page,
     see_other,
 )
-from civicloom.web.session import IDENTITY_RUNTIME, IdentityRuntime, build_identity_runtime
+from civicloom.web.session import (
+    IDENTITY_RUNTIME,
+    OIDC_COOKIE,
+    SESSION_COOKIE,
+    IdentityRuntime,
+    build_identity_runtime,
+)
 from civicloom.web.templating import (
+    LOCALE_COOKIE,
     LOCALES,
     Templates,
     install_web_ui,
@@ -63,8 +76,12 @@ from civicloom.web.templating import (
 )
 
 __all__ = [
+    "CSRF_COOKIE",
     "IDENTITY_RUNTIME",
     "LOCALES",
+    "LOCALE_COOKIE",
+    "OIDC_COOKIE",
+    "SESSION_COOKIE",
     "STILL_ACTING_FOR",
     "CallbackVerifiersDep",
     "CompletionHandlerDep",

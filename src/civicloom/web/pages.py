@@ -329,8 +329,15 @@ async def choose_language(
 
 
 def page_gettext(request: Request) -> Any:
-    """The request locale's ``gettext`` (for messages built in Python)."""
-    return translations_for(negotiate_locale(request)).gettext
+    """The request locale's ``gettext`` (for messages built in Python); like the templates'
+    ``_``, it fills ``%(name)s`` placeholders from keyword arguments after translating."""
+    gettext = translations_for(negotiate_locale(request)).gettext
+
+    def translate(message: str, **variables: Any) -> str:
+        text: str = gettext(message)
+        return text % variables if variables else text
+
+    return translate
 
 
 def render_page(

@@ -26,6 +26,7 @@ AUDIENCES = ("citizen", "staff")
 
 LICENCE_CHECKS_PER_MINUTE = 30
 COUNTER_REISSUES_PER_MINUTE = 5
+FEEDBACK_PER_MINUTE = 30
 
 
 def session_policy(settings: Settings) -> SessionPolicy:
@@ -119,6 +120,8 @@ def build_identity_runtime(container: Container) -> IdentityRuntime:
                 # A new claim code at the counter needs the whole document number: guessing it
                 # one try at a time is bounded (per officer).
                 "counter-reissue": COUNTER_REISSUES_PER_MINUTE,
+                # Feedback is anonymous and public: a person sends one, a script is slowed down.
+                "feedback": FEEDBACK_PER_MINUTE,
             }
         ),
         signer=URLSafeTimedSerializer(

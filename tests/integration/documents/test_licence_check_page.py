@@ -122,6 +122,10 @@ async def test_a_file_that_is_not_a_licence_is_explained_beside_the_field(
     other = await upload(client, b"%PDF-1.4\n% someone else's document\n%%EOF\n")
     assert other.status_code == 400
     assert "holds no signature" in other.text
+    # The size message has a placeholder: it crashed (500) before page_gettext took keywords.
+    huge = await upload(client, b"%PDF-1.4\n" + b"0" * (5 * 1024 * 1024))
+    assert huge.status_code == 400
+    assert "The file must be smaller than 5 MB" in huge.text
     assert 'href="#licence_pdf"' in other.text
     zh = await client.post(
         "/licences/check",

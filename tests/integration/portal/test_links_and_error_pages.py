@@ -46,7 +46,7 @@ async def fee_due(container: Container) -> str:
     return view.id
 
 
-def emailed_payment_link(container: Container, app_id: str) -> str:
+def emailed_payment_link(container: Container, app_id: str, key: str = "payment_url") -> str:
     """The path of the link the fee e-mail carries (as the notification templates get it)."""
     now = datetime(2026, 12, 1, tzinfo=UTC)
     record = ApplicationRecord(
@@ -64,7 +64,7 @@ def emailed_payment_link(container: Container, app_id: str) -> str:
         deadline_at=None,
         decided_at=None,
     )
-    return str(urlsplit(str(template_context(container, record, {}, None)["payment_url"])).path)
+    return str(urlsplit(str(template_context(container, record, {}, None)[key])).path)
 
 
 async def counts(container: Container) -> tuple[int, int]:
@@ -87,6 +87,10 @@ async def test_the_fee_emails_link_lands_on_the_fee_for_its_owner(
     assert landed.status_code == 200
     assert 'id="fee"' in landed.text
     assert "Pay €400.00" in landed.text
+
+
+async def test_the_payment_e_mails_receipt_link_is_the_receipt_page(container: Container) -> None:
+    assert emailed_payment_link(container, "app-1", "receipt_url") == "/applications/app-1/receipt"
 
 
 async def test_the_fee_link_signed_out_goes_to_sign_in_and_back(

@@ -8,6 +8,7 @@ from civicloom.portal.pages.apply import apply_router
 from civicloom.portal.pages.counter import counter_router
 from civicloom.portal.pages.eligibility import eligibility_router
 from civicloom.portal.pages.mandates import mandates_router
+from civicloom.portal.pages.support import support_router
 
 portal_router = APIRouter(include_in_schema=False)
 portal_router.include_router(apply_router)
@@ -15,5 +16,6 @@ portal_router.include_router(account_router)
 portal_router.include_router(eligibility_router)
 portal_router.include_router(mandates_router)
 portal_router.include_router(counter_router)
+portal_router.include_router(support_router)
 
 __all__ = ["portal_router"]

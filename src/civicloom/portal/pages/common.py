@@ -58,5 +58,8 @@ def page(
         nav(request, principal),
         status_code=status_code,
         sign_in_url=f"/auth/login?audience=citizen&next={current}",
+        account_url="/account"
+        if principal is not None and APPLICANT_ROLES & principal.roles
+        else None,
         **context,
     )
