@@ -3,6 +3,8 @@ checked beside each field, audited without the addresses; only applicants have o
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from sqlalchemy import select
 
@@ -12,7 +14,11 @@ from civicloom.runtime import Container
 from tests.conftest import as_persona
 
 ALICE = {**as_persona("alice"), "Accept": "text/html"}
-FORM = {"channels": ["sms", "portal"], "phone": "+44 7700 900123", "locale": "zh-Hans"}
+FORM: dict[str, Any] = {
+    "channels": ["sms", "portal"],
+    "phone": "+44 7700 900123",
+    "locale": "zh-Hans",
+}
 
 
 async def preference_rows(container: Container) -> list[tuple[str, str | None, str | None, str]]:
@@ -59,7 +65,7 @@ async def test_alice_sees_her_contact_details_and_changes_them(
 async def test_bad_contact_details_are_explained_beside_the_field_and_store_nothing(
     container: Container, client: httpx.AsyncClient
 ) -> None:
-    cases = [
+    cases: list[tuple[dict[str, Any], str, str]] = [
         ({**FORM, "email": "alice@"}, "email", "Enter an email address in the correct format"),
         ({**FORM, "phone": ""}, "phone", "Enter a phone number to get text messages"),
         ({**FORM, "phone": "07700 900123"}, "phone", "Enter a phone number with its country code"),
