@@ -36,8 +36,10 @@ from civicloom.backoffice.domain import (
 from civicloom.backoffice.tables import CaseNoteRow, InspectionAppointmentRow
 from civicloom.catalogue import Blueprint, get_blueprint_version
 from civicloom.db import UnitOfWork
+from civicloom.departments import department_names
 from civicloom.documents import DocumentRef, application_documents
-from civicloom.kernel import Clock, Principal
+from civicloom.identity import staff_names
+from civicloom.kernel import Clock, LocalisedText, Principal
 from civicloom.rules import RecordedDecision, list_decisions
 
 
@@ -130,6 +132,45 @@ class TaskPage:
     acting_for: dict[str, Any] | None = None
     # applied at a service counter by an officer on the applicant's behalf (ADR 0044)
     on_behalf: dict[str, Any] | None = None
+    # the staff named on the page (actors, holder), by subject: their directory names
+    people: dict[str, str] = field(default_factory=dict)
+    departments: dict[str, LocalisedText] = field(default_factory=dict)
+    # what the department asked the applicant and what they answered, oldest first
+    exchanges: list[Exchange] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One question to the applicant or one answer from them, on the task page."""
+
+    at: str  # ISO instant, as the engine recorded it
+    kind: str  # "request" or "answer"
+    text: str
+    by: str | None = None  # the officer who asked
+
+
+def exchanges_of(output: dict[str, Any] | None) -> list[Exchange]:
+    """The task's information requests and the applicant's answers, in time order."""
+    found = [
+        Exchange(str(r.get("at", "")), "request", str(r.get("message", "")), r.get("by"))
+        for r in (output or {}).get("requests", [])
+        if isinstance(r, dict)
+    ] + [
+        Exchange(str(a.get("at", "")), "answer", str(a.get("answer", "")))
+        for a in (output or {}).get("answers", [])
+        if isinstance(a, dict)
+    ]
+    return sorted(found, key=lambda e: e.at)
+
+
+def case_history(entries: list[AuditRecord], department: str | None) -> list[AuditRecord]:
+    """What happened to a case, as the task page shows it: the department's own and the
+    platform's entries in time order, without the reads of personal data (every page view
+    is one; they are in the data-use log and the auditor's search, not a case's history)."""
+    kept = [
+        e for e in entries if e.department in (None, department) and not e.action.personal_data_read
+    ]
+    return sorted(kept, key=lambda e: e.occurred_at)
 
 
 def _acting_for(entries: list[AuditRecord], key: str = "acting_for") -> dict[str, Any] | None:
@@ -175,7 +216,10 @@ async def task_page(uow_factory: Any, clock: Clock, principal: Principal, task_i
             or (e.visible_to_applicant and e.event in PROGRESS_EVENTS)
         ]
         entries = list(await subject_history(session, "application", app.id))
-        history = [e for e in entries if e.department in (None, department)]
+        history = case_history(entries, department)
+        actors = [e.actor.partition(":")[2] for e in history]
+        people = await staff_names(session, [*actors, task.assignee or ""])
+        departments = await department_names(session)
     return TaskPage(
         task=task,
         application=app,
@@ -189,6 +233,9 @@ async def task_page(uow_factory: Any, clock: Clock, principal: Principal, task_i
         history=history,
         acting_for=_acting_for(entries),
         on_behalf=_acting_for(entries, "on_behalf_of"),
+        people=people,
+        departments=departments,
+        exchanges=exchanges_of(task.output),
     )
 
 

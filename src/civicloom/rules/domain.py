@@ -126,6 +126,17 @@ class DecisionModel(BaseModel):
         names.discard("")
         return frozenset(names)
 
+    def output_labels(self) -> dict[str, str]:
+        """The names the department gave its decision table outputs, by output field."""
+        labels: dict[str, str] = {}
+        for node in self.content.get("nodes", []):
+            if node.get("type") == "decisionTableNode":
+                for o in (node.get("content") or {}).get("outputs", []):
+                    field = str(o.get("field", "")).split(".")[0]
+                    if field and o.get("name"):
+                        labels.setdefault(field, str(o["name"]))
+        return labels
+
     def describe_rule(self, node_id: str, rule_id: str) -> str | None:
         """The ``_description`` a department wrote on a decision table row, if any."""
         for node in self.content.get("nodes", []):

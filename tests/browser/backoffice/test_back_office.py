@@ -74,10 +74,10 @@ async def test_elena_schedules_an_inspection_and_approves(site: BackOffice, page
     await row.get_by_role("button", name="Claim").click()
     await page.wait_for_url(f"**/backoffice/tasks/{task_id}?done=claimed")
     await check_accessibility(page, visited)
-    assert await page.locator("#assignee").inner_text() == "elena"
+    assert await page.locator("#assignee").inner_text() == "Elena Rossi"
     assert await page.locator("[data-field=seating]").inner_text() == "60"
     assert await page.locator("[data-field=contact_email]").count() == 0
-    assert "environment/inspection-routing" in await page.locator("body").inner_text()
+    assert "Inspection routing" in await page.locator("body").inner_text()
 
     day = (site.container.clock.now() + timedelta(days=3)).date()
     await page.fill("#planned_on", day.isoformat())
@@ -133,15 +133,15 @@ async def test_grace_takes_over_a_task_olivia_holds(site: BackOffice, page: Page
 
     await sign_in(page, site, "grace", f"/backoffice/tasks/{task_id}")
     await check_accessibility(page, visited)
-    assert await page.locator("#assignee").inner_text() == "olivia"
+    assert await page.locator("#assignee").inner_text() == "Olivia Grant"
     assert await page.locator("#not-yours").count() == 1
     assert await page.locator("#decision-form").count() == 0
     await page.get_by_role("button", name="Take over this task").click()
     await page.wait_for_url(f"**/backoffice/tasks/{task_id}?done=claimed")
     await check_accessibility(page, visited)
-    assert await page.locator("#assignee").inner_text() == "grace"
+    assert await page.locator("#assignee").inner_text() == "Grace Park"
     assert await page.locator("#decision-form").count() == 1
-    assert "task.taken_over" in await page.locator("#history").inner_text()
+    assert "Task taken over by a supervisor" in await page.locator("#history").inner_text()
     assert (await task_of(site.container, app_id, "licensing_review")).assignee == "grace"
 
 
@@ -186,7 +186,9 @@ async def test_ada_finds_every_access_to_alices_data(site: BackOffice, page: Pag
     await check_accessibility(page, visited)
     results = await page.locator("#audit-results").inner_text()
     assert "dev-login:elena" in results
-    assert "environment" in results
+    assert "Environment Department" in results  # the department by name
+    assert "Application read" in results  # the action in words
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     reads = page.locator("#audit-results tbody tr")
     assert await reads.count() >= 1
     assert (

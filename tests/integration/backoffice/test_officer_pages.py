@@ -49,7 +49,8 @@ async def test_elena_schedules_an_inspection_and_approves(
     assert 'data-field="seating"' in page.text
     assert 'data-field="contact_email"' not in page.text  # not shared with environment
     assert "alice@example.org" not in page.text
-    assert "environment/inspection-routing" in page.text  # which rule decided
+    assert "Inspection routing" in page.text  # which rule decided, by the model's title
+    assert "environment/inspection-routing" not in page.text
 
     day = (container.clock.now() + timedelta(days=5)).date().isoformat()
     scheduled = await client.post(

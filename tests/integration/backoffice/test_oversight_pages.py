@@ -126,6 +126,17 @@ async def test_ada_finds_every_access_to_alices_data(
     garbled = await client.get("/backoffice/audit?person=alice&since=yesterday", headers=ada)
     assert garbled.status_code == 422
     assert 'href="#since"' in garbled.text
+    # Words, not ids: the action's label, the department's name; a department is found by
+    # its name in either language as well as by its id.
+    assert '<td class="govuk-table__cell">Application read</td>' in found.text
+    by_id = await client.get("/backoffice/audit?department=environment", headers=ada)
+    by_name = await client.get("/backoffice/audit?department=Environment+Department", headers=ada)
+    by_zh = await client.get("/backoffice/audit?department=环境局", headers=ada)
+    rows = by_id.text.count('<tr class="govuk-table__row" data-action=')
+    assert rows > 0
+    assert by_name.text.count('<tr class="govuk-table__row" data-action=') == rows
+    assert by_zh.text.count('<tr class="govuk-table__row" data-action=') == rows
+    assert '<td class="govuk-table__cell">Environment Department</td>' in by_name.text
     verified = await client.get("/backoffice/audit/verification", headers=ada)
     assert "The audit trail is intact" in verified.text
     assert (

@@ -25,7 +25,7 @@ OLIVIA_NOTES = "Lease clause 4 checked"
 # What Olivia's licensing review page (local-admin) must show / must not show.
 OLIVIA_SEES = [
     'data-field="contact_email"',  # local-admin's own field
-    "local-admin/zoning-eligibility",  # her department's decision model
+    "Zoning eligibility",  # her department's decision model, by its title
     "environment: inspection done",  # another department's progress, in the engine's words
     OLIVIA_NOTES,
 ]
@@ -33,24 +33,26 @@ OLIVIA_DOES_NOT_SEE = [
     ELENA_ASKS,  # environment's question to the applicant
     ELENA_NOTES,  # environment's internal note
     "An inspection of the premises is planned",  # environment's appointment
-    "environment/inspection-routing",  # environment's decision model
+    "Inspection routing",  # environment's decision model
     "dev-login:elena",  # who in environment read the case
-    "inspection.scheduled",
+    "Elena Rossi",
+    "Inspection scheduled",  # environment's action in the history
 ]
 # What Elena's inspection page (environment) must show / must not show.
 ELENA_SEES = [
     'data-field="seating"',
-    "environment/inspection-routing",
+    "Inspection routing",
     ELENA_NOTES,
     "An inspection of the premises is planned",
 ]
 ELENA_DOES_NOT_SEE = [
     'data-field="contact_email"',
     "alice@example.org",
-    "local-admin/zoning-eligibility",
+    "Zoning eligibility",
     OLIVIA_ASKS,
     OLIVIA_NOTES,
     "dev-login:olivia",
+    "Olivia Grant",
 ]
 
 

@@ -24,6 +24,7 @@ from civicloom.backoffice.domain import (
     sla_state,
     step_role,
 )
+from civicloom.backoffice.labels import action_labels, actor_label
 from civicloom.backoffice.pages.common import (
     OFFICER_PAGE,
     STAFF_PAGE,
@@ -44,10 +45,12 @@ from civicloom.catalogue import CALENDARS
 from civicloom.documents import DocumentsRuntimeDep
 from civicloom.identity import read_department_staff
 from civicloom.kernel import Conflict, FieldError, PathId, Principal, ValidationFailed
+from civicloom.rules import RULE_BOOK, RecordedDecision, RuleBook
 from civicloom.web import (
     ContainerDep,
     CurrentPrincipal,
     error_list,
+    negotiate_locale,
     page_gettext,
     page_roles,
     see_other,
@@ -124,6 +127,43 @@ async def team_of(
     ]
 
 
+def outcome_lines(
+    rules: RuleBook, decision: RecordedDecision, locale: str, gettext: Any
+) -> dict[str, Any]:
+    """A recorded decision in words: the model's title and each output under the name its
+    department gave it (Yes/No for flags), never the JSON the engine stored."""
+    department, _sep, key = decision.model.partition("/")
+    model = next(
+        (
+            m
+            for m in rules.versions(decision.model)
+            if m.version == decision.version and m.department == department
+        ),
+        None,
+    )
+    labels = model.output_labels() if model else {}
+    title = model.metadata.title if model and model.metadata.title else None
+
+    def shown(value: Any) -> str:
+        if value is True:
+            return str(gettext("Yes"))
+        if value is False:
+            return str(gettext("No"))
+        if value is None:
+            return "–"
+        if isinstance(value, list):
+            return ", ".join(shown(v) for v in value)
+        return str(value)
+
+    return {
+        "title": title.get(locale) if title else key.replace("-", " ").capitalize(),
+        "lines": [
+            (labels.get(name, name.replace("_", " ").capitalize()), shown(value))
+            for name, value in decision.output.items()
+        ],
+    }
+
+
 async def render_task(
     request: Request,
     container: ContainerDep,
@@ -142,6 +182,9 @@ async def render_task(
     holder = view.task.assignee
     has_role = role is None or role in principal.roles
     supervisor = "supervisor" in principal.roles
+    gettext = page_gettext(request)
+    locale = negotiate_locale(request)
+    rules = container.get(RULE_BOOK)
     return page(
         request,
         "backoffice/task.html",
@@ -166,6 +209,11 @@ async def render_task(
         may_work=has_role and holder in (None, principal.subject),
         may_take_over=supervisor and has_role and holder not in (None, principal.subject),
         done=request.query_params.get("done"),
+        actions=action_labels(gettext),
+        outcomes={d.id: outcome_lines(rules, d, locale, gettext) for d in view.decisions},
+        who=lambda actor: actor_label(actor, view.people, gettext),
+        holder_name=view.people.get(holder or "", holder),
+        department_name=lambda d: view.departments[d].get(locale) if d in view.departments else d,
     )
 
 

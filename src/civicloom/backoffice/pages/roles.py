@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from civicloom.applications import CaseFinished, resolve_dead_letter
 from civicloom.backoffice.domain import sla_state
+from civicloom.backoffice.labels import action_labels
 from civicloom.backoffice.oversight import (
     AuditQuery,
     blueprint_versions,
@@ -31,6 +32,7 @@ from civicloom.backoffice.pages.common import (
 from civicloom.backoffice.pages.officer import team_of
 from civicloom.backoffice.queries import attention_tasks, team_workload
 from civicloom.catalogue import Blueprint, CatalogueContext, svg
+from civicloom.departments import department_names
 from civicloom.kernel import Conflict, FieldError, NotFound, PathId, ValidationFailed
 from civicloom.rules import RuleBook, recorded_evaluations, replay
 from civicloom.web import (
@@ -39,6 +41,7 @@ from civicloom.web import (
     GatewayDep,
     error_list,
     negotiate_locale,
+    page_gettext,
     see_other,
 )
 
@@ -249,6 +252,13 @@ async def audit_search(
     """Search the audit trail by application, person, officer, department and time."""
     errors: dict[str, str] = {}
     results = None
+    async with container.uow() as uow:
+        departments = await department_names(uow.session)
+    # A department is searched by its id or by its name in either language ("Tax Authority").
+    wanted = (department or "").strip().casefold()
+    for department_id, name in departments.items():
+        if wanted in (name.en.casefold(), name.zh_hans.casefold()):
+            department = department_id
     try:
         q = _audit_query(application, person, officer, department, since, until, reads)
         if not q.empty:
@@ -261,6 +271,10 @@ async def audit_search(
         "backoffice/audit.html",
         principal,
         status_code=422 if errors else 200,
+        actions=action_labels(page_gettext(request)),
+        department_label=lambda d: (
+            departments[d].get(negotiate_locale(request)) if d in departments else d
+        ),
         q=q,
         results=results,
         errors=errors,
