@@ -49,6 +49,7 @@ from civicloom.identity.oidc import (
     OidcLogin,
     OidcRelyingParty,
     StaffClaims,
+    claimed_mandates,
     principal_from_login,
     staff_claims,
 )
@@ -111,6 +112,7 @@ __all__ = [
     "StaffSignIn",
     "TooManyRequests",
     "authenticate_api_key",
+    "claimed_mandates",
     "create_api_key",
     "demo_staff",
     "department_staff",
