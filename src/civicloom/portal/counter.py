@@ -34,6 +34,7 @@ from civicloom.departments import CapabilityGateway
 from civicloom.identity import APPLICANT_ROLES, Forbidden
 from civicloom.kernel import (
     Clock,
+    Conflict,
     FieldError,
     NotFound,
     Principal,
@@ -163,6 +164,19 @@ async def counter_service(uow: UnitOfWork, service_id: str) -> Blueprint:
     return published.blueprint
 
 
+class TakenOver(Conflict):
+    """The counter form was sent again after the person took the application over online."""
+
+
+def _may_replay(officer: Principal, earlier: CounterApplicationRow | None) -> None:
+    """A counter form sent again is replayed for its own department only (another department
+    learns nothing of it), and only until the person has taken the application over."""
+    if earlier is not None and earlier.department != officer.department:
+        raise NotFound("no counter application")
+    if earlier is not None and earlier.claimed_at is not None:
+        raise TakenOver("the person has taken this application over online")
+
+
 def _officer(principal: Principal) -> None:
     if COUNTER_ROLE not in principal.roles:
         raise Forbidden("only a counter officer applies on someone's behalf")
@@ -191,6 +205,8 @@ async def apply_at_counter(
     errors = identity_problems(check, business)
     if errors:
         raise ValidationFailed(errors)
+    async with uow_factory() as read:  # before the register is asked: a refusal calls no one
+        _may_replay(officer, await read.session.get(CounterApplicationRow, counter_id))
     person = check.personal_number.strip() or None
     acting = None
     if business and person:
@@ -213,6 +229,11 @@ async def apply_at_counter(
     code = new_claim_code()
     uow = uow_factory()
     async with uow:
+        # a form sent again: only its own department replays it, and only until the take-over
+        # (locked, so a take-over and a replay do not cross)
+        _may_replay(
+            officer, await uow.session.get(CounterApplicationRow, counter_id, with_for_update=True)
+        )
         view, created = await submit_in(
             uow.session,
             clock,

@@ -17,8 +17,11 @@ from sqlalchemy import func, select, update
 from civicloom.applications import OnBehalf, SubmitApplication, submit_in, take_over_in
 from civicloom.applications.tables import ApplicationRow
 from civicloom.audit.tables import AuditEntryRow
+from civicloom.departments import CAPABILITY_GATEWAY
+from civicloom.identity import ScopedPrincipal
 from civicloom.kernel import NotFound, Principal, ValidationFailed
 from civicloom.outbox.tables import OutboxRow
+from civicloom.portal import IdentityCheck, apply_at_counter
 from civicloom.portal.tables import CounterApplicationRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
@@ -481,3 +484,73 @@ async def test_a_lost_receipt_gets_a_new_code_only_for_the_same_document(
     assert await written(container) == counted
     listed = await client.get("/counter/applications", headers=MEI)
     assert "Taken over by the applicant" in listed.text
+
+
+# --- a form sent again after the take-over (issue 17, counter leftovers) -----------------------
+
+TAKEN_OVER_EN = (
+    "This application has already been taken over online by the person it was made for. "
+    "The counter can no longer change or reprint it."
+)
+TAKEN_OVER_ZH = "该申请已由申请人本人在线接管。服务柜台不能再更改或重新打印它。"
+
+
+async def test_sending_the_form_again_after_the_take_over_is_a_clear_refusal(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    cid, _reference, code = await apply_for_wei(client)
+    wei = {**as_persona("wei"), "Accept": "text/html"}
+    assert (await client.post("/claim", data={"code": code}, headers=wei)).status_code == 303
+    before = await written(container)
+    again = await apply(client, {**WEI_CHECK, **RESTAURANT, "counter_id": cid})
+    assert again.status_code == 409
+    assert TAKEN_OVER_EN in again.text
+    assert 'href="/counter/applications"' in again.text
+    assert CODE.search(again.text) is None  # no receipt, no code
+    in_chinese = await apply(
+        client, {**WEI_CHECK, **RESTAURANT, "counter_id": cid}, **{"Accept-Language": "zh-CN"}
+    )
+    assert in_chinese.status_code == 409
+    assert TAKEN_OVER_ZH in in_chinese.text
+    assert await written(container) == before
+
+
+async def test_another_departments_counter_officer_gets_no_receipt_for_a_counter_id(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """A counter officer of the tax authority who sends Mei's counter id learns nothing of it
+    (no reference, no name) and writes nothing."""
+    cid, _reference, _code = await apply_for_wei(client)
+    before = await written(container)
+    other = ScopedPrincipal(
+        subject="tomas",
+        display_name="Tomas Berg",
+        roles=frozenset({"counter-officer"}),
+        department="tax",
+        authenticated_by="dev-login",
+    )
+    check = IdentityCheck(
+        name="Wei Zhang",
+        document_type="national-id-card",
+        document_number="E 1234 5678",
+        personal_number="wei",
+        declaration_signed=True,
+    )
+    data = {
+        **{k: v for k, v in RESTAURANT.items() if not k.startswith("opening_date")},
+        "seating": 30,
+        "staff_count": 4,
+        "opening_date": "2027-04-01",
+    }
+    with pytest.raises(NotFound):
+        await apply_at_counter(
+            container.uow,
+            container.clock,
+            container.get(CAPABILITY_GATEWAY),
+            other,
+            cid,
+            "open-a-restaurant",
+            data,
+            check,
+        )
+    assert await written(container) == before

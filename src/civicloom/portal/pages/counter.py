@@ -16,6 +16,7 @@ from civicloom.portal.counter import (
     BUSINESS_FIELD,
     COUNTER_ROLE,
     IdentityCheck,
+    TakenOver,
     apply_at_counter,
     counter_applications,
     counter_receipt,
@@ -201,6 +202,10 @@ async def counter_apply(
         receipt = await apply_at_counter(
             container.uow, container.clock, gateway, principal, counter_id, service_id, data, check
         )
+    except TakenOver:
+        return page(request, "portal/counter/taken_over.html", principal, status_code=409)
+    except NotFound:
+        return page(request, "portal/not_found.html", principal, status_code=404)
     except ValidationFailed as failed:
         found = _identity_errors(failed.errors, _)
         for form_page in pages:
