@@ -16,7 +16,7 @@ from civicloom.notifications.domain import (
     RenderedMessage,
 )
 from civicloom.notifications.pages import notifications_pages_router
-from civicloom.notifications.preferences import InboxItem, inbox
+from civicloom.notifications.preferences import InboxItem, hand_over_inbox, inbox
 from civicloom.notifications.queries import SentMessage, messages_sent
 from civicloom.notifications.runtime import build_channels, build_dispatcher, mail_catcher_enabled
 from civicloom.notifications.services import NotificationDispatcher, deliver, plan_notifications
@@ -40,6 +40,7 @@ __all__ = [
     "build_dispatcher",
     "build_email",
     "deliver",
+    "hand_over_inbox",
     "inbox",
     "mail_catcher_enabled",
     "messages_sent",

@@ -43,6 +43,7 @@ from civicloom.kernel import (
     sha256_hex,
     text_problem,
 )
+from civicloom.notifications import hand_over_inbox
 from civicloom.portal.tables import CounterApplicationRow
 from civicloom.registries import verify_acting_for
 
@@ -350,6 +351,10 @@ async def take_over(
         if row.represents == "business" and row.person_hash != sha256_hex(citizen.subject):
             raise refused  # the register verified someone else for this business
         reference = await take_over_in(uow.session, clock, row.application_id, row.id, citizen)
+        # what was said to the stand-in before is the person's now (the same transaction)
+        await hand_over_inbox(
+            uow.session, row.application_id, counter_applicant(row.id), citizen.subject
+        )
         row.claimed_at, row.claimed_by = now, citizen.subject
         await uow.commit()
     return row.application_id, reference

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +21,8 @@ from civicloom.audit.tables import AuditEntryRow
 from civicloom.departments import CAPABILITY_GATEWAY
 from civicloom.identity import ScopedPrincipal
 from civicloom.kernel import NotFound, Principal, ValidationFailed
+from civicloom.notifications import ChannelKind, DeliveryStatus
+from civicloom.notifications.tables import DeliveryRow
 from civicloom.outbox.tables import OutboxRow
 from civicloom.portal import IdentityCheck, apply_at_counter
 from civicloom.portal.tables import CounterApplicationRow
@@ -554,3 +557,68 @@ async def test_another_departments_counter_officer_gets_no_receipt_for_a_counter
             check,
         )
     assert await written(container) == before
+
+
+# --- the inbox before the take-over (issue 17, counter leftovers; ADR 0044 amended) ------------
+
+
+async def portal_message(container: Container, recipient: str, app_id: str, title: str) -> None:
+    """A portal message as the notifications module stores it once delivered."""
+    row_id = str(uuid.uuid4())
+    async with container.uow() as uow:
+        uow.session.add(
+            DeliveryRow(
+                id=row_id,
+                source_key=f"event-{row_id}",
+                batch_id=None,
+                application_id=app_id,
+                recipient_id=recipient,
+                channel=ChannelKind.PORTAL.value,
+                address=recipient,
+                template="common/test",
+                template_version="1",
+                locale="en",
+                subject=title,
+                body_text=f"Body of {title}",
+                body_html="",
+                status=DeliveryStatus.DELIVERED.value,
+                attempts=1,
+                created_at=container.clock.now(),
+            )
+        )
+        await uow.commit()
+
+
+async def test_the_messages_sent_before_the_take_over_reach_the_person_who_takes_it_over(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """Messages about a counter application wait with its stand-in; the person who takes it
+    over with the code (and whom the register verified, for a business) reads them; nobody
+    else does: not another citizen, not the holder of another counter application's code."""
+    wei = {**as_persona("wei"), "Accept": "text/html"}
+    bob = {**as_persona("bob"), "Accept": "text/html"}
+    cid, reference, code = await apply_for_wei(client)
+    other_cid, other_reference, _other_code = await apply_for_wei(client)
+    async with container.uow() as uow:
+        ids = dict(
+            (
+                await uow.session.execute(
+                    select(ApplicationRow.reference, ApplicationRow.id).where(
+                        ApplicationRow.reference.in_([reference, other_reference])
+                    )
+                )
+            ).all()
+        )
+    await portal_message(container, f"counter:{cid}", ids[reference], "Pay the licence fee")
+    await portal_message(container, f"counter:{other_cid}", ids[other_reference], "Other one")
+    for who in (wei, bob):
+        before = await client.get("/inbox", headers=who)
+        assert "Pay the licence fee" not in before.text
+    assert (await client.post("/claim", data={"code": code}, headers=wei)).status_code == 303
+    after = await client.get("/inbox", headers=wei)
+    assert "Pay the licence fee" in after.text
+    assert "Other one" not in after.text  # another counter application's message stays put
+    assert "Pay the licence fee" not in (await client.get("/inbox", headers=bob)).text
+    async with container.uow() as uow:
+        recipients = sorted((await uow.session.scalars(select(DeliveryRow.recipient_id))).all())
+    assert recipients == sorted([f"counter:{other_cid}", "wei"])
