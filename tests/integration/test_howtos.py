@@ -423,8 +423,14 @@ async def test_identity_provider_claims_mapped_as_the_howto_says(project: Projec
     with the page's groups, Kim is what the page says she is, and the page's listing shows
     her."""
     blocks = snippets(HOWTOS / "map-identity-provider-claims.md")
-    assert [s.title for s in blocks] == ["staff-groups.json", "shell", "shell"]
-    mapping_file, check, listing = blocks
+    assert [s.title for s in blocks] == [
+        "staff-groups.json",
+        "shell",
+        "shell",
+        "staff-users.json",
+        "shell",
+    ]
+    mapping_file, check, listing, users_file, importing = blocks
     env = {**project.env, "COLUMNS": "200"}
     apply(mapping_file, project.root, env)
     checked = apply(check, project.root, env)[-1]
@@ -482,3 +488,23 @@ async def test_identity_provider_claims_mapped_as_the_howto_says(project: Projec
     assert (me["department"], me["roles"]) == ("local-admin", ["licensing-officer", "officer"])
     listed = apply(listing, project.root, env)[-1]
     assert re.search(r"kim\W+Kim Lee\W+licensing-officer, officer\W+available", listed), listed
+
+    # 6. people before their first sign-in: Lena is imported and listed without signing in
+    apply(users_file, project.root, env)
+    dry, imported, listed = apply(importing, project.root, env)
+    assert "Dry run: nothing was written." in dry
+    assert re.search(
+        r"lena\W+Lena Okafor\W+local-admin\W+licensing-officer, officer\W+added", imported
+    ), imported
+    assert re.search(r"lena\W+Lena Okafor\W+licensing-officer, officer\W+available", listed)
+    # someone with no mapped group is skipped, named, and the command exits 1
+    users = project.root / "more-users.json"
+    users.write_text(json.dumps([{"externalId": "ola", "groups": [{"display": "vpn-users"}]}]))
+    with pytest.raises(AssertionError, match="no-staff-role"):
+        apply(
+            Snippet(
+                "shell", None, "civicloom staff import more-users.json --mapping staff-groups.json"
+            ),
+            project.root,
+            env,
+        )
