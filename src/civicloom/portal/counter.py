@@ -323,6 +323,50 @@ async def counter_receipt(
     )
 
 
+@dataclass(frozen=True)
+class CounterUploadTarget:
+    """A counter application that its department's counter officer may still add documents to:
+    the stand-in who holds it (the documents module's applicant) and its service."""
+
+    counter_id: str
+    application_id: str
+    reference: str
+    name_on_document: str
+    applicant: Principal
+    blueprint: Blueprint
+
+
+async def counter_upload_target(
+    uow: UnitOfWork, officer: Principal, counter_id: str
+) -> CounterUploadTarget:
+    """Where a counter officer uploads the paper documents the person brought (ADR 0044): an
+    application of their own department's counter (another's is 404), not yet taken over (after
+    the take-over the documents are the person's to add: 409)."""
+    _officer(officer)
+    async with uow:
+        row = await uow.session.get(CounterApplicationRow, counter_id)
+        if row is None or row.department != officer.department:
+            raise NotFound("no counter application")
+        if row.claimed_at is not None:
+            raise TakenOver("the person has taken this application over online")
+        published = await get_current_blueprint(uow.session, row.service_id)
+    if published is None:
+        raise NotFound("no counter application")
+    return CounterUploadTarget(
+        counter_id=row.id,
+        application_id=row.application_id,
+        reference=row.reference,
+        name_on_document=row.name_on_document,
+        applicant=Principal(
+            subject=counter_applicant(row.id),
+            display_name=row.name_on_document,
+            roles=frozenset({"citizen"}),
+            authenticated_by="counter",
+        ),
+        blueprint=published.blueprint,
+    )
+
+
 INVALID_CODE = "claim-code"
 
 

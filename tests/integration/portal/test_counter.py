@@ -19,15 +19,17 @@ from civicloom.applications import OnBehalf, SubmitApplication, submit_in, take_
 from civicloom.applications.tables import ApplicationRow
 from civicloom.audit.tables import AuditEntryRow
 from civicloom.departments import CAPABILITY_GATEWAY
+from civicloom.documents.tables import DocumentRow
 from civicloom.identity import ScopedPrincipal
 from civicloom.kernel import NotFound, Principal, ValidationFailed
 from civicloom.notifications import ChannelKind, DeliveryStatus
 from civicloom.notifications.tables import DeliveryRow
 from civicloom.outbox.tables import OutboxRow
-from civicloom.portal import IdentityCheck, apply_at_counter
+from civicloom.portal import IdentityCheck, apply_at_counter, counter_upload_target
 from civicloom.portal.tables import CounterApplicationRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
+from tests.unit.documents import samples
 from tests.wiring import reconfigure
 
 MEI = {**as_persona("mei"), "Accept": "text/html"}
@@ -622,3 +624,96 @@ async def test_the_messages_sent_before_the_take_over_reach_the_person_who_takes
     async with container.uow() as uow:
         recipients = sorted((await uow.session.scalars(select(DeliveryRow.recipient_id))).all())
     assert recipients == sorted([f"counter:{other_cid}", "wei"])
+
+
+# --- documents handed in at the counter (issue 17; ADR 0044 amended) ----------------------------
+
+
+def documents_page(cid: str) -> str:
+    return f"/counter/applications/{cid}/documents"
+
+
+async def upload_token(client: httpx.AsyncClient, cid: str) -> str:
+    """The CSRF token in the upload form's action (multipart forms carry it in the URL)."""
+    form = await client.get(documents_page(cid), headers=MEI)
+    assert form.status_code == 200, form.text[:1000]
+    found = re.search(r'documents\?(csrf_token=[0-9a-f]+)"', form.text)
+    assert found
+    return found[1]
+
+
+async def stored(container: Container) -> list[tuple[str, str, str]]:
+    async with container.uow() as uow:
+        return [
+            (r.application_id, r.document_type, r.uploaded_by)
+            for r in await uow.session.scalars(select(DocumentRow))
+        ]
+
+
+PDF = ("floor-plan.pdf", samples.pdf("Lotus Noodle House floor plan"), "application/pdf")
+
+
+async def test_only_the_departments_counter_officer_adds_documents_before_the_take_over(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    cid, _reference, code = await apply_for_wei(client)
+    files = {"file": PDF}
+    body = {"document_type": "floor_plan"}
+    before = await written(container)
+    # a citizen, an officer of the department, an auditor: 403; nobody signed in: to sign in
+    for persona in ("alice", "wei", "olivia", "ada"):
+        who = {**as_persona(persona), "Accept": "text/html"}
+        assert (await client.get(documents_page(cid), headers=who)).status_code == 403
+        posted = await client.post(documents_page(cid), data=body, files=files, headers=who)
+        assert posted.status_code == 403
+    anonymous = await client.get(documents_page(cid), headers={"Accept": "text/html"})
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"].startswith("/auth/")
+    # another department's counter officer: as if there were no such application
+    tomas = ScopedPrincipal(
+        subject="tomas",
+        display_name="Tomas Berg",
+        roles=frozenset({"counter-officer"}),
+        department="tax",
+        authenticated_by="dev-login",
+    )
+    with pytest.raises(NotFound):
+        await counter_upload_target(container.uow(), tomas, cid)
+    assert await stored(container) == []
+    assert await written(container) == before
+
+    # Mei: a file the service does not accept is explained beside the field, nothing stored
+    token = await upload_token(client, cid)
+    wrong = await client.post(
+        f"{documents_page(cid)}?{token}",
+        data=body,
+        files={"file": ("plan.txt", b"just words", "text/plain")},
+        headers=MEI,
+    )
+    assert wrong.status_code == 400
+    assert 'href="#file-floor_plan"' in wrong.text
+    assert 'id="file-floor_plan-error"' in wrong.text
+    assert await stored(container) == []
+    # the same rules as the portal: the floor plan as a PDF is stored, Mei the actor
+    done = await client.post(f"{documents_page(cid)}?{token}", data=body, files=files, headers=MEI)
+    assert done.status_code == 303, done.text[:2000]
+    async with container.uow() as uow:
+        app_id = await uow.session.scalar(
+            select(CounterApplicationRow.application_id).where(CounterApplicationRow.id == cid)
+        )
+        audit = await uow.session.scalar(
+            select(AuditEntryRow.actor).where(AuditEntryRow.action == "document.stored")
+        )
+    assert await stored(container) == [(str(app_id), "floor_plan", "dev-login:mei")]
+    assert audit == "dev-login:mei"
+    listed = await client.get(documents_page(cid), headers=MEI)
+    assert "floor-plan.pdf" in listed.text
+
+    # Wei takes it over and sees the document; the counter can no longer add any (409)
+    wei = {**as_persona("wei"), "Accept": "text/html"}
+    assert (await client.post("/claim", data={"code": code}, headers=wei)).status_code == 303
+    assert "floor-plan.pdf" in (await client.get(f"/applications/{app_id}", headers=wei)).text
+    late = await client.post(f"{documents_page(cid)}?{token}", data=body, files=files, headers=MEI)
+    assert late.status_code == 409
+    assert TAKEN_OVER_EN in late.text
+    assert len(await stored(container)) == 1
