@@ -5,14 +5,20 @@ test_journey.py)."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 from sqlalchemy import func, select
 
+from civicloom.app import create_app
 from civicloom.applications.tables import ApplicationRow
+from civicloom.departments import CAPABILITY_GATEWAY, CapabilityCall, TransientError
 from civicloom.outbox.tables import OutboxRow
 from civicloom.runtime import Container
+from civicloom.settings import Settings
 from tests.conftest import as_persona
+from tests.logins import oidc_sign_in
+from tests.wiring import reconfigure, swap
 
 BOB = {**as_persona("bob"), "Accept": "text/html"}
 NOT_YOURS_EN = (
@@ -173,3 +179,22 @@ async def test_the_session_carries_the_businesses_the_register_confirms(
     his = (await client.get("/auth/me", headers=bob)).json()
     assert his["mandates"] == []
     assert his["roles"] == ["citizen"]
+
+
+async def test_a_register_that_is_down_at_sign_in_gives_no_mandate_and_still_signs_in(
+    container: Container, oidc_settings: Settings
+) -> None:
+    """The claim is never waved through: with the register down, Alice signs in with none."""
+
+    class Down:
+        async def call(self, call: CapabilityCall) -> Any:
+            raise TransientError("local-admin SOAP fault Server.Unavailable")
+
+    reconfigure(container, oidc_settings)
+    app = create_app(container)
+    swap(app, CAPABILITY_GATEWAY, Down())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as browser:
+        alice = await oidc_sign_in(browser, container, "alice")
+        me = (await browser.get("/auth/me", headers=alice)).json()
+    assert (me["subject"], me["mandates"], me["roles"]) == ("alice", [], ["citizen"])
