@@ -174,6 +174,14 @@ class Settings(BaseSettings):
     oidc_citizen_client_secret: SecretStr = Field(
         SecretStr(""), description="Our client secret at the citizens' provider."
     )
+    oidc_citizen_mandates_claim: str = Field(
+        "business_mandates",
+        description=(
+            "Claim of the citizens' provider listing the business registration numbers a person"
+            " represents. Each is checked against the business register at sign-in; only those"
+            " whose entry names the person become the session's mandates (ADR 0041)."
+        ),
+    )
     oidc_staff_issuer: str = Field(
         "", description="Issuer URL of the staff OpenID provider (departmental IdP). Empty: off."
     )

@@ -34,6 +34,7 @@ from civicloom.bootstrap import build_container
 from civicloom.settings import PROJECT_ROOT, Profile, Settings
 from tests.howtos import Snippet, apply, snippets
 from tests.oidc.harness import CLIENT_ID, CLIENT_SECRET, login_at_provider, run_provider
+from tests.unit.documents import samples
 
 HOWTOS = PROJECT_ROOT / "docs" / "how-to"
 ALICE = {"Authorization": "Bearer dev:alice"}
@@ -388,6 +389,22 @@ async def test_the_counter_howto(settings: Settings, tmp_path: Path) -> None:
             )
             assert pdf.status_code == 200
             assert pdf.content.startswith(b"%PDF")
+            # 2.7 the documents the person brought
+            add = re.search(
+                r'href="(/counter/applications/[^"]+/documents)" id="add-documents"', sent.text
+            )
+            assert add
+            upload_form = await http.get(add[1], headers=kai)
+            action = re.search(
+                r'action="(/counter/applications/[^"]+/documents\?csrf_token=[0-9a-f]+)"',
+                upload_form.text,
+            )
+            assert action
+            plan = ("plan.pdf", samples.pdf("Lotus Noodle House floor plan"), "application/pdf")
+            added = await http.post(
+                action[1], data={"document_type": "floor_plan"}, files={"file": plan}, headers=kai
+            )
+            assert added.status_code == 303, added.text[:2000]
             # 3.1-3.2 Wei takes it over (letter case and spaces do not matter)
             typed = code[1].lower().replace("-", " ")
             taken = await http.post("/claim", data={"code": typed}, headers=wei)
@@ -397,6 +414,12 @@ async def test_the_counter_howto(settings: Settings, tmp_path: Path) -> None:
             # 3.3 once
             again = await http.post("/claim", data={"code": code[1]}, headers=wei)
             assert again.status_code == 400
+            # 3.4 the documents are Wei's to see; the counter form sent again changes nothing
+            app_link = re.search(r'href="(/applications/[0-9a-f-]{36})"', mine.text)
+            assert app_link
+            assert "plan.pdf" in (await http.get(app_link[1], headers=wei)).text
+            resent = await http.post("/counter/services/open-a-restaurant", data=body, headers=kai)
+            assert resent.status_code == 409
             # 4. the list; once taken over, no new code is issued
             listed = await http.get("/counter/applications", headers=kai)
             assert reference[1] in listed.text
@@ -423,8 +446,14 @@ async def test_identity_provider_claims_mapped_as_the_howto_says(project: Projec
     with the page's groups, Kim is what the page says she is, and the page's listing shows
     her."""
     blocks = snippets(HOWTOS / "map-identity-provider-claims.md")
-    assert [s.title for s in blocks] == ["staff-groups.json", "shell", "shell"]
-    mapping_file, check, listing = blocks
+    assert [s.title for s in blocks] == [
+        "staff-groups.json",
+        "shell",
+        "shell",
+        "staff-users.json",
+        "shell",
+    ]
+    mapping_file, check, listing, users_file, importing = blocks
     env = {**project.env, "COLUMNS": "200"}
     apply(mapping_file, project.root, env)
     checked = apply(check, project.root, env)[-1]
@@ -482,3 +511,23 @@ async def test_identity_provider_claims_mapped_as_the_howto_says(project: Projec
     assert (me["department"], me["roles"]) == ("local-admin", ["licensing-officer", "officer"])
     listed = apply(listing, project.root, env)[-1]
     assert re.search(r"kim\W+Kim Lee\W+licensing-officer, officer\W+available", listed), listed
+
+    # 6. people before their first sign-in: Lena is imported and listed without signing in
+    apply(users_file, project.root, env)
+    dry, imported, listed = apply(importing, project.root, env)
+    assert "Dry run: nothing was written." in dry
+    assert re.search(
+        r"lena\W+Lena Okafor\W+local-admin\W+licensing-officer, officer\W+added", imported
+    ), imported
+    assert re.search(r"lena\W+Lena Okafor\W+licensing-officer, officer\W+available", listed)
+    # someone with no mapped group is skipped, named, and the command exits 1
+    users = project.root / "more-users.json"
+    users.write_text(json.dumps([{"externalId": "ola", "groups": [{"display": "vpn-users"}]}]))
+    with pytest.raises(AssertionError, match="no-staff-role"):
+        apply(
+            Snippet(
+                "shell", None, "civicloom staff import more-users.json --mapping staff-groups.json"
+            ),
+            project.root,
+            env,
+        )

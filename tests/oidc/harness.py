@@ -24,6 +24,9 @@ STAFF_ACCOUNTS = {
     "tariq": {"name": "Tariq Hussain", "roles": ["officer"], "department": "tax"},
     "nobody-staff": {"name": "No Roles"},
     "fisher": {"name": "Fish Er", "roles": ["officer"], "department": "fisheries"},
+    # citizens whose provider claims a business: the register confirms Alice, not Bob
+    "alice": {"name": "Alice Chen", "business_mandates": ["BR-2019-004211"]},
+    "bob": {"name": "Bob Martins", "business_mandates": ["BR-2019-004211"]},
 }
 
 

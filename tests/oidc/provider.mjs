@@ -8,7 +8,9 @@
 // Logins listed in OIDC_ACCOUNTS ('{"tariq": {"name": "...", "roles": [...],
 // "department": "tax"}}') get those claims (also "groups" and "email"). With OIDC_ACCOUNTS_FILE
 // the accounts are read from that JSON file at every sign-in, so a test can change a person's
-// claims between two sign-ins. Consent is granted automatically (first party).
+// claims between two sign-ins. Citizens' "business_mandates" (registration numbers) are passed
+// through as the national eID's representation claim; the platform checks each at the register.
+// Consent is granted automatically (first party).
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import Provider from 'oidc-provider';
@@ -33,7 +35,7 @@ server.listen(0, '127.0.0.1', () => {
     cookies: { keys: ['civicloom-test-provider-cookie-key'] },
     claims: {
       openid: ['sub'],
-      profile: ['name', 'preferred_username'],
+      profile: ['name', 'preferred_username', 'business_mandates'],
       email: ['email'],
       roles: ['roles', 'department', 'groups'],
     },
@@ -64,6 +66,7 @@ server.listen(0, '127.0.0.1', () => {
             ...(extra.department ? { department: extra.department } : {}),
             ...(extra.groups ? { groups: extra.groups } : {}),
             ...(extra.email ? { email: extra.email } : {}),
+            ...(extra.business_mandates ? { business_mandates: extra.business_mandates } : {}),
           };
         },
       };

@@ -287,7 +287,9 @@ GET  /backoffice/funding/{department}/{month}/statement.pdf | statement | - | 40
 # for someone at the counter and prints the receipt; every other person and key is refused
 # (403; pages send anonymous callers to sign in). Taking a counter application over is the
 # applicant's: without a code (the body here) Alice and Bob get the form back with the message
-# by the field (400, nothing written); staff and keys 403.
+# by the field (400, nothing written); staff and keys 403. Adding the paper documents to a counter
+# application is the counter officer's too (another department's counter officer: 404, and 409
+# after the take-over, in tests/integration/portal/test_counter.py).
 GET  /counter                                    | -     | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 GET  /counter/services/{service_id}              | -     | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 POST /counter/services/{service_id}              | -     | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
@@ -295,6 +297,8 @@ POST /counter/receipts/{counter_id}/receipt.pdf  | -     | - | login 403 403 403
 GET  /counter/applications                       | -     | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 GET  /counter/applications/{counter_id}/code     | -     | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 POST /counter/applications/{counter_id}/code     | -     | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+GET  /counter/applications/{counter_id}/documents | -    | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+POST /counter/applications/{counter_id}/documents | -    | upload | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 GET  /claim                                      | self  | - | login 200 200 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 POST /claim                                      | -     | - | login 400 400 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 """

@@ -233,11 +233,15 @@ async def upload_document(
     application_id: str,
     document_type: str,
     upload: Upload,
+    *,
+    handed_in_by: Principal | None = None,
 ) -> DocumentRef:
     """An applicant adds a document to their application.
 
     Authorisation and the blueprint's rule come first; the body is then streamed without a
     transaction open, and only a file that passed every check is stored and recorded.
+    ``handed_in_by``: the counter officer who uploads it for the applicant (ADR 0044), who is
+    then the audit entry's actor; the rules are the applicant's, unchanged.
     """
     async with uow:
         application = await _own_application(uow.session, principal, application_id)
@@ -253,7 +257,7 @@ async def upload_document(
                 application_id=application_id,
                 document_type=rule.type,
                 retain_until=now + timedelta(days=rule.retention_days),
-                actor=principal.audit_name,
+                actor=(handed_in_by or principal).audit_name,
                 now=now,
             )
             try:

@@ -50,6 +50,7 @@ from civicloom.identity.oidc import (
     OidcLogin,
     OidcRelyingParty,
     StaffClaims,
+    claimed_mandates,
     principal_from_login,
     staff_claims,
 )
@@ -112,6 +113,7 @@ __all__ = [
     "StaffSignIn",
     "TooManyRequests",
     "authenticate_api_key",
+    "claimed_mandates",
     "create_api_key",
     "demo_staff",
     "department_staff",

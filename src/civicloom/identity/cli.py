@@ -1,6 +1,7 @@
 """``civicloom apikeys``: create, list, rotate and revoke machine clients' API keys;
-``civicloom staff``: check the identity provider's group mapping, list a department's staff
-(ADR 0042, docs/how-to/map-identity-provider-claims.md)."""
+``civicloom staff``: check the identity provider's group mapping, import the provider's user
+listing before anyone signs in, list a department's staff (ADR 0042,
+docs/how-to/map-identity-provider-claims.md)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from civicloom.identity.apikeys import (
     rotate_api_key,
 )
 from civicloom.identity.directory import check_group_mapping, read_department_members
+from civicloom.identity.oidc import OidcClientConfig
+from civicloom.identity.staffimport import import_staff, scim_users
 from civicloom.kernel import DomainError, SystemClock
 from civicloom.settings import StaffGroup, get_settings
 
@@ -174,3 +177,62 @@ def list_staff(
             m.id, m.name, ", ".join(sorted(m.roles)), "available" if m.available else "away"
         )
     console.print(table)
+
+
+@staff_app.command("import")
+def import_people(
+    file: Annotated[
+        Path,
+        typer.Argument(help="The identity provider's users as SCIM 2.0 JSON (a ListResponse)."),
+    ],
+    mapping: Annotated[
+        Path | None,
+        typer.Option(help="The group mapping (JSON); default: CIVICLOOM_OIDC_STAFF_GROUP_MAPPING."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only say what would change; write nothing.")
+    ] = False,
+) -> None:
+    """Put the staff identity provider's people in the directory before they first sign in,
+    through the same group mapping as a sign-in (audited as `staff.updated`). Exits 1 naming
+    every person skipped because the platform does not know their department or role."""
+    try:
+        users = scim_users(json.loads(file.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        console.print(f"[red]{file}: not a SCIM user listing ({type(exc).__name__})[/red]")
+        raise typer.Exit(1) from exc
+    settings = get_settings()
+    groups = settings.oidc_staff_group_mapping
+    if mapping is not None:
+        try:
+            groups = _MAPPING.validate_python(json.loads(mapping.read_text(encoding="utf-8")))
+        except (OSError, ValueError, ValidationError) as exc:
+            console.print(f"[red]{mapping}: not a group mapping ({type(exc).__name__})[/red]")
+            raise typer.Exit(1) from exc
+    config = OidcClientConfig(
+        audience="staff",
+        issuer=settings.oidc_staff_issuer,
+        client_id=settings.oidc_staff_client_id,
+        client_secret="",
+        redirect_uri="",
+        groups_claim=settings.oidc_staff_groups_claim,
+        group_mapping={
+            group: (grant.department, tuple(grant.roles)) for group, grant in groups.items()
+        },
+    )
+    done = _run(lambda uow: import_staff(uow, SystemClock(), config, users, apply=not dry_run))
+    table = Table("id", "name", "department", "roles", "outcome")
+    for person in done:
+        outcome = f"[red]skipped: {person.problem}[/red]" if person.problem else person.outcome
+        table.add_row(
+            person.subject,
+            person.name,
+            person.department or "(none)",
+            ", ".join(person.roles),
+            outcome,
+        )
+    console.print(table)
+    if dry_run:
+        console.print("Dry run: nothing was written.")
+    if any(person.problem for person in done):
+        raise typer.Exit(1)

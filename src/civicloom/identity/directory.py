@@ -40,7 +40,7 @@ DEPARTMENT_SCOPED_ROLES = frozenset(
 )
 # Roles of the central team, held without a department.
 PLATFORM_ROLES = frozenset({Role.OPERATOR.value, Role.AUDITOR.value, Role.PLATFORM_OWNER.value})
-STAFF_SOURCES = ("oidc-staff", "demo")
+STAFF_SOURCES = ("oidc-staff", "demo", "staff-import")
 
 
 class GrantKind(StrEnum):
@@ -315,7 +315,7 @@ async def refresh_sessions(session: AsyncSession, subject: str, now: datetime) -
             row.expires_at = until
 
 
-async def _upsert(
+async def upsert_staff_entry(
     session: AsyncSession,
     *,
     subject: str,
@@ -383,7 +383,7 @@ async def sign_in_staff(uow: UnitOfWork, clock: Clock, claims: StaffClaims) -> S
         if refusal is None or known is not None:
             # refused: no role anywhere, listed where they were (their administrator sees it);
             # a person the directory never knew is not added for a refused sign-in
-            await _upsert(
+            await upsert_staff_entry(
                 session,
                 subject=claims.subject,
                 name=claims.name,
@@ -490,7 +490,7 @@ async def load_demo_staff(session: AsyncSession, people: Iterable[DemoStaff], no
         ) == (person.department, sorted(person.roles), person.name, person.email, person.locale)
         if same:
             continue
-        await _upsert(
+        await upsert_staff_entry(
             session,
             subject=person.id,
             name=person.name,

@@ -7,6 +7,7 @@ identity provider: the national eID for citizens, the departmental IdP for staff
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,9 @@ class OidcClientConfig:
     role_claim: str = "roles"
     department_claim: str = "department"
     groups_claim: str = "groups"
+    # citizens: the claim listing the businesses the provider says the person represents; each
+    # is verified against the business register at sign-in (registries.verified_mandates)
+    mandates_claim: str = "business_mandates"
     # group -> (department, roles); empty: the role and department claims are read as they are
     group_mapping: Mapping[str, tuple[str | None, tuple[str, ...]]] = field(default_factory=dict)
 
@@ -288,6 +292,23 @@ def staff_claims(config: OidcClientConfig, login: OidcLogin) -> StaffClaims:
         roles=frozenset() if problem else frozenset(roles),
         problem=problem,
     )
+
+
+MANDATE_PATTERN = re.compile(r"^BR-[0-9]{4}-[0-9]{6}$")
+MAX_CLAIMED_MANDATES = 20
+
+
+def claimed_mandates(config: OidcClientConfig, login: OidcLogin) -> tuple[str, ...]:
+    """Business registration numbers the citizens' provider says the person represents (well
+    formed, at most 20, sorted). A claim only: the business register decides at sign-in."""
+    claims = {**login.userinfo, **login.claims}
+    raw = claims.get(config.mandates_claim, [])
+    numbers = (
+        {str(n) for n in raw if isinstance(n, str) and MANDATE_PATTERN.match(n)}
+        if (isinstance(raw, list))
+        else set()
+    )
+    return tuple(sorted(numbers)[:MAX_CLAIMED_MANDATES])
 
 
 def principal_from_login(config: OidcClientConfig, login: OidcLogin) -> ScopedPrincipal:

@@ -19,6 +19,7 @@ from civicloom.notifications.pages import notifications_pages_router
 from civicloom.notifications.preferences import (
     InboxItem,
     Preferences,
+    hand_over_inbox,
     inbox,
     read_preferences,
     set_preferences,
@@ -47,6 +48,7 @@ __all__ = [
     "build_dispatcher",
     "build_email",
     "deliver",
+    "hand_over_inbox",
     "inbox",
     "mail_catcher_enabled",
     "messages_sent",

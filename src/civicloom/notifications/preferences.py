@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.kernel import EMAIL_PATTERN, FieldError, Principal, ValidationFailed
@@ -109,3 +110,36 @@ async def inbox(container: Container, principal: Principal, limit: int = 50) -> 
         return [
             InboxItem(r.id, r.application_id, r.subject, r.body_text, r.created_at) for r in rows
         ]
+
+
+async def hand_over_inbox(
+    session: AsyncSession, application_id: str, from_recipient: str, to_recipient: str
+) -> int:
+    """Give ``to_recipient`` the portal messages about one application that were addressed to
+    ``from_recipient`` (a counter stand-in, ADR 0044), in the caller's transaction (the take-over
+    is its audit entry). Only that application's messages move; returns how many."""
+    rows = list(
+        await session.scalars(
+            select(DeliveryRow).where(
+                DeliveryRow.application_id == application_id,
+                DeliveryRow.recipient_id == from_recipient,
+                DeliveryRow.channel == ChannelKind.PORTAL.value,
+            )
+        )
+    )
+    if not rows:
+        return 0
+    held = set(
+        await session.scalars(
+            select(DeliveryRow.source_key).where(
+                DeliveryRow.source_key.in_([r.source_key for r in rows]),
+                DeliveryRow.recipient_id == to_recipient,
+                DeliveryRow.channel == ChannelKind.PORTAL.value,
+            )
+        )
+    )
+    moved = [r for r in rows if r.source_key not in held]  # never the same message twice
+    for row in moved:
+        row.recipient_id = to_recipient
+        row.address = to_recipient
+    return len(moved)

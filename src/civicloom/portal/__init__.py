@@ -1,6 +1,11 @@
 """The citizen portal: find a service, apply once, follow every department on one page."""
 
-from civicloom.portal.counter import IdentityCheck, apply_at_counter, take_over
+from civicloom.portal.counter import (
+    IdentityCheck,
+    apply_at_counter,
+    counter_upload_target,
+    take_over,
+)
 from civicloom.portal.feedback import FeedbackReport, feedback_report
 from civicloom.portal.forms import FormField, FormPage, form_pages, parse_page
 from civicloom.portal.pages import portal_router
@@ -36,6 +41,7 @@ __all__ = [
     "application_page",
     "apply_at_counter",
     "apply_prefill",
+    "counter_upload_target",
     "current_agreements",
     "discard_draft",
     "feedback_report",

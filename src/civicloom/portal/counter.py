@@ -34,6 +34,7 @@ from civicloom.departments import CapabilityGateway
 from civicloom.identity import APPLICANT_ROLES, Forbidden
 from civicloom.kernel import (
     Clock,
+    Conflict,
     FieldError,
     NotFound,
     Principal,
@@ -42,6 +43,7 @@ from civicloom.kernel import (
     sha256_hex,
     text_problem,
 )
+from civicloom.notifications import hand_over_inbox
 from civicloom.portal.tables import CounterApplicationRow
 from civicloom.registries import verify_acting_for
 
@@ -163,6 +165,19 @@ async def counter_service(uow: UnitOfWork, service_id: str) -> Blueprint:
     return published.blueprint
 
 
+class TakenOver(Conflict):
+    """The counter form was sent again after the person took the application over online."""
+
+
+def _may_replay(officer: Principal, earlier: CounterApplicationRow | None) -> None:
+    """A counter form sent again is replayed for its own department only (another department
+    learns nothing of it), and only until the person has taken the application over."""
+    if earlier is not None and earlier.department != officer.department:
+        raise NotFound("no counter application")
+    if earlier is not None and earlier.claimed_at is not None:
+        raise TakenOver("the person has taken this application over online")
+
+
 def _officer(principal: Principal) -> None:
     if COUNTER_ROLE not in principal.roles:
         raise Forbidden("only a counter officer applies on someone's behalf")
@@ -191,6 +206,8 @@ async def apply_at_counter(
     errors = identity_problems(check, business)
     if errors:
         raise ValidationFailed(errors)
+    async with uow_factory() as read:  # before the register is asked: a refusal calls no one
+        _may_replay(officer, await read.session.get(CounterApplicationRow, counter_id))
     person = check.personal_number.strip() or None
     acting = None
     if business and person:
@@ -213,6 +230,11 @@ async def apply_at_counter(
     code = new_claim_code()
     uow = uow_factory()
     async with uow:
+        # a form sent again: only its own department replays it, and only until the take-over
+        # (locked, so a take-over and a replay do not cross)
+        _may_replay(
+            officer, await uow.session.get(CounterApplicationRow, counter_id, with_for_update=True)
+        )
         view, created = await submit_in(
             uow.session,
             clock,
@@ -301,6 +323,50 @@ async def counter_receipt(
     )
 
 
+@dataclass(frozen=True)
+class CounterUploadTarget:
+    """A counter application that its department's counter officer may still add documents to:
+    the stand-in who holds it (the documents module's applicant) and its service."""
+
+    counter_id: str
+    application_id: str
+    reference: str
+    name_on_document: str
+    applicant: Principal
+    blueprint: Blueprint
+
+
+async def counter_upload_target(
+    uow: UnitOfWork, officer: Principal, counter_id: str
+) -> CounterUploadTarget:
+    """Where a counter officer uploads the paper documents the person brought (ADR 0044): an
+    application of their own department's counter (another's is 404), not yet taken over (after
+    the take-over the documents are the person's to add: 409)."""
+    _officer(officer)
+    async with uow:
+        row = await uow.session.get(CounterApplicationRow, counter_id)
+        if row is None or row.department != officer.department:
+            raise NotFound("no counter application")
+        if row.claimed_at is not None:
+            raise TakenOver("the person has taken this application over online")
+        published = await get_current_blueprint(uow.session, row.service_id)
+    if published is None:
+        raise NotFound("no counter application")
+    return CounterUploadTarget(
+        counter_id=row.id,
+        application_id=row.application_id,
+        reference=row.reference,
+        name_on_document=row.name_on_document,
+        applicant=Principal(
+            subject=counter_applicant(row.id),
+            display_name=row.name_on_document,
+            roles=frozenset({"citizen"}),
+            authenticated_by="counter",
+        ),
+        blueprint=published.blueprint,
+    )
+
+
 INVALID_CODE = "claim-code"
 
 
@@ -329,6 +395,10 @@ async def take_over(
         if row.represents == "business" and row.person_hash != sha256_hex(citizen.subject):
             raise refused  # the register verified someone else for this business
         reference = await take_over_in(uow.session, clock, row.application_id, row.id, citizen)
+        # what was said to the stand-in before is the person's now (the same transaction)
+        await hand_over_inbox(
+            uow.session, row.application_id, counter_applicant(row.id), citizen.subject
+        )
         row.claimed_at, row.claimed_by = now, citizen.subject
         await uow.commit()
     return row.application_id, reference

@@ -16,6 +16,7 @@ from civicloom.registries.mandates import (
     mandates_of_person,
     revoke_mandate,
     still_acting_for,
+    verified_mandates,
     verify_acting_for,
 )
 from civicloom.registries.prefill import (
@@ -108,5 +109,6 @@ __all__ = [
     "revoke_mandate",
     "still_acting_for",
     "sync_agreements",
+    "verified_mandates",
     "verify_acting_for",
 ]

@@ -371,3 +371,37 @@ async def still_acting_for(
         )
     except ValidationFailed as refused:
         raise Forbidden("you may no longer act for this business") from refused
+
+
+async def verified_mandates(
+    uow_factory: Callable[[], UnitOfWork],
+    gateway: CapabilityGateway | None,
+    clock: Clock,
+    principal: Principal,
+    claimed: Sequence[str],
+) -> frozenset[str]:
+    """The businesses a signing-in citizen represents: of those the identity provider claims,
+    the ones whose register entry names the person (director or authorised signatory), asked
+    through the same gate as every submission. A claim the register does not confirm, or a
+    register that cannot be asked, gives nothing (refused, never waved through)."""
+    plain = Principal(
+        subject=principal.subject,
+        display_name=principal.display_name,
+        roles=principal.roles,
+        authenticated_by=principal.authenticated_by,
+    )  # without mandates: the claim itself must not count as the idp-mandate ground
+    kept: set[str] = set()
+    dropped: dict[str, str] = {}
+    for number in claimed:
+        try:
+            acting = await verify_acting_for(uow_factory, gateway, clock, plain, number, "*")
+        except ValidationFailed as refused:
+            dropped[number] = refused.errors[0].rule
+            continue
+        if acting.capacity is Capacity.DIRECTOR:
+            kept.add(number)
+        else:
+            dropped[number] = acting.capacity.value
+    if dropped:
+        log.info("claimed_mandates_dropped", count=len(dropped), rules=sorted(dropped.values()))
+    return frozenset(kept)

@@ -14,9 +14,15 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import DictLoader, Environment, select_autoescape
 
+from civicloom.departments import CapabilityGateway
 from civicloom.identity import (
+    OidcClientConfig,
     OidcError,
+    OidcLogin,
+    Role,
+    ScopedPrincipal,
     TooManyRequests,
+    claimed_mandates,
     end_session,
     load_personas,
     principal_for_persona,
@@ -28,10 +34,13 @@ from civicloom.identity import (
     with_directory_roles,
 )
 from civicloom.kernel import FieldError, NotFound, PathId, Principal, ValidationFailed
+from civicloom.registries import verified_mandates
+from civicloom.runtime import Container
 from civicloom.web.csrf import csrf_input, verify_csrf
 from civicloom.web.deps import (
     ContainerDep,
     CurrentPrincipal,
+    GatewayDep,
     IdentityDep,
     Unauthenticated,
     client_address,
@@ -137,12 +146,37 @@ async def login(
     return response
 
 
+async def _citizen_with_mandates(
+    container: Container,
+    gateway: CapabilityGateway | None,
+    config: OidcClientConfig,
+    citizen: ScopedPrincipal,
+    login: OidcLogin,
+) -> ScopedPrincipal:
+    """The citizen with the businesses the register confirms they represent (ADR 0041): as the
+    dev login's personas carry them, so the business path works alike for both logins."""
+    claimed = claimed_mandates(config, login)
+    if not claimed:
+        return citizen
+    mandates = await verified_mandates(container.uow, gateway, container.clock, citizen, claimed)
+    if not mandates:
+        return citizen
+    return ScopedPrincipal(
+        subject=citizen.subject,
+        display_name=citizen.display_name,
+        roles=citizen.roles | {Role.BUSINESS_REPRESENTATIVE.value},
+        authenticated_by=citizen.authenticated_by,
+        mandates=mandates,
+    )
+
+
 @auth_router.get("/callback/{audience}", dependencies=[public_route(rate_limit="login")])
 async def callback(
     audience: PathId,
     request: Request,
     container: ContainerDep,
     runtime: IdentityDep,
+    gateway: GatewayDep,
     code: Annotated[str | None, Query(max_length=2000)] = None,
     state: Annotated[str | None, Query(max_length=500)] = None,
     error: Annotated[str | None, Query(max_length=200)] = None,
@@ -173,7 +207,9 @@ async def callback(
             )
             principal, ends_by = signed_in.principal, signed_in.roles_until
         else:
-            principal = principal_from_login(party.config, result)
+            principal = await _citizen_with_mandates(
+                container, gateway, party.config, principal_from_login(party.config, result), result
+            )
     except OidcError as exc:
         await record_failed_login(
             container.uow(), container.clock, method=f"oidc-{audience}", reason=exc.reason

@@ -73,6 +73,7 @@ def _oidc_config(settings: Settings, audience: str) -> OidcClientConfig | None:
         redirect_uri=f"{settings.effective_public_url.rstrip('/')}/auth/callback/{audience}",
         scope=settings.oidc_staff_scope if audience == "staff" else "openid profile",
         groups_claim=settings.oidc_staff_groups_claim,
+        mandates_claim=settings.oidc_citizen_mandates_claim,
         group_mapping={
             group: (grant.department, tuple(grant.roles))
             for group, grant in settings.oidc_staff_group_mapping.items()

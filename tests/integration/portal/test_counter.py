@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -17,11 +18,18 @@ from sqlalchemy import func, select, update
 from civicloom.applications import OnBehalf, SubmitApplication, submit_in, take_over_in
 from civicloom.applications.tables import ApplicationRow
 from civicloom.audit.tables import AuditEntryRow
+from civicloom.departments import CAPABILITY_GATEWAY
+from civicloom.documents.tables import DocumentRow
+from civicloom.identity import ScopedPrincipal
 from civicloom.kernel import NotFound, Principal, ValidationFailed
+from civicloom.notifications import ChannelKind, DeliveryStatus
+from civicloom.notifications.tables import DeliveryRow
 from civicloom.outbox.tables import OutboxRow
+from civicloom.portal import IdentityCheck, apply_at_counter, counter_upload_target
 from civicloom.portal.tables import CounterApplicationRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
+from tests.unit.documents import samples
 from tests.wiring import reconfigure
 
 MEI = {**as_persona("mei"), "Accept": "text/html"}
@@ -481,3 +489,231 @@ async def test_a_lost_receipt_gets_a_new_code_only_for_the_same_document(
     assert await written(container) == counted
     listed = await client.get("/counter/applications", headers=MEI)
     assert "Taken over by the applicant" in listed.text
+
+
+# --- a form sent again after the take-over (issue 17, counter leftovers) -----------------------
+
+TAKEN_OVER_EN = (
+    "This application has already been taken over online by the person it was made for. "
+    "The counter can no longer change or reprint it."
+)
+TAKEN_OVER_ZH = "该申请已由申请人本人在线接管。服务柜台不能再更改或重新打印它。"
+
+
+async def test_sending_the_form_again_after_the_take_over_is_a_clear_refusal(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    cid, _reference, code = await apply_for_wei(client)
+    wei = {**as_persona("wei"), "Accept": "text/html"}
+    assert (await client.post("/claim", data={"code": code}, headers=wei)).status_code == 303
+    before = await written(container)
+    again = await apply(client, {**WEI_CHECK, **RESTAURANT, "counter_id": cid})
+    assert again.status_code == 409
+    assert TAKEN_OVER_EN in again.text
+    assert 'href="/counter/applications"' in again.text
+    assert CODE.search(again.text) is None  # no receipt, no code
+    in_chinese = await apply(
+        client, {**WEI_CHECK, **RESTAURANT, "counter_id": cid}, **{"Accept-Language": "zh-CN"}
+    )
+    assert in_chinese.status_code == 409
+    assert TAKEN_OVER_ZH in in_chinese.text
+    assert await written(container) == before
+
+
+async def test_another_departments_counter_officer_gets_no_receipt_for_a_counter_id(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """A counter officer of the tax authority who sends Mei's counter id learns nothing of it
+    (no reference, no name) and writes nothing."""
+    cid, _reference, _code = await apply_for_wei(client)
+    before = await written(container)
+    other = ScopedPrincipal(
+        subject="tomas",
+        display_name="Tomas Berg",
+        roles=frozenset({"counter-officer"}),
+        department="tax",
+        authenticated_by="dev-login",
+    )
+    check = IdentityCheck(
+        name="Wei Zhang",
+        document_type="national-id-card",
+        document_number="E 1234 5678",
+        personal_number="wei",
+        declaration_signed=True,
+    )
+    data = {
+        **{k: v for k, v in RESTAURANT.items() if not k.startswith("opening_date")},
+        "seating": 30,
+        "staff_count": 4,
+        "opening_date": "2027-04-01",
+    }
+    with pytest.raises(NotFound):
+        await apply_at_counter(
+            container.uow,
+            container.clock,
+            container.get(CAPABILITY_GATEWAY),
+            other,
+            cid,
+            "open-a-restaurant",
+            data,
+            check,
+        )
+    assert await written(container) == before
+
+
+# --- the inbox before the take-over (issue 17, counter leftovers; ADR 0044 amended) ------------
+
+
+async def portal_message(container: Container, recipient: str, app_id: str, title: str) -> None:
+    """A portal message as the notifications module stores it once delivered."""
+    row_id = str(uuid.uuid4())
+    async with container.uow() as uow:
+        uow.session.add(
+            DeliveryRow(
+                id=row_id,
+                source_key=f"event-{row_id}",
+                batch_id=None,
+                application_id=app_id,
+                recipient_id=recipient,
+                channel=ChannelKind.PORTAL.value,
+                address=recipient,
+                template="common/test",
+                template_version="1",
+                locale="en",
+                subject=title,
+                body_text=f"Body of {title}",
+                body_html="",
+                status=DeliveryStatus.DELIVERED.value,
+                attempts=1,
+                created_at=container.clock.now(),
+            )
+        )
+        await uow.commit()
+
+
+async def test_the_messages_sent_before_the_take_over_reach_the_person_who_takes_it_over(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """Messages about a counter application wait with its stand-in; the person who takes it
+    over with the code (and whom the register verified, for a business) reads them; nobody
+    else does: not another citizen, not the holder of another counter application's code."""
+    wei = {**as_persona("wei"), "Accept": "text/html"}
+    bob = {**as_persona("bob"), "Accept": "text/html"}
+    cid, reference, code = await apply_for_wei(client)
+    other_cid, other_reference, _other_code = await apply_for_wei(client)
+    async with container.uow() as uow:
+        ids = dict(
+            (
+                await uow.session.execute(
+                    select(ApplicationRow.reference, ApplicationRow.id).where(
+                        ApplicationRow.reference.in_([reference, other_reference])
+                    )
+                )
+            ).all()
+        )
+    await portal_message(container, f"counter:{cid}", ids[reference], "Pay the licence fee")
+    await portal_message(container, f"counter:{other_cid}", ids[other_reference], "Other one")
+    for who in (wei, bob):
+        before = await client.get("/inbox", headers=who)
+        assert "Pay the licence fee" not in before.text
+    assert (await client.post("/claim", data={"code": code}, headers=wei)).status_code == 303
+    after = await client.get("/inbox", headers=wei)
+    assert "Pay the licence fee" in after.text
+    assert "Other one" not in after.text  # another counter application's message stays put
+    assert "Pay the licence fee" not in (await client.get("/inbox", headers=bob)).text
+    async with container.uow() as uow:
+        recipients = sorted((await uow.session.scalars(select(DeliveryRow.recipient_id))).all())
+    assert recipients == sorted([f"counter:{other_cid}", "wei"])
+
+
+# --- documents handed in at the counter (issue 17; ADR 0044 amended) ----------------------------
+
+
+def documents_page(cid: str) -> str:
+    return f"/counter/applications/{cid}/documents"
+
+
+async def upload_token(client: httpx.AsyncClient, cid: str) -> str:
+    """The CSRF token in the upload form's action (multipart forms carry it in the URL)."""
+    form = await client.get(documents_page(cid), headers=MEI)
+    assert form.status_code == 200, form.text[:1000]
+    found = re.search(r'documents\?(csrf_token=[0-9a-f]+)"', form.text)
+    assert found
+    return found[1]
+
+
+async def stored(container: Container) -> list[tuple[str, str, str]]:
+    async with container.uow() as uow:
+        return [
+            (r.application_id, r.document_type, r.uploaded_by)
+            for r in await uow.session.scalars(select(DocumentRow))
+        ]
+
+
+PDF = ("floor-plan.pdf", samples.pdf("Lotus Noodle House floor plan"), "application/pdf")
+
+
+async def test_only_the_departments_counter_officer_adds_documents_before_the_take_over(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    cid, _reference, code = await apply_for_wei(client)
+    files = {"file": PDF}
+    body = {"document_type": "floor_plan"}
+    before = await written(container)
+    # a citizen, an officer of the department, an auditor: 403; nobody signed in: to sign in
+    for persona in ("alice", "wei", "olivia", "ada"):
+        who = {**as_persona(persona), "Accept": "text/html"}
+        assert (await client.get(documents_page(cid), headers=who)).status_code == 403
+        posted = await client.post(documents_page(cid), data=body, files=files, headers=who)
+        assert posted.status_code == 403
+    anonymous = await client.get(documents_page(cid), headers={"Accept": "text/html"})
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"].startswith("/auth/")
+    # another department's counter officer: as if there were no such application
+    tomas = ScopedPrincipal(
+        subject="tomas",
+        display_name="Tomas Berg",
+        roles=frozenset({"counter-officer"}),
+        department="tax",
+        authenticated_by="dev-login",
+    )
+    with pytest.raises(NotFound):
+        await counter_upload_target(container.uow(), tomas, cid)
+    assert await stored(container) == []
+    assert await written(container) == before
+
+    # Mei: a file the service does not accept is explained beside the field, nothing stored
+    token = await upload_token(client, cid)
+    wrong = await client.post(
+        f"{documents_page(cid)}?{token}",
+        data=body,
+        files={"file": ("plan.txt", b"just words", "text/plain")},
+        headers=MEI,
+    )
+    assert wrong.status_code == 400
+    assert 'href="#file-floor_plan"' in wrong.text
+    assert 'id="file-floor_plan-error"' in wrong.text
+    assert await stored(container) == []
+    # the same rules as the portal: the floor plan as a PDF is stored, Mei the actor
+    done = await client.post(f"{documents_page(cid)}?{token}", data=body, files=files, headers=MEI)
+    assert done.status_code == 303, done.text[:2000]
+    async with container.uow() as uow:
+        app_id = await uow.session.scalar(
+            select(CounterApplicationRow.application_id).where(CounterApplicationRow.id == cid)
+        )
+        audit = await uow.session.scalar(
+            select(AuditEntryRow.actor).where(AuditEntryRow.action == "document.stored")
+        )
+    assert await stored(container) == [(str(app_id), "floor_plan", "dev-login:mei")]
+    assert audit == "dev-login:mei"
+    listed = await client.get(documents_page(cid), headers=MEI)
+    assert "floor-plan.pdf" in listed.text
+
+    # Wei takes it over and sees the document; the counter can no longer add any (409)
+    wei = {**as_persona("wei"), "Accept": "text/html"}
+    assert (await client.post("/claim", data={"code": code}, headers=wei)).status_code == 303
+    assert "floor-plan.pdf" in (await client.get(f"/applications/{app_id}", headers=wei)).text
+    late = await client.post(f"{documents_page(cid)}?{token}", data=body, files=files, headers=MEI)
+    assert late.status_code == 409
+    assert TAKEN_OVER_EN in late.text
+    assert len(await stored(container)) == 1

@@ -46,30 +46,28 @@ def location(response: httpx.Response) -> str:
     return response.headers["location"]
 
 
-async def start(client: httpx.AsyncClient) -> str:
+async def start(client: httpx.AsyncClient, who: dict[str, str] = ALICE) -> str:
     """Alice starts an application; returns the draft id."""
-    target = location(await client.post("/services/open-a-restaurant/apply", headers=ALICE))
+    target = location(await client.post("/services/open-a-restaurant/apply", headers=who))
     found = re.match(r"^/drafts/([^/]+)/", target)
     assert found, target
     return found[1]
 
 
-async def fill(client: httpx.AsyncClient, draft: str) -> None:
+async def fill(client: httpx.AsyncClient, draft: str, who: dict[str, str] = ALICE) -> None:
     """Answer the three pages."""
     for page_id, answers in (("business", BUSINESS), ("premises", PREMISES), ("staff", STAFF)):
-        await_ = await client.post(f"/drafts/{draft}/pages/{page_id}", data=answers, headers=ALICE)
+        await_ = await client.post(f"/drafts/{draft}/pages/{page_id}", data=answers, headers=who)
         assert location(await_).startswith("/drafts/")
 
 
-async def submit(client: httpx.AsyncClient, draft: str) -> str:
+async def submit(client: httpx.AsyncClient, draft: str, who: dict[str, str] = ALICE) -> str:
     """Send the draft from the check page; returns the application id."""
-    check = await client.get(f"/drafts/{draft}/check", headers=ALICE)
+    check = await client.get(f"/drafts/{draft}/check", headers=who)
     key = re.search(r'name="idempotency_key" value="([^"]+)"', check.text)
     assert key, check.text
     target = location(
-        await client.post(
-            f"/drafts/{draft}/submit", data={"idempotency_key": key[1]}, headers=ALICE
-        )
+        await client.post(f"/drafts/{draft}/submit", data={"idempotency_key": key[1]}, headers=who)
     )
     return target.split("/")[2]
 
@@ -105,17 +103,17 @@ async def test_signed_out_browsers_are_sent_to_sign_in(client: httpx.AsyncClient
 
 
 async def test_apply_check_submit_once_and_follow(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, container: Container, alice: dict[str, str]
 ) -> None:
-    draft = await start(client)
-    first = await client.get(f"/drafts/{draft}/pages/business", headers=ALICE)
+    draft = await start(client, alice)
+    first = await client.get(f"/drafts/{draft}/pages/business", headers=alice)
     assert first.status_code == 200
     assert 'id="business_registration_number"' in first.text
 
     wrong = await client.post(
         f"/drafts/{draft}/pages/business",
         data={**BUSINESS, "business_registration_number": "12345"},
-        headers=ALICE,
+        headers=alice,
     )
     assert wrong.status_code == 400
     assert "There is a problem" in wrong.text
@@ -124,21 +122,21 @@ async def test_apply_check_submit_once_and_follow(
     bad_date = await client.post(
         f"/drafts/{draft}/pages/staff",
         data={**STAFF, "opening_date-day": "31", "opening_date-month": "2"},
-        headers=ALICE,
+        headers=alice,
     )
     assert bad_date.status_code == 400
     assert 'href="#opening_date-day"' in bad_date.text
 
-    await fill(client, draft)
-    check = await client.get(f"/drafts/{draft}/check", headers=ALICE)
+    await fill(client, draft, alice)
+    check = await client.get(f"/drafts/{draft}/check", headers=alice)
     assert "Check your answers" in check.text
     assert "1 March 2027" in check.text
     assert "€400.00" in check.text  # the local administration's fee table for 40 seats
     key = re.search(r'name="idempotency_key" value="([^"]+)"', check.text)
     assert key
-    application_id = await submit(client, draft)
+    application_id = await submit(client, draft, alice)
     again = await client.post(
-        f"/drafts/{draft}/submit", data={"idempotency_key": key[1]}, headers=ALICE
+        f"/drafts/{draft}/submit", data={"idempotency_key": key[1]}, headers=alice
     )
     assert location(again) == f"/applications/{application_id}/confirmation"
     async with container.uow() as uow:
@@ -148,14 +146,14 @@ async def test_apply_check_submit_once_and_follow(
     assert draft_row is not None
     assert draft_row.application_id == application_id
 
-    confirmation = await client.get(f"/applications/{application_id}/confirmation", headers=ALICE)
+    confirmation = await client.get(f"/applications/{application_id}/confirmation", headers=alice)
     assert re.search(r'id="reference">RST-', confirmation.text)
-    status = await client.get(f"/applications/{application_id}", headers=ALICE)
+    status = await client.get(f"/applications/{application_id}", headers=alice)
     assert status.status_code == 200
     for step in ("business", "zoning", "tax", "screening", "employer", "licensing_review"):
         assert f'data-step="{step}"' in status.text
     assert "Licence fee: €400.00" in status.text
-    listing = await client.get("/applications", headers=ALICE)
+    listing = await client.get("/applications", headers=alice)
     assert f"/applications/{application_id}" in listing.text
     assert (await client.get(f"/applications/{application_id}", headers=BOB)).status_code == 404
     assert (
@@ -218,7 +216,7 @@ async def test_save_and_come_back_later(client: httpx.AsyncClient) -> None:
 
 
 async def test_once_only_prefill_after_consent(
-    client: httpx.AsyncClient, container: Container
+    client: httpx.AsyncClient, container: Container, alice: dict[str, str]
 ) -> None:
     calls: list[dict[str, Any]] = []
 
@@ -233,16 +231,16 @@ async def test_once_only_prefill_after_consent(
 
     app = client._transport.app  # type: ignore[attr-defined]
     swap(app, CAPABILITY_GATEWAY, InProcessGateway({"local-admin.business_lookup": lookup}))
-    target = location(await client.post("/services/open-a-restaurant/apply", headers=ALICE))
+    target = location(await client.post("/services/open-a-restaurant/apply", headers=alice))
     assert target.endswith("/prefill")
-    ask = await client.get(target, headers=ALICE)
+    ask = await client.get(target, headers=alice)
     assert "Local Administration" in ask.text
-    missing = await client.post(target, data={}, headers=ALICE)
+    missing = await client.post(target, data={}, headers=alice)
     assert missing.status_code == 400
     assert calls == []  # nothing is read without consent
-    first = location(await client.post(target, data={"consent": "yes"}, headers=ALICE))
+    first = location(await client.post(target, data={"consent": "yes"}, headers=alice))
     assert calls == [{"registration_number": "BR-2019-004211"}]
-    page = await client.get(first, headers=ALICE)
+    page = await client.get(first, headers=alice)
     assert 'value="Golden Dragon Kitchen Ltd"' in page.text
     assert 'data-prefill-source="business_name"' in page.text
     assert "From Local Administration's register" in page.text

@@ -5,21 +5,34 @@ the citizen later takes the application over online with the receipt's claim cod
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import UploadFile
 
 from civicloom.catalogue import Blueprint, list_current_blueprints, validate_form_data
-from civicloom.kernel import FieldError, NotFound, PathId, ValidationFailed, new_id
+from civicloom.documents import (
+    DocumentsRuntime,
+    DocumentsRuntimeDep,
+    Upload,
+    list_documents,
+    rules_from_blueprint,
+    upload_document,
+)
+from civicloom.kernel import DomainError, FieldError, NotFound, PathId, ValidationFailed, new_id
 from civicloom.portal.counter import (
     BUSINESS_FIELD,
     COUNTER_ROLE,
+    CounterUploadTarget,
     IdentityCheck,
+    TakenOver,
     apply_at_counter,
     counter_applications,
     counter_receipt,
     counter_service,
+    counter_upload_target,
     identity_problems,
     is_business_form,
     reissue_claim_code,
@@ -33,6 +46,7 @@ from civicloom.web import (
     CurrentPrincipal,
     GatewayDep,
     error_list,
+    large_body,
     negotiate_locale,
     page_gettext,
     page_roles,
@@ -40,6 +54,7 @@ from civicloom.web import (
 )
 
 counter_router = APIRouter(include_in_schema=False)
+UPLOAD_CHUNK = 64 * 1024
 COUNTER_PAGE = page_roles(COUNTER_ROLE)
 _COUNTER_ID = re.compile(r"^[0-9a-f-]{36}$")
 IDENTITY_FIELDS = ("id_name", "id_document_type", "id_document_number", "id_personal_number")
@@ -201,6 +216,10 @@ async def counter_apply(
         receipt = await apply_at_counter(
             container.uow, container.clock, gateway, principal, counter_id, service_id, data, check
         )
+    except TakenOver:
+        return page(request, "portal/counter/taken_over.html", principal, status_code=409)
+    except NotFound:
+        return page(request, "portal/not_found.html", principal, status_code=404)
     except ValidationFailed as failed:
         found = _identity_errors(failed.errors, _)
         for form_page in pages:
@@ -386,3 +405,126 @@ async def claim(request: Request, container: ContainerDep, principal: CurrentPri
             code=code,
         )
     return see_other(f"/applications/{application_id}?taken_over=1")
+
+
+# --- the paper documents the person brought (issue 17; ADR 0044 amended) -----------------------
+
+
+async def _documents_view(
+    request: Request,
+    container: ContainerDep,
+    runtime: DocumentsRuntime,
+    principal: Any,
+    target: CounterUploadTarget,
+    errors: dict[str, str] | None = None,
+    error_document_type: str = "",
+) -> HTMLResponse:
+    specs = target.blueprint.document_sections()
+    held = await list_documents(container.uow(), target.applicant, target.application_id)
+    return page(
+        request,
+        "portal/counter/documents.html",
+        principal,
+        status_code=400 if errors else 200,
+        target=target,
+        document_specs=specs,
+        rules=rules_from_blueprint(specs, runtime.max_bytes, runtime.retention_days),
+        held=held,
+        uploaded=request.query_params.get("uploaded", ""),
+        errors=errors or {},
+        error_document_type=error_document_type,
+        error_summary=(
+            [{"text": errors["file"], "href": f"#file-{error_document_type or 'upload'}"}]
+            if errors
+            else None
+        ),
+    )
+
+
+async def _target_or_page(
+    request: Request, container: ContainerDep, principal: Any, counter_id: str
+) -> CounterUploadTarget | HTMLResponse:
+    try:
+        return await counter_upload_target(container.uow(), principal, counter_id)
+    except TakenOver:
+        return page(request, "portal/counter/taken_over.html", principal, status_code=409)
+    except NotFound:
+        return page(request, "portal/not_found.html", principal, status_code=404)
+
+
+@counter_router.get("/counter/applications/{counter_id}/documents", dependencies=[COUNTER_PAGE])
+async def counter_documents(
+    counter_id: PathId,
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    documents: DocumentsRuntimeDep,
+) -> HTMLResponse:
+    """The documents the service asks for, and those already handed in, for one counter
+    application of the officer's department that the person has not yet taken over."""
+    target = await _target_or_page(request, container, principal, counter_id)
+    if isinstance(target, HTMLResponse):
+        return target
+    return await _documents_view(request, container, documents, principal, target)
+
+
+@counter_router.post(
+    "/counter/applications/{counter_id}/documents",
+    dependencies=[COUNTER_PAGE, large_body()],
+)
+async def counter_upload(
+    counter_id: PathId,
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    documents: DocumentsRuntimeDep,
+) -> Response:
+    """Upload one paper document for the person (scanned at the counter), checked by the same
+    rules as the portal's upload; a refused file is explained beside the field."""
+    _ = page_gettext(request)
+    # who and which application first: nothing of the body is read for a refused caller
+    target = await _target_or_page(request, container, principal, counter_id)
+    if isinstance(target, HTMLResponse):
+        return target
+    form = await request.form(max_files=1, max_fields=5)
+    document_type = str(form.get("document_type") or "")
+    file = form.get("file")
+    error = None
+    if not isinstance(file, UploadFile) or not file.filename:
+        error = _("Select a file to upload")
+    else:
+        try:
+            await upload_document(
+                container.uow(),
+                documents,
+                container.clock,
+                target.applicant,
+                target.application_id,
+                document_type,
+                Upload(file.filename, _chunks(file)),
+                handed_in_by=principal,
+            )
+        except ValidationFailed as failed:
+            error = "; ".join(e.message for e in failed.errors)
+        except DomainError as failed:
+            if failed.status not in (413, 415, 422, 400):
+                raise
+            error = failed.detail
+        finally:
+            await file.close()
+    if error:
+        return await _documents_view(
+            request,
+            container,
+            documents,
+            principal,
+            target,
+            errors={"file": error},
+            error_document_type=document_type,
+        )
+    return see_other(f"/counter/applications/{counter_id}/documents?uploaded={document_type}")
+
+
+async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(UPLOAD_CHUNK):
+        yield chunk
