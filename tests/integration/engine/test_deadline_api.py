@@ -66,7 +66,7 @@ async def test_the_api_shows_when_the_clock_stopped_and_to_whom_a_step_was_escal
     await answer_information_request(
         container.uow(), clock, persona(container, "alice"), app_id, "Attached"
     )
-    # The review's SLA moved from 24 Dec to 6 Jan 10:00 (7 working days stopped); past it:
+    # Answered at once, so nothing moved: the review's SLA (Thu 24 Dec, 10:00) is long past.
     clock.advance(timedelta(days=14))  # Wed 6 Jan 2027, 11:00
     assert (await sweep_slas(container.uow(), clock.now()))[1] == 1
 
@@ -84,3 +84,12 @@ async def test_the_api_shows_when_the_clock_stopped_and_to_whom_a_step_was_escal
         "supervisor",
         None,
     )
+    # The officer's task page says who else may act on it, in both languages.
+    page = await client.get(f"/backoffice/tasks/{review.id}", headers=as_persona("olivia"))
+    assert page.status_code == 200, page.text[:2000]
+    assert "Overdue: the department's supervisors can act on it too." in page.text
+    chinese = await client.get(
+        f"/backoffice/tasks/{review.id}",
+        headers={**as_persona("olivia"), "Accept-Language": "zh-Hans"},
+    )
+    assert "已逾期：本部门主管也可处理此任务。" in chinese.text
