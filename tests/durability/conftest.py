@@ -15,6 +15,7 @@ from tests.durability.servers import (
     PrivatePostgres,
     PrivateRabbit,
     ServerUnavailable,
+    reap_orphans,
     start_private_postgres,
     start_private_rabbit,
 )
@@ -31,7 +32,10 @@ class Servers:
 
 @pytest.fixture(scope="session")
 def servers() -> Iterator[Servers]:
-    """Start a PostgreSQL cluster and a RabbitMQ node for the durability tests only."""
+    """Start a PostgreSQL cluster and a RabbitMQ node for the durability tests only (after
+    stopping those a hard-killed earlier session left running)."""
+    for orphan in reap_orphans():
+        print(f"stopped a private server left by a killed test session: {orphan}")
     try:
         postgres = start_private_postgres()
     except (ServerUnavailable, OSError) as exc:

@@ -10,11 +10,18 @@ it; its data (the database, durable queues) survives the restart as on a real se
 PostgreSQL and RabbitMQ refuse to run as root: when the tests run as root the servers run as
 the Debian packages' ``postgres`` and ``rabbitmq`` users (``runuser``), otherwise as the
 current user.
+
+Both servers outlive a pytest that is killed hard (``pg_ctl`` daemonises PostgreSQL; the
+Erlang VM is a grandchild), so a parent-death signal cannot stop them. Each started server is
+written down instead (``REGISTRY``: the owning pytest's pid and start time, and what is needed
+to stop it); the next session's ``reap_orphans`` stops and deletes every server whose owner is
+gone, before it starts its own.
 """
 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import pwd
 import secrets
@@ -29,6 +36,54 @@ from pathlib import Path
 from tests.simulators.harness import free_port
 
 RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
+REGISTRY = Path(tempfile.gettempdir()) / "civicloom-durability-servers"
+"""One JSON file per running private server: who started it and how to stop it."""
+
+
+def _started_at(pid: int) -> str | None:
+    """The process's start time (clock ticks since boot), or None if it is gone: a pid with
+    another start time is another process (the pid was reused)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _register(kind: str, root: Path, **how: object) -> Path:
+    """Write down a server this process started (removed again when it is destroyed)."""
+    REGISTRY.mkdir(mode=0o1777, exist_ok=True)
+    record = REGISTRY / f"{kind}-{root.name}.json"
+    owner = os.getpid()
+    record.write_text(
+        json.dumps(
+            {"kind": kind, "root": str(root), "owner": owner, "owner_started": _started_at(owner)}
+            | how
+        )
+    )
+    return record
+
+
+def reap_orphans() -> list[str]:
+    """Stop and delete the private servers whose pytest is gone (killed hard); returns what
+    was reaped. Servers of a pytest still running are left alone."""
+    reaped = []
+    for record in sorted(REGISTRY.glob("*.json")) if REGISTRY.is_dir() else []:
+        try:
+            entry = json.loads(record.read_text())
+        except (OSError, ValueError):
+            continue
+        owner_started = _started_at(int(entry["owner"]))
+        if owner_started is not None and owner_started == entry["owner_started"]:
+            continue  # its owner still runs
+        root, user = Path(entry["root"]), entry.get("user")
+        if entry["kind"] == "postgres":
+            PrivatePostgres(root, int(entry["port"]), Path(entry["bindir"]), user).destroy()
+        else:
+            PrivateRabbit(root, int(entry["port"]), int(entry["dist_port"]), user).destroy()
+        record.unlink(missing_ok=True)
+        reaped.append(f"{entry['kind']} on port {entry['port']} (owner {entry['owner']})")
+    return reaped
 
 
 class ServerUnavailable(RuntimeError):
@@ -85,6 +140,7 @@ class PrivatePostgres:
     port: int
     bindir: Path
     user: str | None
+    record: Path | None = None  # its entry in ``REGISTRY``
 
     @property
     def admin_url(self) -> str:
@@ -132,6 +188,8 @@ class PrivatePostgres:
         if (self.data / "postmaster.pid").exists():
             self._pg_ctl("-m", "immediate", "-w", "stop")
         shutil.rmtree(self.root, ignore_errors=True)
+        if self.record is not None:
+            self.record.unlink(missing_ok=True)
 
 
 def start_private_postgres() -> PrivatePostgres:
@@ -165,6 +223,9 @@ def start_private_postgres() -> PrivatePostgres:
         timeout=120,
     )
     server = PrivatePostgres(root, free_port(), bindir, user)
+    server.record = _register(
+        "postgres", root, port=server.port, bindir=str(bindir), user=user
+    )  # before it starts: a kill while it starts leaves it written down
     try:
         server.start()
     except BaseException:
@@ -182,6 +243,7 @@ class PrivateRabbit:
     dist_port: int
     user: str | None
     proc: subprocess.Popen[bytes] | None = None
+    record: Path | None = None  # its entry in ``REGISTRY``
 
     @property
     def nodename(self) -> str:
@@ -251,10 +313,13 @@ class PrivateRabbit:
         self.start()
 
     def destroy(self) -> None:
-        """Stop (if running) and delete the node's files."""
-        if self.proc is not None:
+        """Stop (if running: started here, or found running by ``reap_orphans``) and delete
+        the node's files."""
+        if self.proc is not None or _accepts(self.port):
             self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+        if self.record is not None:
+            self.record.unlink(missing_ok=True)
 
 
 def start_private_rabbit() -> PrivateRabbit:
@@ -279,6 +344,7 @@ def start_private_rabbit() -> PrivateRabbit:
         _give(path, user)
     _give(root / "rabbitmq-env.conf", user)
     server = PrivateRabbit(root, port, dist_port, user)
+    server.record = _register("rabbitmq", root, port=port, dist_port=dist_port, user=user)
     try:
         server.start()
     except BaseException:

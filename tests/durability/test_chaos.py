@@ -12,7 +12,9 @@ At the end every application is approved, every simulator's ledger holds each ef
 once (applied 1), no answer is lost (no step is still waiting, no response file is left
 unacknowledged), no dead letter exists and the broker's dead-letter queue is empty.
 
-The seed is printed; ``CIVICLOOM_CHAOS_SEED=<n>`` replays a run's schedule.
+The seed is printed; ``CIVICLOOM_CHAOS_SEED=<n>`` replays a run's schedule and seeds the
+simulators' own fault RNGs (dropped AMQP replies, dropped and doubled callbacks, repeated and
+split batch files), so one number replays both.
 """
 
 from __future__ import annotations
@@ -183,16 +185,25 @@ def chaos_blueprints(target: Path) -> Path:
 
 
 @pytest.fixture
+def chaos_seed() -> int:
+    """The run's seed: ``CIVICLOOM_CHAOS_SEED`` to replay one, a fresh one otherwise. It drives
+    the schedule of kills and restarts and seeds the simulators' own fault RNGs."""
+    return int(os.environ.get("CIVICLOOM_CHAOS_SEED") or random.SystemRandom().randrange(10**6))
+
+
+@pytest.fixture
 def chaos_platform(
-    tmp_path: Path, servers: Servers, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, servers: Servers, monkeypatch: pytest.MonkeyPatch, chaos_seed: int
 ) -> Iterator[Platform]:
-    """The platform on the private servers, with the chaos blueprints and a short lease."""
+    """The platform on the private servers, with the chaos blueprints and a short lease; the
+    simulators' fault RNGs are seeded with the chaos seed."""
     blueprints = chaos_blueprints(tmp_path / "blueprints")
     monkeypatch.setenv("SIM_LOCAL_ADMIN_BATCH_INTERVAL", "0.3")
     yield from start_platform(
         tmp_path / "run",
         admin_url=servers.postgres.admin_url,
         amqp_url=servers.rabbit.url,
+        sim_seed=chaos_seed,
         CIVICLOOM_BLUEPRINTS_DIR=str(blueprints),
         CIVICLOOM_WORKER_LEASE_SECONDS=str(LEASE_SECONDS),
         CIVICLOOM_WORKER_POLL_SECONDS="0.2",
@@ -413,10 +424,13 @@ async def _dead_letters(url: str, queue: str) -> list[tuple[str, str]]:
 
 @pytest.mark.timeout(420)
 def test_every_connector_kind_survives_chaos(
-    chaos_platform: Platform, servers: Servers, capsys: pytest.CaptureFixture[str]
+    chaos_platform: Platform,
+    servers: Servers,
+    capsys: pytest.CaptureFixture[str],
+    chaos_seed: int,
 ) -> None:
     platform = chaos_platform
-    seed = int(os.environ.get("CIVICLOOM_CHAOS_SEED") or random.SystemRandom().randrange(10**6))
+    seed = chaos_seed
     with capsys.disabled():
         print(f"\nchaos seed {seed} (CIVICLOOM_CHAOS_SEED={seed} replays the schedule)")
     began = time.monotonic()

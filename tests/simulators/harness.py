@@ -103,8 +103,10 @@ def start_sim(
     env: dict[str, str] | None = None,
     data_dir: Path | None = None,
     timeout: float = 20.0,
+    seed: int = 7,
 ) -> SimProcess:
-    """Start ``python -m simulators.<name>`` on a free port and wait until healthy."""
+    """Start ``python -m simulators.<name>`` on a free port and wait until healthy; ``seed``
+    seeds the simulator's fault RNG (the chaos suite passes its own seed)."""
     data_dir = data_dir or workdir / f"{name}-data"
     last_error: Exception | None = None
     for attempt in range(3):
@@ -121,7 +123,7 @@ def start_sim(
             "--data-dir",
             str(data_dir),
             "--seed",
-            "7",
+            str(seed),
             *args,
         ]
         with log_path.open("wb") as out:

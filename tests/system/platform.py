@@ -152,13 +152,15 @@ def start_platform(
     *,
     admin_url: str = POSTGRES_ADMIN_URL,
     amqp_url: str = AMQP_URL,
+    sim_seed: int = 7,
     **settings_env: str,
 ) -> Iterator[Platform]:
     """Create a database, start simulators and the API; yield; tear everything down.
 
     ``api_port``: where the API listens (an identity provider must know its callback first).
     ``admin_url``/``amqp_url`` name the servers (the shared ones by default; the durability
-    tests pass their own, ADR 0045).
+    tests pass their own, ADR 0045); ``sim_seed`` seeds the simulators' fault RNGs (the chaos
+    suite passes its seed, so one seed replays the simulators' drops and repeats too).
     """
     problem = asyncio.run(_amqp_ok(amqp_url))
     if problem is not None:
@@ -180,9 +182,15 @@ def start_platform(
     sims: dict[str, SimProcess] = {}
     platform: Platform | None = None
     try:
-        sims["tax"] = start_sim("tax", workdir)
+        sims["tax"] = start_sim("tax", workdir, seed=sim_seed)
         sims["local_admin"] = start_sim(
-            "local_admin", workdir, "--exchange-dir", str(exchange), "--batch-secret", BATCH_SECRET
+            "local_admin",
+            workdir,
+            "--exchange-dir",
+            str(exchange),
+            "--batch-secret",
+            BATCH_SECRET,
+            seed=sim_seed,
         )
         sims["environment"] = start_sim(
             "environment",
@@ -191,11 +199,18 @@ def start_platform(
             CALLBACK_SECRET,
             "--callback-delay-ms",
             "200",
+            seed=sim_seed,
         )
         # Queue names of this run only: concurrent runs on the shared RabbitMQ never answer
         # each other's requests (the platform gets the same prefix through its settings).
         sims["labour"] = start_sim(
-            "labour", workdir, "--amqp-url", amqp_url, "--amqp-prefix", amqp_prefix
+            "labour",
+            workdir,
+            "--amqp-url",
+            amqp_url,
+            "--amqp-prefix",
+            amqp_prefix,
+            seed=sim_seed,
         )
         wait_for(lambda: httpx.get(f"{sims['labour'].url}/_sim/amqp").json()["connected"], 15)
         api_url = f"http://127.0.0.1:{api_port or free_port()}"

@@ -75,6 +75,8 @@ def _task_out(task: TaskView, now: datetime) -> dict[str, Any]:
         "sla_due_at": task.sla_due_at,
         "sla": _sla(task, now),
         "escalated": task.escalated,
+        "escalated_to": task.escalated_to,
+        "clock_stopped_at": task.application.clock_stopped_at,
     }
 
 
@@ -91,6 +93,7 @@ async def read_status(
     return ApplicationStatusOut(
         application=ApplicationOut.of(status.application),
         deadline_at=status.application.deadline_at,
+        clock_stopped_at=status.application.clock_stopped_at,
         outcome_reason=status.application.outcome_reason,
         steps=[
             StepStatusOut(
@@ -101,6 +104,7 @@ async def read_status(
                 expected_by=s.expected_by,
                 completed_at=s.completed_at,
                 escalated=s.escalated,
+                escalated_to=s.escalated_to,
             )
             for s in status.steps
         ],

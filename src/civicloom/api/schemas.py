@@ -77,6 +77,9 @@ class StepStatusOut(BaseModel):
     expected_by: datetime | None
     completed_at: datetime | None
     escalated: bool
+    escalated_to: str | None = Field(
+        description="Overdue: the role it was escalated to, besides its own (e.g. `supervisor`)."
+    )
 
 
 class TimelineEntryOut(BaseModel):
@@ -94,6 +97,10 @@ class ApplicationStatusOut(BaseModel):
 
     application: ApplicationOut
     deadline_at: datetime | None
+    clock_stopped_at: datetime | None = Field(
+        description="Since when the legal deadline stands still: the applicant was asked for "
+        "information and has not answered yet (null while the clock runs)."
+    )
     outcome_reason: str | None
     steps: list[StepStatusOut]
     timeline: list[TimelineEntryOut]
@@ -122,6 +129,13 @@ class TaskOut(BaseModel):
     sla_due_at: datetime | None
     sla: str
     escalated: bool
+    escalated_to: str | None = Field(
+        description="Overdue: the role it was escalated to, besides its own (e.g. `supervisor`)."
+    )
+    clock_stopped_at: datetime | None = Field(
+        description="Since when the application's legal deadline stands still (the applicant "
+        "was asked for information); null while the clock runs."
+    )
 
 
 class TaskDetailOut(TaskOut):

@@ -14,6 +14,15 @@ from civicloom.catalogue import CALENDARS, Blueprint, Calendars, HolidayCalendar
 from civicloom.kernel import NotFound
 from civicloom.runtime import lent
 
+REMIND_AT_FRACTION = 0.75  # remind when three quarters of the step's time has passed
+
+
+def remind_at(start: datetime, sla_due_at: datetime | None) -> datetime | None:
+    """When a step activated at ``start`` and due at ``sla_due_at`` is reminded."""
+    if sla_due_at is None:
+        return None
+    return start + (sla_due_at - start) * REMIND_AT_FRACTION
+
 
 def case_calendar(session: AsyncSession, blueprint: Blueprint) -> HolidayCalendar:
     """The holiday calendar the blueprint counts working days in (the deployment's, lent to the

@@ -139,6 +139,7 @@ class StepStatus:
     expected_by: datetime | None
     completed_at: datetime | None
     escalated: bool
+    escalated_to: str | None = None  # overdue: also this role's (the step's role stays)
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,9 @@ from civicloom.applications.case import (
     audit,
     record_case_change,
 )
-from civicloom.applications.deadlines import case_calendar
+from civicloom.applications.deadlines import case_calendar, remind_at
 from civicloom.applications.domain import ApplicationState, TaskState
 from civicloom.applications.graph import condition_holds, retry_policy
-from civicloom.applications.sla import remind_at
 from civicloom.applications.steps import Activation, due_after, step_kinds, title_of
 from civicloom.applications.tables import ApplicationRow, DeadLetterRow, TaskRow
 from civicloom.audit import AuditAction

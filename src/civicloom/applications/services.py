@@ -346,6 +346,7 @@ async def application_status(
                 expected_by=t.sla_due_at,
                 completed_at=t.completed_at,
                 escalated=t.escalated,
+                escalated_to=t.escalated_to,
             )
             for t in tasks
         ],

@@ -18,6 +18,8 @@ class AuditAction(StrEnum):
     APPLICATION_READ = "application.read"
     APPLICATION_APPROVED = "application.approved"
     APPLICATION_REJECTED = "application.rejected"
+    # the legal deadline passed undecided (ADR 0053); what followed is in the entry's details
+    APPLICATION_DEADLINE_PASSED = "application.deadline_passed"
     APPLICATION_WITHDRAWN = "application.withdrawn"
     APPLICATION_FAILED = "application.failed"
     DECISION_RECORDED = "decision.recorded"

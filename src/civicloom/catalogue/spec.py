@@ -15,7 +15,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from civicloom.kernel import LocalisedText, canonical_json, sha256_hex
 
@@ -80,6 +80,32 @@ class ExternalWait(_Strict):
     where it has one), then calls again under the step's retry policy, then dead-letters."""
 
     timeout_seconds: Number = Field(DEFAULT_ANSWER_WITHIN_SECONDS, gt=0, le=366 * 86400)
+
+
+class DeadlineAction(StrEnum):
+    """What happens when an application's legal deadline passes with no decision (ADR 0053)."""
+
+    MARK_OVERDUE = "mark_overdue"  # the default: timeline, audit entry, event; nothing more
+    ESCALATE = "escalate"  # also: every open officer step goes to the supervisors, role kept
+    DEEMED_APPROVAL = "deemed_approval"  # the law says silence is consent: approved
+
+
+class DeadlinePassed(_Strict):
+    """The blueprint's answer to "the legal deadline passed undecided" (ADR 0053)."""
+
+    action: DeadlineAction = DeadlineAction.MARK_OVERDUE
+    reason: str | None = Field(
+        None,
+        max_length=500,
+        description="The legal provision behind a deemed approval, quoted as the approval's "
+        "reason (required for `deemed_approval`).",
+    )
+
+    @model_validator(mode="after")
+    def _deemed_approval_names_its_law(self) -> DeadlinePassed:
+        if self.action is DeadlineAction.DEEMED_APPROVAL and not (self.reason or "").strip():
+            raise ValueError("a deemed approval must quote its legal provision in `reason`")
+        return self
 
 
 class DecisionDay(StrEnum):
@@ -275,6 +301,11 @@ class Blueprint(_Strict):
     legal_deadline_working_days: int | None = Field(None, ge=1, le=365)
     calendar: str | None = Field(
         None, pattern=r"^[a-z][a-z0-9-]{1,60}$", description="Holiday calendar id."
+    )
+    deadline_passed: DeadlinePassed | None = Field(
+        None,
+        description="What happens when the legal deadline passes undecided (default: the "
+        "application is marked overdue).",
     )
     baseline: Baseline | None = None
     form: FormSpec

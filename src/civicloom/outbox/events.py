@@ -23,6 +23,8 @@ class EventType(StrEnum):
     APPLICATION_REJECTED = "civicloom.application.rejected"
     APPLICATION_WITHDRAWN = "civicloom.application.withdrawn"
     APPLICATION_FAILED = "civicloom.application.failed"
+    # The legal deadline passed with no decision (ADR 0053): for the departments' systems.
+    APPLICATION_DEADLINE_PASSED = "civicloom.application.deadline_passed"
     TASK_CREATED = "civicloom.task.created"
     TASK_ESCALATED = "civicloom.task.escalated"
     TASK_SLA_REMINDER = "civicloom.task.sla_reminder"
@@ -77,6 +79,7 @@ EVENTS: dict[EventType, EventRoute] = {
     EventType.APPLICATION_REJECTED: EventRoute((APPLICATIONS,), _PUBLIC_AND_NOTIFIED),
     EventType.APPLICATION_WITHDRAWN: EventRoute((APPLICATIONS,), (EXCHANGE,)),
     EventType.APPLICATION_FAILED: EventRoute((APPLICATIONS,), (EXCHANGE,)),
+    EventType.APPLICATION_DEADLINE_PASSED: EventRoute((APPLICATIONS,), (EXCHANGE,)),
     EventType.TASK_CREATED: EventRoute((APPLICATIONS,), (EXCHANGE,)),
     EventType.TASK_ESCALATED: EventRoute((APPLICATIONS,), _PUBLIC_AND_NOTIFIED),
     EventType.TASK_SLA_REMINDER: EventRoute((APPLICATIONS,), _PUBLIC_AND_NOTIFIED),

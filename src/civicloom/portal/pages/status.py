@@ -163,6 +163,8 @@ def timeline_lines(
             text = _("You withdrew your application")
         elif event == "application.failed":
             text = _("Your application could not be completed")
+        elif event == "application.deadline_passed":
+            text = _("The legal deadline passed without a decision")
         else:
             text = entry.message
         lines.append(TimelineLine(entry.at, department, text))
