@@ -34,6 +34,7 @@ from civicloom.documents import (
     purge_expired_documents,
 )
 from civicloom.funding import build_recent_facts, load_tariffs
+from civicloom.govstack.pubsub import PushDeliverer
 from civicloom.kernel import SystemClock
 from civicloom.notifications import build_dispatcher
 from civicloom.observability import METRICS, configure_logging, configure_tracing
@@ -175,6 +176,7 @@ def build_worker(settings: Settings | None = None, worker_id: str | None = None)
     take_event = checked_handler(
         gateway.validate_completion, partial(complete_external_step, container)
     )
+    pushes = PushDeliverer(container, documents.keyring)
     runner = StepRunner(
         container,
         gateway,
@@ -197,9 +199,9 @@ def build_worker(settings: Settings | None = None, worker_id: str | None = None)
             for exchange in registry.file_exchanges()
         ]
         + [partial(keep_listening, source, take_event) for source in registry.event_sources()],
-        resources=[container.close],
+        resources=[pushes.close, container.close],
         periodic=_periodic_jobs(container, documents),
-        subscribers=[build_dispatcher(container)],
+        subscribers=[build_dispatcher(container), pushes],
     )
 
 

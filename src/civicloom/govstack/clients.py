@@ -4,7 +4,8 @@
 it finds the machine client of that name (not revoked) or creates it through the platform's own
 use case (``create_api_key``: audited, scopes checked), then records in the registrations file
 (``govstack_clients_file``, see ``caller.py``) which IM subsystems and which presented keys
-stand for it. Calling it again changes nothing (ADR 0046).
+stand for it, and where its pub/sub PUSH subscriptions may deliver (ADR 0054). Calling it
+again changes nothing (ADR 0046).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ async def register_client(
     scopes: list[str],
     aliases: tuple[str, ...] = (),
     im_clients: tuple[str, ...] = (),
+    push_endpoints: tuple[str, ...] = (),
 ) -> RegisteredClient:
     """The machine client ``name`` (created once), with its aliases and IM subsystems."""
     settings = container.settings
@@ -83,9 +85,13 @@ async def register_client(
         prefix = existing.prefix
     path = clients_file(settings)
     known = load_registrations(path if path.is_file() else None)
+    endpoints = dict(known.push_endpoints)
+    if push_endpoints:
+        endpoints[prefix] = tuple(dict.fromkeys((*endpoints.get(prefix, ()), *push_endpoints)))
     updated = ClientRegistrations(
         aliases={**known.aliases, **{sha256_hex(a): prefix for a in aliases}},
         im_clients={**known.im_clients, **dict.fromkeys(im_clients, prefix)},
+        push_endpoints=endpoints,
     )
     if updated != known or not path.is_file():
         _write(path, updated)
