@@ -11,24 +11,23 @@ from civicloom.govstack.pubsub.domain import (
     EventView,
     SubscriptionView,
 )
+from civicloom.govstack.pubsub.rooms import PUBLISH_SCOPE, SUBSCRIBE_SCOPE, Registered, Room
 from civicloom.govstack.pubsub.services import (
-    PUBLISH_SCOPE,
-    SUBSCRIBE_SCOPE,
-    Registered,
-    Room,
-    SubscriptionRequest,
-    acknowledge,
     cancel_event,
-    change_subscription,
     create_event_type,
     delete_event_type,
     event_status,
     list_event_types,
+    publish_event,
+    read_event_type,
+)
+from civicloom.govstack.pubsub.subscriptions import (
+    SubscriptionRequest,
+    acknowledge,
+    change_subscription,
     my_subscription,
     my_subscriptions,
-    publish_event,
     pull_next,
-    read_event_type,
     subscribe,
     unsubscribe,
 )

@@ -23,7 +23,7 @@ from civicloom.govstack.pubsub.domain import (
     SIGNATURE_HEADER,
     SIGNATURE_TYPE,
 )
-from civicloom.govstack.pubsub.services import PushTarget, finish_push, start_push
+from civicloom.govstack.pubsub.push import PushTarget, finish_push, start_push
 from civicloom.observability import get_logger
 from civicloom.outbox import MAX_ATTEMPTS, EventType, OutboxMessage
 from civicloom.runtime import Container
