@@ -25,6 +25,9 @@ AUDIENCES = ("citizen", "staff")
 
 
 LICENCE_CHECKS_PER_MINUTE = 30
+STATISTICS_PER_MINUTE = 60
+"""GovStack Registration statistics (public, like the performance page) per caller address: a
+dashboard polls them, a scraper is slowed down (ADR 0054)."""
 COUNTER_REISSUES_PER_MINUTE = 5
 
 
@@ -119,6 +122,7 @@ def build_identity_runtime(container: Container) -> IdentityRuntime:
                 # A new claim code at the counter needs the whole document number: guessing it
                 # one try at a time is bounded (per officer).
                 "counter-reissue": COUNTER_REISSUES_PER_MINUTE,
+                "statistics": STATISTICS_PER_MINUTE,
             }
         ),
         signer=URLSafeTimedSerializer(

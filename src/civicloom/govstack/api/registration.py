@@ -122,6 +122,30 @@ class BadHeader(ValidationFailed):
     status = 400
 
 
+class UnsupportedSort(ValidationFailed):
+    """``sortBy`` names an order the facade does not keep (400 naming it, not a silent order)."""
+
+    status = 400
+
+
+SORTABLE = ("created",)
+"""Files and tasks are kept in the order they were registered or opened: the one sort offered."""
+
+
+def _check_sort(sort_by: str) -> None:
+    if sort_by not in SORTABLE:
+        raise UnsupportedSort(
+            [
+                FieldError(
+                    "sortBy",
+                    "enum",
+                    "only created is supported: files and tasks are ordered by when they were "
+                    "registered or opened (sortOrder asc or desc)",
+                )
+            ]
+        )
+
+
 def _status(state: str) -> dict[str, str]:
     code, title = STATUS_OF.get(state, ("PENDING", "Pending"))
     return {"code": code, "title": title}
@@ -369,8 +393,9 @@ async def list_files(
     sort_by: Annotated[str, Query(alias="sortBy", max_length=40)] = "created",
     sort_order: Annotated[str, Query(alias="sortOrder", pattern="^(asc|desc)$")] = "asc",
 ) -> list[dict[str, Any]]:
-    """The files the caller may see; sorted by registration time (the only order kept)."""
-    del sort_by  # every file is ordered by when it was registered
+    """The files the caller may see, by registration time (``sortBy=created``, the only order
+    kept; another is a 400 naming ``sortBy``)."""
+    _check_sort(sort_by)
     files = await registration_files(
         container.uow(),
         principal,
@@ -532,7 +557,7 @@ async def list_tasks(
 ) -> list[dict[str, Any]]:
     """Open human tasks the caller may see. A file's main task is the file itself, so
     ``mainTaskId`` and ``fileId`` both name the application (two different ones list none)."""
-    del sort_by  # tasks are ordered by when they opened
+    _check_sort(sort_by)  # tasks are ordered by when they opened
     files = {f for f in (main_task_id, file_id) if f is not None}
     if len(files) > 1:
         return []
@@ -655,8 +680,11 @@ def _day(value: str | None, name: str) -> date | None:
         ) from None
 
 
-@registration_router.get("/data/statistics", dependencies=_PUBLIC)
-@registration_router.get("/data/statistics/1.0", dependencies=_PUBLIC)
+_STATISTICS = [_CALLER, public_route(rate_limit="statistics")]
+
+
+@registration_router.get("/data/statistics", dependencies=_STATISTICS)
+@registration_router.get("/data/statistics/1.0", dependencies=_STATISTICS)
 async def statistics(
     container: ContainerDep,
     im_client: Annotated[

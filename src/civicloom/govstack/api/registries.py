@@ -456,7 +456,13 @@ async def record_exists(
     register = _register(registryName, versionNumber)
     if register.platform_owned:
         values = _values(register, body.query.content, "query.content")
-        found = await licence_exists(container.uow(), container.clock, _licence_query(values))
+        found = await licence_exists(
+            container.uow(),
+            container.clock,
+            principal,
+            _licence_query(values),
+            im_client=_im_client(request),
+        )
     else:
         values = _values(register, body.query.content, "query.content", (SUBJECT_KEY,))
         found = (
