@@ -502,3 +502,22 @@ async def test_the_list_pages_orders_and_filters_computed_fields(world: World) -
         LICENCES, params={"search": "2026", "filter": "IssuedAt"}, headers=headers
     )
     assert [e["field"] for e in searched.json()["errors"]] == ["filter"]
+
+
+async def test_the_auditor_sees_the_im_client_of_a_revocation_in_her_language(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    revoked = await world.gs.put(
+        f"{LICENCES}/update",
+        json={
+            "query": {"content": {"ID": world.licence_id}},
+            "write": {"content": {"Status": "revoked", "RevocationReason": "premises closed"}},
+        },
+        headers=world.key("la-writer"),
+    )
+    assert revoked.status_code == 200
+    search = f"/backoffice/audit?application={world.application_id}"
+    english = await client.get(search, headers=as_persona("ada"))
+    chinese = await client.get(search, headers={**as_persona("ada"), "Accept-Language": "zh-Hans"})
+    assert "Information Mediator client: <code>CL/GOV/LA/licensing</code>" in english.text
+    assert "信息中介客户端: <code>CL/GOV/LA/licensing</code>" in chinese.text
