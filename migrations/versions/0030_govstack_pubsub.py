@@ -1,4 +1,5 @@
-"""GovStack IM pub/sub: event types, subscriptions, published events, deliveries (ADR 0054).
+"""GovStack IM pub/sub: event types, subscriptions, published events, deliveries; KPI aggregates
+for the public statistics (ADR 0054).
 
 Revision ID: 0030
 Revises: 0022 (the lead renumbers: it follows 0029 once merged)
@@ -86,10 +87,26 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("event_id", "subscription_id", name=op.f("pk_pubsub_deliveries")),
     )
     op.create_index("ix_pubsub_deliveries_due", "pubsub_deliveries", ["subscription_id", "status"])
+    op.create_table(
+        "kpi_service_day_states",
+        sa.Column("service", sa.String(length=100), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("state", sa.String(length=30), nullable=False),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("service", "day", "state", name=op.f("pk_kpi_service_day_states")),
+    )
+    op.create_table(
+        "kpi_watermarks",
+        sa.Column("name", sa.String(length=50), nullable=False),
+        sa.Column("changed_upto", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_kpi_watermarks")),
+    )
 
 
 def downgrade() -> None:
     """Revert this migration."""
+    op.drop_table("kpi_watermarks")
+    op.drop_table("kpi_service_day_states")
     op.drop_index("ix_pubsub_deliveries_due", table_name="pubsub_deliveries")
     op.drop_table("pubsub_deliveries")
     op.drop_index("ix_pubsub_events_room_type", table_name="pubsub_events")

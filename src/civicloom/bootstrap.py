@@ -36,6 +36,8 @@ from civicloom.documents import (
 from civicloom.funding import build_recent_facts, load_tariffs
 from civicloom.govstack.pubsub import PushDeliverer
 from civicloom.kernel import SystemClock
+from civicloom.kpis import REFRESH_SECONDS as KPI_REFRESH_SECONDS
+from civicloom.kpis import refresh_service_days
 from civicloom.notifications import build_dispatcher
 from civicloom.observability import METRICS, configure_logging, configure_tracing
 from civicloom.outbox import Publisher
@@ -156,10 +158,14 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
     async def usage_facts() -> object:
         return await build_recent_facts(container.uow(), container.clock, tariffs)
 
+    async def kpi_aggregates() -> object:
+        return await refresh_service_days(container.uow())
+
     return [
         PeriodicJob("audit-seal", settings.audit_seal_seconds, seal),
         PeriodicJob("usage-facts", settings.usage_facts_seconds, usage_facts),
         PeriodicJob("document-purge", settings.document_purge_seconds, purge),
+        PeriodicJob("kpi-aggregates", KPI_REFRESH_SECONDS, kpi_aggregates),
     ]
 
 

@@ -26,6 +26,7 @@ from civicloom.govstack.pubsub.tables import (
     SubscriptionRow,
 )
 from civicloom.identity.tables import ApiClientRow, SessionRow, StaffGrantRow, StaffRow
+from civicloom.kpis.tables import AggregateWatermarkRow, ServiceDayStateRow
 from civicloom.notifications.tables import DeliveryRow, PreferenceRow
 from civicloom.outbox.tables import OutboxRow
 from civicloom.payments.tables import PaymentRow, PaymentWebhookRow, ReconciliationRow, RefundRow
@@ -78,6 +79,8 @@ TABLES = (
     SubscriptionRow,
     PublishedEventRow,
     PubSubDeliveryRow,
+    ServiceDayStateRow,
+    AggregateWatermarkRow,
 )
 
 

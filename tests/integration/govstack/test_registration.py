@@ -14,6 +14,7 @@ from civicloom.applications import request_information
 from civicloom.applications.tables import ApplicationRow, TaskRow
 from civicloom.documents.tables import DocumentRow
 from civicloom.identity import RateLimiter, load_personas, principal_for_persona
+from civicloom.kpis import refresh_service_days
 from civicloom.runtime import Container
 from civicloom.web import IDENTITY_RUNTIME
 from civicloom.web.session import STATISTICS_PER_MINUTE
@@ -346,6 +347,7 @@ async def test_only_an_officer_with_the_steps_role_completes_a_review(world: Wor
     again = await world.http.post(url, json=approve, headers=OLIVIA)
     assert again.status_code == 409
 
+    await refresh_service_days(world.container.uow())  # the worker's periodic job
     stats = await world.http.get(
         "/data/statistics/1.0",
         params={"registrationName": "Mother and Child Registration"},
@@ -532,3 +534,29 @@ async def test_an_order_the_facade_does_not_keep_is_refused_not_ignored(world: W
         )
         assert refused.status_code == 400
         assert [e["field"] for e in refused.json()["errors"]] == ["sortBy"]
+
+
+async def test_statistics_read_aggregates_the_worker_recounts_for_changed_days(
+    world: World,
+) -> None:
+    """The figures come from the KPI aggregates: a submission counts once the worker's job has
+    recounted its day, and a run with nothing changed recounts nothing."""
+    params = {"registrationName": "Mother and Child Registration"}
+
+    async def processed() -> int:
+        answer = await world.http.get("/data/statistics/1.0", params=params, headers=IM)
+        return int(answer.json()[0]["processed"])
+
+    assert await refresh_service_days(world.container.uow()) >= 1  # the fixtures' file's day
+    assert await processed() == 1
+    assert await refresh_service_days(world.container.uow()) == 1  # the newest change again
+    client = await world.client("applications:write", "applications:read")
+    filed = await world.http.post(
+        f"/services/{MOTHER_AND_CHILD}/applications",
+        json={"applicantId": "p-77", "formData": {"data": {"full_name": "Kai Tamm"}}},
+        headers=client.headers,
+    )
+    assert filed.status_code == 200, filed.text
+    assert await processed() == 1  # not recounted yet: nothing is computed per request
+    assert await refresh_service_days(world.container.uow()) == 1
+    assert await processed() == 2
