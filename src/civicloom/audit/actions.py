@@ -107,6 +107,8 @@ class AuditAction(StrEnum):
     PUBSUB_EVENT_FETCHED = "pubsub.event_fetched"
     PUBSUB_EVENT_ACKNOWLEDGED = "pubsub.event_acknowledged"
     PUBSUB_DELIVERY_DEAD = "pubsub.delivery_dead"
+    # an operator registered IM subsystems (rooms) and push endpoints for a machine client
+    GOVSTACK_CLIENT_REGISTERED = "govstack.client_registered"
 
     @property
     def personal_data_read(self) -> bool:

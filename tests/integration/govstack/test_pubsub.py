@@ -19,10 +19,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from civicloom.documents import DOCUMENTS_RUNTIME
-from civicloom.govstack.clients import register_client
+from civicloom.govstack.clients import register_client, register_subsystem
 from civicloom.govstack.pubsub import SIGNATURE_HEADER, PushDeliverer
 from civicloom.govstack.pubsub.tables import DeliveryRow, EventTypeRow, PublishedEventRow
-from civicloom.kernel import FixedClock
+from civicloom.kernel import FixedClock, NotFound, ValidationFailed
 from civicloom.outbox import MAX_ATTEMPTS
 from civicloom.runtime import Container
 from civicloom.worker import LogPublisher, Worker
@@ -435,3 +435,35 @@ async def test_subscriptions_are_the_callers_own(gs_client: httpx.AsyncClient, k
     assert (await gs_client.delete(f"{subs}/newBirth", headers=keys.other)).status_code == 404
     assert (await gs_client.delete(f"{subs}/newBirth", headers=keys.subscriber)).status_code == 204
     assert (await gs_client.get(f"{subs}/newBirth", headers=keys.subscriber)).status_code == 404
+
+
+async def test_an_operator_registers_a_room_only_for_an_existing_client_and_never_takes_one(
+    container: Container, keys: Keys, audit_actions: AuditActions
+) -> None:
+    with pytest.raises(NotFound):
+        await register_subsystem(
+            container, client_name="nobody", subsystems=("civicloom/GOV/x/y",), actor="cli:ops"
+        )
+    with pytest.raises(ValidationFailed) as taken:
+        await register_subsystem(
+            container, client_name="police-system", subsystems=(ROOM,), actor="cli:ops"
+        )
+    assert [e.rule for e in taken.value.errors] == ["taken"]
+    with pytest.raises(ValidationFailed) as malformed:
+        await register_subsystem(
+            container,
+            client_name="police-system",
+            subsystems=("no-slashes",),
+            push_endpoints=("ftp://x",),
+            actor="cli:ops",
+        )
+    assert [e.field for e in malformed.value.errors] == ["subsystem", "push_endpoint"]
+    assert await audit_actions("govstack.") == []
+    await register_subsystem(
+        container,
+        client_name="police-system",
+        subsystems=("civicloom/GOV/90000002/traffic",),
+        push_endpoints=("https://police.example/events",),
+        actor="cli:ops",
+    )
+    assert await audit_actions("govstack.") == ["govstack.client_registered"]
