@@ -215,7 +215,8 @@ async def test_publishing_validates_the_event_and_refuses_other_publishers(
 
     headers = {**keys.owner, "Idempotency-Key": "birth-0001"}
     first = await gs_client.post(path, json=BIRTH, headers=headers)
-    repeated = await gs_client.post(path, json=BIRTH, headers=headers)
+    reordered = {"eventType": "newBirth", "event": {"weight": 3200, "mother": "Jane Doe"}}
+    repeated = await gs_client.post(path, json=reordered, headers=headers)
     changed = await gs_client.post(
         path, json={**BIRTH, "event": {"mother": "Mary Major"}}, headers=headers
     )
@@ -283,7 +284,13 @@ async def test_a_push_is_signed_and_recorded_before_it_is_acknowledged(
     assert await audit_actions("pubsub.event_delivered") == ["pubsub.event_delivered"]
 
     status = await gs_client.get(f"{BASE}/pub/v1/newBirth/{event_id}", headers=keys.owner)
-    assert status.json()["deliveries"][0]["status"] == "delivered"
+    [delivery] = status.json()["deliveries"]
+    assert {k: delivery[k] for k in ("subscriberId", "delivery", "status", "attempts")} == {
+        "subscriberId": subscribed.json()["subscriberId"],
+        "delivery": "PUSH",
+        "status": "delivered",
+        "attempts": 1,
+    }
     assert (
         await gs_client.get(f"{BASE}/pub/v1/newBirth/{event_id}", headers=keys.other)
     ).status_code == 403

@@ -8,6 +8,7 @@ one outbox message (``internal.pubsub.deliver``) in one transaction; the worker'
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import jsonschema
@@ -173,7 +174,7 @@ async def publish_event(
     body answers the first id; with another body, 409."""
     require_manager(principal, room)
     check_event_type(name)
-    body_hash = sha256_hex(repr(sorted(event.items())) + name)
+    body_hash = sha256_hex(json.dumps([name, event], sort_keys=True, separators=(",", ":")))
     now = container.clock.now()
     async with container.uow() as uow:
         session = uow.session
@@ -259,7 +260,7 @@ async def event_status(
     async with container.uow() as uow:
         row = await _own_event(uow.session, principal, room, name, event_id)
         found = await uow.session.execute(
-            select(DeliveryRow, SubscriptionRow.subscriber_im)
+            select(DeliveryRow, SubscriptionRow.subscriber_im, SubscriptionRow.delivery)
             .outerjoin(SubscriptionRow, SubscriptionRow.id == DeliveryRow.subscription_id)
             .where(DeliveryRow.event_id == event_id)
             .order_by(DeliveryRow.subscription_id)
@@ -267,7 +268,7 @@ async def event_status(
         deliveries = [
             DeliveryView(
                 subscriber_im=im,
-                delivery="",
+                delivery=mode or "",  # "": the subscription ended since
                 status=d.status,
                 attempts=d.attempts,
                 last_attempt_at=d.last_attempt_at,
@@ -275,7 +276,7 @@ async def event_status(
                 acknowledged_at=d.acknowledged_at,
                 last_error=d.last_error,
             )
-            for d, im in found.all()
+            for d, im, mode in found.all()
         ]
         return event_view(row), deliveries
 
