@@ -34,7 +34,10 @@ from civicloom.documents import (
     purge_expired_documents,
 )
 from civicloom.funding import build_recent_facts, load_tariffs
+from civicloom.govstack.pubsub import PushDeliverer
 from civicloom.kernel import SystemClock
+from civicloom.kpis import REFRESH_SECONDS as KPI_REFRESH_SECONDS
+from civicloom.kpis import refresh_service_days
 from civicloom.notifications import build_dispatcher
 from civicloom.observability import METRICS, configure_logging, configure_tracing
 from civicloom.outbox import Publisher
@@ -155,10 +158,14 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
     async def usage_facts() -> object:
         return await build_recent_facts(container.uow(), container.clock, tariffs)
 
+    async def kpi_aggregates() -> object:
+        return await refresh_service_days(container.uow())
+
     return [
         PeriodicJob("audit-seal", settings.audit_seal_seconds, seal),
         PeriodicJob("usage-facts", settings.usage_facts_seconds, usage_facts),
         PeriodicJob("document-purge", settings.document_purge_seconds, purge),
+        PeriodicJob("kpi-aggregates", KPI_REFRESH_SECONDS, kpi_aggregates),
     ]
 
 
@@ -175,6 +182,7 @@ def build_worker(settings: Settings | None = None, worker_id: str | None = None)
     take_event = checked_handler(
         gateway.validate_completion, partial(complete_external_step, container)
     )
+    pushes = PushDeliverer(container, documents.keyring)
     runner = StepRunner(
         container,
         gateway,
@@ -197,9 +205,9 @@ def build_worker(settings: Settings | None = None, worker_id: str | None = None)
             for exchange in registry.file_exchanges()
         ]
         + [partial(keep_listening, source, take_event) for source in registry.event_sources()],
-        resources=[container.close],
+        resources=[pushes.close, container.close],
         periodic=_periodic_jobs(container, documents),
-        subscribers=[build_dispatcher(container)],
+        subscribers=[build_dispatcher(container), pushes],
     )
 
 

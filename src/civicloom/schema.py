@@ -17,7 +17,16 @@ from civicloom.db import metadata
 from civicloom.departments.tables import DepartmentRow
 from civicloom.documents.tables import DocumentRow, LicenceRow
 from civicloom.funding.tables import UsageFactRow
+from civicloom.govstack.pubsub.tables import (
+    DeliveryRow as PubSubDeliveryRow,
+)
+from civicloom.govstack.pubsub.tables import (
+    EventTypeRow,
+    PublishedEventRow,
+    SubscriptionRow,
+)
 from civicloom.identity.tables import ApiClientRow, SessionRow, StaffGrantRow, StaffRow
+from civicloom.kpis.tables import AggregateWatermarkRow, ServiceDayStateRow
 from civicloom.notifications.tables import DeliveryRow, PreferenceRow
 from civicloom.outbox.tables import OutboxRow
 from civicloom.payments.tables import PaymentRow, PaymentWebhookRow, ReconciliationRow, RefundRow
@@ -69,6 +78,12 @@ TABLES = (
     UsageFactRow,
     StaffRow,
     StaffGrantRow,
+    EventTypeRow,
+    SubscriptionRow,
+    PublishedEventRow,
+    PubSubDeliveryRow,
+    ServiceDayStateRow,
+    AggregateWatermarkRow,
 )
 
 

@@ -470,3 +470,33 @@ async def services_of(session: AsyncSession, application_ids: Collection[str]) -
         )
     )
     return {str(i): str(s) for i, s in rows}
+
+
+async def changed_service_days(
+    session: AsyncSession, since: datetime | None
+) -> tuple[list[tuple[str, datetime]], datetime | None]:
+    """The (service, submission time) of applications changed at or after ``since`` (every
+    application when None), and the newest change seen: what the KPI aggregates recount."""
+    query = select(
+        ApplicationRow.service_id, ApplicationRow.submitted_at, ApplicationRow.updated_at
+    )
+    if since is not None:
+        query = query.where(ApplicationRow.updated_at >= since)
+    rows = (await session.execute(query)).all()
+    newest = max((r.updated_at for r in rows), default=None)
+    return [(r.service_id, r.submitted_at) for r in rows], newest
+
+
+async def state_counts_submitted_between(
+    session: AsyncSession, service: str, start: datetime, end: datetime
+) -> dict[str, int]:
+    """How many of a service's applications submitted in ``[start, end)`` are in each state
+    (one statement, counted by the database)."""
+    rows = await session.execute(
+        select(ApplicationRow.state, func.count())
+        .where(ApplicationRow.service_id == service)
+        .where(ApplicationRow.submitted_at >= start)
+        .where(ApplicationRow.submitted_at < end)
+        .group_by(ApplicationRow.state)
+    )
+    return {str(state): int(count) for state, count in rows.all()}

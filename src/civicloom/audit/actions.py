@@ -98,6 +98,20 @@ class AuditAction(StrEnum):
     TASK_TAKEN_OVER = "task.taken_over"
     # GovStack messaging: a department system had e-mail sent through the platform
     MESSAGING_EMAIL_QUEUED = "messaging.email_queued"
+    # GovStack IM pub/sub (ADR 0054): a room's event types, events, subscriptions, deliveries
+    PUBSUB_EVENT_TYPE_CREATED = "pubsub.event_type_created"
+    PUBSUB_EVENT_TYPE_DELETED = "pubsub.event_type_deleted"
+    PUBSUB_EVENT_PUBLISHED = "pubsub.event_published"
+    PUBSUB_EVENT_CANCELLED = "pubsub.event_cancelled"
+    PUBSUB_SUBSCRIBED = "pubsub.subscribed"
+    PUBSUB_SUBSCRIPTION_CHANGED = "pubsub.subscription_changed"
+    PUBSUB_UNSUBSCRIBED = "pubsub.unsubscribed"
+    PUBSUB_EVENT_DELIVERED = "pubsub.event_delivered"
+    PUBSUB_EVENT_FETCHED = "pubsub.event_fetched"
+    PUBSUB_EVENT_ACKNOWLEDGED = "pubsub.event_acknowledged"
+    PUBSUB_DELIVERY_DEAD = "pubsub.delivery_dead"
+    # an operator registered IM subsystems (rooms) and push endpoints for a machine client
+    GOVSTACK_CLIENT_REGISTERED = "govstack.client_registered"
 
     @property
     def personal_data_read(self) -> bool:

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 
 from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.db import UnitOfWork
 from civicloom.documents.domain import LicenceStatus
 from civicloom.documents.tables import LicenceRow
 from civicloom.identity import Forbidden, Role, has_any_role
-from civicloom.kernel import Clock, Conflict, NotFound, Principal
+from civicloom.kernel import Clock, Conflict, FieldError, NotFound, Principal, ValidationFailed
 
 LICENCE_COLUMNS = {
     "ID": LicenceRow.id,
@@ -29,9 +29,9 @@ LICENCE_COLUMNS = {
     "Premises": LicenceRow.premises,
     "IssuingDepartment": LicenceRow.issuing_department,
 }
-"""Register fields held in their own column: filtered in the database."""
+"""Register fields held in their own column."""
 HOLDER_FIELDS = {"HolderName": "name", "RegistrationNumber": "registration_number"}
-"""Register fields held in the signed holder: filtered after the column filters."""
+"""Register fields held in the signed holder (a JSON path the database reads)."""
 
 
 @dataclass(frozen=True)
@@ -109,48 +109,75 @@ class LicenceQuery:
     limit: int = 10
 
 
-def _column(name: str) -> Any:
-    """The SQL expression holding a register field, or None for a computed one (Status, times)."""
+TIME_FIELDS = {
+    "IssuedAt": LicenceRow.issued_at,
+    "ValidFrom": LicenceRow.valid_from,
+    "ValidUntil": LicenceRow.valid_until,
+    "RevokedAt": LicenceRow.revoked_at,
+}
+"""Register fields holding a time: matched exactly (an ISO 8601 time), never searched."""
+
+
+def _status_sql(now: datetime) -> Any:
+    """``Status`` computed by the database as ``_status`` computes it (same order of rules)."""
+    return case(
+        (LicenceRow.revoked_at.is_not(None), LicenceStatus.REVOKED.value),
+        (LicenceRow.valid_until <= now, LicenceStatus.EXPIRED.value),
+        (LicenceRow.valid_from > now, LicenceStatus.NOT_YET_VALID.value),
+        else_=LicenceStatus.VALID.value,
+    )
+
+
+def _column(name: str, now: datetime) -> Any:
+    """The SQL expression of a text register field (``Status`` computed from the times)."""
     if name in LICENCE_COLUMNS:
         return LICENCE_COLUMNS[name]
     if name in HOLDER_FIELDS:
         return LicenceRow.holder[HOLDER_FIELDS[name]].as_string()
-    return None
+    if name == "Status":
+        return _status_sql(now)
+    raise ValidationFailed([FieldError("filter", "text-field", f"{name} is not searched")])
 
 
 SEARCHED = ("ID", "HolderName", "RegistrationNumber", "Activity", "Premises")
 """The fields ``search`` looks in when no ``filter`` names one."""
 
 
-def _in_sql(query: LicenceQuery) -> bool:
-    """Whether every criterion is a column the database can filter (else rows are filtered)."""
-    fields = [*query.match, *([query.search_field] if query.search_field else [])]
-    return all(_column(name) is not None for name in fields)
+def _time(name: str, value: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise ValidationFailed(
+            [FieldError(f"query.{name}", "date-time", "give an ISO 8601 time with its offset")]
+        )
+    return at
 
 
-def _matches(record: LicenceRecord, query: LicenceQuery) -> bool:
-    content = record.content()
-    for name, value in query.match.items():
-        if str(content.get(name) or "") != value:
-            return False
-    if query.search:
-        needle = query.search.lower()
-        fields = (query.search_field,) if query.search_field else SEARCHED
-        return any(needle in str(content.get(name) or "").lower() for name in fields)
-    return True
-
-
-def _filtered(query: LicenceQuery) -> Select[LicenceRow]:
+def _filtered(query: LicenceQuery, now: datetime) -> Select[LicenceRow]:
+    """Every criterion as SQL, computed fields included: the database filters, counts and
+    pages, whatever the fields asked for (ADR 0054)."""
     stmt = select(LicenceRow)
     for name, value in query.match.items():
-        column = _column(name)
-        if column is not None:
-            stmt = stmt.where(column == value)
-    if query.search and _in_sql(query):
+        if name in TIME_FIELDS:
+            stmt = stmt.where(TIME_FIELDS[name] == _time(name, value))
+        else:
+            stmt = stmt.where(_column(name, now) == value)
+    if query.search:
+        if query.search_field in TIME_FIELDS:
+            raise ValidationFailed(
+                [FieldError("filter", "text-field", "a time is matched exactly, not searched")]
+            )
         needle = query.search.lower()
         fields = (query.search_field,) if query.search_field else SEARCHED
         stmt = stmt.where(
-            or_(*(func.lower(_column(name)).contains(needle, autoescape=True) for name in fields))
+            or_(
+                *(
+                    func.lower(_column(name, now)).contains(needle, autoescape=True)
+                    for name in fields
+                )
+            )
         )
     return stmt
 
@@ -169,47 +196,48 @@ async def search_licence_register(
     operation: str,
     im_client: str = "",
 ) -> tuple[int, list[LicenceRecord]]:
-    """How many licences match, and the requested page of them; the records handed out are
-    audited (``register.read``) in the same transaction.
-
-    Criteria on stored fields are filtered, counted and paged by the database; a criterion on a
-    computed field (``Status``, the times) filters the rows here."""
+    """How many licences match, and the requested page of them, filtered, counted and paged by
+    the database; the read is audited (``register.read``) in the same transaction, an empty
+    answer too (it tells the caller that no licence matches)."""
     async with uow:
         now = clock.now()
-        filtered = _filtered(query)
-        if _in_sql(query):
-            counted = select(func.count()).select_from(filtered.subquery())
-            count = int(await uow.session.scalar(counted) or 0)
-            paged = _ordered(filtered, query).offset(query.offset).limit(query.limit)
-            page = [_record(row, now) for row in await uow.session.scalars(paged)]
-        else:
-            rows = await uow.session.scalars(_ordered(filtered, query))
-            records = [r for r in (_record(row, now) for row in rows) if _matches(r, query)]
-            count, page = len(records), records[query.offset : query.offset + query.limit]
-        if page:
-            await _audit_read(uow, principal, now, page, operation, im_client)
-            await uow.commit()
+        filtered = _filtered(query, now)
+        counted = select(func.count()).select_from(filtered.subquery())
+        count = int(await uow.session.scalar(counted) or 0)
+        paged = _ordered(filtered, query).offset(query.offset).limit(query.limit)
+        page = [_record(row, now) for row in await uow.session.scalars(paged)]
+        await _audit_read(uow, principal, now, [r.id for r in page], operation, im_client, query)
+        await uow.commit()
         return count, page
 
 
-async def licence_exists(uow: UnitOfWork, clock: Clock, query: LicenceQuery) -> bool:
-    """Whether any licence matches (no record is handed out, so nothing is audited)."""
+async def licence_exists(
+    uow: UnitOfWork,
+    clock: Clock,
+    principal: Principal,
+    query: LicenceQuery,
+    *,
+    im_client: str = "",
+) -> bool:
+    """Whether any licence matches; audited like a read (the answer says something about the
+    register's records, found or not)."""
     async with uow:
         now = clock.now()
-        if _in_sql(query):
-            found = await uow.session.scalar(_filtered(query).limit(1))
-            return found is not None
-        rows = await uow.session.scalars(_filtered(query))
-        return any(_matches(_record(row, now), query) for row in rows)
+        found = await uow.session.scalar(_filtered(query, now).limit(1))
+        ids = [found.id] if found is not None else []
+        await _audit_read(uow, principal, now, ids, "exists", im_client, query)
+        await uow.commit()
+        return found is not None
 
 
 async def _audit_read(
     uow: UnitOfWork,
     principal: Principal,
     now: datetime,
-    records: list[LicenceRecord],
+    licence_ids: list[str],
     operation: str,
     im_client: str,
+    query: LicenceQuery,
 ) -> None:
     await append_audit(
         uow.session,
@@ -222,7 +250,10 @@ async def _audit_read(
             purpose=f"Digital Registries {operation}",
             fields=("HolderName", "RegistrationNumber"),
             details={
-                "licences": [r.id for r in records],
+                "licences": licence_ids,
+                "criteria": sorted(
+                    {*query.match, *([query.search_field or "search"] if query.search else [])}
+                ),
                 "information_mediator_client": im_client,
             },
         ),

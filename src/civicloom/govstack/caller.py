@@ -17,7 +17,8 @@ GovStack listener:
   machine client. Aliases are never honoured in the production profile.
 
 The registrations file (``govstack_clients_file``, written by ``civicloom govstack fixtures``)
-holds no secrets: ``{"aliases": {sha256(key): prefix}, "im_clients": {im_id: prefix}}``, where
+holds no secrets: ``{"aliases": {sha256(key): prefix}, "im_clients": {im_id: prefix},
+"push_endpoints": {prefix: [url, ...]}}``, where
 ``prefix`` names a machine client (``civicloom apikeys list``). Revoked or expired clients are
 refused whatever vouches for them.
 """
@@ -51,10 +52,17 @@ class ClientRegistrations:
 
     aliases: dict[str, str] = field(default_factory=dict)
     im_clients: dict[str, str] = field(default_factory=dict)
+    push_endpoints: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Where a client's IM pub/sub PUSH subscriptions may deliver (prefix -> URLs; ADR 0054):
+    an operator's list, so a subscriber never makes the platform post anywhere else."""
 
     def to_json(self) -> str:
         """The registrations file's text."""
-        data = {"aliases": self.aliases, "im_clients": self.im_clients}
+        data = {
+            "aliases": self.aliases,
+            "im_clients": self.im_clients,
+            "push_endpoints": {k: list(v) for k, v in self.push_endpoints.items()},
+        }
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
@@ -74,6 +82,10 @@ def load_registrations(path: Path | None) -> ClientRegistrations:
     found = ClientRegistrations(
         aliases={str(k): str(v) for k, v in dict(data.get("aliases", {})).items()},
         im_clients={str(k): str(v) for k, v in dict(data.get("im_clients", {})).items()},
+        push_endpoints={
+            str(k): tuple(str(u) for u in v)
+            for k, v in dict(data.get("push_endpoints", {})).items()
+        },
     )
     _cache[path] = (version, found)
     return found

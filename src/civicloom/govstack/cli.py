@@ -15,16 +15,19 @@ from typing import Annotated, Any
 
 import typer
 
+from civicloom.audit import cli_actor
 from civicloom.govstack.caller import clients_file
 from civicloom.govstack.clients import (
     CONFORMANCE_TEST_SCOPES,
     CONFORMANCE_TESTS_CLIENT,
     ProductionRefused,
     register_client,
+    register_subsystem,
 )
 from civicloom.govstack.fixtures import load_all
 from civicloom.govstack.fixtures.messaging import SUITE_KEY
 from civicloom.govstack.listener import create_govstack_app
+from civicloom.kernel import NotFound, ValidationFailed
 from civicloom.runtime import Container
 from civicloom.settings import get_settings
 
@@ -89,6 +92,44 @@ def build_app(compose: Compose) -> typer.Typer:
             key_file.parent.mkdir(parents=True, exist_ok=True)
             key_file.touch(mode=0o600)
             key_file.write_text(test_key + "\n", encoding="utf-8")
+
+    @app.command("register-subsystem")
+    def register_subsystem_command(
+        client: Annotated[str, typer.Option(help="The machine client's name (apikeys list).")],
+        subsystem: Annotated[
+            list[str],
+            typer.Option(help="An IM subsystem INSTANCE/CLASS/MEMBER/SUBSYSTEM (its room)."),
+        ],
+        push_endpoint: Annotated[
+            list[str] | None,
+            typer.Option(help="A URL its pub/sub PUSH subscriptions may deliver to."),
+        ] = None,
+    ) -> None:
+        """Register IM subsystems (pub/sub rooms) and push endpoints for a machine client, in
+        the registrations file (``govstack_clients_file``); audited, allowed in production."""
+
+        async def main() -> str:
+            container: Container = compose().build_container()
+            try:
+                return await register_subsystem(
+                    container,
+                    client_name=client,
+                    subsystems=tuple(subsystem),
+                    push_endpoints=tuple(push_endpoint or ()),
+                    actor=cli_actor(),
+                )
+            finally:
+                await container.close()
+                await container.database.dispose()
+
+        try:
+            prefix = asyncio.run(main())
+        except (NotFound, ValidationFailed) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            for error in getattr(exc, "errors", []):
+                typer.echo(f"  {error.field}: {error.message}", err=True)
+            raise typer.Exit(2) from exc
+        typer.echo(f"registered {', '.join(subsystem)} for client {prefix}")
 
     return app
 

@@ -4,7 +4,8 @@
 it finds the machine client of that name (not revoked) or creates it through the platform's own
 use case (``create_api_key``: audited, scopes checked), then records in the registrations file
 (``govstack_clients_file``, see ``caller.py``) which IM subsystems and which presented keys
-stand for it. Calling it again changes nothing (ADR 0046).
+stand for it, and where its pub/sub PUSH subscriptions may deliver (ADR 0054). Calling it
+again changes nothing (ADR 0046).
 """
 
 from __future__ import annotations
@@ -13,9 +14,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from civicloom.govstack.caller import ClientRegistrations, clients_file, load_registrations
+from civicloom.audit import AuditAction, AuditRecord, append_audit
+from civicloom.govstack.caller import (
+    IM_CLIENT_PATTERN,
+    ClientRegistrations,
+    clients_file,
+    load_registrations,
+)
 from civicloom.identity import create_api_key, list_api_keys
-from civicloom.kernel import sha256_hex
+from civicloom.kernel import FieldError, NotFound, ValidationFailed, sha256_hex
 from civicloom.runtime import Container
 from civicloom.settings import Profile
 
@@ -54,6 +61,7 @@ async def register_client(
     scopes: list[str],
     aliases: tuple[str, ...] = (),
     im_clients: tuple[str, ...] = (),
+    push_endpoints: tuple[str, ...] = (),
 ) -> RegisteredClient:
     """The machine client ``name`` (created once), with its aliases and IM subsystems."""
     settings = container.settings
@@ -83,10 +91,87 @@ async def register_client(
         prefix = existing.prefix
     path = clients_file(settings)
     known = load_registrations(path if path.is_file() else None)
+    endpoints = dict(known.push_endpoints)
+    if push_endpoints:
+        endpoints[prefix] = tuple(dict.fromkeys((*endpoints.get(prefix, ()), *push_endpoints)))
     updated = ClientRegistrations(
         aliases={**known.aliases, **{sha256_hex(a): prefix for a in aliases}},
         im_clients={**known.im_clients, **dict.fromkeys(im_clients, prefix)},
+        push_endpoints=endpoints,
     )
     if updated != known or not path.is_file():
         _write(path, updated)
     return RegisteredClient(prefix=prefix, name=name, key=key)
+
+
+async def register_subsystem(
+    container: Container,
+    *,
+    client_name: str,
+    subsystems: tuple[str, ...],
+    push_endpoints: tuple[str, ...] = (),
+    actor: str,
+) -> str:
+    """An operator's registration (production too): the IM subsystems that stand for the
+    machine client ``client_name`` (its rooms, ADR 0054) and where its PUSH subscriptions may
+    deliver. No alias key is ever written here. Audited; returns the client's prefix."""
+    errors = [
+        FieldError("subsystem", "pattern", f"{s!r} is not INSTANCE/CLASS/MEMBER/SUBSYSTEM")
+        for s in subsystems
+        if not IM_CLIENT_PATTERN.match(s)
+    ] + [
+        FieldError("push_endpoint", "url", f"{u!r} is not an http(s) URL")
+        for u in push_endpoints
+        if not u.startswith(("https://", "http://"))
+    ]
+    if errors:
+        raise ValidationFailed(errors)
+    now = container.clock.now()
+    client = next(
+        (
+            c
+            for c in await list_api_keys(container.uow())
+            if c.name == client_name and c.revoked_at is None and c.expires_at > now
+        ),
+        None,
+    )
+    if client is None:
+        raise NotFound(f"no valid machine client named {client_name!r}")
+    path = clients_file(container.settings)
+    known = load_registrations(path if path.is_file() else None)
+    taken = {
+        s: known.im_clients[s]
+        for s in subsystems
+        if known.im_clients.get(s, client.prefix) != client.prefix
+    }
+    if taken:
+        raise ValidationFailed(
+            [FieldError("subsystem", "taken", f"{s} stands for another client") for s in taken]
+        )
+    endpoints = dict(known.push_endpoints)
+    if push_endpoints:
+        mine = (*endpoints.get(client.prefix, ()), *push_endpoints)
+        endpoints[client.prefix] = tuple(dict.fromkeys(mine))
+    _write(
+        path,
+        ClientRegistrations(
+            aliases=known.aliases,
+            im_clients={**known.im_clients, **dict.fromkeys(subsystems, client.prefix)},
+            push_endpoints=endpoints,
+        ),
+    )
+    async with container.uow() as uow:
+        await append_audit(
+            uow.session,
+            AuditRecord(
+                actor=actor,
+                action=AuditAction.GOVSTACK_CLIENT_REGISTERED,
+                subject_type="api_client",
+                subject_id=client.prefix,
+                occurred_at=now,
+                department=client.department,
+                details={"subsystems": list(subsystems), "push_endpoints": list(push_endpoints)},
+            ),
+        )
+        await uow.commit()
+    return client.prefix

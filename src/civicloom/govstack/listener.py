@@ -24,7 +24,13 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from civicloom import __version__
-from civicloom.govstack.api import mediator_router, registration_router, registries_router
+from civicloom.govstack.api import (
+    mediator_router,
+    pubsub_router,
+    registration_router,
+    registries_router,
+)
+from civicloom.govstack.api.pubsub import PUBSUB_PATH_PARTS, PUBSUB_PATH_PREFIX
 from civicloom.govstack.caller import BEHIND_IM, govstack_caller
 from civicloom.notifications import messaging_router
 from civicloom.payments import p2g_router
@@ -52,7 +58,14 @@ AS_METHOD_NOT_ALLOWED = frozenset({400, 401, 422})
 
 def govstack_routers() -> list[APIRouter]:
     """Every building block's router, in the order they are served."""
-    return [messaging_router, p2g_router, registration_router, registries_router, mediator_router]
+    return [
+        messaging_router,
+        p2g_router,
+        registration_router,
+        registries_router,
+        mediator_router,
+        pubsub_router,
+    ]
 
 
 class BehindInformationMediator:
@@ -95,6 +108,27 @@ class MessagingStatusConvention:
                     status = 405
                     headers.append((b"allow", allowed.encode()))
                 message = {**message, "status": status, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, convert)
+
+
+class PubSubStatusConvention:
+    """On the IM pub/sub paths: a body or header of the wrong shape (422) answers 400, the IM
+    spec's "Invalid request" (the problem body, naming the field, unchanged)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not (path.startswith(PUBSUB_PATH_PREFIX) and any(p in path for p in PUBSUB_PATH_PARTS)):
+            await self.app(scope, receive, send)
+            return
+
+        async def convert(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 422:
+                message = {**message, "status": 400}
             await send(message)
 
         await self.app(scope, receive, convert)
@@ -143,6 +177,7 @@ def create_govstack_app(container: Container, *, own_container: bool = True) -> 
         ),
     )
     app.add_middleware(MessagingStatusConvention)
+    app.add_middleware(PubSubStatusConvention)
     app.add_middleware(BehindInformationMediator)
     for router in govstack_routers():
         app.include_router(router)

@@ -2,6 +2,7 @@
 metrics (the demo load generator that gives them something to measure is
 ``civicloom.demo.loadgen``)."""
 
+from civicloom.kpis.aggregates import REFRESH_SECONDS, refresh_service_days, service_day_counts
 from civicloom.kpis.api import kpis_api_router, to_csv
 from civicloom.kpis.charts import Bar, bar_chart
 from civicloom.kpis.compute import AppRecord, Records, ServiceFacts, TaskRecord, build_report
@@ -29,6 +30,7 @@ from civicloom.kpis.services import (
 )
 
 __all__ = [
+    "REFRESH_SECONDS",
     "AppRecord",
     "Bar",
     "Baseline",
@@ -55,7 +57,9 @@ __all__ = [
     "nearest_rank",
     "parse_kpi_config",
     "parse_period",
+    "refresh_service_days",
     "register_operational_metrics",
+    "service_day_counts",
     "service_kpis",
     "staff_kpis",
     "to_csv",

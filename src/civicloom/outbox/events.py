@@ -43,6 +43,9 @@ class EventType(StrEnum):
     # Someone other than a director applied for a business: its directors are told (ADR
     # 0041). Internal: the directors' ids never leave the platform.
     BUSINESS_ACTED_FOR = "internal.business.acted_for"
+    # A GovStack IM pub/sub event handed to one PUSH subscriber (ADR 0054). Internal: the
+    # worker's pub/sub deliverer posts it to the subscriber's registered endpoint.
+    PUBSUB_DELIVER = "internal.pubsub.deliver"
 
     @property
     def internal(self) -> bool:
@@ -61,6 +64,9 @@ BACKOFFICE = "civicloom.backoffice"
 DOCUMENTS = "civicloom.documents"
 PAYMENTS = "civicloom.payments"
 NOTIFICATIONS_MODULE = "civicloom.notifications"
+GOVSTACK = "civicloom.govstack"
+# The GovStack IM pub/sub deliverer (``govstack.pubsub.PushDeliverer.name``).
+PUBSUB = "pubsub"
 
 
 @dataclass(frozen=True)
@@ -97,4 +103,5 @@ EVENTS: dict[EventType, EventRoute] = {
     EventType.NOTIFICATION_REQUESTED: EventRoute((APPLICATIONS,), _PUBLIC_AND_NOTIFIED),
     EventType.NOTIFICATION_DELIVER: EventRoute((NOTIFICATIONS_MODULE,), (NOTIFICATIONS,)),
     EventType.BUSINESS_ACTED_FOR: EventRoute((APPLICATIONS,), (NOTIFICATIONS,)),
+    EventType.PUBSUB_DELIVER: EventRoute((GOVSTACK,), (PUBSUB,)),
 }

@@ -25,6 +25,9 @@ AUDIENCES = ("citizen", "staff")
 
 
 LICENCE_CHECKS_PER_MINUTE = 30
+STATISTICS_PER_MINUTE = 60
+"""GovStack Registration statistics (public, like the performance page) per caller address: a
+dashboard polls them, a scraper is slowed down (ADR 0054)."""
 COUNTER_REISSUES_PER_MINUTE = 5
 FEEDBACK_PER_MINUTE = 30
 
@@ -123,6 +126,7 @@ def build_identity_runtime(container: Container) -> IdentityRuntime:
                 "counter-reissue": COUNTER_REISSUES_PER_MINUTE,
                 # Feedback is anonymous and public: a person sends one, a script is slowed down.
                 "feedback": FEEDBACK_PER_MINUTE,
+                "statistics": STATISTICS_PER_MINUTE,
             }
         ),
         signer=URLSafeTimedSerializer(

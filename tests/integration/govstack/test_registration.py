@@ -13,8 +13,11 @@ from sqlalchemy import select
 from civicloom.applications import request_information
 from civicloom.applications.tables import ApplicationRow, TaskRow
 from civicloom.documents.tables import DocumentRow
-from civicloom.identity import load_personas, principal_for_persona
+from civicloom.identity import RateLimiter, load_personas, principal_for_persona
+from civicloom.kpis import refresh_service_days
 from civicloom.runtime import Container
+from civicloom.web import IDENTITY_RUNTIME
+from civicloom.web.session import STATISTICS_PER_MINUTE
 from tests.conftest import as_persona
 from tests.integration.govstack.registration_world import (
     FIXTURE_FILE,
@@ -344,6 +347,7 @@ async def test_only_an_officer_with_the_steps_role_completes_a_review(world: Wor
     again = await world.http.post(url, json=approve, headers=OLIVIA)
     assert again.status_code == 409
 
+    await refresh_service_days(world.container.uow())  # the worker's periodic job
     stats = await world.http.get(
         "/data/statistics/1.0",
         params={"registrationName": "Mother and Child Registration"},
@@ -497,3 +501,62 @@ async def test_documents_go_to_the_applicants_own_file(world: World) -> None:
     assert row.media_type == "application/pdf"
     assert row.uploaded_by == f"api-key:{applicant.subject}/mother-0005"
     assert (await world.audit_of(file_id))[-1][0] == "document.stored"
+
+
+async def test_statistics_are_rate_limited_per_caller_address(world: World) -> None:
+    """A scraper is slowed down: the 61st request of a minute from one address is 429, before
+    any figure is computed, on either path (the time stands still: no token comes back)."""
+    runtime = world.container.get(IDENTITY_RUNTIME)
+    still = RateLimiter({"statistics": STATISTICS_PER_MINUTE}, now=lambda: 1000.0)
+    world.container.provide(IDENTITY_RUNTIME, replace(runtime, rate_limiter=still))
+    params = {"registrationName": "Zero Hunger"}
+    answers = [
+        (await world.http.get("/data/statistics/1.0", params=params, headers=IM)).status_code
+        for _ in range(60)
+    ]
+    assert answers == [200] * 60
+    limited = await world.http.get("/data/statistics/1.0", params=params, headers=IM)
+    assert limited.status_code == 429
+    assert limited.json()["type"].endswith("/too-many-requests")
+    other_path = await world.http.get("/data/statistics", params=params, headers=IM)
+    assert other_path.status_code == 429
+
+
+async def test_an_order_the_facade_does_not_keep_is_refused_not_ignored(world: World) -> None:
+    client = await world.client("applications:read", "tasks:read")
+    for path in ("/applications", "/tasks"):
+        kept = await world.http.get(
+            path, params={"sortBy": "created", "sortOrder": "desc"}, headers=client.headers
+        )
+        assert kept.status_code == 200
+        refused = await world.http.get(
+            path, params={"sortBy": "priority", "sortOrder": "asc"}, headers=client.headers
+        )
+        assert refused.status_code == 400
+        assert [e["field"] for e in refused.json()["errors"]] == ["sortBy"]
+
+
+async def test_statistics_read_aggregates_the_worker_recounts_for_changed_days(
+    world: World,
+) -> None:
+    """The figures come from the KPI aggregates: a submission counts once the worker's job has
+    recounted its day, and a run with nothing changed recounts nothing."""
+    params = {"registrationName": "Mother and Child Registration"}
+
+    async def processed() -> int:
+        answer = await world.http.get("/data/statistics/1.0", params=params, headers=IM)
+        return int(answer.json()[0]["processed"])
+
+    assert await refresh_service_days(world.container.uow()) >= 1  # the fixtures' file's day
+    assert await processed() == 1
+    assert await refresh_service_days(world.container.uow()) == 1  # the newest change again
+    client = await world.client("applications:write", "applications:read")
+    filed = await world.http.post(
+        f"/services/{MOTHER_AND_CHILD}/applications",
+        json={"applicantId": "p-77", "formData": {"data": {"full_name": "Kai Tamm"}}},
+        headers=client.headers,
+    )
+    assert filed.status_code == 200, filed.text
+    assert await processed() == 1  # not recounted yet: nothing is computed per request
+    assert await refresh_service_days(world.container.uow()) == 1
+    assert await processed() == 2

@@ -81,12 +81,21 @@ async def test_licence_register_reads_are_real_and_audited(world: World) -> None
         ("licences", [world.licence_id]),
         ("licences", [world.licence_id]),
         ("licences", [world.licence_id]),
+        ("licences", [world.licence_id]),  # exists: it tells whether the licence is there
+    ]
+    assert [e.purpose for e in reads] == [
+        "Digital Registries read",
+        "Digital Registries list",
+        "Digital Registries readValue",
+        "Digital Registries exists",
     ]
     assert {e.actor.split(":")[0] for e in reads} == {"api-key"}
     assert reads[0].details["information_mediator_client"] == "CL/GOV/LA/licensing"
 
 
-async def test_an_unknown_licence_is_no_record_found_and_nothing_is_audited(world: World) -> None:
+async def test_an_unknown_licence_is_no_record_found_and_the_answer_is_audited(
+    world: World,
+) -> None:
     before = await world.counts()
     read = await world.gs.post(
         f"{LICENCES}/read", json=by_id("LIC-0000-NOPE"), headers=world.key("tax-reader")
@@ -98,7 +107,18 @@ async def test_an_unknown_licence_is_no_record_found_and_nothing_is_audited(worl
         f"{LICENCES}/exists", json=by_id("LIC-0000-NOPE"), headers=world.key("tax-reader")
     )
     assert exists.json()["answer"]["status"] is False
-    assert await world.counts() == before
+    empty = await world.gs.get(
+        LICENCES, params={"query.ID": "LIC-0000-NOPE"}, headers=world.key("tax-reader")
+    )
+    assert empty.json()["count"] == 0
+    audit, uses, licences = await world.counts()
+    assert (audit, uses, licences) == (before[0] + 3, before[1], before[2])
+    reads = await world.audit("register.read")
+    assert [(e.details["licences"], e.details["criteria"]) for e in reads] == [
+        ([], ["ID"]),
+        ([], ["ID"]),
+        ([], ["ID"]),
+    ]
 
 
 async def test_bad_queries_name_the_field(world: World) -> None:
@@ -469,3 +489,35 @@ async def test_the_list_pages_orders_and_filters_computed_fields(world: World) -
     assert [r["ID"] for r in not_yet.json()["results"]] == [second]
     wildcard = await world.gs.get(LICENCES, params={"search": "%"}, headers=headers)
     assert wildcard.json()["count"] == 0
+    valid = await world.gs.get(
+        LICENCES, params={"search": "VALID", "filter": "Status"}, headers=headers
+    )
+    assert [r["ID"] for r in valid.json()["results"]] == [world.licence_id, second]
+    issued_at = first_page.json()["results"][0]["IssuedAt"]
+    at = await world.gs.get(LICENCES, params={"query.IssuedAt": issued_at}, headers=headers)
+    assert [r["ID"] for r in at.json()["results"]] == [second]
+    not_a_time = await world.gs.get(LICENCES, params={"query.IssuedAt": "May"}, headers=headers)
+    assert [e["field"] for e in not_a_time.json()["errors"]] == ["query.IssuedAt"]
+    searched = await world.gs.get(
+        LICENCES, params={"search": "2026", "filter": "IssuedAt"}, headers=headers
+    )
+    assert [e["field"] for e in searched.json()["errors"]] == ["filter"]
+
+
+async def test_the_auditor_sees_the_im_client_of_a_revocation_in_her_language(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    revoked = await world.gs.put(
+        f"{LICENCES}/update",
+        json={
+            "query": {"content": {"ID": world.licence_id}},
+            "write": {"content": {"Status": "revoked", "RevocationReason": "premises closed"}},
+        },
+        headers=world.key("la-writer"),
+    )
+    assert revoked.status_code == 200
+    search = f"/backoffice/audit?application={world.application_id}"
+    english = await client.get(search, headers=as_persona("ada"))
+    chinese = await client.get(search, headers={**as_persona("ada"), "Accept-Language": "zh-Hans"})
+    assert "Information Mediator client: <code>CL/GOV/LA/licensing</code>" in english.text
+    assert "信息中介客户端: <code>CL/GOV/LA/licensing</code>" in chinese.text

@@ -322,57 +322,57 @@ async def _open_api(
 PROVIDER = "/{instanceId}/{memberClass}/{memberCode}/{applicationCode}"
 Ids = tuple[str, str, str, str]
 
-for prefix in ("", "/r1"):
 
-    @mediator_router.get(
-        f"{prefix}{PROVIDER}/listMethods",
-        dependencies=[_STAFF_OR_MACHINES],
-        include_in_schema=not prefix,
-    )
-    async def list_methods(
-        request: Request,
-        container: ContainerDep,
-        instanceId: str,  # noqa: N803 - the spec's names
-        memberClass: str,  # noqa: N803
-        memberCode: str,  # noqa: N803
-        applicationCode: str,  # noqa: N803
-    ) -> JSONResponse:
-        """A provider's REST services and their endpoints."""
-        ids = (instanceId, memberClass, memberCode, applicationCode)
-        return await _list_methods(request, container, ids)
+# The spec's paths start with ``/r1``; the suites call them without it too: one handler each,
+# registered under both paths.
+@mediator_router.get(f"{PROVIDER}/listMethods", dependencies=[_STAFF_OR_MACHINES])
+@mediator_router.get(
+    f"/r1{PROVIDER}/listMethods", dependencies=[_STAFF_OR_MACHINES], include_in_schema=False
+)
+async def list_methods(
+    request: Request,
+    container: ContainerDep,
+    instanceId: str,  # noqa: N803 - the spec's names
+    memberClass: str,  # noqa: N803
+    memberCode: str,  # noqa: N803
+    applicationCode: str,  # noqa: N803
+) -> JSONResponse:
+    """A provider's REST services and their endpoints."""
+    ids = (instanceId, memberClass, memberCode, applicationCode)
+    return await _list_methods(request, container, ids)
 
-    @mediator_router.get(
-        f"{prefix}{PROVIDER}/allowedMethods",
-        dependencies=[public_route()],
-        include_in_schema=not prefix,
-    )
-    async def allowed_methods(
-        request: Request,
-        container: ContainerDep,
-        principal: OptionalPrincipal,
-        instanceId: str,  # noqa: N803
-        memberClass: str,  # noqa: N803
-        memberCode: str,  # noqa: N803
-        applicationCode: str,  # noqa: N803
-    ) -> JSONResponse:
-        """The provider's services the caller may use (none for an anonymous caller)."""
-        ids = (instanceId, memberClass, memberCode, applicationCode)
-        return await _allowed(request, container, principal, ids)
 
-    @mediator_router.get(
-        f"{prefix}{PROVIDER}/getOpenAPI",
-        dependencies=[_STAFF_OR_MACHINES],
-        include_in_schema=not prefix,
-    )
-    async def get_open_api(
-        request: Request,
-        container: ContainerDep,
-        instanceId: str,  # noqa: N803
-        memberClass: str,  # noqa: N803
-        memberCode: str,  # noqa: N803
-        applicationCode: str,  # noqa: N803
-        service_code: Annotated[str, Query(alias="serviceCode", max_length=128)] = "",
-    ) -> JSONResponse:
-        """One service's contract as OpenAPI 3, as a JSON string."""
-        ids = (instanceId, memberClass, memberCode, applicationCode)
-        return await _open_api(request, container, ids, service_code)
+@mediator_router.get(f"{PROVIDER}/allowedMethods", dependencies=[public_route()])
+@mediator_router.get(
+    f"/r1{PROVIDER}/allowedMethods", dependencies=[public_route()], include_in_schema=False
+)
+async def allowed_methods(
+    request: Request,
+    container: ContainerDep,
+    principal: OptionalPrincipal,
+    instanceId: str,  # noqa: N803
+    memberClass: str,  # noqa: N803
+    memberCode: str,  # noqa: N803
+    applicationCode: str,  # noqa: N803
+) -> JSONResponse:
+    """The provider's services the caller may use (none for an anonymous caller)."""
+    ids = (instanceId, memberClass, memberCode, applicationCode)
+    return await _allowed(request, container, principal, ids)
+
+
+@mediator_router.get(f"{PROVIDER}/getOpenAPI", dependencies=[_STAFF_OR_MACHINES])
+@mediator_router.get(
+    f"/r1{PROVIDER}/getOpenAPI", dependencies=[_STAFF_OR_MACHINES], include_in_schema=False
+)
+async def get_open_api(
+    request: Request,
+    container: ContainerDep,
+    instanceId: str,  # noqa: N803
+    memberClass: str,  # noqa: N803
+    memberCode: str,  # noqa: N803
+    applicationCode: str,  # noqa: N803
+    service_code: Annotated[str, Query(alias="serviceCode", max_length=128)] = "",
+) -> JSONResponse:
+    """One service's contract as OpenAPI 3, as a JSON string."""
+    ids = (instanceId, memberClass, memberCode, applicationCode)
+    return await _open_api(request, container, ids, service_code)

@@ -72,8 +72,7 @@ from civicloom.kernel import (
     ValidationFailed,
     sha256_hex,
 )
-from civicloom.kpis import Period, service_kpis
-from civicloom.kpis.api import kpi_config
+from civicloom.kpis import service_day_counts
 from civicloom.registries import acting_for_answers, still_acting_for
 from civicloom.web import (
     ContainerDep,
@@ -120,6 +119,30 @@ class BadHeader(ValidationFailed):
     """A header broke its rule: 400, as the GovStack specs answer invalid headers."""
 
     status = 400
+
+
+class UnsupportedSort(ValidationFailed):
+    """``sortBy`` names an order the facade does not keep (400 naming it, not a silent order)."""
+
+    status = 400
+
+
+SORTABLE = ("created",)
+"""Files and tasks are kept in the order they were registered or opened: the one sort offered."""
+
+
+def _check_sort(sort_by: str) -> None:
+    if sort_by not in SORTABLE:
+        raise UnsupportedSort(
+            [
+                FieldError(
+                    "sortBy",
+                    "enum",
+                    "only created is supported: files and tasks are ordered by when they were "
+                    "registered or opened (sortOrder asc or desc)",
+                )
+            ]
+        )
 
 
 def _status(state: str) -> dict[str, str]:
@@ -369,8 +392,9 @@ async def list_files(
     sort_by: Annotated[str, Query(alias="sortBy", max_length=40)] = "created",
     sort_order: Annotated[str, Query(alias="sortOrder", pattern="^(asc|desc)$")] = "asc",
 ) -> list[dict[str, Any]]:
-    """The files the caller may see; sorted by registration time (the only order kept)."""
-    del sort_by  # every file is ordered by when it was registered
+    """The files the caller may see, by registration time (``sortBy=created``, the only order
+    kept; another is a 400 naming ``sortBy``)."""
+    _check_sort(sort_by)
     files = await registration_files(
         container.uow(),
         principal,
@@ -532,7 +556,7 @@ async def list_tasks(
 ) -> list[dict[str, Any]]:
     """Open human tasks the caller may see. A file's main task is the file itself, so
     ``mainTaskId`` and ``fileId`` both name the application (two different ones list none)."""
-    del sort_by  # tasks are ordered by when they opened
+    _check_sort(sort_by)  # tasks are ordered by when they opened
     files = {f for f in (main_task_id, file_id) if f is not None}
     if len(files) > 1:
         return []
@@ -655,8 +679,11 @@ def _day(value: str | None, name: str) -> date | None:
         ) from None
 
 
-@registration_router.get("/data/statistics", dependencies=_PUBLIC)
-@registration_router.get("/data/statistics/1.0", dependencies=_PUBLIC)
+_STATISTICS = [_CALLER, public_route(rate_limit="statistics")]
+
+
+@registration_router.get("/data/statistics", dependencies=_STATISTICS)
+@registration_router.get("/data/statistics/1.0", dependencies=_STATISTICS)
 async def statistics(
     container: ContainerDep,
     im_client: Annotated[
@@ -672,7 +699,8 @@ async def statistics(
     timeframe: Annotated[str | None, Query(pattern="^(day|week|month|year)$")] = None,
 ) -> JSONResponse:
     """Applications processed, approved, sent back and rejected per service over a period,
-    from the KPI module (the figures the public performance page shows). ``operator`` and
+    read from the KPI module's aggregates (recounted by the worker, ADR 0054), never computed
+    per request. ``operator`` and
     ``role`` are echoed but narrow nothing: figures per named civil servant are not public."""
     if not IM_CLIENT.match(im_client or ""):
         raise BadHeader(
@@ -691,7 +719,6 @@ async def statistics(
         raise ValidationFailed(
             [FieldError("endDate", "after-start", "endDate is before startDate")]
         )
-    period = Period.of_days(first, last)
     blueprints = await _blueprints(container)
     wanted = (registration_name or "").strip().casefold()
     chosen = [
@@ -701,16 +728,15 @@ async def statistics(
     ]
     if wanted and not chosen:
         raise NotFound(f"no registration named {registration_name!r}")
-    config = kpi_config(container)
     rows = []
     for blueprint in sorted(chosen, key=lambda b: b.id):
-        report = await service_kpis(container.uow(), container.clock, config, blueprint.id, period)
+        counts = await service_day_counts(container.uow(), blueprint.id, first, last)
         rows.append(
             {
-                "processed": report.submitted,
-                "approved": report.by_state.get(ApplicationState.APPROVED.value, 0),
-                "sentBack": report.by_state.get(ApplicationState.AWAITING_APPLICANT.value, 0),
-                "rejected": report.by_state.get(ApplicationState.REJECTED.value, 0),
+                "processed": sum(counts.values()),
+                "approved": counts[ApplicationState.APPROVED.value],
+                "sentBack": counts[ApplicationState.AWAITING_APPLICANT.value],
+                "rejected": counts[ApplicationState.REJECTED.value],
                 "references": {
                     "startDate": first.isoformat(),
                     "endDate": last.isoformat(),

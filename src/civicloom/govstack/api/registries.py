@@ -456,7 +456,13 @@ async def record_exists(
     register = _register(registryName, versionNumber)
     if register.platform_owned:
         values = _values(register, body.query.content, "query.content")
-        found = await licence_exists(container.uow(), container.clock, _licence_query(values))
+        found = await licence_exists(
+            container.uow(),
+            container.clock,
+            principal,
+            _licence_query(values),
+            im_client=_im_client(request),
+        )
     else:
         values = _values(register, body.query.content, "query.content", (SUBJECT_KEY,))
         found = (
@@ -540,29 +546,19 @@ ISSUED_BY_CASES = (
 
 
 @registries_router.post("/data/{registryName}/{versionNumber}/create", dependencies=_WRITER)
-async def create_record(
-    registryName: str,  # noqa: N803
-    versionNumber: str,  # noqa: N803
-    body: WriteBody,
-) -> dict[str, Any]:
-    """Refused: department registers are read-only, licences are issued on applications."""
-    register = _register(registryName, versionNumber)
-    _writable(register)
-    raise NotOffered(ISSUED_BY_CASES)
-
-
 @registries_router.post("/data/{registryName}/{versionNumber}/updateOrCreate", dependencies=_WRITER)
 @registries_router.post(
     "/data/{registryName}/{versionNumber}/update-or-create",
     dependencies=_WRITER,
     include_in_schema=False,
 )
-async def update_or_create_record(
+async def create_record(
     registryName: str,  # noqa: N803
     versionNumber: str,  # noqa: N803
     body: WriteBody,
 ) -> dict[str, Any]:
-    """Refused, as create is."""
+    """Refused (create and updateOrCreate): department registers are read-only, licences are
+    issued on applications."""
     register = _register(registryName, versionNumber)
     _writable(register)
     raise NotOffered(ISSUED_BY_CASES)

@@ -1,0 +1,65 @@
+"""GovStack Information Mediator pub/sub (ADR 0054): rooms, event types, subscriptions and
+deliveries over the platform's outbox; the router is ``civicloom.govstack.api.pubsub``."""
+
+from civicloom.govstack.pubsub.deliverer import PUBSUB, PushDeliverer, PushFailed
+from civicloom.govstack.pubsub.domain import (
+    SIGNATURE_HEADER,
+    SIGNATURE_TYPE,
+    BadRequest,
+    Delivery,
+    DeliveryStatus,
+    EventView,
+    SubscriptionView,
+)
+from civicloom.govstack.pubsub.rooms import PUBLISH_SCOPE, SUBSCRIBE_SCOPE, Registered, Room
+from civicloom.govstack.pubsub.services import (
+    cancel_event,
+    create_event_type,
+    delete_event_type,
+    event_status,
+    list_event_types,
+    publish_event,
+    read_event_type,
+)
+from civicloom.govstack.pubsub.subscriptions import (
+    SubscriptionRequest,
+    acknowledge,
+    change_subscription,
+    my_subscription,
+    my_subscriptions,
+    pull_next,
+    subscribe,
+    unsubscribe,
+)
+
+__all__ = [
+    "PUBLISH_SCOPE",
+    "PUBSUB",
+    "SIGNATURE_HEADER",
+    "SIGNATURE_TYPE",
+    "SUBSCRIBE_SCOPE",
+    "BadRequest",
+    "Delivery",
+    "DeliveryStatus",
+    "EventView",
+    "PushDeliverer",
+    "PushFailed",
+    "Registered",
+    "Room",
+    "SubscriptionRequest",
+    "SubscriptionView",
+    "acknowledge",
+    "cancel_event",
+    "change_subscription",
+    "create_event_type",
+    "delete_event_type",
+    "event_status",
+    "list_event_types",
+    "my_subscription",
+    "my_subscriptions",
+    "publish_event",
+    "pull_next",
+    "read_event_type",
+    "subscribe",
+    "unsubscribe",
+]

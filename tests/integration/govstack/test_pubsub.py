@@ -1,0 +1,476 @@
+"""IM pub/sub on the listener (ADR 0054): rooms managed by their own client, events validated
+and stored, PUSH through the outbox (signed, recorded before acknowledged, retried, dead after
+the last attempt), PULL with acknowledgement, waits that end, and every refusal leaving nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from civicloom.documents import DOCUMENTS_RUNTIME
+from civicloom.govstack.clients import register_client, register_subsystem
+from civicloom.govstack.pubsub import SIGNATURE_HEADER, PushDeliverer
+from civicloom.govstack.pubsub.tables import DeliveryRow, EventTypeRow, PublishedEventRow
+from civicloom.kernel import FixedClock, NotFound, ValidationFailed
+from civicloom.outbox import MAX_ATTEMPTS
+from civicloom.runtime import Container
+from civicloom.worker import LogPublisher, Worker
+from tests.conftest import as_persona
+from tests.integration.govstack.conftest import AuditActions, CountRows
+
+ROOM = "civicloom/GOV/90000001/births"
+BASE = f"/r1/{ROOM}"
+OTHER_ROOM = "civicloom/GOV/90000002/police"
+PUSH_URL = "http://subscriber.test/events"
+SCHEMA = {
+    "type": "object",
+    "properties": {"mother": {"type": "string"}, "weight": {"type": "number"}},
+    "required": ["mother"],
+}
+BIRTH = {"eventType": "newBirth", "event": {"mother": "Jane Doe", "weight": 3200}}
+T0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class Receiver:
+    """The subscriber's endpoint: records what it is sent, answers ``status``."""
+
+    status: int = 200
+    received: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+
+    def app(self) -> Starlette:
+        async def take(request: Request) -> JSONResponse:
+            self.received.append(
+                (json.loads(await request.body()), request.headers.get(SIGNATURE_HEADER, ""))
+            )
+            return JSONResponse({}, status_code=self.status)
+
+        return Starlette(routes=[Route("/events", take, methods=["POST"])])
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The room's client (publisher), a subscriber, another publisher, a client without scopes."""
+
+    owner: dict[str, str]
+    subscriber: dict[str, str]
+    other: dict[str, str]
+    scopeless: dict[str, str]
+
+
+async def _client(
+    container: Container, name: str, scopes: list[str], **extra: Any
+) -> dict[str, str]:
+    registered = await register_client(
+        container, name=name, department="local-admin", scopes=scopes, **extra
+    )
+    assert registered.key is not None
+    return {"api_key": registered.key}
+
+
+@pytest.fixture
+async def keys(container: Container) -> Keys:
+    container.clock = FixedClock(T0)
+    return Keys(
+        owner=await _client(
+            container, "births-registry", ["events:publish", "events:subscribe"], im_clients=(ROOM,)
+        ),
+        subscriber=await _client(
+            container,
+            "police-system",
+            ["events:subscribe"],
+            im_clients=(OTHER_ROOM,),
+            push_endpoints=(PUSH_URL,),
+        ),
+        other=await _client(container, "tax-system", ["events:publish", "events:subscribe"]),
+        scopeless=await _client(container, "kpi-reader", ["kpis:read"]),
+    )
+
+
+@pytest.fixture
+async def receiver() -> Receiver:
+    return Receiver()
+
+
+@pytest.fixture
+async def worker(container: Container, receiver: Receiver) -> AsyncIterator[Worker]:
+    """The worker's outbox relay with the pub/sub deliverer posting to the receiver in-process."""
+    transport = httpx.ASGITransport(app=receiver.app())
+    deliverer = PushDeliverer(
+        container,
+        container.get(DOCUMENTS_RUNTIME).keyring,
+        httpx.AsyncClient(transport=transport),
+    )
+    yield Worker(container, LogPublisher(), subscribers=[deliverer])
+    await deliverer.close()
+
+
+async def _relay(worker: Worker) -> None:
+    while await worker.relay_outbox():
+        pass
+
+
+async def _with_type(gs_client: httpx.AsyncClient, keys: Keys) -> None:
+    created = await gs_client.post(
+        f"{BASE}/api/v1/eventType",
+        json={"eventType": "newBirth", "schema": SCHEMA},
+        headers=keys.owner,
+    )
+    assert created.status_code == 200, created.text
+
+
+async def _deliveries(container: Container) -> list[tuple[str, int, str | None]]:
+    async with container.uow() as uow:
+        rows = await uow.session.scalars(select(DeliveryRow).order_by(DeliveryRow.sequence))
+        return [(r.status, r.attempts, r.last_error) for r in rows]
+
+
+async def test_only_the_rooms_own_client_manages_its_event_types(
+    gs_client: httpx.AsyncClient, keys: Keys, count_rows: CountRows
+) -> None:
+    path = f"{BASE}/api/v1/eventType"
+    body = {"eventType": "newBirth", "schema": SCHEMA}
+    refused = [
+        (await gs_client.post(path, json=body)).status_code,
+        (await gs_client.post(path, json=body, headers=as_persona("olivia"))).status_code,
+        (await gs_client.post(path, json=body, headers=keys.other)).status_code,
+        (await gs_client.post(path, json=body, headers=keys.scopeless)).status_code,
+        (
+            await gs_client.post(
+                f"/r1/{OTHER_ROOM}/api/v1/eventType", json=body, headers=keys.owner
+            )
+        ).status_code,
+        (
+            await gs_client.post(
+                "/r1/civicloom/GOV/nobody/none/api/v1/eventType", json=body, headers=keys.owner
+            )
+        ).status_code,
+        (
+            await gs_client.post(
+                path, json={"eventType": "newBirth", "schema": {"type": 5}}, headers=keys.owner
+            )
+        ).status_code,
+        (
+            await gs_client.post(path, json={"eventType": "newBirth"}, headers=keys.owner)
+        ).status_code,
+    ]
+    assert refused == [401, 403, 403, 403, 403, 404, 400, 400]
+    assert await count_rows(EventTypeRow) == 0
+    assert (await gs_client.get(path, headers=keys.owner)).status_code == 204
+
+    created = await gs_client.post(path, json=body, headers=keys.owner)
+    assert (created.status_code, created.json()) == (200, {"eventType": "newBirth"})
+    again = await gs_client.post(path, json=body, headers=keys.owner)
+    assert again.status_code == 409
+    listed = await gs_client.get(path, headers=keys.subscriber)
+    assert (listed.status_code, listed.json()) == (200, ["newBirth"])
+    read = await gs_client.get(f"{path}/newBirth", headers=keys.subscriber)
+    assert read.json() == {"eventType": "newBirth", "schema": SCHEMA}
+    assert (await gs_client.get(f"{path}/newDeath", headers=keys.owner)).status_code == 204
+    assert (await gs_client.get(path, headers=keys.scopeless)).status_code == 403
+    assert (await gs_client.delete(f"{path}/newBirth", headers=keys.other)).status_code == 403
+    assert (await gs_client.delete(f"{path}/newBirth", headers=keys.owner)).status_code == 204
+    assert (await gs_client.delete(f"{path}/newBirth", headers=keys.owner)).status_code == 404
+
+
+async def test_publishing_validates_the_event_and_refuses_other_publishers(
+    gs_client: httpx.AsyncClient, keys: Keys, count_rows: CountRows, audit_actions: AuditActions
+) -> None:
+    await _with_type(gs_client, keys)
+    path = f"{BASE}/pub/v1/newBirth"
+    invalid = await gs_client.post(
+        path, json={"eventType": "newBirth", "event": {"weight": "heavy"}}, headers=keys.owner
+    )
+    assert invalid.status_code == 400
+    assert sorted(e["field"] for e in invalid.json()["errors"]) == ["event", "event.weight"]
+    refused = [
+        (await gs_client.post(path, json=BIRTH)).status_code,
+        (await gs_client.post(path, json=BIRTH, headers=keys.other)).status_code,
+        (await gs_client.post(path, json=BIRTH, headers=keys.subscriber)).status_code,
+        (
+            await gs_client.post(
+                f"{BASE}/pub/v1/newDeath",
+                json={**BIRTH, "eventType": "newDeath"},
+                headers=keys.owner,
+            )
+        ).status_code,
+        (
+            await gs_client.post(f"{BASE}/pub/v1/newDeath", json=BIRTH, headers=keys.owner)
+        ).status_code,
+    ]
+    assert refused == [401, 403, 403, 404, 400]
+    assert await count_rows(PublishedEventRow) == 0
+    assert await audit_actions("pubsub.event_published") == []
+
+    headers = {**keys.owner, "Idempotency-Key": "birth-0001"}
+    first = await gs_client.post(path, json=BIRTH, headers=headers)
+    reordered = {"eventType": "newBirth", "event": {"weight": 3200, "mother": "Jane Doe"}}
+    repeated = await gs_client.post(path, json=reordered, headers=headers)
+    changed = await gs_client.post(
+        path, json={**BIRTH, "event": {"mother": "Mary Major"}}, headers=headers
+    )
+    assert (first.status_code, repeated.status_code, changed.status_code) == (201, 201, 409)
+    assert repeated.json() == first.json()
+    assert await count_rows(PublishedEventRow) == 1
+    assert await audit_actions("pubsub.event_published") == ["pubsub.event_published"]
+
+
+async def test_a_push_is_signed_and_recorded_before_it_is_acknowledged(
+    container: Container,
+    gs_client: httpx.AsyncClient,
+    keys: Keys,
+    worker: Worker,
+    receiver: Receiver,
+    audit_actions: AuditActions,
+) -> None:
+    await _with_type(gs_client, keys)
+    subs = f"{BASE}/api/v1/subs/newBirth"
+    elsewhere = await gs_client.post(
+        subs,
+        json={"eventType": "newBirth", "delivery": "PUSH", "pushUrl": "http://attacker.test/x"},
+        headers=keys.subscriber,
+    )
+    assert elsewhere.status_code == 400
+    assert [e["field"] for e in elsewhere.json()["errors"]] == ["pushUrl"]
+    subscribed = await gs_client.post(
+        subs, json={"eventType": "newBirth", "pushUrl": PUSH_URL}, headers=keys.subscriber
+    )
+    assert subscribed.status_code == 200, subscribed.text
+    assert subscribed.json()["subscriberId"] == {
+        "instanceId": "civicloom",
+        "memberClass": "GOV",
+        "memberCode": "90000002",
+        "applicationCode": "police",
+    }
+    assert (
+        await gs_client.post(
+            subs, json={"eventType": "newBirth", "pushUrl": PUSH_URL}, headers=keys.subscriber
+        )
+    ).status_code == 409
+
+    published = await gs_client.post(f"{BASE}/pub/v1/newBirth", json=BIRTH, headers=keys.owner)
+    event_id = published.json()["id"]
+    assert receiver.received == []  # nothing leaves inside the request
+    await _relay(worker)
+
+    [(item, signature)] = receiver.received
+    assert item == {
+        "id": event_id,
+        "sequence": item["sequence"],
+        "publisherId": {
+            "instanceId": "civicloom",
+            "memberClass": "GOV",
+            "memberCode": "90000001",
+            "applicationCode": "births",
+        },
+        "eventType": "newBirth",
+        "event": {"mother": "Jane Doe", "weight": 3200},
+        "subscriptionId": subscribed.json()["id"],
+    }
+    _, signed = container.get(DOCUMENTS_RUNTIME).keyring().public.verify(signature)
+    assert signed == item
+    assert await _deliveries(container) == [("delivered", 1, None)]
+    assert await audit_actions("pubsub.event_delivered") == ["pubsub.event_delivered"]
+
+    status = await gs_client.get(f"{BASE}/pub/v1/newBirth/{event_id}", headers=keys.owner)
+    [delivery] = status.json()["deliveries"]
+    assert {k: delivery[k] for k in ("subscriberId", "delivery", "status", "attempts")} == {
+        "subscriberId": subscribed.json()["subscriberId"],
+        "delivery": "PUSH",
+        "status": "delivered",
+        "attempts": 1,
+    }
+    assert (
+        await gs_client.get(f"{BASE}/pub/v1/newBirth/{event_id}", headers=keys.other)
+    ).status_code == 403
+    await _relay(worker)
+    assert len(receiver.received) == 1  # acknowledged in the outbox: never pushed again
+
+
+async def test_a_failing_subscriber_is_retried_then_dead_lettered(
+    container: Container,
+    gs_client: httpx.AsyncClient,
+    keys: Keys,
+    worker: Worker,
+    receiver: Receiver,
+    audit_actions: AuditActions,
+) -> None:
+    await _with_type(gs_client, keys)
+    await gs_client.post(
+        f"{BASE}/api/v1/subs/newBirth",
+        json={"eventType": "newBirth", "pushUrl": PUSH_URL, "options": {"TTL": 86400}},
+        headers=keys.subscriber,
+    )
+    await gs_client.post(f"{BASE}/pub/v1/newBirth", json=BIRTH, headers=keys.owner)
+    receiver.status = 503
+    clock = container.clock
+    assert isinstance(clock, FixedClock)
+    await _relay(worker)
+    assert await _deliveries(container) == [("pending", 1, "HTTP 503")]
+    for _ in range(MAX_ATTEMPTS - 1):
+        clock.advance(timedelta(minutes=11))  # past the longest back-off
+        await _relay(worker)
+    assert len(receiver.received) == MAX_ATTEMPTS
+    assert await _deliveries(container) == [("dead", MAX_ATTEMPTS, "HTTP 503")]
+    assert await audit_actions("pubsub.delivery_dead") == ["pubsub.delivery_dead"]
+    clock.advance(timedelta(hours=1))
+    await _relay(worker)
+    assert len(receiver.received) == MAX_ATTEMPTS  # the wait ended
+
+
+async def test_pull_hands_over_in_order_until_acknowledged(
+    container: Container, gs_client: httpx.AsyncClient, keys: Keys
+) -> None:
+    await _with_type(gs_client, keys)
+    pull = f"{BASE}/pull/v1/newBirth"
+    assert (await gs_client.get(pull, headers=keys.subscriber)).status_code == 409
+    await gs_client.post(
+        f"{BASE}/api/v1/subs/newBirth",
+        json={"eventType": "newBirth", "delivery": "PULL"},
+        headers=keys.subscriber,
+    )
+    assert (await gs_client.get(pull, headers=keys.subscriber)).status_code == 404
+    first = (
+        await gs_client.post(f"{BASE}/pub/v1/newBirth", json=BIRTH, headers=keys.owner)
+    ).json()["id"]
+    second = (
+        await gs_client.post(
+            f"{BASE}/pub/v1/newBirth",
+            json={"eventType": "newBirth", "event": {"mother": "Mary Major"}},
+            headers=keys.owner,
+        )
+    ).json()["id"]
+
+    assert (await gs_client.delete(f"{pull}/{first}", headers=keys.subscriber)).status_code == 409
+    assert (await gs_client.get(pull, headers=keys.subscriber)).json()["id"] == first
+    assert (await gs_client.get(pull, headers=keys.subscriber)).json()["id"] == first
+    assert (await gs_client.get(pull, headers=keys.other)).status_code == 409
+    assert (await gs_client.delete(f"{pull}/{first}", headers=keys.other)).status_code == 409
+    assert (await gs_client.delete(f"{pull}/{first}", headers=keys.subscriber)).status_code == 204
+    assert (await gs_client.delete(f"{pull}/{first}", headers=keys.subscriber)).status_code == 404
+    assert (await gs_client.get(pull, headers=keys.subscriber)).json()["id"] == second
+    assert await _deliveries(container) == [("acknowledged", 2, None), ("delivered", 1, None)]
+
+
+async def test_an_event_waits_no_longer_than_its_ttl(
+    container: Container, gs_client: httpx.AsyncClient, keys: Keys
+) -> None:
+    await _with_type(gs_client, keys)
+    await gs_client.post(
+        f"{BASE}/api/v1/subs/newBirth",
+        json={"eventType": "newBirth", "delivery": "PULL", "options": {"TTL": 60}},
+        headers=keys.subscriber,
+    )
+    await gs_client.post(f"{BASE}/pub/v1/newBirth", json=BIRTH, headers=keys.owner)
+    clock = container.clock
+    assert isinstance(clock, FixedClock)
+    clock.advance(timedelta(seconds=61))
+    assert (
+        await gs_client.get(f"{BASE}/pull/v1/newBirth", headers=keys.subscriber)
+    ).status_code == 404
+    assert await _deliveries(container) == [("dead", 0, "expired (TTL)")]
+
+
+async def test_a_cancelled_event_is_not_pushed(
+    container: Container,
+    gs_client: httpx.AsyncClient,
+    keys: Keys,
+    worker: Worker,
+    receiver: Receiver,
+) -> None:
+    await _with_type(gs_client, keys)
+    await gs_client.post(
+        f"{BASE}/api/v1/subs/newBirth",
+        json={"eventType": "newBirth", "pushUrl": PUSH_URL},
+        headers=keys.subscriber,
+    )
+    event_id = (
+        await gs_client.post(f"{BASE}/pub/v1/newBirth", json=BIRTH, headers=keys.owner)
+    ).json()["id"]
+    event = f"{BASE}/pub/v1/newBirth/{event_id}"
+    assert (await gs_client.delete(event, headers=keys.other)).status_code == 403
+    assert (await gs_client.delete(event, headers=keys.owner)).status_code == 204
+    await _relay(worker)
+    assert receiver.received == []
+    assert await _deliveries(container) == [("cancelled", 0, None)]
+
+
+async def test_subscriptions_are_the_callers_own(gs_client: httpx.AsyncClient, keys: Keys) -> None:
+    await _with_type(gs_client, keys)
+    subs = f"{BASE}/api/v1/subs"
+    body = {"eventType": "newBirth", "delivery": "PULL"}
+    assert (
+        await gs_client.post(f"{subs}/newBirth", json=body, headers=keys.scopeless)
+    ).status_code == 403
+    spoofed = {
+        **body,
+        "subscriberId": {
+            "instanceId": "civicloom",
+            "memberClass": "GOV",
+            "memberCode": "90000001",
+            "applicationCode": "births",
+        },
+    }
+    assert (
+        await gs_client.post(f"{subs}/newBirth", json=spoofed, headers=keys.subscriber)
+    ).status_code == 400
+    assert (
+        await gs_client.post(f"{subs}/newBirth", json=body, headers=keys.subscriber)
+    ).status_code == 200
+    assert (await gs_client.get(f"{subs}/newBirth", headers=keys.other)).status_code == 404
+    assert (await gs_client.get(subs, headers=keys.other)).json() == []
+    assert [
+        s["eventType"] for s in (await gs_client.get(subs, headers=keys.subscriber)).json()
+    ] == ["newBirth"]
+    changed = await gs_client.patch(
+        f"{subs}/newBirth",
+        json={"eventType": "newBirth", "delivery": "PUSH", "pushUrl": PUSH_URL},
+        headers=keys.subscriber,
+    )
+    assert (changed.status_code, changed.json()["delivery"]) == (201, "PUSH")
+    assert (await gs_client.delete(f"{subs}/newBirth", headers=keys.other)).status_code == 404
+    assert (await gs_client.delete(f"{subs}/newBirth", headers=keys.subscriber)).status_code == 204
+    assert (await gs_client.get(f"{subs}/newBirth", headers=keys.subscriber)).status_code == 404
+
+
+async def test_an_operator_registers_a_room_only_for_an_existing_client_and_never_takes_one(
+    container: Container, keys: Keys, audit_actions: AuditActions
+) -> None:
+    with pytest.raises(NotFound):
+        await register_subsystem(
+            container, client_name="nobody", subsystems=("civicloom/GOV/x/y",), actor="cli:ops"
+        )
+    with pytest.raises(ValidationFailed) as taken:
+        await register_subsystem(
+            container, client_name="police-system", subsystems=(ROOM,), actor="cli:ops"
+        )
+    assert [e.rule for e in taken.value.errors] == ["taken"]
+    with pytest.raises(ValidationFailed) as malformed:
+        await register_subsystem(
+            container,
+            client_name="police-system",
+            subsystems=("no-slashes",),
+            push_endpoints=("ftp://x",),
+            actor="cli:ops",
+        )
+    assert [e.field for e in malformed.value.errors] == ["subsystem", "push_endpoint"]
+    assert await audit_actions("govstack.") == []
+    await register_subsystem(
+        container,
+        client_name="police-system",
+        subsystems=("civicloom/GOV/90000002/traffic",),
+        push_endpoints=("https://police.example/events",),
+        actor="cli:ops",
+    )
+    assert await audit_actions("govstack.") == ["govstack.client_registered"]
