@@ -2,7 +2,7 @@
 for the public statistics (ADR 0054).
 
 Revision ID: 0024
-Revises: 0023 (the lead renumbers: it follows 0029 once merged)
+Revises: 0023
 Create Date: 2026-12-05 13:00:00
 """
 
