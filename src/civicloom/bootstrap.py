@@ -153,7 +153,9 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
     tariffs = load_tariffs(settings.blueprints_dir)
 
     async def usage_facts() -> object:
-        return await build_recent_facts(container.uow(), container.clock, tariffs)
+        return await build_recent_facts(
+            container.uow(), container.clock, tariffs, settings.usage_facts_window_days
+        )
 
     return [
         PeriodicJob("audit-seal", settings.audit_seal_seconds, seal),

@@ -14,6 +14,7 @@ from civicloom.notifications.domain import (
     RateLimiter,
     Recipient,
     RenderedMessage,
+    sms_fragments,
 )
 from civicloom.notifications.pages import notifications_pages_router
 from civicloom.notifications.preferences import InboxItem, inbox
@@ -47,4 +48,5 @@ __all__ = [
     "notifications_pages_router",
     "notifications_router",
     "plan_notifications",
+    "sms_fragments",
 ]
