@@ -5,7 +5,7 @@ Pure: ``services`` reads the fact table and hands the sums here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -39,6 +39,27 @@ class Meter(StrEnum):
     STORAGE = "storage-mb-days"  # documents and licences stored at each day's end (MB-days)
     REGISTER_READS = "register-reads"  # base register reads made by once-only prefill
     API_CALLS = "api-calls"  # audited calls by machine clients (detail: the client)
+
+
+def meter_labels(_: Callable[[str], str]) -> dict[str, str]:
+    """What each meter is called on pages and PDFs, in the reader's language."""
+    return {
+        Meter.APPLICATIONS.value: _("Applications submitted"),
+        Meter.STEPS.value: _("Steps executed"),
+        Meter.OFFICER_TASKS.value: _("Officer tasks"),
+        Meter.EMAIL.value: _("E-mails"),
+        Meter.SMS.value: _("Text messages"),
+        Meter.PORTAL.value: _("Portal messages"),
+        Meter.PAYMENTS.value: _("Payments processed"),
+        Meter.APPLICATIONS_HANDLED.value: _("Applications handled"),
+        Meter.OFFICER_MINUTES.value: _("Officer time (minutes)"),
+        Meter.SMS_FRAGMENTS.value: _("Text message parts"),
+        Meter.LETTERS.value: _("Letters and PDFs"),
+        Meter.PROVIDER_FEES.value: _("Payment provider fees"),
+        Meter.STORAGE.value: _("Storage (MB-days)"),
+        Meter.REGISTER_READS.value: _("Register reads"),
+        Meter.API_CALLS.value: _("API calls"),
+    }
 
 
 Funding = Literal["per-use", "central", "fixed-share"]

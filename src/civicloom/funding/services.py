@@ -149,11 +149,11 @@ async def rebuild_days(uow: UnitOfWork, first: date, last: date) -> list[Fact]:
                 )
         for app_id, dept, at in letters:
             add(at, dept, service_of.get(app_id, UNATTRIBUTED), Meter.LETTERS)
-        for reader, register, app_id, at in reads:
+        for reader, register, read_for, at in reads:
             add(
                 at,
                 reader,
-                service_of.get(app_id or "", UNSUBMITTED),
+                service_of.get(read_for or "", UNSUBMITTED),
                 Meter.REGISTER_READS,
                 detail=register,
             )

@@ -60,6 +60,23 @@ COMPONENT = {
     "register-reads": "registers",
     "api-calls": "orchestration",
 }
+LABEL = {  # what the PDF calls each meter (in English)
+    "applications": "Applications submitted",
+    "steps": "Steps executed",
+    "officer-tasks": "Officer tasks",
+    "email": "E-mails",
+    "sms": "Text messages",
+    "portal": "Portal messages",
+    "payments": "Payments processed",
+    "applications-handled": "Applications handled",
+    "officer-minutes": "Officer time (minutes)",
+    "sms-fragments": "Text message parts",
+    "letters": "Letters and PDFs",
+    "provider-fees": "Payment provider fees",
+    "storage-mb-days": "Storage (MB-days)",
+    "register-reads": "Register reads",
+    "api-calls": "API calls",
+}
 FUNDING = {"documents": "fixed-share"}  # every other metered component is per-use
 DEFAULT_ALLOWANCE = {
     "applications": 10,
@@ -435,7 +452,9 @@ async def test_every_statement_matches_the_raw_tables(
             cells = body.splitlines()  # one text run per table cell, row by row
             for meter in RATES:
                 funding = FUNDING.get(COMPONENT[meter], "per-use")
-                at = next(i for i, c in enumerate(cells) if c == meter and cells[i - 1] == funding)
+                at = next(
+                    i for i, c in enumerate(cells) if c == LABEL[meter] and cells[i - 1] == funding
+                )
                 assert cells[at + 1 : at + 7] == [
                     str(want[meter]["month_quantity"]),
                     str(want[meter]["ytd_quantity"]),
@@ -491,6 +510,9 @@ async def test_statement_in_chinese(client: httpx.AsyncClient, funded: Funded) -
     assert "本月收费" in page.text
     assert "全年预测" in page.text
     assert "Charged this month" not in page.text
+    assert "短信分段" in page.text  # the meters by their Chinese names
     pdf = await client.get(f"/backoffice/funding/labour/{today:%Y-%m}/statement.pdf", headers=zh)
     assert pdf.status_code == 200
-    assert "本月收费" in PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    body = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    assert "本月收费" in body
+    assert "短信分段" in body
