@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.db import id_batches
@@ -90,11 +90,11 @@ async def open_document(
 
 
 async def stored_documents(
-    session: AsyncSession, before: datetime
+    session: AsyncSession, start: datetime, before: datetime
 ) -> list[tuple[str, str, int, datetime, datetime | None]]:
     """``(application_id, document_type, size_bytes, stored_at, purged_at)`` of every document
-    stored before ``before`` (uploads and licence PDFs), for the funding storage meter (one
-    statement)."""
+    (uploads and licence PDFs) stored before ``before`` and not purged before ``start``, for
+    the funding storage meter (one statement)."""
     rows = await session.execute(
         select(
             DocumentRow.application_id,
@@ -102,7 +102,9 @@ async def stored_documents(
             DocumentRow.size_bytes,
             DocumentRow.uploaded_at,
             DocumentRow.purged_at,
-        ).where(DocumentRow.uploaded_at < before)
+        )
+        .where(DocumentRow.uploaded_at < before)
+        .where(or_(DocumentRow.purged_at.is_(None), DocumentRow.purged_at >= start))
     )
     return [(str(a), str(t), int(n), at, purged) for a, t, n, at, purged in rows]
 

@@ -125,7 +125,7 @@ async def rebuild_days(uow: UnitOfWork, first: date, last: date) -> list[Fact]:
         messages = await messages_sent(session, start, end)
         reads = await register_reads(session, start, end)
         letters = await licences_issued(session, start, end)
-        stored = await stored_documents(session, end)
+        stored = await stored_documents(session, start, end)
         service_of = await services_of(
             session,
             {m.application_id for m in messages if m.application_id}
