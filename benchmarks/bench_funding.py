@@ -29,13 +29,13 @@ from benchmarks.bench_engine import create_database, drop_database
 from civicloom.bootstrap import build_container
 from civicloom.db.migrate import upgrade
 from civicloom.demo import load_demo
-from civicloom.funding import Month, load_tariffs, render_statement_pdf, statements, to_csv
+from civicloom.funding import Meter, Month, load_tariffs, render_statement_pdf, statements, to_csv
 from civicloom.settings import Profile, Settings
 
 APPS = int(os.environ.get("BENCH_FUND_APPS", "1000000"))
 YEAR = "2026-27"
 SERVICES = 5  # open-a-restaurant and four seeded neighbours
-METERS = ("applications", "steps", "officer-tasks", "email", "sms", "portal", "payments")
+METERS = tuple(m.value for m in Meter)  # every meter, one fact row per cell (detail "")
 
 
 async def run(url: str, var_dir: Path) -> None:
@@ -66,8 +66,9 @@ async def run(url: str, var_dir: Path) -> None:
         per_cell = max(1, APPS // (days * SERVICES * len(tariff.departments)))
         await run_sql(
             text(
-                "INSERT INTO funding_usage_facts (day, department, service, meter, quantity, "
-                "amount_minor) SELECT CAST(:start AS date) + d, dept, 'service-' || s, meter, "
+                "INSERT INTO funding_usage_facts (day, department, service, meter, detail, "
+                "quantity, amount_minor) SELECT CAST(:start AS date) + d, dept, 'service-' || s, "
+                "meter, '', "
                 "CAST(:q AS bigint), "
                 "CASE WHEN meter = 'payments' THEN CAST(:q AS bigint) * 25000 ELSE 0 END "
                 "FROM generate_series(0, :days - 1) d, unnest(CAST(:depts AS text[])) dept, "

@@ -156,7 +156,9 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
     tariffs = load_tariffs(settings.blueprints_dir)
 
     async def usage_facts() -> object:
-        return await build_recent_facts(container.uow(), container.clock, tariffs)
+        return await build_recent_facts(
+            container.uow(), container.clock, tariffs, settings.usage_facts_window_days
+        )
 
     async def kpi_aggregates() -> object:
         return await refresh_service_days(container.uow())

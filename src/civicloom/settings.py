@@ -152,6 +152,15 @@ class Settings(BaseSettings):
     usage_facts_seconds: float = Field(
         600.0, gt=0, description="How often a worker rebuilds the recent days of usage facts."
     )
+    usage_facts_window_days: int = Field(
+        7,
+        ge=1,
+        le=400,
+        description=(
+            "How many past days each usage-facts run rebuilds, so a record written late (up to"
+            " this many days) lands in its own day without a manual `civicloom funding rebuild`."
+        ),
+    )
     simulator_base_port: int = Field(
         8101,
         ge=1,

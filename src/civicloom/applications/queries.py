@@ -436,22 +436,48 @@ async def case_usage(session: AsyncSession, start: datetime, end: datetime) -> l
         )
     ]
     completed = [
-        UsageRecord(service, department, kind, at, _amount(kind, given))
-        for service, department, kind, at, given in await session.execute(
-            select(
-                ApplicationRow.service_id,
-                TaskRow.department,
-                TaskRow.kind,
-                TaskRow.completed_at,
-                TaskRow.input,
+        UsageRecord(
+            service, department, kind, at, _amount(kind, given), capability, task_id, app_id
+        )
+        for service, department, kind, at, given, capability, task_id, app_id in (
+            await session.execute(
+                select(
+                    ApplicationRow.service_id,
+                    TaskRow.department,
+                    TaskRow.kind,
+                    TaskRow.completed_at,
+                    TaskRow.input,
+                    TaskRow.capability,
+                    TaskRow.id,
+                    TaskRow.application_id,
+                )
+                .join(ApplicationRow, ApplicationRow.id == TaskRow.application_id)
+                .where(TaskRow.state == TaskState.COMPLETED.value)
+                .where(TaskRow.completed_at >= start)
+                .where(TaskRow.completed_at < end)
             )
-            .join(ApplicationRow, ApplicationRow.id == TaskRow.application_id)
-            .where(TaskRow.state == TaskState.COMPLETED.value)
-            .where(TaskRow.completed_at >= start)
-            .where(TaskRow.completed_at < end)
         )
     ]
     return submitted + completed
+
+
+async def departments_handling(
+    session: AsyncSession, start: datetime, end: datetime
+) -> list[tuple[str, str | None, datetime]]:
+    """``(service, department, at)`` for every application a department handled, on the day
+    the department first completed a step of it, when that day is in ``[start, end)`` (one
+    statement; a platform step has no department)."""
+    first = func.min(TaskRow.completed_at)
+    rows = await session.execute(
+        select(ApplicationRow.service_id, TaskRow.department, first)
+        .join(ApplicationRow, ApplicationRow.id == TaskRow.application_id)
+        .where(TaskRow.state == TaskState.COMPLETED.value)
+        .where(TaskRow.completed_at.is_not(None))
+        .group_by(TaskRow.application_id, ApplicationRow.service_id, TaskRow.department)
+        .having(first >= start)
+        .having(first < end)
+    )
+    return [(str(s), d, at) for s, d, at in rows if at is not None]
 
 
 def _amount(kind: str, given: dict[str, Any] | None) -> str | None:

@@ -221,3 +221,6 @@ class UsageRecord:
     kind: str
     at: datetime
     amount: str | None = None  # a payment step: the fee it asked for (its input's ``amount``)
+    capability: str | None = None  # the department capability an automated step called
+    task_id: str | None = None
+    application_id: str | None = None

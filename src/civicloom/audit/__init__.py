@@ -14,7 +14,14 @@ from civicloom.audit.domain import (
 )
 from civicloom.audit.roles import APPEND_ONLY_TABLES, app_role_statements, restrict_app_role
 from civicloom.audit.seals import export_audit, seal_audit, seal_now
-from civicloom.audit.search import AuditFilter, export_entries, search_entries, subject_history
+from civicloom.audit.search import (
+    AuditFilter,
+    export_entries,
+    machine_client_actions,
+    search_entries,
+    subject_history,
+    task_hand_overs,
+)
 from civicloom.audit.services import (
     DataUse,
     append_audit,
@@ -70,6 +77,7 @@ __all__ = [
     "generate_key",
     "load_or_create_keyring",
     "load_public_keys",
+    "machine_client_actions",
     "merkle_proof",
     "merkle_root",
     "record_of",
@@ -78,6 +86,7 @@ __all__ = [
     "seal_now",
     "search_entries",
     "subject_history",
+    "task_hand_overs",
     "verify_audit",
     "verify_chain",
     "verify_merkle_proof",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -90,3 +90,41 @@ async def subject_history(
         .order_by(AuditEntryRow.position)
     )
     return [record_of(row) for row in rows]
+
+
+TASK_HAND_OVERS = (AuditAction.TASK_CLAIMED, AuditAction.TASK_TAKEN_OVER, AuditAction.TASK_ASSIGNED)
+
+
+async def task_hand_overs(
+    session: AsyncSession, application_ids: Collection[str]
+) -> dict[str, datetime]:
+    """When an officer first took each task of these applications (claimed, was assigned or
+    took it over), by task id, for the funding meters (one statement per 500 applications)."""
+    first: dict[str, datetime] = {}
+    ids = sorted(set(application_ids))
+    for at in range(0, len(ids), 500):
+        rows = await session.execute(
+            select(AuditEntryRow.details, AuditEntryRow.occurred_at)
+            .where(AuditEntryRow.subject_type == "application")
+            .where(AuditEntryRow.subject_id.in_(ids[at : at + 500]))
+            .where(AuditEntryRow.action.in_(sorted(a.value for a in TASK_HAND_OVERS)))
+        )
+        for details, occurred in rows:
+            task = (details or {}).get("task")
+            if isinstance(task, str) and (task not in first or occurred < first[task]):
+                first[task] = occurred
+    return first
+
+
+async def machine_client_actions(
+    session: AsyncSession, start: datetime, end: datetime
+) -> list[tuple[str, str | None, datetime]]:
+    """``(client, department, at)`` for every audited call a machine client (an API key,
+    ``client:<prefix>``) made in ``[start, end)``, for the funding meters (one statement)."""
+    rows = await session.execute(
+        select(AuditEntryRow.actor_subject, AuditEntryRow.department, AuditEntryRow.occurred_at)
+        .where(AuditEntryRow.actor_subject.like("client:%"))
+        .where(AuditEntryRow.occurred_at >= start)
+        .where(AuditEntryRow.occurred_at < end)
+    )
+    return [(str(who), dept, at) for who, dept, at in rows]

@@ -21,6 +21,7 @@ from typing import Any
 from civicloom.applications import (
     OfficerDecision,
     TaskView,
+    claim_task,
     complete_external_step,
     decide_task,
     find_application,
@@ -259,12 +260,15 @@ async def run_one(
             await _settle(drive)
             continue
         for task in officer:
+            officer_of = OFFICERS[task.department or "local-admin"]
+            if task.assignee is None:  # the officer takes the task, works on it, then decides
+                await claim_task(uow(), clock, officer_of, task.id)
             _advance(clock, _officer_hours(task.step_id, rng))
             refuse = task.step_id == "licensing_review" and rng.random() < 0.08
             await decide_task(
                 uow(),
                 clock,
-                OFFICERS[task.department or "local-admin"],
+                officer_of,
                 task.id,
                 OfficerDecision.REJECT if refuse else OfficerDecision.APPROVE,
                 "The premises plan does not meet the fire safety code" if refuse else None,

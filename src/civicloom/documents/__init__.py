@@ -27,7 +27,9 @@ from civicloom.documents.ports import DocumentStore
 from civicloom.documents.queries import (
     application_documents,
     latest_licence,
+    licences_issued,
     open_document,
+    stored_documents,
     uploads_per_application,
 )
 from civicloom.documents.register import (
@@ -76,6 +78,7 @@ __all__ = [
     "latest_licence",
     "licence_exists",
     "licence_step_handler",
+    "licences_issued",
     "list_documents",
     "open_document",
     "purge_expired_documents",
@@ -86,6 +89,7 @@ __all__ = [
     "sanitise_filename",
     "search_licence_register",
     "store_document",
+    "stored_documents",
     "upload_document",
     "uploads_per_application",
     "verify_licence",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.db import id_batches
@@ -86,3 +87,36 @@ async def open_document(
     ):
         return None
     return document_ref(row), await store.get(row.storage_key)
+
+
+async def stored_documents(
+    session: AsyncSession, start: datetime, before: datetime
+) -> list[tuple[str, str, int, datetime, datetime | None]]:
+    """``(application_id, document_type, size_bytes, stored_at, purged_at)`` of every document
+    (uploads and licence PDFs) stored before ``before`` and not purged before ``start``, for
+    the funding storage meter (one statement)."""
+    rows = await session.execute(
+        select(
+            DocumentRow.application_id,
+            DocumentRow.document_type,
+            DocumentRow.size_bytes,
+            DocumentRow.uploaded_at,
+            DocumentRow.purged_at,
+        )
+        .where(DocumentRow.uploaded_at < before)
+        .where(or_(DocumentRow.purged_at.is_(None), DocumentRow.purged_at >= start))
+    )
+    return [(str(a), str(t), int(n), at, purged) for a, t, n, at, purged in rows]
+
+
+async def licences_issued(
+    session: AsyncSession, start: datetime, end: datetime
+) -> list[tuple[str, str, datetime]]:
+    """``(application_id, issuing_department, issued_at)`` of every licence PDF issued in
+    ``[start, end)``, for the funding letter/PDF meter (one statement)."""
+    rows = await session.execute(
+        select(LicenceRow.application_id, LicenceRow.issuing_department, LicenceRow.issued_at)
+        .where(LicenceRow.issued_at >= start)
+        .where(LicenceRow.issued_at < end)
+    )
+    return [(str(a), str(d), at) for a, d, at in rows]

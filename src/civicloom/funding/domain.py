@@ -5,7 +5,7 @@ Pure: ``services`` reads the fact table and hands the sums here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -30,6 +30,36 @@ class Meter(StrEnum):
     SMS = "sms"
     PORTAL = "portal"  # messages to the portal inbox
     PAYMENTS = "payments"  # payment steps completed (quantity) and the fees they took (amount)
+    # ADR 0040, "The remaining meters":
+    APPLICATIONS_HANDLED = "applications-handled"  # per department with a step, its first day
+    OFFICER_MINUTES = "officer-minutes"  # officer reviews: first claim to decision, in minutes
+    SMS_FRAGMENTS = "sms-fragments"  # the parts SMS went as (160/153 GSM-7, 70/67 UCS-2)
+    LETTERS = "letters"  # letters/PDFs issued to the applicant (licence PDFs)
+    PROVIDER_FEES = "provider-fees"  # payment transactions; the fee per transaction (tariff)
+    STORAGE = "storage-mb-days"  # documents and licences stored at each day's end (MB-days)
+    REGISTER_READS = "register-reads"  # base register reads made by once-only prefill
+    API_CALLS = "api-calls"  # audited calls by machine clients (detail: the client)
+
+
+def meter_labels(_: Callable[[str], str]) -> dict[str, str]:
+    """What each meter is called on pages and PDFs, in the reader's language."""
+    return {
+        Meter.APPLICATIONS.value: _("Applications submitted"),
+        Meter.STEPS.value: _("Steps executed"),
+        Meter.OFFICER_TASKS.value: _("Officer tasks"),
+        Meter.EMAIL.value: _("E-mails"),
+        Meter.SMS.value: _("Text messages"),
+        Meter.PORTAL.value: _("Portal messages"),
+        Meter.PAYMENTS.value: _("Payments processed"),
+        Meter.APPLICATIONS_HANDLED.value: _("Applications handled"),
+        Meter.OFFICER_MINUTES.value: _("Officer time (minutes)"),
+        Meter.SMS_FRAGMENTS.value: _("Text message parts"),
+        Meter.LETTERS.value: _("Letters and PDFs"),
+        Meter.PROVIDER_FEES.value: _("Payment provider fees"),
+        Meter.STORAGE.value: _("Storage (MB-days)"),
+        Meter.REGISTER_READS.value: _("Register reads"),
+        Meter.API_CALLS.value: _("API calls"),
+    }
 
 
 Funding = Literal["per-use", "central", "fixed-share"]
@@ -55,10 +85,21 @@ class Component(BaseModel):
 
 
 class Tariff(BaseModel):
-    """One financial year's tariff."""
+    """One version of a financial year's tariff.
+
+    Governance marker (what a change request produces, ADR 0040 "Tariff versions"): ``version``
+    counts up per year; ``status`` is ``draft`` (never read for statements) or ``published``
+    (``published_on`` and ``approved_by`` say when and by which change request or review);
+    ``effective`` is the first day the version prices (within the year; version 1 from the
+    year's start). A published file is never edited: a change is a new version."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     year: str
+    version: int = Field(ge=1)
+    status: Literal["draft", "published"]
+    published_on: date | None = None
+    approved_by: str | None = Field(None, min_length=1, max_length=100)
+    effective: date
     starts: date
     ends: date
     currency: str = Field(pattern=r"^[A-Z]{3}$")
@@ -71,6 +112,10 @@ class Tariff(BaseModel):
     def _consistent(self) -> Tariff:
         if self.ends < self.starts:
             raise ValueError("ends before starts")
+        if not self.starts <= self.effective <= self.ends:
+            raise ValueError("effective outside the financial year")
+        if self.status == "published" and (self.published_on is None or not self.approved_by):
+            raise ValueError("a published tariff names published_on and approved_by")
         for meter, tariff in self.meters.items():
             if tariff.component not in self.components:
                 raise ValueError(f"meter {meter} names unknown component {tariff.component!r}")
@@ -92,25 +137,45 @@ class Tariff(BaseModel):
 
 @dataclass(frozen=True)
 class Tariffs:
-    """Every financial year's tariff, by year id."""
+    """Every financial year's published tariff versions, by year id (oldest version first)."""
 
-    years: Mapping[str, Tariff]
+    versions: Mapping[str, tuple[Tariff, ...]]
+
+    @property
+    def years(self) -> dict[str, Tariff]:
+        """Each year's newest published version (whatever its effective day)."""
+        return {year: found[-1] for year, found in self.versions.items()}
 
     def for_day(self, day: date) -> Tariff:
-        """The tariff in force on a day."""
-        for tariff in self.years.values():
-            if tariff.starts <= day <= tariff.ends:
-                return tariff
+        """The tariff in force on a day: the newest published version of the day's financial
+        year that has taken effect by then."""
+        for found in self.versions.values():
+            if found[0].starts <= day <= found[0].ends:
+                effective = [t for t in found if t.effective <= day]
+                if effective:
+                    return effective[-1]
         raise NotFound(f"no tariff covers {day.isoformat()}")
 
 
 def load_tariffs(blueprints_dir: Path) -> Tariffs:
-    """Every ``blueprints/tariffs/*.yaml``."""
-    years: dict[str, Tariff] = {}
+    """Every published ``blueprints/tariffs/*.yaml`` (drafts are skipped); two files with the
+    same year and version, or versions of a year that disagree on its dates, are refused."""
+    found: dict[str, dict[int, Tariff]] = {}
     for path in sorted((blueprints_dir / "tariffs").glob("*.yaml")):
         tariff = Tariff.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-        years[tariff.year] = tariff
-    return Tariffs(years)
+        if tariff.status != "published":
+            continue
+        of_year = found.setdefault(tariff.year, {})
+        if tariff.version in of_year:
+            raise ValueError(f"{path.name}: {tariff.year} version {tariff.version} twice")
+        of_year[tariff.version] = tariff
+    versions: dict[str, tuple[Tariff, ...]] = {}
+    for name, by_version in found.items():
+        ordered = tuple(by_version[v] for v in sorted(by_version))
+        if any((t.starts, t.ends) != (ordered[0].starts, ordered[0].ends) for t in ordered):
+            raise ValueError(f"the versions of {name} disagree on the year's dates")
+        versions[name] = ordered
+    return Tariffs(versions)
 
 
 @dataclass(frozen=True)
@@ -162,6 +227,7 @@ class Fact:
     meter: Meter
     quantity: int
     amount_minor: int
+    detail: str = ""  # steps: connector kind; register reads: register owner; API calls: client
 
 
 @dataclass(frozen=True)

@@ -10,21 +10,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from civicloom.backoffice import backoffice_nav
 from civicloom.funding.api import FUNDING_ROLES, DepartmentParam, MonthParam, tariffs_of
-from civicloom.funding.domain import Month, format_minor
+from civicloom.funding.domain import Month, format_minor, meter_labels
 from civicloom.funding.services import (
     day_usage,
     read_statement,
     statements,
     visible_departments,
 )
-from civicloom.kernel import NotFound, ValidationFailed
+from civicloom.kernel import NotFound, Principal, ValidationFailed
 from civicloom.web import (
     ContainerDep,
     CurrentPrincipal,
     Templates,
     negotiate_locale,
     page_roles,
+    render_page,
     translations_for,
 )
 from civicloom.web.charts import Bar, bar_chart
@@ -38,13 +40,24 @@ def _title(request: Request, text: str) -> str:
     return translations_for(negotiate_locale(request)).gettext(text)
 
 
-def _not_found(request: Request, principal: CurrentPrincipal) -> HTMLResponse:
-    return templates.render(
+def _render(
+    request: Request, principal: Principal, name: str, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """A funding page inside the back office's layout (its navigation, who is signed in)."""
+    return render_page(
+        templates,
         request,
-        "funding/not_found.html",
-        status_code=404,
-        title=_title(request, "Page not found"),
-        signed_in_as=principal.display_name,
+        name,
+        principal,
+        backoffice_nav(request, principal),
+        status_code,
+        **context,
+    )
+
+
+def _not_found(request: Request, principal: CurrentPrincipal) -> HTMLResponse:
+    return _render(
+        request, principal, "funding/not_found.html", 404, title=_title(request, "Page not found")
     )
 
 
@@ -55,7 +68,6 @@ async def overview(
     """Every department the caller may read, side by side, for one month (default: this one)."""
     context: dict[str, Any] = {
         "title": _title(request, "Funding shared platforms"),
-        "signed_in_as": principal.display_name,
         "month": month or "",
         "money": format_minor,
     }
@@ -65,8 +77,8 @@ async def overview(
         )
     except ValidationFailed as exc:
         errors = [{"text": e.message, "href": f"#{e.field}"} for e in exc.errors]
-        return templates.render(
-            request, "funding/overview.html", status_code=400, error_summary=errors, **context
+        return _render(
+            request, principal, "funding/overview.html", 400, error_summary=errors, **context
         )
     tariffs = tariffs_of(container)
     today = container.clock.now().astimezone(UTC).date()
@@ -86,7 +98,7 @@ async def overview(
         ],
     )
     context.update(month=str(chosen), statements=found, chart=chart, currency=currency)
-    return templates.render(request, "funding/overview.html", **context)
+    return _render(request, principal, "funding/overview.html", **context)
 
 
 @funding_pages_router.get(
@@ -112,11 +124,12 @@ async def statement_page(
         )
     except (NotFound, ValidationFailed):
         return _not_found(request, principal)
-    return templates.render(
+    return _render(
         request,
+        principal,
         "funding/statement.html",
         title=_title(request, "Funding statement"),
-        signed_in_as=principal.display_name,
+        labels=meter_labels(translations_for(negotiate_locale(request)).gettext),
         statement=statement,
         money=format_minor,
     )
@@ -147,11 +160,12 @@ async def statement_days(
     except (NotFound, ValidationFailed):
         return _not_found(request, principal)
     rows = await day_usage(container.uow(), department, chosen)
-    return templates.render(
+    return _render(
         request,
+        principal,
         "funding/days.html",
         title=_title(request, "Usage per day and service"),
-        signed_in_as=principal.display_name,
+        labels=meter_labels(translations_for(negotiate_locale(request)).gettext),
         statement=statement,
         rows=rows,
         money=format_minor,

@@ -11,7 +11,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
-from civicloom.funding.domain import Statement, format_minor
+from civicloom.funding.domain import Statement, format_minor, meter_labels
 
 BRAND_BLUE = (0x1D / 255, 0x70 / 255, 0xB8 / 255)
 CJK_FONT = "STSong-Light"  # a built-in Adobe CID font: Chinese labels without font files
@@ -60,7 +60,8 @@ def render_statement_pdf(
         _("Charged year to date"),
         _("Forecast for the year"),
     ]
-    columns = [left + x * mm for x in (0, 32, 58, 84, 104, 128, 150, 190, 230)]
+    columns = [left + x * mm for x in (0, 28, 50, 98, 114, 134, 154, 192, 230)]
+    labels = meter_labels(_)
     y = height - 40 * mm
     pdf.setFont(bold, 8)
     for x, text in zip(columns, headers, strict=True):
@@ -71,7 +72,7 @@ def render_statement_pdf(
         cells = [
             line.component,
             line.funding,
-            line.meter or "-",
+            labels.get(line.meter, line.meter) if line.meter else "-",
             str(line.month_quantity),
             str(line.ytd_quantity),
             str(line.allowance),

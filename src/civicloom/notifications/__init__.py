@@ -14,6 +14,7 @@ from civicloom.notifications.domain import (
     RateLimiter,
     Recipient,
     RenderedMessage,
+    sms_fragments,
 )
 from civicloom.notifications.pages import notifications_pages_router
 from civicloom.notifications.preferences import (
@@ -58,4 +59,5 @@ __all__ = [
     "plan_notifications",
     "read_preferences",
     "set_preferences",
+    "sms_fragments",
 ]

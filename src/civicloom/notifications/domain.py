@@ -131,3 +131,24 @@ class RateLimiter:
             return 0.0
         self._tokens[provider] = tokens
         return (1.0 - tokens) * 60.0 / rate
+
+
+# The GSM 03.38 default alphabet; the extension table's characters take two septets each.
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+
+
+def sms_fragments(text: str) -> int:
+    """How many SMS a text is sent as: GSM-7 fits 160 septets in one message and 153 per part
+    of a longer one; anything else is UCS-2, 70 characters in one and 67 per part (counted in
+    UTF-16 code units, so an emoji takes two)."""
+    if all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in text):
+        units, single, part = sum(2 if c in GSM7_EXTENSION else 1 for c in text), 160, 153
+    else:
+        units, single, part = len(text.encode("utf-16-le")) // 2, 70, 67
+    if units <= single:
+        return 1
+    return -(-units // part)

@@ -57,6 +57,7 @@ from civicloom.registries.services import (
     link_data_use,
     list_consents,
     record_consent,
+    register_reads,
     revoke_consent,
     sync_agreements,
 )
@@ -104,6 +105,7 @@ __all__ = [
     "record_reads",
     "register_by_code",
     "register_by_database_id",
+    "register_reads",
     "representation_from_register",
     "revoke_consent",
     "revoke_mandate",

@@ -369,3 +369,17 @@ async def record_representation(
             details={"registration_number": registration_number},
         ),
     )
+
+
+async def register_reads(
+    session: AsyncSession, start: datetime, end: datetime
+) -> list[tuple[str, str, str | None, datetime]]:
+    """``(reader, register owner, application_id, read_at)`` of every read once-only prefill
+    made of a base register in ``[start, end)`` (the application is linked once the draft is
+    submitted), for the funding meters (one statement)."""
+    rows = await session.execute(
+        select(DataUseRow.reader, DataUseRow.owner, DataUseRow.application_id, DataUseRow.read_at)
+        .where(DataUseRow.read_at >= start)
+        .where(DataUseRow.read_at < end)
+    )
+    return [(str(r), str(o), a, at) for r, o, a, at in rows]

@@ -4,6 +4,7 @@ else 403; refused reads leave no audit entries. Bad months name the field."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import httpx
@@ -54,6 +55,10 @@ async def test_finance_officer_reads_only_its_own_department(
     assert len(await _audited(container)) == 4  # the refusals left no entries
     overview = await client.get(f"/backoffice/funding?month={MONTH}", headers={**farah, **HTML})
     assert overview.status_code == 200
+    # the funding pages sit in the back office's navigation, which offers farah only them
+    nav = re.findall(r'service-navigation__link" href="([^"]+)"', overview.text)
+    assert nav == ["/backoffice/funding"]
+    assert 'aria-current="page"' in overview.text
     assert f'href="/backoffice/funding/labour/{MONTH}"' in overview.text
     for dept in OTHERS:
         assert f'href="/backoffice/funding/{dept}/{MONTH}"' not in overview.text
@@ -70,6 +75,8 @@ async def test_platform_owner_reads_every_department(
         assert f'href="/backoffice/funding/{dept}/{MONTH}"' in overview.text
         page = await client.get(f"/backoffice/funding/{dept}/{MONTH}", headers={**omar, **HTML})
         assert page.status_code == 200
+        nav = re.findall(r'service-navigation__link" href="([^"]+)"', page.text)
+        assert "/backoffice/funding" in nav
     assert [a for a, _ in await _audited(container)] == ["omar"] * 4
 
 
@@ -121,4 +128,31 @@ async def test_a_month_not_yet_begun_has_no_statement(
     assert page.status_code == 404
     overview = await client.get(f"/backoffice/funding?month={soon}", headers={**omar, **HTML})
     assert overview.status_code == 404
+    assert await _audited(container) == []
+
+
+@pytest.mark.parametrize("month", ["2026-111111111111", "2026-13", "November", "2026-1x"])
+async def test_a_bad_month_in_the_path_is_a_styled_page_or_problem_json(
+    container: Container, client: httpx.AsyncClient, month: str
+) -> None:
+    """A browser gets the styled, translated "page not found" (no FastAPI JSON); the CSV and
+    PDF, asked for as an API, answer problem+json naming the month."""
+    omar = as_persona("omar")
+    for path in (f"/backoffice/funding/labour/{month}", f"/backoffice/funding/labour/{month}/days"):
+        page = await client.get(path, headers={**omar, **HTML})
+        assert page.status_code == 404, path
+        assert page.headers["content-type"].startswith("text/html")
+        assert "Page not found" in page.text
+        assert 'class="govuk-heading-l"' in page.text
+        zh = await client.get(path, headers={**omar, **HTML, "Accept-Language": "zh-Hans"})
+        assert zh.status_code == 404
+        assert "Page not found" not in zh.text
+        assert "页面" in zh.text
+    for kind in ("csv", "pdf"):
+        answer = await client.get(
+            f"/backoffice/funding/labour/{month}/statement.{kind}", headers=omar
+        )
+        assert answer.status_code == 422
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert [e["field"] for e in answer.json()["errors"]] in (["month"], ["path:month"])
     assert await _audited(container) == []

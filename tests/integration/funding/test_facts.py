@@ -147,8 +147,10 @@ async def test_the_worker_job_builds_the_facts(
         job = next(j for j in worker.periodic if j.name == "usage-facts")
         assert await job.run() == len(expected)
         newest = max(f.day for f in expected)
-        recent = [f for f in expected if f.day >= newest - timedelta(days=1)]
-        assert await job.run() == len(recent)  # again: from the day before the newest facts
+        # again: from the day before the newest facts, or the last 7 days if that is earlier
+        since = min(newest - timedelta(days=1), funded.last - timedelta(days=7))
+        recent = [f for f in expected if f.day >= since]
+        assert await job.run() == len(recent)
     finally:
         await worker.publisher.close()
         await worker.container.close()
@@ -156,3 +158,67 @@ async def test_the_worker_job_builds_the_facts(
     assert await read_facts(container.uow(), year_start, funded.last) == expected
     (count,) = (await _raw(container, "SELECT count(*) FROM funding_usage_facts"))[0]
     assert count == len(expected)
+
+
+# blueprints/departments/*.yaml, by hand: each department's connector
+CONNECTOR_KIND = {"local-admin": "soap", "tax": "rest", "environment": "callback", "labour": "amqp"}
+
+
+async def test_steps_per_department_and_connector_kind(
+    container: Container, funded: Funded
+) -> None:
+    facts = await read_facts(container.uow(), funded.first, funded.last)
+    got: dict[tuple[str, str], int] = {}
+    for f in facts:
+        if f.meter == Meter.STEPS:
+            got[(f.department, f.detail)] = got.get((f.department, f.detail), 0) + f.quantity
+    want: dict[tuple[str, str], int] = {}
+    for dept, capability in await _raw(
+        container,
+        "SELECT department, capability FROM application_tasks WHERE state = 'completed' "
+        "AND kind NOT IN ('officer_review', 'payment')",
+    ):
+        system = str(capability).split(".")[0] if capability else ""
+        key = (str(dept or "local-admin"), CONNECTOR_KIND[system] if capability else "platform")
+        want[key] = want.get(key, 0) + 1
+    assert got == want
+    assert {kind for _, kind in got} >= {"soap", "rest", "callback", "amqp", "platform"}
+
+
+async def test_a_record_days_late_is_picked_up_by_the_worker_job(
+    container: Container, funded: Funded
+) -> None:
+    """Older than the day before the newest facts, but within the rebuild window (7 days):
+    the next run of the job counts it in its own day, no manual rebuild."""
+    today = funded.last
+    noon = datetime.combine(today, time(12), tzinfo=UTC)
+    tariffs = load_tariffs(container.settings.blueprints_dir)
+    await build_recent_facts(container.uow(), At(noon), tariffs)
+    five_days_ago = today - timedelta(days=5)
+    before = await read_facts(container.uow(), five_days_ago, five_days_ago)
+    (app_id,) = (await _raw(container, "SELECT id FROM applications ORDER BY id LIMIT 1"))[0]
+    async with container.uow() as uow:
+        await uow.session.execute(
+            text(
+                "INSERT INTO notification_deliveries (id, source_key, application_id, "
+                "recipient_id, channel, address, template, template_version, locale, subject, "
+                "body_text, body_html, status, attempts, created_at, sent_at) VALUES "
+                "('late-sms-5', 'late-5', :app, 'alice', 'sms', '+4915550100', 't', '1', 'en', "
+                "'s', :body, '', 'sent', 1, :created, :sent)"
+            ),
+            {
+                "app": app_id,
+                "body": "x" * 200,  # two parts
+                "created": noon,
+                "sent": datetime.combine(five_days_ago, time(9), tzinfo=UTC),
+            },
+        )
+        await uow.commit()
+    await build_recent_facts(container.uow(), At(noon + timedelta(minutes=10)), tariffs)
+    after = await read_facts(container.uow(), five_days_ago, five_days_ago)
+
+    def count(facts: list, meter: Meter) -> int:  # type: ignore[type-arg]
+        return sum(f.quantity for f in facts if f.meter == meter)
+
+    assert count(after, Meter.SMS) == count(before, Meter.SMS) + 1
+    assert count(after, Meter.SMS_FRAGMENTS) == count(before, Meter.SMS_FRAGMENTS) + 2

@@ -7,8 +7,17 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from civicloom.funding import Meter, Month, Tariff, build_statement, format_minor, load_tariffs
+from civicloom.funding import (
+    Meter,
+    Month,
+    Tariff,
+    Tariffs,
+    build_statement,
+    format_minor,
+    load_tariffs,
+)
 from civicloom.kernel import NotFound, ValidationFailed
+from tests.howtos import snippets
 
 BLUEPRINTS = Path(__file__).resolve().parents[3] / "blueprints"
 
@@ -18,17 +27,24 @@ def tariff() -> Tariff:
 
 
 def test_allowance_is_used_up_in_date_order() -> None:
-    # labour, November 2026: 9 SMS this year, 4 of them in November; 2 free; 4 cents each.
+    # labour, November 2026: 9 SMS parts this year, 4 of them in November; 2 free; 4 cents each.
     # Year to date: (9 - 2) x 4 = 28; before November 5 SMS -> (5 - 2) x 4 = 12; month 16.
     # Elapsed: 1 April to 1 December = 244 days; forecast 9 x 365 // 244 = 13 -> (13-2)x4 = 44.
-    s = build_statement(tariff(), "labour", Month(2026, 11), {"sms": (9, 0)}, {"sms": (4, 0)}, [])
-    sms = next(x for x in s.lines if x.meter == "sms")
+    s = build_statement(
+        tariff(),
+        "labour",
+        Month(2026, 11),
+        {"sms-fragments": (9, 0)},
+        {"sms-fragments": (4, 0)},
+        [],
+    )
+    sms = next(x for x in s.lines if x.meter == "sms-fragments")
     assert (sms.month_charge_minor, sms.ytd_charge_minor) == (16, 28)
     assert (sms.forecast_quantity, sms.forecast_charge_minor) == (13, 44)
     assert s.elapsed_days == 244
     assert s.year_days == 365
     # documents: 2 400 000 x 20 % / 12 = 40 000 a month, 8 months so far
-    docs = next(x for x in s.lines if x.component == "documents")
+    docs = next(x for x in s.lines if x.component == "documents" and not x.meter)
     assert (docs.month_charge_minor, docs.ytd_charge_minor) == (40_000, 320_000)
     assert s.month_total_minor == 40_016
     # cost avoided: notifications 1 500 000 - 44, documents 1 800 000 - 480 000, identity
@@ -85,11 +101,66 @@ def test_the_run_rate_of_a_running_month_counts_only_the_days_so_far() -> None:
         tariff(),
         "labour",
         Month(2026, 11),
-        {"sms": (9, 0)},
-        {"sms": (4, 0)},
+        {"sms-fragments": (9, 0)},
+        {"sms-fragments": (4, 0)},
         [],
         as_of=Month(2026, 11).first.replace(day=10),
     )
-    sms = next(x for x in s.lines if x.meter == "sms")
+    sms = next(x for x in s.lines if x.meter == "sms-fragments")
     assert s.elapsed_days == 224
     assert (sms.forecast_quantity, sms.forecast_charge_minor) == (14, 48)
+
+
+def _version(version: int, effective: str, status: str = "published") -> Tariff:
+    data = tariff().model_dump(mode="json")
+    data.update(version=version, effective=effective, status=status)
+    return Tariff.model_validate(data)
+
+
+def test_tariff_versions_price_from_their_effective_day() -> None:
+    # a second version of 2026-27, approved by a change request, prices from 1 October on
+    one, two = _version(1, "2026-04-01"), _version(2, "2026-10-01")
+    tariffs = Tariffs({"2026-27": (one, two)})
+    assert tariffs.for_day(Month(2026, 9).first).version == 1
+    assert tariffs.for_day(Month(2026, 10).first).version == 2
+    assert tariffs.years["2026-27"].version == 2
+
+
+def test_a_tariff_marker_is_checked(tmp_path: Path) -> None:
+    good = tariff().model_dump(mode="json")
+    with pytest.raises(ValidationError, match="published_on and approved_by"):
+        Tariff.model_validate({**good, "approved_by": None})
+    with pytest.raises(ValidationError, match="effective outside"):
+        Tariff.model_validate({**good, "effective": "2027-04-01"})
+    # drafts are never read; two files of one version are refused
+    (tmp_path / "tariffs").mkdir()
+    source = (BLUEPRINTS / "tariffs" / "2026-27.yaml").read_text(encoding="utf-8")
+    draft = source.replace("version: 1", "version: 2").replace("status: published", "status: draft")
+    (tmp_path / "tariffs" / "2026-27.yaml").write_text(source, encoding="utf-8")
+    (tmp_path / "tariffs" / "2026-27.v2.yaml").write_text(draft, encoding="utf-8")
+    assert [t.version for t in load_tariffs(tmp_path).versions["2026-27"]] == [1]
+    (tmp_path / "tariffs" / "2026-27.copy.yaml").write_text(source, encoding="utf-8")
+    with pytest.raises(ValueError, match="version 1 twice"):
+        load_tariffs(tmp_path)
+
+
+def test_the_howto_tariff_version(tmp_path: Path) -> None:
+    """fund-the-platform.md: the second version a change request publishes prices from its
+    effective day; the first still prices the months before."""
+    (snippet,) = snippets(BLUEPRINTS.parent / "docs" / "how-to" / "fund-the-platform.md")
+    (tmp_path / "tariffs").mkdir()
+    for name in ("2026-27.yaml", "2027-28.yaml"):
+        source = (BLUEPRINTS / "tariffs" / name).read_text(encoding="utf-8")
+        (tmp_path / "tariffs" / name).write_text(source, encoding="utf-8")
+    # tmp_path stands for blueprints/: the snippet's path is relative to the project root
+    target = tmp_path / snippet.title.removeprefix("blueprints/")
+    target.write_text(snippet.text, encoding="utf-8")
+    tariffs = load_tariffs(tmp_path)
+    september, october = (
+        tariffs.for_day(Month(2026, 9).first),
+        tariffs.for_day(Month(2026, 10).first),
+    )
+    assert (september.version, october.version) == (1, 2)
+    assert october.approved_by == "change request CR-2026-014"
+    assert september.meters[Meter.SMS_FRAGMENTS].rate_minor == 4
+    assert october.meters[Meter.SMS_FRAGMENTS].rate_minor == 3
