@@ -40,6 +40,13 @@ from civicloom.web import (
     language_router,
 )
 from civicloom.web.middleware import MULTIPART_OVERHEAD
+from civicloom.web.openapi import (
+    API_CONTACT,
+    API_DESCRIPTION,
+    API_TAGS,
+    install_openapi_conventions,
+    operation_id,
+)
 
 
 def create_app(container: Container) -> FastAPI:
@@ -62,7 +69,12 @@ def create_app(container: Container) -> FastAPI:
         docs_url=None,  # Swagger UI from the installed swagger-ui-dist (web/pages.py), no CDN
         redoc_url=None,
         dependencies=[Depends(enforce_route_policy)],
+        generate_unique_id_function=operation_id,
+        description=API_DESCRIPTION,
+        contact=API_CONTACT,
+        openapi_tags=API_TAGS,
     )
+    install_openapi_conventions(app)
     app.state.container = container
     install_error_handlers(app)
     settings = container.settings
