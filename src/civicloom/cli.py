@@ -213,10 +213,12 @@ def _sync(
 
 @departments_app.command("sync")
 def departments_sync() -> None:
-    """Register the departments of ``blueprints/departments`` (idempotent, audited)."""
-    from civicloom.departments import load_departments, register_departments
+    """Register the departments of ``blueprints/departments`` (idempotent, audited); refused when
+    a capability contract would break a published service (ADR 0051)."""
+    from civicloom.catalogue import register_department_contracts
+    from civicloom.departments import load_departments
 
-    _sync("departments", load_departments, register_departments)
+    _sync("departments", load_departments, register_department_contracts)
 
 
 @agreements_app.command("sync")
