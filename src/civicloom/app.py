@@ -8,7 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from civicloom import __version__
-from civicloom.api import api_v1_router, callbacks_router, casework_router, ops_router
+from civicloom.api import (
+    api_v1_router,
+    callbacks_router,
+    capabilities_router,
+    casework_router,
+    ops_router,
+)
 from civicloom.backoffice import backoffice_router
 from civicloom.documents import documents_pages_router, documents_router
 from civicloom.funding import funding_api_router, funding_pages_router
@@ -109,6 +115,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(auth_api_router)
     app.include_router(callbacks_router)
     app.include_router(casework_router)
+    app.include_router(capabilities_router)
     app.include_router(payments_router)
     app.include_router(p2g_router)
     app.include_router(notifications_router)
