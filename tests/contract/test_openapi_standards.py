@@ -134,7 +134,7 @@ def test_the_app_has_no_breaking_change_against_the_committed_document() -> None
 def test_additions_pass() -> None:
     base = _committed()
     head = copy.deepcopy(base)
-    head["paths"]["/api/v1/capabilities"] = {"get": {"responses": {"200": {}}}}
+    head["paths"]["/api/v1/service-reports"] = {"get": {"responses": {"200": {}}}}
     schemas = head["components"]["schemas"]
     schemas["ApplicationCreate"]["properties"]["channel"] = {"type": "string"}
     schemas["ApplicationOut"]["properties"]["channel"] = {"type": "string"}
