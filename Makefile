@@ -61,12 +61,14 @@ test-fast: install-dev ## Unit tests only
 conformance: install-dev ## GovStack conformance: scratch database, fixtures, listener on :3333, per-BB results
 	$(PY) scripts/conformance.py
 
-lint: install-dev ## ruff (lint + format check), mypy --strict, import-linter contracts, boundaries
+lint: install-dev ## ruff, mypy --strict, import-linter, boundaries, OpenAPI: Spectral + breaking changes
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy src tests simulators benchmarks scripts
 	$(BIN)/lint-imports
 	$(PY) scripts/check_boundaries.py src
+	node_modules/.bin/spectral lint --ruleset .spectral.yaml --fail-severity=warn docs/reference/openapi.json
+	$(PY) scripts/check_openapi_breaking.py
 
 fmt: install-dev ## Format and auto-fix
 	$(BIN)/ruff format .

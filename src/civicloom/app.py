@@ -8,7 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from civicloom import __version__
-from civicloom.api import api_v1_router, callbacks_router, casework_router, ops_router
+from civicloom.api import (
+    api_v1_router,
+    callbacks_router,
+    capabilities_router,
+    casework_router,
+    ops_router,
+)
 from civicloom.backoffice import backoffice_router
 from civicloom.documents import documents_pages_router, documents_router
 from civicloom.funding import funding_api_router, funding_pages_router
@@ -40,6 +46,13 @@ from civicloom.web import (
     language_router,
 )
 from civicloom.web.middleware import MULTIPART_OVERHEAD
+from civicloom.web.openapi import (
+    API_CONTACT,
+    API_DESCRIPTION,
+    API_TAGS,
+    install_openapi_conventions,
+    operation_id,
+)
 
 
 def create_app(container: Container) -> FastAPI:
@@ -62,7 +75,12 @@ def create_app(container: Container) -> FastAPI:
         docs_url=None,  # Swagger UI from the installed swagger-ui-dist (web/pages.py), no CDN
         redoc_url=None,
         dependencies=[Depends(enforce_route_policy)],
+        generate_unique_id_function=operation_id,
+        description=API_DESCRIPTION,
+        contact=API_CONTACT,
+        openapi_tags=API_TAGS,
     )
+    install_openapi_conventions(app)
     app.state.container = container
     install_error_handlers(app)
     settings = container.settings
@@ -97,6 +115,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(auth_api_router)
     app.include_router(callbacks_router)
     app.include_router(casework_router)
+    app.include_router(capabilities_router)
     app.include_router(payments_router)
     app.include_router(p2g_router)
     app.include_router(notifications_router)

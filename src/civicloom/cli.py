@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -183,7 +183,21 @@ def demo_load() -> None:
             f"{report.blueprints_total} in all"
         )
 
-    asyncio.run(main())
+    _run_or_explain(main)
+
+
+def _run_or_explain(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a command's coroutine; a refusal (a domain error) is printed with every field it
+    names, and the command exits 1 (no traceback)."""
+    from civicloom.kernel import DomainError
+
+    try:
+        asyncio.run(main())
+    except DomainError as exc:
+        console.print(f"[red]{exc.detail}[/red]", soft_wrap=True)
+        for err in getattr(exc, "errors", []):
+            console.print(f"  {err.field}: [bold]{err.rule}[/bold] {err.message}", soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 def _sync(
@@ -208,15 +222,17 @@ def _sync(
             soft_wrap=True,
         )
 
-    asyncio.run(main())
+    _run_or_explain(main)
 
 
 @departments_app.command("sync")
 def departments_sync() -> None:
-    """Register the departments of ``blueprints/departments`` (idempotent, audited)."""
-    from civicloom.departments import load_departments, register_departments
+    """Register the departments of ``blueprints/departments`` (idempotent, audited); refused when
+    a capability contract would break a published service (ADR 0051)."""
+    from civicloom.catalogue import register_department_contracts
+    from civicloom.departments import load_departments
 
-    _sync("departments", load_departments, register_departments)
+    _sync("departments", load_departments, register_department_contracts)
 
 
 @agreements_app.command("sync")

@@ -301,6 +301,15 @@ GET  /counter/applications/{counter_id}/documents | -    | - | login 403 403 403
 POST /counter/applications/{counter_id}/documents | -    | upload | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 GET  /claim                                      | self  | - | login 200 200 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 POST /claim                                      | -     | - | login 400 400 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+
+# --- the capability catalogue (issue 20, ADR 0051): read by who composes, runs and oversees
+# services (service owner, operator, auditor, platform owner; department administrators too, no
+# column here); officers, supervisors, finance officers, applicants and machine keys 403 (the
+# contracts say how departments' systems are reached, which none of them needs).
+GET  /api/v1/capabilities                        | -     | - | 401 403 403 403 403 403 403 403 200 200 200 403 403 403 403 403 200
+GET  /api/v1/capabilities/{capability_id}        | -     | - | 401 403 403 403 403 403 403 403 200 200 200 403 403 403 403 403 200
+GET  /backoffice/capabilities                    | -     | - | login 403 403 403 403 403 403 403 200 200 200 403 403 403 403 403 200
+GET  /backoffice/capabilities/{capability_id}    | -     | - | login 403 403 403 403 403 403 403 200 200 200 403 403 403 403 403 200
 """
 
 

@@ -543,6 +543,7 @@ async def build_world(platform: Platform, alice: Caller, priya: Caller, key: Cal
         )
     ids.update(
         service_id="open-a-restaurant",
+        capability_id="tax.clearance_check",
         version=str(version),
         service="open-a-restaurant",
         slug="not-found",

@@ -30,7 +30,7 @@ NOT_AWAITED = frozenset(rule for r, (rule, _) in REFUSAL_RULES.items() if not r.
 callbacks_router = APIRouter(prefix="/api/v1/callbacks", tags=["callbacks"])
 
 
-class CallbackReceived(BaseModel):
+class CallbackReceived(BaseModel, json_schema_extra={"examples": [{"status": "accepted"}]}):
     """What became of a correctly signed callback."""
 
     status: CallbackResult = Field(
@@ -91,6 +91,8 @@ class NoCompletionHandler(DomainError):
 
 @callbacks_router.post(
     "/{department}",
+    operation_id="receiveDepartmentCallback",
+    summary="A department's signed answer to a call",
     status_code=200,
     response_model=CallbackReceived,
     # 401 callback-refused (signature, freshness), 403 completion-refused, 404 no such

@@ -82,6 +82,8 @@ def _task_out(task: TaskView, now: datetime) -> dict[str, Any]:
 
 @casework_router.get(
     "/applications/{application_id}/status",
+    operation_id="readApplicationStatus",
+    summary="An application's steps and timeline",
     tags=["applications"],
     response_model=ApplicationStatusOut,
 )
@@ -119,6 +121,8 @@ async def read_status(
 
 @casework_router.post(
     "/applications/{application_id}/withdrawal",
+    operation_id="withdrawApplication",
+    summary="Withdraw an application",
     tags=["applications"],
     status_code=204,
     dependencies=[STILL_ACTING_FOR],
@@ -132,6 +136,8 @@ async def withdraw(
 
 @casework_router.post(
     "/applications/{application_id}/information",
+    operation_id="answerInformationRequest",
+    summary="Answer an officer's request for information",
     tags=["applications"],
     status_code=204,
     dependencies=[STILL_ACTING_FOR],
@@ -148,7 +154,13 @@ async def answer(
     )
 
 
-@casework_router.get("/tasks", tags=["tasks"], response_model=list[TaskOut])
+@casework_router.get(
+    "/tasks",
+    operation_id="listTasks",
+    summary="The officer's work queue",
+    tags=["tasks"],
+    response_model=list[TaskOut],
+)
 async def work_queue(
     container: ContainerDep,
     principal: CurrentPrincipal,
@@ -178,7 +190,13 @@ async def read_task(
     return {**_task_out(task, container.clock.now()), "data": data, "output": task.output}
 
 
-@casework_router.post("/tasks/{task_id}/claim", tags=["tasks"], response_model=TaskOut)
+@casework_router.post(
+    "/tasks/{task_id}/claim",
+    operation_id="claimTask",
+    summary="Claim a task",
+    tags=["tasks"],
+    response_model=TaskOut,
+)
 async def claim(
     task_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -187,7 +205,13 @@ async def claim(
     return _task_out(task, container.clock.now())
 
 
-@casework_router.post("/tasks/{task_id}/release", tags=["tasks"], response_model=TaskOut)
+@casework_router.post(
+    "/tasks/{task_id}/release",
+    operation_id="releaseTask",
+    summary="Release a claimed task",
+    tags=["tasks"],
+    response_model=TaskOut,
+)
 async def release(
     task_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -196,7 +220,13 @@ async def release(
     return _task_out(task, container.clock.now())
 
 
-@casework_router.post("/tasks/{task_id}/assignment", tags=["tasks"], response_model=TaskOut)
+@casework_router.post(
+    "/tasks/{task_id}/assignment",
+    operation_id="assignTask",
+    summary="Assign a task to an officer",
+    tags=["tasks"],
+    response_model=TaskOut,
+)
 async def assign(
     task_id: PathId, body: AssignIn, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -209,7 +239,13 @@ async def assign(
     return _task_out(task, container.clock.now())
 
 
-@casework_router.post("/tasks/{task_id}/decision", tags=["tasks"], response_model=TaskOut)
+@casework_router.post(
+    "/tasks/{task_id}/decision",
+    operation_id="decideTask",
+    summary="Record an officer's decision",
+    tags=["tasks"],
+    response_model=TaskOut,
+)
 async def decide(
     task_id: PathId, body: DecisionIn, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -227,7 +263,11 @@ async def decide(
 
 
 @casework_router.post(
-    "/tasks/{task_id}/information-requests", tags=["tasks"], response_model=TaskOut
+    "/tasks/{task_id}/information-requests",
+    operation_id="requestInformation",
+    summary="Ask the applicant for more information",
+    tags=["tasks"],
+    response_model=TaskOut,
 )
 async def ask(
     task_id: PathId,
@@ -258,7 +298,11 @@ def _letter(row: DeadLetterView) -> DeadLetterOut:
 
 
 @casework_router.get(
-    "/operations/dead-letters", tags=["operations"], response_model=list[DeadLetterOut]
+    "/operations/dead-letters",
+    operation_id="listDeadLetters",
+    summary="List dead letters",
+    tags=["operations"],
+    response_model=list[DeadLetterOut],
 )
 async def dead_letters(
     container: ContainerDep, principal: CurrentPrincipal, include_resolved: bool = False
@@ -271,6 +315,8 @@ async def dead_letters(
 
 @casework_router.post(
     "/operations/dead-letters/{dead_letter_id}/redrive",
+    operation_id="redriveDeadLetter",
+    summary="Re-drive a dead letter",
     tags=["operations"],
     response_model=DeadLetterOut,
 )
@@ -285,6 +331,8 @@ async def redrive(
 
 @casework_router.post(
     "/operations/dead-letters/{dead_letter_id}/abandon",
+    operation_id="abandonDeadLetter",
+    summary="Abandon a dead letter",
     tags=["operations"],
     response_model=DeadLetterOut,
 )

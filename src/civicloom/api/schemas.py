@@ -18,7 +18,21 @@ SERVICE_ID = r"^[a-z][a-z0-9-]{0,99}$"
 TASK_STATE = r"^(waiting|ready|running|awaiting_external|awaiting_officer|awaiting_applicant|completed|skipped|failed|cancelled)$"  # noqa: E501
 
 
-class ApplicationCreate(BaseModel):
+class ApplicationCreate(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "service": "open-a-restaurant",
+                "data": {
+                    "business_registration_number": "BR-2019-004211",
+                    "parcel_id": "P-0042-117",
+                    "seating": 40,
+                },
+            }
+        ]
+    },
+):
     """Body of ``POST /api/v1/applications``. The texts of ``data`` pass the inbound-text gate
     in the use case, before the request is hashed, so each bad one is named (``data.<field>``)."""
 
@@ -30,7 +44,23 @@ class ApplicationCreate(BaseModel):
     data: dict[str, Any] = Field(description="Answers to the service's form (its JSON Schema).")
 
 
-class ApplicationOut(BaseModel):
+class ApplicationOut(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "id": "01JF8ZQ6V3K2M7N4P5R8S9T0WX",
+                "reference": "ORR-2026-000042",
+                "service": "open-a-restaurant",
+                "blueprint_version": 3,
+                "state": "in_progress",
+                "data": {"business_registration_number": "BR-2019-004211", "seating": 40},
+                "submitted_at": "2026-03-02T09:30:00Z",
+                "updated_at": "2026-03-02T09:30:00Z",
+            }
+        ]
+    },
+):
     """An application as its applicant sees it."""
 
     id: str
@@ -57,7 +87,24 @@ class ApplicationOut(BaseModel):
         )
 
 
-class ServiceOut(BaseModel):
+class ServiceOut(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "id": "change-of-business-address",
+                "version": 2,
+                "title": {"en": "Change of business address", "zh-Hans": "企业地址变更"},
+                "owner": "local-admin",
+                "form_schema": {
+                    "type": "object",
+                    "required": ["new_address"],
+                    "properties": {"new_address": {"type": "string", "minLength": 5}},
+                },
+            }
+        ]
+    },
+):
     """A service in the catalogue."""
 
     id: str
@@ -92,7 +139,47 @@ class TimelineEntryOut(BaseModel):
     message: str
 
 
-class ApplicationStatusOut(BaseModel):
+class ApplicationStatusOut(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "application": {
+                    "id": "01JF8ZQ6V3K2M7N4P5R8S9T0WX",
+                    "reference": "ORR-2026-000042",
+                    "service": "open-a-restaurant",
+                    "blueprint_version": 3,
+                    "state": "in_progress",
+                    "data": {"business_registration_number": "BR-2019-004211", "seating": 40},
+                    "submitted_at": "2026-03-02T09:30:00Z",
+                    "updated_at": "2026-03-02T09:30:00Z",
+                },
+                "deadline_at": "2026-03-16T17:00:00Z",
+                "outcome_reason": None,
+                "steps": [
+                    {
+                        "step": "tax_clearance",
+                        "kind": "automated",
+                        "department": "tax",
+                        "state": "completed",
+                        "expected_by": "2026-03-03T17:00:00Z",
+                        "completed_at": "2026-03-02T09:31:00Z",
+                        "escalated": False,
+                    }
+                ],
+                "timeline": [
+                    {
+                        "at": "2026-03-02T09:30:00Z",
+                        "event": "submitted",
+                        "step": None,
+                        "department": None,
+                        "message": "Application received",
+                    }
+                ],
+            }
+        ]
+    },
+):
     """The application, every department's step, the overall deadline and the timeline."""
 
     application: ApplicationOut
@@ -106,7 +193,14 @@ class ApplicationStatusOut(BaseModel):
     timeline: list[TimelineEntryOut]
 
 
-class InformationAnswer(InboundModel):
+class InformationAnswer(
+    InboundModel,
+    json_schema_extra={
+        "examples": [
+            {"answer": "The grease trap was installed on 1 March; the invoice is uploaded."}
+        ]
+    },
+):
     """The applicant's answer to a request for more information."""
 
     model_config = ConfigDict(extra="forbid")
@@ -114,7 +208,27 @@ class InformationAnswer(InboundModel):
     answer: Text = Field(min_length=1, max_length=5000)
 
 
-class TaskOut(BaseModel):
+class TaskOut(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "id": "01JF8ZR2A4B6C8D0E2F4G6H8JK",
+                "application_id": "01JF8ZQ6V3K2M7N4P5R8S9T0WX",
+                "application_reference": "ORR-2026-000042",
+                "service": "open-a-restaurant",
+                "step": "labour_review",
+                "department": "labour",
+                "role": "labour-officer",
+                "state": "ready",
+                "assignee": None,
+                "sla_due_at": "2026-03-09T17:00:00Z",
+                "sla": "on_track",
+                "escalated": False,
+            }
+        ]
+    },
+):
     """A human task in a department's work queue."""
 
     id: str
@@ -138,14 +252,41 @@ class TaskOut(BaseModel):
     )
 
 
-class TaskDetailOut(TaskOut):
+class TaskDetailOut(
+    TaskOut,
+    json_schema_extra={
+        "examples": [
+            {
+                "id": "01JF8ZR2A4B6C8D0E2F4G6H8JK",
+                "application_id": "01JF8ZQ6V3K2M7N4P5R8S9T0WX",
+                "application_reference": "ORR-2026-000042",
+                "service": "open-a-restaurant",
+                "step": "labour_review",
+                "department": "labour",
+                "role": "labour-officer",
+                "state": "ready",
+                "assignee": None,
+                "sla_due_at": "2026-03-09T17:00:00Z",
+                "sla": "on_track",
+                "escalated": False,
+                "data": {"staff_count": 12},
+                "output": None,
+            }
+        ]
+    },
+):
     """A task with the application data the officer's department may see."""
 
     data: dict[str, Any]
     output: dict[str, Any] | None
 
 
-class DecisionIn(InboundModel):
+class DecisionIn(
+    InboundModel,
+    json_schema_extra={
+        "examples": [{"decision": "approve", "reason": "Staff count and contracts checked."}]
+    },
+):
     """An officer's decision on a review task."""
 
     model_config = ConfigDict(extra="forbid")
@@ -154,7 +295,12 @@ class DecisionIn(InboundModel):
     reason: Text | None = Field(default=None, max_length=5000)
 
 
-class InformationRequestIn(InboundModel):
+class InformationRequestIn(
+    InboundModel,
+    json_schema_extra={
+        "examples": [{"message": "Please upload the employment contracts of your kitchen staff."}]
+    },
+):
     """An officer's request for more information."""
 
     model_config = ConfigDict(extra="forbid")
@@ -162,7 +308,7 @@ class InformationRequestIn(InboundModel):
     message: Text = Field(min_length=1, max_length=5000)
 
 
-class AssignIn(InboundModel):
+class AssignIn(InboundModel, json_schema_extra={"examples": [{"assignee": "staff:otto"}]}):
     """A supervisor's assignment."""
 
     model_config = ConfigDict(extra="forbid")
@@ -170,7 +316,25 @@ class AssignIn(InboundModel):
     assignee: Line = Field(min_length=1, max_length=200)
 
 
-class DeadLetterOut(BaseModel):
+class DeadLetterOut(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "id": "01JF8ZS0DL5X7Y9Z1A3B5C7D9E",
+                "application_id": "01JF8ZQ6V3K2M7N4P5R8S9T0WX",
+                "task_id": "01JF8ZR2A4B6C8D0E2F4G6H8JK",
+                "department": "labour",
+                "capability": "labour.register_employer",
+                "attempts": 8,
+                "error": "labour: connection refused",
+                "payload_summary": {"fields": ["registration_number", "staff_count"]},
+                "created_at": "2026-03-02T09:30:00Z",
+                "resolution": None,
+            }
+        ]
+    },
+):
     """A department call that failed for good."""
 
     id: str

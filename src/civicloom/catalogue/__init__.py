@@ -13,7 +13,23 @@ from civicloom.catalogue.calendar import (
     HolidayCalendar,
     load_calendar,
 )
+from civicloom.catalogue.capabilities import (
+    CapabilitySla,
+    CapabilityTerms,
+    CatalogueEntry,
+    ContractBreak,
+    ServiceUse,
+    capability_terms,
+    catalogue_entries,
+    contract_breaks,
+)
 from civicloom.catalogue.context import Capability, CatalogueContext
+from civicloom.catalogue.contracts import (
+    capability_catalogue,
+    capability_entry,
+    check_department_contracts,
+    register_department_contracts,
+)
 from civicloom.catalogue.diagram import mermaid, svg
 from civicloom.catalogue.domain import (
     BlueprintStatus,
@@ -83,8 +99,12 @@ __all__ = [
     "BlueprintVersionView",
     "Calendars",
     "Capability",
+    "CapabilitySla",
+    "CapabilityTerms",
     "CatalogueContext",
+    "CatalogueEntry",
     "CertificateSpec",
+    "ContractBreak",
     "DataSharing",
     "DataSharingAgreement",
     "DeadlineAction",
@@ -105,6 +125,7 @@ __all__ = [
     "RefError",
     "RetryPolicy",
     "Root",
+    "ServiceUse",
     "Sla",
     "Step",
     "StepGraph",
@@ -112,6 +133,12 @@ __all__ = [
     "agreement_for",
     "blueprint_json_schema",
     "blueprint_title_of",
+    "capability_catalogue",
+    "capability_entry",
+    "capability_terms",
+    "catalogue_entries",
+    "check_department_contracts",
+    "contract_breaks",
     "data_ref",
     "expression_refs",
     "get_blueprint_version",
@@ -128,6 +155,7 @@ __all__ = [
     "publish_blueprint",
     "publish_service_version",
     "refs_in",
+    "register_department_contracts",
     "resolve",
     "retire_blueprint",
     "retire_service_version",

@@ -13,6 +13,7 @@ import yaml
 import zen
 from pydantic import ValidationError
 
+from civicloom.catalogue.capabilities import CapabilityTerms, contract_breaks
 from civicloom.catalogue.context import CatalogueContext
 from civicloom.catalogue.formcheck import check_form
 from civicloom.catalogue.graph import StepGraph
@@ -352,6 +353,28 @@ class Checker:
             self.check_holder(spec, graph)
         check_form(self, spec, graph)
         self.check_precheck(spec)
+        self.check_contracts(spec)
+
+    def check_contracts(self, spec: PublishableBlueprint) -> None:
+        """Inputs a capability does not take, or takes with another type, and inputs a prefill
+        leaves out (ADR 0051); a step's missing inputs and unknown outputs, and a prefill's
+        output, are reported by ``check_step``, ``check_ref`` and ``check_form``."""
+        contracts = {
+            c.id: CapabilityTerms.model_construct(
+                id=c.id, input_schema=c.input_schema, output_schema=c.output_schema
+            )
+            for c in self.context.capabilities.values()
+        }
+        index = {s.id: i for i, s in enumerate(spec.steps)}
+        for found in contract_breaks(contracts, [spec]):
+            kind, name = found.use.split(" ", 1)
+            if kind == "step" and found.rule in ("input-removed", "input-retyped"):
+                path = f"steps[{index[name]}].input.{found.field}"
+            elif kind == "prefill" and found.rule != "output-removed":
+                path = f"form.schema.properties.{name}.x-prefill.input"
+            else:
+                continue
+            self.report(path, found.rule, found.message)
 
     def check_precheck(self, spec: PublishableBlueprint) -> None:
         """``form.ui.precheck`` has only the keys the portal reads."""

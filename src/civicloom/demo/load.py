@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from civicloom.catalogue import load_agreements, load_blueprints, publish_blueprint
+from civicloom.catalogue import (
+    check_department_contracts,
+    load_agreements,
+    load_blueprints,
+    publish_blueprint,
+)
 from civicloom.departments import load_departments, sync_departments
 from civicloom.identity import demo_staff, load_demo_staff
 from civicloom.registries import sync_agreements
@@ -31,6 +36,7 @@ async def load_demo(container: Container, progress: Callable[[str], object] = pr
     published = 0
     async with container.uow() as uow:
         now = container.clock.now()
+        await check_department_contracts(uow.session, departments)
         await sync_departments(uow.session, departments, now)
         progress(f"departments: {', '.join(d.id for d in departments)}")
         for blueprint in blueprints:

@@ -58,6 +58,8 @@ DocumentsRuntimeDep = Annotated[DocumentsRuntime, Depends(component(DOCUMENTS_RU
 
 @documents_router.post(
     "/api/v1/applications/{application_id}/documents",
+    operation_id="uploadDocument",
+    summary="Upload a document to an application",
     status_code=201,
     response_model=DocumentOut,
     dependencies=[_APPLICANT, large_body(), STILL_ACTING_FOR],
@@ -125,6 +127,8 @@ async def list_application_documents(
 
 @documents_router.get(
     "/api/v1/applications/{application_id}/documents/{document_id}",
+    operation_id="downloadDocument",
+    summary="Download an uploaded document",
     dependencies=[_APPLICANT],
     response_class=Response,
 )
@@ -163,7 +167,11 @@ def _attachment(content: bytes, media_type: str, filename: str) -> Response:
 
 
 @documents_router.get(
-    "/api/v1/licences/{licence_id}.pdf", dependencies=[authenticated()], response_class=Response
+    "/api/v1/licences/{licence_id}.pdf",
+    operation_id="downloadLicence",
+    summary="Download a licence as PDF",
+    dependencies=[authenticated()],
+    response_class=Response,
 )
 async def download_licence(
     documents: DocumentsRuntimeDep,
@@ -179,6 +187,8 @@ async def download_licence(
 
 @documents_router.get(
     "/api/v1/licences/{licence_id}/verification",
+    operation_id="verifyLicence",
+    summary="Verify a licence by its id",
     response_model=VerificationOut,
     dependencies=[public_route()],
 )
@@ -191,7 +201,11 @@ async def licence_verification(
 
 
 @documents_router.post(
-    "/api/v1/licences/verification", response_model=VerificationOut, dependencies=[public_route()]
+    "/api/v1/licences/verification",
+    operation_id="verifyLicenceToken",
+    summary="Verify a licence from its QR token",
+    response_model=VerificationOut,
+    dependencies=[public_route()],
 )
 async def token_verification(
     documents: DocumentsRuntimeDep, body: TokenIn, request: Request, container: ContainerDep
@@ -203,6 +217,8 @@ async def token_verification(
 
 @documents_router.post(
     "/api/v1/licences/{licence_id}/revocation",
+    operation_id="revokeLicence",
+    summary="Revoke a licence",
     status_code=204,
     dependencies=[require_roles(*sorted(REVOKER_ROLES))],
 )
@@ -214,7 +230,32 @@ async def revoke(
     return Response(status_code=204)
 
 
-@documents_router.get("/.well-known/jwks.json", dependencies=[public_route()])
+@documents_router.get(
+    "/.well-known/jwks.json",
+    operation_id="readSigningKeys",
+    summary="Public keys that verify licences and seals",
+    dependencies=[public_route()],
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "keys": [
+                            {
+                                "kty": "OKP",
+                                "crv": "Ed25519",
+                                "kid": "2026-01",
+                                "use": "sig",
+                                "alg": "EdDSA",
+                                "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+                            }
+                        ]
+                    }
+                }
+            }
+        }
+    },
+)
 async def jwks(documents: DocumentsRuntimeDep, request: Request) -> dict[str, Any]:
     """Public keys that verify licences and audit seals (old keys stay after rotation)."""
     return documents.public_keys().to_jwks()
@@ -222,6 +263,8 @@ async def jwks(documents: DocumentsRuntimeDep, request: Request) -> dict[str, An
 
 @documents_router.get(
     "/api/v1/me/data-use",
+    operation_id="listDataUse",
+    summary="Who used my personal data",
     response_model=list[DataUseOut],
     dependencies=[require_roles(*sorted(APPLICANT_ROLES))],
 )

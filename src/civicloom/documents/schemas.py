@@ -12,7 +12,24 @@ from civicloom.documents.domain import DocumentRef, LicenceVerification
 from civicloom.kernel import InboundModel, Line, Text
 
 
-class DocumentOut(BaseModel):
+class DocumentOut(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "id": "01JF8ZY1DC3C5D7E9F1G3H5J7K",
+                "application_id": "01JF8ZQ6V3K2M7N4P5R8S9T0WX",
+                "document_type": "floor_plan",
+                "filename": "floor-plan.pdf",
+                "media_type": "application/pdf",
+                "size_bytes": 184233,
+                "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                "uploaded_at": "2026-03-02T09:30:00Z",
+                "retain_until": "2033-03-02T09:30:00Z",
+            }
+        ]
+    },
+):
     """A stored document's metadata."""
 
     id: str
@@ -31,7 +48,26 @@ class DocumentOut(BaseModel):
         return cls(**ref.__dict__)
 
 
-class VerificationOut(BaseModel):
+class VerificationOut(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "status": "valid",
+                "reason": "signature verified; not revoked",
+                "revocation_checked": True,
+                "licence_id": "01JF8ZZ3LC5D7E9F1G3H5J7K9M",
+                "activity": "restaurant",
+                "premises": "12 Harbour Street, Riverton",
+                "holder": {"name": "Golden Lotus Ltd", "registration_number": "BR-2019-004211"},
+                "issuing_department": "local-admin",
+                "key_id": "2026-01",
+                "valid_from": "2026-03-10T00:00:00Z",
+                "valid_until": "2031-03-09T23:59:59Z",
+            }
+        ]
+    },
+):
     """What verification says: valid, expired, not_yet_valid, revoked or forged."""
 
     status: str
@@ -69,7 +105,17 @@ class VerificationOut(BaseModel):
         )
 
 
-class TokenIn(InboundModel):
+class TokenIn(
+    InboundModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "token": "eyJhbGciOiJFZERTQSIsImtpZCI6IjIwMjYtMDEifQ"
+                ".eyJsaWMiOiIwMUpGOFoifQ.c2lnbmF0dXJl"
+            }
+        ]
+    },
+):
     """A licence token to verify."""
 
     model_config = ConfigDict(extra="forbid")
@@ -77,7 +123,9 @@ class TokenIn(InboundModel):
     token: Line = Field(min_length=10, max_length=8000, description="The compact JWS of a licence.")
 
 
-class RevocationIn(InboundModel):
+class RevocationIn(
+    InboundModel, json_schema_extra={"examples": [{"reason": "Premises closed by the owner."}]}
+):
     """Why a licence is revoked."""
 
     model_config = ConfigDict(extra="forbid")
@@ -85,7 +133,22 @@ class RevocationIn(InboundModel):
     reason: Text = Field(min_length=3, max_length=500)
 
 
-class DataUseOut(BaseModel):
+class DataUseOut(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "occurred_at": "2026-03-02T09:30:00Z",
+                "actor": "staff:tom",
+                "department": "tax",
+                "application_id": "01JF8ZQ6V3K2M7N4P5R8S9T0WX",
+                "fields": ["business_registration_number"],
+                "purpose": "tax clearance",
+                "action": "personal_data.read",
+            }
+        ]
+    },
+):
     """One read of the citizen's personal data."""
 
     occurred_at: datetime

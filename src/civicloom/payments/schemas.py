@@ -38,7 +38,10 @@ AMOUNT_PATTERN = r"^([1-9][0-9]{0,10}(\.[0-9]{1,2})?|0\.([1-9][0-9]?|0[1-9]))$"
 """A positive decimal amount below 100000000000 with at most two decimals, no leading zero."""
 
 
-class PaymentCreate(BaseModel):
+class PaymentCreate(
+    BaseModel,
+    json_schema_extra={"examples": [{"return_url": "/applications/01JF8ZQ6V3K2M7N4P5R8S9T0WX"}]},
+):
     """Start paying the fee that is due; the payer comes back to ``return_url``."""
 
     return_url: str = Field(
@@ -50,7 +53,27 @@ class PaymentCreate(BaseModel):
     )
 
 
-class PaymentOut(BaseModel):
+class PaymentOut(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "id": "01JF8ZV5PA7Y9Z1A3B5C7D9E1F",
+                "application_id": "01JF8ZQ6V3K2M7N4P5R8S9T0WX",
+                "state": "created",
+                "amount": "250.00",
+                "currency": "EUR",
+                "refunded": "0.00",
+                "provider": "payments-simulator",
+                "provider_reference": "pay_7Q2K9",
+                "next_url": "https://pay.example.org/pay/pay_7Q2K9",
+                "fee_evaluation_id": "01JF8ZV0FE3X5Y7Z9A1B3C5D7E",
+                "created_at": "2026-03-02T09:30:00Z",
+                "paid_at": None,
+            }
+        ]
+    },
+):
     """A payment; follow ``next_url`` to the provider's hosted payment page while pending."""
 
     id: str
@@ -72,7 +95,14 @@ class PaymentOut(BaseModel):
         return cls(**view.__dict__)
 
 
-class RefundCreate(BaseModel):
+class RefundCreate(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {"amount": "100.00", "reason": "Seating reduced before the licence was issued."}
+        ]
+    },
+):
     """Refund part or all of a paid fee."""
 
     amount: str = Field(
@@ -84,7 +114,22 @@ class RefundCreate(BaseModel):
     reason: str = Field(min_length=3, max_length=500)
 
 
-class RefundOut(BaseModel):
+class RefundOut(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "id": "01JF8ZW7RF9A1B3C5D7E9F1G3H",
+                "payment_id": "01JF8ZV5PA7Y9Z1A3B5C7D9E1F",
+                "amount": "100.00",
+                "reason": "Seating reduced before the licence was issued.",
+                "state": "requested",
+                "provider_reference": None,
+                "created_at": "2026-03-02T09:30:00Z",
+            }
+        ]
+    },
+):
     """A refund."""
 
     id: str
@@ -103,7 +148,23 @@ class RefundOut(BaseModel):
         return cls(**view.__dict__)
 
 
-class ReconciliationOut(BaseModel):
+class ReconciliationOut(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "id": "01JF8ZX9RC1B3C5D7E9F1G3H5J",
+                "provider": "payments-simulator",
+                "matched": 41,
+                "unmatched": 0,
+                "missing": 1,
+                "mismatched": 0,
+                "findings": [{"kind": "missing", "provider_reference": "pay_8R3L0"}],
+                "created_at": "2026-03-02T09:30:00Z",
+            }
+        ]
+    },
+):
     """A reconciliation run with every finding."""
 
     id: str

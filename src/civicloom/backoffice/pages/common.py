@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from civicloom.api import CATALOGUE_READERS
 from civicloom.kernel import Principal, ValidationFailed
 from civicloom.web import Templates, page_gettext, page_roles, render_page
 
@@ -50,6 +51,11 @@ def nav(request: Request, principal: Principal) -> list[dict[str, Any]]:
         ),
         ("/backoffice/funding", _("Funding statements"), {"finance-officer", "platform-owner"}),
         ("/backoffice/directory", _("Staff directory"), {"department-admin"}),
+        (
+            "/backoffice/capabilities",
+            _("Capability catalogue"),
+            {role.value for role in CATALOGUE_READERS},
+        ),
     ]
     return [
         {"href": href, "text": text, "active": path.startswith(href)}

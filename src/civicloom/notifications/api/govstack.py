@@ -130,7 +130,20 @@ class BatchRecipients(InboundModel):
         ]
 
 
-class SingleEmail(InboundModel):
+class SingleEmail(
+    InboundModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "recipientInfo": {"name": "Mei Chen", "email": "mei.chen@example.org"},
+                "emailContent": {
+                    "title": "Your licence is ready",
+                    "content": "Your restaurant licence has been issued.",
+                },
+            }
+        ]
+    },
+):
     """``/send/email/single`` body."""
 
     senderInfo: dict[str, Any] = Field(default_factory=dict)  # noqa: N815 - spec names
@@ -138,7 +151,22 @@ class SingleEmail(InboundModel):
     emailContent: EmailContent  # noqa: N815
 
 
-class BatchEmail(InboundModel):
+class BatchEmail(
+    InboundModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "recipientInfo": {
+                    "batchEmailAsBase64": "bWVpLmNoZW5AZXhhbXBsZS5vcmcKbGkubGVpQGV4YW1wbGUub3Jn"
+                },
+                "emailContent": {
+                    "title": "Office closed on Friday",
+                    "content": "The counter is closed on Friday 6 March.",
+                },
+            }
+        ]
+    },
+):
     """``/send/email/batch`` body."""
 
     senderInfo: dict[str, Any] = Field(default_factory=dict)  # noqa: N815
@@ -221,7 +249,17 @@ def _accepted(uid: str) -> dict[str, str]:
     }
 
 
-@messaging_router.post("/send/email/single", dependencies=_SENDER)
+@messaging_router.post(
+    "/send/email/single",
+    dependencies=_SENDER,
+    responses={
+        200: {
+            "content": {
+                "application/json": {"example": _accepted("3f2b8c1e-6a4d-4f7e-9b21-5c8d0e7a1f43")}
+            }
+        }
+    },
+)
 async def send_single(
     body: SingleEmail, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, str]:
@@ -230,7 +268,17 @@ async def send_single(
     return _accepted(uid)
 
 
-@messaging_router.post("/send/email/batch", dependencies=_SENDER)
+@messaging_router.post(
+    "/send/email/batch",
+    dependencies=_SENDER,
+    responses={
+        200: {
+            "content": {
+                "application/json": {"example": _accepted("3f2b8c1e-6a4d-4f7e-9b21-5c8d0e7a1f43")}
+            }
+        }
+    },
+)
 async def send_batch(
     body: BatchEmail, container: ContainerDep, principal: CurrentPrincipal
 ) -> dict[str, str]:
@@ -304,7 +352,11 @@ async def _own_request_counts(
     return counts
 
 
-@messaging_router.get("/status/email", dependencies=_SENDER)
+@messaging_router.get(
+    "/status/email",
+    dependencies=_SENDER,
+    responses={200: {"content": {"application/json": {"example": {"sent": 48, "notSent": 2}}}}},
+)
 async def email_status(
     container: ContainerDep,
     principal: CurrentPrincipal,
@@ -322,14 +374,33 @@ async def email_status(
     return {spelling: counts[key] for spelling, key in wanted}
 
 
-class CallbackContent(InboundModel):
+class CallbackContent(
+    InboundModel,
+    json_schema_extra={"examples": [{"content": "delivered", "meta": "provider-message-id=4711"}]},
+):
     """``/callback/email`` body: client-specific content (base64)."""
 
     meta: Text = Field(default="", max_length=1000)
     content: Text = Field(default="", max_length=1_000_000)
 
 
-@messaging_router.post("/callback/email", dependencies=_SENDER)
+@messaging_router.post(
+    "/callback/email",
+    dependencies=_SENDER,
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "response": "accepted",
+                        "requestUID": "3f2b8c1e-6a4d-4f7e-9b21-5c8d0e7a1f43",
+                        "requestUid": "3f2b8c1e-6a4d-4f7e-9b21-5c8d0e7a1f43",
+                    }
+                }
+            }
+        }
+    },
+)
 async def email_callback(
     body: CallbackContent,
     container: ContainerDep,

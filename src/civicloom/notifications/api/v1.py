@@ -35,7 +35,19 @@ def _default_channels() -> list[Channel]:
     return ["email", "portal"]
 
 
-class PreferencesIn(InboundModel):
+class PreferencesIn(
+    InboundModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "channels": ["email", "portal"],
+                "email": "mei.chen@example.org",
+                "locale": "zh-Hans",
+                "phone": None,
+            }
+        ]
+    },
+):
     """How and in which language to be notified."""
 
     email: str | None = Field(None, pattern=EMAIL_PATTERN, max_length=320)
@@ -44,7 +56,20 @@ class PreferencesIn(InboundModel):
     channels: list[Channel] = Field(default_factory=_default_channels, min_length=1, max_length=3)
 
 
-class InboxItemOut(BaseModel):
+class InboxItemOut(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "id": "01JF8ZT3NB2C4D6E8F0G2H4J6K",
+                "application_id": "01JF8ZQ6V3K2M7N4P5R8S9T0WX",
+                "subject": "Your licence is ready",
+                "body": "Your restaurant licence ORR-2026-000042 has been issued.",
+                "at": "2026-03-02T09:30:00Z",
+            }
+        ]
+    },
+):
     """A portal message."""
 
     id: str
@@ -56,6 +81,8 @@ class InboxItemOut(BaseModel):
 
 @notifications_router.get(
     "/api/v1/me/notification-preferences",
+    operation_id="readNotificationPreferences",
+    summary="Read my notification preferences",
     response_model=PreferencesIn,
     dependencies=[authenticated()],
 )
@@ -69,6 +96,8 @@ async def get_preferences(container: ContainerDep, principal: CurrentPrincipal) 
 
 @notifications_router.put(
     "/api/v1/me/notification-preferences",
+    operation_id="replaceNotificationPreferences",
+    summary="Replace my notification preferences",
     response_model=PreferencesIn,
     dependencies=[authenticated()],
 )

@@ -62,7 +62,21 @@ p2g_router = APIRouter(tags=["govstack-payments"], responses=PROBLEMS)
 _P2G = [Depends(api_key_header), require_roles(Role.MACHINE_CLIENT, scope="payments:p2g")]
 
 
-class BillTransferRequest(BaseModel):
+class BillTransferRequest(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "requestId": "REQ000000042",
+                "billInquiryRequestId": "INQ000000042",
+                "billId": "ORR-2026-000042",
+                "paymentReferenceID": "P2G-7Q2K9",
+                "paidAmount": 25000,
+                "currency": "EUR",
+            }
+        ]
+    },
+):
     """Payment notification from a payer FI: which bill, which payment, how much was paid."""
 
     requestId: str = Field(max_length=12)  # noqa: N815 - GovStack field names
@@ -77,7 +91,14 @@ class BillTransferRequest(BaseModel):
     currency: str = Field(pattern=r"^[A-Z]{3}$")
 
 
-class BillTransferReply(BaseModel):
+class BillTransferReply(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {"responseCode": "00", "reason": "Payment recorded", "requestID": "REQ000000042"}
+        ]
+    },
+):
     """GovStack's answer to a payment notification: ``responseCode`` ``00`` when the payment is
     recorded (or was already), ``01`` when it is refused (``reason`` says why)."""
 
@@ -119,7 +140,33 @@ async def _bill(container: Container, bill_id: str) -> tuple[ApplicationRecord, 
         return (app, task) if task is not None else None
 
 
-@p2g_router.get("/bills/{billId}", dependencies=_P2G)
+@p2g_router.get(
+    "/bills/{billId}",
+    dependencies=_P2G,
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "requestId": "INQ000000042",
+                        "code": "00",
+                        "reason": "",
+                        "billId": "ORR-2026-000042",
+                        "billDetails": {
+                            "billerId": "local-admi",
+                            "billerName": "local-admi",
+                            "billStatus": "UNPAID",
+                            "dueDate": 1773072000,
+                            "amountonDueDate": 25000,
+                            "amountAfterDueDate": 25000,
+                            "currency": "EUR",
+                        },
+                    }
+                }
+            }
+        }
+    },
+)
 async def bill_inquiry(
     billId: PathId,  # noqa: N803 - the spec's parameter name
     container: ContainerDep,

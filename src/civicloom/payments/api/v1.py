@@ -114,6 +114,8 @@ async def start_payment(
 
 @payments_router.get(
     "/api/v1/applications/{application_id}/payments",
+    operation_id="listApplicationPayments",
+    summary="List an application's payments",
     response_model=list[PaymentOut],
     dependencies=[_PAYER],
 )
@@ -136,7 +138,11 @@ async def read_payment(
 
 
 @payments_router.get(
-    "/api/v1/payments/{payment_id}/receipt", response_class=HTMLResponse, dependencies=[_READER]
+    "/api/v1/payments/{payment_id}/receipt",
+    operation_id="readPaymentReceipt",
+    summary="A payment's receipt",
+    response_class=HTMLResponse,
+    dependencies=[_READER],
 )
 async def payment_receipt(
     payment_id: PathId, container: ContainerDep, principal: CurrentPrincipal
@@ -147,6 +153,8 @@ async def payment_receipt(
 
 @payments_router.post(
     "/api/v1/payments/{payment_id}/refunds",
+    operation_id="refundPayment",
+    summary="Refund part or all of a payment",
     status_code=201,
     response_model=RefundOut,
     dependencies=[_REFUNDER],
@@ -177,7 +185,11 @@ async def refund(
     return RefundOut.of(view)
 
 
-@payments_router.post("/api/v1/payments/webhooks/{provider}", dependencies=[public_route()])
+@payments_router.post(
+    "/api/v1/payments/webhooks/{provider}",
+    dependencies=[public_route()],
+    responses={200: {"content": {"application/json": {"example": {"status": "processed"}}}}},
+)
 async def provider_webhook(
     psp: PaymentProviderDep, provider: PathId, request: Request, container: ContainerDep
 ) -> dict[str, str]:
@@ -202,6 +214,8 @@ async def provider_webhook(
 
 @payments_router.post(
     "/api/v1/payments/reconciliations",
+    operation_id="reconcilePayments",
+    summary="Reconcile payments with the provider's report",
     status_code=201,
     response_model=ReconciliationOut,
     dependencies=[_RECONCILER],
@@ -233,6 +247,8 @@ async def read_reconciliation(
 
 @payments_router.get(
     "/api/v1/payments/reconciliations/{reconciliation_id}/findings.csv",
+    operation_id="downloadReconciliationFindings",
+    summary="A reconciliation's findings as CSV",
     response_class=PlainTextResponse,
     dependencies=[_RECONCILER],
 )
