@@ -85,6 +85,23 @@ def action_labels(gettext: Callable[[str], str] = _same) -> dict[str, str]:
         AuditAction.DECISION_MODEL_RETIRED.value: _("Decision model retired"),
         AuditAction.TASK_TAKEN_OVER.value: _("Task taken over by a supervisor"),
         AuditAction.MESSAGING_EMAIL_QUEUED.value: _("E-mail sent for a department system"),
+        AuditAction.APPLICATION_DEADLINE_PASSED.value: _("Legal deadline passed"),
+        AuditAction.PUBSUB_EVENT_TYPE_CREATED.value: _("Event type created in a room"),
+        AuditAction.PUBSUB_EVENT_TYPE_DELETED.value: _("Event type deleted from a room"),
+        AuditAction.PUBSUB_EVENT_PUBLISHED.value: _("Event published"),
+        AuditAction.PUBSUB_EVENT_CANCELLED.value: _("Published event cancelled"),
+        AuditAction.PUBSUB_SUBSCRIBED.value: _("Subscribed to an event type"),
+        AuditAction.PUBSUB_SUBSCRIPTION_CHANGED.value: _("Subscription changed"),
+        AuditAction.PUBSUB_UNSUBSCRIBED.value: _("Subscription ended"),
+        AuditAction.PUBSUB_EVENT_DELIVERED.value: _("Event delivered to a subscriber"),
+        AuditAction.PUBSUB_EVENT_FETCHED.value: _("Event fetched by a subscriber"),
+        AuditAction.PUBSUB_EVENT_ACKNOWLEDGED.value: _("Event acknowledged by a subscriber"),
+        AuditAction.PUBSUB_DELIVERY_DEAD.value: _(
+            "Event delivery given up after repeated failures"
+        ),
+        AuditAction.GOVSTACK_CLIENT_REGISTERED.value: _(
+            "Information Mediator subsystem registered"
+        ),
     }
 
 
