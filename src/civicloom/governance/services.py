@@ -70,6 +70,11 @@ class NotAllowed(Conflict):
     status = 403
 
 
+def _rank(required: Sequence[Any], party: str) -> int:
+    """Approvals given at the same moment are listed in the order the parties are required."""
+    return list(required).index(party) if party in required else len(required)
+
+
 def _to_domain(row: ChangeRequestRow, approvals: Sequence[ChangeApprovalRow]) -> ChangeRequest:
     return ChangeRequest(
         id=row.id,
@@ -84,7 +89,8 @@ def _to_domain(row: ChangeRequestRow, approvals: Sequence[ChangeApprovalRow]) ->
         base_files=dict(row.base_files),
         required=tuple(str(p) for p in row.required),
         approvals=tuple(
-            Approval(a.party, a.approver, a.approver_name, a.approved_at) for a in approvals
+            Approval(a.party, a.approver, a.approver_name, a.approved_at)
+            for a in sorted(approvals, key=lambda a: (a.approved_at, _rank(row.required, a.party)))
         ),
         checks=tuple(
             CheckResult(
