@@ -39,6 +39,7 @@ from civicloom.governance.services import (
     list_changes,
     may_author,
     parties_of,
+    pinned_applications,
     preview_change,
     service_history,
     submit_change,
@@ -246,6 +247,7 @@ async def _change_page(
     ]
     pages = [str(p.get("id")) for p in ((doc.get("form") or {}).get("ui") or {}).get("pages") or []]
     mine = parties_of(principal)
+    pinned, pinned_version, pinned_rows = await pinned_applications(container.uow(), change)
     return _page(
         request,
         "governance/change.html",
@@ -275,6 +277,9 @@ async def _change_page(
         pages=pages,
         languages=LANGUAGES,
         preview=_preview(change),
+        pinned=pinned,
+        pinned_version=pinned_version,
+        pinned_rows=pinned_rows,
         template_files={
             lang: rel for lang in LANGUAGES for rel in change.files if rel.endswith(f".{lang}.j2")
         },

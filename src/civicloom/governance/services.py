@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from civicloom.applications import running_on_version
 from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.catalogue import get_current_blueprint, publish_blueprint, retire_blueprint
 from civicloom.db import UnitOfWork
@@ -692,6 +693,22 @@ async def refresh_rule_book(uow: UnitOfWork, book: RuleBook) -> int:
             if book.add(model):
                 added += 1
     return added
+
+
+async def pinned_applications(
+    uow: UnitOfWork, change: ChangeRequest, limit: int = 20
+) -> tuple[int, int | None, list[tuple[str, str]]]:
+    """Dry run of who is not moved: the applications running on the service's published
+    version, which keep it when the change is published. ``(count, version, newest few)``;
+    nothing for other kinds or a published change."""
+    if change.kind is not ChangeKind.BLUEPRINT or change.state is ChangeState.PUBLISHED:
+        return 0, None, []
+    async with uow:
+        current = await get_current_blueprint(uow.session, change.target)
+        if current is None:
+            return 0, None, []
+        total, rows = await running_on_version(uow.session, current.version_id, limit)
+    return total, current.blueprint.version, rows
 
 
 async def service_history(uow: UnitOfWork, service_id: str) -> list[ChangeRequest]:

@@ -16,6 +16,7 @@ from civicloom.app import create_app
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.governance.flow import count
+from tests.integration.governance.test_change_requests import restaurant
 from tests.integration.identity.conftest import csrf_from
 
 TESTS_YAML = """cases:
@@ -88,10 +89,22 @@ async def drafted_by_sam(sam: httpx.AsyncClient) -> str:
 
 
 async def test_sam_drafts_submits_and_cannot_approve(container: Container) -> None:
+    async with browser(container, None) as http:
+        running = await http.post(
+            "/api/v1/applications",
+            json=restaurant(40),
+            headers={"accept": "application/json", **as_persona("alice")},
+        )
+        assert running.status_code == 201, running.text
     async with browser(container, "sam") as sam:
         change_id = await drafted_by_sam(sam)
         page = await sam.get(f"/backoffice/changes/{change_id}")
         assert "Form field outdoor_seats added (integer, “Outdoor seats”)" in page.text
+        # the dry run: Alice's running application keeps version 4
+        assert (
+            "1 applications are running on version 4. They keep it: this change applies to"
+            " applications started after it is published." in page.text
+        )
         assert "Licence fee table, row “21 to 40 seats: small band”, Fee: 400 → 500" in page.text
         day = (container.clock.now() + timedelta(days=10)).date()
         submitted = await sam.post(
