@@ -25,21 +25,25 @@ from civicloom.governance.editing import (
     update_tests,
 )
 from civicloom.governance.pages import governance_pages_router, workspace_of
+from civicloom.governance.publication import (
+    publish_due_changes,
+    refresh_rule_book,
+)
+from civicloom.governance.queries import (
+    get_change,
+    list_changes,
+    service_history,
+)
 from civicloom.governance.services import (
     NotAllowed,
     approve_change,
     default_workspace,
     draft_change,
     edit_draft,
-    get_change,
     list_approved_changes,
-    list_changes,
     may_author,
     parties_of,
     preview_change,
-    publish_due_changes,
-    refresh_rule_book,
-    service_history,
     submit_change,
     submit_imported_change,
     withdraw_change,

@@ -15,7 +15,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from civicloom.governance.services import get_change, list_changes, publish_due_changes
+from civicloom.governance.publication import (
+    publish_due_changes,
+)
+from civicloom.governance.queries import (
+    get_change,
+    list_changes,
+)
 from civicloom.kernel import DomainError
 from civicloom.runtime import Container
 

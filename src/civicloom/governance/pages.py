@@ -31,17 +31,19 @@ from civicloom.governance.editing import (
     set_step_sla,
     set_template_text,
 )
+from civicloom.governance.queries import (
+    get_change,
+    list_changes,
+    pinned_applications,
+    service_history,
+)
 from civicloom.governance.services import (
     approve_change,
     draft_change,
     edit_draft,
-    get_change,
-    list_changes,
     may_author,
     parties_of,
-    pinned_applications,
     preview_change,
-    service_history,
     submit_change,
     withdraw_change,
 )

@@ -11,25 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 import yaml
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from civicloom.applications import running_on_version
-from civicloom.audit import AuditAction, AuditRecord, append_audit
-from civicloom.catalogue import get_current_blueprint, publish_blueprint, retire_blueprint
+from civicloom.audit import AuditAction
 from civicloom.db import UnitOfWork
 from civicloom.governance.artifacts import (
     Workspace,
-    dump_model,
     dump_yaml,
     next_model_files,
-    parse_blueprint,
-    parse_models,
     published_files,
     tests_file,
 )
@@ -40,7 +33,6 @@ from civicloom.governance.domain import (
     CENTRAL,
     QUALITY_GATE,
     RULE_OWNER,
-    Approval,
     ApprovedChange,
     ChangeKind,
     ChangeRequest,
@@ -48,18 +40,17 @@ from civicloom.governance.domain import (
     CheckResult,
     DiffLine,
 )
+from civicloom.governance.records import approvals_of, audit_change, row_of, to_domain
 from civicloom.governance.tables import ChangeApprovalRow, ChangeRequestRow
 from civicloom.kernel import (
     Clock,
     Conflict,
     FieldError,
-    NotFound,
     Principal,
     SystemClock,
     ValidationFailed,
 )
 from civicloom.kernel import new_id as _new_id
-from civicloom.rules import DecisionModel, ModelStatus, RuleBook
 from civicloom.settings import PROJECT_ROOT
 
 
@@ -69,89 +60,6 @@ class NotAllowed(Conflict):
     slug = "forbidden"
     title = "Forbidden"
     status = 403
-
-
-def _rank(required: Sequence[Any], party: str) -> int:
-    """Approvals given at the same moment are listed in the order the parties are required."""
-    return list(required).index(party) if party in required else len(required)
-
-
-def _to_domain(row: ChangeRequestRow, approvals: Sequence[ChangeApprovalRow]) -> ChangeRequest:
-    return ChangeRequest(
-        id=row.id,
-        kind=ChangeKind(row.kind),
-        target=row.target,
-        title=row.title,
-        state=ChangeState(row.state),
-        author=row.author,
-        author_name=row.author_name,
-        author_department=row.author_department,
-        files=dict(row.files),
-        base_files=dict(row.base_files),
-        required=tuple(str(p) for p in row.required),
-        approvals=tuple(
-            Approval(a.party, a.approver, a.approver_name, a.approved_at)
-            for a in sorted(approvals, key=lambda a: (a.approved_at, _rank(row.required, a.party)))
-        ),
-        checks=tuple(
-            CheckResult(
-                str(c["name"]),
-                bool(c["passed"]),
-                tuple(c.get("lines") or ()),
-                tuple(c.get("params") or ()),
-            )
-            for c in row.checks
-        ),
-        diff=tuple(
-            DiffLine(str(d["part"]), str(d["message"]), dict(d.get("params") or {}), d.get("owner"))
-            for d in row.diff
-        ),
-        effective_at=row.effective_at,
-        created_at=row.created_at,
-        submitted_at=row.submitted_at,
-        published_at=row.published_at,
-        source_environment=row.source_environment,
-        bundle_id=row.bundle_id,
-    )
-
-
-async def _approvals(session: AsyncSession, change_id: str) -> list[ChangeApprovalRow]:
-    rows = await session.scalars(
-        select(ChangeApprovalRow)
-        .where(ChangeApprovalRow.change_id == change_id)
-        .order_by(ChangeApprovalRow.approved_at, ChangeApprovalRow.id)
-    )
-    return list(rows)
-
-
-async def _row(session: AsyncSession, change_id: str) -> ChangeRequestRow:
-    row = await session.get(ChangeRequestRow, change_id)
-    if row is None:
-        raise NotFound(f"no change request {change_id!r}")
-    return row
-
-
-async def _audit(
-    session: AsyncSession,
-    action: AuditAction,
-    row: ChangeRequestRow,
-    actor: str,
-    at: datetime,
-    department: str | None = None,
-    **details: Any,
-) -> None:
-    await append_audit(
-        session,
-        AuditRecord(
-            actor=actor,
-            action=action,
-            subject_type="change_request",
-            subject_id=row.id,
-            occurred_at=at,
-            department=department,
-            details={"kind": row.kind, "target": row.target, "state": row.state, **details},
-        ),
-    )
 
 
 def may_author(principal: Principal) -> bool:
@@ -208,7 +116,7 @@ async def draft_change(
         )
         uow.session.add(row)
         await uow.session.flush()
-        await _audit(
+        await audit_change(
             uow.session, AuditAction.CHANGE_DRAFTED, row, actor.audit_name, now, actor.department
         )
         await uow.commit()
@@ -228,7 +136,7 @@ async def edit_draft(
     edit starts from)."""
     now = clock.now()
     async with uow:
-        row = await _row(uow.session, change_id)
+        row = await row_of(uow.session, change_id)
         if row.author != actor.subject:
             raise NotAllowed("only the author edits a draft")
         if row.state != ChangeState.DRAFT.value:
@@ -237,7 +145,7 @@ async def edit_draft(
         if base_files:
             row.base_files = {**base_files, **row.base_files}
         row.updated_at = now
-        await _audit(
+        await audit_change(
             uow.session,
             AuditAction.CHANGE_EDITED,
             row,
@@ -247,7 +155,7 @@ async def edit_draft(
             files=sorted(files),
         )
         await uow.commit()
-        return _to_domain(row, await _approvals(uow.session, change_id))
+        return to_domain(row, await approvals_of(uow.session, change_id))
 
 
 def _default_owner(row: ChangeRequestRow) -> str | None:
@@ -279,15 +187,15 @@ async def preview_change(uow: UnitOfWork, ws: Workspace, change_id: str) -> Chan
     """The change with its diff and checks as they would be if submitted now (nothing
     written)."""
     async with uow:
-        row = await _row(uow.session, change_id)
-        approvals = await _approvals(uow.session, change_id)
+        row = await row_of(uow.session, change_id)
+        approvals = await approvals_of(uow.session, change_id)
         if row.state == ChangeState.DRAFT.value:
             diff, checks = await _assess(uow.session, ws, row)
             _store(row, diff, checks)
-            change = _to_domain(row, approvals)
+            change = to_domain(row, approvals)
             await uow.session.rollback()
             return change
-        return _to_domain(row, approvals)
+        return to_domain(row, approvals)
 
 
 async def submit_change(
@@ -303,7 +211,7 @@ async def submit_change(
     or takes effect in the past is refused (nothing written)."""
     now = clock.now()
     async with uow:
-        row = await _row(uow.session, change_id)
+        row = await row_of(uow.session, change_id)
         if row.author != actor.subject:
             raise NotAllowed("only the author submits a draft")
         if row.state != ChangeState.DRAFT.value:
@@ -326,7 +234,7 @@ async def submit_change(
         row.effective_at = effective_at
         row.submitted_at = now
         row.updated_at = now
-        await _audit(
+        await audit_change(
             uow.session,
             AuditAction.CHANGE_SUBMITTED,
             row,
@@ -337,7 +245,7 @@ async def submit_change(
             effective_at=effective_at.isoformat(),
         )
         await uow.commit()
-        return _to_domain(row, [])
+        return to_domain(row, [])
 
 
 async def approve_change(
@@ -348,12 +256,12 @@ async def approve_change(
     a party that already approved, a person who already approved for another party."""
     now = clock.now()
     async with uow:
-        row = await _row(uow.session, change_id)
+        row = await row_of(uow.session, change_id)
         if row.state != ChangeState.SUBMITTED.value:
             raise Conflict(f"change request {change_id} is {row.state}; nothing to approve")
         if row.author == actor.subject:
             raise NotAllowed("the author of a change cannot approve it (four-eyes)")
-        approvals = await _approvals(uow.session, change_id)
+        approvals = await approvals_of(uow.session, change_id)
         if any(a.approver == actor.subject for a in approvals):
             raise Conflict("you have already approved this change")
         given = {a.party for a in approvals}
@@ -380,7 +288,7 @@ async def approve_change(
             await uow.session.flush()
         except IntegrityError as exc:  # a concurrent approval for the same party won
             raise Conflict("this party has already approved this change") from exc
-        await _audit(
+        await audit_change(
             uow.session,
             AuditAction.CHANGE_APPROVED,
             row,
@@ -390,7 +298,7 @@ async def approve_change(
             party=party,
         )
         await uow.commit()
-        return _to_domain(row, approvals)
+        return to_domain(row, approvals)
 
 
 async def withdraw_change(
@@ -400,7 +308,7 @@ async def withdraw_change(
     refuses it (with a reason)."""
     now = clock.now()
     async with uow:
-        row = await _row(uow.session, change_id)
+        row = await row_of(uow.session, change_id)
         if row.state not in (ChangeState.DRAFT.value, ChangeState.SUBMITTED.value):
             raise Conflict(f"change request {change_id} is {row.state}; it cannot be withdrawn")
         is_approver = row.state == ChangeState.SUBMITTED.value and bool(
@@ -412,7 +320,7 @@ async def withdraw_change(
             raise ValidationFailed([FieldError("reason", "required", "Say why you refuse it")])
         row.state = ChangeState.WITHDRAWN.value
         row.updated_at = now
-        await _audit(
+        await audit_change(
             uow.session,
             AuditAction.CHANGE_WITHDRAWN,
             row,
@@ -422,38 +330,7 @@ async def withdraw_change(
             reason=reason.strip()[:500],
         )
         await uow.commit()
-        return _to_domain(row, await _approvals(uow.session, change_id))
-
-
-async def get_change(uow: UnitOfWork, change_id: str) -> ChangeRequest:
-    """One change request with its approvals."""
-    async with uow:
-        row = await _row(uow.session, change_id)
-        return _to_domain(row, await _approvals(uow.session, change_id))
-
-
-async def list_changes(
-    uow: UnitOfWork, *, target: str | None = None, kind: ChangeKind | None = None
-) -> list[ChangeRequest]:
-    """Change requests, newest first (of one target if given)."""
-    async with uow:
-        query = select(ChangeRequestRow).order_by(
-            ChangeRequestRow.created_at.desc(), ChangeRequestRow.id
-        )
-        if target is not None:
-            query = query.where(ChangeRequestRow.target == target)
-        if kind is not None:
-            query = query.where(ChangeRequestRow.kind == kind.value)
-        rows = list(await uow.session.scalars(query))
-        by_change: dict[str, list[ChangeApprovalRow]] = {r.id: [] for r in rows}
-        if rows:
-            for a in await uow.session.scalars(
-                select(ChangeApprovalRow)
-                .where(ChangeApprovalRow.change_id.in_(list(by_change)))
-                .order_by(ChangeApprovalRow.approved_at, ChangeApprovalRow.id)
-            ):
-                by_change[a.change_id].append(a)
-        return [_to_domain(r, by_change[r.id]) for r in rows]
+        return to_domain(row, await approvals_of(uow.session, change_id))
 
 
 async def list_approved_changes(uow: UnitOfWork, ids: Sequence[str]) -> list[ApprovedChange]:
@@ -462,11 +339,11 @@ async def list_approved_changes(uow: UnitOfWork, ids: Sequence[str]) -> list[App
     found: list[ApprovedChange] = []
     async with uow:
         for change_id in ids:
-            row = await _row(uow.session, change_id)
+            row = await row_of(uow.session, change_id)
             if row.state not in (ChangeState.APPROVED.value, ChangeState.PUBLISHED.value):
                 raise Conflict(f"change request {change_id} is {row.state}, not approved")
             found.append(
-                _to_domain(row, await _approvals(uow.session, change_id)).approved_change()
+                to_domain(row, await approvals_of(uow.session, change_id)).approved_change()
             )
     return found
 
@@ -546,7 +423,7 @@ async def submit_imported_change(
         _store(row, diff, checks)
         uow.session.add(row)
         await uow.session.flush()
-        await _audit(
+        await audit_change(
             uow.session,
             AuditAction.CHANGE_IMPORTED,
             row,
@@ -565,158 +442,3 @@ def default_workspace() -> Workspace:
     """The project's own ``blueprints/`` directory and its rule book (tests and tools; a
     running platform passes the container's workspace, ``bootstrap.governance_workspace``)."""
     return Workspace.from_directory(PROJECT_ROOT / "blueprints")
-
-
-def sealed_models(files: Mapping[str, str], effective_at: datetime) -> list[DecisionModel]:
-    """The change's decision model versions as published: sealed, in effect from the
-    effective date (every process derives the same versions from the same row)."""
-    effective = effective_at.astimezone(UTC).date()
-    sealed: list[DecisionModel] = []
-    for model in parse_models(files):
-        metadata = model.metadata.model_copy(
-            update={
-                "status": ModelStatus.PUBLISHED,
-                "valid_from": max(model.metadata.valid_from, effective),
-                "content_hash": model.content_hash(),
-                "published_at": effective_at,
-            }
-        )
-        sealed.append(model.model_copy(update={"metadata": metadata}))
-    return sealed
-
-
-async def _publish_one(
-    uow: UnitOfWork, clock: Clock, ws: Workspace, change_id: str
-) -> ChangeRequest | None:
-    now = clock.now()
-    models: list[DecisionModel] = []
-    async with uow:
-        query = select(ChangeRequestRow).where(ChangeRequestRow.id == change_id)
-        if uow.is_postgresql:
-            query = query.with_for_update(skip_locked=True)
-        row = await uow.session.scalar(query)
-        if row is None or row.state != ChangeState.APPROVED.value:
-            return None  # another worker published it, or it was withdrawn meanwhile
-        actor = f"change:{row.id}"
-        files = dict(row.files)
-        for sealed in sealed_models(files, row.effective_at or now):
-            files[str(sealed.source)] = dump_model(sealed)
-            models.append(sealed)
-        for rel, text in files.items():
-            if rel.startswith("services/"):
-                blueprint = parse_blueprint(text, rel)
-                previous = await get_current_blueprint(uow.session, blueprint.id)
-                await publish_blueprint(uow.session, blueprint, now, actor=actor)
-                if previous is not None and previous.blueprint.version < blueprint.version:
-                    # running applications keep the old version; new ones start on this one
-                    await retire_blueprint(
-                        uow.session, blueprint.id, previous.blueprint.version, now, actor=actor
-                    )
-        row.files = files
-        row.state = ChangeState.PUBLISHED.value
-        row.published_at = now
-        row.updated_at = now
-        await _audit(
-            uow.session,
-            AuditAction.CHANGE_PUBLISHED,
-            row,
-            actor,
-            now,
-            row.author_department,
-            models=[str(m.ref) for m in models],
-        )
-        await uow.commit()
-        change = _to_domain(row, await _approvals(uow.session, change_id))
-    for model in models:
-        ws.book.add(model)
-    # Templates, agreements and tariffs are files every process reads; they are written once
-    # the publication is committed (a failed write is repeated by ``rewrite_published_files``).
-    write_files(
-        ws, {k: v for k, v in change.files.items() if not k.startswith(("services/", "rules/"))}
-    )
-    return change
-
-
-def write_files(ws: Workspace, files: Mapping[str, str]) -> None:
-    """Write published files under ``blueprints/`` atomically."""
-    for rel, text in files.items():
-        path = (ws.blueprints_dir / rel).resolve()
-        if ws.blueprints_dir.resolve() not in path.parents:
-            continue  # never outside the blueprints directory
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-
-
-async def publish_due_changes(uow: UnitOfWork, clock: Clock, ws: Workspace) -> int:
-    """The worker's job: publish every approved change whose effective date has come, each in
-    its own transaction; then bring the process's rule book up to date."""
-    now = clock.now()
-    async with uow:
-        due = list(
-            await uow.session.scalars(
-                select(ChangeRequestRow.id)
-                .where(ChangeRequestRow.state == ChangeState.APPROVED.value)
-                .where(ChangeRequestRow.effective_at <= now)
-                .order_by(ChangeRequestRow.effective_at, ChangeRequestRow.id)
-            )
-        )
-    published = 0
-    for change_id in due:
-        if await _publish_one(uow, clock, ws, change_id) is not None:
-            published += 1
-    await refresh_rule_book(uow, ws.book)
-    return published
-
-
-async def refresh_rule_book(uow: UnitOfWork, book: RuleBook) -> int:
-    """Add to ``book`` every decision model version of an approved or published change, in
-    effect from the change's effective date: each process's book then agrees with the
-    database whichever process approved or published (ADR 0049)."""
-    async with uow:
-        rows = list(
-            await uow.session.scalars(
-                select(ChangeRequestRow).where(
-                    ChangeRequestRow.state.in_(
-                        [ChangeState.APPROVED.value, ChangeState.PUBLISHED.value]
-                    )
-                )
-            )
-        )
-    added = 0
-    for row in rows:
-        models = {k: v for k, v in row.files.items() if k.startswith("rules/")}
-        if not models or row.effective_at is None:
-            continue
-        for model in sealed_models(models, row.effective_at):
-            if book.add(model):
-                added += 1
-    return added
-
-
-async def pinned_applications(
-    uow: UnitOfWork, change: ChangeRequest, limit: int = 20
-) -> tuple[int, int | None, list[tuple[str, str]]]:
-    """Dry run of who is not moved: the applications running on the service's published
-    version, which keep it when the change is published. ``(count, version, newest few)``;
-    nothing for other kinds or a published change."""
-    if change.kind is not ChangeKind.BLUEPRINT or change.state is ChangeState.PUBLISHED:
-        return 0, None, []
-    async with uow:
-        current = await get_current_blueprint(uow.session, change.target)
-        if current is None:
-            return 0, None, []
-        total, rows = await running_on_version(uow.session, current.version_id, limit)
-    return total, current.blueprint.version, rows
-
-
-async def service_history(uow: UnitOfWork, service_id: str) -> list[ChangeRequest]:
-    """Every change request about a service (its blueprint, and its templates), newest first."""
-    changes = await list_changes(uow)
-    return [
-        c
-        for c in changes
-        if c.target == service_id
-        or (c.kind is ChangeKind.TEMPLATE and c.target.startswith(f"{service_id}/"))
-    ]
