@@ -35,6 +35,7 @@ from civicloom.documents import (
 )
 from civicloom.funding import build_recent_facts, load_tariffs
 from civicloom.govstack.pubsub import PushDeliverer
+from civicloom.governance import Workspace, publish_due_changes
 from civicloom.kernel import SystemClock
 from civicloom.kpis import REFRESH_SECONDS as KPI_REFRESH_SECONDS
 from civicloom.kpis import refresh_service_days
@@ -144,6 +145,12 @@ def callback_url_for(settings: Settings, department: str) -> str:
     return f"{settings.effective_public_url}/api/v1/callbacks/{department}"
 
 
+def governance_workspace(container: Container) -> Workspace:
+    """What change requests read and write: the blueprints directory and the process's rule
+    book (ADR 0049)."""
+    return Workspace(container.settings.blueprints_dir, container.get(RULE_BOOK))
+
+
 def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[PeriodicJob]:
     settings = container.settings
 
@@ -163,7 +170,13 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
     async def kpi_aggregates() -> object:
         return await refresh_service_days(container.uow())
 
+    async def changes() -> object:
+        return await publish_due_changes(
+            container.uow(), container.clock, governance_workspace(container)
+        )
+
     return [
+        PeriodicJob("change-publication", settings.change_publication_seconds, changes),
         PeriodicJob("audit-seal", settings.audit_seal_seconds, seal),
         PeriodicJob("usage-facts", settings.usage_facts_seconds, usage_facts),
         PeriodicJob("document-purge", settings.document_purge_seconds, purge),

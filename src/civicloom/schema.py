@@ -25,6 +25,7 @@ from civicloom.govstack.pubsub.tables import (
     PublishedEventRow,
     SubscriptionRow,
 )
+from civicloom.governance.tables import ChangeApprovalRow, ChangeRequestRow
 from civicloom.identity.tables import ApiClientRow, SessionRow, StaffGrantRow, StaffRow
 from civicloom.kpis.tables import AggregateWatermarkRow, ServiceDayStateRow
 from civicloom.notifications.tables import DeliveryRow, PreferenceRow
@@ -84,6 +85,8 @@ TABLES = (
     PubSubDeliveryRow,
     ServiceDayStateRow,
     AggregateWatermarkRow,
+    ChangeRequestRow,
+    ChangeApprovalRow,
 )
 
 

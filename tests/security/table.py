@@ -32,6 +32,9 @@ Objects (column ``object``) and each caller's relationship to them:
           farah = other department)
   tax:    a dead letter of the tax department's call (operators' object)
   staff_grant: Hana's (local-admin department administrator) leave grant for Nora
+  change: Sam's (local-admin service owner) draft change request to Open a restaurant
+          (change_template: to its 'submitted' message; change_edited: with a new field, ready to
+          submit; change_submitted: submitted, waiting for local-admin and the central team)
   self:   the caller's own data (inbox, preferences, session)
   -:      no object (collections, public pages)
 
@@ -299,6 +302,22 @@ GET  /counter/applications/{counter_id}/code     | -     | - | login 403 403 403
 POST /counter/applications/{counter_id}/code     | -     | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 GET  /counter/applications/{counter_id}/documents | -    | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 POST /counter/applications/{counter_id}/documents | -    | upload | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+# --- change requests (issue 20, ADR 0049): service owners, rule owners and the central quality
+# gate (no column holds the last two: Ruth and Gabriel approve in tests/integration/governance).
+# Sam drafts, edits, submits and withdraws his own changes; he may not approve his own (403,
+# four-eyes). Everyone else, and every machine key, 403; pages send anonymous callers to sign in.
+GET  /backoffice/changes                         | -      | - | login 403 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403
+POST /backoffice/changes                         | -      | change_draft | login 403 403 403 403 403 403 403 403 403 303 403 403 403 403 403 403
+GET  /backoffice/changes/{change_id}             | -      | - | login 403 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403
+POST /backoffice/changes/{change_id}/fields      | change | change_field | login 403 403 403 403 403 403 403 403 403 303 403 403 403 403 403 403
+POST /backoffice/changes/{change_id}/cells       | change | change_cells | login 403 403 403 403 403 403 403 403 403 303 403 403 403 403 403 403
+POST /backoffice/changes/{change_id}/sla         | change | change_sla | login 403 403 403 403 403 403 403 403 403 303 403 403 403 403 403 403
+POST /backoffice/changes/{change_id}/template    | change_template | change_text | login 403 403 403 403 403 403 403 403 403 303 403 403 403 403 403 403
+POST /backoffice/changes/{change_id}/upload      | change | change_upload | login 403 403 403 403 403 403 403 403 403 303 403 403 403 403 403 403
+POST /backoffice/changes/{change_id}/submit      | change_edited | change_submit | login 403 403 403 403 403 403 403 403 403 303 403 403 403 403 403 403
+POST /backoffice/changes/{change_id}/approve     | change_submitted | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+POST /backoffice/changes/{change_id}/withdraw    | change | change_refusal | login 403 403 403 403 403 403 403 403 403 303 403 403 403 403 403 403
+GET  /backoffice/changes/history/{service_id}    | -      | - | login 403 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403
 GET  /claim                                      | self  | - | login 200 200 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 POST /claim                                      | -     | - | login 400 400 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 

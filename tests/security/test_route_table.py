@@ -59,6 +59,10 @@ FRESH_KINDS = {
     "licence",
     "mandate",
     "staff_grant",
+    "change",
+    "change_template",
+    "change_edited",
+    "change_submitted",
 }
 STATIC_KINDS = {"-", "self", "alice", "la", "env", "paid", "due", "statement"}
 MOUNT_FILES = {
@@ -253,6 +257,36 @@ def request_of(body: str, params: dict[str, str], caller: str, n: int) -> dict[s
                 "reason": "Annual leave",
             }
         },
+        "change_draft": {"data": {"target": "blueprint:open-a-restaurant", "title": "Seats"}},
+        "change_field": {
+            "data": {
+                "name": "outdoor_seats",
+                "type": "integer",
+                "title_en": "Outdoor seats",
+                "title_zh": "室外座位数",
+                "page": "premises",
+                "required": "no",
+            }
+        },
+        "change_cells": {
+            "data": {
+                "cell:fee-table:small:out_fee": "500",
+                "tests": "cases:\n  - name: 40 seats\n    input: {seating: 40}\n"
+                "    expect: {fee: 500}\n",
+            }
+        },
+        "change_sla": {"data": {"step": "payment", "days": "5"}},
+        "change_text": {
+            "data": {"language": "en", "text": "Subject: Received {{ reference }}\n\nThank you."}
+        },
+        "change_upload": {
+            "data": {"path": "services/open-a-restaurant/blueprint.yaml"},
+            "files": {"file": ("blueprint.yaml", b"id: open-a-restaurant\n", "text/yaml")},
+        },
+        "change_submit": {
+            "data": {"effective-day": "1", "effective-month": "1", "effective-year": "2030"}
+        },
+        "change_refusal": {"data": {"reason": "Not needed any more."}},
         "page_inspection": {
             "data": {"planned_on": "2027-02-01", "inspection_note": "Kitchen and grease trap."}
         },

@@ -37,6 +37,15 @@ from civicloom.applications import (
 from civicloom.applications.tables import DeadLetterRow, TaskRow
 from civicloom.departments import CAPABILITY_GATEWAY
 from civicloom.documents import Validity, build_documents_runtime, issue_licence
+from civicloom.governance import (
+    ChangeKind,
+    draft_change,
+    edit_draft,
+    get_change,
+    set_form_field,
+    submit_change,
+    workspace_of,
+)
 from civicloom.identity import (
     GrantKind,
     GrantRequest,
@@ -439,6 +448,58 @@ class World:
         )
         return {"grant_id": made.id}
 
+    async def _change(self, kind: ChangeKind, target: str) -> str:
+        """A draft change request of Sam's (local-admin's service owner, ADR 0049)."""
+        return await draft_change(
+            self.container.uow(),
+            self.container.clock,
+            workspace_of(self.container),
+            self.platform.principal("sam"),
+            kind=kind,
+            target=target,
+            title="Outdoor seats",
+        )
+
+    async def change(self) -> dict[str, str]:
+        """Sam's draft change to Open a restaurant."""
+        return {"change_id": await self._change(ChangeKind.BLUEPRINT, "open-a-restaurant")}
+
+    async def change_template(self) -> dict[str, str]:
+        """Sam's draft change to the 'submitted' message of Open a restaurant."""
+        change_id = await self._change(ChangeKind.TEMPLATE, "open-a-restaurant/submitted")
+        return {"change_id": change_id}
+
+    async def change_edited(self) -> dict[str, str]:
+        """Sam's draft with a new field: ready to submit."""
+        change_id = await self._change(ChangeKind.BLUEPRINT, "open-a-restaurant")
+        draft = await get_change(self.container.uow(), change_id)
+        files = set_form_field(
+            draft.files,
+            name="outdoor_seats",
+            kind="integer",
+            title_en="Outdoor seats",
+            title_zh="室外座位数",
+            page="premises",
+            required=False,
+            owner="local-admin",
+        )
+        sam = self.platform.principal("sam")
+        await edit_draft(self.container.uow(), self.container.clock, sam, change_id, files)
+        return {"change_id": change_id}
+
+    async def change_submitted(self) -> dict[str, str]:
+        """Sam's change, submitted: it waits for local-admin's and the central approval."""
+        made = await self.change_edited()
+        await submit_change(
+            self.container.uow(),
+            self.container.clock,
+            workspace_of(self.container),
+            self.platform.principal("sam"),
+            made["change_id"],
+            self.container.clock.now() + timedelta(days=30),
+        )
+        return made
+
     async def fresh(self, kind: str) -> dict[str, str]:
         """A new object of ``kind``."""
         makers: dict[str, Callable[[], Awaitable[dict[str, str]]]] = {
@@ -454,6 +515,10 @@ class World:
             "licence": self.licence,
             "mandate": self.mandate,
             "staff_grant": self.staff_grant,
+            "change": self.change,
+            "change_template": self.change_template,
+            "change_edited": self.change_edited,
+            "change_submitted": self.change_submitted,
         }
         return await makers[kind]()
 
@@ -516,6 +581,7 @@ async def build_world(platform: Platform, alice: Caller, priya: Caller, key: Cal
     licence = await world.licence()
     ids.update(licence_id=licence["licence_id"], licence_token=licence["token"])
     ids.update(await world.draft())
+    ids.update(await world.change())
     ids.update(await world.consent())
     ids["dead_letter_id"] = (await world.dead_letter())["dead_letter_id"]
     async with httpx.AsyncClient(timeout=10) as direct:
@@ -594,6 +660,7 @@ _FINGERPRINTS = {
     ),
     "payments": "id || '|' || state || '|' || CAST(refunded_minor AS TEXT)",
     "notification_preferences": "CAST(subject AS TEXT) || '|' || CAST(updated_at AS TEXT)",
+    "governance_change_requests": "id || '|' || state || '|' || CAST(updated_at AS TEXT)",
 }
 _IGNORED = {"identity_sessions", "identity_api_clients", "audit_entries", "audit_seals"}
 

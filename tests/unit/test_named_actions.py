@@ -21,6 +21,7 @@ CHECKED_CALLS: dict[str, tuple[int, str, str]] = {
     "AuditNote": (1, "action", "AuditAction"),
     "audit": (2, "action", "AuditAction"),  # applications.case.audit
     "_audit": (2, "action", "AuditAction"),  # identity.apikeys._audit
+    "audit_change": (1, "action", "AuditAction"),  # governance.records.audit_change
     "CloudEvent": (0, "type", "EventType"),
     "EventNote": (0, "type", "EventType"),
     "emit": (3, "event_type", "EventType"),  # applications.case.emit

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from civicloom.applications.domain import TaskState
+from civicloom.applications.domain import FINAL_APPLICATION_STATES, TaskState
 from civicloom.applications.tables import ApplicationRow, DeadLetterRow, TaskRow, TimelineRow
 from civicloom.applications.views import (
     ApplicantApplication,
@@ -183,6 +183,25 @@ async def references_of(session: AsyncSession, application_ids: Collection[str])
         )
     )
     return {str(app_id): str(reference) for app_id, reference in result}
+
+
+async def running_on_version(
+    session: AsyncSession, blueprint_version_id: str, limit: int = 50
+) -> tuple[int, list[tuple[str, str]]]:
+    """How many applications still run on a blueprint version, and the references and states
+    of the newest ``limit`` of them (a change request's reviewers see who keeps the version)."""
+    running = (
+        ApplicationRow.blueprint_version_id == blueprint_version_id,
+        ApplicationRow.state.not_in([s.value for s in FINAL_APPLICATION_STATES]),
+    )
+    total = await session.scalar(select(func.count()).select_from(ApplicationRow).where(*running))
+    rows = await session.execute(
+        select(ApplicationRow.reference, ApplicationRow.state)
+        .where(*running)
+        .order_by(ApplicationRow.submitted_at.desc(), ApplicationRow.id)
+        .limit(limit)
+    )
+    return int(total or 0), [(str(ref), str(state)) for ref, state in rows]
 
 
 async def applications_of_applicant(

@@ -36,10 +36,13 @@ DEPARTMENT_SCOPED_ROLES = frozenset(
         Role.SERVICE_OWNER.value,
         Role.FINANCE_OFFICER.value,
         Role.DEPARTMENT_ADMIN.value,
+        Role.RULE_OWNER.value,
     }
 )
 # Roles of the central team, held without a department.
-PLATFORM_ROLES = frozenset({Role.OPERATOR.value, Role.AUDITOR.value, Role.PLATFORM_OWNER.value})
+PLATFORM_ROLES = frozenset(
+    {Role.OPERATOR.value, Role.AUDITOR.value, Role.PLATFORM_OWNER.value, Role.QUALITY_GATE.value}
+)
 STAFF_SOURCES = ("oidc-staff", "demo", "staff-import")
 
 

@@ -31,6 +31,8 @@ STAFF_PAGE = page_roles(
     "finance-officer",
     "platform-owner",
     "department-admin",
+    "rule-owner",
+    "quality-gate",
 )
 
 
@@ -55,6 +57,11 @@ def nav(request: Request, principal: Principal) -> list[dict[str, Any]]:
             "/backoffice/capabilities",
             _("Capability catalogue"),
             {role.value for role in CATALOGUE_READERS},
+        ),
+        (
+            "/backoffice/changes",
+            _("Change requests"),
+            {"service-owner", "rule-owner", "quality-gate"},
         ),
     ]
     return [

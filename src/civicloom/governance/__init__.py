@@ -1,0 +1,93 @@
+"""Governance: change requests owned by departments — draft, semantic diff, automatic checks,
+approval by every owner and the central team, publication at an effective date (ADR 0049)."""
+
+from civicloom.governance.artifacts import Workspace, blueprint_path, model_path
+from civicloom.governance.domain import (
+    CENTRAL,
+    QUALITY_GATE,
+    RULE_OWNER,
+    Approval,
+    ApprovedChange,
+    ChangeKind,
+    ChangeRequest,
+    ChangeState,
+    CheckResult,
+    DiffLine,
+)
+from civicloom.governance.editing import (
+    FIELD_TYPES,
+    model_for_edit,
+    rule_rows,
+    set_form_field,
+    set_rule_cell,
+    set_step_sla,
+    set_template_text,
+    update_tests,
+)
+from civicloom.governance.pages import governance_pages_router, workspace_of
+from civicloom.governance.publication import (
+    publish_due_changes,
+    refresh_rule_book,
+)
+from civicloom.governance.queries import (
+    get_change,
+    list_changes,
+    service_history,
+)
+from civicloom.governance.services import (
+    NotAllowed,
+    approve_change,
+    default_workspace,
+    draft_change,
+    edit_draft,
+    list_approved_changes,
+    may_author,
+    parties_of,
+    preview_change,
+    submit_change,
+    submit_imported_change,
+    withdraw_change,
+)
+
+__all__ = [
+    "CENTRAL",
+    "FIELD_TYPES",
+    "QUALITY_GATE",
+    "RULE_OWNER",
+    "Approval",
+    "ApprovedChange",
+    "ChangeKind",
+    "ChangeRequest",
+    "ChangeState",
+    "CheckResult",
+    "DiffLine",
+    "NotAllowed",
+    "Workspace",
+    "approve_change",
+    "blueprint_path",
+    "default_workspace",
+    "draft_change",
+    "edit_draft",
+    "get_change",
+    "governance_pages_router",
+    "list_approved_changes",
+    "list_changes",
+    "may_author",
+    "model_for_edit",
+    "model_path",
+    "parties_of",
+    "preview_change",
+    "publish_due_changes",
+    "refresh_rule_book",
+    "rule_rows",
+    "service_history",
+    "set_form_field",
+    "set_rule_cell",
+    "set_step_sla",
+    "set_template_text",
+    "submit_change",
+    "submit_imported_change",
+    "update_tests",
+    "withdraw_change",
+    "workspace_of",
+]
