@@ -17,6 +17,7 @@ from civicloom.db import metadata
 from civicloom.departments.tables import DepartmentRow
 from civicloom.documents.tables import DocumentRow, LicenceRow
 from civicloom.funding.tables import UsageFactRow
+from civicloom.governance.bundle_tables import BundleRow
 from civicloom.identity.tables import ApiClientRow, SessionRow, StaffGrantRow, StaffRow
 from civicloom.notifications.tables import DeliveryRow, PreferenceRow
 from civicloom.outbox.tables import OutboxRow
@@ -66,6 +67,7 @@ TABLES = (
     UsageFactRow,
     StaffRow,
     StaffGrantRow,
+    BundleRow,
 )
 
 

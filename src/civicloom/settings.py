@@ -342,6 +342,23 @@ class Settings(BaseSettings):
         ),
     )
 
+    environment_name: str = Field(
+        "development",
+        pattern=r"^[a-z][a-z0-9-]{1,48}$",
+        description=(
+            "This deployment's environment (e.g. `test`, `production`): the source named in the "
+            "signed bundles it exports, and refused as the source of a bundle it imports."
+        ),
+    )
+    bundle_trusted_sources: dict[str, Path] = Field(
+        default_factory=dict,
+        description=(
+            "Environments whose signed bundles `civicloom bundle import` accepts, as JSON: name "
+            "to the JWKS file of that environment's public keys (`civicloom keys jwks`), e.g. "
+            '`{"test": "/etc/civicloom/test.jwks.json"}`. Empty: no bundle is accepted (ADR 0052).'
+        ),
+    )
+
     @model_validator(mode="after")
     def _defaults_and_safety(self) -> Self:
         if self.dev_login is None:

@@ -1,0 +1,173 @@
+"""Signed bundles (ADR 0052): sealing, verifying, and every refusal named by its reason."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from civicloom.audit import Keyring, PublicKeySet, b64url, b64url_decode, generate_key
+from civicloom.governance.bundle_domain import (
+    Bundle,
+    BundledChange,
+    BundleRefused,
+    Refusal,
+    expect_next,
+    open_bundle,
+    payload_hash,
+    seal_bundle,
+)
+
+CREATED = datetime(2026, 12, 5, 9, 30, tzinfo=UTC)
+FEE_CHANGE = BundledChange(
+    id="cr-1",
+    kind="tariff",
+    target="open-restaurant",
+    title="Licence fee from 250 to 350",
+    files={"models/local-admin/restaurant-fee.json": '{"fee": 350}\n'},
+    approvals=(("local-admin", "rita"), ("central", "carla")),
+    effective_at="2027-01-01T00:00:00+00:00",
+)
+
+
+@pytest.fixture
+def test_keys(tmp_path: Path) -> Keyring:
+    generate_key(tmp_path / "test-keys")
+    return Keyring.load(tmp_path / "test-keys")
+
+
+@pytest.fixture
+def other_keys(tmp_path: Path) -> Keyring:
+    generate_key(tmp_path / "other-keys")
+    return Keyring.load(tmp_path / "other-keys")
+
+
+def sealed(keys: Keyring, *, source: str = "test", sequence: int = 1) -> str:
+    return seal_bundle(
+        keys,
+        bundle_id="0b0d6d7e-1f49-4c1d-9a51-6b7d5c0c2a11",
+        source_environment=source,
+        sequence=sequence,
+        created_at=CREATED,
+        changes=[FEE_CHANGE],
+    )
+
+
+def refusal(text: str, trusted: dict[str, PublicKeySet], own: str = "production") -> BundleRefused:
+    with pytest.raises(BundleRefused) as caught:
+        open_bundle(text, own_environment=own, trusted=trusted)
+    return caught.value
+
+
+def test_a_sealed_bundle_opens_with_its_source_keys(test_keys: Keyring) -> None:
+    bundle = open_bundle(
+        sealed(test_keys, sequence=4),
+        own_environment="production",
+        trusted={"test": test_keys.public},
+    )
+    assert bundle == Bundle(
+        bundle_id="0b0d6d7e-1f49-4c1d-9a51-6b7d5c0c2a11",
+        source_environment="test",
+        sequence=4,
+        created_at=CREATED,
+        payload_hash=payload_hash([FEE_CHANGE]),
+        changes=(FEE_CHANGE,),
+    )
+    assert bundle.payload_hash.startswith("sha256:")
+    assert len(bundle.payload_hash) == len("sha256:") + 64
+
+
+def test_every_single_byte_changed_is_refused(test_keys: Keyring) -> None:
+    text = sealed(test_keys).strip()
+    trusted = {"test": test_keys.public}
+    reasons = set()
+    for position in range(0, len(text), 7):
+        if text[position] == ".":
+            continue
+        flipped = "A" if text[position] != "A" else "B"
+        changed = text[:position] + flipped + text[position + 1 :]
+        try:
+            open_bundle(changed, own_environment="production", trusted=trusted)
+        except BundleRefused as refused:
+            reasons.add(refused.reason)
+        else:
+            pytest.fail(f"a bundle changed at byte {position} was accepted")
+    # a changed payload or signature is tampering; a changed header may also hide the source
+    # or the key, and is then refused for that
+    assert Refusal.TAMPERED in reasons
+    assert reasons <= {
+        Refusal.TAMPERED,
+        Refusal.MALFORMED,
+        Refusal.UNTRUSTED_SOURCE,
+        Refusal.UNKNOWN_SIGNER,
+        Refusal.OWN_ENVIRONMENT,
+    }
+
+
+def test_a_changed_fee_in_the_payload_is_tampering(test_keys: Keyring) -> None:
+    header, payload, signature = sealed(test_keys).strip().split(".")
+    forged = b64url(b64url_decode(payload).replace(b"350", b"150"))
+    refused = refusal(f"{header}.{forged}.{signature}", {"test": test_keys.public})
+    assert refused.reason is Refusal.TAMPERED
+    assert "changed after it was signed" in refused.message
+
+
+def test_a_bundle_signed_by_another_key_is_an_unknown_signer(
+    test_keys: Keyring, other_keys: Keyring
+) -> None:
+    refused = refusal(sealed(other_keys), {"test": test_keys.public})
+    assert refused.reason is Refusal.UNKNOWN_SIGNER
+    assert f"signed by key '{other_keys.kid}'" in refused.message
+    assert "not a key of environment 'test'" in refused.message
+
+
+def test_a_source_that_is_not_trusted_is_refused(test_keys: Keyring) -> None:
+    refused = refusal(sealed(test_keys, source="staging"), {"test": test_keys.public})
+    assert refused.reason is Refusal.UNTRUSTED_SOURCE
+    assert refused.message == (
+        "source environment 'staging' is not trusted here (bundle_trusted_sources: test)"
+    )
+
+
+def test_a_bundle_of_this_environment_is_refused_here(test_keys: Keyring) -> None:
+    refused = refusal(sealed(test_keys), {"test": test_keys.public}, own="test")
+    assert refused.reason is Refusal.OWN_ENVIRONMENT
+
+
+def test_text_that_is_no_bundle_is_malformed(test_keys: Keyring) -> None:
+    assert refusal("hello", {"test": test_keys.public}).reason is Refusal.MALFORMED
+    assert refusal("", {"test": test_keys.public}).reason is Refusal.MALFORMED
+
+
+def test_a_licence_token_of_the_same_key_is_not_a_bundle(test_keys: Keyring) -> None:
+    token = test_keys.sign({"source_environment": "test", "sequence": 1})
+    refused = refusal(token, {"test": test_keys.public})
+    assert refused.reason is Refusal.MALFORMED
+    assert refused.message == "not a civicloom-bundle/1 bundle"
+
+
+def test_the_next_sequence_is_accepted_and_others_are_named(test_keys: Keyring) -> None:
+    def bundle(sequence: int) -> Bundle:
+        return open_bundle(
+            sealed(test_keys, sequence=sequence),
+            own_environment="production",
+            trusted={"test": test_keys.public},
+        )
+
+    expect_next(bundle(1), 0, None)
+    expect_next(bundle(3), 2, CREATED)
+    with pytest.raises(BundleRefused) as replay:
+        expect_next(bundle(2), 2, CREATED)
+    assert replay.value.reason is Refusal.REPLAY
+    assert replay.value.message == (
+        "bundle 2 from test was imported already on 2026-12-05 09:30 UTC "
+        "(the last imported is 2); a bundle is imported once"
+    )
+    with pytest.raises(BundleRefused) as gap:
+        expect_next(bundle(4), 2, CREATED)
+    assert gap.value.reason is Refusal.OUT_OF_ORDER
+    assert gap.value.message == "bundle 4 from test is out of order: import bundle 3 first"
+    assert str(gap.value) == (
+        "bundle refused (out-of-order): bundle 4 from test is out of order: import bundle 3 first"
+    )
