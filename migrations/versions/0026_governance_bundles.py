@@ -1,7 +1,7 @@
 """Governance: the signed bundles a deployment exported or imported (ADR 0052).
 
 Revision ID: 0026
-Revises: 0022
+Revises: 0023
 Create Date: 2026-12-05 13:00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0026"
-down_revision: str | None = "0022"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -18,6 +18,7 @@ from civicloom.departments.tables import DepartmentRow
 from civicloom.documents.tables import DocumentRow, LicenceRow
 from civicloom.funding.tables import UsageFactRow
 from civicloom.governance.bundle_tables import BundleRow
+from civicloom.governance.tables import ChangeApprovalRow, ChangeRequestRow
 from civicloom.identity.tables import ApiClientRow, SessionRow, StaffGrantRow, StaffRow
 from civicloom.notifications.tables import DeliveryRow, PreferenceRow
 from civicloom.outbox.tables import OutboxRow
@@ -67,6 +68,8 @@ TABLES = (
     UsageFactRow,
     StaffRow,
     StaffGrantRow,
+    ChangeRequestRow,
+    ChangeApprovalRow,
     BundleRow,
 )
 

@@ -94,6 +94,16 @@ class AuditAction(StrEnum):
     BLUEPRINT_RETIRED = "blueprint.retired"
     DECISION_MODEL_PUBLISHED = "decision_model.published"
     DECISION_MODEL_RETIRED = "decision_model.retired"
+    # change requests (ADR 0049): drafted, edited, submitted (checks ran), approved by one
+    # party, withdrawn or refused, published by the worker at the effective date, imported
+    # from another environment's bundle
+    CHANGE_DRAFTED = "change.drafted"
+    CHANGE_EDITED = "change.edited"
+    CHANGE_SUBMITTED = "change.submitted"
+    CHANGE_APPROVED = "change.approved"
+    CHANGE_WITHDRAWN = "change.withdrawn"
+    CHANGE_PUBLISHED = "change.published"
+    CHANGE_IMPORTED = "change.imported"
     # officer work: a supervisor takes a task over from its holder (issue 16)
     TASK_TAKEN_OVER = "task.taken_over"
     # GovStack messaging: a department system had e-mail sent through the platform

@@ -28,6 +28,15 @@ class RuleBook:
         """Load every model under ``rules_dir`` (raises ValidationFailed naming each problem)."""
         return cls(load_models(rules_dir) if rules_dir.exists() else [])
 
+    def add(self, model: DecisionModel) -> bool:
+        """Add a version published since loading (a change request's); ``False`` if the book
+        already holds that version."""
+        versions = self._versions.setdefault(model.ref.key, {})
+        if model.version in versions:
+            return False
+        versions[model.version] = model
+        return True
+
     def keys(self) -> list[str]:
         """Every model identity (``department/model``)."""
         return sorted(self._versions)
