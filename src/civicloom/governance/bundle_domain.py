@@ -20,7 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from civicloom.audit import Keyring, PublicKeySet, SignatureInvalid, b64url_decode
+from civicloom.audit import Keyring, PublicKeySet, SignatureInvalid, b64url, b64url_decode
 from civicloom.kernel import canonical_json
 
 BUNDLE_FORMAT = "civicloom-bundle/1"
@@ -153,7 +153,10 @@ def seal_bundle(
 
 def open_bundle(text: str, *, own_environment: str, trusted: Mapping[str, PublicKeySet]) -> Bundle:
     """Verify a bundle's signature, source and hash; BundleRefused says what is wrong."""
-    token = text.strip()
+    token = text.removesuffix("\n")
+    if not token.strip():
+        raise BundleRefused(Refusal.MALFORMED, "the file is empty, not a signed bundle")
+    _canonical(token)
     claimed = _claimed_source(token)
     if claimed == own_environment:
         raise BundleRefused(
@@ -215,11 +218,32 @@ def _segment(token: str, index: int) -> dict[str, Any]:
     except (SignatureInvalid, ValueError, UnicodeDecodeError):
         raise BundleRefused(
             Refusal.TAMPERED,
-            "the bundle cannot be read: it was changed or damaged after it was signed",
+            "the content cannot be read: the bundle was changed after it was signed "
+            "(or damaged on the way)",
         ) from None
     if not isinstance(value, dict):
         raise BundleRefused(Refusal.MALFORMED, "not a signed bundle (no JSON object)")
     return value
+
+
+def _canonical(token: str) -> None:
+    """Every byte of the file counts: three base64url segments, each in the one encoding
+    ``seal_bundle`` writes (so no unused bit of a last character may differ, RFC 4648 §3.5),
+    and nothing around them but the final newline."""
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts):
+        raise BundleRefused(Refusal.MALFORMED, "not a signed bundle (expected a compact JWS)")
+    for part in parts:
+        try:
+            canonical = b64url(b64url_decode(part)) == part
+        except SignatureInvalid:
+            canonical = False
+        if not canonical:
+            raise BundleRefused(
+                Refusal.TAMPERED,
+                "the content cannot be read: the bundle was changed after it was signed "
+                "(or damaged on the way)",
+            )
 
 
 def _header(token: str) -> dict[str, Any]:

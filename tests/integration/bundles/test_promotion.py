@@ -1,0 +1,287 @@
+"""Promotion between environments (ADR 0052): two deployments with two databases in one test.
+
+"test" runs on its own SQLite file; "production" on a second SQLite file or on PostgreSQL (the
+``backend`` fixture). A change to local-admin's data-sharing agreement is drafted, checked and
+approved in test, exported as a signed bundle and imported into production, where its checks
+run again and it waits for production's own approvals. A bundle with one byte changed, one
+signed by an unknown key, one from an untrusted or the same environment, a replay and an
+out-of-order bundle are each refused and leave no row in production.
+"""
+
+# ruff: noqa: S608 -- row counts of tables named by constants of this test, never from input
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from civicloom.audit import AuditAction, Keyring, generate_key, load_or_create_keyring
+from civicloom.bootstrap import build_container
+from civicloom.governance import (
+    ChangeKind,
+    ChangeState,
+    NotAllowed,
+    Workspace,
+    approve_change,
+    draft_change,
+    edit_draft,
+    get_change,
+    submit_change,
+)
+from civicloom.governance.bundle_domain import BundleRefused, Refusal
+from civicloom.governance.bundles import (
+    ExportedBundle,
+    ImportedBundle,
+    export_bundle,
+    import_bundle,
+    trusted_keys,
+)
+from civicloom.kernel import FixedClock, Principal
+from civicloom.rules import RuleBook
+from civicloom.runtime import Container
+from civicloom.settings import PROJECT_ROOT, Profile, Settings
+
+NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+AGREEMENT = "DSA-2025-101"  # the business register for licence applications, local-admin's
+SAM = Principal("sam", "Sam Service-Owner", frozenset({"service-owner"}), "local-admin", "dev")
+RITA = Principal("rita", "Rita Rule-Owner", frozenset({"rule-owner"}), "local-admin", "dev")
+CARLA = Principal("carla", "Carla Central", frozenset({"quality-gate"}), None, "dev")
+OPERATOR = Principal("ops", "Operator", frozenset({"operator"}), None, "cli")
+COUNTED = ("governance_bundles", "governance_change_requests", "audit_entries")
+
+
+@dataclass
+class Deployment:
+    """One environment: its container (database, keys), its blueprints copy, its clock."""
+
+    name: str
+    container: Container
+    ws: Workspace
+    keyring: Keyring
+
+    async def counts(self) -> dict[str, int]:
+        async with self.container.uow() as uow:
+            return {
+                t: int(await uow.session.scalar(text(f"SELECT count(*) FROM {t}")) or 0)
+                for t in COUNTED
+            }
+
+
+def _deployment(name: str, url: str, root: Path, trusted: dict[str, Path]) -> Deployment:
+    blueprints = root / "blueprints"
+    shutil.copytree(PROJECT_ROOT / "blueprints", blueprints)
+    settings = Settings(
+        profile=Profile.TEST,
+        database_url=url,
+        var_dir=root / "var",
+        log_json=True,
+        environment_name=name,
+        bundle_trusted_sources=trusted,
+    )
+    container = build_container(settings)
+    keyring = load_or_create_keyring(settings.effective_keys_dir, create=True)
+    book = RuleBook.from_directory(blueprints / "rules")
+    return Deployment(name, container, Workspace(blueprints, book, environment=name), keyring)
+
+
+@pytest.fixture
+async def world(
+    database_url: str, sqlite_template: Path, tmp_path: Path
+) -> AsyncIterator[tuple[Deployment, Deployment]]:
+    """(test, production): production trusts test's published keys, nothing else."""
+    test_db = tmp_path / "test-env.db"
+    shutil.copy(sqlite_template, test_db)
+    test = _deployment("test", f"sqlite+aiosqlite:///{test_db}", tmp_path / "test", {})
+    jwks = tmp_path / "test.jwks.json"
+    jwks.write_text(json.dumps(test.keyring.public.to_jwks()), encoding="utf-8")
+    production = _deployment("production", database_url, tmp_path / "prod", {"test": jwks})
+    yield test, production
+    for d in (test, production):
+        await d.container.close()
+        await d.container.database.dispose()
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def _write(path: Path, content: str) -> None:
+    path.write_text(content, encoding="utf-8")
+
+
+def _files(folder: Path, pattern: str) -> list[Path]:
+    return list(folder.glob(pattern))
+
+
+async def approved_in(test: Deployment) -> str:
+    """Sam amends the legal basis of local-admin's agreement; Rita (local-admin's rule owner)
+    and Carla (the central team) approve it in test."""
+    clock = FixedClock(NOW)
+    uow = test.container.uow
+    change_id = await draft_change(
+        uow(),
+        clock,
+        test.ws,
+        SAM,
+        kind=ChangeKind.AGREEMENT,
+        target=AGREEMENT,
+        title="Cite the 2026 amendment",
+    )
+    path = f"agreements/{AGREEMENT}.yaml"
+    text = _read(test.ws.blueprints_dir / path)
+    amended = text.replace("Act 2019, s. 12", "Act 2019 (amended 2026), s. 12")
+    assert amended != text
+    await edit_draft(uow(), clock, SAM, change_id, {path: amended})
+    submitted = await submit_change(uow(), clock, test.ws, SAM, change_id, NOW + timedelta(days=7))
+    assert submitted.required == ("local-admin", "central")
+    await approve_change(uow(), clock, RITA, change_id)
+    change = await approve_change(uow(), clock, CARLA, change_id)
+    assert change.state is ChangeState.APPROVED
+    return change_id
+
+
+async def export(test: Deployment, change_id: str, out: Path) -> ExportedBundle:
+    return await export_bundle(
+        test.container.uow(),
+        test.keyring,
+        environment="test",
+        change_ids=[change_id],
+        out=out,
+        actor=OPERATOR.audit_name,
+        now=NOW,
+    )
+
+
+async def import_into(target: Deployment, bundle: Path) -> ImportedBundle:
+    return await import_bundle(
+        target.container.uow(),
+        _read(bundle),
+        environment=target.name,
+        trusted=trusted_keys(target.container.settings.bundle_trusted_sources),
+        actor=OPERATOR,
+        clock=FixedClock(NOW + timedelta(hours=1)),
+        ws=target.ws,
+    )
+
+
+async def refused(target: Deployment, bundle: Path) -> BundleRefused:
+    before = await target.counts()
+    with pytest.raises(BundleRefused) as caught:
+        await import_into(target, bundle)
+    assert await target.counts() == before, "a refused bundle left rows behind"
+    return caught.value
+
+
+async def test_exported_from_test_it_waits_for_production_approvals(
+    world: tuple[Deployment, Deployment], tmp_path: Path
+) -> None:
+    test, production = world
+    change_id = await approved_in(test)
+    done = await export(test, change_id, tmp_path / "fee.bundle")
+    assert (done.sequence, done.change_ids) == (1, (change_id,))
+    original = _read(tmp_path / "fee.bundle")
+    assert original.count(".") == 2
+    assert original.endswith("\n")
+    assert _files(tmp_path, ".*partial") == []
+
+    # one byte changed in the middle of the file: refused, nothing written in production
+    middle = len(original) // 2
+    flipped = "A" if original[middle] != "A" else "B"
+    _write(tmp_path / "tampered.bundle", original[:middle] + flipped + original[middle + 1 :])
+    tampered = await refused(production, tmp_path / "tampered.bundle")
+    assert tampered.reason is Refusal.TAMPERED
+    assert "the bundle was changed after it was signed" in str(tampered)
+
+    imported = await import_into(production, tmp_path / "fee.bundle")
+    (local_id,) = imported.local_change_ids
+    assert local_id != change_id
+    here = await get_change(production.container.uow(), local_id)
+    source = await get_change(test.container.uow(), change_id)
+    assert here.state is ChangeState.SUBMITTED
+    assert (here.source_environment, here.bundle_id) == ("test", done.bundle_id)
+    assert here.files == source.files
+    assert [c.name for c in here.checks] == [c.name for c in source.checks]
+    assert here.checks_passed
+    assert here.approvals == ()
+    assert here.missing == ("local-admin", "central")
+    with pytest.raises(NotAllowed):  # the operator who imported it is its author here
+        await approve_change(production.container.uow(), FixedClock(NOW), OPERATOR, local_id)
+
+    async with production.container.uow() as uow:
+        actions = list(
+            await uow.session.scalars(text("SELECT action FROM audit_entries ORDER BY seq"))
+        )
+        rows = (
+            await uow.session.execute(
+                text("SELECT direction, environment, sequence FROM governance_bundles")
+            )
+        ).all()
+    assert actions == [AuditAction.CHANGE_IMPORTED.value, AuditAction.BUNDLE_IMPORTED.value]
+    assert [tuple(r) for r in rows] == [("import", "test", 1)]
+    async with test.container.uow() as uow:
+        exported = await uow.session.scalar(
+            text("SELECT count(*) FROM audit_entries WHERE action = 'bundle.exported'")
+        )
+    assert exported == 1
+
+    replay = await refused(production, tmp_path / "fee.bundle")
+    assert replay.reason is Refusal.REPLAY
+    assert replay.message.startswith("bundle 1 from test was imported already on 2026-12-07 10:00")
+
+
+async def test_order_signer_and_environment_are_enforced(
+    world: tuple[Deployment, Deployment], tmp_path: Path
+) -> None:
+    test, production = world
+    change_id = await approved_in(test)
+    for sequence in (1, 2):
+        done = await export(test, change_id, tmp_path / f"{sequence}.bundle")
+        assert done.sequence == sequence
+
+    gap = await refused(production, tmp_path / "2.bundle")
+    assert gap.reason is Refusal.OUT_OF_ORDER
+    assert gap.message == "bundle 2 from test is out of order: import bundle 1 first"
+
+    own = await refused(test, tmp_path / "1.bundle")
+    assert own.reason is Refusal.OWN_ENVIRONMENT
+
+    # the same changes signed by a key production does not know, claiming to be test
+    generate_key(tmp_path / "intruder")
+    forged = await export_bundle(
+        test.container.uow(),
+        Keyring.load(tmp_path / "intruder"),
+        environment="test",
+        change_ids=[change_id],
+        out=tmp_path / "forged.bundle",
+        actor=OPERATOR.audit_name,
+        now=NOW,
+    )
+    assert forged.sequence == 3
+    unknown = await refused(production, tmp_path / "forged.bundle")
+    assert unknown.reason is Refusal.UNKNOWN_SIGNER
+
+    staging = await export_bundle(
+        test.container.uow(),
+        test.keyring,
+        environment="staging",
+        change_ids=[change_id],
+        out=tmp_path / "staging.bundle",
+        actor=OPERATOR.audit_name,
+        now=NOW,
+    )
+    assert staging.sequence == 1  # every source environment counts on its own
+    untrusted = await refused(production, tmp_path / "staging.bundle")
+    assert untrusted.reason is Refusal.UNTRUSTED_SOURCE
+
+    await import_into(production, tmp_path / "1.bundle")
+    await import_into(production, tmp_path / "2.bundle")
+    async with production.container.uow() as uow:
+        queued = await uow.session.scalar(text("SELECT count(*) FROM governance_change_requests"))
+    assert queued == 2
