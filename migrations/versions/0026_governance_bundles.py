@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(length=200), nullable=False),
         sa.Column("change_ids", JSON, nullable=False),
         sa.Column("local_change_ids", JSON, nullable=False),
+        sa.Column("signed", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("bundle_id", name=op.f("pk_governance_bundles")),
         sa.UniqueConstraint(
             "direction", "environment", "sequence", name=op.f("uq_governance_bundles_direction")

@@ -61,11 +61,8 @@ def refusal(text: str, trusted: dict[str, PublicKeySet], own: str = "production"
 
 
 def test_a_sealed_bundle_opens_with_its_source_keys(test_keys: Keyring) -> None:
-    bundle = open_bundle(
-        sealed(test_keys, sequence=4),
-        own_environment="production",
-        trusted={"test": test_keys.public},
-    )
+    text = sealed(test_keys, sequence=4)
+    bundle = open_bundle(text, own_environment="production", trusted={"test": test_keys.public})
     assert bundle == Bundle(
         bundle_id="0b0d6d7e-1f49-4c1d-9a51-6b7d5c0c2a11",
         source_environment="test",
@@ -73,6 +70,7 @@ def test_a_sealed_bundle_opens_with_its_source_keys(test_keys: Keyring) -> None:
         created_at=CREATED,
         payload_hash=payload_hash([FEE_CHANGE]),
         changes=(FEE_CHANGE,),
+        signed=text,
     )
     assert bundle.payload_hash.startswith("sha256:")
     assert len(bundle.payload_hash) == len("sha256:") + 64

@@ -16,10 +16,13 @@ import typer
 from civicloom.audit import load_or_create_keyring
 from civicloom.governance.bundle_domain import BundleRefused
 from civicloom.governance.bundles import (
+    BundleRecord,
     ExportedBundle,
     ImportedBundle,
     export_bundle,
+    exported_copy,
     import_bundle,
+    list_bundles,
     trusted_keys,
 )
 from civicloom.kernel import DomainError, Principal
@@ -46,13 +49,28 @@ def build_app(compose: Compose) -> typer.Typer:
 
     @app.command("export")
     def export(
+        out: Annotated[Path, typer.Option("--out", help="The bundle file to write.")],
         changes: Annotated[
             str, typer.Option("--changes", help="Approved change request ids, comma-separated.")
-        ],
-        out: Annotated[Path, typer.Option("--out", help="The bundle file to write.")],
+        ] = "",
+        again: Annotated[
+            int | None,
+            typer.Option(
+                "--again",
+                min=1,
+                help="Write this environment's bundle with this sequence again, byte for byte "
+                "(a lost file), instead of a new bundle.",
+            ),
+        ] = None,
     ) -> None:
         """Sign the approved changes as this environment's next bundle."""
         ids = [c.strip() for c in changes.split(",") if c.strip()]
+        if again is not None:
+            if ids:
+                typer.echo("--again: give either --changes or --again, not both", err=True)
+                raise typer.Exit(2)
+            _copy(compose, again, out)
+            return
         if not ids:
             typer.echo("--changes: give at least one change request id", err=True)
             raise typer.Exit(2)
@@ -122,4 +140,43 @@ def build_app(compose: Compose) -> typer.Typer:
             + ", ".join(done.local_change_ids)
         )
 
+    @app.command("list")
+    def list_() -> None:
+        """Every bundle exported from or imported into this deployment."""
+
+        async def main() -> list[BundleRecord]:
+            container: Container = compose().build_container()
+            try:
+                return await list_bundles(container.uow())
+            finally:
+                await container.database.dispose()
+
+        records = asyncio.run(main())
+        if not records:
+            typer.echo("no bundle exported or imported yet")
+        for r in records:
+            what = "exported as" if r.direction == "export" else "imported from"
+            typer.echo(
+                f"{r.recorded_at:%Y-%m-%d %H:%M} {what} {r.environment} #{r.sequence} "
+                f"{r.bundle_id} by {r.actor}: " + ", ".join(r.local_change_ids)
+            )
+
     return app
+
+
+def _copy(compose: Compose, sequence: int, out: Path) -> None:
+    async def main() -> tuple[str, tuple[str, str]]:
+        container: Container = compose().build_container()
+        try:
+            environment = container.settings.environment_name
+            return environment, await exported_copy(container.uow(), environment, sequence)
+        finally:
+            await container.database.dispose()
+
+    try:
+        environment, (bundle_id, signed) = asyncio.run(main())
+    except DomainError as exc:
+        typer.echo(f"--again: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    out.write_text(signed, encoding="ascii")
+    typer.echo(f"bundle {sequence} of {environment} ({bundle_id}) written again to {out}")

@@ -121,6 +121,7 @@ class Bundle:
     created_at: datetime
     payload_hash: str
     changes: tuple[BundledChange, ...]
+    signed: str  # the bundle's text as signed (kept with the import record)
 
 
 def payload_hash(changes: Sequence[BundledChange]) -> str:
@@ -188,7 +189,7 @@ def open_bundle(text: str, *, own_environment: str, trusted: Mapping[str, Public
         ) from exc
     if header.get("typ") != BUNDLE_TYPE or payload.get("format") != BUNDLE_FORMAT:
         raise BundleRefused(Refusal.MALFORMED, f"not a {BUNDLE_FORMAT} bundle")
-    return _bundle_of(payload)
+    return _bundle_of(payload, token + "\n")
 
 
 def expect_next(bundle: Bundle, last_sequence: int, imported_at: datetime | None) -> None:
@@ -258,7 +259,7 @@ def _claimed_source(token: str) -> str:
     return source
 
 
-def _bundle_of(payload: dict[str, Any]) -> Bundle:
+def _bundle_of(payload: dict[str, Any], signed: str) -> Bundle:
     try:
         sequence = payload["sequence"]
         if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 1:
@@ -285,4 +286,5 @@ def _bundle_of(payload: dict[str, Any]) -> Bundle:
         created_at=created,
         payload_hash=str(stated),
         changes=changes,
+        signed=signed,
     )

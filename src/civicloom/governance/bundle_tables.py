@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, UniqueConstraint
+from sqlalchemy import Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from civicloom.db import Base, JSONValue, UTCDateTime
@@ -29,3 +29,5 @@ class BundleRow(Base):
     # the source's change ids, and on import the change requests they became here
     change_ids: Mapped[list[str]] = mapped_column(JSONValue)
     local_change_ids: Mapped[list[str]] = mapped_column(JSONValue)
+    # the signed text, byte for byte: what was imported, or what to hand over again
+    signed: Mapped[str] = mapped_column(Text)

@@ -42,7 +42,7 @@ from civicloom.governance.bundle_domain import (
 from civicloom.governance.bundle_tables import BundleRow
 from civicloom.governance.domain import ApprovedChange
 from civicloom.governance.services import list_approved_changes, submit_imported_change
-from civicloom.kernel import Clock, DomainError, Principal, ValidationFailed
+from civicloom.kernel import Clock, DomainError, NotFound, Principal, ValidationFailed
 from civicloom.settings import ConfigurationError
 
 log = structlog.get_logger(__name__)
@@ -69,6 +69,21 @@ class ImportedBundle:
     bundle_id: str
     source_environment: str
     sequence: int
+    change_ids: tuple[str, ...]
+    local_change_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BundleRecord:
+    """One bundle this deployment exported or imported, as ``civicloom bundle list`` shows it."""
+
+    bundle_id: str
+    direction: str
+    environment: str
+    sequence: int
+    created_at: datetime
+    recorded_at: datetime
+    actor: str
     change_ids: tuple[str, ...]
     local_change_ids: tuple[str, ...]
 
@@ -134,6 +149,7 @@ async def export_bundle(
                 actor=actor,
                 change_ids=ids,
                 local_change_ids=ids,
+                signed=text,
             )
         )
         await append_audit(
@@ -271,6 +287,7 @@ async def _import(
                 actor=actor.audit_name,
                 change_ids=[c.id for c in bundle.changes],
                 local_change_ids=local,
+                signed=bundle.signed,
             )
         )
         await append_audit(
@@ -338,3 +355,43 @@ class _Joined(UnitOfWork):
     async def commit(self) -> None:
         """Flush only: the outer unit of work commits."""
         await self._outer.session.flush()
+
+
+async def list_bundles(uow: UnitOfWork) -> list[BundleRecord]:
+    """Every bundle exported from or imported into this deployment, by source and sequence."""
+    async with uow:
+        rows = await uow.session.scalars(
+            select(BundleRow).order_by(
+                BundleRow.direction, BundleRow.environment, BundleRow.sequence
+            )
+        )
+        return [
+            BundleRecord(
+                r.bundle_id,
+                r.direction,
+                r.environment,
+                r.sequence,
+                r.created_at,
+                r.recorded_at,
+                r.actor,
+                tuple(r.change_ids),
+                tuple(r.local_change_ids),
+            )
+            for r in rows
+        ]
+
+
+async def exported_copy(uow: UnitOfWork, environment: str, sequence: int) -> tuple[str, str]:
+    """An exported bundle's id and signed text, byte for byte, to hand over again (a lost
+    file; the receiver still expects its sequence); NotFound if there is no such bundle."""
+    async with uow:
+        row = await uow.session.scalar(
+            select(BundleRow).where(
+                BundleRow.direction == EXPORT,
+                BundleRow.environment == environment,
+                BundleRow.sequence == sequence,
+            )
+        )
+        if row is None:
+            raise NotFound(f"{environment} exported no bundle {sequence}")
+        return row.bundle_id, row.signed

@@ -8,87 +8,48 @@ signed by an unknown key, one from an untrusted or the same environment, a repla
 out-of-order bundle are each refused and leave no row in production.
 """
 
-# ruff: noqa: S608 -- row counts of tables named by constants of this test, never from input
-
 from __future__ import annotations
 
 import json
 import shutil
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from civicloom.audit import AuditAction, Keyring, generate_key, load_or_create_keyring
-from civicloom.bootstrap import build_container
+from civicloom.audit import AuditAction, Keyring, generate_key
 from civicloom.governance import (
     ChangeKind,
     ChangeState,
     NotAllowed,
-    Workspace,
     approve_change,
     draft_change,
-    edit_draft,
     get_change,
-    submit_change,
 )
 from civicloom.governance.bundle_domain import BundleRefused, Refusal
 from civicloom.governance.bundles import (
     ExportedBundle,
     ImportedBundle,
     export_bundle,
+    exported_copy,
     import_bundle,
     trusted_keys,
 )
-from civicloom.kernel import FixedClock, Principal
-from civicloom.rules import RuleBook
-from civicloom.runtime import Container
-from civicloom.settings import PROJECT_ROOT, Profile, Settings
-
-NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
-AGREEMENT = "DSA-2025-101"  # the business register for licence applications, local-admin's
-SAM = Principal("sam", "Sam Service-Owner", frozenset({"service-owner"}), "local-admin", "dev")
-RITA = Principal("rita", "Rita Rule-Owner", frozenset({"rule-owner"}), "local-admin", "dev")
-CARLA = Principal("carla", "Carla Central", frozenset({"quality-gate"}), None, "dev")
-OPERATOR = Principal("ops", "Operator", frozenset({"operator"}), None, "cli")
-COUNTED = ("governance_bundles", "governance_change_requests", "audit_entries")
-
-
-@dataclass
-class Deployment:
-    """One environment: its container (database, keys), its blueprints copy, its clock."""
-
-    name: str
-    container: Container
-    ws: Workspace
-    keyring: Keyring
-
-    async def counts(self) -> dict[str, int]:
-        async with self.container.uow() as uow:
-            return {
-                t: int(await uow.session.scalar(text(f"SELECT count(*) FROM {t}")) or 0)
-                for t in COUNTED
-            }
-
-
-def _deployment(name: str, url: str, root: Path, trusted: dict[str, Path]) -> Deployment:
-    blueprints = root / "blueprints"
-    shutil.copytree(PROJECT_ROOT / "blueprints", blueprints)
-    settings = Settings(
-        profile=Profile.TEST,
-        database_url=url,
-        var_dir=root / "var",
-        log_json=True,
-        environment_name=name,
-        bundle_trusted_sources=trusted,
-    )
-    container = build_container(settings)
-    keyring = load_or_create_keyring(settings.effective_keys_dir, create=True)
-    book = RuleBook.from_directory(blueprints / "rules")
-    return Deployment(name, container, Workspace(blueprints, book, environment=name), keyring)
+from civicloom.kernel import Conflict, FixedClock
+from tests.integration.bundles.world import (
+    AGREEMENT,
+    NOW,
+    OPERATOR,
+    SAM,
+    Deployment,
+    approved_in,
+    deployment,
+    files,
+    read,
+    write,
+)
 
 
 @pytest.fixture
@@ -98,53 +59,14 @@ async def world(
     """(test, production): production trusts test's published keys, nothing else."""
     test_db = tmp_path / "test-env.db"
     shutil.copy(sqlite_template, test_db)
-    test = _deployment("test", f"sqlite+aiosqlite:///{test_db}", tmp_path / "test", {})
+    test = deployment("test", f"sqlite+aiosqlite:///{test_db}", tmp_path / "test", {})
     jwks = tmp_path / "test.jwks.json"
-    jwks.write_text(json.dumps(test.keyring.public.to_jwks()), encoding="utf-8")
-    production = _deployment("production", database_url, tmp_path / "prod", {"test": jwks})
+    write(jwks, json.dumps(test.keyring.public.to_jwks()))
+    production = deployment("production", database_url, tmp_path / "prod", {"test": jwks})
     yield test, production
     for d in (test, production):
         await d.container.close()
         await d.container.database.dispose()
-
-
-def _read(path: Path) -> str:
-    return path.read_text(encoding="utf-8")
-
-
-def _write(path: Path, content: str) -> None:
-    path.write_text(content, encoding="utf-8")
-
-
-def _files(folder: Path, pattern: str) -> list[Path]:
-    return list(folder.glob(pattern))
-
-
-async def approved_in(test: Deployment) -> str:
-    """Sam amends the legal basis of local-admin's agreement; Rita (local-admin's rule owner)
-    and Carla (the central team) approve it in test."""
-    clock = FixedClock(NOW)
-    uow = test.container.uow
-    change_id = await draft_change(
-        uow(),
-        clock,
-        test.ws,
-        SAM,
-        kind=ChangeKind.AGREEMENT,
-        target=AGREEMENT,
-        title="Cite the 2026 amendment",
-    )
-    path = f"agreements/{AGREEMENT}.yaml"
-    text = _read(test.ws.blueprints_dir / path)
-    amended = text.replace("Act 2019, s. 12", "Act 2019 (amended 2026), s. 12")
-    assert amended != text
-    await edit_draft(uow(), clock, SAM, change_id, {path: amended})
-    submitted = await submit_change(uow(), clock, test.ws, SAM, change_id, NOW + timedelta(days=7))
-    assert submitted.required == ("local-admin", "central")
-    await approve_change(uow(), clock, RITA, change_id)
-    change = await approve_change(uow(), clock, CARLA, change_id)
-    assert change.state is ChangeState.APPROVED
-    return change_id
 
 
 async def export(test: Deployment, change_id: str, out: Path) -> ExportedBundle:
@@ -162,7 +84,7 @@ async def export(test: Deployment, change_id: str, out: Path) -> ExportedBundle:
 async def import_into(target: Deployment, bundle: Path) -> ImportedBundle:
     return await import_bundle(
         target.container.uow(),
-        _read(bundle),
+        read(bundle),
         environment=target.name,
         trusted=trusted_keys(target.container.settings.bundle_trusted_sources),
         actor=OPERATOR,
@@ -186,15 +108,15 @@ async def test_exported_from_test_it_waits_for_production_approvals(
     change_id = await approved_in(test)
     done = await export(test, change_id, tmp_path / "fee.bundle")
     assert (done.sequence, done.change_ids) == (1, (change_id,))
-    original = _read(tmp_path / "fee.bundle")
+    original = read(tmp_path / "fee.bundle")
     assert original.count(".") == 2
     assert original.endswith("\n")
-    assert _files(tmp_path, ".*partial") == []
+    assert files(tmp_path, ".*partial") == []
 
     # one byte changed in the middle of the file: refused, nothing written in production
     middle = len(original) // 2
     flipped = "A" if original[middle] != "A" else "B"
-    _write(tmp_path / "tampered.bundle", original[:middle] + flipped + original[middle + 1 :])
+    write(tmp_path / "tampered.bundle", original[:middle] + flipped + original[middle + 1 :])
     tampered = await refused(production, tmp_path / "tampered.bundle")
     assert tampered.reason is Refusal.TAMPERED
     assert "the bundle was changed after it was signed" in str(tampered)
@@ -245,6 +167,9 @@ async def test_order_signer_and_environment_are_enforced(
         done = await export(test, change_id, tmp_path / f"{sequence}.bundle")
         assert done.sequence == sequence
 
+    _, signed = await exported_copy(test.container.uow(), "test", 1)
+    assert signed == read(tmp_path / "1.bundle")  # a lost file is written again, byte for byte
+
     gap = await refused(production, tmp_path / "2.bundle")
     assert gap.reason is Refusal.OUT_OF_ORDER
     assert gap.message == "bundle 2 from test is out of order: import bundle 1 first"
@@ -285,3 +210,24 @@ async def test_order_signer_and_environment_are_enforced(
     async with production.container.uow() as uow:
         queued = await uow.session.scalar(text("SELECT count(*) FROM governance_change_requests"))
     assert queued == 2
+
+
+async def test_only_approved_changes_are_exported(
+    world: tuple[Deployment, Deployment], tmp_path: Path
+) -> None:
+    test, _ = world
+    draft = await draft_change(
+        test.container.uow(),
+        FixedClock(NOW),
+        test.ws,
+        SAM,
+        kind=ChangeKind.AGREEMENT,
+        target=AGREEMENT,
+        title="Not approved yet",
+    )
+    before = await test.counts()
+    with pytest.raises(Conflict) as caught:
+        await export(test, draft, tmp_path / "draft.bundle")
+    assert caught.value.detail == f"change request {draft} is draft, not approved"
+    assert await test.counts() == before
+    assert files(tmp_path, "*bundle*") == []
