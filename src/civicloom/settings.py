@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Annotated, Any, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -350,8 +358,10 @@ class Settings(BaseSettings):
             "signed bundles it exports, and refused as the source of a bundle it imports."
         ),
     )
-    bundle_trusted_sources: dict[str, Path] = Field(
-        default_factory=dict,
+    bundle_trusted_sources: dict[
+        Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,48}$")], Path
+    ] = Field(
+        {},
         description=(
             "Environments whose signed bundles `civicloom bundle import` accepts, as JSON: name "
             "to the JWKS file of that environment's public keys (`civicloom keys jwks`), e.g. "
