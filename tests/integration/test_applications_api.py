@@ -84,9 +84,10 @@ async def test_submit_and_read_back(client: httpx.AsyncClient, container: Contai
     assert actions == ["decision.recorded", "application.submitted", "application.read"]
     assert chain.valid
     # the demo load registered four departments, published two blueprints, stored three
-    # data-sharing agreements and loaded the fifteen staff personas (all but Alice, Bob and Wei)
+    # data-sharing agreements and loaded the seventeen staff personas (all but Alice, Bob and Wei;
+    # Ruth and Gabriel approve change requests)
     # into the staff directory
-    assert chain.entries == 27
+    assert chain.entries == 29
 
 
 async def test_others_cannot_read_an_application(client: httpx.AsyncClient) -> None:

@@ -14,6 +14,16 @@ from civicloom.governance.domain import (
     CheckResult,
     DiffLine,
 )
+from civicloom.governance.editing import (
+    FIELD_TYPES,
+    model_for_edit,
+    rule_rows,
+    set_form_field,
+    set_rule_cell,
+    set_step_sla,
+    set_template_text,
+    update_tests,
+)
 from civicloom.governance.services import (
     NotAllowed,
     approve_change,
@@ -36,6 +46,7 @@ from civicloom.governance.services import (
 
 __all__ = [
     "CENTRAL",
+    "FIELD_TYPES",
     "QUALITY_GATE",
     "RULE_OWNER",
     "Approval",
@@ -56,13 +67,20 @@ __all__ = [
     "list_approved_changes",
     "list_changes",
     "may_author",
+    "model_for_edit",
     "model_path",
     "parties_of",
     "preview_change",
     "publish_due_changes",
     "refresh_rule_book",
+    "rule_rows",
     "service_history",
+    "set_form_field",
+    "set_rule_cell",
+    "set_step_sla",
+    "set_template_text",
     "submit_change",
     "submit_imported_change",
+    "update_tests",
     "withdraw_change",
 ]

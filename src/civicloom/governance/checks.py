@@ -15,7 +15,14 @@ from civicloom.catalogue import CatalogueContext, validate_blueprint_text
 from civicloom.governance.artifacts import LANGUAGES, Workspace, parse_models
 from civicloom.governance.domain import CheckResult, DiffLine
 from civicloom.kernel import ValidationFailed
-from civicloom.rules import DecisionModel, RuleBook, recorded_evaluations, replay, run_tests
+from civicloom.rules import (
+    DecisionModel,
+    ModelStatus,
+    RuleBook,
+    recorded_evaluations,
+    replay,
+    run_tests,
+)
 
 
 def _models(files: Mapping[str, str]) -> tuple[list[DecisionModel], list[str]]:
@@ -30,7 +37,14 @@ def validation(ws: Workspace, files: Mapping[str, str]) -> CheckResult:
     problems: list[str] = []
     models, model_problems = _models(files)
     problems.extend(model_problems)
-    book = RuleBook([*ws.book.all_models(), *models])
+    # the draft's models are validated as they will be once published with the change
+    as_published = [
+        m.model_copy(
+            update={"metadata": m.metadata.model_copy(update={"status": ModelStatus.PUBLISHED})}
+        )
+        for m in models
+    ]
+    book = RuleBook([*ws.book.all_models(), *as_published])
     context: CatalogueContext | None = None
     for rel, text in sorted(files.items()):
         if rel.startswith("services/"):

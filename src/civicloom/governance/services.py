@@ -308,10 +308,11 @@ async def submit_change(
         diff, checks = await _assess(uow.session, ws, row)
         if not diff:
             raise ValidationFailed([FieldError("files", "changed", "The draft changes nothing")])
-        failed = [c.name for c in checks if not c.passed]
+        failed = [c for c in checks if not c.passed]
         if failed:
             raise ValidationFailed(
-                [FieldError("checks", c, f"The {c} check failed") for c in failed]
+                [FieldError("checks", c.name, "; ".join(c.lines) or c.name) for c in failed],
+                f"the draft fails {len(failed)} check(s)",
             )
         _store(row, diff, checks)
         row.state = ChangeState.SUBMITTED.value
