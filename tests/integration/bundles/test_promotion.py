@@ -48,6 +48,7 @@ from tests.integration.bundles.world import (
     deployment,
     files,
     read,
+    remove,
     write,
 )
 
@@ -129,6 +130,7 @@ async def test_exported_from_test_it_waits_for_production_approvals(
     assert here.state is ChangeState.SUBMITTED
     assert (here.source_environment, here.bundle_id) == ("test", done.bundle_id)
     assert here.files == source.files
+    assert here.effective_at == source.effective_at == NOW + timedelta(days=7)
     assert [c.name for c in here.checks] == [c.name for c in source.checks]
     assert here.checks_passed
     assert here.approvals == ()
@@ -231,3 +233,39 @@ async def test_only_approved_changes_are_exported(
     assert caught.value.detail == f"change request {draft} is draft, not approved"
     assert await test.counts() == before
     assert files(tmp_path, "*bundle*") == []
+
+
+async def test_a_bundle_is_imported_whole_or_not_at_all(
+    world: tuple[Deployment, Deployment], tmp_path: Path
+) -> None:
+    """Two changes in one bundle; the second's agreement is not published in production yet:
+    the whole bundle is refused, the first change is not queued either, and once production
+    has the agreement the same bundle imports both."""
+    test, production = world
+    first = await approved_in(test)
+    second = await approved_in(test, "DSA-2025-103")
+    done = await export_bundle(
+        test.container.uow(),
+        test.keyring,
+        environment="test",
+        change_ids=[first, second],
+        out=tmp_path / "both.bundle",
+        actor=OPERATOR.audit_name,
+        now=NOW,
+    )
+    assert done.change_ids == (first, second)
+    published = production.ws.blueprints_dir / "agreements/DSA-2025-103.yaml"
+    kept = read(published)
+    remove(published)
+
+    missing = await refused(production, tmp_path / "both.bundle")
+    assert missing.reason is Refusal.CHANGE_REFUSED
+    assert missing.message == (
+        f"change {second} (Cite the 2026 amendment) cannot be queued here: "
+        "no agreement 'DSA-2025-103'"
+    )
+
+    write(published, kept)
+    imported = await import_into(production, tmp_path / "both.bundle")
+    assert imported.sequence == 1
+    assert len(imported.local_change_ids) == 2

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -79,13 +80,17 @@ def write(path: Path, content: str) -> None:
     path.write_text(content, encoding="utf-8")
 
 
+def remove(path: Path) -> None:
+    path.unlink()
+
+
 def files(folder: Path, pattern: str) -> list[Path]:
     return list(folder.glob(pattern))
 
 
-async def approved_in(test: Deployment) -> str:
-    """Sam amends the legal basis of local-admin's agreement; Rita (local-admin's rule owner)
-    and Carla (the central team) approve it in test."""
+async def approved_in(test: Deployment, agreement: str = AGREEMENT) -> str:
+    """Sam amends the legal basis of one of local-admin's agreements; Rita (local-admin's rule
+    owner) and Carla (the central team) approve it in test."""
     clock = FixedClock(NOW)
     uow = test.container.uow
     change_id = await draft_change(
@@ -94,12 +99,12 @@ async def approved_in(test: Deployment) -> str:
         test.ws,
         SAM,
         kind=ChangeKind.AGREEMENT,
-        target=AGREEMENT,
+        target=agreement,
         title="Cite the 2026 amendment",
     )
-    path = f"agreements/{AGREEMENT}.yaml"
+    path = f"agreements/{agreement}.yaml"
     text = read(test.ws.blueprints_dir / path)
-    amended = text.replace("Act 2019, s. 12", "Act 2019 (amended 2026), s. 12")
+    amended = re.sub(r"^(legal_basis: .*)$", r"\1 (amended 2026)", text, flags=re.MULTILINE)
     assert amended != text
     await edit_draft(uow(), clock, SAM, change_id, {path: amended})
     submitted = await submit_change(uow(), clock, test.ws, SAM, change_id, NOW + timedelta(days=7))
