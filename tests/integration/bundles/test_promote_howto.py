@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +17,7 @@ import pytest
 
 from civicloom.governance import ChangeState, get_change
 from tests.howtos import apply, snippets
-from tests.integration.bundles.world import Deployment, approved_in, deployment, read
+from tests.integration.bundles.world import Deployment, approved_in, deployment, read, write
 
 PAGE = Path(__file__).resolve().parents[3] / "docs/how-to/promote-a-change.md"
 
@@ -99,3 +101,32 @@ async def test_the_page_as_written(
     assert queued.source_environment == "test"
     assert queued.missing == ("local-admin", "central")
     assert queued.checks_passed
+
+    # the same commands refuse a replay and a changed byte, saying why, and exit 1
+    replay = refused_by_cli(["bundle", "import", "change.bundle"], operations, on_production)
+    assert replay.startswith("change.bundle: bundle refused (replay): bundle 1 from test was ")
+    signed = read(operations / "change.bundle")
+    middle = len(signed) // 2
+    write(
+        operations / "tampered.bundle",
+        signed[:middle] + ("A" if signed[middle] != "A" else "B") + signed[middle + 1 :],
+    )
+    tampered = refused_by_cli(["bundle", "import", "tampered.bundle"], operations, on_production)
+    assert tampered.startswith("tampered.bundle: bundle refused (tampered): ")
+    assert "the bundle was changed after it was signed" in tampered
+
+
+def refused_by_cli(arguments: list[str], cwd: Path, env: dict[str, str]) -> str:
+    """Run ``civicloom …`` expecting a refusal; its message to the operator (stderr)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "civicloom", *arguments],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    (message,) = said(done.stderr)
+    return message
