@@ -10,6 +10,7 @@ out-of-order bundle are each refused and leave no row in production.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from collections.abc import AsyncIterator
@@ -269,3 +270,25 @@ async def test_a_bundle_is_imported_whole_or_not_at_all(
     imported = await import_into(production, tmp_path / "both.bundle")
     assert imported.sequence == 1
     assert len(imported.local_change_ids) == 2
+
+
+async def test_two_operators_importing_the_same_bundle_at_once_queue_it_once(
+    world: tuple[Deployment, Deployment], tmp_path: Path
+) -> None:
+    test, production = world
+    await export(test, await approved_in(test), tmp_path / "1.bundle")
+    before = await production.counts()
+
+    outcomes = await asyncio.gather(
+        import_into(production, tmp_path / "1.bundle"),
+        import_into(production, tmp_path / "1.bundle"),
+        return_exceptions=True,
+    )
+
+    done = [o for o in outcomes if isinstance(o, ImportedBundle)]
+    lost = [o for o in outcomes if isinstance(o, BundleRefused)]
+    assert (len(done), len(lost)) == (1, 1), outcomes
+    assert lost[0].reason is Refusal.REPLAY
+    after = await production.counts()
+    assert after["governance_bundles"] == before["governance_bundles"] + 1
+    assert after["governance_change_requests"] == before["governance_change_requests"] + 1
