@@ -42,7 +42,14 @@ from civicloom.governance.bundle_domain import (
 from civicloom.governance.bundle_tables import BundleRow
 from civicloom.governance.domain import ApprovedChange
 from civicloom.governance.services import list_approved_changes, submit_imported_change
-from civicloom.kernel import Clock, DomainError, NotFound, Principal, ValidationFailed
+from civicloom.kernel import (
+    Clock,
+    Conflict,
+    DomainError,
+    NotFound,
+    Principal,
+    ValidationFailed,
+)
 from civicloom.settings import ConfigurationError
 
 log = structlog.get_logger(__name__)
@@ -173,6 +180,12 @@ async def export_bundle(
         partial.write_text(text, encoding="ascii")
         try:
             await uow.commit()
+        except IntegrityError as exc:  # a concurrent export took this sequence first
+            partial.unlink(missing_ok=True)
+            raise Conflict(
+                f"another export took bundle {sequence} of {environment} at the same time; "
+                "export again"
+            ) from exc
         except BaseException:
             partial.unlink(missing_ok=True)
             raise

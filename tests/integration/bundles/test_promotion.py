@@ -292,3 +292,25 @@ async def test_two_operators_importing_the_same_bundle_at_once_queue_it_once(
     after = await production.counts()
     assert after["governance_bundles"] == before["governance_bundles"] + 1
     assert after["governance_change_requests"] == before["governance_change_requests"] + 1
+
+
+async def test_two_exports_at_once_take_two_sequences_or_one_is_refused(
+    world: tuple[Deployment, Deployment], tmp_path: Path
+) -> None:
+    test, _ = world
+    change_id = await approved_in(test)
+    outcomes = await asyncio.gather(
+        export(test, change_id, tmp_path / "a.bundle"),
+        export(test, change_id, tmp_path / "b.bundle"),
+        return_exceptions=True,
+    )
+    done = sorted(o.sequence for o in outcomes if isinstance(o, ExportedBundle))
+    lost = [o for o in outcomes if isinstance(o, Conflict)]
+    assert done in ([1, 2], [1]), outcomes
+    assert len(done) + len(lost) == 2, outcomes
+    assert files(tmp_path, ".*partial") == []
+    async with test.container.uow() as uow:
+        sequences = list(
+            await uow.session.scalars(text("SELECT sequence FROM governance_bundles ORDER BY 1"))
+        )
+    assert sequences == done
