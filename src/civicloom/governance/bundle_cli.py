@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from civicloom.audit import load_or_create_keyring
+from civicloom.audit import KeysMissing, load_or_create_keyring
 from civicloom.governance.bundle_domain import BundleRefused
 from civicloom.governance.bundles import (
     BundleRecord,
@@ -30,6 +30,7 @@ from civicloom.runtime import Container
 from civicloom.settings import ConfigurationError, Profile
 
 Compose = Callable[[], Any]  # returns the bootstrap module: build_container
+MAX_BUNDLE_BYTES = 32 * 1024 * 1024  # rules, forms and templates; never documents
 
 
 def operator() -> Principal:
@@ -99,6 +100,9 @@ def build_app(compose: Compose) -> typer.Typer:
         except DomainError as exc:
             typer.echo(f"--changes: {exc.detail}", err=True)
             raise typer.Exit(1) from None
+        except KeysMissing as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
         typer.echo(
             f"bundle {done.sequence} of {done.environment} ({done.bundle_id}) with "
             f"{len(done.change_ids)} change(s) written to {done.path}"
@@ -109,6 +113,13 @@ def build_app(compose: Compose) -> typer.Typer:
         path: Annotated[Path, typer.Argument(help="The bundle file.", exists=True, dir_okay=False)],
     ) -> None:
         """Verify a bundle from a trusted environment and queue its changes for approval here."""
+        if path.stat().st_size > MAX_BUNDLE_BYTES:
+            typer.echo(
+                f"{path}: bundle refused (malformed): larger than {MAX_BUNDLE_BYTES} bytes",
+                err=True,
+            )
+            raise typer.Exit(1)
+        # a byte that is not UTF-8 is kept as U+FFFD, which no signed bundle contains
         text = path.read_text(encoding="utf-8", errors="replace")
 
         async def main() -> ImportedBundle:
