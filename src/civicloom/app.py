@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import Depends, FastAPI
+from sqlalchemy.exc import SQLAlchemyError
 
 from civicloom import __version__
 from civicloom.api import api_v1_router, callbacks_router, casework_router, ops_router
 from civicloom.backoffice import backoffice_router
 from civicloom.documents import documents_pages_router, documents_router
 from civicloom.funding import funding_api_router, funding_pages_router
+from civicloom.governance import governance_pages_router, refresh_rule_book
 from civicloom.govstack.listener import include_govstack
 from civicloom.kpis import kpis_api_router, kpis_pages_router, register_operational_metrics
 from civicloom.notifications import (
@@ -22,6 +27,7 @@ from civicloom.notifications import (
 )
 from civicloom.payments import p2g_router, payments_router
 from civicloom.portal import portal_router
+from civicloom.rules import RULE_BOOK
 from civicloom.runtime import Container
 from civicloom.settings import Profile
 from civicloom.web import (
@@ -42,6 +48,19 @@ from civicloom.web import (
 from civicloom.web.middleware import MULTIPART_OVERHEAD
 
 
+async def keep_rule_book_current(container: Container) -> None:
+    """Teach this process's rule book the decision models of approved change requests, at start
+    and then every ``change_publication_seconds`` (ADR 0049: fees are decided when an
+    application is submitted, here)."""
+    book = container.find(RULE_BOOK)
+    while book is not None:
+        try:
+            await refresh_rule_book(container.uow(), book)
+        except SQLAlchemyError as exc:  # the database is down: the next round tries again
+            structlog.get_logger().warning("rule book refresh failed", error=str(exc))
+        await asyncio.sleep(container.settings.change_publication_seconds)
+
+
 def create_app(container: Container) -> FastAPI:
     """Build the web application around a container; nothing connects until the first request."""
 
@@ -49,7 +68,11 @@ def create_app(container: Container) -> FastAPI:
     async def lifespan(started: FastAPI) -> AsyncIterator[None]:
         # Fail closed: routes added after ``create_app`` are checked again before serving.
         check_every_route_guarded(started.routes)
+        current = asyncio.create_task(keep_rule_book_current(container))
         yield
+        current.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await current
         await container.close()
         await container.database.dispose()
 
@@ -110,6 +133,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(kpis_pages_router)
     app.include_router(kpis_api_router)
     app.include_router(funding_pages_router)
+    app.include_router(governance_pages_router)
     app.include_router(funding_api_router)
     app.include_router(backoffice_router)
     if settings.govstack_base_path:  # the GovStack facades here too (ADR 0046)

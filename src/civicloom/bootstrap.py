@@ -34,6 +34,7 @@ from civicloom.documents import (
     purge_expired_documents,
 )
 from civicloom.funding import build_recent_facts, load_tariffs
+from civicloom.governance import Workspace, publish_due_changes
 from civicloom.kernel import SystemClock
 from civicloom.notifications import build_dispatcher
 from civicloom.observability import METRICS, configure_logging, configure_tracing
@@ -141,6 +142,12 @@ def callback_url_for(settings: Settings, department: str) -> str:
     return f"{settings.effective_public_url}/api/v1/callbacks/{department}"
 
 
+def governance_workspace(container: Container) -> Workspace:
+    """What change requests read and write: the blueprints directory and the process's rule
+    book (ADR 0049)."""
+    return Workspace(container.settings.blueprints_dir, container.get(RULE_BOOK))
+
+
 def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[PeriodicJob]:
     settings = container.settings
 
@@ -155,7 +162,13 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
     async def usage_facts() -> object:
         return await build_recent_facts(container.uow(), container.clock, tariffs)
 
+    async def changes() -> object:
+        return await publish_due_changes(
+            container.uow(), container.clock, governance_workspace(container)
+        )
+
     return [
+        PeriodicJob("change-publication", settings.change_publication_seconds, changes),
         PeriodicJob("audit-seal", settings.audit_seal_seconds, seal),
         PeriodicJob("usage-facts", settings.usage_facts_seconds, usage_facts),
         PeriodicJob("document-purge", settings.document_purge_seconds, purge),

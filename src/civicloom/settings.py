@@ -160,6 +160,12 @@ class Settings(BaseSettings):
     usage_facts_seconds: float = Field(
         600.0, gt=0, description="How often a worker rebuilds the recent days of usage facts."
     )
+    change_publication_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How often a worker publishes approved change requests whose effective date "
+        "has come, and every process refreshes its rule book from approved changes (ADR 0049).",
+    )
     simulator_base_port: int = Field(
         8101,
         ge=1,

@@ -25,7 +25,7 @@ from civicloom.catalogue.spec import Blueprint, blueprint_json_schema
 from civicloom.catalogue.validation import validate_blueprint_file
 from civicloom.db import Database, UnitOfWork
 from civicloom.kernel import DomainError, SystemClock
-from civicloom.settings import get_settings
+from civicloom.settings import Profile, get_settings
 
 console = Console()
 app = typer.Typer(
@@ -48,6 +48,18 @@ def _blueprint_path(root: Path, target: str) -> Path:
     return (
         path if path.suffix in (".yaml", ".yml") else root / "services" / target / "blueprint.yaml"
     )
+
+
+def refuse_in_production(what: str) -> None:
+    """In production a blueprint or model changes only through an approved change request
+    (ADR 0049): the direct command exits 1 before reading or writing anything."""
+    if get_settings().profile is Profile.PRODUCTION:
+        console.print(
+            f"[red]{what} is refused in production: draft a change request in the back office "
+            "(/backoffice/changes); once every owner and the central team approved it, the "
+            "worker publishes it at its effective date[/red]"
+        )
+        raise typer.Exit(1)
 
 
 def _fail(exc: DomainError) -> typer.Exit:
@@ -125,7 +137,9 @@ def publish(
     target: Annotated[str, typer.Argument(help="Service id or blueprint file.")],
     blueprints_dir: BlueprintsDir = None,
 ) -> None:
-    """Validate, then publish the version (immutable; republishing unchanged is a no-op)."""
+    """Validate, then publish the version (immutable; republishing unchanged is a no-op).
+    Audited as the operator; refused in production (use a change request)."""
+    refuse_in_production("civicloom blueprint publish")
     root = _dir(blueprints_dir)
     path = _blueprint_path(root, target)
     problems = validate_blueprint_file(path, CatalogueContext.from_directory(root))
@@ -158,7 +172,9 @@ def retire(
     service: Annotated[str, typer.Argument(help="Service id.")],
     version: Annotated[int, typer.Argument(help="Version to retire.")],
 ) -> None:
-    """Retire a published version (applications already on it continue)."""
+    """Retire a published version (applications already on it continue). Audited; refused in
+    production (a change request retires the version it replaces)."""
+    refuse_in_production("civicloom blueprint retire")
 
     async def main() -> None:
         database = Database(get_settings().effective_database_url)

@@ -24,6 +24,7 @@ from civicloom.governance.editing import (
     set_template_text,
     update_tests,
 )
+from civicloom.governance.pages import governance_pages_router, workspace_of
 from civicloom.governance.services import (
     NotAllowed,
     approve_change,
@@ -64,6 +65,7 @@ __all__ = [
     "draft_change",
     "edit_draft",
     "get_change",
+    "governance_pages_router",
     "list_approved_changes",
     "list_changes",
     "may_author",
@@ -83,4 +85,5 @@ __all__ = [
     "submit_imported_change",
     "update_tests",
     "withdraw_change",
+    "workspace_of",
 ]

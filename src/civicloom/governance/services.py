@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import yaml
@@ -560,16 +560,22 @@ def default_workspace() -> Workspace:
     return Workspace.from_directory(PROJECT_ROOT / "blueprints")
 
 
-def _sealed(model: DecisionModel, effective: date, now: datetime) -> DecisionModel:
-    metadata = model.metadata.model_copy(
-        update={
-            "status": ModelStatus.PUBLISHED,
-            "valid_from": max(model.metadata.valid_from, effective),
-            "content_hash": model.content_hash(),
-            "published_at": now,
-        }
-    )
-    return model.model_copy(update={"metadata": metadata})
+def sealed_models(files: Mapping[str, str], effective_at: datetime) -> list[DecisionModel]:
+    """The change's decision model versions as published: sealed, in effect from the
+    effective date (every process derives the same versions from the same row)."""
+    effective = effective_at.astimezone(UTC).date()
+    sealed: list[DecisionModel] = []
+    for model in parse_models(files):
+        metadata = model.metadata.model_copy(
+            update={
+                "status": ModelStatus.PUBLISHED,
+                "valid_from": max(model.metadata.valid_from, effective),
+                "content_hash": model.content_hash(),
+                "published_at": effective_at,
+            }
+        )
+        sealed.append(model.model_copy(update={"metadata": metadata}))
+    return sealed
 
 
 async def _publish_one(
@@ -585,11 +591,9 @@ async def _publish_one(
         if row is None or row.state != ChangeState.APPROVED.value:
             return None  # another worker published it, or it was withdrawn meanwhile
         actor = f"change:{row.id}"
-        effective = (row.effective_at or now).astimezone(UTC).date()
         files = dict(row.files)
-        for model in parse_models(files):
-            sealed = _sealed(model, effective, now)
-            files[str(model.source)] = dump_model(sealed)
+        for sealed in sealed_models(files, row.effective_at or now):
+            files[str(sealed.source)] = dump_model(sealed)
             models.append(sealed)
         for rel, text in files.items():
             if rel.startswith("services/"):
@@ -660,22 +664,25 @@ async def publish_due_changes(uow: UnitOfWork, clock: Clock, ws: Workspace) -> i
 
 
 async def refresh_rule_book(uow: UnitOfWork, book: RuleBook) -> int:
-    """Add every decision model version published through a change request to ``book`` (each
-    process's book then agrees with the database, whichever worker published)."""
+    """Add to ``book`` every decision model version of an approved or published change, in
+    effect from the change's effective date: each process's book then agrees with the
+    database whichever process approved or published (ADR 0049)."""
     async with uow:
         rows = list(
             await uow.session.scalars(
                 select(ChangeRequestRow).where(
-                    ChangeRequestRow.state == ChangeState.PUBLISHED.value
+                    ChangeRequestRow.state.in_(
+                        [ChangeState.APPROVED.value, ChangeState.PUBLISHED.value]
+                    )
                 )
             )
         )
     added = 0
     for row in rows:
         models = {k: v for k, v in row.files.items() if k.startswith("rules/")}
-        if not models:
+        if not models or row.effective_at is None:
             continue
-        for model in parse_models(models):
+        for model in sealed_models(models, row.effective_at):
             if book.add(model):
                 added += 1
     return added

@@ -24,12 +24,16 @@ class Role(StrEnum):
     FINANCE_OFFICER = "finance-officer"  # reads and refunds the fees of its own department
     PLATFORM_OWNER = "platform-owner"  # reads every department's funding statement
     DEPARTMENT_ADMIN = "department-admin"  # grants acting-up, leave, delegation (ADR 0042)
+    RULE_OWNER = "rule-owner"  # approves changes to its department's parts (ADR 0049)
+    QUALITY_GATE = "quality-gate"  # the central team's reviewer of every change (ADR 0049)
 
 
 ROLE_LABELS: dict[str, str] = {
     Role.FINANCE_OFFICER.value: "Finance officer",  # translated where shown (messages.po)
     Role.PLATFORM_OWNER.value: "Platform owner",
     Role.DEPARTMENT_ADMIN.value: "Department administrator",
+    Role.RULE_OWNER.value: "Rule owner",
+    Role.QUALITY_GATE.value: "Quality gate",
 }
 """Labels of roles shown to people (gettext message ids)."""
 

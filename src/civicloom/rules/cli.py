@@ -26,9 +26,22 @@ from civicloom.rules.publishing import (
 )
 from civicloom.rules.services import recorded_evaluations
 from civicloom.rules.whatif import WhatIfReport, replay
-from civicloom.settings import get_settings
+from civicloom.settings import Profile, get_settings
 
 console = Console()
+
+
+def refuse_in_production(what: str) -> None:
+    """In production a model changes only through an approved change request (ADR 0049)."""
+    if get_settings().profile is Profile.PRODUCTION:
+        console.print(
+            f"[red]{what} is refused in production: draft a change request in the back office "
+            "(/backoffice/changes); once every owner and the central team approved it, the "
+            "worker publishes it at its effective date[/red]"
+        )
+        raise typer.Exit(1)
+
+
 app = typer.Typer(
     help="Department decision models (GoRules JDM): test, publish, evaluate, what-if.",
     no_args_is_help=True,
@@ -106,7 +119,9 @@ def publish(
     target: Annotated[str, typer.Argument(help="department/model[@N] or a vN.json path.")],
     rules_dir: RulesDir = None,
 ) -> None:
-    """Publish a version: refused (exit 1) with the failing cases unless all its tests pass."""
+    """Publish a version: refused (exit 1) with the failing cases unless all its tests pass.
+    Audited as the operator; refused in production (use a change request)."""
+    refuse_in_production("civicloom rules publish")
     path = _version_path(_rules_dir(rules_dir), target)
 
     async def main() -> PublishResult:
@@ -134,7 +149,9 @@ def retire(
     target: Annotated[str, typer.Argument(help="department/model@N or a vN.json path.")],
     rules_dir: RulesDir = None,
 ) -> None:
-    """Retire a published version: kept to explain past decisions, never chosen again."""
+    """Retire a published version: kept to explain past decisions, never chosen again.
+    Audited; refused in production (use a change request)."""
+    refuse_in_production("civicloom rules retire")
     path = _version_path(_rules_dir(rules_dir), target)
 
     async def main() -> str:

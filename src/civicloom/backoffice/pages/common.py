@@ -30,6 +30,8 @@ STAFF_PAGE = page_roles(
     "finance-officer",
     "platform-owner",
     "department-admin",
+    "rule-owner",
+    "quality-gate",
 )
 
 
@@ -50,6 +52,11 @@ def nav(request: Request, principal: Principal) -> list[dict[str, Any]]:
         ),
         ("/backoffice/funding", _("Funding statements"), {"finance-officer", "platform-owner"}),
         ("/backoffice/directory", _("Staff directory"), {"department-admin"}),
+        (
+            "/backoffice/changes",
+            _("Change requests"),
+            {"service-owner", "rule-owner", "quality-gate"},
+        ),
     ]
     return [
         {"href": href, "text": text, "active": path.startswith(href)}
