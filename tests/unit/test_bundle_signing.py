@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from civicloom.governance.bundle_domain import (
     payload_hash,
     seal_bundle,
 )
+from civicloom.governance.bundles import trusted_keys
+from civicloom.settings import ConfigurationError
 
 CREATED = datetime(2026, 12, 5, 9, 30, tzinfo=UTC)
 FEE_CHANGE = BundledChange(
@@ -183,3 +186,20 @@ def test_the_next_sequence_is_accepted_and_others_are_named(test_keys: Keyring) 
     assert str(gap.value) == (
         "bundle refused (out-of-order): bundle 4 from test is out of order: import bundle 3 first"
     )
+
+
+def test_trusted_sources_are_read_from_their_jwks_files(test_keys: Keyring, tmp_path: Path) -> None:
+    jwks = tmp_path / "test.jwks.json"
+    jwks.write_text(json.dumps(test_keys.public.to_jwks()), encoding="utf-8")
+    assert list(trusted_keys({"test": jwks})["test"].keys) == [test_keys.kid]
+
+    with pytest.raises(ConfigurationError) as missing:
+        trusted_keys({"test": tmp_path / "absent.json"})
+    assert str(missing.value).startswith(
+        f"bundle_trusted_sources.test: cannot read the JWKS file {tmp_path / 'absent.json'}: "
+    )
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"keys": []}', encoding="utf-8")
+    with pytest.raises(ConfigurationError) as keyless:
+        trusted_keys({"test": empty})
+    assert str(keyless.value) == f"bundle_trusted_sources.test: {empty} holds no Ed25519 public key"
