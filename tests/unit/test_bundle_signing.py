@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -203,3 +204,20 @@ def test_trusted_sources_are_read_from_their_jwks_files(test_keys: Keyring, tmp_
     with pytest.raises(ConfigurationError) as keyless:
         trusted_keys({"test": empty})
     assert str(keyless.value) == f"bundle_trusted_sources.test: {empty} holds no Ed25519 public key"
+
+
+def test_a_signed_payload_with_a_bad_date_is_malformed(test_keys: Keyring) -> None:
+    bad = replace(FEE_CHANGE, effective_at="next tuesday")
+    text = seal_bundle(
+        test_keys,
+        bundle_id="0b0d6d7e-1f49-4c1d-9a51-6b7d5c0c2a11",
+        source_environment="test",
+        sequence=1,
+        created_at=CREATED,
+        changes=[bad],
+    )
+    refused = refusal(text, {"test": test_keys.public})
+    assert refused.reason is Refusal.MALFORMED
+    assert refused.message == (
+        "the payload is incomplete: change cr-1: effective_at must be a timestamp or null"
+    )

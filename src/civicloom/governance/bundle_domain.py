@@ -98,7 +98,9 @@ class BundledChange:
         ):
             raise ValueError(f"change {texts['id']}: approvals must be [role, approver] pairs")
         effective = data.get("effective_at")
-        if effective is not None and not isinstance(effective, str):
+        if effective is not None and (
+            not isinstance(effective, str) or _timestamp(effective) is None
+        ):
             raise ValueError(f"change {texts['id']}: effective_at must be a timestamp or null")
         return cls(
             id=str(texts["id"]),
@@ -208,6 +210,14 @@ def expect_next(bundle: Bundle, last_sequence: int, imported_at: datetime | None
             f"bundle {sequence} from {source} is out of order: import bundle "
             f"{last_sequence + 1} first",
         )
+
+
+def _timestamp(text: str) -> datetime | None:
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else None
 
 
 def _segment(token: str, index: int) -> dict[str, Any]:
