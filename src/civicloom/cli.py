@@ -18,6 +18,7 @@ from civicloom.connectors import cli as connectors_cli
 from civicloom.db import UnitOfWork
 from civicloom.documents import cli as documents_cli
 from civicloom.funding import cli as funding_cli
+from civicloom.governance import bundle_cli
 from civicloom.governance import cli as governance_cli
 from civicloom.govstack import cli as govstack_cli
 from civicloom.identity import cli as identity_cli
@@ -73,6 +74,7 @@ app.add_typer(funding_cli.build_app(_bootstrap), name="funding")
 app.add_typer(governance_cli.build_app(_bootstrap), name="change")
 demo_app.command("loadgen")(kpis_cli.loadgen_command(_bootstrap))
 app.add_typer(govstack_cli.build_app(_bootstrap), name="govstack")
+app.add_typer(bundle_cli.build_app(_bootstrap), name="bundle")
 
 
 @app.command()

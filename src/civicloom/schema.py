@@ -17,6 +17,8 @@ from civicloom.db import metadata
 from civicloom.departments.tables import DepartmentRow
 from civicloom.documents.tables import DocumentRow, LicenceRow
 from civicloom.funding.tables import UsageFactRow
+from civicloom.governance.bundle_tables import BundleRow
+from civicloom.governance.tables import ChangeApprovalRow, ChangeRequestRow
 from civicloom.govstack.pubsub.tables import (
     DeliveryRow as PubSubDeliveryRow,
 )
@@ -25,7 +27,6 @@ from civicloom.govstack.pubsub.tables import (
     PublishedEventRow,
     SubscriptionRow,
 )
-from civicloom.governance.tables import ChangeApprovalRow, ChangeRequestRow
 from civicloom.identity.tables import ApiClientRow, SessionRow, StaffGrantRow, StaffRow
 from civicloom.kpis.tables import AggregateWatermarkRow, ServiceDayStateRow
 from civicloom.notifications.tables import DeliveryRow, PreferenceRow
@@ -87,6 +88,7 @@ TABLES = (
     AggregateWatermarkRow,
     ChangeRequestRow,
     ChangeApprovalRow,
+    BundleRow,
 )
 
 

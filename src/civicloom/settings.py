@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Annotated, Any, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -362,6 +370,25 @@ class Settings(BaseSettings):
         description=(
             "JSON registrations of GovStack callers (IM subsystems and conformance key aliases "
             "to machine clients), written by `civicloom govstack fixtures`; holds no secrets."
+        ),
+    )
+
+    environment_name: str = Field(
+        "development",
+        pattern=r"^[a-z][a-z0-9-]{1,48}$",
+        description=(
+            "This deployment's environment (e.g. `test`, `production`): the source named in the "
+            "signed bundles it exports, and refused as the source of a bundle it imports."
+        ),
+    )
+    bundle_trusted_sources: dict[
+        Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,48}$")], Path
+    ] = Field(
+        {},
+        description=(
+            "Environments whose signed bundles `civicloom bundle import` accepts, as JSON: name "
+            "to the JWKS file of that environment's public keys (`civicloom keys jwks`), e.g. "
+            '`{"test": "/etc/civicloom/test.jwks.json"}`. Empty: no bundle is accepted (ADR 0052).'
         ),
     )
 

@@ -75,6 +75,9 @@ class AuditAction(StrEnum):
     CLAIM_CODE_REISSUED = "application.claim_code_reissued"  # the receipt was lost
     # funding (no personal data: usage figures of a department)
     FUNDING_STATEMENT_READ = "funding.statement_read"
+    # promotion between environments (ADR 0052): signed bundles of approved changes
+    BUNDLE_EXPORTED = "bundle.exported"
+    BUNDLE_IMPORTED = "bundle.imported"
     # identity
     LOGIN = "identity.login"
     LOGOUT = "identity.logout"
