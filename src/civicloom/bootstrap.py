@@ -34,8 +34,8 @@ from civicloom.documents import (
     purge_expired_documents,
 )
 from civicloom.funding import build_recent_facts, load_tariffs
-from civicloom.govstack.pubsub import PushDeliverer
 from civicloom.governance import Workspace, publish_due_changes
+from civicloom.govstack.pubsub import PushDeliverer
 from civicloom.kernel import SystemClock
 from civicloom.kpis import REFRESH_SECONDS as KPI_REFRESH_SECONDS
 from civicloom.kpis import refresh_service_days

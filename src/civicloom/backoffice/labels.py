@@ -102,6 +102,15 @@ def action_labels(gettext: Callable[[str], str] = _same) -> dict[str, str]:
         AuditAction.GOVSTACK_CLIENT_REGISTERED.value: _(
             "Information Mediator subsystem registered"
         ),
+        AuditAction.BUNDLE_EXPORTED.value: _("Change bundle exported to another environment"),
+        AuditAction.BUNDLE_IMPORTED.value: _("Change bundle imported from another environment"),
+        AuditAction.CHANGE_DRAFTED.value: _("Change request drafted"),
+        AuditAction.CHANGE_EDITED.value: _("Change request edited"),
+        AuditAction.CHANGE_SUBMITTED.value: _("Change request submitted for approval"),
+        AuditAction.CHANGE_APPROVED.value: _("Change request approved"),
+        AuditAction.CHANGE_WITHDRAWN.value: _("Change request withdrawn"),
+        AuditAction.CHANGE_PUBLISHED.value: _("Change published"),
+        AuditAction.CHANGE_IMPORTED.value: _("Change request imported for approval"),
     }
 
 
