@@ -150,7 +150,7 @@ async def answer(
 ) -> None:
     """Answer a request for more information."""
     await answer_information_request(
-        container.uow(), container.clock, principal, application_id, body.answer
+        container.uow(), container.clock, principal, application_id, body.answer, body.step_id
     )
 
 

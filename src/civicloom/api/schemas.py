@@ -206,6 +206,13 @@ class InformationAnswer(
     model_config = ConfigDict(extra="forbid")
 
     answer: Text = Field(min_length=1, max_length=5000)
+    step_id: str | None = Field(
+        None,
+        pattern=r"^[a-z][a-z0-9_]{0,99}$",
+        description="The step whose question this answers; needed when several departments "
+        "wait for the applicant (the answer goes only to the department that asked).",
+        examples=["licensing_review"],
+    )
 
 
 class TaskOut(

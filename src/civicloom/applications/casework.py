@@ -410,9 +410,19 @@ async def _applicant_case(
 
 
 async def answer_information_request(
-    uow: UnitOfWork, clock: Clock, applicant: Principal, application_id: str, answer: str
+    uow: UnitOfWork,
+    clock: Clock,
+    applicant: Principal,
+    application_id: str,
+    answer: str,
+    step_id: str | None = None,
 ) -> None:
-    """The applicant answers; the waiting steps resume."""
+    """The applicant answers one step's question; that step resumes.
+
+    An answer goes only to the department that asked (``step_id``): when several departments
+    wait for the applicant, one answer for all would show each of them what was written for
+    another, so the step must be named (without it, only a single waiting step is answered).
+    """
     if not answer.strip():
         raise ValidationFailed([FieldError("answer", "required", "write your answer")])
     async with uow:
@@ -420,6 +430,21 @@ async def answer_information_request(
         waiting = [t for t in case.tasks.values() if t.state == TaskState.AWAITING_APPLICANT.value]
         if not waiting:
             raise Conflict("nothing is waiting for your answer")
+        if step_id is not None:
+            waiting = [t for t in waiting if t.step_id == step_id]
+            if not waiting:
+                raise Conflict("that question is no longer waiting for your answer")
+        elif len(waiting) > 1:
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "step_id",
+                        "required",
+                        "several departments are waiting for you: answer each question with its"
+                        " step_id",
+                    )
+                ]
+            )
         now = clock.now()
         case.app.state, case.app.updated_at = ApplicationState.IN_PROGRESS.value, now
         restart_clock(uow.session, case, waiting, now)

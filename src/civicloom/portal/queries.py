@@ -73,7 +73,19 @@ class ApplicationPage:
     documents: list[DocumentRef] = field(default_factory=list)
     licence: IssuedLicence | None = None
     fee: dict[str, Any] | None = None
-    open_request: str | None = None
+    open_request: str | None = None  # the newest open question (kept for the e-mail's words)
+    # every step waiting for the applicant with its department and latest question: each is
+    # answered on its own, so an answer reaches only the department that asked
+    open_requests: list[OpenRequest] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """A department's question the applicant has yet to answer."""
+
+    step_id: str
+    department: str | None
+    message: str
 
 
 async def application_page(
@@ -99,6 +111,15 @@ async def application_page(
         departments = await registered_department_names(session)
     requests = [e.message for e in status.timeline if e.event == "information.requested"]
     waiting = status.application.state.value == "awaiting_applicant"
+    asked: dict[str, str] = {}
+    for e in status.timeline:
+        if e.event == "information.requested" and e.step_id:
+            asked[e.step_id] = e.message
+    open_requests = [
+        OpenRequest(s.step_id, s.department, asked[s.step_id])
+        for s in status.steps
+        if s.state.value == "awaiting_applicant" and s.step_id in asked
+    ]
     fee = status.fee
     return ApplicationPage(
         status=status,
@@ -108,6 +129,7 @@ async def application_page(
         licence=licence,
         fee=fee if isinstance(fee, dict) else None,
         open_request=requests[-1] if waiting and requests else None,
+        open_requests=open_requests,
     )
 
 

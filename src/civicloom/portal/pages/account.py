@@ -231,6 +231,7 @@ async def answer(
     await check_acting_for(container.uow, gateway, container.clock, principal, application_id)
     form = await request.form()
     text = str(form.get("answer") or "")
+    step = str(form.get("step") or "") or None
     if not text.strip() or len(text) > 5000 or text_problem(text) is not None:
         if not text.strip():
             message = _("Enter your answer")
@@ -246,11 +247,17 @@ async def answer(
             application_id,
             status_code=400,
             errors={"answer": message},
-            error_summary=[{"text": message, "href": "#answer"}],
+            error_summary=[{"text": message, "href": f"#answer-{step}" if step else "#answer"}],
             typed_answer=text,  # kept in the field: the applicant shortens it, not retypes it
+            answered_step=step,
         )
     await answer_information_request(
-        container.uow(), container.clock, principal, application_id, normalise_text(text, "answer")
+        container.uow(),
+        container.clock,
+        principal,
+        application_id,
+        normalise_text(text, "answer"),
+        step,
     )
     return see_other(f"/applications/{application_id}?answered=1")
 
