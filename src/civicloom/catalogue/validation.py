@@ -354,6 +354,26 @@ class Checker:
         check_form(self, spec, graph)
         self.check_precheck(spec)
         self.check_contracts(spec)
+        self.check_deemed_approval(spec)
+
+    def check_deemed_approval(self, spec: PublishableBlueprint) -> None:
+        """A deemed approval closes the case and cancels every open step: a service with a fee,
+        a licence or a check that can refuse would be approved unpaid, without its licence, or
+        over a refusal (ADR 0053, found by the attack review); such services escalate instead."""
+        rule = spec.deadline_passed
+        if rule is None or rule.action.value != "deemed_approval":
+            return
+        for i, step in enumerate(spec.steps):
+            refuses = step.reject_when is not None
+            if step.kind in (StepKind.PAYMENT, StepKind.ISSUE_DOCUMENT) or refuses:
+                why = "can refuse" if refuses else f"is a {step.kind.value} step"
+                self.report(
+                    "deadline_passed.action",
+                    "deemed-approval-unsafe",
+                    f"deemed approval would cancel step {step.id!r}, which {why}: use"
+                    " `escalate` (or `mark_overdue`) for this service",
+                )
+                return
 
     def check_contracts(self, spec: PublishableBlueprint) -> None:
         """Inputs a capability does not take, or takes with another type, and inputs a prefill
