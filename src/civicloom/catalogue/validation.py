@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from civicloom.catalogue.context import CatalogueContext
 from civicloom.catalogue.formcheck import check_form
 from civicloom.catalogue.graph import StepGraph
+from civicloom.catalogue.ownership import ownership_problems
 from civicloom.catalogue.refs import Ref, RefError, Root, expression_refs, refs_in
 from civicloom.catalogue.spec import (
     Blueprint,
@@ -351,6 +352,8 @@ class Checker:
             self.check_template(spec.outputs.certificate.template, "outputs.certificate.template")
             self.check_holder(spec, graph)
         check_form(self, spec, graph)
+        for problem in ownership_problems(spec, frozenset(self.context.departments)):
+            self.report(problem.path, problem.rule, problem.message)
         self.check_precheck(spec)
 
     def check_precheck(self, spec: PublishableBlueprint) -> None:

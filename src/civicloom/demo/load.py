@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from civicloom.catalogue import load_agreements, load_blueprints, publish_blueprint
+from civicloom.catalogue import (
+    load_agreements,
+    load_blueprints,
+    publish_blueprint,
+    require_ownership,
+)
 from civicloom.departments import load_departments, sync_departments
 from civicloom.identity import demo_staff, load_demo_staff
 from civicloom.registries import sync_agreements
@@ -33,7 +38,9 @@ async def load_demo(container: Container, progress: Callable[[str], object] = pr
         now = container.clock.now()
         await sync_departments(uow.session, departments, now)
         progress(f"departments: {', '.join(d.id for d in departments)}")
+        known = frozenset(d.id for d in departments)
         for blueprint in blueprints:
+            require_ownership(blueprint, known)  # every field owned, classed, kept (ADR 0050)
             _, created = await publish_blueprint(
                 uow.session, blueprint, now, actor="system:demo-load"
             )
