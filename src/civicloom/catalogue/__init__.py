@@ -14,6 +14,7 @@ from civicloom.catalogue.calendar import (
     load_calendar,
 )
 from civicloom.catalogue.context import Capability, CatalogueContext
+from civicloom.catalogue.datacatalogue import DataCatalogue, read_data_catalogue
 from civicloom.catalogue.diagram import mermaid, svg
 from civicloom.catalogue.domain import (
     BlueprintStatus,
@@ -32,6 +33,7 @@ from civicloom.catalogue.ownership import (
     OwnershipProblem,
     RegisterCatalogue,
     Retention,
+    RetentionStart,
     blueprint_entries,
     catalogued_register_fields,
     document_retentions,
@@ -102,6 +104,7 @@ __all__ = [
     "CatalogueContext",
     "CatalogueEntry",
     "CertificateSpec",
+    "DataCatalogue",
     "DataClass",
     "DataSharing",
     "DataSharingAgreement",
@@ -124,6 +127,7 @@ __all__ = [
     "RefError",
     "RegisterCatalogue",
     "Retention",
+    "RetentionStart",
     "RetryPolicy",
     "Root",
     "Sla",
@@ -154,6 +158,7 @@ __all__ = [
     "parse_ref",
     "publish_blueprint",
     "publish_service_version",
+    "read_data_catalogue",
     "refs_in",
     "require_ownership",
     "resolve",

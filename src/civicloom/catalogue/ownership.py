@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from civicloom.catalogue.spec import CERTIFICATE_TYPE, Blueprint
 from civicloom.kernel import FieldError, LocalisedText, ValidationFailed
@@ -111,6 +111,15 @@ class EntryKind(StrEnum):
     REGISTER_FIELD = "register-field"
 
 
+class RetentionStart(StrEnum):
+    """From when a retention period runs."""
+
+    APPLICATION_CLOSED = "application-closed"  # form answers and uploaded documents
+    VALIDITY_ENDED = "validity-ended"  # an issued licence
+    RECORD_ENDED = "record-ended"  # a register record, kept by its department
+    LAST_CHANGE = "last-change"  # a draft
+
+
 @dataclass(frozen=True)
 class CatalogueEntry:
     """One line of the public catalogue: a field or document type, and its ownership."""
@@ -121,6 +130,7 @@ class CatalogueEntry:
     name: str
     title: LocalisedText
     ownership: Ownership
+    counted_from: RetentionStart
 
 
 @dataclass(frozen=True)
@@ -276,6 +286,14 @@ def document_retentions(spec: Blueprint) -> dict[str, Retention]:
     return found
 
 
+def _text(raw: Any, fallback: str) -> LocalisedText:
+    """A declared title in both languages; the plain title where one is missing."""
+    try:
+        return LocalisedText.model_validate(raw)
+    except ValidationError:
+        return LocalisedText(en=fallback, zh_hans=fallback)
+
+
 def blueprint_entries(spec: Blueprint) -> list[CatalogueEntry]:
     """The catalogue lines of one blueprint: its form fields, then its document types."""
     entries: list[CatalogueEntry] = []
@@ -283,24 +301,33 @@ def blueprint_entries(spec: Blueprint) -> list[CatalogueEntry]:
         owned, _ = form_field_ownership(spec, name)
         if owned is None:
             continue
-        raw_title = (prop or {}).get("x-title") or {"en": str((prop or {}).get("title") or name)}
-        title = LocalisedText.model_validate(raw_title)
+        title = _text((prop or {}).get("x-title"), str((prop or {}).get("title") or name))
         entries.append(
-            CatalogueEntry(EntryKind.FORM_FIELD, spec.id, spec.title, name, title, owned)
+            CatalogueEntry(
+                EntryKind.FORM_FIELD,
+                spec.id,
+                spec.title,
+                name,
+                title,
+                owned,
+                RetentionStart.APPLICATION_CLOSED,
+            )
         )
     for doc_type, path, declared, what in _document_declarations(spec):
         owned, _ = _read(declared, _DOCUMENT_KEYS, what, path)
         if owned is None:
             continue
-        doc_title = declared.get("title") or {"en": doc_type}
         entries.append(
             CatalogueEntry(
                 EntryKind.DOCUMENT,
                 spec.id,
                 spec.title,
                 doc_type,
-                LocalisedText.model_validate(doc_title),
+                _text(declared.get("title"), doc_type),
                 owned,
+                RetentionStart.VALIDITY_ENDED
+                if doc_type == CERTIFICATE_TYPE
+                else RetentionStart.APPLICATION_CLOSED,
             )
         )
     return entries
@@ -371,6 +398,7 @@ class RegisterCatalogue(_Strict):
                     spec.legal_basis,
                     Retention.parse(spec.retention),
                 ),
+                RetentionStart.RECORD_ENDED,
             )
             for reg in self.registers
             for name, spec in reg.fields.items()
