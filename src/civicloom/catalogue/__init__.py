@@ -25,20 +25,16 @@ from civicloom.catalogue.forms import validate_form_data
 from civicloom.catalogue.graph import StepGraph, step_graph
 from civicloom.catalogue.loader import load_blueprint_file, load_blueprints
 from civicloom.catalogue.ownership import (
-    CATALOGUE_FILE,
     CatalogueEntry,
     DataClass,
     EntryKind,
     Ownership,
     OwnershipProblem,
-    RegisterCatalogue,
     Retention,
     RetentionStart,
     blueprint_entries,
-    catalogued_register_fields,
     document_retentions,
     field_retentions,
-    load_register_catalogue,
     ownership_problems,
     require_ownership,
 )
@@ -52,6 +48,12 @@ from civicloom.catalogue.refs import (
     parse_ref,
     refs_in,
     resolve,
+)
+from civicloom.catalogue.registercatalogue import (
+    CATALOGUE_FILE,
+    RegisterCatalogue,
+    catalogued_register_fields,
+    load_register_catalogue,
 )
 from civicloom.catalogue.services import (
     blueprint_title_of,

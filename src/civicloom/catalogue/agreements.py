@@ -14,7 +14,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from civicloom.catalogue.ownership import (
+from civicloom.catalogue.registercatalogue import (
     CATALOGUE_FILE,
     catalogued_register_fields,
     load_register_catalogue,

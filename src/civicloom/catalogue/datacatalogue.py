@@ -7,12 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from civicloom.catalogue.ownership import (
-    CatalogueEntry,
-    Retention,
-    blueprint_entries,
-    load_register_catalogue,
-)
+from civicloom.catalogue.ownership import CatalogueEntry, Retention, blueprint_entries
+from civicloom.catalogue.registercatalogue import load_register_catalogue
 from civicloom.catalogue.services import list_current_blueprints
 from civicloom.db import UnitOfWork
 from civicloom.departments import department_names

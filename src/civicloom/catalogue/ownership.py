@@ -8,13 +8,13 @@ One typed reading of what is otherwise scattered through the YAML:
 - a **document type** (``documents[]``, and the issued ``outputs.certificate``) declares
   ``owner``, ``data_class``, ``legal_basis`` and ``retention``;
 - a **register field** is declared in ``blueprints/data-catalogue.yaml`` with its register,
-  which also says how long portal drafts are kept.
+  which also says how long portal drafts are kept (``registercatalogue.py``).
 
 Retention is an ISO 8601 period (``P6Y``, ``P18M``, ``P30D``). For form data and documents it
 runs from the day the application closed; for drafts from the last change; for register fields
 it is the owning department's own keeping (the platform reads a register, never copies it).
 Publishing refuses a blueprint with an undeclared field (``ownership_problems``); agreements
-may share only catalogued register fields (``catalogued_register_fields``).
+may share only catalogued register fields (``registercatalogue.catalogued_register_fields``).
 """
 
 from __future__ import annotations
@@ -24,17 +24,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from civicloom.catalogue.spec import CERTIFICATE_TYPE, Blueprint
 from civicloom.kernel import FieldError, LocalisedText, ValidationFailed
-
-CATALOGUE_FILE = "data-catalogue.yaml"
-"""The register fields and the draft retention, under ``blueprints/``."""
 
 _PERIOD = re.compile(r"^P(?:(?P<y>[0-9]{1,3})Y)?(?:(?P<m>[0-9]{1,4})M)?(?:(?P<d>[0-9]{1,5})D)?$")
 
@@ -331,110 +326,3 @@ def blueprint_entries(spec: Blueprint) -> list[CatalogueEntry]:
             )
         )
     return entries
-
-
-# -- registers and drafts (blueprints/data-catalogue.yaml) -------------------------------------
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class RegisterFieldSpec(_Strict):
-    """A register field as the catalogue file declares it."""
-
-    title: LocalisedText
-    data_class: DataClass
-    legal_basis: str = Field(min_length=3)
-    retention: str
-    owner: str | None = Field(None, description="Default: the register's owner.")
-
-
-class RegisterSpec(_Strict):
-    """A department's base register, read through its capability."""
-
-    capability: str = Field(
-        alias="register", description="The capability reading it, e.g. `tax.taxpayer_lookup`."
-    )
-    title: LocalisedText
-    owner: str
-    fields: dict[str, RegisterFieldSpec] = Field(min_length=1)
-
-
-class DraftsSpec(_Strict):
-    """How long an application the applicant has not submitted is kept."""
-
-    legal_basis: str = Field(min_length=3)
-    retention: str
-
-
-class RegisterCatalogue(_Strict):
-    """``blueprints/data-catalogue.yaml``."""
-
-    drafts: DraftsSpec
-    registers: list[RegisterSpec] = Field(default_factory=list)
-
-    def register(self, capability: str) -> RegisterSpec | None:
-        """The register read through ``capability``, if catalogued."""
-        return next((r for r in self.registers if r.capability == capability), None)
-
-    @property
-    def draft_retention(self) -> Retention:
-        """How long a draft is kept after its last change."""
-        return Retention.parse(self.drafts.retention)
-
-    def entries(self) -> list[CatalogueEntry]:
-        """The catalogue lines of every register field."""
-        return [
-            CatalogueEntry(
-                EntryKind.REGISTER_FIELD,
-                reg.capability,
-                reg.title,
-                name,
-                spec.title,
-                Ownership(
-                    spec.owner or reg.owner,
-                    spec.data_class,
-                    spec.legal_basis,
-                    Retention.parse(spec.retention),
-                ),
-                RetentionStart.RECORD_ENDED,
-            )
-            for reg in self.registers
-            for name, spec in reg.fields.items()
-        ]
-
-
-EMPTY_CATALOGUE = RegisterCatalogue(drafts=DraftsSpec(legal_basis="not declared", retention="P30D"))
-
-
-def load_register_catalogue(blueprints_dir: Path) -> RegisterCatalogue:
-    """The register catalogue (ValueError naming the file, the path and the rule).
-
-    Without the file nothing is catalogued: every agreement that shares a field is refused.
-    """
-    path = blueprints_dir / CATALOGUE_FILE
-    if not path.exists():
-        return EMPTY_CATALOGUE
-    try:
-        catalogue = RegisterCatalogue.model_validate(yaml.safe_load(path.read_text("utf-8")))
-    except Exception as exc:
-        raise ValueError(f"{path}: {exc}") from exc
-    for i, reg in enumerate(catalogue.registers):
-        for name, spec in reg.fields.items():
-            try:
-                Retention.parse(spec.retention)
-            except ValueError as exc:
-                where = f"registers[{i}].fields.{name}.retention"
-                raise ValueError(f"{path}: {where}: {exc} [bad-retention]") from exc
-    try:
-        catalogue.draft_retention  # noqa: B018 - parsed to be refused here, not in the worker
-    except ValueError as exc:
-        raise ValueError(f"{path}: drafts.retention: {exc} [bad-retention]") from exc
-    return catalogue
-
-
-def catalogued_register_fields(catalogue: RegisterCatalogue, capability: str) -> frozenset[str]:
-    """The catalogued fields of the register read through ``capability`` (empty if none)."""
-    reg = catalogue.register(capability)
-    return frozenset(reg.fields) if reg is not None else frozenset()
