@@ -15,6 +15,7 @@ from sqlalchemy import select
 from civicloom.applications import purge_closed_form_data
 from civicloom.applications.tables import ApplicationRow
 from civicloom.audit.tables import AuditEntryRow
+from civicloom.bootstrap import build_worker
 from civicloom.catalogue import Retention
 from civicloom.documents import DOCUMENTS_RUNTIME, purge_expired_documents
 from civicloom.documents.tables import DocumentRow
@@ -172,3 +173,16 @@ async def test_retention_purges_on_schedule_audited_and_only_once(
     ]
     assert audit[6][2]["document_id"] == plan
     assert "alice@example.org" not in str(audit)  # names of fields, never their values
+
+
+async def test_the_worker_runs_the_retention_purge_on_its_setting(container: Container) -> None:
+    settings = container.settings.model_copy(update={"retention_purge_seconds": 3600.0})
+    worker = build_worker(settings)
+    try:
+        jobs = {job.name: job for job in worker.periodic}
+        assert jobs["retention-purge"].every_seconds == 3600.0
+        assert jobs["document-purge"].every_seconds == settings.document_purge_seconds
+        assert await jobs["retention-purge"].run() == 0  # nothing is due on a fresh world
+    finally:
+        for close in worker.resources:
+            await close()
