@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from civicloom.audit.tables import AuditEntryRow
 from civicloom.runtime import Container
 from tests.integration.documents.helpers import ALICE, new_application
+from tests.querycount import counting
 
 HTML = {"Accept": "text/html"}
 ZH = {**HTML, "Cookie": "civicloom_lang=zh-Hans"}
@@ -122,3 +123,13 @@ async def test_the_catalogue_as_json(client: httpx.AsyncClient, container: Conta
     refused = await client.post("/api/v1/data-catalogue", json={}, headers=ALICE)
     assert refused.status_code == 405  # read-only
     assert await audit_entries(container) == before
+
+
+async def test_the_catalogue_costs_two_queries_however_many_services(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    with counting(container) as statements:
+        page = await client.get("/data-catalogue", headers=HTML)
+    assert page.status_code == 200
+    # the published services and the department names; nothing per field or per service
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2
