@@ -67,6 +67,7 @@ from civicloom.catalogue.services import (
     retire_service_version,
 )
 from civicloom.catalogue.spec import (
+    CERTIFICATE_TYPE,
     Baseline,
     Blueprint,
     CertificateSpec,
@@ -95,6 +96,7 @@ from civicloom.catalogue.validation import (
 __all__ = [
     "CALENDARS",
     "CATALOGUE_FILE",
+    "CERTIFICATE_TYPE",
     "WEEKDAYS_ONLY",
     "Approval",
     "Baseline",
