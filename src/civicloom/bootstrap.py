@@ -8,9 +8,9 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from civicloom.app import create_app
-from civicloom.applications import StepRunner, complete_external_step
+from civicloom.applications import StepRunner, complete_external_step, purge_closed_form_data
 from civicloom.audit import seal_now
-from civicloom.catalogue import CALENDARS, Calendars, StepKind
+from civicloom.catalogue import CALENDARS, Calendars, StepKind, load_register_catalogue
 from civicloom.connectors import (
     CALLBACK_VERIFIERS,
     COMPLETION_HANDLER,
@@ -43,6 +43,7 @@ from civicloom.notifications import build_dispatcher
 from civicloom.observability import METRICS, configure_logging, configure_tracing
 from civicloom.outbox import Publisher
 from civicloom.payments import PAYMENT_PROVIDER, build_provider
+from civicloom.portal import purge_expired_drafts
 from civicloom.rules import RULE_BOOK, RuleBook
 from civicloom.runtime import Container
 from civicloom.settings import PLACEHOLDER_SECRET, Profile, Settings, get_settings
@@ -160,6 +161,14 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
     async def purge() -> object:
         return await purge_expired_documents(container.uow(), documents.store, container.clock)
 
+    draft_retention = load_register_catalogue(settings.blueprints_dir).draft_retention
+
+    async def retention() -> object:
+        # Each module purges its own rows (ADR 0027, ADR 0050): drafts, then answers.
+        drafts = await purge_expired_drafts(container.uow, container.clock, draft_retention)
+        answers = await purge_closed_form_data(container.uow, container.clock)
+        return len(drafts) + len(answers)
+
     tariffs = load_tariffs(settings.blueprints_dir)
 
     async def usage_facts() -> object:
@@ -181,6 +190,7 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
         PeriodicJob("usage-facts", settings.usage_facts_seconds, usage_facts),
         PeriodicJob("document-purge", settings.document_purge_seconds, purge),
         PeriodicJob("kpi-aggregates", KPI_REFRESH_SECONDS, kpi_aggregates),
+        PeriodicJob("retention-purge", settings.retention_purge_seconds, retention),
     ]
 
 

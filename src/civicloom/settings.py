@@ -157,6 +157,14 @@ class Settings(BaseSettings):
     document_purge_seconds: float = Field(
         86_400.0, gt=0, description="How often a worker purges documents past their retention."
     )
+    retention_purge_seconds: float = Field(
+        86_400.0,
+        gt=0,
+        description=(
+            "How often a worker deletes drafts and closed applications' answers whose retention "
+            "(declared in the data catalogue) has ended."
+        ),
+    )
     usage_facts_seconds: float = Field(
         600.0, gt=0, description="How often a worker rebuilds the recent days of usage facts."
     )

@@ -62,7 +62,7 @@ async def test_submit_and_read_back(client: httpx.AsyncClient, container: Contai
     created = response.json()
     assert created["state"] == "in_progress"  # the engine started its steps
     assert created["reference"].startswith("RST-")
-    assert created["blueprint_version"] == 4  # the demo blueprint's current version
+    assert created["blueprint_version"] == 5  # the demo blueprint's current version
     assert response.headers["location"] == f"/api/v1/applications/{created['id']}"
 
     read = await client.get(f"/api/v1/applications/{created['id']}", headers=ALICE)

@@ -114,6 +114,66 @@ class ServiceOut(
     form_schema: dict[str, Any]
 
 
+class CatalogueDrafts(BaseModel):
+    """How long an unsent application is kept."""
+
+    retention: str
+    counted_from: str
+    legal_basis: str
+
+
+class CatalogueEntryOut(BaseModel):
+    """One field or document type of the data catalogue (ADR 0050); describes data, holds none."""
+
+    kind: str = Field(description="`form-field`, `document` or `register-field`.")
+    scope: str = Field(description="The service id, or the capability reading the register.")
+    name: str
+    title: dict[str, str]
+    owner: str = Field(description="Owning department id.")
+    owner_name: dict[str, str]
+    data_class: str = Field(description="`none`, `business`, `personal` or `special-category`.")
+    legal_basis: str
+    retention: str = Field(description="ISO 8601 period, e.g. `P6Y`.")
+    counted_from: str = Field(
+        description="`application-closed`, `validity-ended`, `record-ended` or `last-change`."
+    )
+
+
+class DataCatalogueOut(BaseModel):
+    """The public data catalogue: every field, document type and register field."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "drafts": {
+                        "retention": "P30D",
+                        "counted_from": "last-change",
+                        "legal_basis": "Applicant's request to save an unfinished application",
+                    },
+                    "entries": [
+                        {
+                            "kind": "form-field",
+                            "scope": "open-a-restaurant",
+                            "name": "director_name",
+                            "title": {"en": "Director", "zh-Hans": "董事"},
+                            "owner": "local-admin",
+                            "owner_name": {"en": "Local Administration", "zh-Hans": "地方行政局"},
+                            "data_class": "personal",
+                            "legal_basis": "Food Business Licensing Act 2019, s. 12(3)",
+                            "retention": "P2Y",
+                            "counted_from": "application-closed",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    drafts: CatalogueDrafts
+    entries: list[CatalogueEntryOut]
+
+
 class StepStatusOut(BaseModel):
     """One department step on the status page."""
 

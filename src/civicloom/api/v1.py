@@ -6,12 +6,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Response
 
-from civicloom.api.schemas import ApplicationCreate, ApplicationOut, ServiceOut
+from civicloom.api.schemas import (
+    ApplicationCreate,
+    ApplicationOut,
+    CatalogueDrafts,
+    CatalogueEntryOut,
+    DataCatalogueOut,
+    ServiceOut,
+)
 from civicloom.applications import SubmitApplication, get_application, submit_application
-from civicloom.catalogue import list_current_blueprints
-from civicloom.kernel import PathId
+from civicloom.catalogue import RetentionStart, list_current_blueprints, read_data_catalogue
+from civicloom.kernel import LocalisedText, PathId
 from civicloom.registries import acting_for_answers
-from civicloom.web import ContainerDep, CurrentPrincipal, GatewayDep, Problem
+from civicloom.web import ContainerDep, CurrentPrincipal, GatewayDep, Problem, public_route
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}}
@@ -36,6 +43,47 @@ async def list_services(container: ContainerDep) -> list[ServiceOut]:
         )
         for p in published
     ]
+
+
+def _texts(text: LocalisedText | None, fallback: str) -> dict[str, str]:
+    if text is None:
+        return {"en": fallback, "zh-Hans": fallback}
+    return {"en": text.en, "zh-Hans": text.zh_hans or text.en}
+
+
+@api_v1_router.get(
+    "/data-catalogue",
+    response_model=DataCatalogueOut,
+    operation_id="readDataCatalogue",
+    summary="The data catalogue",
+    dependencies=[public_route()],
+)
+async def data_catalogue(container: ContainerDep) -> DataCatalogueOut:
+    """Public: every form field, document type and register field of the published services,
+    with its owner department, data class, legal basis and retention (ADR 0050)."""
+    catalogue = await read_data_catalogue(container.uow(), container.settings.blueprints_dir)
+    return DataCatalogueOut(
+        drafts=CatalogueDrafts(
+            retention=catalogue.draft_retention.text,
+            counted_from=RetentionStart.LAST_CHANGE.value,
+            legal_basis=catalogue.draft_legal_basis,
+        ),
+        entries=[
+            CatalogueEntryOut(
+                kind=e.kind.value,
+                scope=e.scope,
+                name=e.name,
+                title=_texts(e.title, e.name),
+                owner=e.ownership.owner,
+                owner_name=_texts(catalogue.departments.get(e.ownership.owner), e.ownership.owner),
+                data_class=e.ownership.data_class.value,
+                legal_basis=e.ownership.legal_basis,
+                retention=e.ownership.retention.text,
+                counted_from=e.counted_from.value,
+            )
+            for e in catalogue.entries
+        ],
+    )
 
 
 _RATE_LIMITED: dict[int | str, dict[str, Any]] = {

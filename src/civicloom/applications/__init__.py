@@ -75,6 +75,10 @@ from civicloom.applications.registration_queries import (
     registration_files,
     registration_tasks,
 )
+from civicloom.applications.retention import (
+    PurgedFormData,
+    purge_closed_form_data,
+)
 from civicloom.applications.services import (
     application_status,
     get_application,
@@ -141,6 +145,7 @@ __all__ = [
     "Forbidden",
     "OfficerDecision",
     "OnBehalf",
+    "PurgedFormData",
     "QueueFigure",
     "QueueSlice",
     "RegistrationFile",
@@ -189,6 +194,7 @@ __all__ = [
     "get_application",
     "list_dead_letters",
     "list_officer_tasks",
+    "purge_closed_form_data",
     "read_officer_task",
     "read_registration_file",
     "record_case_change",

@@ -55,6 +55,9 @@ class AuditAction(StrEnum):
     DOCUMENT_STORED = "document.stored"
     DOCUMENT_READ = "document.read"
     DOCUMENT_PURGED = "document.purged"
+    # retention (ADR 0050): a closed application's answers and an unsubmitted draft
+    FORM_DATA_PURGED = "application.form_data_purged"
+    DRAFT_PURGED = "draft.purged"
     LICENCE_ISSUED = "licence.issued"
     LICENCE_REVOKED = "licence.revoked"
     # registries, consent, representation

@@ -30,6 +30,7 @@ from civicloom.catalogue.contracts import (
     check_department_contracts,
     register_department_contracts,
 )
+from civicloom.catalogue.datacatalogue import DataCatalogue, read_data_catalogue
 from civicloom.catalogue.diagram import mermaid, svg
 from civicloom.catalogue.domain import (
     BlueprintStatus,
@@ -39,6 +40,20 @@ from civicloom.catalogue.domain import (
 from civicloom.catalogue.forms import validate_form_data
 from civicloom.catalogue.graph import StepGraph, step_graph
 from civicloom.catalogue.loader import load_blueprint_file, load_blueprints
+from civicloom.catalogue.ownership import (
+    DataCatalogueEntry,
+    DataClass,
+    EntryKind,
+    Ownership,
+    OwnershipProblem,
+    Retention,
+    RetentionStart,
+    blueprint_entries,
+    document_retentions,
+    field_retentions,
+    ownership_problems,
+    require_ownership,
+)
 from civicloom.catalogue.refs import (
     Ref,
     RefError,
@@ -49,6 +64,12 @@ from civicloom.catalogue.refs import (
     parse_ref,
     refs_in,
     resolve,
+)
+from civicloom.catalogue.registercatalogue import (
+    CATALOGUE_FILE,
+    RegisterCatalogue,
+    catalogued_register_fields,
+    load_register_catalogue,
 )
 from civicloom.catalogue.services import (
     blueprint_title_of,
@@ -62,6 +83,7 @@ from civicloom.catalogue.services import (
     retire_service_version,
 )
 from civicloom.catalogue.spec import (
+    CERTIFICATE_TYPE,
     Baseline,
     Blueprint,
     CertificateSpec,
@@ -91,6 +113,8 @@ from civicloom.catalogue.validation import (
 
 __all__ = [
     "CALENDARS",
+    "CATALOGUE_FILE",
+    "CERTIFICATE_TYPE",
     "WEEKDAYS_ONLY",
     "Approval",
     "Baseline",
@@ -105,6 +129,9 @@ __all__ = [
     "CatalogueEntry",
     "CertificateSpec",
     "ContractBreak",
+    "DataCatalogue",
+    "DataCatalogueEntry",
+    "DataClass",
     "DataSharing",
     "DataSharingAgreement",
     "DeadlineAction",
@@ -112,17 +139,23 @@ __all__ = [
     "DecisionCall",
     "DecisionDay",
     "DocumentSpec",
+    "EntryKind",
     "ExternalWait",
     "HolderSpec",
     "HolidayCalendar",
     "NotificationSpec",
     "OutputsSpec",
+    "Ownership",
+    "OwnershipProblem",
     "Precheck",
     "Problem",
     "PublishableBlueprint",
     "PublishedBlueprint",
     "Ref",
     "RefError",
+    "RegisterCatalogue",
+    "Retention",
+    "RetentionStart",
     "RetryPolicy",
     "Root",
     "ServiceUse",
@@ -131,16 +164,20 @@ __all__ = [
     "StepGraph",
     "StepKind",
     "agreement_for",
+    "blueprint_entries",
     "blueprint_json_schema",
     "blueprint_title_of",
     "capability_catalogue",
     "capability_entry",
     "capability_terms",
     "catalogue_entries",
+    "catalogued_register_fields",
     "check_department_contracts",
     "contract_breaks",
     "data_ref",
+    "document_retentions",
     "expression_refs",
+    "field_retentions",
     "get_blueprint_version",
     "get_current_blueprint",
     "is_ref",
@@ -150,12 +187,16 @@ __all__ = [
     "load_blueprint_file",
     "load_blueprints",
     "load_calendar",
+    "load_register_catalogue",
     "mermaid",
+    "ownership_problems",
     "parse_ref",
     "publish_blueprint",
     "publish_service_version",
+    "read_data_catalogue",
     "refs_in",
     "register_department_contracts",
+    "require_ownership",
     "resolve",
     "retire_blueprint",
     "retire_service_version",

@@ -14,6 +14,11 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from civicloom.catalogue.registercatalogue import (
+    CATALOGUE_FILE,
+    catalogued_register_fields,
+    load_register_catalogue,
+)
 from civicloom.kernel import LocalisedText
 
 
@@ -76,13 +81,34 @@ class DataSharingAgreement(_Strict):
 
 
 def load_agreements(blueprints_dir: Path) -> tuple[DataSharingAgreement, ...]:
-    """Every agreement under ``blueprints/agreements`` (ValueError names a broken file)."""
+    """Every agreement under ``blueprints/agreements`` (ValueError names a broken file).
+
+    An agreement may share only fields the data catalogue lists for its register
+    (``blueprints/data-catalogue.yaml``, ADR 0050): otherwise the error names the file, the
+    field and the rule (``uncatalogued-register`` / ``uncatalogued-field``).
+    """
+    catalogue = load_register_catalogue(blueprints_dir)
     found: list[DataSharingAgreement] = []
     for path in sorted((blueprints_dir / "agreements").glob("*.yaml")):
         try:
-            found.append(DataSharingAgreement.model_validate(yaml.safe_load(path.read_text())))
+            agreement = DataSharingAgreement.model_validate(yaml.safe_load(path.read_text()))
         except Exception as exc:
             raise ValueError(f"{path}: {exc}") from exc
+        if catalogue.register(agreement.capability) is None:
+            raise ValueError(
+                f"{path}: register: {agreement.capability!r} is not in the data catalogue "
+                f"({CATALOGUE_FILE}); an agreement shares only catalogued fields "
+                "[uncatalogued-register]"
+            )
+        known = catalogued_register_fields(catalogue, agreement.capability)
+        for i, name in enumerate(agreement.fields):
+            if name not in known:
+                raise ValueError(
+                    f"{path}: fields[{i}]: {name!r} is not a catalogued field of "
+                    f"{agreement.capability} ({CATALOGUE_FILE} lists {', '.join(sorted(known))}); "
+                    "an agreement shares only catalogued fields [uncatalogued-field]"
+                )
+        found.append(agreement)
     return tuple(found)
 
 

@@ -15,10 +15,11 @@ from civicloom.catalogue.domain import (
     BlueprintVersionView,
     PublishedBlueprint,
 )
+from civicloom.catalogue.ownership import require_ownership
 from civicloom.catalogue.spec import Blueprint
 from civicloom.catalogue.tables import BlueprintVersionRow
 from civicloom.db import UnitOfWork
-from civicloom.departments import department_exists
+from civicloom.departments import department_exists, department_names
 from civicloom.kernel import Clock, Conflict, FieldError, NotFound, ValidationFailed, new_id
 
 
@@ -205,8 +206,12 @@ def blueprint_title_of(
 async def publish_service_version(
     uow: UnitOfWork, clock: Clock, blueprint: Blueprint, *, actor: str
 ) -> tuple[PublishedBlueprint, bool]:
-    """Publish a blueprint version as one transaction, audited (``civicloom blueprint publish``)."""
+    """Publish a blueprint version as one transaction, audited (``civicloom blueprint publish``).
+
+    Refused (422 naming each field and rule) when a form field or document type does not
+    declare its owner, data class, legal basis and retention (ADR 0050)."""
     async with uow:
+        require_ownership(blueprint, frozenset(await department_names(uow.session)))
         published = await publish_blueprint(uow.session, blueprint, clock.now(), actor=actor)
         await uow.commit()
     return published

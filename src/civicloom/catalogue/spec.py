@@ -192,7 +192,21 @@ class StrictPrecheck(Precheck):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class DocumentSpec(_Strict):
+class _Owned(_Strict):
+    """Who owns a document type, what kind of data it is, why and how long it is kept (ADR
+    0050): optional here so every stored version loads; required to publish (ownership.py)."""
+
+    owner: str | None = Field(None, description="Department that owns the document.")
+    data_class: str | None = Field(
+        None, description="none, business, personal or special-category."
+    )
+    legal_basis: str | None = Field(None, description="Why it is held.")
+    retention: str | None = Field(
+        None, description="ISO 8601 period after the application closes, e.g. `P6Y`."
+    )
+
+
+class DocumentSpec(_Owned):
     """A document the applicant uploads."""
 
     type: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,60}$")
@@ -234,8 +248,12 @@ class HolderSpec(_Strict):
     address: str | None = Field(None, description="The premises or address the document covers.")
 
 
-class CertificateSpec(_Strict):
-    """The document the service issues."""
+CERTIFICATE_TYPE = "licence"
+"""The document type of what a service issues (``civicloom.documents`` stores it so)."""
+
+
+class CertificateSpec(_Owned):
+    """The document the service issues (its retention runs from the end of its validity)."""
 
     template: str = Field(pattern=_TEMPLATE)
     title: LocalisedText | None = None

@@ -17,6 +17,7 @@ from civicloom.catalogue.capabilities import CapabilityTerms, contract_breaks
 from civicloom.catalogue.context import CatalogueContext
 from civicloom.catalogue.formcheck import check_form
 from civicloom.catalogue.graph import StepGraph
+from civicloom.catalogue.ownership import ownership_problems
 from civicloom.catalogue.refs import Ref, RefError, Root, expression_refs, refs_in
 from civicloom.catalogue.spec import (
     Blueprint,
@@ -352,6 +353,8 @@ class Checker:
             self.check_template(spec.outputs.certificate.template, "outputs.certificate.template")
             self.check_holder(spec, graph)
         check_form(self, spec, graph)
+        for problem in ownership_problems(spec, frozenset(self.context.departments)):
+            self.report(problem.path, problem.rule, problem.message)
         self.check_precheck(spec)
         self.check_contracts(spec)
         self.check_deemed_approval(spec)
@@ -363,10 +366,10 @@ class Checker:
         rule = spec.deadline_passed
         if rule is None or rule.action.value != "deemed_approval":
             return
-        for i, step in enumerate(spec.steps):
+        for step in spec.steps:
             refuses = step.reject_when is not None
             if step.kind in (StepKind.PAYMENT, StepKind.ISSUE_DOCUMENT) or refuses:
-                why = "can refuse" if refuses else f"is a {step.kind.value} step"
+                why = "can refuse" if refuses else f"is a {step.kind} step"
                 self.report(
                     "deadline_passed.action",
                     "deemed-approval-unsafe",

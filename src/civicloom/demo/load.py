@@ -10,6 +10,7 @@ from civicloom.catalogue import (
     load_agreements,
     load_blueprints,
     publish_blueprint,
+    require_ownership,
 )
 from civicloom.departments import load_departments, sync_departments
 from civicloom.identity import demo_staff, load_demo_staff
@@ -39,7 +40,9 @@ async def load_demo(container: Container, progress: Callable[[str], object] = pr
         await check_department_contracts(uow.session, departments)
         await sync_departments(uow.session, departments, now)
         progress(f"departments: {', '.join(d.id for d in departments)}")
+        known = frozenset(d.id for d in departments)
         for blueprint in blueprints:
+            require_ownership(blueprint, known)  # every field owned, classed, kept (ADR 0050)
             _, created = await publish_blueprint(
                 uow.session, blueprint, now, actor="system:demo-load"
             )

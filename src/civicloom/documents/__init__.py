@@ -39,13 +39,12 @@ from civicloom.documents.register import (
     revoke_licence_as_client,
     search_licence_register,
 )
+from civicloom.documents.retention import PurgedDocument, purge_expired_documents
 from civicloom.documents.runtime import DOCUMENTS_RUNTIME, DocumentsRuntime, build_documents_runtime
 from civicloom.documents.services import (
-    PurgedDocument,
     Upload,
     data_use_of_citizen,
     list_documents,
-    purge_expired_documents,
     receive_upload,
     store_document,
     upload_document,

@@ -15,8 +15,8 @@ from civicloom.db import Database, UnitOfWork
 from civicloom.documents.domain import LicenceStatus, LicenceVerification
 from civicloom.documents.licences import verify_token, verify_token_offline
 from civicloom.documents.pdf import extract_token
+from civicloom.documents.retention import purge_expired_documents
 from civicloom.documents.runtime import build_documents_runtime
-from civicloom.documents.services import purge_expired_documents
 from civicloom.kernel import SystemClock
 from civicloom.settings import get_settings
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from civicloom.catalogue import Retention
 from civicloom.kernel import FieldError, TextKind, ValidationFailed, normalise_text
 
 PDF = "application/pdf"
@@ -23,12 +24,25 @@ LICENCE_TYPE = "licence"
 
 @dataclass(frozen=True)
 class DocumentTypeRule:
-    """What a blueprint accepts for one document type: media types, size and retention."""
+    """What a blueprint accepts for one document type: media types, size and retention.
+
+    ``retention`` is the type's declared retention (ADR 0050), counted from the day the
+    application closes; without one, the document is kept ``retention_days`` from its upload.
+    """
 
     type: str
     media_types: frozenset[str]
     max_bytes: int
     retention_days: int
+    retention: Retention | None = None
+
+    def earliest_purge(self, uploaded_at: datetime) -> datetime:
+        """The document's ``retain_until``: with a declared retention the earliest day it may
+        go (an application closes at the earliest when the document arrives); the purge
+        waits for the closing (``documents.retention``)."""
+        if self.retention is not None:
+            return self.retention.after(uploaded_at)
+        return uploaded_at + timedelta(days=self.retention_days)
 
 
 def rules_from_blueprint(
@@ -37,7 +51,8 @@ def rules_from_blueprint(
     """Read a blueprint's ``documents:`` list, tolerating its absence and partial entries.
 
     Each item may give ``type`` (or ``id``), ``media_types`` (or ``types``: MIME types or
-    short names such as ``pdf``), ``max_bytes`` (or ``max_size_mb``) and ``retention_days``.
+    short names such as ``pdf``), ``max_bytes`` (or ``max_size_mb``), ``retention_days`` and
+    the declared ``retention`` (an ISO 8601 period after the application closes).
     Without a section, any type name is accepted with the defaults (PDF, PNG, JPEG).
     """
     rules: dict[str, DocumentTypeRule] = {}
@@ -52,13 +67,24 @@ def rules_from_blueprint(
         max_bytes = item.get("max_bytes")
         if max_bytes is None and item.get("max_size_mb") is not None:
             max_bytes = int(float(item["max_size_mb"]) * 1024 * 1024)
+        declared = item.get("retention")
         rules[name] = DocumentTypeRule(
             type=name,
             media_types=media or DEFAULT_MEDIA_TYPES,
             max_bytes=min(int(max_bytes or default_max_bytes), default_max_bytes),
             retention_days=int(item.get("retention_days") or default_retention_days),
+            retention=_retention(declared),
         )
     return rules
+
+
+def _retention(declared: Any) -> Retention | None:
+    """A declared retention period; a stored version's unreadable one counts as undeclared
+    (publishing refuses it, ownership.py)."""
+    try:
+        return Retention.parse(str(declared)) if declared else None
+    except ValueError:
+        return None
 
 
 def default_rule(name: str, max_bytes: int, retention_days: int) -> DocumentTypeRule:

@@ -14,7 +14,13 @@ from civicloom.applications import (
     find_application,
     record_case_change,
 )
-from civicloom.catalogue import HolderSpec, get_blueprint_version, resolve
+from civicloom.catalogue import (
+    CERTIFICATE_TYPE,
+    HolderSpec,
+    document_retentions,
+    get_blueprint_version,
+    resolve,
+)
 from civicloom.departments import CallOutcome, CapabilityResult, PermanentError
 from civicloom.documents.domain import Validity
 from civicloom.documents.licences import issue_licence
@@ -94,6 +100,7 @@ def licence_step_handler(container: Container, runtime: DocumentsRuntime) -> Ste
                 validity=Validity(now, now + timedelta(days=365 * years)),
                 issuing_department=step.department or published.blueprint.owner,
                 actor="system:case-engine",
+                retention=document_retentions(published.blueprint).get(CERTIFICATE_TYPE),
             )
             await record_case_change(
                 session,

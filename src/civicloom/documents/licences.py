@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications import find_application
 from civicloom.audit import AuditAction, AuditRecord, PublicKeySet, SignatureInvalid, append_audit
+from civicloom.catalogue import Retention
 from civicloom.db import UnitOfWork
 from civicloom.documents.domain import (
     LICENCE_TYPE,
@@ -52,8 +53,12 @@ async def issue_licence(
     validity: Validity,
     issuing_department: str,
     actor: str,
+    retention: Retention | None = None,
 ) -> LicenceRef:
-    """Sign the licence, render its PDF into storage, record it and audit it (caller commits)."""
+    """Sign the licence, render its PDF into storage, record it and audit it (caller commits).
+
+    Its PDF is kept for the certificate's declared ``retention`` after the end of its validity
+    (ADR 0050), else ``CIVICLOOM_DOCUMENT_RETENTION_DAYS``."""
     if validity.valid_until <= validity.valid_from:
         raise ValidationFailed(
             [FieldError("validity", "order", "the licence must end after it starts")]
@@ -85,7 +90,9 @@ async def issue_licence(
         received,
         application_id=application_id,
         document_type=LICENCE_TYPE,
-        retain_until=validity.valid_until + timedelta(days=runtime.retention_days),
+        retain_until=retention.after(validity.valid_until)
+        if retention is not None
+        else validity.valid_until + timedelta(days=runtime.retention_days),
         actor=actor,
         now=now,
     )

@@ -7,7 +7,7 @@ import hashlib
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import BinaryIO, cast
 
 from sqlalchemy import select
@@ -181,7 +181,7 @@ async def store_document(
             received,
             application_id=application_id,
             document_type=rule.type,
-            retain_until=now + timedelta(days=rule.retention_days),
+            retain_until=rule.earliest_purge(now),
             actor=actor,
             now=now,
         )
@@ -256,7 +256,7 @@ async def upload_document(
                 received,
                 application_id=application_id,
                 document_type=rule.type,
-                retain_until=now + timedelta(days=rule.retention_days),
+                retain_until=rule.earliest_purge(now),
                 actor=(handed_in_by or principal).audit_name,
                 now=now,
             )
@@ -315,67 +315,6 @@ async def read_document(
         ref = document_ref(row)
         await uow.commit()
     return ref, content
-
-
-@dataclass(frozen=True)
-class PurgedDocument:
-    """What the purge removed (ids and hashes only)."""
-
-    id: str
-    application_id: str
-    document_type: str
-    sha256: str
-    size_bytes: int
-
-
-async def purge_expired_documents(
-    uow: UnitOfWork, store: DocumentStore, clock: Clock, dry_run: bool = False, limit: int = 500
-) -> list[PurgedDocument]:
-    """Delete the bytes of documents past their retention; keep a tombstone row and audit it."""
-    async with uow:
-        now = clock.now()
-        rows = list(
-            await uow.session.scalars(
-                select(DocumentRow)
-                .where(DocumentRow.retain_until <= now, DocumentRow.purged_at.is_(None))
-                .order_by(DocumentRow.retain_until)
-                .limit(limit)
-            )
-        )
-        purged = [
-            PurgedDocument(r.id, r.application_id, r.document_type, r.sha256, r.size_bytes)
-            for r in rows
-        ]
-        if dry_run:
-            return purged
-        for row in rows:
-            await store.delete(row.storage_key)
-            row.purged_at = now
-            await append_audit(
-                uow.session,
-                AuditRecord(
-                    actor="system:retention",
-                    action=AuditAction.DOCUMENT_PURGED,
-                    subject_type="application",
-                    subject_id=row.application_id,
-                    occurred_at=now,
-                    purpose="retention period ended",
-                    details={
-                        "document_id": row.id,
-                        "document_type": row.document_type,
-                        "sha256": row.sha256,
-                    },
-                ),
-            )
-            log.info(
-                "document_purged",
-                document_id=row.id,
-                application_id=row.application_id,
-                document_type=row.document_type,
-                retain_until=row.retain_until.isoformat(),
-            )
-        await uow.commit()
-    return purged
 
 
 async def data_use_of_citizen(uow: UnitOfWork, principal: Principal) -> list[DataUse]:

@@ -16,6 +16,7 @@ from civicloom.portal.queries import (
     my_applications,
     prefilled_sources,
 )
+from civicloom.portal.retention import PurgedDraft, purge_expired_drafts
 from civicloom.portal.services import (
     Draft,
     apply_prefill,
@@ -38,6 +39,7 @@ __all__ = [
     "IdentityCheck",
     "Outcome",
     "Precheck",
+    "PurgedDraft",
     "application_page",
     "apply_at_counter",
     "apply_prefill",
@@ -54,6 +56,7 @@ __all__ = [
     "precheck_of",
     "prefill_plans",
     "prefilled_sources",
+    "purge_expired_drafts",
     "save_answers",
     "start_draft",
     "submit_draft",

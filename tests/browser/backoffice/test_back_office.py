@@ -210,7 +210,7 @@ async def test_sam_reads_the_journey_and_replays_a_rule(site: BackOffice, page: 
     visited: list[str] = []
     await sign_in(page, site, "sam", "/backoffice/services")
     await check_accessibility(page, visited)
-    await page.click("a[href='/backoffice/services/open-a-restaurant/versions/4']")
+    await page.click("a[href='/backoffice/services/open-a-restaurant/versions/5']")
     assert await page.locator("#journey svg").count() == 1
     await check_accessibility(page, visited)
     await page.go_back()

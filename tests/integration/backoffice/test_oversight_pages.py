@@ -152,10 +152,10 @@ async def test_sam_sees_versions_the_journey_tests_and_what_if(
     sam = as_persona("sam")
     page = await client.get("/backoffice/services", headers=sam)
     assert page.status_code == 200
-    assert "/backoffice/services/open-a-restaurant/versions/4" in page.text
+    assert "/backoffice/services/open-a-restaurant/versions/5" in page.text
     assert "local-admin/licence-fee" in page.text
     assert "environment/inspection-routing" not in page.text  # another department's model
-    journey = await client.get("/backoffice/services/open-a-restaurant/versions/4", headers=sam)
+    journey = await client.get("/backoffice/services/open-a-restaurant/versions/5", headers=sam)
     assert journey.status_code == 200
     assert "<svg" in journey.text
     what_if = await client.get(

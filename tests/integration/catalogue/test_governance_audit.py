@@ -31,7 +31,7 @@ def next_version(container: Container) -> Blueprint:
         for b in load_blueprints(container.settings.blueprints_dir)
         if b.id == "change-of-business-address"
     )
-    return current.model_copy(update={"version": 3})
+    return current.model_copy(update={"version": 4})
 
 
 async def test_publishing_and_retiring_are_audited_with_the_actor(container: Container) -> None:
@@ -46,7 +46,7 @@ async def test_publishing_and_retiring_are_audited_with_the_actor(container: Con
         await uow.commit()
     assert not again
     async with container.uow() as uow:
-        await retire_blueprint(uow.session, "change-of-business-address", 3, now, actor="cli:priya")
+        await retire_blueprint(uow.session, "change-of-business-address", 4, now, actor="cli:priya")
         await uow.commit()
 
     assert await blueprint_entries(container, published.version_id) == [
@@ -56,7 +56,7 @@ async def test_publishing_and_retiring_are_audited_with_the_actor(container: Con
             "local-admin",
             {
                 "service": "change-of-business-address",
-                "version": 3,
+                "version": 4,
                 "content_hash": published.content_hash,
             },
         ),
@@ -66,7 +66,7 @@ async def test_publishing_and_retiring_are_audited_with_the_actor(container: Con
             "local-admin",
             {
                 "service": "change-of-business-address",
-                "version": 3,
+                "version": 4,
                 "content_hash": published.content_hash,
             },
         ),

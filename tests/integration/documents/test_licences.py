@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from civicloom.audit import Keyring, b64url, b64url_decode, generate_key
+from civicloom.catalogue import Retention
 from civicloom.cli import app as cli
 from civicloom.documents import (
     LicenceRef,
@@ -22,6 +24,7 @@ from civicloom.documents import (
     extract_token,
     issue_licence,
 )
+from civicloom.documents.tables import DocumentRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.documents.helpers import ALICE, BOB, OLIVIA, TARIQ, new_application
@@ -179,3 +182,31 @@ async def test_garbage_tokens_are_4xx_or_forged(client: httpx.AsyncClient, token
     assert response.status_code in (200, 422)
     if response.status_code == 200:
         assert response.json()["status"] == "forged"
+
+
+async def test_a_licence_pdf_is_kept_its_declared_retention_after_it_expires(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """ADR 0050: the certificate's declared retention (P1Y) runs from the end of validity."""
+    app_id = await new_application(client)
+    runtime = build_documents_runtime(container.settings)
+    start = datetime(2028, 2, 29, 12, 0, tzinfo=UTC)
+    async with container.uow() as uow:
+        ref = await issue_licence(
+            uow.session,
+            runtime,
+            container.clock.now(),
+            application_id=app_id,
+            holder=HOLDER,
+            activity="Restaurant",
+            premises="12 Harbour Street",
+            validity=Validity(start - timedelta(days=365), start),
+            issuing_department="local-admin",
+            actor="system:case-engine",
+            retention=Retention(years=1),
+        )
+        await uow.commit()
+    async with container.uow() as uow:
+        row = await uow.session.scalar(select(DocumentRow).where(DocumentRow.id == ref.document_id))
+    assert row is not None
+    assert row.retain_until == datetime(2029, 2, 28, 12, 0, tzinfo=UTC)

@@ -125,9 +125,14 @@ async def test_uploads_go_to_s3_and_expired_ones_are_purged(
     assert await store.get(key) == samples.png(4, 4)
     assert isinstance(build_store(container.settings), S3DocumentStore)
 
+    # A floor plan is kept six years after the application closes (the blueprint's retention,
+    # ADR 0050): never while it is open, however long that is.
     clock = FixedClock(container.clock.now())
     assert await purge_expired_documents(container.uow(), store, clock) == []
-    clock.advance(timedelta(days=container.settings.document_retention_days + 1))
+    clock.advance(timedelta(days=7 * 366))
+    assert await purge_expired_documents(container.uow(), store, clock, dry_run=True) == []
+    withdrawn = await client.post(f"/api/v1/applications/{app_id}/withdrawal", headers=ALICE)
+    assert withdrawn.status_code == 204  # closed today: six years later is before the clock
     due = await purge_expired_documents(container.uow(), store, clock, dry_run=True)
     assert [d.id for d in due] == [doc["id"]]
     assert await store.exists(key)  # a dry run removes nothing

@@ -82,7 +82,7 @@ async def test_services_and_eforms_come_from_published_blueprints(world: World) 
     assert form.status_code == 200
     assert sorted(form.json()["schema"]["properties"]) == ["birth_date", "full_name"]
     restaurant = (await world.http.get("/services/open-a-restaurant/eForms")).json()
-    assert restaurant[0]["eFormId"] == "open-a-restaurant.v4"  # no $id: service and version
+    assert restaurant[0]["eFormId"] == "open-a-restaurant.v5"  # no $id: service and version
 
     missing = await world.http.get("/eForms/n0t-ex1st1ng-eForm")
     assert missing.status_code == 404

@@ -61,10 +61,11 @@ def test_the_stored_document_is_what_the_author_wrote() -> None:
 
 def test_unchanged_demo_versions_keep_their_published_hash() -> None:
     loaded = {b.id: b for b in load_blueprints(ROOT)}
-    # change-of-business-address v2 is unchanged since it was first published
-    assert loaded["change-of-business-address"].version == 2
+    # change-of-business-address v3 (data ownership declared, ADR 0050) is unchanged since it
+    # was first published
+    assert loaded["change-of-business-address"].version == 3
     assert loaded["change-of-business-address"].content_hash() == (
-        "5d3ced25a9ad5df46e545181d52a358fcd82c2bdc5a94d1dd07c2494da8c8ba5"
+        "aba108b787bb0d368de585a8a287f9f012f7f658f3b71d31283350e224e2bba1"
     )
 
 

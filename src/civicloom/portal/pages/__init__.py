@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from civicloom.portal.pages.account import account_router
 from civicloom.portal.pages.apply import apply_router
 from civicloom.portal.pages.counter import counter_router
+from civicloom.portal.pages.data_catalogue import data_catalogue_router
 from civicloom.portal.pages.eligibility import eligibility_router
 from civicloom.portal.pages.mandates import mandates_router
 from civicloom.portal.pages.support import support_router
@@ -17,5 +18,6 @@ portal_router.include_router(eligibility_router)
 portal_router.include_router(mandates_router)
 portal_router.include_router(counter_router)
 portal_router.include_router(support_router)
+portal_router.include_router(data_catalogue_router)
 
 __all__ = ["portal_router"]
