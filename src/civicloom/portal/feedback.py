@@ -54,11 +54,24 @@ class FeedbackReport:
         return sum(n for rating, n in self.counts.items() if rating in SATISFIED) / self.total
 
 
+_ID_SEGMENT = re.compile(r"^(?:[0-9a-fA-F-]{16,}|.*\d{4,}.*)$")
+
+
+def return_path(value: str | None) -> str:
+    """Where "go back" leads: a same-site path as given, else the home page (never a URL)."""
+    if not value or not _PAGE.match(value) or value.startswith("//"):
+        return "/"
+    return value
+
+
 def came_from(value: str | None) -> str:
-    """The page the visitor came from: a same-site path, else the home page (never a URL)."""
-    if value and _PAGE.match(value) and not value.startswith("//"):
-        return value
-    return "/"
+    """The page the visitor came from, as a route: a same-site path whose id-like segments
+    (application ids, references, licence numbers) read ``{id}``, so feedback stays anonymous
+    and names no case; anything else is the home page (never a URL)."""
+    if not value or not _PAGE.match(value) or value.startswith("//"):
+        return "/"
+    path = value.split("?", 1)[0]
+    return "/".join("{id}" if _ID_SEGMENT.match(part) else part for part in path.split("/"))
 
 
 def check_feedback(rating: str | None, comment: str | None) -> tuple[str, str]:

@@ -398,10 +398,17 @@ async def verified_mandates(
         except ValidationFailed as refused:
             dropped[number] = refused.errors[0].rule
             continue
-        if acting.capacity is Capacity.DIRECTOR:
+        named = acting.entry.get("director_person_id") == principal.subject or (
+            principal.subject in acting.directors
+        )
+        if acting.capacity is Capacity.DIRECTOR and named:
             kept.add(number)
         else:
-            dropped[number] = acting.capacity.value
+            # A register that names its director only by name confirms a submission it is
+            # asked about, never a session-wide mandate: a namesake is not the director.
+            dropped[number] = (
+                "name-only" if acting.capacity is Capacity.DIRECTOR else acting.capacity.value
+            )
     if dropped:
         log.info("claimed_mandates_dropped", count=len(dropped), rules=sorted(dropped.values()))
     return frozenset(kept)

@@ -166,6 +166,15 @@ async def test_only_the_rooms_own_client_manages_its_event_types(
         ).status_code,
     ]
     assert refused == [401, 403, 403, 403, 403, 404, 400, 400]
+    # A publisher's regular expression would run on every publish (a backtracking one took
+    # seconds per event on the listener's loop: found by the attack review).
+    slow = {"type": "object", "properties": {"mother": {"type": "string", "pattern": "^(a+)+$"}}}
+    regex = await gs_client.post(
+        path, json={"eventType": "newBirth", "schema": slow}, headers=keys.owner
+    )
+    assert regex.status_code == 400
+    assert "schema.properties.mother.pattern" in regex.text
+    assert "no-regular-expressions" in regex.text
     assert await count_rows(EventTypeRow) == 0
     assert (await gs_client.get(path, headers=keys.owner)).status_code == 204
 

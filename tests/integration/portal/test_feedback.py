@@ -95,6 +95,28 @@ async def test_a_comment_too_long_or_with_hidden_characters_stores_nothing(
     assert await stored(container) == []
 
 
+async def test_the_page_is_kept_as_a_route_without_ids(
+    container: Container, client: httpx.AsyncClient
+) -> None:
+    # Found by the attack review: an application id in the page made "anonymous" feedback
+    # point at one case, readable by every department's service owners.
+    pages = [
+        "/applications/0b5e8d0c-6c1e-4f7e-9a51-3f1f2b1c9d10/receipt",
+        "/verify/LIC-2026-4F7A9C21",
+        "/services/open-a-restaurant",
+    ]
+    for page in pages:
+        sent = await client.post(
+            "/feedback", data={"rating": "neither", "from": page}, headers=HTML
+        )
+        assert sent.status_code == 200
+    assert [p for _r, _c, p, _l in await stored(container)] == [
+        "/applications/{id}/receipt",
+        "/verify/{id}",
+        "/services/open-a-restaurant",
+    ]
+
+
 async def test_a_foreign_return_address_becomes_the_home_page(
     container: Container, client: httpx.AsyncClient
 ) -> None:

@@ -93,9 +93,10 @@ async def test_every_page_links_help_contact_privacy_cookies_and_feedback(
     text = (await client.get("/services", headers=HTML)).text
     for href in ["/help", "/contact", "/privacy", "/cookies", "/accessibility"]:
         assert f'class="govuk-footer__link" href="{href}"' in text
-    assert 'Your <a class="govuk-link" href="/feedback">feedback</a> will help' in text
+    link = '<a class="govuk-link" href="/feedback?from=/services">'
+    assert f"Your {link}feedback</a> will help" in text
     zh = (await client.get("/services", headers=ZH)).text
-    assert '您的<a class="govuk-link" href="/feedback">反馈</a>将帮助我们改进' in zh
+    assert f"您的{link}反馈</a>将帮助我们改进" in zh
 
 
 async def test_the_payer_reads_a_receipt_once_the_fee_is_paid(

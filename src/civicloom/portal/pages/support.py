@@ -12,7 +12,7 @@ from civicloom.departments import list_departments
 from civicloom.kernel import PathId, ValidationFailed
 from civicloom.notifications import Preferences, read_preferences, set_preferences
 from civicloom.payments import application_receipt, format_minor
-from civicloom.portal.feedback import MAX_COMMENT, RATINGS, came_from, record_feedback
+from civicloom.portal.feedback import MAX_COMMENT, RATINGS, record_feedback, return_path
 from civicloom.portal.pages.account import INBOX_SEEN_COOKIE
 from civicloom.portal.pages.common import APPLICANT_PAGE, OWN_OBJECT_PAGE, page
 from civicloom.portal.queries import department_names
@@ -182,7 +182,7 @@ async def feedback_form(
     from_page: Annotated[str | None, Query(alias="from", max_length=300)] = None,
 ) -> HTMLResponse:
     """Tell us what you think: five answers and a comment, no sign-in, nothing that names you."""
-    return _feedback_form(request, principal, came_from(from_page))
+    return _feedback_form(request, principal, return_path(from_page))
 
 
 @support_router.post("/feedback", dependencies=[public_route(rate_limit="feedback")])
@@ -194,7 +194,7 @@ async def send_feedback(
     form = await request.form(max_files=0, max_fields=5)
     rating = str(form.get("rating") or "")
     comment = str(form.get("comment") or "")
-    came = came_from(str(form.get("from") or ""))
+    came = return_path(str(form.get("from") or ""))
     try:
         await record_feedback(
             container.uow(),
