@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications import ApplicationRecord, find_application
-from civicloom.catalogue import get_blueprint_version
+from civicloom.catalogue import Blueprint, get_blueprint_version
 from civicloom.kernel import new_id
 from civicloom.notifications.domain import (
     APPLICANT_EVENTS,
@@ -106,6 +106,23 @@ async def add_delivery(
     return row
 
 
+def in_words(
+    context: dict[str, Any], blueprint: Blueprint | None, data: dict[str, Any], locale: str
+) -> dict[str, Any]:
+    """The context in the reader's language: the step by its title, not its id, and the due
+    instant as a date (people read words, not ids)."""
+    words = dict(context)
+    step_id = str(data.get("step") or "")
+    if step_id:
+        step = next((s for s in blueprint.steps if s.id == step_id), None) if blueprint else None
+        title = step.title.get(locale) if step is not None and step.title else None
+        words["step"] = title or step_id.replace("_", " ").capitalize()
+    due = data.get("due_at")
+    if isinstance(due, str) and len(due) >= 10:
+        words["due_at"] = due[:10]
+    return words
+
+
 def template_context(
     container: Container, app: ApplicationRecord, data: dict[str, Any], legal_days: Any
 ) -> dict[str, Any]:
@@ -119,6 +136,8 @@ def template_context(
         "status_url": f"{base}/applications/{app.id}",
         "payment_url": f"{base}/applications/{app.id}/pay",
         "receipt_url": f"{base}/applications/{app.id}/receipt",
+        # staff messages about one task link the task page (its department's staff only)
+        "task_url": f"{base}/backoffice/tasks/{data['task_id']}" if data.get("task_id") else "",
         "fee": fee,
         "fee_explanation": fee.get("band", ""),
         "deadline": app.deadline_at.date().isoformat() if app.deadline_at else "",
@@ -186,7 +205,9 @@ async def plan_notifications(
         legal_days = blueprint.legal_deadline_working_days if blueprint else None
         context = template_context(container, app, data, legal_days)
         for person in recipients:
-            rendered = library.render(template, person.locale, context)
+            rendered = library.render(
+                template, person.locale, in_words(context, blueprint, data, person.locale)
+            )
             for channel in person.channels:
                 if channel.value not in allowed:
                     continue
