@@ -49,7 +49,11 @@ async def test_every_link_in_a_message_lands_on_a_page_for_its_recipient(
     await drain(runner)
     review = await task_of(container, app_id, "licensing_review")
     common = {"application_id": app_id}
-    task = {"task_id": review.id, "step": "licensing_review", "department": "local-admin"}
+    task: dict[str, object] = {
+        "task_id": review.id,
+        "step": "licensing_review",
+        "department": "local-admin",
+    }
     events: list[tuple[EventType, dict[str, object]]] = [
         (EventType.APPLICATION_SUBMITTED, {}),
         (EventType.INFORMATION_REQUESTED, {"task_id": review.id, "department": "local-admin"}),
