@@ -255,6 +255,8 @@ GET  /backoffice/services/{service_id}/versions/{version} | - | - | login 403 40
 GET  /backoffice/rules/what-if                   | -     | what_if_query | login 403 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403
 GET  /backoffice/operations                      | -     | - | login 403 403 403 403 403 403 403 200 403 403 403 403 403 403 403 403
 POST /backoffice/operations/dead-letters/{dead_letter_id}/redrive | dead_letter | - | login 403 403 403 403 403 403 403 303 403 403 403 403 403 403 403 403
+# Abandoning asks first (issue 19): the question page, operators only.
+GET  /backoffice/operations/dead-letters/{dead_letter_id}/abandon | dead_letter | - | login 403 403 403 403 403 403 403 200 403 403 403 403 403 403 403 403
 POST /backoffice/operations/dead-letters/{dead_letter_id}/abandon | dead_letter | - | login 403 403 403 403 403 403 403 303 403 403 403 403 403 403 403 403
 GET  /backoffice/audit                           | -     | - | login 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403 403
 GET  /backoffice/audit/export.jsonl              | -     | - | login 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403 403

@@ -36,7 +36,7 @@ from civicloom.audit import (
 from civicloom.catalogue import BlueprintVersionView, list_blueprint_versions
 from civicloom.db import UnitOfWork
 from civicloom.departments import HealthReport
-from civicloom.kernel import Clock, FieldError, Principal, ValidationFailed
+from civicloom.kernel import Clock, FieldError, NotFound, Principal, ValidationFailed
 from civicloom.outbox import outbox_backlog
 from civicloom.rules import DecisionModel, RuleBook, TestReport, run_tests
 from civicloom.worker import Heartbeat, list_heartbeats
@@ -65,6 +65,7 @@ class OperatorStatus:
     heartbeats: list[Heartbeat]
     dead_letters: list[DeadLetterView]
     refused_completions: list[AuditRecord] = field(default_factory=list)
+    references: dict[str, str] = field(default_factory=dict)  # application id -> reference
 
 
 async def _probe(gateway: Any) -> list[HealthReport] | None:
@@ -88,6 +89,7 @@ async def operator_status(
         backlog = await outbox_backlog(uow.session)
         beats = await list_heartbeats(uow.session, now)
         refused = await search_entries(uow.session, REFUSED_COMPLETIONS, REFUSED_SHOWN)
+        references = await references_of(uow.session, {d.application_id for d in letters})
     breakers = list(getattr(gateway, "breaker_states", list)())
     return OperatorStatus(
         connectors=await _probe(gateway),
@@ -98,7 +100,22 @@ async def operator_status(
         heartbeats=beats,
         dead_letters=letters,
         refused_completions=refused,
+        references=references,
     )
+
+
+async def dead_letter_to_abandon(
+    uow_factory: Any, principal: Principal, letter_id: str
+) -> tuple[DeadLetterView, str]:
+    """An open dead letter and its application's reference, for the confirmation page."""
+    require_role(principal, "operator")
+    letters = await list_dead_letters(uow_factory(), principal)
+    letter = next((d for d in letters if d.id == letter_id and d.resolved_at is None), None)
+    if letter is None:
+        raise NotFound(f"no open dead letter {letter_id!r}")
+    async with uow_factory() as uow:
+        references = await references_of(uow.session, {letter.application_id})
+    return letter, references.get(letter.application_id, "")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import select
 
 from civicloom.applications import StepRunner
-from civicloom.applications.tables import DeadLetterRow
+from civicloom.applications.tables import ApplicationRow, DeadLetterRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.backoffice.world import Departments, drain, overdue, submit, task_of
@@ -88,6 +88,55 @@ async def test_priya_redrives_a_dead_letter_after_the_department_recovers(
     assert twice.headers["location"].endswith("error=resolved")
     after = await client.get("/backoffice/operations", headers=priya)
     assert f'data-dead-letter="{letter.id}"' not in after.text
+
+
+async def test_abandoning_a_dead_letter_asks_first_and_names_the_application(
+    container: Container,
+    departments: Departments,
+    runner: StepRunner,
+    client: httpx.AsyncClient,
+) -> None:
+    departments.down.add("tax.clearance_check")
+    app_id = await submit(container, "priya-2")
+    await drain(runner)
+    async with container.uow() as uow:
+        letter = await uow.session.scalar(select(DeadLetterRow))
+        reference = await uow.session.scalar(
+            select(ApplicationRow.reference).where(ApplicationRow.id == app_id)
+        )
+    assert letter is not None
+    assert reference is not None
+    question = f"/backoffice/operations/dead-letters/{letter.id}/abandon"
+    priya = {**as_persona("priya"), "Accept": "text/html"}
+    page = await client.get("/backoffice/operations", headers=priya)
+    assert f"<span data-reference>{reference}</span>" in page.text
+    link = f'href="/backoffice/operations/dead-letters/{letter.id}/abandon" data-abandon'
+    assert link in page.text  # a link to the question, not a button that abandons at once
+
+    asked = await client.get(
+        f"/backoffice/operations/dead-letters/{letter.id}/abandon", headers=priya
+    )
+    assert asked.status_code == 200
+    assert f"Abandon the call for {reference}?" in asked.text
+    assert 'id="confirm-abandon"' in asked.text
+    assert (await task_of(container, app_id, "tax")).state == "failed"  # asking changed nothing
+    for persona in ("olivia", "ada", "alice"):
+        refused = await client.get(
+            f"/backoffice/operations/dead-letters/{letter.id}/abandon",
+            headers={**as_persona(persona), "Accept": "text/html"},
+        )
+        assert refused.status_code == 403, persona
+    unknown = await client.get("/backoffice/operations/dead-letters/nope/abandon", headers=priya)
+    assert unknown.status_code == 404
+
+    confirmed = await client.post(
+        f"/backoffice/operations/dead-letters/{letter.id}/abandon", headers=priya
+    )
+    assert confirmed.headers["location"].endswith("done=abandoned")
+    again = await client.get(
+        f"/backoffice/operations/dead-letters/{letter.id}/abandon", headers=priya
+    )
+    assert again.status_code == 404  # resolved: nothing left to confirm
 
 
 async def test_ada_finds_every_access_to_alices_data(

@@ -15,6 +15,7 @@ from civicloom.backoffice.labels import action_labels
 from civicloom.backoffice.oversight import (
     AuditQuery,
     blueprint_versions,
+    dead_letter_to_abandon,
     export_search,
     model_versions,
     operator_status,
@@ -178,6 +179,23 @@ async def redrive(
 ) -> Response:
     """Try the department call again, with the same idempotency key."""
     return await _resolve(container, principal, dead_letter_id, True)
+
+
+@roles_router.get(
+    "/backoffice/operations/dead-letters/{dead_letter_id}/abandon", dependencies=[OPERATOR_PAGE]
+)
+async def confirm_abandon(
+    dead_letter_id: PathId, request: Request, container: ContainerDep, principal: CurrentPrincipal
+) -> HTMLResponse:
+    """Are you sure? Abandoning fails the application for good; the page says which one."""
+    letter, reference = await dead_letter_to_abandon(container.uow, principal, dead_letter_id)
+    return page(
+        request,
+        "backoffice/abandon.html",
+        principal,
+        letter=letter,
+        reference=reference,
+    )
 
 
 @roles_router.post(
