@@ -113,29 +113,23 @@ async def test_abandoning_a_dead_letter_asks_first_and_names_the_application(
     link = f'href="/backoffice/operations/dead-letters/{letter.id}/abandon" data-abandon'
     assert link in page.text  # a link to the question, not a button that abandons at once
 
-    asked = await client.get(
-        f"/backoffice/operations/dead-letters/{letter.id}/abandon", headers=priya
-    )
+    asked = await client.get(question, headers=priya)
     assert asked.status_code == 200
     assert f"Abandon the call for {reference}?" in asked.text
     assert 'id="confirm-abandon"' in asked.text
     assert (await task_of(container, app_id, "tax")).state == "failed"  # asking changed nothing
     for persona in ("olivia", "ada", "alice"):
         refused = await client.get(
-            f"/backoffice/operations/dead-letters/{letter.id}/abandon",
+            question,
             headers={**as_persona(persona), "Accept": "text/html"},
         )
         assert refused.status_code == 403, persona
     unknown = await client.get("/backoffice/operations/dead-letters/nope/abandon", headers=priya)
     assert unknown.status_code == 404
 
-    confirmed = await client.post(
-        f"/backoffice/operations/dead-letters/{letter.id}/abandon", headers=priya
-    )
+    confirmed = await client.post(question, headers=priya)
     assert confirmed.headers["location"].endswith("done=abandoned")
-    again = await client.get(
-        f"/backoffice/operations/dead-letters/{letter.id}/abandon", headers=priya
-    )
+    again = await client.get(question, headers=priya)
     assert again.status_code == 404  # resolved: nothing left to confirm
 
 
