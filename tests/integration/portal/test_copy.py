@@ -78,6 +78,13 @@ async def test_who_used_my_data_leaves_out_my_own_page_views(
     assert "dev-login:alice" not in page.text
     # the officer's read is still listed, once
     assert len(re.findall(r"<td[^>]*>Local Administration</td>", page.text)) == 1
+    # in words: why, and which answers by their questions (not ids, not the audit's English)
+    assert '<td class="govuk-table__cell">An officer reviewed your application</td>' in page.text
+    assert "an officer reviews the application" not in page.text
+    assert "contact_email" not in page.text
+    zh = await client.get("/data-use", headers={**ALICE, **ZH_COOKIE})
+    assert "一位官员审查了您的申请" in zh.text
+    assert "地方行政局" in zh.text
     api = await client.get("/api/v1/me/data-use", headers={"Authorization": ALICE["Authorization"]})
     assert api.status_code == 200
     assert api.json() != []

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
 from civicloom.applications import answer_information_request, clock_of, withdraw_application
-from civicloom.catalogue import CALENDARS
+from civicloom.catalogue import CALENDARS, list_current_blueprints
 from civicloom.documents import (
     DocumentsRuntime,
     DocumentsRuntimeDep,
@@ -34,6 +34,7 @@ from civicloom.kernel import (
 )
 from civicloom.notifications import inbox as portal_inbox
 from civicloom.payments import PaymentProviderDep, latest_payment, start_or_resume_payment
+from civicloom.portal.forms import form_pages
 from civicloom.portal.pages.common import APPLICANT_PAGE, OWN_OBJECT_PAGE, page
 from civicloom.portal.pages.status import payment_due, step_lines, timeline_lines
 from civicloom.portal.queries import (
@@ -43,7 +44,7 @@ from civicloom.portal.queries import (
     department_names,
     my_applications,
 )
-from civicloom.portal.services import check_acting_for, list_drafts
+from civicloom.portal.services import check_acting_for, current_agreements, list_drafts
 from civicloom.web import (
     ContainerDep,
     CurrentPrincipal,
@@ -347,7 +348,48 @@ async def data_use(
     """Who used my data: every read of my personal data, by whom and why."""
     uses = await data_use_of_citizen(container.uow(), principal)
     names = await department_names(container.uow())
-    return page(request, "portal/data_use.html", principal, uses=uses, departments=names)
+    locale = negotiate_locale(request)
+    async with container.uow() as uow:
+        current = await list_current_blueprints(uow.session)
+    labels: dict[str, str] = {}
+    for published in current:
+        for form_page in form_pages(published.blueprint, locale):
+            for f in form_page.fields:
+                labels.setdefault(f.name, f.label)
+    agreements = {
+        a.purpose.en: a.purpose.get(locale) for a in await current_agreements(container.uow())
+    }
+    _ = page_gettext(request)
+    purposes = {
+        "an officer reviews the application": _("An officer reviewed your application"),
+        "application document": _("An officer opened a document you uploaded"),
+        "apply for service": _("Your application was received"),
+        "issue licence": _("Your licence was issued"),
+        "act for a business": _("Checking that you may act for the business"),
+    }
+
+    def why(purpose: str | None) -> str:
+        if not purpose:
+            return ""
+        if purpose in purposes:
+            return str(purposes[purpose])
+        if purpose in agreements:
+            return agreements[purpose]
+        if purpose.startswith("review "):
+            return str(_("An officer reviewed your application"))
+        if purpose.startswith("Digital Registries"):
+            return str(_("A department's system read the licence register"))
+        return purpose
+
+    return page(
+        request,
+        "portal/data_use.html",
+        principal,
+        uses=uses,
+        departments=names,
+        field_label=lambda name: labels.get(name, name.replace("_", " ")),
+        why=why,
+    )
 
 
 def _seen_marker(principal: Principal) -> str:
