@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from civicloom.catalogue import DataClass, Retention
 from civicloom.governance.artifacts import (
     LANGUAGES,
     Workspace,
@@ -45,9 +46,24 @@ def set_form_field(
     page: str,
     required: bool,
     owner: str,
+    data_class: str = "",
+    legal_basis: str = "",
+    retention: str = "",
 ) -> dict[str, str]:
-    """Add a form field to a page (or change an existing one's type, labels and owner)."""
+    """Add a form field to a page (or change an existing one's type, labels and owner), with
+    what the data-ownership catalogue needs of it (ADR 0050): its data class, legal basis and
+    retention period."""
     errors: list[FieldError] = []
+    if data_class not in {c.value for c in DataClass}:
+        errors.append(FieldError("data_class", "choice", "Choose what kind of data it holds"))
+    if not legal_basis.strip():
+        errors.append(FieldError("legal_basis", "required", "Enter the legal basis for asking it"))
+    try:
+        Retention.parse(retention)
+    except ValueError:
+        errors.append(
+            FieldError("retention", "pattern", "Enter how long it is kept, like P6Y, P18M or P30D")
+        )
     if not FIELD_NAME.match(name):
         errors.append(
             FieldError(
@@ -78,6 +94,9 @@ def set_form_field(
             "title": title_en.strip(),
             "x-title": {"en": title_en.strip(), "zh-Hans": title_zh.strip()},
             "x-owner": owner,
+            "x-data-class": data_class,
+            "x-legal-basis": legal_basis.strip(),
+            "x-retention": retention.strip(),
         }
     )
     properties[name] = {

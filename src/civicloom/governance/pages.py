@@ -343,10 +343,20 @@ async def add_field(
     request: Request, change_id: PathId, container: ContainerDep, principal: CurrentPrincipal
 ) -> Response:
     """Add a form field (or change one) in the draft's blueprint."""
-    form = await request.form(max_files=0, max_fields=10)
+    form = await request.form(max_files=0, max_fields=15)
     raw = {
         k: str(form.get(k) or "").strip()
-        for k in ("name", "type", "title_en", "title_zh", "page", "required")
+        for k in (
+            "name",
+            "type",
+            "title_en",
+            "title_zh",
+            "page",
+            "required",
+            "data_class",
+            "legal_basis",
+            "retention",
+        )
     }
     change = await get_change(container.uow(), change_id)
     try:
@@ -359,6 +369,9 @@ async def add_field(
             page=raw["page"],
             required=raw["required"] == "yes",
             owner=principal.department or "",
+            data_class=raw["data_class"],
+            legal_basis=raw["legal_basis"],
+            retention=raw["retention"],
         )
     except ValidationFailed as failed:
         return await _change_page(

@@ -145,6 +145,9 @@ async def test_a_fee_change_and_a_new_field_from_draft_to_publication(
     await sam.fill("#title_en", "Outdoor seats")
     await sam.fill("#title_zh", "室外座位数")
     await sam.select_option("#page", "premises")
+    await sam.select_option("#data_class", "business")
+    await sam.fill("#legal_basis", "Food Business Licensing Act 2019, s. 12")
+    await sam.fill("#retention", "P6Y")
     await sam.click("text=Save the field")
     await sam.wait_for_selector("text=Form field outdoor_seats added (integer, “Outdoor seats”)")
 
@@ -194,8 +197,9 @@ async def test_a_fee_change_and_a_new_field_from_draft_to_publication(
     await check_accessibility(sam, visited)
 
     after = await apply(base, 40)
-    assert after["blueprint_version"] == 5
-    assert [r["blueprint_version"] for r in running] == [4, 4, 4]
+    # the demo publishes open-a-restaurant v5 (ADR 0050 added its ownership declarations)
+    assert after["blueprint_version"] == 6
+    assert [r["blueprint_version"] for r in running] == [5, 5, 5]
     assert [await fee(container, a["id"]) for a in [*running, after]] == [
         (1, 400),
         (1, 400),
@@ -205,5 +209,5 @@ async def test_a_fee_change_and_a_new_field_from_draft_to_publication(
     async with httpx.AsyncClient(base_url=base) as http:
         for app in running:
             shown = await http.get(f"/api/v1/applications/{app['id']}", headers=ALICE)
-            assert shown.json()["blueprint_version"] == 4
+            assert shown.json()["blueprint_version"] == 5
     assert len(visited) == 7

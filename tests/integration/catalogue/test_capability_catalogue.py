@@ -88,7 +88,7 @@ CLEARANCE: dict[str, Any] = {
             "checked_at": {"type": "string"},
         },
     },
-    "used_by": [{"service": "open-a-restaurant", "version": 4, "kind": "step", "name": "tax"}],
+    "used_by": [{"service": "open-a-restaurant", "version": 5, "kind": "step", "name": "tax"}],
 }
 
 
@@ -129,14 +129,14 @@ async def test_shared_capabilities_name_every_service_and_prefill(
         "/api/v1/capabilities/environment.screening", headers=as_persona("sam")
     )
     assert zoning.json()["used_by"] == [
-        {"service": "change-of-business-address", "version": 2, "kind": "step", "name": "zoning"},
-        {"service": "open-a-restaurant", "version": 4, "kind": "step", "name": "zoning"},
+        {"service": "change-of-business-address", "version": 3, "kind": "step", "name": "zoning"},
+        {"service": "open-a-restaurant", "version": 5, "kind": "step", "name": "zoning"},
     ]
     assert zoning.json()["connector"] == "soap"
     assert lookup.json()["used_by"] == [
-        {"service": "open-a-restaurant", "version": 4, "kind": "prefill", "name": "business_name"},
-        {"service": "open-a-restaurant", "version": 4, "kind": "prefill", "name": "director_name"},
-        {"service": "open-a-restaurant", "version": 4, "kind": "step", "name": "business"},
+        {"service": "open-a-restaurant", "version": 5, "kind": "prefill", "name": "business_name"},
+        {"service": "open-a-restaurant", "version": 5, "kind": "prefill", "name": "director_name"},
+        {"service": "open-a-restaurant", "version": 5, "kind": "step", "name": "business"},
     ]
     assert (screening.json()["asynchronous"], screening.json()["sla"]) == (
         True,
@@ -242,7 +242,7 @@ def _no_parcel_input(caps: dict[str, Any]) -> None:
                 FieldError(
                     "tax.clearance_check.tax_office",
                     "breaks-published-service",
-                    "'tax_office' is now required but open-a-restaurant v4 (step tax) "
+                    "'tax_office' is now required but open-a-restaurant v5 (step tax) "
                     "does not map it",
                 )
             ],
@@ -254,7 +254,7 @@ def _no_parcel_input(caps: dict[str, Any]) -> None:
                 FieldError(
                     "labour.register_employer.staff_count",
                     "breaks-published-service",
-                    "'staff_count' takes string but open-a-restaurant v4 (step employer) "
+                    "'staff_count' takes string but open-a-restaurant v5 (step employer) "
                     "maps integer",
                 )
             ],
@@ -266,13 +266,13 @@ def _no_parcel_input(caps: dict[str, Any]) -> None:
                 FieldError(
                     "local-admin.zoning_check.allowed",
                     "breaks-published-service",
-                    "change-of-business-address v2 (step zoning) reads the output 'allowed', "
+                    "change-of-business-address v3 (step zoning) reads the output 'allowed', "
                     "which is no longer produced",
                 ),
                 FieldError(
                     "local-admin.zoning_check.allowed",
                     "breaks-published-service",
-                    "open-a-restaurant v4 (step zoning) reads the output 'allowed', "
+                    "open-a-restaurant v5 (step zoning) reads the output 'allowed', "
                     "which is no longer produced",
                 ),
             ],
@@ -284,7 +284,7 @@ def _no_parcel_input(caps: dict[str, Any]) -> None:
                 FieldError(
                     "tax.update_address.parcel_id",
                     "breaks-published-service",
-                    "change-of-business-address v2 (step tax_address) maps 'parcel_id', "
+                    "change-of-business-address v3 (step tax_address) maps 'parcel_id', "
                     "which is no longer an input",
                 )
             ],
@@ -352,6 +352,6 @@ async def test_departments_sync_explains_the_refusal(
     assert result.output.splitlines() == [
         "a capability contract change would break published services",
         "  tax.clearance_check.tax_office: breaks-published-service 'tax_office' is now "
-        "required but open-a-restaurant v4 (step tax) does not map it",
+        "required but open-a-restaurant v5 (step tax) does not map it",
     ]
     assert await _registered(container) == before

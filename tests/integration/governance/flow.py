@@ -70,6 +70,9 @@ async def drafted(container: Container, clock: FixedClock) -> str:
         page="premises",
         required=False,
         owner="local-admin",
+        data_class="business",
+        legal_basis="Food Business Licensing Act 2019, s. 12",
+        retention="P6Y",
     )
     await edit_draft(container.uow(), clock, sam, change_id, files, base)
     return change_id

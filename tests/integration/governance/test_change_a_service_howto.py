@@ -77,6 +77,9 @@ async def test_the_how_to_works_as_written(container: Container) -> None:
                 "title_zh": "室外座位数",
                 "page": "premises",
                 "required": "no",
+                "data_class": "business",
+                "legal_basis": "Food Business Licensing Act 2019, s. 12",
+                "retention": "P6Y",
             },
         )
         saved = await sam.post(
@@ -133,7 +136,7 @@ async def test_the_how_to_works_as_written(container: Container) -> None:
     async with container.uow() as uow:
         current = await get_current_blueprint(uow.session, "open-a-restaurant")
     assert current is not None
-    assert current.blueprint.version == 5
+    assert current.blueprint.version == 6  # the demo is at v5 (ADR 0050), the change publishes v6
     async with browser(container, "sam") as sam:
         history = await sam.get("/backoffice/changes/history/open-a-restaurant")
         assert "Change history of open-a-restaurant" in history.text

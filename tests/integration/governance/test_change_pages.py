@@ -73,6 +73,9 @@ async def drafted_by_sam(sam: httpx.AsyncClient) -> str:
             "title_zh": "室外座位数",
             "page": "premises",
             "required": "no",
+            "data_class": "business",
+            "legal_basis": "Food Business Licensing Act 2019, s. 12",
+            "retention": "P6Y",
         },
     )
     assert added.status_code == 303, added.text
@@ -102,7 +105,7 @@ async def test_sam_drafts_submits_and_cannot_approve(container: Container) -> No
         assert "Form field outdoor_seats added (integer, “Outdoor seats”)" in page.text
         # the dry run: Alice's running application keeps version 4
         assert (
-            "1 applications are running on version 4. They keep it: this change applies to"
+            "1 applications are running on version 5. They keep it: this change applies to"
             " applications started after it is published." in page.text
         )
         assert "Licence fee table, row “21 to 40 seats: small band”, Fee: 400 → 500" in page.text

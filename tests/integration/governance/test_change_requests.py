@@ -118,7 +118,7 @@ async def test_a_fee_change_and_a_new_field_publish_at_their_date(
     async with container.uow() as uow:
         current = await get_current_blueprint(uow.session, "open-a-restaurant")
     assert current is not None
-    assert current.blueprint.version == 5
+    assert current.blueprint.version == 6  # the demo is at v5 (ADR 0050), the change publishes v6
     assert "outdoor_seats" in current.blueprint.form.fields
     book = container.get(RULE_BOOK)
     assert [m.version for m in book.versions(FEE)] == [1, 2]
@@ -128,10 +128,10 @@ async def test_a_fee_change_and_a_new_field_publish_at_their_date(
     # running applications keep the version they started on and the fee they were told;
     # a new application starts on the new version and pays the new fee
     after = await apply(client, 40)
-    assert after["blueprint_version"] == 5
+    assert after["blueprint_version"] == 6
     for app in running:
         response = await client.get(f"/api/v1/applications/{app['id']}", headers=ALICE)
-        assert response.json()["blueprint_version"] == 4
+        assert response.json()["blueprint_version"] == 5
     assert [await fee(container, a["id"]) for a in [*running, after]] == [
         (1, 400),
         (1, 400),
@@ -197,7 +197,7 @@ async def test_nothing_publishes_before_every_approval(container: Container, pen
     async with container.uow() as uow:
         current = await get_current_blueprint(uow.session, "open-a-restaurant")
     assert current is not None
-    assert current.blueprint.version == 4
+    assert current.blueprint.version == 5
 
 
 async def test_a_submitted_change_cannot_be_edited(container: Container, pending: str) -> None:
