@@ -266,6 +266,9 @@ def request_of(body: str, params: dict[str, str], caller: str, n: int) -> dict[s
                 "title_zh": "室外座位数",
                 "page": "premises",
                 "required": "no",
+                "data_class": "business",
+                "legal_basis": "Food Business Licensing Act 2019, s. 12",
+                "retention": "P6Y",
             }
         },
         "change_cells": {

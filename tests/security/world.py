@@ -482,6 +482,9 @@ class World:
             page="premises",
             required=False,
             owner="local-admin",
+            data_class="business",
+            legal_basis="Food Business Licensing Act 2019, s. 12",
+            retention="P6Y",
         )
         sam = self.platform.principal("sam")
         await edit_draft(self.container.uow(), self.container.clock, sam, change_id, files)
