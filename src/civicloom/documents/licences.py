@@ -23,13 +23,13 @@ from civicloom.documents.domain import (
     assess_claims,
 )
 from civicloom.documents.pdf import render_licence_pdf
+from civicloom.documents.register import revoke_in_unit
 from civicloom.documents.runtime import DocumentsRuntime
 from civicloom.documents.services import ReceivedFile, save_document
 from civicloom.documents.tables import DocumentRow, LicenceRow
 from civicloom.identity import STAFF_ROLES, Forbidden, Role, has_any_role
 from civicloom.kernel import (
     Clock,
-    Conflict,
     FieldError,
     NotFound,
     Principal,
@@ -144,26 +144,7 @@ async def revoke_licence(
     if not has_any_role(principal, REVOKER_ROLES):
         raise Forbidden("only the issuing department's officers and supervisors revoke licences")
     async with uow:
-        row = await uow.session.get(LicenceRow, licence_id)
-        if row is None or principal.department != row.issuing_department:
-            raise NotFound(f"no licence {licence_id!r}")
-        if row.revoked_at is not None:
-            raise Conflict("this licence is already revoked")
-        now = clock.now()
-        row.revoked_at, row.revoked_by, row.revocation_reason = now, principal.audit_name, reason
-        await append_audit(
-            uow.session,
-            AuditRecord(
-                actor=principal.audit_name,
-                action=AuditAction.LICENCE_REVOKED,
-                subject_type="application",
-                subject_id=row.application_id,
-                occurred_at=now,
-                department=row.issuing_department,
-                purpose="revoke licence",
-                details={"licence_id": licence_id, "reason": reason},
-            ),
-        )
+        await revoke_in_unit(uow, clock, principal, licence_id, reason)
         await uow.commit()
 
 

@@ -260,6 +260,40 @@ async def _audit_read(
     )
 
 
+async def revoke_in_unit(
+    uow: UnitOfWork,
+    clock: Clock,
+    principal: Principal,
+    licence_id: str,
+    reason: str,
+    details: dict[str, Any] | None = None,
+) -> tuple[LicenceRow, datetime]:
+    """Revoke a licence of the principal's own department inside the open unit of work,
+    audited (404 for another department's or an unknown licence, 409 if already revoked).
+    The caller has checked the role and commits: the one write path of both revocations."""
+    row = await uow.session.get(LicenceRow, licence_id)
+    if row is None or principal.department != row.issuing_department:
+        raise NotFound(f"no licence {licence_id!r}")
+    if row.revoked_at is not None:
+        raise Conflict("this licence is already revoked")
+    now = clock.now()
+    row.revoked_at, row.revoked_by, row.revocation_reason = now, principal.audit_name, reason
+    await append_audit(
+        uow.session,
+        AuditRecord(
+            actor=principal.audit_name,
+            action=AuditAction.LICENCE_REVOKED,
+            subject_type="application",
+            subject_id=row.application_id,
+            occurred_at=now,
+            department=row.issuing_department,
+            purpose="revoke licence",
+            details={"licence_id": licence_id, "reason": reason, **(details or {})},
+        ),
+    )
+    return row, now
+
+
 async def revoke_licence_as_client(
     uow: UnitOfWork,
     clock: Clock,
@@ -276,30 +310,13 @@ async def revoke_licence_as_client(
     if not has_any_role(principal, {Role.MACHINE_CLIENT.value}):
         raise Forbidden("licences are revoked here only by the issuing department's system")
     async with uow:
-        row = await uow.session.get(LicenceRow, licence_id)
-        if row is None or principal.department != row.issuing_department:
-            raise NotFound(f"no licence {licence_id!r}")
-        if row.revoked_at is not None:
-            raise Conflict("this licence is already revoked")
-        now = clock.now()
-        row.revoked_at, row.revoked_by, row.revocation_reason = now, principal.audit_name, reason
-        await append_audit(
-            uow.session,
-            AuditRecord(
-                actor=principal.audit_name,
-                action=AuditAction.LICENCE_REVOKED,
-                subject_type="application",
-                subject_id=row.application_id,
-                occurred_at=now,
-                department=row.issuing_department,
-                purpose="revoke licence",
-                details={
-                    "licence_id": licence_id,
-                    "reason": reason,
-                    "via": "digital-registries",
-                    "information_mediator_client": im_client,
-                },
-            ),
+        row, now = await revoke_in_unit(
+            uow,
+            clock,
+            principal,
+            licence_id,
+            reason,
+            {"via": "digital-registries", "information_mediator_client": im_client},
         )
         record = _record(row, now)
         await uow.commit()

@@ -5,9 +5,10 @@ transaction with its audit entry, and the live sessions it touches take it at on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.db import UnitOfWork
@@ -157,21 +158,7 @@ async def grant_to_staff(
             revoked_by=None,
         )
         session.add(row)
-        await session.flush()
-        for affected in sorted({row.subject, *([row.delegate] if row.delegate else [])}):
-            await refresh_sessions(session, affected, now)
-        await append_audit(
-            session,
-            AuditRecord(
-                actor=principal.audit_name,
-                action=AuditAction.STAFF_GRANTED,
-                subject_type="staff",
-                subject_id=request.subject,
-                occurred_at=now,
-                department=department,
-                details=_details(row),
-            ),
-        )
+        await _refresh_and_audit(session, row, principal, AuditAction.STAFF_GRANTED, now)
         granted = grant_view(row)
         await uow.commit()
     return granted
@@ -191,24 +178,36 @@ async def revoke_staff_grant(
         if row.revoked_at is not None:
             raise Conflict("the grant was already withdrawn")
         row.revoked_at, row.revoked_by = now, principal.subject
-        await session.flush()
-        for affected in sorted({row.subject, *([row.delegate] if row.delegate else [])}):
-            await refresh_sessions(session, affected, now)
-        await append_audit(
-            session,
-            AuditRecord(
-                actor=principal.audit_name,
-                action=AuditAction.STAFF_GRANT_REVOKED,
-                subject_type="staff",
-                subject_id=row.subject,
-                occurred_at=now,
-                department=department,
-                details=_details(row),
-            ),
-        )
+        await _refresh_and_audit(session, row, principal, AuditAction.STAFF_GRANT_REVOKED, now)
         revoked = grant_view(row)
         await uow.commit()
     return revoked
+
+
+async def _refresh_and_audit(
+    session: AsyncSession,
+    row: StaffGrantRow,
+    principal: Principal,
+    action: AuditAction,
+    now: datetime,
+) -> None:
+    """After a grant changed: the sessions of everyone it touches carry their new roles at
+    once, and the change is audited under the grant's department."""
+    await session.flush()
+    for affected in sorted({row.subject, *([row.delegate] if row.delegate else [])}):
+        await refresh_sessions(session, affected, now)
+    await append_audit(
+        session,
+        AuditRecord(
+            actor=principal.audit_name,
+            action=action,
+            subject_type="staff",
+            subject_id=row.subject,
+            occurred_at=now,
+            department=row.department,
+            details=_details(row),
+        ),
+    )
 
 
 def _details(row: StaffGrantRow) -> dict[str, str | None]:
