@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from civicloom.backoffice import backoffice_nav
+from civicloom.backoffice import backoffice_nav, department_namer
 from civicloom.funding.api import FUNDING_ROLES, DepartmentParam, MonthParam, tariffs_of
 from civicloom.funding.domain import Month, format_minor, meter_labels
 from civicloom.funding.services import (
@@ -44,6 +44,7 @@ def _render(
     request: Request, principal: Principal, name: str, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     """A funding page inside the back office's layout (its navigation, who is signed in)."""
+    context.setdefault("department_name", department_namer(request))
     return render_page(
         templates,
         request,
@@ -89,11 +90,16 @@ async def overview(
         return _not_found(request, principal)
     _ = translations_for(negotiate_locale(request)).gettext
     currency = found[0].currency if found else ""
+    name = department_namer(request)
     chart = bar_chart(
         _("Charged year to date, per department"),
         _("What each department has been charged since the financial year began."),
         [
-            Bar(s.department, float(s.ytd_total_minor), format_minor(s.ytd_total_minor, currency))
+            Bar(
+                name(s.department),
+                float(s.ytd_total_minor),
+                format_minor(s.ytd_total_minor, currency),
+            )
             for s in found
         ],
     )

@@ -27,7 +27,8 @@ from tests.conftest import unavailable
 from tests.integration.kpis.conftest import generate
 
 pytestmark = pytest.mark.browser
-DEPARTMENTS = ("environment", "labour", "local-admin", "tax")
+# the departments by their names, as the platform owner reads them
+DEPARTMENTS = ("Environment Department", "Labour Office", "Local Administration", "Tax Authority")
 
 
 @pytest.fixture(params=["sqlite"])
@@ -93,12 +94,12 @@ async def test_finance_officer_sees_only_labour(base: str, browser: Browser) -> 
     page = await _signed_in(browser, base, "farah")
     assert await page.locator("h1").inner_text() == "Funding shared platforms"
     links = page.locator("table.govuk-table tbody th a")
-    assert await links.all_inner_texts() == ["labour"]
+    assert await links.all_inner_texts() == ["Labour Office"]
     await check_accessibility(page, visited)
 
     await links.first.click()
     await page.wait_for_url(f"{base}/backoffice/funding/labour/{month}")
-    assert await page.locator("h1").inner_text() == f"labour: {month}"
+    assert await page.locator("h1").inner_text() == f"Labour Office: {month}"
     await check_accessibility(page, visited)
     async with page.expect_download() as info:
         await page.click("text=Download this statement (CSV)")
@@ -128,7 +129,7 @@ async def test_platform_owner_sees_every_department(base: str, browser: Browser)
     assert sorted(await links.all_inner_texts()) == list(DEPARTMENTS)
     assert await page.locator("svg[role=img]").count() == 1
     await check_accessibility(page, visited)
-    await page.get_by_role("link", name="tax", exact=True).click()
+    await page.get_by_role("link", name="Tax Authority", exact=True).click()
     await page.wait_for_selector("text=Download this statement (PDF)")
-    assert (await page.locator("h1").inner_text()).startswith("tax: ")
+    assert (await page.locator("h1").inner_text()).startswith("Tax Authority: ")
     await check_accessibility(page, visited)

@@ -26,13 +26,14 @@ OLIVIA_NOTES = "Lease clause 4 checked"
 OLIVIA_SEES = [
     'data-field="contact_email"',  # local-admin's own field
     "Zoning eligibility",  # her department's decision model, by its title
-    "environment: inspection done",  # another department's progress, in the engine's words
+    "Environment Department completed: Premises inspection",  # another department's progress
     OLIVIA_NOTES,
 ]
 OLIVIA_DOES_NOT_SEE = [
     ELENA_ASKS,  # environment's question to the applicant
     ELENA_NOTES,  # environment's internal note
-    "An inspection of the premises is planned",  # environment's appointment
+    "An inspection of the premises is planned",  # environment's appointment (stored words)
+    "will inspect the premises",  # ... and as the page words it
     "Inspection routing",  # environment's decision model
     "dev-login:elena",  # who in environment read the case
     "Elena Rossi",
@@ -43,7 +44,7 @@ ELENA_SEES = [
     'data-field="seating"',
     "Inspection routing",
     ELENA_NOTES,
-    "An inspection of the premises is planned",
+    "Environment Department will inspect the premises on",  # her appointment, in words
 ]
 ELENA_DOES_NOT_SEE = [
     'data-field="contact_email"',

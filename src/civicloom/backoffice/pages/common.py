@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +12,11 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from civicloom.api import CATALOGUE_READERS
-from civicloom.kernel import Principal, ValidationFailed
-from civicloom.web import Templates, page_gettext, page_roles, render_page
+from civicloom.catalogue import list_current_blueprints
+from civicloom.departments import load_departments
+from civicloom.kernel import LocalisedText, Principal, ValidationFailed
+from civicloom.runtime import Container
+from civicloom.web import Templates, get_container, negotiate_locale, page_gettext, page_roles, render_page
 
 templates = Templates([Path(__file__).resolve().parent.parent / "templates"])
 
@@ -71,6 +76,37 @@ def nav(request: Request, principal: Principal) -> list[dict[str, Any]]:
     ]
 
 
+@functools.lru_cache(maxsize=8)
+def _department_names(blueprints_dir: Path) -> dict[str, LocalisedText]:
+    """Each department's name from its own file (the files are what the database is synced
+    from at start-up, so the two agree)."""
+    return {d.id: d.name for d in load_departments(blueprints_dir)}
+
+
+def department_namer(request: Request) -> Callable[[str | None], str]:
+    """``department_name(id)`` in the reader's language: a person reads "Tax Authority" or
+    "税务局", never ``tax``; an id no file names is shown as it is."""
+    names = _department_names(get_container(request).settings.blueprints_dir)
+    locale = negotiate_locale(request)
+
+    def name(department: str | None) -> str:
+        if not department:
+            return ""
+        return names[department].get(locale) if department in names else department
+
+    return name
+
+
+async def service_namer(container: Container, request: Request) -> Callable[[str], str]:
+    """``service_name(id)`` in the reader's language, from the services' current versions."""
+    async with container.uow() as uow:
+        titles = {
+            p.blueprint.id: p.blueprint.title for p in await list_current_blueprints(uow.session)
+        }
+    locale = negotiate_locale(request)
+    return lambda service: titles[service].get(locale) if service in titles else service
+
+
 def page(
     request: Request,
     name: str,
@@ -79,6 +115,7 @@ def page(
     **context: Any,
 ) -> HTMLResponse:
     """Render a back-office page with the layout's context filled in."""
+    context.setdefault("department_name", department_namer(request))
     return render_page(
         templates, request, name, principal, nav(request, principal), status_code, **context
     )

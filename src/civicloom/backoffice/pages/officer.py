@@ -33,6 +33,7 @@ from civicloom.backoffice.pages.common import (
     form_fields,
     nav,
     page,
+    service_namer,
 )
 from civicloom.backoffice.queries import services_in_queue, task_page, work_queue
 from civicloom.backoffice.services import (
@@ -41,6 +42,7 @@ from civicloom.backoffice.services import (
     read_task_document,
     schedule_inspection,
 )
+from civicloom.backoffice.timeline import officer_timeline_text
 from civicloom.catalogue import CALENDARS
 from civicloom.documents import DocumentsRuntimeDep
 from civicloom.identity import read_department_staff
@@ -50,6 +52,7 @@ from civicloom.web import (
     ContainerDep,
     CurrentPrincipal,
     error_list,
+    localise,
     negotiate_locale,
     page_gettext,
     page_roles,
@@ -96,6 +99,7 @@ async def queue(
         result=result,
         flt=flt,
         services=await services_in_queue(container.uow(), principal),
+        service_name=await service_namer(container, request),
         sla_of=lambda task: sla_state(task.sla_due_at, now).value,
         query=_query_string(flt),
     )
@@ -185,6 +189,20 @@ async def render_task(
     gettext = page_gettext(request)
     locale = negotiate_locale(request)
     rules = container.get(RULE_BOOK)
+
+    def department_name(department: str | None) -> str:
+        if not department:
+            return ""
+        return (
+            view.departments[department].get(locale)
+            if department in view.departments
+            else department
+        )
+
+    def step_title(step_id: str | None) -> str:
+        step = view.blueprint.step(step_id) if view.blueprint and step_id else None
+        return localise(step.title, locale) if step is not None and step.title else ""
+
     return page(
         request,
         "backoffice/task.html",
@@ -213,7 +231,10 @@ async def render_task(
         outcomes={d.id: outcome_lines(rules, d, locale, gettext) for d in view.decisions},
         who=lambda actor: actor_label(actor, view.people, gettext),
         holder_name=view.people.get(holder or "", holder),
-        department_name=lambda d: view.departments[d].get(locale) if d in view.departments else d,
+        department_name=department_name,
+        timeline_text=lambda entry: officer_timeline_text(
+            entry, step_title, department_name, gettext, locale
+        ),
     )
 
 

@@ -137,7 +137,12 @@ async def what_if(
     async with container.uow() as uow:
         records = await recorded_evaluations(uow.session, model)
     return page(
-        request, "backoffice/what_if.html", principal, report=replay(candidates[0], records)
+        request,
+        "backoffice/what_if.html",
+        principal,
+        report=replay(candidates[0], records),
+        model_title=candidates[0].metadata.title,
+        model_department=candidates[0].department,
     )
 
 
