@@ -31,6 +31,7 @@ SEALER_LOCK_KEY = 0x43_49_56_57  # "CIVW"
 # How the barrier asks for the appenders' lock: without waiting, this many times, this far
 # apart; then once waiting at most _BARRIER_WAIT (appenders queue behind it only that long).
 _BARRIER_TRIES, _BARRIER_PAUSE, _BARRIER_WAIT = 20, 0.01, "100ms"
+_LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a lock_timeout that ran out
 
 
 async def sealable_up_to(uow: UnitOfWork) -> int | None:
@@ -57,7 +58,9 @@ async def sealable_up_to(uow: UnitOfWork) -> int | None:
         await session.execute(text(f"SET LOCAL lock_timeout = '{_BARRIER_WAIT}'"))
         try:
             await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEAL_LOCK_KEY})
-        except DBAPIError:
+        except DBAPIError as exc:
+            if getattr(exc.orig, "pgcode", None) != _LOCK_NOT_AVAILABLE:
+                raise
             log.warning("audit_seal_barrier_busy")
             return None
         return await session.scalar(select(func.max(AuditEntryRow.seq)))
