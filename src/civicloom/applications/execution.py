@@ -289,18 +289,19 @@ class StepRunner:
             return 0
         in_flight: dict[str, ClaimedStep] = {}
         recorder = _Recorder(self, worker_id, in_flight)
+        margin = self.lease * _RENEW_BEFORE_SHARE  # a call this close to its lease end renews
         heartbeat = asyncio.create_task(self._heartbeat(worker_id, in_flight))
         try:
             if self.container.database.is_postgresql:
                 await asyncio.gather(
                     *(
-                        self._run_one(worker_id, c, until, in_flight, recorder)
+                        self._run_one(worker_id, c, until - margin, in_flight, recorder)
                         for c, until in claimed
                     )
                 )
             else:  # SQLite: the calls still run, one after another, beside the single writer
                 for c, until in claimed:
-                    await self._run_one(worker_id, c, until, in_flight, recorder)
+                    await self._run_one(worker_id, c, until - margin, in_flight, recorder)
             await recorder.settled()
         finally:
             recorder.cancel()
@@ -313,11 +314,12 @@ class StepRunner:
         self,
         worker_id: str,
         step: ClaimedStep,
-        lease_until: datetime,
+        renew_from: datetime,
         in_flight: dict[str, ClaimedStep],
         recorder: _Recorder,
     ) -> None:
-        """Run one claimed step under its own lease and record its outcome."""
+        """Run one claimed step under its own lease and record its outcome (renewing the lease
+        first if the call starts at or after ``renew_from``)."""
         if step.attempts > step.retry.max_attempts:
             # Every earlier round ran out of its lease without a recorded outcome (the worker
             # died or hung): those rounds were attempts, and there is no other one.
@@ -332,7 +334,7 @@ class StepRunner:
             )
             return
         # Queued behind slower calls (SQLite runs one at a time): is the step still ours?
-        late = self.container.clock.now() + self.lease * _RENEW_BEFORE_SHARE >= lease_until
+        late = self.container.clock.now() >= renew_from
         if late and step.task_id in await self.renew_leases(worker_id, [step]):
             log.info("lease_lost_before_call", task_id=step.task_id, step=step.step_id)
             return
