@@ -288,40 +288,38 @@ class StepRunner:
         if not claimed:
             return 0
         in_flight: dict[str, ClaimedStep] = {}
-        recorder = _Recorder(self, worker_id)
-        helpers = [
-            asyncio.create_task(self._heartbeat(worker_id, in_flight)),
-            asyncio.create_task(recorder.run()),
-        ]
+        recorder = _Recorder(self, worker_id, in_flight)
+        margin = self.lease * _RENEW_BEFORE_SHARE  # a call this close to its lease end renews
+        heartbeat = asyncio.create_task(self._heartbeat(worker_id, in_flight))
         try:
             if self.container.database.is_postgresql:
                 await asyncio.gather(
                     *(
-                        self._run_one(worker_id, c, until, in_flight, recorder)
+                        self._run_one(worker_id, c, until - margin, in_flight, recorder)
                         for c, until in claimed
                     )
                 )
             else:  # SQLite: the calls still run, one after another, beside the single writer
                 for c, until in claimed:
-                    await self._run_one(worker_id, c, until, in_flight, recorder)
+                    await self._run_one(worker_id, c, until - margin, in_flight, recorder)
             await recorder.settled()
         finally:
-            for helper in helpers:
-                helper.cancel()
-            for helper in helpers:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await helper
+            recorder.cancel()
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
         return len(claimed)
 
     async def _run_one(
         self,
         worker_id: str,
         step: ClaimedStep,
-        lease_until: datetime,
+        renew_from: datetime,
         in_flight: dict[str, ClaimedStep],
         recorder: _Recorder,
     ) -> None:
-        """Run one claimed step under its own lease and record its outcome."""
+        """Run one claimed step under its own lease and record its outcome (renewing the lease
+        first if the call starts at or after ``renew_from``)."""
         if step.attempts > step.retry.max_attempts:
             # Every earlier round ran out of its lease without a recorded outcome (the worker
             # died or hung): those rounds were attempts, and there is no other one.
@@ -336,7 +334,7 @@ class StepRunner:
             )
             return
         # Queued behind slower calls (SQLite runs one at a time): is the step still ours?
-        late = self.container.clock.now() + self.lease * _RENEW_BEFORE_SHARE >= lease_until
+        late = self.container.clock.now() >= renew_from
         if late and step.task_id in await self.renew_leases(worker_id, [step]):
             log.info("lease_lost_before_call", task_id=step.task_id, step=step.step_id)
             return
@@ -346,8 +344,7 @@ class StepRunner:
         except BaseException:
             in_flight.pop(step.task_id, None)
             raise
-        recorded = recorder.record(step, outcome)  # the next call need not wait for it
-        recorded.add_done_callback(lambda _: in_flight.pop(step.task_id, None))
+        recorder.record(step, outcome)  # the next call need not wait for it (nor its record)
 
     async def _heartbeat(self, worker_id: str, in_flight: dict[str, ClaimedStep]) -> None:
         """Renew the leases of the calls in flight every third of the lease."""
@@ -567,48 +564,56 @@ class StepRunner:
 
 class _Recorder:
     """Records outcomes as they become known: those that arrive together share one
-    transaction; if that fails, each is recorded (or its failure to record is) on its own."""
+    transaction; if that fails, each is recorded (or its failure to record is) on its own.
 
-    def __init__(self, runner: StepRunner, worker_id: str) -> None:
+    One drain task runs while outcomes are waiting and ends when none are (a burst of results
+    costs one task, not a future per step); a step leaves ``in_flight`` (the heartbeat's
+    list) once its outcome is recorded."""
+
+    def __init__(
+        self, runner: StepRunner, worker_id: str, in_flight: dict[str, ClaimedStep]
+    ) -> None:
         self.runner = runner
         self.worker_id = worker_id
-        self.queue: asyncio.Queue[tuple[ClaimedStep, Outcome, asyncio.Future[None]]] = (
-            asyncio.Queue()
-        )
-        self.pending: list[asyncio.Future[None]] = []
+        self.in_flight = in_flight
+        self.waiting: list[tuple[ClaimedStep, Outcome]] = []
+        self.draining: asyncio.Task[None] | None = None
 
-    def record(self, step: ClaimedStep, outcome: Outcome) -> asyncio.Future[None]:
-        """Hand an outcome over; the future is done once it is recorded."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.queue.put_nowait((step, outcome, done))
-        self.pending.append(done)
-        return done
+    def record(self, step: ClaimedStep, outcome: Outcome) -> None:
+        """Hand an outcome over; the running drain takes it, or a new one starts."""
+        self.waiting.append((step, outcome))
+        if self.draining is None or self.draining.done():
+            self.draining = asyncio.create_task(self._drain())
 
     async def settled(self) -> None:
         """Wait until every outcome handed over is recorded."""
-        await asyncio.gather(*self.pending)
+        while self.draining is not None and not self.draining.done():
+            await asyncio.shield(self.draining)
+        if self.draining is not None:
+            self.draining.result()  # a drain that failed fails the batch
 
-    async def run(self) -> None:
-        """Record whatever is waiting, until cancelled."""
-        while True:
-            batch = [await self.queue.get()]
-            while not self.queue.empty():
-                batch.append(self.queue.get_nowait())
+    def cancel(self) -> None:
+        """Stop recording (the batch was cancelled): unrecorded leases run out and count."""
+        if self.draining is not None:
+            self.draining.cancel()
+
+    async def _drain(self) -> None:
+        while self.waiting:
+            batch, self.waiting = self.waiting, []
             try:
                 await self._record(batch)
             finally:
-                for _, _, done in batch:
-                    if not done.done():
-                        done.set_result(None)
+                for step, _ in batch:
+                    self.in_flight.pop(step.task_id, None)
 
-    async def _record(self, batch: list[tuple[ClaimedStep, Outcome, asyncio.Future[None]]]) -> None:
+    async def _record(self, batch: list[tuple[ClaimedStep, Outcome]]) -> None:
         if len(batch) > 1:
             try:
-                await self.runner._record_many(self.worker_id, [(s, o) for s, o, _ in batch])
+                await self.runner._record_many(self.worker_id, batch)
                 return
             except Exception:
                 log.warning("batch_record_failed", size=len(batch))
-        for step, outcome, _ in batch:
+        for step, outcome in batch:
             await self.runner._record_safely(self.worker_id, step, outcome)
 
 

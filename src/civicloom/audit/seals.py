@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.audit.domain import GENESIS_HASH, ChainHead, merkle_proof, merkle_root
@@ -15,22 +17,76 @@ from civicloom.audit.signing import Keyring
 from civicloom.audit.tables import AuditEntryRow, AuditSealRow
 from civicloom.db import UnitOfWork
 from civicloom.kernel import Clock
+from civicloom.observability import get_logger
+
+log = get_logger(__name__)
 
 
-async def seal_audit(session: AsyncSession, now: datetime, keyring: Keyring) -> AuditSealRow | None:
-    """Seal the heads of every chain that grew since the last seal; None if nothing is new.
+# At most this many entries per seal: a seal's work and stored value stay bounded however
+# far behind it is (a backlog is sealed in several seals, each its own short transaction).
+SEAL_BATCH = 50_000
+# Sealers (worker jobs, the CLI) hold this lock while they compute and write a seal, so two
+# never write the same seal number; appenders never take it.
+SEALER_LOCK_KEY = 0x43_49_56_57  # "CIVW"
+# How the barrier asks for the appenders' lock: without waiting, this many times, this far
+# apart; then once waiting at most _BARRIER_WAIT (appenders queue behind it only that long).
+_BARRIER_TRIES, _BARRIER_PAUSE, _BARRIER_WAIT = 20, 0.01, "100ms"
+_LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a lock_timeout that ran out
+
+
+async def sealable_up_to(uow: UnitOfWork) -> int | None:
+    """The highest entry sequence number below which every entry is committed (the barrier),
+    or None if it could not be had without holding up appenders (the next run tries again).
+
+    On PostgreSQL, sequence values are handed out before commit, so an entry with a lower
+    number may still be in flight. Appenders hold ``SEAL_LOCK_KEY`` shared until they commit;
+    the barrier takes it exclusively in its own transaction, only to read ``max(seq)``, and
+    commits at once. It asks without waiting first (appenders never queue behind it), and
+    only then waits a bounded moment. The seal itself is computed afterwards without it.
+    """
+    async with uow:
+        session = uow.session
+        if session.get_bind().dialect.name != "postgresql":  # one writer: all is committed
+            return await session.scalar(select(func.max(AuditEntryRow.seq)))
+        for _ in range(_BARRIER_TRIES):
+            got = await session.scalar(
+                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SEAL_LOCK_KEY}
+            )
+            if got:
+                return await session.scalar(select(func.max(AuditEntryRow.seq)))
+            await asyncio.sleep(_BARRIER_PAUSE)
+        await session.execute(text(f"SET LOCAL lock_timeout = '{_BARRIER_WAIT}'"))
+        try:
+            await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEAL_LOCK_KEY})
+        except DBAPIError as exc:
+            if getattr(exc.orig, "pgcode", None) != _LOCK_NOT_AVAILABLE:
+                raise
+            log.warning("audit_seal_barrier_busy")
+            return None
+        return await session.scalar(select(func.max(AuditEntryRow.seq)))
+
+
+async def seal_audit(
+    session: AsyncSession,
+    now: datetime,
+    keyring: Keyring,
+    up_to: int | None,
+    batch: int = SEAL_BATCH,
+) -> AuditSealRow | None:
+    """Seal the heads of every chain that grew since the last seal, over at most ``batch``
+    entries up to ``up_to`` (from ``sealable_up_to``: every entry at or below it is
+    committed); None if nothing is new. Holds no lock an appender waits on.
 
     Each seal signs (Ed25519, compact JWS) the Merkle root over those heads and the previous
     seal's root, so the seals form a chain too and together pin the head of every chain.
     """
     if session.get_bind().dialect.name == "postgresql":
-        # Wait until every transaction that is appending has committed; block new ones briefly.
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEAL_LOCK_KEY})
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEALER_LOCK_KEY})
     previous = await session.scalar(select(AuditSealRow).order_by(AuditSealRow.id.desc()).limit(1))
     since = previous.up_to_seq if previous else 0
-    up_to = await session.scalar(select(func.max(AuditEntryRow.seq)))
     if up_to is None or up_to <= since:
         return None
+    up_to = min(up_to, since + batch)
     newest = (
         select(AuditEntryRow.chain, func.max(AuditEntryRow.position).label("position"))
         .where(AuditEntryRow.seq > since, AuditEntryRow.seq <= up_to)
@@ -137,9 +193,19 @@ async def export_audit(
             }
 
 
-async def seal_now(uow: UnitOfWork, clock: Clock, keyring: Keyring) -> AuditSealRow | None:
-    """Seal what grew since the last seal, as one transaction (the worker's job and the CLI)."""
-    async with uow:
-        sealed = await seal_audit(uow.session, clock.now(), keyring)
-        await uow.commit()
-    return sealed
+async def seal_now(
+    uow: UnitOfWork, clock: Clock, keyring: Keyring, batch: int = SEAL_BATCH
+) -> AuditSealRow | None:
+    """Seal what grew since the last seal (the worker's job and the CLI): the barrier, then one
+    short transaction per ``batch`` entries until caught up with it; returns the last seal."""
+    up_to = await sealable_up_to(uow)
+    last: AuditSealRow | None = None
+    while True:
+        async with uow:
+            sealed = await seal_audit(uow.session, clock.now(), keyring, up_to, batch)
+            await uow.commit()
+        if sealed is None:
+            return last
+        last = sealed
+        if up_to is None or sealed.up_to_seq >= up_to:
+            return last

@@ -19,11 +19,12 @@ from civicloom.audit import (
     append_audit,
     chain_hash,
     load_or_create_keyring,
-    seal_audit,
+    seal_now,
     verify_audit,
     verify_chain,
 )
 from civicloom.audit.tables import AuditEntryRow
+from civicloom.kernel import FixedClock
 from civicloom.runtime import Container
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -65,9 +66,7 @@ def keyring(tmp_path: Path) -> Keyring:
 
 async def seal(container: Container, keyring: Keyring) -> None:
     """Seal now."""
-    async with container.uow() as uow:
-        assert await seal_audit(uow.session, T0 + timedelta(hours=1), keyring) is not None
-        await uow.commit()
+    assert await seal_now(container.uow(), FixedClock(T0 + timedelta(hours=1)), keyring)
 
 
 async def run_sql(container: Container, *statements: str) -> None:
@@ -231,8 +230,8 @@ async def test_entries_after_a_seal_are_fine_and_seals_chain(
         await append_audit(uow.session, record("app-a", 4))
         await uow.commit()
     await seal(container, keyring)
+    assert await seal_now(container.uow(), FixedClock(T0), keyring) is None  # nothing new
     async with container.uow() as uow:
-        assert await seal_audit(uow.session, T0, keyring) is None  # nothing new
         report = await verify_audit(uow.session, keyring.public)
     assert report.valid, report.problems
     assert report.seals == 2
