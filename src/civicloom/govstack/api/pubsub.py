@@ -43,6 +43,7 @@ from civicloom.govstack.pubsub import (
     Room,
     SubscriptionRequest,
     acknowledge,
+    allowed_subscribers,
     cancel_event,
     change_subscription,
     create_event_type,
@@ -51,6 +52,8 @@ from civicloom.govstack.pubsub import (
     list_event_types,
     my_subscription,
     my_subscriptions,
+    owner_allows,
+    owner_removes,
     publish_event,
     pull_next,
     read_event_type,
@@ -66,7 +69,13 @@ from civicloom.web.deps import Guard
 JSON_UTF8 = "application/json; charset=utf-8"
 ROOM = "/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}"
 PUBSUB_PATH_PREFIX = "/r1/"
-PUBSUB_PATH_PARTS = ("/api/v1/eventType", "/api/v1/subs", "/pub/v1/", "/pull/v1/")
+PUBSUB_PATH_PARTS = (
+    "/api/v1/eventType",
+    "/api/v1/subs",
+    "/api/v1/allowedSubscribers",
+    "/pub/v1/",
+    "/pull/v1/",
+)
 """How ``PubSubStatusConvention`` recognises these routes' paths."""
 
 # Tagged as the mediator facade: these are the IM's services (``listMethods`` lists them under
@@ -240,6 +249,61 @@ async def delete_event_type_route(
 ) -> Response:
     """Delete an event type: its subscriptions end, their open deliveries are cancelled."""
     await delete_event_type(container, principal, room, eventType)
+    return Response(status_code=204)
+
+
+# --- admin: who may subscribe (ADR 0057; civicloom's, not the spec's) --------------------------
+
+ALLOWED = f"{ROOM}/api/v1/allowedSubscribers"
+SUBSCRIBER = "{subscriberInstance}/{subscriberClass}/{subscriberMember}/{subscriberApplication}"
+
+
+def _subscriber(
+    subscriberInstance: str,  # noqa: N803 - a subsystem's four parts, as the room's
+    subscriberClass: str,  # noqa: N803
+    subscriberMember: str,  # noqa: N803
+    subscriberApplication: str,  # noqa: N803
+) -> str:
+    """The subscriber's IM subsystem id from the path's last four parts."""
+    return "/".join((subscriberInstance, subscriberClass, subscriberMember, subscriberApplication))
+
+
+SubscriberDep = Annotated[str, Depends(_subscriber)]
+
+
+@pubsub_router.get(ALLOWED, dependencies=_PUBLISHER)
+async def allowed_subscribers_route(
+    room: RoomDep, container: ContainerDep, principal: CurrentPrincipal
+) -> JSONResponse:
+    """The clients the room's owner or an operator allowed to subscribe (its own client)."""
+    return _json([a.item() for a in await allowed_subscribers(container, principal, room)])
+
+
+@pubsub_router.put(f"{ALLOWED}/{SUBSCRIBER}", dependencies=_PUBLISHER)
+async def allow_subscriber_route(
+    room: RoomDep,
+    registered: RegisteredDep,
+    subsystem: SubscriberDep,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+) -> JSONResponse:
+    """Allow the client standing for a subsystem to subscribe (201; 200 when it already was)."""
+    added = await owner_allows(container, principal, registered, room, subsystem)
+    return _json({"subscriberId": split_room(subsystem)}, 201 if added else 200)
+
+
+@pubsub_router.delete(
+    f"{ALLOWED}/{SUBSCRIBER}", dependencies=_PUBLISHER, status_code=204, response_class=Response
+)
+async def remove_subscriber_route(
+    room: RoomDep,
+    registered: RegisteredDep,
+    subsystem: SubscriberDep,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Take a client off the list: its subscriptions end, its open deliveries are cancelled."""
+    await owner_removes(container, principal, registered, room, subsystem)
     return Response(status_code=204)
 
 

@@ -1,6 +1,14 @@
 """GovStack Information Mediator pub/sub (ADR 0054): rooms, event types, subscriptions and
 deliveries over the platform's outbox; the router is ``civicloom.govstack.api.pubsub``."""
 
+from civicloom.govstack.pubsub.allowed import (
+    AllowedView,
+    allow_subscriber,
+    allowed_subscribers,
+    owner_allows,
+    owner_removes,
+    remove_subscriber,
+)
 from civicloom.govstack.pubsub.deliverer import PUBSUB, PushDeliverer, PushFailed
 from civicloom.govstack.pubsub.domain import (
     SIGNATURE_HEADER,
@@ -11,6 +19,7 @@ from civicloom.govstack.pubsub.domain import (
     EventView,
     SubscriptionView,
 )
+from civicloom.govstack.pubsub.retention import purge_old_events
 from civicloom.govstack.pubsub.rooms import PUBLISH_SCOPE, SUBSCRIBE_SCOPE, Registered, Room
 from civicloom.govstack.pubsub.services import (
     cancel_event,
@@ -38,6 +47,7 @@ __all__ = [
     "SIGNATURE_HEADER",
     "SIGNATURE_TYPE",
     "SUBSCRIBE_SCOPE",
+    "AllowedView",
     "BadRequest",
     "Delivery",
     "DeliveryStatus",
@@ -49,6 +59,8 @@ __all__ = [
     "SubscriptionRequest",
     "SubscriptionView",
     "acknowledge",
+    "allow_subscriber",
+    "allowed_subscribers",
     "cancel_event",
     "change_subscription",
     "create_event_type",
@@ -57,9 +69,13 @@ __all__ = [
     "list_event_types",
     "my_subscription",
     "my_subscriptions",
+    "owner_allows",
+    "owner_removes",
     "publish_event",
     "pull_next",
+    "purge_old_events",
     "read_event_type",
+    "remove_subscriber",
     "subscribe",
     "unsubscribe",
 ]

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.audit import AuditAction
+from civicloom.govstack.pubsub.allowed import is_allowed, require_allowed
 from civicloom.govstack.pubsub.domain import (
     BadRequest,
     Delivery,
@@ -93,9 +94,10 @@ async def create_event_type(
 
 
 async def list_event_types(container: Container, principal: Principal, room: Room) -> list[str]:
-    """The room's event types (its manager, or any client that may subscribe)."""
+    """The room's event types (its manager, or a client on the room's list)."""
     if not room.owned_by(principal):
         require_subscriber(principal)
+    await require_allowed(container, principal, room, "list event types")
     async with container.uow() as uow:
         names = await uow.session.scalars(
             select(EventTypeRow.event_type)
@@ -112,6 +114,7 @@ async def read_event_type(
     if not room.owned_by(principal):
         require_subscriber(principal)
     check_event_type(name)
+    await require_allowed(container, principal, room, "read an event type")
     async with container.uow() as uow:
         row = await event_type_row(uow.session, room.id, name)
         return None if row is None else {"eventType": row.event_type, "schema": row.schema}
@@ -236,13 +239,17 @@ async def publish_event(
         )
         session.add(row)
         await session.flush()
-        subscriptions = list(
-            await session.scalars(
+        subscriptions = [
+            sub
+            for sub in await session.scalars(
                 select(SubscriptionRow).where(
                     SubscriptionRow.room == room.id, SubscriptionRow.event_type == name
                 )
             )
-        )
+            # a removed client's subscriptions end with its removal; this keeps a stray one
+            # from ever receiving the room's events (ADR 0057)
+            if await is_allowed(session, room, sub.subscriber)
+        ]
         for sub in subscriptions:
             session.add(
                 DeliveryRow(

@@ -82,3 +82,16 @@ class DeliveryRow(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AllowedSubscriberRow(Base):
+    """A machine client the room's owner or an operator allows to subscribe to the room (ADR
+    0057); the room's own client needs no row."""
+
+    __tablename__ = "pubsub_allowed_subscribers"
+
+    room: Mapped[str] = mapped_column(String(300), primary_key=True)
+    subscriber: Mapped[str] = mapped_column(String(200), primary_key=True)  # client:<prefix>
+    subscriber_im: Mapped[str | None] = mapped_column(String(300))
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
