@@ -1,4 +1,5 @@
-"""IM pub/sub: the machine clients allowed to subscribe to each room (ADR 0057).
+"""IM pub/sub: the machine clients allowed to subscribe to each room, and each subscription's
+department (which case events it may receive) (ADR 0057).
 
 Revision ID: 0028
 Revises: 0027
@@ -28,6 +29,8 @@ def upgrade() -> None:
         sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("room", "subscriber", name=op.f("pk_pubsub_allowed_subscribers")),
     )
+    with op.batch_alter_table("pubsub_subscriptions") as batch:
+        batch.add_column(sa.Column("subscriber_department", sa.String(length=50), nullable=True))
     op.execute(
         "INSERT INTO pubsub_allowed_subscribers (room, subscriber, subscriber_im, added_by,"
         " added_at) SELECT room, subscriber, MIN(subscriber_im), 'migration:0028',"
@@ -37,4 +40,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Revert this migration."""
+    with op.batch_alter_table("pubsub_subscriptions") as batch:
+        batch.drop_column("subscriber_department")
     op.drop_table("pubsub_allowed_subscribers")

@@ -35,7 +35,7 @@ from civicloom.documents import (
 )
 from civicloom.funding import build_recent_facts, load_tariffs
 from civicloom.governance import Workspace, publish_due_changes
-from civicloom.govstack.pubsub import PushDeliverer, purge_old_events
+from civicloom.govstack.pubsub import CaseEventBridge, PushDeliverer, purge_old_events
 from civicloom.kernel import SystemClock
 from civicloom.kpis import REFRESH_SECONDS as KPI_REFRESH_SECONDS
 from civicloom.kpis import refresh_service_days
@@ -234,7 +234,7 @@ def build_worker(settings: Settings | None = None, worker_id: str | None = None)
         + [partial(keep_listening, source, take_event) for source in registry.event_sources()],
         resources=[pushes.close, container.close],
         periodic=_periodic_jobs(container, documents),
-        subscribers=[build_dispatcher(container), pushes],
+        subscribers=[build_dispatcher(container), CaseEventBridge(container), pushes],
     )
 
 

@@ -9,6 +9,7 @@ from civicloom.govstack.pubsub.allowed import (
     owner_removes,
     remove_subscriber,
 )
+from civicloom.govstack.pubsub.bridge import CaseEventBridge
 from civicloom.govstack.pubsub.deliverer import PUBSUB, PushDeliverer, PushFailed
 from civicloom.govstack.pubsub.domain import (
     SIGNATURE_HEADER,
@@ -20,7 +21,13 @@ from civicloom.govstack.pubsub.domain import (
     SubscriptionView,
 )
 from civicloom.govstack.pubsub.retention import purge_old_events
-from civicloom.govstack.pubsub.rooms import PUBLISH_SCOPE, SUBSCRIBE_SCOPE, Registered, Room
+from civicloom.govstack.pubsub.rooms import (
+    PLATFORM_ROOM,
+    PUBLISH_SCOPE,
+    SUBSCRIBE_SCOPE,
+    Registered,
+    Room,
+)
 from civicloom.govstack.pubsub.services import (
     cancel_event,
     create_event_type,
@@ -42,6 +49,7 @@ from civicloom.govstack.pubsub.subscriptions import (
 )
 
 __all__ = [
+    "PLATFORM_ROOM",
     "PUBLISH_SCOPE",
     "PUBSUB",
     "SIGNATURE_HEADER",
@@ -49,6 +57,7 @@ __all__ = [
     "SUBSCRIBE_SCOPE",
     "AllowedView",
     "BadRequest",
+    "CaseEventBridge",
     "Delivery",
     "DeliveryStatus",
     "EventView",

@@ -16,7 +16,6 @@ from civicloom.govstack.pubsub.domain import (
 )
 from civicloom.govstack.pubsub.rooms import (
     Registered,
-    Room,
     end_dead,
     event_view,
     expire_overdue,
@@ -71,8 +70,8 @@ async def start_push(
             return None
         if sub.delivery != Delivery.PUSH.value:
             return None  # left for the subscriber to fetch
-        owner = registered.rooms.get(sub.room)
-        if owner is None or not await is_allowed(session, Room(sub.room, owner), sub.subscriber):
+        room = registered.room(sub.room) if registered.has_room(sub.room) else None
+        if room is None or not await is_allowed(session, room, sub.subscriber):
             delivery.status, delivery.ended_at = DeliveryStatus.CANCELLED.value, now
             delivery.last_error = NOT_ALLOWED
             await uow.commit()

@@ -26,6 +26,8 @@ from civicloom.govstack.pubsub.domain import (
     check_event_type,
 )
 from civicloom.govstack.pubsub.rooms import (
+    PLATFORM_EVENT_TYPES,
+    PLATFORM_ROOM,
     Room,
     audit_change,
     cancel_open_deliveries,
@@ -99,6 +101,8 @@ async def list_event_types(container: Container, principal: Principal, room: Roo
         require_subscriber(principal)
     await require_allowed(container, principal, room, "list event types")
     async with container.uow() as uow:
+        if room.id == PLATFORM_ROOM:
+            return sorted(PLATFORM_EVENT_TYPES)
         names = await uow.session.scalars(
             select(EventTypeRow.event_type)
             .where(EventTypeRow.room == room.id)

@@ -134,6 +134,7 @@ async def subscribe(
             event_type=name,
             subscriber=principal.subject,
             subscriber_im=registered.subsystem_of(principal, presented_im),
+            subscriber_department=principal.department,
             delivery=request.delivery.value,
             push_url=request.push_url,
             ttl_seconds=request.ttl_seconds,

@@ -35,6 +35,8 @@ class SubscriptionRow(Base):
     event_type: Mapped[str] = mapped_column(String(100))
     subscriber: Mapped[str] = mapped_column(String(200))  # client:<prefix>
     subscriber_im: Mapped[str | None] = mapped_column(String(300))
+    # the client's department when it subscribed: which case events it may receive (ADR 0057)
+    subscriber_department: Mapped[str | None] = mapped_column(String(50))
     delivery: Mapped[str] = mapped_column(String(10))  # PUSH | PULL
     push_url: Mapped[str | None] = mapped_column(String(500))
     ttl_seconds: Mapped[int] = mapped_column(Integer)
