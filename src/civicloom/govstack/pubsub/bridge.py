@@ -18,21 +18,19 @@ from civicloom.applications import find_application
 from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.catalogue import get_blueprint_version
 from civicloom.govstack.pubsub.allowed import is_allowed
-from civicloom.govstack.pubsub.domain import Delivery, DeliveryStatus
 from civicloom.govstack.pubsub.rooms import (
     PLATFORM_PUBLISHER,
     PLATFORM_ROOM,
     Room,
-    deliver_message,
     event_type_row,
+    hand_to_subscribers,
 )
 from civicloom.govstack.pubsub.tables import (
-    DeliveryRow,
     PublishedEventRow,
     SubscriptionRow,
 )
 from civicloom.kernel import new_id, sha256_hex
-from civicloom.outbox import CASE_EVENTS_ROOM, EventType, OutboxMessage, enqueue_event
+from civicloom.outbox import CASE_EVENTS_ROOM, EventType, OutboxMessage
 from civicloom.runtime import Container
 
 BRIDGED = frozenset(
@@ -123,22 +121,7 @@ class CaseEventBridge:
                 if sub.subscriber_department in departments
                 and await is_allowed(session, room, sub.subscriber)
             ]
-            for sub in receivers:
-                session.add(
-                    DeliveryRow(
-                        event_id=event_id,
-                        subscription_id=sub.id,
-                        sequence=row.sequence,
-                        status=DeliveryStatus.PENDING.value,
-                        attempts=0,
-                    )
-                )
-                if sub.delivery == Delivery.PUSH.value:
-                    await enqueue_event(
-                        session,
-                        deliver_message(event_id, sub.id, now),
-                        f"pubsub:{event_id}:{sub.id}",
-                    )
+            await hand_to_subscribers(session, row, receivers, now)
             await append_audit(
                 session,
                 AuditRecord(

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.govstack.pubsub.domain import (
     OPEN,
+    Delivery,
     DeliveryStatus,
     EventView,
 )
@@ -29,7 +30,7 @@ from civicloom.govstack.pubsub.tables import (
 )
 from civicloom.identity import Forbidden
 from civicloom.kernel import NotFound, Principal
-from civicloom.outbox import CloudEvent, EventType
+from civicloom.outbox import CloudEvent, EventType, enqueue_event
 
 PUBLISH_SCOPE = "events:publish"
 SUBSCRIBE_SCOPE = "events:subscribe"
@@ -181,6 +182,30 @@ def deliver_message(event_id: str, subscription_id: str, now: datetime) -> Cloud
         time=now,
         data={"event_id": event_id, "subscription_id": subscription_id},
     )
+
+
+async def hand_to_subscribers(
+    session: AsyncSession,
+    event: PublishedEventRow,
+    subscriptions: list[SubscriptionRow],
+    now: datetime,
+) -> None:
+    """A pending delivery per subscription, and an outbox message per PUSH one, in the
+    publishing transaction."""
+    for sub in subscriptions:
+        session.add(
+            DeliveryRow(
+                event_id=event.id,
+                subscription_id=sub.id,
+                sequence=event.sequence,
+                status=DeliveryStatus.PENDING.value,
+                attempts=0,
+            )
+        )
+        if sub.delivery == Delivery.PUSH.value:
+            await enqueue_event(
+                session, deliver_message(event.id, sub.id, now), f"pubsub:{event.id}:{sub.id}"
+            )
 
 
 def event_view(row: PublishedEventRow) -> EventView:

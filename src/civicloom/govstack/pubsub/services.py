@@ -19,8 +19,6 @@ from civicloom.audit import AuditAction
 from civicloom.govstack.pubsub.allowed import is_allowed, require_allowed
 from civicloom.govstack.pubsub.domain import (
     BadRequest,
-    Delivery,
-    DeliveryStatus,
     DeliveryView,
     EventView,
     check_event_type,
@@ -31,9 +29,9 @@ from civicloom.govstack.pubsub.rooms import (
     Room,
     audit_change,
     cancel_open_deliveries,
-    deliver_message,
     event_type_row,
     event_view,
+    hand_to_subscribers,
     require_manager,
     require_subscriber,
 )
@@ -44,7 +42,6 @@ from civicloom.govstack.pubsub.tables import (
     SubscriptionRow,
 )
 from civicloom.kernel import Conflict, FieldError, NotFound, Principal, new_id, sha256_hex
-from civicloom.outbox import enqueue_event
 from civicloom.runtime import Container
 
 
@@ -254,20 +251,7 @@ async def publish_event(
             # from ever receiving the room's events (ADR 0057)
             if await is_allowed(session, room, sub.subscriber)
         ]
-        for sub in subscriptions:
-            session.add(
-                DeliveryRow(
-                    event_id=event_id,
-                    subscription_id=sub.id,
-                    sequence=row.sequence,
-                    status=DeliveryStatus.PENDING.value,
-                    attempts=0,
-                )
-            )
-            if sub.delivery == Delivery.PUSH.value:
-                await enqueue_event(
-                    session, deliver_message(event_id, sub.id, now), f"pubsub:{event_id}:{sub.id}"
-                )
+        await hand_to_subscribers(session, row, subscriptions, now)
         await audit_change(
             session,
             principal,
