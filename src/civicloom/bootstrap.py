@@ -35,7 +35,7 @@ from civicloom.documents import (
 )
 from civicloom.funding import build_recent_facts, load_tariffs
 from civicloom.governance import Workspace, publish_due_changes
-from civicloom.govstack.pubsub import PushDeliverer
+from civicloom.govstack.pubsub import CaseEventBridge, PushDeliverer, purge_old_events
 from civicloom.kernel import SystemClock
 from civicloom.kpis import REFRESH_SECONDS as KPI_REFRESH_SECONDS
 from civicloom.kpis import refresh_service_days
@@ -164,10 +164,12 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
     draft_retention = load_register_catalogue(settings.blueprints_dir).draft_retention
 
     async def retention() -> object:
-        # Each module purges its own rows (ADR 0027, ADR 0050): drafts, then answers.
+        # Each module purges its own rows (ADR 0027, ADR 0050, ADR 0057): drafts, answers,
+        # published pub/sub events.
         drafts = await purge_expired_drafts(container.uow, container.clock, draft_retention)
         answers = await purge_closed_form_data(container.uow, container.clock)
-        return len(drafts) + len(answers)
+        events = await purge_old_events(container, settings.pubsub_retention_days)
+        return len(drafts) + len(answers) + events
 
     tariffs = load_tariffs(settings.blueprints_dir)
 
@@ -232,7 +234,7 @@ def build_worker(settings: Settings | None = None, worker_id: str | None = None)
         + [partial(keep_listening, source, take_event) for source in registry.event_sources()],
         resources=[pushes.close, container.close],
         periodic=_periodic_jobs(container, documents),
-        subscribers=[build_dispatcher(container), pushes],
+        subscribers=[build_dispatcher(container), CaseEventBridge(container), pushes],
     )
 
 

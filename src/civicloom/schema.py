@@ -20,12 +20,13 @@ from civicloom.funding.tables import UsageFactRow
 from civicloom.governance.bundle_tables import BundleRow
 from civicloom.governance.tables import ChangeApprovalRow, ChangeRequestRow
 from civicloom.govstack.pubsub.tables import (
-    DeliveryRow as PubSubDeliveryRow,
-)
-from civicloom.govstack.pubsub.tables import (
+    AllowedSubscriberRow,
     EventTypeRow,
     PublishedEventRow,
     SubscriptionRow,
+)
+from civicloom.govstack.pubsub.tables import (
+    DeliveryRow as PubSubDeliveryRow,
 )
 from civicloom.identity.tables import ApiClientRow, SessionRow, StaffGrantRow, StaffRow
 from civicloom.kpis.tables import AggregateWatermarkRow, ServiceDayStateRow
@@ -82,6 +83,7 @@ TABLES = (
     StaffGrantRow,
     EventTypeRow,
     SubscriptionRow,
+    AllowedSubscriberRow,
     PublishedEventRow,
     PubSubDeliveryRow,
     ServiceDayStateRow,

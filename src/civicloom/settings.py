@@ -380,6 +380,24 @@ class Settings(BaseSettings):
             "to machine clients), written by `civicloom govstack fixtures`; holds no secrets."
         ),
     )
+    pubsub_push_private_hosts: bool = Field(
+        False,
+        description=(
+            "IM pub/sub PUSH may post to endpoints whose host resolves to a private, loopback, "
+            "link-local or otherwise non-public address (ADR 0057). Off: such a push is refused "
+            "before any connection; turn on only where subscribers live on the platform's own "
+            "network (tests, a closed government network)."
+        ),
+    )
+    pubsub_retention_days: int = Field(
+        90,
+        ge=1,
+        le=3650,
+        description=(
+            "Days a published IM pub/sub event and its deliveries are kept once published; a "
+            "worker job deletes older ones whose deliveries have all ended (ADR 0057)."
+        ),
+    )
 
     environment_name: str = Field(
         "development",

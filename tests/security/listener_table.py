@@ -90,28 +90,34 @@ GET    /r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}/allowedMeth
 GET    /{instanceId}/{memberClass}/{memberCode}/{applicationCode}/getOpenAPI       | openapi | 401 401 200 200
 GET    /r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}/getOpenAPI    | openapi | 401 401 200 200
 
-# --- IM pub/sub (ADR 0054): the room's own client manages and publishes; any subscriber subscribes
+# --- IM pub/sub (ADR 0054, 0057): the room's own client manages and publishes; only clients on the
+# room's list (kept by its owner or an operator) read its event types, subscribe and fetch
 POST   /r1/{room}/api/v1/eventType                                     | event_type   | 401 401 403 200
-GET    /r1/{room}/api/v1/eventType                                     | -            | 401 401 200 200
-GET    /r1/{room}/api/v1/eventType/{eventType}                         | -            | 401 401 200 200
+GET    /r1/{room}/api/v1/eventType                                     | -            | 401 401 403 200
+GET    /r1/{room}/api/v1/eventType/{eventType}                         | -            | 401 401 403 200
 DELETE /r1/{room}/api/v1/eventType/{oldType}                           | -            | 401 401 403 204
 POST   /r1/{room}/pub/v1/{eventType}                                   | publish      | 401 401 403 201
 GET    /r1/{room}/pub/v1/{eventType}/{eventId}                         | -            | 401 401 403 200
 DELETE /r1/{room}/pub/v1/{eventType}/{cancelledId}                     | -            | 401 401 403 204
 GET    /r1/{room}/api/v1/subs                                          | -            | 401 401 200 200
-# another room's client may subscribe to this room: subscribing is open to events:subscribe (ADR 0054)
-POST   /r1/{room}/api/v1/subs/{newType}                                | subscribe    | 401 401 200 200
+# another department's client is not on this room's list (ADR 0057)
+POST   /r1/{room}/api/v1/subs/{newType}                                | subscribe    | 401 401 403 200
 GET    /r1/{room}/api/v1/subs/{eventType}                              | -            | 401 401 404 200
-PATCH  /r1/{room}/api/v1/subs/{eventType}                              | resubscribe  | 401 401 404 201
+PATCH  /r1/{room}/api/v1/subs/{eventType}                              | resubscribe  | 401 401 403 201
 DELETE /r1/{room}/api/v1/subs/{endedType}                              | -            | 401 401 404 204
-GET    /r1/{room}/pull/v1/{eventType}                                  | -            | 401 401 409 200
-DELETE /r1/{room}/pull/v1/{eventType}/{eventId}                        | -            | 401 401 409 204
+GET    /r1/{room}/pull/v1/{eventType}                                  | -            | 401 401 403 200
+DELETE /r1/{room}/pull/v1/{eventType}/{eventId}                        | -            | 401 401 403 204
+# the room's list is its own client's (last: the owner's PUT puts the other client on it, its DELETE takes it off)
+GET    /r1/{room}/api/v1/allowedSubscribers                            | -            | 401 401 403 200
+PUT    /r1/{room}/api/v1/allowedSubscribers/{subscriber}               | -            | 401 401 403 201
+DELETE /r1/{room}/api/v1/allowedSubscribers/{subscriber}               | -            | 401 401 403 204
 """
 
 ROOM_TEMPLATE = "/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}"
 """The app's path template of a room (``{room}`` in the table)."""
 ALIASES = {"{oldType}": "{eventType}", "{newType}": "{eventType}", "{endedType}": "{eventType}",
-           "{cancelledId}": "{eventId}"}  # fmt: skip
+           "{cancelledId}": "{eventId}",
+           "{subscriber}": "{subscriberInstance}/{subscriberClass}/{subscriberMember}/{subscriberApplication}"}  # fmt: skip
 """The table names which object a path takes; the app's template has one parameter name."""
 
 

@@ -184,6 +184,7 @@ async def listener(container: Container, client: httpx.AsyncClient) -> AsyncIter
                 "endedType": "newMarriage",
                 "eventId": event["id"],
                 "cancelledId": cancelled["id"],
+                "subscriber": OTHER_ROOM,
             },
         )
 

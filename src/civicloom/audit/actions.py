@@ -126,6 +126,10 @@ class AuditAction(StrEnum):
     PUBSUB_EVENT_FETCHED = "pubsub.event_fetched"
     PUBSUB_EVENT_ACKNOWLEDGED = "pubsub.event_acknowledged"
     PUBSUB_DELIVERY_DEAD = "pubsub.delivery_dead"
+    # who may subscribe to a room (ADR 0057); stored events and deliveries purged after retention
+    PUBSUB_SUBSCRIBER_ALLOWED = "pubsub.subscriber_allowed"
+    PUBSUB_SUBSCRIBER_REMOVED = "pubsub.subscriber_removed"
+    PUBSUB_PURGED = "pubsub.purged"
     # an operator registered IM subsystems (rooms) and push endpoints for a machine client
     GOVSTACK_CLIENT_REGISTERED = "govstack.client_registered"
 

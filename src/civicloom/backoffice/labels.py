@@ -102,6 +102,11 @@ def action_labels(gettext: Callable[[str], str] = _same) -> dict[str, str]:
         AuditAction.GOVSTACK_CLIENT_REGISTERED.value: _(
             "Information Mediator subsystem registered"
         ),
+        AuditAction.PUBSUB_SUBSCRIBER_ALLOWED.value: _("Client allowed to subscribe to a room"),
+        AuditAction.PUBSUB_SUBSCRIBER_REMOVED.value: _(
+            "Client no longer allowed to subscribe to a room"
+        ),
+        AuditAction.PUBSUB_PURGED.value: _("Old published events purged"),
         AuditAction.BUNDLE_EXPORTED.value: _("Change bundle exported to another environment"),
         AuditAction.BUNDLE_IMPORTED.value: _("Change bundle imported from another environment"),
         AuditAction.CHANGE_DRAFTED.value: _("Change request drafted"),

@@ -23,6 +23,7 @@ from civicloom.govstack.clients import (
     ProductionRefused,
     register_client,
     register_subsystem,
+    set_room_subscriber,
 )
 from civicloom.govstack.fixtures import load_all
 from civicloom.govstack.fixtures.messaging import SUITE_KEY
@@ -130,6 +131,39 @@ def build_app(compose: Compose) -> typer.Typer:
                 typer.echo(f"  {error.field}: {error.message}", err=True)
             raise typer.Exit(2) from exc
         typer.echo(f"registered {', '.join(subsystem)} for client {prefix}")
+
+    @app.command("allow-subscriber")
+    def allow_subscriber_command(
+        room: Annotated[str, typer.Option(help="The room: INSTANCE/CLASS/MEMBER/SUBSYSTEM.")],
+        client: Annotated[str, typer.Option(help="The machine client's name (apikeys list).")],
+        remove: Annotated[
+            bool, typer.Option("--remove", help="Take it off the list (its subscriptions end).")
+        ] = False,
+    ) -> None:
+        """Allow a machine client to subscribe to a pub/sub room, or take it off the room's
+        list (ADR 0057); audited, allowed in production."""
+
+        async def main() -> bool:
+            container: Container = compose().build_container()
+            try:
+                return await set_room_subscriber(
+                    container, room=room, client_name=client, allowed=not remove, actor=cli_actor()
+                )
+            finally:
+                await container.close()
+                await container.database.dispose()
+
+        try:
+            changed = asyncio.run(main())
+        except (NotFound, ValidationFailed) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            for error in getattr(exc, "errors", []):
+                typer.echo(f"  {error.field}: {error.message}", err=True)
+            raise typer.Exit(2) from exc
+        if remove:
+            typer.echo(f"{client} may no longer subscribe to {room}")
+        else:
+            typer.echo(f"{client} may subscribe to {room}" + ("" if changed else " (already)"))
 
     return app
 

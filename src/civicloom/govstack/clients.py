@@ -21,7 +21,8 @@ from civicloom.govstack.caller import (
     clients_file,
     load_registrations,
 )
-from civicloom.identity import create_api_key, list_api_keys
+from civicloom.govstack.pubsub import Registered, allow_subscriber, remove_subscriber
+from civicloom.identity import ApiClientView, create_api_key, list_api_keys
 from civicloom.kernel import FieldError, NotFound, ValidationFailed, sha256_hex
 from civicloom.runtime import Container
 from civicloom.settings import Profile
@@ -104,6 +105,15 @@ async def register_client(
     return RegisteredClient(prefix=prefix, name=name, key=key)
 
 
+async def _valid_client(container: Container, name: str) -> ApiClientView:
+    """The machine client of that name, not revoked nor expired (404 otherwise)."""
+    now = container.clock.now()
+    for client in await list_api_keys(container.uow()):
+        if client.name == name and client.revoked_at is None and client.expires_at > now:
+            return client
+    raise NotFound(f"no valid machine client named {name!r}")
+
+
 async def register_subsystem(
     container: Container,
     *,
@@ -127,16 +137,7 @@ async def register_subsystem(
     if errors:
         raise ValidationFailed(errors)
     now = container.clock.now()
-    client = next(
-        (
-            c
-            for c in await list_api_keys(container.uow())
-            if c.name == client_name and c.revoked_at is None and c.expires_at > now
-        ),
-        None,
-    )
-    if client is None:
-        raise NotFound(f"no valid machine client named {client_name!r}")
+    client = await _valid_client(container, client_name)
     path = clients_file(container.settings)
     known = load_registrations(path if path.is_file() else None)
     taken = {
@@ -175,3 +176,34 @@ async def register_subsystem(
         )
         await uow.commit()
     return client.prefix
+
+
+async def set_room_subscriber(
+    container: Container, *, room: str, client_name: str, allowed: bool, actor: str
+) -> bool:
+    """An operator's change to a room's list of allowed subscribers (ADR 0057; production too):
+    the machine client ``client_name`` is put on it (``allowed``) or taken off it (its
+    subscriptions in the room end). Audited; returns whether anything changed."""
+    client = await _valid_client(container, client_name)
+    path = clients_file(container.settings)
+    known = load_registrations(path if path.is_file() else None)
+    found = Registered(rooms=known.im_clients, push_endpoints=known.push_endpoints).room(room)
+    if client.prefix == found.owner_prefix:
+        raise ValidationFailed(
+            [FieldError("client", "own", "the room's own client needs no place on its list")]
+        )
+    subscriber = f"client:{client.prefix}"
+    if not allowed:
+        await remove_subscriber(
+            container, found, subscriber, actor=actor, department=client.department
+        )
+        return True
+    subsystems = sorted(s for s, p in known.im_clients.items() if p == client.prefix)
+    return await allow_subscriber(
+        container,
+        found,
+        subscriber,
+        subsystems[0] if subsystems else None,
+        actor=actor,
+        department=client.department,
+    )

@@ -2,6 +2,7 @@
 
 from civicloom.outbox.domain import CloudEvent, OutboxBacklog, OutboxMessage
 from civicloom.outbox.events import (
+    CASE_EVENTS_ROOM,
     EVENTS,
     EXCHANGE,
     INTERNAL_PREFIX,
@@ -24,6 +25,7 @@ from civicloom.outbox.services import (
 )
 
 __all__ = [
+    "CASE_EVENTS_ROOM",
     "EVENTS",
     "EXCHANGE",
     "INTERNAL_PREFIX",

@@ -67,6 +67,8 @@ NOTIFICATIONS_MODULE = "civicloom.notifications"
 GOVSTACK = "civicloom.govstack"
 # The GovStack IM pub/sub deliverer (``govstack.pubsub.PushDeliverer.name``).
 PUBSUB = "pubsub"
+# The platform's case events published into its IM room (``govstack.pubsub.CaseEventBridge``).
+CASE_EVENTS_ROOM = "pubsub-case-events"
 
 
 @dataclass(frozen=True)
@@ -78,13 +80,15 @@ class EventRoute:
 
 
 _PUBLIC_AND_NOTIFIED = (EXCHANGE, NOTIFICATIONS)
+_PUBLIC_NOTIFIED_ROOM = (EXCHANGE, NOTIFICATIONS, CASE_EVENTS_ROOM)
+_PUBLIC_ROOM = (EXCHANGE, CASE_EVENTS_ROOM)
 
 EVENTS: dict[EventType, EventRoute] = {
-    EventType.APPLICATION_SUBMITTED: EventRoute((APPLICATIONS,), _PUBLIC_AND_NOTIFIED),
-    EventType.APPLICATION_APPROVED: EventRoute((APPLICATIONS,), _PUBLIC_AND_NOTIFIED),
-    EventType.APPLICATION_REJECTED: EventRoute((APPLICATIONS,), _PUBLIC_AND_NOTIFIED),
-    EventType.APPLICATION_WITHDRAWN: EventRoute((APPLICATIONS,), (EXCHANGE,)),
-    EventType.APPLICATION_FAILED: EventRoute((APPLICATIONS,), (EXCHANGE,)),
+    EventType.APPLICATION_SUBMITTED: EventRoute((APPLICATIONS,), _PUBLIC_NOTIFIED_ROOM),
+    EventType.APPLICATION_APPROVED: EventRoute((APPLICATIONS,), _PUBLIC_NOTIFIED_ROOM),
+    EventType.APPLICATION_REJECTED: EventRoute((APPLICATIONS,), _PUBLIC_NOTIFIED_ROOM),
+    EventType.APPLICATION_WITHDRAWN: EventRoute((APPLICATIONS,), _PUBLIC_ROOM),
+    EventType.APPLICATION_FAILED: EventRoute((APPLICATIONS,), _PUBLIC_ROOM),
     EventType.APPLICATION_DEADLINE_PASSED: EventRoute((APPLICATIONS,), (EXCHANGE,)),
     EventType.TASK_CREATED: EventRoute((APPLICATIONS,), (EXCHANGE,)),
     EventType.TASK_ESCALATED: EventRoute((APPLICATIONS,), _PUBLIC_AND_NOTIFIED),
@@ -98,7 +102,7 @@ EVENTS: dict[EventType, EventRoute] = {
     EventType.PAYMENT_DECLINED: EventRoute((PAYMENTS,), (EXCHANGE,)),
     EventType.PAYMENT_ABANDONED: EventRoute((PAYMENTS,), (EXCHANGE,)),
     EventType.PAYMENT_REFUNDED: EventRoute((PAYMENTS,), (EXCHANGE,)),
-    EventType.LICENCE_ISSUED: EventRoute((DOCUMENTS,), _PUBLIC_AND_NOTIFIED),
+    EventType.LICENCE_ISSUED: EventRoute((DOCUMENTS,), _PUBLIC_NOTIFIED_ROOM),
     # A blueprint's ``notify`` step: the notifications module sends the step's template.
     EventType.NOTIFICATION_REQUESTED: EventRoute((APPLICATIONS,), _PUBLIC_AND_NOTIFIED),
     EventType.NOTIFICATION_DELIVER: EventRoute((NOTIFICATIONS_MODULE,), (NOTIFICATIONS,)),

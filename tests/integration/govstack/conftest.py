@@ -6,6 +6,7 @@
   ``await machine_key("messaging:send", department="tax")``.
 - ``count_rows``: how many rows a table holds, ``await count_rows(DeliveryRow)``.
 - ``audit_actions``: the audit entries' actions in order, optionally only those of a prefix.
+- ``keys``, ``receiver``, ``worker``: the IM pub/sub world (``pubsub_world.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from civicloom.audit.tables import AuditEntryRow
 from civicloom.govstack import create_govstack_app
 from civicloom.identity import create_api_key
 from civicloom.runtime import Container
+from civicloom.worker import Worker
+from tests.integration.govstack.pubsub_world import Keys, Receiver, make_keys, make_worker
 
 MachineKey = Callable[..., Awaitable[str]]
 CountRows = Callable[[Any], Awaitable[int]]
@@ -78,3 +81,22 @@ def audit_actions(container: Container) -> AuditActions:
             return list(rows)
 
     return actions
+
+
+@pytest.fixture
+async def keys(container: Container) -> Keys:
+    """The pub/sub room's client, an allowed subscriber, another client, one without scopes."""
+    return await make_keys(container)
+
+
+@pytest.fixture
+async def receiver() -> Receiver:
+    """A pub/sub subscriber's endpoint in-process."""
+    return Receiver()
+
+
+@pytest.fixture
+async def worker(container: Container, receiver: Receiver) -> AsyncIterator[Worker]:
+    """The worker's outbox relay with the pub/sub deliverer posting to ``receiver``."""
+    async for worker in make_worker(container, receiver):
+        yield worker

@@ -4,136 +4,36 @@ the last attempt), PULL with acknowledgement, waits that end, and every refusal 
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import httpx
 import pytest
 from sqlalchemy import select
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
+from civicloom.audit.tables import AuditEntryRow
 from civicloom.documents import DOCUMENTS_RUNTIME
-from civicloom.govstack.clients import register_client, register_subsystem
-from civicloom.govstack.pubsub import SIGNATURE_HEADER, PushDeliverer
+from civicloom.govstack.clients import register_subsystem
+from civicloom.govstack.pubsub import purge_old_events
 from civicloom.govstack.pubsub.tables import DeliveryRow, EventTypeRow, PublishedEventRow
 from civicloom.kernel import FixedClock, NotFound, ValidationFailed
 from civicloom.outbox import MAX_ATTEMPTS
 from civicloom.runtime import Container
-from civicloom.worker import LogPublisher, Worker
+from civicloom.worker import Worker
 from tests.conftest import as_persona
 from tests.integration.govstack.conftest import AuditActions, CountRows
-
-ROOM = "civicloom/GOV/90000001/births"
-BASE = f"/r1/{ROOM}"
-OTHER_ROOM = "civicloom/GOV/90000002/police"
-PUSH_URL = "http://subscriber.test/events"
-SCHEMA = {
-    "type": "object",
-    "properties": {"mother": {"type": "string"}, "weight": {"type": "number"}},
-    "required": ["mother"],
-}
-BIRTH = {"eventType": "newBirth", "event": {"mother": "Jane Doe", "weight": 3200}}
-T0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
-
-
-@dataclass
-class Receiver:
-    """The subscriber's endpoint: records what it is sent, answers ``status``."""
-
-    status: int = 200
-    received: list[tuple[dict[str, Any], str]] = field(default_factory=list)
-
-    def app(self) -> Starlette:
-        async def take(request: Request) -> JSONResponse:
-            self.received.append(
-                (json.loads(await request.body()), request.headers.get(SIGNATURE_HEADER, ""))
-            )
-            return JSONResponse({}, status_code=self.status)
-
-        return Starlette(routes=[Route("/events", take, methods=["POST"])])
-
-
-@dataclass(frozen=True)
-class Keys:
-    """The room's client (publisher), a subscriber, another publisher, a client without scopes."""
-
-    owner: dict[str, str]
-    subscriber: dict[str, str]
-    other: dict[str, str]
-    scopeless: dict[str, str]
-
-
-async def _client(
-    container: Container, name: str, scopes: list[str], **extra: Any
-) -> dict[str, str]:
-    registered = await register_client(
-        container, name=name, department="local-admin", scopes=scopes, **extra
-    )
-    assert registered.key is not None
-    return {"api_key": registered.key}
-
-
-@pytest.fixture
-async def keys(container: Container) -> Keys:
-    container.clock = FixedClock(T0)
-    return Keys(
-        owner=await _client(
-            container, "births-registry", ["events:publish", "events:subscribe"], im_clients=(ROOM,)
-        ),
-        subscriber=await _client(
-            container,
-            "police-system",
-            ["events:subscribe"],
-            im_clients=(OTHER_ROOM,),
-            push_endpoints=(PUSH_URL,),
-        ),
-        other=await _client(container, "tax-system", ["events:publish", "events:subscribe"]),
-        scopeless=await _client(container, "kpi-reader", ["kpis:read"]),
-    )
-
-
-@pytest.fixture
-async def receiver() -> Receiver:
-    return Receiver()
-
-
-@pytest.fixture
-async def worker(container: Container, receiver: Receiver) -> AsyncIterator[Worker]:
-    """The worker's outbox relay with the pub/sub deliverer posting to the receiver in-process."""
-    transport = httpx.ASGITransport(app=receiver.app())
-    deliverer = PushDeliverer(
-        container,
-        container.get(DOCUMENTS_RUNTIME).keyring,
-        httpx.AsyncClient(transport=transport),
-    )
-    yield Worker(container, LogPublisher(), subscribers=[deliverer])
-    await deliverer.close()
-
-
-async def _relay(worker: Worker) -> None:
-    while await worker.relay_outbox():
-        pass
-
-
-async def _with_type(gs_client: httpx.AsyncClient, keys: Keys) -> None:
-    created = await gs_client.post(
-        f"{BASE}/api/v1/eventType",
-        json={"eventType": "newBirth", "schema": SCHEMA},
-        headers=keys.owner,
-    )
-    assert created.status_code == 200, created.text
-
-
-async def _deliveries(container: Container) -> list[tuple[str, int, str | None]]:
-    async with container.uow() as uow:
-        rows = await uow.session.scalars(select(DeliveryRow).order_by(DeliveryRow.sequence))
-        return [(r.status, r.attempts, r.last_error) for r in rows]
+from tests.integration.govstack.pubsub_world import (
+    BASE,
+    BIRTH,
+    OTHER_ROOM,
+    PUSH_URL,
+    ROOM,
+    SCHEMA,
+    Keys,
+    Receiver,
+    deliveries,
+    relay,
+    with_type,
+)
 
 
 async def test_only_the_rooms_own_client_manages_its_event_types(
@@ -196,7 +96,7 @@ async def test_only_the_rooms_own_client_manages_its_event_types(
 async def test_publishing_validates_the_event_and_refuses_other_publishers(
     gs_client: httpx.AsyncClient, keys: Keys, count_rows: CountRows, audit_actions: AuditActions
 ) -> None:
-    await _with_type(gs_client, keys)
+    await with_type(gs_client, keys)
     path = f"{BASE}/pub/v1/newBirth"
     invalid = await gs_client.post(
         path, json={"eventType": "newBirth", "event": {"weight": "heavy"}}, headers=keys.owner
@@ -243,7 +143,7 @@ async def test_a_push_is_signed_and_recorded_before_it_is_acknowledged(
     receiver: Receiver,
     audit_actions: AuditActions,
 ) -> None:
-    await _with_type(gs_client, keys)
+    await with_type(gs_client, keys)
     subs = f"{BASE}/api/v1/subs/newBirth"
     elsewhere = await gs_client.post(
         subs,
@@ -271,7 +171,7 @@ async def test_a_push_is_signed_and_recorded_before_it_is_acknowledged(
     published = await gs_client.post(f"{BASE}/pub/v1/newBirth", json=BIRTH, headers=keys.owner)
     event_id = published.json()["id"]
     assert receiver.received == []  # nothing leaves inside the request
-    await _relay(worker)
+    await relay(worker)
 
     [(item, signature)] = receiver.received
     assert item == {
@@ -289,7 +189,7 @@ async def test_a_push_is_signed_and_recorded_before_it_is_acknowledged(
     }
     _, signed = container.get(DOCUMENTS_RUNTIME).keyring().public.verify(signature)
     assert signed == item
-    assert await _deliveries(container) == [("delivered", 1, None)]
+    assert await deliveries(container) == [("delivered", 1, None)]
     assert await audit_actions("pubsub.event_delivered") == ["pubsub.event_delivered"]
 
     status = await gs_client.get(f"{BASE}/pub/v1/newBirth/{event_id}", headers=keys.owner)
@@ -303,7 +203,7 @@ async def test_a_push_is_signed_and_recorded_before_it_is_acknowledged(
     assert (
         await gs_client.get(f"{BASE}/pub/v1/newBirth/{event_id}", headers=keys.other)
     ).status_code == 403
-    await _relay(worker)
+    await relay(worker)
     assert len(receiver.received) == 1  # acknowledged in the outbox: never pushed again
 
 
@@ -315,33 +215,39 @@ async def test_a_failing_subscriber_is_retried_then_dead_lettered(
     receiver: Receiver,
     audit_actions: AuditActions,
 ) -> None:
-    await _with_type(gs_client, keys)
+    await with_type(gs_client, keys)
     await gs_client.post(
         f"{BASE}/api/v1/subs/newBirth",
         json={"eventType": "newBirth", "pushUrl": PUSH_URL, "options": {"TTL": 86400}},
         headers=keys.subscriber,
     )
-    await gs_client.post(f"{BASE}/pub/v1/newBirth", json=BIRTH, headers=keys.owner)
+    published = await gs_client.post(f"{BASE}/pub/v1/newBirth", json=BIRTH, headers=keys.owner)
+    event_id = published.json()["id"]
     receiver.status = 503
     clock = container.clock
     assert isinstance(clock, FixedClock)
-    await _relay(worker)
-    assert await _deliveries(container) == [("pending", 1, "HTTP 503")]
+    await relay(worker)
+    assert await deliveries(container) == [("pending", 1, "HTTP 503")]
     for _ in range(MAX_ATTEMPTS - 1):
         clock.advance(timedelta(minutes=11))  # past the longest back-off
-        await _relay(worker)
+        await relay(worker)
     assert len(receiver.received) == MAX_ATTEMPTS
-    assert await _deliveries(container) == [("dead", MAX_ATTEMPTS, "HTTP 503")]
+    assert await deliveries(container) == [("dead", MAX_ATTEMPTS, "HTTP 503")]
+    # the publisher reads what happened in words, not the subscriber's answer
+    status = await gs_client.get(f"{BASE}/pub/v1/newBirth/{event_id}", headers=keys.owner)
+    assert [d["lastError"] for d in status.json()["deliveries"]] == [
+        "the subscriber's system failed to take the event"
+    ]
     assert await audit_actions("pubsub.delivery_dead") == ["pubsub.delivery_dead"]
     clock.advance(timedelta(hours=1))
-    await _relay(worker)
+    await relay(worker)
     assert len(receiver.received) == MAX_ATTEMPTS  # the wait ended
 
 
 async def test_pull_hands_over_in_order_until_acknowledged(
     container: Container, gs_client: httpx.AsyncClient, keys: Keys
 ) -> None:
-    await _with_type(gs_client, keys)
+    await with_type(gs_client, keys)
     pull = f"{BASE}/pull/v1/newBirth"
     assert (await gs_client.get(pull, headers=keys.subscriber)).status_code == 409
     await gs_client.post(
@@ -364,18 +270,19 @@ async def test_pull_hands_over_in_order_until_acknowledged(
     assert (await gs_client.delete(f"{pull}/{first}", headers=keys.subscriber)).status_code == 409
     assert (await gs_client.get(pull, headers=keys.subscriber)).json()["id"] == first
     assert (await gs_client.get(pull, headers=keys.subscriber)).json()["id"] == first
-    assert (await gs_client.get(pull, headers=keys.other)).status_code == 409
-    assert (await gs_client.delete(f"{pull}/{first}", headers=keys.other)).status_code == 409
+    # another department's client is not on the room's list (ADR 0057)
+    assert (await gs_client.get(pull, headers=keys.other)).status_code == 403
+    assert (await gs_client.delete(f"{pull}/{first}", headers=keys.other)).status_code == 403
     assert (await gs_client.delete(f"{pull}/{first}", headers=keys.subscriber)).status_code == 204
     assert (await gs_client.delete(f"{pull}/{first}", headers=keys.subscriber)).status_code == 404
     assert (await gs_client.get(pull, headers=keys.subscriber)).json()["id"] == second
-    assert await _deliveries(container) == [("acknowledged", 2, None), ("delivered", 1, None)]
+    assert await deliveries(container) == [("acknowledged", 2, None), ("delivered", 1, None)]
 
 
 async def test_an_event_waits_no_longer_than_its_ttl(
     container: Container, gs_client: httpx.AsyncClient, keys: Keys
 ) -> None:
-    await _with_type(gs_client, keys)
+    await with_type(gs_client, keys)
     await gs_client.post(
         f"{BASE}/api/v1/subs/newBirth",
         json={"eventType": "newBirth", "delivery": "PULL", "options": {"TTL": 60}},
@@ -388,7 +295,7 @@ async def test_an_event_waits_no_longer_than_its_ttl(
     assert (
         await gs_client.get(f"{BASE}/pull/v1/newBirth", headers=keys.subscriber)
     ).status_code == 404
-    assert await _deliveries(container) == [("dead", 0, "expired (TTL)")]
+    assert await deliveries(container) == [("dead", 0, "expired (TTL)")]
 
 
 async def test_a_cancelled_event_is_not_pushed(
@@ -398,7 +305,7 @@ async def test_a_cancelled_event_is_not_pushed(
     worker: Worker,
     receiver: Receiver,
 ) -> None:
-    await _with_type(gs_client, keys)
+    await with_type(gs_client, keys)
     await gs_client.post(
         f"{BASE}/api/v1/subs/newBirth",
         json={"eventType": "newBirth", "pushUrl": PUSH_URL},
@@ -410,13 +317,13 @@ async def test_a_cancelled_event_is_not_pushed(
     event = f"{BASE}/pub/v1/newBirth/{event_id}"
     assert (await gs_client.delete(event, headers=keys.other)).status_code == 403
     assert (await gs_client.delete(event, headers=keys.owner)).status_code == 204
-    await _relay(worker)
+    await relay(worker)
     assert receiver.received == []
-    assert await _deliveries(container) == [("cancelled", 0, None)]
+    assert await deliveries(container) == [("cancelled", 0, None)]
 
 
 async def test_subscriptions_are_the_callers_own(gs_client: httpx.AsyncClient, keys: Keys) -> None:
-    await _with_type(gs_client, keys)
+    await with_type(gs_client, keys)
     subs = f"{BASE}/api/v1/subs"
     body = {"eventType": "newBirth", "delivery": "PULL"}
     assert (
@@ -483,3 +390,38 @@ async def test_an_operator_registers_a_room_only_for_an_existing_client_and_neve
         actor="cli:ops",
     )
     assert await audit_actions("govstack.") == ["govstack.client_registered"]
+
+
+async def test_old_events_are_purged_with_their_deliveries_and_audited(
+    container: Container,
+    gs_client: httpx.AsyncClient,
+    keys: Keys,
+    count_rows: CountRows,
+    audit_actions: AuditActions,
+) -> None:
+    await with_type(gs_client, keys)
+    await gs_client.post(
+        f"{BASE}/api/v1/subs/newBirth",
+        json={"eventType": "newBirth", "delivery": "PULL"},
+        headers=keys.subscriber,
+    )
+    old = (await gs_client.post(f"{BASE}/pub/v1/newBirth", json=BIRTH, headers=keys.owner)).json()[
+        "id"
+    ]
+    clock = container.clock
+    assert isinstance(clock, FixedClock)
+    clock.advance(timedelta(days=91))  # past the default 90 days; never fetched
+    recent = (
+        await gs_client.post(f"{BASE}/pub/v1/newBirth", json=BIRTH, headers=keys.owner)
+    ).json()["id"]
+    assert await purge_old_events(container, container.settings.pubsub_retention_days) == 1
+    assert await purge_old_events(container, container.settings.pubsub_retention_days) == 0
+    async with container.uow() as uow:
+        left = list(await uow.session.scalars(select(PublishedEventRow.id)))
+        details = await uow.session.scalar(
+            select(AuditEntryRow.details).where(AuditEntryRow.action == "pubsub.purged")
+        )
+    assert (left, await count_rows(DeliveryRow)) == ([recent], 1)
+    assert old not in left
+    assert details == {"events": 1, "deliveries": 1, "retention_days": 90}
+    assert await audit_actions("pubsub.purged") == ["pubsub.purged"]

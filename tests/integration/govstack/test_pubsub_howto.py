@@ -39,9 +39,10 @@ async def test_the_page_as_written(
         "CIVICLOOM_DATABASE_URL": settings.database_url,
         "CIVICLOOM_VAR_DIR": str(settings.var_dir),
     }
-    created, registered = apply(blocks[0], project_root, env)
+    created, registered, *_, allowed = apply(blocks[0], project_root, env)
     key = next(line.strip() for line in created.splitlines() if line.strip().startswith("cl_"))
     assert f"registered {ROOM}" in registered
+    assert allowed.strip() == f"inspections may subscribe to {ROOM}"
 
     headers = {"api_key": key, "Information-Mediator-Client": ROOM}
     answers = []

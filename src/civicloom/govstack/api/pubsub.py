@@ -43,6 +43,7 @@ from civicloom.govstack.pubsub import (
     Room,
     SubscriptionRequest,
     acknowledge,
+    allowed_subscribers,
     cancel_event,
     change_subscription,
     create_event_type,
@@ -51,6 +52,8 @@ from civicloom.govstack.pubsub import (
     list_event_types,
     my_subscription,
     my_subscriptions,
+    owner_allows,
+    owner_removes,
     publish_event,
     pull_next,
     read_event_type,
@@ -60,14 +63,19 @@ from civicloom.govstack.pubsub import (
 from civicloom.govstack.pubsub.domain import DEFAULT_TTL_SECONDS, split_room
 from civicloom.identity import Role, RoutePolicy
 from civicloom.kernel import FieldError, InboundModel, normalise_data
-from civicloom.runtime import Container
 from civicloom.web import ContainerDep, CurrentPrincipal, problem_responses, require_roles
 from civicloom.web.deps import Guard
 
 JSON_UTF8 = "application/json; charset=utf-8"
 ROOM = "/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}"
 PUBSUB_PATH_PREFIX = "/r1/"
-PUBSUB_PATH_PARTS = ("/api/v1/eventType", "/api/v1/subs", "/pub/v1/", "/pull/v1/")
+PUBSUB_PATH_PARTS = (
+    "/api/v1/eventType",
+    "/api/v1/subs",
+    "/api/v1/allowedSubscribers",
+    "/pub/v1/",
+    "/pull/v1/",
+)
 """How ``PubSubStatusConvention`` recognises these routes' paths."""
 
 # Tagged as the mediator facade: these are the IM's services (``listMethods`` lists them under
@@ -142,13 +150,28 @@ def _json(body: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=JSON_UTF8)
 
 
-def _registered(container: Container) -> Registered:
+def _registered(container: ContainerDep) -> Registered:
+    """The registrations file as it stands (read once per request)."""
     found = load_registrations(clients_file(container.settings))
     return Registered(rooms=found.im_clients, push_endpoints=found.push_endpoints)
 
 
-def _room(container: Container, parts: tuple[str, str, str, str]) -> Room:
-    return _registered(container).room("/".join(parts))
+RegisteredDep = Annotated[Registered, Depends(_registered)]
+
+
+def _room(
+    instanceId: str,  # noqa: N803 - the spec's names
+    memberClass: str,  # noqa: N803
+    memberCode: str,  # noqa: N803
+    applicationCode: str,  # noqa: N803
+    registered: RegisteredDep,
+) -> Room:
+    """The room the path's four parts name (404 when no client is registered for it)."""
+    return registered.room("/".join((instanceId, memberClass, memberCode, applicationCode)))
+
+
+RoomDep = Annotated[Room, Depends(_room)]
+"""Every route's room: the path's ``{instanceId}/{memberClass}/{memberCode}/{applicationCode}``."""
 
 
 def _same_type(path_type: str, body_type: str) -> None:
@@ -178,16 +201,12 @@ def _check_subscriber_id(
 
 @pubsub_router.post(f"{ROOM}/api/v1/eventType", dependencies=_PUBLISHER)
 async def create_event_type_route(
-    instanceId: str,  # noqa: N803 - the spec's names
-    memberClass: str,  # noqa: N803
-    memberCode: str,  # noqa: N803
-    applicationCode: str,  # noqa: N803
+    room: RoomDep,
     body: EventTypeBody,
     container: ContainerDep,
     principal: CurrentPrincipal,
 ) -> JSONResponse:
     """Create an event type in the room (its own client; 409 when it exists)."""
-    room = _room(container, (instanceId, memberClass, memberCode, applicationCode))
     schema = normalise_data(body.event_schema, "schema")
     await create_event_type(container, principal, room, body.eventType, schema)
     return _json({"eventType": body.eventType})
@@ -195,31 +214,23 @@ async def create_event_type_route(
 
 @pubsub_router.get(f"{ROOM}/api/v1/eventType", dependencies=_ANY_CLIENT)
 async def list_event_types_route(
-    instanceId: str,  # noqa: N803
-    memberClass: str,  # noqa: N803
-    memberCode: str,  # noqa: N803
-    applicationCode: str,  # noqa: N803
+    room: RoomDep,
     container: ContainerDep,
     principal: CurrentPrincipal,
 ) -> Response:
     """The room's event types (204 when it has none)."""
-    room = _room(container, (instanceId, memberClass, memberCode, applicationCode))
     names = await list_event_types(container, principal, room)
     return _json(names) if names else Response(status_code=204)
 
 
 @pubsub_router.get(f"{ROOM}/api/v1/eventType/{{eventType}}", dependencies=_ANY_CLIENT)
 async def read_event_type_route(
-    instanceId: str,  # noqa: N803
-    memberClass: str,  # noqa: N803
-    memberCode: str,  # noqa: N803
-    applicationCode: str,  # noqa: N803
+    room: RoomDep,
     eventType: str,  # noqa: N803
     container: ContainerDep,
     principal: CurrentPrincipal,
 ) -> Response:
     """An event type and its schema (204 when the room has no such type)."""
-    room = _room(container, (instanceId, memberClass, memberCode, applicationCode))
     found = await read_event_type(container, principal, room, eventType)
     return _json(found) if found is not None else Response(status_code=204)
 
@@ -231,17 +242,68 @@ async def read_event_type_route(
     response_class=Response,
 )
 async def delete_event_type_route(
-    instanceId: str,  # noqa: N803
-    memberClass: str,  # noqa: N803
-    memberCode: str,  # noqa: N803
-    applicationCode: str,  # noqa: N803
+    room: RoomDep,
     eventType: str,  # noqa: N803
     container: ContainerDep,
     principal: CurrentPrincipal,
 ) -> Response:
     """Delete an event type: its subscriptions end, their open deliveries are cancelled."""
-    room = _room(container, (instanceId, memberClass, memberCode, applicationCode))
     await delete_event_type(container, principal, room, eventType)
+    return Response(status_code=204)
+
+
+# --- admin: who may subscribe (ADR 0057; civicloom's, not the spec's) --------------------------
+
+ALLOWED = f"{ROOM}/api/v1/allowedSubscribers"
+SUBSCRIBER = "{subscriberInstance}/{subscriberClass}/{subscriberMember}/{subscriberApplication}"
+
+
+def _subscriber(
+    subscriberInstance: str,  # noqa: N803 - a subsystem's four parts, as the room's
+    subscriberClass: str,  # noqa: N803
+    subscriberMember: str,  # noqa: N803
+    subscriberApplication: str,  # noqa: N803
+) -> str:
+    """The subscriber's IM subsystem id from the path's last four parts."""
+    return "/".join((subscriberInstance, subscriberClass, subscriberMember, subscriberApplication))
+
+
+SubscriberDep = Annotated[str, Depends(_subscriber)]
+
+
+@pubsub_router.get(ALLOWED, dependencies=_PUBLISHER)
+async def allowed_subscribers_route(
+    room: RoomDep, container: ContainerDep, principal: CurrentPrincipal
+) -> JSONResponse:
+    """The clients the room's owner or an operator allowed to subscribe (its own client)."""
+    return _json([a.item() for a in await allowed_subscribers(container, principal, room)])
+
+
+@pubsub_router.put(f"{ALLOWED}/{SUBSCRIBER}", dependencies=_PUBLISHER)
+async def allow_subscriber_route(
+    room: RoomDep,
+    registered: RegisteredDep,
+    subsystem: SubscriberDep,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+) -> JSONResponse:
+    """Allow the client standing for a subsystem to subscribe (201; 200 when it already was)."""
+    added = await owner_allows(container, principal, registered, room, subsystem)
+    return _json({"subscriberId": split_room(subsystem)}, 201 if added else 200)
+
+
+@pubsub_router.delete(
+    f"{ALLOWED}/{SUBSCRIBER}", dependencies=_PUBLISHER, status_code=204, response_class=Response
+)
+async def remove_subscriber_route(
+    room: RoomDep,
+    registered: RegisteredDep,
+    subsystem: SubscriberDep,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+) -> Response:
+    """Take a client off the list: its subscriptions end, its open deliveries are cancelled."""
+    await owner_removes(container, principal, registered, room, subsystem)
     return Response(status_code=204)
 
 
@@ -250,10 +312,7 @@ async def delete_event_type_route(
 
 @pubsub_router.post(f"{ROOM}/pub/v1/{{eventType}}", dependencies=_PUBLISHER, status_code=201)
 async def publish_route(
-    instanceId: str,  # noqa: N803
-    memberClass: str,  # noqa: N803
-    memberCode: str,  # noqa: N803
-    applicationCode: str,  # noqa: N803
+    room: RoomDep,
     eventType: str,  # noqa: N803
     body: PublishBody,
     container: ContainerDep,
@@ -263,7 +322,6 @@ async def publish_route(
     ] = None,
 ) -> JSONResponse:
     """Publish an event in the room: 201 with its id; delivered to every subscriber."""
-    room = _room(container, (instanceId, memberClass, memberCode, applicationCode))
     _same_type(eventType, body.eventType)
     event = normalise_data(body.event, "event")
     event_id = await publish_event(container, principal, room, eventType, event, idempotency_key)
@@ -272,17 +330,13 @@ async def publish_route(
 
 @pubsub_router.get(f"{ROOM}/pub/v1/{{eventType}}/{{eventId}}", dependencies=_PUBLISHER)
 async def event_status_route(
-    instanceId: str,  # noqa: N803
-    memberClass: str,  # noqa: N803
-    memberCode: str,  # noqa: N803
-    applicationCode: str,  # noqa: N803
+    room: RoomDep,
     eventType: str,  # noqa: N803
     eventId: str,  # noqa: N803
     container: ContainerDep,
     principal: CurrentPrincipal,
 ) -> JSONResponse:
     """The publisher's event and where each subscriber's delivery stands."""
-    room = _room(container, (instanceId, memberClass, memberCode, applicationCode))
     event, deliveries = await event_status(container, principal, room, eventType, eventId)
     return _json({**event.item(), "deliveries": [d.item() for d in deliveries]})
 
@@ -294,17 +348,13 @@ async def event_status_route(
     response_class=Response,
 )
 async def cancel_event_route(
-    instanceId: str,  # noqa: N803
-    memberClass: str,  # noqa: N803
-    memberCode: str,  # noqa: N803
-    applicationCode: str,  # noqa: N803
+    room: RoomDep,
     eventType: str,  # noqa: N803
     eventId: str,  # noqa: N803
     container: ContainerDep,
     principal: CurrentPrincipal,
 ) -> Response:
     """Stop processing the publisher's event (open deliveries are cancelled)."""
-    room = _room(container, (instanceId, memberClass, memberCode, applicationCode))
     await cancel_event(container, principal, room, eventType, eventId)
     return Response(status_code=204)
 
@@ -314,33 +364,25 @@ async def cancel_event_route(
 
 @pubsub_router.get(f"{ROOM}/api/v1/subs", dependencies=_SUBSCRIBER)
 async def list_subscriptions_route(
-    instanceId: str,  # noqa: N803
-    memberClass: str,  # noqa: N803
-    memberCode: str,  # noqa: N803
-    applicationCode: str,  # noqa: N803
+    room: RoomDep,
     container: ContainerDep,
     principal: CurrentPrincipal,
 ) -> JSONResponse:
     """The caller's subscriptions in the room."""
-    room = _room(container, (instanceId, memberClass, memberCode, applicationCode))
     return _json([s.item() for s in await my_subscriptions(container, principal, room)])
 
 
 @pubsub_router.post(f"{ROOM}/api/v1/subs/{{eventType}}", dependencies=_SUBSCRIBER)
 async def subscribe_route(
     request: Request,
-    instanceId: str,  # noqa: N803
-    memberClass: str,  # noqa: N803
-    memberCode: str,  # noqa: N803
-    applicationCode: str,  # noqa: N803
+    room: RoomDep,
+    registered: RegisteredDep,
     eventType: str,  # noqa: N803
     body: SubscriptionBody,
     container: ContainerDep,
     principal: CurrentPrincipal,
 ) -> JSONResponse:
     """Subscribe to an event type of the room (409 when already subscribed)."""
-    registered = _registered(container)
-    room = registered.room("/".join((instanceId, memberClass, memberCode, applicationCode)))
     _same_type(eventType, body.eventType)
     presented = im_client_of(request)
     _check_subscriber_id(body, registered, principal, presented)
@@ -352,34 +394,26 @@ async def subscribe_route(
 
 @pubsub_router.get(f"{ROOM}/api/v1/subs/{{eventType}}", dependencies=_SUBSCRIBER)
 async def read_subscription_route(
-    instanceId: str,  # noqa: N803
-    memberClass: str,  # noqa: N803
-    memberCode: str,  # noqa: N803
-    applicationCode: str,  # noqa: N803
+    room: RoomDep,
     eventType: str,  # noqa: N803
     container: ContainerDep,
     principal: CurrentPrincipal,
 ) -> JSONResponse:
     """The caller's subscription to an event type."""
-    room = _room(container, (instanceId, memberClass, memberCode, applicationCode))
     return _json((await my_subscription(container, principal, room, eventType)).item())
 
 
 @pubsub_router.patch(f"{ROOM}/api/v1/subs/{{eventType}}", dependencies=_SUBSCRIBER)
 async def change_subscription_route(
     request: Request,
-    instanceId: str,  # noqa: N803
-    memberClass: str,  # noqa: N803
-    memberCode: str,  # noqa: N803
-    applicationCode: str,  # noqa: N803
+    room: RoomDep,
+    registered: RegisteredDep,
     eventType: str,  # noqa: N803
     body: SubscriptionBody,
     container: ContainerDep,
     principal: CurrentPrincipal,
 ) -> JSONResponse:
     """Change the caller's subscription (201, as the spec says)."""
-    registered = _registered(container)
-    room = registered.room("/".join((instanceId, memberClass, memberCode, applicationCode)))
     _same_type(eventType, body.eventType)
     _check_subscriber_id(body, registered, principal, im_client_of(request))
     view = await change_subscription(
@@ -395,16 +429,12 @@ async def change_subscription_route(
     response_class=Response,
 )
 async def unsubscribe_route(
-    instanceId: str,  # noqa: N803
-    memberClass: str,  # noqa: N803
-    memberCode: str,  # noqa: N803
-    applicationCode: str,  # noqa: N803
+    room: RoomDep,
     eventType: str,  # noqa: N803
     container: ContainerDep,
     principal: CurrentPrincipal,
 ) -> Response:
     """End the caller's subscription; its open deliveries are cancelled."""
-    room = _room(container, (instanceId, memberClass, memberCode, applicationCode))
     await unsubscribe(container, principal, room, eventType)
     return Response(status_code=204)
 
@@ -414,16 +444,12 @@ async def unsubscribe_route(
 
 @pubsub_router.get(f"{ROOM}/pull/v1/{{eventType}}", dependencies=_SUBSCRIBER)
 async def pull_route(
-    instanceId: str,  # noqa: N803
-    memberClass: str,  # noqa: N803
-    memberCode: str,  # noqa: N803
-    applicationCode: str,  # noqa: N803
+    room: RoomDep,
     eventType: str,  # noqa: N803
     container: ContainerDep,
     principal: CurrentPrincipal,
 ) -> JSONResponse:
     """The next unacknowledged event (404 when there is none; 409 without a PULL subscription)."""
-    room = _room(container, (instanceId, memberClass, memberCode, applicationCode))
     event = await pull_next(container, principal, room, eventType)
     if event is None:
         return _json({"detail": "no event available"}, 404)
@@ -437,16 +463,12 @@ async def pull_route(
     response_class=Response,
 )
 async def acknowledge_route(
-    instanceId: str,  # noqa: N803
-    memberClass: str,  # noqa: N803
-    memberCode: str,  # noqa: N803
-    applicationCode: str,  # noqa: N803
+    room: RoomDep,
     eventType: str,  # noqa: N803
     eventId: str,  # noqa: N803
     container: ContainerDep,
     principal: CurrentPrincipal,
 ) -> Response:
     """Acknowledge a fetched event (it is not handed over again)."""
-    room = _room(container, (instanceId, memberClass, memberCode, applicationCode))
     await acknowledge(container, principal, room, eventType, eventId)
     return Response(status_code=204)

@@ -1,6 +1,15 @@
 """GovStack Information Mediator pub/sub (ADR 0054): rooms, event types, subscriptions and
 deliveries over the platform's outbox; the router is ``civicloom.govstack.api.pubsub``."""
 
+from civicloom.govstack.pubsub.allowed import (
+    AllowedView,
+    allow_subscriber,
+    allowed_subscribers,
+    owner_allows,
+    owner_removes,
+    remove_subscriber,
+)
+from civicloom.govstack.pubsub.bridge import CaseEventBridge
 from civicloom.govstack.pubsub.deliverer import PUBSUB, PushDeliverer, PushFailed
 from civicloom.govstack.pubsub.domain import (
     SIGNATURE_HEADER,
@@ -11,7 +20,14 @@ from civicloom.govstack.pubsub.domain import (
     EventView,
     SubscriptionView,
 )
-from civicloom.govstack.pubsub.rooms import PUBLISH_SCOPE, SUBSCRIBE_SCOPE, Registered, Room
+from civicloom.govstack.pubsub.retention import purge_old_events
+from civicloom.govstack.pubsub.rooms import (
+    PLATFORM_ROOM,
+    PUBLISH_SCOPE,
+    SUBSCRIBE_SCOPE,
+    Registered,
+    Room,
+)
 from civicloom.govstack.pubsub.services import (
     cancel_event,
     create_event_type,
@@ -33,12 +49,15 @@ from civicloom.govstack.pubsub.subscriptions import (
 )
 
 __all__ = [
+    "PLATFORM_ROOM",
     "PUBLISH_SCOPE",
     "PUBSUB",
     "SIGNATURE_HEADER",
     "SIGNATURE_TYPE",
     "SUBSCRIBE_SCOPE",
+    "AllowedView",
     "BadRequest",
+    "CaseEventBridge",
     "Delivery",
     "DeliveryStatus",
     "EventView",
@@ -49,6 +68,8 @@ __all__ = [
     "SubscriptionRequest",
     "SubscriptionView",
     "acknowledge",
+    "allow_subscriber",
+    "allowed_subscribers",
     "cancel_event",
     "change_subscription",
     "create_event_type",
@@ -57,9 +78,13 @@ __all__ = [
     "list_event_types",
     "my_subscription",
     "my_subscriptions",
+    "owner_allows",
+    "owner_removes",
     "publish_event",
     "pull_next",
+    "purge_old_events",
     "read_event_type",
+    "remove_subscriber",
     "subscribe",
     "unsubscribe",
 ]

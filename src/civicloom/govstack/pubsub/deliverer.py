@@ -11,8 +11,12 @@ the ``EventItem`` and a compact JWS over it signed with the platform's key
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import json
+import socket
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -24,6 +28,7 @@ from civicloom.govstack.pubsub.domain import (
     SIGNATURE_TYPE,
 )
 from civicloom.govstack.pubsub.push import PushTarget, finish_push, start_push
+from civicloom.govstack.pubsub.rooms import Registered
 from civicloom.observability import get_logger
 from civicloom.outbox import MAX_ATTEMPTS, EventType, OutboxMessage
 from civicloom.runtime import Container
@@ -57,12 +62,12 @@ class PushDeliverer:
         if message.topic != EventType.PUBSUB_DELIVER.value:
             return None
         data = message.payload.get("data", {})
-        endpoints = load_registrations(clients_file(self.container.settings)).push_endpoints
+        found = load_registrations(clients_file(self.container.settings))
         target = await start_push(
             self.container,
             str(data.get("event_id", "")),
             str(data.get("subscription_id", "")),
-            endpoints,
+            Registered(rooms=found.im_clients, push_endpoints=found.push_endpoints),
         )
         if target is None:
             return None
@@ -88,6 +93,10 @@ class PushDeliverer:
         return None
 
     async def _post(self, target: PushTarget) -> str | None:
+        if not self.container.settings.pubsub_push_private_hosts:
+            refused = await non_public_host(target.push_url)
+            if refused is not None:
+                return refused
         item = {**target.event.item(), "subscriptionId": target.subscription_id}
         signature = self.keyring().sign(item, typ=SIGNATURE_TYPE)
         try:
@@ -110,3 +119,26 @@ class PushDeliverer:
     async def close(self) -> None:
         """Close the HTTP client."""
         await self.client.aclose()
+
+
+PRIVATE_HOST = "the push endpoint resolves to a non-public address"
+
+
+async def non_public_host(url: str) -> str | None:
+    """Why a push to ``url`` is refused before any connection (ADR 0057): its host resolves to
+    a private, loopback, link-local, reserved, multicast or unspecified address, or does not
+    resolve at all. None when every address it resolves to is public. (Resolved again by the
+    HTTP client: a name that changes between the two lookups is the remaining gap.)"""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(
+            host, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
+        )
+    except OSError:
+        return "ResolveError: the push endpoint's host does not resolve"
+    for *_, address in found:
+        ip = ipaddress.ip_address(str(address[0]).split("%", 1)[0])
+        if not ip.is_global or ip.is_multicast:
+            return f"{PRIVATE_HOST}: {ip}"
+    return None

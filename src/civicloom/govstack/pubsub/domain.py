@@ -141,8 +141,31 @@ class DeliveryView:
             "lastAttemptAt": _iso(self.last_attempt_at),
             "deliveredAt": _iso(self.delivered_at),
             "acknowledgedAt": _iso(self.acknowledged_at),
-            "lastError": self.last_error,
+            "lastError": publisher_words(self.last_error),
         }
+
+
+def publisher_words(error: str | None) -> str | None:
+    """What the publisher is told of a delivery's last error: words about what happened, never
+    the subscriber's endpoint, its answer or the platform's exception (those stay in the
+    delivery record and the worker's log for operators)."""
+    if error is None:
+        return None
+    if error.startswith("HTTP 4"):
+        return "the subscriber's system refused the event"
+    if error.startswith("HTTP "):
+        return "the subscriber's system failed to take the event"
+    if error == "expired (TTL)":
+        return "the event waited longer than the subscription allows"
+    if "no longer allowed" in error:
+        return "the subscriber is no longer allowed in this room"
+    if "non-public address" in error:
+        return "the subscriber's endpoint is not on a public network"
+    if "no longer registered" in error:
+        return "the subscriber's endpoint is no longer registered"
+    if "Timeout" in error.split(":", 1)[0]:
+        return "the subscriber's system did not answer in time"
+    return "the subscriber's system could not be reached"
 
 
 def _iso(at: datetime | None) -> str | None:

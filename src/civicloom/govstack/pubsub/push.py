@@ -3,18 +3,19 @@ outcome after it, each in a short transaction of its own (no remote call inside 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from civicloom.audit import AuditAction, AuditRecord, append_audit
+from civicloom.govstack.pubsub.allowed import is_allowed
 from civicloom.govstack.pubsub.domain import (
     Delivery,
     DeliveryStatus,
     EventView,
 )
 from civicloom.govstack.pubsub.rooms import (
+    Registered,
     end_dead,
     event_view,
     expire_overdue,
@@ -26,6 +27,8 @@ from civicloom.govstack.pubsub.tables import (
 )
 from civicloom.kernel import Clock
 from civicloom.runtime import Container
+
+NOT_ALLOWED = "the subscriber is no longer allowed in this room"
 
 
 @dataclass(frozen=True)
@@ -43,12 +46,13 @@ async def start_push(
     container: Container,
     event_id: str,
     subscription_id: str,
-    endpoints: Mapping[str, Sequence[str]],
+    registered: Registered,
 ) -> PushTarget | None:
     """Record a PUSH attempt and answer what to post; None when there is nothing to push (the
     delivery ended, the subscription turned to PULL, or the event outlived its TTL).
-    ``endpoints``: each client's registered push endpoints (prefix -> URLs); an endpoint an
-    operator has since removed ends the delivery as dead."""
+    ``registered``: the rooms and each client's push endpoints; an endpoint an operator has
+    since removed ends the delivery as dead, a subscriber no longer on the room's list ends it
+    as cancelled (ADR 0057)."""
     clock: Clock = container.clock
     now = clock.now()
     async with container.uow() as uow:
@@ -66,10 +70,17 @@ async def start_push(
             return None
         if sub.delivery != Delivery.PUSH.value:
             return None  # left for the subscriber to fetch
+        room = registered.room(sub.room) if registered.has_room(sub.room) else None
+        if room is None or not await is_allowed(session, room, sub.subscriber):
+            delivery.status, delivery.ended_at = DeliveryStatus.CANCELLED.value, now
+            delivery.last_error = NOT_ALLOWED
+            await uow.commit()
+            return None
         await expire_overdue(session, sub, now, "system:pubsub")
         if delivery.status != DeliveryStatus.PENDING.value:
             await uow.commit()
             return None
+        endpoints = registered.push_endpoints
         if sub.push_url not in endpoints.get(sub.subscriber.removeprefix("client:"), ()):
             await end_dead(session, delivery, now, "the push endpoint is no longer registered")
             await uow.commit()

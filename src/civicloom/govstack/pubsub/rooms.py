@@ -9,7 +9,7 @@ event types and publishes in it (scope ``events:publish``). Any registered machi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.govstack.pubsub.domain import (
     OPEN,
+    Delivery,
     DeliveryStatus,
     EventView,
 )
@@ -29,16 +30,37 @@ from civicloom.govstack.pubsub.tables import (
 )
 from civicloom.identity import Forbidden
 from civicloom.kernel import NotFound, Principal
-from civicloom.outbox import CloudEvent, EventType
+from civicloom.outbox import CloudEvent, EventType, enqueue_event
 
 PUBLISH_SCOPE = "events:publish"
 SUBSCRIBE_SCOPE = "events:subscribe"
 SOURCE = "civicloom/govstack/pubsub"
-
-
-PUBLISH_SCOPE = "events:publish"
-SUBSCRIBE_SCOPE = "events:subscribe"
-SOURCE = "civicloom/govstack/pubsub"
+PLATFORM_ROOM = "civicloom/GOV/civicloom/case-events"
+"""The platform's own room: its case events, published by the worker (ADR 0057); no client
+owns it, so only an operator keeps its list of allowed subscribers."""
+PLATFORM_PUBLISHER = "system:case-events"
+PLATFORM_EVENT_TYPES = (
+    "application.submitted",
+    "application.approved",
+    "application.rejected",
+    "application.withdrawn",
+    "application.failed",
+    "licence.issued",
+)
+"""The platform room's event types: the public case events of the outbox, without the
+``civicloom.`` prefix (``bridge.py`` relays them)."""
+CASE_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "reference": {"type": "string"},
+        "service": {"type": "string"},
+        "state": {"type": "string"},
+        "occurredAt": {"type": "string"},
+    },
+    "required": ["reference", "service", "state", "occurredAt"],
+    "additionalProperties": False,
+}
+"""What a case event carries: no more than every department with a step may see (ADR 0057)."""
 
 
 @dataclass(frozen=True)
@@ -62,10 +84,16 @@ class Registered:
 
     def room(self, room_id: str) -> Room:
         """The room; 404 when no machine client is registered for that subsystem."""
+        if room_id == PLATFORM_ROOM:
+            return Room(room_id, "")  # owned by no client
         owner = self.rooms.get(room_id)
         if owner is None:
             raise NotFound(f"no room {room_id}: the subsystem is not registered here")
         return Room(room_id, owner)
+
+    def has_room(self, room_id: str) -> bool:
+        """Whether the room exists (registered, or the platform's own)."""
+        return room_id == PLATFORM_ROOM or room_id in self.rooms
 
     def subsystem_of(self, principal: Principal, presented: str) -> str | None:
         """The caller's subsystem id: the presented IM header when it is the caller's, else
@@ -122,7 +150,19 @@ async def audit_change(
 
 
 async def event_type_row(session: AsyncSession, room: str, name: str) -> EventTypeRow | None:
-    return await session.get(EventTypeRow, (room, name))
+    """The room's event type; the platform room's types exist from the start (added to the
+    session on first use, kept when the caller commits)."""
+    found = await session.get(EventTypeRow, (room, name))
+    if found is None and room == PLATFORM_ROOM and name in PLATFORM_EVENT_TYPES:
+        found = EventTypeRow(
+            room=room,
+            event_type=name,
+            schema=CASE_EVENT_SCHEMA,
+            created_by=PLATFORM_PUBLISHER,
+            created_at=datetime.now(UTC),
+        )
+        session.add(found)
+    return found
 
 
 async def cancel_open_deliveries(session: AsyncSession, now: datetime, *where: Any) -> int:
@@ -142,6 +182,30 @@ def deliver_message(event_id: str, subscription_id: str, now: datetime) -> Cloud
         time=now,
         data={"event_id": event_id, "subscription_id": subscription_id},
     )
+
+
+async def hand_to_subscribers(
+    session: AsyncSession,
+    event: PublishedEventRow,
+    subscriptions: list[SubscriptionRow],
+    now: datetime,
+) -> None:
+    """A pending delivery per subscription, and an outbox message per PUSH one, in the
+    publishing transaction."""
+    for sub in subscriptions:
+        session.add(
+            DeliveryRow(
+                event_id=event.id,
+                subscription_id=sub.id,
+                sequence=event.sequence,
+                status=DeliveryStatus.PENDING.value,
+                attempts=0,
+            )
+        )
+        if sub.delivery == Delivery.PUSH.value:
+            await enqueue_event(
+                session, deliver_message(event.id, sub.id, now), f"pubsub:{event.id}:{sub.id}"
+            )
 
 
 def event_view(row: PublishedEventRow) -> EventView:

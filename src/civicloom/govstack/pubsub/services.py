@@ -16,21 +16,22 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.audit import AuditAction
+from civicloom.govstack.pubsub.allowed import is_allowed, require_allowed
 from civicloom.govstack.pubsub.domain import (
     BadRequest,
-    Delivery,
-    DeliveryStatus,
     DeliveryView,
     EventView,
     check_event_type,
 )
 from civicloom.govstack.pubsub.rooms import (
+    PLATFORM_EVENT_TYPES,
+    PLATFORM_ROOM,
     Room,
     audit_change,
     cancel_open_deliveries,
-    deliver_message,
     event_type_row,
     event_view,
+    hand_to_subscribers,
     require_manager,
     require_subscriber,
 )
@@ -41,7 +42,6 @@ from civicloom.govstack.pubsub.tables import (
     SubscriptionRow,
 )
 from civicloom.kernel import Conflict, FieldError, NotFound, Principal, new_id, sha256_hex
-from civicloom.outbox import enqueue_event
 from civicloom.runtime import Container
 
 
@@ -93,10 +93,13 @@ async def create_event_type(
 
 
 async def list_event_types(container: Container, principal: Principal, room: Room) -> list[str]:
-    """The room's event types (its manager, or any client that may subscribe)."""
+    """The room's event types (its manager, or a client on the room's list)."""
     if not room.owned_by(principal):
         require_subscriber(principal)
+    await require_allowed(container, principal, room, "list event types")
     async with container.uow() as uow:
+        if room.id == PLATFORM_ROOM:
+            return sorted(PLATFORM_EVENT_TYPES)
         names = await uow.session.scalars(
             select(EventTypeRow.event_type)
             .where(EventTypeRow.room == room.id)
@@ -112,6 +115,7 @@ async def read_event_type(
     if not room.owned_by(principal):
         require_subscriber(principal)
     check_event_type(name)
+    await require_allowed(container, principal, room, "read an event type")
     async with container.uow() as uow:
         row = await event_type_row(uow.session, room.id, name)
         return None if row is None else {"eventType": row.event_type, "schema": row.schema}
@@ -236,27 +240,18 @@ async def publish_event(
         )
         session.add(row)
         await session.flush()
-        subscriptions = list(
-            await session.scalars(
+        subscriptions = [
+            sub
+            for sub in await session.scalars(
                 select(SubscriptionRow).where(
                     SubscriptionRow.room == room.id, SubscriptionRow.event_type == name
                 )
             )
-        )
-        for sub in subscriptions:
-            session.add(
-                DeliveryRow(
-                    event_id=event_id,
-                    subscription_id=sub.id,
-                    sequence=row.sequence,
-                    status=DeliveryStatus.PENDING.value,
-                    attempts=0,
-                )
-            )
-            if sub.delivery == Delivery.PUSH.value:
-                await enqueue_event(
-                    session, deliver_message(event_id, sub.id, now), f"pubsub:{event_id}:{sub.id}"
-                )
+            # a removed client's subscriptions end with its removal; this keeps a stray one
+            # from ever receiving the room's events (ADR 0057)
+            if await is_allowed(session, room, sub.subscriber)
+        ]
+        await hand_to_subscribers(session, row, subscriptions, now)
         await audit_change(
             session,
             principal,

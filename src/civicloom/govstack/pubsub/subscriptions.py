@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.audit import AuditAction
+from civicloom.govstack.pubsub.allowed import require_allowed
 from civicloom.govstack.pubsub.domain import (
     MAX_TTL_SECONDS,
     OPEN,
@@ -119,6 +120,7 @@ async def subscribe(
     check_event_type(name)
     check_request(request, registered, principal)
     now = container.clock.now()
+    await require_allowed(container, principal, room, "subscribe")
     async with container.uow() as uow:
         if await event_type_row(uow.session, room.id, name) is None:
             raise BadRequest(
@@ -132,6 +134,7 @@ async def subscribe(
             event_type=name,
             subscriber=principal.subject,
             subscriber_im=registered.subsystem_of(principal, presented_im),
+            subscriber_department=principal.department,
             delivery=request.delivery.value,
             push_url=request.push_url,
             ttl_seconds=request.ttl_seconds,
@@ -194,6 +197,7 @@ async def change_subscription(
     check_event_type(name)
     check_request(request, registered, principal)
     now = container.clock.now()
+    await require_allowed(container, principal, room, "change a subscription")
     async with container.uow() as uow:
         row = await _my_subscription(uow.session, principal, room, name)
         if row is None:
@@ -274,6 +278,7 @@ async def pull_next(
     require_subscriber(principal)
     check_event_type(name)
     now = container.clock.now()
+    await require_allowed(container, principal, room, "fetch an event")
     async with container.uow() as uow:
         sub = await _pull_subscription(uow.session, principal, room, name)
         await expire_overdue(uow.session, sub, now, "system:pubsub")
@@ -318,6 +323,7 @@ async def acknowledge(
     require_subscriber(principal)
     check_event_type(name)
     now = container.clock.now()
+    await require_allowed(container, principal, room, "acknowledge an event")
     async with container.uow() as uow:
         sub = await _pull_subscription(uow.session, principal, room, name)
         delivery = await uow.session.get(DeliveryRow, (event_id, sub.id))

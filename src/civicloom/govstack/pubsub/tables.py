@@ -35,6 +35,8 @@ class SubscriptionRow(Base):
     event_type: Mapped[str] = mapped_column(String(100))
     subscriber: Mapped[str] = mapped_column(String(200))  # client:<prefix>
     subscriber_im: Mapped[str | None] = mapped_column(String(300))
+    # the client's department when it subscribed: which case events it may receive (ADR 0057)
+    subscriber_department: Mapped[str | None] = mapped_column(String(50))
     delivery: Mapped[str] = mapped_column(String(10))  # PUSH | PULL
     push_url: Mapped[str | None] = mapped_column(String(500))
     ttl_seconds: Mapped[int] = mapped_column(Integer)
@@ -82,3 +84,16 @@ class DeliveryRow(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AllowedSubscriberRow(Base):
+    """A machine client the room's owner or an operator allows to subscribe to the room (ADR
+    0057); the room's own client needs no row."""
+
+    __tablename__ = "pubsub_allowed_subscribers"
+
+    room: Mapped[str] = mapped_column(String(300), primary_key=True)
+    subscriber: Mapped[str] = mapped_column(String(200), primary_key=True)  # client:<prefix>
+    subscriber_im: Mapped[str | None] = mapped_column(String(300))
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
