@@ -196,7 +196,7 @@ async def test_one_audit_entry_per_search_and_keyset_pages(
             .limit(1)
         )
     assert entry is not None
-    assert entry.actor == "dev:olivia"
+    assert entry.actor == "dev-login:olivia"
     assert entry.details["applications"] == [h.application.id for h in second.hits]
     assert "Golden Dragon" not in str(entry.details)
     assert entry.fields == [

@@ -39,6 +39,7 @@ def _messages(request: Request) -> dict[str, str]:
         "min-length": _("Enter at least %(num)d characters", num=QUERY_MIN_CHARS),
         "max-length": _("Enter %(num)d characters or fewer", num=QUERY_MAX_CHARS),
         "cursor": _("This page link is not valid. Search again"),
+        "text": _("Enter the text on one line"),
     }
 
 
@@ -59,7 +60,7 @@ async def find_cases(
         messages = _messages(request)
         rule = failed.errors[0].rule
         # the search box carries every message (a bad page link too: its fix is a new search)
-        errors = {"q": messages.get(rule, page_gettext(request)("Enter the text on one line"))}
+        errors = {"q": messages.get(rule, messages["text"])}
         return page(
             request,
             "backoffice/cases.html",
