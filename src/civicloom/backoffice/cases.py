@@ -38,7 +38,6 @@ from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.backoffice.domain import visible_document_types
 from civicloom.backoffice.queries import Exchange, exchanges_of
 from civicloom.catalogue import Blueprint, get_blueprint_version, list_blueprint_versions
-from civicloom.db import UnitOfWork
 from civicloom.departments import department_names
 from civicloom.documents import DocumentRef, application_documents
 from civicloom.identity import Role, staff_names, visible_field_names, visible_fields
@@ -294,9 +293,7 @@ async def read_case(
         app = await find_application(session, application_id)
         if app is None:
             raise NotFound(f"no application {application_id!r}")
-        if department is not None and department not in await departments_on_case(
-            session, app.id
-        ):
+        if department is not None and department not in await departments_on_case(session, app.id):
             raise Forbidden("your department has no step on this application")
         published = await get_blueprint_version(session, app.blueprint_version_id)
         blueprint = published.blueprint if published else None

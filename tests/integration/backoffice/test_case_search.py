@@ -16,7 +16,7 @@ from civicloom.audit.tables import AuditEntryRow
 from civicloom.backoffice.cases import search_staff_cases
 from civicloom.runtime import Container
 from tests.conftest import as_persona
-from tests.integration.backoffice.world import drain, persona, restaurant_data, submit, task_of
+from tests.integration.backoffice.world import drain, persona, restaurant_data, submit
 from tests.registers import verified
 
 HTML = {"Accept": "text/html"}
@@ -61,7 +61,9 @@ async def submit_named(container: Container, key: str, business_name: str) -> st
 async def audit_count(container: Container, action: str, subject: str | None = None) -> int:
     """How many audit entries of ``action`` (about one application, if given) exist."""
     async with container.uow() as uow:
-        query = select(func.count()).select_from(AuditEntryRow).where(AuditEntryRow.action == action)
+        query = (
+            select(func.count()).select_from(AuditEntryRow).where(AuditEntryRow.action == action)
+        )
         if subject is not None:
             query = query.where(AuditEntryRow.subject_id == subject)
         return int(await uow.session.scalar(query) or 0)
@@ -92,7 +94,8 @@ async def test_a_department_without_a_step_neither_finds_nor_opens_the_case(
     page = await client.get(f"/backoffice/cases/{move}", headers={**as_persona("elena"), **HTML})
     assert page.status_code == 403
     assert page.headers["content-type"].startswith("text/html")
-    assert "3 Quay Lane" not in page.text and "CBA-" not in page.text
+    assert "3 Quay Lane" not in page.text
+    assert "CBA-" not in page.text
     api = await client.get(f"/backoffice/cases/{move}", headers={**as_persona("elena"), **JSON})
     assert api.status_code == 403
     assert api.headers["content-type"] == "application/problem+json"
@@ -153,7 +156,7 @@ async def test_bad_input_is_named_beside_the_field_and_records_nothing(
         )
         assert page.status_code == 422, q
         assert "There is a problem" in page.text
-        assert f'<p id="q-error" class="govuk-error-message">' in page.text, q
+        assert '<p id="q-error" class="govuk-error-message">' in page.text, q
         assert message in page.text, q
     page = await client.get(
         "/backoffice/cases",

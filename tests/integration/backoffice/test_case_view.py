@@ -3,8 +3,6 @@ the viewer's department may read. Expected words are written by hand."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import httpx
 
 from civicloom.applications import StepRunner
@@ -61,7 +59,8 @@ async def test_the_licensing_officer_sees_every_department_in_words(
     assert "Approved" in section(text, "inspection")
     assert "Elena Rossi" not in text  # who decided in another department: not Olivia's to read
     # environment's question and Alice's answer: dates only, the text stays with environment
-    assert ELENA_ASKS not in text and ALICE_ANSWERS not in text
+    assert ELENA_ASKS not in text
+    assert ALICE_ANSWERS not in text
     assert section(text, "inspection").count("Only the department that asked reads it") == 2
     # rule outcomes in words, never JSON
     assert "Inspection routing" in section(text, "screening")
@@ -77,12 +76,16 @@ async def test_the_licensing_officer_sees_every_department_in_words(
     # Elena reads her own department's exchange in full, and nobody's contact e-mail.
     page = await client.get(f"/backoffice/cases/{app_id}", headers=elena)
     assert page.status_code == 200
-    assert ELENA_ASKS in page.text and ALICE_ANSWERS in page.text
+    assert ELENA_ASKS in page.text
+    assert ALICE_ANSWERS in page.text
     assert "alice@example.org" not in page.text
     assert 'data-field="seating"' in page.text
 
     # Olivia refuses: the reason the applicant reads is every department's to read.
-    for path, data in (("claim", {}), ("decision", {"decision": "reject", "reason": OLIVIA_REFUSES})):
+    for path, data in (
+        ("claim", {}),
+        ("decision", {"decision": "reject", "reason": OLIVIA_REFUSES}),
+    ):
         done = await client.post(f"/backoffice/tasks/{review}/{path}", data=data, headers=olivia)
         assert done.status_code == 303, (path, done.text)
     page = await client.get(f"/backoffice/cases/{app_id}", headers=elena)
@@ -97,7 +100,8 @@ async def test_in_chinese_the_case_reads_in_chinese(
     app_id = await submit(container, "case-view-2")
     await drain(runner)
     page = await client.get(
-        f"/backoffice/cases/{app_id}", headers={**as_persona("olivia"), "Accept-Language": "zh-Hans"}
+        f"/backoffice/cases/{app_id}",
+        headers={**as_persona("olivia"), "Accept-Language": "zh-Hans"},
     )
     assert page.status_code == 200
     for words in ("开设餐馆", "分区核查", "税务局", "许可决定", "每个部门的步骤"):

@@ -71,7 +71,9 @@ async def find_cases(
             errors=errors,
             error_summary=error_list(errors),
         )
-    return page(request, "backoffice/cases.html", principal, q=result.text, result=result, errors={})
+    return page(
+        request, "backoffice/cases.html", principal, q=result.text, result=result, errors={}
+    )
 
 
 @cases_router.get("/backoffice/cases/{application_id}", dependencies=[CASE_PAGE])
