@@ -62,7 +62,8 @@ def literal_like(text: str) -> str:
 
 def _matches(query: CaseSearchQuery) -> ColumnElement[bool]:
     text = query.text.strip()
-    found: list[ColumnElement[bool]] = [func.upper(ApplicationRow.reference) == text.upper()]
+    # references are stored upper-case: compared as they are, the unique index answers
+    found: list[ColumnElement[bool]] = [ApplicationRow.reference == text.upper()]
     for match in query.fields:
         if not match.versions:
             continue

@@ -11,7 +11,12 @@ import dataclasses
 import httpx
 from sqlalchemy import func, select
 
-from civicloom.applications import StepRunner, SubmitApplication, submit_application
+from civicloom.applications import (
+    StepRunner,
+    SubmitApplication,
+    find_application,
+    submit_application,
+)
 from civicloom.audit.tables import AuditEntryRow
 from civicloom.backoffice.cases import search_staff_cases
 from civicloom.runtime import Container
@@ -89,6 +94,17 @@ async def test_a_department_without_a_step_neither_finds_nor_opens_the_case(
     assert sorted(await references(client, "tariq", "br-2019-004211")) == sorted([restaurant, move])
     assert await references(client, "tariq", "Golden Dragon") == []
     assert await references(client, "olivia", "golden dragon") == [restaurant]
+    # the applicant's name as the application records it: local-admin's field, not labour's
+    assert await references(client, "olivia", "alice chen") == [restaurant]
+    assert await references(client, "lars", "Alice Chen") == []
+    assert await references(client, "lars", "Golden Dragon") == [restaurant]
+    # references, whatever the case typed; the move's reference finds nothing for environment
+    async with container.uow() as uow:
+        found = await find_application(uow.session, move)
+    assert found is not None
+    move_reference = found.reference
+    assert await references(client, "tariq", move_reference.lower()) == [move]
+    assert await references(client, "elena", move_reference) == []
 
     reads = await audit_count(container, "application.read", move)
     page = await client.get(f"/backoffice/cases/{move}", headers={**as_persona("elena"), **HTML})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -76,6 +77,14 @@ async def find_cases(
     )
 
 
+def _instant(iso: str) -> datetime | None:
+    """An instant the engine recorded as ISO text (questions, answers), for the date filter."""
+    try:
+        return datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+
+
 @cases_router.get("/backoffice/cases/{application_id}", dependencies=[CASE_PAGE])
 async def case_view(
     application_id: PathId, request: Request, container: ContainerDep, principal: CurrentPrincipal
@@ -92,6 +101,7 @@ async def case_view(
         principal,
         view=view,
         outcomes={d.id: outcome_lines(rules, d, locale, gettext) for d in decisions},
+        when=_instant,
         department_name=lambda d: (
             view.departments[d].get(locale) if d in view.departments else gettext("The platform")
         ),
