@@ -22,6 +22,7 @@ from civicloom.backoffice.cases import search_staff_cases
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.backoffice.world import drain, persona, restaurant_data, submit
+from tests.querycount import counting
 from tests.registers import verified
 
 HTML = {"Accept": "text/html"}
@@ -153,6 +154,11 @@ async def test_wildcards_match_literally(
     assert await references(client, "olivia", "0% N") == [percent]
     assert await references(client, "olivia", "noodle bar") == [plain]
     assert await references(client, "olivia", "__") == []
+    typed = await client.get(
+        "/backoffice/cases", params={"q": "<script>x</script>"}, headers=as_persona("olivia")
+    )
+    assert "&lt;script&gt;x&lt;/script&gt;" in typed.text
+    assert "<script>x</script>" not in typed.text
 
 
 async def test_bad_input_is_named_beside_the_field_and_records_nothing(
@@ -225,3 +231,23 @@ async def test_one_audit_entry_per_search_and_keyset_pages(
         "reference",
     ]
     assert {i: await audit_count(container, "application.read", i) for i in ids} == reads
+
+
+async def test_a_search_page_costs_the_same_with_many_matches(
+    container: Container, runner: StepRunner, client: httpx.AsyncClient
+) -> None:
+    async def statements() -> int:
+        with counting(container) as seen:
+            page = await client.get(
+                "/backoffice/cases", params={"q": "Golden"}, headers=as_persona("olivia")
+            )
+            assert page.status_code == 200
+        return len(seen)
+
+    await submit(container, "count-0")
+    await drain(runner)
+    few = await statements()
+    for n in range(1, 6):
+        await submit(container, f"count-{n}")
+    await drain(runner)
+    assert await statements() == few
