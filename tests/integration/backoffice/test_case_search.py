@@ -118,6 +118,10 @@ async def test_a_department_without_a_step_neither_finds_nor_opens_the_case(
     assert api.headers["content-type"] == "application/problem+json"
     assert api.json()["detail"] == "your department has no step on this application"
     assert await audit_count(container, "application.read", move) == reads
+    unknown = await client.get(
+        "/backoffice/cases/0b7d6c2e-1f4a-4e55-9a1c-3d2b8e9f0a11", headers=as_persona("olivia")
+    )
+    assert unknown.status_code == 404
 
 
 async def test_citizens_and_other_staff_roles_are_turned_away(

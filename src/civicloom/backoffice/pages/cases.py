@@ -28,9 +28,11 @@ from civicloom.web import (
 )
 
 cases_router = APIRouter(include_in_schema=False)
-# Officers and supervisors see their department's cases, auditors every case (ADR 0063); the
-# case view answers 403 to a department with no step on the case.
-CASE_PAGE = page_roles("officer", "supervisor", "auditor", owner_scoped=True)
+# Officers and supervisors see their department's cases, auditors every case (ADR 0063). The
+# case view restricts each application to the departments with a step on it and answers 403
+# (not the usual 404 of owner-scoped routes: the brief's choice; ids are unguessable UUIDs).
+CASE_SEARCH = page_roles("officer", "supervisor", "auditor")
+CASE_VIEW = page_roles("officer", "supervisor", "auditor", owner_scoped=True)
 
 
 def _messages(request: Request) -> dict[str, str]:
@@ -44,7 +46,7 @@ def _messages(request: Request) -> dict[str, str]:
     }
 
 
-@cases_router.get("/backoffice/cases", dependencies=[CASE_PAGE])
+@cases_router.get("/backoffice/cases", dependencies=[CASE_SEARCH])
 async def find_cases(
     request: Request,
     container: ContainerDep,
@@ -85,7 +87,7 @@ def _instant(iso: str) -> datetime | None:
         return None
 
 
-@cases_router.get("/backoffice/cases/{application_id}", dependencies=[CASE_PAGE])
+@cases_router.get("/backoffice/cases/{application_id}", dependencies=[CASE_VIEW])
 async def case_view(
     application_id: PathId, request: Request, container: ContainerDep, principal: CurrentPrincipal
 ) -> HTMLResponse:
