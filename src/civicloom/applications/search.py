@@ -79,7 +79,7 @@ def _matches(query: CaseSearchQuery) -> ColumnElement[bool]:
     return or_(*found) if text else false()
 
 
-def _in_scope(statement: Select[tuple[ApplicationRow]], department: str | None) -> Any:
+def _in_scope(statement: Select[ApplicationRow], department: str | None) -> Any:
     if department is None:
         return statement
     return statement.where(

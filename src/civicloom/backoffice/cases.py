@@ -327,14 +327,18 @@ async def read_case(
                 )
             )
         readable = visible_document_types(blueprint, department) if department else None
-        own_task = next((s.task.id for s in steps if s.task.department == department), None)
+        # documents open through one of the department's tasks (audited with its step as the
+        # purpose): its officer review if it has one
+        own = [s.task for s in steps if department and s.task.department == department]
+        reviews = [t for t in own if t.kind == "officer_review"]
+        own_task_id = (reviews or own)[0].id if own else None
         doc_titles = {d.type: d.title for d in blueprint.documents} if blueprint else {}
         documents = []
         for doc in await application_documents(session, app.id):
             shown = readable is None or doc.document_type in readable
             link = (
-                f"/backoffice/tasks/{own_task}/documents/{doc.id}"
-                if own_task and readable is not None and doc.document_type in readable
+                f"/backoffice/tasks/{own_task_id}/documents/{doc.id}"
+                if own_task_id and readable is not None and doc.document_type in readable
                 else None
             )
             documents.append(CaseDocument(doc, doc_titles.get(doc.document_type), shown, link))

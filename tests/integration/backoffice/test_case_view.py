@@ -10,6 +10,7 @@ from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.backoffice.test_case_search import audit_count
 from tests.integration.backoffice.world import drain, submit, task_of
+from tests.unit.documents import samples
 
 ELENA_ASKS = "Send the extraction hood maintenance record"
 ALICE_ANSWERS = "Serviced in May by Hoodclean"
@@ -126,3 +127,39 @@ async def test_an_auditor_reads_every_case_but_opens_no_document_link(
         "/backoffice/cases", params={"q": "Golden Dragon"}, headers=as_persona("ada")
     )
     assert f'data-application="{app_id}"' in found.text
+
+
+async def test_documents_link_only_where_the_viewer_may_open_them(
+    container: Container, runner: StepRunner, client: httpx.AsyncClient
+) -> None:
+    app_id = await submit(container, "case-view-4", seating=60)
+    await drain(runner)
+    ids = {}
+    for kind in ("floor_plan", "lease"):
+        sent = await client.post(
+            f"/api/v1/applications/{app_id}/documents",
+            data={"document_type": kind},
+            files={"file": (f"{kind}-golden.pdf", samples.pdf())},
+            headers=as_persona("alice"),
+        )
+        assert sent.status_code == 201, sent.text
+        ids[kind] = sent.json()["id"]
+    inspection = (await task_of(container, app_id, "inspection")).id
+
+    page = await client.get(f"/backoffice/cases/{app_id}", headers=as_persona("elena"))
+    assert page.status_code == 200
+    # the floor plan is shared with environment: named, and opened through Elena's own task
+    link = f'href="/backoffice/tasks/{inspection}/documents/{ids["floor_plan"]}"'
+    assert link in page.text
+    opened = await client.get(
+        f"/backoffice/tasks/{inspection}/documents/{ids['floor_plan']}", headers=as_persona("elena")
+    )
+    assert opened.status_code == 200
+    # the lease is local-admin's: listed by its type, without its file name or a link
+    assert "Lease or title deed" in page.text
+    assert "lease-golden.pdf" not in page.text
+    assert ids["lease"] not in page.text
+
+    page = await client.get(f"/backoffice/cases/{app_id}", headers=as_persona("ada"))
+    assert "lease-golden.pdf" in page.text
+    assert "/documents/" not in page.text
