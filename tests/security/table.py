@@ -249,6 +249,10 @@ POST /backoffice/tasks/{task_id}/notes           | la_task | page_note | login 4
 # role is required of supervisors too, and Erik is not an inspector (403).
 POST /backoffice/tasks/{task_id}/inspections     | env_task | page_inspection | login 403 403 404 404 404 303 403 403 403 403 403 403 403 403 403 403
 GET  /backoffice/tasks/{task_id}/documents/{document_id} | la | - | login 403 403 200 200 200 404 404 403 403 403 403 403 403 403 403 403
+# staff case search and the one case view (ADR 0063): officers and supervisors of a department
+# with a step on the case (every department has one on Alice's restaurant), auditors every case
+GET  /backoffice/cases                           | -     | case_query | login 403 403 200 200 200 200 200 403 200 403 403 403 403 403 403 403
+GET  /backoffice/cases/{application_id}          | alice | - | login 403 403 200 200 200 200 200 403 200 403 403 403 403 403 403 403
 GET  /backoffice/supervision                     | -     | - | login 403 403 403 403 200 403 200 403 403 403 403 403 403 403 403 403
 GET  /backoffice/services                        | -     | - | login 403 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403
 GET  /backoffice/services/{service_id}/versions/{version} | - | - | login 403 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403

@@ -131,6 +131,7 @@ def request_of(body: str, params: dict[str, str], caller: str, n: int) -> dict[s
         "-": {},
         "kpi_query": {"params": {"service": "open-a-restaurant"}},
         "what_if_query": {"params": {"model": "local-admin/licence-fee", "version": 1}},
+        "case_query": {"params": {"q": "BR-2019-004211"}},
         "application": {
             "json": {"service": "open-a-restaurant", "data": restaurant_data()},
             "headers": {"Idempotency-Key": f"attack-app-{unique}"},

@@ -73,6 +73,8 @@ def task_view(task: TaskRow, app: ApplicationRow) -> TaskView:
         output=dict(task.output) if task.output is not None else None,
         idempotency_key=task.idempotency_key,
         escalated_to=task.escalated_to,
+        activated_at=task.activated_at,
+        completed_at=task.completed_at,
     )
 
 

@@ -77,6 +77,8 @@ class TaskView:
     output: dict[str, Any] | None
     idempotency_key: str  # what an external completion of this task must name
     escalated_to: str | None = None  # overdue: also a supervisor's (the role stays)
+    activated_at: datetime | None = None  # the step started (its predecessors finished)
+    completed_at: datetime | None = None
 
     @property
     def application_id(self) -> str:

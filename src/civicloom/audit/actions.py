@@ -16,6 +16,8 @@ class AuditAction(StrEnum):
     # applications and the case engine
     APPLICATION_SUBMITTED = "application.submitted"
     APPLICATION_READ = "application.read"
+    # a member of staff searched cases (ADR 0063): one entry per search, not per row
+    CASES_SEARCHED = "case.searched"
     APPLICATION_APPROVED = "application.approved"
     APPLICATION_REJECTED = "application.rejected"
     # the legal deadline passed undecided (ADR 0053); what followed is in the entry's details
@@ -141,5 +143,10 @@ class AuditAction(StrEnum):
 
 # The reads of personal data: the citizen's data-use log and the auditor's "reads" filter.
 PERSONAL_DATA_READS: frozenset[AuditAction] = frozenset(
-    {AuditAction.APPLICATION_READ, AuditAction.DOCUMENT_READ, AuditAction.REGISTER_READ}
+    {
+        AuditAction.APPLICATION_READ,
+        AuditAction.CASES_SEARCHED,
+        AuditAction.DOCUMENT_READ,
+        AuditAction.REGISTER_READ,
+    }
 )

@@ -18,6 +18,7 @@ def action_labels(gettext: Callable[[str], str] = _same) -> dict[str, str]:
     return {
         AuditAction.APPLICATION_SUBMITTED.value: _("Application sent"),
         AuditAction.APPLICATION_READ.value: _("Application read"),
+        AuditAction.CASES_SEARCHED.value: _("Cases searched"),
         AuditAction.APPLICATION_APPROVED.value: _("Application approved"),
         AuditAction.APPLICATION_REJECTED.value: _("Application refused"),
         AuditAction.APPLICATION_WITHDRAWN.value: _("Application withdrawn by the applicant"),

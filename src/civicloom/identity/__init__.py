@@ -34,6 +34,7 @@ from civicloom.identity.domain import (
     may_act_for,
     may_view_application,
     scopes_of,
+    visible_field_names,
 )
 from civicloom.identity.grants import (
     DepartmentDirectory,
@@ -142,6 +143,7 @@ __all__ = [
     "staff_contact",
     "staff_names",
     "start_session",
+    "visible_field_names",
     "visible_fields",
     "vouched_machine_client",
     "with_directory_roles",

@@ -4,6 +4,7 @@ other staff roles (supervision, services and rules, operations, audit)."""
 from fastapi import APIRouter
 
 from civicloom.backoffice.pages.capabilities import capabilities_pages_router
+from civicloom.backoffice.pages.cases import cases_router
 from civicloom.backoffice.pages.directory import directory_router
 from civicloom.backoffice.pages.officer import officer_router
 from civicloom.backoffice.pages.roles import roles_router
@@ -13,5 +14,6 @@ backoffice_router.include_router(officer_router)
 backoffice_router.include_router(roles_router)
 backoffice_router.include_router(directory_router)
 backoffice_router.include_router(capabilities_pages_router)
+backoffice_router.include_router(cases_router)
 
 __all__ = ["backoffice_router"]

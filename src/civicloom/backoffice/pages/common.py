@@ -68,6 +68,8 @@ def nav(request: Request, principal: Principal) -> list[dict[str, Any]]:
             _("Change requests"),
             {"service-owner", "rule-owner", "quality-gate"},
         ),
+        # last: /backoffice sends each person to their first entry (ADR 0063)
+        ("/backoffice/cases", _("Find a case"), {"officer", "supervisor", "auditor"}),
     ]
     return [
         {"href": href, "text": text, "active": path.startswith(href)}
