@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from civicloom.backoffice.pages.capabilities import capabilities_pages_router
 from civicloom.backoffice.pages.directory import directory_router
 from civicloom.backoffice.pages.officer import officer_router
+from civicloom.backoffice.pages.reviews import reviews_pages_router
 from civicloom.backoffice.pages.roles import roles_router
 
 backoffice_router = APIRouter(include_in_schema=False)
@@ -13,5 +14,6 @@ backoffice_router.include_router(officer_router)
 backoffice_router.include_router(roles_router)
 backoffice_router.include_router(directory_router)
 backoffice_router.include_router(capabilities_pages_router)
+backoffice_router.include_router(reviews_pages_router)
 
 __all__ = ["backoffice_router"]
