@@ -182,16 +182,6 @@ async def _task_id(session: AsyncSession, application_id: str, step_id: str) -> 
     return found or ""
 
 
-async def _latest(session: AsyncSession, application_id: str) -> ReviewRow | None:
-    row: ReviewRow | None = await session.scalar(
-        select(ReviewRow)
-        .where(ReviewRow.application_id == application_id)
-        .order_by(ReviewRow.requested_at.desc())
-        .limit(1)
-    )
-    return row
-
-
 async def _own_case(uow: UnitOfWork, applicant: Principal, application_id: str) -> CaseContext:
     """The applicant's own application, locked (another person's id is not found)."""
     app = await uow.session.get(ApplicationRow, application_id)
@@ -205,13 +195,23 @@ async def applicant_review(
 ) -> ApplicantReview:
     """The review window and the latest review of the applicant's own application."""
     async with uow:
-        app = await uow.session.get(ApplicationRow, application_id)
-        if app is None or app.applicant_id != applicant.subject:
+        # One statement for the page of an application that was never refused.
+        found = (
+            await uow.session.execute(
+                select(ApplicationRow, ReviewRow)
+                .outerjoin(ReviewRow, ReviewRow.application_id == ApplicationRow.id)
+                .where(ApplicationRow.id == application_id)
+                .order_by(ReviewRow.requested_at.desc())
+                .limit(1)
+            )
+        ).first()
+        if found is None or found[0].applicant_id != applicant.subject:
             raise NotFound(f"no application {application_id!r} for this applicant")
-        latest = await _latest(uow.session, application_id)
-        view = (
+        app = found[0]
+        latest: ReviewRow | None = found[1]  # None: no review (the outer join's empty side)
+        view: ReviewView | None = (
             _view(latest, app, await _task_id(uow.session, app.id, latest.step_id))
-            if latest
+            if latest is not None
             else None
         )
         window = None
