@@ -122,6 +122,11 @@ async def test_the_form_keeps_the_reason_and_explains_errors_beside_the_fields(
         f"/backoffice/reviews/{review_id}/document", headers=as_persona("elena")
     )
     assert other.status_code == 404
+    shown = await client.get(f"/backoffice/reviews/{review_id}", headers=as_persona("nora"))
+    task = await task_of(container, app_id, "licensing_review")
+    assert f'href="/backoffice/tasks/{task.id}"' in shown.text
+    case = await client.get(f"/backoffice/tasks/{task.id}", headers=as_persona("nora"))
+    assert case.status_code == 200  # the case as it was decided, for the reviewer
     olivia = await client.get(f"/backoffice/reviews/{review_id}", headers=as_persona("olivia"))
     assert "another officer of your department decides the review" in olivia.text
     assert 'name="decision"' not in olivia.text
