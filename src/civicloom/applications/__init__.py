@@ -79,6 +79,11 @@ from civicloom.applications.retention import (
     PurgedFormData,
     purge_closed_form_data,
 )
+from civicloom.applications.review_decisions import (
+    decide_review,
+    department_reviews,
+    read_review,
+)
 from civicloom.applications.reviews import (
     REASON_MAX,
     REVIEW_WITHIN_DAYS,
@@ -89,9 +94,6 @@ from civicloom.applications.reviews import (
     ReviewWindow,
     ReviewWindowClosed,
     applicant_review,
-    decide_review,
-    department_reviews,
-    read_review,
     request_review,
     review_window,
 )
