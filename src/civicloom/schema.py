@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from civicloom.applications.tables import ApplicationRow, DeadLetterRow, TaskRow, TimelineRow
+from civicloom.applications.tables import (
+    ApplicationRow,
+    DeadLetterRow,
+    ReviewRow,
+    TaskRow,
+    TimelineRow,
+)
 from civicloom.audit.tables import AuditEntryRow, AuditSealRow
 from civicloom.backoffice.tables import CaseNoteRow, InspectionAppointmentRow
 from civicloom.catalogue.tables import BlueprintVersionRow
@@ -51,6 +57,7 @@ TABLES = (
     TaskRow,
     TimelineRow,
     DeadLetterRow,
+    ReviewRow,
     AuditEntryRow,
     AuditSealRow,
     DocumentRow,

@@ -178,15 +178,24 @@ async def activate(session: AsyncSession, case: CaseContext, task: TaskRow, now:
 
 
 async def after_step(
-    session: AsyncSession, case: CaseContext, task: TaskRow, now: datetime
+    session: AsyncSession,
+    case: CaseContext,
+    task: TaskRow,
+    now: datetime,
+    *,
+    overruled: bool = False,
 ) -> None:
-    """After a step finished: reject if its rule says so, start successors, or decide the case."""
+    """After a step finished: reject if its rule says so, start successors, or decide the case.
+
+    ``overruled``: a review overturned this step's refusal (ADR 0059), so its ``reject_when``
+    is not applied again; the case goes on from the step."""
     app = case.app
     if ApplicationState(app.state).is_final:
         return
     spec = case.graph.steps[task.step_id]
     if (
-        task.state == TaskState.COMPLETED.value
+        not overruled
+        and task.state == TaskState.COMPLETED.value
         and spec.reject_when
         and condition_holds(spec.reject_when, case.expression_context())
     ):

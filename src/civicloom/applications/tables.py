@@ -158,3 +158,32 @@ class DeadLetterRow(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution: Mapped[str | None] = mapped_column(String(20))
     resolved_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class ReviewRow(Base):
+    """An applicant's request that a refusal be looked at again (ADR 0059): one per refusal,
+    decided by a reviewer of the refusing department who did not refuse it."""
+
+    __tablename__ = "application_reviews"
+    __table_args__ = (
+        # One review per refusal: a second request (a replay, a double click) creates nothing.
+        UniqueConstraint("application_id", "refused_at", name="uq_application_reviews_refusal"),
+        Index("ix_application_reviews_queue", "department", "state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    refused_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the refusal it is about
+    step_id: Mapped[str] = mapped_column(String(100))  # the step that refused
+    department: Mapped[str] = mapped_column(String(50))
+    refused_by: Mapped[str | None] = mapped_column(String(200))  # None: a rule refused
+    refusal_reason: Mapped[str | None] = mapped_column(Text)  # as the applicant read it
+    state: Mapped[str] = mapped_column(String(20))  # requested | upheld | overturned
+    reason: Mapped[str] = mapped_column(Text)
+    document_id: Mapped[str | None] = mapped_column(String(36))
+    requested_by: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the review's own SLA
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str | None] = mapped_column(Text)

@@ -78,6 +78,10 @@ class AuditAction(StrEnum):
     # the assisted channel (ADR 0044): the citizen takes over a counter application online
     APPLICATION_TAKEN_OVER = "application.taken_over"
     CLAIM_CODE_REISSUED = "application.claim_code_reissued"  # the receipt was lost
+    # reviews of refusals (ADR 0059)
+    REVIEW_REQUESTED = "review.requested"
+    REVIEW_UPHELD = "review.upheld"
+    REVIEW_OVERTURNED = "review.overturned"
     # funding (no personal data: usage figures of a department)
     FUNDING_STATEMENT_READ = "funding.statement_read"
     # promotion between environments (ADR 0052): signed bundles of approved changes

@@ -20,6 +20,7 @@ from civicloom.applications import (
     check_may_work,
     find_application,
     find_task,
+    read_review,
     record_case_change,
 )
 from civicloom.audit import AuditAction
@@ -33,7 +34,12 @@ from civicloom.backoffice.domain import (
 from civicloom.backoffice.tables import CaseNoteRow, InspectionAppointmentRow
 from civicloom.catalogue import get_blueprint_version
 from civicloom.db import UnitOfWork
-from civicloom.documents import DocumentRef, DocumentsRuntime, open_document
+from civicloom.documents import (
+    REVIEW_EVIDENCE_TYPE,
+    DocumentRef,
+    DocumentsRuntime,
+    open_document,
+)
 from civicloom.kernel import (
     Clock,
     Conflict,
@@ -196,6 +202,44 @@ async def read_task_document(
                 task.department,
                 {"document_id": row.id, "task": task.id},
                 purpose=f"review {task.step_id}",
+                fields=(f"document:{row.document_type}",),
+            ),
+        )
+        await uow.commit()
+    return row, content
+
+
+async def read_review_document(
+    uow: UnitOfWork,
+    runtime: DocumentsRuntime,
+    clock: Clock,
+    principal: Principal,
+    review_id: str,
+) -> tuple[DocumentRef, bytes]:
+    """A reviewer opens the document the applicant added to a request for a review (ADR 0059);
+    only the reviewing department's staff, only that document; the read is audited."""
+    review = await read_review(uow, principal, review_id)
+    if review.document_id is None:
+        raise NotFound(f"review {review_id!r} has no document")
+    async with uow:
+        app = await find_application(uow.session, review.application_id)
+        assert app is not None
+        found = await open_document(
+            uow.session, runtime.store, app.id, review.document_id, {REVIEW_EVIDENCE_TYPE}
+        )
+        if found is None:
+            raise NotFound(f"no document for review {review_id!r}")
+        row, content = found
+        await record_case_change(
+            uow.session,
+            app,
+            clock.now(),
+            audit=AuditNote(
+                principal.audit_name,
+                AuditAction.DOCUMENT_READ,
+                review.department,
+                {"document_id": row.id, "review": review.id},
+                purpose=f"review {review.step_id}",
                 fields=(f"document:{row.document_type}",),
             ),
         )

@@ -2,6 +2,7 @@
 
 from civicloom.documents.api import DocumentsRuntimeDep, documents_router
 from civicloom.documents.domain import (
+    REVIEW_EVIDENCE_TYPE,
     DocumentRef,
     DocumentTypeRule,
     IssuedLicence,
@@ -52,6 +53,7 @@ from civicloom.documents.services import (
 
 __all__ = [
     "DOCUMENTS_RUNTIME",
+    "REVIEW_EVIDENCE_TYPE",
     "DocumentRef",
     "DocumentStore",
     "DocumentTypeRule",

@@ -20,6 +20,10 @@ ZIP = "application/zip"
 DEFAULT_MEDIA_TYPES = frozenset({PDF, PNG, JPEG})
 MEDIA_ALIASES = {"pdf": PDF, "png": PNG, "jpeg": JPEG, "jpg": JPEG, "docx": DOCX, "zip": ZIP}
 LICENCE_TYPE = "licence"
+# A document the applicant adds to a request for a review of a refusal (ADR 0059): any
+# service accepts it (PDF, PNG, JPEG, the deployment's size limit), whatever its blueprint
+# declares, and only the reviewing department opens it.
+REVIEW_EVIDENCE_TYPE = "review-evidence"
 
 
 @dataclass(frozen=True)

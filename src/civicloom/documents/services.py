@@ -18,6 +18,7 @@ from civicloom.audit import AuditAction, AuditRecord, DataUse, append_audit, dat
 from civicloom.catalogue import get_blueprint_version
 from civicloom.db import UnitOfWork
 from civicloom.documents.domain import (
+    REVIEW_EVIDENCE_TYPE,
     DocumentRef,
     DocumentTypeRule,
     check_type_name,
@@ -212,6 +213,8 @@ async def document_rule(
 ) -> DocumentTypeRule:
     """The rule of a document type in the application's blueprint version (or the default)."""
     check_type_name(document_type)
+    if document_type == REVIEW_EVIDENCE_TYPE:
+        return default_rule(document_type, runtime.max_bytes, runtime.retention_days)
     published = await get_blueprint_version(session, application.blueprint_version_id)
     section = published.blueprint.document_sections() if published else None
     rules = rules_from_blueprint(section, runtime.max_bytes, runtime.retention_days)

@@ -36,6 +36,9 @@ APPLICANT_EVENTS: dict[EventType, str] = {
     EventType.APPLICATION_APPROVED: "approved",
     EventType.APPLICATION_REJECTED: "refused",
     EventType.LICENCE_ISSUED: "issued",
+    EventType.REVIEW_REQUESTED: "review_requested",
+    EventType.REVIEW_UPHELD: "review_upheld",
+    EventType.REVIEW_OVERTURNED: "review_overturned",
 }
 # Sent when the blueprint declares nothing for the event.
 DEFAULT_TEMPLATES: dict[str, str] = {
@@ -43,6 +46,9 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "payment_received": "common/payment-received",
     "approved": "common/approved",
     "refused": "common/refused",
+    "review_requested": "common/review-requested",
+    "review_upheld": "common/review-upheld",
+    "review_overturned": "common/review-overturned",
 }
 # Officer-facing events: template, and the roles of the department that receive it.
 OFFICER_EVENTS: dict[EventType, tuple[str, frozenset[str]]] = {

@@ -38,6 +38,10 @@ class EventType(StrEnum):
     PAYMENT_ABANDONED = "civicloom.payment.abandoned"
     PAYMENT_REFUNDED = "civicloom.payment.refunded"
     LICENCE_ISSUED = "civicloom.licence.issued"
+    # Reviews of refusals (ADR 0059): asked by the applicant, decided by the department.
+    REVIEW_REQUESTED = "civicloom.review.requested"
+    REVIEW_UPHELD = "civicloom.review.upheld"
+    REVIEW_OVERTURNED = "civicloom.review.overturned"
     NOTIFICATION_REQUESTED = "civicloom.notification.requested"
     NOTIFICATION_DELIVER = "internal.notification.deliver"
     # Someone other than a director applied for a business: its directors are told (ADR
@@ -103,6 +107,10 @@ EVENTS: dict[EventType, EventRoute] = {
     EventType.PAYMENT_ABANDONED: EventRoute((PAYMENTS,), (EXCHANGE,)),
     EventType.PAYMENT_REFUNDED: EventRoute((PAYMENTS,), (EXCHANGE,)),
     EventType.LICENCE_ISSUED: EventRoute((DOCUMENTS,), _PUBLIC_NOTIFIED_ROOM),
+    EventType.LICENCE_ISSUED: EventRoute((DOCUMENTS,), _PUBLIC_AND_NOTIFIED),
+    EventType.REVIEW_REQUESTED: EventRoute((APPLICATIONS,), _PUBLIC_AND_NOTIFIED),
+    EventType.REVIEW_UPHELD: EventRoute((APPLICATIONS,), _PUBLIC_AND_NOTIFIED),
+    EventType.REVIEW_OVERTURNED: EventRoute((APPLICATIONS,), _PUBLIC_AND_NOTIFIED),
     # A blueprint's ``notify`` step: the notifications module sends the step's template.
     EventType.NOTIFICATION_REQUESTED: EventRoute((APPLICATIONS,), _PUBLIC_AND_NOTIFIED),
     EventType.NOTIFICATION_DELIVER: EventRoute((NOTIFICATIONS_MODULE,), (NOTIFICATIONS,)),

@@ -33,6 +33,11 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
     "payload-too-large": ("Request body too large", "The body exceeds the size limit."),
     "not-found": ("Not found", "The resource does not exist or is not visible to you."),
     "conflict": ("Conflict", "The request conflicts with the current state."),
+    "review-window-closed": (
+        "The review window has closed",
+        "A review of a refusal can be asked for until 30 days after it (ADR 0059); after that,"
+        " the applicant can appeal to the Administrative Court.",
+    ),
     "unauthenticated": ("Authentication required", "Send valid credentials."),
     "forbidden": ("Forbidden", "You are authenticated but may not do this."),
     "method-not-allowed": ("Method not allowed", "This resource does not accept that method."),

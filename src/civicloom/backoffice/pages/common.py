@@ -47,6 +47,7 @@ def nav(request: Request, principal: Principal) -> list[dict[str, Any]]:
     path = request.url.path
     items: list[tuple[str, str, set[str]]] = [
         ("/backoffice/tasks", _("Work queue"), {"officer", "supervisor"}),
+        ("/backoffice/reviews", _("Reviews of refusals"), {"officer", "supervisor"}),
         ("/backoffice/supervision", _("Supervision"), {"supervisor"}),
         ("/backoffice/services", _("Services and rules"), {"service-owner"}),
         ("/backoffice/operations", _("Operations"), {"operator"}),

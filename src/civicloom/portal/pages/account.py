@@ -13,7 +13,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
-from civicloom.applications import answer_information_request, clock_of, withdraw_application
+from civicloom.applications import (
+    answer_information_request,
+    applicant_review,
+    clock_of,
+    withdraw_application,
+)
 from civicloom.catalogue import CALENDARS, list_current_blueprints
 from civicloom.documents import (
     DocumentsRuntime,
@@ -109,6 +114,7 @@ async def _application(
         container.clock.now(),
     )
     last_payment = await latest_payment(container, principal, application_id)
+    review = await applicant_review(container.uow(), container.clock, principal, application_id)
     locale = negotiate_locale(request)
     return page(
         request,
@@ -126,6 +132,7 @@ async def _application(
         step_lines=step_lines(view, locale),
         timeline=timeline_lines(view, locale, page_gettext(request)),
         payment_due=payment_due(view),
+        review=review,
         **context,
     )
 

@@ -159,6 +159,16 @@ def timeline_lines(
                 text = _("Your application was refused: %(reason)s") % {
                     "reason": app.outcome_reason
                 }
+        elif event == "review.requested":
+            text = _("You asked for a review of the decision")
+        elif event == "review.upheld":
+            text = _("%(department)s looked at the decision again: it stays as it was") % {
+                "department": who
+            }
+        elif event == "review.overturned":
+            text = _("%(department)s looked at the decision again and changed it") % {
+                "department": who
+            }
         elif event == "application.withdrawn":
             text = _("You withdrew your application")
         elif event == "application.failed":
