@@ -18,7 +18,7 @@ from civicloom.departments.tables import DepartmentRow
 from civicloom.documents.tables import DocumentRow, LicenceRow
 from civicloom.funding.tables import UsageFactRow
 from civicloom.governance.bundle_tables import BundleRow
-from civicloom.governance.tables import ChangeApprovalRow, ChangeRequestRow
+from civicloom.governance.tables import ApplicationMoveRow, ChangeApprovalRow, ChangeRequestRow
 from civicloom.govstack.pubsub.tables import (
     DeliveryRow as PubSubDeliveryRow,
 )
@@ -88,6 +88,7 @@ TABLES = (
     AggregateWatermarkRow,
     ChangeRequestRow,
     ChangeApprovalRow,
+    ApplicationMoveRow,
     BundleRow,
 )
 
