@@ -33,7 +33,7 @@ from civicloom.audit import AuditAction
 from civicloom.catalogue import PublishedBlueprint, get_blueprint_version, list_blueprint_versions
 from civicloom.db import UnitOfWork
 from civicloom.departments import department_names
-from civicloom.governance.domain import ChangeKind, ChangeRequest, ChangeState
+from civicloom.governance.domain import QUALITY_GATE, ChangeKind, ChangeRequest, ChangeState
 from civicloom.governance.records import approvals_of, audit_change, row_of, to_domain
 from civicloom.governance.services import NotAllowed
 from civicloom.governance.tables import ApplicationMoveRow, ChangeRequestRow
@@ -214,15 +214,16 @@ def _record(row: ApplicationMoveRow) -> MoveRecord:
     return MoveRecord(dict(row.before), {k: str(v) for k, v in row.after_states.items()})
 
 
-async def plan_migration(uow: UnitOfWork, actor: Principal, change_id: str) -> MigrationPlan:
+async def plan_migration(uow: UnitOfWork, actor: Principal | None, change_id: str) -> MigrationPlan:
     """The dry run (nothing written): every open application on the replaced version with
     what moving it would change or why it stays, and the applications already moved. Read by
-    the owning department's staff with a governance role and the central quality gate."""
+    the owning department's service owner and the central quality gate; ``actor`` None is the
+    operator's CLI on the platform's host (``civicloom change migration``)."""
     async with uow:
         row = await row_of(uow.session, change_id)
         old, new = await _versions(uow, row)
         owner = new.blueprint.owner
-        if not (may_migrate(actor, owner) or "quality-gate" in actor.roles):
+        if actor is not None and not (may_migrate(actor, owner) or QUALITY_GATE in actor.roles):
             raise NotAllowed("only the owning department's service owner sees this migration")
         names = await department_names(uow.session)
         moves = list(

@@ -170,7 +170,7 @@ async def test_only_the_owning_departments_service_owner_moves_applications(
 
 
 async def test_dry_run_run_replay_and_moving_back(
-    container: Container, client: httpx.AsyncClient
+    container: Container, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = start()
     container.clock = clock
@@ -242,6 +242,17 @@ async def test_dry_run_run_replay_and_moving_back(
         f"Moved back on {today}; this change does not move it again"
     ]
 
+    # the operator's dry run on the host says the same in words (nothing written)
+    assert await cli_dry_run(container, monkeypatch, change_id) == [
+        "Fire safety review and outdoor seats: version 5 → 6 (2 running)",
+        f"  {busy['reference']}  not moved: Step “Business register check” is running at "
+        "Local Administration",
+        f"  {first['reference']}  would move:",
+        *(f"      {line}" for line in moves),
+        f"  {first['reference']}  moved {today} by Sam Okafor: moved back {today} by Sam Okafor",
+        f"  {second['reference']}  moved {today} by Sam Okafor: can move back",
+    ]
+
     # the second progresses (its checks start at the departments): it stays on version 6
     await claim_ready(container, clock)
     with pytest.raises(MoveRefused) as refused:
@@ -277,3 +288,85 @@ async def step_states(container: Container, application_id: str) -> dict[str, st
     async with container.uow() as uow:
         tasks = await tasks_of_application(uow.session, application_id, list(TaskState))
     return {t.step_id: t.state for t in tasks}
+
+
+async def test_the_migration_page_as_sam_gabriel_and_a_citizen(
+    container: Container, client: httpx.AsyncClient
+) -> None:
+    from tests.integration.governance.test_change_pages import browser
+    from tests.integration.identity.conftest import csrf_from
+
+    clock = start()
+    container.clock = clock
+    busy = await apply(client, 30)
+    await claim_ready(container, clock)
+    clock.advance(timedelta(minutes=1))
+    ready = await apply(client, 40)
+    change_id = await published_with_migration(container, clock)
+    url = f"/backoffice/changes/{change_id}/migration"
+
+    async with browser(container, None) as anonymous:
+        assert (await anonymous.get(url)).status_code == 303
+    async with browser(container, "alice") as alice:
+        assert (await alice.get(url)).status_code == 403
+    async with browser(container, "gabriel") as gabriel:
+        page = await gabriel.get(url)
+        assert page.status_code == 200
+        assert "run-button" not in page.text  # the quality gate reads the dry run only
+        refused = await gabriel.post(url, data={"csrf_token": csrf_from(page.text)})
+        assert refused.status_code == 403
+    assert await count(container, "governance_application_moves") == 0
+
+    async with browser(container, "sam") as sam:
+        page = await sam.get(url)
+        assert page.status_code == 200
+        assert f'data-application="{ready["reference"]}"' in page.text
+        assert "Step added: “Fire safety review”" in page.text
+        assert "Step “Business register check” is running at Local Administration" in page.text
+        ran = await sam.post(url, data={"csrf_token": csrf_from(page.text)})
+        assert ran.status_code == 303
+        page = await sam.get(url)
+        assert f"Move {ready['reference']} back" in page.text
+        assert await versions(container, client, busy["id"], ready["id"]) == [5, 6]
+        moved_back = await sam.post(
+            f"{url}/back",
+            data={"csrf_token": csrf_from(page.text), "application_id": ready["id"]},
+        )
+        assert moved_back.status_code == 303
+        page = await sam.get(url)
+        today = clock.now().date().isoformat()
+        assert f"Moved back {today} by Sam Okafor" in page.text
+        again = await sam.post(
+            f"{url}/back",
+            data={"csrf_token": csrf_from(page.text), "application_id": ready["id"]},
+        )
+        assert again.status_code == 409
+        assert f"Already moved back on {today} by Sam Okafor" in again.text
+    assert await versions(container, client, ready["id"]) == [5]
+
+
+async def cli_dry_run(
+    container: Container, monkeypatch: pytest.MonkeyPatch, change_id: str
+) -> list[str]:
+    """``civicloom change migration`` against the test's database: its lines."""
+    import asyncio
+
+    from typer.testing import CliRunner
+
+    from civicloom.cli import app
+    from civicloom.settings import get_settings
+
+    monkeypatch.setenv("CIVICLOOM_PROFILE", "test")
+    monkeypatch.setenv("CIVICLOOM_DATABASE_URL", container.settings.effective_database_url)
+    monkeypatch.setenv("CIVICLOOM_VAR_DIR", str(container.settings.var_dir))
+    monkeypatch.setenv("CIVICLOOM_BLUEPRINTS_DIR", str(container.settings.blueprints_dir))
+    monkeypatch.setenv("COLUMNS", "200")
+    get_settings.cache_clear()
+    try:  # the command runs its own event loop, so not on the test's loop
+        result = await asyncio.to_thread(
+            CliRunner().invoke, app, ["change", "migration", change_id]
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    return result.output.splitlines()
