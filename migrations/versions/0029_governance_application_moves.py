@@ -1,5 +1,6 @@
 """Governance: a change request's migration of running applications, and each application it
-moved (ADR 0058).
+moved (ADR 0058); applications: the day a closed application's next answer runs out of
+retention, so the purge reads only those due (backfilled: every closed one is due once).
 
 Revision ID: 0029
 Revises: 0027
@@ -23,8 +24,30 @@ depends_on: str | Sequence[str] | None = None
 JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 
+FINAL_STATES = ("approved", "rejected", "withdrawn", "failed")
+
+
 def upgrade() -> None:
     """Apply this migration."""
+    with op.batch_alter_table("applications") as batch:
+        batch.add_column(sa.Column("data_purge_due_at", sa.DateTime(timezone=True), nullable=True))
+        batch.create_index(
+            batch.f("ix_applications_data_purge_due_at"), ["data_purge_due_at"], unique=False
+        )
+    applications = sa.table(
+        "applications",
+        sa.column("state", sa.String),
+        sa.column("decided_at", sa.DateTime(timezone=True)),
+        sa.column("updated_at", sa.DateTime(timezone=True)),
+        sa.column("data_purge_due_at", sa.DateTime(timezone=True)),
+    )
+    op.execute(
+        applications.update()
+        .where(applications.c.state.in_(FINAL_STATES))
+        .values(
+            data_purge_due_at=sa.func.coalesce(applications.c.decided_at, applications.c.updated_at)
+        )
+    )
     with op.batch_alter_table("governance_change_requests") as batch:
         batch.add_column(sa.Column("migration", JSON, nullable=True))
     op.create_table(
@@ -75,3 +98,6 @@ def downgrade() -> None:
     op.drop_table("governance_application_moves")
     with op.batch_alter_table("governance_change_requests") as batch:
         batch.drop_column("migration")
+    with op.batch_alter_table("applications") as batch:
+        batch.drop_index(batch.f("ix_applications_data_purge_due_at"))
+        batch.drop_column("data_purge_due_at")

@@ -23,6 +23,7 @@ from civicloom.applications.case import (
 from civicloom.applications.deadlines import case_calendar, remind_at
 from civicloom.applications.domain import ApplicationState, TaskState
 from civicloom.applications.graph import condition_holds, retry_policy
+from civicloom.applications.retention import schedule_purge
 from civicloom.applications.steps import Activation, due_after, step_kinds, title_of
 from civicloom.applications.tables import ApplicationRow, DeadLetterRow, TaskRow
 from civicloom.audit import AuditAction
@@ -230,6 +231,7 @@ async def finish_case(
                 None,
             )
     app.state, app.decided_at, app.updated_at, app.outcome_reason = outcome.value, now, now, reason
+    schedule_purge(app, case.blueprint, now)
     messages = {
         ApplicationState.APPROVED: "Your application has been approved",
         ApplicationState.REJECTED: f"Your application was refused: {reason}",

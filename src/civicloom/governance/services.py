@@ -159,9 +159,7 @@ async def edit_draft(
         return to_domain(row, await approvals_of(uow.session, change_id))
 
 
-async def _default_owner(
-    session: AsyncSession, ws: Workspace, row: ChangeRequestRow
-) -> str | None:
+async def _default_owner(session: AsyncSession, ws: Workspace, row: ChangeRequestRow) -> str | None:
     """Who owns the files no other rule assigns. A service's template belongs to the
     department owning the service (whoever drafted or imported it: an operator importing a
     bundle has no department), as published or else as its blueprint file says; a common
