@@ -27,12 +27,12 @@ from civicloom.applications.case import (
     record_case_change,
 )
 from civicloom.applications.domain import ApplicationState, TaskState
-from civicloom.applications.engine import activate, correlation_key
+from civicloom.applications.engine import activate, new_task
 from civicloom.applications.graph import retry_policy
 from civicloom.applications.tables import ApplicationRow, TaskRow
 from civicloom.audit import AuditAction
 from civicloom.catalogue import Blueprint, PublishedBlueprint, Step, validate_form_data
-from civicloom.kernel import LocalisedText, ValidationFailed, new_id
+from civicloom.kernel import LocalisedText, ValidationFailed
 
 # A step a department (or a worker calling it) is working on: the case cannot move under it.
 AT_A_DEPARTMENT = frozenset({TaskState.RUNNING.value, TaskState.AWAITING_EXTERNAL.value})
@@ -309,21 +309,7 @@ async def move_case(
     for spec in new.blueprint.steps:
         if spec.id in case.tasks:
             continue
-        task = TaskRow(
-            id=new_id(),
-            application_id=app.id,
-            step_id=spec.id,
-            kind=spec.kind,
-            department=spec.department,
-            role=spec.role,
-            capability=spec.capability,
-            retry_policy=retry_policy(spec),
-            state=TaskState.WAITING.value,
-            attempts=0,
-            idempotency_key=correlation_key(),
-            created_at=now,
-            updated_at=now,
-        )
+        task = new_task(app.id, spec, now)
         session.add(task)
         added.append(task)
     await session.flush()

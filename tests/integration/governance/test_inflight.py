@@ -24,7 +24,6 @@ from civicloom.governance import (
     edit_draft,
     get_change,
     publish_due_changes,
-    set_form_field,
     submit_change,
 )
 from civicloom.governance.inflight import (
@@ -38,7 +37,13 @@ from civicloom.kernel import Conflict, FixedClock, Principal, ValidationFailed
 from civicloom.runtime import Container
 from civicloom.web.templating import translations_for
 from tests.conftest import as_persona
-from tests.integration.governance.flow import count, person, start, workspace
+from tests.integration.governance.flow import (
+    count,
+    person,
+    start,
+    with_outdoor_seats,
+    workspace,
+)
 from tests.integration.governance.test_change_requests import apply
 
 FIRE_SAFETY = {
@@ -93,19 +98,7 @@ async def published_with_migration(container: Container, clock: FixedClock) -> s
         title="Fire safety review and outdoor seats",
     )
     files = dict((await get_change(container.uow(), change_id)).files)
-    files = set_form_field(
-        with_fire_safety(files),
-        name="outdoor_seats",
-        kind="integer",
-        title_en="Outdoor seats",
-        title_zh="室外座位数",
-        page="premises",
-        required=False,
-        owner="local-admin",
-        data_class="business",
-        legal_basis="Food Business Licensing Act 2019, s. 12",
-        retention="P6Y",
-    )
+    files = with_outdoor_seats(with_fire_safety(files))
     await edit_draft(container.uow(), clock, sam, change_id, files)
     await declare_migration(container.uow(), clock, sam, change_id)
     await submit_change(container.uow(), clock, ws, sam, change_id, clock.now() + timedelta(days=7))
