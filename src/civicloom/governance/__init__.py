@@ -35,8 +35,8 @@ from civicloom.governance.inflight import (
     plan_migration,
     run_migration,
 )
-from civicloom.governance.migration_pages import migration_pages_router
 from civicloom.governance.pages import governance_pages_router, workspace_of
+from civicloom.governance.pages.migration import migration_pages_router
 from civicloom.governance.publication import (
     publish_due_changes,
     refresh_rule_book,

@@ -65,7 +65,7 @@ from civicloom.web import (
     see_other,
 )
 
-templates = Templates([Path(__file__).parent / "templates"])
+templates = Templates([Path(__file__).parent.parent / "templates"])
 governance_pages_router = APIRouter(include_in_schema=False)
 GOVERNANCE_ROLES = ("service-owner", RULE_OWNER, QUALITY_GATE)
 GOVERNANCE_PAGE = page_roles(*GOVERNANCE_ROLES)
