@@ -22,7 +22,11 @@ from civicloom.api import (
 from civicloom.backoffice import backoffice_router
 from civicloom.documents import documents_pages_router, documents_router
 from civicloom.funding import funding_api_router, funding_pages_router
-from civicloom.governance import governance_pages_router, refresh_rule_book
+from civicloom.governance import (
+    governance_pages_router,
+    migration_pages_router,
+    refresh_rule_book,
+)
 from civicloom.govstack.listener import include_govstack
 from civicloom.kpis import kpis_api_router, kpis_pages_router, register_operational_metrics
 from civicloom.notifications import (
@@ -153,6 +157,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(kpis_api_router)
     app.include_router(funding_pages_router)
     app.include_router(governance_pages_router)
+    app.include_router(migration_pages_router)
     app.include_router(funding_api_router)
     app.include_router(backoffice_router)
     if settings.govstack_base_path:  # the GovStack facades here too (ADR 0046)

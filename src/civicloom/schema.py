@@ -24,7 +24,7 @@ from civicloom.departments.tables import DepartmentRow
 from civicloom.documents.tables import DocumentRow, LicenceRow
 from civicloom.funding.tables import UsageFactRow
 from civicloom.governance.bundle_tables import BundleRow
-from civicloom.governance.tables import ChangeApprovalRow, ChangeRequestRow
+from civicloom.governance.tables import ApplicationMoveRow, ChangeApprovalRow, ChangeRequestRow
 from civicloom.govstack.pubsub.tables import (
     AllowedSubscriberRow,
     EventTypeRow,
@@ -97,6 +97,7 @@ TABLES = (
     AggregateWatermarkRow,
     ChangeRequestRow,
     ChangeApprovalRow,
+    ApplicationMoveRow,
     BundleRow,
 )
 

@@ -327,6 +327,12 @@ POST /backoffice/changes/{change_id}/submit      | change_edited | change_submit
 POST /backoffice/changes/{change_id}/approve     | change_submitted | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 POST /backoffice/changes/{change_id}/withdraw    | change | change_refusal | login 403 403 403 403 403 403 403 403 403 303 403 403 403 403 403 403
 GET  /backoffice/changes/history/{service_id}    | -      | - | login 403 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403
+# in-flight applications (ADR 0058): governance roles read the dry run; only the owning
+# department's service owner runs it or moves one back. Sam's change is a draft here: the page
+# says it is not published, the run and moving back are refused with 409 (nothing moves).
+GET  /backoffice/changes/{change_id}/migration   | change | - | login 403 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403
+POST /backoffice/changes/{change_id}/migration   | change | - | login 403 403 403 403 403 403 403 403 403 409 403 403 403 403 403 403
+POST /backoffice/changes/{change_id}/migration/back | change | - | login 403 403 403 403 403 403 403 403 403 409 403 403 403 403 403 403
 GET  /claim                                      | self  | - | login 200 200 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 POST /claim                                      | -     | - | login 400 400 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 

@@ -125,6 +125,17 @@ from civicloom.applications.steps import (
     step_kinds,
     use_step_kinds,
 )
+from civicloom.applications.versioning import (
+    MOVABLE_STATES,
+    Migration,
+    MoveLine,
+    MovePlan,
+    MoveRecord,
+    move_application,
+    move_application_back,
+    plan_moves,
+    why_application_stays,
+)
 from civicloom.applications.views import (
     ApplicantApplication,
     ApplicationFacts,
@@ -144,6 +155,7 @@ from civicloom.applications.views import (
 )
 
 __all__ = [
+    "MOVABLE_STATES",
     "NOTIFY_CHANNEL",
     "REASON_MAX",
     "REVIEW_WITHIN_DAYS",
@@ -174,6 +186,10 @@ __all__ = [
     "FieldMatch",
     "FileTask",
     "Forbidden",
+    "Migration",
+    "MoveLine",
+    "MovePlan",
+    "MoveRecord",
     "OfficerDecision",
     "OnBehalf",
     "PurgedFormData",
@@ -234,6 +250,9 @@ __all__ = [
     "get_application",
     "list_dead_letters",
     "list_officer_tasks",
+    "move_application",
+    "move_application_back",
+    "plan_moves",
     "purge_closed_form_data",
     "read_officer_task",
     "read_registration_file",
@@ -262,6 +281,7 @@ __all__ = [
     "tasks_needing_attention",
     "tasks_of_application",
     "use_step_kinds",
+    "why_application_stays",
     "withdraw_application",
     "workload_by_assignee",
 ]

@@ -23,10 +23,18 @@ from civicloom.applications.case import (
 from civicloom.applications.deadlines import case_calendar, remind_at
 from civicloom.applications.domain import ApplicationState, TaskState
 from civicloom.applications.graph import condition_holds, retry_policy
+from civicloom.applications.retention import schedule_purge
 from civicloom.applications.steps import Activation, due_after, step_kinds, title_of
 from civicloom.applications.tables import ApplicationRow, DeadLetterRow, TaskRow
 from civicloom.audit import AuditAction
-from civicloom.catalogue import Blueprint, DecisionCall, DecisionDay, resolve, step_graph
+from civicloom.catalogue import (
+    Blueprint,
+    DecisionCall,
+    DecisionDay,
+    Step,
+    resolve,
+    step_graph,
+)
 from civicloom.kernel import new_id
 from civicloom.outbox import EventType
 from civicloom.rules import RULE_BOOK, Decision, evaluate, record_decision
@@ -114,6 +122,26 @@ def current_traceparent() -> str | None:
     return carrier.get("traceparent")
 
 
+def new_task(application_id: str, spec: Step, now: datetime) -> TaskRow:
+    """A step's task, waiting for its predecessors, with a fresh correlation key."""
+    return TaskRow(
+        id=new_id(),
+        application_id=application_id,
+        step_id=spec.id,
+        kind=spec.kind,
+        department=spec.department,
+        role=spec.role,
+        capability=spec.capability,
+        retry_policy=retry_policy(spec),
+        state=TaskState.WAITING.value,
+        attempts=0,
+        idempotency_key=correlation_key(),
+        traceparent=current_traceparent(),
+        created_at=now,
+        updated_at=now,
+    )
+
+
 async def start_case(
     session: AsyncSession, app: ApplicationRow, blueprint: Blueprint, now: datetime
 ) -> None:
@@ -125,22 +153,7 @@ async def start_case(
         app.deadline_at = calendar.add_working_days(now, blueprint.legal_deadline_working_days)
     tasks = []
     for spec in graph.steps.values():
-        task = TaskRow(
-            id=new_id(),
-            application_id=app.id,
-            step_id=spec.id,
-            kind=spec.kind,
-            department=spec.department,
-            role=spec.role,
-            capability=spec.capability,
-            retry_policy=retry_policy(spec),
-            state=TaskState.WAITING.value,
-            attempts=0,
-            idempotency_key=correlation_key(),
-            traceparent=current_traceparent(),
-            created_at=now,
-            updated_at=now,
-        )
+        task = new_task(app.id, spec, now)
         session.add(task)
         tasks.append(task)
     await session.flush()
@@ -239,6 +252,7 @@ async def finish_case(
                 None,
             )
     app.state, app.decided_at, app.updated_at, app.outcome_reason = outcome.value, now, now, reason
+    schedule_purge(app, case.blueprint, now)
     messages = {
         ApplicationState.APPROVED: "Your application has been approved",
         ApplicationState.REJECTED: f"Your application was refused: {reason}",

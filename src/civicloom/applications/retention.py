@@ -6,13 +6,16 @@ answer is removed from the application's data, and the removal is audited throug
 path (``application.form_data_purged``, naming the fields, never their values). A field whose
 version declares no retention is kept. Batches are short transactions; on PostgreSQL rows
 another worker is purging are skipped (``SKIP LOCKED``), so several workers may run the job.
+
+A closed application carries the day its next answer runs out (``data_purge_due_at``, set when
+it closes and after each purge): a run reads only the applications due, never every closed one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,16 +24,13 @@ from civicloom.applications.case import AuditNote, record_case_change
 from civicloom.applications.domain import FINAL_APPLICATION_STATES
 from civicloom.applications.tables import ApplicationRow
 from civicloom.audit import AuditAction
-from civicloom.catalogue import Retention, field_retentions, get_blueprint_version
+from civicloom.catalogue import Blueprint, Retention, field_retentions, get_blueprint_version
 from civicloom.db import UnitOfWork
 from civicloom.kernel import Clock
 from civicloom.observability import get_logger
 
 log = get_logger(__name__)
 RETENTION_ACTOR = "system:retention"
-SHORTEST_RETENTION = timedelta(days=1)
-"""No retention is shorter (``Retention.parse`` refuses a zero period): an application closed
-less than a day ago has nothing to purge."""
 _FINAL = tuple(s.value for s in FINAL_APPLICATION_STATES)
 _closed_at = func.coalesce(ApplicationRow.decided_at, ApplicationRow.updated_at)
 """When an application closed (every final state sets ``decided_at``; older rows may not)."""
@@ -69,6 +69,21 @@ def expired_fields(
     )
 
 
+def next_purge_due(
+    data: dict[str, object], rules: dict[str, Retention], closed_at: datetime, now: datetime
+) -> datetime | None:
+    """When the next of these answers runs out (strictly after ``now``), or None."""
+    ends = [rules[name].after(closed_at) for name in data if name in rules]
+    later = [end for end in ends if end > now]
+    return min(later) if later else None
+
+
+def schedule_purge(app: ApplicationRow, blueprint: Blueprint, closed_at: datetime) -> None:
+    """When an application closes: the day its first answer runs out (ADR 0058)."""
+    retentions = field_retentions(blueprint)
+    app.data_purge_due_at = next_purge_due(app.data or {}, retentions, closed_at, closed_at)
+
+
 async def purge_closed_form_data(
     uow: Callable[[], UnitOfWork], clock: Clock, batch_size: int = 200
 ) -> list[PurgedFormData]:
@@ -78,15 +93,15 @@ async def purge_closed_form_data(
     now = clock.now()
     rules = RetentionRules()
     purged: list[PurgedFormData] = []
-    after = ""
     while True:
         async with uow() as work:
+            # Only applications whose next answer is due (indexed): each one handled is given
+            # its next due date (later than now) or none, so the loop ends and the next run
+            # reads nothing it read before.
             query = (
                 select(ApplicationRow, _closed_at)
-                .where(ApplicationRow.state.in_(_FINAL))
-                .where(_closed_at <= now - SHORTEST_RETENTION)
-                .where(ApplicationRow.id > after)
-                .order_by(ApplicationRow.id)
+                .where(ApplicationRow.data_purge_due_at <= now)
+                .order_by(ApplicationRow.data_purge_due_at, ApplicationRow.id)
                 .limit(batch_size)
             )
             if work.is_postgresql:
@@ -94,17 +109,17 @@ async def purge_closed_form_data(
             rows = [(r[0], r[1]) for r in await work.session.execute(query)]
             if not rows:
                 return purged
-            after = rows[-1][0].id
             for app, closed_at in rows:
-                fields = expired_fields(
-                    app.data or {},
-                    await rules.of(work.session, app.blueprint_version_id),
-                    closed_at,
-                    now,
-                )
+                retentions = await rules.of(work.session, app.blueprint_version_id)
+                if app.state not in _FINAL:  # reopened or never closed: nothing runs out
+                    app.data_purge_due_at = None
+                    continue
+                fields = expired_fields(app.data or {}, retentions, closed_at, now)
+                kept = {k: v for k, v in (app.data or {}).items() if k not in fields}
+                app.data_purge_due_at = next_purge_due(kept, retentions, closed_at, now)
                 if not fields:
                     continue
-                app.data = {k: v for k, v in (app.data or {}).items() if k not in fields}
+                app.data = kept
                 await record_case_change(
                     work.session,
                     app,

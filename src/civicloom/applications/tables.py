@@ -48,6 +48,9 @@ class ApplicationRow(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome_reason: Mapped[str | None] = mapped_column(Text)
     decisions: Mapped[dict[str, Any] | None] = mapped_column(JSONValue)
+    # When the next answer of a closed application runs out of retention (ADR 0050, 0058):
+    # the purge reads only applications due, never every closed one.
+    data_purge_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 SLA_WATCHED_STATES = (

@@ -116,6 +116,11 @@ class AuditAction(StrEnum):
     CHANGE_WITHDRAWN = "change.withdrawn"
     CHANGE_PUBLISHED = "change.published"
     CHANGE_IMPORTED = "change.imported"
+    # in-flight applications (ADR 0058): a published change's migration declared, one
+    # application moved to the new version by it, or moved back
+    CHANGE_MIGRATION_DECLARED = "change.migration_declared"
+    APPLICATION_VERSION_MOVED = "application.version_moved"
+    APPLICATION_VERSION_RESTORED = "application.version_restored"
     # officer work: a supervisor takes a task over from its holder (issue 16)
     TASK_TAKEN_OVER = "task.taken_over"
     # GovStack messaging: a department system had e-mail sent through the platform

@@ -120,6 +120,15 @@ def action_labels(gettext: Callable[[str], str] = _same) -> dict[str, str]:
         AuditAction.CHANGE_WITHDRAWN.value: _("Change request withdrawn"),
         AuditAction.CHANGE_PUBLISHED.value: _("Change published"),
         AuditAction.CHANGE_IMPORTED.value: _("Change request imported for approval"),
+        AuditAction.CHANGE_MIGRATION_DECLARED.value: _(
+            "Change request declares how running applications move"
+        ),
+        AuditAction.APPLICATION_VERSION_MOVED.value: _(
+            "Application moved to a new version of its service"
+        ),
+        AuditAction.APPLICATION_VERSION_RESTORED.value: _(
+            "Application moved back to the version it was on"
+        ),
         AuditAction.FORM_DATA_PURGED.value: _("Answers deleted after their retention period"),
         AuditAction.DRAFT_PURGED.value: _("Unsent draft deleted after its retention period"),
     }

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from civicloom.governance.inflight import plan_migration
 from civicloom.governance.publication import (
     publish_due_changes,
 )
@@ -81,6 +82,49 @@ def build_app(compose: Compose) -> typer.Typer:
                 console.print(f"  check {check.name}: {'passed' if check.passed else 'FAILED'}")
             for a in c.approvals:
                 console.print(f"  approved for {a.party} by {a.approver_name}")
+
+        try:
+            asyncio.run(main())
+        except DomainError as exc:
+            console.print(f"[red]{exc.detail}[/red]")
+            raise typer.Exit(1) from exc
+
+    @app.command("migration")
+    def migration(change_id: Annotated[str, typer.Argument(help="Change request id.")]) -> None:
+        """The dry run of a published change's migration (ADR 0058): every running application
+        on the replaced version, what moving it would change or why it stays, and those moved.
+        Nothing is written; the service owner runs it in the back office."""
+
+        async def main() -> None:
+            container: Container = compose().build_container()
+            try:
+                plan = await plan_migration(container.uow(), None, change_id)
+            finally:
+                await container.database.dispose()
+            console.print(
+                f"[bold]{plan.change.title}[/bold]: version {plan.from_version} → "
+                f"{plan.to_version} ({len(plan.plans)} running)"
+            )
+            for p in plan.plans:
+                if p.refusal is not None:
+                    console.print(
+                        f"  {p.reference}  not moved: {p.refusal.render('en')}", markup=False
+                    )
+                    continue
+                console.print(f"  {p.reference}  would move:", markup=False)
+                for line in p.changes:
+                    console.print(f"      {line.render('en')}", markup=False)
+            for m in plan.moved:
+                state = (
+                    f"moved back {m.reversed_at.date().isoformat()} by {m.reversed_by_name}"
+                    if m.reversed_at
+                    else (m.stays.render("en") if m.stays else "can move back")
+                )
+                console.print(
+                    f"  {m.reference}  moved {m.moved_at.date().isoformat()} by "
+                    f"{m.moved_by_name}: {state}",
+                    markup=False,
+                )
 
         try:
             asyncio.run(main())

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class ChangeKind(StrEnum):
@@ -105,6 +106,8 @@ class ChangeRequest:
     published_at: datetime | None = None
     source_environment: str | None = None
     bundle_id: str | None = None
+    # how running applications may move to the new version (ADR 0058); None: they stay
+    migration: Mapping[str, Any] | None = None
 
     @property
     def missing(self) -> tuple[str, ...]:

@@ -65,6 +65,7 @@ def to_domain(row: ChangeRequestRow, approvals: Sequence[ChangeApprovalRow]) -> 
         published_at=row.published_at,
         source_environment=row.source_environment,
         bundle_id=row.bundle_id,
+        migration=None if row.migration is None else dict(row.migration),
     )
 
 

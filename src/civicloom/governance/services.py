@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.audit import AuditAction
+from civicloom.catalogue import get_current_blueprint
 from civicloom.db import UnitOfWork
 from civicloom.governance.artifacts import (
     Workspace,
@@ -158,16 +159,30 @@ async def edit_draft(
         return to_domain(row, await approvals_of(uow.session, change_id))
 
 
-def _default_owner(row: ChangeRequestRow) -> str | None:
+async def _default_owner(session: AsyncSession, ws: Workspace, row: ChangeRequestRow) -> str | None:
+    """Who owns the files no other rule assigns. A service's template belongs to the
+    department owning the service (whoever drafted or imported it: an operator importing a
+    bundle has no department), as published or else as its blueprint file says; a common
+    template to the central team."""
     if row.kind == ChangeKind.TEMPLATE.value:
-        return row.author_department if not row.target.startswith("common/") else CENTRAL
+        service = row.target.split("/", 1)[0]
+        if service == "common":
+            return CENTRAL
+        current = await get_current_blueprint(session, service)
+        if current is not None:
+            return current.blueprint.owner
+        path = ws.blueprints_dir / "services" / service / "blueprint.yaml"
+        if path.is_file():
+            owner = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("owner")
+            if owner:
+                return str(owner)
     return row.author_department
 
 
 async def _assess(
     session: AsyncSession, ws: Workspace, row: ChangeRequestRow
 ) -> tuple[list[DiffLine], list[CheckResult]]:
-    diff = semantic_diff(row.base_files, row.files, _default_owner(row))
+    diff = semantic_diff(row.base_files, row.files, await _default_owner(session, ws, row))
     checks = await run_checks(session, ws, row.files, diff)
     return diff, checks
 

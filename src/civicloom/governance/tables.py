@@ -41,6 +41,8 @@ class ChangeRequestRow(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source_environment: Mapped[str | None] = mapped_column(String(100))
     bundle_id: Mapped[str | None] = mapped_column(String(100))
+    # how running applications may move to the new version (ADR 0058); None: they stay
+    migration: Mapped[dict[str, Any] | None] = mapped_column(JSONValue, nullable=True)
 
 
 class ChangeApprovalRow(Base):
@@ -58,3 +60,32 @@ class ChangeApprovalRow(Base):
     approver: Mapped[str] = mapped_column(String(200))
     approver_name: Mapped[str] = mapped_column(String(200))
     approved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApplicationMoveRow(Base):
+    """One application moved by a change request's migration (ADR 0058): what it was before
+    (to move it back), the step states right after, who moved it and who moved it back. One
+    row per change and application: a repeated run moves nothing twice."""
+
+    __tablename__ = "governance_application_moves"
+    __table_args__ = (
+        UniqueConstraint(
+            "change_id", "application_id", name="uq_governance_application_moves_application"
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    change_id: Mapped[str] = mapped_column(ForeignKey("governance_change_requests.id"), index=True)
+    application_id: Mapped[str] = mapped_column(String(36), index=True)
+    reference: Mapped[str] = mapped_column(String(30))
+    from_version_id: Mapped[str] = mapped_column(String(36))
+    to_version_id: Mapped[str] = mapped_column(String(36))
+    before: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+    after_states: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+    changes: Mapped[list[Any]] = mapped_column(JSONValue)
+    moved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    moved_by: Mapped[str] = mapped_column(String(200))
+    moved_by_name: Mapped[str] = mapped_column(String(200))
+    reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reversed_by: Mapped[str | None] = mapped_column(String(200))
+    reversed_by_name: Mapped[str | None] = mapped_column(String(200))

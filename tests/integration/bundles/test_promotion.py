@@ -27,7 +27,9 @@ from civicloom.governance import (
     NotAllowed,
     approve_change,
     draft_change,
+    edit_draft,
     get_change,
+    submit_change,
 )
 from civicloom.governance.bundle_domain import BundleRefused, Refusal
 from civicloom.governance.bundles import (
@@ -41,8 +43,10 @@ from civicloom.governance.bundles import (
 from civicloom.kernel import Conflict, FixedClock
 from tests.integration.bundles.world import (
     AGREEMENT,
+    CARLA,
     NOW,
     OPERATOR,
+    RITA,
     SAM,
     Deployment,
     approved_in,
@@ -314,3 +318,41 @@ async def test_two_exports_at_once_take_two_sequences_or_one_is_refused(
             await uow.session.scalars(text("SELECT sequence FROM governance_bundles ORDER BY 1"))
         )
     assert sequences == done
+
+
+async def test_an_imported_template_waits_for_the_department_owning_its_service(
+    world: tuple[Deployment, Deployment], tmp_path: Path
+) -> None:
+    """The operator importing a bundle has no department: a service's template still needs
+    the approval of the department owning the service, not only the central team's."""
+    test, production = world
+    clock = FixedClock(NOW)
+    uow = test.container.uow
+    change_id = await draft_change(
+        uow(),
+        clock,
+        test.ws,
+        SAM,
+        kind=ChangeKind.TEMPLATE,
+        target="open-a-restaurant/submitted",
+        title="Say which departments check the application",
+    )
+    draft = await get_change(uow(), change_id)
+    edited = {
+        rel: text.replace(
+            "Four departments", "Local Administration and three other departments"
+        ).replace("四个部门", "地方行政局和另外三个部门")
+        for rel, text in draft.files.items()
+    }
+    assert edited != dict(draft.files)
+    await edit_draft(uow(), clock, SAM, change_id, edited)
+    submitted = await submit_change(uow(), clock, test.ws, SAM, change_id, NOW + timedelta(days=7))
+    assert submitted.required == ("local-admin", "central")
+    await approve_change(uow(), clock, RITA, change_id)
+    await approve_change(uow(), clock, CARLA, change_id)
+    await export(test, change_id, tmp_path / "template.bundle")
+
+    imported = await import_into(production, tmp_path / "template.bundle")
+    (local_id,) = imported.local_change_ids
+    here = await get_change(production.container.uow(), local_id)
+    assert (here.author_department, here.missing) == (None, ("local-admin", "central"))

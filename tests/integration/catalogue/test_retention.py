@@ -186,3 +186,33 @@ async def test_the_worker_runs_the_retention_purge_on_its_setting(container: Con
     finally:
         for close in worker.resources:
             await close()
+
+
+async def purge_due(container: Container, app_id: str) -> Any:
+    async with container.uow() as uow:
+        row = await uow.session.get(ApplicationRow, app_id)
+        assert row is not None
+        return row.decided_at, row.data_purge_due_at
+
+
+async def test_the_purge_reads_only_applications_whose_next_answer_is_due(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """A closed application carries the day its next answer runs out; a run before that day
+    does not read it, and each purge moves the day on (ADR 0058: no rescan of every closed
+    application)."""
+    closed = await new_application(client)
+    still_open = await new_application(client)
+    withdrawn = await client.post(f"/api/v1/applications/{closed}/withdrawal", headers=ALICE)
+    assert withdrawn.status_code in (200, 204), withdrawn.text
+    decided, due = await purge_due(container, closed)
+    assert due == decided.replace(year=decided.year + 1)  # cuisine and contact_email: P1Y
+    assert (await purge_due(container, still_open))[1] is None
+
+    clock = FixedClock(due - DAY)
+    assert await purge_closed_form_data(container.uow, clock) == []
+    clock.advance(DAY)
+    (purged,) = await purge_closed_form_data(container.uow, clock)
+    assert purged.fields == ("contact_email", "cuisine")
+    assert (await purge_due(container, closed))[1] == decided.replace(year=decided.year + 2)
+    assert await purge_closed_form_data(container.uow, clock) == []  # nothing due until then

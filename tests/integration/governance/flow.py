@@ -61,7 +61,14 @@ async def drafted(container: Container, clock: FixedClock) -> str:
         case="Golden Dragon Kitchen, 40 seats, pays the small-band fee",
         expect={"fee": 500},
     )
-    files = set_form_field(
+    files = with_outdoor_seats(files)
+    await edit_draft(container.uow(), clock, sam, change_id, files, base)
+    return change_id
+
+
+def with_outdoor_seats(files: dict[str, str]) -> dict[str, str]:
+    """The draft with a new optional field for outdoor seats, owned by local-admin."""
+    return set_form_field(
         files,
         name="outdoor_seats",
         kind="integer",
@@ -74,8 +81,6 @@ async def drafted(container: Container, clock: FixedClock) -> str:
         legal_basis="Food Business Licensing Act 2019, s. 12",
         retention="P6Y",
     )
-    await edit_draft(container.uow(), clock, sam, change_id, files, base)
-    return change_id
 
 
 async def submitted(container: Container, clock: FixedClock, days: int = 7) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from civicloom.governance.queries import (
     service_history,
 )
 from civicloom.governance.services import (
+    NotAllowed,
     approve_change,
     draft_change,
     edit_draft,
@@ -63,7 +65,7 @@ from civicloom.web import (
     see_other,
 )
 
-templates = Templates([Path(__file__).parent / "templates"])
+templates = Templates([Path(__file__).parent.parent / "templates"])
 governance_pages_router = APIRouter(include_in_schema=False)
 GOVERNANCE_ROLES = ("service-owner", RULE_OWNER, QUALITY_GATE)
 GOVERNANCE_PAGE = page_roles(*GOVERNANCE_ROLES)
@@ -332,8 +334,38 @@ async def _author_draft(
 ) -> ChangeRequest:
     change = await get_change(container.uow(), change_id)
     if change.author != principal.subject:
-        raise Conflict("only the author edits a draft")
+        raise NotAllowed("only the author edits a draft")  # as ``edit_draft`` says it
     return change
+
+
+async def _apply_edit(
+    request: Request,
+    container: Container,
+    principal: Principal,
+    change_id: str,
+    form_name: str,
+    build: Callable[[ChangeRequest], dict[str, str]],
+) -> Response:
+    """One editor's post: the author's draft, its files changed by ``build`` (messages beside
+    the fields when it refuses them), then stored."""
+    try:
+        change = await _author_draft(container, principal, change_id)
+    except Conflict as exc:
+        return await _change_page(
+            request, container, principal, change_id, {form_name: exc.detail}, exc.status, form_name
+        )
+    try:
+        files = build(change)
+    except ValidationFailed as failed:
+        return await _change_page(
+            request,
+            container,
+            principal,
+            change_id,
+            _field_messages(request, failed),
+            form=form_name,
+        )
+    return await _edit(request, container, principal, change_id, form_name, files)
 
 
 @governance_pages_router.post(
@@ -358,9 +390,13 @@ async def add_field(
             "retention",
         )
     }
-    change = await get_change(container.uow(), change_id)
-    try:
-        files = set_form_field(
+    return await _apply_edit(
+        request,
+        container,
+        principal,
+        change_id,
+        "fields",
+        lambda change: set_form_field(
             change.files,
             name=raw["name"],
             kind=raw["type"],
@@ -372,17 +408,8 @@ async def add_field(
             data_class=raw["data_class"],
             legal_basis=raw["legal_basis"],
             retention=raw["retention"],
-        )
-    except ValidationFailed as failed:
-        return await _change_page(
-            request,
-            container,
-            principal,
-            change_id,
-            _field_messages(request, failed),
-            form="fields",
-        )
-    return await _edit(request, container, principal, change_id, "fields", files)
+        ),
+    )
 
 
 @governance_pages_router.post(
@@ -439,16 +466,16 @@ async def set_sla(
 ) -> Response:
     """Set the SLA (working days) of a step of the draft's blueprint."""
     form = await request.form(max_files=0, max_fields=10)
-    change = await get_change(container.uow(), change_id)
-    try:
-        files = set_step_sla(
+    return await _apply_edit(
+        request,
+        container,
+        principal,
+        change_id,
+        "sla",
+        lambda change: set_step_sla(
             change.files, step=str(form.get("step") or ""), days=str(form.get("days") or "")
-        )
-    except ValidationFailed as failed:
-        return await _change_page(
-            request, container, principal, change_id, _field_messages(request, failed), form="sla"
-        )
-    return await _edit(request, container, principal, change_id, "sla", files)
+        ),
+    )
 
 
 @governance_pages_router.post(
@@ -459,23 +486,18 @@ async def set_template(
 ) -> Response:
     """Replace a template's text in one language."""
     form = await request.form(max_files=0, max_fields=10)
-    change = await get_change(container.uow(), change_id)
-    try:
-        files = set_template_text(
+    return await _apply_edit(
+        request,
+        container,
+        principal,
+        change_id,
+        "template",
+        lambda change: set_template_text(
             change.files,
             language=str(form.get("language") or ""),
             text=str(form.get("text") or ""),
-        )
-    except ValidationFailed as failed:
-        return await _change_page(
-            request,
-            container,
-            principal,
-            change_id,
-            _field_messages(request, failed),
-            form="template",
-        )
-    return await _edit(request, container, principal, change_id, "template", files)
+        ),
+    )
 
 
 @governance_pages_router.post(
