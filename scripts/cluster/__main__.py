@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import sys
 
-from scripts.cluster.topology import HOSTS, SIM_PORTS, reap, up
+from scripts.cluster.topology import HOSTS, SIM_PORTS, reap, reap_strays, up
 
 
 def main(argv: list[str]) -> int:
     """Dispatch ``up`` or ``down``."""
     command = argv[0] if argv else "up"
     if command == "down":
-        for line in reap(detached_too=True) or ["nothing to tear down"]:
+        for line in reap(detached_too=True) + reap_strays() or ["nothing to tear down"]:
             print(line)
         return 0
     if command != "up":

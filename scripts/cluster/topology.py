@@ -725,15 +725,10 @@ def teardown(tag: str) -> list[str]:
     return removed
 
 
-def _tag_of(name: str, prefix: str) -> str:
-    return name[len(prefix) :].split("-", 1)[0]
-
-
 def reap(*, detached_too: bool) -> list[str]:
     """Tear down the clusters whose owner is gone (and, with ``detached_too``, those built by
-    ``make cluster``, which have no owner, and any namespace or bridge no record claims)."""
+    ``make cluster``, which have no owner); what was removed."""
     reaped = []
-    claimed = set()
     for record in sorted(REGISTRY.glob("*.json")) if REGISTRY.is_dir() else []:
         try:
             entry = json.loads(record.read_text())
@@ -742,14 +737,19 @@ def reap(*, detached_too: bool) -> list[str]:
         owner = entry.get("owner")
         alive = owner is not None and started_at(int(owner)) == entry.get("owner_started")
         if alive or (owner is None and not detached_too):
-            claimed.add(entry["tag"])
             continue
         reaped += [f"cluster {entry['tag']}: {what}" for what in teardown(entry["tag"])]
-    if detached_too:
-        strays = {_tag_of(n, NS_PREFIX) for n in namespaces()}
-        strays |= {b[len(BRIDGE_PREFIX) :] for b in bridges()}
-        for tag in sorted(strays - claimed):
-            reaped += [f"cluster {tag}: {what}" for what in teardown(tag)]
+    return reaped
+
+
+def reap_strays() -> list[str]:
+    """Tear down namespaces and bridges named like ours that no record claims."""
+    claimed = {record.stem for record in REGISTRY.glob("*.json")} if REGISTRY.is_dir() else set()
+    strays = {n[len(NS_PREFIX) :].split("-", 1)[0] for n in namespaces()}
+    strays |= {b[len(BRIDGE_PREFIX) :] for b in bridges()}
+    reaped = []
+    for tag in sorted(strays - claimed):
+        reaped += [f"cluster {tag}: {what}" for what in teardown(tag)]
     return reaped
 
 

@@ -145,6 +145,17 @@ class Load:
                 )
                 self._call("status", status)
 
+    def wait(self, enough: Callable[[list[tuple[float, str, int, str]]], bool]) -> None:
+        """Until the answers so far are ``enough`` (at most 60 s)."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with self.lock:
+                answers = list(self.answers)
+            if enough(answers):
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"load did not get there within 60 s: {answers}")
+
     def __enter__(self) -> Load:
         for thread in self.threads:
             thread.start()
@@ -161,11 +172,13 @@ def test_an_api_host_killed_mid_load_loses_no_answered_request(running: Running)
     cluster = running.cluster
     try:
         with Load(running) as load:
-            time.sleep(2)  # load running on both hosts
+            # Load runs on both hosts before one dies.
+            load.wait(lambda answers: {a[3] for a in answers} >= {"api1", "api2"})
             killed_at = time.monotonic()
             assert cluster.kill_host("api1") > 0
-            time.sleep(4)  # traffic goes on through api2
-        after = [a for a in load.answers if a[0] > killed_at + 2]  # health check marks it down
+            # Traffic goes on through api2; the health check has noticed within 2 s.
+            load.wait(lambda answers: len([a for a in answers if a[0] > killed_at + 2]) >= 8)
+        after = [a for a in load.answers if a[0] > killed_at + 2]
         before = [a for a in load.answers if a[0] <= killed_at]
         assert {served for *_, served in before} == {"api1", "api2"}
         # Every request answered after the load balancer noticed was answered by api2, and
@@ -223,3 +236,32 @@ def test_a_worker_host_killed_with_calls_in_flight_moves_its_leases(running: Run
     finally:
         httpx.put(f"{tax}/_sim/faults", json={}, timeout=5)
         cluster.start_worker("worker1")
+
+
+@pytest.mark.timeout(240)
+def test_the_replica_promoted_after_the_primary_dies_has_every_committed_application(
+    running: Running,
+) -> None:
+    cluster = running.cluster
+    with httpx.Client() as client:
+        before = []
+        for _ in range(3):
+            answer = _submit(client, running)
+            assert answer.status_code == 201, answer.text
+            before.append(answer.json()["id"])
+        assert cluster.kill_host("pg1") > 0  # the primary's machine is gone
+        cluster.pg_ctl("pg2", "promote", "-w", "-t", "60")
+        # No restart anywhere: the API and worker hosts reconnect to whichever host is
+        # writable (target_session_attrs=read-write). Requests may fail until they do.
+        deadline = time.monotonic() + 60
+        answer = _submit(client, running)
+        while answer.status_code != 201 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            answer = _submit(client, running)
+        assert answer.status_code == 201, answer.text
+    # Synchronous commit: every application answered 201 by the old primary is on the new one.
+    assert sum(_states(running, before).values()) == 3
+    after = answer.json()["id"]
+    _wait_approved(running, [*before, after], timeout=120)
+    _assert_exactly_once(running, [*before, after])
+    assert cluster.psql("pg2", "SELECT pg_is_in_recovery()").strip() == "f"
