@@ -320,16 +320,6 @@ class Cluster:
             **self.env_extra,
         }
 
-    def cli(self, *args: str, timeout: float = 180, module: bool = True) -> str:
-        """``civicloom <args>`` (or ``python <args>``) with the cluster's production settings,
-        from the root namespace, which reaches every host over the bridge."""
-        return run(
-            [sys.executable, *(["-m", "civicloom"] if module else []), *args],
-            env={**os.environ, **self.app_env()},
-            cwd=REPO_ROOT,
-            timeout=timeout,
-        )
-
     # -- hosts -------------------------------------------------------------------------------
     def start_api(self, host: str, *, wait: bool = True) -> None:
         """``civicloom serve`` on an API host; waits until ``/readyz`` answers 200."""
@@ -603,8 +593,9 @@ backend api
             ("replica", self.start_replica),
             ("relay", self.start_relay),
             ("simulators started", lambda: self.start_sims(wait=False)),
-            ("schema and demo", self.prepare_database),
-            ("hosts started", self.start_hosts),
+            ("key and schema", self.migrate),
+            ("hosts started", self.start_hosts),  # they import while the demo loads
+            ("demo", self.load_demo),
             ("simulators ready", self.wait_sims),
             ("api1 ready", lambda: self.wait_api("api1")),
             ("api2 ready", lambda: self.wait_api("api2")),
@@ -615,26 +606,42 @@ backend api
             step()
             self.timings[what] = round(time.monotonic() - began, 1)
 
-    def prepare_database(self) -> None:
-        """Migrate, generate the signing key and register the departments: one process."""
-        self.cli(
-            "-c",
-            "import asyncio\n"
-            "from civicloom.bootstrap import build_container\n"
-            "from civicloom.audit.signing import generate_key\n"
-            "from civicloom.db.migrate import upgrade\n"
-            "from civicloom.demo import load_demo\n"
-            "from civicloom.settings import get_settings\n"
-            "s = get_settings()\n"
-            "upgrade(s.migrations_dir, s.effective_database_url)\n"
-            "generate_key(s.effective_keys_dir)\n"
-            "async def main():\n"
-            "    c = build_container()\n"
-            "    await load_demo(c)\n"
-            "    await c.database.dispose()\n"
-            "asyncio.run(main())\n",
-            module=False,
-        )
+    def settings(self) -> Any:
+        """The hosts' production ``Settings``, for work done from this process."""
+        from civicloom.settings import Settings
+
+        env = self.app_env()
+        fields: dict[str, Any] = {
+            name.removeprefix("CIVICLOOM_").lower(): value
+            for name, value in env.items()
+            if name.startswith("CIVICLOOM_")
+        }
+        for name in ("connector_secrets", "connector_base_urls"):
+            fields[name] = json.loads(fields[name])
+        return Settings(**fields)
+
+    def migrate(self) -> None:
+        """The signing key and the schema, from this process (no interpreter to start)."""
+        from civicloom.audit.signing import generate_key
+        from civicloom.db.migrate import upgrade
+
+        settings = self.settings()
+        generate_key(settings.effective_keys_dir)
+        upgrade(settings.migrations_dir, settings.effective_database_url)
+
+    def load_demo(self) -> None:
+        """Register the departments and publish the demo services (``civicloom demo load``)."""
+        from civicloom.bootstrap import build_container
+        from civicloom.demo import load_demo
+
+        async def main() -> None:
+            container = build_container(self.settings())
+            try:
+                await load_demo(container, progress=lambda _: None)
+            finally:
+                await container.database.dispose()
+
+        asyncio.run(main())
 
     def start_hosts(self) -> None:
         """Start both API hosts and both worker hosts (without waiting)."""

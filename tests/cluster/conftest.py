@@ -15,7 +15,6 @@ import pytest
 from civicloom.bootstrap import build_container
 from civicloom.catalogue import publish_blueprint
 from civicloom.identity.apikeys import create_api_key
-from civicloom.settings import Profile, Settings
 from scripts.cluster.topology import Cluster, ClusterError, reap, up
 from tests.conftest import unavailable
 from tests.durability.test_kill_workers import durability_blueprint
@@ -39,10 +38,7 @@ class Running:
 async def _prepare(cluster: Cluster) -> str:
     """Publish the durability blueprint (five automated steps in four departments) and issue
     a counter service's key, straight into the cluster's database."""
-    settings = Settings(
-        profile=Profile.TEST, database_url=cluster.database_url(), log_level="WARNING"
-    )
-    container = build_container(settings)
+    container = build_container(cluster.settings())
     try:
         async with container.uow() as uow:
             await publish_blueprint(
