@@ -30,6 +30,7 @@ def main(argv: list[str]) -> int:
     print(f"  broker relay    {cluster.ip('root')}:5672 -> 127.0.0.1:5672")
     for sim in SIM_PORTS:
         print(f"  simulator {sim:<12} {cluster.sim_url(sim)}")
+    print(f"set-up steps (seconds): {cluster.timings}")
     print("tear it down with: make cluster-down")
     return 0
 

@@ -1,6 +1,7 @@
 """A multi-host civicloom on one machine: Linux network namespaces on a private bridge (ADR 0060).
 
-Hosts (one network namespace each, one veth into the bridge ``clbr<tag>``, 10.231.<net>.0/24):
+Hosts (one network namespace each, one veth into the bridge ``clbr<tag>``, on 10.231.<net>.0/24
+with <net> a free number from 100 to 249):
 
 ======== ====== ==============================================================
 host     .addr  runs
@@ -43,6 +44,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,10 +139,13 @@ def _running(pid: str) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def _free_net() -> int:
-    """A third octet of 10.231.x.0/24 that no interface on the machine uses."""
+def _free_net(tag: str = "0") -> int:
+    """A third octet of 10.231.x.0/24 that no interface on the machine uses (the search starts
+    at a place drawn from the tag, so two sessions starting at once rarely pick the same)."""
     used = run(["ip", "-o", "-4", "addr", "show"])
-    for net in range(100, 250):
+    start = zlib.crc32(tag.encode()) % 150
+    for step in range(150):
+        net = 100 + (start + step) % 150
         if f" {SUBNET}.{net}." not in used:
             return net
     raise ClusterError(f"no free {SUBNET}.x.0/24 subnet left")
@@ -774,7 +779,7 @@ def up(*, owner: int | None, api_workers: int = 1, **env_extra: str) -> Cluster:
     tag = secrets.token_hex(2)
     root = Path(tempfile.mkdtemp(prefix=f"civicloom-cluster-{tag}-"))
     root.chmod(0o755)
-    cluster = Cluster(tag, _free_net(), root, api_workers, dict(env_extra))
+    cluster = Cluster(tag, _free_net(tag), root, api_workers, dict(env_extra))
     cluster.write_record(owner)
     try:
         cluster.bring_up()
