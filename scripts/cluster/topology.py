@@ -277,6 +277,10 @@ class Cluster:
             proc.wait(timeout=10)
         return killed
 
+    def set_link(self, host: str, up: bool) -> None:
+        """Unplug (or plug back) a host's network cable: its connections stall, nothing dies."""
+        run(["ip", "-n", self.ns(host), "link", "set", "eth0", "up" if up else "down"])
+
     def log(self, host: str) -> str:
         """What ``host``'s processes printed (the end of each log)."""
         return "\n".join(

@@ -80,6 +80,25 @@ def _assert_exactly_once(running: Running, ids: list[str]) -> None:
         assert (sim, {e["applied"] for e in mine}) == (sim, {1})
 
 
+def _leases_held(running: Running, ids: list[str]) -> tuple[str, list[str]]:
+    """A worker host holding leases on these applications' steps, and those steps (waits up
+    to 60 s for one)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        rows = _sql(
+            running,
+            "SELECT lease_owner, id FROM application_tasks WHERE state = 'running'"
+            " AND application_id = ANY(%s) ORDER BY lease_owner",
+            ids,
+        )
+        if rows:
+            host = str(rows[0][0])
+            return host, [str(task) for owner, task in rows if owner == host]
+        time.sleep(0.1)
+    logs = running.cluster.log("worker1") + running.cluster.log("worker2")
+    raise AssertionError(f"no worker host held a lease within 60 s\n{logs}")
+
+
 def test_both_api_hosts_answer_and_the_workers_process_what_was_submitted(
     running: Running,
 ) -> None:
@@ -211,31 +230,23 @@ def test_a_worker_host_killed_with_calls_in_flight_moves_its_leases(running: Run
                 answer = _submit(client, running)
                 assert answer.status_code == 201, answer.text
                 ids.append(answer.json()["id"])
-        deadline = time.monotonic() + 60
-        held: list[tuple[Any, ...]] = []
-        while not held and time.monotonic() < deadline:
-            held = _sql(
-                running,
-                "SELECT id FROM application_tasks WHERE state = 'running'"
-                " AND lease_owner = 'worker1' AND application_id = ANY(%s)",
-                ids,
-            )
-            time.sleep(0.1)
-        assert held, cluster.log("worker1")
-        assert cluster.kill_host("worker1") > 0
+        victim, held = _leases_held(running, ids)
+        assert cluster.kill_host(victim) > 0
         httpx.put(f"{tax}/_sim/faults", json={}, timeout=5).raise_for_status()
         _wait_approved(running, ids, timeout=120)
-        # worker2 took over the dead host's leases and finished each of those steps.
+        # The other worker host took over the dead one's leases and finished those steps.
         finished = _sql(
             running,
             "SELECT state, count(*) FROM application_tasks WHERE id = ANY(%s) GROUP BY state",
-            [row[0] for row in held],
+            held,
         )
         assert finished == [("completed", len(held))]
         _assert_exactly_once(running, ids)
     finally:
         httpx.put(f"{tax}/_sim/faults", json={}, timeout=5)
-        cluster.start_worker("worker1")
+        for host in ("worker1", "worker2"):
+            if not cluster.procs.get(host):
+                cluster.start_worker(host)
 
 
 @pytest.mark.timeout(240)
@@ -265,3 +276,51 @@ def test_the_replica_promoted_after_the_primary_dies_has_every_committed_applica
     _wait_approved(running, [*before, after], timeout=120)
     _assert_exactly_once(running, [*before, after])
     assert cluster.psql("pg2", "SELECT pg_is_in_recovery()").strip() == "f"
+
+
+@pytest.mark.timeout(240)
+def test_a_worker_host_cut_off_mid_call_comes_back_without_applying_anything_twice(
+    running: Running,
+) -> None:
+    cluster = running.cluster
+    tax = cluster.sim_url("tax")
+    httpx.put(f"{tax}/_sim/faults", json={"answer_delay_ms": 1500}, timeout=5).raise_for_status()
+    cut: str | None = None
+    try:
+        with httpx.Client() as client:
+            ids = []
+            for _ in range(8):
+                answer = _submit(client, running)
+                assert answer.status_code == 201, answer.text
+                ids.append(answer.json()["id"])
+        cut, held = _leases_held(running, ids)
+        cluster.set_link(cut, up=False)  # mid-call: the answer cannot reach it
+        httpx.put(f"{tax}/_sim/faults", json={}, timeout=5).raise_for_status()
+        # The other worker takes over once the leases run out and finishes everything.
+        _wait_approved(running, ids, timeout=120)
+        seen = _sql(running, "SELECT seen_at FROM worker_heartbeats WHERE worker_id = %s", cut)
+        cluster.set_link(cut, up=True)
+        back, cut = cut, None
+        # The cut-off host is back (a newer heartbeat) with what it believed it still held ...
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not _sql(
+            running,
+            "SELECT seen_at FROM worker_heartbeats WHERE worker_id = %s AND seen_at > %s",
+            back,
+            seen[0][0],
+        ):
+            time.sleep(0.2)
+        assert time.monotonic() < deadline, cluster.log(back)
+        # ... and nothing was applied twice nor finished twice.
+        finished = _sql(
+            running,
+            "SELECT state, count(*) FROM application_tasks WHERE id = ANY(%s) GROUP BY state",
+            held,
+        )
+        assert finished == [("completed", len(held))]
+        assert _states(running, ids) == Counter({"approved": 8})
+        _assert_exactly_once(running, ids)
+    finally:
+        httpx.put(f"{tax}/_sim/faults", json={}, timeout=5)
+        if cut is not None:
+            cluster.set_link(cut, up=True)
