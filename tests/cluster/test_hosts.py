@@ -324,3 +324,17 @@ def test_a_worker_host_cut_off_mid_call_comes_back_without_applying_anything_twi
         httpx.put(f"{tax}/_sim/faults", json={}, timeout=5)
         if cut is not None:
             cluster.set_link(cut, up=True)
+
+
+def test_nobody_without_the_generated_secrets_gets_into_the_database(running: Running) -> None:
+    cluster = running.cluster
+    hosts = ",".join(f"{cluster.ip(h)}:5432" for h in ("pg1", "pg2"))
+    forged = f"postgresql://civicloom:guessed-password@{hosts}/civicloom"
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(forged, connect_timeout=5)
+    # The replication role may stream WAL, not read the applications.
+    password = cluster.secret["replication_password"]
+    replicator = f"postgresql://replicator:{password}@{hosts}/civicloom"
+    with pytest.raises(psycopg.OperationalError, match=r"no pg_hba\.conf entry"):
+        psycopg.connect(replicator, connect_timeout=5)
+    assert (cluster.root / "secrets.env").stat().st_mode & 0o777 == 0o600
