@@ -512,6 +512,11 @@ backend api
                 # Durability against a host's loss comes from the synchronous standby here;
                 # the disks of this one machine are not what the cluster demonstrates.
                 "fsync = off\nfull_page_writes = off\n"
+                # A host cut off mid-transaction keeps its row locks until PostgreSQL notices
+                # it is gone: TCP keepalives (~11 s) and a lost-client check end its session.
+                "tcp_keepalives_idle = 5\ntcp_keepalives_interval = 2\n"
+                "tcp_keepalives_count = 3\nclient_connection_check_interval = '2s'\n"
+                "idle_in_transaction_session_timeout = '15s'\n"
             )
         self.start_pg("pg1")
         db, repl = self.secret["db_password"], self.secret["replication_password"]
