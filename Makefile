@@ -10,7 +10,7 @@ RUN_STAMP := $(VENV)/.run-installed
 DEV_STAMP := $(VENV)/.dev-installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: help run install install-dev assets translations test test-fast lint fmt bench docs clean db demo lock conformance
+.PHONY: help run install install-dev assets translations test test-fast lint fmt bench docs clean db demo lock conformance cluster cluster-down cluster-deps
 
 help: ## Show this help
 	@echo "civicloom — make targets:"
@@ -52,11 +52,21 @@ demo: db ## Load the demo world (departments, blueprints)
 run: demo ## Install, migrate, load the demo and start API + worker + simulators (Ctrl-C stops)
 	CIVICLOOM_LOG_JSON=$${CIVICLOOM_LOG_JSON:-false} $(BIN)/civicloom run
 
-test: install-dev ## Run the whole test suite (PostgreSQL and RabbitMQ required when CI=true)
+test: install-dev ## Run the whole test suite (PostgreSQL and RabbitMQ required when CI=true; tests/cluster needs root)
 	bash scripts/test.sh
 
 test-fast: install-dev ## Unit tests only
 	$(BIN)/pytest -q tests/unit
+
+cluster-deps: ## Debian packages the multi-host cluster needs (HAProxy, iproute2; root, idempotent)
+	@command -v haproxy >/dev/null && command -v ip >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends haproxy iproute2; }
+
+cluster: install cluster-deps ## Build the multi-host cluster in network namespaces (root; docs/operations/cluster.md)
+	PYTHONPATH=$(CURDIR)/src:$(CURDIR) $(PY) -m scripts.cluster up
+
+cluster-down: ## Tear down every cluster not owned by a running test session, and any leftovers
+	PYTHONPATH=$(CURDIR)/src:$(CURDIR) $(PY) -m scripts.cluster down
 
 conformance: install-dev ## GovStack conformance: scratch database, fixtures, listener on :3333, per-BB results
 	$(PY) scripts/conformance.py

@@ -1,7 +1,7 @@
 """Database engine, metadata and the unit of work."""
 
 from civicloom.db.batches import id_batches
-from civicloom.db.engine import Database, is_postgresql
+from civicloom.db.engine import Database, is_postgresql, libpq_dsn
 from civicloom.db.metadata import Base, metadata
 from civicloom.db.types import JSONValue, UTCDateTime
 from civicloom.db.uow import LENT, UnitOfWork, notify_on_commit
@@ -15,6 +15,7 @@ __all__ = [
     "UnitOfWork",
     "id_batches",
     "is_postgresql",
+    "libpq_dsn",
     "metadata",
     "notify_on_commit",
 ]

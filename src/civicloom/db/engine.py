@@ -22,6 +22,24 @@ def is_postgresql(url: str) -> bool:
     return make_url(url).get_backend_name() == "postgresql"
 
 
+def libpq_dsn(url: str) -> str:
+    """A PostgreSQL URL as a libpq/asyncpg connection string, for connections opened beside
+    the engine (LISTEN): the several ``host=`` query parameters of a failover URL (ADR 0060)
+    become libpq's ``host1:port1,host2:port2`` list, other parameters such as
+    ``target_session_attrs`` stay."""
+    parsed = make_url(url)
+    hosts = parsed.query.get("host")
+    plain = parsed.set(drivername="postgresql")
+    if not hosts:
+        return plain.render_as_string(hide_password=False)
+    listed = ",".join([hosts] if isinstance(hosts, str) else hosts)
+    rest = {k: v for k, v in parsed.query.items() if k != "host"}
+    base = plain.set(host=None, port=None, query=rest).render_as_string(hide_password=False)
+    scheme, after = base.split("://", 1)
+    credentials, path = after.split("@", 1) if "@" in after else ("", after)
+    return f"{scheme}://{credentials + '@' if credentials else ''}{listed}{path}"
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # The driver's own transaction handling is switched off so that ``_begin_immediate`` can
     # start every transaction itself (SQLAlchemy's documented pysqlite/aiosqlite recipe).

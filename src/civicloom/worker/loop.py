@@ -20,13 +20,13 @@ from typing import Any
 import asyncpg
 from prometheus_client import start_http_server
 from sqlalchemy import delete
-from sqlalchemy.engine import make_url
 
 from civicloom.applications import (
     NOTIFY_CHANNEL,
     StepRunner,
     sweep_slas,
 )
+from civicloom.db import libpq_dsn
 from civicloom.observability import get_logger
 from civicloom.outbox import (
     OutboxMessage,
@@ -267,12 +267,12 @@ class Worker:
         """Subscribe to NOTIFY on PostgreSQL (best effort: polling still works without it)."""
         if not self.container.database.is_postgresql or self._listener is not None:
             return
-        url = make_url(self.container.database.url).set(drivername="postgresql")
         try:
-            conn = await asyncpg.connect(url.render_as_string(hide_password=False), timeout=5)
+            conn = await asyncpg.connect(libpq_dsn(self.container.database.url), timeout=5)
             await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
             self._listener = conn
-        except (OSError, asyncpg.PostgresError) as exc:
+        except (OSError, asyncpg.PostgresError, asyncpg.InternalClientError) as exc:
+            # InternalClientError: no host of a failover URL is writable yet (a promotion).
             log.warning("listen_unavailable", error=type(exc).__name__)
 
     async def _close_listener(self) -> None:
