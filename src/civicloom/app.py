@@ -113,6 +113,7 @@ def create_app(container: Container) -> FastAPI:
         EdgePolicy(
             max_body_bytes=settings.max_body_bytes,
             upload_body_bytes=settings.document_max_bytes + MULTIPART_OVERHEAD,
+            trusted_proxies=tuple(settings.trusted_proxies),
             # Forms may lead to the identity providers (logout) and the payment provider's
             # hosted page (the fee), besides this deployment.
             content_security_policy=content_security_policy(

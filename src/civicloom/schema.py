@@ -27,7 +27,13 @@ from civicloom.govstack.pubsub.tables import (
     PublishedEventRow,
     SubscriptionRow,
 )
-from civicloom.identity.tables import ApiClientRow, SessionRow, StaffGrantRow, StaffRow
+from civicloom.identity.tables import (
+    ApiClientRow,
+    RateLimitWindowRow,
+    SessionRow,
+    StaffGrantRow,
+    StaffRow,
+)
 from civicloom.kpis.tables import AggregateWatermarkRow, ServiceDayStateRow
 from civicloom.notifications.tables import DeliveryRow, PreferenceRow
 from civicloom.outbox.tables import OutboxRow
@@ -41,7 +47,7 @@ from civicloom.registries.tables import (
     RepresentationRow,
 )
 from civicloom.rules.tables import RuleEvaluationRow
-from civicloom.worker.tables import WorkerHeartbeatRow
+from civicloom.worker.tables import WorkerConnectorStateRow, WorkerHeartbeatRow
 
 TABLES = (
     ApiClientRow,
@@ -61,6 +67,8 @@ TABLES = (
     OutboxRow,
     RuleEvaluationRow,
     WorkerHeartbeatRow,
+    WorkerConnectorStateRow,
+    RateLimitWindowRow,
     PaymentRow,
     RefundRow,
     PaymentWebhookRow,

@@ -172,6 +172,7 @@ def create_govstack_app(container: Container, *, own_container: bool = True) -> 
         EdgePolicy(
             max_body_bytes=settings.max_body_bytes,
             upload_body_bytes=settings.document_max_bytes + MULTIPART_OVERHEAD,
+            trusted_proxies=tuple(settings.trusted_proxies),
             content_security_policy="default-src 'none'",
             hsts=settings.profile is Profile.PRODUCTION,
         ),
