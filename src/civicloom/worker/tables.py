@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String
+from sqlalchemy import Boolean, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from civicloom.db import Base, UTCDateTime
@@ -33,7 +33,9 @@ class WorkerConnectorStateRow(Base):
     breaker_state: Mapped[str] = mapped_column(String(20))
     consecutive_failures: Mapped[int] = mapped_column(Integer)
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    kind: Mapped[str | None] = mapped_column(String(50))
     healthy: Mapped[bool | None] = mapped_column(Boolean)
     detail: Mapped[str | None] = mapped_column(String(500))
+    latency_ms: Mapped[float | None] = mapped_column(Float)
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
