@@ -37,6 +37,7 @@ from civicloom.rules import RULE_BOOK
 from civicloom.runtime import Container
 from civicloom.settings import Profile
 from civicloom.web import (
+    PLATFORM_TELEMETRY,
     CsrfCookieMiddleware,
     EdgePolicy,
     api_docs_router,
@@ -90,6 +91,7 @@ def create_app(container: Container) -> FastAPI:
         await container.database.dispose()
 
     app = FastAPI(
+        telemetry=PLATFORM_TELEMETRY,  # type: ignore[arg-type]
         title="civicloom",
         version=__version__,
         summary="One application, many departments: the public API of civicloom.",

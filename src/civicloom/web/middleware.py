@@ -370,6 +370,15 @@ def _route_template(scope: Scope) -> str:
     return path if isinstance(path, str) else "<unmatched>"
 
 
+PLATFORM_TELEMETRY: dict[str, bool] = {"tracing": False, "metrics": False, "logs": False}
+"""``FastAPI(telemetry=PLATFORM_TELEMETRY)``: FastAPI's own OpenTelemetry instrumentation stays
+off. The platform middleware already opens the one server span per request (named by route
+template, never the raw path or query, which can hold personal data), counts requests and
+logs one line; FastAPI's would add a second server span carrying ``url.path`` and
+``url.query``, a span per dependency and serializer, and its own metrics: about half the
+request path's CPU for /healthz (benchmarks/README.md, ADR 0062)."""
+
+
 def install_middleware(app: FastAPI, metrics: Metrics, edge: EdgePolicy) -> None:
     """Add the platform middleware to an app (it sees the app's routes to find each limit)."""
     app.add_middleware(PlatformMiddleware, metrics=metrics, edge=edge, router=app.router)
