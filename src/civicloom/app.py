@@ -41,6 +41,7 @@ from civicloom.rules import RULE_BOOK
 from civicloom.runtime import Container
 from civicloom.settings import Profile
 from civicloom.web import (
+    PLATFORM_TELEMETRY,
     CsrfCookieMiddleware,
     EdgePolicy,
     api_docs_router,
@@ -94,6 +95,7 @@ def create_app(container: Container) -> FastAPI:
         await container.database.dispose()
 
     app = FastAPI(
+        telemetry=PLATFORM_TELEMETRY,  # type: ignore[arg-type]
         title="civicloom",
         version=__version__,
         summary="One application, many departments: the public API of civicloom.",
@@ -117,6 +119,7 @@ def create_app(container: Container) -> FastAPI:
         EdgePolicy(
             max_body_bytes=settings.max_body_bytes,
             upload_body_bytes=settings.document_max_bytes + MULTIPART_OVERHEAD,
+            trusted_proxies=tuple(settings.trusted_proxies),
             # Forms may lead to the identity providers (logout) and the payment provider's
             # hosted page (the fee), besides this deployment.
             content_security_policy=content_security_policy(

@@ -110,7 +110,7 @@ def serve(
         workers=workers,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        proxy_headers=False,  # X-Forwarded-For: settings.trusted_proxies (ADR 0062)
     )
 
 

@@ -35,6 +35,13 @@ from civicloom.govstack.pubsub.tables import (
     DeliveryRow as PubSubDeliveryRow,
 )
 from civicloom.identity.tables import ApiClientRow, SessionRow, StaffGrantRow, StaffRow
+from civicloom.identity.tables import (
+    ApiClientRow,
+    RateLimitWindowRow,
+    SessionRow,
+    StaffGrantRow,
+    StaffRow,
+)
 from civicloom.kpis.tables import AggregateWatermarkRow, ServiceDayStateRow
 from civicloom.notifications.tables import DeliveryRow, PreferenceRow
 from civicloom.outbox.tables import OutboxRow
@@ -48,7 +55,7 @@ from civicloom.registries.tables import (
     RepresentationRow,
 )
 from civicloom.rules.tables import RuleEvaluationRow
-from civicloom.worker.tables import WorkerHeartbeatRow
+from civicloom.worker.tables import WorkerConnectorStateRow, WorkerHeartbeatRow
 
 TABLES = (
     ApiClientRow,
@@ -69,6 +76,8 @@ TABLES = (
     OutboxRow,
     RuleEvaluationRow,
     WorkerHeartbeatRow,
+    WorkerConnectorStateRow,
+    RateLimitWindowRow,
     PaymentRow,
     RefundRow,
     PaymentWebhookRow,

@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    IPvAnyNetwork,
     SecretStr,
     StringConstraints,
     ValidationError,
@@ -246,6 +247,32 @@ class Settings(BaseSettings):
     submission_rate_per_minute: int = Field(
         30, ge=1, description="Application submissions allowed per caller and minute."
     )
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        [],
+        description=(
+            "Addresses or CIDR networks of the reverse proxies / load balancers in front of the "
+            'API, as JSON, e.g. `["10.0.0.0/24", "127.0.0.1"]`. `X-Forwarded-For` is honoured '
+            "only on a connection from one of them (the right-most address that is not a trusted "
+            "proxy is the client); from anyone else it is ignored. Empty: the socket peer is "
+            "the client (rate limits, login throttling, loopback-only surfaces)."
+        ),
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description=(
+            "Bearer token a Prometheus scraper sends to read `/metrics` "
+            "(`Authorization: Bearer <token>`). Production refuses to start unless this or "
+            "`metrics_networks` is set."
+        ),
+    )
+    metrics_networks: list[IPvAnyNetwork] = Field(
+        [],
+        description=(
+            "Client networks (after `trusted_proxies` resolution) allowed to read `/metrics` "
+            'without the token, as JSON, e.g. `["10.0.5.0/24"]`. Outside production, with '
+            "neither this nor `metrics_token` set, `/metrics` answers the loopback address only."
+        ),
+    )
     connector_base_urls: dict[str, str] = Field(
         {},
         description=(
@@ -436,6 +463,10 @@ class Settings(BaseSettings):
                 problems.append("production needs keys_dir (the signing keys' directory)")
             if self.document_storage == "s3" and not self.s3_bucket:
                 problems.append("document_storage=s3 needs s3_bucket")
+            if self.metrics_token is None and not self.metrics_networks:
+                problems.append("/metrics needs metrics_token or metrics_networks in production")
+            elif self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 24:
+                problems.append("metrics_token must be at least 24 characters")
             if problems:
                 raise ConfigurationError("refusing to start: " + "; ".join(problems))
         return self

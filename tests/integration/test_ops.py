@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from ipaddress import ip_network
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from civicloom.app import create_app
 from civicloom.bootstrap import build_container
@@ -117,3 +119,65 @@ async def test_each_request_is_logged_with_its_trace_id(
     assert line["route"] == "/api/v1/applications/{application_id}"
     assert line["status"] == 404
     assert "alice@example.org" not in json.dumps(line)
+
+
+def _metrics_client(settings: Settings, peer: str) -> httpx.AsyncClient:
+    app = create_app(build_container(settings))
+    transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://t")
+
+
+METRICS_TOKEN = "scrape-" + "s" * 30
+
+
+async def test_metrics_are_refused_to_everyone_but_the_scraper(settings: Settings) -> None:
+    """With a token: no token, a wrong token or another scheme gets 403 problem+json, from any
+    address (the loopback included); the scraper's token reads the figures."""
+    guarded = settings.model_copy(update={"metrics_token": SecretStr(METRICS_TOKEN)})
+    async with _metrics_client(guarded, "127.0.0.1") as c:
+        refused = [
+            (await c.get("/metrics", headers=h)).status_code
+            for h in (
+                {},
+                {"Authorization": "Bearer scrape-wrong"},
+                {"Authorization": f"Basic {METRICS_TOKEN}"},
+                {"Authorization": "Bearer dev:alice"},
+            )
+        ]
+        assert refused == [403, 403, 403, 403]
+        problem = await c.get("/metrics")
+        assert problem.headers["content-type"] == "application/problem+json"
+        assert problem.json()["type"] == "/problems/forbidden"
+        ok = await c.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert ok.status_code == 200
+    assert "civicloom_http_requests_total" in ok.text
+
+
+async def test_metrics_by_network_believe_only_trusted_proxies(settings: Settings) -> None:
+    """From the monitoring network: allowed; from elsewhere, even forging X-Forwarded-For with
+    a monitoring address: refused; through a trusted proxy, the forwarded client counts."""
+    by_network = settings.model_copy(
+        update={
+            "metrics_networks": [ip_network("10.0.5.0/24")],
+            "trusted_proxies": [ip_network("10.0.0.2")],
+        }
+    )
+    async with _metrics_client(by_network, "10.0.5.9") as monitoring:
+        assert (await monitoring.get("/metrics")).status_code == 200
+    async with _metrics_client(by_network, "198.51.100.7") as outsider:
+        assert (await outsider.get("/metrics")).status_code == 403
+        forged = await outsider.get("/metrics", headers={"X-Forwarded-For": "10.0.5.9"})
+        assert forged.status_code == 403
+    async with _metrics_client(by_network, "10.0.0.2") as proxy:
+        via = [
+            (await proxy.get("/metrics", headers={"X-Forwarded-For": xff})).status_code
+            for xff in ("10.0.5.9", "198.51.100.7", "10.0.5.9, 198.51.100.7")
+        ]
+        assert via == [200, 403, 403]
+
+
+async def test_metrics_without_configuration_answer_this_machine_only(settings: Settings) -> None:
+    async with _metrics_client(settings, "198.51.100.7") as outsider:
+        assert (await outsider.get("/metrics")).status_code == 403
+    async with _metrics_client(settings, "127.0.0.1") as local:
+        assert (await local.get("/metrics")).status_code == 200

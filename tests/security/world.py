@@ -665,7 +665,16 @@ _FINGERPRINTS = {
     "notification_preferences": "CAST(subject AS TEXT) || '|' || CAST(updated_at AS TEXT)",
     "governance_change_requests": "id || '|' || state || '|' || CAST(updated_at AS TEXT)",
 }
-_IGNORED = {"identity_sessions", "identity_api_clients", "audit_entries", "audit_seals"}
+_IGNORED = {
+    "identity_sessions",
+    "identity_api_clients",
+    "audit_entries",
+    "audit_seals",
+    # Counts attempts by design (a throttle that forgot refused attempts would not throttle):
+    # an abuse counter keyed by a digest, not a change to anyone's data (ADR 0062).
+    "rate_limit_windows",
+    "worker_connector_states",  # written by workers' heartbeats, never by a request
+}
 
 
 def _queries() -> tuple[str, str]:

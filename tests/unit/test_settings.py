@@ -28,6 +28,8 @@ def test_embedded_defaults() -> None:
         ({"secret_key": "short"}, "at least 32"),
         ({"database_url": ""}, "PostgreSQL"),
         ({"database_url": "sqlite+aiosqlite:///x.db"}, "PostgreSQL"),
+        ({"metrics_token": None}, "/metrics needs metrics_token or metrics_networks"),
+        ({"metrics_token": "short"}, "metrics_token must be at least 24 characters"),
     ],
 )
 def test_production_refuses_unsafe_settings(overrides: dict[str, object], message: str) -> None:
@@ -36,6 +38,7 @@ def test_production_refuses_unsafe_settings(overrides: dict[str, object], messag
         "secret_key": STRONG,
         "database_url": "postgresql+asyncpg://civicloom@db/civicloom",
         "keys_dir": "/etc/civicloom/keys",
+        "metrics_token": "m" * 32,
         **overrides,
     }
     with pytest.raises(ValidationError, match=message):
@@ -49,9 +52,11 @@ def test_production_with_safe_settings_starts() -> None:
             "secret_key": STRONG,
             "database_url": "postgresql+asyncpg://civicloom@db/civicloom",
             "keys_dir": "/etc/civicloom/keys",
+            "metrics_networks": ["10.0.5.0/24"],
         }
     )
     assert not s.dev_login_enabled
+    assert [str(n) for n in s.metrics_networks] == ["10.0.5.0/24"]
 
 
 def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from civicloom.web import ContainerDep
+from civicloom.identity import Forbidden
+from civicloom.settings import Settings
+from civicloom.web import ContainerDep, is_loopback
+from civicloom.web.proxies import is_trusted
 
 ops_router = APIRouter(include_in_schema=False)
 
@@ -48,7 +52,25 @@ async def readyz(container: ContainerDep) -> JSONResponse:
     )
 
 
+def may_read_metrics(request: Request, settings: Settings) -> bool:
+    """The scraper holds ``metrics_token``, or calls from ``metrics_networks``; with neither
+    configured (only outside production: it refuses to start) this machine alone may read."""
+    token = settings.metrics_token
+    if token is not None:
+        scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+        expected = token.get_secret_value().encode()
+        if scheme.lower() == "bearer" and hmac.compare_digest(credential.encode(), expected):
+            return True
+    if settings.metrics_networks:
+        host = request.client.host if request.client else ""
+        return is_trusted(host, settings.metrics_networks)
+    return token is None and is_loopback(request)
+
+
 @ops_router.get("/metrics")
-async def metrics(container: ContainerDep) -> Response:
-    """Prometheus exposition of this process's metrics."""
+async def metrics(request: Request, container: ContainerDep) -> Response:
+    """Prometheus exposition of this process's metrics, for the configured scraper only
+    (ADR 0062): the figures name routes, queues and departments' failure counts."""
+    if not may_read_metrics(request, container.settings):
+        raise Forbidden("the metrics are for the monitoring system (metrics_token or network)")
     return Response(generate_latest(container.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -35,13 +34,11 @@ from civicloom.audit import (
 )
 from civicloom.catalogue import BlueprintVersionView, list_blueprint_versions
 from civicloom.db import UnitOfWork
-from civicloom.departments import HealthReport
 from civicloom.kernel import Clock, FieldError, NotFound, Principal, ValidationFailed
 from civicloom.outbox import outbox_backlog
 from civicloom.rules import DecisionModel, RuleBook, TestReport, run_tests
-from civicloom.worker import Heartbeat, list_heartbeats
+from civicloom.worker import ConnectorState, Heartbeat, connector_states, list_heartbeats
 
-CHECK_TIMEOUT = 12.0
 AUDIT_PAGE = 200
 REFUSED_COMPLETIONS = AuditFilter(actions=(AuditAction.COMPLETION_REFUSED,))
 REFUSED_SHOWN = 20  # the operator page lists the latest refused completions (ADR 0032)
@@ -55,10 +52,10 @@ def require_role(principal: Principal, role: str) -> None:
 
 @dataclass
 class OperatorStatus:
-    """Connector health, breakers, outbox lag, workers and dead letters at one moment."""
+    """Connector health and breakers as the workers report them, outbox lag, workers and dead
+    letters at one moment."""
 
-    connectors: list[HealthReport] | None
-    breakers: list[Any]
+    connectors: list[ConnectorState]
     outbox_lag_seconds: float
     outbox_pending: int
     outbox_dead: int
@@ -68,32 +65,20 @@ class OperatorStatus:
     references: dict[str, str] = field(default_factory=dict)  # application id -> reference
 
 
-async def _probe(gateway: Any) -> list[HealthReport] | None:
-    check_all = getattr(gateway, "check_all", None)
-    if check_all is None:
-        return None
-    try:
-        return list(await asyncio.wait_for(check_all(), CHECK_TIMEOUT))
-    except TimeoutError:
-        return []
-
-
-async def operator_status(
-    uow_factory: Any, clock: Clock, principal: Principal, gateway: Any
-) -> OperatorStatus:
-    """Everything the operator page shows (the probes have no side effects)."""
+async def operator_status(uow_factory: Any, clock: Clock, principal: Principal) -> OperatorStatus:
+    """Everything the operator page shows, read from the database: the workers' breakers and
+    probes come with their heartbeats, so a page view calls no department (ADR 0062)."""
     require_role(principal, "operator")
     letters = await list_dead_letters(uow_factory(), principal)
     now = clock.now()
     async with uow_factory() as uow:
         backlog = await outbox_backlog(uow.session)
         beats = await list_heartbeats(uow.session, now)
+        connectors = await connector_states(uow.session, now)
         refused = await search_entries(uow.session, REFUSED_COMPLETIONS, REFUSED_SHOWN)
         references = await references_of(uow.session, {d.application_id for d in letters})
-    breakers = list(getattr(gateway, "breaker_states", list)())
     return OperatorStatus(
-        connectors=await _probe(gateway),
-        breakers=breakers,
+        connectors=connectors,
         outbox_lag_seconds=backlog.lag_seconds(now),
         outbox_pending=backlog.pending,
         outbox_dead=backlog.dead,

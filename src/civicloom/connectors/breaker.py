@@ -80,6 +80,17 @@ class CircuitBreaker:
                 self._state = BreakerState.OPEN
                 self._opened_at = self._clock()
 
+    def hold_open(self, seconds: float) -> None:
+        """Another worker's breaker for this department opened on its own failures: refuse
+        calls here too for ``seconds`` (then one half-open trial, as usual). A breaker already
+        open or trying stays as it is; the failure count is not touched, so a held breaker is
+        never mistaken for one that saw the failures (ADR 0062)."""
+        with self._lock:
+            if self._state is not BreakerState.CLOSED or seconds <= 0:
+                return
+            self._state = BreakerState.OPEN
+            self._opened_at = self._clock() - max(0.0, self.reset_seconds - seconds)
+
     def release(self) -> None:
         """The call ended without telling anything about the system's health."""
         with self._lock:

@@ -139,6 +139,12 @@ class ConnectorGateway:
         cap = self.registry.capability(completion.received_from, capability)
         self._check(cap, "output", completion.output, completion.idempotency_key)
 
+    def hold_open(self, department: str, seconds: float) -> None:
+        """Hold this department's breaker open: another worker's opened (ADR 0062)."""
+        breaker = self.breakers.get(department)
+        if breaker is not None:
+            breaker.hold_open(seconds)
+
     def breaker_states(self) -> list[BreakerSnapshot]:
         """Every department's breaker, for the operator screen."""
         return [b.snapshot() for _, b in sorted(self.breakers.items())]

@@ -179,7 +179,7 @@ def serve_with_listeners(compose: Compose, host: str, port: int, govstack_ports:
         "host": host,
         "log_config": None,
         "access_log": False,
-        "proxy_headers": True,
+        "proxy_headers": False,  # settings.trusted_proxies (ADR 0062)
     }
     followers = [
         uvicorn.Server(

@@ -37,6 +37,7 @@ from civicloom.payments import p2g_router
 from civicloom.runtime import Container
 from civicloom.settings import Profile
 from civicloom.web import (
+    PLATFORM_TELEMETRY,
     EdgePolicy,
     check_every_route_guarded,
     enforce_route_policy,
@@ -155,6 +156,7 @@ def create_govstack_app(container: Container, *, own_container: bool = True) -> 
             await container.database.dispose()
 
     app = FastAPI(
+        telemetry=PLATFORM_TELEMETRY,  # type: ignore[arg-type]
         title="civicloom GovStack facades",
         version=__version__,
         lifespan=lifespan,
@@ -172,6 +174,7 @@ def create_govstack_app(container: Container, *, own_container: bool = True) -> 
         EdgePolicy(
             max_body_bytes=settings.max_body_bytes,
             upload_body_bytes=settings.document_max_bytes + MULTIPART_OVERHEAD,
+            trusted_proxies=tuple(settings.trusted_proxies),
             content_security_policy="default-src 'none'",
             hsts=settings.profile is Profile.PRODUCTION,
         ),

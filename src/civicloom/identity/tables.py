@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, String, Text
+from sqlalchemy import BigInteger, Date, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from civicloom.db import Base, JSONValue, UTCDateTime
@@ -84,3 +84,17 @@ class StaffGrantRow(Base):
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class RateLimitWindowRow(Base):
+    """How many requests one caller made to one rate-limited bucket in one minute (ADR 0062).
+
+    ``key`` is a SHA-256 digest of the bucket and the caller (address or subject): the table
+    never holds an address."""
+
+    __tablename__ = "rate_limit_windows"
+
+    bucket: Mapped[str] = mapped_column(String(50), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    hits: Mapped[int] = mapped_column(Integer)

@@ -41,6 +41,7 @@ from civicloom.web.errors import (
     problem_responses,
 )
 from civicloom.web.middleware import (
+    PLATFORM_TELEMETRY,
     EdgePolicy,
     content_security_policy,
     install_middleware,
@@ -81,6 +82,7 @@ __all__ = [
     "LOCALES",
     "LOCALE_COOKIE",
     "OIDC_COOKIE",
+    "PLATFORM_TELEMETRY",
     "SESSION_COOKIE",
     "STILL_ACTING_FOR",
     "CallbackVerifiersDep",

@@ -111,7 +111,8 @@ RuleBookDep = Annotated[RuleBook, Depends(component(RULE_BOOK))]
 
 
 def client_address(request: Request) -> str:
-    """The caller's address, for rate limits only (never logged or audited)."""
+    """The caller's address, for rate limits only (never logged or audited): the socket peer,
+    or the client a trusted proxy forwarded for (the platform middleware resolved it)."""
     return request.client.host if request.client else "unknown"
 
 
@@ -177,13 +178,15 @@ async def enforce(policy: RoutePolicy, request: Request) -> Principal | None:
     """Apply a policy: rate limit, authentication, roles/scopes; audit and refuse denials."""
     container = get_container(request)
     principal = None if policy.public else await current_principal_or_none(request)
-    if policy.rate_limit:
+    access = policy.evaluate(principal)
+    if policy.rate_limit and access is Access.ALLOW:
+        # Counted only once the caller may go on: a refused request leaves no row behind
+        # (public routes, such as the login, count every attempt: that is their throttle).
         key = principal.subject if principal is not None else client_address(request)
-        wait = container.get(IDENTITY_RUNTIME).rate_limiter.take(policy.rate_limit, key)
+        wait = await container.get(IDENTITY_RUNTIME).rate_limiter.take(policy.rate_limit, key)
         if wait:
             log.warning("rate_limited", bucket=policy.rate_limit, route=_route_label(request))
             raise TooManyRequests(f"too many requests; retry in {wait} s", wait)
-    access = policy.evaluate(principal)
     if access is Access.UNAUTHENTICATED:
         raise Unauthenticated("sign in, or send an Authorization: Bearer token")
     if access is Access.DENY:

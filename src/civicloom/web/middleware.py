@@ -25,6 +25,7 @@ from civicloom.kernel import new_id
 from civicloom.observability import Metrics, get_logger, get_tracer
 from civicloom.web.deps import policy_for_route
 from civicloom.web.errors import PROBLEM_TYPES
+from civicloom.web.proxies import Network, resolve_client
 from civicloom.web.session import SESSION_COOKIE
 from civicloom.web.templating import Templates
 
@@ -79,13 +80,15 @@ class EdgePolicy:
 
     ``max_body_bytes`` bounds every request body; routes marked ``large_body()`` (uploads) may
     send up to ``upload_body_bytes``. ``content_security_policy`` goes on every response;
-    ``hsts`` (production) adds ``Strict-Transport-Security``.
+    ``hsts`` (production) adds ``Strict-Transport-Security``. From ``trusted_proxies`` the
+    client address is taken from ``X-Forwarded-For`` (``civicloom.web.proxies``).
     """
 
     max_body_bytes: int
     upload_body_bytes: int
     content_security_policy: str = DEFAULT_CSP
     hsts: bool = False
+    trusted_proxies: tuple[Network, ...] = ()
 
 
 class LargeBody:
@@ -158,6 +161,14 @@ class PlatformMiddleware:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        client = scope.get("client")
+        if self.edge.trusted_proxies and client and "x-forwarded-for" in headers:
+            # Every later reader (rate limits, loopback-only surfaces) sees the resolved client.
+            forwarded = [
+                v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for"
+            ]
+            resolved = resolve_client(client[0], forwarded, self.edge.trusted_proxies)
+            scope["client"] = (resolved, client[1])
         incoming = headers.get("x-request-id", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else new_id()
         scope.setdefault("state", {})["request_id"] = request_id
@@ -357,6 +368,15 @@ def _route_template(scope: Scope) -> str:
     path = getattr(route, "path", None)
     # Unmatched paths share one label so scanners cannot explode the metric's cardinality.
     return path if isinstance(path, str) else "<unmatched>"
+
+
+PLATFORM_TELEMETRY: dict[str, bool] = {"tracing": False, "metrics": False, "logs": False}
+"""``FastAPI(telemetry=PLATFORM_TELEMETRY)``: FastAPI's own OpenTelemetry instrumentation stays
+off. The platform middleware already opens the one server span per request (named by route
+template, never the raw path or query, which can hold personal data), counts requests and
+logs one line; FastAPI's would add a second server span carrying ``url.path`` and
+``url.query``, a span per dependency and serializer, and its own metrics: about half the
+request path's CPU for /healthz (benchmarks/README.md, ADR 0062)."""
 
 
 def install_middleware(app: FastAPI, metrics: Metrics, edge: EdgePolicy) -> None:

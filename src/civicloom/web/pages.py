@@ -261,7 +261,7 @@ async def dev_login(
     if not container.settings.dev_login_enabled:
         raise NotFound("the development login is off")
     await verify_csrf(request)
-    wait = runtime.rate_limiter.take("login", f"{client_address(request)}|{persona}")
+    wait = await runtime.rate_limiter.take("login", f"{client_address(request)}|{persona}")
     if wait:
         raise TooManyRequests(f"too many sign-in attempts; retry in {wait} s", wait)
     found = load_personas(container.settings.blueprints_dir).get(persona)

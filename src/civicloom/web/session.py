@@ -86,7 +86,8 @@ def _oidc_config(settings: Settings, audience: str) -> OidcClientConfig | None:
 
 @dataclass
 class IdentityRuntime:
-    """Per-process identity state: relying parties, rate limiter, transaction signer."""
+    """Identity collaborators of a web process: relying parties, the shared rate limiter
+    (counts live in the database, ADR 0062), transaction signer."""
 
     relying_parties: dict[str, OidcRelyingParty]
     rate_limiter: RateLimiter
@@ -116,6 +117,7 @@ def build_identity_runtime(container: Container) -> IdentityRuntime:
     return IdentityRuntime(
         relying_parties=parties,
         rate_limiter=RateLimiter(
+            container.database,
             {
                 "login": settings.login_rate_per_minute,
                 "submission": settings.submission_rate_per_minute,
@@ -127,7 +129,7 @@ def build_identity_runtime(container: Container) -> IdentityRuntime:
                 # Feedback is anonymous and public: a person sends one, a script is slowed down.
                 "feedback": FEEDBACK_PER_MINUTE,
                 "statistics": STATISTICS_PER_MINUTE,
-            }
+            },
         ),
         signer=URLSafeTimedSerializer(
             settings.secret_key.get_secret_value(), salt="civicloom.oidc-transaction"

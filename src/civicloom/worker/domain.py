@@ -18,3 +18,39 @@ class Heartbeat:
     started_at: datetime
     seen_at: datetime
     alive: bool
+
+
+@dataclass(frozen=True)
+class ConnectorReport:
+    """What one worker knows of one department's system: its breaker (always) and its last
+    health probe (None until the first probe ran)."""
+
+    department: str
+    breaker_state: str
+    consecutive_failures: int
+    retry_at: datetime | None = None
+    kind: str | None = None
+    healthy: bool | None = None
+    detail: str | None = None
+    latency_ms: float | None = None
+    checked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ConnectorState:
+    """One department's system as the live workers see it, for the operator screen.
+
+    ``breaker`` is the worst state any live worker reports (open > half_open > closed):
+    ``open_on`` of ``reporting`` workers refuse calls. Health is the most recent probe."""
+
+    department: str
+    breaker: str
+    open_on: int
+    reporting: int
+    consecutive_failures: int
+    retry_at: datetime | None
+    kind: str | None
+    healthy: bool | None
+    detail: str | None
+    latency_ms: float | None
+    checked_at: datetime | None

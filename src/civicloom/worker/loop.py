@@ -13,8 +13,8 @@ import contextlib
 import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -27,6 +27,7 @@ from civicloom.applications import (
     sweep_slas,
 )
 from civicloom.db import libpq_dsn
+from civicloom.departments import CAPABILITY_GATEWAY
 from civicloom.observability import get_logger
 from civicloom.outbox import (
     OutboxMessage,
@@ -39,6 +40,8 @@ from civicloom.outbox import (
     renew_lease,
 )
 from civicloom.runtime import Container
+from civicloom.worker.domain import ConnectorReport
+from civicloom.worker.services import opened_elsewhere, record_connector_reports
 from civicloom.worker.tables import WorkerHeartbeatRow
 
 log = get_logger(__name__)
@@ -67,7 +70,22 @@ class PeriodicJob:
 
 
 HEARTBEAT_SECONDS = 5.0
+PROBE_SECONDS = 60.0
+"""How often a worker runs its connectors' health probes (the operator page reads the result,
+never probes itself: ADR 0062)."""
+PROBE_TIMEOUT = 10.0
 SLA_SWEEP_SECONDS = 30.0
+
+
+def _gist(report: ConnectorReport) -> tuple[object, ...]:
+    # What makes a report worth writing again (an open breaker's countdown alone does not).
+    return (
+        report.breaker_state,
+        report.consecutive_failures,
+        report.healthy,
+        report.detail,
+        report.checked_at,
+    )
 
 
 def _closer(server: Any, thread: Any) -> Callable[[], Awaitable[None]]:
@@ -103,6 +121,9 @@ class Worker:
         self.resources = list(resources)
         self.periodic = [PeriodicJob("sla-sweep", SLA_SWEEP_SECONDS, self._sweep_slas), *periodic]
         self._last_run: dict[str, float] = {}
+        self._probed_at = -1e18
+        self._probes: dict[str, ConnectorReport] = {}
+        self._reported: dict[str, tuple[object, ...]] = {}
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
@@ -229,9 +250,65 @@ class Worker:
             return
         metrics.outbox_dispatched.labels(message.topic, "ok").inc()
 
+    async def _probe(self, gateway: Any, now: datetime) -> None:
+        """Run the connectors' health probes, bounded in time, outside any transaction."""
+        check_all = getattr(gateway, "check_all", None)
+        if check_all is None:
+            return
+        try:
+            found = list(await asyncio.wait_for(check_all(), PROBE_TIMEOUT))
+        except Exception as exc:  # a probe that hangs or breaks says the same: unknown health
+            log.warning("connector_probe_failed", error=type(exc).__name__)
+            found = []
+            for department, old in self._probes.items():
+                self._probes[department] = replace(
+                    old, healthy=False, detail="the probe did not answer", checked_at=now
+                )
+        for report in found:
+            self._probes[report.department] = ConnectorReport(
+                department=report.department,
+                breaker_state="closed",
+                consecutive_failures=0,
+                kind=report.kind,
+                healthy=report.healthy,
+                detail=report.detail,
+                latency_ms=report.latency_ms,
+                checked_at=now,
+            )
+
+    async def connector_reports(self, now: datetime, probe: bool) -> list[ConnectorReport]:
+        """This worker's breakers (in memory) with its last probes (run now if ``probe``)."""
+        gateway = self.container.find(CAPABILITY_GATEWAY)
+        if gateway is None:
+            return []
+        if probe:
+            await self._probe(gateway, now)
+        breakers = {b.department: b for b in getattr(gateway, "breaker_states", list)()}
+        reports = []
+        for department in sorted(set(breakers) | set(self._probes)):
+            base = self._probes.get(department) or ConnectorReport(department, "closed", 0)
+            breaker = breakers.get(department)
+            if breaker is not None:
+                retry = breaker.retry_in_seconds
+                base = replace(
+                    base,
+                    breaker_state=str(breaker.state),
+                    consecutive_failures=breaker.consecutive_failures,
+                    retry_at=now + timedelta(seconds=retry) if retry is not None else None,
+                )
+            reports.append(base)
+        return reports
+
     async def heartbeat(self) -> None:
-        """Record that this worker is alive (the operator screen lists heartbeats)."""
+        """Record that this worker is alive (the operator screen lists heartbeats), with what
+        it knows of the departments' systems when that changed (ADR 0062)."""
         now = self.container.clock.now()
+        loop_now = asyncio.get_running_loop().time()
+        probe = loop_now - self._probed_at >= PROBE_SECONDS
+        if probe:
+            self._probed_at = loop_now
+        reports = await self.connector_reports(now, probe)
+        changed = [r for r in reports if self._reported.get(r.department) != _gist(r)]
         async with self.container.uow() as uow:
             row = await uow.session.get(WorkerHeartbeatRow, self.worker_id)
             if row is None:
@@ -247,7 +324,14 @@ class Worker:
             else:
                 row.seen_at = now
             lag = await oldest_pending_age(uow.session, now)
+            await record_connector_reports(uow.session, self.worker_id, now, changed)
+            elsewhere = await opened_elsewhere(uow.session, self.worker_id, now)
             await uow.commit()
+        self._reported.update({r.department: _gist(r) for r in changed})
+        hold_open = getattr(self.container.find(CAPABILITY_GATEWAY), "hold_open", None)
+        if hold_open is not None:
+            for department, retry_at in elsewhere.items():
+                hold_open(department, (retry_at - now).total_seconds())
         self.container.metrics.outbox_lag.set(lag)
 
     async def _sweep_slas(self) -> object:

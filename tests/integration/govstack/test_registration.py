@@ -507,7 +507,9 @@ async def test_statistics_are_rate_limited_per_caller_address(world: World) -> N
     """A scraper is slowed down: the 61st request of a minute from one address is 429, before
     any figure is computed, on either path (the time stands still: no token comes back)."""
     runtime = world.container.get(IDENTITY_RUNTIME)
-    still = RateLimiter({"statistics": STATISTICS_PER_MINUTE}, now=lambda: 1000.0)
+    still = RateLimiter(
+        world.container.database, {"statistics": STATISTICS_PER_MINUTE}, now=lambda: 1020.0
+    )
     world.container.provide(IDENTITY_RUNTIME, replace(runtime, rate_limiter=still))
     params = {"registrationName": "Zero Hunger"}
     answers = [

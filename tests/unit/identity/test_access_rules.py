@@ -11,7 +11,6 @@ from civicloom.catalogue import load_blueprint_file
 from civicloom.identity import (
     ROUTE_POLICIES,
     Access,
-    RateLimiter,
     RoutePolicy,
     ScopedPrincipal,
     load_personas,
@@ -143,18 +142,6 @@ def test_every_table_entry_is_a_real_path_template() -> None:
     for method, path in ROUTE_POLICIES:
         assert method in {"GET", "POST", "PUT", "PATCH", "DELETE"}
         assert path.startswith("/")
-
-
-def test_token_bucket_refills_over_time() -> None:
-    now = [0.0]
-    limiter = RateLimiter({"login": 2}, now=lambda: now[0])
-    assert limiter.take("login", "ip") == 0
-    assert limiter.take("login", "ip") == 0
-    assert limiter.take("login", "ip") == 30  # one token per 30 s at 2/min
-    assert limiter.take("login", "other-ip") == 0
-    now[0] = 30.0
-    assert limiter.take("login", "ip") == 0
-    assert limiter.take("unknown-bucket", "ip") == 0
 
 
 @pytest.mark.parametrize(

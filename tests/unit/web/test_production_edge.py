@@ -33,6 +33,7 @@ def production(tmp_path: Path, **overrides: object) -> Settings:
         "keys_dir": tmp_path / "keys",
         "var_dir": tmp_path / "var",
         "payments_webhook_secret": SecretStr("w" * 40),
+        "metrics_token": SecretStr("m" * 32),
         "smtp_host": "mail.example.gov",
         "payments_provider_url": "https://pay.example.gov/api/v1",
         "oidc_citizen_issuer": "https://id.example.gov/realms/citizens",

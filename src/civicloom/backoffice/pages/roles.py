@@ -39,7 +39,6 @@ from civicloom.rules import RuleBook, recorded_evaluations, replay
 from civicloom.web import (
     ContainerDep,
     CurrentPrincipal,
-    GatewayDep,
     error_list,
     negotiate_locale,
     page_gettext,
@@ -148,10 +147,11 @@ async def what_if(
 
 @roles_router.get("/backoffice/operations", dependencies=[OPERATOR_PAGE])
 async def operations(
-    gateway: GatewayDep, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    request: Request, container: ContainerDep, principal: CurrentPrincipal
 ) -> HTMLResponse:
-    """Connector health, breakers, outbox lag, worker heartbeats and dead letters."""
-    status = await operator_status(container.uow, container.clock, principal, gateway)
+    """Connector health and breakers (from the workers), outbox lag, worker heartbeats and
+    dead letters."""
+    status = await operator_status(container.uow, container.clock, principal)
     return page(
         request,
         "backoffice/operations.html",
