@@ -38,7 +38,7 @@ from civicloom.governance import Workspace, publish_due_changes
 from civicloom.govstack.pubsub import PushDeliverer
 from civicloom.kernel import SystemClock
 from civicloom.kpis import REFRESH_SECONDS as KPI_REFRESH_SECONDS
-from civicloom.kpis import refresh_service_days
+from civicloom.kpis import load_kpi_config, refresh_report_snapshots, refresh_service_days
 from civicloom.notifications import build_dispatcher
 from civicloom.observability import METRICS, configure_logging, configure_tracing
 from civicloom.outbox import Publisher
@@ -179,6 +179,11 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
     async def kpi_aggregates() -> object:
         return await refresh_service_days(container.uow())
 
+    async def kpi_reports() -> object:
+        return await refresh_report_snapshots(
+            container.uow(), container.clock, load_kpi_config(settings.blueprints_dir)
+        )
+
     async def changes() -> object:
         return await publish_due_changes(
             container.uow(), container.clock, governance_workspace(container)
@@ -190,6 +195,7 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
         PeriodicJob("usage-facts", settings.usage_facts_seconds, usage_facts),
         PeriodicJob("document-purge", settings.document_purge_seconds, purge),
         PeriodicJob("kpi-aggregates", KPI_REFRESH_SECONDS, kpi_aggregates),
+        PeriodicJob("kpi-reports", settings.kpi_snapshot_seconds, kpi_reports),
         PeriodicJob("retention-purge", settings.retention_purge_seconds, retention),
     ]
 

@@ -28,7 +28,7 @@ from civicloom.govstack.pubsub.tables import (
     SubscriptionRow,
 )
 from civicloom.identity.tables import ApiClientRow, SessionRow, StaffGrantRow, StaffRow
-from civicloom.kpis.tables import AggregateWatermarkRow, ServiceDayStateRow
+from civicloom.kpis.tables import AggregateWatermarkRow, KpiReportSnapshotRow, ServiceDayStateRow
 from civicloom.notifications.tables import DeliveryRow, PreferenceRow
 from civicloom.outbox.tables import OutboxRow
 from civicloom.payments.tables import PaymentRow, PaymentWebhookRow, ReconciliationRow, RefundRow
@@ -86,6 +86,7 @@ TABLES = (
     PubSubDeliveryRow,
     ServiceDayStateRow,
     AggregateWatermarkRow,
+    KpiReportSnapshotRow,
     ChangeRequestRow,
     ChangeApprovalRow,
     BundleRow,

@@ -165,6 +165,16 @@ class Settings(BaseSettings):
             "(declared in the data catalogue) has ended."
         ),
     )
+    kpi_snapshot_seconds: float = Field(
+        300.0,
+        gt=0,
+        le=86_400,
+        description=(
+            "How often a worker recomputes every service's KPI report for the last 90 days; "
+            "pages serve a stored report up to twice this old and recompute an older one "
+            "(ADR 0061)."
+        ),
+    )
     usage_facts_seconds: float = Field(
         600.0, gt=0, description="How often a worker rebuilds the recent days of usage facts."
     )

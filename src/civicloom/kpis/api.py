@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query, Response
 
 from civicloom.kpis.config import KpiConfig, load_kpi_config
 from civicloom.kpis.domain import KpiReport
-from civicloom.kpis.services import parse_period, staff_kpis
+from civicloom.kpis.services import parse_period
+from civicloom.kpis.snapshots import staff_snapshot
 from civicloom.runtime import Container
 from civicloom.web import ContainerDep, CurrentPrincipal, require_roles
 
@@ -36,11 +37,17 @@ async def dashboard_csv(
     """The dashboard's figures as CSV (``section,key,department,value``), limited to the
     departments the reader may see (``kpis.domain.kpi_scope``)."""
     period = parse_period(container.clock, start, end)
-    report, _ = await staff_kpis(
-        container.uow(), container.clock, kpi_config(container), service, period, principal
+    snapshot, _ = await staff_snapshot(
+        container.uow(),
+        container.clock,
+        kpi_config(container),
+        service,
+        period,
+        principal,
+        2 * container.settings.kpi_snapshot_seconds,
     )
     return Response(
-        to_csv(report),
+        to_csv(snapshot.report),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="kpis-{service}.csv"',
