@@ -1,5 +1,6 @@
 """KPI report snapshots: what the public performance page and the KPI dashboard read instead
-of recomputing a period's applications per request (ADR 0061).
+of recomputing a period's applications per request (ADR 0061); a citizen's applications keyset-
+paged over an index.
 
 Revision ID: 0031
 Revises: 0027
@@ -34,6 +35,12 @@ def upgrade() -> None:
             "service", "first_day", "last_day", name=op.f("pk_kpi_report_snapshots")
         ),
     )
+    # a citizen's applications, keyset-paged newest first (issue 23)
+    op.create_index(
+        "ix_applications_applicant_submitted",
+        "applications",
+        ["applicant_id", "submitted_at", "id"],
+    )
     op.create_index(
         op.f("ix_kpi_report_snapshots_generated_at"),
         "kpi_report_snapshots",
@@ -45,3 +52,4 @@ def downgrade() -> None:
     """Revert this migration."""
     op.drop_index(op.f("ix_kpi_report_snapshots_generated_at"), "kpi_report_snapshots")
     op.drop_table("kpi_report_snapshots")
+    op.drop_index("ix_applications_applicant_submitted", "applications")

@@ -28,6 +28,8 @@ class ApplicationRow(Base):
     __tablename__ = "applications"
     __table_args__ = (
         UniqueConstraint("applicant_id", "idempotency_key", name="uq_applications_idempotency"),
+        # a citizen's list, keyset-paged newest first (issue 23)
+        Index("ix_applications_applicant_submitted", "applicant_id", "submitted_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

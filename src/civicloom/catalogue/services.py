@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -235,6 +235,29 @@ async def list_blueprint_versions(
         )
         for r in await session.scalars(query)
     ]
+
+
+async def version_titles(
+    session: AsyncSession, version_ids: Iterable[str]
+) -> dict[str, dict[str, str]]:
+    """The service title of each named blueprint version: from the validated versions this
+    process holds, and one statement reading only the titles of the others (a list of
+    applications carries each distinct version's title once, not its document per row)."""
+    wanted = set(version_ids)
+    titles = {
+        version_id: blueprint.title.model_dump(by_alias=True)
+        for (version_id, _hash), blueprint in list(_validated.items())
+        if version_id in wanted
+    }
+    missing = wanted - titles.keys()
+    if missing:
+        rows = await session.execute(
+            select(BlueprintVersionRow.id, BlueprintVersionRow.document["title"]).where(
+                BlueprintVersionRow.id.in_(sorted(missing))
+            )
+        )
+        titles.update({str(i): dict(t or {}) for i, t in rows})
+    return titles
 
 
 def blueprint_title_of(
