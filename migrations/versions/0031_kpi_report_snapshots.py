@@ -1,6 +1,6 @@
 """KPI report snapshots: what the public performance page and the KPI dashboard read instead
-of recomputing a period's applications per request (ADR 0061); a citizen's applications keyset-
-paged over an index.
+of recomputing a period's applications per request (ADR 0061); a citizen's applications and the
+operator's dead letters keyset-paged over indexes.
 
 Revision ID: 0031
 Revises: 0027
@@ -41,6 +41,7 @@ def upgrade() -> None:
         "applications",
         ["applicant_id", "submitted_at", "id"],
     )
+    op.create_index("ix_dead_letters_created", "dead_letters", ["created_at", "id"])
     op.create_index(
         op.f("ix_kpi_report_snapshots_generated_at"),
         "kpi_report_snapshots",
@@ -53,3 +54,4 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_kpi_report_snapshots_generated_at"), "kpi_report_snapshots")
     op.drop_table("kpi_report_snapshots")
     op.drop_index("ix_applications_applicant_submitted", "applications")
+    op.drop_index("ix_dead_letters_created", "dead_letters")
