@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
 
 from fastapi import FastAPI
@@ -48,7 +49,14 @@ from civicloom.rules import RULE_BOOK, RuleBook
 from civicloom.runtime import Container
 from civicloom.settings import PLACEHOLDER_SECRET, Profile, Settings, get_settings
 from civicloom.web import IDENTITY_RUNTIME, build_identity_runtime
-from civicloom.worker import AmqpPublisher, LogPublisher, PeriodicJob, Worker
+from civicloom.worker import (
+    AmqpPublisher,
+    LogPublisher,
+    PeriodicJob,
+    RecordRetention,
+    Worker,
+    purge_operational_records,
+)
 
 
 def build_container(settings: Settings | None = None, service_name: str = "civicloom") -> Container:
@@ -184,6 +192,14 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
             container.uow(), container.clock, load_kpi_config(settings.blueprints_dir)
         )
 
+    keep = RecordRetention(
+        sent_messages=timedelta(hours=settings.sent_message_retention_hours),
+        heartbeats=timedelta(hours=settings.heartbeat_retention_hours),
+    )
+
+    async def records() -> object:
+        return await purge_operational_records(container.uow, container.clock, keep)
+
     async def changes() -> object:
         return await publish_due_changes(
             container.uow(), container.clock, governance_workspace(container)
@@ -197,6 +213,7 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
         PeriodicJob("kpi-aggregates", KPI_REFRESH_SECONDS, kpi_aggregates),
         PeriodicJob("kpi-reports", settings.kpi_snapshot_seconds, kpi_reports),
         PeriodicJob("retention-purge", settings.retention_purge_seconds, retention),
+        PeriodicJob("records-purge", settings.records_purge_seconds, records),
     ]
 
 

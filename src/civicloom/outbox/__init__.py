@@ -20,6 +20,7 @@ from civicloom.outbox.services import (
     outbox_backlog,
     pending_backlog,
     postpone,
+    purge_sent,
     renew_lease,
 )
 
@@ -44,5 +45,6 @@ __all__ = [
     "outbox_backlog",
     "pending_backlog",
     "postpone",
+    "purge_sent",
     "renew_lease",
 ]

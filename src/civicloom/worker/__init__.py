@@ -3,6 +3,7 @@
 from civicloom.worker.domain import HEARTBEAT_STALE, Heartbeat
 from civicloom.worker.loop import PeriodicJob, Worker
 from civicloom.worker.publishers import AmqpPublisher, LogPublisher
+from civicloom.worker.retention import RecordRetention, purge_operational_records
 from civicloom.worker.services import list_heartbeats
 
 __all__ = [
@@ -11,6 +12,8 @@ __all__ = [
     "Heartbeat",
     "LogPublisher",
     "PeriodicJob",
+    "RecordRetention",
     "Worker",
     "list_heartbeats",
+    "purge_operational_records",
 ]

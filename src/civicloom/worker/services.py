@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.worker.domain import HEARTBEAT_STALE, Heartbeat
@@ -29,3 +29,12 @@ async def list_heartbeats(
         )
         for r in rows
     ]
+
+
+async def purge_stale_heartbeats(session: AsyncSession, before: datetime) -> int:
+    """Delete the heartbeats of workers last seen before ``before`` (processes long gone); how
+    many were deleted."""
+    result = await session.execute(
+        delete(WorkerHeartbeatRow).where(WorkerHeartbeatRow.seen_at < before)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
