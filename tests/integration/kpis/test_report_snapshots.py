@@ -5,8 +5,11 @@ at most a year, and the period's words as the reader reads them (issue 19, issue
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
+import pytest
+import yaml
 
 from civicloom.kernel import FixedClock
 from civicloom.kpis import refresh_report_snapshots
@@ -138,3 +141,20 @@ async def test_dashboard_revalidates_per_reader_and_scope(
     # Nor does a citizen, whatever the ETag they send.
     alice = await client.get(url, headers={**as_persona("alice"), "If-None-Match": etag})
     assert alice.status_code == 403
+
+
+async def test_a_warm_page_parses_no_configuration_file(
+    container: Container, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fixed(container)
+    assert (await client.get(PAGE, headers=HTML)).status_code == 200
+    parsed: list[object] = []
+    original = yaml.safe_load
+
+    def counted(stream: Any) -> Any:
+        parsed.append(stream)
+        return original(stream)
+
+    monkeypatch.setattr(yaml, "safe_load", counted)
+    assert (await client.get(PAGE, headers=HTML)).status_code == 200
+    assert parsed == []  # tariffs and kpis.yaml are parsed again only when they change
