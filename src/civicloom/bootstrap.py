@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
 
 from fastapi import FastAPI
@@ -38,7 +39,7 @@ from civicloom.governance import Workspace, publish_due_changes
 from civicloom.govstack.pubsub import CaseEventBridge, PushDeliverer, purge_old_events
 from civicloom.kernel import SystemClock
 from civicloom.kpis import REFRESH_SECONDS as KPI_REFRESH_SECONDS
-from civicloom.kpis import refresh_service_days
+from civicloom.kpis import load_kpi_config, refresh_report_snapshots, refresh_service_days
 from civicloom.notifications import build_dispatcher
 from civicloom.observability import METRICS, configure_logging, configure_tracing
 from civicloom.outbox import Publisher
@@ -48,7 +49,14 @@ from civicloom.rules import RULE_BOOK, RuleBook
 from civicloom.runtime import Container
 from civicloom.settings import PLACEHOLDER_SECRET, Profile, Settings, get_settings
 from civicloom.web import IDENTITY_RUNTIME, build_identity_runtime
-from civicloom.worker import AmqpPublisher, LogPublisher, PeriodicJob, Worker
+from civicloom.worker import (
+    AmqpPublisher,
+    LogPublisher,
+    PeriodicJob,
+    RecordRetention,
+    Worker,
+    purge_operational_records,
+)
 
 
 def build_container(settings: Settings | None = None, service_name: str = "civicloom") -> Container:
@@ -181,6 +189,19 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
     async def kpi_aggregates() -> object:
         return await refresh_service_days(container.uow())
 
+    async def kpi_reports() -> object:
+        return await refresh_report_snapshots(
+            container.uow(), container.clock, load_kpi_config(settings.blueprints_dir)
+        )
+
+    keep = RecordRetention(
+        sent_messages=timedelta(hours=settings.sent_message_retention_hours),
+        heartbeats=timedelta(hours=settings.heartbeat_retention_hours),
+    )
+
+    async def records() -> object:
+        return await purge_operational_records(container.uow, container.clock, keep)
+
     async def changes() -> object:
         return await publish_due_changes(
             container.uow(), container.clock, governance_workspace(container)
@@ -192,7 +213,9 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
         PeriodicJob("usage-facts", settings.usage_facts_seconds, usage_facts),
         PeriodicJob("document-purge", settings.document_purge_seconds, purge),
         PeriodicJob("kpi-aggregates", KPI_REFRESH_SECONDS, kpi_aggregates),
+        PeriodicJob("kpi-reports", settings.kpi_snapshot_seconds, kpi_reports),
         PeriodicJob("retention-purge", settings.retention_purge_seconds, retention),
+        PeriodicJob("records-purge", settings.records_purge_seconds, records),
     ]
 
 

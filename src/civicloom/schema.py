@@ -43,6 +43,7 @@ from civicloom.identity.tables import (
     StaffRow,
 )
 from civicloom.kpis.tables import AggregateWatermarkRow, ServiceDayStateRow
+from civicloom.kpis.tables import AggregateWatermarkRow, KpiReportSnapshotRow, ServiceDayStateRow
 from civicloom.notifications.tables import DeliveryRow, PreferenceRow
 from civicloom.outbox.tables import OutboxRow
 from civicloom.payments.tables import PaymentRow, PaymentWebhookRow, ReconciliationRow, RefundRow
@@ -104,6 +105,7 @@ TABLES = (
     PubSubDeliveryRow,
     ServiceDayStateRow,
     AggregateWatermarkRow,
+    KpiReportSnapshotRow,
     ChangeRequestRow,
     ChangeApprovalRow,
     ApplicationMoveRow,

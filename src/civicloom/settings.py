@@ -166,6 +166,34 @@ class Settings(BaseSettings):
             "(declared in the data catalogue) has ended."
         ),
     )
+    kpi_snapshot_seconds: float = Field(
+        300.0,
+        gt=0,
+        le=86_400,
+        description=(
+            "How often a worker recomputes every service's KPI report for the last 90 days; "
+            "pages serve a stored report up to twice this old and recompute an older one "
+            "(ADR 0061)."
+        ),
+    )
+    records_purge_seconds: float = Field(
+        3_600.0,
+        gt=0,
+        description=(
+            "How often a worker deletes sent outbox messages, expired sessions and silent "
+            "workers' heartbeats past their retention (audited as a count per table)."
+        ),
+    )
+    sent_message_retention_hours: float = Field(
+        168.0,
+        gt=0,
+        description="How long a sent outbox message is kept (for tracing a delivery).",
+    )
+    heartbeat_retention_hours: float = Field(
+        168.0,
+        gt=0,
+        description="How long the heartbeat of a worker that stopped is kept (operator page).",
+    )
     usage_facts_seconds: float = Field(
         600.0, gt=0, description="How often a worker rebuilds the recent days of usage facts."
     )

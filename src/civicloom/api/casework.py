@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from civicloom.api.schemas import (
     MAX_LIMIT,
@@ -25,6 +26,8 @@ from civicloom.api.schemas import (
     TimelineEntryOut,
 )
 from civicloom.applications import (
+    DEAD_LETTERS_MAX,
+    DEAD_LETTERS_PAGE,
     DeadLetterView,
     OfficerDecision,
     TaskFilter,
@@ -33,8 +36,8 @@ from civicloom.applications import (
     application_status,
     assign_task,
     claim_task,
+    dead_letters_page,
     decide_task,
-    list_dead_letters,
     list_officer_tasks,
     read_officer_task,
     request_information,
@@ -42,7 +45,7 @@ from civicloom.applications import (
     withdraw_application,
 )
 from civicloom.identity import read_department_staff
-from civicloom.kernel import PathId
+from civicloom.kernel import Cursor, PathId
 from civicloom.web import STILL_ACTING_FOR, ContainerDep, CurrentPrincipal, Problem
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -305,12 +308,36 @@ def _letter(row: DeadLetterView) -> DeadLetterOut:
     response_model=list[DeadLetterOut],
 )
 async def dead_letters(
-    container: ContainerDep, principal: CurrentPrincipal, include_resolved: bool = False
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    include_resolved: bool = False,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=400,
+            description="A neighbouring page's cursor, from this list's `Link` header.",
+        ),
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=DEAD_LETTERS_MAX, description="Dead letters per page.")
+    ] = DEAD_LETTERS_PAGE,
 ) -> list[DeadLetterOut]:
-    """Department calls that failed for good."""
-    return [
-        _letter(r) for r in await list_dead_letters(container.uow(), principal, include_resolved)
-    ]
+    """Department calls that failed for good, newest first, a page at a time: the `Link`
+    header names the `next` and `prev` pages (keyset cursors; a cursor this list did not give
+    out is a 422 naming `cursor`)."""
+    position = None if cursor is None else Cursor.decode(cursor)
+    page = await dead_letters_page(container.uow(), principal, include_resolved, position, limit)
+    links = []
+    for rel, value in (("next", page.next), ("prev", page.previous)):
+        if value is not None:
+            query = urlencode(
+                {"include_resolved": str(include_resolved).lower(), "limit": limit, "cursor": value}
+            )
+            links.append(f'</api/v1/operations/dead-letters?{query}>; rel="{rel}"')
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return [_letter(r) for r in page.items]
 
 
 @casework_router.post(

@@ -38,7 +38,10 @@ from civicloom.applications.domain import (
 )
 from civicloom.applications.execution import StepRunner
 from civicloom.applications.operations import (
+    DEAD_LETTERS_MAX,
+    DEAD_LETTERS_PAGE,
     CaseFinished,
+    dead_letters_page,
     list_dead_letters,
     resolve_dead_letter,
 )
@@ -156,6 +159,8 @@ from civicloom.applications.views import (
 
 __all__ = [
     "MOVABLE_STATES",
+    "DEAD_LETTERS_MAX",
+    "DEAD_LETTERS_PAGE",
     "NOTIFY_CHANNEL",
     "REASON_MAX",
     "REVIEW_WITHIN_DAYS",
@@ -235,6 +240,7 @@ __all__ = [
     "complete_external_step",
     "count_open_tasks",
     "counter_applicant",
+    "dead_letters_page",
     "deadline_clock",
     "decide_review",
     "decide_task",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from civicloom.applications.case import add_timeline, audit, load_case, wake_workers
 from civicloom.applications.casework import Forbidden
@@ -13,24 +13,67 @@ from civicloom.applications.tables import DeadLetterRow
 from civicloom.applications.views import DeadLetterView
 from civicloom.audit import AuditAction
 from civicloom.db import UnitOfWork
-from civicloom.kernel import Clock, Conflict, NotFound, Principal
+from civicloom.kernel import Clock, Conflict, Cursor, NotFound, Page, Principal
 
 
 class CaseFinished(Conflict):
     """A dead letter of a finished (withdrawn, approved, rejected, failed) application."""
 
 
+DEAD_LETTERS_PAGE = 100
+"""Dead letters per page (API default; at most ``DEAD_LETTERS_MAX``)."""
+DEAD_LETTERS_MAX = 500
+
+
+async def dead_letters_page(
+    uow: UnitOfWork,
+    principal: Principal,
+    include_resolved: bool = False,
+    cursor: Cursor | None = None,
+    limit: int = DEAD_LETTERS_PAGE,
+) -> Page[DeadLetterView]:
+    """A page of the operator's dead letters, newest first, keyset-paged on (created at, id)
+    over ``ix_dead_letters_created``."""
+    if "operator" not in principal.roles:
+        raise Forbidden("only operators see dead letters")
+    created, ident = DeadLetterRow.created_at, DeadLetterRow.id
+    backwards = cursor is not None and cursor.direction == "before"
+    query = select(DeadLetterRow)
+    if not include_resolved:
+        query = query.where(DeadLetterRow.resolved_at.is_(None))
+    if cursor is not None and backwards:
+        query = query.where(
+            or_(created > cursor.at, and_(created == cursor.at, ident > cursor.id))
+        ).order_by(created, ident)
+    else:
+        if cursor is not None:
+            query = query.where(
+                or_(created < cursor.at, and_(created == cursor.at, ident < cursor.id))
+            )
+        query = query.order_by(created.desc(), ident.desc())
+    async with uow:
+        rows = list(await uow.session.scalars(query.limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if backwards:
+        rows.reverse()
+    items = [dead_letter_view(row) for row in rows]
+    if not rows:
+        return Page(items, None, None)
+    has_next = True if backwards else more
+    has_previous = more if backwards else cursor is not None
+    return Page(
+        items,
+        Cursor("after", rows[-1].created_at, rows[-1].id).encode() if has_next else None,
+        Cursor("before", rows[0].created_at, rows[0].id).encode() if has_previous else None,
+    )
+
+
 async def list_dead_letters(
     uow: UnitOfWork, principal: Principal, include_resolved: bool = False
 ) -> list[DeadLetterView]:
-    """The operator's dead-letter list."""
-    if "operator" not in principal.roles:
-        raise Forbidden("only operators see dead letters")
-    async with uow:
-        query = select(DeadLetterRow).order_by(DeadLetterRow.created_at.desc())
-        if not include_resolved:
-            query = query.where(DeadLetterRow.resolved_at.is_(None))
-        return [dead_letter_view(row) for row in await uow.session.scalars(query)]
+    """The operator's newest dead letters (the first page; ``dead_letters_page`` for more)."""
+    return (await dead_letters_page(uow, principal, include_resolved)).items
 
 
 async def resolve_dead_letter(

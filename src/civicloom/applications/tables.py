@@ -28,6 +28,8 @@ class ApplicationRow(Base):
     __tablename__ = "applications"
     __table_args__ = (
         UniqueConstraint("applicant_id", "idempotency_key", name="uq_applications_idempotency"),
+        # a citizen's list, keyset-paged newest first (issue 23)
+        Index("ix_applications_applicant_submitted", "applicant_id", "submitted_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -148,6 +150,8 @@ class DeadLetterRow(Base):
     """A department call that failed for good, waiting for an operator to re-drive or abandon."""
 
     __tablename__ = "dead_letters"
+    # the operator's list, keyset-paged newest first (issue 23)
+    __table_args__ = (Index("ix_dead_letters_created", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     task_id: Mapped[str] = mapped_column(ForeignKey("application_tasks.id"), index=True)

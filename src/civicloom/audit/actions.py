@@ -60,6 +60,8 @@ class AuditAction(StrEnum):
     # retention (ADR 0050): a closed application's answers and an unsubmitted draft
     FORM_DATA_PURGED = "application.form_data_purged"
     DRAFT_PURGED = "draft.purged"
+    # operational records past their use (issue 23): counted, one entry per table and run
+    RECORDS_PURGED = "records.purged"
     LICENCE_ISSUED = "licence.issued"
     LICENCE_REVOKED = "licence.revoked"
     # registries, consent, representation

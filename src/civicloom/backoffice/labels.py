@@ -131,6 +131,7 @@ def action_labels(gettext: Callable[[str], str] = _same) -> dict[str, str]:
         ),
         AuditAction.FORM_DATA_PURGED.value: _("Answers deleted after their retention period"),
         AuditAction.DRAFT_PURGED.value: _("Unsent draft deleted after its retention period"),
+        AuditAction.RECORDS_PURGED.value: _("Operational records deleted after their use"),
     }
 
 

@@ -81,6 +81,7 @@ from civicloom.catalogue.services import (
     publish_service_version,
     retire_blueprint,
     retire_service_version,
+    version_titles,
 )
 from civicloom.catalogue.spec import (
     CERTIFICATE_TYPE,
@@ -205,4 +206,5 @@ __all__ = [
     "validate_blueprint_file",
     "validate_blueprint_text",
     "validate_form_data",
+    "version_titles",
 ]

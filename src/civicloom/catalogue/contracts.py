@@ -10,6 +10,7 @@ validate``: ``missing-input``, ``unknown-output``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,7 @@ from civicloom.catalogue.capabilities import (
     refuse_breaks,
 )
 from civicloom.catalogue.domain import BlueprintStatus
+from civicloom.catalogue.services import validated
 from civicloom.catalogue.spec import Blueprint
 from civicloom.catalogue.tables import BlueprintVersionRow
 from civicloom.db import UnitOfWork
@@ -37,7 +39,7 @@ async def published_blueprints(session: AsyncSession) -> list[Blueprint]:
         .where(BlueprintVersionRow.status == BlueprintStatus.PUBLISHED.value)
         .order_by(BlueprintVersionRow.service_id, BlueprintVersionRow.version)
     )
-    return [Blueprint.model_validate(row.document) for row in rows]
+    return [validated(row.id, row.content_hash, partial(getattr, row, "document")) for row in rows]
 
 
 def _contracts(departments: Sequence[Department]) -> dict[str, CapabilityTerms]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, ScalarSelect, select
@@ -22,13 +25,34 @@ from civicloom.db import UnitOfWork
 from civicloom.departments import department_exists, department_names
 from civicloom.kernel import Clock, Conflict, FieldError, NotFound, ValidationFailed, new_id
 
+VALIDATED_VERSIONS = 1024
+"""How many validated blueprint versions a process keeps (a stored version never changes)."""
+_validated: OrderedDict[tuple[str, str], Blueprint] = OrderedDict()
+
+
+def validated(
+    version_id: str, content_hash: str, document: Callable[[], dict[str, Any]]
+) -> Blueprint:
+    """The version's blueprint, validated once per process: a published version is immutable
+    (its content hash is part of the key), so a request never validates it again (issue 23)."""
+    key = (version_id, content_hash)
+    found = _validated.get(key)
+    if found is not None:
+        _validated.move_to_end(key)
+        return found
+    blueprint = Blueprint.model_validate(document())
+    _validated[key] = blueprint
+    while len(_validated) > VALIDATED_VERSIONS:
+        _validated.popitem(last=False)
+    return blueprint
+
 
 def _to_domain(row: BlueprintVersionRow) -> PublishedBlueprint:
     return PublishedBlueprint(
         version_id=row.id,
         status=BlueprintStatus(row.status),
         content_hash=row.content_hash,
-        blueprint=Blueprint.model_validate(row.document),
+        blueprint=validated(row.id, row.content_hash, lambda: row.document),
     )
 
 
@@ -115,16 +139,41 @@ async def get_blueprint_version(
 
 
 async def list_current_blueprints(session: AsyncSession) -> list[PublishedBlueprint]:
-    """The newest published version of every service."""
-    rows = await session.scalars(
-        select(BlueprintVersionRow)
+    """The newest published version of every service: one statement reading the versions'
+    keys (not their documents) when every newest version is already validated, plus one for
+    the documents of those that are not."""
+    rows = await session.execute(
+        select(
+            BlueprintVersionRow.id,
+            BlueprintVersionRow.service_id,
+            BlueprintVersionRow.content_hash,
+        )
         .where(BlueprintVersionRow.status == BlueprintStatus.PUBLISHED.value)
         .order_by(BlueprintVersionRow.service_id, BlueprintVersionRow.version.desc())
     )
-    latest: dict[str, PublishedBlueprint] = {}
-    for row in rows:
-        latest.setdefault(row.service_id, _to_domain(row))
-    return list(latest.values())
+    newest: dict[str, tuple[str, str]] = {}
+    for version_id, service_id, content_hash in rows:
+        newest.setdefault(service_id, (version_id, content_hash))
+    missing = [v for v, h in newest.values() if (v, h) not in _validated]
+    documents: dict[str, dict[str, Any]] = {}
+    if missing:
+        loaded = await session.execute(
+            select(BlueprintVersionRow.id, BlueprintVersionRow.document).where(
+                BlueprintVersionRow.id.in_(missing)
+            )
+        )
+        documents = {str(i): dict(d) for i, d in loaded}
+    return [
+        PublishedBlueprint(
+            version_id=version_id,
+            status=BlueprintStatus.PUBLISHED,
+            content_hash=content_hash,
+            blueprint=validated(
+                version_id, content_hash, partial(documents.__getitem__, version_id)
+            ),
+        )
+        for version_id, content_hash in newest.values()
+    ]
 
 
 async def retire_blueprint(
@@ -186,6 +235,29 @@ async def list_blueprint_versions(
         )
         for r in await session.scalars(query)
     ]
+
+
+async def version_titles(
+    session: AsyncSession, version_ids: Iterable[str]
+) -> dict[str, dict[str, str]]:
+    """The service title of each named blueprint version: from the validated versions this
+    process holds, and one statement reading only the titles of the others (a list of
+    applications carries each distinct version's title once, not its document per row)."""
+    wanted = set(version_ids)
+    titles = {
+        version_id: blueprint.title.model_dump(by_alias=True)
+        for (version_id, _hash), blueprint in list(_validated.items())
+        if version_id in wanted
+    }
+    missing = wanted - titles.keys()
+    if missing:
+        rows = await session.execute(
+            select(BlueprintVersionRow.id, BlueprintVersionRow.document["title"]).where(
+                BlueprintVersionRow.id.in_(sorted(missing))
+            )
+        )
+        titles.update({str(i): dict(t or {}) for i, t in rows})
+    return titles
 
 
 def blueprint_title_of(

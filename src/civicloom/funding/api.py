@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import pathlib
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
@@ -26,9 +27,22 @@ DepartmentParam = Annotated[str, Path(max_length=50, pattern=r"^[a-z][a-z0-9-]{1
 MonthParam = Annotated[str, Path(max_length=7, pattern=r"^[0-9]{4}-[0-9]{2}$")]
 
 
+_tariffs: dict[pathlib.Path, tuple[tuple[tuple[str, int], ...], Tariffs]] = {}
+
+
 def tariffs_of(container: Container) -> Tariffs:
-    """Every financial year's tariff, from the blueprints directory."""
-    return load_tariffs(container.settings.blueprints_dir)
+    """Every financial year's tariff, from the blueprints directory: parsed again only when a
+    tariff file changed (parsing the YAML was most of a performance page's time; issue 23)."""
+    directory = container.settings.blueprints_dir
+    stamp = tuple(
+        (p.name, p.stat().st_mtime_ns) for p in sorted((directory / "tariffs").glob("*.yaml"))
+    )
+    cached = _tariffs.get(directory)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    tariffs = load_tariffs(directory)
+    _tariffs[directory] = (stamp, tariffs)
+    return tariffs
 
 
 def to_csv(statement: Statement) -> str:

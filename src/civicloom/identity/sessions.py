@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.db import UnitOfWork
@@ -182,3 +182,23 @@ async def record_denial(
             ),
         )
         await uow.commit()
+
+
+async def purge_expired_sessions(uow: UnitOfWork, now: datetime, batch: int = 5000) -> int:
+    """Delete sessions that expired before ``now`` (nobody can resume them), one batch per
+    transaction over ``ix_sessions_expires_at``; how many were deleted."""
+    purged = 0
+    while True:
+        async with uow:
+            ids = list(
+                await uow.session.scalars(
+                    select(SessionRow.id).where(SessionRow.expires_at < now).limit(batch)
+                )
+            )
+            if not ids:
+                return purged
+            await uow.session.execute(delete(SessionRow).where(SessionRow.id.in_(ids)))
+            await uow.commit()
+        purged += len(ids)
+        if len(ids) < batch:
+            return purged

@@ -10,6 +10,7 @@ from civicloom.kernel.errors import (
     ValidationFailed,
 )
 from civicloom.kernel.ids import canonical_json, new_id, new_reference, sha256_hex
+from civicloom.kernel.keyset import Cursor, Page
 from civicloom.kernel.principal import ActingFor, Capacity, Principal
 from civicloom.kernel.text import (
     EMAIL_PATTERN,
@@ -33,6 +34,7 @@ __all__ = [
     "Capacity",
     "Clock",
     "Conflict",
+    "Cursor",
     "DomainError",
     "FieldError",
     "FixedClock",
@@ -40,6 +42,7 @@ __all__ = [
     "Line",
     "LocalisedText",
     "NotFound",
+    "Page",
     "PathId",
     "PayloadTooLarge",
     "Principal",

@@ -28,6 +28,7 @@ from civicloom.kpis.services import (
     service_kpis,
     staff_kpis,
 )
+from civicloom.kpis.snapshots import Snapshot, refresh_report_snapshots, report_snapshot
 
 __all__ = [
     "REFRESH_SECONDS",
@@ -45,6 +46,7 @@ __all__ = [
     "ServiceCostModel",
     "ServiceFacts",
     "SlaFigure",
+    "Snapshot",
     "TaskRecord",
     "UnitCosts",
     "bar_chart",
@@ -57,8 +59,10 @@ __all__ = [
     "nearest_rank",
     "parse_kpi_config",
     "parse_period",
+    "refresh_report_snapshots",
     "refresh_service_days",
     "register_operational_metrics",
+    "report_snapshot",
     "service_day_counts",
     "service_kpis",
     "staff_kpis",

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from civicloom.kpis.config import KpiConfig, load_kpi_config
+from civicloom.kpis.config import KPI_FILE, KpiConfig, load_kpi_config
 from civicloom.kpis.domain import KpiReport
-from civicloom.kpis.services import parse_period, staff_kpis
+from civicloom.kpis.services import parse_period
+from civicloom.kpis.snapshots import staff_snapshot
 from civicloom.runtime import Container
 from civicloom.web import ContainerDep, CurrentPrincipal, require_roles
 
@@ -20,9 +22,21 @@ DateParam = Annotated[str | None, Query(alias="from", max_length=10)]
 ToParam = Annotated[str | None, Query(alias="to", max_length=10)]
 
 
+_configs: dict[Path, tuple[int, KpiConfig]] = {}
+
+
 def kpi_config(container: Container) -> KpiConfig:
-    """The KPI configuration (baselines, cost model) from the blueprints directory."""
-    return load_kpi_config(container.settings.blueprints_dir)
+    """The KPI configuration (baselines, cost model) from the blueprints directory, parsed
+    again only when ``kpis.yaml`` changed."""
+    directory = container.settings.blueprints_dir
+    path = directory / KPI_FILE
+    stamp = path.stat().st_mtime_ns if path.exists() else 0
+    cached = _configs.get(directory)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    config = load_kpi_config(directory)
+    _configs[directory] = (stamp, config)
+    return config
 
 
 @kpis_api_router.get("/backoffice/kpis.csv", dependencies=[require_roles(*KPI_ROLES)])
@@ -36,11 +50,17 @@ async def dashboard_csv(
     """The dashboard's figures as CSV (``section,key,department,value``), limited to the
     departments the reader may see (``kpis.domain.kpi_scope``)."""
     period = parse_period(container.clock, start, end)
-    report, _ = await staff_kpis(
-        container.uow(), container.clock, kpi_config(container), service, period, principal
+    snapshot, _ = await staff_snapshot(
+        container.uow(),
+        container.clock,
+        kpi_config(container),
+        service,
+        period,
+        principal,
+        2 * container.settings.kpi_snapshot_seconds,
     )
     return Response(
-        to_csv(report),
+        to_csv(snapshot.report),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="kpis-{service}.csv"',

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -293,4 +293,51 @@ def scoped_report(report: KpiReport, scope: KpiScope) -> KpiReport:
         automated_decisions={
             d: n for d, n in report.automated_decisions.items() if d == department
         },
+    )
+
+
+def report_document(report: KpiReport) -> dict[str, Any]:
+    """The report as a JSON document (what a snapshot stores; ``report_of`` reads it back)."""
+    return {
+        "service": report.service,
+        "title": dict(report.title),
+        "start": report.start.isoformat(),
+        "end": report.end.isoformat(),
+        "generated_at": report.generated_at.isoformat(),
+        "baseline": None if report.baseline is None else asdict(report.baseline),
+        "costs": asdict(report.costs),
+        "by_state": dict(report.by_state),
+        "to_decision": asdict(report.to_decision),
+        "to_licence": asdict(report.to_licence),
+        "per_department": {d: asdict(v) for d, v in report.per_department.items()},
+        "sla": [asdict(s) for s in report.sla],
+        "reuse": [asdict(r) for r in report.reuse],
+        "after": dict(report.after),
+        "cost_avoided": report.cost_avoided,
+        "decided": report.decided,
+        "automated_decisions": dict(report.automated_decisions),
+    }
+
+
+def report_of(document: dict[str, Any]) -> KpiReport:
+    """The report a ``report_document`` stored."""
+    baseline = document["baseline"]
+    return KpiReport(
+        service=str(document["service"]),
+        title={str(k): str(v) for k, v in document["title"].items()},
+        start=datetime.fromisoformat(document["start"]),
+        end=datetime.fromisoformat(document["end"]),
+        generated_at=datetime.fromisoformat(document["generated_at"]),
+        baseline=None if baseline is None else Baseline(**baseline),
+        costs=UnitCosts(**document["costs"]),
+        by_state={str(k): int(v) for k, v in document["by_state"].items()},
+        to_decision=Distribution(**document["to_decision"]),
+        to_licence=Distribution(**document["to_licence"]),
+        per_department={str(d): Distribution(**v) for d, v in document["per_department"].items()},
+        sla=[SlaFigure(**s) for s in document["sla"]],
+        reuse=[ReuseFigure(**r) for r in document["reuse"]],
+        after={str(k): v for k, v in document["after"].items()},
+        cost_avoided=float(document["cost_avoided"]),
+        decided=int(document["decided"]),
+        automated_decisions={str(k): int(v) for k, v in document["automated_decisions"].items()},
     )

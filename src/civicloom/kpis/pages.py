@@ -3,14 +3,16 @@ export is ``kpis/api.py``)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
+from civicloom import __version__
 from civicloom.funding import cost_avoided, format_minor, tariffs_of
 from civicloom.kernel import NotFound, PathId, ValidationFailed
 from civicloom.kpis.api import KPI_ROLES, DateParam, ToParam, kpi_config
@@ -20,15 +22,15 @@ from civicloom.kpis.services import (
     Period,
     list_kpi_services,
     parse_period,
-    service_kpis,
-    staff_kpis,
 )
+from civicloom.kpis.snapshots import report_snapshot, staff_snapshot
 from civicloom.portal import feedback_report
 from civicloom.web import (
     ContainerDep,
     CurrentPrincipal,
     OptionalPrincipal,
     Templates,
+    csrf_token,
     localise,
     negotiate_locale,
     page_roles,
@@ -42,7 +44,23 @@ ServiceParam = Annotated[str | None, Query(max_length=100, pattern=r"^[a-z][a-z0
 
 
 def _hours(seconds: float | None) -> str:
-    return "–" if seconds is None else f"{seconds / HOUR:.1f} h"
+    if seconds is None:
+        return "–"
+    hours = seconds / HOUR
+    if 0 < hours < 0.01:
+        return "< 0.01 h"
+    return f"{hours:.2f} h" if hours < 0.1 else f"{hours:.1f} h"
+
+
+def _duration(seconds: float | None, _: Callable[[str], str]) -> str:
+    """A chart label that agrees with the bar's length: minutes under an hour."""
+    if seconds is None:
+        return "–"
+    if seconds < 60:
+        return _("under a minute")
+    if seconds < HOUR:
+        return _("%(n)s min") % {"n": round(seconds / 60)}
+    return _("%(n)s h") % {"n": f"{seconds / HOUR:.1f}"}
 
 
 def _pct(share: float | None) -> str:
@@ -64,10 +82,10 @@ def charts(report: KpiReport, _: Callable[[str], str] = _same) -> dict[str, Any]
     """The dashboard's charts (each also shown as a table by the template), in the page's
     language (``_`` is the locale's gettext)."""
     time_bars = [
-        Bar(f"{d} p50", dist.p50 or 0.0, _hours(dist.p50), 0)
+        Bar(f"{d} p50", dist.p50 or 0.0, _duration(dist.p50, _), 0)
         for d, dist in report.per_department.items()
     ] + [
-        Bar(f"{d} p90", dist.p90 or 0.0, _hours(dist.p90), 1)
+        Bar(f"{d} p90", dist.p90 or 0.0, _duration(dist.p90, _), 1)
         for d, dist in report.per_department.items()
     ]
     sla_bars = [
@@ -86,7 +104,7 @@ def charts(report: KpiReport, _: Callable[[str], str] = _same) -> dict[str, Any]
             (_("days"), b.average_days, a.get("days_to_licence")),
         ):
             effort.append(Bar(f"{label}: {_('before')}", float(before), f"{before:g}", 1))
-            shown = "–" if after is None else f"{after:.1f}"
+            shown = "–" if after is None else _("%(n)s on average") % {"n": f"{after:.1f}"}
             effort.append(Bar(f"{label}: {_('now')}", float(after or 0.0), shown, 0))
     return {
         "time": bar_chart(
@@ -96,6 +114,7 @@ def charts(report: KpiReport, _: Callable[[str], str] = _same) -> dict[str, Any]
                 "finishing, per department."
             ),
             time_bars,
+            scale_at_least=HOUR,
         ),
         "sla": bar_chart(
             _("SLA compliance per department"),
@@ -109,7 +128,12 @@ def charts(report: KpiReport, _: Callable[[str], str] = _same) -> dict[str, Any]
         ),
         "effort": bar_chart(
             _("Citizen effort before and now"),
-            _("The service owner's baseline against the mean measured per decided application."),
+            _(
+                "The service owner's baseline against the mean per decided application. Forms: "
+                "the application plus each answer to an officer's question. Visits: steps that "
+                "still need someone on site, such as an inspection. Fields typed: answers not "
+                "prefilled from registers. Days: from submission to the licence."
+            ),
             effort,
         ),
     }
@@ -123,7 +147,7 @@ async def dashboard(
     service: ServiceParam = None,
     start: DateParam = None,
     end: ToParam = None,
-) -> HTMLResponse:
+) -> Response:
     """The KPI dashboard of one service and period, with charts, tables and CSV export: the
     services and department rows the reader may see (``kpis.domain.kpi_scope``)."""
     services = await list_kpi_services(container.uow(), principal)
@@ -146,11 +170,29 @@ async def dashboard(
         )
     report = None
     scope_department = None
+    headers: dict[str, str] = {}
     if chosen is not None:
-        report, scope = await staff_kpis(
-            container.uow(), container.clock, kpi_config(container), chosen, period, principal
+        snapshot, scope = await staff_snapshot(
+            container.uow(),
+            container.clock,
+            kpi_config(container),
+            chosen,
+            period,
+            principal,
+            2 * container.settings.kpi_snapshot_seconds,
         )
-        scope_department = scope.department
+        report, scope_department = snapshot.report, scope.department
+        etag = page_etag(
+            request,
+            snapshot.etag,
+            principal.display_name,
+            negotiate_locale(request),
+            repr(services),
+            request.url.query,
+        )
+        if etag_matches(request, etag):
+            return Response(status_code=304, headers=revalidate_headers(etag))
+        headers = revalidate_headers(etag)
     context.update(
         scope_department=scope_department,
         start=period.start.date().isoformat(),
@@ -161,18 +203,24 @@ async def dashboard(
         else None,
         service_title=localise(report.title, negotiate_locale(request)) if report else "",
     )
-    return templates.render(request, "kpis/dashboard.html", **context)
+    return templates.render(request, "kpis/dashboard.html", headers=headers, **context)
 
 
 @kpis_pages_router.get("/performance/{service}", dependencies=[public_route()])
 async def performance(
     service: PathId, request: Request, container: ContainerDep, principal: OptionalPrincipal
-) -> HTMLResponse:
-    """The public performance page of a service: headline figures over the last 90 days."""
+) -> Response:
+    """The public performance page of a service: headline figures over the last 90 days, read
+    from the stored report (ADR 0061) and revalidated with its ETag (304 when unchanged)."""
     period: Period = parse_period(container.clock, None, None)
     try:
-        report = await service_kpis(
-            container.uow(), container.clock, kpi_config(container), service, period
+        snapshot = await report_snapshot(
+            container.uow(),
+            container.clock,
+            kpi_config(container),
+            service,
+            period,
+            2 * container.settings.kpi_snapshot_seconds,
         )
     except NotFound:
         return templates.render(
@@ -182,17 +230,54 @@ async def performance(
             title="Page not found",
             signed_in_as=principal.display_name if principal else None,
         )
+    report = snapshot.report
+    avoided = await cost_avoided(container.uow(), container.clock, tariffs_of(container))
+    locale = negotiate_locale(request)
+    who = principal.display_name if principal else None
+    etag = page_etag(request, snapshot.etag, who, locale, repr(avoided))
+    if etag_matches(request, etag):
+        return Response(status_code=304, headers=revalidate_headers(etag))
+    _ = translations_for(locale).gettext
+    service_title = localise(report.title, locale)
     return templates.render(
         request,
         "kpis/performance.html",
-        title=f"{localise(report.title, negotiate_locale(request))}: performance",
-        service_title=localise(report.title, negotiate_locale(request)),
+        headers=revalidate_headers(etag),
+        title=_("Service performance: %(service)s") % {"service": service_title},
+        service_title=service_title,
         report=report,
-        avoided=await cost_avoided(container.uow(), container.clock, tariffs_of(container)),
+        last_day=(report.end - timedelta(days=1)),
+        avoided=avoided,
         money=format_minor,
-        signed_in_as=principal.display_name if principal else None,
+        signed_in_as=who,
         **HELPERS,
     )
+
+
+def page_etag(request: Request, content: str, who: str | None, *parts: str) -> str:
+    """A weak ETag over what a page shows: the stored report's content, the reader's name and
+    form token (a signed-in page carries one; a new one is never matched), the other ``parts``
+    (language, query) and the platform's version (its templates)."""
+    token = csrf_token(request) if who is not None else ""
+    key = "|".join([__version__, content, who or "", token, *parts])
+    return 'W/"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+
+
+def etag_matches(request: Request, etag: str) -> bool:
+    """Whether the browser's ``If-None-Match`` names this ETag (or ``*``)."""
+    header = request.headers.get("if-none-match", "")
+    tags = {t.strip() for t in header.split(",") if t.strip()}
+    return "*" in tags or etag in tags or etag.removeprefix("W/") in tags
+
+
+def revalidate_headers(etag: str) -> dict[str, str]:
+    """Kept only by the reader's own browser, which asks again each time (a 304 costs one
+    read of the stored report)."""
+    return {
+        "ETag": etag,
+        "Cache-Control": "private, no-cache",
+        "Vary": "Accept-Language, Cookie",
+    }
 
 
 FEEDBACK_ROLES = ("service-owner", "operator", "platform-owner")

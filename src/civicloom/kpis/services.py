@@ -22,7 +22,8 @@ from civicloom.portal import prefilled_sources
 from civicloom.rules import decisions_per_department
 
 DEFAULT_DAYS = 90
-MAX_DAYS = 3660
+MAX_DAYS = 366
+"""The longest period a report covers (a year, leap day included; ADR 0061)."""
 
 
 @dataclass(frozen=True)
@@ -93,13 +94,20 @@ async def staff_kpis(
 ) -> tuple[KpiReport, KpiScope]:
     """The dashboard's report for one reader: limited to their department's rows unless they
     oversee the whole service (``kpi_scope``); a service they may not see is a 404."""
+    scope = await staff_scope(uow, service, principal)
+    report = await service_kpis(uow, clock, config, service, period)
+    return scoped_report(report, scope), scope
+
+
+async def staff_scope(uow: UnitOfWork, service: str, principal: Principal) -> KpiScope:
+    """What of the service's figures ``principal`` may see; a service they may not see (or
+    that is not published) is a 404."""
     async with uow:
         published = await get_current_blueprint(uow.session, service)
     scope = None if published is None else _scope(principal, published.blueprint)
     if scope is None:
         raise NotFound(f"no published service {service!r} whose figures you may see")
-    report = await service_kpis(uow, clock, config, service, period)
-    return scoped_report(report, scope), scope
+    return scope
 
 
 async def service_kpis(

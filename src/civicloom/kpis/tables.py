@@ -4,11 +4,12 @@ recounted by the worker for the days whose applications changed; public figures 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Date, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from civicloom.db import Base, UTCDateTime
+from civicloom.db import Base, JSONValue, UTCDateTime
 
 
 class ServiceDayStateRow(Base):
@@ -29,3 +30,17 @@ class AggregateWatermarkRow(Base):
 
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     changed_upto: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class KpiReportSnapshotRow(Base):
+    """One service's KPI report over one period of submission days, as computed at
+    ``generated_at`` (ADR 0061): pages read it instead of recounting the period per request."""
+
+    __tablename__ = "kpi_report_snapshots"
+
+    service: Mapped[str] = mapped_column(String(100), primary_key=True)
+    first_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    generated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    etag: Mapped[str] = mapped_column(String(64))
+    report: Mapped[dict[str, Any]] = mapped_column(JSONValue)

@@ -21,6 +21,7 @@ from civicloom.outbox.services import (
     outbox_backlog,
     pending_backlog,
     postpone,
+    purge_sent,
     renew_lease,
 )
 
@@ -46,5 +47,6 @@ __all__ = [
     "outbox_backlog",
     "pending_backlog",
     "postpone",
+    "purge_sent",
     "renew_lease",
 ]

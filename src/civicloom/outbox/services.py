@@ -6,7 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -197,3 +197,18 @@ async def postpone(
         .where(*_held(message, worker_id))
         .values(claimed_until=None, available_at=until, attempts=OutboxRow.attempts - 1)
     )
+
+
+async def purge_sent(session: AsyncSession, before: datetime, batch: int = 5000) -> int:
+    """Delete one batch of messages dispatched before ``before`` (over ``ix_outbox_due``; dead
+    messages stay for the operator); how many were deleted (fewer than ``batch``: done)."""
+    ids = list(
+        await session.scalars(
+            select(OutboxRow.id)
+            .where(OutboxRow.dispatched_at.is_not(None), OutboxRow.dispatched_at < before)
+            .limit(batch)
+        )
+    )
+    if ids:
+        await session.execute(delete(OutboxRow).where(OutboxRow.id.in_(ids)))
+    return len(ids)

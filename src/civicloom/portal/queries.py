@@ -26,7 +26,7 @@ from civicloom.documents import (
     application_documents,
     latest_licence,
 )
-from civicloom.kernel import Clock, LocalisedText, NotFound, Principal
+from civicloom.kernel import Clock, Cursor, LocalisedText, NotFound, Page, Principal
 from civicloom.portal.tables import DraftRow
 
 READ_ATTEMPTS = 3
@@ -45,22 +45,30 @@ class ApplicationSummary:
     deadline_at: datetime | None
 
 
-async def my_applications(uow: UnitOfWork, principal: Principal) -> list[ApplicationSummary]:
-    """The caller's applications, newest first, with their service titles (one query)."""
+async def my_applications(
+    uow: UnitOfWork, principal: Principal, cursor: str | None = None
+) -> Page[ApplicationSummary]:
+    """A page of the caller's applications, newest first, with their service titles; ``cursor``
+    is a neighbouring page's (bad input naming ``cursor`` when it is not one)."""
+    position = None if cursor in (None, "") else Cursor.decode(str(cursor))
     async with uow:
-        found = await applications_of_applicant(uow.session, principal.subject)
-    return [
-        ApplicationSummary(
-            id=app.id,
-            reference=app.reference,
-            service_title=LocalisedText.model_validate(app.service_title),
-            state=app.state,
-            submitted_at=app.submitted_at,
-            updated_at=app.updated_at,
-            deadline_at=app.deadline_at,
-        )
-        for app in found
-    ]
+        found = await applications_of_applicant(uow.session, principal.subject, position)
+    return Page(
+        [
+            ApplicationSummary(
+                id=app.id,
+                reference=app.reference,
+                service_title=LocalisedText.model_validate(app.service_title),
+                state=app.state,
+                submitted_at=app.submitted_at,
+                updated_at=app.updated_at,
+                deadline_at=app.deadline_at,
+            )
+            for app in found.items
+        ],
+        found.next,
+        found.previous,
+    )
 
 
 @dataclass(frozen=True)

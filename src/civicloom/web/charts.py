@@ -25,11 +25,15 @@ class Bar:
     series: int = 0
 
 
-def bar_chart(title: str, description: str, bars: Sequence[Bar]) -> Markup:
-    """A horizontal bar chart as inline SVG, scaled to the largest value."""
+def bar_chart(
+    title: str, description: str, bars: Sequence[Bar], scale_at_least: float = 0.0
+) -> Markup:
+    """A horizontal bar chart as inline SVG, scaled to the largest value, or to
+    ``scale_at_least`` when every value is smaller (a few minutes are not drawn as long as the
+    chart's unit, an hour)."""
     uid = next(_ids)
     height = max(1, len(bars)) * (BAR_HEIGHT + GAP) + GAP
-    top = max((b.value for b in bars), default=0.0) or 1.0
+    top = max(max((b.value for b in bars), default=0.0), scale_at_least) or 1.0
     room = WIDTH - LABEL_WIDTH - 110
     parts = [
         f'<svg class="civicloom-chart" role="img" width="100%" viewBox="0 0 {WIDTH} {height}" '

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.worker.domain import HEARTBEAT_STALE, ConnectorReport, ConnectorState, Heartbeat
@@ -121,3 +121,10 @@ async def opened_elsewhere(
         if retry_at is not None and (department not in found or retry_at > found[department]):
             found[department] = retry_at
     return found
+async def purge_stale_heartbeats(session: AsyncSession, before: datetime) -> int:
+    """Delete the heartbeats of workers last seen before ``before`` (processes long gone); how
+    many were deleted."""
+    result = await session.execute(
+        delete(WorkerHeartbeatRow).where(WorkerHeartbeatRow.seen_at < before)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -74,17 +74,34 @@ async def applications(
     container: ContainerDep,
     principal: CurrentPrincipal,
     saved: Annotated[str | None, Query(max_length=40)] = None,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> HTMLResponse:
-    """My applications and my unsent drafts."""
-    sent = await my_applications(container.uow(), principal)
+    """My applications (a page of them, newest first) and my unsent drafts."""
+    try:
+        sent = await my_applications(container.uow(), principal, cursor)
+    except ValidationFailed:
+        sent = await my_applications(container.uow(), principal)
+        return page(
+            request,
+            "portal/applications.html",
+            principal,
+            status_code=400,
+            applications=sent.items,
+            pages=sent,
+            drafts=await list_drafts(container.uow(), principal),
+            saved=None,
+            bad_cursor=True,
+        )
     drafts = await list_drafts(container.uow(), principal)
     return page(
         request,
         "portal/applications.html",
         principal,
-        applications=sent,
+        applications=sent.items,
+        pages=sent,
         drafts=drafts,
         saved=saved,
+        bad_cursor=False,
     )
 
 
