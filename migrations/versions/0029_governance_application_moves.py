@@ -3,7 +3,7 @@ moved (ADR 0058); applications: the day a closed application's next answer runs 
 retention, so the purge reads only those due (backfilled: every closed one is due once).
 
 Revision ID: 0029
-Revises: 0027
+Revises: 0028
 Create Date: 2026-12-05 16:00:00
 
 Written against 0027 while 0028 was being written elsewhere; the lead sets ``down_revision``
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0029"
-down_revision: str | None = "0027"
+down_revision: str | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

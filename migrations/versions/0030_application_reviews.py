@@ -2,7 +2,7 @@
 (ADR 0059).
 
 Revision ID: 0030
-Revises: 0027
+Revises: 0029
 Create Date: 2026-12-05 16:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0030"
-down_revision: str | None = "0027"
+down_revision: str | None = "0029"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Shared rate-limit windows and the workers' connector states (ADR 0062).
 
 Revision ID: 0032
-Revises: 0027
+Revises: 0031
 Create Date: 2026-12-05 16:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0032"
-down_revision: str | None = "0027"
+down_revision: str | None = "0031"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

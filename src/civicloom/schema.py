@@ -34,7 +34,6 @@ from civicloom.govstack.pubsub.tables import (
 from civicloom.govstack.pubsub.tables import (
     DeliveryRow as PubSubDeliveryRow,
 )
-from civicloom.identity.tables import ApiClientRow, SessionRow, StaffGrantRow, StaffRow
 from civicloom.identity.tables import (
     ApiClientRow,
     RateLimitWindowRow,
@@ -42,7 +41,6 @@ from civicloom.identity.tables import (
     StaffGrantRow,
     StaffRow,
 )
-from civicloom.kpis.tables import AggregateWatermarkRow, ServiceDayStateRow
 from civicloom.kpis.tables import AggregateWatermarkRow, KpiReportSnapshotRow, ServiceDayStateRow
 from civicloom.notifications.tables import DeliveryRow, PreferenceRow
 from civicloom.outbox.tables import OutboxRow

@@ -82,13 +82,6 @@ from civicloom.applications.retention import (
     PurgedFormData,
     purge_closed_form_data,
 )
-from civicloom.applications.search import (
-    CaseSearchPage,
-    CaseSearchQuery,
-    FieldMatch,
-    departments_on_case,
-    search_cases,
-    steps_of_department,
 from civicloom.applications.review_decisions import (
     decide_review,
     department_reviews,
@@ -106,6 +99,14 @@ from civicloom.applications.reviews import (
     applicant_review,
     request_review,
     review_window,
+)
+from civicloom.applications.search import (
+    CaseSearchPage,
+    CaseSearchQuery,
+    FieldMatch,
+    departments_on_case,
+    search_cases,
+    steps_of_department,
 )
 from civicloom.applications.services import (
     application_status,
@@ -158,9 +159,9 @@ from civicloom.applications.views import (
 )
 
 __all__ = [
-    "MOVABLE_STATES",
     "DEAD_LETTERS_MAX",
     "DEAD_LETTERS_PAGE",
+    "MOVABLE_STATES",
     "NOTIFY_CHANNEL",
     "REASON_MAX",
     "REVIEW_WITHIN_DAYS",

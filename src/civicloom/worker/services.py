@@ -121,6 +121,8 @@ async def opened_elsewhere(
         if retry_at is not None and (department not in found or retry_at > found[department]):
             found[department] = retry_at
     return found
+
+
 async def purge_stale_heartbeats(session: AsyncSession, before: datetime) -> int:
     """Delete the heartbeats of workers last seen before ``before`` (processes long gone); how
     many were deleted."""

@@ -16,7 +16,14 @@ from civicloom.catalogue import list_current_blueprints
 from civicloom.departments import load_departments
 from civicloom.kernel import LocalisedText, Principal, ValidationFailed
 from civicloom.runtime import Container
-from civicloom.web import Templates, get_container, negotiate_locale, page_gettext, page_roles, render_page
+from civicloom.web import (
+    Templates,
+    get_container,
+    negotiate_locale,
+    page_gettext,
+    page_roles,
+    render_page,
+)
 
 templates = Templates([Path(__file__).resolve().parent.parent / "templates"])
 
