@@ -38,6 +38,11 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "A review of a refusal can be asked for until 30 days after it (ADR 0059); after that,"
         " the applicant can appeal to the Administrative Court.",
     ),
+    "move-refused": (
+        "Not moved",
+        "An application could not be moved to (or back from) another version of its service;"
+        " the detail names the step or answer that stops it (ADR 0058).",
+    ),
     "unauthenticated": ("Authentication required", "Send valid credentials."),
     "forbidden": ("Forbidden", "You are authenticated but may not do this."),
     "method-not-allowed": ("Method not allowed", "This resource does not accept that method."),
