@@ -14,7 +14,7 @@ from civicloom.kernel import FixedClock
 from civicloom.outbox.tables import OutboxRow
 from civicloom.runtime import Container
 from civicloom.worker import RecordRetention, purge_operational_records
-from civicloom.worker.tables import WorkerHeartbeatRow
+from civicloom.worker.tables import WorkerConnectorStateRow, WorkerHeartbeatRow
 
 NOW = datetime(2027, 3, 10, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -48,6 +48,16 @@ def _session(sid: str, expires: datetime) -> SessionRow:
     )
 
 
+def _report(worker: str, seen: datetime) -> WorkerConnectorStateRow:
+    return WorkerConnectorStateRow(
+        worker_id=worker,
+        department="tax",
+        breaker_state="open",
+        consecutive_failures=3,
+        reported_at=seen,
+    )
+
+
 def _beat(worker: str, seen: datetime) -> WorkerHeartbeatRow:
     return WorkerHeartbeatRow(worker_id=worker, host="h1", pid=1, started_at=seen, seen_at=seen)
 
@@ -70,6 +80,8 @@ async def test_purges_what_is_past_its_use_and_keeps_the_rest(container: Contain
                 _session("live", NOW + timedelta(hours=1)),
                 _beat("gone", NOW - 8 * DAY),
                 _beat("running", NOW - timedelta(seconds=5)),
+                _report("gone", NOW - 8 * DAY),
+                _report("running", NOW - timedelta(seconds=5)),
             ]
         )
         await uow.commit()
@@ -86,6 +98,16 @@ async def test_purges_what_is_past_its_use_and_keeps_the_rest(container: Contain
     assert await _count(container, SessionRow.id, SessionRow.id == "live") == 1
     assert await _count(container, SessionRow.id, SessionRow.id == "expired") == 0
     assert await _count(container, WorkerHeartbeatRow.worker_id) == 1
+    # what the gone worker last said of the tax system goes with it; the running one's stays
+    assert await _count(container, WorkerConnectorStateRow.worker_id) == 1
+    assert (
+        await _count(
+            container,
+            WorkerConnectorStateRow.worker_id,
+            WorkerConnectorStateRow.worker_id == "running",
+        )
+        == 1
+    )
     async with container.uow() as uow:
         audited = (
             await uow.session.execute(

@@ -65,6 +65,35 @@ class MoveLine:
         return str(text) % values
 
 
+def _t(en: str, zh: str) -> LocalisedText:
+    return LocalisedText(en=en, zh_hans=zh)
+
+
+# A state as the line names it, in both languages (a refusal is read by a service owner).
+STATE_WORDS: dict[str, LocalisedText] = {
+    "submitted": _t("sent", "已提交"),
+    "in_progress": _t("in progress", "处理中"),
+    "awaiting_applicant": _t("waiting for the applicant", "等待申请人"),
+    "approved": _t("approved", "已批准"),
+    "rejected": _t("refused", "已拒绝"),
+    "withdrawn": _t("withdrawn", "已撤回"),
+    "failed": _t("stopped after repeated failures", "多次失败后已停止"),
+    "waiting": _t("waiting for earlier steps", "等待前序步骤"),
+    "ready": _t("about to start", "即将开始"),
+    "running": _t("running at the department", "正在部门处理"),
+    "awaiting_external": _t("waiting for the department's answer", "等待部门答复"),
+    "awaiting_officer": _t("with an officer", "由工作人员处理"),
+    "completed": _t("completed", "已完成"),
+    "skipped": _t("not needed", "无需办理"),
+    "cancelled": _t("cancelled", "已取消"),
+}
+
+
+def state_words(state: str) -> LocalisedText:
+    """A case's or step's state in words (the id itself only for a state with no words)."""
+    return STATE_WORDS.get(state) or _t(state, state)
+
+
 @dataclass(frozen=True)
 class MovePlan:
     """What moving one application would change, or why it is not moved."""
@@ -137,10 +166,11 @@ def plan_move(
         return MovePlan(app.id, app.reference, app.state, (), MoveLine(message, params))
 
     if ApplicationState(app.state).is_final:
-        return refused("Finished: the application is %(state)s", state=app.state)
+        return refused("Finished: the application is %(state)s", state=state_words(app.state))
     if app.state not in migration.states:
         return refused(
-            "The migration does not move applications that are %(state)s", state=app.state
+            "The migration does not move applications that are %(state)s",
+            state=state_words(app.state),
         )
     for step in old.steps:
         task = case.tasks.get(step.id)
@@ -348,7 +378,9 @@ async def move_case(
 def why_not_back(case: CaseContext, record: MoveRecord, to_version_id: str) -> MoveLine | None:
     """Why a moved case can no longer move back, in words; ``None`` if it can."""
     if ApplicationState(case.app.state).is_final:
-        return MoveLine("Finished: the application is %(state)s", {"state": case.app.state})
+        return MoveLine(
+            "Finished: the application is %(state)s", {"state": state_words(case.app.state)}
+        )
     if case.app.blueprint_version_id != to_version_id:
         return MoveLine("The application has moved to another version since")
     for spec in case.blueprint.steps:  # in the blueprint's order: the same reason every time
@@ -356,7 +388,7 @@ def why_not_back(case: CaseContext, record: MoveRecord, to_version_id: str) -> M
         if task is not None and record.after_states.get(spec.id) != task.state:
             return MoveLine(
                 "Step “%(step)s” has progressed since the move (now %(state)s)",
-                {"step": _title(spec), "state": task.state},
+                {"step": _title(spec), "state": state_words(task.state)},
             )
     if set(case.tasks) != set(record.after_states):
         return MoveLine("The application's steps have changed since the move")

@@ -124,8 +124,13 @@ async def opened_elsewhere(
 
 
 async def purge_stale_heartbeats(session: AsyncSession, before: datetime) -> int:
-    """Delete the heartbeats of workers last seen before ``before`` (processes long gone); how
-    many were deleted."""
+    """Delete the heartbeats of workers last seen before ``before`` (processes long gone), with
+    what those workers last reported of the departments' systems; how many heartbeats were
+    deleted."""
+    gone = select(WorkerHeartbeatRow.worker_id).where(WorkerHeartbeatRow.seen_at < before)
+    await session.execute(
+        delete(WorkerConnectorStateRow).where(WorkerConnectorStateRow.worker_id.in_(gone))
+    )
     result = await session.execute(
         delete(WorkerHeartbeatRow).where(WorkerHeartbeatRow.seen_at < before)
     )

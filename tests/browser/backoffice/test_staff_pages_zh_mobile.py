@@ -130,7 +130,13 @@ async def test_every_staff_role_reads_its_pages_in_chinese_on_a_phone(
     base = site.base
     visited: list[str] = []
     walks = {
-        "elena": ["/backoffice/tasks", f"/backoffice/tasks/{task_id}"],
+        "elena": [
+            "/backoffice/tasks",
+            f"/backoffice/tasks/{task_id}",
+            "/backoffice/cases?q=Golden",
+            f"/backoffice/cases/{app_id}",
+            "/backoffice/reviews",
+        ],
         "hana": ["/backoffice/directory"],
         "grace": ["/backoffice/supervision", "/backoffice/tasks"],
         "priya": ["/backoffice/operations", "/backoffice/feedback", "/backoffice/capabilities"],
@@ -139,6 +145,7 @@ async def test_every_staff_role_reads_its_pages_in_chinese_on_a_phone(
             "/backoffice/services",
             "/backoffice/kpis",
             "/backoffice/rules/what-if?model=local-admin/licence-fee&version=1",
+            "/backoffice/changes",
         ],
         "omar": ["/backoffice/funding"],
     }
@@ -152,7 +159,7 @@ async def test_every_staff_role_reads_its_pages_in_chinese_on_a_phone(
         await page.context.close()
 
     assert problems == []
-    assert len(visited) == 14
+    assert len(visited) == 18
     # the pages speak Chinese (a heading with a Chinese character), not an English fallback
     english_only = [p for p, h in headings.items() if not re.search(r"[\u4e00-\u9fff]", h)]
     assert english_only == [], f"English headings on Chinese pages: {english_only}"

@@ -5,6 +5,7 @@ service's change history. Every state change is a use case in ``services.py``.""
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
@@ -59,6 +60,8 @@ from civicloom.web import (
     Templates,
     error_list,
     large_body,
+    localise,
+    negotiate_locale,
     page_gettext,
     page_roles,
     render_page,
@@ -118,6 +121,61 @@ def _targets(ws: Workspace) -> list[tuple[str, str]]:
     return found
 
 
+def _template_words(
+    root: Path, target: str, locale: str, services: dict[str, str], every: str
+) -> str:
+    """A notification template by what it says: its service and its first line (the subject)
+    in the reader's language, placeholders shown as an ellipsis."""
+    service, _slash, _name = target.partition("/")
+    path = root / "templates" / f"{target}.{locale}.j2"
+    if not path.exists():
+        path = root / "templates" / f"{target}.en.j2"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return target
+    first = next((ln for ln in lines if ln.strip() and not ln.lstrip().startswith("{#")), target)
+    first = re.sub(r"^\s*(Subject:|主题：)\s*", "", first)
+    first = re.sub(r"\s+", " ", re.sub(r"\{\{.*?\}\}|\{%.*?%\}", "…", first)).strip()
+    return f"{services.get(service, every)} · {first}"
+
+
+def _target_namer(
+    ws: Workspace, locale: str, every_service: str = "Every service"
+) -> Callable[[str, str], str]:
+    """``target_label(kind, target)``: what a change touches by its name in the reader's
+    language (a service's or agreement's title, a decision model's title); templates and tariffs
+    are files whose id is their name, shown as code by the page."""
+    root = ws.blueprints_dir
+    names: dict[tuple[str, str], str] = {}
+
+    def title_of(path: Path) -> str | None:
+        try:
+            title = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("title")
+        except (OSError, yaml.YAMLError):
+            return None
+        return localise(title, locale) if isinstance(title, dict) else None
+
+    for path in root.glob("services/*/blueprint.yaml"):
+        if found := title_of(path):
+            names[(ChangeKind.BLUEPRINT.value, path.parent.name)] = found
+    for path in root.glob("agreements/*.yaml"):
+        if found := title_of(path):
+            names[(ChangeKind.AGREEMENT.value, path.stem)] = found
+    for key in list(ws.book.keys()):
+        versions = ws.book.versions(key)
+        title = versions[-1].metadata.title if versions else None
+        if title is not None:
+            names[(ChangeKind.DECISION_MODEL.value, key)] = title.get(locale)
+    services = {t: n for (k, t), n in names.items() if k == ChangeKind.BLUEPRINT.value}
+    for path in root.glob("templates/*/*.j2"):
+        target = str(path.relative_to(root / "templates")).rsplit(".", 2)[0]
+        entry = (ChangeKind.TEMPLATE.value, target)
+        if entry not in names:
+            names[entry] = _template_words(root, target, locale, services, every_service)
+    return lambda kind, target: names.get((kind, target), target)
+
+
 async def _list(
     request: Request,
     container: Container,
@@ -133,6 +191,11 @@ async def _list(
         status_code=400 if errors else 200,
         changes=changes,
         targets=_targets(workspace_of(container)),
+        target_label=_target_namer(
+            workspace_of(container),
+            negotiate_locale(request),
+            page_gettext(request)("Every service"),
+        ),
         may_author=may_author(principal),
         errors=errors or {},
         raw=raw or {},
