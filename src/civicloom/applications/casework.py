@@ -336,7 +336,7 @@ async def decide_task(
         case, task = await _decided_task(uow, principal, task_id)
         now = clock.now()
         # the questions asked on this step and the applicant's answers stay on its record
-        output = {**_exchanges_kept(task.output), **output}
+        output = {**exchanges_kept(task.output), **output}
         await _audit_decision(uow, principal, case, task, decision, reason, now)
         if decision is OfficerDecision.APPROVE:
             try:
@@ -362,7 +362,7 @@ async def decide_task(
     return task_view(task, case.app)
 
 
-def _exchanges_kept(output: Mapping[str, Any] | None) -> dict[str, Any]:
+def exchanges_kept(output: Mapping[str, Any] | None) -> dict[str, Any]:
     """The information requests and answers of a task's output (a decision keeps them)."""
     return {k: output[k] for k in ("requests", "answers") if output and k in output}
 

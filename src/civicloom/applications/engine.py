@@ -265,8 +265,12 @@ async def finish_case(
         app,
         now,
         timeline=TimelineNote(f"application.{outcome.value}", messages[outcome]),
+        # one event per decision: a case reopened by a review and decided again is announced
+        # again (the state guard, not the key, keeps one decision from being recorded twice)
         event=EventNote(
-            event_type, {"reason": reason}, key=f"application.{outcome.value}:{app.id}"
+            event_type,
+            {"reason": reason},
+            key=f"application.{outcome.value}:{app.id}:{new_id()}",
         ),
         audit=AuditNote(actor, action, details={"reason": reason}),
     )

@@ -17,8 +17,9 @@ from civicloom.applications.case import (
     record_case_change,
     wake_workers,
 )
-from civicloom.applications.casework import Forbidden
+from civicloom.applications.casework import Forbidden, exchanges_kept
 from civicloom.applications.completion import complete_step
+from civicloom.applications.deadlines import restart_clock
 from civicloom.applications.domain import ApplicationState, TaskState
 from civicloom.applications.engine import activate, after_step
 from civicloom.applications.reviews import (
@@ -163,8 +164,15 @@ async def _reopen(
     review: ReviewRow,
     now: datetime,
 ) -> None:
-    """Undo the refusal's effects on the case and go on from the refused step."""
+    """Undo the refusal's effects on the case and go on from the refused step.
+
+    The authority decided in time: the weeks between the refusal and the overturn do not count
+    against the legal deadline (a stopped clock from the refusal, restarted now), so a sweep
+    never takes an overturned case for one whose deadline passed undecided."""
     app = case.app
+    if app.clock_stopped_at is None:
+        app.clock_stopped_at = review.refused_at
+    restart_clock(session, case, [], now)
     app.state, app.decided_at, app.outcome_reason, app.updated_at = (
         ApplicationState.IN_PROGRESS.value,
         None,
@@ -184,6 +192,7 @@ async def _reopen(
         await after_step(session, case, refused, now, overruled=True)
     else:  # an officer refused: the reviewer's approval is the step's result
         output = {
+            **exchanges_kept(refused.output),  # the step's questions and answers stay readable
             "decision": "approved",
             "by": principal.subject,
             "reason": review.decision_reason,

@@ -210,10 +210,24 @@ async def document_rule(
     runtime: DocumentsRuntime,
     application: ApplicationRecord,
     document_type: str,
+    *,
+    for_review: bool = False,
 ) -> DocumentTypeRule:
-    """The rule of a document type in the application's blueprint version (or the default)."""
+    """The rule of a document type in the application's blueprint version (or the default).
+    A review's supporting document comes only with a request for a review (``for_review``):
+    sent as an ordinary upload it would belong to no review and no officer would see it."""
     check_type_name(document_type)
-    if document_type == REVIEW_EVIDENCE_TYPE:
+    if (document_type == REVIEW_EVIDENCE_TYPE) != for_review:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "document_type",
+                    "known-type",
+                    "a review's supporting document is sent with the request for a review",
+                )
+            ]
+        )
+    if for_review:
         return default_rule(document_type, runtime.max_bytes, runtime.retention_days)
     published = await get_blueprint_version(session, application.blueprint_version_id)
     section = published.blueprint.document_sections() if published else None
@@ -238,6 +252,7 @@ async def upload_document(
     upload: Upload,
     *,
     handed_in_by: Principal | None = None,
+    for_review: bool = False,
 ) -> DocumentRef:
     """An applicant adds a document to their application.
 
@@ -248,7 +263,9 @@ async def upload_document(
     """
     async with uow:
         application = await _own_application(uow.session, principal, application_id)
-        rule = await document_rule(uow.session, runtime, application, document_type)
+        rule = await document_rule(
+            uow.session, runtime, application, document_type, for_review=for_review
+        )
     received = await receive_upload(upload, rule)
     try:
         async with uow:

@@ -179,9 +179,10 @@ async def enforce(policy: RoutePolicy, request: Request) -> Principal | None:
     container = get_container(request)
     principal = None if policy.public else await current_principal_or_none(request)
     access = policy.evaluate(principal)
-    if policy.rate_limit and access is Access.ALLOW:
-        # Counted only once the caller may go on: a refused request leaves no row behind
-        # (public routes, such as the login, count every attempt: that is their throttle).
+    if policy.rate_limit:
+        # Every attempt counts, refused ones too: a denial writes an audit entry, so a caller
+        # refused again and again must meet the limit as well (attack review). The window row
+        # is an abuse counter keyed on a digest, not anyone's data (ADR 0062).
         key = principal.subject if principal is not None else client_address(request)
         wait = await container.get(IDENTITY_RUNTIME).rate_limiter.take(policy.rate_limit, key)
         if wait:

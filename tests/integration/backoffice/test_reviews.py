@@ -263,6 +263,41 @@ async def test_an_overturned_refusal_goes_on_to_payment_through_the_engine(
     assert review.output["by"] == "nora"
 
 
+async def test_an_overturn_weeks_later_does_not_count_the_weeks_against_the_legal_deadline(
+    container: Container, runner: StepRunner
+) -> None:
+    """Attack review: an overturn after the legal deadline had passed left the deadline in the
+    past, and the next sweep took the case for one left undecided (a deemed approval skipping
+    the fee on a service that declares one). The weeks under review do not count."""
+    app_id = await _refused(container, runner, "rv-deadline")
+    async with container.uow() as uow:
+        app = await uow.session.get(ApplicationRow, app_id)
+        assert app is not None
+        assert app.deadline_at is not None
+        assert app.decided_at is not None
+        refused_at, old_deadline = app.decided_at, app.deadline_at
+    review_id = await _ask(container, app_id)
+    weeks_later = FixedClock(old_deadline + timedelta(days=3))
+    assert weeks_later.now() > old_deadline  # without the fix, the deadline has passed
+    await decide_review(
+        container.uow(),
+        weeks_later,
+        persona(container, "nora"),
+        review_id,
+        ReviewDecision.OVERTURN,
+        "The zoning map was corrected in 2025",
+    )
+    calendar = container.get(CALENDARS).of("riverton")  # the blueprint's calendar
+    async with container.uow() as uow:
+        app = await uow.session.get(ApplicationRow, app_id)
+        assert app is not None
+        assert app.deadline_at is not None
+        assert app.deadline_at > weeks_later.now()
+        assert app.clock_stopped_at is None
+        left_at_refusal = calendar.working_days_between(refused_at, old_deadline)
+        assert calendar.working_days_between(weeks_later.now(), app.deadline_at) == left_at_refusal
+
+
 async def test_a_refusal_by_a_rule_is_overturned_without_applying_the_rule_again(
     container: Container, departments: Departments
 ) -> None:
@@ -303,6 +338,30 @@ async def test_a_refusal_by_a_rule_is_overturned_without_applying_the_rule_again
     state = await _snapshot(container, app_id)
     assert state["app"][0] == "in_progress"
     assert dict(state["tasks"])["licensing_review"] == "awaiting_officer"
+
+    # Attack review: refused again after the overturn, the applicant is told again (a second
+    # refusal event, with its own reason and a new review window), not silently dropped.
+    task = await task_of(container, app_id, "licensing_review")
+    await decide_task(
+        container.uow(),
+        container.clock,
+        persona(container, "olivia"),
+        task.id,
+        OfficerDecision.REJECT,
+        "second refusal",
+    )
+    async with container.uow() as uow:
+        reasons = [
+            m.payload["data"]["reason"]
+            for m in await uow.session.scalars(
+                select(OutboxRow)
+                .where(OutboxRow.topic == "civicloom.application.rejected")
+                .order_by(OutboxRow.id)
+            )
+            if m.payload["data"]["application_id"] == app_id
+        ]
+    assert len(reasons) == 2
+    assert reasons[1] == "second refusal"
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)

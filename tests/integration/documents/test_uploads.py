@@ -146,6 +146,12 @@ async def test_oversize_bodies_are_refused_while_streaming(
             "file",
             "type-not-allowed",
         ),
+        (  # attack review: a review's document comes only with a request for a review
+            {"document_type": "review-evidence"},
+            {"file": ("a.pdf", samples.pdf())},
+            "document_type",
+            "known-type",
+        ),
         ({}, {"file": ("a.pdf", samples.pdf())}, "document_type", "required"),
         ({"document_type": "lease"}, None, "file", "required"),
     ],

@@ -257,7 +257,8 @@ async def test_dry_run_run_replay_and_moving_back(
     with pytest.raises(MoveRefused) as refused:
         await move_back(container.uow(), clock, sam, change_id, second["id"])
     assert refused.value.line.render("en") == (
-        "Step “Business register check” has progressed since the move (now running at the department)"
+        "Step “Business register check” has progressed since the move"
+        " (now running at the department)"
     )
     assert await versions(container, client, second["id"]) == [6]
     with pytest.raises(NotAllowed):

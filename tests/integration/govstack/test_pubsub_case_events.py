@@ -5,6 +5,7 @@ never that of a department without one, though both are on the room's list."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -14,8 +15,9 @@ from civicloom.govstack.pubsub import PLATFORM_ROOM, CaseEventBridge
 from civicloom.govstack.pubsub.bridge import BRIDGED, room_event_type
 from civicloom.govstack.pubsub.rooms import PLATFORM_EVENT_TYPES
 from civicloom.govstack.pubsub.tables import PublishedEventRow
+from civicloom.kernel import FixedClock
 from civicloom.runtime import Container
-from civicloom.worker import LogPublisher, Worker
+from civicloom.worker import LogPublisher, RecordRetention, Worker, purge_operational_records
 from tests.conftest import as_persona
 from tests.integration.govstack.conftest import CountRows
 
@@ -111,3 +113,29 @@ async def test_a_department_with_a_step_receives_the_case_event_and_another_none
     nothing = await gs_client.get(f"{BASE}/pull/v1/{SUBMITTED}", headers=environment)
     assert nothing.status_code == 404
     assert await count_rows(PublishedEventRow) == 1
+
+
+async def test_a_new_case_event_is_published_after_the_outbox_was_purged(
+    container: Container,
+    client: httpx.AsyncClient,
+    count_rows: CountRows,
+) -> None:
+    """Attack review: the bridge keyed what it published on the outbox row's id, which SQLite
+    hands out again once the newest rows are purged: the next case event looked published
+    already and was dropped. It is keyed on the message's own unique key."""
+    await _reader(container, "tax")
+    worker = Worker(container, LogPublisher(), subscribers=[CaseEventBridge(container)])
+    first = await client.post("/api/v1/applications", json=_move(), headers=as_persona("alice"))
+    assert first.status_code == 201, first.text
+    while await worker.relay_outbox():
+        pass
+    assert await count_rows(PublishedEventRow) == 1
+    week_later = FixedClock(container.clock.now() + timedelta(days=8))
+    purged = await purge_operational_records(container.uow, week_later, RecordRetention())
+    assert purged["outbox_messages"] >= 1  # the sent case event's row is gone
+
+    second = await client.post("/api/v1/applications", json=_move(), headers=as_persona("alice"))
+    assert second.status_code == 201, second.text
+    while await worker.relay_outbox():
+        pass
+    assert await count_rows(PublishedEventRow) == 2

@@ -66,7 +66,9 @@ class CaseEventBridge:
         data = message.payload.get("data", {})
         application_id = str(data.get("application_id") or message.payload.get("subject") or "")
         name = room_event_type(message.topic)
-        key = f"outbox:{message.id}"
+        # the outbox message's own unique key (digested to fit), never its row id: SQLite reuses
+        # a purged row's id, which would make a new case event look already published
+        key = f"outbox:{sha256_hex(message.key.encode())}"
         now = self.container.clock.now()
         room = Room(PLATFORM_ROOM, "")
         async with self.container.uow() as uow:

@@ -124,6 +124,7 @@ async def ask_for_review(
                 application_id,
                 REVIEW_EVIDENCE_TYPE,
                 Upload(file.filename or "", _chunks(file)),
+                for_review=True,
             )
             document_id = ref.id
         except ValidationFailed as failed:
