@@ -85,7 +85,8 @@ async def test_elena_schedules_an_inspection_and_approves(site: BackOffice, page
     await page.click("button:has-text('Schedule inspection')")
     await page.wait_for_url("**?done=scheduled")
     assert await page.locator("#inspections li").count() == 1
-    assert day.isoformat() in await page.locator("#timeline").inner_text()
+    # the timeline says the day in words ("8 December 2026"), as the officer reads it
+    assert f"{day.day} {day:%B %Y}" in await page.locator("#timeline").inner_text()
     await check_accessibility(page, visited)
 
     # The decision by keyboard alone: focus the first radio, choose, tab to the button, Enter.

@@ -51,7 +51,7 @@ async def test_priya_reads_a_contract_and_who_uses_it(site: BackOffice, page: Pa
     assert await row.locator("td").nth(1).inner_text() == "Local Administration"
     assert await row.locator("td").nth(2).inner_text() == "soap"
     assert await row.locator("td").nth(4).inner_text() == (
-        "change-of-business-address, open-a-restaurant"
+        "Change of business address, Open a restaurant"  # the services by their titles
     )
 
     await page.get_by_role("link", name="environment.screening").click()
