@@ -326,6 +326,9 @@ class Cluster:
             "CIVICLOOM_LOG_LEVEL": "WARNING",
             # uvicorn believes X-Forwarded-For from the load balancer only.
             "FORWARDED_ALLOW_IPS": self.ip("lb"),
+            # ... and so does the platform's own client address (rate limits, /metrics: ADR 0062)
+            "CIVICLOOM_TRUSTED_PROXIES": json.dumps([self.ip("lb")]),
+            "CIVICLOOM_METRICS_TOKEN": s["metrics_token"],
             **self.env_extra,
         }
 
@@ -590,6 +593,7 @@ backend api
                 "environment_callback",
                 "local_admin_batch",
                 "payments_webhook",
+                "metrics_token",
             )
         }
         path = self.root / "secrets.env"
@@ -630,7 +634,7 @@ backend api
             for name, value in env.items()
             if name.startswith("CIVICLOOM_")
         }
-        for name in ("connector_secrets", "connector_base_urls"):
+        for name in ("connector_secrets", "connector_base_urls", "trusted_proxies"):
             fields[name] = json.loads(fields[name])
         return Settings(**fields)
 
