@@ -68,32 +68,98 @@ STREETS = ["Harbour Road", "Mill Lane", "Station Street", "River Walk", "Market 
 NAMES = ["Golden", "Lotus", "Olive", "Saffron", "Juniper", "Harbour", "Willow", "Copper"]
 FOODS = ["Kitchen", "Noodle House", "Trattoria", "Bistro", "Dumpling Bar", "Grill"]
 
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "applications": (
-        "id reference service_id blueprint_version_id blueprint_version applicant_id state data "
-        "idempotency_key request_hash submitted_at updated_at deadline_at decided_at "
-        "outcome_reason"
-    ).split(),
-    "application_tasks": (
-        "id application_id step_id kind department role state attempts idempotency_key "
-        "escalated sla_due_at activated_at completed_at created_at updated_at"
-    ).split(),
-    "application_timeline": (
-        "application_id at event step_id department message visible_to_applicant"
-    ).split(),
-    "payments": (
-        "id application_id payment_key department payer_id idempotency_key request_hash "
-        "provider provider_reference amount_minor currency refunded_minor state created_at "
-        "updated_at paid_at"
-    ).split(),
-    "documents": (
-        "id application_id document_type filename media_type size_bytes sha256 storage "
-        "storage_key uploaded_by uploaded_at retain_until"
-    ).split(),
-    "audit_entries": (
-        "chain position occurred_at actor actor_subject action subject_type subject_id "
-        "department purpose fields details prev_hash hash"
-    ).split(),
+COLUMNS: dict[str, list[str]] = {
+    "applications": [
+        "id",
+        "reference",
+        "service_id",
+        "blueprint_version_id",
+        "blueprint_version",
+        "applicant_id",
+        "state",
+        "data",
+        "idempotency_key",
+        "request_hash",
+        "submitted_at",
+        "updated_at",
+        "deadline_at",
+        "decided_at",
+        "outcome_reason",
+    ],
+    "application_tasks": [
+        "id",
+        "application_id",
+        "step_id",
+        "kind",
+        "department",
+        "role",
+        "state",
+        "attempts",
+        "idempotency_key",
+        "escalated",
+        "sla_due_at",
+        "activated_at",
+        "completed_at",
+        "created_at",
+        "updated_at",
+    ],
+    "application_timeline": [
+        "application_id",
+        "at",
+        "event",
+        "step_id",
+        "department",
+        "message",
+        "visible_to_applicant",
+    ],
+    "payments": [
+        "id",
+        "application_id",
+        "payment_key",
+        "department",
+        "payer_id",
+        "idempotency_key",
+        "request_hash",
+        "provider",
+        "provider_reference",
+        "amount_minor",
+        "currency",
+        "refunded_minor",
+        "state",
+        "created_at",
+        "updated_at",
+        "paid_at",
+    ],
+    "documents": [
+        "id",
+        "application_id",
+        "document_type",
+        "filename",
+        "media_type",
+        "size_bytes",
+        "sha256",
+        "storage",
+        "storage_key",
+        "uploaded_by",
+        "uploaded_at",
+        "retain_until",
+    ],
+    "audit_entries": [
+        "chain",
+        "position",
+        "occurred_at",
+        "actor",
+        "actor_subject",
+        "action",
+        "subject_type",
+        "subject_id",
+        "department",
+        "purpose",
+        "fields",
+        "details",
+        "prev_hash",
+        "hash",
+    ],
 }
 JSON_COLUMNS = frozenset({"data", "fields", "details"})
 
@@ -192,6 +258,19 @@ def _step_states(service: str, state: str, i: int) -> dict[str, str]:
     return states
 
 
+def _licence_fee(seating: int) -> int:
+    """The fee in cents, by the bands of ``local-admin/licence-fee`` v1."""
+    return (
+        15_000
+        if seating <= 20
+        else 40_000
+        if seating <= 40
+        else 65_000
+        if seating <= 100
+        else 90_000
+    )
+
+
 class _Chain:
     """One application's audit chain, hashed as ``append_audit`` would."""
 
@@ -258,7 +337,7 @@ def _application(
     batch.add(
         "applications",
         id=app_id,
-        reference=f"{code}-{submitted.year}-S{prefix}{i:07d}",
+        reference=f"{code}-SEED-{prefix}{i:07d}",
         service_id=service,
         blueprint_version_id=version_id,
         blueprint_version=version,
@@ -331,7 +410,7 @@ def _application(
                 step=step,
             )
         else:
-            fee = 25_000 if int(data["seating"]) < 50 else 60_000
+            fee = _licence_fee(int(data["seating"]))
             batch.add(
                 "payments",
                 id=f"{app_id}-pay",
