@@ -319,7 +319,7 @@ class _Chain:
 
 
 def _application(
-    batch: _Batch, i: int, now: datetime, versions: dict[str, tuple[str, int]], prefix: str
+    batch: _Batch, i: int, now: datetime, versions: dict[str, tuple[str, int]]
 ) -> None:
     rng = random.Random(i)
     service = ADDRESS_CHANGE if i % 4 == 3 else RESTAURANT
@@ -329,7 +329,7 @@ def _application(
     age = timedelta(days=rng.uniform(1, 21) if state == "in_progress" else rng.uniform(30, 730))
     submitted = now - age
     decided = None if state == "in_progress" else submitted + timedelta(days=rng.uniform(2, 25))
-    app_id = f"{SEED_ID_PREFIX}{prefix}{i:012d}"
+    app_id = f"{SEED_ID_PREFIX}{i:012d}"
     data = _form(service, i, rng)
     version_id, version = versions[service]
     code = "RST" if service == RESTAURANT else "CBA"
@@ -337,14 +337,14 @@ def _application(
     batch.add(
         "applications",
         id=app_id,
-        reference=f"{code}-SEED-{prefix}{i:07d}",
+        reference=f"{code}-SEED-{i:07d}",
         service_id=service,
         blueprint_version_id=version_id,
         blueprint_version=version,
         applicant_id=applicant,
         state=state,
         data=data,
-        idempotency_key=f"{SEED_KEY_PREFIX}{prefix}{i}",
+        idempotency_key=f"{SEED_KEY_PREFIX}{i}",
         request_hash="0" * 64,
         submitted_at=submitted,
         updated_at=decided or submitted + timedelta(hours=2),
@@ -421,7 +421,7 @@ def _application(
                 idempotency_key=f"{SEED_KEY_PREFIX}{app_id}",
                 request_hash="0" * 64,
                 provider="sandbox",
-                provider_reference=f"SEED-{prefix}{i:09d}",
+                provider_reference=f"SEED-{i:09d}",
                 amount_minor=fee,
                 currency="EUR",
                 refunded_minor=0,
@@ -490,13 +490,11 @@ def _application(
         )
 
 
-def _batches(
-    n: int, now: datetime, versions: dict[str, tuple[str, int]], prefix: str
-) -> Iterator[_Batch]:
+def _batches(n: int, now: datetime, versions: dict[str, tuple[str, int]]) -> Iterator[_Batch]:
     for start in range(0, n, BATCH):
         batch = _Batch()
         for i in range(start, min(n, start + BATCH)):
-            _application(batch, i, now, versions, prefix)
+            _application(batch, i, now, versions)
         yield batch
 
 
@@ -568,8 +566,7 @@ async def seed_applications(
     if missing:
         raise SeedRefused(f"publish the demo services first (civicloom demo load): {missing}")
     now = container.clock.now()
-    prefix = ""
-    for batch in _batches(applications, now, versions, prefix):
+    for batch in _batches(applications, now, versions):
         async with container.uow() as uow:
             if uow.session.get_bind().dialect.name == "postgresql":  # as append_audit does
                 await uow.session.execute(
