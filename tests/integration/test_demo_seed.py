@@ -6,6 +6,7 @@ production and into a database already seeded."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import text
 
 from civicloom.audit import verify_audit
 from civicloom.demo import SeedRefused, seed_applications
+from civicloom.kpis import refresh_service_days, service_day_counts
 from civicloom.runtime import Container
 from civicloom.settings import Profile
 from tests.conftest import as_persona
@@ -160,3 +162,23 @@ async def test_seeds_a_realistic_mix_once(container: Container, client: httpx.As
     with pytest.raises(SeedRefused, match="already holds 200 seeded applications"):
         await seed_applications(container, N, progress=lambda _: None)
     assert await _rows(container, "SELECT count(*) FROM applications") == [(200,)]
+
+
+async def test_seeded_rows_reach_the_kpi_aggregates_past_their_watermark(
+    container: Container,
+) -> None:
+    """The worker already counted up to a minute ago; seeded applications submitted up to two
+    years back are still counted on its next run (they were written now)."""
+    now = container.clock.now()
+    async with container.uow() as uow:
+        await uow.session.execute(
+            text("INSERT INTO kpi_watermarks (name, changed_upto) VALUES (:n, :at)"),
+            {"n": "service-day-states", "at": now - timedelta(minutes=1)},
+        )
+        await uow.commit()
+    await seed_applications(container, N, progress=lambda _: None)
+    assert await refresh_service_days(container.uow()) > 0
+    counts = await service_day_counts(
+        container.uow(), "open-a-restaurant", (now - timedelta(days=800)).date(), now.date()
+    )
+    assert dict(counts) == {"approved": 110, "in_progress": 20, "rejected": 10, "withdrawn": 10}

@@ -347,7 +347,7 @@ def _application(
         idempotency_key=f"{SEED_KEY_PREFIX}{i}",
         request_hash="0" * 64,
         submitted_at=submitted,
-        updated_at=decided or submitted + timedelta(hours=2),
+        updated_at=now,  # written now: the KPI aggregates (ADR 0054) count it on their next run
         deadline_at=submitted + timedelta(days=28 if service == RESTAURANT else 14),
         decided_at=decided,
         outcome_reason=reason,
