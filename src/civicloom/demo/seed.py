@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.audit import GENESIS_HASH, AuditAction, AuditRecord, chain_hash
 from civicloom.audit.services import SEAL_LOCK_KEY, actor_subject
-from civicloom.kernel import DomainError
+from civicloom.kernel import Conflict
 from civicloom.runtime import Container
 from civicloom.settings import Profile
 
@@ -164,12 +164,9 @@ COLUMNS: dict[str, list[str]] = {
 JSON_COLUMNS = frozenset({"data", "fields", "details"})
 
 
-class SeedRefused(DomainError):
-    """The seed would run in production or into a database already seeded."""
-
-    slug = "seed-refused"
-    title = "The demo seed was refused"
-    status = 409
+class SeedRefused(Conflict):
+    """The seed would run in production or into a database already seeded (a command-line
+    refusal; no route raises it)."""
 
 
 @dataclass
