@@ -193,7 +193,7 @@ def demo_load() -> None:
 @demo_app.command("seed")
 def demo_seed(
     applications: Annotated[
-        int, typer.Option(help="How many applications to load (e.g. 1000000).")
+        int, typer.Option(min=1, help="How many applications to load (e.g. 1000000).")
     ] = 10_000,
 ) -> None:
     """Bulk-load N realistic applications of the demo services (steps, payments, documents'

@@ -33,6 +33,8 @@ async def test_production_refuses_and_writes_nothing(container: Container) -> No
     )
     with pytest.raises(SeedRefused, match="never runs in the production profile"):
         await seed_applications(production, N, progress=lambda _: None)
+    with pytest.raises(SeedRefused, match="--applications must be at least 1"):
+        await seed_applications(container, 0, progress=lambda _: None)
     assert await _rows(container, "SELECT count(*) FROM applications") == [(0,)]
     assert await _rows(container, "SELECT count(*) FROM application_tasks") == [(0,)]
 
