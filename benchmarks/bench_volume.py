@@ -2,13 +2,13 @@
 ``BENCH_VOLUME_APPS`` applications (default 100 000; 1 000 000 documented) seeded in a scratch
 PostgreSQL database, beside a FastAPI hello world measured in the same run, as ratios.
 
-Seeding is server-side (``INSERT … SELECT generate_series``, one statement per table, no row
-through Python): applications of ``open-a-restaurant`` over the past year (60 % approved, 10 %
-refused, 30 % in progress), two steps each (the inspection, done for decided applications and
-open for the others; the licence for approved ones), two timeline entries each, and one in 500
-of them (at least 50) Alice's. Requests go through the whole ASGI stack in-process (middleware,
-sessions, templates; no sockets), ``BENCH_VOLUME_REQUESTS`` (default 30) each after one warm-up
-request; the p95 is the nearest rank. ``BENCH_POSTGRES_URL`` as ``bench_engine.py``.
+Seeding is ``civicloom demo seed`` (``civicloom.demo.seed``: COPY of rows generated in Python):
+both demo services over the past two years (70 % approved, 10 % refused, 5 % withdrawn, 15 % in
+progress with open officer tasks), every step, payments, documents' metadata, timelines and one
+valid audit chain per application; one in 50 is Alice's. Requests go through the whole ASGI
+stack in-process (middleware, sessions, templates; no sockets), ``BENCH_VOLUME_REQUESTS``
+(default 30) each after one warm-up request; the p95 is the nearest rank.
+``BENCH_POSTGRES_URL`` as ``bench_engine.py``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from benchmarks.bench_engine import create_database, drop_database
 from civicloom.app import create_app
 from civicloom.bootstrap import build_container
 from civicloom.db.migrate import upgrade
-from civicloom.demo import load_demo
+from civicloom.demo import load_demo, seed_applications
 from civicloom.kpis import refresh_report_snapshots
 from civicloom.kpis.api import kpi_config
 from civicloom.settings import Profile, Settings
@@ -44,40 +44,6 @@ from civicloom.settings import Profile, Settings
 APPS = int(os.environ.get("BENCH_VOLUME_APPS", "100000"))
 REQUESTS = int(os.environ.get("BENCH_VOLUME_REQUESTS", "30"))
 HTML = {"Accept": "text/html"}
-
-SEED = [
-    # applications: one statement
-    "INSERT INTO applications (id, reference, service_id, blueprint_version_id, "
-    "blueprint_version, applicant_id, state, data, request_hash, submitted_at, updated_at, "
-    "decided_at) SELECT 'v' || lpad(g::text, 35, '0'), 'V-' || g, 'open-a-restaurant', "
-    ":version, :number, CASE WHEN g % :every = 0 THEN 'alice' ELSE 'citizen-' || (g % 40000) END, "
-    "CASE WHEN g % 10 < 6 THEN 'approved' WHEN g % 10 = 6 THEN 'rejected' ELSE 'in_progress' END, "
-    "'{\"business_name\": \"Seeded Kitchen\"}', '', "
-    "now() - (g % 365) * interval '1 day' - (g % 86400) * interval '1 second', now(), "
-    "CASE WHEN g % 10 < 7 THEN now() - (g % 365) * interval '1 day' + interval '5 days' END "
-    "FROM generate_series(1, :n) g",
-    # the inspection step of each application
-    "INSERT INTO application_tasks (id, application_id, step_id, kind, department, role, state, "
-    "attempts, idempotency_key, escalated, sla_due_at, activated_at, completed_at, created_at, "
-    "updated_at) SELECT 'i' || substr(a.id, 2), a.id, 'inspection', 'officer_review', "
-    "'environment', 'inspector', CASE WHEN a.state = 'in_progress' THEN 'waiting' "
-    "ELSE 'completed' END, 0, 'i' || a.id, false, a.submitted_at + interval '10 days', "
-    "a.submitted_at + interval '1 hour', CASE WHEN a.state <> 'in_progress' THEN "
-    "a.submitted_at + interval '3 days' END, a.submitted_at, a.submitted_at "
-    "FROM applications a WHERE a.id LIKE 'v%'",
-    # the licence of each approved application
-    "INSERT INTO application_tasks (id, application_id, step_id, kind, department, state, "
-    "attempts, idempotency_key, escalated, activated_at, completed_at, created_at, updated_at) "
-    "SELECT 'l' || substr(a.id, 2), a.id, 'licence', 'issue_document', 'local-admin', "
-    "'completed', 1, 'l' || a.id, false, a.decided_at, a.decided_at + interval '1 minute', "
-    "a.submitted_at, a.submitted_at FROM applications a "
-    "WHERE a.id LIKE 'v%' AND a.state = 'approved'",
-    # two timeline entries each
-    "INSERT INTO application_timeline (application_id, at, event, step_id, department, message, "
-    "visible_to_applicant) SELECT a.id, a.submitted_at + k * interval '1 day', "
-    "CASE WHEN k = 0 THEN 'submitted' ELSE 'step_completed' END, NULL, NULL, "
-    "'Seeded', true FROM applications a, generate_series(0, 1) k WHERE a.id LIKE 'v%'",
-]
 
 
 def nearest_rank(values: list[float], percent: float) -> float:
@@ -104,31 +70,17 @@ async def run(url: str, var_dir: Path) -> None:
     settings = Settings(profile=Profile.TEST, database_url=url, var_dir=var_dir)
     container = build_container(settings)
     await load_demo(container, progress=lambda _: None)
+    report = await seed_applications(container, APPS, progress=lambda _: None)
+    print(
+        f"seeded {APPS} applications: {report.total_rows} rows in {report.seconds:.1f} s "
+        f"({report.rows_per_second:,.0f} rows/s; "
+        + ", ".join(f"{table} {rows}" for table, rows in report.rows.items())
+        + ")"
+    )
     started = time.monotonic()
     async with container.uow() as uow:
-        version, number = (
-            await uow.session.execute(
-                text(
-                    "SELECT id, version FROM blueprint_versions WHERE service_id = "
-                    "'open-a-restaurant' ORDER BY version DESC LIMIT 1"
-                )
-            )
-        ).one()
-        for statement in SEED:
-            await uow.session.execute(
-                text(statement),
-                {
-                    "version": version,
-                    "number": number,
-                    "n": APPS,
-                    "every": max(1, min(500, APPS // 50)),
-                },
-            )
-        await uow.commit()
-    async with container.uow() as uow:
         await uow.session.execute(text("ANALYZE"))
-        (tasks,) = (await uow.session.execute(text("SELECT count(*) FROM application_tasks"))).one()
-    print(f"seeded {APPS} applications, {tasks} steps in {time.monotonic() - started:.1f} s")
+    print(f"ANALYZE: {time.monotonic() - started:.1f} s")
 
     started = time.monotonic()
     await refresh_report_snapshots(container.uow(), container.clock, kpi_config(container))
@@ -152,6 +104,13 @@ async def run(url: str, var_dir: Path) -> None:
         found = re.search(r'href="/applications\?cursor=([^"]+)" rel="next"', first.text)
         assert found is not None
         following = f"/applications?cursor={found.group(1)}"
+        olivia = {**HTML, "Authorization": "Bearer dev:olivia"}
+        queue = await client.get("/backoffice/tasks", headers=olivia)
+        found = re.search(r'href="(/backoffice/tasks\?[^"]*page=2)" rel="next"', queue.text)
+        assert found is not None, "the queue has a second page"
+        queue_next = found.group(1).replace("&amp;", "&")
+        api_alice = {"Authorization": "Bearer dev:alice"}
+        ada = {**HTML, "Authorization": "Bearer dev:ada"}
         paths: list[tuple[str, Callable[[], Awaitable[httpx.Response]]]] = [
             ("FastAPI hello world", lambda: bare.get("/")),
             (
@@ -164,6 +123,23 @@ async def run(url: str, var_dir: Path) -> None:
                 lambda: client.get(
                     "/backoffice/kpis?service=open-a-restaurant",
                     headers={**HTML, "Authorization": "Bearer dev:sam"},
+                ),
+            ),
+            (
+                "officer's queue, first page",
+                lambda: client.get("/backoffice/tasks", headers=olivia),
+            ),
+            ("officer's queue, next page", lambda: client.get(queue_next, headers=olivia)),
+            (
+                "application status API",
+                lambda: client.get(
+                    "/api/v1/applications/seed-000000000000/status", headers=api_alice
+                ),
+            ),
+            (
+                "audit search by reference",
+                lambda: client.get(
+                    "/backoffice/audit", params={"application": "RST-SEED-0000050"}, headers=ada
                 ),
             ),
             ("my applications, first page", lambda: client.get("/applications", headers=alice)),

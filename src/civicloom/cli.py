@@ -190,6 +190,35 @@ def demo_load() -> None:
     _run_or_explain(main)
 
 
+@demo_app.command("seed")
+def demo_seed(
+    applications: Annotated[
+        int, typer.Option(min=1, help="How many applications to load (e.g. 1000000).")
+    ] = 10_000,
+) -> None:
+    """Bulk-load N realistic applications of the demo services (steps, payments, documents'
+    metadata, timelines, audit chains) for measuring at volume; never in production."""
+    from civicloom.bootstrap import build_container
+    from civicloom.demo import load_demo, seed_applications
+
+    async def main() -> None:
+        container = build_container()
+        try:
+            await load_demo(container, progress=lambda _: None)
+            report = await seed_applications(container, applications, progress=console.print)
+        finally:
+            await container.database.dispose()
+        tables = ", ".join(f"{table} {rows:,}" for table, rows in report.rows.items())
+        console.print(
+            f"[green]seeded {report.applications:,} applications:[/green] {tables}; "
+            f"{report.total_rows:,} rows in {report.seconds:.1f} s = "
+            f"{report.rows_per_second:,.0f} rows/s",
+            soft_wrap=True,
+        )
+
+    _run_or_explain(main)
+
+
 def _run_or_explain(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Run a command's coroutine; a refusal (a domain error) is printed with every field it
     names, and the command exits 1 (no traceback)."""

@@ -4,5 +4,16 @@
 
 from civicloom.demo.load import DemoReport, load_demo
 from civicloom.demo.loadgen import LoadReport, SimulatedClock, demo_gateway, run_loadgen
+from civicloom.demo.seed import SeedRefused, SeedReport, seed_applications
 
-__all__ = ["DemoReport", "LoadReport", "SimulatedClock", "demo_gateway", "load_demo", "run_loadgen"]
+__all__ = [
+    "DemoReport",
+    "LoadReport",
+    "SeedRefused",
+    "SeedReport",
+    "SimulatedClock",
+    "demo_gateway",
+    "load_demo",
+    "run_loadgen",
+    "seed_applications",
+]
