@@ -45,6 +45,7 @@ from civicloom.documents.runtime import DOCUMENTS_RUNTIME, DocumentsRuntime, bui
 from civicloom.documents.services import (
     Upload,
     data_use_of_citizen,
+    discard_review_document,
     list_documents,
     receive_upload,
     store_document,
@@ -71,6 +72,7 @@ __all__ = [
     "application_documents",
     "build_documents_runtime",
     "data_use_of_citizen",
+    "discard_review_document",
     "documents_pages_router",
     "documents_router",
     "extract_token",

@@ -342,3 +342,52 @@ async def data_use_of_citizen(uow: UnitOfWork, principal: Principal) -> list[Dat
     async with uow:
         ids = await application_ids_of(uow.session, principal.subject)
         return await data_use_for_subject(uow.session, ids, reader_subject=principal.subject)
+
+
+async def discard_review_document(
+    uow: UnitOfWork,
+    runtime: DocumentsRuntime,
+    clock: Clock,
+    principal: Principal,
+    application_id: str,
+    document_id: str,
+) -> None:
+    """A review's supporting document whose request was then refused (a second click, or the
+    window closing meanwhile): its bytes are deleted (outside any transaction: the store may be
+    remote) and its row kept as a tombstone, audited. Only the applicant's own, unclaimed
+    review document; anything else is left alone."""
+    async with uow:
+        await _own_application(uow.session, principal, application_id)
+        row = await uow.session.get(DocumentRow, document_id)
+        if (
+            row is None
+            or row.application_id != application_id
+            or row.document_type != REVIEW_EVIDENCE_TYPE
+            or row.purged_at is not None
+        ):
+            return
+        key = row.storage_key
+    await runtime.store.delete(key)
+    async with uow:
+        row = await uow.session.get(DocumentRow, document_id)
+        if row is None or row.purged_at is not None:
+            return
+        now = clock.now()
+        row.purged_at = now
+        await append_audit(
+            uow.session,
+            AuditRecord(
+                actor=principal.audit_name,
+                action=AuditAction.DOCUMENT_PURGED,
+                subject_type="application",
+                subject_id=application_id,
+                occurred_at=now,
+                purpose="review request refused",
+                details={
+                    "document_id": document_id,
+                    "document_type": REVIEW_EVIDENCE_TYPE,
+                    "sha256": row.sha256,
+                },
+            ),
+        )
+        await uow.commit()

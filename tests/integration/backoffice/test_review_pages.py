@@ -4,6 +4,7 @@ module's checks, the window that closes, and the reviewer's page with the docume
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
@@ -12,12 +13,21 @@ from sqlalchemy import func, select
 
 from civicloom.applications import OfficerDecision, StepRunner, decide_task
 from civicloom.applications.tables import ApplicationRow, ReviewRow
+from civicloom.audit.tables import AuditEntryRow
+from civicloom.documents import DOCUMENTS_RUNTIME, Upload, discard_review_document, upload_document
 from civicloom.documents.tables import DocumentRow
+from civicloom.kernel import NotFound
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.backoffice.world import persona, submit, task_of
 
 ALICE = {**as_persona("alice"), "Accept": "text/html"}
+
+
+async def _one(content: bytes) -> AsyncIterator[bytes]:
+    yield content
+
+
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
@@ -174,3 +184,45 @@ async def test_after_the_window_the_page_names_the_next_avenue(
         f"/applications/{app_id}/review", headers={**ALICE, "Accept-Language": "zh-Hans"}
     )
     assert "申请复核的期限已于" in zh.text
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_a_document_whose_review_request_was_refused_is_not_kept(
+    container: Container, runner: StepRunner
+) -> None:
+    """Attack review: when a request for a review loses a race after its file was stored (a
+    second click, the window closing meanwhile), the file is deleted and its row tombstoned,
+    audited; another citizen cannot discard anything and other documents are left alone."""
+    app_id = await _refused(container, runner, "rp-discard")
+    runtime = container.get(DOCUMENTS_RUNTIME)
+    alice = persona(container, "alice")
+    ref = await upload_document(
+        container.uow(),
+        runtime,
+        container.clock,
+        alice,
+        app_id,
+        "review-evidence",
+        Upload("zoning.pdf", _one(PDF)),
+        for_review=True,
+    )
+    with pytest.raises(NotFound):
+        await discard_review_document(
+            container.uow(), runtime, container.clock, persona(container, "bob"), app_id, ref.id
+        )
+    await discard_review_document(container.uow(), runtime, container.clock, alice, app_id, ref.id)
+    async with container.uow() as uow:
+        row = await uow.session.get(DocumentRow, ref.id)
+        assert row is not None
+        assert row.purged_at is not None
+        key = row.storage_key
+        actions = list(
+            await uow.session.scalars(
+                select(AuditEntryRow.purpose).where(
+                    AuditEntryRow.subject_id == app_id,
+                    AuditEntryRow.action == "document.purged",
+                )
+            )
+        )
+    assert actions == ["review request refused"]
+    assert not await runtime.store.exists(key)

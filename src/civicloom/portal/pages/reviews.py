@@ -20,6 +20,7 @@ from civicloom.documents import (
     REVIEW_EVIDENCE_TYPE,
     DocumentsRuntimeDep,
     Upload,
+    discard_review_document,
     upload_document,
 )
 from civicloom.kernel import Conflict, DomainError, PathId, ValidationFailed, text_problem
@@ -151,5 +152,9 @@ async def ask_for_review(
             container.uow(), container.clock, principal, application_id, text, document_id
         )
     except Conflict:  # a second click, or the window closed meanwhile: the page says which
+        if document_id is not None:  # and the file sent with it is not kept (attack review)
+            await discard_review_document(
+                container.uow(), documents, container.clock, principal, application_id, document_id
+            )
         return see_other(f"/applications/{application_id}/review")
     return see_other(f"/applications/{application_id}?review=asked")
