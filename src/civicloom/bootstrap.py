@@ -35,7 +35,7 @@ from civicloom.documents import (
     purge_expired_documents,
 )
 from civicloom.funding import build_recent_facts, load_tariffs
-from civicloom.governance import Workspace, publish_due_changes
+from civicloom.governance import Workspace, clear_finished_move_snapshots, publish_due_changes
 from civicloom.govstack.pubsub import CaseEventBridge, PushDeliverer, purge_old_events
 from civicloom.kernel import SystemClock
 from civicloom.kpis import REFRESH_SECONDS as KPI_REFRESH_SECONDS
@@ -172,12 +172,13 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
     draft_retention = load_register_catalogue(settings.blueprints_dir).draft_retention
 
     async def retention() -> object:
-        # Each module purges its own rows (ADR 0027, ADR 0050, ADR 0057): drafts, answers,
-        # published pub/sub events.
+        # Each module purges its own rows (ADR 0027, ADR 0050, ADR 0057, ADR 0058): drafts,
+        # answers, published pub/sub events, move records' copies of finished applications.
         drafts = await purge_expired_drafts(container.uow, container.clock, draft_retention)
         answers = await purge_closed_form_data(container.uow, container.clock)
         events = await purge_old_events(container, settings.pubsub_retention_days)
-        return len(drafts) + len(answers) + events
+        moves = await clear_finished_move_snapshots(container.uow, container.clock)
+        return len(drafts) + len(answers) + events + moves
 
     tariffs = load_tariffs(settings.blueprints_dir)
 

@@ -9,7 +9,7 @@ Applications stay pinned to their version unless a run moves them; nothing moves
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,16 +20,18 @@ from sqlalchemy.exc import IntegrityError
 
 from civicloom.applications import (
     MOVABLE_STATES,
+    ApplicationState,
     Migration,
     MoveLine,
     MovePlan,
     MoveRecord,
+    find_application,
     move_application,
     move_application_back,
     plan_moves,
     why_application_stays,
 )
-from civicloom.audit import AuditAction
+from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.catalogue import PublishedBlueprint, get_blueprint_version, list_blueprint_versions
 from civicloom.db import UnitOfWork
 from civicloom.departments import department_names
@@ -411,3 +413,55 @@ async def move_back(
             actor.display_name,
         )
         await uow.commit()
+
+
+async def clear_finished_move_snapshots(
+    uow: Callable[[], UnitOfWork], clock: Clock, batch_size: int = 200
+) -> int:
+    """Clear the snapshot a move record keeps of an application's answers and steps (for moving
+    back) once the application is finished: it can no longer move back, and the copy would
+    otherwise outlive the answers' own retention (attack review; ADR 0058 amendment). The move
+    itself stays on record (versions, who, when, what changed). Returns how many were cleared;
+    one audit entry per run that cleared any."""
+    now = clock.now()
+    cleared = 0
+    after = ""
+    while True:
+        async with uow() as work:
+            rows = list(
+                await work.session.scalars(
+                    select(ApplicationMoveRow)
+                    .where(
+                        ApplicationMoveRow.before_cleared_at.is_(None),
+                        ApplicationMoveRow.id > after,
+                    )
+                    .order_by(ApplicationMoveRow.id)
+                    .limit(batch_size)
+                )
+            )
+            if not rows:
+                break
+            after = rows[-1].id
+            done = 0
+            for row in rows:
+                found = await find_application(work.session, row.application_id)
+                finished = found is None or ApplicationState(found.state).is_final
+                if finished or row.reversed_at is not None:  # no move back is possible
+                    row.before, row.before_cleared_at = {}, now
+                    done += 1
+            if done:
+                await append_audit(
+                    work.session,
+                    AuditRecord(
+                        actor="system:retention",
+                        action=AuditAction.RECORDS_PURGED,
+                        subject_type="table",
+                        subject_id="governance_application_moves",
+                        occurred_at=now,
+                        purpose="answers kept for moving back, no longer needed",
+                        details={"count": done},
+                    ),
+                )
+            await work.commit()
+            cleared += done
+    return cleared

@@ -89,3 +89,6 @@ class ApplicationMoveRow(Base):
     reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reversed_by: Mapped[str | None] = mapped_column(String(200))
     reversed_by_name: Mapped[str | None] = mapped_column(String(200))
+    # when the snapshot of the answers and steps before the move was cleared: the application
+    # finished (it can no longer move back), so the copy of its answers is not kept (ADR 0058)
+    before_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

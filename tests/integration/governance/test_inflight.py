@@ -28,11 +28,13 @@ from civicloom.governance import (
 )
 from civicloom.governance.inflight import (
     MoveRefused,
+    clear_finished_move_snapshots,
     declare_migration,
     move_back,
     plan_migration,
     run_migration,
 )
+from civicloom.governance.tables import ApplicationMoveRow
 from civicloom.kernel import Conflict, FixedClock, Principal, ValidationFailed
 from civicloom.runtime import Container
 from civicloom.web.templating import translations_for
@@ -288,6 +290,35 @@ async def step_states(container: Container, application_id: str) -> dict[str, st
     async with container.uow() as uow:
         tasks = await tasks_of_application(uow.session, application_id, list(TaskState))
     return {t.step_id: t.state for t in tasks}
+
+
+async def test_a_finished_applications_move_record_keeps_no_copy_of_its_answers(
+    container: Container, client: httpx.AsyncClient
+) -> None:
+    """Attack review: a move record kept the application's answers (and officers' reasons) to
+    allow moving back, and nothing ever cleared them. Once the application is finished (or was
+    moved back) the copy is cleared by the retention job; the move itself stays on record."""
+    clock = start()
+    container.clock = clock
+    stays_open = await apply(client, 40)
+    finishes = await apply(client, 12)
+    change_id = await published_with_migration(container, clock)
+    sam = person(container, "sam")
+    run = await run_migration(container.uow(), clock, sam, change_id)
+    assert len(run.moved) == 2
+    await withdraw_application(container.uow(), clock, person(container, "alice"), finishes["id"])
+
+    assert await clear_finished_move_snapshots(container.uow, clock) == 1
+    async with container.uow() as uow:
+        rows = {r.application_id: r for r in await uow.session.scalars(select(ApplicationMoveRow))}
+    assert rows[finishes["id"]].before == {}
+    assert rows[finishes["id"]].before_cleared_at is not None
+    assert rows[finishes["id"]].to_version_id != rows[finishes["id"]].from_version_id  # on record
+    assert rows[stays_open["id"]].before != {}  # it may still move back
+    assert rows[stays_open["id"]].before_cleared_at is None
+    assert await clear_finished_move_snapshots(container.uow, clock) == 0  # nothing twice
+    with pytest.raises(MoveRefused, match="Finished: the application is withdrawn"):
+        await move_back(container.uow(), clock, sam, change_id, finishes["id"])
 
 
 async def test_the_migration_page_as_sam_gabriel_and_a_citizen(
