@@ -251,6 +251,16 @@ POST /backoffice/tasks/{task_id}/inspections     | env_task | page_inspection | 
 GET  /backoffice/tasks/{task_id}/documents/{document_id} | la | - | login 403 403 200 200 200 404 404 403 403 403 403 403 403 403 403 403
 # staff case search and the one case view (ADR 0063): officers and supervisors of a department
 # with a step on the case (every department has one on Alice's restaurant), auditors every case
+# reviews of refusals (ADR 0059): the applicant asks on their own application's page (others:
+# 404, as for the application); the refusing department's officers read the review and its
+# document (other departments 404); the officer who refused may read but not decide (four-eyes),
+# nor may an officer without the step's role; supervisors decide
+GET  /applications/{application_id}/review      | alice | - | login 200 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+POST /applications/{application_id}/review      | refused | review_request | login 303 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404
+GET  /backoffice/reviews                         | -     | - | login 403 403 200 200 200 200 200 403 403 403 403 403 403 403 403 403
+GET  /backoffice/reviews/{review_id}             | -     | - | login 403 403 200 200 200 404 404 403 403 403 403 403 403 403 403 403
+GET  /backoffice/reviews/{review_id}/document    | -     | - | login 403 403 200 200 200 404 404 403 403 403 403 403 403 403 403 403
+POST /backoffice/reviews/{review_id}             | review | review_decision | login 403 403 403 403 303 404 404 403 403 403 403 403 403 403 403 403
 GET  /backoffice/cases                           | -     | case_query | login 403 403 200 200 200 200 200 403 200 403 403 403 403 403 403 403
 GET  /backoffice/cases/{application_id}          | alice | - | login 403 403 200 200 200 200 200 403 200 403 403 403 403 403 403 403
 GET  /backoffice/supervision                     | -     | - | login 403 403 403 403 200 403 200 403 403 403 403 403 403 403 403 403

@@ -63,6 +63,8 @@ FRESH_KINDS = {
     "change_template",
     "change_edited",
     "change_submitted",
+    "refused",
+    "review",
 }
 STATIC_KINDS = {"-", "self", "alice", "la", "env", "paid", "due", "statement"}
 MOUNT_FILES = {
@@ -233,6 +235,10 @@ def request_of(body: str, params: dict[str, str], caller: str, n: int) -> dict[s
         "withdraw": {"data": {"confirm": "yes"}},
         "page_assign": {"data": {"assignee": "olivia"}},
         "page_decision": {"data": {"decision": "approve"}},
+        "review_request": {"data": {"reason": "The zoning map was corrected in 2025."}},
+        "review_decision": {
+            "data": {"decision": "uphold", "reason": "The parcel is residential in the plan."}
+        },
         "page_information_request": {"data": {"message": "Please send the floor plan's scale."}},
         "page_note": {"data": {"note": "Called the applicant about the grease trap."}},
         "mandate_grant": {

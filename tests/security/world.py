@@ -15,7 +15,7 @@ import hashlib
 import os
 import re
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -32,11 +32,20 @@ from civicloom.applications import (
     claim_task,
     decide_task,
     request_information,
+    request_review,
     submit_application,
 )
 from civicloom.applications.tables import DeadLetterRow, TaskRow
 from civicloom.departments import CAPABILITY_GATEWAY
-from civicloom.documents import Validity, build_documents_runtime, issue_licence
+from civicloom.documents import (
+    DOCUMENTS_RUNTIME,
+    REVIEW_EVIDENCE_TYPE,
+    Upload,
+    Validity,
+    build_documents_runtime,
+    issue_licence,
+    upload_document,
+)
 from civicloom.governance import (
     ChangeKind,
     draft_change,
@@ -295,6 +304,49 @@ class World:
         )
         return found
 
+    async def refused(self) -> dict[str, str]:
+        """Alice's application refused by Olivia at the licensing review (a review may be
+        asked for: ADR 0059)."""
+        found = await self.la_task()
+        await decide_task(
+            self.container.uow(),
+            self.container.clock,
+            self.platform.principal("olivia"),
+            found["task_id"],
+            OfficerDecision("reject"),
+            "The premises are in a residential zone",
+        )
+        return found
+
+    async def review(self) -> dict[str, str]:
+        """Alice's request for a review of Olivia's refusal, with a supporting document."""
+        found = await self.refused()
+        runtime = self.container.get(DOCUMENTS_RUNTIME)
+        alice = self.platform.principal("alice")
+
+        async def pdf() -> AsyncIterator[bytes]:
+            yield samples.pdf("Zoning map 2025")
+
+        evidence = await upload_document(
+            self.container.uow(),
+            runtime,
+            self.container.clock,
+            alice,
+            found["application_id"],
+            REVIEW_EVIDENCE_TYPE,
+            Upload("Zoning map.pdf", pdf()),
+            for_review=True,
+        )
+        made = await request_review(
+            self.container.uow(),
+            self.container.clock,
+            alice,
+            found["application_id"],
+            "The zoning map was corrected in 2025.",
+            evidence.id,
+        )
+        return {**found, "review_id": made.id}
+
     async def env_task(self) -> dict[str, str]:
         """Alice's application waiting for the environment inspection (seating 60)."""
         app_id = await self._submit(seating=60)
@@ -522,6 +574,8 @@ class World:
             "change_template": self.change_template,
             "change_edited": self.change_edited,
             "change_submitted": self.change_submitted,
+            "refused": self.refused,
+            "review": self.review,
         }
         return await makers[kind]()
 
@@ -587,6 +641,7 @@ async def build_world(platform: Platform, alice: Caller, priya: Caller, key: Cal
     ids.update(await world.change())
     ids.update(await world.consent())
     ids["dead_letter_id"] = (await world.dead_letter())["dead_letter_id"]
+    ids["review_id"] = (await world.review())["review_id"]
     async with httpx.AsyncClient(timeout=10) as direct:
         settlement = (await direct.get(f"{platform.sim.url}/v1/settlements.csv")).text
     run = await priya.client.post(
