@@ -1,6 +1,7 @@
 """Governance: change requests owned by departments — draft, semantic diff, automatic checks,
 approval by every owner and the central team, publication at an effective date (ADR 0049)."""
 
+from civicloom.governance.api import READ_SCOPE, change_requests_router
 from civicloom.governance.artifacts import Workspace, blueprint_path, model_path
 from civicloom.governance.domain import (
     CENTRAL,
@@ -65,6 +66,7 @@ __all__ = [
     "CENTRAL",
     "FIELD_TYPES",
     "QUALITY_GATE",
+    "READ_SCOPE",
     "RULE_OWNER",
     "Approval",
     "ApprovedChange",
@@ -80,6 +82,7 @@ __all__ = [
     "NotAllowed",
     "Workspace",
     "approve_change",
+    "change_requests_router",
     "blueprint_path",
     "declare_migration",
     "default_workspace",
