@@ -314,11 +314,7 @@ async def list_change_requests(
 ) -> list[ChangeRequestOut]:
     """Change requests the caller may read, newest first, ``limit`` from ``offset``."""
     changes = await list_changes(container.uow(), target=target, kind=kind)
-    shown = [
-        c
-        for c in changes
-        if _visible(principal, c) and (state is None or c.state is state)
-    ]
+    shown = [c for c in changes if _visible(principal, c) and (state is None or c.state is state)]
     return [ChangeRequestOut.of(c) for c in shown[offset : offset + limit]]
 
 

@@ -16,7 +16,7 @@ from civicloom.governance import get_change
 from civicloom.identity import create_api_key
 from civicloom.runtime import Container
 from tests.conftest import as_persona
-from tests.integration.governance.flow import count, submitted
+from tests.integration.governance.flow import count, start, submitted
 
 SAM, RUTH, GABRIEL = as_persona("sam"), as_persona("ruth"), as_persona("gabriel")
 ALICE, OLIVIA = as_persona("alice"), as_persona("olivia")
@@ -56,7 +56,9 @@ def errors_of(response: httpx.Response) -> list[tuple[str, str]]:
 @pytest.fixture
 async def pending(container: Container) -> str:
     """Sam's fee change and new field, submitted: waits for local-admin and central."""
-    return await submitted(container, container.clock)
+    clock = start()
+    container.clock = clock  # the API's time is the test's
+    return await submitted(container, clock)
 
 
 async def test_callers_without_the_right_are_refused_and_nothing_is_written(
@@ -96,7 +98,9 @@ async def test_callers_without_the_right_are_refused_and_nothing_is_written(
     ]
     assert [c["id"] for c in (await client.get(BASE, headers=full)).json()] == [pending]
     # the author cannot approve (four-eyes) nor decline his own change
-    own = await client.post(f"{BASE}/{pending}/approvals", json={"decision": "approve"}, headers=SAM)
+    own = await client.post(
+        f"{BASE}/{pending}/approvals", json={"decision": "approve"}, headers=SAM
+    )
     assert own.status_code == 403
     assert "four-eyes" in own.json()["detail"]
     declined = await client.post(
@@ -179,12 +183,20 @@ async def test_a_replayed_approval_is_refused(
             {"kind": "blueprint", "target": "../../etc", "title": "T"},
             [("target", "string_pattern_mismatch")],
         ),
-        ("", {"kind": "blueprint", "target": "no-such-service", "title": "T"}, [("target", "exists")]),
+        (
+            "",
+            {"kind": "blueprint", "target": "no-such-service", "title": "T"},
+            [("target", "exists")],
+        ),
         ("/{id}/approvals", {"decision": "maybe"}, [("decision", "literal_error")]),
         ("/{id}/approvals", {"decision": "decline"}, [("reason", "required")]),
-        ("/{id}/submission", {"effective_at": "2027-01-01T00:00:00"}, [("effective_at", "timezone_aware")]),
+        (
+            "/{id}/submission",
+            {"effective_at": "2027-01-01T00:00:00"},
+            [("effective_at", "timezone_aware")],
+        ),
     ],
-)  # fmt: skip
+)
 async def test_bad_bodies_name_the_field_and_rule(
     container: Container,
     client: httpx.AsyncClient,
@@ -238,9 +250,10 @@ async def test_sams_change_through_the_api_to_approval(
         ("what-if", True),
         ("translations", True),
     ]
-    assert (await client.post(
+    ruth = await client.post(
         f"{BASE}/{pending}/approvals", json={"decision": "approve"}, headers=RUTH
-    )).status_code == 201  # fmt: skip
+    )
+    assert ruth.status_code == 201
     done = await client.post(
         f"{BASE}/{pending}/approvals", json={"decision": "approve"}, headers=GABRIEL
     )
