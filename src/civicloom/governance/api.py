@@ -97,7 +97,7 @@ _DETAIL_EXAMPLE: dict[str, Any] = {
             "lines": ["2 of the last 3 applications would pay €100 more"],
         }
     ],
-    "files": ["services/open-a-restaurant/blueprint.yaml"],
+    "files": {"services/open-a-restaurant/blueprint.yaml": "id: open-a-restaurant\nversion: 6\n"},
 }
 
 
@@ -172,11 +172,12 @@ class CheckOut(BaseModel):
 
 class ChangeRequestDetailOut(ChangeRequestOut, json_schema_extra={"examples": [_DETAIL_EXAMPLE]}):
     """A change request with its semantic diff and check results (a draft's as they would be
-    if it were submitted now) and the paths of its files."""
+    if it were submitted now) and its files (text by path under ``blueprints/``), which a
+    client edits and sends back with ``PUT …/files``."""
 
     diff: list[DiffLineOut]
     checks: list[CheckOut]
-    files: list[str]
+    files: dict[str, str]
 
 
 def _filled(message: str, params: Any) -> str:
@@ -200,7 +201,7 @@ def _detail(change: ChangeRequest) -> ChangeRequestDetailOut:
             for d in change.diff
         ],
         checks=checks,
-        files=sorted(change.files),
+        files=dict(sorted(change.files.items())),
     )
 
 

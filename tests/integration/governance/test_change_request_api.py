@@ -16,7 +16,7 @@ from civicloom.governance import get_change
 from civicloom.identity import create_api_key
 from civicloom.runtime import Container
 from tests.conftest import as_persona
-from tests.integration.governance.flow import count, start, submitted
+from tests.integration.governance.flow import count, start, submitted, with_outdoor_seats
 
 SAM, RUTH, GABRIEL = as_persona("sam"), as_persona("ruth"), as_persona("gabriel")
 ALICE, OLIVIA = as_persona("alice"), as_persona("olivia")
@@ -173,43 +173,42 @@ async def test_a_replayed_approval_is_refused(
     assert await written(container) == before
 
 
-@pytest.mark.parametrize(
-    ("path", "body", "expected"),
-    [
-        ("", {"kind": "blueprint", "target": "open-a-restaurant"}, [("title", "missing")]),
-        ("", {"kind": "recipe", "target": "x", "title": "T"}, [("kind", "enum")]),
-        (
-            "",
-            {"kind": "blueprint", "target": "../../etc", "title": "T"},
-            [("target", "string_pattern_mismatch")],
-        ),
-        (
-            "",
-            {"kind": "blueprint", "target": "no-such-service", "title": "T"},
-            [("target", "exists")],
-        ),
-        ("/{id}/approvals", {"decision": "maybe"}, [("decision", "literal_error")]),
-        ("/{id}/approvals", {"decision": "decline"}, [("reason", "required")]),
-        (
-            "/{id}/submission",
-            {"effective_at": "2027-01-01T00:00:00"},
-            [("effective_at", "timezone_aware")],
-        ),
-    ],
-)
+BAD_BODIES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
+    ("", {"kind": "blueprint", "target": "open-a-restaurant"}, [("title", "missing")]),
+    ("", {"kind": "recipe", "target": "x", "title": "T"}, [("kind", "enum")]),
+    (
+        "",
+        {"kind": "blueprint", "target": "../../etc", "title": "T"},
+        [("target", "string_pattern_mismatch")],
+    ),
+    ("", {"kind": "blueprint", "target": "no-such-service", "title": "T"}, [("target", "exists")]),
+    (
+        "",
+        {"kind": "blueprint", "target": "open-a-restaurant", "title": "T", "x": 1},
+        [("x", "extra_forbidden")],
+    ),
+    ("/{id}/approvals", {"decision": "maybe"}, [("decision", "literal_error")]),
+    ("/{id}/approvals", {"decision": "decline"}, [("reason", "required")]),
+    ("/{id}/approvals", {"decision": "approve", "reason": "Fine."}, [("reason", "absent")]),
+    (
+        "/{id}/submission",
+        {"effective_at": "2027-01-01T00:00:00"},
+        [("effective_at", "timezone_aware")],
+    ),
+]
+
+
 async def test_bad_bodies_name_the_field_and_rule(
-    container: Container,
-    client: httpx.AsyncClient,
-    pending: str,
-    path: str,
-    body: dict[str, Any],
-    expected: list[tuple[str, str]],
+    container: Container, client: httpx.AsyncClient, pending: str
 ) -> None:
     before = await written(container)
-    caller = SAM if path == "" else RUTH  # Sam drafts; Ruth approves for local-admin
-    response = await client.post(BASE + path.replace("{id}", pending), json=body, headers=caller)
-    assert response.status_code == 422, response.text
-    assert errors_of(response) == expected
+    for path, body, expected in BAD_BODIES:
+        caller = SAM if path == "" else RUTH  # Sam drafts; Ruth approves for local-admin
+        response = await client.post(
+            BASE + path.replace("{id}", pending), json=body, headers=caller
+        )
+        assert response.status_code == 422, (path, body, response.text)
+        assert errors_of(response) == expected, (path, body)
     assert await written(container) == before
 
 
@@ -240,10 +239,33 @@ async def test_bad_draft_edits_and_a_past_date_are_refused(
 
 
 async def test_sams_change_through_the_api_to_approval(
-    container: Container, client: httpx.AsyncClient, pending: str
+    container: Container, client: httpx.AsyncClient
 ) -> None:
-    read = await client.get(f"{BASE}/{pending}", headers=GABRIEL)
-    assert read.status_code == 200
+    container.clock = start()
+    made = await client.post(
+        BASE,
+        json={"kind": "blueprint", "target": "open-a-restaurant", "title": "Outdoor seats"},
+        headers=SAM,
+    )
+    assert made.status_code == 201, made.text
+    change_id = made.json()["id"]
+    assert made.headers["location"] == f"{BASE}/{change_id}"
+    assert made.json()["state"] == "draft"
+    # the client edits the files it was given and sends them back
+    files = with_outdoor_seats(made.json()["files"])
+    edited = await client.put(f"{BASE}/{change_id}/files", json={"files": files}, headers=SAM)
+    assert edited.status_code == 200, edited.text
+    assert "Form field outdoor_seats added (integer, “Outdoor seats”)" in [
+        d["text"] for d in edited.json()["diff"]
+    ]
+    effective = (container.clock.now() + timedelta(days=7)).isoformat()
+    sent = await client.post(
+        f"{BASE}/{change_id}/submission", json={"effective_at": effective}, headers=SAM
+    )
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["state"] == "submitted"
+    assert sent.json()["required"] == ["local-admin", "central"]
+    read = await client.get(f"{BASE}/{change_id}", headers=GABRIEL)
     assert [(c["name"], c["passed"]) for c in read.json()["checks"]] == [
         ("validation", True),
         ("model-tests", True),
@@ -251,11 +273,12 @@ async def test_sams_change_through_the_api_to_approval(
         ("translations", True),
     ]
     ruth = await client.post(
-        f"{BASE}/{pending}/approvals", json={"decision": "approve"}, headers=RUTH
+        f"{BASE}/{change_id}/approvals", json={"decision": "approve"}, headers=RUTH
     )
     assert ruth.status_code == 201
+    assert ruth.json()["missing"] == ["central"]
     done = await client.post(
-        f"{BASE}/{pending}/approvals", json={"decision": "approve"}, headers=GABRIEL
+        f"{BASE}/{change_id}/approvals", json={"decision": "approve"}, headers=GABRIEL
     )
     assert done.status_code == 201
     assert done.json()["state"] == "approved"
@@ -264,7 +287,20 @@ async def test_sams_change_through_the_api_to_approval(
         ("central", "gabriel"),
     ]
     listed = await client.get(f"{BASE}?state=approved", headers=SAM)
-    assert [c["id"] for c in listed.json()] == [pending]
+    assert [c["id"] for c in listed.json()] == [change_id]
+    async with container.uow() as uow:
+        actions = list(
+            await uow.session.scalars(
+                text("SELECT action FROM audit_entries WHERE action LIKE 'change.%' ORDER BY seq")
+            )
+        )
+    assert actions == [
+        "change.drafted",
+        "change.edited",
+        "change.submitted",
+        "change.approved",
+        "change.approved",
+    ]
 
 
 async def test_an_approver_declines_and_the_author_withdraws(
