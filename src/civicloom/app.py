@@ -23,6 +23,7 @@ from civicloom.backoffice import backoffice_router
 from civicloom.documents import documents_pages_router, documents_router
 from civicloom.funding import funding_api_router, funding_pages_router
 from civicloom.governance import (
+    change_requests_router,
     governance_pages_router,
     migration_pages_router,
     refresh_rule_book,
@@ -146,6 +147,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(callbacks_router)
     app.include_router(casework_router)
     app.include_router(capabilities_router)
+    app.include_router(change_requests_router)
     app.include_router(payments_router)
     app.include_router(p2g_router)
     app.include_router(notifications_router)

@@ -337,6 +337,17 @@ POST /backoffice/changes/{change_id}/submit      | change_edited | change_submit
 POST /backoffice/changes/{change_id}/approve     | change_submitted | - | login 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
 POST /backoffice/changes/{change_id}/withdraw    | change | change_refusal | login 403 403 403 403 403 403 403 403 403 303 403 403 403 403 403 403
 GET  /backoffice/changes/history/{service_id}    | -      | - | login 403 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403
+# The same change requests through the API (ADR 0049, "API"): the same people may do the same
+# (Sam 200/201, his own change 403 to approve); anonymous 401. A department's key holding
+# changes:read reads its department's changes (k+ 200); another department's key sees none of
+# them (kx: an empty list, the change 404); no scope writes (every key 403 on a POST or PUT).
+GET  /api/v1/change-requests                     | -      | - | 401 403 403 403 403 403 403 403 403 403 200 200 403 200 403 403 403
+GET  /api/v1/change-requests/{change_id}         | change | - | 401 403 403 403 403 403 403 403 403 403 200 200 403 404 403 403 403
+POST /api/v1/change-requests                     | -      | api_change_draft | 401 403 403 403 403 403 403 403 403 403 201 403 403 403 403 403 403
+PUT  /api/v1/change-requests/{change_id}/files   | change | api_change_files | 401 403 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403
+POST /api/v1/change-requests/{change_id}/submission | change_edited | api_change_submit | 401 403 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403
+POST /api/v1/change-requests/{change_id}/approvals | change_submitted | api_change_approval | 401 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403 403
+POST /api/v1/change-requests/{change_id}/withdrawal | change | api_change_withdrawal | 401 403 403 403 403 403 403 403 403 403 200 403 403 403 403 403 403
 # in-flight applications (ADR 0058): governance roles read the dry run; only the owning
 # department's service owner runs it or moves one back. Sam's change is a draft here: the page
 # says it is not published, the run and moving back are refused with 409 (nothing moves).

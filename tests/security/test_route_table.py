@@ -297,6 +297,15 @@ def request_of(body: str, params: dict[str, str], caller: str, n: int) -> dict[s
             "data": {"effective-day": "1", "effective-month": "1", "effective-year": "2030"}
         },
         "change_refusal": {"data": {"reason": "Not needed any more."}},
+        "api_change_draft": {
+            "json": {"kind": "blueprint", "target": "open-a-restaurant", "title": "Seats"}
+        },
+        "api_change_files": {
+            "json": {"files": {"services/open-a-restaurant/blueprint.yaml": "id: x\n"}}
+        },
+        "api_change_submit": {"json": {"effective_at": "2030-01-01T00:00:00Z"}},
+        "api_change_approval": {"json": {"decision": "approve"}},
+        "api_change_withdrawal": {"json": {"reason": "Not needed any more."}},
         "page_inspection": {
             "data": {"planned_on": "2027-02-01", "inspection_note": "Kitchen and grease trap."}
         },

@@ -102,6 +102,7 @@ EVERY_SCOPE = [
     "payments:reconcile",
     "payments:p2g",
     "messaging:send",
+    "changes:read",
 ]
 KEYS: dict[str, tuple[str, list[str]]] = {
     # column -> (department, scopes)

@@ -1,6 +1,7 @@
 """Governance: change requests owned by departments — draft, semantic diff, automatic checks,
 approval by every owner and the central team, publication at an effective date (ADR 0049)."""
 
+from civicloom.governance.api import READ_SCOPE, change_requests_router
 from civicloom.governance.artifacts import Workspace, blueprint_path, model_path
 from civicloom.governance.domain import (
     CENTRAL,
@@ -66,6 +67,7 @@ __all__ = [
     "CENTRAL",
     "FIELD_TYPES",
     "QUALITY_GATE",
+    "READ_SCOPE",
     "RULE_OWNER",
     "Approval",
     "ApprovedChange",
@@ -83,6 +85,7 @@ __all__ = [
     "approve_change",
     "blueprint_path",
     "clear_finished_move_snapshots",
+    "change_requests_router",
     "declare_migration",
     "default_workspace",
     "draft_change",

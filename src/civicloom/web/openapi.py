@@ -38,6 +38,10 @@ API_TAGS: list[dict[str, Any]] = [
     {"name": "operations", "description": "Operators: dead letters and their re-drive."},
     {"name": "callbacks", "description": "Signed answers of departments' systems."},
     {"name": "capabilities", "description": "The catalogue of department capabilities."},
+    {
+        "name": "change-requests",
+        "description": "Changes to services, rules and templates: draft, submit, approve.",
+    },
     {"name": "govstack-payments", "description": "GovStack Payments building block facade."},
     {"name": "govstack-messaging", "description": "GovStack Messaging building block facade."},
 ]
