@@ -271,6 +271,11 @@ P2G_REFUSAL = "payment.p2g_notification"
 """A refused P2G notification is audited with its reason (ADR 0046): the refusal's own record."""
 
 
+COUNTERS = {"rate_limit_windows"}
+"""Counts attempts by design, refused ones too (a throttle that forgot them would not
+throttle): an abuse counter keyed by a digest, not anyone's data (ADR 0062)."""
+
+
 async def _state(container: Container, refusals: set[str]) -> dict[str, Any]:
     """Row counts of every table (audit: but for the refusals' own entries), licence and
     delivery states."""
@@ -278,6 +283,8 @@ async def _state(container: Container, refusals: set[str]) -> dict[str, Any]:
     async with container.uow() as uow:
         s = uow.session
         for table in TABLES:
+            if table.__tablename__ in COUNTERS:
+                continue
             state[table.__tablename__] = int(
                 await s.scalar(select(func.count()).select_from(table)) or 0
             )
