@@ -8,7 +8,8 @@ own use case in ``civicloom.applications``.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections.abc import Collection
+from datetime import date, datetime, timedelta
 
 from civicloom.applications import (
     ApplicationRecord,
@@ -188,25 +189,21 @@ async def read_task_document(
         published = await get_blueprint_version(uow.session, app.blueprint_version_id)
         blueprint = published.blueprint if published else None
         allowed = visible_document_types(blueprint, task.department)
-        found = await open_document(uow.session, runtime.store, app.id, document_id, allowed)
-        if found is None:
-            raise NotFound(f"no document {document_id!r} for this task")
-        row, content = found
-        await record_case_change(
-            uow.session,
-            app,
+        opened = await _open_and_audit(
+            uow,
+            runtime,
             clock.now(),
-            audit=AuditNote(
-                principal.audit_name,
-                AuditAction.DOCUMENT_READ,
-                task.department,
-                {"document_id": row.id, "task": task.id},
-                purpose=f"review {task.step_id}",
-                fields=(f"document:{row.document_type}",),
-            ),
+            principal,
+            app,
+            document_id,
+            allowed,
+            task.department,
+            {"task": task.id},
+            f"review {task.step_id}",
+            f"no document {document_id!r} for this task",
         )
         await uow.commit()
-    return row, content
+    return opened
 
 
 async def read_review_document(
@@ -224,26 +221,55 @@ async def read_review_document(
     async with uow:
         app = await find_application(uow.session, review.application_id)
         assert app is not None
-        found = await open_document(
-            uow.session, runtime.store, app.id, review.document_id, {REVIEW_EVIDENCE_TYPE}
-        )
-        if found is None:
-            raise NotFound(f"no document for review {review_id!r}")
-        row, content = found
-        await record_case_change(
-            uow.session,
-            app,
+        opened = await _open_and_audit(
+            uow,
+            runtime,
             clock.now(),
-            audit=AuditNote(
-                principal.audit_name,
-                AuditAction.DOCUMENT_READ,
-                review.department,
-                {"document_id": row.id, "review": review.id},
-                purpose=f"review {review.step_id}",
-                fields=(f"document:{row.document_type}",),
-            ),
+            principal,
+            app,
+            review.document_id,
+            {REVIEW_EVIDENCE_TYPE},
+            review.department,
+            {"review": review.id},
+            f"review {review.step_id}",
+            f"no document for review {review_id!r}",
         )
         await uow.commit()
+    return opened
+
+
+async def _open_and_audit(
+    uow: UnitOfWork,
+    runtime: DocumentsRuntime,
+    now: datetime,
+    principal: Principal,
+    app: ApplicationRecord,
+    document_id: str,
+    allowed: Collection[str],
+    department: str | None,
+    context: dict[str, str],
+    purpose: str,
+    missing: str,
+) -> tuple[DocumentRef, bytes]:
+    """An officer opens one document of an application whose type ``allowed`` holds (404
+    ``missing`` otherwise); the read is audited in the open unit of work (the caller commits)."""
+    found = await open_document(uow.session, runtime.store, app.id, document_id, allowed)
+    if found is None:
+        raise NotFound(missing)
+    row, content = found
+    await record_case_change(
+        uow.session,
+        app,
+        now,
+        audit=AuditNote(
+            principal.audit_name,
+            AuditAction.DOCUMENT_READ,
+            department,
+            {"document_id": row.id, **context},
+            purpose=purpose,
+            fields=(f"document:{row.document_type}",),
+        ),
+    )
     return row, content
 
 
