@@ -4,16 +4,18 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from civicloom.api import CATALOGUE_READERS
 from civicloom.catalogue import list_current_blueprints
 from civicloom.departments import load_departments
+from civicloom.documents import DocumentRef
 from civicloom.kernel import LocalisedText, Principal, ValidationFailed
 from civicloom.runtime import Container
 from civicloom.web import (
@@ -140,3 +142,19 @@ async def form_fields(request: Request, *names: str) -> dict[str, str]:
     """The named fields of a url-encoded form (missing ones are empty strings)."""
     form = await request.form(max_files=0, max_fields=20)
     return {name: str(form.get(name) or "") for name in names}
+
+
+def document_response(ref: DocumentRef, content: bytes, inline_types: Collection[str]) -> Response:
+    """A document an officer opens: sandboxed, never sniffed or cached; the types in
+    ``inline_types`` shown in the browser, others downloaded."""
+    disposition = "inline" if ref.media_type in inline_types else "attachment"
+    return Response(
+        content,
+        media_type=ref.media_type,
+        headers={
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(ref.filename)}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
+            "Cache-Control": "no-store",
+        },
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -29,6 +28,7 @@ from civicloom.backoffice.pages.common import (
     OFFICER_PAGE,
     STAFF_PAGE,
     TASK_PAGE,
+    document_response,
     field_errors,
     form_fields,
     nav,
@@ -430,14 +430,4 @@ async def document(
         task_id,
         document_id,
     )
-    disposition = "inline" if row.media_type in INLINE_TYPES else "attachment"
-    return Response(
-        content,
-        media_type=row.media_type,
-        headers={
-            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(row.filename)}",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
-            "Cache-Control": "no-store",
-        },
-    )
+    return document_response(row, content, INLINE_TYPES)

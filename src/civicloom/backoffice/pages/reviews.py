@@ -3,8 +3,6 @@ review with the applicant's reason and document, and the decision (uphold or ove
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -18,6 +16,7 @@ from civicloom.applications import (
 from civicloom.backoffice.pages.common import (
     OFFICER_PAGE,
     TASK_PAGE,
+    document_response,
     field_errors,
     form_fields,
     page,
@@ -175,14 +174,4 @@ async def review_document(
     ref, content = await read_review_document(
         container.uow(), documents, container.clock, principal, review_id
     )
-    disposition = "inline" if ref.media_type in INLINE_TYPES else "attachment"
-    return Response(
-        content,
-        media_type=ref.media_type,
-        headers={
-            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(ref.filename)}",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
-            "Cache-Control": "no-store",
-        },
-    )
+    return document_response(ref, content, INLINE_TYPES)
