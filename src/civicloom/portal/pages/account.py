@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -23,7 +22,6 @@ from civicloom.catalogue import CALENDARS, list_current_blueprints
 from civicloom.documents import (
     DocumentsRuntime,
     DocumentsRuntimeDep,
-    Upload,
     data_use_of_citizen,
     rules_from_blueprint,
     upload_document,
@@ -40,7 +38,7 @@ from civicloom.kernel import (
 from civicloom.notifications import inbox as portal_inbox
 from civicloom.payments import PaymentProviderDep, latest_payment, start_or_resume_payment
 from civicloom.portal.forms import form_pages
-from civicloom.portal.pages.common import APPLICANT_PAGE, OWN_OBJECT_PAGE, page
+from civicloom.portal.pages.common import APPLICANT_PAGE, OWN_OBJECT_PAGE, page, store_upload
 from civicloom.portal.pages.status import payment_due, step_lines, timeline_lines
 from civicloom.portal.queries import (
     ApplicationPage,
@@ -63,7 +61,6 @@ from civicloom.web import (
 )
 
 account_router = APIRouter(include_in_schema=False)
-UPLOAD_CHUNK = 64 * 1024
 INBOX_SEEN_COOKIE = "civicloom_inbox_seen"  # "<subject digest>.<newest message seen, µs>"
 INBOX_SEEN_MAX_AGE = 400 * 24 * 3600
 
@@ -177,11 +174,6 @@ async def confirmation(
     )
 
 
-async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
-    while chunk := await upload.read(UPLOAD_CHUNK):
-        yield chunk
-
-
 @account_router.post(
     "/applications/{application_id}/documents", dependencies=[OWN_OBJECT_PAGE, large_body()]
 )
@@ -207,24 +199,18 @@ async def add_document(
     if not isinstance(file, UploadFile) or not file.filename:
         error = _("Select a file to upload")
     else:
-        try:
-            await upload_document(
+        _stored, error = await store_upload(
+            file,
+            lambda upload: upload_document(
                 container.uow(),
                 runtime,
                 container.clock,
                 principal,
                 application_id,
                 document_type,
-                Upload(file.filename, _chunks(file)),
-            )
-        except ValidationFailed as failed:
-            error = "; ".join(e.message for e in failed.errors)
-        except DomainError as failed:
-            if failed.status not in (413, 415, 422, 400):
-                raise
-            error = failed.detail
-        finally:
-            await file.close()
+                upload,
+            ),
+        )
     if error:
         errors = {"file": error}
         return await _application(

@@ -3,17 +3,25 @@ helpers every module's pages share are ``civicloom.web.pages``)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from starlette.datastructures import UploadFile
 
+from civicloom.documents import Upload
 from civicloom.identity import APPLICANT_ROLES
-from civicloom.kernel import Principal
+from civicloom.kernel import DomainError, Principal, ValidationFailed
 from civicloom.web import Templates, page_gettext, page_roles, render_page
 
 templates = Templates([Path(__file__).resolve().parent.parent / "templates"])
+
+UPLOAD_CHUNK = 64 * 1024
+#: statuses of a refused file (too big, wrong type, unreadable, bad field): shown beside the field
+REFUSED_FILE = frozenset({400, 413, 415, 422})
+T = TypeVar("T")
 
 APPLICANT_PAGE = page_roles(*sorted(APPLICANT_ROLES))
 OWN_OBJECT_PAGE = page_roles(*sorted(APPLICANT_ROLES), conceal=True, owner_scoped=True)
@@ -63,3 +71,26 @@ def page(
         else None,
         **context,
     )
+
+
+async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(UPLOAD_CHUNK):
+        yield chunk
+
+
+async def store_upload(
+    file: UploadFile, store: Callable[[Upload], Awaitable[T]]
+) -> tuple[T | None, str | None]:
+    """Stream one file of an HTML form into ``store`` (the documents module's upload with its
+    checks) and close it. Returns what ``store`` returned, or the message to show beside the
+    field when the file is refused; any other failure propagates."""
+    try:
+        return await store(Upload(file.filename or "", _chunks(file))), None
+    except ValidationFailed as failed:
+        return None, "; ".join(e.message for e in failed.errors)
+    except DomainError as failed:
+        if failed.status not in REFUSED_FILE:
+            raise
+        return None, failed.detail
+    finally:
+        await file.close()

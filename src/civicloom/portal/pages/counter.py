@@ -5,7 +5,6 @@ the citizen later takes the application over online with the receipt's claim cod
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,12 +15,11 @@ from civicloom.catalogue import Blueprint, list_current_blueprints, validate_for
 from civicloom.documents import (
     DocumentsRuntime,
     DocumentsRuntimeDep,
-    Upload,
     list_documents,
     rules_from_blueprint,
     upload_document,
 )
-from civicloom.kernel import DomainError, FieldError, NotFound, PathId, ValidationFailed, new_id
+from civicloom.kernel import FieldError, NotFound, PathId, ValidationFailed, new_id
 from civicloom.portal.counter import (
     BUSINESS_FIELD,
     COUNTER_ROLE,
@@ -39,7 +37,7 @@ from civicloom.portal.counter import (
     take_over,
 )
 from civicloom.portal.forms import FormPage, form_pages, page_errors, parse_page
-from civicloom.portal.pages.common import APPLICANT_PAGE, page
+from civicloom.portal.pages.common import APPLICANT_PAGE, page, store_upload
 from civicloom.portal.receipt import render_receipt_pdf
 from civicloom.web import (
     ContainerDep,
@@ -54,7 +52,6 @@ from civicloom.web import (
 )
 
 counter_router = APIRouter(include_in_schema=False)
-UPLOAD_CHUNK = 64 * 1024
 COUNTER_PAGE = page_roles(COUNTER_ROLE)
 _COUNTER_ID = re.compile(r"^[0-9a-f-]{36}$")
 IDENTITY_FIELDS = ("id_name", "id_document_type", "id_document_number", "id_personal_number")
@@ -493,25 +490,19 @@ async def counter_upload(
     if not isinstance(file, UploadFile) or not file.filename:
         error = _("Select a file to upload")
     else:
-        try:
-            await upload_document(
+        _stored, error = await store_upload(
+            file,
+            lambda upload: upload_document(
                 container.uow(),
                 documents,
                 container.clock,
                 target.applicant,
                 target.application_id,
                 document_type,
-                Upload(file.filename, _chunks(file)),
+                upload,
                 handed_in_by=principal,
-            )
-        except ValidationFailed as failed:
-            error = "; ".join(e.message for e in failed.errors)
-        except DomainError as failed:
-            if failed.status not in (413, 415, 422, 400):
-                raise
-            error = failed.detail
-        finally:
-            await file.close()
+            ),
+        )
     if error:
         return await _documents_view(
             request,
@@ -523,8 +514,3 @@ async def counter_upload(
             error_document_type=document_type,
         )
     return see_other(f"/counter/applications/{counter_id}/documents?uploaded={document_type}")
-
-
-async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
-    while chunk := await upload.read(UPLOAD_CHUNK):
-        yield chunk

@@ -4,8 +4,6 @@ upload checks."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
@@ -19,12 +17,11 @@ from civicloom.applications import (
 from civicloom.documents import (
     REVIEW_EVIDENCE_TYPE,
     DocumentsRuntimeDep,
-    Upload,
     discard_review_document,
     upload_document,
 )
-from civicloom.kernel import Conflict, DomainError, PathId, ValidationFailed, text_problem
-from civicloom.portal.pages.common import OWN_OBJECT_PAGE, page
+from civicloom.kernel import Conflict, PathId, text_problem
+from civicloom.portal.pages.common import OWN_OBJECT_PAGE, page, store_upload
 from civicloom.portal.queries import application_page, check_owner
 from civicloom.portal.services import check_acting_for
 from civicloom.web import (
@@ -37,7 +34,6 @@ from civicloom.web import (
 )
 
 reviews_router = APIRouter(include_in_schema=False)
-UPLOAD_CHUNK = 64 * 1024
 
 
 def may_ask(review: ApplicantReview) -> bool:
@@ -77,11 +73,6 @@ async def review_form(
     return await _form(request, container, principal, application_id)
 
 
-async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
-    while chunk := await upload.read(UPLOAD_CHUNK):
-        yield chunk
-
-
 @reviews_router.post(
     "/applications/{application_id}/review", dependencies=[OWN_OBJECT_PAGE, large_body()]
 )
@@ -116,24 +107,23 @@ async def ask_for_review(
     document_id = None
     has_file = isinstance(file, UploadFile) and bool(file.filename)
     if not errors and isinstance(file, UploadFile) and has_file:
-        try:
-            ref = await upload_document(
+        ref, error = await store_upload(
+            file,
+            lambda upload: upload_document(
                 container.uow(),
                 documents,
                 container.clock,
                 principal,
                 application_id,
                 REVIEW_EVIDENCE_TYPE,
-                Upload(file.filename or "", _chunks(file)),
+                upload,
                 for_review=True,
-            )
+            ),
+        )
+        if error is not None:
+            errors["document"] = error
+        elif ref is not None:
             document_id = ref.id
-        except ValidationFailed as failed:
-            errors["document"] = "; ".join(e.message for e in failed.errors)
-        except DomainError as failed:
-            if failed.status not in (413, 415, 422, 400):
-                raise
-            errors["document"] = failed.detail
     if isinstance(file, UploadFile):
         await file.close()
     if errors:
