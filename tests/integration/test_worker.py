@@ -173,3 +173,43 @@ async def test_a_worker_serves_its_own_metrics(container: Container) -> None:
         await asyncio.wait_for(task, timeout=10)
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0  # closed with the worker
+
+
+async def test_a_workers_metrics_port_answers_only_the_scraper(container: Container) -> None:
+    """ADR 0062: a worker's own metrics port is guarded like the API's /metrics: without the
+    token, or with a wrong one, a caller gets 403 and no figure."""
+    import socket
+
+    import httpx
+    from pydantic import SecretStr
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    token = "scraper-token-0123456789abcdef"
+    update = {"worker_metrics_port": port, "metrics_token": SecretStr(token)}
+    reconfigure(container, container.settings.model_copy(update=update))
+    worker = Worker(container, FailingPublisher(), worker_id="guarded-metrics-worker")
+    task = asyncio.create_task(worker.run())
+    url = f"http://127.0.0.1:{port}/metrics"
+    try:
+        deadline = asyncio.get_running_loop().time() + 10
+        async with httpx.AsyncClient() as client:
+            while True:
+                try:
+                    anonymous = await client.get(url)
+                    break
+                except httpx.TransportError:
+                    assert asyncio.get_running_loop().time() < deadline, "no metrics port"
+                    await asyncio.sleep(0.05)
+            forged = await client.get(url, headers={"Authorization": "Bearer not-the-token"})
+            scraper = await client.get(url, headers={"Authorization": f"Bearer {token}"})
+        assert anonymous.status_code == 403
+        assert "civicloom_" not in anonymous.text
+        assert forged.status_code == 403
+        assert "civicloom_" not in forged.text
+        assert scraper.status_code == 200
+        assert "civicloom_outbox_lag_seconds" in scraper.text
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, timeout=10)

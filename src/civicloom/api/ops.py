@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -11,8 +10,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from civicloom.identity import Forbidden
 from civicloom.settings import Settings
-from civicloom.web import ContainerDep, is_loopback
-from civicloom.web.proxies import is_trusted
+from civicloom.web import ContainerDep
+from civicloom.web.metrics_access import metrics_caller_allowed
 
 ops_router = APIRouter(include_in_schema=False)
 
@@ -55,16 +54,8 @@ async def readyz(container: ContainerDep) -> JSONResponse:
 def may_read_metrics(request: Request, settings: Settings) -> bool:
     """The scraper holds ``metrics_token``, or calls from ``metrics_networks``; with neither
     configured (only outside production: it refuses to start) this machine alone may read."""
-    token = settings.metrics_token
-    if token is not None:
-        scheme, _, credential = request.headers.get("authorization", "").partition(" ")
-        expected = token.get_secret_value().encode()
-        if scheme.lower() == "bearer" and hmac.compare_digest(credential.encode(), expected):
-            return True
-    if settings.metrics_networks:
-        host = request.client.host if request.client else ""
-        return is_trusted(host, settings.metrics_networks)
-    return token is None and is_loopback(request)
+    host = request.client.host if request.client else ""
+    return metrics_caller_allowed(settings, request.headers.get("authorization", ""), host)
 
 
 @ops_router.get("/metrics")

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
-from prometheus_client import start_http_server
 from sqlalchemy import delete
 
 from civicloom.applications import (
@@ -40,6 +39,7 @@ from civicloom.outbox import (
     renew_lease,
 )
 from civicloom.runtime import Container
+from civicloom.web.metrics_access import serve_metrics
 from civicloom.worker.domain import ConnectorReport
 from civicloom.worker.services import opened_elsewhere, record_connector_reports
 from civicloom.worker.tables import WorkerHeartbeatRow
@@ -370,10 +370,8 @@ class Worker:
         settings = self.container.settings
         log.info("worker_started", worker_id=self.worker_id)
         if settings.worker_metrics_port:
-            server, thread = start_http_server(
-                settings.worker_metrics_port,
-                addr=settings.host,
-                registry=self.container.metrics.registry,
+            server, thread = serve_metrics(  # guarded like the API's /metrics (ADR 0062)
+                settings, self.container.metrics.registry, settings.worker_metrics_port
             )
             self.resources.append(_closer(server, thread))
         loop = asyncio.get_running_loop()
