@@ -11,11 +11,11 @@ from civicloom.notifications.domain import (
     DELIVER_TOPIC,
     ChannelKind,
     DeliveryStatus,
-    RateLimiter,
     Recipient,
     RenderedMessage,
     sms_fragments,
 )
+from civicloom.notifications.limits import ProviderLimiter
 from civicloom.notifications.pages import notifications_pages_router
 from civicloom.notifications.preferences import (
     InboxItem,
@@ -39,7 +39,7 @@ __all__ = [
     "MailDropChannel",
     "NotificationDispatcher",
     "Preferences",
-    "RateLimiter",
+    "ProviderLimiter",
     "Recipient",
     "RenderedMessage",
     "SentMessage",

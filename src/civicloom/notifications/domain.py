@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from civicloom.outbox import EventType
@@ -113,30 +112,6 @@ class RenderedMessage:
     subject: str
     text: str
     html: str
-
-
-@dataclass
-class RateLimiter:
-    """A token bucket per provider: at most ``per_minute`` sends, then a wait is answered."""
-
-    per_minute: dict[str, int]
-    _tokens: dict[str, float] = field(default_factory=dict)
-    _stamp: dict[str, float] = field(default_factory=dict)
-
-    def take(self, provider: str, now: float | None = None) -> float:
-        """Take a token; returns 0 if allowed, else the seconds to wait."""
-        rate = self.per_minute.get(provider)
-        if not rate:
-            return 0.0
-        now = time.monotonic() if now is None else now
-        tokens = self._tokens.get(provider, float(rate))
-        tokens = min(float(rate), tokens + (now - self._stamp.get(provider, now)) * rate / 60.0)
-        self._stamp[provider] = now
-        if tokens >= 1.0:
-            self._tokens[provider] = tokens - 1.0
-            return 0.0
-        self._tokens[provider] = tokens
-        return (1.0 - tokens) * 60.0 / rate
 
 
 # The GSM 03.38 default alphabet; the extension table's characters take two septets each.

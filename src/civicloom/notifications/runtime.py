@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from civicloom.notifications.adapters import HttpSmsChannel, MailDropChannel, SmtpChannel
-from civicloom.notifications.domain import ChannelKind, RateLimiter
+from civicloom.notifications.domain import ChannelKind
+from civicloom.notifications.limits import ProviderLimiter
 from civicloom.notifications.ports import Channel
 from civicloom.notifications.services import NotificationDispatcher
 from civicloom.notifications.templates import TemplateLibrary
@@ -44,5 +45,9 @@ def build_dispatcher(
         container,
         TemplateLibrary(settings.blueprints_dir / "templates"),
         channels if channels is not None else build_channels(settings),
-        RateLimiter(dict(settings.notification_rate_per_minute)),
+        ProviderLimiter(
+            container.database,
+            dict(settings.notification_rate_per_minute),
+            now=lambda: container.clock.now().timestamp(),
+        ),
     )

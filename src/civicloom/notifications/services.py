@@ -28,11 +28,11 @@ from civicloom.notifications.domain import (
     ChannelKind,
     DeliveryStatus,
     Outgoing,
-    RateLimiter,
     Recipient,
     RenderedMessage,
     UndeliverableMessage,
 )
+from civicloom.notifications.limits import ProviderLimiter
 from civicloom.notifications.ports import Channel
 from civicloom.notifications.recipients import officers_for, recipient_for
 from civicloom.notifications.tables import DeliveryRow
@@ -223,7 +223,7 @@ async def plan_notifications(
 async def deliver(
     container: Container,
     channels: Mapping[str, Channel],
-    limiter: RateLimiter,
+    limiter: ProviderLimiter,
     delivery_id: str,
     *,
     last_attempt: bool = False,
@@ -239,7 +239,7 @@ async def deliver(
             row.id, row.address, row.subject, row.body_text, row.body_html, row.locale
         )
         channel = channels[row.channel]
-    wait = limiter.take(channel.provider)
+    wait = await limiter.take(channel.provider)
     if wait:
         return wait
     try:
@@ -293,7 +293,7 @@ class NotificationDispatcher:
         container: Container,
         library: TemplateLibrary,
         channels: Mapping[str, Channel],
-        limiter: RateLimiter,
+        limiter: ProviderLimiter,
     ) -> None:
         self.container, self.library = container, library
         self.channels, self.limiter = channels, limiter

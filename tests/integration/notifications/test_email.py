@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from sqlalchemy import func, select
@@ -10,6 +11,14 @@ from sqlalchemy import func, select
 from civicloom.applications.tables import ApplicationRow
 from civicloom.departments import CAPABILITY_GATEWAY
 from civicloom.kernel import FixedClock
+from civicloom.notifications import (
+    ProviderLimiter,
+    SmtpChannel,
+    TemplateLibrary,
+    deliver,
+    plan_notifications,
+)
+from civicloom.notifications.ports import Channel
 from civicloom.notifications.tables import DeliveryRow
 from civicloom.outbox import CloudEvent, EventType, enqueue_event
 from civicloom.outbox.tables import OutboxRow
@@ -169,3 +178,37 @@ async def test_a_rate_limited_provider_defers_without_counting_attempts(
     assert len(waiting) == 1
     assert waiting[0].attempts == 0
     assert waiting[0].available_at > container.clock.now()
+
+
+async def test_two_workers_share_one_providers_rate(
+    container: Container, client: httpx.AsyncClient, smtp: SmtpServer
+) -> None:
+    """A provider allowing 2 mails a minute gets 2 from the platform, not 2 per worker: two
+    limiters (two worker processes) on one database count into one window (ADR 0062)."""
+    for n in range(3):
+        await apply(client, contact_email=f"rate-{n}@example.org")
+    library = TemplateLibrary(Path("blueprints/templates"))
+    async with container.uow() as uow:
+        events = list(await uow.session.scalars(select(OutboxRow.payload)))
+    for event in events:
+        await plan_notifications(container, library, event)
+    async with container.uow() as uow:
+        ids = sorted(
+            await uow.session.scalars(select(DeliveryRow.id).where(DeliveryRow.channel == "email"))
+        )
+    assert len(ids) == 3
+    channels: dict[str, Channel] = {
+        "email": SmtpChannel("127.0.0.1", smtp.port, "civicloom <no-reply@civicloom.test>")
+    }
+    at_20s_past = lambda: 6000.0 + 20  # noqa: E731 - one fixed instant inside one minute
+    first = ProviderLimiter(container.database, {"email": 2}, now=at_20s_past)
+    second = ProviderLimiter(container.database, {"email": 2}, now=at_20s_past)
+    assert await deliver(container, channels, first, ids[0]) is None
+    assert await deliver(container, channels, second, ids[1]) is None
+    assert await deliver(container, channels, second, ids[2]) == 40.0  # until the minute turns
+    assert len(smtp.mailbox.messages) == 2
+    async with container.uow() as uow:
+        held = await uow.session.get(DeliveryRow, ids[2])
+    assert held is not None
+    assert held.status == "queued"
+    assert held.attempts == 0

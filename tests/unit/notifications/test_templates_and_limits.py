@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from jinja2.exceptions import SecurityError
 
-from civicloom.notifications import RateLimiter, TemplateLibrary
+from civicloom.notifications import TemplateLibrary
 
 ROOT = Path(__file__).resolve().parents[3] / "blueprints" / "templates"
 
@@ -40,12 +40,3 @@ def test_every_shipped_template_renders_in_both_languages() -> None:
             message = library.render(name, locale, {"reference": "RST-1"})
             assert message.locale == locale, name
             assert message.text.strip(), name
-
-
-def test_rate_limiter_answers_how_long_to_wait() -> None:
-    limiter = RateLimiter({"email": 2})
-    assert limiter.take("email", now=0.0) == 0.0
-    assert limiter.take("email", now=0.0) == 0.0
-    assert limiter.take("email", now=0.0) == pytest.approx(30.0)
-    assert limiter.take("email", now=30.0) == 0.0
-    assert limiter.take("sms", now=0.0) == 0.0  # no limit configured
