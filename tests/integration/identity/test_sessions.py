@@ -21,7 +21,7 @@ from civicloom.runtime import Container
 from civicloom.settings import Profile, Settings
 from tests.integration.identity.conftest import csrf_from
 from tests.integration.test_applications_api import restaurant
-from tests.wiring import reconfigure
+from tests.wiring import reconfigure, still_rate_limits
 
 
 async def dev_login(client: httpx.AsyncClient, persona: str) -> httpx.Response:
@@ -137,6 +137,7 @@ async def test_idle_and_absolute_timeouts(container: Container) -> None:
 
 
 async def test_login_is_rate_limited(container: Container, app_client: httpx.AsyncClient) -> None:
+    still_rate_limits(container)
     page = await app_client.get("/auth/dev-login")
     token = csrf_from(page.text)
     statuses = []
@@ -155,6 +156,7 @@ async def test_submissions_are_rate_limited(
     container: Container, app_client: httpx.AsyncClient
 ) -> None:
     reconfigure(container, container.settings.model_copy(update={"submission_rate_per_minute": 2}))
+    still_rate_limits(container)
     alice = {"Authorization": "Bearer dev:alice"}
     codes = [
         (

@@ -7,9 +7,11 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select
 
+from civicloom.identity.tables import RateLimitWindowRow
 from civicloom.portal.tables import FeedbackRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
+from tests.wiring import still_rate_limits
 
 HTML = {"Accept": "text/html"}
 ZH = {"Accept": "text/html", "Cookie": "civicloom_lang=zh-Hans"}
@@ -132,12 +134,22 @@ async def test_a_foreign_return_address_becomes_the_home_page(
 async def test_a_script_sending_feedback_is_slowed_down(
     container: Container, client: httpx.AsyncClient
 ) -> None:
+    still_rate_limits(container)
     statuses = [
         (await client.post("/feedback", data={"rating": "satisfied"}, headers=HTML)).status_code
         for _ in range(31)
     ]
     assert statuses == [200] * 30 + [429]
     assert len(await stored(container)) == 30
+    async with container.uow() as uow:  # all 31 counted in the one still minute
+        windows = (
+            await uow.session.execute(
+                select(RateLimitWindowRow.window_start, RateLimitWindowRow.hits).where(
+                    RateLimitWindowRow.bucket == "feedback"
+                )
+            )
+        ).all()
+    assert [tuple(w) for w in windows] == [(6000, 31)]
 
 
 async def test_only_owners_and_the_central_team_read_feedback(
