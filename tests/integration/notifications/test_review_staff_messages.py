@@ -5,7 +5,7 @@ in words, with a link that lands on the review page signed in and on sign-in sig
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,6 +13,7 @@ import httpx
 from sqlalchemy import select
 
 from civicloom.applications import StepRunner, request_review
+from civicloom.applications.tables import ReviewRow
 from civicloom.notifications import plan_notifications
 from civicloom.notifications.tables import DeliveryRow, PreferenceRow
 from civicloom.notifications.templates import TemplateLibrary
@@ -22,9 +23,12 @@ from tests.conftest import as_persona
 from tests.integration.backoffice.conftest import departments, runner
 from tests.integration.backoffice.test_reviews import _refused
 from tests.integration.backoffice.world import persona
+from tests.integration.notifications.conftest import SmtpServer, notification_worker, relay_all
 from tests.integration.notifications.test_links_in_messages import LINK
 
 __all__ = ["departments", "runner"]  # the back-office world's fixtures
+NORA, GRACE = "nora.quinn@local-admin.example.gov", "grace.park@local-admin.example.gov"
+OLIVIA, FELIX = "olivia.grant@local-admin.example.gov", "felix.braun@local-admin.example.gov"
 
 
 async def test_the_staff_who_may_decide_a_review_get_an_email_that_links_to_it(
@@ -95,3 +99,39 @@ async def test_the_staff_who_may_decide_a_review_get_an_email_that_links_to_it(
         signed_out = await client.get(path, headers={"Accept": "text/html"})
         assert signed_out.status_code == 303
         assert signed_out.headers["location"].startswith("/auth/login")
+
+
+async def test_the_worker_sweep_sends_the_reminder_and_the_escalation_over_smtp_once(
+    container: Container, runner: StepRunner, smtp: SmtpServer
+) -> None:
+    """Through the worker as deployed: its periodic SLA sweep and its outbox relay, to a real
+    SMTP server. Nora and Grace are told of the review, then reminded; Grace (supervisor) is
+    told it is overdue; Olivia, who refused, gets none of it."""
+    app_id = await _refused(container, runner, "rs-smtp")
+    review = await request_review(
+        container.uow(), container.clock, persona(container, "alice"), app_id, "Look again."
+    )
+    worker = notification_worker(container, smtp.port)
+    await relay_all(worker)
+    await relay_all(worker)  # the deliveries the first round planned
+    box = smtp.mailbox
+    assert [m["Subject"] for m in box.to(NORA)] == [
+        f"Review asked for: {review.reference} (Open a restaurant)"
+    ]
+    now = container.clock.now()
+    for when in ("remind_at", "due_at"):
+        async with container.uow() as uow:  # set-up only: time passing
+            row = await uow.session.get(ReviewRow, review.id)
+            assert row is not None
+            setattr(row, when, now - timedelta(minutes=1))
+            await uow.commit()
+        for _ in range(2):  # a second sweep finds nothing more to do
+            await worker._sweep_slas()
+            await relay_all(worker)
+            await relay_all(worker)
+    reminder = f"Reminder: the review of {review.reference} is due soon"
+    overdue = f"Overdue: the review of {review.reference} was not answered in time"
+    assert [m["Subject"] for m in box.to(NORA)][1:] == [reminder]
+    assert [m["Subject"] for m in box.to(GRACE)][1:] == [reminder, overdue]
+    assert box.to(OLIVIA) == []
+    assert box.to(FELIX) == []
