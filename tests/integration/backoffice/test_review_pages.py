@@ -173,6 +173,8 @@ async def test_the_form_keeps_the_reason_and_explains_errors_beside_the_fields(
         headers=as_persona("nora"),
     )
     assert upheld.status_code == 303
+    decided = await client.get(f"/backoffice/tasks/{task.id}", headers=as_persona("nora"))
+    assert "Refusal upheld" in decided.text.split('id="step-reviews"')[1].split("</ul>")[0]
     final = await client.get(f"/applications/{app_id}", headers=ALICE)
     assert "it stays as it was" in final.text
     assert "The parcel is residential in the plan" in final.text
