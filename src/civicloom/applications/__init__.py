@@ -82,10 +82,12 @@ from civicloom.applications.retention import (
     PurgedFormData,
     purge_closed_form_data,
 )
+from civicloom.applications.review_deadlines import sweep_review_deadlines
 from civicloom.applications.review_decisions import (
     decide_review,
     department_reviews,
     read_review,
+    reviews_of_step,
 )
 from civicloom.applications.reviews import (
     REASON_MAX,
@@ -273,6 +275,7 @@ __all__ = [
     "resolve_application_id",
     "resolve_dead_letter",
     "review_window",
+    "reviews_of_step",
     "running_on_version",
     "search_cases",
     "service_case_facts",
@@ -283,6 +286,7 @@ __all__ = [
     "steps_of_department",
     "submit_application",
     "submit_in",
+    "sweep_review_deadlines",
     "sweep_slas",
     "take_over_in",
     "tasks_needing_attention",

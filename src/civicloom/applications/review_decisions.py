@@ -65,6 +65,30 @@ async def department_reviews(uow: UnitOfWork, principal: Principal) -> list[Revi
         return [review_view(review, app, task_id) for review, app, task_id in rows]
 
 
+async def reviews_of_step(
+    uow: UnitOfWork, principal: Principal, application_id: str, step_id: str
+) -> list[ReviewView]:
+    """The reviews of a step's refusals, newest first, for the staff of the step's department
+    (anyone else: none), so the step's task page leads to them and their documents."""
+    async with uow:
+        rows = await uow.session.execute(
+            select(ReviewRow, ApplicationRow, TaskRow.id)
+            .join(ApplicationRow, ApplicationRow.id == ReviewRow.application_id)
+            .join(
+                TaskRow,
+                (TaskRow.application_id == ReviewRow.application_id)
+                & (TaskRow.step_id == ReviewRow.step_id),
+            )
+            .where(ReviewRow.application_id == application_id, ReviewRow.step_id == step_id)
+            .order_by(ReviewRow.requested_at.desc())
+        )
+        return [
+            review_view(review, app, task_id)
+            for review, app, task_id in rows
+            if _is_staff_of(principal, review.department)
+        ]
+
+
 async def read_review(uow: UnitOfWork, principal: Principal, review_id: str) -> ReviewView:
     """One review, for the staff of its department (anyone else: not found)."""
     async with uow:

@@ -17,6 +17,7 @@ from civicloom.applications.case import (
     CaseContext,
     EventNote,
     TimelineNote,
+    emit,
     load_case,
     record_case_change,
 )
@@ -41,6 +42,7 @@ from civicloom.outbox import EventType
 
 REVIEW_WITHIN_DAYS = 30  # what the refusal e-mail promises: calendar days after the refusal
 REVIEW_ANSWER_WORKING_DAYS = 10  # the review's own SLA, in the blueprint's calendar
+REVIEW_REMIND_WORKING_DAYS_BEFORE = 2  # the deciders are reminded this many working days before
 REASON_MAX = 2000
 REVIEWER_ROLE = "supervisor"  # besides the refused step's own role
 
@@ -107,6 +109,12 @@ class ApplicantReview:
 
     window: ReviewWindow | None
     review: ReviewView | None
+
+
+def decider_roles(step_role: str | None) -> list[str]:
+    """The roles that may decide a review of a step's refusal (``check_may_review``): the
+    step's own role and supervisors; any officer of the department when the step has none."""
+    return sorted({step_role or "officer", REVIEWER_ROLE})
 
 
 def review_window(calendar: HolidayCalendar, refused_at: datetime, now: datetime) -> ReviewWindow:
@@ -256,6 +264,9 @@ async def request_review(
         task, refused_by = found
         department = task.department or ""
         due = calendar.add_working_days(now, REVIEW_ANSWER_WORKING_DAYS)
+        remind = calendar.add_working_days(
+            now, REVIEW_ANSWER_WORKING_DAYS - REVIEW_REMIND_WORKING_DAYS_BEFORE
+        )
         row = ReviewRow(
             id=new_id(),
             application_id=app.id,
@@ -270,6 +281,7 @@ async def request_review(
             requested_by=applicant.subject,
             requested_at=now,
             due_at=due,
+            remind_at=remind,
         )
         uow.session.add(row)
         await record_case_change(
@@ -296,8 +308,30 @@ async def request_review(
                 {"review": row.id, "step": task.step_id, "document": document_id},
             ),
         )
+        # The staff who may decide it are told (never the officer who refused: ADR 0059).
+        await emit(
+            uow.session,
+            app,
+            now,
+            EventType.REVIEW_ARRIVED,
+            review_staff_data(row, case.graph.steps[task.step_id].role),
+            key=f"review.arrived:{row.id}",
+        )
         await uow.commit()
         return review_view(row, app, task.id)
+
+
+def review_staff_data(row: ReviewRow, step_role: str | None) -> dict[str, object]:
+    """What the staff messages about a review need: whom to tell (the department's holders of
+    ``roles``, never ``refused_by``) and what to link (the review page)."""
+    return {
+        "review_id": row.id,
+        "department": row.department,
+        "step": row.step_id,
+        "roles": decider_roles(step_role),
+        "refused_by": row.refused_by,
+        "due_at": row.due_at.isoformat(),
+    }
 
 
 async def _latest_for(

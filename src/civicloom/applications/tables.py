@@ -176,6 +176,7 @@ class ReviewRow(Base):
         # One review per refusal: a second request (a replay, a double click) creates nothing.
         UniqueConstraint("application_id", "refused_at", name="uq_application_reviews_refusal"),
         Index("ix_application_reviews_queue", "department", "state"),
+        Index("ix_application_reviews_due", "state", "due_at"),  # the deadline sweep
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -191,6 +192,9 @@ class ReviewRow(Base):
     requested_by: Mapped[str] = mapped_column(String(200))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the review's own SLA
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: asked before 0034
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the reminder, once
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the escalation, once
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_reason: Mapped[str | None] = mapped_column(Text)

@@ -84,6 +84,8 @@ class AuditAction(StrEnum):
     REVIEW_REQUESTED = "review.requested"
     REVIEW_UPHELD = "review.upheld"
     REVIEW_OVERTURNED = "review.overturned"
+    REVIEW_REMINDED = "review.reminded"  # the answer is due soon: the reviewers were reminded
+    REVIEW_ESCALATED = "review.escalated"  # the answer is overdue: the supervisors were told
     # funding (no personal data: usage figures of a department)
     FUNDING_STATEMENT_READ = "funding.statement_read"
     # promotion between environments (ADR 0052): signed bundles of approved changes

@@ -71,6 +71,8 @@ def action_labels(gettext: Callable[[str], str] = _same) -> dict[str, str]:
         AuditAction.REVIEW_REQUESTED.value: _("Applicant asked for a review of the refusal"),
         AuditAction.REVIEW_UPHELD.value: _("Review: refusal upheld"),
         AuditAction.REVIEW_OVERTURNED.value: _("Review: refusal overturned"),
+        AuditAction.REVIEW_REMINDED.value: _("Review: reviewers reminded that the answer is due"),
+        AuditAction.REVIEW_ESCALATED.value: _("Review: answer overdue, escalated to supervisors"),
         AuditAction.FUNDING_STATEMENT_READ.value: _("Funding statement read"),
         AuditAction.LOGIN.value: _("Signed in"),
         AuditAction.LOGOUT.value: _("Signed out"),

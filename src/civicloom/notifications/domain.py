@@ -54,6 +54,13 @@ OFFICER_EVENTS: dict[EventType, tuple[str, frozenset[str]]] = {
     EventType.TASK_SLA_REMINDER: ("common/sla-reminder", frozenset({"officer"})),
     EventType.TASK_ESCALATED: ("common/escalated", frozenset({"supervisor"})),
 }
+# Reviews of refusals, for the staff who may decide them (ADR 0059): the event names the roles
+# and the officer who refused, who is never among the recipients.
+REVIEW_STAFF_EVENTS: dict[EventType, str] = {
+    EventType.REVIEW_ARRIVED: "common/review-arrived",
+    EventType.REVIEW_SLA_REMINDER: "common/review-reminder",
+    EventType.REVIEW_ESCALATED: "common/review-escalated",
+}
 # Someone else applied for a business: its directors get this template (ADR 0041).
 DIRECTOR_EVENTS: dict[EventType, str] = {EventType.BUSINESS_ACTED_FOR: "common/acted-for"}
 # A blueprint's ``notify`` step: the applicant gets the template the step names.
@@ -61,7 +68,14 @@ STEP_EVENT = EventType.NOTIFICATION_REQUESTED
 DELIVER_TOPIC = EventType.NOTIFICATION_DELIVER
 # Every event type the notifications subscriber handles.
 HANDLED_EVENTS: frozenset[EventType] = frozenset(
-    {*APPLICANT_EVENTS, *OFFICER_EVENTS, *DIRECTOR_EVENTS, STEP_EVENT, DELIVER_TOPIC}
+    {
+        *APPLICANT_EVENTS,
+        *OFFICER_EVENTS,
+        *REVIEW_STAFF_EVENTS,
+        *DIRECTOR_EVENTS,
+        STEP_EVENT,
+        DELIVER_TOPIC,
+    }
 )
 DEFAULT_CHANNELS = (ChannelKind.EMAIL, ChannelKind.PORTAL)
 

@@ -24,6 +24,7 @@ from civicloom.notifications.domain import (
     DIRECTOR_EVENTS,
     HANDLED_EVENTS,
     OFFICER_EVENTS,
+    REVIEW_STAFF_EVENTS,
     STEP_EVENT,
     ChannelKind,
     DeliveryStatus,
@@ -120,6 +121,8 @@ def in_words(
     due = data.get("due_at")
     if isinstance(due, str) and len(due) >= 10:
         words["due_at"] = due[:10]
+    if blueprint is not None:
+        words["service"] = blueprint.title.get(locale)
     return words
 
 
@@ -138,6 +141,11 @@ def template_context(
         "receipt_url": f"{base}/applications/{app.id}/receipt",
         # staff messages about one task link the task page (its department's staff only)
         "task_url": f"{base}/backoffice/tasks/{data['task_id']}" if data.get("task_id") else "",
+        # staff messages about a review of a refusal link the review page (ADR 0059)
+        "review_url": (
+            f"{base}/backoffice/reviews/{data['review_id']}" if data.get("review_id") else ""
+        ),
+        "business": str(app.data.get("business_name") or ""),
         "fee": fee,
         "fee_explanation": fee.get("band", ""),
         "deadline": app.deadline_at.date().isoformat() if app.deadline_at else "",
@@ -194,6 +202,13 @@ async def plan_notifications(
         elif kind is STEP_EVENT:
             template = str(data.get("template") or "") or None
             recipients = [await recipient_for(session, blueprints, app.applicant_id, app.data)]
+        elif kind in REVIEW_STAFF_EVENTS:
+            # the staff who may decide the review; never the officer who refused (ADR 0059)
+            template = REVIEW_STAFF_EVENTS[kind]
+            today = container.clock.now().date()
+            roles = frozenset(str(r) for r in data.get("roles") or ())
+            staff = await officers_for(session, today, data.get("department"), roles)
+            recipients = [r for r in staff if r.subject != data.get("refused_by")]
         else:
             template, roles = OFFICER_EVENTS[kind]
             today = container.clock.now().date()

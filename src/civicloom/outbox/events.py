@@ -42,6 +42,12 @@ class EventType(StrEnum):
     REVIEW_REQUESTED = "civicloom.review.requested"
     REVIEW_UPHELD = "civicloom.review.upheld"
     REVIEW_OVERTURNED = "civicloom.review.overturned"
+    # The staff who may decide a review are told it arrived, reminded before its answer is due
+    # and, once overdue, the supervisors are told (ADR 0059). Internal: staff ids (who refused,
+    # who is excluded) never leave the platform.
+    REVIEW_ARRIVED = "internal.review.arrived"
+    REVIEW_SLA_REMINDER = "internal.review.sla_reminder"
+    REVIEW_ESCALATED = "internal.review.escalated"
     NOTIFICATION_REQUESTED = "civicloom.notification.requested"
     NOTIFICATION_DELIVER = "internal.notification.deliver"
     # Someone other than a director applied for a business: its directors are told (ADR
@@ -110,6 +116,9 @@ EVENTS: dict[EventType, EventRoute] = {
     EventType.REVIEW_REQUESTED: EventRoute((APPLICATIONS,), _PUBLIC_AND_NOTIFIED),
     EventType.REVIEW_UPHELD: EventRoute((APPLICATIONS,), _PUBLIC_AND_NOTIFIED),
     EventType.REVIEW_OVERTURNED: EventRoute((APPLICATIONS,), _PUBLIC_AND_NOTIFIED),
+    EventType.REVIEW_ARRIVED: EventRoute((APPLICATIONS,), (NOTIFICATIONS,)),
+    EventType.REVIEW_SLA_REMINDER: EventRoute((APPLICATIONS,), (NOTIFICATIONS,)),
+    EventType.REVIEW_ESCALATED: EventRoute((APPLICATIONS,), (NOTIFICATIONS,)),
     # A blueprint's ``notify`` step: the notifications module sends the step's template.
     EventType.NOTIFICATION_REQUESTED: EventRoute((APPLICATIONS,), _PUBLIC_AND_NOTIFIED),
     EventType.NOTIFICATION_DELIVER: EventRoute((NOTIFICATIONS_MODULE,), (NOTIFICATIONS,)),

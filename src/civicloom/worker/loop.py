@@ -23,6 +23,7 @@ from sqlalchemy import delete
 from civicloom.applications import (
     NOTIFY_CHANNEL,
     StepRunner,
+    sweep_review_deadlines,
     sweep_slas,
 )
 from civicloom.db import libpq_dsn
@@ -335,7 +336,9 @@ class Worker:
         self.container.metrics.outbox_lag.set(lag)
 
     async def _sweep_slas(self) -> object:
-        return await sweep_slas(self.container.uow(), self.container.clock.now())
+        now = self.container.clock.now()
+        tasks = await sweep_slas(self.container.uow(), now)
+        return tasks, await sweep_review_deadlines(self.container.uow(), now)
 
     async def _run_periodic(self, now: float) -> None:
         for job in self.periodic:

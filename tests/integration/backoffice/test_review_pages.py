@@ -61,6 +61,16 @@ async def _counts(container: Container, app_id: str) -> tuple[int, int]:
     return int(reviews or 0), int(documents or 0)
 
 
+async def _document_reads(container: Container, app_id: str) -> int:
+    async with container.uow() as uow:
+        found = await uow.session.scalar(
+            select(func.count())
+            .select_from(AuditEntryRow)
+            .where(AuditEntryRow.subject_id == app_id, AuditEntryRow.action == "document.read")
+        )
+    return int(found or 0)
+
+
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 async def test_the_form_keeps_the_reason_and_explains_errors_beside_the_fields(
     container: Container, runner: StepRunner, client: httpx.AsyncClient
@@ -128,15 +138,24 @@ async def test_the_form_keeps_the_reason_and_explains_errors_beside_the_fields(
     )
     assert opened.status_code == 200
     assert opened.content == PDF
+    reads_before = await _document_reads(container, app_id)
     other = await client.get(
         f"/backoffice/reviews/{review_id}/document", headers=as_persona("elena")
     )
     assert other.status_code == 404
+    assert await _document_reads(container, app_id) == reads_before  # a refused read: no entry
     shown = await client.get(f"/backoffice/reviews/{review_id}", headers=as_persona("nora"))
     task = await task_of(container, app_id, "licensing_review")
     assert f'href="/backoffice/tasks/{task.id}"' in shown.text
     case = await client.get(f"/backoffice/tasks/{task.id}", headers=as_persona("nora"))
     assert case.status_code == 200  # the case as it was decided, for the reviewer
+    # from the refused step's task page, the review and its document (the same audited route)
+    assert f'href="/backoffice/reviews/{review_id}"' in case.text
+    assert f'href="/backoffice/reviews/{review_id}/document"' in case.text
+    assert "Open the applicant's supporting document" in case.text
+    elsewhere = await client.get(f"/backoffice/tasks/{task.id}", headers=as_persona("elena"))
+    assert elsewhere.status_code == 404
+    assert f"/backoffice/reviews/{review_id}" not in elsewhere.text
     olivia = await client.get(f"/backoffice/reviews/{review_id}", headers=as_persona("olivia"))
     assert "another officer of your department decides the review" in olivia.text
     assert 'name="decision"' not in olivia.text
@@ -154,6 +173,8 @@ async def test_the_form_keeps_the_reason_and_explains_errors_beside_the_fields(
         headers=as_persona("nora"),
     )
     assert upheld.status_code == 303
+    decided = await client.get(f"/backoffice/tasks/{task.id}", headers=as_persona("nora"))
+    assert "Refusal upheld" in decided.text.split('id="step-reviews"')[1].split("</ul>")[0]
     final = await client.get(f"/applications/{app_id}", headers=ALICE)
     assert "it stays as it was" in final.text
     assert "The parcel is residential in the plan" in final.text
@@ -226,3 +247,28 @@ async def test_a_document_whose_review_request_was_refused_is_not_kept(
         )
     assert actions == ["review request refused"]
     assert not await runtime.store.exists(key)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_the_applicants_page_names_document_types_in_her_language(
+    container: Container, client: httpx.AsyncClient
+) -> None:
+    app_id = await submit(container, "rp-types")
+    await upload_document(
+        container.uow(),
+        container.get(DOCUMENTS_RUNTIME),
+        container.clock,
+        persona(container, "alice"),
+        app_id,
+        "floor_plan",
+        Upload("plan.pdf", _one(PDF)),
+    )
+    english = await client.get(f"/applications/{app_id}", headers=ALICE)
+    listed = english.text.split('id="document-list"')[1].split("</ul>")[0]
+    assert "(Floor plan of the premises, 1 KB)" in listed
+    assert "floor_plan" not in listed
+    assert "floor plan" not in listed
+    chinese = await client.get(
+        f"/applications/{app_id}", headers={**ALICE, "Accept-Language": "zh-Hans"}
+    )
+    assert "(经营场所平面图, 1 KB)" in chinese.text

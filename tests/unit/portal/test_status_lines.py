@@ -3,6 +3,7 @@ titles and the departments' names in the reader's language, never the stored mac
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 from civicloom.applications import (
@@ -15,7 +16,7 @@ from civicloom.applications import (
 )
 from civicloom.catalogue import Blueprint
 from civicloom.kernel import LocalisedText
-from civicloom.portal.pages.status import step_lines, timeline_lines
+from civicloom.portal.pages.status import document_type_words, step_lines, timeline_lines
 from civicloom.portal.queries import ApplicationPage
 from civicloom.web import translations_for
 
@@ -105,3 +106,26 @@ def test_unknown_events_keep_their_stored_text_and_steps_follow_the_blueprint() 
     ]
     withdrawn = step_lines(view([], state="withdrawn"), "en")
     assert withdrawn[1].label == "cancelled"
+
+
+def test_document_types_read_as_the_blueprints_words_in_the_readers_language() -> None:
+    with_documents = Blueprint.model_validate(
+        {
+            **BLUEPRINT.document(),
+            "documents": [
+                {
+                    "type": "floor_plan",
+                    "title": {"en": "Floor plan of the premises", "zh-Hans": "经营场所平面图"},
+                }
+            ],
+        }
+    )
+    page = dataclasses.replace(view([]), blueprint=with_documents)
+    en = document_type_words(page, "en", translations_for("en").gettext)
+    assert en == {
+        "floor_plan": "Floor plan of the premises",
+        "review-evidence": "supporting document for your review",
+    }
+    zh = document_type_words(page, "zh-Hans", translations_for("zh-Hans").gettext)
+    assert zh["floor_plan"] == "经营场所平面图"
+    assert zh["review-evidence"] == "您的复核证明文件"

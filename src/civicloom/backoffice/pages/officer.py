@@ -15,6 +15,7 @@ from civicloom.applications import (
     clock_of,
     decide_task,
     request_information,
+    reviews_of_step,
 )
 from civicloom.backoffice.domain import (
     InspectionPlan,
@@ -235,6 +236,17 @@ async def render_task(
         timeline_text=lambda entry: officer_timeline_text(
             entry, step_title, department_name, gettext, locale
         ),
+        # a reviewer who reaches the case from the refused step finds the review and its
+        # document (opened through the review's audited document route, ADR 0059)
+        reviews=await reviews_of_step(
+            container.uow(), principal, view.application.id, view.task.step_id
+        ),
+        document_types={
+            spec.type: localise(spec.title, locale)
+            for spec in (view.blueprint.documents if view.blueprint else [])
+            if spec.title is not None
+        },
+        now=now,
     )
 
 

@@ -72,6 +72,7 @@ async def reviews(
         "backoffice/reviews.html",
         principal,
         reviews=[(r, _titles(r, blueprints, locale)) for r in waiting],
+        now=container.clock.now(),
     )
 
 
@@ -102,6 +103,7 @@ async def _render(
         ),
         decided_by=staff[review.decided_by].name if review.decided_by in staff else None,
         own_refusal=review.refused_by == principal.subject,
+        now=container.clock.now(),
         errors=errors or {},
         error_summary=error_list(errors) if errors else None,
         values=values or {},

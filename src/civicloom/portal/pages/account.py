@@ -39,7 +39,12 @@ from civicloom.notifications import inbox as portal_inbox
 from civicloom.payments import PaymentProviderDep, latest_payment, start_or_resume_payment
 from civicloom.portal.forms import form_pages
 from civicloom.portal.pages.common import APPLICANT_PAGE, OWN_OBJECT_PAGE, page, store_upload
-from civicloom.portal.pages.status import payment_due, step_lines, timeline_lines
+from civicloom.portal.pages.status import (
+    document_type_words,
+    payment_due,
+    step_lines,
+    timeline_lines,
+)
 from civicloom.portal.queries import (
     ApplicationPage,
     application_page,
@@ -147,6 +152,7 @@ async def _application(
         timeline=timeline_lines(view, locale, page_gettext(request)),
         payment_due=payment_due(view),
         review=review,
+        document_types=document_type_words(view, locale, page_gettext(request)),
         **context,
     )
 

@@ -82,6 +82,22 @@ def step_lines(view: ApplicationPage, locale: str) -> list[StepLine]:
     ]
 
 
+REVIEW_EVIDENCE = "review-evidence"  # the platform-wide type of a review's document (ADR 0059)
+
+
+def document_type_words(
+    view: ApplicationPage, locale: str, gettext: Callable[[str], str]
+) -> dict[str, str]:
+    """Each document type the application may hold, as the citizen reads it: the blueprint's
+    title in her language, and the platform's own review document in words (never an id such
+    as ``floor_plan``)."""
+    words = {REVIEW_EVIDENCE: gettext("supporting document for your review")}
+    for spec in view.blueprint.documents:
+        if spec.title is not None:
+            words[spec.type] = localise(spec.title, locale)
+    return words
+
+
 def _step_title(view: ApplicationPage, step_id: str | None, locale: str) -> str:
     step = view.blueprint.step(step_id) if step_id else None
     return localise(step.title, locale) if step is not None and step.title else ""
