@@ -7,13 +7,15 @@ with <net> a free number from 100 to 249):
 host     .addr  runs
 ======== ====== ==============================================================
 (root)   .1     the bridge's address: the RabbitMQ relay (the machine's broker
-                listens on loopback only; ``relay.py``)
+                listens on loopback only; ``relay.py``); the WAL archive is a
+                directory of the cluster's (``wal_archive``)
 lb       .10    HAProxy on :8080, health-checking both API hosts (``/readyz``)
 api1/2   .11/12 ``civicloom serve`` (uvicorn) on :8000
 worker1/2 .21/22 ``civicloom worker``
 pg1      .31    PostgreSQL 15 primary (synchronous_standby_names = replica)
 pg2      .32    PostgreSQL 15 streaming replica (``pg_basebackup -R``)
 sims     .41    the six department simulators (:9001-9006) and an SMTP catcher
+restore  .51    a spare host, added by the restore drill only (``add_host``)
 ======== ====== ==============================================================
 
 Every application process runs the ``production`` profile with secrets generated here (secret
@@ -426,14 +428,13 @@ backend api
             "local_admin": [
                 "--exchange-dir",
                 str(exchange),
-                "--batch-secret",
-                s["local_admin_batch"],
+                # one argument with its "=": a generated secret may begin with "-"
+                f"--batch-secret={s['local_admin_batch']}",
                 "--batch-interval",
                 "0.3",
             ],
             "environment": [
-                "--callback-secret",
-                s["environment_callback"],
+                f"--callback-secret={s['environment_callback']}",
                 "--callback-delay-ms",
                 "200",
             ],
@@ -443,7 +444,7 @@ backend api
                 "--amqp-prefix",
                 self.amqp_prefix,
             ],
-            "payments": ["--webhook-secret", s["payments_webhook"]],
+            "payments": [f"--webhook-secret={s['payments_webhook']}"],
         }
         env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{REPO_ROOT}:{REPO_ROOT / 'src'}"}
         for sim, port in SIM_PORTS.items():
