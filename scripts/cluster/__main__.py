@@ -28,6 +28,8 @@ def main(argv: list[str]) -> int:
     for host in HOSTS:
         print(f"  {host:<9} {cluster.ip(host):<14} ip netns exec {cluster.ns(host)} ...")
     print(f"  broker relay    {cluster.ip('root')}:5672 -> 127.0.0.1:5672")
+    print(f"  events exchange {cluster.events_exchange}")
+    print(f"  WAL archive     {cluster.wal_archive}")
     for sim in SIM_PORTS:
         print(f"  simulator {sim:<12} {cluster.sim_url(sim)}")
     print(f"set-up steps (seconds): {cluster.timings}")

@@ -7,13 +7,15 @@ with <net> a free number from 100 to 249):
 host     .addr  runs
 ======== ====== ==============================================================
 (root)   .1     the bridge's address: the RabbitMQ relay (the machine's broker
-                listens on loopback only; ``relay.py``)
+                listens on loopback only; ``relay.py``); the WAL archive is a
+                directory of the cluster's (``wal_archive``)
 lb       .10    HAProxy on :8080, health-checking both API hosts (``/readyz``)
 api1/2   .11/12 ``civicloom serve`` (uvicorn) on :8000
 worker1/2 .21/22 ``civicloom worker``
 pg1      .31    PostgreSQL 15 primary (synchronous_standby_names = replica)
 pg2      .32    PostgreSQL 15 streaming replica (``pg_basebackup -R``)
 sims     .41    the six department simulators (:9001-9006) and an SMTP catcher
+restore  .51    a spare host, added by the restore drill only (``add_host``)
 ======== ====== ==============================================================
 
 Every application process runs the ``production`` profile with secrets generated here (secret
@@ -38,6 +40,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -162,6 +165,7 @@ class Cluster:
     env_extra: dict[str, str] = field(default_factory=dict)
     secret: dict[str, str] = field(default_factory=dict)
     procs: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
+    relay: subprocess.Popen[bytes] | None = None
     timings: dict[str, float] = field(default_factory=dict)  # seconds per set-up step
 
     # -- addresses ---------------------------------------------------------------------------
@@ -195,6 +199,17 @@ class Cluster:
     def amqp_prefix(self) -> str:
         """This cluster's queue names on the shared broker."""
         return f"cluster-{self.tag}."
+
+    @property
+    def events_exchange(self) -> str:
+        """The topic exchange the outbox relay publishes this cluster's events to."""
+        return f"{self.amqp_prefix}events"
+
+    @property
+    def wal_archive(self) -> Path:
+        """Where the primary (whichever host it is) archives WAL segments (``archive_command``);
+        off the database hosts in a real deployment."""
+        return self.root / "wal-archive"
 
     def database_url(self, *, failover: bool = True) -> str:
         """The application's SQLAlchemy URL: both database hosts, the writable one chosen at
@@ -303,6 +318,8 @@ class Cluster:
             "CIVICLOOM_KEYS_DIR": str(self.root / "shared" / "keys"),
             "CIVICLOOM_AMQP_URL": f"amqp://guest:guest@{self.ip('root')}:{AMQP_PORT}/",
             "CIVICLOOM_AMQP_QUEUE_PREFIX": self.amqp_prefix,
+            # The events too: the broker is shared, and teardown deletes what carries the prefix.
+            "CIVICLOOM_EVENTS_EXCHANGE": self.events_exchange,
             "CIVICLOOM_PUBLIC_URL": self.lb_url,
             "CIVICLOOM_SMTP_HOST": self.ip("sims"),
             "CIVICLOOM_SMTP_PORT": str(SMTP_PORT),
@@ -411,14 +428,13 @@ backend api
             "local_admin": [
                 "--exchange-dir",
                 str(exchange),
-                "--batch-secret",
-                s["local_admin_batch"],
+                # one argument with its "=": a generated secret may begin with "-"
+                f"--batch-secret={s['local_admin_batch']}",
                 "--batch-interval",
                 "0.3",
             ],
             "environment": [
-                "--callback-secret",
-                s["environment_callback"],
+                f"--callback-secret={s['environment_callback']}",
                 "--callback-delay-ms",
                 "200",
             ],
@@ -428,7 +444,7 @@ backend api
                 "--amqp-prefix",
                 self.amqp_prefix,
             ],
-            "payments": ["--webhook-secret", s["payments_webhook"]],
+            "payments": [f"--webhook-secret={s['payments_webhook']}"],
         }
         env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{REPO_ROOT}:{REPO_ROOT / 'src'}"}
         for sim, port in SIM_PORTS.items():
@@ -464,7 +480,22 @@ backend api
         )
         self.write_record(self._owner(), relay_pid=proc.pid, relay_started=started_at(proc.pid))
         self.procs.setdefault("root", []).append(proc)
-        wait_for(lambda: "relaying" in (self.logs_dir / "root-relay.log").read_text(), 10, "relay")
+        self.relay = proc
+        wait_for(
+            lambda: _accepts(self.ip("root"), AMQP_PORT) or proc.poll() is not None, 10, "relay"
+        )
+        if proc.poll() is not None:
+            raise ClusterError(f"the relay exited {proc.returncode}: {self.log('root')}")
+
+    def kill_relay(self) -> None:
+        """kill -9 the broker relay: every AMQP connection of every host drops at once and new
+        ones are refused, as when the broker dies (the shared broker itself stays up)."""
+        proc = self.relay
+        if proc is not None:
+            proc.kill()
+            proc.wait(timeout=10)
+            self.procs["root"].remove(proc)
+            self.relay = None
 
     def _owner(self) -> int | None:
         if not self.record.exists():
@@ -499,10 +530,12 @@ backend api
         pg = self._pg("pg1")
         pg.mkdir(mode=0o755)
         shutil.chown(pg, "postgres")
+        self.wal_archive.mkdir(mode=0o700)
+        shutil.chown(self.wal_archive, "postgres")
         initdb = [str(PG_BIN / "initdb"), "-D", str(pg / "data"), "-U", "postgres", "-E", "UTF8"]
         initdb += ["--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync"]
         self.in_ns("pg1", initdb, user="postgres")
-        subnet = f"{SUBNET}.{self.net}.0/24"
+        subnet, archive = f"{SUBNET}.{self.net}.0/24", self.wal_archive
         with (pg / "data" / "pg_hba.conf").open("a") as hba:
             hba.write(f"host replication replicator {subnet} scram-sha-256\n")
             hba.write(f"host civicloom civicloom {subnet} scram-sha-256\n")
@@ -520,6 +553,10 @@ backend api
                 "tcp_keepalives_idle = 5\ntcp_keepalives_interval = 2\n"
                 "tcp_keepalives_count = 3\nclient_connection_check_interval = '2s'\n"
                 "idle_in_transaction_session_timeout = '15s'\n"
+                # Point-in-time recovery (the restore drill): every WAL segment is copied out;
+                # a standby promoted later archives its new timeline to the same place.
+                "archive_mode = on\n"
+                f"archive_command = 'test ! -f {archive}/%f && cp %p {archive}/%f'\n"
             )
         self.start_pg("pg1")
         db, repl = self.secret["db_password"], self.secret["replication_password"]
@@ -527,42 +564,79 @@ backend api
         self.psql("pg1", "CREATE DATABASE civicloom OWNER civicloom")
         self.psql("pg1", f"CREATE ROLE replicator REPLICATION LOGIN PASSWORD '{repl}'")
 
-    def start_replica(self) -> None:
+    def start_replica(self, host: str = "pg2", primary: str = "pg1") -> None:
         """``pg_basebackup -R`` from the primary, then start streaming; the primary then waits
         for the replica on every commit (synchronous_standby_names)."""
-        pg = self._pg("pg2")
-        pg.mkdir(mode=0o755)
+        pg = self._pg(host)
+        pg.mkdir(mode=0o755, exist_ok=True)
         shutil.chown(pg, "postgres")
         passfile = pg / "pgpass"
         passfile.write_text(f"*:{PG_PORT}:*:replicator:{self.secret['replication_password']}\n")
         passfile.chmod(0o600)
         shutil.chown(passfile, "postgres")
         conninfo = (
-            f"host={self.ip('pg1')} port={PG_PORT} user=replicator passfile={passfile}"
+            f"host={self.ip(primary)} port={PG_PORT} user=replicator passfile={passfile}"
             " application_name=replica"
         )
         basebackup = [str(PG_BIN / "pg_basebackup"), "-d", conninfo, "-D", str(pg / "data")]
         self.in_ns(
-            "pg2",
+            host,
             [*basebackup, "-X", "stream", "-R", "--no-sync", "--checkpoint=fast"],
             user="postgres",
         )
         with (pg / "data" / "postgresql.auto.conf").open("a") as conf:
             conf.write(
                 f"primary_conninfo = '{conninfo}'\n"
-                f"listen_addresses = '{self.ip('pg2')}'\n"
+                f"listen_addresses = '{self.ip(host)}'\n"
                 f"unix_socket_directories = '{pg}'\n"
+                # the primary's own setting, copied with its files: a standby waits for nobody
+                "synchronous_standby_names = ''\n"
             )
-        self.start_pg("pg2")
-        self.psql("pg1", "ALTER SYSTEM SET synchronous_standby_names = 'replica'")
-        self.psql("pg1", "SELECT pg_reload_conf()")
+        self.start_pg(host)
+        self.psql(primary, "ALTER SYSTEM SET synchronous_standby_names = 'replica'")
+        self.psql(primary, "SELECT pg_reload_conf()")
         wait_for(
             lambda: (
-                self.psql("pg1", "SELECT sync_state FROM pg_stat_replication").strip() == "sync"
+                self.psql(primary, "SELECT sync_state FROM pg_stat_replication").strip() == "sync"
             ),
             30,
             "synchronous replica",
         )
+
+    def primary(self) -> str:
+        """The database host that accepts writes now."""
+        for host in ("pg1", "pg2"):
+            with contextlib.suppress(ClusterError):
+                if self.psql(host, "SELECT pg_is_in_recovery()").strip() == "f":
+                    return host
+        raise ClusterError("no database host accepts writes")
+
+    def rejoin_as_standby(self, old: str, primary: str) -> Path:
+        """Bring a failed primary back as a synchronous standby of the new one: its data
+        directory is fenced (renamed, never started again: it may hold WAL the new primary
+        never saw) and replaced by a fresh ``pg_basebackup`` (ADR 0060: not ``pg_rewind``,
+        which needs ``wal_log_hints`` and ``full_page_writes``). Returns the fenced directory."""
+        data = self._pg(old) / "data"
+        fenced = data.with_name(f"data.fenced-{int(time.time())}")
+        if data.exists():
+            data.rename(fenced)
+        self.start_replica(host=old, primary=primary)
+        return fenced
+
+    def add_host(self, host: str, octet: int) -> str:
+        """One more namespace on the bridge (a spare machine, e.g. for a restore drill); torn
+        down with the cluster (its name carries the tag). Returns its address."""
+        ns, outside, inside = self.ns(host), f"cl{self.tag}x{octet}", f"cl{self.tag}y{octet}"
+        address = f"{SUBNET}.{self.net}.{octet}"
+        run(["ip", "netns", "add", ns])
+        run(["ip", "link", "add", outside, "type", "veth", "peer", "name", inside])
+        run(["ip", "link", "set", outside, "master", self.bridge, "up"])
+        run(["ip", "link", "set", inside, "netns", ns])
+        run(["ip", "-n", ns, "link", "set", inside, "name", "eth0"])
+        run(["ip", "-n", ns, "addr", "add", f"{address}/24", "dev", "eth0"])
+        run(["ip", "-n", ns, "link", "set", "eth0", "up"])
+        run(["ip", "-n", ns, "link", "set", "lo", "up"])
+        return address
 
     # -- whole cluster -----------------------------------------------------------------------
     def build_network(self) -> None:
@@ -688,6 +762,15 @@ def http_status(url: str, timeout: float = 2) -> int | None:
         return None
 
 
+def _accepts(host: str, port: int) -> bool:
+    """Whether something accepts TCP connections there."""
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 def _answers_200(url: str) -> bool:
     return http_status(url) == 200
 
@@ -717,7 +800,8 @@ async def _drop_amqp_topology(prefix: str) -> None:
         channel = await connection.channel()
         for queue in ("labour.requests", "labour.requests.dead"):  # the labour office's
             await channel.queue_delete(prefix + queue)
-        for exchange in ("labour.dlx", "labour.events"):
+        await channel.queue_delete(prefix + "events.watch")  # a test's witness of the events
+        for exchange in ("labour.dlx", "labour.events", "events"):
             await channel.exchange_delete(prefix + exchange)
 
 

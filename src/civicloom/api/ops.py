@@ -31,22 +31,28 @@ async def _check_broker(url: str) -> None:
 
 @ops_router.get("/readyz")
 async def readyz(container: ContainerDep) -> JSONResponse:
-    """The database (and the broker, when configured) answer; 503 names what does not."""
+    """Ready when the database answers (503 otherwise). The broker, when configured, is
+    checked and reported but does not decide: no request needs it (events wait in the outbox
+    until it is back), and a broker outage would otherwise take every API host out of the
+    load balancer at once (ADR 0060)."""
     checks: dict[str, str] = {}
     try:
         await asyncio.wait_for(container.database.ping(), timeout=5)
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"unavailable: {type(exc).__name__}"
+    ready = checks["database"] == "ok"
     if container.settings.amqp_url:
         try:
             await asyncio.wait_for(_check_broker(container.settings.amqp_url), timeout=5)
             checks["broker"] = "ok"
         except Exception as exc:
             checks["broker"] = f"unavailable: {type(exc).__name__}"
-    ready = all(v == "ok" for v in checks.values())
+    status = "ready" if ready else "not-ready"
+    if ready and checks.get("broker", "ok") != "ok":
+        status = "degraded"
     return JSONResponse(
-        {"status": "ready" if ready else "not-ready", "checks": checks},
+        {"status": status, "checks": checks},
         status_code=200 if ready else 503,
     )
 
