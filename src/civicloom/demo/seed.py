@@ -10,9 +10,9 @@ paid licence fee, documents' metadata (no bytes), timeline entries and one audit
 application whose hashes are computed by the audit module's own ``chain_hash`` so
 ``civicloom audit verify`` accepts them. Batches of ``BATCH`` applications are each one
 transaction; the next batch is generated in a worker thread while the database loads the
-current one (two batches in memory at most, whatever N). Seeded rows are tagged: their ids start with ``seed-``
-and the applications' idempotency key with ``demo-seed:``; a second seed into the same database
-is refused. The production profile is refused outright.
+current one (two batches in memory at most, whatever N; ADR 0066). Seeded rows are tagged:
+their ids start with ``seed-`` and the applications' idempotency key with ``demo-seed:``; a
+second seed into the same database is refused. The production profile is refused outright.
 """
 
 from __future__ import annotations
