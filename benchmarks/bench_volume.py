@@ -8,7 +8,9 @@ progress with open officer tasks), every step, payments, documents' metadata, ti
 valid audit chain per application; one in 50 is Alice's. Requests go through the whole ASGI
 stack in-process (middleware, sessions, templates; no sockets), ``BENCH_VOLUME_REQUESTS``
 (default 30) each after one warm-up request; the p95 is the nearest rank.
-``BENCH_POSTGRES_URL`` as ``bench_engine.py``.
+``BENCH_POSTGRES_URL`` as ``bench_engine.py``; ``BENCH_VOLUME_URL`` measures an already seeded
+database instead (seeding nothing, dropping nothing). The worker's KPI per-day job's first run
+after the seed is timed too.
 """
 
 from __future__ import annotations
@@ -37,13 +39,17 @@ from civicloom.app import create_app
 from civicloom.bootstrap import build_container
 from civicloom.db.migrate import upgrade
 from civicloom.demo import load_demo, seed_applications
-from civicloom.kpis import refresh_report_snapshots
+from civicloom.kpis import refresh_report_snapshots, refresh_service_days
 from civicloom.kpis.api import kpi_config
 from civicloom.settings import Profile, Settings
 
 APPS = int(os.environ.get("BENCH_VOLUME_APPS", "100000"))
 REQUESTS = int(os.environ.get("BENCH_VOLUME_REQUESTS", "30"))
 HTML = {"Accept": "text/html"}
+
+
+def _load() -> str:
+    return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def nearest_rank(values: list[float], percent: float) -> float:
@@ -70,17 +76,25 @@ async def run(url: str, var_dir: Path) -> None:
     settings = Settings(profile=Profile.TEST, database_url=url, var_dir=var_dir)
     container = build_container(settings)
     await load_demo(container, progress=lambda _: None)
-    report = await seed_applications(container, APPS, progress=lambda _: None)
-    print(
-        f"seeded {APPS} applications: {report.total_rows} rows in {report.seconds:.1f} s "
-        f"({report.rows_per_second:,.0f} rows/s; "
-        + ", ".join(f"{table} {rows}" for table, rows in report.rows.items())
-        + ")"
-    )
+    if "BENCH_VOLUME_URL" not in os.environ:
+        report = await seed_applications(container, APPS, progress=lambda _: None)
+        print(
+            f"seeded {APPS} applications: {report.total_rows} rows in {report.seconds:.1f} s "
+            f"({report.rows_per_second:,.0f} rows/s; "
+            + ", ".join(f"{table} {rows}" for table, rows in report.rows.items())
+            + ")"
+        )
     started = time.monotonic()
     async with container.uow() as uow:
         await uow.session.execute(text("ANALYZE"))
-    print(f"ANALYZE: {time.monotonic() - started:.1f} s")
+    print(f"ANALYZE: {time.monotonic() - started:.1f} s ({_load()})")
+
+    started = time.monotonic()
+    pairs = await refresh_service_days(container.uow())
+    print(
+        f"worker's KPI per-day job, first run: {pairs} (service, day) pairs in "
+        f"{time.monotonic() - started:.1f} s ({_load()})"
+    )
 
     started = time.monotonic()
     await refresh_report_snapshots(container.uow(), container.clock, kpi_config(container))
@@ -152,7 +166,9 @@ async def run(url: str, var_dir: Path) -> None:
             ),
             ("services API (catalogue)", lambda: client.get("/api/v1/services")),
         ]
+        print(f"measuring ({_load()})", flush=True)
         results = [(name, await p95(call)) for name, call in paths]
+        print(f"measured ({_load()})", flush=True)
     reference = results[0][1]
     print(f"{'path':40} {'p95 ms':>8} {'ratio to hello':>15}")
     for name, ms in results:
@@ -173,15 +189,19 @@ _ETAGS: dict[str, str] = {}
 
 
 def main() -> None:
-    """Run on a scratch database and drop it afterwards."""
+    """Run on ``BENCH_VOLUME_URL`` as found (already seeded, e.g. a million through
+    ``civicloom demo seed``), or on a scratch database seeded here and dropped afterwards."""
+    given = os.environ.get("BENCH_VOLUME_URL")
     name = f"bench_volume_{uuid.uuid4().hex[:6]}"
-    url = create_database(name)
+    url = given or create_database(name)
     try:
-        upgrade(Settings().migrations_dir, url)
+        if not given:
+            upgrade(Settings().migrations_dir, url)
         with tempfile.TemporaryDirectory() as var_dir:
             asyncio.run(run(url, Path(var_dir)))
     finally:
-        drop_database(name)
+        if not given:
+            drop_database(name)
 
 
 if __name__ == "__main__":

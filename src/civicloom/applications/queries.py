@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Date, Select, and_, case, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications.domain import FINAL_APPLICATION_STATES, TaskState
@@ -561,31 +561,48 @@ async def services_of(session: AsyncSession, application_ids: Collection[str]) -
     return {str(i): str(s) for i, s in rows}
 
 
+def _submission_day(session: AsyncSession) -> ColumnElement[Any]:
+    """An application's submission day (UTC) computed by the database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.timezone("UTC", ApplicationRow.submitted_at), Date)
+    return func.date(ApplicationRow.submitted_at)  # SQLite stores UTC text
+
+
+def _as_day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
 async def changed_service_days(
     session: AsyncSession, since: datetime | None
-) -> tuple[list[tuple[str, datetime]], datetime | None]:
-    """The (service, submission time) of applications changed at or after ``since`` (every
-    application when None), and the newest change seen: what the KPI aggregates recount."""
-    query = select(
-        ApplicationRow.service_id, ApplicationRow.submitted_at, ApplicationRow.updated_at
+) -> tuple[set[tuple[str, date]], datetime | None]:
+    """The (service, submission day) pairs of applications changed at or after ``since`` (every
+    application when None), and the newest change seen: what the KPI aggregates recount.
+    Grouped by the database, so the answer grows with days, not applications (ADR 0066)."""
+    day = _submission_day(session).label("day")
+    query = select(ApplicationRow.service_id, day, func.max(ApplicationRow.updated_at)).group_by(
+        ApplicationRow.service_id, day
     )
     if since is not None:
         query = query.where(ApplicationRow.updated_at >= since)
     rows = (await session.execute(query)).all()
-    newest = max((r.updated_at for r in rows), default=None)
-    return [(r.service_id, r.submitted_at) for r in rows], newest
+    newest = max((r[2] for r in rows), default=None)
+    return {(str(r[0]), _as_day(r[1])) for r in rows}, newest
 
 
-async def state_counts_submitted_between(
+async def state_counts_by_submission_day(
     session: AsyncSession, service: str, start: datetime, end: datetime
-) -> dict[str, int]:
-    """How many of a service's applications submitted in ``[start, end)`` are in each state
-    (one statement, counted by the database)."""
+) -> dict[date, dict[str, int]]:
+    """How many of a service's applications submitted in ``[start, end)`` are in each state,
+    per submission day (UTC; one statement, counted by the database)."""
+    day = _submission_day(session).label("day")
     rows = await session.execute(
-        select(ApplicationRow.state, func.count())
+        select(day, ApplicationRow.state, func.count())
         .where(ApplicationRow.service_id == service)
         .where(ApplicationRow.submitted_at >= start)
         .where(ApplicationRow.submitted_at < end)
-        .group_by(ApplicationRow.state)
+        .group_by(day, ApplicationRow.state)
     )
-    return {str(state): int(count) for state, count in rows.all()}
+    counts: dict[date, dict[str, int]] = {}
+    for found, state, count in rows.all():
+        counts.setdefault(_as_day(found), {})[str(state)] = int(count)
+    return counts

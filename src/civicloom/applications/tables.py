@@ -43,7 +43,8 @@ class ApplicationRow(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # indexed: the KPI aggregates' job reads what changed since its watermark (ADR 0066)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set while the applicant is asked for information: the legal deadline does not run.
     clock_stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -8,17 +8,21 @@ the last two years (those still in progress within the last three weeks), their 
 states the engine leaves them in, open officer tasks for those in progress, a payment for every
 paid licence fee, documents' metadata (no bytes), timeline entries and one audit chain per
 application whose hashes are computed by the audit module's own ``chain_hash`` so
-``civicloom audit verify`` accepts them. Seeded rows are tagged: their ids start with ``seed-``
-and the applications' idempotency key with ``demo-seed:``; a second seed into the same database
-is refused. The production profile is refused outright.
+``civicloom audit verify`` accepts them. Batches of ``BATCH`` applications are each one
+transaction; the next batch is generated in a worker thread while the database loads the
+current one (two batches in memory at most, whatever N; ADR 0066). Seeded rows are tagged:
+their ids start with ``seed-`` and the applications' idempotency key with ``demo-seed:``; a
+second seed into the same database is refused. The production profile is refused outright.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -487,12 +491,51 @@ def _application(
         )
 
 
-def _batches(n: int, now: datetime, versions: dict[str, tuple[str, int]]) -> Iterator[_Batch]:
-    for start in range(0, n, BATCH):
-        batch = _Batch()
-        for i in range(start, min(n, start + BATCH)):
-            _application(batch, i, now, versions)
-        yield batch
+Records = dict[str, list[tuple[Any, ...]]]
+"""A batch's rows per table as the driver takes them (JSON already encoded)."""
+
+
+def _records(
+    start: int, stop: int, now: datetime, versions: dict[str, tuple[str, int]], dialect: str
+) -> Records:
+    """Applications ``start`` to ``stop - 1`` as rows ready for the bulk path (run in a thread,
+    so the next batch is generated while the database loads the current one)."""
+    batch = _Batch()
+    for i in range(start, stop):
+        _application(batch, i, now, versions)
+    if dialect == "postgresql":
+        return {
+            table: [
+                tuple(json.dumps(r[c]) if c in JSON_COLUMNS else r[c] for c in COLUMNS[table])
+                for r in rows
+            ]
+            for table, rows in batch.rows.items()
+        }
+    return {
+        table: [tuple(_sqlite_value(r[c], c) for c in COLUMNS[table]) for r in rows]
+        for table, rows in batch.rows.items()
+    }
+
+
+async def _pipelined(
+    n: int, now: datetime, versions: dict[str, tuple[str, int]], dialect: str
+) -> AsyncIterator[Records]:
+    """Every batch in order; the next one is generated (in one worker thread) while the caller
+    writes the current one, and no more than these two are held in memory."""
+    loop = asyncio.get_running_loop()
+    starts = range(0, n, BATCH)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-seed") as pool:
+
+        def generate(start: int) -> asyncio.Future[Records]:
+            stop = min(n, start + BATCH)
+            return loop.run_in_executor(pool, _records, start, stop, now, versions, dialect)
+
+        pending = generate(starts[0])
+        for k in range(len(starts)):
+            records = await pending
+            if k + 1 < len(starts):
+                pending = generate(starts[k + 1])
+            yield records
 
 
 def _sqlite_value(value: Any, column: str) -> Any:
@@ -503,27 +546,20 @@ def _sqlite_value(value: Any, column: str) -> Any:
     return value
 
 
-async def _write(session: AsyncSession, table: str, rows: list[dict[str, Any]]) -> None:
-    if not rows:
+async def _write(session: AsyncSession, table: str, records: list[tuple[Any, ...]]) -> None:
+    if not records:
         return
     columns = COLUMNS[table]
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
     if session.get_bind().dialect.name == "postgresql":
-        connection = await session.connection()
-        raw = await connection.get_raw_connection()
-        records = [
-            tuple(json.dumps(r[c]) if c in JSON_COLUMNS else r[c] for c in columns) for r in rows
-        ]
         await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
             table, records=records, columns=list(columns)
         )
         return
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
     marks = ", ".join("?" for _ in columns)
     statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
-    await raw.driver_connection.executemany(  # type: ignore[union-attr]
-        statement, [tuple(_sqlite_value(r[c], c) for c in columns) for r in rows]
-    )
+    await raw.driver_connection.executemany(statement, records)  # type: ignore[union-attr]
 
 
 async def seed_applications(
@@ -563,15 +599,16 @@ async def seed_applications(
     if missing:
         raise SeedRefused(f"publish the demo services first (civicloom demo load): {missing}")
     now = container.clock.now()
-    for batch in _batches(applications, now, versions):
+    dialect = "postgresql" if container.database.is_postgresql else "sqlite"
+    async for batch in _pipelined(applications, now, versions, dialect):
         async with container.uow() as uow:
-            if uow.session.get_bind().dialect.name == "postgresql":  # as append_audit does
+            if dialect == "postgresql":  # as append_audit does
                 await uow.session.execute(
                     text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": SEAL_LOCK_KEY}
                 )
-            for table, rows in batch.rows.items():
-                await _write(uow.session, table, rows)
-                report.rows[table] += len(rows)
+            for table, records in batch.items():
+                await _write(uow.session, table, records)
+                report.rows[table] += len(records)
             await uow.commit()
         report.seconds = time.monotonic() - started
         progress(
