@@ -1,8 +1,8 @@
 """Applications changed since a watermark are found by an index (issue 23, ADR 0066): the KPI
 aggregates' job reads only what changed instead of scanning every application each minute.
 
-Revision ID: 0036
-Revises: 0033
+Revision ID: 0035
+Revises: 0034
 Create Date: 2026-12-05 19:05:00
 """
 
