@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications.case import (
@@ -42,19 +42,26 @@ def _is_staff_of(principal: Principal, department: str) -> bool:
     return principal.department == department and bool({"officer", REVIEWER_ROLE} & principal.roles)
 
 
+def _with_case_and_task() -> Select[ReviewRow, ApplicationRow, str]:
+    """Reviews with their application and the refused step's task (for the task page link)."""
+    return (
+        select(ReviewRow, ApplicationRow, TaskRow.id)
+        .join(ApplicationRow, ApplicationRow.id == ReviewRow.application_id)
+        .join(
+            TaskRow,
+            (TaskRow.application_id == ReviewRow.application_id)
+            & (TaskRow.step_id == ReviewRow.step_id),
+        )
+    )
+
+
 async def department_reviews(uow: UnitOfWork, principal: Principal) -> list[ReviewView]:
     """The reviews waiting for a decision in the officer's department, oldest first."""
     if principal.department is None or not {"officer", REVIEWER_ROLE} & principal.roles:
         return []
     async with uow:
         rows = await uow.session.execute(
-            select(ReviewRow, ApplicationRow, TaskRow.id)
-            .join(ApplicationRow, ApplicationRow.id == ReviewRow.application_id)
-            .join(
-                TaskRow,
-                (TaskRow.application_id == ReviewRow.application_id)
-                & (TaskRow.step_id == ReviewRow.step_id),
-            )
+            _with_case_and_task()
             .where(
                 ReviewRow.department == principal.department,
                 ReviewRow.state == ReviewState.REQUESTED.value,
@@ -72,13 +79,7 @@ async def reviews_of_step(
     (anyone else: none), so the step's task page leads to them and their documents."""
     async with uow:
         rows = await uow.session.execute(
-            select(ReviewRow, ApplicationRow, TaskRow.id)
-            .join(ApplicationRow, ApplicationRow.id == ReviewRow.application_id)
-            .join(
-                TaskRow,
-                (TaskRow.application_id == ReviewRow.application_id)
-                & (TaskRow.step_id == ReviewRow.step_id),
-            )
+            _with_case_and_task()
             .where(ReviewRow.application_id == application_id, ReviewRow.step_id == step_id)
             .order_by(ReviewRow.requested_at.desc())
         )
