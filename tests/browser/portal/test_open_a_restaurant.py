@@ -11,18 +11,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, FilePayload, Page, async_playwright
+from playwright.async_api import Browser, FilePayload, Page
 from pydantic import SecretStr
 
 from civicloom.settings import Settings
 from tests.browser.portal.site import (
-    CHROMIUM_ARGS,
     Site,
     check_accessibility,
     poll,
     running_site,
 )
-from tests.browser.serving import CHROMIUM
 from tests.simulators.harness import SimProcess, start_sim
 from tests.unit.documents import samples
 
@@ -71,15 +69,6 @@ async def site(settings: Settings, payment_sim: SimProcess) -> AsyncIterator[Sit
     )
     async with running_site(wired) as running:
         yield running
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Headless Debian Chromium."""
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        await b.close()
 
 
 async def sign_in_and_start(page: Page, site: Site, text: dict[str, str]) -> None:
