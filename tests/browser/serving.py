@@ -172,6 +172,8 @@ async def check_page(
         found.append(f"{page.url} scrolls sideways at {page.viewport_size}")
     lang = await page.evaluate("document.documentElement.lang") or "none"
     width = (page.viewport_size or {"width": 0})["width"]
+    if visited is not None:  # numbered in the order of the walk
+        name = f"{len(visited) + 1:02d}-{name}"
     folder = ARTEFACTS / _test_name()
     folder.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(folder / f"{name}-{lang}-{width}.png"), full_page=True)
