@@ -89,11 +89,13 @@ async def test_every_staff_role_reads_its_pages_in_chinese_on_a_phone(
         "omar": ["/backoffice/funding"],
     }
     headings: dict[str, str] = {}
+    read: dict[str, str] = {}
     problems: list[str] = []
     for persona, paths in walks.items():
         page = await phone_as(browser, site, persona)
         for path in paths:
             text = await read_as_a_person(page, persona, f"{base}{path}", visited, problems)
+            read[f"{persona} {path}"] = text
             headings[path.split("?")[0]] = text.strip().splitlines()[0] if text.strip() else ""
         await page.context.close()
 
@@ -102,3 +104,5 @@ async def test_every_staff_role_reads_its_pages_in_chinese_on_a_phone(
     # the pages speak Chinese (a heading with a Chinese character), not an English fallback
     english_only = [p for p, h in headings.items() if not re.search(r"[\u4e00-\u9fff]", h)]
     assert english_only == [], f"English headings on Chinese pages: {english_only}"
+    # the queue names the step by its title, not by its id ("inspection")
+    assert "现场检查" in read["elena /backoffice/tasks"]
