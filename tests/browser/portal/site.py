@@ -5,38 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from playwright.async_api import Page
-
 from civicloom.applications import StepHandler
 from civicloom.departments import CapabilityCall, InProcessGateway
 from civicloom.documents import build_documents_runtime, licence_step_handler
 from civicloom.runtime import Container
-from civicloom.settings import PROJECT_ROOT, Settings
+from civicloom.settings import Settings
+from tests.browser.serving import CHROMIUM_ARGS as CHROMIUM_ARGS  # the walks import them here
+from tests.browser.serving import check_accessibility as check_accessibility
 from tests.browser.serving import serve_with_engine
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
-AXE = PROJECT_ROOT / "node_modules/axe-core/axe.min.js"
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
-
-
-@functools.cache
-def axe_source() -> str:
-    """axe-core, read once (installed by `make assets`)."""
-    return AXE.read_text()
 
 
 def departments() -> InProcessGateway:
@@ -86,22 +67,6 @@ async def running_site(settings: Settings) -> AsyncIterator[Site]:
 
     async with serve_with_engine(settings, departments(), handlers) as served:
         yield Site(base=served.base, container=served.container)
-
-
-async def check_accessibility(page: Page, visited: list[str]) -> None:
-    """Run axe-core (WCAG 2.2 AA rule sets) on the page; fail on any violation."""
-    if not await page.evaluate("typeof window.axe !== 'undefined'"):
-        await page.evaluate(axe_source())
-    result = await page.evaluate(
-        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})",
-        AXE_TAGS,
-    )
-    violations = [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-    ]
-    visited.append(page.url)
-    assert violations == [], f"axe on {page.url}: {violations}"
 
 
 async def poll(check: Callable[[], Awaitable[bool]], what: str, seconds: float = 20) -> None:

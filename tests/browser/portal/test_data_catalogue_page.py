@@ -9,7 +9,6 @@ from playwright.async_api import Browser
 from tests.browser.portal.site import Site, check_accessibility
 from tests.browser.portal.test_open_a_restaurant import (  # noqa: F401 - fixtures
     backend,
-    browser,
     payment_sim,
     site,
 )
@@ -24,7 +23,7 @@ pytestmark = pytest.mark.browser
 )
 async def test_the_data_catalogue_from_the_footer(
     site: Site,  # noqa: F811 - the fixture
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     locale: str,
     viewport: dict[str, int],
 ) -> None:

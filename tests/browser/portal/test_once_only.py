@@ -1,6 +1,9 @@
 """Once-only in Chromium: Alice sees which registers would be read, from whom, why and on which
 legal basis; names her parcel; consents; finds the form filled in with each answer's source;
-then revokes the consent under "Your consents". axe-core runs on the consent pages.
+then revokes the consent under "Your consents" (English, 1280 px). And journey b of issue 19,
+in English at 1280 px and Chinese at 375 px: she says No, the form starts empty and no consent
+is listed. Every page is checked by ``check_page`` (axe, no raw ids, screenshot); one site
+serves the module.
 
 The departments are the harness's in-process gateway (``tests.browser.portal.site``), not the
 simulator processes. That gateway answers the business register but not the land-parcel or
@@ -15,18 +18,13 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
 from civicloom.departments import CapabilityCall, InProcessGateway
 from civicloom.settings import PROJECT_ROOT, Settings
 from tests.browser.portal import site as harness
-from tests.browser.portal.site import (
-    CHROMIUM_ARGS,
-    Site,
-    check_accessibility,
-    running_site,
-)
-from tests.browser.serving import CHROMIUM
+from tests.browser.portal.site import Site, running_site
+from tests.browser.serving import EN_DESKTOP, VARIANTS, Variant, check_page, new_page, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -65,32 +63,17 @@ def _with_registers(base: Callable[[], InProcessGateway]) -> Callable[[], InProc
     return build
 
 
-@pytest.fixture(params=["sqlite"])
-def backend(request: pytest.FixtureRequest) -> str:
-    """Browser tests run on SQLite: the database paths are covered by the integration tests."""
-    return str(request.param)
-
-
-@pytest.fixture
-async def site(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Site]:
+@pytest.fixture(scope="module")
+async def site(module_settings: Settings) -> AsyncIterator[Site]:
     """The portal over HTTP, its departments answering the three registers."""
-    monkeypatch.setattr(harness, "departments", _with_registers(harness.departments))
-    async with running_site(settings) as running:
-        yield running
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Headless Debian Chromium."""
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        await b.close()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(harness, "departments", _with_registers(harness.departments))
+        async with running_site(module_settings) as running:
+            yield running
 
 
 async def test_consent_prefill_and_revoke(site: Site, browser: Browser) -> None:
-    context = await browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
-    page = await context.new_page()
+    page = await new_page(browser, EN_DESKTOP)
     visited: list[str] = []
     await page.goto(f"{site.base}/services/open-a-restaurant")
     await page.click("text=Sign in to start")
@@ -100,7 +83,7 @@ async def test_consent_prefill_and_revoke(site: Site, browser: Browser) -> None:
 
     # The consent page: what will be read, from which register, why, on which legal basis.
     await page.wait_for_url("**/prefill")
-    await check_accessibility(page, visited)
+    await check_page(page, "prefill", visited)
     assert "Use information the government already holds?" in await page.inner_text("h1")
     business = await page.inner_text("#prefill-sources [data-agreement=DSA-2025-101]")
     assert "name, director name" in business
@@ -118,7 +101,7 @@ async def test_consent_prefill_and_revoke(site: Site, browser: Browser) -> None:
     await page.click("button:has-text('Continue')")
     await page.wait_for_selector(".govuk-error-summary")
     assert await page.locator(".govuk-error-summary a[href='#parcel_id']").count() == 1
-    await check_accessibility(page, visited)
+    await check_page(page, "prefill-error", visited)
 
     await page.check("#consent")
     await page.fill("#parcel_id", PARCEL)
@@ -142,7 +125,7 @@ async def test_consent_prefill_and_revoke(site: Site, browser: Browser) -> None:
 
     # Your consents: the consent is listed, then revoked.
     await page.goto(f"{site.base}/consents")
-    await check_accessibility(page, visited)
+    await check_page(page, "consents", visited)
     rows = page.locator("#consents [data-consent]")
     assert await rows.count() == 1
     row = rows.first
@@ -155,6 +138,30 @@ async def test_consent_prefill_and_revoke(site: Site, browser: Browser) -> None:
     revoked = await page.inner_text("#consents [data-consent]")
     assert "Revoked" in revoked
     assert await page.locator("#consents button:has-text('Revoke')").count() == 0
-    await check_accessibility(page, visited)
+    await check_page(page, "revoked", visited)
     assert len(visited) == 4
-    await context.close()
+    await page.context.close()
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+async def test_saying_no_leaves_the_form_empty_and_no_consent(
+    site: Site, browser: Browser, variant: Variant
+) -> None:
+    visited: list[str] = []
+    page = await signed_in(browser, site.base, "alice", variant, "/services/open-a-restaurant")
+    await page.click(".govuk-button--start")
+    await page.wait_for_url("**/prefill")
+    await check_page(page, "prefill", visited)
+    await page.check("#consent-2")  # "No, I will type everything myself"
+    await page.click("form .govuk-button")
+    await page.wait_for_url("**/pages/business")
+    assert await page.input_value("#business_name") == ""
+    assert await page.input_value("#director_name") == ""
+    assert await page.locator("[data-prefill-source]").count() == 0
+    await check_page(page, "empty-form", visited)
+    await page.goto(f"{site.base}/consents")
+    # nothing to revoke: saying No gave no consent (a walk before may have left a revoked one)
+    assert await page.locator("#consents form[action$='/revoke']").count() == 0
+    await check_page(page, "no-consent", visited)
+    assert len(visited) == 3
+    await page.context.close()

@@ -11,18 +11,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, FilePayload, Page, async_playwright
+from playwright.async_api import Browser, FilePayload, Page
 from pydantic import SecretStr
 
 from civicloom.settings import Settings
 from tests.browser.portal.site import (
-    CHROMIUM_ARGS,
     Site,
-    check_accessibility,
     poll,
     running_site,
 )
-from tests.browser.serving import CHROMIUM
+from tests.browser.serving import check_page
 from tests.simulators.harness import SimProcess, start_sim
 from tests.unit.documents import samples
 
@@ -73,15 +71,6 @@ async def site(settings: Settings, payment_sim: SimProcess) -> AsyncIterator[Sit
         yield running
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """Headless Debian Chromium."""
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        await b.close()
-
-
 async def sign_in_and_start(page: Page, site: Site, text: dict[str, str]) -> None:
     """From the service page: sign in as Alice (dev login), come back, start."""
     await page.goto(f"{site.base}/services/open-a-restaurant")
@@ -94,7 +83,7 @@ async def sign_in_and_start(page: Page, site: Site, text: dict[str, str]) -> Non
 async def fill_form(page: Page, text: dict[str, str], visited: list[str]) -> None:
     """The three form pages (business answers come from the register)."""
     await page.wait_for_url("**/pages/business")
-    await check_accessibility(page, visited)
+    await check_page(page, "business", visited)
     assert await page.input_value("#business_name") == "Golden Dragon Kitchen Ltd"
     assert await page.locator("[data-prefill-source=business_name]").count() == 1
     await page.click(f"button:has-text('{text['continue']}')")
@@ -106,7 +95,7 @@ async def fill_form(page: Page, text: dict[str, str], visited: list[str]) -> Non
     await page.select_option("#cuisine", "chinese")
     await page.click(f"button:has-text('{text['continue']}')")
     await page.wait_for_selector(".govuk-error-summary")  # inline + summary, focused by GOV.UK JS
-    await check_accessibility(page, visited)
+    await check_page(page, "premises-error", visited)
     await page.fill("#seating", "40")
     await page.keyboard.press("Enter")  # the whole form works from the keyboard
     await page.wait_for_url("**/pages/staff")
@@ -115,7 +104,7 @@ async def fill_form(page: Page, text: dict[str, str], visited: list[str]) -> Non
     await page.fill("#opening_date-month", "3")
     await page.fill("#opening_date-year", "2027")
     await page.fill("#contact_email", "alice@example.org")
-    await check_accessibility(page, visited)
+    await check_page(page, "staff", visited)
     await page.click(f"button:has-text('{text['continue']}')")
 
 
@@ -143,10 +132,10 @@ async def test_open_a_restaurant(
     page = await context.new_page()
     visited: list[str] = []
     await page.goto(f"{site.base}/")
-    await check_accessibility(page, visited)
+    await check_page(page, "home", visited)
     assert await page.get_attribute("html", "lang") == locale
     await page.goto(f"{site.base}/services/open-a-restaurant")
-    await check_accessibility(page, visited)
+    await check_page(page, "service", visited)
     if locale == "zh-Hans":
         assert "开设餐馆" in await page.inner_text("h1")
         assert "税务局" in await page.inner_text(
@@ -155,17 +144,17 @@ async def test_open_a_restaurant(
 
     await sign_in_and_start(page, site, text)
     await page.wait_for_url("**/prefill")
-    await check_accessibility(page, visited)
+    await check_page(page, "prefill", visited)
     await page.check("#consent")
     await page.click(".govuk-button")
     await fill_form(page, text, visited)
 
     await page.wait_for_url("**/check")
-    await check_accessibility(page, visited)
+    await check_page(page, "check", visited)
     assert "400.00" in await page.inner_text("#fee")
     await page.click(f"button:has-text('{text['send']}')")
     await page.wait_for_url("**/confirmation")
-    await check_accessibility(page, visited)
+    await check_page(page, "confirmation", visited)
     reference = await page.inner_text("#reference")
     assert reference.startswith("RST-")
     await page.click("#follow")
@@ -179,7 +168,7 @@ async def test_open_a_restaurant(
     )
     await page.click("form:has(#file-floor_plan) button")
     await page.wait_for_selector("#document-list")
-    await check_accessibility(page, visited)
+    await check_page(page, "documents", visited)
 
     # The four departments work in parallel; the licensing officer's review waits.
     async def review_waiting() -> bool:
@@ -191,7 +180,7 @@ async def test_open_a_restaurant(
             await page.get_attribute(f"[data-step={step}] [data-step-state]", "data-step-state")
             == "completed"
         )
-    await check_accessibility(page, visited)
+    await check_page(page, "departments", visited)
 
     async with httpx.AsyncClient(base_url=site.base, headers=OLIVIA) as officer:
         tasks = (await officer.get("/api/v1/tasks")).json()
@@ -203,7 +192,7 @@ async def test_open_a_restaurant(
         assert asked.status_code < 300, asked.text
         await page.reload()
         assert "opening hours" in await page.inner_text("#information-request")
-        await check_accessibility(page, visited)
+        await check_page(page, "question", visited)
         await page.fill("#answer", "11:00 to 23:00 every day.")
         await page.click("#information-request button")
         await page.wait_for_url("**answered=1")
@@ -217,7 +206,7 @@ async def test_open_a_restaurant(
 
     await poll(payment_due, "the payment step")
     assert "400.00" in await page.inner_text("#fee")
-    await check_accessibility(page, visited)
+    await check_page(page, "fee-due", visited)
     # Pay on the provider's hosted page and come back.
     await page.click("form[action$='/payment'] button")
     await page.wait_for_url(f"{payment_sim.url}/pay/**")
@@ -225,7 +214,7 @@ async def test_open_a_restaurant(
     await page.click("button[value=success]")
     await page.wait_for_url(f"**/applications/{application_id}?paid=1**")
     assert "status=succeeded" in page.url
-    await check_accessibility(page, visited)
+    await check_page(page, "paid", visited)
 
     async def payment_done() -> bool:
         return await step_state(page, "payment") == "completed"
@@ -238,7 +227,7 @@ async def test_open_a_restaurant(
         return await page.locator("#licence").count() == 1
 
     await poll(licence_ready, "the licence")
-    await check_accessibility(page, visited)
+    await check_page(page, "licence", visited)
     async with page.expect_download() as download_info:
         await page.click("#licence a[download]")
     download = await download_info.value
@@ -249,10 +238,10 @@ async def test_open_a_restaurant(
     assert await page.get_attribute("h1", "data-status") == "valid"
     heading = await page.inner_text("h1")
     assert heading == ("此许可证有效" if locale == "zh-Hans" else "This licence is valid")
-    await check_accessibility(page, visited)  # the licence check page, in this locale
+    await check_page(page, "verified", visited)  # the licence check page, in this locale
 
     await page.goto(f"{site.base}/applications")
-    await check_accessibility(page, visited)
+    await check_page(page, "applications", visited)
     assert reference in await page.inner_text("#applications")
     assert len(visited) >= 12
     await context.close()

@@ -5,7 +5,6 @@ messages that become read when opened — every page axe-clean, screenshots kept
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page
@@ -18,10 +17,10 @@ from civicloom.applications import (
 )
 from civicloom.applications.tables import TaskRow
 from civicloom.kernel import Principal
+from tests.browser import serving
 from tests.browser.portal.site import Site, check_accessibility, poll
 from tests.browser.portal.test_open_a_restaurant import (  # noqa: F401 - fixtures
     backend,
-    browser,
     payment_sim,
     site,
 )
@@ -29,7 +28,7 @@ from tests.integration.portal.test_inbox import deliver_to
 from tests.registers import verified
 
 pytestmark = pytest.mark.browser
-ARTEFACTS = Path("var/test-artefacts/browser/status")
+ARTEFACTS = serving.ARTEFACTS / "status"  # the shared artefact folder (tests/browser/serving.py)
 
 ALICE = Principal(
     subject="alice",
@@ -112,7 +111,7 @@ async def shot(page: Page, name: str) -> None:
 )
 async def test_status_page_and_the_fee_link(
     site: Site,  # noqa: F811 - the fixture
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     locale: str,
     viewport: dict[str, int],
 ) -> None:
@@ -164,7 +163,7 @@ async def test_status_page_and_the_fee_link(
 
 async def test_messages_become_read_when_opened(
     site: Site,  # noqa: F811 - the fixture
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     container = site.container
     await deliver_to(container, "alice", "Your application was received", 30, "delivered")

@@ -119,6 +119,28 @@ async def service_namer(container: Container, request: Request) -> Callable[[str
     return lambda service: titles[service].get(locale) if service in titles else service
 
 
+async def service_and_step_namers(
+    container: Container, request: Request
+) -> tuple[Callable[[str], str], Callable[[str, str], str]]:
+    """``service_name(id)`` and ``step_name(service, step)`` in the reader's language, from the
+    services' current versions (one read): a step's title, never its id, where the service
+    gives one."""
+    async with container.uow() as uow:
+        current = [p.blueprint for p in await list_current_blueprints(uow.session)]
+    services = {b.id: b.title for b in current}
+    steps = {(b.id, s.id): s.title for b in current for s in b.steps if s.title is not None}
+    locale = negotiate_locale(request)
+
+    def service_name(service: str) -> str:
+        return services[service].get(locale) if service in services else service
+
+    def step_name(service: str, step: str) -> str:
+        title = steps.get((service, step))
+        return title.get(locale) if title is not None else step.replace("_", " ").capitalize()
+
+    return service_name, step_name
+
+
 def page(
     request: Request,
     name: str,

@@ -34,7 +34,7 @@ from civicloom.backoffice.pages.common import (
     form_fields,
     nav,
     page,
-    service_namer,
+    service_and_step_namers,
 )
 from civicloom.backoffice.queries import services_in_queue, task_page, work_queue
 from civicloom.backoffice.services import (
@@ -93,6 +93,7 @@ async def queue(
     )
     result = await work_queue(container.uow(), container.clock, principal, flt)
     now = container.clock.now()
+    service_name, step_name = await service_and_step_namers(container, request)
     return page(
         request,
         "backoffice/queue.html",
@@ -100,7 +101,8 @@ async def queue(
         result=result,
         flt=flt,
         services=await services_in_queue(container.uow(), principal),
-        service_name=await service_namer(container, request),
+        service_name=service_name,
+        step_name=step_name,
         sla_of=lambda task: sla_state(task.sla_due_at, now).value,
         query=_query_string(flt),
     )

@@ -126,7 +126,10 @@ def timeline_lines(
     lines = [TimelineLine(app.submitted_at, "", _("You sent your application"))]
     for entry in view.status.timeline:
         department = _department(view, entry.department, locale)
-        step = _step_title(view, entry.step_id, locale)
+        # a step without a title is named in words, never by its stored machine message
+        step = _step_title(view, entry.step_id, locale) or (
+            _("a step of your application") if entry.step_id else ""
+        )
         who = department or _("We")
         event = entry.event
         text: str
