@@ -27,6 +27,8 @@ ALWAYS = (
     "GOV.UK",
     "EUR",
     "PDF",
+    "JPEG",
+    "PNG",
     "SMS",
     "QR",
     "ID",

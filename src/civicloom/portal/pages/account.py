@@ -7,7 +7,7 @@ import contextlib
 import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -41,7 +41,12 @@ from civicloom.notifications import inbox as portal_inbox
 from civicloom.payments import PaymentProviderDep, latest_payment, start_or_resume_payment
 from civicloom.portal.forms import form_pages
 from civicloom.portal.pages.common import APPLICANT_PAGE, OWN_OBJECT_PAGE, page
-from civicloom.portal.pages.status import payment_due, step_lines, timeline_lines
+from civicloom.portal.pages.status import (
+    payment_due,
+    refusal_reason,
+    step_lines,
+    timeline_lines,
+)
 from civicloom.portal.queries import (
     ApplicationPage,
     application_page,
@@ -100,9 +105,18 @@ async def applications(
         applications=sent.items,
         pages=sent,
         drafts=drafts,
+        service_titles=await service_titles(container) if drafts else {},
         saved=saved,
         bad_cursor=False,
     )
+
+
+async def service_titles(container: Any) -> dict[str, Any]:
+    """Each published service's title (a draft is named by its service, in words)."""
+    async with container.uow() as uow:
+        return {
+            p.blueprint.id: p.blueprint.title for p in await list_current_blueprints(uow.session)
+        }
 
 
 async def _application(
@@ -148,6 +162,7 @@ async def _application(
         last_payment=last_payment,
         step_lines=step_lines(view, locale),
         timeline=timeline_lines(view, locale, page_gettext(request)),
+        refusal=refusal_reason(view, locale),
         payment_due=payment_due(view),
         review=review,
         **context,

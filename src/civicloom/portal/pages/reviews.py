@@ -25,6 +25,7 @@ from civicloom.documents import (
 )
 from civicloom.kernel import Conflict, DomainError, PathId, ValidationFailed, text_problem
 from civicloom.portal.pages.common import OWN_OBJECT_PAGE, page
+from civicloom.portal.pages.status import refusal_reason
 from civicloom.portal.queries import application_page, check_owner
 from civicloom.portal.services import check_acting_for
 from civicloom.web import (
@@ -32,6 +33,7 @@ from civicloom.web import (
     CurrentPrincipal,
     GatewayDep,
     large_body,
+    negotiate_locale,
     page_gettext,
     see_other,
 )
@@ -61,6 +63,7 @@ async def _form(
         principal,
         status_code=status_code,
         app=view.status.application,
+        refusal=refusal_reason(view, negotiate_locale(request)),
         view=view,
         review=review,
         may_ask=may_ask(review),

@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from babel.dates import format_date
 
-from civicloom.applications import StepStatus
+from civicloom.applications import StepStatus, refusal_in_words
 from civicloom.portal.queries import ApplicationPage
 from civicloom.web import localise
 
@@ -92,6 +92,14 @@ def _department(view: ApplicationPage, department: str | None, locale: str) -> s
     return localise(name, locale) if name is not None else ""
 
 
+def refusal_reason(view: ApplicationPage, locale: str) -> str:
+    """Why the application was refused, in the reader's language (the engine's own reason
+    names the step by its title there; an officer's reason is theirs, as written)."""
+    reason = view.status.application.outcome_reason or ""
+    titles = [step.title for step in view.blueprint.steps if step.title]
+    return refusal_in_words(titles, reason, locale) if reason else ""
+
+
 def _iso_day(message: str) -> date | None:
     """The day at the end of a stored message ("… planned for 2026-12-10")."""
     found = re.search(r"(\d{4}-\d{2}-\d{2})$", message.strip())
@@ -157,7 +165,7 @@ def timeline_lines(
             text = _("Your application was refused")
             if app.outcome_reason:
                 text = _("Your application was refused: %(reason)s") % {
-                    "reason": app.outcome_reason
+                    "reason": refusal_reason(view, locale)
                 }
         elif event == "review.requested":
             text = _("You asked for a review of the decision")
