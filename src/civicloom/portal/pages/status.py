@@ -183,6 +183,10 @@ def timeline_lines(
             text = _("Your application could not be completed")
         elif event == "application.deadline_passed":
             text = _("The legal deadline passed without a decision")
+        elif event == "application.version_moved":
+            text = _("Your application moved to a new version of the service")
+        elif event == "application.version_restored":
+            text = _("Your application moved back to the earlier version of the service")
         else:
             text = entry.message
         lines.append(TimelineLine(entry.at, department, text))
