@@ -35,6 +35,7 @@ from civicloom.applications.domain import (
     SubmitApplication,
     TaskState,
     TimelineEntry,
+    refusal_in_words,
 )
 from civicloom.applications.execution import StepRunner
 from civicloom.applications.operations import (
@@ -268,6 +269,7 @@ __all__ = [
     "read_review",
     "record_case_change",
     "references_of",
+    "refusal_in_words",
     "registration_files",
     "registration_tasks",
     "request_information",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from civicloom.kernel import ActingFor
+from civicloom.kernel import ActingFor, LocalisedText
 
 
 class ApplicationState(StrEnum):
@@ -161,3 +162,19 @@ class ApplicationStatus:
     steps: list[StepStatus] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
     fee: dict[str, Any] | None = None  # the fee decision, once the fee model has run
+
+
+# The reason the engine stores when a step's rule refuses the application (in English, as the
+# audit and the API read it); people read it again in their language (issue 19).
+STEP_REFUSAL = LocalisedText(
+    en="{step} did not allow the application", zh_hans="{step}未准许该申请"
+)
+
+
+def refusal_in_words(titles: Iterable[LocalisedText], reason: str, locale: str) -> str:
+    """A stored refusal reason in a reader's language: the engine's own is said again with the
+    step's title in that language; an officer's reason is their words, as they wrote them."""
+    for title in titles:
+        if reason == STEP_REFUSAL.en.format(step=title.en):
+            return STEP_REFUSAL.get(locale).format(step=title.get(locale))
+    return reason

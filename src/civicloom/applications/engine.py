@@ -21,7 +21,7 @@ from civicloom.applications.case import (
     record_case_change,
 )
 from civicloom.applications.deadlines import case_calendar, remind_at
-from civicloom.applications.domain import ApplicationState, TaskState
+from civicloom.applications.domain import STEP_REFUSAL, ApplicationState, TaskState
 from civicloom.applications.graph import condition_holds, retry_policy
 from civicloom.applications.retention import schedule_purge
 from civicloom.applications.steps import Activation, due_after, step_kinds, title_of
@@ -212,7 +212,7 @@ async def after_step(
         and spec.reject_when
         and condition_holds(spec.reject_when, case.expression_context())
     ):
-        reason = f"{title_of(spec, spec.id)} did not allow the application"
+        reason = STEP_REFUSAL.en.format(step=title_of(spec, spec.id))
         await finish_case(session, case, ApplicationState.REJECTED, reason, now, actor=ENGINE_ACTOR)
         return
     done = {sid for sid, t in case.tasks.items() if TaskState(t.state).is_terminal}

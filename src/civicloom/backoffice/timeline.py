@@ -65,9 +65,18 @@ def officer_timeline_text(
         "application.withdrawn": _("Application withdrawn by the applicant"),
         "application.failed": _("Application could not be completed"),
         "application.deadline_passed": _("The legal deadline passed without a decision"),
+        "application.version_moved": _("The application moved to a new version of the service"),
+        "application.version_restored": _(
+            "The application moved back to the earlier version of the service"
+        ),
+        "review.requested": _("Applicant asked for a review of the refusal"),
     }
     if entry.event in plain:
         return plain[entry.event]
+    if entry.event == "review.upheld":
+        return _("%(department)s looked at the decision again: it stays as it was") % words
+    if entry.event == "review.overturned":
+        return _("%(department)s looked at the decision again and changed it") % words
     if entry.event in _QUOTED:
         return _("%(department)s asked the applicant: %(request)s") % {
             "department": who,

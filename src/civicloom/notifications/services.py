@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from civicloom.applications import ApplicationRecord, find_application
+from civicloom.applications import ApplicationRecord, find_application, refusal_in_words
 from civicloom.catalogue import Blueprint, get_blueprint_version
 from civicloom.kernel import new_id
 from civicloom.notifications.domain import (
@@ -41,6 +41,7 @@ from civicloom.notifications.templates import TemplateLibrary
 from civicloom.observability import get_logger
 from civicloom.outbox import MAX_ATTEMPTS as OUTBOX_MAX_ATTEMPTS
 from civicloom.outbox import NOTIFICATIONS, CloudEvent, EventType, OutboxMessage, enqueue_event
+from civicloom.rules import RULE_BOOK, RuleBook
 from civicloom.runtime import Container
 
 log = get_logger(__name__)
@@ -108,11 +109,25 @@ async def add_delivery(
 
 
 def in_words(
-    context: dict[str, Any], blueprint: Blueprint | None, data: dict[str, Any], locale: str
+    context: dict[str, Any],
+    blueprint: Blueprint | None,
+    data: dict[str, Any],
+    locale: str,
+    rules: RuleBook | None = None,
 ) -> dict[str, Any]:
-    """The context in the reader's language: the step by its title, not its id, and the due
-    instant as a date (people read words, not ids)."""
+    """The context in the reader's language: the step by its title, not its id, the due
+    instant as a date, the service by its title, the engine's refusal and the fee's band in
+    the reader's words (people read words, not ids or codes)."""
     words = dict(context)
+    if blueprint is not None:
+        if data.get("service_title"):
+            words["service_title"] = blueprint.title.get(locale)
+        if isinstance(data.get("reason"), str):
+            titles = [s.title for s in blueprint.steps if s.title]
+            words["reason"] = refusal_in_words(titles, data["reason"], locale)
+        band = context.get("fee_explanation")
+        if band and rules is not None and blueprint.fees is not None:
+            words["fee_explanation"] = rules.say(blueprint.fees.model, band, locale)
     step_id = str(data.get("step") or "")
     if step_id:
         step = next((s for s in blueprint.steps if s.id == step_id), None) if blueprint else None
@@ -221,7 +236,9 @@ async def plan_notifications(
         context = template_context(container, app, data, legal_days)
         for person in recipients:
             rendered = library.render(
-                template, person.locale, in_words(context, blueprint, data, person.locale)
+                template,
+                person.locale,
+                in_words(context, blueprint, data, person.locale, container.find(RULE_BOOK)),
             )
             for channel in person.channels:
                 if channel.value not in allowed:

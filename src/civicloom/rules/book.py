@@ -45,6 +45,14 @@ class RuleBook:
         """Every version of a model, oldest first."""
         return [v for _, v in sorted(self._versions.get(key, {}).items())]
 
+    def say(self, key: str, text: object, locale: str) -> str:
+        """A text a model of ``key`` produces (a reason code, a band), in a language: the words
+        of the newest version that has them, else the text as the model wrote it."""
+        for model in reversed(self.versions(key)):
+            if text in (model.metadata.texts or {}):
+                return model.say(str(text), locale)
+        return str(text)
+
     def all_models(self) -> list[DecisionModel]:
         """Every version of every model."""
         return [m for key in self.keys() for m in self.versions(key)]

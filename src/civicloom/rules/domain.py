@@ -66,6 +66,11 @@ class ModelMetadata(BaseModel):
         None, description="Set when published: SHA-256 of the JDM content; seals the version."
     )
     published_at: datetime | None = None
+    # The department's words in each language for what the model shows a person (its title
+    # aside): rule descriptions, node and output names, output values such as a reason code,
+    # keyed by the text as the model writes it. Outside the sealed content: translating a
+    # version never changes what it decides (ADR 0070).
+    texts: dict[str, LocalisedText] | None = None
 
 
 class TestCase(BaseModel):
@@ -136,6 +141,12 @@ class DecisionModel(BaseModel):
                     if field and o.get("name"):
                         labels.setdefault(field, str(o["name"]))
         return labels
+
+    def say(self, text: str, locale: str) -> str:
+        """A text of the model (a description, a name, a reason code) in a language; the text
+        as written when the department gave it no words."""
+        words = (self.metadata.texts or {}).get(text)
+        return words.get(locale) if words is not None else text
 
     def describe_rule(self, node_id: str, rule_id: str) -> str | None:
         """The ``_description`` a department wrote on a decision table row, if any."""

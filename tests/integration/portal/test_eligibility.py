@@ -78,7 +78,9 @@ async def test_refused_parcel_in_chinese(
     assert page.status_code == 200
     assert 'data-eligible="no"' in page.text
     assert "不允许" in row(page.text, "zoning")
-    assert "Zoning does not allow the activity on this parcel" in row(page.text, "zoning")
+    # the department's reason in its own Chinese words (the model's texts, ADR 0070)
+    assert "原因： 分区规定不允许在该地块从事此项经营" in row(page.text, "zoning")
+    assert "Zoning does not allow" not in page.text
     assert "无需" in row(page.text, "employer")
     assert "座位数" in page.text  # the blueprint's Chinese label
     assert "150.00" in row(page.text, "fees")

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pytest
 
 from civicloom.backoffice.timeline import officer_timeline_text
+from civicloom.web.templating import translations_for
+from tests.english import english_runs
 
 
 @dataclass
@@ -74,3 +76,28 @@ def words(entry: Entry) -> str:
 )
 def test_each_event_reads_as_a_sentence(entry: Entry, expected: str) -> None:
     assert words(entry) == expected
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        "application.version_moved",
+        "application.version_restored",
+        "review.requested",
+        "review.upheld",
+        "review.overturned",
+    ],
+)
+def test_every_event_the_engine_writes_reads_in_chinese(event: str) -> None:
+    """Events whose stored message is English (issue 19): an officer reading Chinese gets
+    Chinese words, never the stored message."""
+    entry = Entry(event, "zoning", "local-admin", "Your application moved to version 2")
+    text = officer_timeline_text(
+        entry,
+        lambda s: "分区核查",
+        lambda d: "地方行政局",
+        translations_for("zh-Hans").gettext,
+        "zh-Hans",
+    )
+    assert text != entry.message
+    assert english_runs(text, min_words=1) == []

@@ -151,6 +151,9 @@ def outcome_lines(
     labels = model.output_labels() if model else {}
     title = model.metadata.title if model and model.metadata.title else None
 
+    def say(text: str) -> str:  # the department's words for its model's texts (ADR 0070)
+        return rules.say(decision.model, text, locale)
+
     def shown(value: Any) -> str:
         if value is True:
             return str(gettext("Yes"))
@@ -160,14 +163,23 @@ def outcome_lines(
             return "–"
         if isinstance(value, list):
             return ", ".join(shown(v) for v in value)
-        return str(value)
+        return say(value) if isinstance(value, str) else str(value)
+
+    def fired(rule: dict[str, Any]) -> str:
+        why = rule.get("description") or rule.get("rule_id")
+        name = say(str(rule.get("node_name") or ""))
+        return f"{name}: {say(str(why))}" if why else f"{name}: {gettext('evaluated')}"
 
     return {
         "title": title.get(locale) if title else key.replace("-", " ").capitalize(),
         "lines": [
-            (labels.get(name, name.replace("_", " ").capitalize()), shown(value))
+            (
+                say(labels[name]) if name in labels else name.replace("_", " ").capitalize(),
+                shown(value),
+            )
             for name, value in decision.output.items()
         ],
+        "rules": [fired(r) for r in decision.rules],
     }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -42,6 +42,7 @@ from civicloom.portal.pages.common import APPLICANT_PAGE, OWN_OBJECT_PAGE, page,
 from civicloom.portal.pages.status import (
     document_type_words,
     payment_due,
+    refusal_reason,
     step_lines,
     timeline_lines,
 )
@@ -102,9 +103,18 @@ async def applications(
         applications=sent.items,
         pages=sent,
         drafts=drafts,
+        service_titles=await service_titles(container) if drafts else {},
         saved=saved,
         bad_cursor=False,
     )
+
+
+async def service_titles(container: Any) -> dict[str, Any]:
+    """Each published service's title (a draft is named by its service, in words)."""
+    async with container.uow() as uow:
+        return {
+            p.blueprint.id: p.blueprint.title for p in await list_current_blueprints(uow.session)
+        }
 
 
 async def _application(
@@ -150,6 +160,7 @@ async def _application(
         last_payment=last_payment,
         step_lines=step_lines(view, locale),
         timeline=timeline_lines(view, locale, page_gettext(request)),
+        refusal=refusal_reason(view, locale),
         payment_due=payment_due(view),
         review=review,
         document_types=document_type_words(view, locale, page_gettext(request)),

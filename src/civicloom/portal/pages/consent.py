@@ -34,7 +34,9 @@ async def consent_view(
     """The consent page: what will be read, from whom and why, and what a register needs."""
     terms = await current_agreements(container.uow())
     plans = prefill_plans(draft.blueprint, principal, draft.data, terms)
-    asked = asked_questions(draft, plans, negotiate_locale(request))
+    locale = negotiate_locale(request)
+    asked = asked_questions(draft, plans, locale)
+    labels = {f.name: f.label for pg in form_pages(draft.blueprint, locale) for f in pg.fields}
     ids = {"consent": "consent", **{f.name: f.input_id for f in asked.fields}}
     return page(
         request,
@@ -43,6 +45,8 @@ async def consent_view(
         status_code=400 if errors else 200,
         draft=draft,
         plans=plans,
+        # what each look-up fills in, by the form's own labels (not the field names)
+        plan_fields=[", ".join(labels.get(n, n) for n in p.fields) for p in plans],
         asked=asked.fields,
         values=draft.data,
         raw=raw,

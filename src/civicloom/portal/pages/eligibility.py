@@ -74,13 +74,18 @@ class Outcome:
     check: Check
     decision: Decision | None
     unavailable: bool = False  # the department's register did not answer
+    reasons: tuple[str, ...] = ()  # the department's words for each rule that fired
+    band: str = ""  # the fee's band in the reader's words
 
-    @property
-    def reasons(self) -> list[str]:
-        """The department's own words for each rule that fired."""
-        if self.decision is None:
-            return []
-        return [r.description or r.node_name for r in self.decision.rules]
+
+def _outcome(check: Check, decision: Decision, book: RuleBook, locale: str) -> Outcome:
+    """What a model decided, in the reader's language (the model's own words, ADR 0070)."""
+    reasons = tuple(
+        book.say(decision.model, r.description or r.node_name, locale) for r in decision.rules
+    )
+    band = decision.output.get("band")
+    words = book.say(decision.model, band, locale) if isinstance(band, str) and band else ""
+    return Outcome(check, decision, reasons=reasons, band=words)
 
 
 @dataclass(frozen=True)
@@ -224,6 +229,7 @@ async def run_precheck(
     gateway: CapabilityGateway | None,
     book: RuleBook,
     on: date,
+    locale: str = "en",
 ) -> list[Outcome]:
     """Evaluate each model of the pre-check (the version in effect ``on``) on the answers,
     asking a register where declared."""
@@ -237,7 +243,7 @@ async def run_precheck(
                 continue
             output = looked_up
         decision = evaluate(check.model, _resolve(check.inputs, answers, output), book=book, on=on)
-        outcomes.append(Outcome(check, decision))
+        outcomes.append(_outcome(check, decision, book, locale))
     return outcomes
 
 
@@ -266,7 +272,8 @@ async def eligibility(
         blueprint = await service_blueprint(container, service_id)
     except NotFound:
         return page(request, "portal/not_found.html", principal, status_code=404)
-    precheck = precheck_of(blueprint, negotiate_locale(request))
+    locale = negotiate_locale(request)
+    precheck = precheck_of(blueprint, locale)
     form = dict(request.query_params)
     submitted = form.pop("check", None) is not None
     answers: dict[str, Any] = {}
@@ -276,7 +283,7 @@ async def eligibility(
         answers, errors = check_answers(precheck, form, _)
         if not errors:
             outcomes = await run_precheck(
-                blueprint, precheck, answers, gateway, book, container.clock.now().date()
+                blueprint, precheck, answers, gateway, book, container.clock.now().date(), locale
             )
     ids = {q.name: q.input_id for q in precheck.questions}
     return page(

@@ -22,6 +22,7 @@ from civicloom.documents import (
 )
 from civicloom.kernel import Conflict, PathId, text_problem
 from civicloom.portal.pages.common import OWN_OBJECT_PAGE, page, store_upload
+from civicloom.portal.pages.status import refusal_reason
 from civicloom.portal.queries import application_page, check_owner
 from civicloom.portal.services import check_acting_for
 from civicloom.web import (
@@ -29,6 +30,7 @@ from civicloom.web import (
     CurrentPrincipal,
     GatewayDep,
     large_body,
+    negotiate_locale,
     page_gettext,
     see_other,
 )
@@ -57,6 +59,7 @@ async def _form(
         principal,
         status_code=status_code,
         app=view.status.application,
+        refusal=refusal_reason(view, negotiate_locale(request)),
         view=view,
         review=review,
         may_ask=may_ask(review),

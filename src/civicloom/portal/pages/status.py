@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from babel.dates import format_date
 
-from civicloom.applications import StepStatus
+from civicloom.applications import StepStatus, refusal_in_words
 from civicloom.portal.queries import ApplicationPage
 from civicloom.web import localise
 
@@ -108,6 +108,14 @@ def _department(view: ApplicationPage, department: str | None, locale: str) -> s
     return localise(name, locale) if name is not None else ""
 
 
+def refusal_reason(view: ApplicationPage, locale: str) -> str:
+    """Why the application was refused, in the reader's language (the engine's own reason
+    names the step by its title there; an officer's reason is theirs, as written)."""
+    reason = view.status.application.outcome_reason or ""
+    titles = [step.title for step in view.blueprint.steps if step.title]
+    return refusal_in_words(titles, reason, locale) if reason else ""
+
+
 def _iso_day(message: str) -> date | None:
     """The day at the end of a stored message ("… planned for 2026-12-10")."""
     found = re.search(r"(\d{4}-\d{2}-\d{2})$", message.strip())
@@ -176,7 +184,7 @@ def timeline_lines(
             text = _("Your application was refused")
             if app.outcome_reason:
                 text = _("Your application was refused: %(reason)s") % {
-                    "reason": app.outcome_reason
+                    "reason": refusal_reason(view, locale)
                 }
         elif event == "review.requested":
             text = _("You asked for a review of the decision")
@@ -194,6 +202,10 @@ def timeline_lines(
             text = _("Your application could not be completed")
         elif event == "application.deadline_passed":
             text = _("The legal deadline passed without a decision")
+        elif event == "application.version_moved":
+            text = _("Your application moved to a new version of the service")
+        elif event == "application.version_restored":
+            text = _("Your application moved back to the earlier version of the service")
         else:
             text = entry.message
         lines.append(TimelineLine(entry.at, department, text))
