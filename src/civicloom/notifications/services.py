@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications import ApplicationRecord, find_application, refusal_in_words
 from civicloom.catalogue import Blueprint, get_blueprint_version
+from civicloom.identity import field_departments
 from civicloom.kernel import new_id
 from civicloom.notifications.domain import (
     APPLICANT_EVENTS,
@@ -168,6 +169,19 @@ def template_context(
     }
 
 
+def staff_context(
+    context: dict[str, Any], blueprint: Blueprint | None, department: str
+) -> dict[str, Any]:
+    """What a message to a department's staff may say: no answer of the form, and the business
+    name only where the form lets that department read it (``x-owner``/``x-visible-to``): a
+    tax officer asked to review a tax refusal is not told a name the Tax Authority may not see
+    (attack review, ADR 0059)."""
+    spec = dict(blueprint.form.json_schema.get("properties", {})) if blueprint else {}
+    owner = blueprint.owner if blueprint else ""
+    may_see_name = department in field_departments(spec.get("business_name", {}), owner)
+    return {**context, "data": {}, "business": context["business"] if may_see_name else ""}
+
+
 def _event_type(event: dict[str, Any]) -> EventType | None:
     try:
         kind = EventType(str(event.get("type", "")))
@@ -234,6 +248,8 @@ async def plan_notifications(
             return 0
         legal_days = blueprint.legal_deadline_working_days if blueprint else None
         context = template_context(container, app, data, legal_days)
+        if kind in REVIEW_STAFF_EVENTS or kind in OFFICER_EVENTS:
+            context = staff_context(context, blueprint, str(data.get("department") or ""))
         for person in recipients:
             rendered = library.render(
                 template,
