@@ -98,7 +98,7 @@ async def test_batch_size_changes_nothing_and_later_runs_read_only_what_changed(
     assert await refresh_service_days(container.uow(), days=366) == one_day
     assert await _totals(container) == SEEDED
 
-    later = container.clock.now() + timedelta(minutes=1)
+    later = container.clock.now() + timedelta(minutes=20)  # past the 10 minutes read again
     async with container.uow() as uow:  # application 1: an approved restaurant, withdrawn
         await uow.session.execute(
             update(ApplicationRow)
@@ -113,3 +113,39 @@ async def test_batch_size_changes_nothing_and_later_runs_read_only_what_changed(
         CBA: {"approved": 30, "in_progress": 10, "rejected": 10},
     }
     assert await refresh_service_days(container.uow()) == 1  # past the seed: its day alone
+
+
+async def test_a_change_committed_after_a_run_read_past_its_stamp_is_still_counted(
+    container: Container,
+) -> None:
+    """``updated_at`` is stamped before commit: a change stamped 5 minutes before the watermark
+    but committed after the run that set it is read by the next run (10 minutes overlap)."""
+    await seed_applications(container, 200, progress=lambda _: None)
+    stamped = container.clock.now() + timedelta(minutes=20)
+    async with container.uow() as uow:  # application 1 rejected, committed at once
+        await uow.session.execute(
+            update(ApplicationRow)
+            .where(ApplicationRow.id == "seed-000000000001")
+            .values(state="rejected", updated_at=stamped)
+        )
+        await uow.commit()
+    await refresh_service_days(container.uow())  # the watermark is now `stamped`
+    async with container.uow() as uow:  # application 2, stamped earlier, commits only now
+        await uow.session.execute(
+            update(ApplicationRow)
+            .where(ApplicationRow.id == "seed-000000000002")
+            .values(state="withdrawn", updated_at=stamped - timedelta(minutes=5))
+        )
+        await uow.commit()
+    await refresh_service_days(container.uow())
+    totals = await _totals(container)
+    async with container.uow() as uow:
+        rows = await uow.session.execute(
+            text(
+                "SELECT state, count(*) FROM applications "
+                "WHERE service_id = 'open-a-restaurant' GROUP BY state"
+            )
+        )
+        truth = {str(state): int(count) for state, count in rows.all()}
+    assert totals[RST] == truth
+    assert sum(totals[RST].values()) == 150

@@ -31,6 +31,11 @@ WATERMARK = "service-day-states"
 REFRESH_SECONDS = 60.0
 """How often the worker recounts (the statistics' figures lag by at most this, plus a run)."""
 RECOUNT_DAYS = 31
+#: how far back of the watermark each run reads again: ``updated_at`` is stamped before its
+#: transaction commits, so a change stamped before the watermark may commit after a run read
+#: past it (a long transaction, a slow host); recounting a day is exact, so reading twice is
+#: harmless and reading late never loses a change younger than this (attack review)
+COMMIT_OVERLAP = timedelta(minutes=10)
 """The most consecutive submission days one recount statement (and transaction) covers."""
 
 
@@ -60,7 +65,7 @@ async def refresh_service_days(uow: UnitOfWork, days: int = RECOUNT_DAYS) -> int
     batches of consecutive days; how many pairs were recounted (0 when a concurrent run won)."""
     async with uow:
         mark = await uow.session.get(AggregateWatermarkRow, WATERMARK)
-        since = mark.changed_upto if mark is not None else None
+        since = mark.changed_upto - COMMIT_OVERLAP if mark is not None else None
         touched, newest = await changed_service_days(uow.session, since)
     for service, first, last in recount_batches(touched, days):
         async with uow:
