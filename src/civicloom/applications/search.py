@@ -7,12 +7,24 @@ tables, keyset-paged newest first. Typed text is matched literally: ``%`` and ``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    exists,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications.queries import header_of
@@ -61,13 +73,29 @@ def literal_like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _matches(query: CaseSearchQuery) -> ColumnElement[bool]:
+FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,99}")
+
+
+def _answer(field: str, dialect: str) -> ColumnElement[str]:
+    """One answer as text. On PostgreSQL the key is written literally (a field name of the
+    blueprint's schema, checked above), so the expression is the one the trigram indexes of
+    migration 0035 are built on and the planner uses them even with a generic plan (ADR 0065)."""
+    if dialect == "postgresql" and FIELD_NAME.fullmatch(field):
+        answer: ColumnElement[str] = ApplicationRow.data.op("->>", return_type=String())(
+            literal_column(f"'{field}'")
+        )
+        return answer
+    fallback: ColumnElement[str] = ApplicationRow.data[field].as_string()
+    return fallback
+
+
+def _matches(query: CaseSearchQuery, dialect: str) -> ColumnElement[bool]:
     text = query.text.strip()
     found: list[ColumnElement[bool]] = []
     for match in query.fields:
         if not match.versions:
             continue
-        value = ApplicationRow.data[match.field].as_string()
+        value = _answer(match.field, dialect)
         condition = (
             func.upper(value) == text.upper()
             if match.exact
@@ -112,7 +140,8 @@ async def search_cases(session: AsyncSession, query: CaseSearchQuery) -> CaseSea
             )
         ):
             return CaseSearchPage([header_of(by_reference)], False)
-    statement = _in_scope(select(ApplicationRow).where(_matches(query)), query.department)
+    dialect = session.get_bind().dialect.name
+    statement = _in_scope(select(ApplicationRow).where(_matches(query, dialect)), query.department)
     if query.after is not None:
         at, last_id = query.after
         statement = statement.where(

@@ -64,6 +64,8 @@ SLA_WATCHED_STATES = (
 )
 """Steps whose SLA is watched (reminders)."""
 SLA_ESCALATED_STATES = (TaskState.AWAITING_OFFICER.value,)
+OPEN_HUMAN_TASK_STATES = (TaskState.AWAITING_OFFICER.value, TaskState.AWAITING_APPLICANT.value)
+"""Steps in a department's work queue."""
 """Steps that escalate when overdue: a person's."""
 
 
@@ -79,6 +81,15 @@ class TaskRow(Base):
         UniqueConstraint("application_id", "step_id", name="uq_application_tasks_step"),
         Index("ix_application_tasks_due", "state", "due_at"),
         Index("ix_application_tasks_queue", "department", "state"),
+        # The work queue, keyset-paged on (due date, id) per department over open human tasks
+        # only (issue 23, ADR 0065); the predicate matches ``queries._department_queue``.
+        Index(
+            "ix_application_tasks_open_queue",
+            "department",
+            "sla_due_at",
+            "id",
+            postgresql_where=text(f"state IN ({_in(OPEN_HUMAN_TASK_STATES)})"),
+        ),
         # The SLA sweep reads open steps only: partial indexes keep finished ones (millions,
         # at volume) out of its way. Predicates match ``sla.overdue_query``/``reminder_query``.
         Index(

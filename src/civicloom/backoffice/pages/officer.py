@@ -14,6 +14,7 @@ from civicloom.applications import (
     claim_task,
     clock_of,
     decide_task,
+    queue_cursors,
     request_information,
 )
 from civicloom.backoffice.domain import (
@@ -80,17 +81,19 @@ async def queue(
     state: Annotated[str | None, Query(pattern="^(|awaiting_officer|awaiting_applicant)$")] = None,
     sla: Annotated[str | None, Query(pattern="^(|on_track|due_soon|breached)$")] = None,
     mine: bool = False,
-    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> HTMLResponse:
-    """The department's work queue: filters, SLA badges, soonest due first, paged."""
+    """The department's work queue: filters, SLA badges, soonest due first, keyset-paged
+    (Previous/Next links carry a signed cursor; a forged one is a 400 page)."""
     flt = QueueFilter(
         service=service or None,
         state=state or None,
         sla=SlaState(sla) if sla else None,
         mine=mine,
-        page=page_number,
+        cursor=cursor or None,
     )
-    result = await work_queue(container.uow(), container.clock, principal, flt)
+    cursors = queue_cursors(container.settings.secret_key.get_secret_value())
+    result = await work_queue(container.uow(), container.clock, principal, flt, cursors)
     now = container.clock.now()
     return page(
         request,
