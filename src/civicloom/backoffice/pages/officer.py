@@ -47,7 +47,14 @@ from civicloom.backoffice.timeline import officer_timeline_text
 from civicloom.catalogue import CALENDARS
 from civicloom.documents import DocumentsRuntimeDep
 from civicloom.identity import read_department_staff
-from civicloom.kernel import Conflict, FieldError, PathId, Principal, ValidationFailed
+from civicloom.kernel import (
+    Conflict,
+    FieldError,
+    InvalidCursor,
+    PathId,
+    Principal,
+    ValidationFailed,
+)
 from civicloom.rules import RULE_BOOK, RecordedDecision, RuleBook
 from civicloom.web import (
     ContainerDep,
@@ -93,7 +100,12 @@ async def queue(
         cursor=cursor or None,
     )
     cursors = queue_cursors(container.settings.secret_key.get_secret_value())
-    result = await work_queue(container.uow(), container.clock, principal, flt, cursors)
+    query = _query_string(flt)
+    try:
+        result = await work_queue(container.uow(), container.clock, principal, flt, cursors)
+    except InvalidCursor:
+        first = f"/backoffice/tasks?{query}" if query else "/backoffice/tasks"
+        return page(request, "backoffice/page_link_invalid.html", principal, 400, first=first)
     now = container.clock.now()
     return page(
         request,
@@ -104,7 +116,7 @@ async def queue(
         services=await services_in_queue(container.uow(), principal),
         service_name=await service_namer(container, request),
         sla_of=lambda task: sla_state(task.sla_due_at, now).value,
-        query=_query_string(flt),
+        query=query,
     )
 
 
