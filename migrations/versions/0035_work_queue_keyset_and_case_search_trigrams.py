@@ -1,5 +1,6 @@
 """The work queue's keyset index over open human tasks, and trigram indexes for the staff
-case search by business or director name on PostgreSQL (issue 23, ADR 0065).
+case search by business or director name on PostgreSQL (with an expression index on the
+registration number it is compared with in the same statement) (issue 23, ADR 0065).
 
 Revision ID: 0035
 Revises: 0033
@@ -20,6 +21,9 @@ OPEN_HUMAN = "state IN ('awaiting_officer', 'awaiting_applicant')"
 # the answers searched by "contains" (``civicloom.applications.search``): PostgreSQL only,
 # SQLite scans with LIKE (ADR 0063, 0065)
 TRIGRAM_FIELDS = ("business_name", "director_name")
+# and the ones searched by "equals, ignoring case": without an index on them, an OR of the
+# conditions cannot be a BitmapOr of indexes and the whole table is scanned
+EXACT_FIELDS = ("business_registration_number",)
 
 
 def upgrade() -> None:
@@ -39,6 +43,10 @@ def upgrade() -> None:
             f"CREATE INDEX ix_applications_{name}_trgm ON applications "
             f"USING gin (lower(data ->> '{name}') gin_trgm_ops)"
         )
+    for name in EXACT_FIELDS:
+        op.execute(
+            f"CREATE INDEX ix_applications_{name}_upper ON applications (upper(data ->> '{name}'))"
+        )
 
 
 def downgrade() -> None:
@@ -46,4 +54,6 @@ def downgrade() -> None:
     if op.get_context().dialect.name == "postgresql":
         for name in TRIGRAM_FIELDS:
             op.execute(f"DROP INDEX IF EXISTS ix_applications_{name}_trgm")
+        for name in EXACT_FIELDS:
+            op.execute(f"DROP INDEX IF EXISTS ix_applications_{name}_upper")
     op.drop_index("ix_application_tasks_open_queue", table_name="application_tasks")

@@ -343,19 +343,21 @@ def _keyset_branches(
     id), as one or two index-ordered ranges: a row comparison never matches a NULL due date, so
     the tasks without one are their own range."""
     due, ident = TaskRow.sla_due_at, TaskRow.id
-    forward = (due.asc(), ident.asc())
-    backward = (due.desc(), ident.desc())
+    # every range is read in the index's own order, even where every due date in it is NULL:
+    # ordered by id alone, PostgreSQL walks the primary key instead
+    forward = (due.asc().nulls_last(), ident.asc())
+    backward = (due.desc().nulls_first(), ident.desc())
     if position.direction == "after":
         if position.at is None:
-            return [(and_(due.is_(None), ident > position.id), (ident.asc(),))]
+            return [(and_(due.is_(None), ident > position.id), forward)]
         return [
             (tuple_(due, ident) > tuple_(_due(position.at), literal(position.id)), forward),
-            (due.is_(None), (ident.asc(),)),
+            (due.is_(None), forward),
         ]
     if position.at is not None:
         return [(tuple_(due, ident) < tuple_(_due(position.at), literal(position.id)), backward)]
     return [
-        (and_(due.is_(None), ident < position.id), (ident.desc(),)),
+        (and_(due.is_(None), ident < position.id), backward),
         (due.is_not(None), backward),
     ]
 
@@ -369,15 +371,9 @@ def _due(at: datetime) -> ColumnElement[Any]:
     return literal(at, type_=TaskRow.__table__.c.sla_due_at.type)
 
 
-async def department_queue(
-    session: AsyncSession, q: DepartmentQueueQuery, now: datetime
-) -> QueueSlice:
-    """A page of a department's open human tasks, soonest due first (no due date last), keyset-
-    paged on (due date, id) over ``ix_application_tasks_open_queue``: two statements per page,
-    the first counting at most ``QUEUE_COUNT_CAP`` + 1 tasks, however deep the page."""
+def queue_page_statement(q: DepartmentQueueQuery, now: datetime) -> Select[TaskRow, ApplicationRow]:
+    """The statement of one page of the queue (``q.limit`` + 1 rows, in the page's order)."""
     base = _department_queue(q, now)
-    limited = base.with_only_columns(TaskRow.id).limit(QUEUE_COUNT_CAP + 1).subquery()
-    total = int(await session.scalar(select(func.count()).select_from(limited)) or 0)
     due, ident = TaskRow.sla_due_at, TaskRow.id
     backwards = q.position is not None and q.position.direction == "before"
     order = (
@@ -397,7 +393,20 @@ async def department_queue(
             ]
             ids = union_all(*(select(r.c.id) for r in ranges)).subquery()
             statement = base.where(ident.in_(select(ids.c.id)))
-    rows = list(await session.execute(statement.order_by(*order).limit(fetch)))
+    return statement.order_by(*order).limit(fetch)
+
+
+async def department_queue(
+    session: AsyncSession, q: DepartmentQueueQuery, now: datetime
+) -> QueueSlice:
+    """A page of a department's open human tasks, soonest due first (no due date last), keyset-
+    paged on (due date, id) over ``ix_application_tasks_open_queue``: two statements per page,
+    the first counting at most ``QUEUE_COUNT_CAP`` + 1 tasks, however deep the page."""
+    base = _department_queue(q, now)
+    limited = base.with_only_columns(TaskRow.id).limit(QUEUE_COUNT_CAP + 1).subquery()
+    total = int(await session.scalar(select(func.count()).select_from(limited)) or 0)
+    backwards = q.position is not None and q.position.direction == "before"
+    rows = list(await session.execute(queue_page_statement(q, now)))
     more = len(rows) > q.limit
     rows = rows[: q.limit]
     if backwards:
