@@ -403,7 +403,12 @@ async def department_queue(
     paged on (due date, id) over ``ix_application_tasks_open_queue``: two statements per page,
     the first counting at most ``QUEUE_COUNT_CAP`` + 1 tasks, however deep the page."""
     base = _department_queue(q, now)
-    limited = base.with_only_columns(TaskRow.id).limit(QUEUE_COUNT_CAP + 1).subquery()
+    # without a service filter every condition is the task's own: count the open-queue index's
+    # entries alone (the application a task belongs to always exists), not a join per task
+    counted = base.with_only_columns(TaskRow.id) if q.service else select(TaskRow.id)
+    if not q.service and base.whereclause is not None:
+        counted = counted.where(base.whereclause)
+    limited = counted.limit(QUEUE_COUNT_CAP + 1).subquery()
     total = int(await session.scalar(select(func.count()).select_from(limited)) or 0)
     backwards = q.position is not None and q.position.direction == "before"
     rows = list(await session.execute(queue_page_statement(q, now)))
