@@ -18,6 +18,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 OPEN_HUMAN = "state IN ('awaiting_officer', 'awaiting_applicant')"
+# (named in ``civicloom.applications.tables.POSTGRES_SEARCH_INDEXES``, not in the models)
 # the answers searched by "contains" (``civicloom.applications.search``): PostgreSQL only,
 # SQLite scans with LIKE (ADR 0063, 0065)
 TRIGRAM_FIELDS = ("business_name", "director_name")
