@@ -120,7 +120,7 @@ async def run(url: str, var_dir: Path) -> None:
         following = f"/applications?cursor={found.group(1)}"
         olivia = {**HTML, "Authorization": "Bearer dev:olivia"}
         queue = await client.get("/backoffice/tasks", headers=olivia)
-        found = re.search(r'href="(/backoffice/tasks\?[^"]*page=2)" rel="next"', queue.text)
+        found = re.search(r'href="(/backoffice/tasks\?[^"]*cursor=[^"]+)" rel="next"', queue.text)
         assert found is not None, "the queue has a second page"
         queue_next = found.group(1).replace("&amp;", "&")
         api_alice = {"Authorization": "Bearer dev:alice"}

@@ -39,6 +39,8 @@ from civicloom.applications import (
     dead_letters_page,
     decide_task,
     list_officer_tasks,
+    officer_queue_page,
+    queue_cursors,
     read_officer_task,
     request_information,
     resolve_dead_letter,
@@ -167,21 +169,48 @@ async def answer(
 async def work_queue(
     container: ContainerDep,
     principal: CurrentPrincipal,
+    response: Response,
     service: Annotated[str | None, Query(max_length=100, pattern=SERVICE_ID)] = None,
     state: Annotated[str | None, Query(max_length=40, pattern=TASK_STATE)] = None,
     sla: Annotated[str | None, Query(pattern="^(on_track|breached)$")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    offset: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=MAX_OFFSET,
+            description="Deprecated: follow the `Link` header's cursors instead. Tasks to skip.",
+        ),
+    ] = 0,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=400,
+            description="A neighbouring page's cursor, from this list's `Link` header.",
+        ),
+    ] = None,
 ) -> list[dict[str, Any]]:
-    """The officer's department's open tasks, soonest due first."""
-    tasks = await list_officer_tasks(
-        container.uow(),
-        container.clock,
-        principal,
-        TaskFilter(service=service, state=state, sla=sla, limit=limit, offset=offset),
-    )
+    """The officer's department's open tasks, soonest due first. Pages are keyset-paged: the
+    `Link` header names the `next` and `prev` pages; a cursor this list did not give out for
+    these filters (altered, or another department's) is a 400 naming `cursor`."""
+    flt = TaskFilter(service=service, state=state, sla=sla, limit=limit, offset=offset)
     now = container.clock.now()
-    return [_task_out(t, now) for t in tasks]
+    if offset and cursor is None:
+        tasks = await list_officer_tasks(container.uow(), container.clock, principal, flt)
+        return [_task_out(t, now) for t in tasks]
+    cursors = queue_cursors(container.settings.secret_key.get_secret_value())
+    page = await officer_queue_page(
+        container.uow(), container.clock, principal, flt, cursors, cursor
+    )
+    filters = {k: v for k, v in (("service", service), ("state", state), ("sla", sla)) if v}
+    links = [
+        f'</api/v1/tasks?{urlencode({**filters, "limit": limit, "cursor": value})}>; rel="{rel}"'
+        for rel, value in (("next", page.next), ("prev", page.previous))
+        if value is not None
+    ]
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return [_task_out(t, now) for t in page.tasks]
 
 
 @casework_router.get("/tasks/{task_id}", tags=["tasks"], response_model=TaskDetailOut)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -31,9 +31,9 @@ from civicloom.applications.domain import (
     TaskState,
 )
 from civicloom.applications.engine import finish_case
-from civicloom.applications.queries import task_view
+from civicloom.applications.queries import department_queue, task_view
 from civicloom.applications.tables import ApplicationRow, TaskRow
-from civicloom.applications.views import TaskView
+from civicloom.applications.views import DepartmentQueueQuery, TaskView
 from civicloom.audit import AuditAction
 from civicloom.catalogue import StepKind
 from civicloom.db import UnitOfWork
@@ -45,6 +45,7 @@ from civicloom.kernel import (
     FieldError,
     NotFound,
     Principal,
+    SignedCursors,
     ValidationFailed,
 )
 from civicloom.outbox import EventType
@@ -162,6 +163,46 @@ async def list_officer_tasks(
     async with uow:
         result = await uow.session.execute(officer_queue_query(principal, flt, clock.now()))
         return [task_view(task, app) for task, app in result]
+
+
+@dataclass(frozen=True)
+class OfficerQueuePage:
+    """A keyset page of the work queue through the API: tasks and the neighbours' cursors."""
+
+    tasks: list[TaskView]
+    next: str | None
+    previous: str | None
+
+
+async def officer_queue_page(
+    uow: UnitOfWork,
+    clock: Clock,
+    principal: Principal,
+    flt: TaskFilter,
+    cursors: SignedCursors,
+    cursor: str | None,
+) -> OfficerQueuePage:
+    """The work queue keyset-paged (issue 23): the same query as the back-office page, its
+    cursor bound to the department and the filters (another queue's is a 400 naming
+    ``cursor``)."""
+    if not principal.department or not _reads_tasks_of(principal, principal.department):
+        raise Forbidden("only officers and their department's systems have a work queue")
+    query = DepartmentQueueQuery(
+        department=principal.department,
+        service=flt.service,
+        state=flt.state,
+        sla={"on_track": "not_breached", "breached": "breached"}.get(flt.sla or ""),
+        limit=flt.limit,
+    )
+    if cursor is not None:
+        query = replace(query, position=cursors.decode(cursor, query.scope))
+    async with uow:
+        found = await department_queue(uow.session, query, clock.now())
+    return OfficerQueuePage(
+        found.tasks,
+        cursors.encode(found.next, query.scope) if found.next else None,
+        cursors.encode(found.previous, query.scope) if found.previous else None,
+    )
 
 
 async def read_officer_task(

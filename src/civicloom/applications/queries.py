@@ -12,12 +12,28 @@ from collections.abc import Collection
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Date, Select, and_, case, cast, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Date,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications.domain import FINAL_APPLICATION_STATES, TaskState
 from civicloom.applications.tables import ApplicationRow, DeadLetterRow, TaskRow, TimelineRow
 from civicloom.applications.views import (
+    QUEUE_COUNT_CAP,
     ApplicantApplication,
     ApplicationFacts,
     ApplicationHeader,
@@ -35,7 +51,7 @@ from civicloom.applications.views import (
     UsageRecord,
 )
 from civicloom.catalogue import StepKind, version_titles
-from civicloom.kernel.keyset import Cursor, Page
+from civicloom.kernel.keyset import Cursor, Page, Position, SignedCursors
 
 OPEN_HUMAN_STATES = (TaskState.AWAITING_OFFICER.value, TaskState.AWAITING_APPLICANT.value)
 QUEUED_STATES = ("ready", "running", "awaiting_external", "awaiting_officer", "awaiting_applicant")
@@ -296,7 +312,12 @@ def _department_queue(q: DepartmentQueueQuery, now: datetime) -> Select[TaskRow,
     query = (
         select(TaskRow, ApplicationRow)
         .join(ApplicationRow, ApplicationRow.id == TaskRow.application_id)
-        .where(TaskRow.department == q.department, TaskRow.state.in_(OPEN_HUMAN_STATES))
+        # the states as literals: a generic prepared plan still proves the partial index's
+        # predicate (``ix_application_tasks_open_queue``)
+        .where(
+            TaskRow.department == q.department,
+            TaskRow.state.in_([literal_column(f"'{state}'") for state in OPEN_HUMAN_STATES]),
+        )
     )
     if q.service:
         query = query.where(ApplicationRow.service_id == q.service)
@@ -312,21 +333,101 @@ def _department_queue(q: DepartmentQueueQuery, now: datetime) -> Select[TaskRow,
         query = query.where(
             or_(TaskRow.sla_due_at.is_(None), TaskRow.sla_due_at > now + q.due_soon)
         )
+    elif q.sla == "not_breached":
+        query = query.where(or_(TaskRow.sla_due_at.is_(None), TaskRow.sla_due_at >= now))
     return query
+
+
+def _keyset_branches(
+    position: Position,
+) -> list[tuple[ColumnElement[bool], tuple[ColumnElement[Any], ...]]]:
+    """The rows after (or before) ``position`` in the queue's order (due date, nulls last, then
+    id), as one or two index-ordered ranges: a row comparison never matches a NULL due date, so
+    the tasks without one are their own range."""
+    due, ident = TaskRow.sla_due_at, TaskRow.id
+    # every range is read in the index's own order, even where every due date in it is NULL:
+    # ordered by id alone, PostgreSQL walks the primary key instead
+    forward = (due.asc().nulls_last(), ident.asc())
+    backward = (due.desc().nulls_first(), ident.desc())
+    if position.direction == "after":
+        if position.at is None:
+            return [(and_(due.is_(None), ident > position.id), forward)]
+        return [
+            (tuple_(due, ident) > tuple_(_due(position.at), literal(position.id)), forward),
+            (due.is_(None), forward),
+        ]
+    if position.at is not None:
+        return [(tuple_(due, ident) < tuple_(_due(position.at), literal(position.id)), backward)]
+    return [
+        (and_(due.is_(None), ident < position.id), backward),
+        (due.is_not(None), backward),
+    ]
+
+
+def queue_cursors(secret: str) -> SignedCursors:
+    """The work queue's cursor signer, keyed by the platform's secret (page and API alike)."""
+    return SignedCursors(secret.encode(), "civicloom.work-queue")
+
+
+def _due(at: datetime) -> ColumnElement[Any]:
+    return literal(at, type_=TaskRow.__table__.c.sla_due_at.type)
+
+
+def queue_page_statement(q: DepartmentQueueQuery, now: datetime) -> Select[TaskRow, ApplicationRow]:
+    """The statement of one page of the queue (``q.limit`` + 1 rows, in the page's order)."""
+    base = _department_queue(q, now)
+    due, ident = TaskRow.sla_due_at, TaskRow.id
+    backwards = q.position is not None and q.position.direction == "before"
+    order = (
+        (due.desc().nulls_first(), ident.desc()) if backwards else (due.asc().nulls_last(), ident)
+    )
+    fetch = q.limit + 1
+    if q.position is None:
+        statement = base
+    else:
+        branches = _keyset_branches(q.position)
+        if len(branches) == 1:
+            statement = base.where(branches[0][0])
+        else:
+            ranges = [
+                base.with_only_columns(ident).where(where).order_by(*by).limit(fetch).subquery()
+                for where, by in branches
+            ]
+            ids = union_all(*(select(r.c.id) for r in ranges)).subquery()
+            statement = base.where(ident.in_(select(ids.c.id)))
+    return statement.order_by(*order).limit(fetch)
 
 
 async def department_queue(
     session: AsyncSession, q: DepartmentQueueQuery, now: datetime
 ) -> QueueSlice:
-    """A department's open human tasks, soonest due first: two statements per slice."""
+    """A page of a department's open human tasks, soonest due first (no due date last), keyset-
+    paged on (due date, id) over ``ix_application_tasks_open_queue``: two statements per page,
+    the first counting at most ``QUEUE_COUNT_CAP`` + 1 tasks, however deep the page."""
     base = _department_queue(q, now)
-    total = int(await session.scalar(select(func.count()).select_from(base.subquery())) or 0)
-    result = await session.execute(
-        base.order_by(TaskRow.sla_due_at.is_(None), TaskRow.sla_due_at, TaskRow.id)
-        .limit(q.limit)
-        .offset(q.offset)
+    # without a service filter every condition is the task's own: count the open-queue index's
+    # entries alone (the application a task belongs to always exists), not a join per task
+    counted = base.with_only_columns(TaskRow.id) if q.service else select(TaskRow.id)
+    if not q.service and base.whereclause is not None:
+        counted = counted.where(base.whereclause)
+    limited = counted.limit(QUEUE_COUNT_CAP + 1).subquery()
+    total = int(await session.scalar(select(func.count()).select_from(limited)) or 0)
+    backwards = q.position is not None and q.position.direction == "before"
+    rows = list(await session.execute(queue_page_statement(q, now)))
+    more = len(rows) > q.limit
+    rows = rows[: q.limit]
+    if backwards:
+        rows.reverse()
+    tasks = [task_view(task, app) for task, app in rows]
+    has_next = (more if not backwards else True) and bool(tasks)
+    has_previous = (more if backwards else q.position is not None) and bool(tasks)
+    return QueueSlice(
+        tasks=tasks,
+        total=min(total, QUEUE_COUNT_CAP),
+        capped=total > QUEUE_COUNT_CAP,
+        next=Position("after", tasks[-1].sla_due_at, tasks[-1].id) if has_next else None,
+        previous=Position("before", tasks[0].sla_due_at, tasks[0].id) if has_previous else None,
     )
-    return QueueSlice(tasks=[task_view(task, app) for task, app in result], total=total)
 
 
 async def services_with_tasks(session: AsyncSession, department: str) -> list[str]:

@@ -56,6 +56,18 @@ class ApplicationRow(Base):
     data_purge_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
+POSTGRES_SEARCH_INDEXES = frozenset(
+    {
+        "ix_applications_business_name_trgm",
+        "ix_applications_director_name_trgm",
+        "ix_applications_business_registration_number_upper",
+    }
+)
+"""Expression indexes of the staff case search that exist on PostgreSQL only (``pg_trgm``,
+migration 0035, ADR 0065): kept in the migration, not in the models (SQLite has no trigram
+operator class), so the models-match-migrations check leaves them out by name."""
+
+
 SLA_WATCHED_STATES = (
     TaskState.AWAITING_OFFICER.value,
     TaskState.AWAITING_EXTERNAL.value,
@@ -65,6 +77,8 @@ SLA_WATCHED_STATES = (
 )
 """Steps whose SLA is watched (reminders)."""
 SLA_ESCALATED_STATES = (TaskState.AWAITING_OFFICER.value,)
+OPEN_HUMAN_TASK_STATES = (TaskState.AWAITING_OFFICER.value, TaskState.AWAITING_APPLICANT.value)
+"""Steps in a department's work queue."""
 """Steps that escalate when overdue: a person's."""
 
 
@@ -80,6 +94,15 @@ class TaskRow(Base):
         UniqueConstraint("application_id", "step_id", name="uq_application_tasks_step"),
         Index("ix_application_tasks_due", "state", "due_at"),
         Index("ix_application_tasks_queue", "department", "state"),
+        # The work queue, keyset-paged on (due date, id) per department over open human tasks
+        # only (issue 23, ADR 0065); the predicate matches ``queries._department_queue``.
+        Index(
+            "ix_application_tasks_open_queue",
+            "department",
+            "sla_due_at",
+            "id",
+            postgresql_where=text(f"state IN ({_in(OPEN_HUMAN_TASK_STATES)})"),
+        ),
         # The SLA sweep reads open steps only: partial indexes keep finished ones (millions,
         # at volume) out of its way. Predicates match ``sla.overdue_query``/``reminder_query``.
         Index(

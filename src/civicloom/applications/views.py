@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from civicloom.kernel.keyset import Position
+
 
 @dataclass(frozen=True)
 class ApplicationHeader:
@@ -118,10 +120,12 @@ class CaseEvent:
 
 @dataclass(frozen=True)
 class DepartmentQueueQuery:
-    """A department's queue of open human tasks: filters and the slice wanted.
+    """A department's queue of open human tasks: filters and the page wanted.
 
-    ``sla`` is ``breached`` (past due), ``due_soon`` (due within ``due_soon``) or
-    ``on_track`` (no due date, or due later than that).
+    ``sla`` is ``breached`` (past due), ``due_soon`` (due within ``due_soon``), ``on_track``
+    (no due date, or due later than that) or ``not_breached`` (no due date, or not past due).
+    ``position`` is where the page starts (keyset on due date then id, issue 23; None: the
+    first page).
     """
 
     department: str
@@ -131,15 +135,30 @@ class DepartmentQueueQuery:
     sla: str | None = None
     due_soon: timedelta = timedelta(days=2)
     limit: int = 25
-    offset: int = 0
+    position: Position | None = None
+
+    @property
+    def scope(self) -> str:
+        """What a cursor of this queue is bound to: the department and every filter."""
+        filters = (self.service, self.state, self.assignee, self.sla)
+        return "|".join(("queue", self.department, *(value or "" for value in filters)))
+
+
+QUEUE_COUNT_CAP = 1000
+"""A queue counts its tasks up to this many ("1,000 or more"): a count never walks a whole
+department's queue (issue 23)."""
 
 
 @dataclass(frozen=True)
 class QueueSlice:
-    """One slice of a queue and how many tasks match in all."""
+    """One page of a queue, how many tasks match (up to ``QUEUE_COUNT_CAP``; ``capped``: more)
+    and where its neighbouring pages start (None at an end)."""
 
     tasks: list[TaskView]
     total: int
+    capped: bool = False
+    next: Position | None = None
+    previous: Position | None = None
 
 
 @dataclass(frozen=True)

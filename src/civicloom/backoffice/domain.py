@@ -70,11 +70,11 @@ class InspectionPlan:
 
 @dataclass(frozen=True)
 class QueueFilter:
-    """Work-queue filters and the page wanted (pages are 1-based)."""
+    """Work-queue filters and the page wanted (a cursor the queue gave out; None: the first)."""
 
     service: str | None = None
     state: str | None = None
     sla: SlaState | None = None
     mine: bool = False
-    page: int = 1
+    cursor: str | None = None  # a neighbouring page's signed cursor (None: the first page)
     per_page: int = 25

@@ -7,7 +7,7 @@ a fixed number of statements whatever the queue's size (tests hold query-count b
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -39,7 +39,7 @@ from civicloom.db import UnitOfWork
 from civicloom.departments import department_names
 from civicloom.documents import DocumentRef, application_documents
 from civicloom.identity import staff_names
-from civicloom.kernel import Clock, LocalisedText, Principal
+from civicloom.kernel import Clock, LocalisedText, Principal, SignedCursors
 from civicloom.rules import RecordedDecision, list_decisions
 
 
@@ -58,17 +58,14 @@ class QueueRow:
 
 @dataclass(frozen=True)
 class QueuePage:
-    """One page of the queue, with what the pager needs."""
+    """One page of the queue, with what the pager needs: how many tasks match (up to
+    ``QUEUE_COUNT_CAP``; ``capped``: at least that many) and the neighbours' cursors."""
 
     rows: list[QueueRow]
     total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        """How many pages there are (at least one)."""
-        return max(1, -(-self.total // self.per_page))
+    capped: bool = False
+    next: str | None = None
+    previous: str | None = None
 
 
 def _require_queue(principal: Principal) -> str:
@@ -78,9 +75,11 @@ def _require_queue(principal: Principal) -> str:
 
 
 async def work_queue(
-    uow: UnitOfWork, clock: Clock, principal: Principal, flt: QueueFilter
+    uow: UnitOfWork, clock: Clock, principal: Principal, flt: QueueFilter, cursors: SignedCursors
 ) -> QueuePage:
-    """The department's open human tasks, soonest due first: two statements per page."""
+    """The department's open human tasks, soonest due first, keyset-paged: two statements per
+    page. A cursor is bound to the department and the filters (``SignedCursors``): one made for
+    another queue is refused (400 naming ``cursor``), never read as a position in this one."""
     query = DepartmentQueueQuery(
         department=_require_queue(principal),
         service=flt.service,
@@ -89,12 +88,18 @@ async def work_queue(
         sla=flt.sla.value if flt.sla is not None else None,
         due_soon=DUE_SOON,
         limit=flt.per_page,
-        offset=(flt.page - 1) * flt.per_page,
     )
+    if flt.cursor is not None:
+        query = replace(query, position=cursors.decode(flt.cursor, query.scope))
     async with uow:
         found = await department_queue(uow.session, query, clock.now())
-    rows = [QueueRow.of(task) for task in found.tasks]
-    return QueuePage(rows=rows, total=found.total, page=flt.page, per_page=flt.per_page)
+    return QueuePage(
+        rows=[QueueRow.of(task) for task in found.tasks],
+        total=found.total,
+        capped=found.capped,
+        next=cursors.encode(found.next, query.scope) if found.next else None,
+        previous=cursors.encode(found.previous, query.scope) if found.previous else None,
+    )
 
 
 async def services_in_queue(uow: UnitOfWork, principal: Principal) -> list[str]:

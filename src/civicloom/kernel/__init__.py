@@ -10,7 +10,7 @@ from civicloom.kernel.errors import (
     ValidationFailed,
 )
 from civicloom.kernel.ids import canonical_json, new_id, new_reference, sha256_hex
-from civicloom.kernel.keyset import Cursor, Page
+from civicloom.kernel.keyset import Cursor, InvalidCursor, Page, Position, SignedCursors
 from civicloom.kernel.principal import ActingFor, Capacity, Principal
 from civicloom.kernel.text import (
     EMAIL_PATTERN,
@@ -39,13 +39,16 @@ __all__ = [
     "FieldError",
     "FixedClock",
     "InboundModel",
+    "InvalidCursor",
     "Line",
     "LocalisedText",
     "NotFound",
     "Page",
     "PathId",
     "PayloadTooLarge",
+    "Position",
     "Principal",
+    "SignedCursors",
     "SystemClock",
     "Text",
     "TextKind",

@@ -30,6 +30,12 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "One or more fields broke a rule. `errors` lists each field, the rule and a message.",
     ),
     "malformed-json": ("Malformed JSON", "The body is not valid JSON."),
+    "invalid-cursor": (
+        "Not a page of this list",
+        "The `cursor` was not given out by this list for these filters: it was altered, or it"
+        " belongs to another department's queue or other filters (ADR 0065). `errors` names it;"
+        " start again from the first page.",
+    ),
     "payload-too-large": ("Request body too large", "The body exceeds the size limit."),
     "not-found": ("Not found", "The resource does not exist or is not visible to you."),
     "conflict": ("Conflict", "The request conflicts with the current state."),

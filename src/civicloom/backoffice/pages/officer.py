@@ -14,6 +14,7 @@ from civicloom.applications import (
     claim_task,
     clock_of,
     decide_task,
+    queue_cursors,
     request_information,
     reviews_of_step,
 )
@@ -47,7 +48,14 @@ from civicloom.backoffice.timeline import officer_timeline_text
 from civicloom.catalogue import CALENDARS
 from civicloom.documents import DocumentsRuntimeDep
 from civicloom.identity import read_department_staff
-from civicloom.kernel import Conflict, FieldError, PathId, Principal, ValidationFailed
+from civicloom.kernel import (
+    Conflict,
+    FieldError,
+    InvalidCursor,
+    PathId,
+    Principal,
+    ValidationFailed,
+)
 from civicloom.rules import RULE_BOOK, RecordedDecision, RuleBook
 from civicloom.web import (
     ContainerDep,
@@ -81,17 +89,24 @@ async def queue(
     state: Annotated[str | None, Query(pattern="^(|awaiting_officer|awaiting_applicant)$")] = None,
     sla: Annotated[str | None, Query(pattern="^(|on_track|due_soon|breached)$")] = None,
     mine: bool = False,
-    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> HTMLResponse:
-    """The department's work queue: filters, SLA badges, soonest due first, paged."""
+    """The department's work queue: filters, SLA badges, soonest due first, keyset-paged
+    (Previous/Next links carry a signed cursor; a forged one is a 400 page)."""
     flt = QueueFilter(
         service=service or None,
         state=state or None,
         sla=SlaState(sla) if sla else None,
         mine=mine,
-        page=page_number,
+        cursor=cursor or None,
     )
-    result = await work_queue(container.uow(), container.clock, principal, flt)
+    cursors = queue_cursors(container.settings.secret_key.get_secret_value())
+    query = _query_string(flt)
+    try:
+        result = await work_queue(container.uow(), container.clock, principal, flt, cursors)
+    except InvalidCursor:
+        first = f"/backoffice/tasks?{query}" if query else "/backoffice/tasks"
+        return page(request, "backoffice/page_link_invalid.html", principal, 400, first=first)
     now = container.clock.now()
     service_name, step_name = await service_and_step_namers(container, request)
     return page(
@@ -104,7 +119,7 @@ async def queue(
         service_name=service_name,
         step_name=step_name,
         sla_of=lambda task: sla_state(task.sla_due_at, now).value,
-        query=_query_string(flt),
+        query=query,
     )
 
 
