@@ -9,7 +9,8 @@ compilation, engine, asyncpg, asyncio, OpenTelemetry, civicloom modules). CPU ti
 time, so other load on the machine inflates the figures less; compare trees in alternating
 rounds all the same (benchmarks/README.md).
 
-Environment: BENCH_APPS (default 300), BENCH_RUNNERS (4), BENCH_POSTGRES_URL, PROFILE.
+Environment: BENCH_APPS (default 300), BENCH_RUNNERS (4), BENCH_POSTGRES_URL, PROFILE,
+PROFILE_OUT (a file to keep the cProfile stats in).
 Not part of ``make bench`` (its name does not start with ``bench_``).
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import cProfile
+import functools
 import os
 import pstats
 import time
@@ -41,13 +43,22 @@ class Meter:
     def __init__(self) -> None:
         self.draining = False
         self.statements = 0
+        self.kinds: Counter[str] = Counter()  # statements by kind and table
+        self.rows: Counter[str] = Counter()  # parameter sets (rows) by kind and table
         self.transactions = 0
         self.cpu_started = 0.0
         self.cpu_last = 0.0
         self.profile = cProfile.Profile(time.process_time) if PROFILE else None
 
-    def statement(self, *_: Any) -> None:
-        self.statements += self.draining
+    def statement(
+        self, _conn: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, many: bool
+    ) -> None:
+        if not self.draining:
+            return
+        self.statements += 1
+        kind = statement_kind(sql)
+        self.kinds[kind] += 1
+        self.rows[kind] += len(params) if many else 1
 
     def begin(self, *_: Any) -> None:
         self.transactions += self.draining
@@ -61,6 +72,23 @@ class Meter:
 
     def poll_ended(self) -> None:
         self.cpu_last = time.process_time()
+
+
+@functools.lru_cache(maxsize=512)
+def statement_kind(sql: str) -> str:
+    """``INSERT audit_entries``, ``UPDATE application_tasks``, ``SELECT pg_advisory…``: what a
+    statement does and to which table (a multi-row INSERT counts once)."""
+    words = sql.split()
+    verb = words[0].upper() if words else "?"
+    upper = [w.upper() for w in words]
+    for marker in ("INTO", "UPDATE", "FROM"):
+        if marker in upper[: len(upper)]:
+            at = upper.index(marker)
+            if marker == "UPDATE" and at != 0:
+                continue
+            if at + 1 < len(words):
+                return f"{verb} {words[at + 1].strip('(').strip(chr(34))}"
+    return f"{verb} {words[1][:30] if len(words) > 1 else ''}"
 
 
 def group(profile: cProfile.Profile) -> list[tuple[str, float]]:
@@ -115,9 +143,14 @@ def main() -> None:
         f"{meter.statements / steps:.2f} statements and {meter.transactions / steps:.3f} "
         f"transactions a step, Python CPU {cpu / steps * 1000:.3f} ms a step"
     )
+    print("  statements during the drain, by kind (statements a step, rows a step):")
+    for kind, count in meter.kinds.most_common():
+        print(f"    {kind:<40} {count / steps:6.3f}  {meter.rows[kind] / steps:6.3f}")
     if meter.profile is not None:
         calls: int = pstats.Stats(meter.profile).total_calls  # type: ignore[attr-defined]
         print(f"  Python function calls a step: {calls / steps:,.0f} (counted, not timed)")
+        if os.environ.get("PROFILE_OUT"):  # for pstats / snakeviz
+            meter.profile.dump_stats(os.environ["PROFILE_OUT"])
         grouped = group(meter.profile)
         total = sum(seconds for _, seconds in grouped)
         for package, seconds in grouped[:16]:

@@ -27,6 +27,7 @@ from civicloom.audit.services import (
     append_audit,
     cli_actor,
     data_use_for_subject,
+    queue_audit,
     record_of,
 )
 from civicloom.audit.signing import (
@@ -80,6 +81,7 @@ __all__ = [
     "machine_client_actions",
     "merkle_proof",
     "merkle_root",
+    "queue_audit",
     "record_of",
     "restrict_app_role",
     "seal_audit",
