@@ -27,6 +27,7 @@ from civicloom.audit.services import (
     append_audit,
     cli_actor,
     data_use_for_subject,
+    lock_chains,
     queue_audit,
     record_of,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "generate_key",
     "load_or_create_keyring",
     "load_public_keys",
+    "lock_chains",
     "machine_client_actions",
     "merkle_proof",
     "merkle_root",

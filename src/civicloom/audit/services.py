@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -69,6 +69,39 @@ async def _head(session: AsyncSession, chain: str) -> tuple[int, str]:
         ).first()
         heads[chain] = (last[0], last[1]) if last else (0, GENESIS_HASH)
     return heads[chain]
+
+
+_LOCK_CHAINS = text(
+    "SELECT pg_advisory_xact_lock_shared(:seal), count(pg_advisory_xact_lock(k))"
+    " FROM unnest(CAST(:keys AS bigint[])) AS k"
+)
+_READ_HEADS = text(
+    "SELECT c.chain, e.position, e.hash FROM unnest(CAST(:chains AS text[])) AS c(chain)"
+    " LEFT JOIN LATERAL (SELECT position, hash FROM audit_entries"
+    " WHERE chain = c.chain ORDER BY position DESC LIMIT 1) e ON true"
+)
+
+
+async def lock_chains(session: AsyncSession, chains: Iterable[str]) -> None:
+    """Lock and read the heads of several chains at once, for a transaction about to append to
+    each (the case engine recording a batch of steps): two statements whatever their number,
+    instead of two a chain. Chains are locked in sorted order. The heads are read in a second
+    statement, after the locks are held: a statement reads the rows committed when it
+    started, so one that waited for a lock could miss the entry its holder committed.
+    On SQLite (one writer) each head is read as ``append_audit`` reads it."""
+    heads = _heads(session)
+    todo = sorted({chain for chain in chains if chain not in heads})
+    if not todo:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        for chain in todo:
+            await _head(session, chain)
+        return
+    await session.execute(
+        _LOCK_CHAINS, {"seal": SEAL_LOCK_KEY, "keys": [chain_lock_key(c) for c in todo]}
+    )
+    for chain, position, hash_ in await session.execute(_READ_HEADS, {"chains": todo}):
+        heads[chain] = (position, hash_) if position is not None else (0, GENESIS_HASH)
 
 
 def _entry(record: AuditRecord, position: int, previous: str) -> dict[str, Any]:
