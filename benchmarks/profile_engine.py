@@ -10,7 +10,8 @@ time, so other load on the machine inflates the figures less; compare trees in a
 rounds all the same (benchmarks/README.md).
 
 Environment: BENCH_APPS (default 300), BENCH_RUNNERS (4), BENCH_POSTGRES_URL, PROFILE,
-PROFILE_OUT (a file to keep the cProfile stats in).
+PROFILE_OUT (a file to keep the cProfile stats in), VERIFY (run ``civicloom audit verify`` on
+the drained database before dropping it).
 Not part of ``make bench`` (its name does not start with ``bench_``).
 """
 
@@ -21,6 +22,8 @@ import cProfile
 import functools
 import os
 import pstats
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -35,6 +38,7 @@ from civicloom.settings import Settings
 
 bench_engine.APPS = int(os.environ.get("BENCH_APPS", "300"))  # a smaller default than bench's
 PROFILE = bool(os.environ.get("PROFILE"))
+VERIFY = bool(os.environ.get("VERIFY"))
 
 
 class Meter:
@@ -132,6 +136,12 @@ def main() -> None:
     try:
         upgrade(Settings().migrations_dir, url)
         result = asyncio.run(bench_engine.run_engine(url, bench_engine.RUNNERS))
+        if VERIFY:  # the chains the drain extended, checked by the operators' command
+            subprocess.run(
+                [sys.executable, "-m", "civicloom", "audit", "verify"],
+                env={**os.environ, "CIVICLOOM_DATABASE_URL": url, "CIVICLOOM_PROFILE": "test"},
+                check=True,
+            )
     finally:
         if meter.profile is not None:
             meter.profile.disable()
