@@ -148,7 +148,8 @@ def main() -> None:
             steps = APPS * bench_engine.STEPS_PER_APP / seconds
             print(
                 f"  {processes} process(es) x {bench_engine.RUNNERS} runners: "
-                f"{steps:,.0f} steps/s, ratio {steps / tps:.3f} (load average {load:.1f} before the drain)"
+                f"{steps:,.0f} steps/s, ratio {steps / tps:.3f} "
+                f"(load average {load:.1f} before the drain)"
             )
         decided = asyncio.run(_decided(url))
         expected = APPS * len(PROCESSES)
