@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from civicloom.applications.case import AuditNote, EventNote, record_case_change
-from civicloom.audit import AuditAction, AuditRecord, append_audit, verify_chain
+from civicloom.audit import AuditAction, AuditRecord, append_audit, lock_chains, verify_chain
 from civicloom.audit.tables import AuditEntryRow
 from civicloom.db import pending_count
 from civicloom.outbox import EventType
@@ -133,3 +133,23 @@ async def test_events_keep_their_order_and_a_repeated_key_stays_one_row(
         )
         await uow.commit()
     assert await outbox_keys(container) == ["queued:b", "queued:a", "queued:c"]
+
+
+async def test_chains_locked_together_go_on_from_their_heads(container: Container) -> None:
+    """``lock_chains`` reads several heads at once (a chain with entries, one without): the
+    entries queued after it go on from each head, and the chains verify."""
+    other = Case("queued-app-2", "QUE-0002")
+    async with container.uow() as uow:
+        await record_case_change(uow.session, CASE, T0, audit=note(1))
+        await uow.commit()
+    async with container.uow() as uow:
+        await lock_chains(uow.session, [f"application:{CASE.id}", f"application:{other.id}"])
+        for n in (2, 3):
+            await record_case_change(uow.session, CASE, T0, audit=note(n))
+            await record_case_change(uow.session, other, T0, audit=note(n))
+        await uow.commit()
+    assert [p for _, p, _ in await entries(container, f"application:{CASE.id}")] == [1, 2, 3]
+    assert [p for _, p, _ in await entries(container, f"application:{other.id}")] == [1, 2]
+    async with container.uow() as uow:
+        report = await verify_chain(uow.session)
+    assert report.valid, report.first_bad_seq
