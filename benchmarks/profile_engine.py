@@ -9,7 +9,9 @@ compilation, engine, asyncpg, asyncio, OpenTelemetry, civicloom modules). CPU ti
 time, so other load on the machine inflates the figures less; compare trees in alternating
 rounds all the same (benchmarks/README.md).
 
-Environment: BENCH_APPS (default 300), BENCH_RUNNERS (4), BENCH_POSTGRES_URL, PROFILE.
+Environment: BENCH_APPS (default 300), BENCH_RUNNERS (4), BENCH_POSTGRES_URL, PROFILE,
+PROFILE_OUT (a file to keep the cProfile stats in), VERIFY (run ``civicloom audit verify`` on
+the drained database before dropping it).
 Not part of ``make bench`` (its name does not start with ``bench_``).
 """
 
@@ -17,8 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import cProfile
+import functools
 import os
 import pstats
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -33,6 +38,7 @@ from civicloom.settings import Settings
 
 bench_engine.APPS = int(os.environ.get("BENCH_APPS", "300"))  # a smaller default than bench's
 PROFILE = bool(os.environ.get("PROFILE"))
+VERIFY = bool(os.environ.get("VERIFY"))
 
 
 class Meter:
@@ -41,13 +47,18 @@ class Meter:
     def __init__(self) -> None:
         self.draining = False
         self.statements = 0
+        self.kinds: Counter[str] = Counter()  # statements by kind and table
         self.transactions = 0
         self.cpu_started = 0.0
         self.cpu_last = 0.0
         self.profile = cProfile.Profile(time.process_time) if PROFILE else None
 
-    def statement(self, *_: Any) -> None:
-        self.statements += self.draining
+    def statement(self, _conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        if not self.draining:
+            return
+        self.statements += 1
+        kind = statement_kind(sql)
+        self.kinds[kind] += 1
 
     def begin(self, *_: Any) -> None:
         self.transactions += self.draining
@@ -61,6 +72,27 @@ class Meter:
 
     def poll_ended(self) -> None:
         self.cpu_last = time.process_time()
+
+
+@functools.lru_cache(maxsize=512)
+def statement_kind(sql: str) -> str:
+    """``INSERT audit_entries``, ``UPDATE application_tasks``, ``SELECT pg_advisory…``: what a
+    statement does and to which table (a multi-row INSERT counts once)."""
+    if "pg_advisory_xact_lock" in sql:
+        return "SELECT pg_advisory_xact_lock (audit chains)"
+    if "LATERAL" in sql and "audit_entries" in sql:
+        return "SELECT audit_entries (chain heads)"
+    words = sql.split()
+    verb = words[0].upper() if words else "?"
+    upper = [w.upper() for w in words]
+    for marker in ("INTO", "UPDATE", "FROM"):
+        if marker in upper[: len(upper)]:
+            at = upper.index(marker)
+            if marker == "UPDATE" and at != 0:
+                continue
+            if at + 1 < len(words):
+                return f"{verb} {words[at + 1].strip('(').strip(chr(34))}"
+    return f"{verb} {words[1][:30] if len(words) > 1 else ''}"
 
 
 def group(profile: cProfile.Profile) -> list[tuple[str, float]]:
@@ -104,6 +136,12 @@ def main() -> None:
     try:
         upgrade(Settings().migrations_dir, url)
         result = asyncio.run(bench_engine.run_engine(url, bench_engine.RUNNERS))
+        if VERIFY:  # the chains the drain extended, checked by the operators' command
+            subprocess.run(
+                [sys.executable, "-m", "civicloom", "audit", "verify"],
+                env={**os.environ, "CIVICLOOM_DATABASE_URL": url, "CIVICLOOM_PROFILE": "test"},
+                check=True,
+            )
     finally:
         if meter.profile is not None:
             meter.profile.disable()
@@ -115,9 +153,14 @@ def main() -> None:
         f"{meter.statements / steps:.2f} statements and {meter.transactions / steps:.3f} "
         f"transactions a step, Python CPU {cpu / steps * 1000:.3f} ms a step"
     )
+    print("  statements a step during the drain, by kind (an executemany counts once):")
+    for kind, count in meter.kinds.most_common():
+        print(f"    {kind:<40} {count / steps:6.3f}")
     if meter.profile is not None:
         calls: int = pstats.Stats(meter.profile).total_calls  # type: ignore[attr-defined]
         print(f"  Python function calls a step: {calls / steps:,.0f} (counted, not timed)")
+        if os.environ.get("PROFILE_OUT"):  # for pstats / snakeviz
+            meter.profile.dump_stats(os.environ["PROFILE_OUT"])
         grouped = group(meter.profile)
         total = sum(seconds for _, seconds in grouped)
         for package, seconds in grouped[:16]:

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications.tables import ApplicationRow, TaskRow, TimelineRow
-from civicloom.audit import AuditAction, AuditRecord, append_audit
+from civicloom.audit import AuditAction, AuditRecord, queue_audit
 from civicloom.catalogue import Blueprint, StepGraph, get_blueprint_version, step_graph
-from civicloom.db import notify_on_commit
+from civicloom.db import add_pending, notify_on_commit
 from civicloom.outbox import CloudEvent, EventType, enqueue_event
 
 EVENT_SOURCE = "urn:civicloom:applications"
@@ -139,19 +139,26 @@ class CaseIdentity(Protocol):
     def reference(self) -> str: ...
 
 
+_INSERT_TIMELINE = insert(cast(Table, TimelineRow.__table__))
+
+
 def _write_timeline(
     session: AsyncSession, application_id: str, now: datetime, note: TimelineNote
 ) -> None:
-    session.add(
-        TimelineRow(
-            application_id=application_id,
-            at=now,
-            event=note.event,
-            step_id=note.step_id,
-            department=note.department,
-            message=note.message,
-            visible_to_applicant=note.visible,
-        )
+    """Queue the entry: the transaction's entries are inserted in one statement, in the order
+    they were written (``civicloom.db.pending``, ADR 0067)."""
+    add_pending(
+        session.sync_session,
+        _INSERT_TIMELINE,
+        {
+            "application_id": application_id,
+            "at": now,
+            "event": note.event,
+            "step_id": note.step_id,
+            "department": note.department,
+            "message": note.message,
+            "visible_to_applicant": note.visible,
+        },
     )
 
 
@@ -181,7 +188,7 @@ async def record_case_change(
             key=event.key,
         )
     if audit is not None:  # last: the audit chain's lock is then held only until commit
-        await append_audit(
+        await queue_audit(
             session,
             AuditRecord(
                 actor=audit.actor,

@@ -35,6 +35,7 @@ from civicloom.applications.steps import (
     use_step_kinds,
 )
 from civicloom.applications.tables import TaskRow
+from civicloom.audit import chain_key, lock_chains
 from civicloom.catalogue import RetryPolicy
 from civicloom.catalogue.spec import DEFAULT_ANSWER_WITHIN_SECONDS
 from civicloom.departments import (
@@ -479,6 +480,16 @@ class StepRunner:
                 cases = await load_cases(
                     uow.session, [step.application_id for step, _ in batch], lock=True
                 )
+                # the chains completed steps append to, locked and read at once (two
+                # statements, not two a case; ADR 0067)
+                completing = {
+                    chain_key("application", step.application_id)
+                    for step, outcome in batch
+                    if not isinstance(outcome, Failure)
+                    and outcome.outcome is not CallOutcome.ACCEPTED
+                }
+                if len(completing) > 1:
+                    await lock_chains(uow.session, completing)
                 for step, outcome in batch:
                     case = cases[step.application_id]
                     task = case.tasks[step.step_id]

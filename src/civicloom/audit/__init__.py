@@ -27,6 +27,8 @@ from civicloom.audit.services import (
     append_audit,
     cli_actor,
     data_use_for_subject,
+    lock_chains,
+    queue_audit,
     record_of,
 )
 from civicloom.audit.signing import (
@@ -77,9 +79,11 @@ __all__ = [
     "generate_key",
     "load_or_create_keyring",
     "load_public_keys",
+    "lock_chains",
     "machine_client_actions",
     "merkle_proof",
     "merkle_root",
+    "queue_audit",
     "record_of",
     "restrict_app_role",
     "seal_audit",

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import getpass
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.audit.actions import PERSONAL_DATA_READS, AuditAction
 from civicloom.audit.domain import GENESIS_HASH, AuditRecord, chain_hash
 from civicloom.audit.tables import AuditEntryRow
+from civicloom.db.pending import add_pending, pending_count, write_pending
 
 # Appenders hold this lock shared, a seal holds it exclusively: a seal then sees every
 # entry whose sequence number it covers (PostgreSQL allocates sequence values before commit).
@@ -48,18 +49,8 @@ def actor_subject(actor: str) -> str:
     return subject if colon else channel
 
 
-async def append_audit(session: AsyncSession, record: AuditRecord) -> AuditEntryRow:
-    """Add an entry to its subject's chain inside the caller's transaction.
-
-    On PostgreSQL a transaction-scoped advisory lock per chain orders concurrent writers of the
-    same application, so its chain never forks (writers of other applications do not wait);
-    call this last in the use case so the lock is held only until commit. SQLite has a single
-    writer, and the unique (chain, position) constraint refuses a fork on any backend.
-
-    The chain's head is locked and read once per transaction; further entries of the same
-    chain in that transaction follow on from it, and rows are inserted with the next flush.
-    """
-    chain = record.chain
+async def _head(session: AsyncSession, chain: str) -> tuple[int, str]:
+    """The chain's head in this transaction: locked and read once, then followed on from."""
     heads = _heads(session)
     if chain not in heads:
         if session.get_bind().dialect.name == "postgresql":
@@ -77,26 +68,96 @@ async def append_audit(session: AsyncSession, record: AuditRecord) -> AuditEntry
             )
         ).first()
         heads[chain] = (last[0], last[1]) if last else (0, GENESIS_HASH)
-    position, previous = heads[chain]
-    row = AuditEntryRow(
-        chain=chain,
-        position=position + 1,
-        occurred_at=record.occurred_at,
-        actor=record.actor,
-        actor_subject=actor_subject(record.actor),
-        action=record.action,
-        subject_type=record.subject_type,
-        subject_id=record.subject_id,
-        department=record.department,
-        purpose=record.purpose,
-        fields=list(record.fields),
-        details=record.details,
-        prev_hash=previous,
-        hash=chain_hash(previous, record),
+    return heads[chain]
+
+
+_LOCK_CHAINS = text(
+    "SELECT pg_advisory_xact_lock_shared(:seal), count(pg_advisory_xact_lock(k))"
+    " FROM unnest(CAST(:keys AS bigint[])) AS k"
+)
+_READ_HEADS = text(
+    "SELECT c.chain, e.position, e.hash FROM unnest(CAST(:chains AS text[])) AS c(chain)"
+    " LEFT JOIN LATERAL (SELECT position, hash FROM audit_entries"
+    " WHERE chain = c.chain ORDER BY position DESC LIMIT 1) e ON true"
+)
+
+
+async def lock_chains(session: AsyncSession, chains: Iterable[str]) -> None:
+    """Lock and read the heads of several chains at once, for a transaction about to append to
+    each (the case engine recording a batch of steps): two statements whatever their number,
+    instead of two a chain. Chains are locked in sorted order. The heads are read in a second
+    statement, after the locks are held: a statement reads the rows committed when it
+    started, so one that waited for a lock could miss the entry its holder committed.
+    On SQLite (one writer) each head is read as ``append_audit`` reads it."""
+    heads = _heads(session)
+    todo = sorted({chain for chain in chains if chain not in heads})
+    if not todo:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        for chain in todo:
+            await _head(session, chain)
+        return
+    await session.execute(
+        _LOCK_CHAINS, {"seal": SEAL_LOCK_KEY, "keys": [chain_lock_key(c) for c in todo]}
     )
-    heads[chain] = (row.position, row.hash)
+    for chain, position, hash_ in await session.execute(_READ_HEADS, {"chains": todo}):
+        heads[chain] = (position, hash_) if position is not None else (0, GENESIS_HASH)
+
+
+def _entry(record: AuditRecord, position: int, previous: str) -> dict[str, Any]:
+    return {
+        "chain": record.chain,
+        "position": position,
+        "occurred_at": record.occurred_at,
+        "actor": record.actor,
+        "actor_subject": actor_subject(record.actor),
+        "action": record.action,
+        "subject_type": record.subject_type,
+        "subject_id": record.subject_id,
+        "department": record.department,
+        "purpose": record.purpose,
+        "fields": list(record.fields),
+        "details": record.details,
+        "prev_hash": previous,
+        "hash": chain_hash(previous, record),
+    }
+
+
+async def append_audit(session: AsyncSession, record: AuditRecord) -> AuditEntryRow:
+    """Add an entry to its subject's chain inside the caller's transaction.
+
+    On PostgreSQL a transaction-scoped advisory lock per chain orders concurrent writers of the
+    same application, so its chain never forks (writers of other applications do not wait);
+    call this last in the use case so the lock is held only until commit. SQLite has a single
+    writer, and the unique (chain, position) constraint refuses a fork on any backend.
+
+    The chain's head is locked and read once per transaction; further entries of the same
+    chain in that transaction follow on from it, and rows are inserted with the next flush.
+    Entries queued with ``queue_audit`` earlier in the transaction are written first, so
+    sequence numbers follow positions.
+    """
+    position, previous = await _head(session, record.chain)
+    if pending_count(session.sync_session):
+        await session.run_sync(write_pending)
+    entry = _entry(record, position + 1, previous)
+    row = AuditEntryRow(**entry)
+    _heads(session)[record.chain] = (row.position, row.hash)
     session.add(row)
     return row
+
+
+_INSERT_ENTRIES = insert(cast(Table, AuditEntryRow.__table__))
+
+
+async def queue_audit(session: AsyncSession, record: AuditRecord) -> None:
+    """``append_audit`` for a caller that needs no row back: the entry (its chain locked and
+    its hash computed now, as ``append_audit`` does) is inserted with the transaction's other
+    queued entries in one statement, at the next flush point (``civicloom.db.pending``: before
+    commit, or before an ORM query in the same transaction). Issue 23, ADR 0067."""
+    position, previous = await _head(session, record.chain)
+    entry = _entry(record, position + 1, previous)
+    _heads(session)[record.chain] = (entry["position"], entry["hash"])
+    add_pending(session.sync_session, _INSERT_ENTRIES, entry)
 
 
 def stored_action(text: str) -> AuditAction:

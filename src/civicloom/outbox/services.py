@@ -4,38 +4,46 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, delete, func, or_, select, update
+from sqlalchemy import Connection, Table, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from civicloom.db.pending import add_pending
 from civicloom.outbox.domain import CloudEvent, OutboxBacklog, OutboxMessage
 from civicloom.outbox.tables import OutboxRow
 
 MAX_ATTEMPTS = 12
 
 
+_OUTBOX = cast(Table, OutboxRow.__table__)
+_ENQUEUE = {
+    "postgresql": postgresql_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["key"]),
+    "sqlite": sqlite_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["key"]),
+}
+
+
 async def enqueue_event(session: AsyncSession, event: CloudEvent, key: str) -> None:
     """Add an event to the caller's transaction; ``key`` makes a repeated enqueue a no-op.
 
-    One ``INSERT … ON CONFLICT (key) DO NOTHING``: no read first, and no failed transaction
-    when the key is already there.
+    ``INSERT … ON CONFLICT (key) DO NOTHING``: no read first, and no failed transaction when
+    the key is already there. The row is queued (``civicloom.db.pending``) and inserted with
+    the transaction's other events in one statement before commit, or before an ORM query in
+    the same transaction (issue 23, ADR 0067).
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    await session.execute(
-        insert(OutboxRow)
-        .values(
-            topic=event.type.value,
-            key=key,
-            payload=event.to_dict(),
-            created_at=event.time,
-            available_at=event.time,
-            attempts=0,
-        )
-        .on_conflict_do_nothing(index_elements=["key"])
+    add_pending(
+        session.sync_session,
+        _ENQUEUE[session.get_bind().dialect.name],
+        {
+            "topic": event.type.value,
+            "key": key,
+            "payload": event.to_dict(),
+            "created_at": event.time,
+            "available_at": event.time,
+            "attempts": 0,
+        },
     )
 
 
