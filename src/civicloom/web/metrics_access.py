@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hmac
 import json
+import socket
 import threading
 from collections.abc import Callable, Iterable
+from ipaddress import ip_address
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -22,6 +24,8 @@ from civicloom.web.proxies import is_trusted
 def metrics_caller_allowed(settings: Settings, authorization: str, host: str) -> bool:
     """Whether a caller at ``host`` presenting ``authorization`` may read the metrics."""
     token = settings.metrics_token
+    if token is not None and not token.get_secret_value():
+        token = None  # an empty token is no token: never a match for an empty credential
     if token is not None:
         scheme, _, credential = authorization.partition(" ")
         expected = token.get_secret_value().encode()
@@ -29,7 +33,14 @@ def metrics_caller_allowed(settings: Settings, authorization: str, host: str) ->
             return True
     if settings.metrics_networks:
         return is_trusted(host, settings.metrics_networks)
-    return token is None and (host in ("::1", "localhost") or host.startswith("127."))
+    if token is not None:
+        return False
+    try:
+        address = ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1 on a dual-stack socket
+    return (mapped or address).is_loopback
 
 
 _REFUSED = json.dumps(
@@ -67,11 +78,13 @@ def serve_metrics(
     settings: Settings, registry: CollectorRegistry, port: int
 ) -> tuple[ThreadingWSGIServer, threading.Thread]:
     """Serve a worker's metrics on ``port`` in a daemon thread, guarded like ``/metrics``."""
-    server = make_server(
+    family = socket.getaddrinfo(settings.host, port, type=socket.SOCK_STREAM)[0][0]
+    server_class = type("MetricsServer", (ThreadingWSGIServer,), {"address_family": family})
+    server: ThreadingWSGIServer = make_server(
         settings.host,
         port,
         guarded_metrics_app(settings, registry),
-        ThreadingWSGIServer,
+        server_class,
         handler_class=_QuietHandler,
     )
     thread = threading.Thread(target=server.serve_forever, daemon=True)

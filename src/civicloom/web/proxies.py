@@ -25,6 +25,8 @@ def _address(text: str) -> IPv4Address | IPv6Address | None:
 def is_trusted(address: str, trusted: Sequence[Network]) -> bool:
     """Whether ``address`` is one of the trusted proxies."""
     parsed = _address(address)
+    if isinstance(parsed, IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped  # ::ffff:10.1.2.3 from a dual-stack socket is 10.1.2.3
     return parsed is not None and any(parsed in network for network in trusted)
 
 
