@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from ipaddress import ip_network
 
@@ -49,6 +50,26 @@ async def test_readyz_reports_the_broker_but_stays_ready_without_it(settings: Se
     assert down.status_code == 200, down.text
     assert down.json()["status"] == "degraded"
     assert down.json()["checks"]["broker"].startswith("unavailable")
+
+
+async def test_readyz_gives_up_on_a_silent_broker_and_stays_ready(settings: Settings) -> None:
+    """A broker that accepts the connection and then says nothing (a hung node) is reported
+    as timed out; the database decides readiness (attack review)."""
+    silent = await asyncio.start_server(lambda _r, _w: None, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    hung = settings.model_copy(update={"amqp_url": f"amqp://guest:guest@127.0.0.1:{port}/"})
+    app = create_app(build_container(hung))
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t"
+        ) as c:
+            answer = await c.get("/readyz")
+    finally:
+        silent.close()
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "degraded"
+    assert answer.json()["checks"]["database"] == "ok"
+    assert answer.json()["checks"]["broker"].startswith("unavailable")
 
 
 async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClient) -> None:
