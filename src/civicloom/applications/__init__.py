@@ -103,6 +103,7 @@ from civicloom.applications.reviews import (
     ReviewWindowClosed,
     applicant_review,
     request_review,
+    review_is_open,
     review_window,
 )
 from civicloom.applications.search import (
@@ -282,6 +283,7 @@ __all__ = [
     "request_review",
     "resolve_application_id",
     "resolve_dead_letter",
+    "review_is_open",
     "review_window",
     "reviews_of_step",
     "running_on_version",

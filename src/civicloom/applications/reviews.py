@@ -321,6 +321,13 @@ async def request_review(
         return review_view(row, app, task.id)
 
 
+async def review_is_open(session: AsyncSession, review_id: str) -> bool:
+    """Whether a review still waits for its decision (a message about it planned later than
+    its decision is not sent: the staff would be asked to act on a decided review)."""
+    state = await session.scalar(select(ReviewRow.state).where(ReviewRow.id == review_id))
+    return state == ReviewState.REQUESTED.value
+
+
 def review_staff_data(row: ReviewRow, step_role: str | None) -> dict[str, object]:
     """What the staff messages about a review need: whom to tell (the department's holders of
     ``roles``, never ``refused_by``) and what to link (the review page)."""

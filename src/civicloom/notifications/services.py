@@ -14,7 +14,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from civicloom.applications import ApplicationRecord, find_application, refusal_in_words
+from civicloom.applications import (
+    ApplicationRecord,
+    find_application,
+    refusal_in_words,
+    review_is_open,
+)
 from civicloom.catalogue import Blueprint, get_blueprint_version
 from civicloom.identity import field_departments
 from civicloom.kernel import new_id
@@ -234,10 +239,19 @@ async def plan_notifications(
         elif kind in REVIEW_STAFF_EVENTS:
             # the staff who may decide the review; never the officer who refused (ADR 0059)
             template = REVIEW_STAFF_EVENTS[kind]
+            if not await review_is_open(session, str(data.get("review_id") or "")):
+                return 0  # decided meanwhile: nobody is asked to act on it any more
             today = container.clock.now().date()
             roles = frozenset(str(r) for r in data.get("roles") or ())
             staff = await officers_for(session, today, data.get("department"), roles)
             recipients = [r for r in staff if r.subject != data.get("refused_by")]
+            if not recipients:  # e.g. the refusing officer is the department's only decider
+                log.warning(
+                    "review_nobody_to_tell",
+                    review_id=data.get("review_id"),
+                    department=data.get("department"),
+                    about=kind.value,
+                )
         else:
             template, roles = OFFICER_EVENTS[kind]
             today = container.clock.now().date()

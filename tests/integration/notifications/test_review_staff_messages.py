@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import select
 
-from civicloom.applications import StepRunner, request_review
+from civicloom.applications import ReviewDecision, StepRunner, decide_review, request_review
 from civicloom.applications.tables import ReviewRow
 from civicloom.notifications import plan_notifications
 from civicloom.notifications.tables import DeliveryRow, PreferenceRow
@@ -135,3 +135,40 @@ async def test_the_worker_sweep_sends_the_reminder_and_the_escalation_over_smtp_
     assert [m["Subject"] for m in box.to(GRACE)][1:] == [reminder, overdue]
     assert box.to(OLIVIA) == []
     assert box.to(FELIX) == []
+
+
+async def test_a_review_decided_before_its_email_is_planned_asks_nobody_to_act(
+    container: Container, runner: StepRunner
+) -> None:
+    app_id = await _refused(container, runner, "rs-decided")  # Olivia refused
+    review = await request_review(
+        container.uow(),
+        container.clock,
+        persona(container, "alice"),
+        app_id,
+        "The zoning map was out of date.",
+    )
+    async with container.uow() as uow:
+        event = await uow.session.scalar(
+            select(OutboxRow).where(OutboxRow.key == f"review.arrived:{review.id}")
+        )
+    assert event is not None
+    await decide_review(  # Grace decides before the worker reaches the arrival event
+        container.uow(),
+        container.clock,
+        persona(container, "grace"),
+        review.id,
+        ReviewDecision.UPHOLD,
+        "The parcel is residential in the current zoning plan",
+    )
+    planned = await plan_notifications(
+        container, TemplateLibrary(Path("blueprints/templates")), event.payload
+    )
+    assert planned == 0
+    async with container.uow() as uow:
+        sent = list(
+            await uow.session.scalars(
+                select(DeliveryRow).where(DeliveryRow.source_key == event.payload["id"])
+            )
+        )
+    assert sent == []
