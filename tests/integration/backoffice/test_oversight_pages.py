@@ -180,6 +180,13 @@ async def test_ada_finds_every_access_to_alices_data(
     assert by_name.text.count('<tr class="govuk-table__row" data-action=') == rows
     assert by_zh.text.count('<tr class="govuk-table__row" data-action=') == rows
     assert '<td class="govuk-table__cell">Environment Department</td>' in by_name.text
+    # A member of staff is found by the name the pages show, as by their id.
+    for field in ("officer", "person"):
+        by_subject = await client.get(f"/backoffice/audit?{field}=elena", headers=ada)
+        by_person = await client.get(f"/backoffice/audit?{field}=elena+rossi", headers=ada)
+        count = by_subject.text.count('<tr class="govuk-table__row" data-action=')
+        assert count > 0, field
+        assert by_person.text.count('<tr class="govuk-table__row" data-action=') == count, field
     verified = await client.get("/backoffice/audit/verification", headers=ada)
     assert "The audit trail is intact" in verified.text
     assert (

@@ -34,6 +34,7 @@ from civicloom.backoffice.pages.officer import team_of
 from civicloom.backoffice.queries import attention_tasks, team_workload
 from civicloom.catalogue import Blueprint, CatalogueContext, svg
 from civicloom.departments import department_names
+from civicloom.identity import staff_named
 from civicloom.kernel import Conflict, FieldError, NotFound, PathId, ValidationFailed
 from civicloom.rules import RuleBook, recorded_evaluations, replay
 from civicloom.web import (
@@ -277,6 +278,9 @@ async def audit_search(
     results = None
     async with container.uow() as uow:
         departments = await department_names(uow.session)
+        # A member of staff is searched by the name the pages show ("Elena Rossi") or their id.
+        person = await staff_named(uow.session, person or "") or person
+        officer = await staff_named(uow.session, officer or "") or officer
     # A department is searched by its id or by its name in either language ("Tax Authority").
     wanted = (department or "").strip().casefold()
     for department_id, name in departments.items():
