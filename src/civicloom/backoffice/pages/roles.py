@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from civicloom.applications import CaseFinished, resolve_dead_letter
-from civicloom.backoffice.domain import sla_state
+from civicloom.backoffice.domain import rule_tables, sla_state
 from civicloom.backoffice.labels import action_labels
 from civicloom.backoffice.oversight import (
     AuditQuery,
@@ -143,6 +143,7 @@ async def what_if(
         report=replay(candidates[0], records),
         model_title=candidates[0].metadata.title,
         model_department=candidates[0].department,
+        rule_tables=rule_tables(candidates[0].content),
     )
 
 
