@@ -31,7 +31,7 @@ def restaurant(**overrides: Any) -> dict[str, Any]:
         "grease_trap": True,
         "staff_count": 8,
         "cuisine": "chinese",
-        "opening_date": "2027-03-01",
+        "opening_date": "2099-03-01",
         "contact_email": "alice@example.org",
     }
     data.update(overrides)

@@ -365,7 +365,7 @@ async def test_the_counter_howto(settings: Settings, tmp_path: Path) -> None:
                 "staff_count": "4",
                 "opening_date-day": "1",
                 "opening_date-month": "4",
-                "opening_date-year": "2027",
+                "opening_date-year": "2099",
                 "contact_email": "wei.family@example.org",
             }
             # 2.4: without the declaration nothing is sent

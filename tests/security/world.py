@@ -129,7 +129,7 @@ PORTAL_PAGES: dict[str, dict[str, str]] = {
         "staff_count": "8",
         "opening_date-day": "1",
         "opening_date-month": "3",
-        "opening_date-year": "2027",
+        "opening_date-year": "2099",
         "contact_email": "alice@example.org",
     },
 }

@@ -58,7 +58,7 @@ def test_open_a_restaurant_through_all_four_departments(platform: Platform) -> N
             "grease_trap": True,
             "staff_count": 8,
             "cuisine": "chinese",
-            "opening_date": "2027-03-01",
+            "opening_date": "2099-03-01",
             "contact_email": "alice@example.org",
         },
     }

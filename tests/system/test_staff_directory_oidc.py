@@ -59,7 +59,7 @@ RESTAURANT = {
         "grease_trap": True,
         "staff_count": 8,
         "cuisine": "chinese",
-        "opening_date": "2027-03-01",
+        "opening_date": "2099-03-01",
         "contact_email": "alice@example.org",
     },
 }

@@ -110,8 +110,8 @@ async def submit_in(
     )
     if acting is not None:
         data = _from_register(blueprint.form.json_schema, data, acting)
-    validate_form_data(blueprint, data)
     now = clock.now()
+    validate_form_data(blueprint, data, today=now.date())
     row = ApplicationRow(
         id=command.application_id or new_id(),
         reference=new_reference(blueprint.reference_prefix, now),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from civicloom.catalogue import Blueprint
 from civicloom.kernel import Principal
@@ -78,3 +79,44 @@ class QueueFilter:
     mine: bool = False
     cursor: str | None = None  # a neighbouring page's signed cursor (None: the first page)
     per_page: int = 25
+
+
+@dataclass(frozen=True)
+class RuleTable:
+    """A decision table of a model as a person reads it: its columns by name, a row per rule
+    named by its description, each cell as the department wrote it ("" means any value)."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _cell(value: object) -> str:
+    text = str(value or "").strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return text[1:-1]  # a string literal reads as its words
+    return text
+
+
+def rule_tables(content: dict[str, Any]) -> list[RuleTable]:
+    """The decision tables of a JDM model's content, in the order of its nodes."""
+    tables = []
+    for node in content.get("nodes") or []:
+        if node.get("type") != "decisionTableNode":
+            continue
+        table = node.get("content") or {}
+        columns = [*table.get("inputs", []), *table.get("outputs", [])]
+        tables.append(
+            RuleTable(
+                title=str(node.get("name") or ""),
+                columns=tuple(str(c.get("name") or c.get("field") or "") for c in columns),
+                rows=tuple(
+                    (
+                        str(rule.get("_description") or ""),
+                        tuple(_cell(rule.get(str(c.get("id")))) for c in columns),
+                    )
+                    for rule in table.get("rules") or []
+                ),
+            )
+        )
+    return tables

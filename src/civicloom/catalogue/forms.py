@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -11,7 +12,7 @@ from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError as SchemaError
 
 from civicloom.catalogue.spec import Blueprint
-from civicloom.kernel import FieldError, ValidationFailed, normalise_data
+from civicloom.kernel import EMAIL_PATTERN, FieldError, ValidationFailed, normalise_data
 
 
 @lru_cache(maxsize=256)
@@ -33,6 +34,39 @@ _FormValidator = validators.extend(  # type: ignore[no-untyped-call]
 )
 
 
+#: ``format: email`` as people mean it: a name, "@", and a domain with a dot ("alice@" and
+#: "alice@example" are not addresses anyone can write to; jsonschema only looks for an "@")
+_FORMATS = FormatChecker()
+_EMAIL = re.compile(EMAIL_PATTERN)
+
+
+@_FORMATS.checks("email")
+def _is_email(instance: object) -> bool:
+    return not isinstance(instance, str) or bool(_EMAIL.match(instance))
+
+
+def _not_before(schema: dict[str, Any], data: Any, prefix: str, today: date) -> list[FieldError]:
+    """``x-not-before: today`` on a date field: a date before today is refused (a planned
+    opening in 2020). Checked only where the caller knows today (a new answer or submission,
+    not an application moved to a new version)."""
+    if not isinstance(data, dict):
+        return []
+    errors = []
+    for name, field in (schema.get("properties") or {}).items():
+        value = data.get(name)
+        if not (isinstance(field, dict) and field.get("x-not-before") == "today"):
+            continue
+        try:
+            day = date.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            day = None  # the date format rule names it
+        if day is not None and day < today:
+            errors.append(
+                FieldError(f"{prefix}.{name}", "x-not-before", f"{name} must be today or later")
+            )
+    return errors
+
+
 def _field_path(error: SchemaError, prefix: str) -> str:
     parts = [str(p) for p in error.absolute_path]
     # 'required' and 'dependentRequired' errors sit on the parent; name the missing field itself.
@@ -43,7 +77,9 @@ def _field_path(error: SchemaError, prefix: str) -> str:
     return ".".join([prefix, *parts]) if parts else prefix
 
 
-def validate_form_data(blueprint: Blueprint, data: Any, prefix: str = "data") -> None:
+def validate_form_data(
+    blueprint: Blueprint, data: Any, prefix: str = "data", *, today: date | None = None
+) -> None:
     """Raise ValidationFailed naming every field that breaks the form schema, and its rule.
 
     Texts are checked by the inbound-text gate first (no lone surrogate, control character or
@@ -55,10 +91,12 @@ def validate_form_data(blueprint: Blueprint, data: Any, prefix: str = "data") ->
         text_errors = failed.errors
     else:
         text_errors = []
-    validator = _FormValidator(blueprint.form.json_schema, format_checker=FormatChecker())
+    validator = _FormValidator(blueprint.form.json_schema, format_checker=_FORMATS)
     errors = text_errors + [
         FieldError(field=_field_path(e, prefix), rule=str(e.validator), message=e.message)
         for e in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     ]
+    if today is not None:
+        errors += _not_before(blueprint.form.json_schema, data, prefix, today)
     if errors:
         raise ValidationFailed(errors, f"{len(errors)} answer(s) on the form need correcting")

@@ -190,7 +190,7 @@ def applicant(i: int, rng: random.Random) -> tuple[ScopedPrincipal, dict[str, An
         "grease_trap": rng.random() < 0.85,
         "staff_count": rng.choice([3, 5, 8, 10, 12, 18, 25]),
         "cuisine": rng.choice(["chinese", "italian", "indian", "french", "fusion", "other"]),
-        "opening_date": "2027-06-01",
+        "opening_date": "2099-06-01",
         "contact_email": f"owner{i}@example.org",
     }
     return who, answers

@@ -10,7 +10,13 @@ from enum import StrEnum
 from typing import Any
 
 from civicloom.catalogue import Retention
-from civicloom.kernel import FieldError, TextKind, ValidationFailed, normalise_text
+from civicloom.kernel import (
+    FieldError,
+    PayloadTooLarge,
+    TextKind,
+    ValidationFailed,
+    normalise_text,
+)
 
 PDF = "application/pdf"
 PNG = "image/png"
@@ -24,6 +30,14 @@ LICENCE_TYPE = "licence"
 # service accepts it (PDF, PNG, JPEG, the deployment's size limit), whatever its blueprint
 # declares, and only the reviewing department opens it.
 REVIEW_EVIDENCE_TYPE = "review-evidence"
+
+
+class FileTooLarge(PayloadTooLarge):
+    """A file larger than its document type allows (a page says the limit in words)."""
+
+    def __init__(self, max_bytes: int, document_type: str) -> None:
+        super().__init__(f"the file is larger than {max_bytes} bytes allowed for {document_type!r}")
+        self.max_bytes = max_bytes
 
 
 @dataclass(frozen=True)

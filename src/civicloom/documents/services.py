@@ -21,6 +21,7 @@ from civicloom.documents.domain import (
     REVIEW_EVIDENCE_TYPE,
     DocumentRef,
     DocumentTypeRule,
+    FileTooLarge,
     check_type_name,
     default_rule,
     rules_from_blueprint,
@@ -34,7 +35,6 @@ from civicloom.kernel import (
     Clock,
     FieldError,
     NotFound,
-    PayloadTooLarge,
     Principal,
     ValidationFailed,
     new_id,
@@ -80,9 +80,7 @@ async def receive_upload(upload: Upload, rule: DocumentTypeRule) -> ReceivedFile
         async for chunk in upload.chunks:
             size += len(chunk)
             if size > rule.max_bytes:
-                raise PayloadTooLarge(
-                    f"the file is larger than {rule.max_bytes} bytes allowed for {rule.type!r}"
-                )
+                raise FileTooLarge(rule.max_bytes, rule.type)
             digest.update(chunk)
             spool.write(chunk)
         media_type = await asyncio.to_thread(inspect_file, cast(BinaryIO, spool), rule.media_types)

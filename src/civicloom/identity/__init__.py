@@ -44,7 +44,7 @@ from civicloom.identity.grants import (
     read_department_directory,
     revoke_staff_grant,
 )
-from civicloom.identity.names import staff_names
+from civicloom.identity.names import staff_named, staff_names
 from civicloom.identity.oidc import (
     LoginRequest,
     OidcClientConfig,
@@ -145,6 +145,7 @@ __all__ = [
     "sign_in_staff",
     "staff_claims",
     "staff_contact",
+    "staff_named",
     "staff_names",
     "start_session",
     "visible_field_names",

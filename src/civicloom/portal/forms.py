@@ -223,7 +223,10 @@ def schema_message(field_: FormField, error: FieldError, _: Translate) -> str:
     schema, label = field_.schema, field_.label
     messages = {
         "pattern": _("%(label)s is not in the right format") % {"label": label},
-        "format": _("%(label)s is not in the right format") % {"label": label},
+        "format": _("Enter an email address in the correct format, like name@example.org")
+        if field_.widget == "email"
+        else _("%(label)s is not in the right format") % {"label": label},
+        "x-not-before": _("%(label)s must be today or in the future") % {"label": label},
         "minLength": _("%(label)s must be %(n)s characters or more")
         % {"label": label, "n": schema.get("minLength")},
         "maxLength": _("%(label)s must be %(n)s characters or fewer")

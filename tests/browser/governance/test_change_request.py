@@ -104,7 +104,7 @@ async def apply(base: str, seating: int) -> dict[str, Any]:
         "grease_trap": True,
         "staff_count": 8,
         "cuisine": "chinese",
-        "opening_date": "2027-03-01",
+        "opening_date": "2099-03-01",
         "contact_email": "alice@example.org",
     }
     async with httpx.AsyncClient(base_url=base) as http:

@@ -53,7 +53,7 @@ APPLICATION = {
     "grease_trap": True,
     "cuisine": "chinese",
     "staff_count": 8,
-    "opening_date": "2027-03-01",
+    "opening_date": "2099-03-01",
     "contact_email": "alice@example.org",
 }
 

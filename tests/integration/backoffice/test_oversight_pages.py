@@ -180,6 +180,13 @@ async def test_ada_finds_every_access_to_alices_data(
     assert by_name.text.count('<tr class="govuk-table__row" data-action=') == rows
     assert by_zh.text.count('<tr class="govuk-table__row" data-action=') == rows
     assert '<td class="govuk-table__cell">Environment Department</td>' in by_name.text
+    # A member of staff is found by the name the pages show, as by their id.
+    for field in ("officer", "person"):
+        by_subject = await client.get(f"/backoffice/audit?{field}=elena", headers=ada)
+        by_person = await client.get(f"/backoffice/audit?{field}=elena+rossi", headers=ada)
+        count = by_subject.text.count('<tr class="govuk-table__row" data-action=')
+        assert count > 0, field
+        assert by_person.text.count('<tr class="govuk-table__row" data-action=') == count, field
     verified = await client.get("/backoffice/audit/verification", headers=ada)
     assert "The audit trail is intact" in verified.text
     assert (
@@ -206,5 +213,22 @@ async def test_sam_sees_versions_the_journey_tests_and_what_if(
     )
     assert what_if.status_code == 200
     assert 'id="changed">0<' in what_if.text
+    # the department's rule table, readable on screen: its rows in words, its cells as written
+    fee = await client.get(
+        "/backoffice/rules/what-if?model=local-admin/licence-fee&version=1", headers=sam
+    )
+    tables = fee.text.split('id="rule-tables"', 1)[1]
+    assert "Licence fee table</caption>" in tables
+    assert '<th scope="col" class="govuk-table__header">Seats</th>' in tables
+    assert '<th scope="row" class="govuk-table__header">Up to 20 seats: micro band</th>' in tables
+    assert '<td class="govuk-table__cell">&lt;= 20</td>' in tables
+    assert '<td class="govuk-table__cell">micro</td>' in tables
+    assert "&#34;micro&#34;" not in tables
+    assert "in_seating" not in tables
+    zh = await client.get(
+        "/backoffice/rules/what-if?model=local-admin/licence-fee&version=1",
+        headers={**sam, "Cookie": "civicloom_lang=zh-Hans"},
+    )
+    assert '<h2 class="govuk-heading-m">规则表</h2>' in zh.text
     missing = await client.get("/backoffice/rules/what-if?model=tax/nothing&version=1", headers=sam)
     assert missing.status_code == 404

@@ -74,7 +74,7 @@ def restaurant_data(**overrides: Any) -> dict[str, Any]:
         "grease_trap": True,
         "staff_count": 8,
         "cuisine": "chinese",
-        "opening_date": "2027-03-01",
+        "opening_date": "2099-03-01",
         "contact_email": "alice@example.org",
     }
     data.update(overrides)

@@ -73,6 +73,9 @@ async def test_the_period_ends_today_and_the_title_reads_in_chinese(
     assert "Applications submitted from 11 December 2026 to 10 March 2027." in english
     assert "<title>Service performance: Open a restaurant" in english
     assert "Figures as of 2027-03-10 09:30 (UTC)" in english
+    # the figures say what they count (not a bare "visits 0.3", "forms 1.3")
+    assert "forms per decided application on average" in english
+    assert "such as an inspection of the premises, happen" in english
     chinese = (await client.get(PAGE, headers=ZH)).text
     assert ": performance" not in chinese
     assert "服务绩效：" in chinese

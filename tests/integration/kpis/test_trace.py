@@ -26,7 +26,7 @@ BODY: dict[str, Any] = {
         "seating": 40,
         "grease_trap": True,
         "staff_count": 8,
-        "opening_date": "2027-03-01",
+        "opening_date": "2099-03-01",
         "contact_email": "alice@example.org",
     },
 }

@@ -78,7 +78,7 @@ RESTAURANT = {
         "staff_count": "8",
         "opening_date-day": "1",
         "opening_date-month": "3",
-        "opening_date-year": "2027",
+        "opening_date-year": "2099",
         "contact_email": "bob.martins@example.org",
     },
 }

@@ -53,7 +53,7 @@ RESTAURANT = {
     "staff_count": "4",
     "opening_date-day": "1",
     "opening_date-month": "4",
-    "opening_date-year": "2027",
+    "opening_date-year": "2099",
     "contact_email": "wei.family@example.org",
 }
 CODE = re.compile(r'id="claim-code">([A-Z0-9-]{19})<')
@@ -181,7 +181,7 @@ async def test_submit_in_refuses_a_counter_business_application_without_the_verd
         "seating": 30,
         "grease_trap": True,
         "staff_count": 4,
-        "opening_date": "2027-04-01",
+        "opening_date": "2099-04-01",
         "contact_email": "wei.family@example.org",
     }
     stand_in = Principal("counter:x", "Wei Zhang", frozenset({"citizen"}), None, "counter")
@@ -549,7 +549,7 @@ async def test_another_departments_counter_officer_gets_no_receipt_for_a_counter
         **{k: v for k, v in RESTAURANT.items() if not k.startswith("opening_date")},
         "seating": 30,
         "staff_count": 4,
-        "opening_date": "2027-04-01",
+        "opening_date": "2099-04-01",
     }
     with pytest.raises(NotFound):
         await apply_at_counter(

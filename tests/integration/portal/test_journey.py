@@ -14,6 +14,7 @@ from civicloom.departments import CAPABILITY_GATEWAY, CapabilityCall, InProcessG
 from civicloom.portal.tables import DraftRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
+from tests.integration.test_applications_api import restaurant
 from tests.unit.documents import samples
 from tests.wiring import swap
 
@@ -36,7 +37,7 @@ STAFF = {
     "staff_count": "8",
     "opening_date-day": "1",
     "opening_date-month": "3",
-    "opening_date-year": "2027",
+    "opening_date-year": "2099",
     "contact_email": "alice@example.org",
 }
 
@@ -130,7 +131,7 @@ async def test_apply_check_submit_once_and_follow(
     await fill(client, draft, alice)
     check = await client.get(f"/drafts/{draft}/check", headers=alice)
     assert "Check your answers" in check.text
-    assert "1 March 2027" in check.text
+    assert "1 March 2099" in check.text
     assert "€400.00" in check.text  # the local administration's fee table for 40 seats
     key = re.search(r'name="idempotency_key" value="([^"]+)"', check.text)
     assert key
@@ -197,6 +198,75 @@ async def test_upload_with_clear_errors_then_withdraw(client: httpx.AsyncClient)
     after = await client.get(f"/applications/{application_id}", headers=ALICE)
     assert 'data-state="withdrawn"' in after.text
     assert "Withdraw this application" not in after.text
+
+
+async def test_a_refused_file_is_explained_in_words_in_both_languages(
+    client: httpx.AsyncClient,
+) -> None:
+    draft = await start(client)
+    await fill(client, draft)
+    url = f"/applications/{await submit(client, draft)}/documents"
+    too_large = b"%PDF-1.4\n" + b"0" * (10 * 1024 * 1024)
+    cases = [
+        (
+            "floor_plan",
+            ("plan.pdf", too_large),
+            "The selected file must be smaller than 10 MB",
+            "所选文件必须小于 10 MB",
+        ),
+        (
+            "lease",
+            ("lease.png", samples.png()),
+            "The selected file must be one of the kinds of file listed for this document",
+            "所选文件必须是此文件所列的文件类型之一",
+        ),
+        ("lease", ("lease.pdf", b""), "The selected file is empty", "所选文件为空"),
+    ]
+    for document_type, file, english, chinese in cases:
+        for headers, words in (
+            (ALICE, english),
+            ({**ALICE, "Cookie": "civicloom_lang=zh-Hans"}, chinese),
+        ):
+            refused = await client.post(
+                url, data={"document_type": document_type}, files={"file": file}, headers=headers
+            )
+            assert refused.status_code == 400
+            assert f'<a href="#file-{document_type}">{words}</a>' in refused.text
+            assert "bytes allowed" not in refused.text
+            assert "is not accepted here" not in refused.text
+
+
+async def test_an_address_without_a_domain_and_a_past_opening_date_are_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    draft = await start(client)
+    await client.post(f"/drafts/{draft}/pages/business", data=BUSINESS, headers=ALICE)
+    await client.post(f"/drafts/{draft}/pages/premises", data=PREMISES, headers=ALICE)
+    wrong = {**STAFF, "opening_date-year": "2020", "contact_email": "alice@"}
+    page = await client.post(f"/drafts/{draft}/pages/staff", data=wrong, headers=ALICE)
+    assert page.status_code == 400
+    assert "Enter an email address in the correct format, like name@example.org" in page.text
+    assert "Planned opening date must be today or in the future" in page.text
+    assert 'value="alice@"' in page.text  # what was typed stays to be corrected
+    zh = await client.post(
+        f"/drafts/{draft}/pages/staff",
+        data=wrong,
+        headers={**ALICE, "Cookie": "civicloom_lang=zh-Hans"},
+    )
+    assert "请按正确格式输入电子邮件地址，例如 name@example.org" in zh.text
+    assert "计划开业日期必须是今天或以后的日期" in zh.text
+    api = await client.post(
+        "/api/v1/applications",
+        json=restaurant(contact_email="alice@", opening_date="2020-03-01"),
+        headers={"Authorization": ALICE["Authorization"], "Idempotency-Key": "past-opening-0001"},
+    )
+    assert api.status_code == 422
+    assert {(e["field"], e["rule"]) for e in api.json()["errors"]} == {
+        ("data.contact_email", "format"),
+        ("data.opening_date", "x-not-before"),
+    }
+    ok = await client.post(f"/drafts/{draft}/pages/staff", data=STAFF, headers=ALICE)
+    assert location(ok) == f"/drafts/{draft}/check"
 
 
 async def test_save_and_come_back_later(client: httpx.AsyncClient) -> None:

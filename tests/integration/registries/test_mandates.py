@@ -48,7 +48,7 @@ def restaurant(**overrides: Any) -> dict[str, Any]:
         "grease_trap": True,
         "staff_count": 8,
         "cuisine": "chinese",
-        "opening_date": "2027-03-01",
+        "opening_date": "2099-03-01",
         "contact_email": "bob.martins@example.org",
     }
     data.update(overrides)
@@ -247,7 +247,7 @@ async def test_a_delegate_acts_for_golden_dragon_until_alice_revokes(
     before = await footprint(container)
     response = await client.post(
         "/api/v1/applications",
-        json=restaurant(opening_date="2027-04-01"),
+        json=restaurant(opening_date="2099-04-01"),
         headers=as_persona("bob"),
     )
     assert refusal(response) == [

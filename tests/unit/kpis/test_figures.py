@@ -24,6 +24,7 @@ from civicloom.kpis import (
     parse_kpi_config,
     parse_period,
 )
+from civicloom.kpis.pages import charts
 
 T0 = datetime(2027, 3, 1, 9, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -143,3 +144,19 @@ def test_chart_escapes_labels_and_is_described() -> None:
     assert "<title id=" in svg
     assert "D&amp;D" in svg
     assert "No data" in str(bar_chart("t", "d", []))
+
+
+def test_a_step_of_minutes_is_drawn_short_and_labelled_in_minutes() -> None:
+    apps = [AppRecord("a", "in_progress", T0, None, frozenset())]
+    two_minutes = _task("a", "check", "automated", "tax", completed_at=T0 + timedelta(minutes=2))
+    report = build_report(
+        _facts(),
+        Records(apps=apps, tasks=[two_minutes], prefilled={}),
+        T0,
+        T0 + 24 * H,
+        T0 + 24 * H,
+    )
+    svg = str(charts(report)["time"])
+    assert "<title>tax p50: 2 min</title>" in svg
+    assert 'width="11.0"' in svg  # 2 of 60 minutes on the 330-unit hour scale, not full length
+    assert "0.0 h" not in svg

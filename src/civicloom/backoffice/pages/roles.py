@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from civicloom.applications import CaseFinished, resolve_dead_letter
-from civicloom.backoffice.domain import sla_state
+from civicloom.backoffice.domain import rule_tables, sla_state
 from civicloom.backoffice.labels import action_labels
 from civicloom.backoffice.oversight import (
     AuditQuery,
@@ -34,6 +34,7 @@ from civicloom.backoffice.pages.officer import team_of
 from civicloom.backoffice.queries import attention_tasks, team_workload
 from civicloom.catalogue import Blueprint, CatalogueContext, svg
 from civicloom.departments import department_names
+from civicloom.identity import staff_named
 from civicloom.kernel import Conflict, FieldError, NotFound, PathId, ValidationFailed
 from civicloom.rules import RuleBook, recorded_evaluations, replay
 from civicloom.web import (
@@ -142,6 +143,7 @@ async def what_if(
         report=replay(candidates[0], records),
         model_title=candidates[0].metadata.title,
         model_department=candidates[0].department,
+        rule_tables=rule_tables(candidates[0].content),
     )
 
 
@@ -277,6 +279,9 @@ async def audit_search(
     results = None
     async with container.uow() as uow:
         departments = await department_names(uow.session)
+        # A member of staff is searched by the name the pages show ("Elena Rossi") or their id.
+        person = await staff_named(uow.session, person or "") or person
+        officer = await staff_named(uow.session, officer or "") or officer
     # A department is searched by its id or by its name in either language ("Tax Authority").
     wanted = (department or "").strip().casefold()
     for department_id, name in departments.items():

@@ -227,6 +227,7 @@ async def add_document(
                 document_type,
                 upload,
             ),
+            _,
         )
     if error:
         errors = {"file": error}

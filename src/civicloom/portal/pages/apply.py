@@ -201,7 +201,9 @@ async def prefill(
         elif value is not None:
             given[field_.name] = value
     try:
-        validate_form_data(draft.blueprint, {**draft.data, **given})
+        validate_form_data(
+            draft.blueprint, {**draft.data, **given}, today=container.clock.now().date()
+        )
     except ValidationFailed as failed:
         errors = {**page_errors(asked, failed.errors, _, include_required=False), **errors}
     if consent not in ("yes", "no"):
@@ -285,7 +287,7 @@ async def form_page_save(
     answers, errors = parse_page(form_page, {k: form.get(k) for k in form}, _)
     candidate = {k: v for k, v in {**draft.data, **answers}.items() if v is not None}
     try:
-        validate_form_data(draft.blueprint, candidate)
+        validate_form_data(draft.blueprint, candidate, today=container.clock.now().date())
     except ValidationFailed as failed:
         errors = {**page_errors(form_page, failed.errors, _, include_required=False), **errors}
     if form.get("action") == "save":  # keep what is valid; the applicant comes back later

@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import UploadFile
 
-from civicloom.documents import Upload
+from civicloom.documents import FileTooLarge, Upload
 from civicloom.identity import APPLICANT_ROLES
 from civicloom.kernel import DomainError, Principal, ValidationFailed
 from civicloom.web import Templates, page_gettext, page_roles, render_page
@@ -78,19 +78,47 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
         yield chunk
 
 
+#: why a file was refused (the documents module's rule), in words a person reads
+_UNSAFE = ("active-content", "polyglot", "zip-bomb", "image-bomb", "path-traversal")
+
+
+def _megabytes(size: int) -> str:
+    mb = size / (1024 * 1024)
+    return f"{mb:g} MB" if mb >= 1 else f"{max(1, round(size / 1024))} KB"
+
+
+def refused_file_message(failed: DomainError, _: Callable[[str], str]) -> str:
+    """The message beside an upload field for a refused file, never the module's English."""
+    if isinstance(failed, FileTooLarge):
+        return _("The selected file must be smaller than %(size)s") % {
+            "size": _megabytes(failed.max_bytes)
+        }
+    rules = [e.rule for e in failed.errors] if isinstance(failed, ValidationFailed) else []
+    if "empty" in rules:
+        return _("The selected file is empty")
+    if "type-not-allowed" in rules or "unsupported-type" in rules:
+        return _("The selected file must be one of the kinds of file listed for this document")
+    if "truncated" in rules:
+        return _("The selected file is damaged or incomplete")
+    if any(rule in _UNSAFE for rule in rules):
+        return _("The selected file cannot be accepted because it may not be safe to open")
+    return _("The selected file could not be accepted")
+
+
 async def store_upload(
-    file: UploadFile, store: Callable[[Upload], Awaitable[T]]
+    file: UploadFile, store: Callable[[Upload], Awaitable[T]], _: Callable[[str], str]
 ) -> tuple[T | None, str | None]:
     """Stream one file of an HTML form into ``store`` (the documents module's upload with its
-    checks) and close it. Returns what ``store`` returned, or the message to show beside the
-    field when the file is refused; any other failure propagates."""
+    checks) and close it. Returns what ``store`` returned, or the message (in the page's
+    language) to show beside the field when the file is refused; any other failure
+    propagates."""
     try:
         return await store(Upload(file.filename or "", _chunks(file))), None
     except ValidationFailed as failed:
-        return None, "; ".join(e.message for e in failed.errors)
+        return None, refused_file_message(failed, _)
     except DomainError as failed:
         if failed.status not in REFUSED_FILE:
             raise
-        return None, failed.detail
+        return None, refused_file_message(failed, _)
     finally:
         await file.close()

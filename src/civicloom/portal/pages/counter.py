@@ -192,7 +192,7 @@ async def counter_apply(
     answers, errors = _parse_service_form(pages, raw, _)
     data = {k: v for k, v in answers.items() if v is not None}
     try:
-        validate_form_data(blueprint, data)
+        validate_form_data(blueprint, data, today=container.clock.now().date())
     except ValidationFailed as failed:
         for form_page in pages:
             errors = {**page_errors(form_page, failed.errors, _, include_required=True), **errors}
@@ -502,6 +502,7 @@ async def counter_upload(
                 upload,
                 handed_in_by=principal,
             ),
+            _,
         )
     if error:
         return await _documents_view(

@@ -122,6 +122,7 @@ async def ask_for_review(
                 upload,
                 for_review=True,
             ),
+            _,
         )
         if error is not None:
             errors["document"] = error
