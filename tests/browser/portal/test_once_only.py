@@ -86,7 +86,7 @@ async def test_consent_prefill_and_revoke(site: Site, browser: Browser) -> None:
     await check_page(page, "prefill", visited)
     assert "Use information the government already holds?" in await page.inner_text("h1")
     business = await page.inner_text("#prefill-sources [data-agreement=DSA-2025-101]")
-    assert "name, director name" in business
+    assert "Local Administration: Business name, Director" in business  # labels, not field ids
     assert "Why: Fill in the licence application of the business you represent" in business
     assert "DSA-2025-101, Food Business Licensing Act 2019, s. 12" in business
     parcel = await page.inner_text("#prefill-sources [data-agreement=DSA-2025-103]")
