@@ -13,10 +13,38 @@ from sqlalchemy.orm import InstrumentedAttribute
 from civicloom.applications.case import AuditNote, EventNote, load_cases, record_case_change
 from civicloom.applications.reviews import REVIEWER_ROLE, ReviewState, review_staff_data
 from civicloom.applications.sla import SWEEP_ACTOR
-from civicloom.applications.tables import ReviewRow
+from civicloom.applications.tables import ApplicationRow, ReviewRow
 from civicloom.audit import AuditAction
 from civicloom.db import UnitOfWork
 from civicloom.outbox import EventType
+
+#: (event, audit action, outbox key prefix) of each message the sweep sends
+ESCALATION = (EventType.REVIEW_ESCALATED, AuditAction.REVIEW_ESCALATED, "review.escalated")
+REMINDER = (EventType.REVIEW_SLA_REMINDER, AuditAction.REVIEW_REMINDED, "review.reminder")
+
+
+async def _record(
+    session: AsyncSession,
+    app: ApplicationRow,
+    review: ReviewRow,
+    now: datetime,
+    kind: tuple[EventType, AuditAction, str],
+    data: dict[str, object],
+) -> None:
+    """The staff message about one review and its audit entry, in the sweep's transaction."""
+    event, action, prefix = kind
+    await record_case_change(
+        session,
+        app,
+        now,
+        event=EventNote(event, data, key=f"{prefix}:{review.id}"),
+        audit=AuditNote(
+            SWEEP_ACTOR,
+            action,
+            review.department,
+            {"review": review.id, "due": review.due_at.isoformat()},
+        ),
+    )
 
 
 async def sweep_review_deadlines(
@@ -35,42 +63,13 @@ async def sweep_review_deadlines(
         cases = await load_cases(session, [r.application_id for r in [*overdue, *due_soon]])
         for review in overdue:
             review.escalated_at = now
-            case = cases[review.application_id]
-            await record_case_change(
-                session,
-                case.app,
-                now,
-                event=EventNote(
-                    EventType.REVIEW_ESCALATED,
-                    {**review_staff_data(review, None), "roles": [REVIEWER_ROLE]},
-                    key=f"review.escalated:{review.id}",
-                ),
-                audit=AuditNote(
-                    SWEEP_ACTOR,
-                    AuditAction.REVIEW_ESCALATED,
-                    review.department,
-                    {"review": review.id, "due": review.due_at.isoformat()},
-                ),
-            )
+            data = {**review_staff_data(review, None), "roles": [REVIEWER_ROLE]}
+            await _record(session, cases[review.application_id].app, review, now, ESCALATION, data)
         for review in due_soon:
             review.reminded_at = now
             case = cases[review.application_id]
-            await record_case_change(
-                session,
-                case.app,
-                now,
-                event=EventNote(
-                    EventType.REVIEW_SLA_REMINDER,
-                    review_staff_data(review, case.graph.steps[review.step_id].role),
-                    key=f"review.reminder:{review.id}",
-                ),
-                audit=AuditNote(
-                    SWEEP_ACTOR,
-                    AuditAction.REVIEW_REMINDED,
-                    review.department,
-                    {"review": review.id, "due": review.due_at.isoformat()},
-                ),
-            )
+            data = review_staff_data(review, case.graph.steps[review.step_id].role)
+            await _record(session, case.app, review, now, REMINDER, data)
         await uow.commit()
     return len(due_soon), len(overdue)
 
