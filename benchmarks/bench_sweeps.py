@@ -19,7 +19,6 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +28,11 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 # ruff: noqa: E402 - after the path set-up above
 import httpx
 
-from benchmarks.bench_engine import create_database, drop_database
-from benchmarks.bench_volume import nearest_rank
+from benchmarks.bench_volume import nearest_rank, on_volume_database
 from civicloom.app import create_app
 from civicloom.applications.sla import sweep_slas
 from civicloom.audit import load_or_create_keyring, seal_now
 from civicloom.bootstrap import build_container
-from civicloom.db.migrate import upgrade
 from civicloom.demo import load_demo, seed_applications
 from civicloom.settings import Profile, Settings
 
@@ -132,17 +129,7 @@ def main() -> None:
     if len(sys.argv) == 5 and sys.argv[1] == "--job":
         asyncio.run(job(sys.argv[2], sys.argv[3], float(sys.argv[4])))
         return
-    given = os.environ.get("BENCH_VOLUME_URL")
-    name = f"bench_sweeps_{uuid.uuid4().hex[:6]}"
-    url = given or create_database(name)
-    try:
-        if not given:
-            upgrade(Settings().migrations_dir, url)
-        with tempfile.TemporaryDirectory() as var_dir:
-            asyncio.run(run(url, Path(var_dir)))
-    finally:
-        if not given:
-            drop_database(name)
+    on_volume_database("bench_sweeps", run)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,9 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
@@ -188,20 +189,28 @@ async def _revalidated(client: httpx.AsyncClient) -> httpx.Response:
 _ETAGS: dict[str, str] = {}
 
 
-def main() -> None:
-    """Run on ``BENCH_VOLUME_URL`` as found (already seeded, e.g. a million through
-    ``civicloom demo seed``), or on a scratch database seeded here and dropped afterwards."""
+def on_volume_database(
+    prefix: str, run_on: Callable[[str, Path], Coroutine[Any, Any, None]]
+) -> None:
+    """Run ``run_on(url, var_dir)`` on ``BENCH_VOLUME_URL`` as found (already seeded, e.g. a
+    million through ``civicloom demo seed``), or on a scratch database migrated here and
+    dropped afterwards."""
     given = os.environ.get("BENCH_VOLUME_URL")
-    name = f"bench_volume_{uuid.uuid4().hex[:6]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:6]}"
     url = given or create_database(name)
     try:
         if not given:
             upgrade(Settings().migrations_dir, url)
         with tempfile.TemporaryDirectory() as var_dir:
-            asyncio.run(run(url, Path(var_dir)))
+            asyncio.run(run_on(url, Path(var_dir)))
     finally:
         if not given:
             drop_database(name)
+
+
+def main() -> None:
+    """Run on ``BENCH_VOLUME_URL`` as found, or on a scratch database seeded here."""
+    on_volume_database("bench_volume", run)
 
 
 if __name__ == "__main__":
