@@ -19,21 +19,11 @@ from civicloom.app import create_app
 from civicloom.bootstrap import build_container
 from civicloom.demo import load_demo
 from civicloom.settings import Settings
+from tests.browser.serving import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import unavailable
 from tests.oidc.harness import CLIENT_ID, CLIENT_SECRET, provider_available, run_provider
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
 
 
 @dataclass(frozen=True)
