@@ -88,6 +88,7 @@ async def run(url: str, var_dir: Path) -> None:
     started = time.monotonic()
     async with container.uow() as uow:
         await uow.session.execute(text("ANALYZE"))
+        await uow.commit()  # ANALYZE is transactional: rolled back, it leaves no statistics
     print(f"ANALYZE: {time.monotonic() - started:.1f} s ({_load()})")
 
     started = time.monotonic()

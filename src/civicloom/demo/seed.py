@@ -615,5 +615,12 @@ async def seed_applications(
             f"{report.rows['applications']:>10,} applications, {report.total_rows:,} rows, "
             f"{report.rows_per_second:,.0f} rows/s"
         )
+    async with container.uow() as uow:
+        # Fresh statistics for what was loaded, committed (ANALYZE is transactional): without
+        # them PostgreSQL plans a one-application read of a million-row table as a parallel
+        # scan (80 ms instead of 0.4 ms, measured) until autovacuum gets round to it.
+        for table in COLUMNS:
+            await uow.session.execute(text(f"ANALYZE {table}"))
+        await uow.commit()
     report.seconds = time.monotonic() - started
     return report
