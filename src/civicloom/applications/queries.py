@@ -29,6 +29,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from civicloom.applications.domain import FINAL_APPLICATION_STATES, TaskState
 from civicloom.applications.tables import ApplicationRow, DeadLetterRow, TaskRow, TimelineRow
@@ -395,7 +396,13 @@ def queue_page_statement(q: DepartmentQueueQuery, now: datetime) -> Select[TaskR
             ]
             ids = union_all(*(select(r.c.id) for r in ranges)).subquery()
             statement = base.where(ident.in_(select(ids.c.id)))
-    return statement.order_by(*order).limit(fetch)
+    # a queue line names the application (its header), never its answers: the form data and
+    # decisions stay in the database (kilobytes per row, read for nothing)
+    return (
+        statement.order_by(*order)
+        .limit(fetch)
+        .options(defer(ApplicationRow.data), defer(ApplicationRow.decisions))
+    )
 
 
 async def department_queue(
@@ -428,19 +435,6 @@ async def department_queue(
         next=Position("after", tasks[-1].sla_due_at, tasks[-1].id) if has_next else None,
         previous=Position("before", tasks[0].sla_due_at, tasks[0].id) if has_previous else None,
     )
-
-
-async def services_with_tasks(session: AsyncSession, department: str) -> list[str]:
-    """Service ids with open human tasks of the department, i.e. what its queue can show (one
-    statement over ``ix_application_tasks_queue``, never over every task it ever had)."""
-    rows = await session.scalars(
-        select(ApplicationRow.service_id)
-        .join(TaskRow, TaskRow.application_id == ApplicationRow.id)
-        .where(TaskRow.department == department, TaskRow.state.in_(OPEN_HUMAN_STATES))
-        .distinct()
-        .order_by(ApplicationRow.service_id)
-    )
-    return list(rows)
 
 
 async def tasks_needing_attention(

@@ -7,6 +7,7 @@ a fixed number of statements whatever the queue's size (tests hold query-count b
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -22,7 +23,6 @@ from civicloom.applications import (
     case_events,
     department_queue,
     read_officer_task,
-    services_with_tasks,
     tasks_needing_attention,
     workload_by_assignee,
 )
@@ -34,7 +34,7 @@ from civicloom.backoffice.domain import (
     visible_document_types,
 )
 from civicloom.backoffice.tables import CaseNoteRow, InspectionAppointmentRow
-from civicloom.catalogue import Blueprint, get_blueprint_version
+from civicloom.catalogue import Blueprint, StepKind, get_blueprint_version, list_current_blueprints
 from civicloom.db import UnitOfWork
 from civicloom.departments import department_names
 from civicloom.documents import DocumentRef, application_documents
@@ -74,12 +74,9 @@ def _require_queue(principal: Principal) -> str:
     return principal.department
 
 
-async def work_queue(
-    uow: UnitOfWork, clock: Clock, principal: Principal, flt: QueueFilter, cursors: SignedCursors
-) -> QueuePage:
-    """The department's open human tasks, soonest due first, keyset-paged: two statements per
-    page. A cursor is bound to the department and the filters (``SignedCursors``): one made for
-    another queue is refused (400 naming ``cursor``), never read as a position in this one."""
+def _queue_query(
+    principal: Principal, flt: QueueFilter, cursors: SignedCursors
+) -> DepartmentQueueQuery:
     query = DepartmentQueueQuery(
         department=_require_queue(principal),
         service=flt.service,
@@ -91,8 +88,13 @@ async def work_queue(
     )
     if flt.cursor is not None:
         query = replace(query, position=cursors.decode(flt.cursor, query.scope))
-    async with uow:
-        found = await department_queue(uow.session, query, clock.now())
+    return query
+
+
+async def _page_of(
+    uow: UnitOfWork, clock: Clock, query: DepartmentQueueQuery, cursors: SignedCursors
+) -> QueuePage:
+    found = await department_queue(uow.session, query, clock.now())
     return QueuePage(
         rows=[QueueRow.of(task) for task in found.tasks],
         total=found.total,
@@ -102,11 +104,72 @@ async def work_queue(
     )
 
 
+async def work_queue(
+    uow: UnitOfWork, clock: Clock, principal: Principal, flt: QueueFilter, cursors: SignedCursors
+) -> QueuePage:
+    """The department's open human tasks, soonest due first, keyset-paged: two statements per
+    page. A cursor is bound to the department and the filters (``SignedCursors``): one made for
+    another queue is refused (400 naming ``cursor``), never read as a position in this one."""
+    query = _queue_query(principal, flt, cursors)
+    async with uow:
+        return await _page_of(uow, clock, query, cursors)
+
+
+# The step kinds that put a task in a department's queue (``awaiting_officer`` and
+# ``awaiting_applicant``): what the queue can hold, read from the catalogue.
+HUMAN_STEP_KINDS = frozenset({StepKind.OFFICER_REVIEW.value, StepKind.APPLICANT_ACTION.value})
+
+
+def queue_services(blueprints: Iterable[Blueprint], department: str) -> list[str]:
+    """The services whose blueprint gives ``department`` a human step (an officer review or an
+    applicant action of its own), by id: what its queue's service filter offers. Read from the
+    services' current versions, never from tasks, so it costs the same at any volume (ADR 0076);
+    a service with nothing open is listed and shows an empty queue when chosen."""
+    return sorted(
+        {
+            b.id
+            for b in blueprints
+            if any(s.department == department and str(s.kind) in HUMAN_STEP_KINDS for s in b.steps)
+        }
+    )
+
+
 async def services_in_queue(uow: UnitOfWork, principal: Principal) -> list[str]:
-    """Service ids with open tasks in the department (for the filter)."""
+    """The services the department's queue filter offers (one statement, the catalogue's)."""
     department = _require_queue(principal)
     async with uow:
-        return await services_with_tasks(uow.session, department)
+        current = await list_current_blueprints(uow.session)
+    return queue_services((p.blueprint for p in current), department)
+
+
+@dataclass(frozen=True)
+class QueueScreen:
+    """What the work queue page shows: a page of the queue, the services its filter offers and
+    the services' current versions (for their and their steps' titles). ``outside``: the chosen
+    service gives the department no step, so nothing was read of the queue."""
+
+    page: QueuePage
+    services: list[str]
+    current: list[Blueprint]
+    outside: bool = False
+
+
+async def queue_screen(
+    uow: UnitOfWork, clock: Clock, principal: Principal, flt: QueueFilter, cursors: SignedCursors
+) -> QueueScreen:
+    """The work queue page's reads, in one transaction and a fixed number of statements
+    whatever the volume (ADR 0076): the services' current versions (the filter and every title),
+    then the capped count and the page (two bounded walks of the open-queue index). A service
+    the department has no step in is answered without reading a task: another department's
+    service never shows anything, and never costs a walk of the queue looking for it."""
+    query = _queue_query(principal, flt, cursors)
+    async with uow:
+        current = [p.blueprint for p in await list_current_blueprints(uow.session)]
+        services = queue_services(current, query.department)
+        if query.service is not None and query.service not in services:
+            return QueueScreen(QueuePage(rows=[], total=0), services, current, outside=True)
+        page = await _page_of(uow, clock, query, cursors)
+    return QueueScreen(page, services, current)
 
 
 # Timeline entries of other departments a task page still shows: where their steps stand,

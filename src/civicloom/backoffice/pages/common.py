@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from civicloom.api import CATALOGUE_READERS
-from civicloom.catalogue import list_current_blueprints
+from civicloom.catalogue import Blueprint, list_current_blueprints
 from civicloom.departments import load_departments
 from civicloom.documents import DocumentRef
 from civicloom.kernel import LocalisedText, Principal, ValidationFailed
@@ -127,6 +127,13 @@ async def service_and_step_namers(
     gives one."""
     async with container.uow() as uow:
         current = [p.blueprint for p in await list_current_blueprints(uow.session)]
+    return namers_of(current, request)
+
+
+def namers_of(
+    current: Collection[Blueprint], request: Request
+) -> tuple[Callable[[str], str], Callable[[str, str], str]]:
+    """``service_and_step_namers`` of services' current versions already read."""
     services = {b.id: b.title for b in current}
     steps = {(b.id, s.id): s.title for b in current for s in b.steps if s.title is not None}
     locale = negotiate_locale(request)

@@ -33,11 +33,11 @@ from civicloom.backoffice.pages.common import (
     document_response,
     field_errors,
     form_fields,
+    namers_of,
     nav,
     page,
-    service_and_step_namers,
 )
-from civicloom.backoffice.queries import services_in_queue, task_page, work_queue
+from civicloom.backoffice.queries import queue_screen, task_page
 from civicloom.backoffice.services import (
     add_case_note,
     default_inspection_date,
@@ -103,19 +103,20 @@ async def queue(
     cursors = queue_cursors(container.settings.secret_key.get_secret_value())
     query = _query_string(flt)
     try:
-        result = await work_queue(container.uow(), container.clock, principal, flt, cursors)
+        screen = await queue_screen(container.uow(), container.clock, principal, flt, cursors)
     except InvalidCursor:
         first = f"/backoffice/tasks?{query}" if query else "/backoffice/tasks"
         return page(request, "backoffice/page_link_invalid.html", principal, 400, first=first)
     now = container.clock.now()
-    service_name, step_name = await service_and_step_namers(container, request)
+    service_name, step_name = namers_of(screen.current, request)
     return page(
         request,
         "backoffice/queue.html",
         principal,
-        result=result,
+        result=screen.page,
+        outside=screen.outside,
         flt=flt,
-        services=await services_in_queue(container.uow(), principal),
+        services=screen.services,
         service_name=service_name,
         step_name=step_name,
         sla_of=lambda task: sla_state(task.sla_due_at, now).value,
