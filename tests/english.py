@@ -3,13 +3,22 @@
 A Chinese page or message that shows English has fallen back to the untranslated words: a run
 of Latin-letter words is what such a fallback looks like. What may stay in Latin letters is
 removed first: links, e-mail addresses, references and other identifiers, and the few proper
-names the caller allows (the demo business and person, "civicloom")."""
+names the caller allows (the demo business and person, "civicloom").
+
+A step id of the demo's blueprints is an id left in the text even when it is one word
+("payment", "inspection"): English reads it as a word, so a Chinese text must not show it at
+all, however short the run it stands in."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 from html.parser import HTMLParser
+from pathlib import Path
+
+import yaml
+
+BLUEPRINTS = Path(__file__).resolve().parents[1] / "blueprints"
 
 URL = re.compile(r"https?://[^\s<>\"'，。）]+|/[a-z0-9_./?=&%-]*[a-z0-9/]", re.IGNORECASE)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -42,9 +51,33 @@ ALWAYS = (
 )
 
 
+def step_ids(blueprints: Path = BLUEPRINTS) -> frozenset[str]:
+    """The step ids of the blueprints' services, read from the blueprint files."""
+    found: set[str] = set()
+    for path in sorted(blueprints.glob("services/*/blueprint.yaml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        found |= {str(step["id"]) for step in doc.get("steps") or []}
+    return frozenset(found)
+
+
+# a step id as a word of its own: not part of a longer id ("payment_retry", "licence-check")
+STEP_ID = re.compile(
+    r"(?<![\w-])(?:"
+    + "|".join(sorted(map(re.escape, step_ids()), key=len, reverse=True))
+    + r")(?![\w-])"
+)
+
+
+def step_ids_in(text: str) -> list[str]:
+    """The demo blueprints' step ids standing as words in a text (links and addresses taken
+    out): in a Chinese text each is an id shown instead of the step's title."""
+    return sorted(set(STEP_ID.findall(EMAIL.sub(" ", URL.sub(" ", text)))))
+
+
 def english_runs(text: str, allowed: Iterable[str] = (), min_words: int = 2) -> list[str]:
     """The runs of at least ``min_words`` Latin-letter words left once links, addresses,
-    identifiers and the allowed names are taken out."""
+    identifiers and the allowed names are taken out; and every step id of the demo's
+    blueprints left in the text and not already in such a run (an id, however short)."""
     for token in sorted({*ALWAYS, *allowed}, key=len, reverse=True):
         text = text.replace(token, " · ")
     text = EMAIL.sub(" · ", URL.sub(" · ", text))
@@ -54,6 +87,10 @@ def english_runs(text: str, allowed: Iterable[str] = (), min_words: int = 2) -> 
         run = match.group(0).strip(" \t,.;:!?&/()\"'-")
         if len(WORD.findall(run)) >= min_words:
             runs.append(run)
+    shown = " ".join(runs)
+    for step in sorted(set(STEP_ID.findall(text))):  # "payment", "licensing_review"
+        if not re.search(rf"(?<![\w-]){step}(?![\w-])", shown):
+            runs.append(step)
     return runs
 
 
@@ -63,9 +100,10 @@ def chinese_in(text: str) -> list[str]:
 
 
 class _Visible(HTMLParser):
-    """The text a reader sees: not scripts, styles, attribute values or English quotations."""
+    """The text a reader sees: not scripts, styles, attribute values, identifiers set as code
+    (shown on purpose, as the browser check reads pages) or English quotations."""
 
-    SKIP = frozenset({"script", "style", "template", "noscript"})
+    SKIP = frozenset({"script", "style", "template", "noscript", "code"})
     VOID = frozenset({"br", "img", "input", "meta", "link", "hr", "source", "wbr", "col"})
 
     def __init__(self, hide_lang: str) -> None:

@@ -158,3 +158,40 @@ def actor_label(
     if channel == "api-key":
         return gettext("A department system")
     return gettext("The applicant")
+
+
+def purpose_labels(gettext: Callable[[str], str] = _same) -> dict[str, str]:
+    """The purposes the platform records with an audit entry, in the reader's language; a
+    purpose from elsewhere (a data-sharing agreement's) reads as recorded."""
+    _ = gettext
+    return {
+        "retention period ended": _("Retention period ended"),
+        "sign in": _("Sign in"),
+        "sign out": _("Sign out"),
+        "apply for service": _("Apply for a service"),
+        "applicant views own application": _("The applicant views their application"),
+        "an officer reviews the application": _("An officer reviews the application"),
+        "the applicant takes over an application made for them at a counter": _(
+            "The applicant takes over an application made for them at a counter"
+        ),
+        "revoke licence": _("Revoke a licence"),
+        "review request refused": _("A request for a review was refused"),
+        "prefill the applicant's form (once-only)": _(
+            "Fill in the applicant's form from registers (once-only)"
+        ),
+        "notification preferences": _("Notification preferences"),
+        "no longer needed to run the platform": _("No longer needed to run the platform"),
+        "issue licence": _("Issue a licence"),
+        "funding statement": _("Funding statement"),
+        "application document": _("A document of the application"),
+        "applicant views status": _("The applicant views the status"),
+        "applicant downloads own document": _("The applicant downloads their document"),
+        "answers kept for moving back, no longer needed": _(
+            "Answers kept for moving back, no longer needed"
+        ),
+        "an officer looks for a case": _("An officer looks for a case"),
+        "act for a business": _("Act for a business"),
+        "a new claim code for a lost counter receipt": _(
+            "A new claim code for a lost counter receipt"
+        ),
+    }

@@ -16,12 +16,8 @@ import pytest
 from sqlalchemy import select
 
 from civicloom.applications import (
-    OfficerDecision,
     ReviewDecision,
     StepRunner,
-    decide_review,
-    decide_task,
-    request_review,
     sweep_review_deadlines,
 )
 from civicloom.applications.tables import ReviewRow
@@ -33,7 +29,7 @@ from civicloom.notifications.templates import TemplateLibrary
 from civicloom.outbox.tables import OutboxRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
-from tests.integration.backoffice.world import drain, persona, submit, task_of
+from tests.integration.backoffice.refusal import ask_review, decide, refused
 
 ASKED = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # a Monday
 REMIND = datetime(2026, 12, 17, 9, 0, tzinfo=UTC)  # 8 working days later: a Thursday
@@ -43,24 +39,8 @@ MINUTE = timedelta(minutes=1)
 
 async def _asked(container: Container, runner: StepRunner, key: str) -> tuple[str, str]:
     """Olivia refuses Alice's application; Alice asks for a review at ``ASKED``."""
-    app_id = await submit(container, key)
-    await drain(runner)
-    task = await task_of(container, app_id, "licensing_review")
-    await decide_task(
-        container.uow(),
-        container.clock,
-        persona(container, "olivia"),
-        task.id,
-        OfficerDecision.REJECT,
-        "The premises are in a residential zone",
-    )
-    review = await request_review(
-        container.uow(),
-        FixedClock(ASKED),
-        persona(container, "alice"),
-        app_id,
-        "The zoning map was out of date.",
-    )
+    app_id = await refused(container, runner, key)
+    review = await ask_review(container, app_id, clock=FixedClock(ASKED))
     return app_id, review.id
 
 
@@ -134,13 +114,13 @@ async def test_a_decided_review_is_neither_reminded_nor_escalated(
     container: Container, runner: StepRunner
 ) -> None:
     app_id, review_id = await _asked(container, runner, "rd-decided")
-    await decide_review(
-        container.uow(),
-        FixedClock(ASKED + timedelta(days=1)),
-        persona(container, "grace"),
+    await decide(
+        container,
+        "grace",
         review_id,
         ReviewDecision.UPHOLD,
         "The parcel is residential in the current zoning plan",
+        clock=FixedClock(ASKED + timedelta(days=1)),
     )
     assert await _sweep(container, REMIND) == (0, 0)
     assert await _sweep(container, DUE + timedelta(days=1)) == (0, 0)

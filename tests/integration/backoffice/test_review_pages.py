@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from civicloom.applications import OfficerDecision, StepRunner, decide_task
+from civicloom.applications import StepRunner
 from civicloom.applications.tables import ApplicationRow, ReviewRow
 from civicloom.audit.tables import AuditEntryRow
 from civicloom.documents import DOCUMENTS_RUNTIME, Upload, discard_review_document, upload_document
@@ -19,6 +19,7 @@ from civicloom.documents.tables import DocumentRow
 from civicloom.kernel import NotFound
 from civicloom.runtime import Container
 from tests.conftest import as_persona
+from tests.integration.backoffice.refusal import refused
 from tests.integration.backoffice.world import persona, submit, task_of
 
 ALICE = {**as_persona("alice"), "Accept": "text/html"}
@@ -29,23 +30,6 @@ async def _one(content: bytes) -> AsyncIterator[bytes]:
 
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-
-
-async def _refused(container: Container, runner: StepRunner, key: str) -> str:
-    app_id = await submit(container, key)
-    for _ in range(60):
-        if not await runner.run_once("review-pages"):
-            break
-    task = await task_of(container, app_id, "licensing_review")
-    await decide_task(
-        container.uow(),
-        container.clock,
-        persona(container, "olivia"),
-        task.id,
-        OfficerDecision.REJECT,
-        "The premises are in a residential zone",
-    )
-    return app_id
 
 
 async def _counts(container: Container, app_id: str) -> tuple[int, int]:
@@ -75,7 +59,7 @@ async def _document_reads(container: Container, app_id: str) -> int:
 async def test_the_form_keeps_the_reason_and_explains_errors_beside_the_fields(
     container: Container, runner: StepRunner, client: httpx.AsyncClient
 ) -> None:
-    app_id = await _refused(container, runner, "rp-errors")
+    app_id = await refused(container, runner, "rp-errors")
     status = await client.get(f"/applications/{app_id}", headers=ALICE)
     assert status.status_code == 200
     assert f'href="/applications/{app_id}/review"' in status.text
@@ -185,7 +169,7 @@ async def test_the_form_keeps_the_reason_and_explains_errors_beside_the_fields(
 async def test_after_the_window_the_page_names_the_next_avenue(
     container: Container, runner: StepRunner, client: httpx.AsyncClient
 ) -> None:
-    app_id = await _refused(container, runner, "rp-late")
+    app_id = await refused(container, runner, "rp-late")
     async with container.uow() as uow:  # test set-up only: the refusal was 40 days ago
         app = await uow.session.get(ApplicationRow, app_id)
         assert app is not None
@@ -214,7 +198,7 @@ async def test_a_document_whose_review_request_was_refused_is_not_kept(
     """Attack review: when a request for a review loses a race after its file was stored (a
     second click, the window closing meanwhile), the file is deleted and its row tombstoned,
     audited; another citizen cannot discard anything and other documents are left alone."""
-    app_id = await _refused(container, runner, "rp-discard")
+    app_id = await refused(container, runner, "rp-discard")
     runtime = container.get(DOCUMENTS_RUNTIME)
     alice = persona(container, "alice")
     ref = await upload_document(

@@ -18,13 +18,9 @@ from sqlalchemy import func, select
 
 from civicloom.applications import (
     ApplicationState,
-    OfficerDecision,
     ReviewDecision,
     ReviewWindowClosed,
     StepRunner,
-    decide_review,
-    decide_task,
-    request_review,
     review_window,
     withdraw_application,
 )
@@ -36,25 +32,8 @@ from civicloom.kernel import Conflict, FixedClock, NotFound, ValidationFailed
 from civicloom.outbox.tables import OutboxRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
+from tests.integration.backoffice.refusal import ask_review, decide, refuse, refused
 from tests.integration.backoffice.world import Departments, drain, persona, submit, task_of
-
-REFUSAL = "The premises are in a residential zone"
-
-
-async def _refused(container: Container, runner: StepRunner, key: str) -> str:
-    """Alice's application, refused by Olivia at the licensing review."""
-    app_id = await submit(container, key)
-    await drain(runner)
-    task = await task_of(container, app_id, "licensing_review")
-    await decide_task(
-        container.uow(),
-        container.clock,
-        persona(container, "olivia"),
-        task.id,
-        OfficerDecision.REJECT,
-        REFUSAL,
-    )
-    return app_id
 
 
 async def _snapshot(container: Container, app_id: str) -> dict[str, Any]:
@@ -89,20 +68,13 @@ async def _snapshot(container: Container, app_id: str) -> dict[str, Any]:
 
 
 async def _ask(container: Container, app_id: str, who: str = "alice") -> str:
-    review = await request_review(
-        container.uow(),
-        container.clock,
-        persona(container, who),
-        app_id,
-        "The zoning map was out of date; the parcel is commercial since 2025.",
-    )
-    return review.id
+    return (await ask_review(container, app_id, who=who)).id
 
 
 async def test_another_citizen_cannot_ask_for_a_review_of_someone_elses_refusal(
     container: Container, runner: StepRunner
 ) -> None:
-    app_id = await _refused(container, runner, "rv-other")
+    app_id = await refused(container, runner, "rv-other")
     before = await _snapshot(container, app_id)
     with pytest.raises(NotFound):
         await _ask(container, app_id, who="bob")
@@ -112,7 +84,7 @@ async def test_another_citizen_cannot_ask_for_a_review_of_someone_elses_refusal(
 async def test_a_second_request_for_the_same_refusal_creates_nothing(
     container: Container, runner: StepRunner
 ) -> None:
-    app_id = await _refused(container, runner, "rv-replay")
+    app_id = await refused(container, runner, "rv-replay")
     first = await _ask(container, app_id)
     before = await _snapshot(container, app_id)
     with pytest.raises(Conflict):
@@ -125,7 +97,7 @@ async def test_a_second_request_for_the_same_refusal_creates_nothing(
 async def test_a_request_after_the_window_is_refused(
     container: Container, runner: StepRunner
 ) -> None:
-    app_id = await _refused(container, runner, "rv-late")
+    app_id = await refused(container, runner, "rv-late")
     async with container.uow() as uow:
         app = await uow.session.get(ApplicationRow, app_id)
         assert app is not None
@@ -137,14 +109,10 @@ async def test_a_request_after_the_window_is_refused(
     late = FixedClock(datetime.combine(last_day + timedelta(days=1), datetime.min.time(), UTC))
     before = await _snapshot(container, app_id)
     with pytest.raises(ReviewWindowClosed):
-        await request_review(
-            container.uow(), late, persona(container, "alice"), app_id, "Please look again."
-        )
+        await ask_review(container, app_id, "Please look again.", clock=late)
     assert await _snapshot(container, app_id) == before
     on_time = FixedClock(datetime.combine(last_day, datetime.min.time(), UTC) + timedelta(hours=23))
-    review = await request_review(
-        container.uow(), on_time, persona(container, "alice"), app_id, "Please look again."
-    )
+    review = await ask_review(container, app_id, "Please look again.", clock=on_time)
     assert review.state.value == "requested"
 
 
@@ -160,14 +128,12 @@ async def test_an_application_that_was_not_refused_cannot_be_reviewed(
 
 
 async def test_a_reason_is_required_and_checked(container: Container, runner: StepRunner) -> None:
-    app_id = await _refused(container, runner, "rv-reason")
+    app_id = await refused(container, runner, "rv-reason")
     before = await _snapshot(container, app_id)
     cases = (("  ", "required"), ("x" * 2001, "max-length"), ("a\u202eb", "bidi-control"))
     for text, rule in cases:
         with pytest.raises(ValidationFailed) as failed:
-            await request_review(
-                container.uow(), container.clock, persona(container, "alice"), app_id, text
-            )
+            await ask_review(container, app_id, text)
         assert [(e.field, e.rule) for e in failed.value.errors] == [("reason", rule)]
     assert await _snapshot(container, app_id) == before
 
@@ -185,24 +151,16 @@ DECIDE = [
 async def test_only_another_reviewer_of_the_refusing_department_decides(
     container: Container, runner: StepRunner
 ) -> None:
-    app_id = await _refused(container, runner, "rv-who")
+    app_id = await refused(container, runner, "rv-who")
     review_id = await _ask(container, app_id)
     for who, error in DECIDE:
         before = await _snapshot(container, app_id)
         with pytest.raises(error):
-            await decide_review(
-                container.uow(),
-                container.clock,
-                persona(container, who),
-                review_id,
-                ReviewDecision.OVERTURN,
-                "Looks fine",
-            )
+            await decide(container, who, review_id, ReviewDecision.OVERTURN, "Looks fine")
         assert await _snapshot(container, app_id) == before, who
-    upheld = await decide_review(
-        container.uow(),
-        container.clock,
-        persona(container, "grace"),
+    upheld = await decide(
+        container,
+        "grace",
         review_id,
         ReviewDecision.UPHOLD,
         "The parcel is residential in the current zoning plan",
@@ -210,14 +168,7 @@ async def test_only_another_reviewer_of_the_refusing_department_decides(
     assert upheld.state.value == "upheld"
     assert upheld.decided_by == "grace"
     with pytest.raises(Conflict):  # decided once
-        await decide_review(
-            container.uow(),
-            container.clock,
-            persona(container, "nora"),
-            review_id,
-            ReviewDecision.OVERTURN,
-            "Looks fine",
-        )
+        await decide(container, "nora", review_id, ReviewDecision.OVERTURN, "Looks fine")
     state = await _snapshot(container, app_id)
     assert state["app"][0] == "rejected"
     async with container.uow() as uow:
@@ -240,12 +191,11 @@ async def test_only_another_reviewer_of_the_refusing_department_decides(
 async def test_an_overturned_refusal_goes_on_to_payment_through_the_engine(
     container: Container, runner: StepRunner
 ) -> None:
-    app_id = await _refused(container, runner, "rv-overturn")
+    app_id = await refused(container, runner, "rv-overturn")
     review_id = await _ask(container, app_id)
-    await decide_review(
-        container.uow(),
-        container.clock,
-        persona(container, "nora"),
+    await decide(
+        container,
+        "nora",
         review_id,
         ReviewDecision.OVERTURN,
         "The zoning map was corrected in 2025",
@@ -269,7 +219,7 @@ async def test_an_overturn_weeks_later_does_not_count_the_weeks_against_the_lega
     """Attack review: an overturn after the legal deadline had passed left the deadline in the
     past, and the next sweep took the case for one left undecided (a deemed approval skipping
     the fee on a service that declares one). The weeks under review do not count."""
-    app_id = await _refused(container, runner, "rv-deadline")
+    app_id = await refused(container, runner, "rv-deadline")
     async with container.uow() as uow:
         app = await uow.session.get(ApplicationRow, app_id)
         assert app is not None
@@ -279,13 +229,13 @@ async def test_an_overturn_weeks_later_does_not_count_the_weeks_against_the_lega
     review_id = await _ask(container, app_id)
     weeks_later = FixedClock(old_deadline + timedelta(days=3))
     assert weeks_later.now() > old_deadline  # without the fix, the deadline has passed
-    await decide_review(
-        container.uow(),
-        weeks_later,
-        persona(container, "nora"),
+    await decide(
+        container,
+        "nora",
         review_id,
         ReviewDecision.OVERTURN,
         "The zoning map was corrected in 2025",
+        clock=weeks_later,
     )
     calendar = container.get(CALENDARS).of("riverton")  # the blueprint's calendar
     async with container.uow() as uow:
@@ -318,18 +268,10 @@ async def test_a_refusal_by_a_rule_is_overturned_without_applying_the_rule_again
     review_id = await _ask(container, app_id)
     # any licensing officer of the tax step's department? The tax step belongs to "tax".
     with pytest.raises(NotFound):
-        await decide_review(
-            container.uow(),
-            container.clock,
-            persona(container, "nora"),
-            review_id,
-            ReviewDecision.OVERTURN,
-            "x",
-        )
-    await decide_review(
-        container.uow(),
-        container.clock,
-        persona(container, "tariq"),
+        await decide(container, "nora", review_id, ReviewDecision.OVERTURN, "x")
+    await decide(
+        container,
+        "tariq",
         review_id,
         ReviewDecision.OVERTURN,
         "The arrears were paid before the check",
@@ -341,15 +283,7 @@ async def test_a_refusal_by_a_rule_is_overturned_without_applying_the_rule_again
 
     # Attack review: refused again after the overturn, the applicant is told again (a second
     # refusal event, with its own reason and a new review window), not silently dropped.
-    task = await task_of(container, app_id, "licensing_review")
-    await decide_task(
-        container.uow(),
-        container.clock,
-        persona(container, "olivia"),
-        task.id,
-        OfficerDecision.REJECT,
-        "second refusal",
-    )
+    await refuse(container, app_id, "second refusal")
     async with container.uow() as uow:
         reasons = [
             m.payload["data"]["reason"]
@@ -369,17 +303,10 @@ async def test_an_overturn_racing_a_withdrawal_leaves_one_consistent_case(
     container: Container, runner: StepRunner
 ) -> None:
     for round_ in range(3):
-        app_id = await _refused(container, runner, f"rv-race-{round_}")
+        app_id = await refused(container, runner, f"rv-race-{round_}")
         review_id = await _ask(container, app_id)
         results = await asyncio.gather(
-            decide_review(
-                container.uow(),
-                container.clock,
-                persona(container, "nora"),
-                review_id,
-                ReviewDecision.OVERTURN,
-                "Zoning corrected",
-            ),
+            decide(container, "nora", review_id, ReviewDecision.OVERTURN, "Zoning corrected"),
             withdraw_application(
                 container.uow(), container.clock, persona(container, "alice"), app_id
             ),
@@ -401,7 +328,7 @@ async def test_an_overturn_racing_a_withdrawal_leaves_one_consistent_case(
 async def test_the_pages_refuse_the_same_people(
     container: Container, runner: StepRunner, client: httpx.AsyncClient
 ) -> None:
-    app_id = await _refused(container, runner, "rv-http")
+    app_id = await refused(container, runner, "rv-http")
     bob = await client.post(
         f"/applications/{app_id}/review",
         data={"reason": "mine now"},

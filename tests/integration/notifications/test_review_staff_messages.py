@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import select
 
-from civicloom.applications import ReviewDecision, StepRunner, decide_review, request_review
+from civicloom.applications import ReviewDecision, ReviewView, StepRunner
 from civicloom.applications.tables import ReviewRow
 from civicloom.notifications import plan_notifications
 from civicloom.notifications.tables import DeliveryRow, PreferenceRow
@@ -21,8 +21,7 @@ from civicloom.outbox.tables import OutboxRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.backoffice.conftest import departments, runner
-from tests.integration.backoffice.test_reviews import _refused
-from tests.integration.backoffice.world import persona
+from tests.integration.backoffice.refusal import ask_review, decide, refused
 from tests.integration.notifications.conftest import SmtpServer, notification_worker, relay_all
 from tests.integration.notifications.test_links_in_messages import LINK
 
@@ -31,10 +30,21 @@ NORA, GRACE = "nora.quinn@local-admin.example.gov", "grace.park@local-admin.exam
 OLIVIA, FELIX = "olivia.grant@local-admin.example.gov", "felix.braun@local-admin.example.gov"
 
 
+async def _arrived(container: Container, app_id: str) -> tuple[ReviewView, OutboxRow]:
+    """Alice asks for a review of the refusal; the review and the event that tells the staff."""
+    review = await ask_review(container, app_id)
+    async with container.uow() as uow:
+        event = await uow.session.scalar(
+            select(OutboxRow).where(OutboxRow.key == f"review.arrived:{review.id}")
+        )
+    assert event is not None
+    return review, event
+
+
 async def test_the_staff_who_may_decide_a_review_get_an_email_that_links_to_it(
     container: Container, runner: StepRunner, client: httpx.AsyncClient
 ) -> None:
-    app_id = await _refused(container, runner, "rs-arrived")  # Olivia refused
+    app_id = await refused(container, runner, "rs-arrived")  # Olivia refused
     async with container.uow() as uow:  # Nora reads her messages in Chinese
         uow.session.add(
             PreferenceRow(
@@ -46,18 +56,7 @@ async def test_the_staff_who_may_decide_a_review_get_an_email_that_links_to_it(
             )
         )
         await uow.commit()
-    review = await request_review(
-        container.uow(),
-        container.clock,
-        persona(container, "alice"),
-        app_id,
-        "The zoning map was out of date.",
-    )
-    async with container.uow() as uow:
-        event = await uow.session.scalar(
-            select(OutboxRow).where(OutboxRow.key == f"review.arrived:{review.id}")
-        )
-    assert event is not None
+    review, event = await _arrived(container, app_id)
     assert event.topic == "internal.review.arrived"  # staff ids never leave the platform
     await plan_notifications(
         container, TemplateLibrary(Path("blueprints/templates")), event.payload
@@ -107,10 +106,8 @@ async def test_the_worker_sweep_sends_the_reminder_and_the_escalation_over_smtp_
     """Through the worker as deployed: its periodic SLA sweep and its outbox relay, to a real
     SMTP server. Nora and Grace are told of the review, then reminded; Grace (supervisor) is
     told it is overdue; Olivia, who refused, gets none of it."""
-    app_id = await _refused(container, runner, "rs-smtp")
-    review = await request_review(
-        container.uow(), container.clock, persona(container, "alice"), app_id, "Look again."
-    )
+    app_id = await refused(container, runner, "rs-smtp")
+    review = await ask_review(container, app_id, "Look again.")
     worker = notification_worker(container, smtp.port)
     await relay_all(worker)
     await relay_all(worker)  # the deliveries the first round planned
@@ -140,23 +137,12 @@ async def test_the_worker_sweep_sends_the_reminder_and_the_escalation_over_smtp_
 async def test_a_review_decided_before_its_email_is_planned_asks_nobody_to_act(
     container: Container, runner: StepRunner
 ) -> None:
-    app_id = await _refused(container, runner, "rs-decided")  # Olivia refused
-    review = await request_review(
-        container.uow(),
-        container.clock,
-        persona(container, "alice"),
-        app_id,
-        "The zoning map was out of date.",
-    )
-    async with container.uow() as uow:
-        event = await uow.session.scalar(
-            select(OutboxRow).where(OutboxRow.key == f"review.arrived:{review.id}")
-        )
-    assert event is not None
-    await decide_review(  # Grace decides before the worker reaches the arrival event
-        container.uow(),
-        container.clock,
-        persona(container, "grace"),
+    app_id = await refused(container, runner, "rs-decided")  # Olivia refused
+    review, event = await _arrived(container, app_id)
+    # Grace decides before the worker reaches the arrival event
+    await decide(
+        container,
+        "grace",
         review.id,
         ReviewDecision.UPHOLD,
         "The parcel is residential in the current zoning plan",

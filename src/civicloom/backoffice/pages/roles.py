@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from civicloom.applications import CaseFinished, resolve_dead_letter
 from civicloom.backoffice.domain import rule_tables, sla_state
-from civicloom.backoffice.labels import action_labels
+from civicloom.backoffice.labels import action_labels, purpose_labels
 from civicloom.backoffice.oversight import (
     AuditQuery,
     blueprint_versions,
@@ -29,6 +29,7 @@ from civicloom.backoffice.pages.common import (
     SUPERVISOR_PAGE,
     field_errors,
     page,
+    service_and_step_namers,
 )
 from civicloom.backoffice.pages.officer import team_of
 from civicloom.backoffice.queries import attention_tasks, team_workload
@@ -55,11 +56,13 @@ async def supervision(
 ) -> HTMLResponse:
     """Escalated and breached tasks, reassignment, and the team's workload."""
     now = container.clock.now()
+    _service_name, step_name = await service_and_step_namers(container, request)
     return page(
         request,
         "backoffice/supervision.html",
         principal,
         rows=await attention_tasks(container.uow(), container.clock, principal),
+        step_name=step_name,
         workload=await team_workload(container.uow(), container.clock, principal),
         # The whole department (one list for every row; the step's role is checked when the
         # assignment is made, and a refusal shows the task page with the reason by the field).
@@ -300,6 +303,7 @@ async def audit_search(
         principal,
         status_code=422 if errors else 200,
         actions=action_labels(page_gettext(request)),
+        purposes=purpose_labels(page_gettext(request)),
         department_label=lambda d: (
             departments[d].get(negotiate_locale(request)) if d in departments else d
         ),

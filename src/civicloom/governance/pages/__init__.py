@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -361,6 +361,46 @@ def _lines(lines: tuple[str, ...], params: tuple[Any, ...]) -> list[tuple[str, d
     return [(line, dict(p)) for line, p in zip(lines, padded, strict=False)]
 
 
+def _detail(refused: Conflict) -> str:
+    return refused.detail
+
+
+async def _act(
+    request: Request,
+    container: Container,
+    principal: Principal,
+    change_id: str,
+    form_name: str,
+    use_case: Callable[[], Awaitable[object]],
+    refusal: Callable[[Conflict], str] = _detail,
+    invalid: Callable[[ValidationFailed], dict[str, str]] | None = None,
+    then: str = "",
+) -> Response:
+    """One post of the change page's form ``form_name``: run the use case, then back to the
+    change (at ``then``). Refused, the change page again with the reason beside that form: a
+    conflict in ``refusal``'s words with the use case's status; invalid input (where ``invalid``
+    says which field holds what) with 400; without ``invalid`` invalid input is not caught."""
+    try:
+        await use_case()
+    except ValidationFailed as failed:
+        if invalid is None:
+            raise
+        return await _change_page(
+            request, container, principal, change_id, invalid(failed), form=form_name
+        )
+    except Conflict as exc:
+        return await _change_page(
+            request,
+            container,
+            principal,
+            change_id,
+            {form_name: refusal(exc)},
+            exc.status,
+            form_name,
+        )
+    return see_other(f"/backoffice/changes/{change_id}{then}")
+
+
 @governance_pages_router.get("/backoffice/changes/{change_id}", dependencies=[GOVERNANCE_PAGE])
 async def change_page(
     request: Request, change_id: PathId, container: ContainerDep, principal: CurrentPrincipal
@@ -378,13 +418,15 @@ async def _edit(
     files: dict[str, str],
     base: dict[str, str] | None = None,
 ) -> Response:
-    try:
-        await edit_draft(container.uow(), container.clock, principal, change_id, files, base)
-    except Conflict as exc:
-        return await _change_page(
-            request, container, principal, change_id, {form_name: exc.detail}, exc.status, form_name
-        )
-    return see_other(f"/backoffice/changes/{change_id}#diff")
+    return await _act(
+        request,
+        container,
+        principal,
+        change_id,
+        form_name,
+        lambda: edit_draft(container.uow(), container.clock, principal, change_id, files, base),
+        then="#diff",
+    )
 
 
 def _field_messages(request: Request, failed: ValidationFailed) -> dict[str, str]:
@@ -634,31 +676,34 @@ async def submit(
             {"effective": _("Enter a real date")},
             form="submit",
         )
-    try:
-        await submit_change(
+    messages = {
+        "future": _("The effective date must be in the future"),
+        "changed": _("The draft changes nothing"),
+    }
+
+    def invalid(failed: ValidationFailed) -> dict[str, str]:
+        return {
+            "effective" if e.field == "effective_at" else "submit": messages.get(e.rule)
+            or _("The %(check)s check failed", check=e.rule)
+            for e in failed.errors
+        }
+
+    return await _act(
+        request,
+        container,
+        principal,
+        change_id,
+        "submit",
+        lambda: submit_change(
             container.uow(),
             container.clock,
             workspace_of(container),
             principal,
             change_id,
             effective,
-        )
-    except ValidationFailed as failed:
-        messages = {
-            "future": _("The effective date must be in the future"),
-            "changed": _("The draft changes nothing"),
-        }
-        errors = {
-            "effective" if e.field == "effective_at" else "submit": messages.get(e.rule)
-            or _("The %(check)s check failed", check=e.rule)
-            for e in failed.errors
-        }
-        return await _change_page(request, container, principal, change_id, errors, form="submit")
-    except Conflict as exc:
-        return await _change_page(
-            request, container, principal, change_id, {"submit": exc.detail}, exc.status, "submit"
-        )
-    return see_other(f"/backoffice/changes/{change_id}")
+        ),
+        invalid=invalid,
+    )
 
 
 @governance_pages_router.post(
@@ -669,10 +714,9 @@ async def approve(
 ) -> Response:
     """Approve the change for the party the signed-in person answers for."""
     _ = page_gettext(request)
-    try:
-        await approve_change(container.uow(), container.clock, principal, change_id)
-    except Conflict as exc:
-        message = (
+
+    def refusal(exc: Conflict) -> str:
+        words: str = (
             _("You wrote this change: someone else must approve it")
             if "four-eyes" in exc.detail
             else _("You have already approved this change")
@@ -681,10 +725,17 @@ async def approve(
             if "no part" in exc.detail
             else _("This change is not waiting for approval")
         )
-        return await _change_page(
-            request, container, principal, change_id, {"approve": message}, exc.status, "approve"
-        )
-    return see_other(f"/backoffice/changes/{change_id}")
+        return words
+
+    return await _act(
+        request,
+        container,
+        principal,
+        change_id,
+        "approve",
+        lambda: approve_change(container.uow(), container.clock, principal, change_id),
+        refusal,
+    )
 
 
 @governance_pages_router.post(
@@ -696,30 +747,16 @@ async def withdraw(
     """Withdraw a change (its author) or refuse it with a reason (an approver it waits for)."""
     _ = page_gettext(request)
     form = await request.form(max_files=0, max_fields=5)
-    try:
-        await withdraw_change(
-            container.uow(), container.clock, principal, change_id, str(form.get("reason") or "")
-        )
-    except ValidationFailed:
-        return await _change_page(
-            request,
-            container,
-            principal,
-            change_id,
-            {"reason": _("Say why you refuse it")},
-            form="withdraw",
-        )
-    except Conflict as exc:
-        return await _change_page(
-            request,
-            container,
-            principal,
-            change_id,
-            {"withdraw": exc.detail},
-            exc.status,
-            "withdraw",
-        )
-    return see_other(f"/backoffice/changes/{change_id}")
+    reason = str(form.get("reason") or "")
+    return await _act(
+        request,
+        container,
+        principal,
+        change_id,
+        "withdraw",
+        lambda: withdraw_change(container.uow(), container.clock, principal, change_id, reason),
+        invalid=lambda _failed: {"reason": _("Say why you refuse it")},
+    )
 
 
 @governance_pages_router.get(
