@@ -10,37 +10,44 @@ stack in-process (middleware, sessions, templates; no sockets), ``BENCH_VOLUME_R
 (default 30) each after one warm-up request; the p95 is the nearest rank.
 ``BENCH_POSTGRES_URL`` as ``bench_engine.py``; ``BENCH_VOLUME_URL`` measures an already seeded
 database instead (seeding nothing, dropping nothing). The worker's KPI per-day job's first run
-after the seed is timed too.
+after the seed is timed too, and the worker's KPI report refresh with its peak RSS increase, the
+rows it read and the peak of its Python allocations (``measure_refresh``); ``BENCH_SRC`` runs
+another tree's code (e.g. before a change) on the same database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import math
 import os
 import re
+import resource
 import sys
 import tempfile
 import time
+import tracemalloc
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+# ``BENCH_SRC``: another tree's ``src`` to measure (e.g. the code before a change), this
+# benchmark's own by default
+sys.path[:0] = [os.environ.get("BENCH_SRC", str(ROOT / "src")), str(ROOT)]
 
 # ruff: noqa: E402 - after the path set-up above
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from benchmarks.bench_engine import create_database, drop_database
 from civicloom.app import create_app
 from civicloom.bootstrap import build_container
 from civicloom.db.migrate import upgrade
 from civicloom.demo import load_demo, seed_applications
-from civicloom.kpis import refresh_report_snapshots, refresh_service_days
+from civicloom.kpis import parse_period, refresh_report_snapshots, refresh_service_days
 from civicloom.kpis.api import kpi_config
 from civicloom.settings import Profile, Settings
 
@@ -98,11 +105,7 @@ async def run(url: str, var_dir: Path) -> None:
         f"{time.monotonic() - started:.1f} s ({_load()})"
     )
 
-    started = time.monotonic()
-    await refresh_report_snapshots(container.uow(), container.clock, kpi_config(container))
-    print(
-        f"worker's KPI report refresh (every service, 90 days): {time.monotonic() - started:.1f} s"
-    )
+    await measure_refresh(container)
 
     hello = FastAPI()
 
@@ -177,6 +180,89 @@ async def run(url: str, var_dir: Path) -> None:
         print(f"{name:40} {ms:8.1f} {reference / ms:15.3f}")
     await container.close()
     await container.database.dispose()
+
+
+def _status_kib(field: str) -> int:
+    """A ``/proc/self/status`` figure in KiB (``VmRSS``: now, ``VmHWM``: the peak)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _reset_peak_rss() -> bool:
+    """Reset the process's peak RSS (``VmHWM``) to its current RSS (Linux ≥ 4.0)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+async def measure_refresh(container: Any) -> None:
+    """The worker's KPI report refresh (every published service, the last 90 days), three
+    times: timed (wall and CPU) with the peak RSS above the RSS it started from and the rows
+    the database sent; then under ``tracemalloc`` for the peak of Python's allocations. The
+    reference is what the reports must read: the period's applications and their tasks."""
+    config = kpi_config(container)
+    period = parse_period(container.clock, None, None)
+    async with container.uow() as uow:
+        needed = (
+            await uow.session.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM applications a WHERE {in_period}),"
+                    " (SELECT count(*) FROM application_tasks t JOIN applications a"
+                    " ON a.id = t.application_id WHERE {in_period})".format(
+                        in_period="a.submitted_at >= :start AND a.submitted_at < :end"
+                    )
+                ),
+                {"start": period.start, "end": period.end},
+            )
+        ).one()
+    fetched = [0, 0]  # statements, rows
+
+    def count_rows(_conn: Any, cursor: Any, *_args: Any) -> None:
+        fetched[0] += 1
+        fetched[1] += len(getattr(cursor, "_rows", ()) or ())  # asyncpg's buffered rows
+
+    engine = container.database.engine.sync_engine
+    gc.collect()
+    reset = _reset_peak_rss()
+    rss, maxrss = _status_kib("VmRSS"), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started, cpu = time.monotonic(), time.process_time()
+    event.listen(engine, "after_cursor_execute", count_rows)
+    try:
+        await refresh_report_snapshots(container.uow(), container.clock, config)
+    finally:
+        event.remove(engine, "after_cursor_execute", count_rows)
+    wall, cpu = time.monotonic() - started, time.process_time() - cpu
+    if reset:
+        peak = (_status_kib("VmHWM") - rss) / 1024
+        how = "VmHWM reset before the run"
+    else:
+        peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - maxrss) / 1024
+        how = "ru_maxrss delta: 0 when an earlier step peaked higher"
+    print(
+        f"worker's KPI report refresh (every service, 90 days): {wall:.1f} s, "
+        f"{cpu:.1f} s CPU in this process ({_load()})\n"
+        f"  peak RSS +{peak:.0f} MiB over {rss / 1024:.0f} MiB at its start ({how})\n"
+        f"  rows read: {fetched[1]:,} in {fetched[0]:,} statements, for {needed[0]:,} "
+        f"applications and {needed[1]:,} tasks in 90 days "
+        f"({fetched[1] / max(1, needed[0] + needed[1]):.2f} rows per application or task)",
+        flush=True,
+    )
+    gc.collect()
+    tracemalloc.start()
+    try:
+        await refresh_report_snapshots(container.uow(), container.clock, config)
+        _, traced = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    print(
+        f"  peak of Python allocations during a refresh (tracemalloc): {traced / 2**20:.1f} MiB"
+        f" = {traced / max(1, needed[0] + needed[1]):.0f} bytes per application or task",
+        flush=True,
+    )
 
 
 async def _revalidated(client: httpx.AsyncClient) -> httpx.Response:

@@ -30,6 +30,9 @@ class ApplicationRow(Base):
         UniqueConstraint("applicant_id", "idempotency_key", name="uq_applications_idempotency"),
         # a citizen's list, keyset-paged newest first (issue 23)
         Index("ix_applications_applicant_submitted", "applicant_id", "submitted_at", "id"),
+        # a service's period read in chunks, keyset on (submitted_at, id): the KPI report
+        # (ADR 0074) reads exactly its chunk's entries, whatever the other services hold
+        Index("ix_applications_service_submitted", "service_id", "submitted_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

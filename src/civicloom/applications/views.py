@@ -178,7 +178,7 @@ class ApplicationFacts:
     state: str
     submitted_at: datetime
     decided_at: datetime | None
-    fields: frozenset[str]
+    fields: frozenset[str]  # the names of the answered fields, never the answers
 
 
 @dataclass(frozen=True)
@@ -197,8 +197,9 @@ class StepFacts:
 
 @dataclass(frozen=True)
 class ServiceCaseFacts:
-    """A service's applications submitted in a period, their tasks, and how many times each
-    applicant answered a request for more information."""
+    """A chunk of a service's applications submitted in a period (in ``(submitted_at, id)``
+    order), their tasks, and how many times each applicant answered a request for more
+    information (``service_case_facts``, ADR 0074)."""
 
     applications: list[ApplicationFacts] = field(default_factory=list)
     steps: list[StepFacts] = field(default_factory=list)

@@ -10,18 +10,16 @@ from civicloom.catalogue import Blueprint, get_current_blueprint, list_current_b
 from civicloom.db import UnitOfWork
 from civicloom.documents import uploads_per_application
 from civicloom.kernel import Clock, FieldError, NotFound, Principal, ValidationFailed
-from civicloom.kpis.compute import (
-    Records,
-    ServiceFacts,
-    build_report,
-    sharing_of,
-)
+from civicloom.kpis.compute import Records, ReportBuilder, ServiceFacts, sharing_of
 from civicloom.kpis.config import KpiConfig
 from civicloom.kpis.domain import Baseline, KpiReport, KpiScope, kpi_scope, scoped_report
 from civicloom.portal import prefilled_sources
 from civicloom.rules import decisions_per_department
 
 DEFAULT_DAYS = 90
+FACTS_CHUNK = 1000
+"""Applications read (with their tasks) per round trip of a report: what memory holds at most
+besides the report's counters and durations (ADR 0074)."""
 MAX_DAYS = 366
 """The longest period a report covers (a year, leap day included; ADR 0061)."""
 
@@ -132,14 +130,26 @@ async def service_kpis(
             model=config.model_for(service),
             costs=config.costs,
         )
-        cases = await service_case_facts(session, service, period.start, period.end)
-        ids = cases.application_ids
-        records = Records(
-            apps=list(cases.applications),
-            tasks=list(cases.steps),
-        )
-        records.prefilled = await prefilled_sources(session, ids)
-        records.documents = await uploads_per_application(session, ids)
-        records.answers = cases.answers
-        records.decisions = await decisions_per_department(session, ids)
-    return build_report(facts, records, period.start, period.end, clock.now())
+        builder = ReportBuilder(facts, clock.now())
+        after: tuple[datetime, str] | None = None
+        while True:  # a chunk of applications at a time: memory holds one (ADR 0074)
+            cases = await service_case_facts(
+                session, service, period.start, period.end, after, FACTS_CHUNK
+            )
+            if cases.applications:
+                ids = cases.application_ids
+                builder.add(
+                    Records(
+                        apps=cases.applications,
+                        tasks=cases.steps,
+                        prefilled=await prefilled_sources(session, ids),
+                        documents=await uploads_per_application(session, ids),
+                        answers=cases.answers,
+                        decisions=await decisions_per_department(session, ids),
+                    )
+                )
+            if len(cases.applications) < FACTS_CHUNK:
+                break
+            last = cases.applications[-1]
+            after = (last.submitted_at, last.id)
+    return builder.report(period.start, period.end)
