@@ -57,6 +57,8 @@ def upgrade() -> None:
         sa.Column("fields", JSON, nullable=False),
         sa.Column("details", JSON, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_read_log")),
+        # SQLite would reuse a deleted (folded) row's id without it
+        sqlite_autoincrement=True,
     )
     op.create_index(
         op.f("ix_audit_read_log_subject_id"), "audit_read_log", ["subject_id"], unique=False

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, literal, null, select, union_all
+from sqlalchemy import ColumnElement, Select, Subquery, cast, literal, null, select, union_all
 
 from civicloom.audit.tables import AuditEntryRow, AuditReadRow
 
@@ -53,10 +53,16 @@ def _branch(table: Audited, where: Where, newest: int | None) -> Select[Any]:
         chained = [
             literal(1).label("pending"),
             AuditReadRow.id.label("ord"),
-            null().label("chain"),
-            null().label("position"),
-            null().label("prev_hash"),
-            null().label("hash"),
+            # typed: a bare NULL in a subquery is text to PostgreSQL, and UNION refuses it
+            *(
+                cast(null(), column.type).label(column.key)
+                for column in (
+                    AuditEntryRow.chain,
+                    AuditEntryRow.position,
+                    AuditEntryRow.prev_hash,
+                    AuditEntryRow.hash,
+                )
+            ),
         ]
     query = select(*chained, *(getattr(table, name) for name in _RECORD)).where(*where(table))
     if newest is None:
