@@ -65,7 +65,7 @@ class AuditReadRow(Base):
     __tablename__ = "audit_read_log"
     # SQLite reuses the highest rowid once its row is deleted (folded): AUTOINCREMENT never
     # does, so a read id names one read for good, as a PostgreSQL sequence does.
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
