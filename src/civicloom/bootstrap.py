@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from civicloom.app import create_app
 from civicloom.applications import StepRunner, complete_external_step, purge_closed_form_data
-from civicloom.audit import seal_now
+from civicloom.audit import FOLD_SECONDS, fold_reads, seal_now
 from civicloom.catalogue import CALENDARS, Calendars, StepKind, load_register_catalogue
 from civicloom.connectors import (
     CALLBACK_VERIFIERS,
@@ -166,6 +166,9 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
     async def seal() -> object:
         return await seal_now(container.uow(), container.clock, documents.keyring())
 
+    async def fold() -> object:  # reads recorded by requests into their chains (ADR 0073)
+        return await fold_reads(container.uow())
+
     async def purge() -> object:
         return await purge_expired_documents(container.uow(), documents.store, container.clock)
 
@@ -210,6 +213,7 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
 
     return [
         PeriodicJob("change-publication", settings.change_publication_seconds, changes),
+        PeriodicJob("audit-read-fold", FOLD_SECONDS, fold),
         PeriodicJob("audit-seal", settings.audit_seal_seconds, seal),
         PeriodicJob("usage-facts", settings.usage_facts_seconds, usage_facts),
         PeriodicJob("document-purge", settings.document_purge_seconds, purge),

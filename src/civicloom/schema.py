@@ -15,7 +15,7 @@ from civicloom.applications.tables import (
     TaskRow,
     TimelineRow,
 )
-from civicloom.audit.tables import AuditEntryRow, AuditSealRow
+from civicloom.audit.tables import AuditEntryRow, AuditReadRow, AuditSealRow
 from civicloom.backoffice.tables import CaseNoteRow, InspectionAppointmentRow
 from civicloom.catalogue.tables import BlueprintVersionRow
 from civicloom.connectors.tables import ConnectorBatchAnswerRow, ConnectorCallbackRow
@@ -66,6 +66,7 @@ TABLES = (
     ReviewRow,
     AuditEntryRow,
     AuditSealRow,
+    AuditReadRow,
     DocumentRow,
     LicenceRow,
     BlueprintVersionRow,

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from civicloom.applications.tables import ApplicationRow
-from civicloom.audit import verify_chain
+from civicloom.audit import fold_reads, verify_chain
 from civicloom.audit.tables import AuditEntryRow
 from civicloom.outbox.tables import OutboxRow
 from civicloom.runtime import Container
@@ -69,6 +69,7 @@ async def test_submit_and_read_back(client: httpx.AsyncClient, container: Contai
     assert read.status_code == 200
     assert read.json()["data"]["business_registration_number"] == "BR-2019-004211"
 
+    await fold_reads(container.uow())  # Alice's read joins the chain as the worker folds it
     async with container.uow() as uow:
         events = list(await uow.session.scalars(select(OutboxRow)))
         actions = list(

@@ -10,13 +10,11 @@ from typing import Any
 from sqlalchemy import Select, func, select
 
 from civicloom.applications.case import (
-    AuditNote,
     CaseContext,
     add_timeline,
     audit,
     emit,
     load_case,
-    record_case_change,
 )
 from civicloom.applications.completion import (
     UNRECORDABLE,
@@ -34,7 +32,7 @@ from civicloom.applications.engine import finish_case
 from civicloom.applications.queries import department_queue, task_view
 from civicloom.applications.tables import ApplicationRow, TaskRow
 from civicloom.applications.views import DepartmentQueueQuery, TaskView
-from civicloom.audit import AuditAction
+from civicloom.audit import AuditAction, AuditRecord, record_read
 from civicloom.catalogue import StepKind
 from civicloom.db import UnitOfWork
 from civicloom.identity import Role, StaffMember, visible_fields
@@ -214,15 +212,16 @@ async def read_officer_task(
         data = visible_fields(principal, case.blueprint, case.app.data)
         # The fields and purpose also go in their own columns: the applicant's "Who used my
         # data" lists reads by them.
-        await record_case_change(
+        record_read(
             uow.session,
-            case.app,
-            clock.now(),
-            audit=AuditNote(
-                principal.audit_name,
-                AuditAction.APPLICATION_READ,
-                principal.department,
-                {"fields": sorted(data), "purpose": f"review {task.step_id}"},
+            AuditRecord(
+                actor=principal.audit_name,
+                action=AuditAction.APPLICATION_READ,
+                subject_type="application",
+                subject_id=case.app.id,
+                occurred_at=clock.now(),
+                department=principal.department,
+                details={"fields": sorted(data), "purpose": f"review {task.step_id}"},
                 purpose="an officer reviews the application",
                 fields=tuple(sorted(data)),
             ),

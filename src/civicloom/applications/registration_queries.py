@@ -24,10 +24,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from civicloom.applications.case import AuditNote, record_case_change
 from civicloom.applications.domain import TaskState
 from civicloom.applications.tables import ApplicationRow, TaskRow
-from civicloom.audit import AuditAction
+from civicloom.audit import AuditAction, AuditRecord, record_read
 from civicloom.catalogue import get_blueprint_version
 from civicloom.db import UnitOfWork
 from civicloom.identity import Role, visible_fields
@@ -203,15 +202,16 @@ async def read_registration_file(
             if pinned is not None
             else (dict(app.data) if own else {})
         )
-        await record_case_change(
+        record_read(
             uow.session,
-            app,
-            clock.now(),
-            audit=AuditNote(
-                reader.audit_name,
-                AuditAction.APPLICATION_READ,
-                reader.department,
-                {"channel": "govstack-registration"},
+            AuditRecord(
+                actor=reader.audit_name,
+                action=AuditAction.APPLICATION_READ,
+                subject_type="application",
+                subject_id=app.id,
+                occurred_at=clock.now(),
+                department=reader.department,
+                details={"channel": "govstack-registration"},
                 purpose="applicant views own application"
                 if own
                 else "a department reads an application file",

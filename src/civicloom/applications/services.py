@@ -19,7 +19,7 @@ from civicloom.applications.domain import (
 )
 from civicloom.applications.engine import start_case
 from civicloom.applications.tables import ApplicationRow, TaskRow, TimelineRow
-from civicloom.audit import AuditAction, AuditRecord, append_audit
+from civicloom.audit import AuditAction, AuditRecord, append_audit, record_read
 from civicloom.catalogue import get_current_blueprint, validate_form_data
 from civicloom.db import UnitOfWork
 from civicloom.identity import ActingFor
@@ -279,7 +279,7 @@ async def get_application(
         if row is None or row.applicant_id != reader.subject:
             raise NotFound(f"no application {application_id!r} for this applicant")
         view = _view(row)
-        await append_audit(
+        record_read(
             uow.session,
             AuditRecord(
                 actor=reader.audit_name,
@@ -319,7 +319,7 @@ async def application_status(
                 .order_by(TimelineRow.id)
             )
         )
-        await append_audit(
+        record_read(
             uow.session,
             AuditRecord(
                 actor=reader.audit_name,

@@ -1,5 +1,7 @@
 """Append-only audit: one hash chain per subject, written in the same transaction as the change,
-sealed periodically into a signed Merkle root; verification names the entry tampered with."""
+sealed periodically into a signed Merkle root; verification names the entry tampered with.
+Reads of personal data are recorded by one small insert and folded into the chains by the
+worker (ADR 0073)."""
 
 from civicloom.audit.actions import PERSONAL_DATA_READS, AuditAction
 from civicloom.audit.domain import (
@@ -12,6 +14,7 @@ from civicloom.audit.domain import (
     merkle_root,
     verify_merkle_proof,
 )
+from civicloom.audit.reads import FOLD_SECONDS, fold_pending_reads, fold_reads
 from civicloom.audit.roles import APPEND_ONLY_TABLES, app_role_statements, restrict_app_role
 from civicloom.audit.seals import export_audit, seal_audit, seal_now
 from civicloom.audit.search import (
@@ -30,6 +33,7 @@ from civicloom.audit.services import (
     lock_chains,
     queue_audit,
     record_of,
+    record_read,
 )
 from civicloom.audit.signing import (
     Keyring,
@@ -52,6 +56,7 @@ from civicloom.audit.verification import (
 
 __all__ = [
     "APPEND_ONLY_TABLES",
+    "FOLD_SECONDS",
     "GENESIS_HASH",
     "PERSONAL_DATA_READS",
     "AuditAction",
@@ -76,6 +81,8 @@ __all__ = [
     "data_use_for_subject",
     "export_audit",
     "export_entries",
+    "fold_pending_reads",
+    "fold_reads",
     "generate_key",
     "load_or_create_keyring",
     "load_public_keys",
@@ -85,6 +92,7 @@ __all__ = [
     "merkle_root",
     "queue_audit",
     "record_of",
+    "record_read",
     "restrict_app_role",
     "seal_audit",
     "seal_now",

@@ -15,6 +15,7 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.audit.domain import chain_key
+from civicloom.audit.reads import fold_reads
 from civicloom.audit.roles import restrict_app_role
 from civicloom.audit.seals import export_audit, seal_now
 from civicloom.audit.signing import generate_key, load_or_create_keyring, load_public_keys
@@ -56,7 +57,8 @@ def verify() -> None:
     if report.valid:
         console.print(
             f"[green]audit intact:[/green] {report.entries} entries in {report.chains} chains, "
-            f"{report.seals} seal(s) verified"
+            f"{report.seals} seal(s) verified; {report.pending_reads} read(s) recorded and "
+            "waiting to be folded into their chains"
         )
         return
     table = Table("kind", "entry", "chain", "position", "what was found", title="audit tampering")
@@ -67,6 +69,22 @@ def verify() -> None:
     console.print(table)
     console.print(f"[red]{len(report.problems)} problem(s)[/red] in {report.entries} entries")
     raise typer.Exit(1)
+
+
+@app.command("fold")
+def fold() -> None:
+    """Fold the recorded reads of personal data into their chains now (the worker does it
+    every few seconds; ADR 0073)."""
+    settings = get_settings()
+
+    async def main() -> int:
+        database = Database(settings.effective_database_url)
+        try:
+            return await fold_reads(UnitOfWork(database), batches=1_000_000)
+        finally:
+            await database.dispose()
+
+    console.print(f"folded {asyncio.run(main())} read(s) into their chains")
 
 
 @app.command("seal")
@@ -97,7 +115,7 @@ def export(
     output: Annotated[Path | None, typer.Option(help="File to write (default: stdout).")] = None,
     application: Annotated[str | None, typer.Option(help="Only this application's chain.")] = None,
 ) -> None:
-    """Export entries, seals and Merkle proofs as JSON Lines."""
+    """Export entries, reads not yet folded into them, seals and Merkle proofs as JSON Lines."""
     settings = get_settings()
     chain = chain_key("application", application) if application else None
 

@@ -7,14 +7,15 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, Row, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from civicloom.audit.domain import GENESIS_HASH, ChainHead, merkle_proof, merkle_root
+from civicloom.audit.domain import GENESIS_HASH, ChainHead, chain_key, merkle_proof, merkle_root
 from civicloom.audit.services import SEAL_LOCK_KEY
 from civicloom.audit.signing import Keyring
-from civicloom.audit.tables import AuditEntryRow, AuditSealRow
+from civicloom.audit.tables import AuditEntryRow, AuditReadRow, AuditSealRow
+from civicloom.audit.trail import Audited, trail
 from civicloom.db import UnitOfWork
 from civicloom.kernel import Clock
 from civicloom.observability import get_logger
@@ -129,13 +130,29 @@ async def seal_audit(
     return seal
 
 
-def entry_line(row: AuditEntryRow) -> dict[str, Any]:
-    """One entry in the JSON Lines export shape."""
+def trail_line(row: Row[Any]) -> dict[str, Any]:
+    """A row of ``audit.trail`` in the JSON Lines export shape: an entry, or a read not yet
+    folded (``"type": "pending_read"``, its id and future chain, no position or hash yet)."""
+    if not row.pending:
+        return {
+            "type": "entry",
+            "seq": row.ord,
+            "chain": row.chain,
+            "position": row.position,
+            **_record_line(row),
+            "prev_hash": row.prev_hash,
+            "hash": row.hash,
+        }
     return {
-        "type": "entry",
-        "seq": row.seq,
-        "chain": row.chain,
-        "position": row.position,
+        "type": "pending_read",
+        "read_id": row.ord,
+        "chain": chain_key(row.subject_type, row.subject_id),
+        **_record_line(row),
+    }
+
+
+def _record_line(row: Row[Any]) -> dict[str, Any]:
+    return {
         "occurred_at": row.occurred_at.isoformat(),
         "actor": row.actor,
         "action": row.action,
@@ -145,24 +162,31 @@ def entry_line(row: AuditEntryRow) -> dict[str, Any]:
         "purpose": row.purpose,
         "fields": row.fields,
         "details": row.details,
-        "prev_hash": row.prev_hash,
-        "hash": row.hash,
     }
 
 
 async def export_audit(
     session: AsyncSession, chain: str | None = None
 ) -> AsyncIterator[dict[str, Any]]:
-    """JSON Lines records: entries (of one chain or all), then seals, then Merkle proofs.
+    """JSON Lines records: entries (of one chain or all), the reads not yet folded into them
+    (ADR 0073; one statement with the entries), then seals, then Merkle proofs.
 
     A proof line shows that a chain head is a leaf of a signed seal; the entries' hash links
     then cover every earlier entry of that chain.
     """
-    query = select(AuditEntryRow).order_by(AuditEntryRow.chain, AuditEntryRow.position)
-    if chain is not None:
-        query = query.where(AuditEntryRow.chain == chain)
-    async for row in await session.stream_scalars(query):
-        yield entry_line(row)
+
+    def where(table: Audited) -> list[ColumnElement[bool]]:
+        if chain is None:
+            return []
+        if table is AuditEntryRow:
+            return [AuditEntryRow.chain == chain]
+        subject_type, _, subject_id = chain.partition(":")
+        return [AuditReadRow.subject_type == subject_type, AuditReadRow.subject_id == subject_id]
+
+    sub = trail(where)
+    order = (sub.c.pending, sub.c.chain, sub.c.position, sub.c.ord)
+    async for row in await session.stream(select(sub).order_by(*order)):
+        yield trail_line(row)
     seals = list(await session.scalars(select(AuditSealRow).order_by(AuditSealRow.id)))
     for seal in seals:
         yield {

@@ -1,20 +1,24 @@
-"""Searching the audit trail: filters in, records out (the tables stay private, ADR 0027)."""
+"""Searching the audit trail: filters in, records out (the tables stay private, ADR 0027).
+
+Every search covers the chains and the personal-data reads not yet folded into them, in one
+statement (``audit.trail``, ADR 0073): nobody sees less because the worker has not run yet."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.audit.actions import PERSONAL_DATA_READS, AuditAction
 from civicloom.audit.domain import AuditRecord
-from civicloom.audit.seals import entry_line
-from civicloom.audit.services import record_of
+from civicloom.audit.seals import trail_line
+from civicloom.audit.services import record_of_trail
 from civicloom.audit.tables import AuditEntryRow
+from civicloom.audit.trail import Audited, newest_first, trail
 
 
 @dataclass(frozen=True)
@@ -37,59 +41,69 @@ class AuditFilter:
     actions: tuple[AuditAction, ...] | None = None
 
 
-def _actor_is(subject: str) -> Any:
-    return AuditEntryRow.actor_subject == subject
+def _about_applications(table: Audited, ids: tuple[str, ...]) -> ColumnElement[bool]:
+    return (table.subject_type == "application") & table.subject_id.in_(sorted(ids))
 
 
-def _about_applications(ids: tuple[str, ...]) -> Any:
-    return (AuditEntryRow.subject_type == "application") & AuditEntryRow.subject_id.in_(sorted(ids))
+def _where(f: AuditFilter) -> Callable[[Audited], list[ColumnElement[bool]]]:
+    def where(table: Audited) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if f.applications is not None:
+            found.append(_about_applications(table, f.applications))
+        if f.person:
+            mine = _about_applications(table, f.person_applications)
+            found.append(or_(mine, table.actor_subject == f.person))
+        if f.actor:
+            found.append(table.actor_subject == f.actor)
+        if f.department:
+            found.append(table.department == f.department)
+        if f.since:
+            found.append(table.occurred_at >= f.since)
+        if f.until:
+            found.append(table.occurred_at < f.until)
+        if f.actions is not None:
+            found.append(table.action.in_(sorted(a.value for a in f.actions)))
+        if f.reads_only:
+            found.append(table.action.in_(sorted(a.value for a in PERSONAL_DATA_READS)))
+        return found
+
+    return where
 
 
-def _select(f: AuditFilter) -> Select[AuditEntryRow]:
-    query = select(AuditEntryRow)
-    if f.applications is not None:
-        query = query.where(_about_applications(f.applications))
-    if f.person:
-        query = query.where(or_(_about_applications(f.person_applications), _actor_is(f.person)))
-    if f.actor:
-        query = query.where(_actor_is(f.actor))
-    if f.department:
-        query = query.where(AuditEntryRow.department == f.department)
-    if f.since:
-        query = query.where(AuditEntryRow.occurred_at >= f.since)
-    if f.until:
-        query = query.where(AuditEntryRow.occurred_at < f.until)
-    if f.actions is not None:
-        query = query.where(AuditEntryRow.action.in_(sorted(a.value for a in f.actions)))
-    if f.reads_only:
-        query = query.where(AuditEntryRow.action.in_(sorted(a.value for a in PERSONAL_DATA_READS)))
-    return query
+def _may_be_pending(f: AuditFilter) -> bool:
+    """Whether a read not yet folded can match (only reads of personal data are logged)."""
+    return f.actions is None or any(a in PERSONAL_DATA_READS for a in f.actions)
 
 
 async def search_entries(session: AsyncSession, f: AuditFilter, limit: int) -> list[AuditRecord]:
-    """Matching entries, newest first, at most ``limit`` (one statement)."""
-    rows = await session.scalars(
-        _select(f).order_by(AuditEntryRow.occurred_at.desc(), AuditEntryRow.seq.desc()).limit(limit)
-    )
-    return [record_of(row) for row in rows]
+    """Matching entries and reads not yet folded, newest first, at most ``limit`` (one
+    statement)."""
+    sub = trail(_where(f), newest=limit, pending=_may_be_pending(f))
+    rows = await session.execute(select(sub).order_by(*newest_first(sub)).limit(limit))
+    return [record_of_trail(row) for row in rows]
 
 
 async def export_entries(session: AsyncSession, f: AuditFilter) -> AsyncIterator[dict[str, Any]]:
-    """Every matching entry in the JSON Lines export shape, oldest first (streamed)."""
-    async for row in await session.stream_scalars(_select(f).order_by(AuditEntryRow.seq)):
-        yield entry_line(row)
+    """Every matching entry in the JSON Lines export shape, oldest first, then the matching
+    reads not yet folded (``"type": "pending_read"``) in the order recorded (one statement,
+    streamed)."""
+    sub = trail(_where(f), pending=_may_be_pending(f))
+    async for row in await session.stream(select(sub).order_by(sub.c.pending, sub.c.ord)):
+        yield trail_line(row)
 
 
 async def subject_history(
     session: AsyncSession, subject_type: str, subject_id: str
 ) -> list[AuditRecord]:
-    """Everything recorded about one subject, in chain order (one statement)."""
-    rows = await session.scalars(
-        select(AuditEntryRow)
-        .where(AuditEntryRow.subject_type == subject_type, AuditEntryRow.subject_id == subject_id)
-        .order_by(AuditEntryRow.position)
-    )
-    return [record_of(row) for row in rows]
+    """Everything recorded about one subject: its chain in order, then the reads not yet
+    folded into it in the order recorded (one statement)."""
+
+    def where(table: Audited) -> list[ColumnElement[bool]]:
+        return [table.subject_type == subject_type, table.subject_id == subject_id]
+
+    sub = trail(where)
+    rows = await session.execute(select(sub).order_by(sub.c.pending, sub.c.position, sub.c.ord))
+    return [record_of_trail(row) for row in rows]
 
 
 TASK_HAND_OVERS = (AuditAction.TASK_CLAIMED, AuditAction.TASK_TAKEN_OVER, AuditAction.TASK_ASSIGNED)
@@ -120,11 +134,16 @@ async def machine_client_actions(
     session: AsyncSession, start: datetime, end: datetime
 ) -> list[tuple[str, str | None, datetime]]:
     """``(client, department, at)`` for every audited call a machine client (an API key,
-    ``client:<prefix>``) made in ``[start, end)``, for the funding meters (one statement)."""
-    rows = await session.execute(
-        select(AuditEntryRow.actor_subject, AuditEntryRow.department, AuditEntryRow.occurred_at)
-        .where(AuditEntryRow.actor_subject.like("client:%"))
-        .where(AuditEntryRow.occurred_at >= start)
-        .where(AuditEntryRow.occurred_at < end)
-    )
+    ``client:<prefix>``) made in ``[start, end)``, for the funding meters, its reads not yet
+    folded included (one statement)."""
+
+    def where(table: Audited) -> list[ColumnElement[bool]]:
+        return [
+            table.actor_subject.like("client:%"),
+            table.occurred_at >= start,
+            table.occurred_at < end,
+        ]
+
+    sub = trail(where)
+    rows = await session.execute(select(sub.c.actor_subject, sub.c.department, sub.c.occurred_at))
     return [(str(who), dept, at) for who, dept, at in rows]

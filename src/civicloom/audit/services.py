@@ -1,4 +1,5 @@
-"""Appending to the audit chains, and reading the data-use log of a citizen."""
+"""Appending to the audit chains, recording personal-data reads, and reading the data-use log
+of a citizen."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import ColumnElement, Row, Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.audit.actions import PERSONAL_DATA_READS, AuditAction
 from civicloom.audit.domain import GENESIS_HASH, AuditRecord, chain_hash
-from civicloom.audit.tables import AuditEntryRow
+from civicloom.audit.tables import AuditEntryRow, AuditReadRow
+from civicloom.audit.trail import Audited, newest_first, trail
 from civicloom.db.pending import add_pending, pending_count, write_pending
 
 # Appenders hold this lock shared, a seal holds it exclusively: a seal then sees every
@@ -104,7 +106,9 @@ async def lock_chains(session: AsyncSession, chains: Iterable[str]) -> None:
         heads[chain] = (position, hash_) if position is not None else (0, GENESIS_HASH)
 
 
-def _entry(record: AuditRecord, position: int, previous: str) -> dict[str, Any]:
+def _entry(
+    record: AuditRecord, position: int, previous: str, read_id: int | None = None
+) -> dict[str, Any]:
     return {
         "chain": record.chain,
         "position": position,
@@ -120,6 +124,7 @@ def _entry(record: AuditRecord, position: int, previous: str) -> dict[str, Any]:
         "details": record.details,
         "prev_hash": previous,
         "hash": chain_hash(previous, record),
+        "read_id": read_id,
     }
 
 
@@ -149,15 +154,52 @@ async def append_audit(session: AsyncSession, record: AuditRecord) -> AuditEntry
 _INSERT_ENTRIES = insert(cast(Table, AuditEntryRow.__table__))
 
 
-async def queue_audit(session: AsyncSession, record: AuditRecord) -> None:
+async def queue_audit(
+    session: AsyncSession, record: AuditRecord, *, read_id: int | None = None
+) -> None:
     """``append_audit`` for a caller that needs no row back: the entry (its chain locked and
     its hash computed now, as ``append_audit`` does) is inserted with the transaction's other
     queued entries in one statement, at the next flush point (``civicloom.db.pending``: before
-    commit, or before an ORM query in the same transaction). Issue 23, ADR 0067."""
+    commit, or before an ORM query in the same transaction). Issue 23, ADR 0067.
+
+    ``read_id``: the ``audit_read_log`` row the entry is folded from (ADR 0073)."""
     position, previous = await _head(session, record.chain)
-    entry = _entry(record, position + 1, previous)
+    entry = _entry(record, position + 1, previous, read_id)
     _heads(session)[record.chain] = (entry["position"], entry["hash"])
     add_pending(session.sync_session, _INSERT_ENTRIES, entry)
+
+
+_INSERT_READ = insert(cast(Table, AuditReadRow.__table__))
+
+
+def record_read(session: AsyncSession, record: AuditRecord) -> None:
+    """Record a read of personal data in the reader's transaction: one small insert into the
+    read log, queued with the transaction's other append-only rows and written before it
+    commits (so a read that is shown is recorded, and a read that fails leaves nothing).
+
+    No chain lock, no head read, no hash on the request path: the worker folds the row into
+    the subject's chain later (``fold_reads``), and everything that reads the audit trail
+    shows rows not yet folded too (ADR 0073). Only reads go this way; a change is appended to
+    its chain in its own transaction (``append_audit``, ``queue_audit``).
+    """
+    if record.action not in PERSONAL_DATA_READS:
+        raise ValueError(f"{record.action} is not a read of personal data: append it instead")
+    add_pending(
+        session.sync_session,
+        _INSERT_READ,
+        {
+            "occurred_at": record.occurred_at,
+            "actor": record.actor,
+            "actor_subject": actor_subject(record.actor),
+            "action": str(record.action),
+            "subject_type": record.subject_type,
+            "subject_id": record.subject_id,
+            "department": record.department,
+            "purpose": record.purpose,
+            "fields": list(record.fields),
+            "details": record.details,
+        },
+    )
 
 
 def stored_action(text: str) -> AuditAction:
@@ -177,8 +219,13 @@ def cli_actor() -> str:
     return f"cli:{getpass.getuser()}"
 
 
-def record_of(row: AuditEntryRow) -> AuditRecord:
-    """The record an entry row stores."""
+def record_of_trail(row: Row[Any]) -> AuditRecord:
+    """The record of a row of ``audit.trail`` (an entry or a read not yet folded)."""
+    return record_of(cast(AuditEntryRow, row))
+
+
+def record_of(row: AuditEntryRow | AuditReadRow) -> AuditRecord:
+    """The record an entry row (or a read not yet folded) stores."""
     return AuditRecord(
         actor=row.actor,
         action=stored_action(row.action),
@@ -212,22 +259,23 @@ async def data_use_for_subject(
     reader_subject: str | None = None,
 ) -> list[DataUse]:
     """Every read of personal data in the given applications (the citizen's), newest first;
-    the citizen's own reads (``reader_subject``: opening their own page) are left out."""
+    the citizen's own reads (``reader_subject``: opening their own page) are left out. Reads
+    not yet folded into their chains are included (one statement, ADR 0073)."""
     if not application_ids:
         return []
-    conditions = [
-        AuditEntryRow.subject_type == "application",
-        AuditEntryRow.subject_id.in_(list(application_ids)),
-        AuditEntryRow.action.in_(sorted(a.value for a in PERSONAL_DATA_READS)),
-    ]
-    if reader_subject is not None:  # actors are "<how signed in>:<subject>"
-        conditions.append(~AuditEntryRow.actor.endswith(f":{reader_subject}", autoescape=True))
-    rows = await session.scalars(
-        select(AuditEntryRow)
-        .where(*conditions)
-        .order_by(AuditEntryRow.occurred_at.desc(), AuditEntryRow.seq.desc())
-        .limit(limit)
-    )
+
+    def where(table: Audited) -> list[ColumnElement[bool]]:
+        conditions = [
+            table.subject_type == "application",
+            table.subject_id.in_(list(application_ids)),
+            table.action.in_(sorted(a.value for a in PERSONAL_DATA_READS)),
+        ]
+        if reader_subject is not None:  # actors are "<how signed in>:<subject>"
+            conditions.append(~table.actor.endswith(f":{reader_subject}", autoescape=True))
+        return conditions
+
+    sub = trail(where, newest=limit)
+    rows = await session.execute(select(sub).order_by(*newest_first(sub)).limit(limit))
     return [
         DataUse(
             occurred_at=row.occurred_at,

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.audit.domain import GENESIS_HASH, ChainHead, chain_hash, merkle_root
+from civicloom.audit.reads import folded_twice, pending_read_count
 from civicloom.audit.services import record_of
 from civicloom.audit.signing import PublicKeySet, SignatureInvalid
 from civicloom.audit.tables import AuditEntryRow, AuditSealRow
@@ -18,7 +19,7 @@ from civicloom.audit.tables import AuditEntryRow, AuditSealRow
 class AuditProblem:
     """One detected inconsistency, naming the entry (global ``seq``) or seal concerned."""
 
-    kind: str  # modified | deleted | inserted | reordered | seal
+    kind: str  # modified | deleted | inserted | reordered | seal | duplicated
     message: str
     seq: int | None = None
     chain: str | None = None
@@ -32,6 +33,8 @@ class AuditReport:
     entries: int = 0
     chains: int = 0
     seals: int = 0
+    # reads of personal data recorded, not yet folded into their chains (ADR 0073)
+    pending_reads: int = 0
     problems: list[AuditProblem] = field(default_factory=list)
 
     @property
@@ -201,7 +204,8 @@ def _check_against_seals(
 
 
 async def verify_audit(session: AsyncSession, keys: PublicKeySet | None) -> AuditReport:
-    """Check every chain, every seal's signature, root and order, and every sealed head."""
+    """Check every chain, every seal's signature, root and order, and every sealed head; count
+    the reads not yet folded into their chains, and check none of them is in one already."""
     report = AuditReport()
     seals = list(await session.scalars(select(AuditSealRow).order_by(AuditSealRow.id)))
     report.seals = len(seals)
@@ -222,6 +226,18 @@ async def verify_audit(session: AsyncSession, keys: PublicKeySet | None) -> Audi
                 "deleted",
                 f"{chain}: every entry was deleted (seal #{seal.id} has position {position})",
                 None,
+                chain,
+                position,
+            )
+        )
+    report.pending_reads = await pending_read_count(session)
+    for read_id, seq, chain, position in await folded_twice(session):
+        report.problems.append(
+            AuditProblem(
+                "duplicated",
+                f"read #{read_id} is still waiting to be folded but is already entry #{seq} "
+                f"({chain} position {position})",
+                seq,
                 chain,
                 position,
             )

@@ -21,7 +21,6 @@ from typing import Any
 from civicloom.applications import (
     ApplicationHeader,
     ApplicationRecord,
-    AuditNote,
     CaseSearchQuery,
     FieldMatch,
     Forbidden,
@@ -29,12 +28,11 @@ from civicloom.applications import (
     TaskView,
     departments_on_case,
     find_application,
-    record_case_change,
     search_cases,
     steps_of_department,
     tasks_of_application,
 )
-from civicloom.audit import AuditAction, AuditRecord, append_audit
+from civicloom.audit import AuditAction, AuditRecord, append_audit, record_read
 from civicloom.backoffice.domain import visible_document_types
 from civicloom.backoffice.queries import Exchange, exchanges_of
 from civicloom.catalogue import Blueprint, get_blueprint_version, list_blueprint_versions
@@ -344,15 +342,16 @@ async def read_case(
             documents.append(CaseDocument(doc, doc_titles.get(doc.document_type), shown, link))
         people = await staff_names(session, [s.decided_by or "" for s in steps])
         names = await department_names(session)
-        await record_case_change(
+        record_read(
             session,
-            app,
-            clock.now(),
-            audit=AuditNote(
-                principal.audit_name,
-                AuditAction.APPLICATION_READ,
-                principal.department,
-                {"fields": sorted(data), "purpose": "case view"},
+            AuditRecord(
+                actor=principal.audit_name,
+                action=AuditAction.APPLICATION_READ,
+                subject_type="application",
+                subject_id=app.id,
+                occurred_at=clock.now(),
+                department=principal.department,
+                details={"fields": sorted(data), "purpose": "case view"},
                 purpose="an officer reviews the application",
                 fields=tuple(sorted(data)),
             ),

@@ -17,6 +17,7 @@ from civicloom.applications import (
     find_application,
     submit_application,
 )
+from civicloom.audit import fold_reads
 from civicloom.audit.tables import AuditEntryRow
 from civicloom.backoffice.cases import search_staff_cases
 from civicloom.runtime import Container
@@ -65,7 +66,9 @@ async def submit_named(container: Container, key: str, business_name: str) -> st
 
 
 async def audit_count(container: Container, action: str, subject: str | None = None) -> int:
-    """How many audit entries of ``action`` (about one application, if given) exist."""
+    """How many audit entries of ``action`` (about one application, if given) exist, once the
+    reads recorded are folded into their chains as the worker folds them (ADR 0073)."""
+    await fold_reads(container.uow())
     async with container.uow() as uow:
         query = (
             select(func.count()).select_from(AuditEntryRow).where(AuditEntryRow.action == action)

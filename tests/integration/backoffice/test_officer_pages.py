@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from civicloom.applications import StepRunner
 from civicloom.applications.tables import TimelineRow
+from civicloom.audit import fold_reads
 from civicloom.audit.tables import AuditEntryRow
 from civicloom.backoffice.tables import CaseNoteRow, InspectionAppointmentRow
 from civicloom.runtime import Container
@@ -25,6 +26,7 @@ async def _inspection_task(container: Container, runner: StepRunner) -> tuple[st
 
 
 async def _actions(container: Container, app_id: str) -> list[str]:
+    await fold_reads(container.uow())  # the reads recorded, as the worker folds them (ADR 0073)
     async with container.uow() as uow:
         rows = await uow.session.scalars(
             select(AuditEntryRow.action)

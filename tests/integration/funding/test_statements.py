@@ -16,6 +16,7 @@ import httpx
 from pypdf import PdfReader
 from sqlalchemy import text
 
+from civicloom.audit import fold_reads
 from civicloom.funding import rebuild_days
 from civicloom.identity import create_api_key
 from civicloom.runtime import Container
@@ -147,7 +148,9 @@ Event = tuple[date, str, str, int, int]  # day, department, meter, quantity, amo
 
 
 async def _raw_events(container: Container, first: date, last: date) -> list[Event]:
-    """Every metered event from the raw tables (SQL written here)."""
+    """Every metered event from the raw tables (SQL written here), once the reads recorded are
+    folded into the audit chains as the worker folds them (ADR 0073)."""
+    await fold_reads(container.uow())
     out: list[Event] = []
     async with container.uow() as uow:
         run = uow.session.execute

@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy import func, select
 
 from civicloom.applications.tables import ApplicationRow, TaskRow
+from civicloom.audit import fold_reads
 from civicloom.audit.tables import AuditEntryRow
 from civicloom.govstack import create_govstack_app
 from civicloom.govstack.fixtures import registration
@@ -64,7 +65,9 @@ class World:
         return Client({"api_key": issued.key, **IM}, f"client:{issued.client.prefix}")
 
     async def written(self) -> Written:
-        """Row counts a refused request must leave unchanged."""
+        """Row counts a refused request must leave unchanged (reads recorded are folded into
+        their chains first, as the worker folds them: ADR 0073)."""
+        await fold_reads(self.container.uow())
         async with self.container.uow() as uow:
             s = uow.session
             apps = await s.scalar(select(func.count()).select_from(ApplicationRow))
@@ -84,7 +87,9 @@ class World:
         return Written(int(apps or 0), int(audit or 0), int(done or 0), int(denials or 0))
 
     async def audit_of(self, subject_id: str) -> list[tuple[str, str]]:
-        """``(action, actor)`` of the audit entries about one subject, in order."""
+        """``(action, actor)`` of the audit entries about one subject, in order (reads recorded
+        folded into the chain first, as the worker folds them: ADR 0073)."""
+        await fold_reads(self.container.uow())
         async with self.container.uow() as uow:
             rows = await uow.session.execute(
                 select(AuditEntryRow.action, AuditEntryRow.actor)

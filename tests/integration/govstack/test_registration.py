@@ -402,10 +402,12 @@ async def test_the_applicant_answers_a_question_and_nobody_else(world: World) ->
     assert row.state == "awaiting_officer"  # back with the registrar
     assert row.output is not None
     assert row.output["answers"][0]["answer"] == "2023-03-09"
-    assert (await world.audit_of(file_id))[-1] == (
-        "information.provided",
-        f"api-key:{applicant.subject}/mother-0004",
-    )
+    # the answer is chained at once; the applicant's read before it joins the chain when the
+    # worker folds it, so after the answer (ADR 0073)
+    assert (await world.audit_of(file_id))[-2:] == [
+        ("information.provided", f"api-key:{applicant.subject}/mother-0004"),
+        ("application.read", f"api-key:{applicant.subject}"),  # the file read as the system
+    ]
 
 
 # -- statistics --------------------------------------------------------------------------------
