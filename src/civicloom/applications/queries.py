@@ -334,7 +334,9 @@ class TimelineQuery:
     def at(self, position: Position) -> TimelineQuery:
         """The same timeline from ``position``; InvalidCursor when it names no entry id (a
         signed cursor of this timeline always does)."""
-        if not position.id.isdigit() or position.at is not None:
+        if not (position.id.isascii() and position.id.isdigit() and len(position.id) <= 18):
+            raise _not_a_page_link()
+        if position.at is not None:
             raise _not_a_page_link()
         return replace(self, position=position)
 
