@@ -44,6 +44,7 @@ from civicloom.applications import (
     read_officer_task,
     request_information,
     resolve_dead_letter,
+    timeline_cursors,
     withdraw_application,
 )
 from civicloom.identity import read_department_staff
@@ -93,10 +94,35 @@ def _task_out(task: TaskView, now: datetime) -> dict[str, Any]:
     response_model=ApplicationStatusOut,
 )
 async def read_status(
-    application_id: PathId, container: ContainerDep, principal: CurrentPrincipal
+    application_id: PathId,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=400,
+            description="A page of the timeline: `timeline_next` or `timeline_previous` of an "
+            "earlier answer for this application (absent: the newest entries).",
+        ),
+    ] = None,
 ) -> ApplicationStatusOut:
-    """Every department's step, its state and expected date, the deadline and the timeline."""
-    status = await application_status(container.uow(), container.clock, principal, application_id)
+    """Every department's step, its state and expected date, the deadline and a page of the
+    timeline: the newest entries first, older ones through `timeline_next` (also the `Link`
+    header's `next`). A cursor this application's timeline did not give out (altered, or
+    another application's) is a 400 naming `cursor`."""
+    cursors = timeline_cursors(container.settings.secret_key.get_secret_value())
+    status = await application_status(
+        container.uow(), container.clock, principal, application_id, cursors, cursor
+    )
+    links = [
+        f"</api/v1/applications/{application_id}/status?{urlencode({'cursor': value})}>; "
+        f'rel="{rel}"'
+        for rel, value in (("next", status.timeline_older), ("prev", status.timeline_newer))
+        if value is not None
+    ]
+    if links:
+        response.headers["Link"] = ", ".join(links)
     return ApplicationStatusOut(
         application=ApplicationOut.of(status.application),
         deadline_at=status.application.deadline_at,
@@ -121,6 +147,8 @@ async def read_status(
             )
             for e in status.timeline
         ],
+        timeline_next=status.timeline_older,
+        timeline_previous=status.timeline_newer,
     )
 
 

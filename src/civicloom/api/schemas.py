@@ -236,6 +236,8 @@ class ApplicationStatusOut(
                         "message": "Application received",
                     }
                 ],
+                "timeline_next": None,
+                "timeline_previous": None,
             }
         ]
     },
@@ -250,7 +252,20 @@ class ApplicationStatusOut(
     )
     outcome_reason: str | None
     steps: list[StepStatusOut]
-    timeline: list[TimelineEntryOut]
+    timeline: list[TimelineEntryOut] = Field(
+        description="A page of the timeline: the newest entries (at most 50), or the page "
+        "`cursor` asked for; oldest first within the page."
+    )
+    timeline_next: str | None = Field(
+        default=None,
+        description="The next page of the timeline (older entries): pass it as `cursor`. Null "
+        'on the oldest page. Also in the `Link` header (`rel="next"`).',
+    )
+    timeline_previous: str | None = Field(
+        default=None,
+        description="The previous page of the timeline (newer entries): pass it as `cursor`. "
+        'Null on the newest page. Also in the `Link` header (`rel="prev"`).',
+    )
 
 
 class InformationAnswer(

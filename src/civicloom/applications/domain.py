@@ -141,6 +141,9 @@ class StepStatus:
     completed_at: datetime | None
     escalated: bool
     escalated_to: str | None = None  # overdue: also this role's (the step's role stays)
+    # waiting for the applicant: the newest question the department asked (from the task, not
+    # the timeline, which is read a page at a time)
+    open_request: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,12 +159,17 @@ class TimelineEntry:
 
 @dataclass(frozen=True)
 class ApplicationStatus:
-    """The application with every step's state and the timeline: the portal's status page."""
+    """The application with every step's state and a page of the timeline: the portal's status
+    page. ``timeline`` is the newest page (or the one a cursor asked for) of what the applicant
+    sees, oldest first within the page; ``timeline_older`` / ``timeline_newer`` are the signed
+    cursors of the neighbouring pages (None at an end, issue 23)."""
 
     application: ApplicationView
     steps: list[StepStatus] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
     fee: dict[str, Any] | None = None  # the fee decision, once the fee model has run
+    timeline_older: str | None = None
+    timeline_newer: str | None = None
 
 
 # The reason the engine stores when a step's rule refuses the application (in English, as the

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -53,7 +54,8 @@ from civicloom.applications.views import (
     UsageRecord,
 )
 from civicloom.catalogue import StepKind, version_titles
-from civicloom.kernel.keyset import Cursor, Page, Position, SignedCursors
+from civicloom.kernel.errors import FieldError
+from civicloom.kernel.keyset import Cursor, InvalidCursor, Page, Position, SignedCursors
 
 OPEN_HUMAN_STATES = (TaskState.AWAITING_OFFICER.value, TaskState.AWAITING_APPLICANT.value)
 QUEUED_STATES = ("ready", "running", "awaiting_external", "awaiting_officer", "awaiting_applicant")
@@ -290,24 +292,144 @@ async def applications_of_applicant(
     )
 
 
-async def case_events(session: AsyncSession, application_id: str) -> list[CaseEvent]:
-    """The whole timeline of an application, internal entries included (for staff)."""
-    rows = await session.scalars(
-        select(TimelineRow)
-        .where(TimelineRow.application_id == application_id)
-        .order_by(TimelineRow.at, TimelineRow.id)
+TIMELINE_PAGE = 50
+"""Timeline entries per page, newest page first (issue 23, ADR 0075)."""
+
+TIMELINE_CURSOR_PURPOSE = "civicloom.timeline"
+
+
+def timeline_cursors(secret: str) -> SignedCursors:
+    """The timeline's cursor signer, keyed by the platform's secret (pages and API alike)."""
+    return SignedCursors(secret.encode(), TIMELINE_CURSOR_PURPOSE)
+
+
+@dataclass(frozen=True)
+class TimelineQuery:
+    """Which entries of one application's timeline a reader sees, and the page wanted.
+
+    ``applicant``: only the entries the applicant sees. Otherwise staff of ``department`` see
+    its own and the platform's entries (no department), and another department's only where
+    the applicant sees them too and the event is one of ``shared_events`` (where its step
+    stands); ``department`` None: every entry (an auditor). ``position`` is where the page
+    starts (keyset on the entry's id; None: the newest page).
+    """
+
+    application_id: str
+    applicant: bool = False
+    department: str | None = None
+    shared_events: frozenset[str] = frozenset()
+    position: Position | None = None
+    limit: int = TIMELINE_PAGE
+
+    @property
+    def scope(self) -> str:
+        """What a cursor of this timeline is bound to: the application and whose view of it
+        (a cursor of another application, or of another reader's view, is refused)."""
+        if self.applicant:
+            reader = "applicant"
+        elif self.department is None:
+            reader = "all"
+        else:
+            reader = f"department:{self.department}:{','.join(sorted(self.shared_events))}"
+        return f"timeline\n{self.application_id}\n{reader}"
+
+    def at(self, position: Position) -> TimelineQuery:
+        """The same timeline from ``position``; InvalidCursor when it names no entry id (a
+        signed cursor of this timeline always does)."""
+        if not (position.id.isascii() and position.id.isdigit() and len(position.id) <= 18):
+            raise _not_a_page_link()
+        if position.at is not None:
+            raise _not_a_page_link()
+        return replace(self, position=position)
+
+    def from_cursor(self, cursors: SignedCursors | None, cursor: str | None) -> TimelineQuery:
+        """The same timeline from a neighbouring page's link (``cursor`` None: the newest page);
+        InvalidCursor naming ``cursor`` for one this timeline did not give out (altered, another
+        application's, another reader's view), or any when there is no signer to check it."""
+        if cursor is None:
+            return self
+        if cursors is None:
+            raise _not_a_page_link()
+        return self.at(cursors.decode(cursor, self.scope))
+
+
+def _not_a_page_link() -> InvalidCursor:
+    return InvalidCursor(
+        [FieldError("cursor", "cursor", "'cursor' is not a page link this list gave out")]
     )
-    return [
-        CaseEvent(
-            at=e.at,
-            event=e.event,
-            step_id=e.step_id,
-            department=e.department,
-            message=e.message,
-            visible_to_applicant=bool(e.visible_to_applicant),
-        )
-        for e in rows
-    ]
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    """One page of a timeline, newest first, and where its neighbours start (None at an end):
+    ``older`` the next page, ``newer`` the previous one."""
+
+    entries: list[CaseEvent]
+    older: Position | None
+    newer: Position | None
+
+
+def timeline_page_statement(
+    q: TimelineQuery,
+) -> Select[int, datetime, str, str | None, str | None, str, bool]:
+    """The statement of one page (``q.limit`` + 1 entries in the page's reading order): a walk
+    of ``ix_application_timeline_application_id_id`` from the position, the reader's filter
+    applied to each entry as it is read."""
+    entry = TimelineRow
+    statement = select(
+        entry.id,
+        entry.at,
+        entry.event,
+        entry.step_id,
+        entry.department,
+        entry.message,
+        entry.visible_to_applicant,
+    ).where(entry.application_id == q.application_id)
+    if q.applicant:
+        statement = statement.where(entry.visible_to_applicant.is_(True))
+    elif q.department is not None:
+        own = or_(entry.department.is_(None), entry.department == q.department)
+        if q.shared_events:
+            shared = and_(
+                entry.visible_to_applicant.is_(True), entry.event.in_(sorted(q.shared_events))
+            )
+            own = or_(own, shared)
+        statement = statement.where(own)
+    newer = q.position is not None and q.position.direction == "before"
+    if q.position is not None:
+        start = int(q.position.id)
+        statement = statement.where(entry.id > start if newer else entry.id < start)
+    return statement.order_by(entry.id.asc() if newer else entry.id.desc()).limit(q.limit + 1)
+
+
+async def timeline_page(session: AsyncSession, q: TimelineQuery) -> TimelinePage:
+    """One page of an application's timeline as ``q``'s reader sees it, newest first: one
+    statement reading at most ``q.limit`` + 1 entries, however long the timeline is."""
+    rows = list(await session.execute(timeline_page_statement(q)))
+    more = len(rows) > q.limit
+    rows = rows[: q.limit]
+    newer = q.position is not None and q.position.direction == "before"
+    if newer:
+        rows.reverse()
+    if not rows:
+        return TimelinePage([], None, None)
+    has_older = True if newer else more
+    has_newer = more if newer else q.position is not None
+    return TimelinePage(
+        [
+            CaseEvent(
+                at=r.at,
+                event=r.event,
+                step_id=r.step_id,
+                department=r.department,
+                message=r.message,
+                visible_to_applicant=bool(r.visible_to_applicant),
+            )
+            for r in rows
+        ],
+        Position("after", None, str(rows[-1].id)) if has_older else None,
+        Position("before", None, str(rows[0].id)) if has_newer else None,
+    )
 
 
 def _department_queue(q: DepartmentQueueQuery, now: datetime) -> Select[TaskRow, ApplicationRow]:

@@ -18,7 +18,8 @@ from civicloom.applications.domain import (
     TimelineEntry,
 )
 from civicloom.applications.engine import start_case
-from civicloom.applications.tables import ApplicationRow, TaskRow, TimelineRow
+from civicloom.applications.queries import TimelineQuery, timeline_page
+from civicloom.applications.tables import ApplicationRow, TaskRow
 from civicloom.audit import AuditAction, AuditRecord, append_audit, record_read
 from civicloom.catalogue import get_current_blueprint, validate_form_data
 from civicloom.db import UnitOfWork
@@ -29,6 +30,7 @@ from civicloom.kernel import (
     FieldError,
     NotFound,
     Principal,
+    SignedCursors,
     TextKind,
     ValidationFailed,
     canonical_json,
@@ -296,13 +298,24 @@ async def get_application(
 
 
 async def application_status(
-    uow: UnitOfWork, clock: Clock, reader: Principal, application_id: str
+    uow: UnitOfWork,
+    clock: Clock,
+    reader: Principal,
+    application_id: str,
+    cursors: SignedCursors | None = None,
+    cursor: str | None = None,
 ) -> ApplicationStatus:
-    """The applicant's status page: every department's step and the timeline (two cheap queries)."""
+    """The applicant's status page: every department's step and a page of the timeline (two
+    cheap queries; issue 23, ADR 0075). The page is the newest one, or the one ``cursor`` (a
+    neighbour's, signed by ``cursors`` for this application's applicant view) names: a cursor of
+    another application, of a staff view or altered is InvalidCursor (400 naming ``cursor``),
+    checked after the application was found to be the reader's (anyone else's is NotFound,
+    cursor or not). Without ``cursors`` no page links are given: the newest page only."""
     async with uow:
         row = await uow.session.get(ApplicationRow, application_id)
         if row is None or row.applicant_id != reader.subject:
             raise NotFound(f"no application {application_id!r} for this applicant")
+        query = TimelineQuery(row.id, applicant=True).from_cursor(cursors, cursor)
         tasks = list(
             await uow.session.scalars(
                 select(TaskRow)
@@ -310,15 +323,7 @@ async def application_status(
                 .order_by(TaskRow.created_at, TaskRow.step_id)
             )
         )
-        entries = list(
-            await uow.session.scalars(
-                select(TimelineRow)
-                .where(
-                    TimelineRow.application_id == row.id, TimelineRow.visible_to_applicant.is_(True)
-                )
-                .order_by(TimelineRow.id)
-            )
-        )
+        page = await timeline_page(uow.session, query)
         record_read(
             uow.session,
             AuditRecord(
@@ -347,9 +352,12 @@ async def application_status(
                 completed_at=t.completed_at,
                 escalated=t.escalated,
                 escalated_to=t.escalated_to,
+                open_request=_open_request(t),
             )
             for t in tasks
         ],
+        # oldest first within the page, as the status has always been (a client reads the last
+        # entry as the newest); the pages themselves go from the newest back
         timeline=[
             TimelineEntry(
                 at=e.at,
@@ -358,6 +366,17 @@ async def application_status(
                 department=e.department,
                 message=e.message,
             )
-            for e in entries
+            for e in reversed(page.entries)
         ],
+        timeline_older=cursors.encode(page.older, query.scope) if cursors and page.older else None,
+        timeline_newer=cursors.encode(page.newer, query.scope) if cursors and page.newer else None,
     )
+
+
+def _open_request(task: TaskRow) -> str | None:
+    """The newest question a step waiting for the applicant asked (None otherwise)."""
+    if task.state != TaskState.AWAITING_APPLICANT.value:
+        return None
+    asked = (task.output or {}).get("requests") or []
+    newest = asked[-1] if isinstance(asked, list) and asked else None
+    return str(newest.get("message", "")) if isinstance(newest, dict) else None

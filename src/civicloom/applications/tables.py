@@ -160,11 +160,14 @@ class TimelineRow(Base):
     """An entry of the one timeline an applicant sees across all departments."""
 
     __tablename__ = "application_timeline"
+    # read a page at a time, newest first, per application: a backward walk from a cursor
+    # (issue 23, ADR 0075); it also serves every lookup by application alone
+    __table_args__ = (Index("ix_application_timeline_application_id_id", "application_id", "id"),)
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
-    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     event: Mapped[str] = mapped_column(String(60))
     step_id: Mapped[str | None] = mapped_column(String(100))

@@ -20,10 +20,11 @@ from civicloom.applications import (
     DepartmentQueueQuery,
     Forbidden,
     TaskView,
-    case_events,
+    TimelineQuery,
     department_queue,
     read_officer_task,
     tasks_needing_attention,
+    timeline_page,
     workload_by_assignee,
 )
 from civicloom.audit import AuditRecord, subject_history
@@ -194,7 +195,10 @@ class TaskPage:
     documents: list[DocumentRef] = field(default_factory=list)
     notes: list[CaseNoteRow] = field(default_factory=list)
     inspections: list[InspectionAppointmentRow] = field(default_factory=list)
+    # a page of the timeline, newest first, and the signed cursors of its neighbours (issue 23)
     timeline: list[CaseEvent] = field(default_factory=list)
+    timeline_older: str | None = None
+    timeline_newer: str | None = None
     history: list[AuditRecord] = field(default_factory=list)
     # who applied, in what capacity, verified against which register entry (ADR 0041)
     acting_for: dict[str, Any] | None = None
@@ -247,11 +251,29 @@ def _acting_for(entries: list[AuditRecord], key: str = "acting_for") -> dict[str
     return dict(found) if isinstance(found, dict) else None
 
 
-async def task_page(uow_factory: Any, clock: Clock, principal: Principal, task_id: str) -> TaskPage:
-    """The task page: the audited, department-limited read first, then its context."""
+def task_timeline(application_id: str, department: str | None) -> TimelineQuery:
+    """The timeline a task page shows: its department's and the platform's entries, other
+    departments' only as engine-written progress the applicant sees too (a step of no
+    department: the platform's entries and that progress, never every entry)."""
+    return TimelineQuery(application_id, department=department or "", shared_events=PROGRESS_EVENTS)
+
+
+async def task_page(
+    uow_factory: Any,
+    clock: Clock,
+    principal: Principal,
+    task_id: str,
+    cursors: SignedCursors | None = None,
+    cursor: str | None = None,
+) -> TaskPage:
+    """The task page: the audited, department-limited read first, then its context, with the
+    newest page of the timeline or the one ``cursor`` names: a cursor of another application's
+    or another department's view of it, or altered, is InvalidCursor (checked only once the
+    read was allowed, so another department's officer gets what they get without one)."""
     task, data = await read_officer_task(uow_factory(), clock, principal, task_id)
     app = task.application
     department = task.department
+    timeline_query = task_timeline(app.id, department).from_cursor(cursors, cursor)
     async with uow_factory() as uow:
         session = uow.session
         published = await get_blueprint_version(session, app.blueprint_version_id)
@@ -277,12 +299,7 @@ async def task_page(uow_factory: Any, clock: Clock, principal: Principal, task_i
                 .order_by(InspectionAppointmentRow.created_at)
             )
         )
-        timeline = [
-            e
-            for e in await case_events(session, app.id)
-            if e.department in (None, department)
-            or (e.visible_to_applicant and e.event in PROGRESS_EVENTS)
-        ]
+        timeline = await timeline_page(session, timeline_query)
         entries = list(await subject_history(session, "application", app.id))
         history = case_history(entries, department)
         actors = [e.actor.partition(":")[2] for e in history]
@@ -297,7 +314,13 @@ async def task_page(uow_factory: Any, clock: Clock, principal: Principal, task_i
         documents=documents,
         notes=notes,
         inspections=inspections,
-        timeline=timeline,
+        timeline=timeline.entries,
+        timeline_older=cursors.encode(timeline.older, timeline_query.scope)
+        if cursors and timeline.older
+        else None,
+        timeline_newer=cursors.encode(timeline.newer, timeline_query.scope)
+        if cursors and timeline.newer
+        else None,
         history=history,
         acting_for=_acting_for(entries),
         on_behalf=_acting_for(entries, "on_behalf_of"),

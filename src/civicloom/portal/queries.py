@@ -26,7 +26,15 @@ from civicloom.documents import (
     application_documents,
     latest_licence,
 )
-from civicloom.kernel import Clock, Cursor, LocalisedText, NotFound, Page, Principal
+from civicloom.kernel import (
+    Clock,
+    Cursor,
+    LocalisedText,
+    NotFound,
+    Page,
+    Principal,
+    SignedCursors,
+)
 from civicloom.portal.tables import DraftRow
 
 READ_ATTEMPTS = 3
@@ -97,12 +105,21 @@ class OpenRequest:
 
 
 async def application_page(
-    uow_factory: Any, clock: Clock, principal: Principal, application_id: str
+    uow_factory: Any,
+    clock: Clock,
+    principal: Principal,
+    application_id: str,
+    cursors: SignedCursors | None = None,
+    cursor: str | None = None,
 ) -> ApplicationPage:
-    """The applicant's view of one application (NotFound for anyone else's)."""
+    """The applicant's view of one application (NotFound for anyone else's) with the newest
+    page of its timeline, or the page ``cursor`` names (InvalidCursor for one that is not this
+    application's: ``application_status``)."""
     for attempt in range(READ_ATTEMPTS):
         try:
-            status = await application_status(uow_factory(), clock, principal, application_id)
+            status = await application_status(
+                uow_factory(), clock, principal, application_id, cursors, cursor
+            )
             break
         except IntegrityError:
             # The audited read raced a worker appending to the same audit chain (seen on
@@ -117,17 +134,14 @@ async def application_page(
         documents = await application_documents(session, application_id)
         licence = await latest_licence(session, application_id)
         departments = await registered_department_names(session)
-    requests = [e.message for e in status.timeline if e.event == "information.requested"]
     waiting = status.application.state.value == "awaiting_applicant"
-    asked: dict[str, str] = {}
-    for e in status.timeline:
-        if e.event == "information.requested" and e.step_id:
-            asked[e.step_id] = e.message
+    # the questions come from the steps, not the timeline: a page of it may not hold them
     open_requests = [
-        OpenRequest(s.step_id, s.department, asked[s.step_id])
+        OpenRequest(s.step_id, s.department, s.open_request)
         for s in status.steps
-        if s.state.value == "awaiting_applicant" and s.step_id in asked
+        if s.state.value == "awaiting_applicant" and s.open_request is not None
     ]
+    requests = [r.message for r in open_requests]
     fee = status.fee
     return ApplicationPage(
         status=status,

@@ -17,6 +17,7 @@ from civicloom.applications import (
     queue_cursors,
     request_information,
     reviews_of_step,
+    timeline_cursors,
 )
 from civicloom.backoffice.domain import (
     InspectionPlan,
@@ -207,9 +208,17 @@ async def render_task(
     status_code: int = 200,
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
+    cursor: str | None = None,
 ) -> HTMLResponse:
-    """The task page (also re-rendered with errors after a refused action)."""
-    view = await task_page(container.uow, container.clock, principal, task_id)
+    """The task page (also re-rendered with errors after a refused action), with a page of
+    the timeline: the newest, or the one ``cursor`` names (one this task's timeline did not give
+    out is a 400 page with a link to the newest entries)."""
+    cursors = timeline_cursors(container.settings.secret_key.get_secret_value())
+    try:
+        view = await task_page(container.uow, container.clock, principal, task_id, cursors, cursor)
+    except InvalidCursor:
+        first = f"/backoffice/tasks/{task_id}#timeline-heading"
+        return page(request, "backoffice/page_link_invalid.html", principal, 400, first=first)
     now = container.clock.now()
     errors = errors or {}
     steps = view.blueprint.step_documents() if view.blueprint else {}
@@ -282,10 +291,15 @@ async def render_task(
 
 @officer_router.get("/backoffice/tasks/{task_id}", dependencies=[TASK_PAGE])
 async def task(
-    task_id: PathId, request: Request, container: ContainerDep, principal: CurrentPrincipal
+    task_id: PathId,
+    request: Request,
+    container: ContainerDep,
+    principal: CurrentPrincipal,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> HTMLResponse:
-    """One task: the department's fields, documents, rule trace, notes, history, actions."""
-    return await render_task(request, container, principal, task_id)
+    """One task: the department's fields, documents, rule trace, notes, history, actions, and a
+    page of the timeline (newest first; "Show older entries" carries a signed cursor)."""
+    return await render_task(request, container, principal, task_id, cursor=cursor or None)
 
 
 async def _act(

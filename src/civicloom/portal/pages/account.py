@@ -16,6 +16,7 @@ from civicloom.applications import (
     answer_information_request,
     applicant_review,
     clock_of,
+    timeline_cursors,
     withdraw_application,
 )
 from civicloom.catalogue import CALENDARS, list_current_blueprints
@@ -29,6 +30,7 @@ from civicloom.documents import (
 from civicloom.kernel import (
     Conflict,
     DomainError,
+    InvalidCursor,
     PathId,
     Principal,
     ValidationFailed,
@@ -124,11 +126,26 @@ async def _application(
     principal: CurrentPrincipal,
     application_id: str,
     status_code: int = 200,
+    cursor: str | None = None,
     **context: object,
 ) -> HTMLResponse:
-    view: ApplicationPage = await application_page(
-        container.uow, container.clock, principal, application_id
-    )
+    try:
+        view: ApplicationPage = await application_page(
+            container.uow,
+            container.clock,
+            principal,
+            application_id,
+            timeline_cursors(container.settings.secret_key.get_secret_value()),
+            cursor,
+        )
+    except InvalidCursor:  # only once the application is known to be the reader's
+        return page(
+            request,
+            "portal/timeline_link_invalid.html",
+            principal,
+            status_code=400,
+            application_id=application_id,
+        )
     runtime = documents
     rules = rules_from_blueprint(
         view.blueprint.document_sections(), runtime.max_bytes, runtime.retention_days
@@ -175,9 +192,14 @@ async def application(
     request: Request,
     container: ContainerDep,
     principal: CurrentPrincipal,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> HTMLResponse:
-    """One application: every department's step, its state and expected date, the timeline."""
-    return await _application(documents, request, container, principal, application_id)
+    """One application: every department's step, its state and expected date, and a page of the
+    timeline, newest first ("Show older entries" carries a signed cursor; an altered one, or
+    another application's, is a 400 page)."""
+    return await _application(
+        documents, request, container, principal, application_id, cursor=cursor or None
+    )
 
 
 @account_router.get("/applications/{application_id}/confirmation", dependencies=[OWN_OBJECT_PAGE])

@@ -128,10 +128,13 @@ def _iso_day(message: str) -> date | None:
 def timeline_lines(
     view: ApplicationPage, locale: str, gettext: Callable[[str], str]
 ) -> list[TimelineLine]:
-    """The timeline, oldest first, starting with the day the application was sent."""
+    """A page of the timeline, oldest first within the page (the page shows it newest first);
+    the oldest page starts with the day the application was sent."""
     _ = gettext
     app = view.status.application
-    lines = [TimelineLine(app.submitted_at, "", _("You sent your application"))]
+    lines: list[TimelineLine] = []
+    if view.status.timeline_older is None:
+        lines.append(TimelineLine(app.submitted_at, "", _("You sent your application")))
     for entry in view.status.timeline:
         department = _department(view, entry.department, locale)
         # a step without a title is named in words, never by its stored machine message
