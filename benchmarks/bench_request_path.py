@@ -1,16 +1,18 @@
-"""The request path's cost: civicloom's ``/healthz`` and ``/readyz`` against a FastAPI
-hello world, measured in the same run, as ratios (issue 23, ADR 0062).
+"""The request path's cost: civicloom's ``/healthz``, ``/readyz`` and a citizen's status read
+against a FastAPI hello world, measured in the same run, as ratios (issue 23, ADR 0062, 0077).
 
-Two measures, both alternating the apps round by round so a busy machine slows each alike:
+The database is a scratch PostgreSQL database (or ``--database-url``) holding the demo services,
+one application of Alice's (``civicloom demo seed``) and a live session of hers; the status
+read carries her session cookie. Two measures, both alternating the apps round by round so a
+busy machine slows each alike:
 
-- **in process**: the ASGI app called directly (no socket, no HTTP parsing), microseconds of
-  CPU per request: what the middleware stack (request id, log line, tracing span, metrics,
-  CSRF cookie, security headers) and the route cost;
-- **over HTTP** (when ``wrk`` is installed: ``apt-get install wrk``): one uvicorn process per
-  app, ``wrk`` for a few seconds per round, requests per second and p99.
+- **in process**: the ASGI app called directly (no socket, no HTTP parsing), microseconds per
+  request of this process's CPU (the primary figure on a loaded machine) and of wall clock;
+- **over HTTP** (when ``wrk`` is installed): one uvicorn process per app, ``wrk -t1 -c32`` for
+  a few seconds per round, requests per second and p99.
 
-``--profile PATH`` prints a cProfile breakdown of PATH in process instead.
-``--src DIR`` measures another tree's ``src`` (e.g. main before a change) in a subprocess.
+``--profile PATH`` (``status`` for the status read) prints cProfile's own CPU time by function
+and by layer instead. ``--src DIR`` measures another tree's ``src`` in a subprocess.
 Logs go to /dev/null in both apps (a deployment ships them; writing them costs more).
 """
 
@@ -30,13 +32,31 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy import text
+
+from benchmarks.bench_engine import create_database, drop_database
+from civicloom.bootstrap import build_container
+from civicloom.db.migrate import upgrade
+from civicloom.demo import load_demo, seed_applications
+from civicloom.identity import load_personas, principal_for_persona
+from civicloom.identity.sessions import start_session
+from civicloom.settings import Profile, Settings
+from civicloom.web.session import SESSION_COOKIE, session_policy
 
 ROOT = Path(__file__).resolve().parents[1]
-PATHS = ("/hello", "/healthz", "/readyz")
+STATUS = "/api/v1/applications/seed-000000000000/status"
+"""The status read: Alice's application (the first one ``civicloom demo seed`` writes), read
+through the citizen status API with her browser session cookie, as a signed-in citizen does."""
+PATHS = ("/hello", "/healthz", "/readyz", STATUS)
+LABELS = {"/hello": "/hello", "/healthz": "/healthz", "/readyz": "/readyz", STATUS: "status"}
 
 hello_app = FastAPI(telemetry={"tracing": False, "metrics": False, "logs": False})
 """FastAPI with nothing around it: its own telemetry off, as in a process without a tracer
@@ -49,7 +69,61 @@ async def hello() -> dict[str, str]:
     return {"hello": "world"}
 
 
-def _scope(path: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class World:
+    """The database the civicloom app serves and the status reader's session cookie."""
+
+    url: str
+    var: Path
+    cookie: str
+
+    def headers(self, path: str) -> list[tuple[bytes, bytes]]:
+        """The request headers of ``path``: the status read carries the session cookie."""
+        if path != STATUS:
+            return []
+        return [(b"cookie", f"{SESSION_COOKIE}={self.cookie}".encode())]
+
+
+@contextmanager
+def world(url: str | None) -> Iterator[World]:
+    """A migrated database (``url``, or a scratch PostgreSQL database dropped afterwards) with
+    the demo services, one seeded application of Alice's and a live session of hers."""
+    name = f"bench_reqpath_{uuid.uuid4().hex[:6]}"
+    database = url or create_database(name)
+    try:
+        upgrade(Settings().migrations_dir, database)
+        with tempfile.TemporaryDirectory() as tmp:
+            var = Path(tmp)
+            cookie = asyncio.run(_seed(database, var))
+            yield World(database, var, cookie)
+    finally:
+        if url is None:
+            drop_database(name)
+
+
+async def _seed(url: str, var: Path) -> str:
+    container = build_container(Settings(profile=Profile.TEST, database_url=url, var_dir=var))
+    try:
+        await load_demo(container, progress=lambda _: None)
+        async with container.uow() as uow:
+            seeded = await uow.session.scalar(
+                text("SELECT count(*) FROM applications WHERE id = 'seed-000000000000'")
+            )
+        if not seeded:
+            await seed_applications(container, 1, progress=lambda _: None)
+        alice = load_personas(container.settings.blueprints_dir)["alice"]
+        return await start_session(
+            container.uow(),
+            container.clock,
+            principal_for_persona(alice),
+            session_policy(container.settings),
+        )
+    finally:
+        await container.close()
+        await container.database.dispose()
+
+
+def _scope(path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -60,14 +134,17 @@ def _scope(path: str) -> dict[str, Any]:
         "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"host", b"bench"), (b"user-agent", b"bench")],
+        "headers": [(b"host", b"bench"), (b"user-agent", b"bench"), *headers],
         "client": ("127.0.0.1", 40000),
         "server": ("127.0.0.1", 8000),
     }
 
 
-async def _drive(app: Any, path: str, count: int) -> float:
-    """Microseconds per request, calling the ASGI app ``count`` times."""
+async def _drive(
+    app: Any, path: str, headers: list[tuple[bytes, bytes]], count: int
+) -> tuple[float, float]:
+    """Microseconds per request, wall clock and this process's CPU, calling the ASGI app
+    ``count`` times (the CPU figure leaves out PostgreSQL's own work and waiting for a core)."""
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
@@ -78,72 +155,110 @@ async def _drive(app: Any, path: str, count: int) -> float:
         if message["type"] == "http.response.start":
             statuses.add(message["status"])
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for _ in range(count):
-        await app(_scope(path), receive, send)
-    elapsed = time.perf_counter() - started
+        await app(_scope(path, headers), receive, send)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     if statuses != {200}:
         raise SystemExit(f"{path} answered {sorted(statuses)}")
-    return elapsed / count * 1e6
+    return elapsed / count * 1e6, cpu / count * 1e6
 
 
-def _database(var: Path, url: str | None) -> str:
-    from civicloom.db.migrate import upgrade
-    from civicloom.settings import Settings
-
-    url = url or f"sqlite+aiosqlite:///{var / 'bench.db'}"
-    upgrade(Settings().migrations_dir, url)
-    return url
-
-
-def _civicloom_app(var: Path, url: str) -> Any:
+def _civicloom_app(w: World) -> Any:
     from civicloom.app import create_app
-    from civicloom.bootstrap import build_container
-    from civicloom.settings import Profile, Settings
 
-    settings = Settings(profile=Profile.TEST, database_url=url, var_dir=var)
+    settings = Settings(profile=Profile.TEST, database_url=w.url, var_dir=w.var)
     return create_app(build_container(settings))
 
 
-def in_process(url: str | None, rounds: int, count: int) -> dict[str, float]:
-    """Median microseconds per request for each path over ``rounds`` alternating rounds."""
+def in_process(w: World, rounds: int, count: int) -> dict[str, dict[str, float]]:
+    """Median microseconds per request (CPU and wall) for each path over ``rounds``
+    alternating rounds."""
     sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - the apps' log lines
-    with tempfile.TemporaryDirectory() as tmp:
-        var = Path(tmp)
-        db = _database(var, url)
 
-        async def run() -> dict[str, float]:
-            app = _civicloom_app(var, db)
-            apps = {"/hello": hello_app, "/healthz": app, "/readyz": app}
+    async def run() -> dict[str, dict[str, float]]:
+        app = _civicloom_app(w)
+        apps = {p: hello_app if p == "/hello" else app for p in PATHS}
+        for path, target in apps.items():
+            await _drive(target, path, w.headers(path), 50)  # warm up
+        samples: dict[str, list[tuple[float, float]]] = {p: [] for p in apps}
+        for _ in range(rounds):
             for path, target in apps.items():
-                await _drive(target, path, 50)  # warm up
-            samples: dict[str, list[float]] = {p: [] for p in apps}
-            for _ in range(rounds):
-                for path, target in apps.items():
-                    samples[path].append(await _drive(target, path, count))
-            return {p: statistics.median(s) for p, s in samples.items()}
+                samples[path].append(await _drive(target, path, w.headers(path), count))
+        return {
+            p: {
+                "wall_us": statistics.median(wall for wall, _ in s),
+                "cpu_us": statistics.median(cpu for _, cpu in s),
+            }
+            for p, s in samples.items()
+        }
 
-        return asyncio.run(run())
+    return asyncio.run(run())
 
 
-def profile(path: str, url: str | None, count: int) -> None:
-    """cProfile of ``count`` requests to ``path``, the 40 costliest calls by cumulative time."""
+def profile(path: str, w: World, count: int) -> None:
+    """cProfile of ``count`` requests to ``path`` (``status``: the status read), the costliest
+    calls by cumulative and by own time."""
+    path = STATUS if path == "status" else path
     out = sys.stdout
     sys.stderr = open(os.devnull, "w")  # noqa: SIM115
-    with tempfile.TemporaryDirectory() as tmp:
-        var = Path(tmp)
-        db = _database(var, url)
 
-        async def run() -> None:
-            app = hello_app if path == "/hello" else _civicloom_app(var, db)
-            await _drive(app, path, 50)
-            profiler = cProfile.Profile()
-            profiler.enable()
-            await _drive(app, path, count)
-            profiler.disable()
-            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
+    async def run() -> None:
+        app = hello_app if path == "/hello" else _civicloom_app(w)
+        await _drive(app, path, w.headers(path), 50)
+        # CPU time, not wall time: waiting for PostgreSQL (epoll) would otherwise dominate and
+        # SQLAlchemy's greenlet switches smear wall time across unrelated frames.
+        profiler = cProfile.Profile(time.process_time)
+        profiler.enable()
+        await _drive(app, path, w.headers(path), count)
+        profiler.disable()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(40)
+        # Own CPU time by layer: cumulative figures are unreliable here (coroutines are counted
+        # once per resumption, greenlets switch under the profiler), own time is not.
+        layers: dict[str, float] = {}
+        raw: dict[tuple[str, int, str], tuple[Any, ...]] = stats.stats  # type: ignore[attr-defined]
+        for (filename, _, _), (_, _, own, *_) in raw.items():
+            layer = _layer(filename)
+            layers[layer] = layers.get(layer, 0.0) + own
+        total = sum(layers.values())
+        print(
+            f"own CPU time by layer, {count} requests to {path} ({total / count * 1e6:.0f} µs "
+            "per request under the profiler):",
+            file=out,
+        )
+        for layer, own in sorted(layers.items(), key=lambda kv: -kv[1]):
+            print(f"  {layer:34} {own / total:6.1%}  {own / count * 1e6:7.1f} µs", file=out)
 
-        asyncio.run(run())
+    asyncio.run(run())
+
+
+_LAYERS = (
+    ("civicloom/web/", "civicloom.web (middleware, guard)"),
+    ("civicloom/observability/", "civicloom.observability"),
+    ("civicloom/identity/", "civicloom.identity (session)"),
+    ("civicloom/audit/", "civicloom.audit"),
+    ("civicloom/", "civicloom (route, services)"),
+    ("/fastapi/", "fastapi"),
+    ("/starlette/", "starlette"),
+    ("/pydantic", "pydantic"),
+    ("/sqlalchemy/", "sqlalchemy"),
+    ("/asyncpg/", "asyncpg"),
+    ("/greenlet", "greenlet"),
+    ("/opentelemetry/", "opentelemetry"),
+    ("/structlog/", "structlog"),
+    ("/prometheus_client/", "prometheus_client"),
+    ("/anyio/", "anyio"),
+    ("asyncio/", "asyncio (event loop)"),
+    ("benchmarks/", "benchmark driver"),
+)
+
+
+def _layer(filename: str) -> str:
+    for fragment, layer in _LAYERS:
+        if fragment in filename:
+            return layer
+    return "builtins" if filename == "~" else "other (stdlib: json, uuid, re, ...)"
 
 
 def _free_port() -> int:
@@ -174,13 +289,15 @@ def _wait_for(port: int, path: str) -> None:
     raise SystemExit(f"the server on port {port} did not answer {path} in 30 s")
 
 
-def _wrk(port: int, path: str, seconds: int) -> tuple[float, float]:
+def _wrk(
+    port: int, path: str, headers: list[tuple[bytes, bytes]], seconds: int
+) -> tuple[float, float]:
     """Requests per second and p99 (ms) of one wrk run (1 thread, 32 connections)."""
+    command = ["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency"]
+    for name, value in headers:
+        command += ["-H", f"{name.decode()}: {value.decode()}"]
     out = subprocess.run(
-        ["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency", f"http://127.0.0.1:{port}{path}"],
-        capture_output=True,
-        text=True,
-        check=True,
+        [*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
     ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
@@ -191,81 +308,96 @@ def _wrk(port: int, path: str, seconds: int) -> tuple[float, float]:
     return rate, float(p99.group(1)) * scale
 
 
-def over_http(src: Path, url: str | None, rounds: int, seconds: int) -> dict[str, Any]:
+def over_http(src: Path, w: World, rounds: int, seconds: int) -> dict[str, Any]:
     """Median req/s and p99 per path, one uvicorn process per app, rounds alternating."""
-    with tempfile.TemporaryDirectory() as tmp:
-        var = Path(tmp)
-        db = _database(var, url)
-        env = {
-            **os.environ,
-            "PYTHONPATH": f"{src}{os.pathsep}{ROOT}",
-            "CIVICLOOM_PROFILE": "test",
-            "CIVICLOOM_DATABASE_URL": db,
-            "CIVICLOOM_VAR_DIR": str(var),
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{src}{os.pathsep}{ROOT}",
+        "CIVICLOOM_PROFILE": "test",
+        "CIVICLOOM_DATABASE_URL": w.url,
+        "CIVICLOOM_VAR_DIR": str(w.var),
+    }
+    ports = {"/hello": _free_port(), "/civicloom": _free_port()}
+    servers = [
+        _serve("benchmarks.bench_request_path:hello_app", ports["/hello"], env, False),
+        _serve("civicloom.bootstrap:uvicorn_app", ports["/civicloom"], env, True),
+    ]
+    try:
+        _wait_for(ports["/hello"], "/hello")
+        _wait_for(ports["/civicloom"], "/readyz")
+        samples: dict[str, list[tuple[float, float]]] = {p: [] for p in PATHS}
+        for _ in range(rounds):
+            for path in PATHS:
+                port = ports["/hello"] if path == "/hello" else ports["/civicloom"]
+                samples[path].append(_wrk(port, path, w.headers(path), seconds))
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=10)
+    return {
+        p: {
+            "req_per_s": statistics.median(r for r, _ in s),
+            "p99_ms": statistics.median(q for _, q in s),
         }
-        ports = {"/hello": _free_port(), "/civicloom": _free_port()}
-        servers = [
-            _serve("benchmarks.bench_request_path:hello_app", ports["/hello"], env, False),
-            _serve("civicloom.bootstrap:uvicorn_app", ports["/civicloom"], env, True),
-        ]
-        try:
-            _wait_for(ports["/hello"], "/hello")
-            _wait_for(ports["/civicloom"], "/readyz")
-            samples: dict[str, list[tuple[float, float]]] = {p: [] for p in PATHS}
-            for _ in range(rounds):
-                for path in PATHS:
-                    port = ports["/hello"] if path == "/hello" else ports["/civicloom"]
-                    samples[path].append(_wrk(port, path, seconds))
-        finally:
-            for server in servers:
-                server.terminate()
-                server.wait(timeout=10)
-        return {
-            p: {
-                "req_per_s": statistics.median(r for r, _ in s),
-                "p99_ms": statistics.median(q for _, q in s),
-            }
-            for p, s in samples.items()
-        }
+        for p, s in samples.items()
+    }
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min), {os.cpu_count()} CPUs"
 
 
 def main() -> int:
     """Measure, print a table and the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--src", type=Path, default=ROOT / "src", help="the civicloom src tree")
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument(
+        "--database-url", default=None, help="PostgreSQL; default: a scratch database"
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=2000, help="per in-process round")
     parser.add_argument("--seconds", type=int, default=5, help="per wrk round")
-    parser.add_argument("--profile", metavar="PATH", help="cProfile one path and stop")
+    parser.add_argument("--profile", metavar="PATH", help="cProfile one path (or: status), stop")
+    parser.add_argument("--no-http", action="store_true", help="in process only")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     if args.src.resolve() != (ROOT / "src").resolve() and not os.environ.get("BENCH_TREE"):
         # Measure another tree: rerun this script with that tree first on the path.
         env = {**os.environ, "PYTHONPATH": f"{args.src}{os.pathsep}{ROOT}", "BENCH_TREE": "1"}
         return subprocess.call([sys.executable, "-c", _RERUN, *sys.argv[1:]], env=env, cwd=ROOT)
-    if args.profile:
-        profile(args.profile, args.database_url, args.requests)
-        return 0
-    results: dict[str, Any] = {
-        "in_process_us": in_process(args.database_url, args.rounds, args.requests)
-    }
-    if shutil.which("wrk"):
-        results["http"] = over_http(args.src, args.database_url, args.rounds, args.seconds)
+    with world(args.database_url) as w:
+        if args.profile:
+            profile(args.profile, w, args.requests)
+            return 0
+        print(f"tree: {args.src}; before: {_load()}", flush=True)
+        results: dict[str, Any] = {"in_process_us": in_process(w, args.rounds, args.requests)}
+        if shutil.which("wrk") and not args.no_http:
+            results["http"] = over_http(args.src, w, args.rounds, args.seconds)
     cpu = results["in_process_us"]
-    print(f"tree: {args.src}")
+    print(f"after: {_load()}")
     print("in process (µs per request, median of rounds; ratio = hello / path):")
     for path in PATHS:
-        print(f"  {path:9} {cpu[path]:8.1f} µs   ratio {cpu['/hello'] / cpu[path]:.3f}")
+        label, hello_cpu, hello_wall = (
+            LABELS[path],
+            cpu["/hello"]["cpu_us"],
+            cpu["/hello"]["wall_us"],
+        )
+        mine, wall = cpu[path]["cpu_us"], cpu[path]["wall_us"]
+        print(
+            f"  {label:9} CPU {mine:8.1f} µs  ratio {hello_cpu / mine:.3f}   "
+            f"wall {wall:8.1f} µs  ratio {hello_wall / wall:.3f}"
+        )
     if "http" in results:
         http = results["http"]
         print("over HTTP, one uvicorn process each, wrk -t1 -c32 (median of rounds):")
         for path in PATHS:
             rate, p99 = http[path]["req_per_s"], http[path]["p99_ms"]
             ratio = rate / http["/hello"]["req_per_s"]
-            print(f"  {path:9} {rate:8.0f} req/s  p99 {p99:6.1f} ms  ratio {ratio:.3f}")
+            label = LABELS[path]
+            print(f"  {label:9} {rate:8.0f} req/s  p99 {p99:6.1f} ms  ratio {ratio:.3f}")
     else:
-        print("over HTTP: skipped (wrk is not installed: apt-get install wrk)")
+        print("over HTTP: skipped (--no-http, or wrk is not installed: apt-get install wrk)")
     if args.json:
         print(json.dumps(results))
     return 0

@@ -9,7 +9,7 @@ which ``enforce_route_policy`` (an app-wide dependency) applies.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
@@ -63,17 +63,23 @@ def get_container(request: Request) -> Container:
     return container
 
 
-ContainerDep = Annotated[Container, Depends(get_container)]
+async def _container(request: Request) -> Container:
+    # A coroutine on purpose: FastAPI runs a plain ``def`` dependency in its thread pool, a
+    # thread hand-off on every request for an attribute read (ADR 0077).
+    return get_container(request)
 
-_DEPENDENCIES: dict[tuple[Key[Any], bool], Callable[[Request], Any]] = {}
+
+ContainerDep = Annotated[Container, Depends(_container)]
+
+_DEPENDENCIES: dict[tuple[Key[Any], bool], Callable[[Request], Awaitable[Any]]] = {}
 
 
-def _dependency(key: Key[Any], optional: bool) -> Callable[[Request], Any]:
+def _dependency(key: Key[Any], optional: bool) -> Callable[[Request], Awaitable[Any]]:
     """One callable per key and kind, so ``dependency_overrides`` can find it again."""
     dependency = _DEPENDENCIES.get((key, optional))
     if dependency is None:
 
-        def dependency(request: Request) -> Any:
+        async def dependency(request: Request) -> Any:  # async: no thread hop (ADR 0077)
             container = get_container(request)
             return container.find(key) if optional else container.get(key)
 
@@ -83,7 +89,7 @@ def _dependency(key: Key[Any], optional: bool) -> Callable[[Request], Any]:
     return dependency
 
 
-def component(key: Key[T]) -> Callable[[Request], T]:
+def component(key: Key[T]) -> Callable[[Request], Awaitable[T]]:
     """The dependency that yields the container's component under ``key``.
 
     One callable per key, so tests swap a component with
@@ -92,7 +98,7 @@ def component(key: Key[T]) -> Callable[[Request], T]:
     return _dependency(key, optional=False)
 
 
-def optional_component(key: Key[T]) -> Callable[[Request], T | None]:
+def optional_component(key: Key[T]) -> Callable[[Request], Awaitable[T | None]]:
     """Like ``component`` for a collaborator a process may lack: yields None then."""
     return _dependency(key, optional=True)
 

@@ -34,6 +34,7 @@ _propagator = TraceContextTextMapPropagator()
 _tracer = get_tracer("civicloom.web")
 _log = get_logger("civicloom.http")
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_MAX_LABEL_SETS = 4096
 MULTIPART_OVERHEAD = 64 * 1024
 """Room for the form's other fields and part headers around an uploaded file."""
 
@@ -120,6 +121,7 @@ class PlatformMiddleware:
         self.edge = edge
         self.router = router
         self._table: list[tuple[re.Pattern[str], frozenset[str], BaseRoute]] | None = None
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.security_headers = [
             (b"x-content-type-options", b"nosniff"),
             (b"x-frame-options", b"DENY"),
@@ -203,9 +205,7 @@ class PlatformMiddleware:
                     "sign in, or send an Authorization: Bearer token",
                 )
             if refusal is not None:
-                self.metrics.http_requests.labels(
-                    method, _route_template(scope), str(refusal[0])
-                ).inc()
+                self._count(method, _route_template(scope), refusal[0])
                 await _send_refusal(
                     send, scope, headers, request_id, *refusal, self.security_headers, close=close
                 )
@@ -251,10 +251,10 @@ class PlatformMiddleware:
         token = otel_context.attach(parent)
         try:
             with _tracer.start_as_current_span(
-                f"{method} {scope['path']}", kind=trace.SpanKind.SERVER
+                f"{method} {scope['path']}",
+                kind=trace.SpanKind.SERVER,
+                attributes={"http.request.method": method, "civicloom.request_id": request_id},
             ) as span:
-                span.set_attribute("http.request.method", method)
-                span.set_attribute("civicloom.request_id", request_id)
                 try:
                     await self.app(scope, receive, send_wrapper)
                 except Exception:
@@ -286,11 +286,24 @@ class PlatformMiddleware:
                 )
         finally:
             otel_context.detach(token)
-            route_label = _route_template(scope)
-            self.metrics.http_requests.labels(method, route_label, str(status)).inc()
-            self.metrics.http_latency.labels(method, route_label).observe(
-                time.perf_counter() - started
+            self._count(method, _route_template(scope), status, time.perf_counter() - started)
+
+    def _count(self, method: str, route: str, status: int, seconds: float | None = None) -> None:
+        """Count a request (and observe its latency): the labelled children are looked up once
+        per (method, route, status) and kept, not resolved by ``labels()`` on every request."""
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self.metrics.http_requests.labels(method, route, str(status)),
+                self.metrics.http_latency.labels(method, route),
             )
+            # Routes are templates and statuses few; a client's invented methods are not kept.
+            if len(self._children) < _MAX_LABEL_SETS:
+                self._children[key] = children
+        children[0].inc()
+        if seconds is not None:
+            children[1].observe(seconds)
 
 
 async def _discard_body(receive: Receive, limit: int) -> bool:
