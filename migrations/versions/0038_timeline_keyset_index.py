@@ -8,7 +8,7 @@ On a large database the index can be built beforehand without blocking writers
 application_timeline (application_id, id)``): this migration then only drops the old one.
 
 Revision ID: 0038
-Revises: 0036
+Revises: 0037
 Create Date: 2026-12-05 22:30:00
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0038"
-down_revision: str | None = "0036"
+down_revision: str | None = "0037"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,8 +2,8 @@
 reads a period a chunk at a time, keyset on ``(submitted_at, id)``, each chunk a range of this
 index instead of a sort of the whole period (or a walk over every service's applications).
 
-Revision ID: 0040
-Revises: 0036
+Revision ID: 0039
+Revises: 0038
 Create Date: 2026-12-05 22:20:00
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0040"
-down_revision: str | None = "0036"
+revision: str = "0039"
+down_revision: str | None = "0038"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
