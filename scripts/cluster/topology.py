@@ -626,8 +626,13 @@ backend api
     def add_host(self, host: str, octet: int) -> str:
         """One more namespace on the bridge (a spare machine, e.g. for a restore drill); torn
         down with the cluster (its name carries the tag). Returns its address."""
-        ns, outside, inside = self.ns(host), f"cl{self.tag}x{octet}", f"cl{self.tag}y{octet}"
         address = f"{SUBNET}.{self.net}.{octet}"
+        self._plug(self.ns(host), address, f"cl{self.tag}x{octet}", f"cl{self.tag}y{octet}")
+        return address
+
+    def _plug(self, ns: str, address: str, outside: str, inside: str) -> None:
+        """A namespace with a veth pair: ``outside`` on the bridge, ``inside`` in the
+        namespace as ``eth0`` with ``address``; both up, and the namespace's loopback."""
         run(["ip", "netns", "add", ns])
         run(["ip", "link", "add", outside, "type", "veth", "peer", "name", inside])
         run(["ip", "link", "set", outside, "master", self.bridge, "up"])
@@ -636,7 +641,6 @@ backend api
         run(["ip", "-n", ns, "addr", "add", f"{address}/24", "dev", "eth0"])
         run(["ip", "-n", ns, "link", "set", "eth0", "up"])
         run(["ip", "-n", ns, "link", "set", "lo", "up"])
-        return address
 
     # -- whole cluster -----------------------------------------------------------------------
     def build_network(self) -> None:
@@ -645,15 +649,8 @@ backend api
         run(["ip", "addr", "add", f"{self.ip('root')}/24", "dev", self.bridge])
         run(["ip", "link", "set", self.bridge, "up"])
         for index, host in enumerate(HOSTS):
-            ns, outside, inside = self.ns(host), f"cl{self.tag}o{index}", f"cl{self.tag}i{index}"
-            run(["ip", "netns", "add", ns])
-            run(["ip", "link", "add", outside, "type", "veth", "peer", "name", inside])
-            run(["ip", "link", "set", outside, "master", self.bridge, "up"])
-            run(["ip", "link", "set", inside, "netns", ns])
-            run(["ip", "-n", ns, "link", "set", inside, "name", "eth0"])
-            run(["ip", "-n", ns, "addr", "add", f"{self.ip(host)}/24", "dev", "eth0"])
-            run(["ip", "-n", ns, "link", "set", "eth0", "up"])
-            run(["ip", "-n", ns, "link", "set", "lo", "up"])
+            ns = self.ns(host)
+            self._plug(ns, self.ip(host), f"cl{self.tag}o{index}", f"cl{self.tag}i{index}")
             run(["ip", "-n", ns, "route", "add", "default", "via", self.ip("root")])
 
     def generate_secrets(self) -> None:
