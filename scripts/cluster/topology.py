@@ -84,6 +84,20 @@ SIM_PORTS = {
 }
 
 
+@dataclass(frozen=True)
+class Route:
+    """What the load balancer serves on one of its ports: the same port on both API hosts."""
+
+    frontend: str
+    backend: str
+    lb_port: int
+    api_port: int
+    health: str  # the path of the health check (200: the server takes requests)
+
+
+APPLICATION = Route("public", "api", LB_PORT, API_PORT, "/readyz")
+
+
 class ClusterError(RuntimeError):
     """The cluster could not be built (the message says which step and why)."""
 
@@ -163,6 +177,7 @@ class Cluster:
     root: Path
     api_workers: int = 1
     env_extra: dict[str, str] = field(default_factory=dict)
+    routes: list[Route] = field(default_factory=lambda: [APPLICATION])
     secret: dict[str, str] = field(default_factory=dict)
     procs: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
     relay: subprocess.Popen[bytes] | None = None
@@ -374,7 +389,10 @@ class Cluster:
 
     def wait_api(self, host: str) -> None:
         """Wait until an API host's ``/readyz`` answers 200."""
-        wait_for(lambda: http_status(f"{self.api_url(host)}/readyz") == 200, 90, f"{host} ready")
+        # 99 s measured with two uvicorn processes per host at load average 15-19 on 2 cores
+        # (every helper's suite at once): importing the application is CPU-bound.
+        ready = functools.partial(_answers_200, f"{self.api_url(host)}/readyz")
+        wait_for(ready, 240, f"{host} ready")
 
     def start_worker(self, host: str) -> None:
         """``civicloom worker`` on a worker host (its id is the host name)."""
@@ -382,12 +400,9 @@ class Cluster:
         self.spawn(host, "worker", argv, self.app_env())
 
     def start_lb(self) -> None:
-        """HAProxy in front of both API hosts; waits until it answers."""
+        """HAProxy in front of both API hosts, one frontend per route; waits until the
+        application's route answers."""
         config = self.root / "haproxy.cfg"
-        servers = "\n".join(
-            f"    server {h} {self.ip(h)}:{API_PORT} check inter 500ms fall 2 rise 2"
-            for h in ("api1", "api2")
-        )
         config.write_text(
             f"""global
     maxconn 2000
@@ -404,20 +419,28 @@ defaults
     # A request that reached no server is sent to the other one; one that reached a server
     # that then died is retried only when it is a GET (a POST may have been applied).
     retry-on conn-failure empty-response response-timeout
-frontend public
-    bind {self.ip("lb")}:{LB_PORT}
-    http-request disable-l7-retry unless METH_GET
-    default_backend api
-backend api
-    balance roundrobin
-    option httpchk GET /readyz
-    http-check expect status 200
-    http-response set-header X-Served-By %s
-{servers}
-"""
+{"".join(self._lb_route(route) for route in self.routes)}"""
         )
         self.spawn("lb", "haproxy", ["haproxy", "-db", "-f", str(config)])
         wait_for(lambda: http_status(f"{self.lb_url}/readyz") == 200, 30, "load balancer")
+
+    def _lb_route(self, route: Route) -> str:
+        """A frontend on the load balancer and its backend: the same port on both API hosts,
+        round robin, health-checked; every route is served the same way."""
+        servers = "".join(
+            f"    server {h} {self.ip(h)}:{route.api_port} check inter 500ms fall 2 rise 2\n"
+            for h in ("api1", "api2")
+        )
+        return f"""frontend {route.frontend}
+    bind {self.ip("lb")}:{route.lb_port}
+    http-request disable-l7-retry unless METH_GET
+    default_backend {route.backend}
+backend {route.backend}
+    balance roundrobin
+    option httpchk GET {route.health}
+    http-check expect status 200
+    http-response set-header X-Served-By %s
+{servers}"""
 
     def start_sims(self, *, wait: bool = True) -> None:
         """The department simulators and an SMTP catcher on the simulators' host."""
@@ -626,8 +649,13 @@ backend api
     def add_host(self, host: str, octet: int) -> str:
         """One more namespace on the bridge (a spare machine, e.g. for a restore drill); torn
         down with the cluster (its name carries the tag). Returns its address."""
-        ns, outside, inside = self.ns(host), f"cl{self.tag}x{octet}", f"cl{self.tag}y{octet}"
         address = f"{SUBNET}.{self.net}.{octet}"
+        self._plug(self.ns(host), address, f"cl{self.tag}x{octet}", f"cl{self.tag}y{octet}")
+        return address
+
+    def _plug(self, ns: str, address: str, outside: str, inside: str) -> None:
+        """A namespace with a veth pair: ``outside`` on the bridge, ``inside`` in the
+        namespace as ``eth0`` with ``address``; both up, and the namespace's loopback."""
         run(["ip", "netns", "add", ns])
         run(["ip", "link", "add", outside, "type", "veth", "peer", "name", inside])
         run(["ip", "link", "set", outside, "master", self.bridge, "up"])
@@ -636,7 +664,6 @@ backend api
         run(["ip", "-n", ns, "addr", "add", f"{address}/24", "dev", "eth0"])
         run(["ip", "-n", ns, "link", "set", "eth0", "up"])
         run(["ip", "-n", ns, "link", "set", "lo", "up"])
-        return address
 
     # -- whole cluster -----------------------------------------------------------------------
     def build_network(self) -> None:
@@ -645,15 +672,8 @@ backend api
         run(["ip", "addr", "add", f"{self.ip('root')}/24", "dev", self.bridge])
         run(["ip", "link", "set", self.bridge, "up"])
         for index, host in enumerate(HOSTS):
-            ns, outside, inside = self.ns(host), f"cl{self.tag}o{index}", f"cl{self.tag}i{index}"
-            run(["ip", "netns", "add", ns])
-            run(["ip", "link", "add", outside, "type", "veth", "peer", "name", inside])
-            run(["ip", "link", "set", outside, "master", self.bridge, "up"])
-            run(["ip", "link", "set", inside, "netns", ns])
-            run(["ip", "-n", ns, "link", "set", inside, "name", "eth0"])
-            run(["ip", "-n", ns, "addr", "add", f"{self.ip(host)}/24", "dev", "eth0"])
-            run(["ip", "-n", ns, "link", "set", "eth0", "up"])
-            run(["ip", "-n", ns, "link", "set", "lo", "up"])
+            ns = self.ns(host)
+            self._plug(ns, self.ip(host), f"cl{self.tag}o{index}", f"cl{self.tag}i{index}")
             run(["ip", "-n", ns, "route", "add", "default", "via", self.ip("root")])
 
     def generate_secrets(self) -> None:
@@ -862,10 +882,18 @@ def reap_strays() -> list[str]:
     return reaped
 
 
-def up(*, owner: int | None, api_workers: int = 1, **env_extra: str) -> Cluster:
+def up(
+    *,
+    owner: int | None,
+    api_workers: int = 1,
+    extra_routes: tuple[Route, ...] = (),
+    **env_extra: str,
+) -> Cluster:
     """Build and start a whole cluster. ``owner``: the process whose death lets the next
-    ``reap`` tear it down (None: only ``make cluster-down`` does). On any failure everything
-    built so far is torn down before the error propagates."""
+    ``reap`` tear it down (None: only ``make cluster-down`` does). ``extra_routes``: more
+    frontends on the load balancer, for servers started on the API hosts later (a benchmark's
+    reference). On any failure everything built so far is torn down before the error
+    propagates."""
     if os.geteuid() != 0:
         raise ClusterError("network namespaces need root")
     for tool in ("ip", "haproxy", "runuser"):
@@ -877,6 +905,7 @@ def up(*, owner: int | None, api_workers: int = 1, **env_extra: str) -> Cluster:
     root = Path(tempfile.mkdtemp(prefix=f"civicloom-cluster-{tag}-"))
     root.chmod(0o755)
     cluster = Cluster(tag, _free_net(tag), root, api_workers, dict(env_extra))
+    cluster.routes += extra_routes
     cluster.write_record(owner)
     try:
         cluster.bring_up()

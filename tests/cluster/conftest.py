@@ -5,16 +5,13 @@ behind are torn down first; this session's is torn down by the fixture's finaliz
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
-from civicloom.bootstrap import build_container
-from civicloom.catalogue import publish_blueprint
-from civicloom.identity.apikeys import create_api_key
+from scripts.cluster.clients import counter_service
 from scripts.cluster.topology import Cluster, ClusterError, reap, up
 from tests.conftest import unavailable
 from tests.durability.test_kill_workers import durability_blueprint
@@ -33,28 +30,6 @@ class Running:
     def headers(self) -> dict[str, str]:
         """Authorization for the client."""
         return {"Authorization": f"Bearer {self.key}"}
-
-
-async def _prepare(cluster: Cluster) -> str:
-    """Publish the durability blueprint (five automated steps in four departments) and issue
-    a counter service's key, straight into the cluster's database."""
-    container = build_container(cluster.settings())
-    try:
-        async with container.uow() as uow:
-            await publish_blueprint(
-                uow.session, durability_blueprint(), container.clock.now(), actor="test:setup"
-            )
-            await uow.commit()
-        issued = await create_api_key(
-            container.uow(),
-            container.clock,
-            name="Counter service",
-            department="local-admin",
-            scopes=["applications:write", "applications:read"],
-        )
-    finally:
-        await container.database.dispose()
-    return issued.key
 
 
 @pytest.fixture(scope="session")
@@ -76,6 +51,9 @@ def running() -> Iterator[Running]:
         raise
     print(f"cluster {cluster.tag} set up (seconds): {cluster.timings}")
     try:
-        yield Running(cluster, asyncio.run(_prepare(cluster)))
+        # The durability blueprint: five automated steps in four departments.
+        yield Running(
+            cluster, counter_service(cluster, [durability_blueprint()], actor="test:setup")
+        )
     finally:
         cluster.down()

@@ -175,6 +175,23 @@ class Load:
             time.sleep(0.1)
         raise AssertionError(f"load did not get there within 60 s: {answers}")
 
+    def assert_api2_took_over(
+        self, answers: list[tuple[float, str, int, str]], submitted_at_least: int
+    ) -> None:
+        """``answers`` (those after the load balancer noticed api1 was gone or cut off) were
+        all answered well by api2; no answer at any time was a server error of ours (a request
+        caught on api1 may have failed: the caller's to retry); nothing answered 201 is lost:
+        each exists and goes through every department once."""
+        assert answers, self.answers
+        assert {(status, served) for _, _, status, served in answers} <= {
+            (201, "api2"),
+            (200, "api2"),
+        }
+        assert not [a for a in self.answers if 500 <= a[2] < 502 or a[2] > 504]
+        assert len(self.submitted) >= submitted_at_least
+        _wait_approved(self.running, self.submitted, timeout=120)
+        _assert_exactly_once(self.running, self.submitted)
+
     def __enter__(self) -> Load:
         for thread in self.threads:
             thread.start()
@@ -203,16 +220,7 @@ def test_an_api_host_killed_mid_load_loses_no_answered_request(running: Running)
         # Every request answered after the load balancer noticed was answered by api2, and
         # answered well; during the two seconds in between a request may have failed (the
         # caller's to retry), never with a server error of ours.
-        assert after, load.answers
-        assert {(status, served) for _, _, status, served in after} <= {
-            (201, "api2"),
-            (200, "api2"),
-        }
-        assert not [a for a in load.answers if 500 <= a[2] < 502 or a[2] > 504]
-        # Nothing answered 201 is lost: each exists and goes through every department once.
-        assert len(load.submitted) >= 4
-        _wait_approved(running, load.submitted, timeout=120)
-        _assert_exactly_once(running, load.submitted)
+        load.assert_api2_took_over(after, submitted_at_least=4)
     finally:
         cluster.start_api("api1")
 

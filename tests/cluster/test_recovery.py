@@ -128,17 +128,8 @@ def test_an_api_host_cut_off_mid_load_is_routed_around_and_rejoins(running: Runn
             load.wait(lambda answers: any(a[0] > plugged_at and a[3] == "api1" for a in answers))
         # (A request stuck on the cut host may end in the client's timeout, status 0, then.)
         while_cut = [a for a in load.answers if cut_at + 12 < a[0] <= plugged_at and a[2]]
-        assert while_cut, load.answers
-        assert {(status, served) for _, _, status, served in while_cut} <= {
-            (201, "api2"),
-            (200, "api2"),
-        }
-        # A request stuck on the cut host may have timed out (the caller's to retry); none
-        # was answered with a server error of ours.
-        assert not [a for a in load.answers if 500 <= a[2] < 502 or a[2] > 504]
-        assert len(load.submitted) >= 8
-        _wait_approved(running, load.submitted, timeout=120)
-        _assert_exactly_once(running, load.submitted)
+        # A request stuck on the cut host may have timed out (the caller's to retry).
+        load.assert_api2_took_over(while_cut, submitted_at_least=8)
     finally:
         cluster.set_link("api1", up=True)
 
