@@ -57,6 +57,10 @@ async def test_seeds_a_realistic_mix_once(container: Container, client: httpx.As
             "SELECT count(*) FROM pg_stats WHERE tablename = 'application_tasks' "
             "AND attname = 'application_id'",
         ) == [(1,)]
+        # ... and the visibility map (VACUUM), so index-only scans need not visit the heap
+        assert await _rows(
+            container, "SELECT relallvisible > 0 FROM pg_class WHERE relname = 'application_tasks'"
+        ) == [(True,)]
     else:
         assert await _rows(
             container, "SELECT count(*) > 0 FROM sqlite_stat1 WHERE tbl = 'application_tasks'"
