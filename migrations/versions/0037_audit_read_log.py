@@ -27,7 +27,15 @@ BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 ONLY_FOLDED = """
 CREATE FUNCTION audit_read_log_only_folded() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM audit_entries WHERE read_id = OLD.id) THEN
+    -- the entry must be this read in its own chain, not any row naming its id (a decoy in
+    -- another chain would otherwise let a read be deleted unfolded)
+    IF NOT EXISTS (
+        SELECT 1 FROM audit_entries
+        WHERE read_id = OLD.id
+          AND chain = OLD.subject_type || ':' || OLD.subject_id
+          AND subject_type = OLD.subject_type AND subject_id = OLD.subject_id
+          AND action = OLD.action AND actor = OLD.actor AND occurred_at = OLD.occurred_at
+    ) THEN
         RAISE EXCEPTION 'audit read % left the read log without being folded into its chain',
             OLD.id USING ERRCODE = 'restrict_violation';
     END IF;
@@ -79,8 +87,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Revert this migration (reads still in the log are dropped with it: fold them first,
-    ``civicloom audit fold``)."""
+    """Revert this migration; refused while reads wait in the log (fold them first:
+    ``civicloom audit fold``), since dropping the table would lose them."""
+    waiting = op.get_bind().execute(sa.text("SELECT count(*) FROM audit_read_log")).scalar()
+    if waiting:
+        raise RuntimeError(
+            f"{waiting} personal-data reads wait in audit_read_log: run `civicloom audit fold` "
+            "before downgrading, or they would be lost"
+        )
     if op.get_context().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS audit_read_log_only_folded ON audit_read_log")
         op.execute("DROP FUNCTION IF EXISTS audit_read_log_only_folded()")

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -34,6 +34,7 @@ from civicloom.audit import (
     subject_history,
     verify_audit,
 )
+from civicloom.audit.services import queue_audit
 from civicloom.audit.tables import AuditEntryRow, AuditReadRow
 from civicloom.backoffice.cases import read_case
 from civicloom.db import write_pending
@@ -314,3 +315,32 @@ async def test_a_read_not_yet_folded_is_shown_to_whom_it_may_concern_only(
     # Folded, it shows the same everywhere (the export as an entry of the chain).
     assert await fold_reads(container.uow()) == 1
     assert await shown() == {**before, "export": ["entry"]}
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_a_read_cannot_leave_the_log_by_a_decoy_entry_in_another_chain(
+    container: Container,
+) -> None:
+    # What the application's role may do (INSERT audit_entries, DELETE audit_read_log): an entry
+    # naming the read in an unrelated chain, then the read deleted. The commit is refused.
+    await record_reads(container, [read("victim-app", 0)])
+    [rid] = await read_ids(container)
+    async with container.uow() as uow:
+        await queue_audit(
+            uow.session,
+            AuditRecord(
+                actor="system:x",
+                action=AuditAction.APPLICATION_READ,
+                subject_type="decoy",
+                subject_id="nothing",
+                occurred_at=T0,
+            ),
+            read_id=rid,
+        )
+        await uow.session.execute(delete(AuditReadRow).where(AuditReadRow.id == rid))
+        with pytest.raises(DBAPIError, match="without being folded"):
+            await uow.commit()
+    assert await read_ids(container) == [rid]
+    async with container.uow() as uow:
+        uses = await data_use_for_subject(uow.session, ["victim-app"])
+    assert [u.purpose for u in uses] == ["an officer reviews the application"]
