@@ -11,7 +11,6 @@ from opentelemetry.sdk.trace.export import (
     SimpleSpanProcessor,
     SpanExporter,
 )
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
 
 _configured = False
 
@@ -23,14 +22,10 @@ def configure_tracing(service_name: str, exporter: str, endpoint: str = "") -> N
         return
     _configured = True
     # A provider is installed even with no exporter, so trace ids exist for logs and traceparent.
-    # With no exporter, nothing would ever read a span's name, attributes or timing: a span
-    # that starts a trace is then not recorded (the SDK still gives it real ids, which logs,
-    # stored traceparents and outgoing calls carry), and a request whose caller sampled its
-    # trace is recorded as before (ADR 0077: recording cost ~10 % of a request's CPU).
-    sampler = ParentBased(ALWAYS_OFF) if exporter not in ("console", "otlp") else None
-    provider = TracerProvider(
-        resource=Resource.create({"service.name": service_name}), sampler=sampler
-    )
+    # The default sampler stays: a trace this process starts is marked sampled, so the
+    # traceparent it stores on tasks and sends to departments asks them to record their spans
+    # (ADR 0077, amended: a non-recording sampler here sent "not sampled" downstream).
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
     span_exporter: SpanExporter | None = None
     if exporter == "console":
         provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))

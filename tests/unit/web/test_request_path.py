@@ -87,7 +87,7 @@ async def test_repeated_requests_are_each_counted_and_timed(tmp_path: Path) -> N
 async def test_a_request_that_starts_a_trace_still_logs_its_trace_id(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Without an exporter the request's span is not recorded, but it has real ids (ADR 0077):
+    """Without an exporter the request's span has real ids (ADR 0077):
     the log line carries them, and a second request gets a trace of its own."""
     transport = httpx.ASGITransport(app=_app(tmp_path))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
@@ -101,3 +101,18 @@ async def test_a_request_that_starts_a_trace_still_logs_its_trace_id(
     trace_ids = [line["trace_id"] for line in lines[-2:]]
     assert all(re.fullmatch("[0-9a-f]{32}", t) and t != "0" * 32 for t in trace_ids), lines
     assert trace_ids[0] != trace_ids[1]
+
+
+def test_a_trace_started_here_is_passed_on_as_sampled(tmp_path: Path) -> None:
+    """With no exporter (the default), a trace this process starts is still marked sampled in
+    the traceparent it passes on (ADR 0077's amendment): a department or worker that does
+    export traces keeps its spans of it."""
+    from opentelemetry import trace
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    _app(tmp_path)  # installs the process's tracer provider (otel_exporter=none)
+    with trace.get_tracer("test").start_as_current_span("a request"):
+        carrier: dict[str, str] = {}
+        TraceContextTextMapPropagator().inject(carrier)
+    flags = int(carrier["traceparent"].rsplit("-", 1)[1], 16)
+    assert flags & 0x01 == 0x01, carrier  # the W3C "sampled" bit
