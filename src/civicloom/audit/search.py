@@ -93,13 +93,18 @@ async def export_entries(session: AsyncSession, f: AuditFilter) -> AsyncIterator
 
 
 async def subject_history(
-    session: AsyncSession, subject_type: str, subject_id: str
+    session: AsyncSession, subject_type: str, subject_id: str, *, without_reads: bool = False
 ) -> list[AuditRecord]:
     """Everything recorded about one subject: its chain in order, then the reads not yet
-    folded into it in the order recorded (one statement)."""
+    folded into it in the order recorded (one statement). ``without_reads`` leaves out the
+    personal-data reads (every view of a case adds one; a case's history never shows them), so
+    what is sent back does not grow with the number of times the case was looked at."""
 
     def where(table: Audited) -> list[ColumnElement[bool]]:
-        return [table.subject_type == subject_type, table.subject_id == subject_id]
+        kept = [table.subject_type == subject_type, table.subject_id == subject_id]
+        if without_reads:
+            kept.append(table.action.notin_(sorted(a.value for a in PERSONAL_DATA_READS)))
+        return kept
 
     sub = trail(where)
     rows = await session.execute(select(sub).order_by(sub.c.pending, sub.c.position, sub.c.ord))

@@ -300,7 +300,7 @@ async def task_page(
             )
         )
         timeline = await timeline_page(session, timeline_query)
-        entries = list(await subject_history(session, "application", app.id))
+        entries = list(await subject_history(session, "application", app.id, without_reads=True))
         history = case_history(entries, department)
         actors = [e.actor.partition(":")[2] for e in history]
         people = await staff_names(session, [*actors, task.assignee or ""])

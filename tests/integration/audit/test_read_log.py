@@ -25,6 +25,7 @@ from civicloom.audit import (
     AuditAction,
     AuditFilter,
     AuditRecord,
+    append_audit,
     data_use_for_subject,
     export_audit,
     fold_pending_reads,
@@ -344,3 +345,30 @@ async def test_a_read_cannot_leave_the_log_by_a_decoy_entry_in_another_chain(
     async with container.uow() as uow:
         uses = await data_use_for_subject(uow.session, ["victim-app"])
     assert [u.purpose for u in uses] == ["an officer reviews the application"]
+
+
+async def test_a_case_history_without_reads_does_not_grow_with_views(container: Container) -> None:
+    # One submission, then five views (three folded into the chain, two still in the log): the
+    # task page's history read sends back the submission only, however often it was viewed.
+    async with container.uow() as uow:
+        await append_audit(
+            uow.session,
+            AuditRecord(
+                actor="dev-login:alice",
+                action=AuditAction.APPLICATION_SUBMITTED,
+                subject_type="application",
+                subject_id="viewed-app",
+                occurred_at=T0,
+            ),
+        )
+        await uow.commit()
+    await record_reads(container, [read("viewed-app", n) for n in range(1, 4)])
+    assert await fold_reads(container.uow()) == 3
+    await record_reads(container, [read("viewed-app", n) for n in range(4, 6)])
+    async with container.uow() as uow:
+        everything = await subject_history(uow.session, "application", "viewed-app")
+        history = await subject_history(
+            uow.session, "application", "viewed-app", without_reads=True
+        )
+    assert len(everything) == 6
+    assert [str(e.action) for e in history] == ["application.submitted"]
