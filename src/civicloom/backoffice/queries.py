@@ -161,16 +161,17 @@ async def queue_screen(
     """The work queue page's reads, in one transaction and a fixed number of statements
     whatever the volume (ADR 0076): the services' current versions (the filter and every title),
     then the capped count and the page (two bounded walks of the open-queue index). A service
-    the department has no step in is answered without reading a task: another department's
-    service never shows anything, and never costs a walk of the queue looking for it."""
+    the filter does not offer is still read (the department condition keeps every other
+    department's tasks out): the department may hold open tasks of a version it had a step in,
+    or of a service no longer published, and they must stay reachable; found empty, the page
+    says the department has no step in it (attack review of ADR 0076)."""
     query = _queue_query(principal, flt, cursors)
     async with uow:
         current = [p.blueprint for p in await list_current_blueprints(uow.session)]
         services = queue_services(current, query.department)
-        if query.service is not None and query.service not in services:
-            return QueueScreen(QueuePage(rows=[], total=0), services, current, outside=True)
         page = await _page_of(uow, clock, query, cursors)
-    return QueueScreen(page, services, current)
+    outside = query.service is not None and query.service not in services and not page.rows
+    return QueueScreen(page, services, current, outside=outside)
 
 
 # Timeline entries of other departments a task page still shows: where their steps stand,

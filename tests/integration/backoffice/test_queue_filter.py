@@ -121,3 +121,22 @@ async def test_a_department_is_offered_exactly_the_services_it_has_a_human_step_
     made_up = await client.get("/backoffice/tasks?service=no-such-service", headers=elena)
     assert _tasks(made_up) == []
     assert OUTSIDE_EN in made_up.text
+
+    # A task of a service the filter no longer offers (its application pinned to a version the
+    # department had a step in, here: its service withdrawn from the catalogue) stays reachable
+    # by choosing it, and only to its own department (attack review of ADR 0076).
+    async with container.uow() as uow:
+        application = await uow.session.get(ApplicationRow, app_id)
+        assert application is not None
+        application.service_id = "retired-restaurant-licence"
+        await uow.commit()
+    retired = await client.get(
+        "/backoffice/tasks?service=retired-restaurant-licence", headers=elena
+    )
+    assert _tasks(retired) == [inspection.id]
+    assert OUTSIDE_EN not in retired.text
+    stranger = await client.get(
+        "/backoffice/tasks?service=retired-restaurant-licence", headers=as_persona("tariq")
+    )
+    assert _tasks(stranger) == []
+    assert OUTSIDE_EN in stranger.text
