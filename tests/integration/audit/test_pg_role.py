@@ -23,11 +23,11 @@ INSERT = (
 READ = (
     "INSERT INTO audit_read_log (occurred_at, actor, actor_subject, action, subject_type,"
     " subject_id, fields, details) VALUES (now(), 'a', 'a', 'application.read', 'application',"
-    " 'r', '[]', '{}') RETURNING id"
+    " 'r', '[]', '{}') RETURNING id, occurred_at"
 )
 FOLDED = (
     "INSERT INTO audit_entries (chain, position, occurred_at, actor, action, subject_type,"
-    " subject_id, fields, details, prev_hash, hash, read_id) VALUES ('application:r', 1, now(),"
+    " subject_id, fields, details, prev_hash, hash, read_id) VALUES ('application:r', 1, %s,"
     " 'a', 'application.read', 'application', 'r', '[]', '{}', %s, %s, %s)"
 )
 CLEAN = (
@@ -88,7 +88,7 @@ def test_app_role_records_reads_and_removes_one_only_by_folding_it(
     with psycopg.connect(_libpq(postgres_database, app_role), autocommit=True) as app:
         found = app.execute(READ).fetchone()
         assert found is not None
-        read_id = found[0]
+        read_id, read_at = found
         for statement in ("UPDATE audit_read_log SET purpose = 'x'", "TRUNCATE audit_read_log"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 app.execute(statement)
@@ -98,7 +98,7 @@ def test_app_role_records_reads_and_removes_one_only_by_folding_it(
         # the fold: the read's entry appended and the row deleted in one transaction
         with app.transaction():
             app.execute("DELETE FROM audit_read_log WHERE id = %s", (read_id,))
-            app.execute(FOLDED, ("0" * 64, "b" * 64, read_id))
+            app.execute(FOLDED, (read_at, "0" * 64, "b" * 64, read_id))
         left = app.execute("SELECT count(*) FROM audit_read_log WHERE subject_id = 'r'").fetchone()
         assert left == (0,)
 
