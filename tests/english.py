@@ -68,10 +68,24 @@ STEP_ID = re.compile(
 )
 
 
+# a step id with a Latin-letter word beside it is a word of an English phrase ("tax id",
+# "Restaurant licence": data recorded in English), not an id standing in for a title
+IN_A_PHRASE = re.compile(r"[A-Za-z][\w-]*[ \t]+$|^[ \t]+[A-Za-z]")
+
+
 def step_ids_in(text: str) -> list[str]:
-    """The demo blueprints' step ids standing as words in a text (links and addresses taken
-    out): in a Chinese text each is an id shown instead of the step's title."""
-    return sorted(set(STEP_ID.findall(EMAIL.sub(" ", URL.sub(" ", text)))))
+    """The demo blueprints' step ids standing as words of their own in a text (links and
+    addresses taken out, a word of an English phrase left to ``english_runs``): in a Chinese
+    text each is an id shown instead of the step's title."""
+    text = EMAIL.sub(" ", URL.sub(" ", text))
+    return sorted(
+        {
+            m.group(0)
+            for m in STEP_ID.finditer(text)
+            if not IN_A_PHRASE.search(text[max(0, m.start() - 40) : m.start()])
+            and not IN_A_PHRASE.search(text[m.end() : m.end() + 40])
+        }
+    )
 
 
 def english_runs(text: str, allowed: Iterable[str] = (), min_words: int = 2) -> list[str]:
