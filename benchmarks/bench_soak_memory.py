@@ -56,7 +56,7 @@ from sqlalchemy import text
 from benchmarks.bench_volume import nearest_rank, on_volume_database
 from civicloom import supervisor
 from civicloom.bootstrap import build_container
-from civicloom.demo import load_demo, seed_applications
+from civicloom.demo import RESTAURANT_ANSWERS, load_demo, seed_applications
 from civicloom.kpis import refresh_report_snapshots, refresh_service_days
 from civicloom.kpis.api import kpi_config
 from civicloom.settings import Settings
@@ -72,19 +72,6 @@ GROWTH_GOAL = 1.10
 HTML = {"Accept": "text/html"}
 SERVICE = "open-a-restaurant"
 OFFICERS = ("olivia", "nora", "elena", "lars")
-RESTAURANT: dict[str, Any] = {
-    "business_registration_number": "BR-2019-004211",
-    "business_name": "Golden Dragon Kitchen Ltd",
-    "director_name": "Alice Chen",
-    "parcel_id": "P-0042-117",
-    "premises_address": "12 Harbour Street",
-    "seating": 40,
-    "grease_trap": True,
-    "staff_count": 8,
-    "cuisine": "chinese",
-    "opening_date": "2099-03-01",
-    "contact_email": "alice@example.org",
-}
 
 
 def _load() -> str:
@@ -235,7 +222,7 @@ class Load:
 
     async def submit(self) -> None:
         self.submitted += 1
-        data = {**RESTAURANT, "seating": self.rng.randrange(10, 120)}
+        data = {**RESTAURANT_ANSWERS, "seating": self.rng.randrange(10, 120)}
         response = await self.call(
             "citizen submits",
             "POST",

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from civicloom.applications.tables import ApplicationRow
 from civicloom.audit import fold_reads, verify_chain
 from civicloom.audit.tables import AuditEntryRow
+from civicloom.demo import RESTAURANT_ANSWERS
 from civicloom.outbox.tables import OutboxRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
@@ -21,21 +22,7 @@ BOB = as_persona("bob")
 
 def restaurant(**overrides: Any) -> dict[str, Any]:
     """A valid 'Open a restaurant' submission for Golden Dragon Kitchen."""
-    data: dict[str, Any] = {
-        "business_registration_number": "BR-2019-004211",
-        "business_name": "Golden Dragon Kitchen Ltd",
-        "director_name": "Alice Chen",
-        "parcel_id": "P-0042-117",
-        "premises_address": "12 Harbour Street",
-        "seating": 40,
-        "grease_trap": True,
-        "staff_count": 8,
-        "cuisine": "chinese",
-        "opening_date": "2099-03-01",
-        "contact_email": "alice@example.org",
-    }
-    data.update(overrides)
-    return {"service": "open-a-restaurant", "data": data}
+    return {"service": "open-a-restaurant", "data": {**RESTAURANT_ANSWERS, **overrides}}
 
 
 async def counts(container: Container) -> tuple[int, int, int]:

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from civicloom.demo import RESTAURANT_ANSWERS
 from tests.system.platform import Platform
 
 ALICE = {"Authorization": "Bearer dev:alice"}
@@ -48,19 +49,7 @@ def test_open_a_restaurant_through_all_four_departments(platform: Platform) -> N
     platform.start_worker()
     body = {
         "service": "open-a-restaurant",
-        "data": {
-            "business_registration_number": "BR-2019-004211",
-            "business_name": "Golden Dragon Kitchen Ltd",
-            "director_name": "Alice Chen",
-            "parcel_id": "P-0042-117",
-            "premises_address": "12 Harbour Street, Riverton",
-            "seating": 40,
-            "grease_trap": True,
-            "staff_count": 8,
-            "cuisine": "chinese",
-            "opening_date": "2099-03-01",
-            "contact_email": "alice@example.org",
-        },
+        "data": {**RESTAURANT_ANSWERS, "premises_address": "12 Harbour Street, Riverton"},
     }
     created = httpx.post(
         f"{platform.api_url}/api/v1/applications",

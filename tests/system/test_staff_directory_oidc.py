@@ -20,6 +20,7 @@ import httpx
 import psycopg
 import pytest
 
+from civicloom.demo import RESTAURANT_ANSWERS
 from tests.conftest import unavailable
 from tests.integration.identity.conftest import csrf_from
 from tests.integration.notifications.conftest import SmtpServer
@@ -49,19 +50,7 @@ ACCOUNTS = {
 }
 RESTAURANT = {
     "service": "open-a-restaurant",
-    "data": {
-        "business_registration_number": "BR-2019-004211",
-        "business_name": "Golden Dragon Kitchen Ltd",
-        "director_name": "Alice Chen",
-        "parcel_id": "P-0042-117",
-        "premises_address": "12 Harbour Street, Riverton",
-        "seating": 40,
-        "grease_trap": True,
-        "staff_count": 8,
-        "cuisine": "chinese",
-        "opening_date": "2099-03-01",
-        "contact_email": "alice@example.org",
-    },
+    "data": {**RESTAURANT_ANSWERS, "premises_address": "12 Harbour Street, Riverton"},
 }
 
 

@@ -295,6 +295,23 @@ async def apply_at_counter(
     )
 
 
+def _receipt_of(row: CounterApplicationRow, blueprint: Blueprint, code: str) -> CounterReceipt:
+    """The receipt of a stored counter application, printed with the claim code just shown."""
+    return CounterReceipt(
+        counter_id=row.id,
+        application_id=row.application_id,
+        reference=row.reference,
+        service_id=row.service_id,
+        blueprint=blueprint,
+        submitted_at=row.created_at,
+        name_on_document=row.name_on_document,
+        document_type=row.document_type,
+        document_number_hint=row.document_number_hint,
+        claim_code=code,
+        claim_expires_at=row.claim_expires_at,
+    )
+
+
 async def counter_receipt(
     uow: UnitOfWork, officer: Principal, counter_id: str, code: str
 ) -> CounterReceipt:
@@ -308,19 +325,7 @@ async def counter_receipt(
         published = await get_current_blueprint(uow.session, row.service_id)
     if published is None:
         raise NotFound("no such counter receipt")
-    return CounterReceipt(
-        counter_id=row.id,
-        application_id=row.application_id,
-        reference=row.reference,
-        service_id=row.service_id,
-        blueprint=published.blueprint,
-        submitted_at=row.created_at,
-        name_on_document=row.name_on_document,
-        document_type=row.document_type,
-        document_number_hint=row.document_number_hint,
-        claim_code=code,
-        claim_expires_at=row.claim_expires_at,
-    )
+    return _receipt_of(row, published.blueprint, code)
 
 
 @dataclass(frozen=True)
@@ -523,16 +528,4 @@ async def reissue_claim_code(
             ),
         )
         await uow.commit()
-    return CounterReceipt(
-        counter_id=row.id,
-        application_id=row.application_id,
-        reference=row.reference,
-        service_id=row.service_id,
-        blueprint=published.blueprint,
-        submitted_at=row.created_at,
-        name_on_document=row.name_on_document,
-        document_type=row.document_type,
-        document_number_hint=row.document_number_hint,
-        claim_code=code,
-        claim_expires_at=row.claim_expires_at,
-    )
+    return _receipt_of(row, published.blueprint, code)

@@ -21,6 +21,7 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from civicloom.app import create_app
 from civicloom.bootstrap import governance_workspace
+from civicloom.demo import RESTAURANT_ANSWERS
 from civicloom.governance import publish_due_changes
 from civicloom.kernel import FixedClock
 from civicloom.rules import list_decisions
@@ -94,19 +95,7 @@ async def signed_in(browser: Browser, base: str, persona: str, path: str) -> Pag
 
 async def apply(base: str, seating: int) -> dict[str, Any]:
     """Alice applies through the public API."""
-    data = {
-        "business_registration_number": "BR-2019-004211",
-        "business_name": "Golden Dragon Kitchen Ltd",
-        "director_name": "Alice Chen",
-        "parcel_id": "P-0042-117",
-        "premises_address": "12 Harbour Street",
-        "seating": seating,
-        "grease_trap": True,
-        "staff_count": 8,
-        "cuisine": "chinese",
-        "opening_date": "2099-03-01",
-        "contact_email": "alice@example.org",
-    }
+    data = {**RESTAURANT_ANSWERS, "seating": seating}
     async with httpx.AsyncClient(base_url=base) as http:
         made = await http.post(
             "/api/v1/applications",

@@ -16,6 +16,7 @@ from civicloom.applications import (
     submit_application,
 )
 from civicloom.applications.tables import TaskRow
+from civicloom.demo import RESTAURANT_ANSWERS
 from civicloom.kernel import Principal
 from tests.browser import serving
 from tests.browser.portal.site import Site, check_accessibility, poll
@@ -43,19 +44,7 @@ OLIVIA = Principal(
     department="local-admin",
     authenticated_by="dev-login",
 )
-APPLICATION = {
-    "business_registration_number": "BR-2019-004211",
-    "business_name": "Golden Dragon Kitchen Ltd",
-    "director_name": "Alice Chen",
-    "parcel_id": "P-0042-117",
-    "premises_address": "12 Harbour Street, Riverton",
-    "seating": 40,
-    "grease_trap": True,
-    "cuisine": "chinese",
-    "staff_count": 8,
-    "opening_date": "2099-03-01",
-    "contact_email": "alice@example.org",
-}
+APPLICATION = {**RESTAURANT_ANSWERS, "premises_address": "12 Harbour Street, Riverton"}
 
 
 async def fee_due(site: Site) -> str:  # noqa: F811 - not the fixture: the running site

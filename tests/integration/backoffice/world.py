@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from civicloom.applications import StepRunner, SubmitApplication, submit_application
 from civicloom.applications.tables import TaskRow
+from civicloom.demo import RESTAURANT_ANSWERS
 from civicloom.departments import CapabilityCall, InProcessGateway, PermanentError
 from civicloom.identity import load_personas, principal_for_persona
 from civicloom.kernel import Principal
@@ -64,21 +65,7 @@ class Departments:
 
 def restaurant_data(**overrides: Any) -> dict[str, Any]:
     """Golden Dragon Kitchen's answers (``seating`` > 50 makes the environment inspect)."""
-    data: dict[str, Any] = {
-        "business_registration_number": "BR-2019-004211",
-        "business_name": "Golden Dragon Kitchen Ltd",
-        "director_name": "Alice Chen",
-        "parcel_id": "P-0042-117",
-        "premises_address": "12 Harbour Street",
-        "seating": 40,
-        "grease_trap": True,
-        "staff_count": 8,
-        "cuisine": "chinese",
-        "opening_date": "2099-03-01",
-        "contact_email": "alice@example.org",
-    }
-    data.update(overrides)
-    return data
+    return {**RESTAURANT_ANSWERS, **overrides}
 
 
 async def submit(container: Container, key: str, **overrides: Any) -> str:

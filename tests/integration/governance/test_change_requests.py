@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from civicloom.catalogue import get_current_blueprint
+from civicloom.demo import RESTAURANT_ANSWERS
 from civicloom.governance import (
     ChangeKind,
     ChangeState,
@@ -50,19 +51,7 @@ def restaurant(seating: int) -> dict[str, Any]:
     """A valid 'Open a restaurant' submission for Golden Dragon Kitchen."""
     return {
         "service": "open-a-restaurant",
-        "data": {
-            "business_registration_number": "BR-2019-004211",
-            "business_name": "Golden Dragon Kitchen Ltd",
-            "director_name": "Alice Chen",
-            "parcel_id": "P-0042-117",
-            "premises_address": "12 Harbour Street",
-            "seating": seating,
-            "grease_trap": True,
-            "staff_count": 8,
-            "cuisine": "chinese",
-            "opening_date": "2099-03-01",
-            "contact_email": "alice@example.org",
-        },
+        "data": {**RESTAURANT_ANSWERS, "seating": seating},
     }
 
 

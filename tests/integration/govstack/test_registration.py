@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from civicloom.applications import request_information
 from civicloom.applications.tables import ApplicationRow, TaskRow
+from civicloom.demo import RESTAURANT_ANSWERS
 from civicloom.documents.tables import DocumentRow
 from civicloom.identity import RateLimiter, load_personas, principal_for_persona
 from civicloom.kpis import refresh_service_days
@@ -252,19 +253,7 @@ async def test_each_caller_reads_only_the_files_it_may_see(world: World) -> None
 
 
 async def test_staff_read_only_their_departments_fields(world: World) -> None:
-    restaurant = {
-        "business_registration_number": "BR-2019-004211",
-        "business_name": "Golden Dragon Kitchen Ltd",
-        "director_name": "Alice Chen",
-        "parcel_id": "P-0042-117",
-        "premises_address": "12 Harbour Street",
-        "seating": 40,
-        "grease_trap": True,
-        "staff_count": 8,
-        "cuisine": "chinese",
-        "opening_date": "2099-03-01",
-        "contact_email": "alice@example.org",
-    }
+    restaurant = dict(RESTAURANT_ANSWERS)
     filed = await world.http.post(
         "/services/open-a-restaurant/applications",
         json={"applicantId": "alice", "formData": {"data": restaurant}},

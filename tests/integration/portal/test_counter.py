@@ -721,3 +721,17 @@ async def test_only_the_departments_counter_officer_adds_documents_before_the_ta
     assert late.status_code == 409
     assert TAKEN_OVER_EN in late.text
     assert len(await stored(container)) == 1
+
+
+async def test_a_counter_upload_without_a_file_asks_for_one_as_the_portal_does(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    cid, _reference, _code = await apply_for_wei(client)
+    token = await upload_token(client, cid)
+    url = f"{documents_page(cid)}?{token}"
+    for headers, words in ((MEI, "Select a file to upload"), (MEI_ZH, "请选择要上传的文件")):
+        empty = await client.post(url, data={"document_type": "floor_plan"}, headers=headers)
+        assert empty.status_code == 400
+        assert 'id="file-floor_plan-error"' in empty.text
+        assert words in empty.text
+    assert await stored(container) == []

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from civicloom.applications.tables import ApplicationRow
 from civicloom.audit.tables import AuditEntryRow
+from civicloom.demo import RESTAURANT_ANSWERS
 from civicloom.departments import CAPABILITY_GATEWAY, CapabilityCall, TransientError
 from civicloom.identity import ScopedPrincipal, load_personas, principal_for_persona
 from civicloom.kernel import NotFound, Principal, ValidationFailed
@@ -38,20 +39,8 @@ GOLDEN_DRAGON = "BR-2019-004211"
 
 
 def restaurant(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "business_registration_number": GOLDEN_DRAGON,
-        "business_name": "Golden Dragon Kitchen Ltd",
-        "director_name": "Alice Chen",
-        "parcel_id": "P-0042-117",
-        "premises_address": "12 Harbour Street",
-        "seating": 40,
-        "grease_trap": True,
-        "staff_count": 8,
-        "cuisine": "chinese",
-        "opening_date": "2099-03-01",
-        "contact_email": "bob.martins@example.org",
-    }
-    data.update(overrides)
+    # Bob files for Golden Dragon: the contact is his address, not Alice's
+    data = {**RESTAURANT_ANSWERS, "contact_email": "bob.martins@example.org", **overrides}
     return {"service": "open-a-restaurant", "data": data}
 
 

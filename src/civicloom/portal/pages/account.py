@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.datastructures import UploadFile
 
 from civicloom.applications import (
     answer_information_request,
@@ -40,7 +39,7 @@ from civicloom.kernel import (
 from civicloom.notifications import inbox as portal_inbox
 from civicloom.payments import PaymentProviderDep, latest_payment, start_or_resume_payment
 from civicloom.portal.forms import form_pages
-from civicloom.portal.pages.common import APPLICANT_PAGE, OWN_OBJECT_PAGE, page, store_upload
+from civicloom.portal.pages.common import APPLICANT_PAGE, OWN_OBJECT_PAGE, page, upload_from_form
 from civicloom.portal.pages.status import (
     document_type_words,
     payment_due,
@@ -231,26 +230,19 @@ async def add_document(
     # platform has already bounded the body and checked the CSRF token of the form's URL).
     await check_owner(container.uow(), principal, application_id)
     await check_acting_for(container.uow, gateway, container.clock, principal, application_id)
-    form = await request.form(max_files=1, max_fields=5)
-    document_type = str(form.get("document_type") or "")
-    file = form.get("file")
-    error = None
-    if not isinstance(file, UploadFile) or not file.filename:
-        error = _("Select a file to upload")
-    else:
-        _stored, error = await store_upload(
-            file,
-            lambda upload: upload_document(
-                container.uow(),
-                runtime,
-                container.clock,
-                principal,
-                application_id,
-                document_type,
-                upload,
-            ),
-            _,
-        )
+    document_type, error = await upload_from_form(
+        request,
+        lambda kind, upload: upload_document(
+            container.uow(),
+            runtime,
+            container.clock,
+            principal,
+            application_id,
+            kind,
+            upload,
+        ),
+        _,
+    )
     if error:
         errors = {"file": error}
         return await _application(

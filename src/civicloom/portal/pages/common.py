@@ -122,3 +122,20 @@ async def store_upload(
         return None, refused_file_message(failed, _)
     finally:
         await file.close()
+
+
+async def upload_from_form(
+    request: Request,
+    store: Callable[[str, Upload], Awaitable[object]],
+    _: Callable[[str], str],
+) -> tuple[str, str | None]:
+    """Read a document upload form (its ``document_type`` and one ``file``) and stream the file
+    into ``store(document_type, upload)``. Returns the document type and the message to show
+    beside the field, None once stored: the citizen's page and the counter's say the same."""
+    form = await request.form(max_files=1, max_fields=5)
+    document_type = str(form.get("document_type") or "")
+    file = form.get("file")
+    if not isinstance(file, UploadFile) or not file.filename:
+        return document_type, _("Select a file to upload")
+    _stored, error = await store_upload(file, lambda upload: store(document_type, upload), _)
+    return document_type, error

@@ -9,7 +9,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.datastructures import UploadFile
 
 from civicloom.catalogue import Blueprint, list_current_blueprints, validate_form_data
 from civicloom.documents import (
@@ -37,7 +36,7 @@ from civicloom.portal.counter import (
     take_over,
 )
 from civicloom.portal.forms import FormPage, form_pages, page_errors, parse_page
-from civicloom.portal.pages.common import APPLICANT_PAGE, page, store_upload
+from civicloom.portal.pages.common import APPLICANT_PAGE, page, upload_from_form
 from civicloom.portal.receipt import render_receipt_pdf
 from civicloom.web import (
     ContainerDep,
@@ -483,27 +482,20 @@ async def counter_upload(
     target = await _target_or_page(request, container, principal, counter_id)
     if isinstance(target, HTMLResponse):
         return target
-    form = await request.form(max_files=1, max_fields=5)
-    document_type = str(form.get("document_type") or "")
-    file = form.get("file")
-    error = None
-    if not isinstance(file, UploadFile) or not file.filename:
-        error = _("Select a file to upload")
-    else:
-        _stored, error = await store_upload(
-            file,
-            lambda upload: upload_document(
-                container.uow(),
-                documents,
-                container.clock,
-                target.applicant,
-                target.application_id,
-                document_type,
-                upload,
-                handed_in_by=principal,
-            ),
-            _,
-        )
+    document_type, error = await upload_from_form(
+        request,
+        lambda kind, upload: upload_document(
+            container.uow(),
+            documents,
+            container.clock,
+            target.applicant,
+            target.application_id,
+            kind,
+            upload,
+            handed_in_by=principal,
+        ),
+        _,
+    )
     if error:
         return await _documents_view(
             request,
