@@ -211,7 +211,7 @@ async def _session_caller(c: _Connection, token: str, now: datetime) -> _Caller 
     if row is None or now >= row["expires_at"]:
         return None
     if now - row["last_seen_at"] >= TOUCH_EVERY:
-        await c.statements["touch_session"].execute(digest, now)
+        await c.statements["touch_session"].fetch(digest, now)
     return _Caller(f"{row['authenticated_by']}:{row['subject']}", row["subject"])
 
 
@@ -228,7 +228,7 @@ async def _key_caller(c: _Connection, key: str, now: datetime) -> _Caller | None
     if row["revoked_at"] is not None or row["expires_at"] <= now:
         return None
     if row["last_used_at"] is None or now - row["last_used_at"] >= TOUCH_EVERY:
-        await c.statements["touch_api_client"].execute(row["id"], now)
+        await c.statements["touch_api_client"].fetch(row["id"], now)
     return _Caller(f"api-key:client:{row['prefix']}", f"client:{row['prefix']}")
 
 
