@@ -45,8 +45,10 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import psycopg
 from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -638,6 +640,65 @@ SERVERS = {
 }
 
 
+PGBENCH_FLOOR = """BEGIN;
+SELECT id, subject, display_name, roles, department, mandates, authenticated_by, id_token,
+ created_at, last_seen_at, expires_at FROM identity_sessions WHERE id = :digest;
+SELECT id, reference, service_id, blueprint_version_id, blueprint_version, applicant_id, state,
+ data, idempotency_key, request_hash, submitted_at, updated_at, deadline_at, clock_stopped_at,
+ decided_at, outcome_reason, decisions, data_purge_due_at FROM applications WHERE id = :app;
+SELECT id, application_id, step_id, kind, department, role, capability, retry_policy, state,
+ attempts, due_at, lease_owner, lease_until, idempotency_key, traceparent, input, output,
+ last_error, assignee, escalated, escalated_to, remind_at, reminded_at, sla_due_at,
+ activated_at, started_at, completed_at, created_at, updated_at FROM application_tasks
+ WHERE application_id = :app ORDER BY created_at, step_id;
+SELECT id, at, event, step_id, department, message, visible_to_applicant
+ FROM application_timeline WHERE application_id = :app AND visible_to_applicant IS true
+ ORDER BY id DESC LIMIT 51;
+INSERT INTO audit_read_log (occurred_at, actor, actor_subject, action, subject_type,
+ subject_id, department, purpose, fields, details) VALUES (now(), :actor, :subject,
+ 'application.read', 'application', :app, NULL, 'applicant views status', :fields::jsonb,
+ '{}'::jsonb) RETURNING id;
+END;
+"""
+"""The floor's transaction as a pgbench script (``-M prepared``): the same statements, rows and
+commit from a C client, i.e. what the database alone can do on this machine."""
+PGBENCH_CLIENTS = FLOOR_POOL
+"""pgbench clients: as many as a floor process has connections."""
+
+
+def pgbench_floor(w: World, seconds: int) -> dict[str, float]:
+    """TPS and mean latency (ms) of the floor's transaction run by pgbench against the same
+    database (no HTTP, no Python)."""
+    url = make_url(w.url)
+    with psycopg.connect(w.dsn) as conn:
+        row = conn.execute(
+            "SELECT data FROM applications WHERE id = 'seed-000000000000'"
+        ).fetchone()
+    assert row is not None
+    script = w.var / "floor.sql"
+    script.write_text(PGBENCH_FLOOR)
+    variables = {
+        "digest": hashlib.sha256(w.cookie.encode()).hexdigest(),
+        "app": "seed-000000000000",
+        "actor": "dev-login:alice",
+        "subject": "alice",
+        "fields": json.dumps(sorted(row[0])),
+    }
+    command = ["pgbench", "-n", "-M", "prepared", "-c", str(PGBENCH_CLIENTS), "-j", "1"]
+    command += ["-T", str(seconds), "-f", str(script)]
+    command += [arg for k, v in variables.items() for arg in ("-D", f"{k}={v}")]
+    command += ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432)]
+    command += ["-U", url.username or "postgres", url.database or "postgres"]
+    env = {**os.environ, "PGPASSWORD": url.password or ""}
+    out = subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
+    tps = re.search(r"tps = ([\d.]+)", out)
+    latency = re.search(r"latency average = ([\d.]+) ms", out)
+    failed = re.search(r"number of failed transactions: (\d+)", out)
+    if tps is None or latency is None or (failed and int(failed.group(1))):
+        raise SystemExit(f"pgbench floor: unexpected output:\n{out}")
+    return {"tps": float(tps.group(1)), "latency_ms": float(latency.group(1))}
+
+
 def over_http(src: Path, w: World, rounds: int, seconds: int) -> dict[str, Any]:
     """Median req/s and p99 per target, one uvicorn process per app, rounds alternating."""
     env = {
@@ -656,20 +717,29 @@ def over_http(src: Path, w: World, rounds: int, seconds: int) -> dict[str, Any]:
         for app, (_, _, ready) in SERVERS.items():
             _wait_for(ports[app], ready)
         samples: dict[str, list[tuple[float, float]]] = {label: [] for label in TARGETS}
+        pgbench: list[dict[str, float]] = []
         for _ in range(rounds):
             for label, (app, path) in TARGETS.items():
                 samples[label].append(_wrk(ports[app], path, w.headers(path), seconds))
+            if shutil.which("pgbench"):
+                pgbench.append(pgbench_floor(w, seconds))
     finally:
         for server in servers:
             server.terminate()
             server.wait(timeout=10)
-    return {
+    results: dict[str, Any] = {
         label: {
             "req_per_s": statistics.median(r for r, _ in s),
             "p99_ms": statistics.median(q for _, q in s),
         }
         for label, s in samples.items()
     }
+    if pgbench:
+        results["pgbench-floor"] = {
+            "tps": statistics.median(p["tps"] for p in pgbench),
+            "latency_ms": statistics.median(p["latency_ms"] for p in pgbench),
+        }
+    return results
 
 
 def _load() -> str:
@@ -692,6 +762,15 @@ def report(results: dict[str, Any]) -> None:
     if http:
         print("over HTTP, one uvicorn process each, wrk -t1 -c32 (median of rounds):")
         for label, m in http.items():
+            if label == "pgbench-floor":
+                ratio = m["tps"] / http["/hello"]["req_per_s"]
+                print(
+                    f"  {'pgbench floor':15} {m['tps']:8.0f} TPS    "
+                    f"mean {m['latency_ms']:6.1f} ms  "
+                    f"ratio {ratio:.3f}  (the floor's transaction from pgbench -M prepared, "
+                    f"{PGBENCH_CLIENTS} clients: the database alone)"
+                )
+                continue
             ratio = m["req_per_s"] / http["/hello"]["req_per_s"]
             print(
                 f"  {label:15} {m['req_per_s']:8.0f} req/s  p99 {m['p99_ms']:6.1f} ms  "
@@ -702,7 +781,7 @@ def report(results: dict[str, Any]) -> None:
     if {"status", "floor"} <= cpu.keys():
         print("the floor (the status read's database work alone, raw asyncpg):")
         cpu_rate = {label: 1 / m["cpu_us"] for label, m in cpu.items()}
-        rates = {label: m["req_per_s"] for label, m in (http or {}).items()}
+        rates = {label: m.get("req_per_s", 0.0) for label, m in (http or {}).items()}
         for floor in ("floor", "floor-starlette"):
             if floor in cpu:
                 print(f"  {floor}: in process (CPU) {_ratios(cpu_rate, floor)}")
