@@ -7,7 +7,11 @@
    bridge) and alternates, round by round, between the hello world and the status of a real
    application, submitted through the load balancer by a machine client and read with its
    key (a small Lua script puts the ``Authorization`` header on, from the environment rather
-   than the command line). Prints req/s, p50, p99 and status ÷ hello.
+   than the command line). Prints req/s, p50, p99 and status ÷ hello. Beside them, served
+   exactly as the hello world (both API hosts, same worker count, a third frontend of the same
+   HAProxy), the **floor** (``bench_request_path.floor_app``): the same status read's database
+   work alone with raw asyncpg against the primary (key lookup, application, steps, a timeline
+   page, one read-log insert, one transaction), and floor ÷ hello, status ÷ floor.
 2. **Engine throughput on the worker hosts**: the hosts' ``civicloom worker`` processes are
    stopped and the four-step no-op blueprint of ``bench_engine.py`` is drained by 1, 2 and 4
    worker processes on one worker host, then by 1 + 1 and 2 + 2 on both, each process with
@@ -27,7 +31,8 @@ Needs root, HAProxy, wrk and PostgreSQL 15 (as ``make cluster``); otherwise prin
 skips. Environment: BENCH_CLUSTER_SECONDS (10 per wrk round), BENCH_CLUSTER_ROUNDS (3),
 BENCH_CLUSTER_CONNECTIONS (32), BENCH_CLUSTER_API_WORKERS (2 uvicorn processes per API host),
 BENCH_CLUSTER_APPS (500 applications per engine layout), BENCH_PGBENCH_SECONDS (20),
-BENCH_RUNNERS (4 step runners per worker process).
+BENCH_RUNNERS (4 step runners per worker process), BENCH_CLUSTER_PHASES (``http,engine``: the
+phases to run, e.g. ``http`` alone).
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ import psycopg
 from sqlalchemy import func, select
 
 from benchmarks import bench_engine
+from benchmarks.bench_request_path import FLOOR_DSN
 from civicloom.applications import StepRunner, SubmitApplication, submit_application
 from civicloom.applications.tables import ApplicationRow
 from civicloom.bootstrap import build_container
@@ -80,7 +86,9 @@ ROUNDS = int(os.environ.get("BENCH_CLUSTER_ROUNDS", "3"))
 CONNECTIONS = int(os.environ.get("BENCH_CLUSTER_CONNECTIONS", "32"))
 API_WORKERS = int(os.environ.get("BENCH_CLUSTER_API_WORKERS", "2"))
 APPS = int(os.environ.get("BENCH_CLUSTER_APPS", "500"))
+PHASES = set(os.environ.get("BENCH_CLUSTER_PHASES", "http,engine").split(","))
 HELLO = Route("hello", "hello", 8081, API_PORT + 1, "/hello")
+FLOOR = Route("floor", "floor", 8082, API_PORT + 2, "/floor/ping")
 CLIENT_OCTET = 61  # the client host's address on the bridge (a spare namespace)
 # One worker process of the engine runs: this script's ``drain NAME SIGNALS_DIRECTORY``.
 DRAIN = [sys.executable, str(Path(__file__).resolve()), "drain"]
@@ -92,9 +100,10 @@ LAYOUTS: tuple[tuple[str, ...], ...] = (
     ("worker1", "worker2"),
     ("worker1", "worker2") * 2,
 )
-# The same uvicorn call as ``civicloom serve`` (src/civicloom/cli.py), for the hello world.
-HELLO_SERVER = (
-    "import sys, uvicorn; uvicorn.run('benchmarks.bench_request_path:hello_app', "
+# The same uvicorn call as ``civicloom serve`` (src/civicloom/cli.py), for the references
+# (the hello world, the floor): ``-c SERVER HOST PORT WORKERS APP``.
+REFERENCE_SERVER = (
+    "import sys, uvicorn; uvicorn.run(sys.argv[4], "
     "host=sys.argv[1], port=int(sys.argv[2]), workers=int(sys.argv[3]), log_config=None, "
     "access_log=False, proxy_headers=False)"
 )
@@ -181,15 +190,34 @@ def _both_serve(url: str) -> bool:
     return served == {"api1", "api2"}
 
 
-def start_hello(cluster: Cluster) -> str:
-    """The hello world on both API hosts, as civicloom runs there; its URL on the balancer."""
-    env = {"PATH": os.environ["PATH"], "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
+def start_reference(
+    cluster: Cluster, route: Route, app: str, env: dict[str, str] | None = None
+) -> str:
+    """A reference app (``module:attribute``) on both API hosts, as civicloom runs there
+    (same uvicorn call and worker count), behind ``route`` of the same HAProxy; the URL of its
+    health path on the balancer."""
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}", **(env or {})}
     for host in ("api1", "api2"):
-        argv = [sys.executable, "-c", HELLO_SERVER, cluster.ip(host), str(HELLO.api_port)]
-        cluster.spawn(host, "hello", [*argv, str(cluster.api_workers)], env)
-    url = f"http://{cluster.ip('lb')}:{HELLO.lb_port}{HELLO.health}"
-    wait_for(lambda: _both_serve(url), 240, "hello world on both API hosts")
+        argv = [sys.executable, "-c", REFERENCE_SERVER, cluster.ip(host), str(route.api_port)]
+        cluster.spawn(host, route.backend, [*argv, str(cluster.api_workers), app], env)
+    url = f"http://{cluster.ip('lb')}:{route.lb_port}{route.health}"
+    wait_for(lambda: _both_serve(url), 240, f"{route.backend} on both API hosts")
     return url
+
+
+def start_hello(cluster: Cluster) -> str:
+    """The hello world on both API hosts; its URL on the balancer."""
+    return start_reference(cluster, HELLO, "benchmarks.bench_request_path:hello_app")
+
+
+def start_floor(cluster: Cluster, status: str) -> str:
+    """The floor on both API hosts, its pools on the primary (the same failover URL as
+    civicloom's: both database hosts, the writable one chosen at connect time); the URL of
+    ``status``'s application read through it on the balancer."""
+    env = {FLOOR_DSN: cluster.libpq_url()}
+    start_reference(cluster, FLOOR, "benchmarks.bench_request_path:floor_app", env)
+    path = status.split("/api/v1", 1)[1]
+    return f"http://{cluster.ip('lb')}:{FLOOR.lb_port}/floor{path}"
 
 
 def submit_for_status(cluster: Cluster, key: str) -> str:
@@ -220,10 +248,12 @@ def http_phase(cluster: Cluster, key: str) -> None:
     """Hello world and status reads, alternating rounds; medians and the ratio."""
     hello = start_hello(cluster)
     status = submit_for_status(cluster, key)
+    floor = start_floor(cluster, status)
     auth = {"BENCH_AUTHORIZATION": f"Bearer {key}"}
     targets: dict[str, tuple[str, dict[str, str] | None]] = {
         "FastAPI hello world": (hello, None),
         "application status": (status, auth),
+        "floor (raw asyncpg)": (floor, auth),
     }
     for url, env in targets.values():
         wrk(cluster, url, 2, env)  # warm up: imports, pools, caches
@@ -252,9 +282,14 @@ def http_phase(cluster: Cluster, key: str) -> None:
             f"  (rounds: {rates}; socket errors {m.errors})"
         )
     hello_m, status_m = medians["FastAPI hello world"], medians["application status"]
+    floor_m = medians["floor (raw asyncpg)"]
     print(
         f"  ratio status / hello world: {status_m.rate / hello_m.rate:.3f} (goal >= 0.25); "
         f"status p99 {status_m.p99_ms:.1f} ms (goal < 50 ms)"
+    )
+    print(
+        f"  ratio floor / hello world: {floor_m.rate / hello_m.rate:.3f}; floor p99 "
+        f"{floor_m.p99_ms:.1f} ms; ratio status / floor: {status_m.rate / floor_m.rate:.3f}"
     )
 
 
@@ -493,7 +528,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _interrupted)
     print(f"machine: {os.cpu_count()} cores, shared; load average {_load()} before set-up")
     try:
-        cluster = up(owner=os.getpid(), api_workers=API_WORKERS, extra_routes=(HELLO,))
+        cluster = up(owner=os.getpid(), api_workers=API_WORKERS, extra_routes=(HELLO, FLOOR))
     except (ClusterError, TimeoutError) as exc:
         print(f"skipped: the cluster did not come up: {exc}")
         return 1
@@ -502,8 +537,10 @@ def main() -> int:
         cluster.add_host("client", CLIENT_OCTET)
         blueprints = [status_blueprint(), bench_engine.blueprint()]
         key = counter_service(cluster, blueprints, actor="system:benchmark")
-        http_phase(cluster, key)
-        engine_phase(cluster)
+        if "http" in PHASES:
+            http_phase(cluster, key)
+        if "engine" in PHASES:
+            engine_phase(cluster)
         print(f"load average {_load()} at the end")
     finally:
         cluster.down()
