@@ -155,6 +155,15 @@ class Settings(BaseSettings):
     audit_seal_seconds: float = Field(
         300.0, gt=0, description="How often a worker seals the audit chains (signed Merkle root)."
     )
+    audit_read_fold_warn_seconds: float = Field(
+        300.0,
+        gt=0,
+        description=(
+            "How long a recorded read of personal data may wait to be folded into its audit "
+            "chain before `civicloom audit verify` warns (exit code 3) that the worker's "
+            "`audit-read-fold` job (every 2 s) has stopped."
+        ),
+    )
     document_purge_seconds: float = Field(
         86_400.0, gt=0, description="How often a worker purges documents past their retention."
     )

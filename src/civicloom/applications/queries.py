@@ -7,6 +7,7 @@ baselines.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, replace
@@ -24,9 +25,9 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    null,
     or_,
     select,
-    true,
     tuple_,
     union_all,
 )
@@ -604,22 +605,29 @@ async def tasks_of_application(
     return [task_view(task, app) for task, app in result]
 
 
-def _field_names(dialect: str, ids: list[str]) -> Select[str, str]:
-    """``(application id, field name)`` for each answered field of the applications: the names
-    of the form data's keys, computed by the database (the answers never leave it)."""
+def _field_names(dialect: str) -> ColumnElement[Any]:
+    """The names of an application's answered fields as ONE value per application, computed
+    by the database (the answers never leave it; ADR 0074, amended 2026-12-06): a ``text[]``
+    on PostgreSQL, a JSON array text on SQLite; NULL when the form data is not an object."""
     data = ApplicationRow.data
     if dialect == "postgresql":
-        names = func.jsonb_object_keys(data).table_valued("name").render_derived()
-        name, is_object = names.c.name, func.jsonb_typeof(data) == "object"
+        keys = func.jsonb_object_keys(data).table_valued("name").render_derived()
+        names = select(func.array_agg(keys.c.name)).select_from(keys).scalar_subquery()
+        is_object = func.jsonb_typeof(data) == "object"
     else:
-        names = func.json_each(data).table_valued("key")
-        name, is_object = names.c.key, func.json_type(data) == "object"
-    return (
-        select(ApplicationRow.id, name)
-        .select_from(ApplicationRow)
-        .join(names, true())  # a function of the row's own column (LATERAL by nature)
-        .where(ApplicationRow.id.in_(ids), is_object)
-    )
+        each = func.json_each(data).table_valued("key")
+        names = select(func.json_group_array(each.c.key)).select_from(each).scalar_subquery()
+        is_object = func.json_type(data) == "object"
+    # CASE: jsonb_object_keys raises on anything but an object, so it must not be reached
+    return case((is_object, names), else_=null())
+
+
+def _names_of(value: Any) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):  # SQLite's json_group_array
+        value = json.loads(value)
+    return frozenset(str(name) for name in value)
 
 
 async def service_case_facts(
@@ -633,7 +641,8 @@ async def service_case_facts(
     """The next ``limit`` applications of a service submitted in ``[start, end)``, in
     ``(submitted_at, id)`` order from just after ``after``, with the names of their answered
     fields (never the answers), their tasks and the number of answers to information requests
-    per application: four statements, one when there is none (ADR 0074). The caller reads the
+    per application: three statements, one when there is none (ADR 0074; the field names come
+    with each application as one array, amended 2026-12-06). The caller reads the
     next chunk after the last application's ``(submitted_at, id)`` until one comes back shorter
     than ``limit``."""
     query = (
@@ -642,6 +651,7 @@ async def service_case_facts(
             ApplicationRow.state,
             ApplicationRow.submitted_at,
             ApplicationRow.decided_at,
+            _field_names(session.get_bind().dialect.name),
         )
         .where(ApplicationRow.service_id == service)
         .where(ApplicationRow.submitted_at >= start)
@@ -661,13 +671,9 @@ async def service_case_facts(
     if not rows:
         return ServiceCaseFacts()
     ids = [str(row[0]) for row in rows]
-    names: dict[str, set[str]] = {}
-    dialect = session.get_bind().dialect.name
-    for app_id, name in await session.execute(_field_names(dialect, ids)):
-        names.setdefault(str(app_id), set()).add(str(name))
     apps = [
-        ApplicationFacts(str(i), str(state), submitted, decided, frozenset(names.get(i, ())))
-        for i, state, submitted, decided in rows
+        ApplicationFacts(str(i), str(state), submitted, decided, _names_of(names))
+        for i, state, submitted, decided, names in rows
     ]
     steps = [
         StepFacts(*row)

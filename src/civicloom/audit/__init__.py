@@ -14,7 +14,7 @@ from civicloom.audit.domain import (
     merkle_root,
     verify_merkle_proof,
 )
-from civicloom.audit.reads import FOLD_SECONDS, fold_pending_reads, fold_reads
+from civicloom.audit.reads import FOLD_SECONDS, fold_pending_reads, fold_reads, pending_reads
 from civicloom.audit.roles import APPEND_ONLY_TABLES, app_role_statements, restrict_app_role
 from civicloom.audit.seals import export_audit, seal_audit, seal_now
 from civicloom.audit.search import (
@@ -90,6 +90,7 @@ __all__ = [
     "machine_client_actions",
     "merkle_proof",
     "merkle_root",
+    "pending_reads",
     "queue_audit",
     "record_of",
     "record_read",

@@ -19,7 +19,7 @@ from civicloom.audit.reads import fold_reads
 from civicloom.audit.roles import restrict_app_role
 from civicloom.audit.seals import export_audit, seal_now
 from civicloom.audit.signing import generate_key, load_or_create_keyring, load_public_keys
-from civicloom.audit.verification import verify_audit
+from civicloom.audit.verification import AuditReport, verify_audit
 from civicloom.db import Database, UnitOfWork
 from civicloom.kernel import SystemClock
 from civicloom.settings import Profile, Settings, get_settings
@@ -48,18 +48,42 @@ def _with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T
     return asyncio.run(main())
 
 
+EXIT_TAMPERED = 1
+EXIT_FOLD_BEHIND = 3
+"""The chains are intact, but reads have waited longer than ``audit_read_fold_warn_seconds``
+to be folded into them (2 is Typer's for a wrong command line)."""
+
+
+def _fold_warning(report: AuditReport, limit: float) -> str | None:
+    """The warning when the oldest read waiting to be folded is older than ``limit`` seconds
+    (the worker's fold has stopped: ADR 0081), else None."""
+    lag = report.fold_lag(SystemClock().now())
+    if lag is None or lag.total_seconds() <= limit:
+        return None
+    return (
+        f"warning: {report.pending_reads} read(s) of personal data have waited more than "
+        f"{limit:g} s to be folded into their chains, the oldest for "
+        f"{int(lag.total_seconds() // 60)} min: is the worker's audit-read-fold job running?"
+    )
+
+
 @app.command("verify")
 def verify() -> None:
-    """Check every chain and seal; exit 1 and name each tampered entry if anything is wrong."""
+    """Check every chain and seal; exit 1 and name each tampered entry if anything is wrong,
+    exit 3 if intact but reads of personal data wait too long to be folded into the chains."""
     settings = get_settings()
     keys = load_public_keys(settings.effective_keys_dir)
     report = _with_session(settings, lambda s: verify_audit(s, keys))
+    warning = _fold_warning(report, settings.audit_read_fold_warn_seconds)
     if report.valid:
         console.print(
             f"[green]audit intact:[/green] {report.entries} entries in {report.chains} chains, "
             f"{report.seals} seal(s) verified; {report.pending_reads} read(s) recorded and "
             "waiting to be folded into their chains"
         )
+        if warning is not None:
+            console.print(f"[yellow]{warning}[/yellow]")
+            raise typer.Exit(EXIT_FOLD_BEHIND)
         return
     table = Table("kind", "entry", "chain", "position", "what was found", title="audit tampering")
     for p in report.problems:
@@ -68,7 +92,9 @@ def verify() -> None:
         )
     console.print(table)
     console.print(f"[red]{len(report.problems)} problem(s)[/red] in {report.entries} entries")
-    raise typer.Exit(1)
+    if warning is not None:
+        console.print(f"[yellow]{warning}[/yellow]")
+    raise typer.Exit(EXIT_TAMPERED)
 
 
 @app.command("fold")

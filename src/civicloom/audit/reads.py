@@ -21,6 +21,7 @@ becoming a chain entry.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, delete, func, select
@@ -83,9 +84,15 @@ async def fold_reads(
     return total
 
 
-async def pending_read_count(session: AsyncSession) -> int:
-    """How many reads wait to be folded (``civicloom audit verify`` says so)."""
-    return int(await session.scalar(select(func.count()).select_from(AuditReadRow)) or 0)
+async def pending_reads(session: AsyncSession) -> tuple[int, datetime | None]:
+    """How many reads wait to be folded and when the oldest of them happened (None when none
+    waits), in one statement: ``civicloom audit verify`` and the operator page warn when the
+    fold has fallen behind (ADR 0081)."""
+    # min() keeps the column's type: a UTC-aware datetime on both databases
+    count, oldest = (
+        await session.execute(select(func.count(), func.min(AuditReadRow.occurred_at)))
+    ).one()
+    return int(count or 0), oldest
 
 
 async def folded_twice(session: AsyncSession) -> Sequence[tuple[int, int, str, int]]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.audit.domain import GENESIS_HASH, ChainHead, chain_hash, merkle_root
-from civicloom.audit.reads import folded_twice, pending_read_count
+from civicloom.audit.reads import folded_twice, pending_reads
 from civicloom.audit.services import record_of
 from civicloom.audit.signing import PublicKeySet, SignatureInvalid
 from civicloom.audit.tables import AuditEntryRow, AuditSealRow
@@ -35,12 +36,20 @@ class AuditReport:
     seals: int = 0
     # reads of personal data recorded, not yet folded into their chains (ADR 0073)
     pending_reads: int = 0
+    # when the oldest of them happened (None when none waits): a fold that stopped shows here
+    oldest_pending_read_at: datetime | None = None
     problems: list[AuditProblem] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
         """True when nothing was found."""
         return not self.problems
+
+    def fold_lag(self, now: datetime) -> timedelta | None:
+        """How long the oldest read waiting to be folded has waited at ``now`` (None when none
+        waits; ADR 0081)."""
+        at = self.oldest_pending_read_at
+        return None if at is None else max(now - at, timedelta(0))
 
 
 @dataclass(frozen=True)
@@ -230,7 +239,7 @@ async def verify_audit(session: AsyncSession, keys: PublicKeySet | None) -> Audi
                 position,
             )
         )
-    report.pending_reads = await pending_read_count(session)
+    report.pending_reads, report.oldest_pending_read_at = await pending_reads(session)
     for read_id, seq, chain, position in await folded_twice(session):
         report.problems.append(
             AuditProblem(

@@ -29,6 +29,7 @@ from civicloom.audit import (
     export_audit,
     export_entries,
     load_public_keys,
+    pending_reads,
     search_entries,
     verify_audit,
 )
@@ -63,6 +64,10 @@ class OperatorStatus:
     dead_letters: list[DeadLetterView]
     refused_completions: list[AuditRecord] = field(default_factory=list)
     references: dict[str, str] = field(default_factory=dict)  # application id -> reference
+    # reads of personal data waiting for the worker's audit-read-fold job, and how long the
+    # oldest has waited (None when none waits): growing means the fold stopped (ADR 0081)
+    reads_waiting: int = 0
+    oldest_read_wait_seconds: float | None = None
 
 
 async def operator_status(uow_factory: Any, clock: Clock, principal: Principal) -> OperatorStatus:
@@ -77,6 +82,7 @@ async def operator_status(uow_factory: Any, clock: Clock, principal: Principal) 
         connectors = await connector_states(uow.session, now)
         refused = await search_entries(uow.session, REFUSED_COMPLETIONS, REFUSED_SHOWN)
         references = await references_of(uow.session, {d.application_id for d in letters})
+        waiting, oldest_read = await pending_reads(uow.session)
     return OperatorStatus(
         connectors=connectors,
         outbox_lag_seconds=backlog.lag_seconds(now),
@@ -86,6 +92,10 @@ async def operator_status(uow_factory: Any, clock: Clock, principal: Principal) 
         dead_letters=letters,
         refused_completions=refused,
         references=references,
+        reads_waiting=waiting,
+        oldest_read_wait_seconds=(
+            None if oldest_read is None else max(0.0, (now - oldest_read).total_seconds())
+        ),
     )
 
 
