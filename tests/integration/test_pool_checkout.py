@@ -10,6 +10,7 @@ The clock is injected: "idle" is moved forward by hand, nothing sleeps.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +51,6 @@ def _log_simple_queries(database: Database) -> list[str]:
 
 
 async def _flushed() -> None:
-    import asyncio
-
     await asyncio.sleep(0)  # one loop turn: the query logger's call_soon callbacks run
 
 
