@@ -70,9 +70,10 @@ class _PingWhenIdle:
     """Pool events: ping a connection on checkout only if it sat idle in the pool for
     ``after`` seconds or more (ADR 0078). SQLAlchemy's ``pool_pre_ping`` pings on every
     checkout (on asyncpg a BEGIN, an empty query and a ROLLBACK: three round trips); a
-    connection that was in use a moment ago can only be dead if the server went away in that
-    moment, when the statements in flight fail anyway. One that slips through fails its unit
-    of work with a disconnect error, and SQLAlchemy then invalidates the whole pool."""
+    connection that was in use a moment ago is dead only if it was cut in that moment (a
+    restart or failover also fails the statements in flight then). One that slips through
+    fails its unit of work with a disconnect error, and SQLAlchemy then invalidates the whole
+    pool, so the next unit of work reconnects."""
 
     def __init__(self, dialect: Dialect, after: float, clock: Callable[[], float]) -> None:
         self._dialect = dialect
