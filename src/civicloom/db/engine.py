@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, exc, text
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -59,14 +60,59 @@ def _begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+PING_AFTER_IDLE = 1.0
+"""Seconds a connection may sit in the pool and still be handed out without a ping (ADR 0078)."""
+
+_RETURNED_AT = "civicloom.returned_at"  # connection-record info key: when it last went idle
+
+
+class _PingWhenIdle:
+    """Pool events: ping a connection on checkout only if it sat idle in the pool for
+    ``after`` seconds or more (ADR 0078). SQLAlchemy's ``pool_pre_ping`` pings on every
+    checkout (on asyncpg a BEGIN, an empty query and a ROLLBACK: three round trips); a
+    connection that was in use a moment ago is dead only if it was cut in that moment (a
+    restart or failover also fails the statements in flight then). One that slips through
+    fails its unit of work with a disconnect error, and SQLAlchemy then invalidates the whole
+    pool, so the next unit of work reconnects."""
+
+    def __init__(self, dialect: Dialect, after: float, clock: Callable[[], float]) -> None:
+        self._dialect = dialect
+        self._after = after
+        self._clock = clock
+
+    def went_idle(self, _dbapi_connection: Any, record: Any) -> None:
+        # "connect" (a new connection counts as just used) and "checkin".
+        record.info[_RETURNED_AT] = self._clock()
+
+    def checkout(self, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned_at = record.info.get(_RETURNED_AT)
+        if returned_at is not None and self._clock() - returned_at < self._after:
+            return
+        try:
+            self._dialect.do_ping(dbapi_connection)
+        except self._dialect.loaded_dbapi.Error as error:
+            if not self._dialect.is_disconnect(error, dbapi_connection, None):
+                raise
+            # As pool_pre_ping does: every connection older than now is replaced on its next
+            # checkout, and the pool retries this one with a new connection.
+            raise exc.InvalidatePoolError() from error
+
+
 class Database:
     """An engine plus a session factory for one database URL."""
 
-    def __init__(self, url: str, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        pool_size: int = 10,
+        *,
+        ping_after_idle: float = PING_AFTER_IDLE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.url = url
         self.is_postgresql = is_postgresql(url)
         # Errors and logs name the statement, never its bound values (application data).
-        kwargs: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+        kwargs: dict[str, Any] = {"hide_parameters": True}
         if self.is_postgresql:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size)
         else:
@@ -74,6 +120,10 @@ class Database:
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        pings = _PingWhenIdle(self.engine.dialect, ping_after_idle, clock)
+        event.listen(self.engine.sync_engine, "connect", pings.went_idle)
+        event.listen(self.engine.sync_engine, "checkin", pings.went_idle)
+        event.listen(self.engine.sync_engine, "checkout", pings.checkout)
         if not self.is_postgresql:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _begin_immediate)
