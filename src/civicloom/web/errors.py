@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match
@@ -97,6 +98,12 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "The department's system holding the register did not answer; nothing was read. "
         "Try again later.",
     ),
+    "database-unavailable": (
+        "The database is not reachable",
+        "The connection to the database was lost (a restart or a failover to its replica);"
+        " the request may not have been carried out. Retry after `Retry-After` seconds (ADR"
+        " 0078).",
+    ),
     "internal-error": ("Internal error", "Something failed on our side; it has been logged."),
     "http-error": ("HTTP error", "The request could not be served."),
 }
@@ -175,7 +182,7 @@ def browser_error(request: Request, status: int) -> Response | None:
     if status == 401 and followed_link:
         target = f"/auth/login?next={quote(path, safe='')}"
         return RedirectResponse(target, status_code=303)
-    if status not in (403, 404):
+    if status not in (403, 404, 503):
         return None
     return _page_templates().render(request, "error_page.html", status_code=status, status=status)
 
@@ -283,11 +290,36 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, 500, "internal-error", "an unexpected error occurred")
 
 
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """A pooled connection the server dropped (a restart, a failover) that reached a request
+    unpinged (ADR 0078): the pool is invalidated already, so the next request reconnects; this
+    one is a 503 to retry, not a 500. Any other database error is unexpected."""
+    assert isinstance(exc, DBAPIError)
+    if not exc.connection_invalidated:
+        return await _unexpected(request, exc)
+    log.warning("database_connection_lost", path=request.url.path, error=type(exc.orig).__name__)
+    return unavailable_response(
+        request,
+        "database-unavailable",
+        "the connection to the database was lost; try again in a moment",
+        1,
+    )
+
+
+def unavailable_response(request: Request, slug: str, detail: str, retry_after: int) -> Response:
+    """A 503 that says when to come back: a styled page for a browser, problem+json for
+    everyone else, ``Retry-After`` on both."""
+    response = browser_error(request, 503) or problem_response(request, 503, slug, detail)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the problem+json handlers and the /problems/<slug> documentation route."""
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)
 
     @app.get("/problems/{slug}", include_in_schema=False)

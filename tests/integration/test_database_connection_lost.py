@@ -1,0 +1,108 @@
+"""A pooled connection the server dropped while the pool was busy (ADR 0078): the one request
+that draws it gets a 503 with ``Retry-After`` (problem+json for the API, a styled, translated
+page for a browser), not a 500; the pool is invalidated and the next request is served.
+
+The container's database is built with a ping threshold no test outlives, so the stale
+connection is handed out without a ping whatever the machine's load (nothing sleeps)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from civicloom.db.engine import Database
+from civicloom.runtime import Container
+from tests.conftest import _libpq_url
+
+NEVER = 24 * 3600.0  # seconds: no pooled connection is pinged during the test
+
+
+@pytest.fixture
+async def unpinged(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    from civicloom.app import create_app
+
+    await container.database.dispose()
+    container.database = Database(
+        container.settings.effective_database_url,
+        container.settings.db_pool_size,
+        ping_after_idle=NEVER,
+    )
+    app = create_app(container)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        yield client
+
+
+def _drop_pooled_connections(container: Container) -> int:
+    """What a PostgreSQL restart does to the pool: every server process of this database but
+    the caller's is gone (``pg_terminate_backend`` waits until each has exited)."""
+    url = _libpq_url(container.settings.effective_database_url)
+    with psycopg.connect(url, autocommit=True) as admin:
+        rows = admin.execute(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"
+        ).fetchall()
+    return len(rows)
+
+
+async def _pool_connections(container: Container) -> int:
+    async with container.database.engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+    return int(container.database.engine.pool.checkedin())  # type: ignore[attr-defined]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_the_api_answers_503_with_retry_after_then_serves_again(
+    unpinged: httpx.AsyncClient, container: Container
+) -> None:
+    assert (await unpinged.get("/api/v1/services")).status_code == 200
+    assert await _pool_connections(container) >= 1
+    assert _drop_pooled_connections(container) >= 1
+
+    lost = await unpinged.get("/api/v1/services")
+
+    assert lost.status_code == 503
+    assert lost.headers["content-type"] == "application/problem+json"
+    assert lost.headers["retry-after"] == "1"
+    body = lost.json()
+    assert body["type"] == "/problems/database-unavailable"
+    assert body["title"] == "The database is not reachable"
+    assert body["detail"] == "the connection to the database was lost; try again in a moment"
+    again = await unpinged.get("/api/v1/services")
+    assert again.status_code == 200
+    problem = await unpinged.get("/problems/database-unavailable")
+    assert problem.status_code == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize(
+    ("language", "title", "advice"),
+    [
+        ("en", "Sorry, the service is unavailable", "Try again in a moment."),
+        ("zh-CN", "抱歉，服务暂时不可用", "请稍后再试。"),
+    ],
+)
+async def test_a_browser_gets_a_styled_translated_page(
+    unpinged: httpx.AsyncClient, container: Container, language: str, title: str, advice: str
+) -> None:
+    page = {"Accept": "text/html", "Accept-Language": language}
+    assert (await unpinged.get("/services", headers=page)).status_code == 200
+    assert _drop_pooled_connections(container) >= 1
+
+    lost = await unpinged.get("/services", headers=page)
+
+    assert lost.status_code == 503
+    assert lost.headers["content-type"].startswith("text/html")
+    assert lost.headers["retry-after"] == "1"
+    assert f">{title}</h1>" in lost.text
+    assert advice in lost.text
+    assert "DBAPIError" not in lost.text
+    assert (await unpinged.get("/services", headers=page)).status_code == 200
