@@ -18,6 +18,7 @@ from civicloom.applications import (
     list_dead_letters,
     references_of,
     resolve_application_id,
+    services_of,
 )
 from civicloom.audit import (
     AuditAction,
@@ -63,6 +64,7 @@ class OperatorStatus:
     dead_letters: list[DeadLetterView]
     refused_completions: list[AuditRecord] = field(default_factory=list)
     references: dict[str, str] = field(default_factory=dict)  # application id -> reference
+    services: dict[str, str] = field(default_factory=dict)  # application id -> service id
 
 
 async def operator_status(uow_factory: Any, clock: Clock, principal: Principal) -> OperatorStatus:
@@ -76,7 +78,14 @@ async def operator_status(uow_factory: Any, clock: Clock, principal: Principal) 
         beats = await list_heartbeats(uow.session, now)
         connectors = await connector_states(uow.session, now)
         refused = await search_entries(uow.session, REFUSED_COMPLETIONS, REFUSED_SHOWN)
-        references = await references_of(uow.session, {d.application_id for d in letters})
+        # a refused answer names its step and application: shown by title and reference
+        answered = {
+            str(r.details["application_id"]) for r in refused if r.details.get("application_id")
+        }
+        references = await references_of(
+            uow.session, {d.application_id for d in letters} | answered
+        )
+        services = await services_of(uow.session, answered)
     return OperatorStatus(
         connectors=connectors,
         outbox_lag_seconds=backlog.lag_seconds(now),
@@ -86,6 +95,7 @@ async def operator_status(uow_factory: Any, clock: Clock, principal: Principal) 
         dead_letters=letters,
         refused_completions=refused,
         references=references,
+        services=services,
     )
 
 

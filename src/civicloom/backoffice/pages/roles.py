@@ -34,7 +34,7 @@ from civicloom.backoffice.pages.common import (
 from civicloom.backoffice.pages.officer import team_of
 from civicloom.backoffice.queries import attention_tasks, team_workload
 from civicloom.catalogue import Blueprint, CatalogueContext, svg
-from civicloom.departments import department_names
+from civicloom.departments import PAYMENTS_SENDER, department_names
 from civicloom.identity import staff_named
 from civicloom.kernel import Conflict, FieldError, NotFound, PathId, ValidationFailed
 from civicloom.rules import RuleBook, recorded_evaluations, replay
@@ -157,11 +157,14 @@ async def operations(
     """Connector health and breakers (from the workers), outbox lag, worker heartbeats and
     dead letters."""
     status = await operator_status(container.uow, container.clock, principal)
+    _service_name, step_name = await service_and_step_namers(container, request)
     return page(
         request,
         "backoffice/operations.html",
         principal,
         status=status,
+        step_name=step_name,
+        payments_sender=PAYMENTS_SENDER,
         now=container.clock.now(),
         done=request.query_params.get("done"),
         error=request.query_params.get("error"),
