@@ -146,16 +146,19 @@ def charts(
             ),
             time_bars,
             scale_at_least=HOUR,
+            empty=_("No data"),
         ),
         "sla": bar_chart(
             _("SLA compliance per department"),
             _("Share of steps finished by their SLA due date."),
             sla_bars,
+            empty=_("No data"),
         ),
         "reuse": bar_chart(
             _("Fields not asked again, by source department"),
             _("Fields prefilled from registers plus fields typed once and shared."),
             reuse_bars,
+            empty=_("No data"),
         ),
         "effort": bar_chart(
             _("Citizen effort before and now"),
@@ -166,6 +169,7 @@ def charts(
                 "prefilled from registers. Days: from submission to the licence."
             ),
             effort,
+            empty=_("No data"),
         ),
     }
 
