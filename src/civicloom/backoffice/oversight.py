@@ -18,6 +18,7 @@ from civicloom.applications import (
     list_dead_letters,
     references_of,
     resolve_application_id,
+    services_of,
 )
 from civicloom.audit import (
     AuditAction,
@@ -68,6 +69,7 @@ class OperatorStatus:
     # oldest has waited (None when none waits): growing means the fold stopped (ADR 0081)
     reads_waiting: int = 0
     oldest_read_wait_seconds: float | None = None
+    services: dict[str, str] = field(default_factory=dict)  # application id -> service id
 
 
 async def operator_status(uow_factory: Any, clock: Clock, principal: Principal) -> OperatorStatus:
@@ -81,7 +83,14 @@ async def operator_status(uow_factory: Any, clock: Clock, principal: Principal) 
         beats = await list_heartbeats(uow.session, now)
         connectors = await connector_states(uow.session, now)
         refused = await search_entries(uow.session, REFUSED_COMPLETIONS, REFUSED_SHOWN)
-        references = await references_of(uow.session, {d.application_id for d in letters})
+        # a refused answer names its step and application: shown by title and reference
+        answered = {
+            str(r.details["application_id"]) for r in refused if r.details.get("application_id")
+        }
+        references = await references_of(
+            uow.session, {d.application_id for d in letters} | answered
+        )
+        services = await services_of(uow.session, answered)
         waiting, oldest_read = await pending_reads(uow.session)
     return OperatorStatus(
         connectors=connectors,
@@ -96,6 +105,7 @@ async def operator_status(uow_factory: Any, clock: Clock, principal: Principal) 
         oldest_read_wait_seconds=(
             None if oldest_read is None else max(0.0, (now - oldest_read).total_seconds())
         ),
+        services=services,
     )
 
 

@@ -13,6 +13,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from civicloom import __version__
+from civicloom.catalogue import list_current_blueprints
+from civicloom.db import UnitOfWork
+from civicloom.departments import department_names
 from civicloom.funding import cost_avoided, format_minor, tariffs_of
 from civicloom.kernel import NotFound, PathId, ValidationFailed
 from civicloom.kpis.api import KPI_ROLES, DateParam, ToParam, kpi_config
@@ -43,15 +46,6 @@ kpis_pages_router = APIRouter(include_in_schema=False)
 ServiceParam = Annotated[str | None, Query(max_length=100, pattern=r"^[a-z][a-z0-9-]{1,60}$")]
 
 
-def _hours(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    hours = seconds / HOUR
-    if 0 < hours < 0.01:
-        return "< 0.01 h"
-    return f"{hours:.2f} h" if hours < 0.1 else f"{hours:.1f} h"
-
-
 def _duration(seconds: float | None, _: Callable[[str], str]) -> str:
     """A chart label that agrees with the bar's length: minutes under an hour."""
     if seconds is None:
@@ -67,32 +61,69 @@ def _pct(share: float | None) -> str:
     return "–" if share is None else f"{share:.0%}"
 
 
-def _days(seconds: float | None) -> str:
-    return "–" if seconds is None else f"{seconds / DAY:.1f} days"
-
-
-HELPERS: dict[str, Any] = {"hours": _hours, "pct": _pct, "days": _days}
-
-
 def _same(text: str) -> str:
     return text
 
 
-def charts(report: KpiReport, _: Callable[[str], str] = _same) -> dict[str, Any]:
+def helpers(_: Callable[[str], str] = _same) -> dict[str, Any]:
+    """The templates' number formats, with their units in the page's language."""
+
+    def hours(seconds: float | None) -> str:
+        if seconds is None:
+            return "–"
+        value = seconds / HOUR
+        if 0 < value < 0.01:
+            return "< " + _("%(n)s h") % {"n": "0.01"}
+        return _("%(n)s h") % {"n": f"{value:.2f}" if value < 0.1 else f"{value:.1f}"}
+
+    def days(seconds: float | None) -> str:
+        return "–" if seconds is None else _("%(n)s days") % {"n": f"{seconds / DAY:.1f}"}
+
+    return {"hours": hours, "pct": _pct, "days": days}
+
+
+Namer = Callable[[str], str]
+StepNamer = Callable[[str, str], str]
+
+
+async def namers(uow: UnitOfWork, locale: str, steps: bool = True) -> tuple[Namer, StepNamer]:
+    """``department_name(id)`` and ``step_name(service, step)`` in the reader's language (one
+    read each): a person reads "地方行政局" and "许可决定", never ``local-admin`` or
+    ``licensing_review``; an id nothing names any more is shown as recorded."""
+    async with uow:
+        names = await department_names(uow.session)
+        current = [p.blueprint for p in await list_current_blueprints(uow.session)] if steps else []
+    titles = {(b.id, s.id): s.title for b in current for s in b.steps if s.title is not None}
+
+    def department_name(department: str) -> str:
+        return names[department].get(locale) if department in names else department
+
+    def step_name(service: str, step: str) -> str:
+        title = titles.get((service, step))
+        return title.get(locale) if title is not None else step
+
+    return department_name, step_name
+
+
+def charts(
+    report: KpiReport, _: Callable[[str], str] = _same, department_name: Namer = _same
+) -> dict[str, Any]:
     """The dashboard's charts (each also shown as a table by the template), in the page's
-    language (``_`` is the locale's gettext)."""
+    language (``_`` is the locale's gettext, ``department_name`` names a department in it)."""
     time_bars = [
-        Bar(f"{d} p50", dist.p50 or 0.0, _duration(dist.p50, _), 0)
+        Bar(f"{department_name(d)} p50", dist.p50 or 0.0, _duration(dist.p50, _), 0)
         for d, dist in report.per_department.items()
     ] + [
-        Bar(f"{d} p90", dist.p90 or 0.0, _duration(dist.p90, _), 1)
+        Bar(f"{department_name(d)} p90", dist.p90 or 0.0, _duration(dist.p90, _), 1)
         for d, dist in report.per_department.items()
     ]
     sla_bars = [
-        Bar(d, (share or 0.0) * 100, "–" if share is None else f"{share:.0%}", 2)
+        Bar(department_name(d), (share or 0.0) * 100, "–" if share is None else f"{share:.0%}", 2)
         for d, share in report.department_sla().items()
     ]
-    reuse_bars = [Bar(r.source, float(r.total), str(r.total), 3) for r in report.reuse]
+    reuse_bars = [
+        Bar(department_name(r.source), float(r.total), str(r.total), 3) for r in report.reuse
+    ]
     effort = []
     if report.baseline is not None:
         b, a = report.baseline, report.after
@@ -115,16 +146,19 @@ def charts(report: KpiReport, _: Callable[[str], str] = _same) -> dict[str, Any]
             ),
             time_bars,
             scale_at_least=HOUR,
+            empty=_("No data"),
         ),
         "sla": bar_chart(
             _("SLA compliance per department"),
             _("Share of steps finished by their SLA due date."),
             sla_bars,
+            empty=_("No data"),
         ),
         "reuse": bar_chart(
             _("Fields not asked again, by source department"),
             _("Fields prefilled from registers plus fields typed once and shared."),
             reuse_bars,
+            empty=_("No data"),
         ),
         "effort": bar_chart(
             _("Citizen effort before and now"),
@@ -135,6 +169,7 @@ def charts(report: KpiReport, _: Callable[[str], str] = _same) -> dict[str, Any]
                 "prefilled from registers. Days: from submission to the licence."
             ),
             effort,
+            empty=_("No data"),
         ),
     }
 
@@ -152,14 +187,16 @@ async def dashboard(
     services and department rows the reader may see (``kpis.domain.kpi_scope``)."""
     services = await list_kpi_services(container.uow(), principal)
     chosen = service or (services[0][0] if services else None)
+    locale = negotiate_locale(request)
+    _ = translations_for(locale).gettext
     context: dict[str, Any] = {
-        "title": "Service performance",
+        "title": _("Service performance"),
         "signed_in_as": principal.display_name,
         "services": services,
         "chosen": chosen,
         "start": start or "",
         "end": end or "",
-        **HELPERS,
+        **helpers(_),
     }
     try:
         period = parse_period(container.clock, start, end)
@@ -186,22 +223,23 @@ async def dashboard(
             request,
             snapshot.etag,
             principal.display_name,
-            negotiate_locale(request),
+            locale,
             repr(services),
             request.url.query,
         )
         if etag_matches(request, etag):
             return Response(status_code=304, headers=revalidate_headers(etag))
         headers = revalidate_headers(etag)
+    department_name, step_name = await namers(container.uow(), locale, steps=report is not None)
     context.update(
-        scope_department=scope_department,
+        scope_department=department_name(scope_department) if scope_department else None,
         start=period.start.date().isoformat(),
         end=(period.end - timedelta(days=1)).date().isoformat(),
         report=report,
-        charts=charts(report, translations_for(negotiate_locale(request)).gettext)
-        if report
-        else None,
-        service_title=localise(report.title, negotiate_locale(request)) if report else "",
+        charts=charts(report, _, department_name) if report else None,
+        service_title=localise(report.title, locale) if report else "",
+        department_name=department_name,
+        step_name=step_name,
     )
     return templates.render(request, "kpis/dashboard.html", headers=headers, **context)
 
@@ -227,7 +265,7 @@ async def performance(
             request,
             "kpis/not_found.html",
             status_code=404,
-            title="Page not found",
+            title=translations_for(negotiate_locale(request)).gettext("Page not found"),
             signed_in_as=principal.display_name if principal else None,
         )
     report = snapshot.report
@@ -239,6 +277,7 @@ async def performance(
         return Response(status_code=304, headers=revalidate_headers(etag))
     _ = translations_for(locale).gettext
     service_title = localise(report.title, locale)
+    department_name, _step_name = await namers(container.uow(), locale, steps=False)
     return templates.render(
         request,
         "kpis/performance.html",
@@ -250,7 +289,8 @@ async def performance(
         avoided=avoided,
         money=format_minor,
         signed_in_as=who,
-        **HELPERS,
+        department_name=department_name,
+        **helpers(_),
     )
 
 

@@ -29,6 +29,7 @@ from civicloom.registries.prefill import (
     plan_reads,
     record_reads,
 )
+from civicloom.registries.purposes import agreement_purposes, purpose_in_words
 from civicloom.registries.registers import (
     DEPARTMENT_REGISTERS,
     LICENCE_REGISTER,
@@ -87,6 +88,7 @@ __all__ = [
     "accept_mandate",
     "acting_for_answers",
     "active_consent",
+    "agreement_purposes",
     "approved_agreements",
     "call_registers",
     "data_use_of_subject",
@@ -99,6 +101,7 @@ __all__ = [
     "permit_reads",
     "personal_data_usage",
     "plan_reads",
+    "purpose_in_words",
     "read_department_register",
     "read_only_reason",
     "record_consent",

@@ -26,11 +26,15 @@ class Bar:
 
 
 def bar_chart(
-    title: str, description: str, bars: Sequence[Bar], scale_at_least: float = 0.0
+    title: str,
+    description: str,
+    bars: Sequence[Bar],
+    scale_at_least: float = 0.0,
+    empty: str = "No data",
 ) -> Markup:
     """A horizontal bar chart as inline SVG, scaled to the largest value, or to
     ``scale_at_least`` when every value is smaller (a few minutes are not drawn as long as the
-    chart's unit, an hour)."""
+    chart's unit, an hour); ``empty`` (in the page's language) when there is no bar."""
     uid = next(_ids)
     height = max(1, len(bars)) * (BAR_HEIGHT + GAP) + GAP
     top = max(max((b.value for b in bars), default=0.0), scale_at_least) or 1.0
@@ -55,6 +59,6 @@ def bar_chart(
             f'fill="#0b0c0c">{escape(bar.text)}</text></g>'
         )
     if not bars:
-        parts.append(f'<text x="8" y="{BAR_HEIGHT}" font-size="14">No data</text>')
+        parts.append(f'<text x="8" y="{BAR_HEIGHT}" font-size="14">{escape(empty)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every interpolated text is escaped above

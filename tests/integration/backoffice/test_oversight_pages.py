@@ -11,6 +11,7 @@ from civicloom.applications import StepRunner
 from civicloom.applications.tables import ApplicationRow, DeadLetterRow
 from civicloom.runtime import Container
 from tests.conftest import as_persona
+from tests.english import english_runs, step_ids_in, visible_text
 from tests.integration.backoffice.world import Departments, drain, overdue, submit, task_of
 
 
@@ -117,6 +118,15 @@ async def test_abandoning_a_dead_letter_asks_first_and_names_the_application(
     assert asked.status_code == 200
     assert f"Abandon the call for {reference}?" in asked.text
     assert 'id="confirm-abandon"' in asked.text
+    # in Chinese the call names the department in words; the department's error stays as it
+    # was recorded, marked as English
+    zh = {**priya, "Accept-Language": "zh-Hans"}
+    for path in (question, "/backoffice/operations"):
+        read = visible_text((await client.get(path, headers=zh)).text, "en")
+        assert "税务局" in read, path
+        assert ">tax<" not in read, path
+        assert step_ids_in(read) == [], path
+        assert english_runs(read, ("Priya Das",)) == [], path
     assert (await task_of(container, app_id, "tax")).state == "failed"  # asking changed nothing
     for persona in ("olivia", "ada", "alice"):
         refused = await client.get(

@@ -41,6 +41,7 @@ async def test_kpi_dashboard_in_chinese(client: httpx.AsyncClient) -> None:
     # The charts' own captions come from Python and follow the page's language too.
     assert "市民办事负担：过去与现在" in page.text
     assert "Citizen effort before and now" not in page.text
+    assert "No data" not in page.text  # an empty chart says so in Chinese
 
 
 async def test_back_office_queue_in_chinese(client: httpx.AsyncClient) -> None:

@@ -56,6 +56,12 @@ def role_labels(request: Request) -> dict[str, str]:
         "tax-officer": _("Tax officer"),
         "labour-officer": _("Labour officer"),
         "inspector": _("Inspector"),
+        "counter-officer": _("Counter officer"),
+        "rule-owner": _("Rule owner"),
+        "operator": _("Platform operator"),
+        "auditor": _("Auditor"),
+        "platform-owner": _("Platform owner"),
+        "quality-gate": _("Quality reviewer"),
     }
 
 

@@ -34,9 +34,10 @@ from civicloom.backoffice.pages.common import (
 from civicloom.backoffice.pages.officer import team_of
 from civicloom.backoffice.queries import attention_tasks, team_workload
 from civicloom.catalogue import Blueprint, CatalogueContext, svg
-from civicloom.departments import department_names
+from civicloom.departments import PAYMENTS_SENDER, department_names
 from civicloom.identity import staff_named
 from civicloom.kernel import Conflict, FieldError, NotFound, PathId, ValidationFailed
+from civicloom.registries import agreement_purposes, approved_agreements, purpose_in_words
 from civicloom.rules import RuleBook, recorded_evaluations, replay
 from civicloom.web import (
     ContainerDep,
@@ -157,11 +158,14 @@ async def operations(
     """Connector health and breakers (from the workers), outbox lag, worker heartbeats and
     dead letters."""
     status = await operator_status(container.uow, container.clock, principal)
+    _service_name, step_name = await service_and_step_namers(container, request)
     return page(
         request,
         "backoffice/operations.html",
         principal,
         status=status,
+        step_name=step_name,
+        payments_sender=PAYMENTS_SENDER,
         now=container.clock.now(),
         done=request.query_params.get("done"),
         error=request.query_params.get("error"),
@@ -280,8 +284,14 @@ async def audit_search(
     """Search the audit trail by application, person, officer, department and time."""
     errors: dict[str, str] = {}
     results = None
+    locale = negotiate_locale(request)
     async with container.uow() as uow:
         departments = await department_names(uow.session)
+        # what is recorded is an agreement's English purpose: shown in the reader's language
+        purposes = {
+            **agreement_purposes(await approved_agreements(uow.session), locale),
+            **purpose_labels(page_gettext(request)),
+        }
         # A member of staff is searched by the name the pages show ("Elena Rossi") or their id.
         person = await staff_named(uow.session, person or "") or person
         officer = await staff_named(uow.session, officer or "") or officer
@@ -303,10 +313,8 @@ async def audit_search(
         principal,
         status_code=422 if errors else 200,
         actions=action_labels(page_gettext(request)),
-        purposes=purpose_labels(page_gettext(request)),
-        department_label=lambda d: (
-            departments[d].get(negotiate_locale(request)) if d in departments else d
-        ),
+        purpose_label=lambda p: purpose_in_words(p, purposes),
+        department_label=lambda d: departments[d].get(locale) if d in departments else d,
         q=q,
         results=results,
         errors=errors,

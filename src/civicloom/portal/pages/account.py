@@ -55,6 +55,7 @@ from civicloom.portal.queries import (
     my_applications,
 )
 from civicloom.portal.services import check_acting_for, current_agreements, list_drafts
+from civicloom.registries import agreement_purposes, purpose_in_words
 from civicloom.web import (
     ContainerDep,
     CurrentPrincipal,
@@ -398,30 +399,29 @@ async def data_use(
         for form_page in form_pages(published.blueprint, locale):
             for f in form_page.fields:
                 labels.setdefault(f.name, f.label)
-    agreements = {
-        a.purpose.en: a.purpose.get(locale) for a in await current_agreements(container.uow())
-    }
     _ = page_gettext(request)
     purposes = {
+        **agreement_purposes(await current_agreements(container.uow()), locale),
         "an officer reviews the application": _("An officer reviewed your application"),
         "application document": _("An officer opened a document you uploaded"),
         "apply for service": _("Your application was received"),
         "issue licence": _("Your licence was issued"),
         "act for a business": _("Checking that you may act for the business"),
+        "prefill the applicant's form (once-only)": _(
+            "Fill in the applicant's form from registers (once-only)"
+        ),
     }
 
-    def why(purpose: str | None) -> str:
-        if not purpose:
-            return ""
-        if purpose in purposes:
-            return str(purposes[purpose])
-        if purpose in agreements:
-            return agreements[purpose]
-        if purpose.startswith("review "):
-            return str(_("An officer reviewed your application"))
-        if purpose.startswith("Digital Registries"):
-            return str(_("A department's system read the licence register"))
-        return purpose
+    def why(purpose: str | None) -> tuple[str, bool]:
+        """The purpose in the reader's language; else as recorded (``True``: in English)."""
+        said = purpose_in_words(purpose, purposes)
+        if said is not None:
+            return said, False
+        if (purpose or "").startswith("review "):
+            return str(_("An officer reviewed your application")), False
+        if (purpose or "").startswith("Digital Registries"):
+            return str(_("A department's system read the licence register")), False
+        return purpose or "", True
 
     return page(
         request,

@@ -8,7 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from civicloom.catalogue import Blueprint, data_ref, list_current_blueprints, validate_form_data
+from civicloom.catalogue import (
+    Blueprint,
+    data_ref,
+    list_current_blueprints,
+    load_register_catalogue,
+    validate_form_data,
+)
 from civicloom.kernel import Conflict, NotFound, PathId, ValidationFailed
 from civicloom.portal.forms import (
     FormPage,
@@ -32,7 +38,13 @@ from civicloom.portal.services import (
     start_draft,
     submit_draft,
 )
-from civicloom.registries import list_consents, revoke_consent
+from civicloom.registries import (
+    Consent,
+    agreement_purposes,
+    list_consents,
+    purpose_in_words,
+    revoke_consent,
+)
 from civicloom.rules import RuleBook, evaluate
 from civicloom.web import (
     ContainerDep,
@@ -154,6 +166,29 @@ async def consents_page(
     """Your consents: what you let us read, from whom and why; revoke any of them."""
     consents = await list_consents(container.uow(), principal)
     names = await department_names(container.uow())
+    locale = negotiate_locale(request)
+    terms = {a.id: a for a in await current_agreements(container.uow())}
+    purposes = agreement_purposes(terms.values(), locale)
+    registers = load_register_catalogue(container.settings.blueprints_dir)
+
+    def why(consent: Consent) -> tuple[list[str], bool]:
+        """Each agreement's purpose in the reader's language; else the recorded purpose in
+        words, or as recorded (``True``: it is the agreement's English)."""
+        found = [terms[a].purpose.get(locale) for a in consent.agreements if a in terms]
+        if len(found) == len(consent.agreements) and found:
+            return found, False
+        said = purpose_in_words(consent.purpose, purposes)
+        return ([said], False) if said is not None else ([consent.purpose], True)
+
+    def what(consent: Consent) -> list[str]:
+        """The fields consented to, by the data catalogue's titles (not the field names)."""
+        titles: dict[str, str] = {}
+        for agreement in (terms[a] for a in consent.agreements if a in terms):
+            register = registers.register(agreement.capability)
+            for name, spec in (register.fields if register else {}).items():
+                titles.setdefault(name, spec.title.get(locale))
+        return [titles.get(f, f.replace("_", " ")) for f in consent.fields]
+
     return page(
         request,
         "portal/consents.html",
@@ -161,7 +196,8 @@ async def consents_page(
         consents=consents,
         departments=names,
         now=container.clock.now(),
-        agreements={a.id: a for a in await current_agreements(container.uow())},
+        why=why,
+        what=what,
     )
 
 
