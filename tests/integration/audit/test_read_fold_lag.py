@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner, Result
@@ -23,6 +24,7 @@ from civicloom.audit.cli import app as audit_app
 from civicloom.backoffice.oversight import operator_status
 from civicloom.kernel import FixedClock
 from civicloom.runtime import Container
+from tests.conftest import as_persona
 from tests.integration.backoffice.world import persona
 
 STALE = timedelta(minutes=7, seconds=30)
@@ -191,3 +193,40 @@ async def test_the_operator_status_carries_the_reads_waiting_and_the_oldest_wait
         Forbidden
     ):  # an auditor verifies the chains; the operator page is not theirs
         await operator_status(container.uow, clock, persona(container, "ada"))
+
+
+@pytest.mark.parametrize(
+    ("language", "waiting", "oldest", "none_waiting"),
+    [
+        (
+            "en",
+            "Reads of personal data waiting to join the audit trail",
+            "420 seconds",
+            "None waiting",
+        ),
+        ("zh-CN", "等待加入审计记录的个人数据读取", "420 秒", "无等待"),
+    ],
+)
+async def test_the_operator_page_shows_the_reads_waiting_in_words(
+    container: Container,
+    client: httpx.AsyncClient,
+    language: str,
+    waiting: str,
+    oldest: str,
+    none_waiting: str,
+) -> None:
+    t0 = datetime(2026, 12, 6, 1, 0, tzinfo=UTC)
+    await record(container, read("lag-b", t0 + timedelta(seconds=5)), read("lag-a", t0))
+    container.clock = FixedClock(t0 + timedelta(minutes=7))
+    page = {"Accept": "text/html", "Accept-Language": language, **as_persona("priya")}
+
+    shown = await client.get("/backoffice/operations", headers=page)
+
+    assert shown.status_code == 200
+    assert waiting in shown.text
+    assert '<dd class="govuk-summary-list__value" id="reads-waiting">2</dd>' in shown.text
+    assert f'id="oldest-read">{oldest}</dd>' in shown.text
+    await fold_reads(container.uow())
+    folded = await client.get("/backoffice/operations", headers=page)
+    assert '<dd class="govuk-summary-list__value" id="reads-waiting">0</dd>' in folded.text
+    assert f'id="oldest-read">{none_waiting}</dd>' in folded.text
