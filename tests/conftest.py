@@ -290,3 +290,40 @@ def as_persona(persona: str) -> dict[str, str]:
 def project_root() -> Path:
     """The repository root."""
     return Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--shard",
+        default=None,
+        metavar="K/N",
+        help="run only the K-th (from 0) of N shares of the test modules: scripts/test.sh runs"
+        " two shares side by side, one per core",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--shard K/N``: whole modules (their module fixtures stay shared), dealt largest first
+    to the share with the fewest tests so far; the same collection always deals the same way."""
+    spec = config.getoption("--shard")
+    if not spec:
+        return
+    k, n = (int(part) for part in str(spec).split("/"))
+    if not 0 <= k < n:
+        raise pytest.UsageError(f"--shard {spec}: K must be in 0..N-1")
+    counts: dict[str, int] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        counts[module] = counts.get(module, 0) + 1
+    load = [0] * n
+    share_of: dict[str, int] = {}
+    for module, count in sorted(counts.items(), key=lambda mc: (-mc[1], mc[0])):
+        share = min(range(n), key=lambda i: load[i])
+        share_of[module] = share
+        load[share] += count
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        (kept if share_of[item.nodeid.split("::")[0]] == k else dropped).append(item)
+    config.hook.pytest_deselected(items=dropped)
+    items[:] = kept
