@@ -367,19 +367,31 @@ async def application_status(
         if app is None:
             raise NotFound(f"no application {application_id!r} for this applicant")
         query = TimelineQuery(application_id, applicant=True).from_cursor(cursors, cursor)
+        tasks = await conn.execute(_STATUS_STEPS, {"application_id": application_id})
         steps = [
             StepStatus(
-                step_id=t.step_id,
-                kind=t.kind,
-                department=t.department,
-                state=TaskState(t.state),
-                expected_by=t.sla_due_at,
-                completed_at=t.completed_at,
-                escalated=t.escalated,
-                escalated_to=t.escalated_to,
-                open_request=_newest_question(t.requests),
+                step_id=step_id,
+                kind=kind,
+                department=department,
+                state=TaskState(state),
+                expected_by=sla_due_at,
+                completed_at=completed_at,
+                escalated=escalated,
+                escalated_to=escalated_to,
+                open_request=_newest_question(requests),
             )
-            for t in await conn.execute(_STATUS_STEPS, {"application_id": application_id})
+            # by position: a row's attributes by name cost a key lookup each
+            for (
+                step_id,
+                kind,
+                department,
+                state,
+                sla_due_at,
+                completed_at,
+                escalated,
+                escalated_to,
+                requests,
+            ) in tasks
         ]
         page = await timeline_page(uow.session, query)
         data: dict[str, Any] = app.data
