@@ -13,17 +13,14 @@ from civicloom.api.schemas import (
     MAX_OFFSET,
     SERVICE_ID,
     TASK_STATE,
-    ApplicationOut,
     ApplicationStatusOut,
     AssignIn,
     DeadLetterOut,
     DecisionIn,
     InformationAnswer,
     InformationRequestIn,
-    StepStatusOut,
     TaskDetailOut,
     TaskOut,
-    TimelineEntryOut,
 )
 from civicloom.applications import (
     DEAD_LETTERS_MAX,
@@ -106,7 +103,7 @@ async def read_status(
             "earlier answer for this application (absent: the newest entries).",
         ),
     ] = None,
-) -> ApplicationStatusOut:
+) -> dict[str, Any]:
     """Every department's step, its state and expected date, the deadline and a page of the
     timeline: the newest entries first, older ones through `timeline_next` (also the `Link`
     header's `next`). A cursor this application's timeline did not give out (altered, or
@@ -123,33 +120,49 @@ async def read_status(
     ]
     if links:
         response.headers["Link"] = ", ".join(links)
-    return ApplicationStatusOut(
-        application=ApplicationOut.of(status.application),
-        deadline_at=status.application.deadline_at,
-        clock_stopped_at=status.application.clock_stopped_at,
-        outcome_reason=status.application.outcome_reason,
-        steps=[
-            StepStatusOut(
-                step=s.step_id,
-                kind=s.kind,
-                department=s.department,
-                state=s.state.value,
-                expected_by=s.expected_by,
-                completed_at=s.completed_at,
-                escalated=s.escalated,
-                escalated_to=s.escalated_to,
-            )
+    # Plain values, validated once by ``response_model`` (in pydantic's core, one call) on the
+    # way out: building the models here too would validate every field twice (ADR 0079).
+    app = status.application
+    return {
+        "application": {
+            "id": app.id,
+            "reference": app.reference,
+            "service": app.service_id,
+            "blueprint_version": app.blueprint_version,
+            "state": app.state.value,
+            "data": app.data,
+            "submitted_at": app.submitted_at,
+            "updated_at": app.updated_at,
+        },
+        "deadline_at": app.deadline_at,
+        "clock_stopped_at": app.clock_stopped_at,
+        "outcome_reason": app.outcome_reason,
+        "steps": [
+            {
+                "step": s.step_id,
+                "kind": s.kind,
+                "department": s.department,
+                "state": s.state.value,
+                "expected_by": s.expected_by,
+                "completed_at": s.completed_at,
+                "escalated": s.escalated,
+                "escalated_to": s.escalated_to,
+            }
             for s in status.steps
         ],
-        timeline=[
-            TimelineEntryOut(
-                at=e.at, event=e.event, step=e.step_id, department=e.department, message=e.message
-            )
+        "timeline": [
+            {
+                "at": e.at,
+                "event": e.event,
+                "step": e.step_id,
+                "department": e.department,
+                "message": e.message,
+            }
             for e in status.timeline
         ],
-        timeline_next=status.timeline_older,
-        timeline_previous=status.timeline_newer,
-    )
+        "timeline_next": status.timeline_older,
+        "timeline_previous": status.timeline_newer,
+    }
 
 
 @casework_router.post(

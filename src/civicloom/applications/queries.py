@@ -7,6 +7,7 @@ baselines.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from collections.abc import Collection
@@ -15,11 +16,13 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Connection,
     Date,
     Select,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -299,8 +302,10 @@ TIMELINE_PAGE = 50
 TIMELINE_CURSOR_PURPOSE = "civicloom.timeline"
 
 
+@functools.lru_cache(maxsize=4)
 def timeline_cursors(secret: str) -> SignedCursors:
-    """The timeline's cursor signer, keyed by the platform's secret (pages and API alike)."""
+    """The timeline's cursor signer, keyed by the platform's secret (pages and API alike);
+    one per secret, not one per request (it holds nothing but the derived key)."""
     return SignedCursors(secret.encode(), TIMELINE_CURSOR_PURPOSE)
 
 
@@ -370,13 +375,18 @@ class TimelinePage:
     newer: Position | None
 
 
-def timeline_page_statement(
-    q: TimelineQuery,
+@functools.lru_cache(maxsize=256)
+def _timeline_shape(
+    applicant: bool,
+    department: str | None,
+    shared_events: frozenset[str],
+    direction: str | None,
+    limit: int,
 ) -> Select[int, datetime, str, str | None, str | None, str, bool]:
-    """The statement of one page (``q.limit`` + 1 entries in the page's reading order): a walk
-    of ``ix_application_timeline_application_id_id`` from the position, the reader's filter
-    applied to each entry as it is read."""
-    entry = TimelineRow
+    """The statement of one reader's pages from one kind of position, built once: the
+    application and the position are bind parameters (``application_id``, ``start``), so a
+    page read costs no statement construction nor cache key (issue 23, ADR 0079)."""
+    entry = TimelineRow.__table__.c
     statement = select(
         entry.id,
         entry.at,
@@ -385,28 +395,56 @@ def timeline_page_statement(
         entry.department,
         entry.message,
         entry.visible_to_applicant,
-    ).where(entry.application_id == q.application_id)
-    if q.applicant:
+    ).where(entry.application_id == bindparam("application_id"))
+    if applicant:
         statement = statement.where(entry.visible_to_applicant.is_(True))
-    elif q.department is not None:
-        own = or_(entry.department.is_(None), entry.department == q.department)
-        if q.shared_events:
+    elif department is not None:
+        own = or_(entry.department.is_(None), entry.department == department)
+        if shared_events:
             shared = and_(
-                entry.visible_to_applicant.is_(True), entry.event.in_(sorted(q.shared_events))
+                entry.visible_to_applicant.is_(True), entry.event.in_(sorted(shared_events))
             )
             own = or_(own, shared)
         statement = statement.where(own)
-    newer = q.position is not None and q.position.direction == "before"
-    if q.position is not None:
-        start = int(q.position.id)
+    newer = direction == "before"
+    if direction is not None:
+        start: BindParameter[int] = bindparam("start")
         statement = statement.where(entry.id > start if newer else entry.id < start)
-    return statement.order_by(entry.id.asc() if newer else entry.id.desc()).limit(q.limit + 1)
+    return statement.order_by(entry.id.asc() if newer else entry.id.desc()).limit(limit + 1)
+
+
+def _timeline_statement(
+    q: TimelineQuery,
+) -> tuple[Select[int, datetime, str, str | None, str | None, str, bool], dict[str, Any]]:
+    position = q.position
+    shape = _timeline_shape(
+        q.applicant,
+        q.department,
+        q.shared_events,
+        None if position is None else position.direction,
+        q.limit,
+    )
+    params: dict[str, Any] = {"application_id": q.application_id}
+    if position is not None:
+        params["start"] = int(position.id)
+    return shape, params
+
+
+def timeline_page_statement(
+    q: TimelineQuery,
+) -> Select[int, datetime, str, str | None, str | None, str, bool]:
+    """The statement of one page (``q.limit`` + 1 entries in the page's reading order), its
+    values bound: a walk of ``ix_application_timeline_application_id_id`` from the position,
+    the reader's filter applied to each entry as it is read."""
+    shape, params = _timeline_statement(q)
+    return shape.params(**params)
 
 
 async def timeline_page(session: AsyncSession, q: TimelineQuery) -> TimelinePage:
     """One page of an application's timeline as ``q``'s reader sees it, newest first: one
     statement reading at most ``q.limit`` + 1 entries, however long the timeline is."""
-    rows = list(await session.execute(timeline_page_statement(q)))
+    shape, params = _timeline_statement(q)
+    rows = list(await session.execute(shape, params))
     more = len(rows) > q.limit
     rows = rows[: q.limit]
     newer = q.position is not None and q.position.direction == "before"

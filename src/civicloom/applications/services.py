@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, case, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications.domain import (
@@ -297,6 +297,50 @@ async def get_application(
     return view
 
 
+_APPLICATIONS = ApplicationRow.__table__.c
+_TASKS = TaskRow.__table__.c
+# The status read's statements, built once (issue 23, ADR 0079): Core rows of the columns the
+# status shows, not ORM entities (no identity map, no unused column converted); the fee and
+# the questions asked are picked out of their JSON documents by the database.
+_STATUS_APPLICATION = select(
+    _APPLICATIONS.reference,
+    _APPLICATIONS.service_id,
+    _APPLICATIONS.blueprint_version,
+    _APPLICATIONS.blueprint_version_id,
+    _APPLICATIONS.state,
+    _APPLICATIONS.data,
+    _APPLICATIONS.submitted_at,
+    _APPLICATIONS.updated_at,
+    _APPLICATIONS.deadline_at,
+    _APPLICATIONS.outcome_reason,
+    _APPLICATIONS.clock_stopped_at,
+    _APPLICATIONS.decisions["fees"].label("fee"),
+).where(
+    # anyone else's application is not found, exactly as one that does not exist
+    _APPLICATIONS.id == bindparam("application_id"),
+    _APPLICATIONS.applicant_id == bindparam("applicant_id"),
+)
+_STATUS_STEPS = (
+    select(
+        _TASKS.step_id,
+        _TASKS.kind,
+        _TASKS.department,
+        _TASKS.state,
+        _TASKS.sla_due_at,
+        _TASKS.completed_at,
+        _TASKS.escalated,
+        _TASKS.escalated_to,
+        # the questions asked, only where the step waits for the applicant
+        case(
+            (_TASKS.state == TaskState.AWAITING_APPLICANT.value, _TASKS.output["requests"]),
+            else_=null(),
+        ).label("requests"),
+    )
+    .where(_TASKS.application_id == bindparam("application_id"))
+    .order_by(_TASKS.created_at, _TASKS.step_id)
+)
+
+
 async def application_status(
     uow: UnitOfWork,
     clock: Clock,
@@ -306,56 +350,82 @@ async def application_status(
     cursor: str | None = None,
 ) -> ApplicationStatus:
     """The applicant's status page: every department's step and a page of the timeline (two
-    cheap queries; issue 23, ADR 0075). The page is the newest one, or the one ``cursor`` (a
-    neighbour's, signed by ``cursors`` for this application's applicant view) names: a cursor of
-    another application, of a staff view or altered is InvalidCursor (400 naming ``cursor``),
-    checked after the application was found to be the reader's (anyone else's is NotFound,
-    cursor or not). Without ``cursors`` no page links are given: the newest page only."""
+    cheap queries; issue 23, ADR 0075, 0079). The page is the newest one, or the one ``cursor``
+    (a neighbour's, signed by ``cursors`` for this application's applicant view) names: a
+    cursor of another application, of a staff view or altered is InvalidCursor (400 naming
+    ``cursor``), checked after the application was found to be the reader's (anyone else's is
+    NotFound, cursor or not). Without ``cursors`` no page links are given: the newest page
+    only. The read is recorded in the read log in the same transaction, before it is shown."""
     async with uow:
-        row = await uow.session.get(ApplicationRow, application_id)
-        if row is None or row.applicant_id != reader.subject:
-            raise NotFound(f"no application {application_id!r} for this applicant")
-        query = TimelineQuery(row.id, applicant=True).from_cursor(cursors, cursor)
-        tasks = list(
-            await uow.session.scalars(
-                select(TaskRow)
-                .where(TaskRow.application_id == row.id)
-                .order_by(TaskRow.created_at, TaskRow.step_id)
+        conn = await uow.session.connection()
+        app = (
+            await conn.execute(
+                _STATUS_APPLICATION,
+                {"application_id": application_id, "applicant_id": reader.subject},
             )
-        )
+        ).first()
+        if app is None:
+            raise NotFound(f"no application {application_id!r} for this applicant")
+        query = TimelineQuery(application_id, applicant=True).from_cursor(cursors, cursor)
+        tasks = await conn.execute(_STATUS_STEPS, {"application_id": application_id})
+        steps = [
+            StepStatus(
+                step_id=step_id,
+                kind=kind,
+                department=department,
+                state=TaskState(state),
+                expected_by=sla_due_at,
+                completed_at=completed_at,
+                escalated=escalated,
+                escalated_to=escalated_to,
+                open_request=_newest_question(requests),
+            )
+            # by position: a row's attributes by name cost a key lookup each
+            for (
+                step_id,
+                kind,
+                department,
+                state,
+                sla_due_at,
+                completed_at,
+                escalated,
+                escalated_to,
+                requests,
+            ) in tasks
+        ]
         page = await timeline_page(uow.session, query)
+        data: dict[str, Any] = app.data
         record_read(
             uow.session,
             AuditRecord(
                 actor=reader.audit_name,
                 action=AuditAction.APPLICATION_READ,
                 subject_type="application",
-                subject_id=row.id,
+                subject_id=application_id,
                 occurred_at=clock.now(),
                 purpose="applicant views status",
-                fields=tuple(sorted(row.data)),
+                fields=tuple(sorted(data)),
             ),
         )
-        view = _view(row)
         await uow.commit()
-    fee = (row.decisions or {}).get("fees")
+    fee = app.fee
     return ApplicationStatus(
-        application=view,
+        application=ApplicationView(
+            id=application_id,
+            reference=app.reference,
+            service_id=app.service_id,
+            blueprint_version=app.blueprint_version,
+            blueprint_version_id=app.blueprint_version_id,
+            state=ApplicationState(app.state),
+            data=data,
+            submitted_at=app.submitted_at,
+            updated_at=app.updated_at,
+            deadline_at=app.deadline_at,
+            outcome_reason=app.outcome_reason,
+            clock_stopped_at=app.clock_stopped_at,
+        ),
         fee=dict(fee) if isinstance(fee, dict) else None,
-        steps=[
-            StepStatus(
-                step_id=t.step_id,
-                kind=t.kind,
-                department=t.department,
-                state=TaskState(t.state),
-                expected_by=t.sla_due_at,
-                completed_at=t.completed_at,
-                escalated=t.escalated,
-                escalated_to=t.escalated_to,
-                open_request=_open_request(t),
-            )
-            for t in tasks
-        ],
+        steps=steps,
         # oldest first within the page, as the status has always been (a client reads the last
         # entry as the newest); the pages themselves go from the newest back
         timeline=[
@@ -373,10 +443,8 @@ async def application_status(
     )
 
 
-def _open_request(task: TaskRow) -> str | None:
-    """The newest question a step waiting for the applicant asked (None otherwise)."""
-    if task.state != TaskState.AWAITING_APPLICANT.value:
-        return None
-    asked = (task.output or {}).get("requests") or []
+def _newest_question(asked: Any) -> str | None:
+    """The newest question a step waiting for the applicant asked (None otherwise): the last
+    of its ``requests``, read from the task, not the timeline (read a page at a time)."""
     newest = asked[-1] if isinstance(asked, list) and asked else None
     return str(newest.get("message", "")) if isinstance(newest, dict) else None

@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, select, update
 
 from civicloom.audit import AuditAction, AuditRecord, append_audit
 from civicloom.db import UnitOfWork
@@ -91,24 +92,63 @@ async def start_session(
     return token
 
 
+_SESSION_TABLE = cast(Table, SessionRow.__table__)
+_SESSIONS = _SESSION_TABLE.c
+# Built once: a statement made per request costs its construction and its cache key (issue 23).
+_FIND_SESSION = select(
+    _SESSIONS.subject,
+    _SESSIONS.display_name,
+    _SESSIONS.roles,
+    _SESSIONS.department,
+    _SESSIONS.mandates,
+    _SESSIONS.authenticated_by,
+    _SESSIONS.last_seen_at,
+    _SESSIONS.expires_at,
+).where(_SESSIONS.id == bindparam("session_id"))
+_TOUCH_SESSION = (
+    update(_SESSION_TABLE)
+    .where(_SESSIONS.id == bindparam("session_id"))
+    .values(last_seen_at=bindparam("now"))
+)
+_END_SESSION = delete(_SESSION_TABLE).where(_SESSIONS.id == bindparam("session_id"))
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+
+
 async def resolve_session(
     uow: UnitOfWork, clock: Clock, token: str, policy: SessionPolicy
 ) -> ScopedPrincipal | None:
-    """The principal of a live session, or None if unknown, idle too long or past its end."""
+    """The principal of a live session, or None if unknown, idle too long or past its end
+    (its row is deleted then); last seen moves to now at most once per ``touch_every``.
+
+    On PostgreSQL the lookup runs in autocommit mode (ADR 0079): most requests write nothing
+    and cost one round trip, no BEGIN and ROLLBACK; the delete or the touch that may follow is
+    one statement, atomic on its own. SQLite keeps one transaction, as every unit of work."""
     now = clock.now()
+    session_id = _session_id(token)
     async with uow:
-        row = await uow.session.get(SessionRow, _session_id(token))
+        conn = await uow.session.connection(
+            execution_options=_AUTOCOMMIT if uow.is_postgresql else None
+        )
+        row = (await conn.execute(_FIND_SESSION, {"session_id": session_id})).first()
         if row is None:
             return None
         if now >= row.expires_at or now - row.last_seen_at >= policy.idle:
-            await uow.session.delete(row)
+            await conn.execute(_END_SESSION, {"session_id": session_id})
             await uow.commit()
             return None
-        principal = _principal(row)
         if now - row.last_seen_at >= policy.touch_every:
-            row.last_seen_at = now
+            touched = await conn.execute(_TOUCH_SESSION, {"session_id": session_id, "now": now})
             await uow.commit()
-    return principal
+            if touched.rowcount == 0:  # ended (logout) since it was read
+                return None
+    return ScopedPrincipal(
+        subject=row.subject,
+        display_name=row.display_name,
+        roles=frozenset(row.roles),
+        department=row.department,
+        authenticated_by=row.authenticated_by,
+        mandates=frozenset(row.mandates),
+    )
 
 
 @dataclass(frozen=True)
