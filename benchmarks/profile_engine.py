@@ -137,11 +137,13 @@ def main() -> None:
         upgrade(Settings().migrations_dir, url)
         result = asyncio.run(bench_engine.run_engine(url, bench_engine.RUNNERS))
         if VERIFY:  # the chains the drain extended, checked by the operators' command
-            subprocess.run(
+            verified = subprocess.run(
                 [sys.executable, "-m", "civicloom", "audit", "verify"],
                 env={**os.environ, "CIVICLOOM_DATABASE_URL": url, "CIVICLOOM_PROFILE": "test"},
-                check=True,
             )
+            # 3: intact, reads still waiting for the fold (no worker ran; ADR 0081)
+            if verified.returncode not in (0, 3):
+                raise SystemExit(f"audit verify exited {verified.returncode}")
     finally:
         if meter.profile is not None:
             meter.profile.disable()

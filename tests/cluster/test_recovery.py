@@ -317,7 +317,11 @@ def test_a_base_backup_and_the_wal_archive_restore_to_a_point_in_time(running: R
         timeout=120,
     )
     said = verify.stdout + verify.stderr
-    assert verify.returncode == 0, said
+    # Exit 3: intact, but reads of personal data recorded before the target wait to be folded
+    # (no worker runs on the spare; ADR 0081). Anything else but 0 is a failure.
+    assert verify.returncode == 0 or (
+        verify.returncode == 3 and "is the worker's audit-read-fold job running?" in said
+    ), said
     assert "audit intact:" in said, said
     # The live cluster did not notice: its primary still takes writes, the archive has no
     # timeline of the restored server's.

@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import text
 
 from civicloom.db.engine import Database
+from civicloom.demo import RESTAURANT_ANSWERS
 from civicloom.runtime import Container
-from tests.conftest import _libpq_url
+from tests.conftest import _libpq_url, as_persona
 
 NEVER = 24 * 3600.0  # seconds: no pooled connection is pinged during the test
 
@@ -106,3 +107,82 @@ async def test_a_browser_gets_a_styled_translated_page(
     assert advice in lost.text
     assert "DBAPIError" not in lost.text
     assert (await unpinged.get("/services", headers=page)).status_code == 200
+
+
+async def _applications(container: Container) -> int:
+    async with container.database.engine.connect() as conn:
+        return int((await conn.execute(text("SELECT count(*) FROM applications"))).scalar_one())
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_a_write_without_an_idempotency_key_is_not_told_to_retry(
+    unpinged: httpx.AsyncClient, container: Container
+) -> None:
+    # The connection may go during COMMIT, after the server committed: a retry would file a
+    # second application (attack review). Only the client can check, so it is told to.
+    before = await _applications(container)
+    assert _drop_pooled_connections(container) >= 1
+
+    lost = await unpinged.post(
+        "/api/v1/applications",
+        json={"service": "open-a-restaurant", "data": dict(RESTAURANT_ANSWERS)},
+        headers=as_persona("alice"),
+    )
+
+    assert lost.status_code == 500
+    assert "retry-after" not in lost.headers
+    assert lost.json()["type"] == "/problems/outcome-unknown"
+    assert lost.json()["title"] == "The outcome is not known"
+    assert await _applications(container) == before  # here the first statement failed
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_a_write_with_an_idempotency_key_is_told_to_retry_and_its_retry_files_once(
+    unpinged: httpx.AsyncClient, container: Container
+) -> None:
+    before = await _applications(container)
+    body = {"service": "open-a-restaurant", "data": dict(RESTAURANT_ANSWERS)}
+    keyed = {**as_persona("alice"), "Idempotency-Key": "lost-connection-1"}
+    assert _drop_pooled_connections(container) >= 1
+
+    lost = await unpinged.post("/api/v1/applications", json=body, headers=keyed)
+    assert lost.status_code == 503
+    assert lost.headers["retry-after"] == "1"
+    retried = await unpinged.post("/api/v1/applications", json=body, headers=keyed)
+    replayed = await unpinged.post("/api/v1/applications", json=body, headers=keyed)
+
+    assert retried.status_code == 201
+    assert replayed.json()["id"] == retried.json()["id"]
+    assert await _applications(container) == before + 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize(
+    ("language", "title", "advice"),
+    [
+        (
+            "en",
+            "Sorry, there is a problem with the service",
+            "Check your applications and messages before you send it again.",
+        ),
+        ("zh-CN", "抱歉，服务出现问题", "请先查看您的申请和消息，再重新提交。"),
+    ],
+)
+async def test_a_browser_form_is_told_to_check_before_sending_again(
+    unpinged: httpx.AsyncClient, container: Container, language: str, title: str, advice: str
+) -> None:
+    page = {"Accept": "text/html", "Accept-Language": language, **as_persona("alice")}
+    assert (await unpinged.get("/services", headers=page)).status_code == 200
+    assert _drop_pooled_connections(container) >= 1
+
+    # starting a draft of the restaurant form: a write (a draft row) from a browser
+    lost = await unpinged.post("/services/open-a-restaurant/apply", headers=page)
+
+    assert lost.status_code == 500
+    assert lost.headers["content-type"].startswith("text/html")
+    assert "retry-after" not in lost.headers
+    assert f">{title}</h1>" in lost.text
+    assert advice in lost.text

@@ -14,6 +14,7 @@ import structlog
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from sqlalchemy import CursorResult, and_, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from civicloom.applications.case import (
@@ -454,9 +455,20 @@ class StepRunner:
 
     async def _record_safely(self, worker_id: str, step: ClaimedStep, outcome: Outcome) -> None:
         """Record an outcome; if that fails, record the failure to record it as a failed
-        attempt (dead-lettered after the step's maximum), never leaving the step leased."""
+        attempt (dead-lettered after the step's maximum), never leaving the step leased.
+
+        A pooled connection the server had dropped (a restart, a failover; ADR 0078) is not the
+        step's failure: the pool has reconnected, so the outcome is recorded again, once. If
+        the first COMMIT did go through, the step's lease is gone and the second record leaves
+        it as it is (``lease_lost``): recorded once either way."""
         try:
-            await self._record(worker_id, step, outcome)
+            try:
+                await self._record(worker_id, step, outcome)
+            except DBAPIError as lost:
+                if not lost.connection_invalidated:
+                    raise
+                log.warning("step_record_reconnected", task_id=step.task_id, step=step.step_id)
+                await self._record(worker_id, step, outcome)
         except Exception as exc:
             log.exception("step_record_failed", task_id=step.task_id, step=step.step_id)
             try:

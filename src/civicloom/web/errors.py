@@ -104,6 +104,13 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         " the request may not have been carried out. Retry after `Retry-After` seconds (ADR"
         " 0078).",
     ),
+    "outcome-unknown": (
+        "The outcome is not known",
+        "The connection to the database was lost while the request was carried out (a restart"
+        " or a failover, ADR 0078); it may have been done or not. Read the resource (or the"
+        " list it belongs to) before sending the request again, or send it with an"
+        " `Idempotency-Key`, whose replay is answered from the first outcome.",
+    ),
     "internal-error": ("Internal error", "Something failed on our side; it has been logged."),
     "http-error": ("HTTP error", "The request could not be served."),
 }
@@ -182,7 +189,7 @@ def browser_error(request: Request, status: int) -> Response | None:
     if status == 401 and followed_link:
         target = f"/auth/login?next={quote(path, safe='')}"
         return RedirectResponse(target, status_code=303)
-    if status not in (403, 404, 503):
+    if status not in (403, 404, 500, 503):
         return None
     return _page_templates().render(request, "error_page.html", status_code=status, status=status)
 
@@ -290,19 +297,37 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, 500, "internal-error", "an unexpected error occurred")
 
 
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 async def _database_error(request: Request, exc: Exception) -> Response:
     """A pooled connection the server dropped (a restart, a failover) that reached a request
-    unpinged (ADR 0078): the pool is invalidated already, so the next request reconnects; this
-    one is a 503 to retry, not a 500. Any other database error is unexpected."""
+    unpinged (ADR 0078). The pool is invalidated already, so the next request reconnects.
+
+    Only a request that is safe to send again is told to retry (503, ``Retry-After``): a read,
+    or a write carrying an ``Idempotency-Key`` (its replay is answered from the first outcome).
+    Any other write may have been committed before the connection went (a disconnect during
+    COMMIT): it gets a 500 saying the outcome is not known and to check before sending it again
+    (attack review: a retried POST made a second application). Any other database error is
+    unexpected."""
     assert isinstance(exc, DBAPIError)
     if not exc.connection_invalidated:
         return await _unexpected(request, exc)
     log.warning("database_connection_lost", path=request.url.path, error=type(exc.orig).__name__)
-    return unavailable_response(
+    if request.method in _SAFE_METHODS or request.headers.get("idempotency-key"):
+        return unavailable_response(
+            request,
+            "database-unavailable",
+            "the connection to the database was lost; try again in a moment",
+            1,
+        )
+    page = browser_error(request, 500)
+    return page or problem_response(
         request,
-        "database-unavailable",
-        "the connection to the database was lost; try again in a moment",
-        1,
+        500,
+        "outcome-unknown",
+        "the connection to the database was lost while this request was carried out; it may or"
+        " may not have been done: check before sending it again",
     )
 
 

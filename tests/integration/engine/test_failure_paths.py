@@ -8,7 +8,9 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from civicloom.applications import StepRunner, list_dead_letters
 from civicloom.applications.tables import TaskRow, TimelineRow
@@ -210,3 +212,38 @@ async def test_every_round_counts_so_workers_that_keep_dying_end_in_a_dead_lette
     letters = {d.department: d for d in await list_dead_letters(engine.container.uow(), PRIYA)}
     assert letters["tax"].attempts == 3
     assert "'tax': no outcome was recorded in 3 attempts" in letters["tax"].error
+
+
+async def test_a_connection_dropped_while_recording_is_not_a_failed_attempt(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A pooled connection the server dropped (a restart, a failover; ADR 0078) reaches the
+    # first outcome recorded on its own: it is recorded again on a new connection, not turned
+    # into a failed attempt that calls the department a second time.
+    real = StepRunner._record_many
+    dropped: list[str] = []  # the steps of each record that found its connection dropped
+
+    async def first_records_dropped(
+        self: StepRunner, worker_id: str, batch: list[tuple[Any, Any]]
+    ) -> None:
+        # the first batch (if outcomes came together) and the first single record both meet
+        # a dropped connection: a failed batch is recorded step by step, as one would be
+        single = len(batch) == 1
+        if not any((len(d.split(",")) == 1) == single for d in dropped):
+            dropped.append(",".join(step.step_id for step, _ in batch))
+            raise DBAPIError(
+                "COMMIT", None, ConnectionResetError("connection was closed"), False, True
+            )
+        await real(self, worker_id, batch)
+
+    monkeypatch.setattr(StepRunner, "_record_many", first_records_dropped)
+    app_id = await engine.submit()
+    await engine.drain()
+
+    assert any("," not in d for d in dropped), dropped  # a single record met it
+    by_step = await keys_of(engine.container, app_id)
+    for step in ("zoning", "tax", "environment", "labour"):
+        assert engine.departments.applied[by_step[step]] == 1, step
+        task = await task_row(engine, app_id, step)
+        assert (task.state, task.attempts, task.last_error) == ("completed", 1, None), step
+    assert (await task_row(engine, app_id, "review")).state == "awaiting_officer"
