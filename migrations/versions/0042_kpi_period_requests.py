@@ -29,9 +29,7 @@ def upgrade() -> None:
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("service", "first_day", "last_day"),
     )
-    op.create_index(
-        "ix_kpi_period_requests_requested_at", "kpi_period_requests", ["requested_at"]
-    )
+    op.create_index("ix_kpi_period_requests_requested_at", "kpi_period_requests", ["requested_at"])
 
 
 def downgrade() -> None:

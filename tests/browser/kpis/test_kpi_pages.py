@@ -22,6 +22,7 @@ from tests.browser.portal.site import CHROMIUM_ARGS, check_accessibility
 from tests.browser.serving import CHROMIUM
 from tests.conftest import unavailable
 from tests.integration.kpis.conftest import generate
+from tests.kpiwork import run_kpi_jobs
 
 pytestmark = pytest.mark.browser
 
@@ -43,6 +44,7 @@ async def base(settings: Settings) -> AsyncIterator[str]:
     container = build_container(settings.model_copy(update={"public_url": url}))
     await load_demo(container, progress=lambda _: None)
     await generate(container, count=6)
+    await run_kpi_jobs(container)  # the worker stores the report (ADR 0082)
     server = uvicorn.Server(
         uvicorn.Config(create_app(container), log_config=None, access_log=False, lifespan="on")
     )

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy import func, select
 
+from civicloom.kernel import FixedClock
 from civicloom.kpis import compute_requested_periods
 from civicloom.kpis.api import kpi_config
 from civicloom.kpis.tables import KpiPeriodRequestRow, KpiReportSnapshotRow
-from civicloom.kernel import FixedClock
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.kpiwork import run_kpi_jobs
