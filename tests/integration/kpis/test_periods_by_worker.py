@@ -53,10 +53,13 @@ async def test_a_new_period_is_recorded_once_and_computed_by_the_worker_only(
         first = await client.get(DASHBOARD + WINTER, headers={**HTML, **SAM})
     assert first.status_code == 202
     assert first.headers["retry-after"] == "15"
-    assert '<meta http-equiv="refresh" content="15">' in first.text
+    same = "/backoffice/kpis?service=open-a-restaurant&amp;from=2026-12-01&amp;to=2027-01-31"
+    assert f'hx-get="{same}" hx-trigger="every 15s"' in first.text  # with JavaScript
+    assert f'href="{same}">Check again<' in first.text  # without
+    assert "http-equiv" not in first.text  # no timed reload (WCAG 2.2.1)
     assert (
         "The figures for applications submitted from 2026-12-01 to 2027-01-31 are being "
-        "prepared. This page refreshes itself every 15 seconds until they are ready."
+        "prepared. This page checks again every 15 seconds; you can also check again yourself."
     ) in first.text
     assert not any("FROM applications" in s or "application_tasks" in s for s in statements)
     chinese = await client.get(DASHBOARD + WINTER, headers={**ZH, **SAM})
@@ -104,7 +107,7 @@ async def test_the_21st_waiting_period_is_refused_and_recorded_nowhere(
         "The figures of 20 other periods of this service are being prepared. Try this period "
         "again in a few minutes; it was not added."
     ) in refused.text
-    assert "http-equiv" not in refused.text
+    assert "hx-trigger" not in refused.text
     assert (
         "正在准备的时段过多" in (await client.get(DASHBOARD + WINTER, headers={**ZH, **SAM})).text
     )
@@ -140,8 +143,8 @@ async def test_the_public_page_without_a_report_says_so_and_records_nothing(
     assert page.status_code == 503
     assert page.headers["retry-after"] == "15"
     assert (
-        "The figures of this service are being prepared. This page refreshes itself every 15 "
-        "seconds until they are ready."
+        "The figures of this service are being prepared. This page checks again every 15 "
+        "seconds; you can also check again yourself."
     ) in page.text
     assert not any("FROM applications" in s for s in statements)
     assert "该服务的数据正在准备中" in (await client.get(PAGE, headers=ZH)).text
