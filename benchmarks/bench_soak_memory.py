@@ -310,7 +310,7 @@ class Load:
             "public performance page",
             "GET",
             f"/performance/{SERVICE}",
-            ok=(200, 304),
+            ok=(200, 304, 503),  # 503: before the worker stored the figures (ADR 0082)
             headers=headers,
         )
         if response is not None and response.headers.get("etag"):
@@ -322,6 +322,7 @@ class Load:
             "GET",
             "/backoffice/kpis",
             params={"service": SERVICE},
+            ok=(200, 202),  # 202: being prepared by the worker (ADR 0082)
             headers=_bearer("sam", html=True),
         )
 

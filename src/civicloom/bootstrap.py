@@ -38,8 +38,14 @@ from civicloom.funding import build_recent_facts, load_tariffs
 from civicloom.governance import Workspace, clear_finished_move_snapshots, publish_due_changes
 from civicloom.govstack.pubsub import CaseEventBridge, PushDeliverer, purge_old_events
 from civicloom.kernel import SystemClock
+from civicloom.kpis import PERIOD_SECONDS as KPI_PERIOD_SECONDS
 from civicloom.kpis import REFRESH_SECONDS as KPI_REFRESH_SECONDS
-from civicloom.kpis import load_kpi_config, refresh_report_snapshots, refresh_service_days
+from civicloom.kpis import (
+    compute_requested_periods,
+    load_kpi_config,
+    refresh_report_snapshots,
+    refresh_service_days,
+)
 from civicloom.notifications import build_dispatcher
 from civicloom.observability import METRICS, configure_logging, configure_tracing
 from civicloom.outbox import Publisher
@@ -198,6 +204,11 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
             container.uow(), container.clock, load_kpi_config(settings.blueprints_dir)
         )
 
+    async def kpi_periods() -> object:
+        return await compute_requested_periods(
+            container.uow(), container.clock, load_kpi_config(settings.blueprints_dir)
+        )
+
     keep = RecordRetention(
         sent_messages=timedelta(hours=settings.sent_message_retention_hours),
         heartbeats=timedelta(hours=settings.heartbeat_retention_hours),
@@ -219,6 +230,7 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
         PeriodicJob("document-purge", settings.document_purge_seconds, purge),
         PeriodicJob("kpi-aggregates", KPI_REFRESH_SECONDS, kpi_aggregates),
         PeriodicJob("kpi-reports", settings.kpi_snapshot_seconds, kpi_reports),
+        PeriodicJob("kpi-periods", KPI_PERIOD_SECONDS, kpi_periods),
         PeriodicJob("retention-purge", settings.retention_purge_seconds, retention),
         PeriodicJob("records-purge", settings.records_purge_seconds, records),
     ]

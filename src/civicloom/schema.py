@@ -41,7 +41,12 @@ from civicloom.identity.tables import (
     StaffGrantRow,
     StaffRow,
 )
-from civicloom.kpis.tables import AggregateWatermarkRow, KpiReportSnapshotRow, ServiceDayStateRow
+from civicloom.kpis.tables import (
+    AggregateWatermarkRow,
+    KpiPeriodRequestRow,
+    KpiReportSnapshotRow,
+    ServiceDayStateRow,
+)
 from civicloom.notifications.tables import DeliveryRow, PreferenceRow
 from civicloom.outbox.tables import OutboxRow
 from civicloom.payments.tables import PaymentRow, PaymentWebhookRow, ReconciliationRow, RefundRow
@@ -105,6 +110,7 @@ TABLES = (
     ServiceDayStateRow,
     AggregateWatermarkRow,
     KpiReportSnapshotRow,
+    KpiPeriodRequestRow,
     ChangeRequestRow,
     ChangeApprovalRow,
     ApplicationMoveRow,

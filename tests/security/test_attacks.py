@@ -16,6 +16,7 @@ from civicloom.applications import OfficerDecision, claim_task, decide_task
 from civicloom.applications.tables import ApplicationRow, TaskRow, TimelineRow
 from civicloom.connectors import CALLBACK_VERIFIERS, sign_callback
 from civicloom.outbox.tables import OutboxRow
+from tests.kpiwork import run_kpi_jobs
 from tests.security.world import Platform, World, changes, sign_in, snapshot
 from tests.unit.documents import samples
 
@@ -187,6 +188,7 @@ async def test_a_supervisor_sees_only_the_figures_of_their_department(platform: 
     world = await world_of(platform)
     await world.env_task()
     await world.la_task()
+    await run_kpi_jobs(platform.container)  # the worker stores the report (ADR 0082)
     seen = {}
     for supervisor in ("grace", "erik"):
         caller = await sign_in(platform, supervisor)

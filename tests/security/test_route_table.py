@@ -32,6 +32,7 @@ from starlette.routing import Mount
 from civicloom.app import create_app
 from civicloom.runtime import Container
 from tests.integration.backoffice.world import restaurant_data
+from tests.kpiwork import run_kpi_jobs
 from tests.security.table import COLUMNS, LEAKS, rows
 from tests.security.world import (
     PORTAL_PAGES,
@@ -407,6 +408,7 @@ async def test_every_caller_gets_what_the_table_says(
     started = time.monotonic()
     everyone = await callers(platform)
     world: World = await build_world(platform, everyone["alice"], everyone["priya"], everyone["k+"])
+    await run_kpi_jobs(platform.container)  # the worker stores the KPI reports (ADR 0082)
     built = time.monotonic()
     failures: list[Outcome] = []
     checked = 0

@@ -28,9 +28,16 @@ from civicloom.kpis.services import (
     service_kpis,
     staff_kpis,
 )
-from civicloom.kpis.snapshots import Snapshot, refresh_report_snapshots, report_snapshot
+from civicloom.kpis.snapshots import (
+    PERIOD_SECONDS,
+    Snapshot,
+    compute_requested_periods,
+    refresh_report_snapshots,
+    report_snapshot,
+)
 
 __all__ = [
+    "PERIOD_SECONDS",
     "REFRESH_SECONDS",
     "AppRecord",
     "Bar",
@@ -51,6 +58,7 @@ __all__ = [
     "UnitCosts",
     "bar_chart",
     "build_report",
+    "compute_requested_periods",
     "cost_avoided",
     "kpis_api_router",
     "kpis_pages_router",

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from civicloom.kpis.config import KPI_FILE, KpiConfig, load_kpi_config
 from civicloom.kpis.domain import KpiReport
 from civicloom.kpis.services import parse_period
-from civicloom.kpis.snapshots import staff_snapshot
+from civicloom.kpis.snapshots import RETRY_SECONDS, staff_snapshot
 from civicloom.runtime import Container
-from civicloom.web import ContainerDep, CurrentPrincipal, require_roles
+from civicloom.web import ContainerDep, CurrentPrincipal, problem_response, require_roles
 
 KPI_ROLES = ("service-owner", "supervisor", "operator", "auditor")
 kpis_api_router = APIRouter(include_in_schema=False)
@@ -41,6 +42,7 @@ def kpi_config(container: Container) -> KpiConfig:
 
 @kpis_api_router.get("/backoffice/kpis.csv", dependencies=[require_roles(*KPI_ROLES)])
 async def dashboard_csv(
+    request: Request,
     container: ContainerDep,
     principal: CurrentPrincipal,
     service: Annotated[str, Query(max_length=100, pattern=r"^[a-z][a-z0-9-]{1,60}$")],
@@ -53,12 +55,22 @@ async def dashboard_csv(
     snapshot, _ = await staff_snapshot(
         container.uow(),
         container.clock,
-        kpi_config(container),
         service,
         period,
         principal,
         2 * container.settings.kpi_snapshot_seconds,
-    )
+    )  # PeriodsBusy: 429 problem+json with Retry-After (web/errors.py)
+    if snapshot is None:  # recorded for the worker (ADR 0082): nothing computed here
+        first, last = period.start.date(), (period.end - timedelta(days=1)).date()
+        response = problem_response(
+            request,
+            503,
+            "kpi-figures-being-prepared",
+            f"the figures of {service!r} from {first} to {last} are being prepared; "
+            f"ask again in {RETRY_SECONDS} seconds",
+        )
+        response.headers["Retry-After"] = str(RETRY_SECONDS)
+        return response
     return Response(
         to_csv(snapshot.report),
         media_type="text/csv; charset=utf-8",

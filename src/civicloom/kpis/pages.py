@@ -18,7 +18,7 @@ from civicloom.db import UnitOfWork
 from civicloom.departments import department_names
 from civicloom.funding import cost_avoided, format_minor, tariffs_of
 from civicloom.kernel import NotFound, PathId, ValidationFailed
-from civicloom.kpis.api import KPI_ROLES, DateParam, ToParam, kpi_config
+from civicloom.kpis.api import KPI_ROLES, DateParam, ToParam
 from civicloom.kpis.charts import Bar, bar_chart
 from civicloom.kpis.domain import DAY, HOUR, KpiReport
 from civicloom.kpis.services import (
@@ -26,7 +26,13 @@ from civicloom.kpis.services import (
     list_kpi_services,
     parse_period,
 )
-from civicloom.kpis.snapshots import report_snapshot, staff_snapshot
+from civicloom.kpis.snapshots import (
+    PENDING_LIMIT,
+    RETRY_SECONDS,
+    PeriodsBusy,
+    report_snapshot,
+    staff_snapshot,
+)
 from civicloom.portal import feedback_report
 from civicloom.web import (
     ContainerDep,
@@ -209,15 +215,23 @@ async def dashboard(
     scope_department = None
     headers: dict[str, str] = {}
     if chosen is not None:
-        snapshot, scope = await staff_snapshot(
-            container.uow(),
-            container.clock,
-            kpi_config(container),
-            chosen,
-            period,
-            principal,
-            2 * container.settings.kpi_snapshot_seconds,
-        )
+        try:
+            snapshot, scope = await staff_snapshot(
+                container.uow(),
+                container.clock,
+                chosen,
+                period,
+                principal,
+                2 * container.settings.kpi_snapshot_seconds,
+            )
+        except PeriodsBusy as busy:
+            return preparing_page(
+                request, principal.display_name, period, chosen, 429, busy.retry_after
+            )
+        if snapshot is None:  # recorded for the worker (ADR 0082): nothing computed here
+            return preparing_page(
+                request, principal.display_name, period, chosen, 202, RETRY_SECONDS
+            )
         report, scope_department = snapshot.report, scope.department
         etag = page_etag(
             request,
@@ -252,14 +266,7 @@ async def performance(
     from the stored report (ADR 0061) and revalidated with its ETag (304 when unchanged)."""
     period: Period = parse_period(container.clock, None, None)
     try:
-        snapshot = await report_snapshot(
-            container.uow(),
-            container.clock,
-            kpi_config(container),
-            service,
-            period,
-            2 * container.settings.kpi_snapshot_seconds,
-        )
+        snapshot = await report_snapshot(container.uow(), service, period)
     except NotFound:
         return templates.render(
             request,
@@ -267,6 +274,15 @@ async def performance(
             status_code=404,
             title=translations_for(negotiate_locale(request)).gettext("Page not found"),
             signed_in_as=principal.display_name if principal else None,
+        )
+    if snapshot is None:  # the worker stores the default period; nothing recorded here
+        return preparing_page(
+            request,
+            principal.display_name if principal else None,
+            None,
+            service,
+            503,
+            RETRY_SECONDS,
         )
     report = snapshot.report
     avoided = await cost_avoided(container.uow(), container.clock, tariffs_of(container))
@@ -291,6 +307,37 @@ async def performance(
         signed_in_as=who,
         department_name=department_name,
         **helpers(_),
+    )
+
+
+def preparing_page(
+    request: Request,
+    who: str | None,
+    period: Period | None,
+    service: str,
+    status: int,
+    retry_after: int,
+) -> Response:
+    """A period's figures are not stored yet (ADR 0082): a staff period (``period``) was
+    recorded for the worker (202) or refused as too many waiting (429); the public page (no
+    ``period``) waits for the worker's refresh (503). The page asks again by itself."""
+    context: dict[str, Any] = {"busy": status == 429, "limit": PENDING_LIMIT}
+    if period is not None:
+        context.update(
+            first=period.start.date().isoformat(),
+            last=(period.end - timedelta(days=1)).date().isoformat(),
+            back=f"/backoffice/kpis?service={service}",
+        )
+    return templates.render(
+        request,
+        "kpis/preparing.html",
+        status_code=status,
+        headers={"Retry-After": str(retry_after)},
+        title=translations_for(negotiate_locale(request)).gettext("Figures being prepared"),
+        refresh=retry_after,
+        again=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        signed_in_as=who,
+        **context,
     )
 
 

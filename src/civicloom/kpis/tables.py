@@ -44,3 +44,18 @@ class KpiReportSnapshotRow(Base):
     generated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     etag: Mapped[str] = mapped_column(String(64))
     report: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+
+
+class KpiPeriodRequestRow(Base):
+    """A period someone asked for whose report is not stored yet (ADR 0082): the worker
+    computes it (oldest ``requested_at`` first) and deletes the row when it stores the report;
+    a row nobody asked for again for a day (``seen_at``) is forgotten."""
+
+    __tablename__ = "kpi_period_requests"
+
+    service: Mapped[str] = mapped_column(String(100), primary_key=True)
+    first_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -111,6 +111,16 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         " list it belongs to) before sending the request again, or send it with an"
         " `Idempotency-Key`, whose replay is answered from the first outcome.",
     ),
+    "kpi-figures-being-prepared": (
+        "Figures being prepared",
+        "No report of this service and period is stored yet; the request recorded the period"
+        " and the worker computes it (ADR 0082). Ask again after `Retry-After` seconds.",
+    ),
+    "kpi-periods-busy": (
+        "Too many periods are being prepared",
+        "Too many periods of this service wait to be computed (ADR 0082); this one was not"
+        " recorded. Ask again after `Retry-After` seconds.",
+    ),
     "internal-error": ("Internal error", "Something failed on our side; it has been logged."),
     "http-error": ("HTTP error", "The request could not be served."),
 }

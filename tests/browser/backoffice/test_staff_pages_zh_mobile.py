@@ -19,6 +19,7 @@ from tests.browser.backoffice.site import BackOffice, running_back_office
 from tests.browser.portal.site import poll
 from tests.browser.serving import ZH_PHONE, check_page, signed_in
 from tests.integration.backoffice.world import submit, task_of
+from tests.kpiwork import run_kpi_jobs
 
 pytestmark = pytest.mark.browser
 
@@ -67,6 +68,7 @@ async def test_every_staff_role_reads_its_pages_in_chinese_on_a_phone(
     await poll(inspection_waits, "the inspection to wait for an officer")
     task_id = found["task"]
     base = site.base
+    await run_kpi_jobs(site.container)  # the worker stores the KPI report (ADR 0082)
     visited: list[str] = []
     walks = {
         "elena": [

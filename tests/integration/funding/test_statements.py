@@ -22,6 +22,7 @@ from civicloom.identity import create_api_key
 from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.integration.funding.conftest import Funded
+from tests.kpiwork import run_kpi_jobs
 
 HTML = {"Accept": "text/html"}
 OWNER = "local-admin"  # owns open-a-restaurant: applications, messages and payments are its
@@ -489,6 +490,7 @@ async def test_cost_avoided_on_the_public_performance_page(
     today = datetime.now(UTC).date()
     month = date(today.year, today.month, 1)
     avoided = {d: _expected(events, d, month)["total"]["avoided"] for d in DEPARTMENTS}
+    await run_kpi_jobs(container)  # the worker stores the report (ADR 0082)
     page = await client.get("/performance/open-a-restaurant", headers=HTML)
     assert page.status_code == 200
     assert "Cost avoided by sharing the platform" in page.text

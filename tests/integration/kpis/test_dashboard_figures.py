@@ -20,6 +20,7 @@ from sqlalchemy import text
 from civicloom.demo import LoadReport
 from civicloom.runtime import Container
 from tests.conftest import as_persona
+from tests.kpiwork import run_kpi_jobs
 
 SERVICE = "open-a-restaurant"
 APPLICANT_KINDS = "('payment', 'applicant_action')"
@@ -62,6 +63,7 @@ def close(shown: str, expected: float, places: float = 0.011) -> bool:
 async def test_dashboard_figures_match_the_raw_records(
     container: Container, client: httpx.AsyncClient, loaded: LoadReport, project_root: Path
 ) -> None:
+    await run_kpi_jobs(container)  # the worker stores the report (ADR 0082)
     figures = await fetch_csv(client)
     dialect = container.database.engine.dialect.name
     apps = await sql(

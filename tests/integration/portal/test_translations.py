@@ -7,8 +7,10 @@ from pathlib import Path
 import httpx
 from babel.messages.pofile import read_po
 
+from civicloom.runtime import Container
 from civicloom.settings import PROJECT_ROOT
 from tests.conftest import as_persona
+from tests.kpiwork import run_kpi_jobs
 
 ZH = {"Accept": "text/html", "Accept-Language": "zh-Hans"}
 CATALOGUE = PROJECT_ROOT / "src/civicloom/translations/zh_Hans/LC_MESSAGES/messages.po"
@@ -25,7 +27,10 @@ def test_every_msgid_has_simplified_chinese() -> None:
     assert missing == []
 
 
-async def test_public_performance_page_in_chinese(client: httpx.AsyncClient) -> None:
+async def test_public_performance_page_in_chinese(
+    container: Container, client: httpx.AsyncClient
+) -> None:
+    await run_kpi_jobs(container)  # the worker stores the report (ADR 0082)
     page = await client.get("/performance/open-a-restaurant", headers=ZH)
     assert page.status_code == 200
     assert '<html lang="zh-Hans"' in page.text
@@ -33,7 +38,8 @@ async def test_public_performance_page_in_chinese(client: httpx.AsyncClient) -> 
     assert "What changed for applicants" not in page.text
 
 
-async def test_kpi_dashboard_in_chinese(client: httpx.AsyncClient) -> None:
+async def test_kpi_dashboard_in_chinese(container: Container, client: httpx.AsyncClient) -> None:
+    await run_kpi_jobs(container)
     page = await client.get("/backoffice/kpis", headers={**ZH, **as_persona("sam")})
     assert page.status_code == 200
     assert "服务时限达标率" in page.text
