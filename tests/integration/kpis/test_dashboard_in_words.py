@@ -10,8 +10,10 @@ import httpx
 import pytest
 
 from civicloom.demo import LoadReport
+from civicloom.runtime import Container
 from tests.conftest import as_persona
 from tests.english import chinese_in, english_runs, step_ids_in, visible_text
+from tests.kpiwork import run_kpi_jobs
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # words, not SQL
 DASHBOARD = "/backoffice/kpis?service=open-a-restaurant"
@@ -30,9 +32,10 @@ def _sla_rows(html: str) -> str:
 
 
 async def test_the_dashboard_names_departments_and_steps_in_the_readers_language(
-    client: httpx.AsyncClient, loaded: LoadReport
+    container: Container, client: httpx.AsyncClient, loaded: LoadReport
 ) -> None:
     assert loaded.submitted > 0
+    await run_kpi_jobs(container)  # the worker stores the reports (ADR 0082)
     zh = await client.get(DASHBOARD, headers={**as_persona("sam"), **ZH})
     assert zh.status_code == 200
     rows = _sla_rows(zh.text)
@@ -60,9 +63,10 @@ async def test_the_dashboard_names_departments_and_steps_in_the_readers_language
 
 
 async def test_a_department_scoped_reader_sees_only_their_departments_name(
-    client: httpx.AsyncClient, loaded: LoadReport
+    container: Container, client: httpx.AsyncClient, loaded: LoadReport
 ) -> None:
     assert loaded.submitted > 0
+    await run_kpi_jobs(container)  # the worker stores the reports (ADR 0082)
     zh = await client.get(DASHBOARD, headers={**as_persona("grace"), **ZH})
     assert zh.status_code == 200
     scope = zh.text.split('id="kpi-scope"', 1)[1].split("</p>", 1)[0]
@@ -73,9 +77,10 @@ async def test_a_department_scoped_reader_sees_only_their_departments_name(
 
 
 async def test_the_public_performance_page_reads_in_chinese(
-    client: httpx.AsyncClient, loaded: LoadReport
+    container: Container, client: httpx.AsyncClient, loaded: LoadReport
 ) -> None:
     assert loaded.submitted > 0
+    await run_kpi_jobs(container)  # the worker stores the reports (ADR 0082)
     zh = await client.get("/performance/open-a-restaurant", headers=ZH)
     assert zh.status_code == 200
     text = visible_text(zh.text, "en")
