@@ -229,8 +229,8 @@ def _periodic_jobs(container: Container, documents: DocumentsRuntime) -> list[Pe
         PeriodicJob("usage-facts", settings.usage_facts_seconds, usage_facts),
         PeriodicJob("document-purge", settings.document_purge_seconds, purge),
         PeriodicJob("kpi-aggregates", KPI_REFRESH_SECONDS, kpi_aggregates),
-        PeriodicJob("kpi-reports", settings.kpi_snapshot_seconds, kpi_reports),
-        PeriodicJob("kpi-periods", KPI_PERIOD_SECONDS, kpi_periods),
+        PeriodicJob("kpi-reports", settings.kpi_snapshot_seconds, kpi_reports, background=True),
+        PeriodicJob("kpi-periods", KPI_PERIOD_SECONDS, kpi_periods, background=True),
         PeriodicJob("retention-purge", settings.retention_purge_seconds, retention),
         PeriodicJob("records-purge", settings.records_purge_seconds, records),
     ]

@@ -213,3 +213,42 @@ async def test_a_workers_metrics_port_answers_only_the_scraper(container: Contai
     finally:
         worker.stop()
         await asyncio.wait_for(task, timeout=10)
+
+
+async def test_a_background_job_does_not_hold_up_the_loop_and_never_runs_twice_at_once(
+    container: Container,
+) -> None:
+    # A KPI report at a million applications takes minutes (ADR 0082): run in the loop, it
+    # would stop steps and heartbeats until it ended (attack review).
+    from civicloom.worker import PeriodicJob
+
+    started, release, cancelled, five = [], asyncio.Event(), asyncio.Event(), asyncio.Event()
+    quick_runs = 0
+
+    async def slow() -> None:
+        started.append(1)
+        try:
+            await release.wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    async def quick() -> None:
+        nonlocal quick_runs
+        quick_runs += 1
+        if quick_runs == 5:
+            five.set()
+
+    worker = Worker(
+        container,
+        FailingPublisher(),
+        worker_id="background-worker",
+        periodic=[PeriodicJob("slow", 0, slow, background=True), PeriodicJob("quick", 0, quick)],
+    )
+    task = asyncio.create_task(worker.run())
+    await asyncio.wait_for(five.wait(), timeout=20)  # the loop went round 5 times meanwhile
+
+    assert started == [1]  # and did not start it again while it ran
+    worker.stop()
+    await asyncio.wait_for(task, timeout=10)
+    assert cancelled.is_set()  # stopping the worker stops it too

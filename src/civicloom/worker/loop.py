@@ -68,6 +68,10 @@ class PeriodicJob:
     name: str
     every_seconds: float
     run: Callable[[], Awaitable[object]]
+    background: bool = False
+    """Run beside the loop (an asyncio task, at most one at a time) instead of in it: for a job
+    that may take minutes (a KPI report at a million applications), so steps, heartbeats and
+    the other jobs go on between its awaits (attack review, ADR 0082)."""
 
 
 HEARTBEAT_SECONDS = 5.0
@@ -122,6 +126,7 @@ class Worker:
         self.resources = list(resources)
         self.periodic = [PeriodicJob("sla-sweep", SLA_SWEEP_SECONDS, self._sweep_slas), *periodic]
         self._last_run: dict[str, float] = {}
+        self._background: dict[str, asyncio.Task[None]] = {}
         self._probed_at = -1e18
         self._probes: dict[str, ConnectorReport] = {}
         self._reported: dict[str, tuple[object, ...]] = {}
@@ -344,11 +349,21 @@ class Worker:
         for job in self.periodic:
             if now - self._last_run.get(job.name, -1e18) < job.every_seconds:
                 continue
+            if job.background:
+                running = self._background.get(job.name)
+                if running is not None and not running.done():
+                    continue  # still at it: the next run starts after this one ends
+                self._last_run[job.name] = now
+                self._background[job.name] = asyncio.create_task(self._run_job(job))
+                continue
             self._last_run[job.name] = now
-            try:
-                await job.run()
-            except Exception as exc:  # one failing job must not stop the others
-                log.warning("periodic_job_failed", job=job.name, error=type(exc).__name__)
+            await self._run_job(job)
+
+    async def _run_job(self, job: PeriodicJob) -> None:
+        try:
+            await job.run()
+        except Exception as exc:  # one failing job must not stop the others
+            log.warning("periodic_job_failed", job=job.name, error=type(exc).__name__)
 
     async def _listen(self) -> None:
         """Subscribe to NOTIFY on PostgreSQL (best effort: polling still works without it)."""
@@ -404,6 +419,11 @@ class Worker:
                             self._wake.wait(), timeout=settings.worker_poll_seconds
                         )
         finally:
+            for task in self._background.values():
+                task.cancel()  # its work is redone by the next run (the jobs are idempotent)
+            for task in self._background.values():
+                with contextlib.suppress(BaseException):
+                    await task
             await self._close_listener()
             with contextlib.suppress(Exception):
                 async with self.container.uow() as uow:
