@@ -139,7 +139,7 @@ async def test_a_write_without_an_idempotency_key_is_not_told_to_retry(
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-async def test_a_write_with_an_idempotency_key_is_told_to_retry_and_its_retry_files_once(
+async def test_a_keyed_write_is_not_told_to_retry_but_its_key_makes_a_retry_file_once(
     unpinged: httpx.AsyncClient, container: Container
 ) -> None:
     before = await _applications(container)
@@ -148,8 +148,10 @@ async def test_a_write_with_an_idempotency_key_is_told_to_retry_and_its_retry_fi
     assert _drop_pooled_connections(container) >= 1
 
     lost = await unpinged.post("/api/v1/applications", json=body, headers=keyed)
-    assert lost.status_code == 503
-    assert lost.headers["retry-after"] == "1"
+    # Most routes do not replay a key (attack review): the answer does not depend on one.
+    assert lost.status_code == 500
+    assert "retry-after" not in lost.headers
+    assert lost.json()["type"] == "/problems/outcome-unknown"
     retried = await unpinged.post("/api/v1/applications", json=body, headers=keyed)
     replayed = await unpinged.post("/api/v1/applications", json=body, headers=keyed)
 

@@ -266,7 +266,7 @@ async def performance(
     from the stored report (ADR 0061) and revalidated with its ETag (304 when unchanged)."""
     period: Period = parse_period(container.clock, None, None)
     try:
-        snapshot = await report_snapshot(container.uow(), service, period)
+        snapshot = await report_snapshot(container.uow(), service, period, default_window=True)
     except NotFound:
         return templates.render(
             request,

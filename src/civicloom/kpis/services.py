@@ -40,6 +40,8 @@ class Period:
             raise ValidationFailed(
                 [FieldError("to", "max-period", f"a period is at most {MAX_DAYS} days")]
             )
+        if last >= date.max:  # the day after it is not a date (it was a 500)
+            raise ValidationFailed([FieldError("to", "iso-date", "'to' is not a date we can use")])
         start = datetime.combine(first, time(), tzinfo=UTC)
         return cls(start, datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC))
 
@@ -60,7 +62,12 @@ def parse_period(clock: Clock, start: str | None, end: str | None) -> Period:
 
     last = day(end, "to", today)
     first = day(start, "from", last - timedelta(days=DEFAULT_DAYS - 1))
-    return Period.of_days(first, last)
+    period = Period.of_days(first, last)
+    if first > today:  # nothing was submitted yet: a report of it would only hold a slot
+        raise ValidationFailed(
+            [FieldError("from", "not-in-future", "'from' must not be after today")]
+        )
+    return period
 
 
 def _scope(principal: Principal, blueprint: Blueprint) -> KpiScope | None:

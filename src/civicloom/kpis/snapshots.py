@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from civicloom.catalogue import get_current_blueprint, list_current_blueprints
@@ -31,6 +31,8 @@ from civicloom.kpis.services import Period, parse_period, service_kpis, staff_sc
 from civicloom.kpis.tables import KpiPeriodRequestRow, KpiReportSnapshotRow
 
 KEEP = timedelta(days=2)
+DEFAULT_FALLBACK_DAYS = timedelta(days=2)
+"""How far back a stored default window may serve while today's is not stored yet."""
 """Snapshots not regenerated for this long are deleted by the refresh job."""
 PENDING_LIMIT = 20
 """At most this many periods of one service wait to be computed; a request for another one
@@ -79,9 +81,27 @@ def _is(
     return and_(row.service == service, row.first_day == first, row.last_day == last)
 
 
-async def _read(uow: UnitOfWork, key: _Key) -> tuple[Snapshot, datetime] | None:
+async def _read(
+    uow: UnitOfWork, key: _Key, default_window: bool = False
+) -> tuple[Snapshot, datetime] | None:
+    """The period's stored report. For the default window (the last 90 days to today) the
+    newest stored default window of the last ``DEFAULT_FALLBACK_DAYS`` is served while today's
+    is not stored yet: the window moves at UTC midnight, and until the worker's next refresh
+    the public page and the dashboard would have nothing (attack review, ADR 0082)."""
     async with uow:
         row = await uow.session.get(KpiReportSnapshotRow, key)
+        if row is None and default_window:
+            service, first, last = key
+            recent = await uow.session.scalars(
+                select(KpiReportSnapshotRow)
+                .where(
+                    KpiReportSnapshotRow.service == service,
+                    KpiReportSnapshotRow.last_day < last,
+                    KpiReportSnapshotRow.last_day >= last - DEFAULT_FALLBACK_DAYS,
+                )
+                .order_by(KpiReportSnapshotRow.last_day.desc())
+            )
+            row = next((r for r in recent if r.last_day - r.first_day == last - first), None)
         if row is None:
             return None
         return Snapshot(report_of(row.report), row.etag), row.generated_at
@@ -124,6 +144,11 @@ async def request_period(uow: UnitOfWork, clock: Clock, key: _Key) -> None:
         if seen.rowcount:  # type: ignore[attr-defined]
             await uow.commit()
             return
+        if uow.is_postgresql:  # one count-then-insert per service at a time: the cap holds
+            await uow.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext('kpi-periods:' || :service))"),
+                {"service": key[0]},
+            )
         pending = await uow.session.scalar(
             select(func.count()).where(KpiPeriodRequestRow.service == key[0])
         )
@@ -141,11 +166,13 @@ async def request_period(uow: UnitOfWork, clock: Clock, key: _Key) -> None:
             await uow.commit()
 
 
-async def report_snapshot(uow: UnitOfWork, service: str, period: Period) -> Snapshot | None:
+async def report_snapshot(
+    uow: UnitOfWork, service: str, period: Period, default_window: bool = False
+) -> Snapshot | None:
     """The service's stored report over the period, however old (its ``generated_at`` says
     when), or None: never computed here, nothing recorded (``NotFound`` for a service that is
-    not published and has no stored report)."""
-    found = await _read(uow, key_of(service, period))
+    not published and has no stored report). ``default_window``: see ``_read``."""
+    found = await _read(uow, key_of(service, period), default_window)
     if found is not None:
         return found[0]
     async with uow:
@@ -168,7 +195,8 @@ async def staff_snapshot(
     ``PENDING_LIMIT`` periods already wait); a missing one beyond the limit is ``PeriodsBusy``."""
     scope = await staff_scope(uow, service, principal)
     key = key_of(service, period)
-    found = await _read(uow, key)
+    default = key == key_of(service, parse_period(clock, None, None))
+    found = await _read(uow, key, default_window=default)
     if found is None:
         await request_period(uow, clock, key)
         return None, scope

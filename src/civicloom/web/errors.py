@@ -108,8 +108,9 @@ PROBLEM_TYPES: dict[str, tuple[str, str]] = {
         "The outcome is not known",
         "The connection to the database was lost while the request was carried out (a restart"
         " or a failover, ADR 0078); it may have been done or not. Read the resource (or the"
-        " list it belongs to) before sending the request again, or send it with an"
-        " `Idempotency-Key`, whose replay is answered from the first outcome.",
+        " list it belongs to) before sending the request again; where the route replays an"
+        " `Idempotency-Key` (submitting an application, a payment), sending the same key"
+        " again is answered from the first outcome.",
     ),
     "kpi-figures-being-prepared": (
         "Figures being prepared",
@@ -314,17 +315,17 @@ async def _database_error(request: Request, exc: Exception) -> Response:
     """A pooled connection the server dropped (a restart, a failover) that reached a request
     unpinged (ADR 0078). The pool is invalidated already, so the next request reconnects.
 
-    Only a request that is safe to send again is told to retry (503, ``Retry-After``): a read,
-    or a write carrying an ``Idempotency-Key`` (its replay is answered from the first outcome).
-    Any other write may have been committed before the connection went (a disconnect during
-    COMMIT): it gets a 500 saying the outcome is not known and to check before sending it again
-    (attack review: a retried POST made a second application). Any other database error is
+    Only a read is told to retry (503, ``Retry-After``). A write may have been committed
+    before the connection went (a disconnect during COMMIT), and most routes do not replay an
+    ``Idempotency-Key``, so any write gets a 500 saying the outcome is not known and to check
+    before sending it again (attack review: a retried POST made a second application; a key
+    sent to a route that does not replay it protects nothing). Any other database error is
     unexpected."""
     assert isinstance(exc, DBAPIError)
     if not exc.connection_invalidated:
         return await _unexpected(request, exc)
     log.warning("database_connection_lost", path=request.url.path, error=type(exc.orig).__name__)
-    if request.method in _SAFE_METHODS or request.headers.get("idempotency-key"):
+    if request.method in _SAFE_METHODS:
         return unavailable_response(
             request,
             "database-unavailable",

@@ -58,6 +58,18 @@ async def test_bad_dates_name_the_field(client: httpx.AsyncClient) -> None:
     assert csv.status_code == 422
     assert csv.headers["content-type"].startswith("application/problem+json")
     assert csv.json()["errors"][0]["field"] == "to"
+    # a period that starts after today (nothing submitted yet: it would only hold one of the
+    # service's waiting slots), and a last day whose next day is no date (it was a 500)
+    for query, field, rule in (
+        ("from=2999-01-01&to=2999-01-31", "from", "not-in-future"),
+        ("from=9999-12-01&to=9999-12-31", "to", "iso-date"),
+    ):
+        refused = await client.get(
+            f"/backoffice/kpis.csv?service=open-a-restaurant&{query}", headers=sam
+        )
+        assert refused.status_code == 422, query
+        assert refused.json()["errors"][0]["field"] == field, query
+        assert refused.json()["errors"][0]["rule"] == rule, query
     unknown = await client.get("/backoffice/kpis.csv?service=no-such-service", headers=sam)
     assert unknown.status_code == 404
 

@@ -4,6 +4,7 @@ the public page records nothing; a stale report is served with its time."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -181,3 +182,52 @@ async def test_a_period_nobody_asked_for_again_for_a_day_is_forgotten(
     clock.advance(timedelta(hours=25))
     assert await compute_requested_periods(container.uow(), clock, kpi_config(container)) == 0
     assert await _rows(container) == ([], 0)
+
+
+async def test_after_midnight_yesterdays_default_window_serves_until_todays_is_stored(
+    container: Container, client: httpx.AsyncClient
+) -> None:
+    # The default window (the last 90 days to today) moves at UTC midnight: until the worker's
+    # next refresh stores today's, yesterday's serves, with its time (attack review).
+    clock = FixedClock(datetime(2027, 3, 10, 23, 58, tzinfo=UTC))
+    container.clock = clock
+    await run_kpi_jobs(container)
+    clock.advance(timedelta(minutes=3))  # 2027-03-11 00:01
+
+    public = await client.get(PAGE, headers=HTML)
+    dashboard = await client.get(DASHBOARD, headers={**HTML, **SAM})
+
+    assert public.status_code == 200
+    assert "Figures as of 2027-03-10 23:58 (UTC)" in public.text
+    assert dashboard.status_code == 200
+    assert "Figures as of 2027-03-10 23:58 (UTC)" in dashboard.text
+    # an explicit 90-day window is that window, not a neighbour's
+    chosen = await client.get(DASHBOARD + "&from=2026-12-11&to=2027-03-10", headers={**HTML, **SAM})
+    assert chosen.status_code == 200  # stored yesterday as the default window
+    moved = await client.get(DASHBOARD + "&from=2026-12-12&to=2027-03-11", headers={**HTML, **SAM})
+    assert moved.status_code == 200  # the same as today's default: yesterday's serves
+    other = await client.get(DASHBOARD + "&from=2026-12-10&to=2027-03-09", headers={**HTML, **SAM})
+    assert other.status_code == 202  # never stored: recorded for the worker
+    await run_kpi_jobs(container)
+    fresh = await client.get(PAGE, headers=HTML)
+    assert "Figures as of 2027-03-11 00:01 (UTC)" in fresh.text
+
+
+async def test_the_cap_holds_when_requests_for_new_periods_arrive_at_once(
+    container: Container, client: httpx.AsyncClient
+) -> None:
+    # 19 waiting, then 8 new periods asked at the same moment: one more fits, not eight
+    # (attack review: the count and the insert were not serialised; 15 at once made 29).
+    _fixed(container)
+    for day in range(1, 20):
+        asked = await client.get(f"{CSV}&from=2026-11-{day:02}&to=2027-01-31", headers=SAM)
+        assert asked.status_code == 503
+    answers = await asyncio.gather(
+        *(
+            client.get(f"{CSV}&from=2026-10-{day:02}&to=2027-01-31", headers=SAM)
+            for day in range(1, 9)
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [429] * 7 + [503]
+    waiting, _ = await _rows(container)
+    assert len(waiting) == 20
