@@ -1,6 +1,8 @@
 """A pooled connection the server dropped while the pool was busy (ADR 0078): the one request
-that draws it gets a 503 with ``Retry-After`` (problem+json for the API, a styled, translated
-page for a browser), not a 500; the pool is invalidated and the next request is served.
+that draws it is not a 500. A read gets a 503 with ``Retry-After``; a write, which may have been
+committed before the connection went, a 502 ``outcome-unknown`` saying to check before sending
+it again (problem+json for the API, a styled, translated page for a browser). The pool is
+invalidated and the next request is served.
 
 The container's database is built with a ping threshold no test outlives, so the stale
 connection is handed out without a ping whatever the machine's load (nothing sleeps)."""
@@ -130,7 +132,7 @@ async def test_a_write_without_an_idempotency_key_is_not_told_to_retry(
         headers=as_persona("alice"),
     )
 
-    assert lost.status_code == 500
+    assert lost.status_code == 502
     assert "retry-after" not in lost.headers
     assert lost.json()["type"] == "/problems/outcome-unknown"
     assert lost.json()["title"] == "The outcome is not known"
@@ -149,7 +151,7 @@ async def test_a_keyed_write_is_not_told_to_retry_but_its_key_makes_a_retry_file
 
     lost = await unpinged.post("/api/v1/applications", json=body, headers=keyed)
     # Most routes do not replay a key (attack review): the answer does not depend on one.
-    assert lost.status_code == 500
+    assert lost.status_code == 502
     assert "retry-after" not in lost.headers
     assert lost.json()["type"] == "/problems/outcome-unknown"
     retried = await unpinged.post("/api/v1/applications", json=body, headers=keyed)
@@ -183,7 +185,7 @@ async def test_a_browser_form_is_told_to_check_before_sending_again(
     # starting a draft of the restaurant form: a write (a draft row) from a browser
     lost = await unpinged.post("/services/open-a-restaurant/apply", headers=page)
 
-    assert lost.status_code == 500
+    assert lost.status_code == 502
     assert lost.headers["content-type"].startswith("text/html")
     assert "retry-after" not in lost.headers
     assert f">{title}</h1>" in lost.text

@@ -200,7 +200,7 @@ def browser_error(request: Request, status: int) -> Response | None:
     if status == 401 and followed_link:
         target = f"/auth/login?next={quote(path, safe='')}"
         return RedirectResponse(target, status_code=303)
-    if status not in (403, 404, 500, 503):
+    if status not in (403, 404, 502, 503):
         return None
     return _page_templates().render(request, "error_page.html", status_code=status, status=status)
 
@@ -317,7 +317,8 @@ async def _database_error(request: Request, exc: Exception) -> Response:
 
     Only a read is told to retry (503, ``Retry-After``). A write may have been committed
     before the connection went (a disconnect during COMMIT), and most routes do not replay an
-    ``Idempotency-Key``, so any write gets a 500 saying the outcome is not known and to check
+    ``Idempotency-Key``, so any write gets a 502 (the database behind the API broke off, as a
+    load balancer answers when a backend does) saying the outcome is not known and to check
     before sending it again (attack review: a retried POST made a second application; a key
     sent to a route that does not replay it protects nothing). Any other database error is
     unexpected."""
@@ -332,10 +333,10 @@ async def _database_error(request: Request, exc: Exception) -> Response:
             "the connection to the database was lost; try again in a moment",
             1,
         )
-    page = browser_error(request, 500)
+    page = browser_error(request, 502)
     return page or problem_response(
         request,
-        500,
+        502,
         "outcome-unknown",
         "the connection to the database was lost while this request was carried out; it may or"
         " may not have been done: check before sending it again",
