@@ -19,6 +19,7 @@ from starlette.routing import Match
 
 from civicloom.kernel import DomainError, PathId, ValidationFailed
 from civicloom.observability import get_logger
+from civicloom.web.csrf import SAFE_METHODS
 from civicloom.web.templating import Templates
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -308,9 +309,6 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, 500, "internal-error", "an unexpected error occurred")
 
 
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
 async def _database_error(request: Request, exc: Exception) -> Response:
     """A pooled connection the server dropped (a restart, a failover) that reached a request
     unpinged (ADR 0078). The pool is invalidated already, so the next request reconnects.
@@ -326,7 +324,7 @@ async def _database_error(request: Request, exc: Exception) -> Response:
     if not exc.connection_invalidated:
         return await _unexpected(request, exc)
     log.warning("database_connection_lost", path=request.url.path, error=type(exc.orig).__name__)
-    if request.method in _SAFE_METHODS:
+    if request.method in SAFE_METHODS:
         return unavailable_response(
             request,
             "database-unavailable",
